@@ -1,0 +1,1 @@
+//! gaffer-agents
