@@ -1,1 +1,29 @@
-//! gaffer-core
+//! The heart of gaffer, with no I/O: the domain types (projects, tasks, runs, events, jobs) and the
+//! pure state machine that moves a task through the pipeline of DESIGN §4.
+//!
+//! Everything here is deterministic. The machine is a function
+//! `transition(&TaskState, &Input, &Limits) -> Result<(TaskState, Vec<Effect>), TransitionError>`;
+//! the engine executes the effects and feeds their results back as inputs, and the store persists
+//! each new state together with its event in one transaction. Nothing in this crate reads a clock,
+//! a file, or the network, which is what makes it property-testable and replayable.
+
+pub mod clock;
+pub mod event;
+pub mod ids;
+pub mod job;
+pub mod machine;
+pub mod run;
+pub mod scope;
+pub mod slug;
+pub mod task;
+
+pub use clock::{Clock, FixedClock};
+pub use event::{Event, NewEvent, event_kind};
+pub use ids::{JobId, ObjectId, ProjectId, RunId, Seq, TaskId};
+pub use job::{Job, JobSpec, JobStatus, NewJob};
+pub use machine::{
+    Effect, Flow, Input, Limits, Notice, RunReason, RunResult, SessionMode, TaskState,
+    TransitionError, VerifyPurpose, transition,
+};
+pub use run::{NewRun, Run, RunStatus, Usage};
+pub use task::{NewTask, Priority, Project, Risk, Role, Status, Task, TaskKind};

@@ -1,0 +1,112 @@
+//! Jobs: what a worker must do, handed out under a lease so that exactly one worker holds it.
+
+use crate::ids::{JobId, ObjectId, ProjectId, TaskId};
+use crate::machine::{RunReason, SessionMode, VerifyPurpose};
+use crate::task::Role;
+use serde::{Deserialize, Serialize};
+
+/// The work itself. Stored as JSON; `kind()` is its routing name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// Run an agent in the task's worktree.
+    Run {
+        role: Role,
+        tier: u32,
+        session: SessionMode,
+        reason: RunReason,
+        feedback: Option<String>,
+    },
+    /// Run the project's verify command on exactly this commit.
+    Verify {
+        commit: ObjectId,
+        purpose: VerifyPurpose,
+    },
+    /// Build the commit that would land: the task's branch applied on the target tip.
+    PrepareCandidate,
+    /// Advance the target ref to `commit` by compare-and-swap from `onto`.
+    Land {
+        commit: ObjectId,
+        tree: ObjectId,
+        onto: ObjectId,
+    },
+    /// Remove (or pool) the task's worktree; delete its branch when asked.
+    Cleanup { delete_branch: bool },
+}
+
+impl JobSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobSpec::Run { .. } => "run",
+            JobSpec::Verify { .. } => "verify",
+            JobSpec::PrepareCandidate => "prepare_candidate",
+            JobSpec::Land { .. } => "land",
+            JobSpec::Cleanup { .. } => "cleanup",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Leased,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Leased => "leased",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobStatus::Queued,
+            JobStatus::Leased,
+            JobStatus::Done,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub project: ProjectId,
+    pub task: Option<TaskId>,
+    pub spec: JobSpec,
+    /// Higher is claimed first.
+    pub priority: i32,
+    /// How many times the job may be handed out before it counts as failed (a lease that expires
+    /// counts: a job that keeps killing its worker must not loop forever).
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub project: ProjectId,
+    pub task: Option<TaskId>,
+    pub spec: JobSpec,
+    pub priority: i32,
+    pub status: JobStatus,
+    /// Times it has been handed out (including the current lease).
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub lease_owner: Option<String>,
+    pub lease_expires_ms: Option<i64>,
+    /// The process running it, recorded when it started, so that a restarted daemon can kill it.
+    pub process: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}

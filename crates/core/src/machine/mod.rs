@@ -1,0 +1,29 @@
+//! The pipeline as a pure function: `transition(state, input, limits) -> (state, effects)`.
+//!
+//! The engine executes [`Effect`]s (start a run, verify a commit, build a merge candidate, land
+//! it, clean up) and reports what happened as [`Input`]s. The machine never trusts a claim: a task
+//! reaches `merged` only through [`Input::Landed`] for a tree it has itself seen pass verify, and
+//! an input that makes no sense in the current state is a typed [`TransitionError`], never a panic.
+//!
+//! ```text
+//! backlog ─▶ ready ─▶ planning ─▶ plan_review ─▶ delegated (epic waits on its children) ─▶ merged
+//!              │
+//!              └──────────▶ coding ─▶ verifying ─▶ reviewing ─▶ queued ─▶ merging ─▶ merged
+//!                             ▲  ╰──fail──╯ ▲          │           │
+//!                             ╰─────────────┴─changes──╯    awaiting_approval (risk gate)
+//!  any active state ─▶ needs_input (question to a person) ─▶ back where it was
+//!  any ─▶ cancelled        retries exhausted ─▶ failed (a person may retry)
+//! ```
+
+mod state;
+mod step;
+mod types;
+
+pub use state::{Flow, Limits, Paused, TaskState, VerifiedCandidate, VerifiedTree};
+pub use step::transition;
+pub use types::{
+    Effect, Input, Notice, RunReason, RunResult, SessionMode, TransitionError, VerifyPurpose,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,156 @@
+//! The machine's state for one task, and the limits it works within.
+
+use crate::ids::ObjectId;
+use crate::task::{Risk, Role, Status};
+use serde::{Deserialize, Serialize};
+
+/// How a task flows through the pipeline; fixed when the task is created from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Flow {
+    /// Plan before coding.
+    pub plan: bool,
+    /// Have the plan reviewed (when planning).
+    pub plan_review: bool,
+    /// Have the change reviewed after verify passes.
+    pub review: bool,
+    /// Risk at or above which a person approves before the change queues; `None`: never.
+    pub approval_at: Option<Risk>,
+}
+
+impl Default for Flow {
+    fn default() -> Self {
+        Self {
+            plan: false,
+            plan_review: true,
+            review: false,
+            approval_at: Some(Risk::High),
+        }
+    }
+}
+
+/// Bounds on every loop of the pipeline. Every counter in [`TaskState`] stays within them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Failed coding attempts (verify failures, runs without changes, failed runs) per tier
+    /// before moving up the ladder.
+    pub failures_per_tier: u32,
+    /// Number of coder tiers (at least 1).
+    pub tiers: u32,
+    /// Requested-changes rounds before a person decides.
+    pub review_rounds: u32,
+    /// Rejected plans before the task fails.
+    pub plan_rounds: u32,
+    /// Conflicts or moved targets while merging before the task fails.
+    pub merge_attempts: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            failures_per_tier: 2,
+            tiers: 1,
+            review_rounds: 2,
+            plan_rounds: 2,
+            merge_attempts: 3,
+        }
+    }
+}
+
+impl Limits {
+    /// Limits below 1 would make a loop that cannot run once; lift them.
+    pub fn sanitized(mut self) -> Self {
+        self.failures_per_tier = self.failures_per_tier.max(1);
+        self.tiers = self.tiers.max(1);
+        self.review_rounds = self.review_rounds.max(1);
+        self.plan_rounds = self.plan_rounds.max(1);
+        self.merge_attempts = self.merge_attempts.max(1);
+        self
+    }
+}
+
+/// A commit whose tree passed verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedTree {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+}
+
+/// Where a paused task goes back to once a person answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paused {
+    pub status: Status,
+    pub role: Role,
+}
+
+/// Everything the machine knows about one task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskState {
+    pub status: Status,
+    pub flow: Flow,
+    /// Highest risk seen: from the task, its labels, the planner, and the paths it changed.
+    pub risk: Risk,
+    /// Current rung of the coder tier ladder (0-based, < `Limits::tiers`).
+    pub tier: u32,
+    /// Failed coding attempts in the current tier (< `Limits::failures_per_tier` while coding).
+    pub failures: u32,
+    /// Every failed attempt, for people.
+    pub total_failures: u32,
+    /// Coder and resolver runs started.
+    pub code_runs: u32,
+    pub review_rounds: u32,
+    pub plan_rounds: u32,
+    pub merge_attempts: u32,
+    /// The branch head produced by the last coding run.
+    pub head: Option<ObjectId>,
+    /// The last commit that passed verify (branch or candidate).
+    pub verified: Option<VerifiedTree>,
+    /// The merge candidate being prepared, verified or landed.
+    pub candidate: Option<VerifiedCandidate>,
+    /// What landed on the target.
+    pub landed: Option<VerifiedTree>,
+    /// Set while `needs_input`.
+    pub paused: Option<Paused>,
+    /// A person approved the current head.
+    pub approved: bool,
+    /// The question or reason shown to people while waiting or failed.
+    pub note: Option<String>,
+}
+
+/// A merge candidate: `commit` (with `tree`) is the branch applied on the target tip `onto`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedCandidate {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    pub onto: ObjectId,
+}
+
+impl TaskState {
+    /// A new task in the backlog.
+    pub fn new(flow: Flow, risk: Risk, tier: u32) -> Self {
+        Self {
+            status: Status::Backlog,
+            flow,
+            risk,
+            tier,
+            failures: 0,
+            total_failures: 0,
+            code_runs: 0,
+            review_rounds: 0,
+            plan_rounds: 0,
+            merge_attempts: 0,
+            head: None,
+            verified: None,
+            candidate: None,
+            landed: None,
+            paused: None,
+            approved: false,
+            note: None,
+        }
+    }
+
+    /// True when the approval gate applies to this task now.
+    pub fn needs_approval(&self) -> bool {
+        !self.approved && self.flow.approval_at.is_some_and(|at| self.risk >= at)
+    }
+}

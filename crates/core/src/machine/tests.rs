@@ -1,0 +1,655 @@
+//! Example-based and property tests of the machine.
+
+use super::*;
+use crate::ids::ObjectId;
+use crate::task::{Risk, Role, Status};
+use proptest::prelude::*;
+use std::collections::HashSet;
+
+fn oid(s: &str) -> ObjectId {
+    ObjectId::new(s)
+}
+
+fn step(s: &TaskState, input: Input, limits: &Limits) -> (TaskState, Vec<Effect>) {
+    match transition(s, &input, limits) {
+        Ok(r) => r,
+        Err(e) => panic!("{input:?} refused in {:?}: {e}", s.status),
+    }
+}
+
+fn code(head: &str) -> Input {
+    Input::RunFinished {
+        role: Role::Coder,
+        result: RunResult::Code {
+            head: oid(head),
+            risk: None,
+        },
+    }
+}
+
+fn verified(commit: &str, tree: &str, passed: bool) -> Input {
+    Input::VerifyFinished {
+        commit: oid(commit),
+        tree: oid(tree),
+        passed,
+        summary: "out".into(),
+    }
+}
+
+#[test]
+fn happy_path_reaches_merged_with_verified_tree() {
+    let limits = Limits::default();
+    let s = TaskState::new(Flow::default(), Risk::Low, 0);
+    let (s, _) = step(&s, Input::Promote, &limits);
+    let (s, fx) = step(&s, Input::Start, &limits);
+    assert_eq!(s.status, Status::Coding);
+    assert!(matches!(
+        fx[0],
+        Effect::StartRun {
+            role: Role::Coder,
+            ..
+        }
+    ));
+    let (s, fx) = step(&s, code("c1"), &limits);
+    assert_eq!(
+        fx,
+        vec![Effect::Verify {
+            commit: oid("c1"),
+            purpose: VerifyPurpose::Branch
+        }]
+    );
+    let (s, _) = step(&s, verified("c1", "t1", true), &limits);
+    assert_eq!(s.status, Status::Queued);
+    let (s, fx) = step(&s, Input::BeginMerge, &limits);
+    assert_eq!(fx, vec![Effect::PrepareCandidate]);
+    // Fast-forward: the candidate is the verified commit itself, no second verify.
+    let (s, fx) = step(
+        &s,
+        Input::CandidateReady {
+            commit: oid("c1"),
+            tree: oid("t1"),
+            onto: oid("base"),
+        },
+        &limits,
+    );
+    assert!(matches!(fx[0], Effect::Land { .. }));
+    let (s, fx) = step(
+        &s,
+        Input::Landed {
+            commit: oid("c1"),
+            tree: oid("t1"),
+        },
+        &limits,
+    );
+    assert_eq!(s.status, Status::Merged);
+    assert!(fx.contains(&Effect::Cleanup {
+        delete_branch: true
+    }));
+}
+
+#[test]
+fn a_merged_candidate_with_a_new_tree_is_verified_before_landing() {
+    let limits = Limits::default();
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    for i in [
+        Input::Promote,
+        Input::Start,
+        code("c1"),
+        verified("c1", "t1", true),
+        Input::BeginMerge,
+    ] {
+        s = step(&s, i, &limits).0;
+    }
+    let (s, fx) = step(
+        &s,
+        Input::CandidateReady {
+            commit: oid("m1"),
+            tree: oid("t2"),
+            onto: oid("tip"),
+        },
+        &limits,
+    );
+    assert_eq!(
+        fx,
+        vec![Effect::Verify {
+            commit: oid("m1"),
+            purpose: VerifyPurpose::Candidate
+        }]
+    );
+    let err = transition(
+        &s,
+        &Input::Landed {
+            commit: oid("m1"),
+            tree: oid("t2"),
+        },
+        &limits,
+    );
+    assert_eq!(
+        err,
+        Err(TransitionError::UnverifiedTree { tree: "t2".into() })
+    );
+    let (s, fx) = step(&s, verified("m1", "t2", true), &limits);
+    assert!(matches!(fx[0], Effect::Land { .. }));
+    let (s, _) = step(
+        &s,
+        Input::Landed {
+            commit: oid("m1"),
+            tree: oid("t2"),
+        },
+        &limits,
+    );
+    assert_eq!(s.landed.as_ref().map(|l| l.tree.clone()), Some(oid("t2")));
+}
+
+#[test]
+fn verify_failures_resume_then_escalate_then_fail() {
+    let limits = Limits {
+        failures_per_tier: 2,
+        tiers: 2,
+        ..Limits::default()
+    };
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    for i in [Input::Promote, Input::Start, code("c1")] {
+        s = step(&s, i, &limits).0;
+    }
+    let (s1, fx) = step(&s, verified("c1", "t", false), &limits);
+    assert!(matches!(
+        fx[0],
+        Effect::StartRun {
+            session: SessionMode::Resume,
+            reason: RunReason::VerifyFailed,
+            tier: 0,
+            ..
+        }
+    ));
+    let s1 = step(&s1, code("c2"), &limits).0;
+    let (s2, fx) = step(&s1, verified("c2", "t", false), &limits);
+    assert_eq!(s2.tier, 1);
+    assert!(fx.contains(&Effect::Notify(Notice::Escalated { tier: 1 })));
+    let mut s3 = s2;
+    for c in ["c3", "c4"] {
+        s3 = step(&s3, code(c), &limits).0;
+        s3 = step(&s3, verified(c, "t", false), &limits).0;
+    }
+    assert_eq!(s3.status, Status::Failed);
+    assert_eq!(s3.total_failures, 4);
+    let (s4, _) = step(&s3, Input::Retry, &limits);
+    assert_eq!(s4.status, Status::Ready);
+}
+
+#[test]
+fn questions_pause_and_answers_resume_the_same_role() {
+    let limits = Limits::default();
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    for i in [Input::Promote, Input::Start] {
+        s = step(&s, i, &limits).0;
+    }
+    let ask = Input::RunFinished {
+        role: Role::Coder,
+        result: RunResult::Question {
+            text: "which db?".into(),
+        },
+    };
+    let (s, _) = step(&s, ask, &limits);
+    assert_eq!(s.status, Status::NeedsInput);
+    let (s, fx) = step(
+        &s,
+        Input::Answer {
+            text: "sqlite".into(),
+        },
+        &limits,
+    );
+    assert_eq!(s.status, Status::Coding);
+    assert_eq!(
+        fx,
+        vec![Effect::StartRun {
+            role: Role::Coder,
+            tier: 0,
+            session: SessionMode::Resume,
+            reason: RunReason::Answered,
+            feedback: Some("sqlite".into())
+        }]
+    );
+}
+
+#[test]
+fn risky_changes_wait_for_approval() {
+    let limits = Limits::default();
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    for i in [Input::Promote, Input::Start] {
+        s = step(&s, i, &limits).0;
+    }
+    let risky = Input::RunFinished {
+        role: Role::Coder,
+        result: RunResult::Code {
+            head: oid("c1"),
+            risk: Some(Risk::High),
+        },
+    };
+    s = step(&s, risky, &limits).0;
+    s = step(&s, verified("c1", "t1", true), &limits).0;
+    assert_eq!(s.status, Status::AwaitingApproval);
+    let rejected = step(
+        &s,
+        Input::Reject {
+            reason: "no".into(),
+            cancel: false,
+        },
+        &limits,
+    )
+    .0;
+    assert_eq!(rejected.status, Status::Coding);
+    let approved = step(&s, Input::Approve, &limits).0;
+    assert_eq!(approved.status, Status::Queued);
+}
+
+#[test]
+fn review_rounds_are_bounded_then_a_person_decides() {
+    let limits = Limits {
+        review_rounds: 2,
+        ..Limits::default()
+    };
+    let flow = Flow {
+        review: true,
+        ..Flow::default()
+    };
+    let mut s = TaskState::new(flow, Risk::Low, 0);
+    for i in [
+        Input::Promote,
+        Input::Start,
+        code("c1"),
+        verified("c1", "t", true),
+    ] {
+        s = step(&s, i, &limits).0;
+    }
+    assert_eq!(s.status, Status::Reviewing);
+    let changes = || Input::RunFinished {
+        role: Role::Reviewer,
+        result: RunResult::Review {
+            approved: false,
+            findings: "fix x".into(),
+        },
+    };
+    s = step(&s, changes(), &limits).0;
+    assert_eq!(s.status, Status::Coding);
+    s = step(&s, code("c2"), &limits).0;
+    s = step(&s, verified("c2", "t2", true), &limits).0;
+    s = step(&s, changes(), &limits).0;
+    assert_eq!(s.status, Status::AwaitingApproval);
+}
+
+#[test]
+fn epics_plan_and_wait_on_children() {
+    let limits = Limits::default();
+    let flow = Flow {
+        plan: true,
+        ..Flow::default()
+    };
+    let mut s = TaskState::new(flow, Risk::Low, 0);
+    for i in [Input::Promote, Input::Start] {
+        s = step(&s, i, &limits).0;
+    }
+    assert_eq!(s.status, Status::Planning);
+    let plan = Input::RunFinished {
+        role: Role::Planner,
+        result: RunResult::Plan { subtasks: 3 },
+    };
+    s = step(&s, plan, &limits).0;
+    assert_eq!(s.status, Status::PlanReview);
+    let ok = Input::RunFinished {
+        role: Role::PlanReviewer,
+        result: RunResult::PlanVerdict {
+            approved: true,
+            reasons: String::new(),
+        },
+    };
+    let (s, fx) = step(&s, ok, &limits);
+    assert_eq!(s.status, Status::Delegated);
+    assert!(fx.contains(&Effect::CreateChildren));
+    let (s, _) = step(&s, Input::ChildrenSettled { all_merged: true }, &limits);
+    assert_eq!(s.status, Status::Merged);
+}
+
+#[test]
+fn wrong_roles_and_stale_results_are_typed_errors() {
+    let limits = Limits::default();
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    for i in [Input::Promote, Input::Start] {
+        s = step(&s, i, &limits).0;
+    }
+    let review = Input::RunFinished {
+        role: Role::Reviewer,
+        result: RunResult::Review {
+            approved: true,
+            findings: String::new(),
+        },
+    };
+    assert!(matches!(
+        transition(&s, &review, &limits),
+        Err(TransitionError::WrongRole { .. })
+    ));
+    s = step(&s, code("c1"), &limits).0;
+    assert!(matches!(
+        transition(&s, &verified("other", "t", true), &limits),
+        Err(TransitionError::StaleCommit { .. })
+    ));
+    let merged = TaskState {
+        status: Status::Merged,
+        ..s
+    };
+    assert!(transition(&merged, &Input::Cancel { reason: "x".into() }, &limits).is_err());
+}
+
+// ---- property tests ------------------------------------------------------------------------
+
+fn arb_oid() -> impl Strategy<Value = ObjectId> {
+    (0u8..4).prop_map(|n| oid(&format!("o{n}")))
+}
+
+fn arb_role() -> impl Strategy<Value = Role> {
+    prop_oneof![
+        Just(Role::Planner),
+        Just(Role::PlanReviewer),
+        Just(Role::Coder),
+        Just(Role::Reviewer),
+        Just(Role::Resolver)
+    ]
+}
+
+fn arb_result() -> impl Strategy<Value = RunResult> {
+    prop_oneof![
+        (0u32..3).prop_map(|subtasks| RunResult::Plan { subtasks }),
+        any::<bool>().prop_map(|approved| RunResult::PlanVerdict {
+            approved,
+            reasons: "r".into()
+        }),
+        (arb_oid(), proptest::option::of(Just(Risk::High)))
+            .prop_map(|(head, risk)| RunResult::Code { head, risk }),
+        Just(RunResult::NoChanges {
+            summary: "s".into()
+        }),
+        any::<bool>().prop_map(|approved| RunResult::Review {
+            approved,
+            findings: "f".into()
+        }),
+        Just(RunResult::Question { text: "q".into() }),
+        Just(RunResult::Failed {
+            reason: "boom".into()
+        }),
+    ]
+}
+
+/// Any input at all, including nonsense for the current state.
+fn arb_input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        Just(Input::Promote),
+        Just(Input::Start),
+        (arb_role(), arb_result()).prop_map(|(role, result)| Input::RunFinished { role, result }),
+        (arb_oid(), arb_oid(), any::<bool>()).prop_map(|(commit, tree, passed)| {
+            Input::VerifyFinished {
+                commit,
+                tree,
+                passed,
+                summary: "s".into(),
+            }
+        }),
+        any::<bool>().prop_map(|all_merged| Input::ChildrenSettled { all_merged }),
+        Just(Input::BeginMerge),
+        (arb_oid(), arb_oid(), arb_oid()).prop_map(|(commit, tree, onto)| Input::CandidateReady {
+            commit,
+            tree,
+            onto
+        }),
+        Just(Input::Conflict {
+            files: vec!["a".into()]
+        }),
+        Just(Input::TargetMoved),
+        (arb_oid(), arb_oid()).prop_map(|(commit, tree)| Input::Landed { commit, tree }),
+        Just(Input::Answer { text: "a".into() }),
+        Just(Input::Approve),
+        any::<bool>().prop_map(|cancel| Input::Reject {
+            reason: "r".into(),
+            cancel
+        }),
+        Just(Input::Cancel { reason: "c".into() }),
+        Just(Input::Retry),
+        Just(Input::Fail {
+            reason: "gave up".into()
+        }),
+    ]
+}
+
+fn arb_flow() -> impl Strategy<Value = Flow> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(Just(Risk::High)),
+    )
+        .prop_map(|(plan, plan_review, review, approval_at)| Flow {
+            plan,
+            plan_review,
+            review,
+            approval_at,
+        })
+}
+
+fn arb_limits() -> impl Strategy<Value = Limits> {
+    (1u32..4, 1u32..4, 1u32..4, 1u32..4, 1u32..4).prop_map(|(f, t, r, p, m)| Limits {
+        failures_per_tier: f,
+        tiers: t,
+        review_rounds: r,
+        plan_rounds: p,
+        merge_attempts: m,
+    })
+}
+
+fn within_limits(s: &TaskState, l: &Limits) -> bool {
+    s.tier < l.tiers
+        && s.failures <= l.failures_per_tier
+        && s.review_rounds <= l.review_rounds
+        && s.plan_rounds <= l.plan_rounds
+        && s.merge_attempts <= l.merge_attempts
+}
+
+/// A simulated engine: answers each effect with a random but well-formed result, remembering
+/// which trees it reported as passing verify.
+struct World {
+    passing_trees: HashSet<ObjectId>,
+    next: u32,
+    tip: u32,
+}
+
+impl World {
+    fn fresh(&mut self, prefix: &str) -> ObjectId {
+        self.next += 1;
+        oid(&format!("{prefix}{}", self.next))
+    }
+
+    /// The inputs an effect leads to, chosen by `pick`. Cleanup, CancelJobs, Notify and
+    /// CreateChildren need no answer (children are other tasks; settling is scheduler input).
+    fn answer(&mut self, s: &TaskState, effect: &Effect, pick: u8) -> Option<Input> {
+        match effect {
+            Effect::StartRun { role, .. } => {
+                let result = match (role, pick % 4) {
+                    (_, 3) => RunResult::Failed { reason: "x".into() },
+                    (Role::Planner, p) => RunResult::Plan {
+                        subtasks: u32::from(p),
+                    },
+                    (Role::PlanReviewer, p) => RunResult::PlanVerdict {
+                        approved: p != 0,
+                        reasons: "r".into(),
+                    },
+                    (Role::Coder | Role::Resolver, 0) => RunResult::NoChanges {
+                        summary: "n".into(),
+                    },
+                    (Role::Coder | Role::Resolver, _) => RunResult::Code {
+                        head: self.fresh("c"),
+                        risk: None,
+                    },
+                    (Role::Reviewer, p) => RunResult::Review {
+                        approved: p != 0,
+                        findings: "f".into(),
+                    },
+                };
+                Some(Input::RunFinished {
+                    role: *role,
+                    result,
+                })
+            }
+            Effect::Verify { commit, .. } => {
+                let tree = match &s.candidate {
+                    Some(c) if &c.commit == commit => c.tree.clone(),
+                    _ => oid(&format!("tree-of-{commit}")),
+                };
+                let passed = pick % 3 != 0;
+                if passed {
+                    self.passing_trees.insert(tree.clone());
+                }
+                Some(Input::VerifyFinished {
+                    commit: commit.clone(),
+                    tree,
+                    passed,
+                    summary: "s".into(),
+                })
+            }
+            Effect::PrepareCandidate => match pick % 4 {
+                0 => Some(Input::Conflict {
+                    files: vec!["f".into()],
+                }),
+                1 => {
+                    // Fast-forward onto the current tip: the branch head itself.
+                    let head = s.head.clone()?;
+                    let tree = oid(&format!("tree-of-{head}"));
+                    Some(Input::CandidateReady {
+                        commit: head,
+                        tree,
+                        onto: oid(&format!("tip{}", self.tip)),
+                    })
+                }
+                _ => {
+                    let commit = self.fresh("m");
+                    let tree = oid(&format!("tree-of-{commit}"));
+                    Some(Input::CandidateReady {
+                        commit,
+                        tree,
+                        onto: oid(&format!("tip{}", self.tip)),
+                    })
+                }
+            },
+            Effect::Land { commit, tree, .. } => {
+                if pick % 5 == 0 {
+                    self.tip += 1;
+                    Some(Input::TargetMoved)
+                } else {
+                    Some(Input::Landed {
+                        commit: commit.clone(),
+                        tree: tree.clone(),
+                    })
+                }
+            }
+            Effect::CreateChildren
+            | Effect::CancelJobs
+            | Effect::Cleanup { .. }
+            | Effect::Notify(_) => None,
+        }
+    }
+}
+
+/// Scheduler inputs the engine would send on its own (no person involved).
+fn scheduler_input(s: &TaskState, pick: u8) -> Option<Input> {
+    match s.status {
+        Status::Backlog => Some(Input::Promote),
+        Status::Ready => Some(Input::Start),
+        Status::Queued => Some(Input::BeginMerge),
+        Status::Delegated => Some(Input::ChildrenSettled {
+            all_merged: pick % 4 != 0,
+        }),
+        _ => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Random inputs in random order: never a panic; a refused input changes nothing; counters
+    /// stay within limits; merged only with a landed tree that the machine saw pass verify.
+    #[test]
+    fn arbitrary_inputs_never_break_invariants(
+        flow in arb_flow(),
+        limits in arb_limits(),
+        inputs in proptest::collection::vec(arb_input(), 0..60),
+    ) {
+        let mut s = TaskState::new(flow, Risk::Low, 0);
+        let mut passing: HashSet<ObjectId> = HashSet::new();
+        for input in &inputs {
+            match transition(&s, input, &limits) {
+                Ok((next, _)) => {
+                    if let Input::VerifyFinished { tree, passed: true, .. } = input {
+                        passing.insert(tree.clone());
+                    }
+                    s = next;
+                }
+                Err(_) => {}
+            }
+            prop_assert!(within_limits(&s, &limits), "{s:?} exceeds {limits:?}");
+            if s.status == Status::Merged {
+                if let Some(landed) = &s.landed {
+                    prop_assert!(passing.contains(&landed.tree), "landed unverified tree {landed:?}");
+                }
+            }
+        }
+    }
+
+    /// Driven by a well-behaved but unlucky engine (random run results, verify outcomes,
+    /// conflicts and moved targets) and no person, every task ends terminal or waiting on a person
+    /// or a dependency, within a bounded number of steps, and a merged task's landed tree passed
+    /// verify exactly as landed.
+    #[test]
+    fn every_task_settles(
+        flow in arb_flow(),
+        limits in arb_limits(),
+        picks in proptest::collection::vec(any::<u8>(), 400),
+    ) {
+        let mut world = World { passing_trees: HashSet::new(), next: 0, tip: 0 };
+        let mut s = TaskState::new(flow, Risk::Low, 0);
+        let mut pending: Vec<Effect> = Vec::new();
+        let mut picks = picks.into_iter().cycle();
+        let mut settled = false;
+        for _ in 0..400 {
+            let pick = picks.next().unwrap_or(0);
+            let input = if pending.is_empty() {
+                match scheduler_input(&s, pick) {
+                    Some(input) => input,
+                    None => {
+                        settled = true;
+                        break;
+                    }
+                }
+            } else {
+                let effect = pending.remove(0);
+                match world.answer(&s, &effect, pick) {
+                    Some(input) => input,
+                    None => continue,
+                }
+            };
+            let (next, fx) = transition(&s, &input, &limits)
+                .map_err(|e| TestCaseError::fail(format!("{input:?} in {:?}: {e}", s.status)))?;
+            s = next;
+            pending.extend(fx);
+            prop_assert!(within_limits(&s, &limits));
+        }
+        prop_assert!(settled, "did not settle: {s:?}");
+        prop_assert!(
+            s.status.is_terminal() || s.status.waits_on_person() || s.status == Status::Backlog,
+            "ended in {:?}", s.status
+        );
+        if s.status == Status::Merged {
+            if let Some(landed) = &s.landed {
+                prop_assert!(world.passing_trees.contains(&landed.tree));
+            } else {
+                prop_assert!(flow.plan, "only an epic merges without a tree");
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Inputs the machine accepts, effects it asks for, and its errors.
+
+use crate::ids::ObjectId;
+use crate::task::{Risk, Role, Status};
+use serde::{Deserialize, Serialize};
+
+/// Whether a run continues the agent's previous session or starts afresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    Fresh,
+    Resume,
+}
+
+/// Why a run is started; tells the engine which evidence to hand the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunReason {
+    /// First run for this step.
+    Start,
+    /// Verify failed; the feedback is the failing output.
+    VerifyFailed,
+    /// Moved up the tier ladder after repeated failures.
+    Escalated,
+    /// A reviewer requested changes; the feedback is the findings.
+    ChangesRequested,
+    /// A plan reviewer sent the plan back.
+    PlanRejected,
+    /// A person answered the agent's question.
+    Answered,
+    /// A person rejected the change at the approval gate.
+    Rejected,
+    /// The branch no longer applies on the target; resolve the conflict.
+    Conflict,
+    /// A person asked to try again after a failure.
+    Retried,
+}
+
+/// Which tree a verify run is checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyPurpose {
+    /// The task's branch head, right after coding.
+    Branch,
+    /// The merge candidate: exactly the tree that would land.
+    Candidate,
+}
+
+/// What an agent run produced, as checked by the engine (not as claimed by the agent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RunResult {
+    /// Planner: a structured plan with this many subtasks (0: do not split, just code it).
+    Plan { subtasks: u32 },
+    /// Plan reviewer's verdict.
+    PlanVerdict { approved: bool, reasons: String },
+    /// Coder or resolver: the branch has a new commit `head`. `risk` is what path and label
+    /// rules say about the change.
+    Code { head: ObjectId, risk: Option<Risk> },
+    /// Coder or resolver finished without changing anything.
+    NoChanges { summary: String },
+    /// Reviewer's verdict on the diff.
+    Review { approved: bool, findings: String },
+    /// The agent asked a person something (tool call, `QUESTION:` line).
+    Question { text: String },
+    /// The run failed (provider error, crash, limits, stall).
+    Failed { reason: String },
+}
+
+/// Everything that can happen to a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// Scheduler: dependencies merged; backlog → ready.
+    Promote,
+    /// Scheduler: a slot and the write scope are free; ready → planning or coding.
+    Start,
+    /// An agent run ended.
+    RunFinished { role: Role, result: RunResult },
+    /// Verify of `commit` ended.
+    VerifyFinished {
+        commit: ObjectId,
+        tree: ObjectId,
+        passed: bool,
+        summary: String,
+    },
+    /// An epic's children are all terminal.
+    ChildrenSettled { all_merged: bool },
+    /// Merge queue: it is this task's turn; queued → merging.
+    BeginMerge,
+    /// The candidate commit that would land (branch on top of target tip `onto`).
+    CandidateReady {
+        commit: ObjectId,
+        tree: ObjectId,
+        onto: ObjectId,
+    },
+    /// The branch does not apply on the target.
+    Conflict { files: Vec<String> },
+    /// The compare-and-swap found the target elsewhere; build a new candidate.
+    TargetMoved,
+    /// The target ref now points at `commit`.
+    Landed { commit: ObjectId, tree: ObjectId },
+    /// A person answered the pending question.
+    Answer { text: String },
+    /// A person approved at the approval gate.
+    Approve,
+    /// A person rejected at the approval gate: back to the coder, or cancel.
+    Reject { reason: String, cancel: bool },
+    /// A person (or a dependency rule) cancels the task.
+    Cancel { reason: String },
+    /// A person retries a failed task.
+    Retry,
+    /// The engine gave up on a step it could not complete (a job that kept losing its worker,
+    /// a repository in a state it cannot work with); the task fails with the reason.
+    Fail { reason: String },
+}
+
+impl Input {
+    /// Short name for events and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Input::Promote => "promote",
+            Input::Start => "start",
+            Input::RunFinished { .. } => "run_finished",
+            Input::VerifyFinished { .. } => "verify_finished",
+            Input::ChildrenSettled { .. } => "children_settled",
+            Input::BeginMerge => "begin_merge",
+            Input::CandidateReady { .. } => "candidate_ready",
+            Input::Conflict { .. } => "conflict",
+            Input::TargetMoved => "target_moved",
+            Input::Landed { .. } => "landed",
+            Input::Answer { .. } => "answer",
+            Input::Approve => "approve",
+            Input::Reject { .. } => "reject",
+            Input::Cancel { .. } => "cancel",
+            Input::Retry => "retry",
+            Input::Fail { .. } => "fail",
+        }
+    }
+}
+
+/// Something that deserves a person's attention (and a notification).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    NeedsInput { question: String },
+    NeedsApproval { reason: String },
+    Escalated { tier: u32 },
+    Merged,
+    Failed { reason: String },
+    Cancelled { reason: String },
+}
+
+/// What the machine asks the engine to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    StartRun {
+        role: Role,
+        tier: u32,
+        session: SessionMode,
+        reason: RunReason,
+        feedback: Option<String>,
+    },
+    Verify {
+        commit: ObjectId,
+        purpose: VerifyPurpose,
+    },
+    /// Turn the approved plan into child tasks (in the same transaction).
+    CreateChildren,
+    PrepareCandidate,
+    Land {
+        commit: ObjectId,
+        tree: ObjectId,
+        onto: ObjectId,
+    },
+    /// Stop whatever is running or queued for the task.
+    CancelJobs,
+    /// The task's worktree is no longer needed.
+    Cleanup {
+        delete_branch: bool,
+    },
+    Notify(Notice),
+}
+
+/// An input the machine refuses. Nothing changes when this is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("`{input}` is not allowed while the task is {status}")]
+    NotAllowed { status: Status, input: &'static str },
+    #[error("a {got} run finished, but the task is {status} (expected a {expected} run)")]
+    WrongRole {
+        status: Status,
+        expected: &'static str,
+        got: Role,
+    },
+    #[error("{what} result from a {role} run makes no sense")]
+    WrongResult { role: Role, what: &'static str },
+    #[error("stale result: it is for commit {got}, the task is at {expected}")]
+    StaleCommit { expected: String, got: String },
+    #[error("refusing to land tree {tree}: it has not passed verify")]
+    UnverifiedTree { tree: String },
+}
