@@ -1,1 +1,18 @@
-//! gaffer-agents
+//! Agent backends behind one trait and one normalized event stream (DESIGN §5).
+//!
+//! A backend starts a run in a worktree and returns a [`RunHandle`]: a stream of [`AgentEvent`]s
+//! that always ends with exactly one [`AgentEvent::Finished`]. The engine never looks at a
+//! backend's raw output; it reads these events, and decides from evidence it checks itself (a
+//! commit on the branch, verify's exit code) what happened.
+//!
+//! This crate holds the trait, the event types, and the built-in `scripted` backend that edits
+//! files from a script (what `gaffer demo` and the tests use). The real CLI and HTTP backends
+//! plug in behind the same trait.
+
+mod event;
+mod registry;
+mod scripted;
+
+pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
+pub use registry::{AgentBackend, AgentError, AgentSpec, Registry};
+pub use scripted::{Script, ScriptAction, ScriptAttempt, ScriptTask, ScriptedBackend};

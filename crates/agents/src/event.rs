@@ -1,0 +1,83 @@
+//! The normalized run: what goes in, what comes out.
+
+use gaffer_core::{Role, Usage};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Everything a backend needs to start one run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub role: Role,
+    /// The task prompt, including any feedback (failing verify output, findings, an answer).
+    pub prompt: String,
+    pub system_prompt: String,
+    pub worktree: PathBuf,
+    pub model: String,
+    /// Continue this session instead of starting a new one.
+    pub resume_session: Option<String>,
+    /// Extra environment for the agent process.
+    pub env: Vec<(String, String)>,
+    pub max_wall: Duration,
+    /// A marker that selects a script entry deterministically (the task's title and id).
+    pub script_key: String,
+    /// How many runs of this role this task has had before (0 for the first).
+    pub attempt: u32,
+}
+
+/// One normalized event of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    Started {
+        model: String,
+        session_id: Option<String>,
+    },
+    Text {
+        text: String,
+    },
+    ToolCall {
+        name: String,
+        summary: String,
+    },
+    ToolResult {
+        summary: String,
+        is_error: bool,
+    },
+    /// A `STATUS:` progress line.
+    Status {
+        text: String,
+    },
+    /// A question for a person; the run ends waiting for the answer.
+    Question {
+        text: String,
+    },
+    Usage {
+        usage: Usage,
+    },
+    Finished {
+        outcome: Outcome,
+    },
+}
+
+/// How a run ended, as the backend saw it. The engine checks the claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Outcome {
+    pub success: bool,
+    pub turns: u32,
+    pub usage: Usage,
+    pub session_id: Option<String>,
+    /// The error, when not successful.
+    pub error: Option<String>,
+    /// The agent's last message (summary, handoff, or structured output).
+    pub final_text: String,
+}
+
+/// A started run. The stream ends with `Finished`; dropping the handle does not stop the run,
+/// cancelling its token does.
+pub struct RunHandle {
+    pub events: mpsc::Receiver<AgentEvent>,
+    /// The process running the agent, when it is one (for crash recovery).
+    pub process: Option<gaffer_proc::ProcessIdentity>,
+}

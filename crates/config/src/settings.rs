@@ -1,0 +1,313 @@
+//! The typed, validated settings the rest of gaffer reads, and their defaults.
+//!
+//! A [`Settings`] value is always consistent: every duration is parsed, every glob compiled, every
+//! agent named in `[roles]` exists, the heartbeat is shorter than the lease, and cross-family
+//! review is satisfiable. The engine never re-checks any of it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::duration::format_duration;
+use crate::error::ConfigError;
+use crate::risk::RiskSettings;
+
+/// Everything `gaffer.toml`, the `GAFFER_*` environment variables and the flags configured,
+/// resolved into one value. `Default` is what an empty file resolves to outside any directory.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Settings {
+    /// `[project]`.
+    pub project: ProjectSettings,
+    /// `[verify]`.
+    pub verify: VerifySettings,
+    /// `[engine]`.
+    pub engine: EngineSettings,
+    /// `[limits]`.
+    pub limits: LimitSettings,
+    /// `[agents.<name>]`, by name.
+    pub agents: BTreeMap<String, AgentSettings>,
+    /// `[roles]`.
+    pub roles: RoleSettings,
+    /// `[review]`.
+    pub review: ReviewSettings,
+    /// `[risk]`.
+    pub risk: RiskSettings,
+    /// `[server]`.
+    pub server: ServerSettings,
+    /// The file these settings were read from; `None` when there was none.
+    pub source: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The verify command, or the error to show when none is configured.
+    ///
+    /// The pipeline cannot merge anything without one, so the engine calls this before it starts
+    /// work.
+    pub fn verify_command(&self) -> Result<&str, ConfigError> {
+        self.verify
+            .command
+            .as_deref()
+            .ok_or_else(|| ConfigError::Invalid {
+                path: self.source.clone(),
+                line: None,
+                key: "verify.command".to_string(),
+                message: "no verify command: verify.command is not set".to_string(),
+                hint: "run `gaffer init` to detect one, or set verify.command in gaffer.toml \
+                       (e.g. command = \"cargo test\")"
+                    .to_string(),
+            })
+    }
+
+    /// The agent with this name, if it is configured.
+    pub fn agent(&self, name: &str) -> Option<&AgentSettings> {
+        self.agents.get(name)
+    }
+}
+
+/// `[project]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectSettings {
+    /// Display name. Default: the name of the directory holding `gaffer.toml`, or `project` when
+    /// there is no such directory.
+    pub name: String,
+    /// The branch gaffer lands work on. Default: `main`.
+    pub target: String,
+    /// Where gaffer keeps its database and worktrees. `None` means the engine's default,
+    /// `<git common dir>/gaffer`. A relative path is relative to the repository root.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The project name used when no directory name is known.
+pub const DEFAULT_PROJECT_NAME: &str = "project";
+/// The default target branch.
+pub const DEFAULT_TARGET: &str = "main";
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        ProjectSettings {
+            name: DEFAULT_PROJECT_NAME.to_string(),
+            target: DEFAULT_TARGET.to_string(),
+            state_dir: None,
+        }
+    }
+}
+
+/// `[verify]`: the project's own check that a tree is good enough to land.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifySettings {
+    /// Shell command run in a worktree; exit status 0 means the tree passes. `None` until
+    /// configured: see [`Settings::verify_command`].
+    pub command: Option<String>,
+    /// How long one verify run may take before it counts as failed. Default: 20 minutes.
+    #[serde(serialize_with = "as_duration_text")]
+    pub timeout: Duration,
+    /// Shell command run once in each new worktree before anything else (e.g. `npm ci`).
+    pub setup: Option<String>,
+}
+
+impl Default for VerifySettings {
+    fn default() -> Self {
+        VerifySettings {
+            command: None,
+            timeout: Duration::from_secs(20 * 60),
+            setup: None,
+        }
+    }
+}
+
+/// `[engine]`: how much runs at once and how work is leased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineSettings {
+    /// Agents running at once, `1..=64`. Default: 4.
+    pub concurrency: usize,
+    /// How long a claimed job stays claimed without a heartbeat. Default: 30s.
+    #[serde(serialize_with = "as_duration_text")]
+    pub lease: Duration,
+    /// How often a worker renews its leases; always shorter than `lease`. Default: 10s.
+    #[serde(serialize_with = "as_duration_text")]
+    pub heartbeat: Duration,
+    /// Idle worktrees kept ready for reuse, `0..=64`. Default: 2.
+    pub worktree_pool: usize,
+    /// Pause between starting two agents, to spread load. Default: 0s.
+    #[serde(serialize_with = "as_duration_text")]
+    pub agent_stagger: Duration,
+}
+
+/// Bounds of `engine.concurrency`.
+pub const CONCURRENCY_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
+/// Bounds of `engine.worktree_pool`.
+pub const WORKTREE_POOL_RANGE: std::ops::RangeInclusive<i64> = 0..=64;
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            concurrency: 4,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            worktree_pool: 2,
+            agent_stagger: Duration::ZERO,
+        }
+    }
+}
+
+/// `[limits]`: how many times the pipeline tries before it gives up or asks a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitSettings {
+    /// Failed verify runs on one model tier before escalating to the next. Default: 2.
+    pub verify_failures_per_tier: u32,
+    /// Review rounds with requested changes before a person decides. Default: 2.
+    pub review_rounds: u32,
+    /// Rejected plans before the task fails. Default: 2.
+    pub plan_rounds: u32,
+    /// Merge attempts (conflicts, moved target) before the task fails. Default: 3.
+    pub merge_attempts: u32,
+    /// Times a run lost with its worker (crash, expired lease) is retried. Default: 3.
+    pub lost_run_retries: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            verify_failures_per_tier: 2,
+            review_rounds: 2,
+            plan_rounds: 2,
+            merge_attempts: 3,
+            lost_run_retries: 3,
+        }
+    }
+}
+
+/// How an agent is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The Claude Code CLI.
+    Claude,
+    /// The Codex CLI.
+    Codex,
+    /// gaffer's own agent loop over an OpenAI-compatible chat-completions API.
+    Openai,
+    /// gaffer's own agent loop over the Anthropic Messages API.
+    Anthropic,
+    /// Any other agent CLI, through `command`.
+    Command,
+    /// A scripted agent replaying `script`; for tests and `gaffer demo`.
+    Scripted,
+}
+
+impl Backend {
+    /// Every backend, in documentation order.
+    pub const ALL: [Backend; 6] = [
+        Backend::Claude,
+        Backend::Codex,
+        Backend::Openai,
+        Backend::Anthropic,
+        Backend::Command,
+        Backend::Scripted,
+    ];
+
+    /// The name used in `gaffer.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Claude => "claude",
+            Backend::Codex => "codex",
+            Backend::Openai => "openai",
+            Backend::Anthropic => "anthropic",
+            Backend::Command => "command",
+            Backend::Scripted => "scripted",
+        }
+    }
+
+    /// The backend with this name, if any.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        Backend::ALL
+            .into_iter()
+            .find(|backend| backend.as_str() == name.trim())
+    }
+
+    /// The model family an agent on this backend belongs to unless it says otherwise; `None` for
+    /// `command` and `scripted`, whose family defaults to the agent's own name.
+    pub fn default_family(self) -> Option<&'static str> {
+        match self {
+            Backend::Claude | Backend::Anthropic => Some("anthropic"),
+            Backend::Codex | Backend::Openai => Some("openai"),
+            Backend::Command | Backend::Scripted => None,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[agents.<name>]`: one agent gaffer can start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentSettings {
+    /// How it runs.
+    pub backend: Backend,
+    /// Model name passed to the backend; `None` lets a CLI backend use its own default. Always set
+    /// for `openai` and `anthropic`.
+    pub model: Option<String>,
+    /// Model family, used for cross-family review. Defaults from the backend (`anthropic` for
+    /// claude/anthropic, `openai` for codex/openai) or, for command/scripted, the agent's name.
+    pub family: String,
+    /// API base URL (`http://` or `https://`), for a local server or a test double.
+    pub base_url: Option<String>,
+    /// For `command`: the command template, with `{prompt}`, `{model}` and `{dir}` placeholders.
+    pub command: Option<String>,
+    /// For `scripted`: the script file, relative to the repository root unless absolute.
+    pub script: Option<PathBuf>,
+}
+
+/// `[roles]`: which agents do what. Each list names agents from `[agents]`; for `coder` the list is
+/// the tier ladder, lowest tier first.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RoleSettings {
+    /// Writes code; escalates along the list after repeated verify failures.
+    pub coder: Vec<String>,
+    /// Reviews diffs.
+    pub reviewer: Vec<String>,
+    /// Breaks big tasks into subtasks.
+    pub planner: Vec<String>,
+    /// Reviews plans.
+    pub plan_reviewer: Vec<String>,
+    /// Resolves merge conflicts. Default (when the key is absent): the coder ladder.
+    pub resolver: Vec<String>,
+}
+
+/// `[review]`. The default (both off) is what an empty configuration resolves to: no reviewer, so
+/// no review.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ReviewSettings {
+    /// Whether diffs are reviewed. Default: whether `roles.reviewer` names anyone.
+    pub enabled: bool,
+    /// Whether a reviewer must be of another model family than the author. Default: on when the
+    /// agents in `[roles]` come from two or more families. When on, the configuration is only
+    /// accepted if every coder (and planner) has a reviewer (plan reviewer) of another family.
+    pub cross_family: bool,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerSettings {
+    /// Port the daemon listens on at 127.0.0.1; 0 picks a free one. Default: 7420.
+    pub port: u16,
+}
+
+/// The default `server.port`.
+pub const DEFAULT_PORT: u16 = 7420;
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { port: DEFAULT_PORT }
+    }
+}
+
+fn as_duration_text<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_duration(*duration))
+}

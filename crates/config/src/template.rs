@@ -1,0 +1,188 @@
+//! The `gaffer.toml` that `gaffer init` writes: the detected verify command and the project's
+//! name and target set, every other key present as a comment showing its default.
+
+use crate::detect::Detected;
+
+/// A fully commented `gaffer.toml` for a new project.
+///
+/// `detected` is the build system to take the verify command from (usually the first that
+/// [`crate::detect`] returned); without one, `verify.command` is left for the person to fill in.
+/// The text parses with [`crate::parse_str`] to the defaults plus the given name, target and the
+/// detected commands.
+pub fn init_template(project_name: &str, detected: Option<&Detected>, target: &str) -> String {
+    let mut out = String::new();
+    out.push_str(HEADER);
+    if let Some(detected) = detected {
+        out.push_str(&format!(
+            "#\n# `gaffer init` chose these commands because it {}.\n",
+            detected.evidence
+        ));
+    }
+
+    out.push_str(PROJECT_COMMENTS);
+    out.push_str(&format!("name = {}\n", quote(project_name)));
+    out.push_str(TARGET_COMMENTS);
+    out.push_str(&format!("target = {}\n", quote(target)));
+    out.push_str(STATE_DIR_COMMENTS);
+
+    out.push_str(VERIFY_COMMENTS);
+    match detected {
+        Some(detected) => {
+            out.push_str(&format!(
+                "command = {}\n",
+                quote(&detected.verify_command())
+            ));
+        }
+        None => out.push_str(
+            "# No build system was detected: set the command that proves a tree is good, e.g.\n\
+             # command = \"make test\"\n",
+        ),
+    }
+    out.push_str(TIMEOUT_COMMENTS);
+    match detected.and_then(|d| d.setup.as_deref()) {
+        Some(setup) => out.push_str(&format!("setup = {}\n", quote(setup))),
+        None => out.push_str("# setup = \"npm ci\"\n"),
+    }
+
+    out.push_str(REST);
+    out
+}
+
+/// A TOML string literal.
+fn quote(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+const HEADER: &str = "\
+# gaffer.toml: how gaffer runs its crew of coding agents on this repository.
+#
+# Commit this file. Every key is optional; a commented-out key shows its default. Environment
+# variables override the file (GAFFER_<SECTION>__<KEY>, e.g. GAFFER_ENGINE__CONCURRENCY=8), and
+# `--set <section>.<key>=<value>` flags override both. Durations are written \"90s\", \"20m\",
+# \"1h30m\" or as a whole number of seconds.
+";
+
+const PROJECT_COMMENTS: &str = "
+[project]
+# Display name of the project.
+";
+
+const TARGET_COMMENTS: &str = "\
+# The branch gaffer lands finished work on. It only ever moves forward, to trees that passed
+# verify; gaffer never checks it out or touches your own working tree.
+";
+
+const STATE_DIR_COMMENTS: &str = "\
+# Where gaffer keeps its database and worktrees; relative to the repository root.
+# Default: <git common dir>/gaffer (usually .git/gaffer).
+# state_dir = \".git/gaffer\"
+";
+
+const VERIFY_COMMENTS: &str = "
+[verify]
+# The command that decides whether a tree may land, run by the shell in a worktree: exit status 0
+# passes. Nothing reaches the target branch without passing it on exactly the tree that lands.
+";
+
+const TIMEOUT_COMMENTS: &str = "\
+# A verify run that takes longer than this fails.
+# timeout = \"20m\"
+# Run once in each new worktree before anything else, e.g. to install dependencies.
+";
+
+const REST: &str = r#"
+[engine]
+# Agents running at once (1 to 64).
+# concurrency = 4
+# A claimed job returns to the queue when its worker stops renewing it for this long.
+# lease = "30s"
+# How often workers renew their leases; must be shorter than lease.
+# heartbeat = "10s"
+# Idle worktrees kept ready for reuse (0 to 64).
+# worktree_pool = 2
+# Pause between starting two agents, to spread load on the machine and the model provider.
+# agent_stagger = "0s"
+
+[limits]
+# Failed verify runs on one model tier before moving up the coder ladder.
+# verify_failures_per_tier = 2
+# Rounds of requested changes before a person decides.
+# review_rounds = 2
+# Rejected plans before the task fails.
+# plan_rounds = 2
+# Merge attempts (conflicts, a moved target) before the task fails.
+# merge_attempts = 3
+# Retries of a run lost with its worker (a crash, an expired lease); 0 turns retrying off.
+# lost_run_retries = 3
+
+# Agents: give each a name and a backend. Backends:
+#   claude     the Claude Code CLI            (family "anthropic")
+#   codex      the Codex CLI                  (family "openai")
+#   openai     any OpenAI-compatible API: Ollama, vLLM, LM Studio, llama.cpp; needs model
+#   anthropic  the Anthropic Messages API; needs model
+#   command    any other agent CLI; needs command, a template with {prompt}, {model} and {dir}
+#   scripted   replays a script file; for tests and demos; needs script
+# family is what cross-family review compares; it defaults from the backend, and for command
+# and scripted agents to the agent's name. base_url points an agent at another endpoint.
+#
+# [agents.claude]
+# backend = "claude"
+# model = "sonnet"
+#
+# [agents.claude-opus]
+# backend = "claude"
+# model = "opus"
+#
+# [agents.codex]
+# backend = "codex"
+#
+# [agents.local]
+# backend = "openai"
+# model = "qwen2.5-coder:32b"
+# base_url = "http://127.0.0.1:11434/v1"
+# family = "qwen"
+#
+# [agents.aider]
+# backend = "command"
+# command = "aider --yes --model {model} --message {prompt}"
+# model = "ollama/qwen2.5-coder"
+#
+# [agents.demo]
+# backend = "scripted"
+# script = "demo/script.json"
+
+[roles]
+# Which agents do what, by name. coder is a ladder, lowest tier first: a task moves up after
+# repeated verify failures. resolver rewrites branches that no longer apply to the target
+# (default: the coder ladder).
+# coder = ["claude", "claude-opus"]
+# reviewer = ["codex"]
+# planner = []
+# plan_reviewer = []
+# resolver = ["claude-opus"]
+
+[review]
+# Review every diff before it is queued. Default: on when roles.reviewer names an agent.
+# enabled = true
+# Never let a model review its own family's work. Default: on when the agents in [roles] come
+# from two or more families; then every coder needs a reviewer of another family.
+# cross_family = true
+
+[risk]
+# Tasks at or above this risk wait for a person to approve the merge:
+# "low", "medium", "high", "critical", or "never".
+# approval_at = "high"
+#
+# A task touching a matching path, or carrying a matching label, has at least that risk.
+# [[risk.paths]]
+# glob = "migrations/**"
+# risk = "high"
+#
+# [[risk.labels]]
+# label = "security"
+# risk = "critical"
+
+[server]
+# The daemon and dashboard listen on 127.0.0.1 at this port.
+# port = 7420
+"#;

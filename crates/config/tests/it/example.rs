@@ -1,0 +1,87 @@
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gaffer_config::{Backend, Risk, parse_str};
+
+const EXAMPLE: &str = include_str!("../../gaffer.example.toml");
+
+#[test]
+fn the_shipped_example_parses_to_what_it_says() {
+    let settings = match parse_str(EXAMPLE, Path::new("gaffer.example.toml")) {
+        Ok(settings) => settings,
+        Err(error) => panic!("gaffer.example.toml does not parse:\n{error}"),
+    };
+    assert_eq!(settings.project.name, "myproj");
+    assert_eq!(settings.project.target, "main");
+    assert_eq!(
+        settings.project.state_dir,
+        Some(PathBuf::from(".git/gaffer"))
+    );
+    assert_eq!(
+        settings.verify_command().unwrap(),
+        "cargo build --workspace && cargo test --workspace"
+    );
+    assert_eq!(settings.verify.setup.as_deref(), Some("cargo fetch"));
+    assert_eq!(settings.engine.agent_stagger, Duration::from_secs(2));
+
+    let names: Vec<&str> = settings.agents.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "aider",
+            "claude-opus",
+            "claude-sonnet",
+            "codex",
+            "demo",
+            "local-qwen"
+        ]
+    );
+    let local = &settings.agents["local-qwen"];
+    assert_eq!(local.backend, Backend::Openai);
+    assert_eq!(local.family, "qwen");
+    assert_eq!(local.base_url.as_deref(), Some("http://127.0.0.1:11434/v1"));
+    assert_eq!(
+        settings.agents["demo"].script,
+        Some(PathBuf::from("demo/script.json"))
+    );
+    assert_eq!(settings.agents["aider"].backend, Backend::Command);
+
+    assert_eq!(settings.roles.coder, ["claude-sonnet", "claude-opus"]);
+    assert_eq!(settings.roles.reviewer, ["codex"]);
+    assert!(settings.review.enabled && settings.review.cross_family);
+
+    assert_eq!(settings.risk.paths.len(), 2);
+    assert_eq!(
+        settings
+            .risk
+            .risk_for_paths(&[".github/workflows/ci.yml".to_string()]),
+        Some(Risk::Critical)
+    );
+    assert_eq!(settings.server.port, 7420);
+}
+
+#[test]
+fn the_init_template_mentions_every_key_of_the_example() {
+    let template = gaffer_config::init_template("x", None, "main");
+    let mut section = String::new();
+    for line in EXAMPLE.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.to_string();
+        } else if let Some((key, _)) = line.split_once(" = ").filter(|_| !line.starts_with('#')) {
+            let section_name = section.trim_matches(['[', ']']);
+            let table = if section_name.starts_with("agents.") {
+                "# [agents.".to_string()
+            } else {
+                section.clone()
+            };
+            assert!(
+                template.contains(&table),
+                "the init template lacks {section}"
+            );
+            assert!(
+                template.contains(&format!("{key} = ")),
+                "the init template does not mention {key} of {section}"
+            );
+        }
+    }
+}
