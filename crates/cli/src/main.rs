@@ -1,1 +1,25 @@
-fn main() {}
+//! `gaffer`: a foreman for AI coding agents.
+
+mod cli;
+mod client;
+mod commands;
+mod context;
+mod daemon;
+mod demo;
+mod error;
+mod output;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match commands::run() {
+        Ok(code) => code,
+        Err(err) => {
+            if err.is_broken_pipe() {
+                return ExitCode::SUCCESS;
+            }
+            err.print();
+            err.exit_code()
+        }
+    }
+}

@@ -1,1 +1,36 @@
-//! gaffer-engine
+//! The runtime that drives tasks through the state machine of `gaffer-core`.
+//!
+//! - [`Board`] opens a project (settings, repository, store) and offers what people do to tasks:
+//!   add, cancel, retry, approve, reject, answer. Every change goes through [`apply`]: read the
+//!   task, run the pure machine, write the new state, its events and the jobs its effects need in
+//!   one store transaction.
+//! - [`Engine`] runs the loop: recovery on start, the scheduler (promote, start, merge order),
+//!   and workers that claim jobs under leases (agent runs, verify, merge candidates, landing,
+//!   cleanup), heartbeat them, and report their results back as machine inputs, completing the
+//!   job in the same transaction.
+//!
+//! Because every effect becomes a leased job in the same transaction as the state that asked
+//! for it, a `kill -9` at any instant loses nothing: on restart the jobs of the dead instance go
+//! back to the queue, their processes are killed, and each job runs to one recorded completion.
+
+mod apply;
+mod board;
+mod engine;
+mod error;
+mod jobs;
+mod landing;
+mod paths;
+mod prompts;
+mod recovery;
+mod registry;
+mod risk;
+mod scheduler;
+
+pub use apply::{Applied, Extra, apply};
+pub use board::{Board, BoardOptions, StatusReport};
+pub use engine::{Engine, EngineHandle};
+pub use error::EngineError;
+pub use landing::Landing;
+pub use paths::StatePaths;
+pub use registry::agents_from_settings;
+pub use engine::LOCAL_OWNER_PREFIX;

@@ -1,0 +1,223 @@
+//! The command line, as typed. Validation into settings happens in `context`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gaffer",
+    version,
+    about = "A foreman for AI coding agents: many agents, one repository, main always green.",
+    after_help = "Start with `gaffer demo` to watch the whole pipeline on a throwaway repository."
+)]
+pub struct Cli {
+    /// Run as if started in this directory.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Configuration file (default: gaffer.toml at the repository root).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override a setting, e.g. `--set engine.concurrency=8` (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Detect the project's build and test commands and write a commented gaffer.toml.
+    Init(InitArgs),
+    /// Check git, the configuration, the state directory, the port and the agent CLIs.
+    Doctor(JsonArg),
+    /// Run the engine and the HTTP API (foreground unless --detach).
+    Up(UpArgs),
+    /// Stop the daemon cleanly; every task stays resumable.
+    Down,
+    /// Add, list, show, cancel or retry tasks.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// The board at a glance: counts, where work lands, the tasks.
+    Status(JsonArg),
+    /// Events as they happen.
+    Feed(FeedArgs),
+    /// What the agents of a task did, run by run.
+    Log(LogArgs),
+    /// A task's change.
+    Diff(IdArg),
+    /// Tasks waiting for a person (questions and approvals).
+    Pending(JsonArg),
+    /// Approve a task waiting at the approval gate.
+    Approve(IdArg),
+    /// Reject a task at the approval gate: back to its coder, or cancelled.
+    Reject(RejectArgs),
+    /// Answer a task's question; its agent resumes with the answer.
+    Answer(AnswerArgs),
+    /// Bring landed work into your checkout (refuses to touch uncommitted changes).
+    Pull,
+    /// Run the whole pipeline on a throwaway repository with a scripted agent.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// Task id.
+    pub id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing gaffer.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Port on 127.0.0.1 (default 7420, or server.port; 0 picks a free one).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Run in the background; logs go to the state directory's daemon.log.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Add a task to the backlog.
+    Add(TaskAddArgs),
+    /// List tasks.
+    List(TaskListArgs),
+    /// Show one task with its runs and recent events.
+    Show(TaskShowArgs),
+    /// Cancel a task; its running work stops.
+    Cancel(CancelArgs),
+    /// Retry a failed task.
+    Retry(IdArg),
+}
+
+#[derive(Debug, Args)]
+pub struct TaskAddArgs {
+    pub title: String,
+    /// The task's description (`-` reads standard input).
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the description from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// A task that must merge first (repeatable).
+    #[arg(long = "dep", value_name = "ID")]
+    pub deps: Vec<i64>,
+    /// Paths (globs) the task may write (repeatable).
+    #[arg(long = "scope", value_name = "GLOB")]
+    pub scope: Vec<String>,
+    /// Paths (globs) the task should read.
+    #[arg(long = "read-scope", value_name = "GLOB")]
+    pub read_scope: Vec<String>,
+    /// Higher runs first.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub priority: i32,
+    /// low, medium, high or critical.
+    #[arg(long, default_value = "low")]
+    pub risk: String,
+    /// task, epic, question or proposal.
+    #[arg(long, default_value = "task")]
+    pub kind: String,
+    /// Plan before coding.
+    #[arg(long)]
+    pub plan: bool,
+    /// Start at this rung of the coder tier ladder.
+    #[arg(long, default_value_t = 0)]
+    pub tier: u32,
+    /// Parent task.
+    #[arg(long)]
+    pub parent: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskListArgs {
+    /// Only these statuses (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskShowArgs {
+    pub id: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    pub id: i64,
+    #[arg(long, default_value = "cancelled by a person")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    pub id: i64,
+    #[arg(long)]
+    pub reason: String,
+    /// Cancel the task instead of sending it back to its coder.
+    #[arg(long)]
+    pub cancel: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    pub id: i64,
+    pub text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedArgs {
+    /// Keep printing new events.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Start after this sequence number (default: the last 50 events).
+    #[arg(long)]
+    pub after: Option<i64>,
+    /// Only this task's events.
+    #[arg(long)]
+    pub task: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    pub id: i64,
+    /// Only this run.
+    #[arg(long)]
+    pub run: Option<i64>,
+    /// Print the runs' raw transcripts (prompt and every event) instead.
+    #[arg(long)]
+    pub raw: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print the summary as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the repository and its state for inspection.
+    #[arg(long)]
+    pub keep: bool,
+}

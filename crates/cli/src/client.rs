@@ -1,0 +1,90 @@
+//! The CLI's side of the HTTP API, used when a daemon runs so that it acts at once.
+
+use crate::error::{CliError, CliResult, Kind};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(port: u16) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .no_proxy()
+            .build()
+            .unwrap_or_default();
+        Client {
+            base: format!("http://127.0.0.1:{port}"),
+            http,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn healthy(&self) -> bool {
+        matches!(
+            self.http
+                .get(self.url("/healthz"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await,
+            Ok(r) if r.status().is_success()
+        )
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> CliResult<T> {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        decode(response).await
+    }
+
+    pub async fn get_stream(&self, path: &str) -> CliResult<reqwest::Response> {
+        self.http
+            .get(self.url(path))
+            .timeout(Duration::from_secs(60 * 60 * 24 * 365))
+            .send()
+            .await
+            .map_err(unreachable)
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> CliError {
+    CliError::new(Kind::Daemon, format!("the daemon did not answer: {e}"))
+        .hint("`gaffer up` starts it; `gaffer down` clears a stale one")
+}
+
+/// Turns the API's error document into a CLI error with the same meaning.
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> CliResult<T> {
+    let status = response.status();
+    let text = response.text().await.map_err(unreachable)?;
+    if status.is_success() {
+        return serde_json::from_str(&text).map_err(|e| {
+            CliError::new(Kind::Internal, format!("the daemon's answer was not understood: {e}"))
+        });
+    }
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let error = &body["error"];
+    let message = error["message"].as_str().unwrap_or(&text).to_string();
+    let kind = match status.as_u16() {
+        404 => Kind::NotFound,
+        409 => Kind::Conflict,
+        400 | 422 => Kind::Usage,
+        _ => Kind::Internal,
+    };
+    let mut err = CliError::new(kind, message);
+    if let Some(hint) = error["hint"].as_str() {
+        err = err.hint(hint);
+    }
+    Err(err)
+}

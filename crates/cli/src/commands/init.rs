@@ -1,0 +1,52 @@
+//! `gaffer init`: detect the project's build and test commands, write a commented gaffer.toml.
+
+use crate::cli::InitArgs;
+use crate::context::Context;
+use crate::error::{CliError, CliResult, Kind};
+
+pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
+    let root = ctx.repo_root()?;
+    let path = ctx.config_path()?;
+    if path.exists() && !args.force {
+        return Err(CliError::new(
+            Kind::Usage,
+            format!("{} already exists", path.display()),
+        )
+        .hint("edit it, or run `gaffer init --force` to replace it"));
+    }
+    let detected = gaffer_config::detect(&root);
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "project".into());
+    let git = gaffer_git::Git::open(&root)?;
+    let target = git
+        .current_branch()
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "main".to_string());
+    let text = gaffer_config::init_template(&name, detected.first(), &target);
+    // What we write must load; a template bug should never leave a broken file behind.
+    gaffer_config::parse_str(&text, &path)?;
+    std::fs::write(&path, text)?;
+    println!("wrote {}", path.display());
+    match detected.first() {
+        Some(d) => {
+            println!("  detected {} ({})", d.kind, d.evidence);
+            if let Some(build) = &d.build {
+                println!("  build: {build}");
+            }
+            println!("  test:  {}", d.test);
+            for other in detected.iter().skip(1) {
+                println!("  also found {} ({}); edit verify.command to use it", other.kind, other.evidence);
+            }
+        }
+        None => println!(
+            "  no build system detected: set verify.command in {} to the command that tests the project",
+            path.display()
+        ),
+    }
+    println!("  target branch: {target}");
+    println!("next: `gaffer doctor`, then `gaffer up`");
+    Ok(())
+}

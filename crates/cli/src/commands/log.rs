@@ -1,0 +1,68 @@
+//! `gaffer log N`: what the agents of a task did, run by run.
+
+use super::task_id;
+use crate::cli::LogArgs;
+use crate::context::Context;
+use crate::error::{CliError, CliResult, Kind};
+use crate::output;
+use gaffer_core::{RunId, Seq};
+use gaffer_store::EventFilter;
+
+pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
+    let board = ctx.board()?;
+    let task = board.task(task_id(args.id))?;
+    let runs: Vec<_> = board
+        .store
+        .runs(task.id)?
+        .into_iter()
+        .filter(|r| args.run.is_none_or(|id| r.id == RunId(id)))
+        .collect();
+    if runs.is_empty() {
+        println!("task {} has no runs yet", task.id);
+        return Ok(());
+    }
+    let mut all = Vec::new();
+    for run in &runs {
+        let events = board.store.events_after(
+            Seq(0),
+            100_000,
+            &EventFilter {
+                run: Some(run.id),
+                ..EventFilter::default()
+            },
+        )?;
+        if args.json {
+            all.push(serde_json::json!({ "run": run, "events": events }));
+            continue;
+        }
+        println!(
+            "── run {} · {} · {} ({}) · {} ──",
+            run.id,
+            run.role.as_str(),
+            run.agent,
+            run.model,
+            run.status.as_str()
+        );
+        if args.raw {
+            let dir = board.paths.run_dir(run.id);
+            for file in ["prompt.md", "events.jsonl"] {
+                let path = dir.join(file);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    CliError::new(Kind::NotFound, format!("{}: {e}", path.display()))
+                })?;
+                println!("{}:\n{}", file, text.trim_end());
+            }
+            continue;
+        }
+        for e in &events {
+            println!("  {}", output::event_line(e));
+        }
+        if let Some(outcome) = &run.outcome {
+            println!("  outcome: {}", outcome.trim());
+        }
+    }
+    if args.json {
+        return output::json(&all);
+    }
+    Ok(())
+}

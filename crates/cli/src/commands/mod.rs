@@ -1,0 +1,81 @@
+//! One file per command; `run` parses the command line and dispatches.
+
+mod act;
+mod diff;
+mod doctor;
+mod down;
+mod feed;
+mod init;
+mod log;
+mod pull;
+mod status;
+mod task;
+mod up;
+
+use crate::cli::{Cli, Command, TaskCommand};
+use crate::context::Context;
+use crate::error::{CliError, CliResult, Kind};
+use clap::Parser;
+use std::process::ExitCode;
+
+pub fn run() -> CliResult<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Kind::Usage.code() } else { 0 };
+            let _ = e.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    init_tracing();
+    let ctx = Context::from_cli(&cli)?;
+    let Some(command) = cli.command else {
+        // The interactive shell arrives with its own issue; until then, the status.
+        return status::run(&ctx, false).map(|_| ExitCode::SUCCESS);
+    };
+    match command {
+        Command::Init(args) => init::run(&ctx, &args),
+        Command::Doctor(args) => doctor::run(&ctx, args.json),
+        Command::Up(args) => up::run(&ctx, &args),
+        Command::Down => down::run(&ctx),
+        Command::Task(TaskCommand::Add(args)) => task::add(&ctx, args),
+        Command::Task(TaskCommand::List(args)) => task::list(&ctx, &args),
+        Command::Task(TaskCommand::Show(args)) => task::show(&ctx, &args),
+        Command::Task(TaskCommand::Cancel(args)) => act::cancel(&ctx, args.id, &args.reason),
+        Command::Task(TaskCommand::Retry(args)) => act::simple(&ctx, args.id, "retry"),
+        Command::Status(args) => status::run(&ctx, args.json),
+        Command::Feed(args) => feed::run(&ctx, &args),
+        Command::Log(args) => log::run(&ctx, &args),
+        Command::Diff(args) => diff::run(&ctx, args.id),
+        Command::Pending(args) => status::pending(&ctx, args.json),
+        Command::Approve(args) => act::simple(&ctx, args.id, "approve"),
+        Command::Reject(args) => act::reject(&ctx, args.id, &args.reason, args.cancel),
+        Command::Answer(args) => act::answer(&ctx, args.id, &args.text),
+        Command::Pull => pull::run(&ctx),
+        Command::Demo(args) => crate::demo::run(&args),
+    }
+    .map(|_| ExitCode::SUCCESS)
+}
+
+/// gaffer's own log goes to standard error, filtered by `GAFFER_LOG` (default: warnings).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GAFFER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A current-thread runtime for commands that talk HTTP or run the engine briefly.
+pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(Kind::Internal, format!("cannot start the runtime: {e}")))
+}
+
+/// Parses a task id given on the command line.
+pub fn task_id(id: i64) -> gaffer_core::TaskId {
+    gaffer_core::TaskId(id)
+}

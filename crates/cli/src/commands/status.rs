@@ -1,0 +1,64 @@
+//! `gaffer status` and `gaffer pending`.
+
+use crate::context::Context;
+use crate::error::CliResult;
+use crate::output;
+use gaffer_core::Status;
+
+pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
+    let board = ctx.board()?;
+    let report = board.status()?;
+    let daemon = ctx.daemon(&board).map(|c| c.url(""));
+    if json {
+        return output::json(&serde_json::json!({ "status": report, "daemon": daemon }));
+    }
+    println!("project {} ({})", report.project.name, report.project.root);
+    match &daemon {
+        Some(url) => println!("daemon  running at {url}"),
+        None => println!("daemon  not running (`gaffer up` starts it)"),
+    }
+    if let Some(path) = &report.landing.checked_out_in {
+        println!(
+            "landing on {} because {} is checked out in {}; `gaffer pull` brings it in",
+            report.landing.branch,
+            report.landing.target,
+            path.display()
+        );
+    } else {
+        println!("landing on {}", report.landing.branch);
+    }
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    if !counts.is_empty() {
+        println!("tasks   {}", counts.join(", "));
+    }
+    println!();
+    output::task_table(&report.tasks);
+    Ok(())
+}
+
+pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
+    let board = ctx.board()?;
+    let tasks = board.tasks(&[Status::NeedsInput, Status::AwaitingApproval])?;
+    if json {
+        return output::json(&tasks);
+    }
+    if tasks.is_empty() {
+        println!("nothing waits for a person");
+    }
+    for t in &tasks {
+        let what = match t.status() {
+            Status::NeedsInput => format!("asks: {}", t.state.note.as_deref().unwrap_or("")),
+            _ => format!("needs approval: {}", t.state.note.as_deref().unwrap_or("")),
+        };
+        println!("#{} {} — {}", t.id, t.title, what.trim());
+        match t.status() {
+            Status::NeedsInput => println!("    gaffer answer {} \"…\"", t.id),
+            _ => println!("    gaffer approve {0}   |   gaffer reject {0} --reason \"…\"", t.id),
+        }
+    }
+    Ok(())
+}

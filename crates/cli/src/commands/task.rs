@@ -1,0 +1,128 @@
+//! `gaffer task add | list | show`.
+
+use super::{runtime, task_id};
+use crate::cli::{TaskAddArgs, TaskListArgs, TaskShowArgs};
+use crate::context::Context;
+use crate::error::{CliError, CliResult, Kind};
+use crate::output;
+use gaffer_core::{NewTask, Status, Task, TaskId};
+use gaffer_store::EventFilter;
+use std::io::Read;
+
+pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
+    let body = match (&args.body, &args.body_file) {
+        (Some(b), _) if b == "-" => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        }
+        (Some(b), _) => b.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::new(Kind::NotFound, format!("cannot read {}: {e}", path.display()))
+        })?,
+        (None, None) => String::new(),
+    };
+    let usage = |e: String| CliError::new(Kind::Usage, e);
+    let new = NewTask {
+        title: args.title,
+        body,
+        kind: args.kind.parse().map_err(usage)?,
+        priority: args.priority,
+        labels: args.labels,
+        parent: args.parent.map(TaskId),
+        blocked_by: args.deps.into_iter().map(TaskId).collect(),
+        write_scope: args.scope,
+        read_scope: args.read_scope,
+        risk: args.risk.parse().map_err(usage)?,
+        tier: args.tier,
+        budget_usd: None,
+        plan: args.plan,
+    };
+    let board = ctx.board()?;
+    let task: Task = match ctx.daemon(&board) {
+        Some(client) => runtime()?.block_on(client.post("/api/tasks", &new))?,
+        None => board.add_task(new)?,
+    };
+    if args.json {
+        return output::json(&task);
+    }
+    println!("added task {}: {} ({})", task.id, task.title, task.branch);
+    Ok(())
+}
+
+pub fn list(ctx: &Context, args: &TaskListArgs) -> CliResult<()> {
+    let statuses = args
+        .status
+        .iter()
+        .map(|s| s.parse::<Status>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::new(Kind::Usage, e))?;
+    let board = ctx.board()?;
+    let tasks = board.tasks(&statuses)?;
+    if args.json {
+        return output::json(&tasks);
+    }
+    output::task_table(&tasks);
+    Ok(())
+}
+
+pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
+    let board = ctx.board()?;
+    let task = board.task(task_id(args.id))?;
+    let runs = board.store.runs(task.id)?;
+    let events = board.store.events_after(
+        gaffer_core::Seq(0),
+        10_000,
+        &EventFilter {
+            task: Some(task.id),
+            ..EventFilter::default()
+        },
+    )?;
+    if args.json {
+        return output::json(&serde_json::json!({ "task": task, "runs": runs, "events": events }));
+    }
+    println!("task {}: {}", task.id, task.title);
+    println!("  status    {}", task.status());
+    if let Some(note) = &task.state.note {
+        println!("  note      {}", note.trim());
+    }
+    println!("  branch    {}", task.branch);
+    println!(
+        "  attempts  {} coding run(s), {} failed, tier {}",
+        task.state.code_runs, task.state.total_failures, task.state.tier
+    );
+    if !task.blocked_by.is_empty() {
+        let deps: Vec<String> = task.blocked_by.iter().map(|d| d.to_string()).collect();
+        println!("  after     {}", deps.join(", "));
+    }
+    if !task.write_scope.is_empty() {
+        println!("  scope     {}", task.write_scope.join(", "));
+    }
+    println!("  risk      {}", task.state.risk);
+    if let Some(landed) = &task.state.landed {
+        println!("  landed    {}", landed.commit);
+    }
+    if !task.body.trim().is_empty() {
+        println!("\n{}\n", task.body.trim());
+    }
+    if !runs.is_empty() {
+        println!("runs:");
+        for r in &runs {
+            println!(
+                "  {:>4}  {:<8} {:<10} {:<9} {} in/{} out tokens, ${:.4}",
+                r.id,
+                r.role.as_str(),
+                r.agent,
+                r.status.as_str(),
+                r.usage.input_tokens,
+                r.usage.output_tokens,
+                r.usage.cost_usd
+            );
+        }
+    }
+    println!("history:");
+    for e in events.iter().filter(|e| e.kind != "run.output") {
+        println!("  {}", output::event_line(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The daemon's presence on disk: `daemon.json` (pid, port) written by `gaffer up`, and the lock
+//! it holds for its whole life so that two engines never share a state directory.
+
+use crate::error::{CliError, CliResult, Kind};
+use fs2::FileExt;
+use gaffer_engine::StatePaths;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    pub pid: u32,
+    pub port: u16,
+    pub started_ms: i64,
+}
+
+impl DaemonInfo {
+    pub fn read(paths: &StatePaths) -> Option<DaemonInfo> {
+        let text = std::fs::read_to_string(paths.daemon_file()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn write(&self, paths: &StatePaths) -> CliResult<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+        let tmp = paths.daemon_file().with_extension("json.tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, paths.daemon_file())?;
+        Ok(())
+    }
+
+    pub fn remove(paths: &StatePaths) {
+        let _ = std::fs::remove_file(paths.daemon_file());
+    }
+
+    /// The recorded process still exists.
+    pub fn is_alive(&self) -> bool {
+        pid_alive(self.pid)
+    }
+}
+
+pub fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks for existence; a zombie still "exists", so also look at its state.
+    if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+/// The exclusive lock on the state directory, held while the daemon lives.
+pub struct StateLock {
+    _file: File,
+}
+
+impl StateLock {
+    pub fn acquire(paths: &StatePaths) -> CliResult<StateLock> {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(paths.lock_file())?;
+        if file.try_lock_exclusive().is_err() {
+            let pid = DaemonInfo::read(paths)
+                .map(|d| d.pid.to_string())
+                .unwrap_or_else(|| "unknown".into());
+            return Err(CliError::new(
+                Kind::Daemon,
+                format!("gaffer is already running for this repository (pid {pid})"),
+            )
+            .hint("`gaffer status` talks to it; `gaffer down` stops it"));
+        }
+        Ok(StateLock { _file: file })
+    }
+}

@@ -1,0 +1,158 @@
+//! `gaffer demo`: the whole pipeline on a throwaway repository, with no account and no network.
+//!
+//! It creates a small project with its own tests, adds three tasks (one depending on another,
+//! one whose first attempt fails verify), runs the real engine on them until they merge, brings
+//! the landed work into the repository's checkout with `gaffer pull`'s code path, runs the
+//! project's tests there, and prints what happened.
+
+mod project;
+mod summary;
+
+use crate::cli::DemoArgs;
+use crate::commands::runtime;
+use crate::error::{CliError, CliResult, Kind};
+use gaffer_core::{NewTask, Status};
+use gaffer_engine::{Board, BoardOptions, Engine, agents_from_settings};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long the demo may take before it gives up.
+const DEADLINE: Duration = Duration::from_secs(300);
+
+/// Git as the demo uses it: no system or user configuration (no hooks, no signing), a fixed
+/// identity. The throwaway repository must behave the same on every machine.
+fn demo_git_env(home: &Path) -> Vec<(String, String)> {
+    [
+        ("GIT_CONFIG_NOSYSTEM", "1".to_string()),
+        ("GIT_CONFIG_GLOBAL", "/dev/null".to_string()),
+        ("HOME", home.display().to_string()),
+        ("GIT_AUTHOR_NAME", "gaffer demo".to_string()),
+        ("GIT_AUTHOR_EMAIL", "demo@gaffer.invalid".to_string()),
+        ("GIT_COMMITTER_NAME", "gaffer demo".to_string()),
+        ("GIT_COMMITTER_EMAIL", "demo@gaffer.invalid".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn git(dir: &Path, env: &[(String, String)], args: &[&str]) -> CliResult<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()?;
+    if !out.status.success() {
+        return Err(CliError::new(
+            Kind::Git,
+            format!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+pub fn run(args: &DemoArgs) -> CliResult<()> {
+    let temp = tempfile::Builder::new().prefix("gaffer-demo-").tempdir()?;
+    let home = temp.path().join("home");
+    let repo = temp.path().join("greeter");
+    std::fs::create_dir_all(&home)?;
+    std::fs::create_dir_all(&repo)?;
+    let env = demo_git_env(&home);
+
+    git(&repo, &env, &["init", "-q", "-b", "main"])?;
+    for (path, content) in project::FILES {
+        let file = repo.join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(file, content)?;
+    }
+    git(&repo, &env, &["add", "-A"])?;
+    git(&repo, &env, &["commit", "-q", "-m", "greeter: greet() and its tests"])?;
+
+    let settings = gaffer_config::load(
+        Some(&repo.join("gaffer.toml")),
+        &gaffer_config::Overrides::default(),
+        &gaffer_config::Overrides::default(),
+    )?;
+    let agents = agents_from_settings(&settings, &repo)?;
+    let board = Arc::new(Board::open(
+        &repo,
+        settings,
+        BoardOptions {
+            git_env: env.clone(),
+            clock: None,
+        },
+    )?);
+    let mut ids = Vec::new();
+    for (title, body, scope, dep) in project::TASKS {
+        let task = board.add_task(NewTask {
+            title: title.to_string(),
+            body: body.to_string(),
+            write_scope: scope.iter().map(|s| s.to_string()).collect(),
+            blocked_by: dep.iter().map(|i| ids[*i]).collect(),
+            ..NewTask::default()
+        })?;
+        if !args.json {
+            println!("added task {}: {}", task.id, task.title);
+        }
+        ids.push(task.id);
+    }
+
+    if !args.json {
+        println!("running the pipeline (scripted agent, verify = `sh tests/run.sh`)…");
+    }
+    let engine = Engine::new(Arc::clone(&board), agents);
+    let rt = runtime()?;
+    let finished = rt.block_on(async {
+        tokio::time::timeout(DEADLINE, engine.run_until_settled(CancellationToken::new())).await
+    });
+    match finished {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(CliError::new(
+                Kind::Unfinished,
+                format!("the demo did not finish within {}s", DEADLINE.as_secs()),
+            ));
+        }
+    }
+
+    // Bring the landed work into the checkout, as `gaffer pull` does.
+    let landing = board.landing()?;
+    if landing.is_redirected() {
+        gaffer_git::pull_into_checkout(&repo, &landing.target, &landing.refname(), &env)?;
+    }
+    let tests = Command::new("sh")
+        .arg("tests/run.sh")
+        .current_dir(&repo)
+        .output()?;
+    let report = summary::Summary::collect(&board, &ids, &repo, &landing, tests.status.success())?;
+    if args.json {
+        crate::output::json(&report)?;
+    } else {
+        report.print();
+        print!("{}", String::from_utf8_lossy(&tests.stdout));
+    }
+    let all_merged = report.tasks.iter().all(|t| t.status == Status::Merged);
+    if args.keep {
+        let kept = temp.keep();
+        if !args.json {
+            println!(
+                "kept the repository: {} (try `gaffer -C {} status`)",
+                kept.join("greeter").display(),
+                kept.join("greeter").display()
+            );
+        }
+    }
+    if !all_merged || !report.target_tests_passed {
+        return Err(CliError::new(
+            Kind::Unfinished,
+            "the demo did not end with every task merged and the tests passing",
+        )
+        .hint("run `gaffer demo --keep` and look at `gaffer -C <repo> status`"));
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! What the demo prints: per task, the states it passed, its attempts, its verify results and
+//! the commit that landed.
+
+use crate::error::CliResult;
+use gaffer_core::{Seq, Status, TaskId, event_kind};
+use gaffer_engine::{Board, Landing};
+use gaffer_store::EventFilter;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub repository: PathBuf,
+    pub target: String,
+    pub landed_on: String,
+    pub target_tests_passed: bool,
+    pub tasks: Vec<TaskSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskSummary {
+    pub id: TaskId,
+    pub title: String,
+    pub status: Status,
+    /// Coding runs.
+    pub attempts: u32,
+    pub states: Vec<String>,
+    pub verify: Vec<VerifyResult>,
+    pub landed_commit: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyResult {
+    pub commit: String,
+    pub purpose: String,
+    pub passed: bool,
+}
+
+impl Summary {
+    pub fn collect(
+        board: &Board,
+        ids: &[TaskId],
+        repo: &Path,
+        landing: &Landing,
+        tests_passed: bool,
+    ) -> CliResult<Summary> {
+        let mut tasks = Vec::new();
+        for id in ids {
+            let task = board.task(*id)?;
+            let events = board.store.events_after(
+                Seq(0),
+                100_000,
+                &EventFilter {
+                    task: Some(*id),
+                    ..EventFilter::default()
+                },
+            )?;
+            let mut states = vec![Status::Backlog.as_str().to_string()];
+            let mut verify = Vec::new();
+            for e in &events {
+                if e.kind == event_kind::TASK_STATUS {
+                    if let Some(to) = e.data["to"].as_str() {
+                        if states.last().map(String::as_str) != Some(to) {
+                            states.push(to.to_string());
+                        }
+                    }
+                } else if e.kind == event_kind::VERIFY_FINISHED {
+                    verify.push(VerifyResult {
+                        commit: e.data["commit"].as_str().unwrap_or("").to_string(),
+                        purpose: e.data["purpose"].as_str().unwrap_or("").to_string(),
+                        passed: e.data["passed"].as_bool().unwrap_or(false),
+                    });
+                }
+            }
+            tasks.push(TaskSummary {
+                id: task.id,
+                title: task.title.clone(),
+                status: task.status(),
+                attempts: task.state.code_runs,
+                states,
+                verify,
+                landed_commit: task.state.landed.as_ref().map(|l| l.commit.to_string()),
+            });
+        }
+        Ok(Summary {
+            repository: repo.to_path_buf(),
+            target: landing.target.clone(),
+            landed_on: landing.branch.clone(),
+            target_tests_passed: tests_passed,
+            tasks,
+        })
+    }
+
+    pub fn print(&self) {
+        println!();
+        for t in &self.tasks {
+            println!("task {} · {} · {}", t.id, t.title, t.status);
+            println!("  states   {}", t.states.join(" → "));
+            println!("  attempts {}", t.attempts);
+            let verify: Vec<String> = t
+                .verify
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} {} ({})",
+                        if v.passed { "pass" } else { "FAIL" },
+                        crate::output::short(&v.commit),
+                        v.purpose
+                    )
+                })
+                .collect();
+            println!("  verify   {}", verify.join(", "));
+            if let Some(c) = &t.landed_commit {
+                println!("  landed   {}", crate::output::short(c));
+            }
+        }
+        println!();
+        if self.landed_on != self.target {
+            println!(
+                "work landed on {} ({} is checked out in the repository), then was pulled into {}",
+                self.landed_on, self.target, self.target
+            );
+        }
+        println!(
+            "{}'s own tests on {}: {}",
+            self.repository.display(),
+            self.target,
+            if self.target_tests_passed { "pass" } else { "FAIL" }
+        );
+    }
+}

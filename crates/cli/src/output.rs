@@ -1,0 +1,96 @@
+//! Printing for people and for programs.
+
+use crate::error::{CliError, CliResult, Kind};
+use gaffer_core::{Event, Task};
+use serde::Serialize;
+
+pub fn json<T: Serialize>(value: &T) -> CliResult<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// One line per task: id, status, attempts, title.
+pub fn task_table(tasks: &[Task]) {
+    if tasks.is_empty() {
+        println!("no tasks");
+        return;
+    }
+    println!("{:>5}  {:<18} {:>8}  TITLE", "ID", "STATUS", "ATTEMPTS");
+    for t in tasks {
+        let note = t
+            .state
+            .note
+            .as_deref()
+            .map(|n| format!("  — {}", first_line(n)))
+            .unwrap_or_default();
+        println!(
+            "{:>5}  {:<18} {:>8}  {}{}",
+            t.id,
+            t.status().as_str(),
+            t.state.code_runs,
+            t.title,
+            note
+        );
+    }
+}
+
+pub fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// A one-line rendering of an event for the feed.
+pub fn event_line(e: &Event) -> String {
+    let task = e.task.map(|t| format!("#{t} ")).unwrap_or_default();
+    let d = &e.data;
+    let detail = match e.kind.as_str() {
+        "task.status" => format!(
+            "{} → {}{}",
+            d["from"].as_str().unwrap_or("?"),
+            d["to"].as_str().unwrap_or("?"),
+            d["note"]
+                .as_str()
+                .map(|n| format!(" ({})", first_line(n)))
+                .unwrap_or_default()
+        ),
+        "task.created" => d["title"].as_str().unwrap_or("").to_string(),
+        "run.started" => format!(
+            "{} run by {} ({})",
+            d["role"].as_str().unwrap_or("?"),
+            d["agent"].as_str().unwrap_or("?"),
+            d["model"].as_str().unwrap_or("?")
+        ),
+        "run.output" => {
+            let text = d["text"]
+                .as_str()
+                .or(d["summary"].as_str())
+                .unwrap_or("");
+            format!("{}: {}", d["type"].as_str().unwrap_or("?"), first_line(text))
+        }
+        "verify.finished" => format!(
+            "{} on {} ({})",
+            if d["passed"].as_bool() == Some(true) { "passed" } else { "FAILED" },
+            short(d["commit"].as_str().unwrap_or("")),
+            d["purpose"].as_str().unwrap_or("")
+        ),
+        "merge.landed" => format!(
+            "landed {} on {}",
+            short(d["commit"].as_str().unwrap_or("")),
+            d["branch"].as_str().unwrap_or("?")
+        ),
+        _ => {
+            let text = d.to_string();
+            if text.len() > 120 {
+                format!("{}…", text.chars().take(120).collect::<String>())
+            } else {
+                text
+            }
+        }
+    };
+    format!("{:>6}  {:<18} {task}{detail}", e.seq, e.kind)
+}
+
+pub fn short(oid: &str) -> &str {
+    oid.get(..10).unwrap_or(oid)
+}

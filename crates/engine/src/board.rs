@@ -1,0 +1,200 @@
+//! A project opened for work: its settings, repository and store, and what people do to tasks.
+
+use crate::apply::{Applied, Extra, apply};
+use crate::error::{EngineError, Result};
+use crate::landing::Landing;
+use crate::paths::StatePaths;
+use crate::risk;
+use gaffer_config::Settings;
+use gaffer_core::{
+    Clock, Flow, Input, Limits, NewEvent, NewTask, Project, Status, Task, TaskId, TaskKind,
+    TaskState, event_kind,
+};
+use gaffer_git::{Git, Worktrees};
+use gaffer_store::{NewProject, SqliteStore, Store, TaskFilter};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+
+/// How to open a board beyond its settings (tests use these for a hermetic environment).
+#[derive(Clone, Default)]
+pub struct BoardOptions {
+    /// Extra environment for every git command (tests: no user config, fixed dates).
+    pub git_env: Vec<(String, String)>,
+    /// The store's clock; the system clock when `None`.
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+/// One project: everything the engine, the server and the CLI share.
+pub struct Board {
+    pub settings: Settings,
+    pub paths: StatePaths,
+    pub git: Git,
+    pub store: Arc<dyn Store>,
+    pub project: Project,
+    pub limits: Limits,
+    /// Task worktrees under the state directory.
+    pub worktrees: Worktrees,
+}
+
+/// The board at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub project: Project,
+    pub landing: Landing,
+    pub counts: Vec<(Status, usize)>,
+    pub tasks: Vec<Task>,
+}
+
+impl Board {
+    /// Opens the project whose repository contains `dir`, creating its state directory and
+    /// database on first use.
+    pub fn open(dir: &Path, settings: Settings, options: BoardOptions) -> Result<Board> {
+        let git = Git::open(dir)?.with_env(options.git_env.clone());
+        let root = match &settings.project.state_dir {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => git.top_level().join(p),
+            None => git.common_dir().join("gaffer"),
+        };
+        let paths = StatePaths::new(root);
+        std::fs::create_dir_all(paths.root())
+            .map_err(|e| EngineError::io(format!("creating {}", paths.root().display()), e))?;
+        let store: Arc<dyn Store> = match options.clock {
+            Some(clock) => Arc::new(SqliteStore::open(&paths.database(), clock)?),
+            None => Arc::new(SqliteStore::open_default(&paths.database())?),
+        };
+        let project = store.upsert_project(&NewProject {
+            name: settings.project.name.clone(),
+            root: git.top_level().display().to_string(),
+            target: settings.project.target.clone(),
+        })?;
+        let limits = Limits {
+            failures_per_tier: settings.limits.verify_failures_per_tier,
+            tiers: u32::try_from(settings.roles.coder.len()).unwrap_or(1).max(1),
+            review_rounds: settings.limits.review_rounds,
+            plan_rounds: settings.limits.plan_rounds,
+            merge_attempts: settings.limits.merge_attempts,
+        }
+        .sanitized();
+        let worktrees = Worktrees::new(
+            git.clone(),
+            paths.worktrees(),
+            settings.engine.worktree_pool,
+        );
+        Ok(Board {
+            settings,
+            paths,
+            git,
+            worktrees,
+            store,
+            project,
+            limits,
+        })
+    }
+
+    /// The flow a new task gets from the configuration.
+    pub fn flow_for(&self, task: &NewTask) -> Flow {
+        let roles = &self.settings.roles;
+        Flow {
+            plan: (task.plan || task.kind == TaskKind::Epic) && !roles.planner.is_empty(),
+            plan_review: !roles.plan_reviewer.is_empty(),
+            review: self.settings.review.enabled && !roles.reviewer.is_empty(),
+            approval_at: self.settings.risk.approval_at.map(risk::to_core),
+        }
+    }
+
+    /// Adds a task to the backlog.
+    pub fn add_task(&self, mut task: NewTask) -> Result<Task> {
+        task.title = task.title.trim().to_string();
+        if task.title.is_empty() {
+            return Err(EngineError::Invalid("a task needs a title".into()));
+        }
+        if task.kind == TaskKind::Epic && self.settings.roles.planner.is_empty() {
+            return Err(EngineError::Invalid(
+                "an epic needs a planner: add an agent to roles.planner in gaffer.toml".into(),
+            ));
+        }
+        let label_risk = risk::for_labels(&self.settings, &task.labels);
+        let risk = label_risk.map_or(task.risk, |r| r.max(task.risk));
+        let state = TaskState::new(self.flow_for(&task), risk, task.tier);
+        Ok(self.store.create_task(self.project.id, &task, &state)?)
+    }
+
+    pub fn task(&self, id: TaskId) -> Result<Task> {
+        Ok(self.store.task(id)?)
+    }
+
+    pub fn tasks(&self, statuses: &[Status]) -> Result<Vec<Task>> {
+        Ok(self.store.tasks(&TaskFilter {
+            project: Some(self.project.id),
+            statuses: statuses.to_vec(),
+            parent: None,
+        })?)
+    }
+
+    /// Applies a person's input to a task (cancel, retry, approve, reject, answer).
+    pub fn act(&self, id: TaskId, input: Input, who: &str) -> Result<Applied> {
+        let event = NewEvent::new(
+            event_kind::TASK_NOTICE,
+            serde_json::json!({ "by": who, "action": input.name() }),
+        );
+        apply(
+            self,
+            id,
+            &input,
+            Extra {
+                events: vec![event],
+                ..Extra::default()
+            },
+        )
+    }
+
+    /// Where landed work goes, now.
+    pub fn landing(&self) -> Result<Landing> {
+        Landing::resolve(self)
+    }
+
+    pub fn status(&self) -> Result<StatusReport> {
+        let tasks = self.tasks(&[])?;
+        let counts = Status::ALL
+            .into_iter()
+            .map(|s| (s, tasks.iter().filter(|t| t.status() == s).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Ok(StatusReport {
+            project: self.project.clone(),
+            landing: self.landing()?,
+            counts,
+            tasks,
+        })
+    }
+
+    /// The task's change: its branch (or what landed) against where it started.
+    pub fn diff(&self, id: TaskId) -> Result<String> {
+        let task = self.task(id)?;
+        let landing = self.landing()?;
+        let head = match (&task.state.landed, &task.state.head) {
+            (Some(landed), _) => landed.commit.clone(),
+            (None, Some(head)) => head.clone(),
+            (None, None) => return Ok(String::new()),
+        };
+        let head: gaffer_git::Oid = head
+            .as_str()
+            .parse()
+            .map_err(|_| EngineError::Invalid(format!("bad commit id {head}")))?;
+        let base_ref = if task.state.landed.is_some() {
+            format!("{}^1", head.as_str())
+        } else {
+            landing.branch.clone()
+        };
+        let Some(base) = self.git.rev_parse(&base_ref)? else {
+            return Ok(String::new());
+        };
+        let base = if task.state.landed.is_some() {
+            base
+        } else {
+            self.git.merge_base(&base, &head)?.unwrap_or(base)
+        };
+        Ok(self.git.diff(&base, &head)?)
+    }
+}

@@ -1,0 +1,383 @@
+//! The engine loop: recover, then schedule and work until told to stop.
+
+use crate::apply::{Extra, apply};
+use crate::board::Board;
+use crate::error::{EngineError, Result};
+use crate::jobs::{self, JobContext, JobResult};
+use crate::scheduler;
+use gaffer_agents::Registry;
+use gaffer_core::{Input, Job, JobId, NewEvent, Status, event_kind};
+use gaffer_store::{Commit, JobCompletion, JobOutcome, StoreError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Owners of this machine's engines share this prefix; the daemon's lock on the state directory
+/// guarantees that any other owner with it is a dead instance.
+pub const LOCAL_OWNER_PREFIX: &str = "local:";
+
+/// Job kinds by the slot they use.
+const AGENT_KINDS: &[&str] = &["run"];
+const VERIFY_KINDS: &[&str] = &["verify"];
+const LIGHT_KINDS: &[&str] = &["prepare_candidate", "land", "cleanup"];
+const LIGHT_SLOTS: usize = 2;
+
+/// How often the loop looks at the board when nothing wakes it.
+const TICK: Duration = Duration::from_millis(250);
+
+/// A running engine for one board.
+pub struct Engine {
+    pub(crate) board: Arc<Board>,
+    agents: Arc<Registry>,
+    owner: String,
+    wake: Arc<Notify>,
+    concurrency: AtomicUsize,
+    running: Mutex<HashMap<JobId, (&'static str, CancellationToken)>>,
+}
+
+/// What the server and the CLI hold to poke a running engine.
+#[derive(Clone)]
+pub struct EngineHandle {
+    wake: Arc<Notify>,
+    engine: Arc<Engine>,
+}
+
+impl EngineHandle {
+    /// Look at the board now (a task was added or a person acted).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+    /// Changes how many agents run at once.
+    pub fn set_concurrency(&self, n: usize) {
+        self.engine.concurrency.store(n.max(1), Ordering::SeqCst);
+        self.wake();
+    }
+    pub fn concurrency(&self) -> usize {
+        self.engine.concurrency.load(Ordering::SeqCst)
+    }
+    /// Stops the running work of a task (after the machine cancelled it).
+    pub fn cancel_task_jobs(&self, task: gaffer_core::TaskId) {
+        let ids: Vec<JobId> = self
+            .engine
+            .board
+            .store
+            .jobs(&gaffer_store::JobFilter { task: Some(task), statuses: vec![] })
+            .map(|jobs| jobs.into_iter().map(|j| j.id).collect())
+            .unwrap_or_default();
+        if let Ok(running) = self.engine.running.lock() {
+            for id in ids {
+                if let Some((_, token)) = running.get(&id) {
+                    token.cancel();
+                }
+            }
+        }
+        self.wake();
+    }
+}
+
+impl Engine {
+    pub fn new(board: Arc<Board>, agents: Registry) -> Arc<Engine> {
+        let me = gaffer_proc::current_identity();
+        let concurrency = board.settings.engine.concurrency;
+        Arc::new(Engine {
+            board,
+            agents: Arc::new(agents),
+            owner: format!("{LOCAL_OWNER_PREFIX}{}:{}", me.pid, me.start_time),
+            wake: Arc::new(Notify::new()),
+            concurrency: AtomicUsize::new(concurrency),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn handle(self: &Arc<Self>) -> EngineHandle {
+        EngineHandle {
+            wake: Arc::clone(&self.wake),
+            engine: Arc::clone(self),
+        }
+    }
+
+    pub fn board(&self) -> &Arc<Board> {
+        &self.board
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Recovers from whatever the previous instance left, then runs until `shutdown`. On
+    /// shutdown, running work is interrupted and its jobs go back to the queue: every task can
+    /// be resumed by the next start.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
+        let report = crate::recovery::recover(&self).await?;
+        tracing::info!(?report, "recovered");
+        self.event(event_kind::ENGINE_STARTED, serde_json::json!({ "owner": self.owner }));
+        let mut workers: JoinSet<()> = JoinSet::new();
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if let Err(e) = self.tick() {
+                tracing::error!("scheduling failed: {e}");
+            }
+            self.fill(&mut workers, &shutdown);
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+                _ = shutdown.cancelled() => {}
+                Some(_) = workers.join_next(), if !workers.is_empty() => {}
+            }
+        }
+        if let Ok(running) = self.running.lock() {
+            for (_, token) in running.values() {
+                token.cancel();
+            }
+        }
+        while workers.join_next().await.is_some() {}
+        self.event(event_kind::ENGINE_STOPPED, serde_json::json!({ "owner": self.owner }));
+        Ok(())
+    }
+
+    /// Runs until every task of the board is terminal or waits on a person or on a task that
+    /// will not merge; for `gaffer demo` and tests.
+    pub async fn run_until_settled(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
+        let stop = shutdown.child_token();
+        let watcher = {
+            let engine = Arc::clone(&self);
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if engine.settled().unwrap_or(false) {
+                        stop.cancel();
+                        return;
+                    }
+                    if stop.is_cancelled() {
+                        return;
+                    }
+                }
+            })
+        };
+        let result = Arc::clone(&self).run(stop.clone()).await;
+        stop.cancel();
+        let _ = watcher.await;
+        result
+    }
+
+    /// True when nothing can move without a person: no job queued or running, and the
+    /// scheduler has nothing to do.
+    pub fn settled(&self) -> Result<bool> {
+        let active = self.board.store.jobs(&gaffer_store::JobFilter {
+            task: None,
+            statuses: vec![gaffer_core::JobStatus::Queued, gaffer_core::JobStatus::Leased],
+        })?;
+        if !active.is_empty() {
+            return Ok(false);
+        }
+        let tasks = self.board.tasks(&[])?;
+        Ok(scheduler::decide(&self.board, &tasks).is_empty()
+            && !tasks.iter().any(|t| {
+                matches!(
+                    t.status(),
+                    Status::Planning | Status::PlanReview | Status::Coding | Status::Verifying
+                        | Status::Reviewing | Status::Merging
+                )
+            }))
+    }
+
+    /// One scheduling round: acknowledge jobs that ran out of attempts, then apply the
+    /// scheduler's decisions.
+    fn tick(&self) -> Result<()> {
+        for job in self.board.store.exhausted_jobs()? {
+            let reason = job
+                .error
+                .clone()
+                .unwrap_or_else(|| "the job kept losing its worker".into());
+            self.conclude(&job, Err(EngineError::Invalid(reason)));
+        }
+        let tasks = self.board.tasks(&[])?;
+        for decision in scheduler::decide(&self.board, &tasks) {
+            match apply(&self.board, decision.task, &decision.input, Extra::default()) {
+                Ok(_) => {}
+                Err(EngineError::Transition { .. }) => {}
+                Err(e) => tracing::warn!(task = %decision.task, "scheduler input failed: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    fn slots(&self, kinds: &'static [&'static str]) -> usize {
+        let running = self
+            .running
+            .lock()
+            .map(|r| r.values().filter(|(k, _)| kinds.contains(k)).count())
+            .unwrap_or(usize::MAX);
+        let capacity = if kinds == LIGHT_KINDS {
+            LIGHT_SLOTS
+        } else {
+            self.concurrency.load(Ordering::SeqCst)
+        };
+        capacity.saturating_sub(running)
+    }
+
+    /// Claims jobs while slots are free and spawns a worker for each.
+    fn fill(self: &Arc<Self>, workers: &mut JoinSet<()>, shutdown: &CancellationToken) {
+        let lease_ms = self.board.settings.engine.lease.as_millis() as i64;
+        for kinds in [LIGHT_KINDS, VERIFY_KINDS, AGENT_KINDS] {
+            for _ in 0..self.slots(kinds) {
+                let job = match self.board.store.claim_job(&self.owner, kinds, lease_ms) {
+                    Ok(Some(job)) => job,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!("claiming a job failed: {e}");
+                        break;
+                    }
+                };
+                let token = shutdown.child_token();
+                if let Ok(mut running) = self.running.lock() {
+                    running.insert(job.id, (job.spec.kind(), token.clone()));
+                }
+                let engine = Arc::clone(self);
+                workers.spawn(async move { engine.drive(job, token).await });
+            }
+        }
+    }
+
+    /// Executes one job under its lease, heartbeating, and records its result.
+    async fn drive(self: Arc<Self>, job: Job, cancel: CancellationToken) {
+        let heartbeat = {
+            let store = Arc::clone(&self.board.store);
+            let (owner, id, cancel) = (self.owner.clone(), job.id, cancel.clone());
+            let every = self.board.settings.engine.heartbeat;
+            let lease_ms = self.board.settings.engine.lease.as_millis() as i64;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                    match store.heartbeat(id, &owner, lease_ms) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(job = %id, "lease lost; stopping the job");
+                            cancel.cancel();
+                            return;
+                        }
+                        Err(e) => tracing::warn!(job = %id, "heartbeat failed: {e}"),
+                    }
+                }
+            })
+        };
+        let ctx = JobContext {
+            board: Arc::clone(&self.board),
+            agents: Arc::clone(&self.agents),
+            job: job.clone(),
+            owner: self.owner.clone(),
+            cancel: cancel.clone(),
+        };
+        let result = jobs::execute(&ctx).await;
+        heartbeat.abort();
+        self.conclude(&job, result);
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&job.id);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Records a job's result: the machine's input and the job's completion in one transaction.
+    fn conclude(&self, job: &Job, result: Result<JobResult>) {
+        let completion = |outcome, error| JobCompletion {
+            job: job.id,
+            owner: self.owner.clone(),
+            outcome,
+            error,
+        };
+        let outcome = match result {
+            Ok(JobResult::Input { input, mut extra }) => {
+                extra.complete_job = Some(completion(JobOutcome::Done, None));
+                self.apply_or_ack(job, &input, extra)
+            }
+            Ok(JobResult::Done { events }) => self
+                .board
+                .store
+                .commit(&Commit {
+                    events,
+                    complete_job: Some(completion(JobOutcome::Done, None)),
+                    ..Commit::default()
+                })
+                .map(|_| ())
+                .map_err(EngineError::from),
+            Ok(JobResult::Interrupted { finish_run }) => {
+                if finish_run.is_some() {
+                    let _ = self.board.store.commit(&Commit {
+                        finish_run,
+                        ..Commit::default()
+                    });
+                }
+                self.board
+                    .store
+                    .release_job(job.id, &self.owner)
+                    .map(|_| ())
+                    .map_err(EngineError::from)
+            }
+            Err(error) => {
+                tracing::warn!(job = %job.id, "job failed: {error}");
+                let reason = format!("{} job failed: {error}", job.spec.kind());
+                let extra = Extra {
+                    complete_job: Some(completion(JobOutcome::Failed, Some(reason.clone()))),
+                    ..Extra::default()
+                };
+                self.apply_or_ack(job, &Input::Fail { reason }, extra)
+            }
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(EngineError::Store(StoreError::LeaseLost { .. })) => {
+                tracing::warn!(job = %job.id, "result dropped: the lease was lost, the job will run again");
+            }
+            Err(e) => tracing::error!(job = %job.id, "recording the job's result failed: {e}"),
+        }
+    }
+
+    /// Applies the input; if the machine refuses it (stale result, task cancelled meanwhile),
+    /// still completes the job and records why its result was ignored.
+    fn apply_or_ack(&self, job: &Job, input: &Input, extra: Extra) -> Result<()> {
+        let Some(task) = job.task else {
+            return Ok(());
+        };
+        match apply(&self.board, task, input, extra.clone()) {
+            Ok(_) => Ok(()),
+            Err(EngineError::Transition { source, .. }) => {
+                let event = NewEvent::new(
+                    event_kind::TASK_NOTICE,
+                    serde_json::json!({ "ignored": input.name(), "why": source.to_string() }),
+                )
+                .task(task)
+                .project(job.project);
+                let mut events = extra.events;
+                events.push(event);
+                self.board.store.commit(&Commit {
+                    events: events
+                        .into_iter()
+                        .map(|e| e.task(task).project(job.project))
+                        .collect(),
+                    complete_job: extra.complete_job,
+                    finish_run: extra.finish_run,
+                    ..Commit::default()
+                })?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn event(&self, kind: &str, data: serde_json::Value) {
+        let event = NewEvent::new(kind, data).project(self.board.project.id);
+        if let Err(e) = self.board.store.append_events(&[event]) {
+            tracing::warn!("could not record {kind}: {e}");
+        }
+    }
+}

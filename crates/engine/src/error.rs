@@ -1,0 +1,49 @@
+use gaffer_core::{TaskId, TransitionError};
+
+/// Errors of the engine and the board, each saying what to do about it where that is known.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] gaffer_store::StoreError),
+    #[error(transparent)]
+    Git(#[from] gaffer_git::GitError),
+    #[error(transparent)]
+    Config(#[from] gaffer_config::ConfigError),
+    #[error(transparent)]
+    Agent(#[from] gaffer_agents::AgentError),
+    #[error(transparent)]
+    Process(#[from] gaffer_proc::ProcError),
+    #[error("task {task}: {source}")]
+    Transition {
+        task: TaskId,
+        #[source]
+        source: TransitionError,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no agent is configured for the {role} role")]
+    NoAgent { role: String },
+    #[error("the state directory {path} is in use by another gaffer (pid {pid})")]
+    Locked { path: String, pid: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("task {0} changed concurrently too many times; try again")]
+    Contention(TaskId),
+    #[error("background work failed: {0}")]
+    Join(String),
+}
+
+impl EngineError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        EngineError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

@@ -1,0 +1,347 @@
+//! An agent run: pick the agent for the role and tier, prepare the worktree, start the backend,
+//! stream its events into the log and the run's transcript, then establish what happened from
+//! evidence: the engine commits what the agent left uncommitted and compares heads; structured
+//! output (plans, verdicts) is parsed strictly.
+
+use super::{JobContext, JobResult, blocking, ensure_worktree, object_id};
+use crate::apply::Extra;
+use crate::board::Board;
+use crate::error::{EngineError, Result};
+use crate::{prompts, risk};
+use gaffer_agents::{AgentEvent, AgentSpec, Outcome, Registry, RunRequest};
+use gaffer_core::{
+    Input, NewEvent, NewRun, Role, Run, RunReason, RunResult, RunStatus, SessionMode, Task,
+    event_kind,
+};
+use gaffer_store::RunFinish;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The author gaffer records on commits it makes for an agent.
+const ENGINE_AUTHOR: &str = "gaffer <gaffer@localhost>";
+
+pub(crate) async fn run(
+    ctx: &JobContext,
+    role: Role,
+    tier: u32,
+    session: SessionMode,
+    reason: RunReason,
+    feedback: Option<&str>,
+) -> Result<JobResult> {
+    let board = &ctx.board;
+    let task_id = ctx
+        .job
+        .task
+        .ok_or_else(|| EngineError::Invalid("an agent job without a task".into()))?;
+    let task = board.store.task(task_id)?;
+    let previous = board.store.runs(task.id)?;
+    let agent = pick_agent(board, &ctx.agents, role, tier, &previous)?;
+    let worktree = ensure_worktree(board, &task).await?;
+    let wt = worktree.clone();
+    let b = Arc::clone(board);
+    let base = blocking(move || Ok(gaffer_git::head_of(&wt, b.git.env())?)).await?;
+
+    let resume = match session {
+        SessionMode::Resume => previous
+            .iter()
+            .rev()
+            .find(|r| r.role == role && r.agent == agent.name)
+            .and_then(|r| r.session_id.clone()),
+        SessionMode::Fresh => None,
+    };
+    let attempt = previous.iter().filter(|r| r.role == role).count() as u32;
+    let run = board.store.start_run(&NewRun {
+        task: task.id,
+        job: Some(ctx.job.id),
+        role,
+        tier,
+        agent: agent.name.clone(),
+        backend: agent.backend.backend().to_string(),
+        model: agent.model.clone(),
+        worktree: worktree.display().to_string(),
+    })?;
+    let handoff = previous
+        .iter()
+        .rev()
+        .find(|r| matches!(r.role, Role::Coder | Role::Resolver))
+        .and_then(|r| r.outcome.clone());
+    let prompt = prompts::render(role, &task, reason, feedback, handoff.as_deref());
+    let transcript = Transcript::create(&board.paths.run_dir(run.id), &prompt);
+
+    let request = RunRequest {
+        role,
+        prompt,
+        system_prompt: prompts::system(role).to_string(),
+        worktree: worktree.clone(),
+        model: agent.model.clone(),
+        resume_session: resume,
+        env: vec![
+            ("GAFFER_TASK".into(), task.id.to_string()),
+            ("GAFFER_RUN".into(), run.id.to_string()),
+        ],
+        max_wall: board.settings.verify.timeout.max(std::time::Duration::from_secs(3600)),
+        script_key: format!("#{} {}", task.id, task.title),
+        attempt,
+    };
+    let mut handle = agent.backend.start(request, ctx.cancel.clone())?;
+    if let Some(process) = &handle.process {
+        ctx.record_process(process);
+    }
+
+    let mut outcome: Option<Outcome> = None;
+    let mut question: Option<String> = None;
+    let mut transcript = transcript;
+    while let Some(event) = handle.events.recv().await {
+        transcript.write(&event);
+        match &event {
+            AgentEvent::Started { session_id: Some(s), .. } => {
+                board.store.set_run_session(run.id, s)?;
+            }
+            AgentEvent::Question { text } => question = Some(text.clone()),
+            AgentEvent::Finished { outcome: o } => {
+                outcome = Some(o.clone());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(data) = output_event(&event) {
+            board.store.append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+                .task(task.id)
+                .project(task.project)
+                .run(run.id)])?;
+        }
+    }
+
+    let outcome = outcome.unwrap_or_else(|| Outcome {
+        error: Some("the agent's event stream ended without an outcome".into()),
+        ..Outcome::default()
+    });
+    if ctx.cancel.is_cancelled() {
+        return Ok(JobResult::Interrupted {
+            finish_run: Some(finish(&run, RunStatus::Cancelled, &outcome, Some("interrupted".into()))),
+        });
+    }
+
+    let (result, plan) = judge(board, &task, role, &run, &worktree, &base, &outcome, question).await?;
+    let status = match &result {
+        RunResult::Failed { .. } => RunStatus::Failed,
+        _ => RunStatus::Succeeded,
+    };
+    let summary = match &result {
+        RunResult::Failed { reason } => Some(reason.clone()),
+        _ if !outcome.final_text.is_empty() => Some(outcome.final_text.clone()),
+        _ => None,
+    };
+    Ok(JobResult::Input {
+        input: Input::RunFinished { role, result },
+        extra: Extra {
+            finish_run: Some(finish(&run, status, &outcome, summary)),
+            plan,
+            ..Extra::default()
+        },
+    })
+}
+
+fn finish(run: &Run, status: RunStatus, outcome: &Outcome, text: Option<String>) -> RunFinish {
+    RunFinish {
+        run: run.id,
+        status,
+        outcome: text,
+        usage: outcome.usage,
+        session_id: outcome.session_id.clone(),
+    }
+}
+
+/// Decides what the run produced, from evidence.
+#[allow(clippy::too_many_arguments)]
+async fn judge(
+    board: &Arc<Board>,
+    task: &Task,
+    role: Role,
+    run: &Run,
+    worktree: &Path,
+    base: &gaffer_git::Oid,
+    outcome: &Outcome,
+    question: Option<String>,
+) -> Result<(RunResult, Option<serde_json::Value>)> {
+    if let Some(text) = question {
+        return Ok((RunResult::Question { text }, None));
+    }
+    if !outcome.success {
+        let reason = outcome
+            .error
+            .clone()
+            .unwrap_or_else(|| "the agent reported failure".into());
+        return Ok((RunResult::Failed { reason }, None));
+    }
+    match role {
+        Role::Coder | Role::Resolver => {
+            let message = format!(
+                "{}\n\nTask #{} ({role} run {}, agent {}).\n\n{}",
+                task.title,
+                task.id,
+                run.id,
+                run.agent,
+                outcome.final_text.trim()
+            );
+            let (b, wt, start) = (Arc::clone(board), worktree.to_path_buf(), base.clone());
+            let (head, paths) = blocking(move || {
+                let env = b.git.env().to_vec();
+                gaffer_git::commit_all(&wt, message.trim(), ENGINE_AUTHOR, &env)?;
+                let head = gaffer_git::head_of(&wt, &env)?;
+                let paths = if head == start {
+                    Vec::new()
+                } else {
+                    b.git.diff_stat(&start, &head)?
+                };
+                Ok((head, paths))
+            })
+            .await?;
+            if &head == base {
+                let summary = if outcome.final_text.is_empty() {
+                    "no summary".to_string()
+                } else {
+                    outcome.final_text.clone()
+                };
+                return Ok((RunResult::NoChanges { summary }, None));
+            }
+            let risk = risk::for_paths(&board.settings, &paths);
+            Ok((RunResult::Code { head: object_id(&head), risk }, None))
+        }
+        Role::Reviewer => Ok((parse_verdict(&outcome.final_text), None)),
+        Role::Planner => match structured(&outcome.final_text) {
+            Some(plan) => {
+                let count = plan
+                    .get("subtasks")
+                    .and_then(|s| s.as_array())
+                    .map(|s| s.len() as u32);
+                match count {
+                    Some(subtasks) => Ok((RunResult::Plan { subtasks }, Some(plan))),
+                    None => Ok((failed("the plan has no `subtasks` array"), None)),
+                }
+            }
+            None => Ok((failed("the planner's answer is not a JSON plan"), None)),
+        },
+        Role::PlanReviewer => Ok((
+            match parse_verdict(&outcome.final_text) {
+                RunResult::Review { approved, findings } => RunResult::PlanVerdict {
+                    approved,
+                    reasons: findings,
+                },
+                other => other,
+            },
+            None,
+        )),
+    }
+}
+
+fn failed(reason: &str) -> RunResult {
+    RunResult::Failed {
+        reason: reason.to_string(),
+    }
+}
+
+/// The first JSON object in an agent's final text.
+fn structured(text: &str) -> Option<serde_json::Value> {
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    serde_json::from_str(text.get(start..=end)?).ok()
+}
+
+/// `{"verdict": "approve" | "request_changes", "findings": [...]}`.
+fn parse_verdict(text: &str) -> RunResult {
+    let Some(value) = structured(text) else {
+        return failed("the review is not a JSON verdict");
+    };
+    let approved = match value.get("verdict").and_then(|v| v.as_str()) {
+        Some("approve") => true,
+        Some("request_changes") => false,
+        _ => return failed("the verdict must be `approve` or `request_changes`"),
+    };
+    let findings = value
+        .get("findings")
+        .map(|f| f.to_string())
+        .unwrap_or_default();
+    RunResult::Review { approved, findings }
+}
+
+/// Picks the configured agent for a role and tier. Reviewers prefer a family other than the
+/// author's (cross-family review).
+fn pick_agent(
+    board: &Board,
+    agents: &Registry,
+    role: Role,
+    tier: u32,
+    previous: &[Run],
+) -> Result<AgentSpec> {
+    let roles = &board.settings.roles;
+    let ladder: &[String] = match role {
+        Role::Coder => &roles.coder,
+        Role::Resolver if !roles.resolver.is_empty() => &roles.resolver,
+        Role::Resolver => &roles.coder,
+        Role::Reviewer => &roles.reviewer,
+        Role::Planner => &roles.planner,
+        Role::PlanReviewer => &roles.plan_reviewer,
+    };
+    if ladder.is_empty() {
+        return Err(EngineError::NoAgent {
+            role: role.to_string(),
+        });
+    }
+    let name = match role {
+        Role::Coder | Role::Resolver => &ladder[(tier as usize).min(ladder.len() - 1)],
+        Role::Reviewer | Role::PlanReviewer => {
+            let author = previous
+                .iter()
+                .rev()
+                .find(|r| matches!(r.role, Role::Coder | Role::Resolver | Role::Planner))
+                .and_then(|r| agents.get(&r.agent).ok())
+                .map(|a| a.family.clone());
+            ladder
+                .iter()
+                .find(|n| {
+                    agents
+                        .get(n)
+                        .is_ok_and(|a| Some(&a.family) != author.as_ref())
+                })
+                .unwrap_or(&ladder[0])
+        }
+        Role::Planner => &ladder[0],
+    };
+    Ok(agents.get(name)?.clone())
+}
+
+/// The normalized event as stored in the log (all but `Started`/`Finished`).
+fn output_event(event: &AgentEvent) -> Option<serde_json::Value> {
+    match event {
+        AgentEvent::Started { .. } | AgentEvent::Finished { .. } => None,
+        other => serde_json::to_value(other).ok(),
+    }
+}
+
+/// The run's own record on disk: the full prompt and every event, one JSON per line.
+struct Transcript {
+    file: Option<std::fs::File>,
+}
+
+impl Transcript {
+    fn create(dir: &Path, prompt: &str) -> Transcript {
+        let file = std::fs::create_dir_all(dir)
+            .and_then(|_| std::fs::write(dir.join("prompt.md"), prompt))
+            .and_then(|_| std::fs::File::create(dir.join("events.jsonl")));
+        match file {
+            Ok(file) => Transcript { file: Some(file) },
+            Err(e) => {
+                tracing::warn!("cannot write the run transcript in {}: {e}", dir.display());
+                Transcript { file: None }
+            }
+        }
+    }
+
+    fn write(&mut self, event: &AgentEvent) {
+        if let (Some(file), Ok(line)) = (&mut self.file, serde_json::to_string(event)) {
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The layout of a project's state directory (by default `<git common dir>/gaffer`, so nothing
+//! of gaffer's ever appears in the user's work tree).
+
+use gaffer_core::RunId;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePaths {
+    root: PathBuf,
+}
+
+impl StatePaths {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// The SQLite database.
+    pub fn database(&self) -> PathBuf {
+        self.root.join("gaffer.db")
+    }
+    /// Task worktrees (and the pool of reusable ones).
+    pub fn worktrees(&self) -> PathBuf {
+        self.root.join("worktrees")
+    }
+    /// Per-run data: the full prompt and the raw event transcript, kept apart from gaffer's logs.
+    pub fn run_dir(&self, run: RunId) -> PathBuf {
+        self.root.join("runs").join(run.0.to_string())
+    }
+    /// Written by a running daemon: pid, port, started time.
+    pub fn daemon_file(&self) -> PathBuf {
+        self.root.join("daemon.json")
+    }
+    /// Held (flock) by the daemon for its whole life: one engine per state directory.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("daemon.lock")
+    }
+    /// Where a detached daemon writes its own log.
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("daemon.log")
+    }
+}

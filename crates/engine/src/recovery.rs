@@ -1,0 +1,82 @@
+//! Start-up recovery: whatever a killed instance left behind is put right before any new work.
+//!
+//! 1. Jobs leased by dead instances of this machine go back to the queue (without counting the
+//!    attempt against them), and the processes they had started are killed, group and all.
+//! 2. Runs still marked running are marked lost (their jobs run again and make new runs).
+//! 3. Worktrees of tasks that ended, or of no task, are removed; `gaffer/` branches of merged,
+//!    cancelled or unknown tasks are deleted.
+
+use crate::engine::{Engine, LOCAL_OWNER_PREFIX};
+use crate::error::Result;
+use crate::jobs::{blocking, worktree_name};
+use gaffer_core::{Status, event_kind};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, Default, Serialize)]
+pub struct RecoveryReport {
+    pub jobs_released: usize,
+    pub processes_killed: usize,
+    pub runs_lost: usize,
+    pub worktrees_removed: usize,
+    pub branches_deleted: Vec<String>,
+}
+
+pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
+    let board = Arc::clone(&engine.board);
+    let mut report = RecoveryReport::default();
+    let released = board
+        .store
+        .release_jobs_of_dead_owners(LOCAL_OWNER_PREFIX, engine.owner())?;
+    report.jobs_released = released.len();
+    for job in &released {
+        let identity = job
+            .process
+            .clone()
+            .and_then(|p| serde_json::from_value::<gaffer_proc::ProcessIdentity>(p).ok());
+        if let Some(identity) = identity {
+            report.processes_killed += gaffer_proc::kill_group(&identity);
+        }
+    }
+    report.runs_lost = board
+        .store
+        .mark_runs_lost(None, "the gaffer that ran it stopped")?
+        .len();
+
+    let b = Arc::clone(&board);
+    let (removed, deleted) = blocking(move || {
+        let tasks = b.tasks(&[])?;
+        let keep: Vec<String> = tasks
+            .iter()
+            .filter(|t| !t.status().is_terminal())
+            .map(worktree_name)
+            .collect();
+        let removed = b.worktrees.reconcile(&keep)?;
+        let by_branch: HashMap<&str, Status> =
+            tasks.iter().map(|t| (t.branch.as_str(), t.status())).collect();
+        let mut deleted = Vec::new();
+        for (branch, _) in b.git.branches("gaffer/")? {
+            if branch.starts_with("gaffer/landed/") {
+                continue;
+            }
+            let orphan = match by_branch.get(branch.as_str()) {
+                None => true,
+                Some(status) => matches!(status, Status::Merged | Status::Cancelled),
+            };
+            if orphan {
+                b.git.delete_branch(&branch)?;
+                deleted.push(branch);
+            }
+        }
+        Ok((removed.len(), deleted))
+    })
+    .await?;
+    report.worktrees_removed = removed;
+    report.branches_deleted = deleted;
+    engine.event(
+        event_kind::RECOVERY,
+        serde_json::to_value(&report).unwrap_or_default(),
+    );
+    Ok(report)
+}

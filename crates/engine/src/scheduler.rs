@@ -1,0 +1,101 @@
+//! Decides which tasks move without a person: promote those whose dependencies merged, start
+//! ready ones while slots and write scopes are free, settle epics, and pick the next to merge.
+//!
+//! It only reads the board and emits machine inputs; the machine decides whether they apply.
+
+use crate::board::Board;
+use gaffer_core::{Input, Status, Task, TaskId, TaskKind, scope::scopes_overlap};
+use std::collections::HashMap;
+
+/// One input the scheduler wants applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub task: TaskId,
+    pub input: Input,
+}
+
+/// Agent-holding states that count against the concurrency limit.
+fn uses_agent_slot(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Planning | Status::PlanReview | Status::Coding | Status::Verifying | Status::Reviewing
+    )
+}
+
+/// Everything the scheduler would do now, in order.
+pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
+    let by_id: HashMap<TaskId, &Task> = tasks.iter().map(|t| (t.id, t)).collect();
+    let status_of = |id: &TaskId| -> Option<Status> {
+        by_id
+            .get(id)
+            .map(|t| t.status())
+            .or_else(|| board.store.task(*id).ok().map(|t| t.status()))
+    };
+    let mut out = Vec::new();
+
+    for task in tasks {
+        match task.status() {
+            Status::Backlog if matches!(task.kind, TaskKind::Task | TaskKind::Epic) => {
+                let deps_merged = task
+                    .blocked_by
+                    .iter()
+                    .all(|d| status_of(d) == Some(Status::Merged));
+                if deps_merged {
+                    out.push(Decision { task: task.id, input: Input::Promote });
+                }
+            }
+            Status::Delegated => {
+                let children: Vec<&Task> =
+                    tasks.iter().filter(|t| t.parent == Some(task.id)).collect();
+                if !children.is_empty()
+                    && children
+                        .iter()
+                        .all(|c| matches!(c.status(), Status::Merged | Status::Cancelled | Status::Failed))
+                {
+                    let all_merged = children.iter().all(|c| c.status() == Status::Merged);
+                    out.push(Decision {
+                        task: task.id,
+                        input: Input::ChildrenSettled { all_merged },
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Start ready tasks by priority while slots and write scopes allow.
+    let mut in_flight: Vec<&Task> = tasks.iter().filter(|t| t.status().is_in_flight()).collect();
+    let mut busy = tasks.iter().filter(|t| uses_agent_slot(t.status())).count();
+    let mut ready: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| t.status() == Status::Ready)
+        .collect();
+    // A task promoted in this very round starts in the next one (the machine needs it ready).
+    ready.sort_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
+    for task in ready {
+        if busy >= board.settings.engine.concurrency {
+            break;
+        }
+        let clash = in_flight
+            .iter()
+            .any(|other| scopes_overlap(&task.write_scope, &other.write_scope));
+        if clash {
+            continue;
+        }
+        out.push(Decision { task: task.id, input: Input::Start });
+        in_flight.push(task);
+        busy += 1;
+    }
+
+    // The plain serial merge: one task merging at a time, highest priority first.
+    if !tasks.iter().any(|t| t.status() == Status::Merging) {
+        let next = tasks
+            .iter()
+            .filter(|t| t.status() == Status::Queued)
+            .min_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
+        if let Some(task) = next {
+            out.push(Decision { task: task.id, input: Input::BeginMerge });
+        }
+    }
+    out
+}

@@ -1,0 +1,286 @@
+//! Running `git`: one place that decides the environment, flags and error reporting of every
+//! invocation.
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{GAFFER_IDENTITY, GitError, Result};
+
+/// Variables a surrounding git process (gaffer started from a hook, say) may have set that
+/// would redirect every command to another repository or index.
+const INHERITED_GIT_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+];
+
+/// Config applied to every invocation: never run the user's hooks (gaffer's git use is
+/// plumbing, and hooks in agent worktrees would be slow and surprising), never colour output
+/// we parse.
+const BASE_CONFIG: &[&str] = &["-c", "core.hooksPath=/dev/null", "-c", "color.ui=false"];
+
+/// How many times a command failing for a transient reason is run in all.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Whether git failed for a reason that goes away by itself, before it changed anything:
+/// - another git process holds a lock file (`index.lock`, a ref's lock, the config lock);
+/// - git read a worktree's administrative files while another `git worktree add` was still
+///   writing them (git writes `commondir` non-atomically and readers die on an empty file).
+fn is_transient(stderr: &str) -> bool {
+    stderr.contains(".lock': File exists")
+        || stderr.contains("could not lock config file")
+        || (stderr.contains("failed to read") && stderr.contains("worktrees/"))
+}
+
+/// A `git` invocation being built.
+pub(crate) struct GitCommand {
+    dir: PathBuf,
+    args: Vec<OsString>,
+    caller_env: Vec<(String, String)>,
+    late_env: Vec<(String, String)>,
+    stdin: Option<Vec<u8>>,
+}
+
+/// What a finished git process produced.
+pub(crate) struct GitOutput {
+    /// Command line, for error messages.
+    pub args: String,
+    /// Exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl GitCommand {
+    /// `git` running in `dir` with the caller's extra environment.
+    pub fn new(dir: &Path, env: &[(String, String)]) -> GitCommand {
+        GitCommand {
+            dir: dir.to_path_buf(),
+            args: Vec::new(),
+            caller_env: env.to_vec(),
+            late_env: Vec::new(),
+            stdin: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> GitCommand {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> GitCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets a variable after (so overriding) the caller's environment.
+    pub fn env(mut self, key: &str, value: &str) -> GitCommand {
+        self.late_env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Commits made by this command are authored and committed by gaffer, unless the caller's
+    /// environment or the process environment names someone else.
+    pub fn default_identity(mut self) -> GitCommand {
+        let (name, email) = GAFFER_IDENTITY;
+        for (key, value) in [
+            ("GIT_AUTHOR_NAME", name),
+            ("GIT_AUTHOR_EMAIL", email),
+            ("GIT_COMMITTER_NAME", name),
+            ("GIT_COMMITTER_EMAIL", email),
+        ] {
+            let in_caller_env = self.caller_env.iter().any(|(k, _)| k == key);
+            if !in_caller_env && std::env::var_os(key).is_none() {
+                self.late_env.push((key.to_owned(), value.to_owned()));
+            }
+        }
+        self
+    }
+
+    /// Feeds `input` to git's stdin (otherwise stdin is closed).
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> GitCommand {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    fn display(&self) -> String {
+        let mut s = String::from("git");
+        for arg in &self.args {
+            s.push(' ');
+            s.push_str(&arg.to_string_lossy());
+        }
+        s
+    }
+
+    /// Runs git to completion, whatever its exit code. Fails only if it cannot be started.
+    ///
+    /// A run that failed for a transient reason (see [`is_transient`]) is retried a few
+    /// times with a growing pause.
+    pub fn output(self) -> Result<GitOutput> {
+        let mut pause = Duration::from_millis(10);
+        let mut attempt = 1;
+        loop {
+            let out = self.output_once()?;
+            if out.code == Some(0) || attempt >= MAX_ATTEMPTS || !is_transient(&out.stderr) {
+                return Ok(out);
+            }
+            tracing::debug!(target: "gaffer_git", args = %out.args, stderr = %out.stderr.trim(), "transient git failure; retrying");
+            std::thread::sleep(pause);
+            pause *= 2;
+            attempt += 1;
+        }
+    }
+
+    fn output_once(&self) -> Result<GitOutput> {
+        let args = self.display();
+        let mut cmd = Command::new("git");
+        cmd.current_dir(&self.dir)
+            .args(BASE_CONFIG)
+            .args(&self.args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            });
+        for var in INHERITED_GIT_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("LC_ALL", "C").env("GIT_TERMINAL_PROMPT", "0");
+        cmd.envs(self.caller_env.iter().map(|(k, v)| (k, v)));
+        cmd.envs(self.late_env.iter().map(|(k, v)| (k, v)));
+
+        let started = Instant::now();
+        let spawn_err = |source| GitError::Spawn {
+            args: args.clone(),
+            source,
+        };
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        let output = match (&self.stdin, child.stdin.take()) {
+            (Some(input), Some(mut pipe)) => {
+                // Write from another thread so a git that prints before reading cannot
+                // deadlock against us. A write error means git exited early; its exit status
+                // and stderr tell the story, so the error itself is dropped.
+                std::thread::scope(|scope| {
+                    scope.spawn(move || {
+                        let _ = pipe.write_all(input);
+                    });
+                    child.wait_with_output()
+                })
+            }
+            _ => child.wait_with_output(),
+        }
+        .map_err(spawn_err)?;
+        let code = output.status.code();
+        tracing::debug!(
+            target: "gaffer_git",
+            dir = %self.dir.display(),
+            %args,
+            ?code,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "git"
+        );
+        Ok(GitOutput {
+            args,
+            code,
+            stdout: output.stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    /// Runs git, requires exit code 0, and returns stdout as text (lossily decoded) without
+    /// its trailing newline.
+    pub fn run(self) -> Result<String> {
+        let out = self.output()?.success()?;
+        Ok(out.stdout_text().trim_end_matches('\n').to_owned())
+    }
+
+    /// Runs git, requires exit code 0, and returns stdout as bytes.
+    pub fn run_bytes(self) -> Result<Vec<u8>> {
+        Ok(self.output()?.success()?.stdout)
+    }
+}
+
+impl GitOutput {
+    /// `self` if git exited 0, otherwise the corresponding [`GitError::Failed`].
+    pub fn success(self) -> Result<GitOutput> {
+        if self.code == Some(0) {
+            Ok(self)
+        } else {
+            Err(self.into_error())
+        }
+    }
+
+    /// The [`GitError::Failed`] describing this (unsuccessful) run.
+    pub fn into_error(self) -> GitError {
+        GitError::Failed {
+            args: self.args,
+            code: self.code,
+            stderr: self.stderr,
+        }
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Splits NUL-terminated output (`-z`) into its fields, lossily decoded.
+pub(crate) fn split_nul(bytes: &[u8]) -> Vec<String> {
+    let mut fields: Vec<String> = bytes
+        .split(|&b| b == 0)
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    // The output ends with a terminator, which leaves one empty field at the end.
+    if fields.last().is_some_and(String::is_empty) {
+        fields.pop();
+    }
+    fields
+}
+
+/// Rejects values git would parse as options.
+pub(crate) fn not_an_option<'a>(what: &str, value: &'a str) -> Result<&'a str> {
+    if value.starts_with('-') {
+        Err(GitError::InvalidArgument(format!(
+            "{what} must not start with '-': {value:?}"
+        )))
+    } else {
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+
+    #[test]
+    fn recognises_transient_failures() {
+        assert!(is_transient(
+            "fatal: Unable to create '/r/.git/index.lock': File exists.\n\nAnother git process seems to be running"
+        ));
+        assert!(is_transient(
+            "fatal: failed to read .git/worktrees/t1/commondir: Success"
+        ));
+        assert!(is_transient(
+            "error: could not lock config file .git/config: File exists"
+        ));
+        assert!(!is_transient(
+            "fatal: cannot lock ref 'refs/heads/x': is at 1234 but expected 5678"
+        ));
+        assert!(!is_transient("fatal: not a git repository"));
+    }
+}

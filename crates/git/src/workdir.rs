@@ -1,0 +1,103 @@
+//! Operations on one worktree (a directory) rather than on the repository.
+
+use std::path::Path;
+
+use crate::cmd::GitCommand;
+use crate::repo::rev_parse_in;
+use crate::status::dirty_paths;
+use crate::{GitError, Oid, Result};
+
+/// The commit checked out in the worktree at `dir`.
+pub fn head_of(dir: &Path, env: &[(String, String)]) -> Result<Oid> {
+    rev_parse_in(dir, env, "HEAD")?.ok_or_else(|| GitError::UnknownRevision("HEAD".to_owned()))
+}
+
+/// Stages everything in the worktree at `dir` (`git add -A`) and, if that differs from HEAD,
+/// commits it with `message` (verbatim) and `author` (`"Name <email>"`). The committer is
+/// gaffer unless the environment sets `GIT_COMMITTER_*`. Never runs hooks, never signs.
+///
+/// Returns the new HEAD, or `None` when there was nothing to commit.
+pub fn commit_all(
+    dir: &Path,
+    message: &str,
+    author: &str,
+    env: &[(String, String)],
+) -> Result<Option<Oid>> {
+    let (name, email) = parse_author(author)?;
+    GitCommand::new(dir, env).args(["add", "-A"]).run()?;
+    let staged = GitCommand::new(dir, env)
+        .args(["diff", "--cached", "--quiet", "--no-ext-diff"])
+        .output()?;
+    match staged.code {
+        Some(0) => return Ok(None),
+        Some(1) => {}
+        _ => return Err(staged.into_error()),
+    }
+    GitCommand::new(dir, env)
+        .default_identity()
+        // Passed as variables rather than --author, which searches history for a match when
+        // the value is not exactly "Name <email>".
+        .env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .args([
+            "commit",
+            "-q",
+            "--no-verify",
+            "--no-gpg-sign",
+            "--allow-empty-message",
+            "--cleanup=verbatim",
+            "-F",
+            "-",
+        ])
+        .stdin(message)
+        .run()?;
+    head_of(dir, env).map(Some)
+}
+
+/// Whether the worktree at `dir` has staged, unstaged or untracked (not ignored) changes.
+pub fn is_dirty(dir: &Path, env: &[(String, String)]) -> Result<bool> {
+    Ok(!dirty_paths(dir, env)?.is_empty())
+}
+
+/// Makes the worktree at `dir` an exact, clean checkout of `commit` with a detached HEAD:
+/// `git checkout --detach --force` then `git clean -ffdx` (untracked and ignored files are
+/// deleted, nested repositories included). Used to verify a merge candidate.
+pub fn checkout_detached(dir: &Path, commit: &Oid, env: &[(String, String)]) -> Result<()> {
+    GitCommand::new(dir, env)
+        .args(["checkout", "-q", "--force", "--detach"])
+        .arg(commit.as_str())
+        .arg("--")
+        .run()?;
+    GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
+    Ok(())
+}
+
+/// Splits `"Name <email>"`.
+fn parse_author(author: &str) -> Result<(&str, &str)> {
+    let invalid =
+        || GitError::InvalidArgument(format!("author must be \"Name <email>\": {author:?}"));
+    let inner = author.trim().strip_suffix('>').ok_or_else(invalid)?;
+    let (name, email) = inner.rsplit_once('<').ok_or_else(invalid)?;
+    let (name, email) = (name.trim(), email.trim());
+    let bad_char = |s: &str| s.contains(['<', '>', '\n']);
+    if name.is_empty() || email.is_empty() || bad_char(name) || bad_char(email) {
+        return Err(invalid());
+    }
+    Ok((name, email))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_author;
+
+    #[test]
+    fn parses_authors() {
+        assert_eq!(
+            parse_author("Claude (gaffer) <claude@gaffer.local>").unwrap(),
+            ("Claude (gaffer)", "claude@gaffer.local")
+        );
+        for bad in ["claude", "<a@b>", "A <>", "A <b", "A <b> x", "A <<b>"] {
+            assert!(parse_author(bad).is_err(), "{bad:?}");
+        }
+    }
+}

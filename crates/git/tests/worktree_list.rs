@@ -1,0 +1,77 @@
+//! `git worktree list` parsing against real worktrees.
+
+mod common;
+
+use common::{oid, setup};
+
+#[test]
+fn lists_main_branch_detached_and_locked_worktrees() {
+    let (repo, git) = setup();
+    let head = oid(&repo.head());
+    let on_branch = repo.scratch("on branch");
+    let detached = repo.scratch("detached");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "gaffer/t1",
+        on_branch.to_str().unwrap(),
+    ]);
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--detach",
+        detached.to_str().unwrap(),
+    ]);
+    repo.git(&["worktree", "lock", detached.to_str().unwrap()]);
+
+    let list = git.worktrees().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0].path, repo.path());
+    assert_eq!(list[0].branch.as_deref(), Some("main"));
+    assert_eq!(list[0].head, Some(head.clone()));
+    assert!(!list[0].detached && !list[0].bare && !list[0].locked);
+
+    let wt1 = list.iter().find(|w| w.path == on_branch).unwrap();
+    assert_eq!(wt1.branch.as_deref(), Some("gaffer/t1"));
+    let wt2 = list.iter().find(|w| w.path == detached).unwrap();
+    assert!(wt2.detached && wt2.locked && wt2.branch.is_none());
+    assert_eq!(wt2.head, Some(head));
+}
+
+#[test]
+fn prunable_worktrees_are_flagged() {
+    let (repo, git) = setup();
+    let wt = repo.scratch("vanishing");
+    repo.git(&["worktree", "add", "-q", "--detach", wt.to_str().unwrap()]);
+    std::fs::remove_dir_all(&wt).unwrap();
+    let list = git.worktrees().unwrap();
+    assert!(list.iter().any(|w| w.path == wt && w.prunable));
+}
+
+#[test]
+fn checked_out_in_finds_the_worktree_of_a_branch() {
+    let (repo, git) = setup();
+    let wt = repo.scratch("wt");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "gaffer/t2",
+        wt.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        git.checked_out_in("main").unwrap(),
+        Some(repo.path().to_path_buf())
+    );
+    assert_eq!(git.checked_out_in("gaffer/t2").unwrap(), Some(wt.clone()));
+    assert_eq!(git.checked_out_in("gaffer").unwrap(), None);
+    assert_eq!(git.checked_out_in("nope").unwrap(), None);
+    assert_eq!(
+        git.worktree_at(&wt).unwrap().unwrap().branch.as_deref(),
+        Some("gaffer/t2")
+    );
+}

@@ -1,0 +1,168 @@
+//! Starting children: process group, null stdin, environment, and the
+//! parent-death signal.
+//!
+//! `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
+//! not when the process does. Tokio may run our code on short-lived
+//! threads (e.g. its blocking pool, whose idle threads exit after a few
+//! seconds), which would SIGKILL healthy children at random. So every fork
+//! happens on one dedicated thread that lives as long as the process; the
+//! signal then fires exactly when gaffer itself dies, including `kill -9`.
+
+use std::io;
+use std::process::Stdio;
+use std::sync::{OnceLock, mpsc};
+
+use tokio::process::{Child, Command};
+use tokio::runtime::Handle;
+
+use crate::error::ProcError;
+use crate::guard::GroupGuard;
+use crate::identity::ProcessIdentity;
+use crate::procfs;
+use crate::spec::CommandSpec;
+
+/// A freshly started child, already protected by a kill-on-drop guard.
+#[derive(Debug)]
+pub(crate) struct Spawned {
+    pub child: Child,
+    pub guard: GroupGuard,
+}
+
+/// Starts `spec` as the leader of a new process group with the given
+/// stdout and stderr. Must be called inside a Tokio runtime.
+pub(crate) fn spawn(
+    spec: &CommandSpec,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<Spawned, ProcError> {
+    let handle = Handle::try_current().map_err(|_| ProcError::NoRuntime)?;
+    let cmd = build_command(spec, stdout, stderr);
+    let child = spawn_on_dedicated_thread(cmd, handle).map_err(|source| ProcError::Spawn {
+        program: spec.program.clone(),
+        source,
+    })?;
+    let identity = identify(&child)?;
+    tracing::debug!(program = %spec.program, pid = identity.pid, "spawned");
+    Ok(Spawned {
+        child,
+        guard: GroupGuard::new(identity),
+    })
+}
+
+fn build_command(spec: &CommandSpec, stdout: Stdio, stderr: Stdio) -> Command {
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0);
+    if spec.env_clear {
+        cmd.env_clear();
+    }
+    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
+    set_parent_death_signal(&mut cmd);
+    cmd
+}
+
+/// Makes the child receive SIGKILL when the thread that forked it (the
+/// dedicated spawner thread, so: gaffer) dies.
+#[cfg(target_os = "linux")]
+fn set_parent_death_signal(cmd: &mut Command) {
+    let parent = std::process::id();
+    #[allow(unsafe_code)]
+    // SAFETY: `pre_exec` runs the closure in the forked child before exec,
+    // where only async-signal-safe operations are allowed. The closure only
+    // makes the `prctl` and `getppid` system calls (nix's thin wrappers,
+    // which neither allocate nor lock) and builds `io::Error`s from raw
+    // errno values, which does not allocate either. It captures a `u32`.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            // If gaffer died before the prctl took effect, the signal will
+            // never come: give up instead of running as an orphan.
+            if nix::unistd::getppid().as_raw() as u32 != parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_parent_death_signal(_cmd: &mut Command) {}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The sending side of the spawner thread's queue, or `None` if the thread
+/// could not be created (then spawning happens on the calling thread).
+fn spawner() -> Option<&'static mpsc::Sender<Job>> {
+    static SPAWNER: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
+    SPAWNER
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let thread = std::thread::Builder::new()
+                .name("gaffer-proc-spawner".into())
+                .spawn(move || {
+                    for job in rx {
+                        // A panicking job must not take the thread (and so
+                        // every child's parent-death signal) down with it.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                });
+            match thread {
+                Ok(_) => Some(tx),
+                Err(err) => {
+                    tracing::warn!(%err, "cannot start spawner thread; spawning inline");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Runs `cmd.spawn()` on the spawner thread, inside `handle`'s runtime, and
+/// waits for the result. The command (holding our copies of the child's
+/// pipe ends) is dropped there right after spawning.
+fn spawn_on_dedicated_thread(cmd: Command, handle: Handle) -> io::Result<Child> {
+    let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+    let job: Job = Box::new(move || {
+        let _entered = handle.enter();
+        let mut cmd = cmd;
+        let result = cmd.spawn();
+        drop(cmd);
+        let _ = reply_tx.send(result);
+    });
+    match spawner() {
+        Some(tx) => {
+            if let Err(mpsc::SendError(job)) = tx.send(job) {
+                job();
+            }
+        }
+        None => job(),
+    }
+    reply_rx
+        .recv()
+        .unwrap_or_else(|_| Err(io::Error::other("spawner thread failed while spawning")))
+}
+
+fn identify(child: &Child) -> Result<ProcessIdentity, ProcError> {
+    let pid = child
+        .id()
+        .ok_or_else(|| io::Error::other("child was reaped before it could be identified"))?;
+    let pid = pid as i32;
+    // The child is unreaped, so its /proc entry exists even if it has
+    // already exited.
+    let (pgid, start_time) = match procfs::read_stat(pid) {
+        Some(stat) => (stat.pgrp, stat.start_time),
+        None => {
+            tracing::warn!(pid, "cannot read /proc stat of new child");
+            (pid, 0)
+        }
+    };
+    Ok(ProcessIdentity {
+        pid,
+        pgid,
+        start_time,
+    })
+}

@@ -1,0 +1,53 @@
+//! The route table. Each submodule holds the handlers of one resource.
+
+mod actions;
+mod events;
+mod meta;
+mod runs;
+mod stream;
+mod tasks;
+
+use crate::error::ApiError;
+use crate::guard;
+use crate::state::Ctx;
+use axum::Router;
+use axum::http::Uri;
+use axum::middleware;
+use axum::routing::{get, post};
+
+/// Who the board records as the author of inputs that come through the API.
+const WHO: &str = "api";
+
+/// Every route, with the loopback guard in front.
+pub(crate) fn build(ctx: Ctx) -> Router {
+    let api = Router::new()
+        .route("/projects", get(meta::projects))
+        .route("/status", get(meta::status))
+        .route("/usage", get(meta::usage))
+        .route("/scale", post(meta::scale))
+        .route("/shutdown", post(meta::shutdown))
+        .route("/tasks", get(tasks::list).post(tasks::add))
+        .route("/tasks/{id}", get(tasks::show))
+        .route("/tasks/{id}/diff", get(tasks::diff))
+        .route("/tasks/{id}/events", get(events::of_task))
+        .route("/tasks/{id}/cancel", post(actions::cancel))
+        .route("/tasks/{id}/retry", post(actions::retry))
+        .route("/tasks/{id}/approve", post(actions::approve))
+        .route("/tasks/{id}/reject", post(actions::reject))
+        .route("/tasks/{id}/answer", post(actions::answer))
+        .route("/runs/{id}", get(runs::show))
+        .route("/runs/{id}/events", get(runs::events))
+        .route("/events", get(events::list))
+        .route("/events/stream", get(stream::stream));
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .nest("/api", api)
+        .fallback(not_found)
+        .layer(middleware::from_fn(guard::loopback_only))
+        .with_state(ctx)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+        .with_hint("the API lives under /api; see GET /api/status")
+}

@@ -1,0 +1,82 @@
+//! What the handlers share: the board, the engine (when one runs in this process), the shutdown
+//! token, and a signal that wakes event streams when the server writes something.
+
+use crate::error::ApiError;
+use gaffer_engine::{Board, EngineHandle};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What the daemon hands the server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The project the API serves.
+    pub board: Arc<Board>,
+    /// The engine running in this process, if any. Without one the API still reads and writes
+    /// the board (the changes wait for the next engine to start); `POST /api/scale` is refused.
+    pub engine: Option<EngineHandle>,
+    /// Cancelled by `POST /api/shutdown`: the daemon watches it to stop cleanly. Event streams
+    /// end when it is cancelled, so that a graceful shutdown does not wait on them.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn new(board: Arc<Board>, engine: Option<EngineHandle>) -> Self {
+        AppState {
+            board,
+            engine,
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// The router's state: the caller's [`AppState`] plus what the server keeps for itself.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub app: AppState,
+    /// Bumped after every write the server handles; event streams wait on it.
+    changes: Arc<watch::Sender<u64>>,
+    /// Cancelled when the server is going away; event streams end on it.
+    pub closing: CancellationToken,
+}
+
+impl Ctx {
+    pub fn new(app: AppState, closing: CancellationToken) -> Self {
+        let (changes, _) = watch::channel(0);
+        Ctx {
+            app,
+            changes: Arc::new(changes),
+            closing,
+        }
+    }
+
+    pub fn board(&self) -> &Arc<Board> {
+        &self.app.board
+    }
+
+    /// Tells event streams (and the engine, if any) that the board changed.
+    pub fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        if let Some(engine) = &self.app.engine {
+            engine.wake();
+        }
+    }
+
+    /// A receiver that sees every [`Ctx::changed`] after this call.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Runs `work` on the blocking pool: the board talks to SQLite and git synchronously, and
+    /// must not stall the async workers that serve other requests and streams.
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Board) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let board = Arc::clone(&self.app.board);
+        tokio::task::spawn_blocking(move || work(&board))
+            .await
+            .map_err(|e| ApiError::internal(format!("background work failed: {e}")))?
+    }
+}

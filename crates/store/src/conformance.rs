@@ -1,0 +1,127 @@
+//! The conformance suite: what every [`Store`] implementation must do, as executable checks.
+//!
+//! Each check is a `pub fn(&MakeStore)`: it asks the factory for a fresh, empty store whose time
+//! comes from a [`FixedClock`] the check owns (so leases can expire on demand), exercises one
+//! part of the contract, and panics with a message naming what broke.
+//!
+//! To run the suite against an implementation, either call [`run_all`], or (better: one named
+//! test per check) invoke [`conformance_tests!`](crate::conformance_tests) in an integration test:
+//!
+//! ```ignore
+//! fn factory() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
+//!     let dir = tempfile::tempdir().unwrap();
+//!     let n = std::sync::atomic::AtomicUsize::new(0);
+//!     move |clock| {
+//!         let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+//!         Box::new(SqliteStore::open(&dir.path().join(format!("{i}.db")), clock).unwrap())
+//!     }
+//! }
+//! gaffer_store::conformance_tests!(factory());
+//! ```
+//!
+//! This module is compiled in every build (not only under `cfg(test)`) so that other crates, such
+//! as a PostgreSQL store, can run it.
+
+mod commits;
+mod events;
+mod fixtures;
+mod jobs;
+mod leases;
+mod runs;
+mod tasks;
+
+use crate::Store;
+use gaffer_core::FixedClock;
+use std::sync::Arc;
+
+pub use commits::{
+    cancel_jobs_of_task, children_are_created, commit_is_all_or_nothing, versions_and_conflicts,
+};
+pub use events::events_are_ordered_and_filtered;
+pub use jobs::{claim_order_and_kinds, job_process_is_recorded, jobs_lookup_and_filters};
+pub use leases::{
+    dead_owner_release, heartbeat_and_expiry, max_attempts_exhaustion, release_returns_job_to_queue,
+};
+pub use runs::{runs_lifecycle, runs_lost, usage_totals};
+pub use tasks::{invalid_input_is_refused, projects_upsert_and_read, tasks_create_and_read};
+
+/// Builds a fresh, empty store whose clock is the given one.
+pub type MakeStore = dyn Fn(Arc<FixedClock>) -> Box<dyn Store>;
+
+/// One check of the suite.
+pub type Check = fn(&MakeStore);
+
+/// The time every check's clock starts at (2023-11-14, an arbitrary fixed instant).
+pub const START_MS: i64 = 1_700_000_000_000;
+
+/// Calls `$crate::$callback! { [$args] check_1 check_2 ... }` with the single list of checks.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_conformance_checks {
+    ($callback:ident; $($args:tt)*) => {
+        $crate::$callback! {
+            [$($args)*]
+            projects_upsert_and_read
+            tasks_create_and_read
+            invalid_input_is_refused
+            versions_and_conflicts
+            commit_is_all_or_nothing
+            cancel_jobs_of_task
+            children_are_created
+            events_are_ordered_and_filtered
+            claim_order_and_kinds
+            jobs_lookup_and_filters
+            job_process_is_recorded
+            heartbeat_and_expiry
+            release_returns_job_to_queue
+            max_attempts_exhaustion
+            dead_owner_release
+            runs_lifecycle
+            runs_lost
+            usage_totals
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_table {
+    ([] $($name:ident)*) => {
+        /// Every check, by name, in the order [`run_all`] runs them.
+        pub const CHECKS: &[(&str, Check)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test_fns {
+    ([$make:expr] $($name:ident)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let make = $make;
+                $crate::conformance::$name(&make);
+            }
+        )*
+    };
+}
+
+/// Defines one `#[test]` per conformance check, each building its factory with `$make` (an
+/// expression evaluating to something callable as `Fn(Arc<FixedClock>) -> Box<dyn Store>`; it
+/// is evaluated once per test, so it may own a temporary directory).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::__with_conformance_checks!(__conformance_test_fns; $make);
+    };
+}
+
+__with_conformance_checks!(__conformance_table;);
+
+/// Runs every check against stores made by `make`, panicking at the first failure.
+pub fn run_all(make: &MakeStore) {
+    for (name, check) in CHECKS {
+        tracing::info!(check = name, "store conformance");
+        check(make);
+    }
+}

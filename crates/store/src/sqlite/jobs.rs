@@ -1,0 +1,424 @@
+//! The job queue and its leases.
+//!
+//! An owner holds a job while the job is `leased` to it and the lease has not expired
+//! (`lease_expires_ms >= now`). Once it expires the job is claimable again and the old holder's
+//! heartbeat, release or completion is refused: two owners never hold one job.
+
+use super::events;
+use super::retry::TxResult;
+use super::rows::{self, JOB_COLUMNS};
+use crate::{JobCompletion, JobFilter, JobOutcome, StoreError};
+use gaffer_core::{Job, JobId, JobStatus, NewEvent, NewJob, ProjectId, TaskId, event_kind};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde_json::json;
+use std::collections::HashMap;
+
+fn check_owner(owner: &str) -> TxResult<()> {
+    if owner.trim().is_empty() {
+        return Err(StoreError::Invalid("a lease owner name is empty".into()).into());
+    }
+    Ok(())
+}
+
+fn check_lease(lease_ms: i64) -> TxResult<()> {
+    if lease_ms <= 0 {
+        return Err(
+            StoreError::Invalid(format!("a lease must last > 0 ms (got {lease_ms})")).into(),
+        );
+    }
+    Ok(())
+}
+
+/// Queues `jobs`; each must name an existing project and, if any, a task of that project.
+pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<Vec<JobId>> {
+    let mut known_projects: HashMap<ProjectId, bool> = HashMap::new();
+    let mut known_tasks: HashMap<TaskId, ProjectId> = HashMap::new();
+    let mut ids = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        if j.max_attempts == 0 {
+            return Err(StoreError::Invalid(format!(
+                "a {} job needs max_attempts >= 1 (it would never run)",
+                j.spec.kind()
+            ))
+            .into());
+        }
+        let exists = match known_projects.get(&j.project) {
+            Some(&e) => e,
+            None => *known_projects
+                .entry(j.project)
+                .or_insert(super::projects::exists(conn, j.project)?),
+        };
+        if !exists {
+            return Err(StoreError::ProjectNotFound(j.project).into());
+        }
+        if let Some(task) = j.task {
+            let project = match known_tasks.get(&task) {
+                Some(&p) => p,
+                None => *known_tasks
+                    .entry(task)
+                    .or_insert(events::project_of_task(conn, task)?),
+            };
+            if project != j.project {
+                return Err(StoreError::Invalid(format!(
+                    "job for task {task} names project {}, but the task belongs to project {project}",
+                    j.project
+                ))
+                .into());
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO jobs (project, task, kind, spec, priority, status, attempts, max_attempts,
+                 created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?7, ?7)",
+        )?;
+        stmt.execute(params![
+            j.project.0,
+            j.task.map(|t| t.0),
+            j.spec.kind(),
+            rows::to_json(&j.spec)?,
+            j.priority,
+            j.max_attempts,
+            now
+        ])?;
+        ids.push(JobId(conn.last_insert_rowid()));
+    }
+    Ok(ids)
+}
+
+/// The next claimable job: what the claim query would pick, without the exhaustion check.
+struct Candidate {
+    id: i64,
+    priority: i32,
+    attempts: i64,
+    max_attempts: i64,
+}
+
+impl Candidate {
+    /// Higher priority first, then older (smaller id) first.
+    fn better_than(&self, other: &Candidate) -> bool {
+        (self.priority, -self.id) > (other.priority, -other.id)
+    }
+}
+
+fn best_of(conn: &Connection, sql: &str, args: Vec<Value>) -> TxResult<Option<Candidate>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    Ok(stmt
+        .query_row(params_from_iter(args), |r| {
+            Ok(Candidate {
+                id: r.get(0)?,
+                priority: r.get(1)?,
+                attempts: r.get(2)?,
+                max_attempts: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The best queued or expired-leased job among `kinds`. Each query is one seek in a claim index;
+/// several kinds are looked up one by one rather than with `IN`, which would force a sort.
+fn next_candidate(conn: &Connection, kinds: &[&str], now: i64) -> TxResult<Option<Candidate>> {
+    const COLS: &str = "SELECT id, priority, attempts, max_attempts FROM jobs";
+    const ORDER: &str = "ORDER BY priority DESC, id LIMIT 1";
+    let mut queries: Vec<(String, Vec<Value>)> = Vec::new();
+    if kinds.is_empty() {
+        queries.push((format!("{COLS} WHERE status = 'queued' {ORDER}"), vec![]));
+        queries.push((
+            format!("{COLS} WHERE status = 'leased' AND lease_expires_ms < ?1 {ORDER}"),
+            vec![Value::Integer(now)],
+        ));
+    } else {
+        for kind in kinds {
+            queries.push((
+                format!("{COLS} WHERE status = 'queued' AND kind = ?1 {ORDER}"),
+                vec![Value::Text((*kind).to_string())],
+            ));
+            queries.push((
+                format!(
+                    "{COLS} WHERE status = 'leased' AND kind = ?1 AND lease_expires_ms < ?2 {ORDER}"
+                ),
+                vec![Value::Text((*kind).to_string()), Value::Integer(now)],
+            ));
+        }
+    }
+    let mut best: Option<Candidate> = None;
+    for (sql, args) in queries {
+        if let Some(c) = best_of(conn, &sql, args)?
+            && best.as_ref().is_none_or(|b| c.better_than(b))
+        {
+            best = Some(c);
+        }
+    }
+    Ok(best)
+}
+
+pub(super) fn claim(
+    conn: &Connection,
+    owner: &str,
+    kinds: &[&str],
+    lease_ms: i64,
+    now: i64,
+) -> TxResult<Option<Job>> {
+    check_owner(owner)?;
+    check_lease(lease_ms)?;
+    while let Some(c) = next_candidate(conn, kinds, now)? {
+        if c.attempts >= c.max_attempts {
+            conn.prepare_cached(
+                "UPDATE jobs SET status = 'failed', exhausted = 1, lease_expires_ms = NULL,
+                     error = ?2, updated_ms = ?3
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                c.id,
+                format!(
+                    "gave up after {} attempts; last holder lost its lease",
+                    c.attempts
+                ),
+                now
+            ])?;
+            tracing::warn!(
+                job = c.id,
+                attempts = c.attempts,
+                "job exhausted its attempts"
+            );
+            continue;
+        }
+        let sql = format!(
+            "UPDATE jobs SET status = 'leased', lease_owner = ?2, lease_expires_ms = ?3,
+                 attempts = attempts + 1, process = NULL, updated_ms = ?4
+             WHERE id = ?1
+             RETURNING {JOB_COLUMNS}"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let expires = now.saturating_add(lease_ms);
+        return rows::first(&mut stmt, params![c.id, owner, expires, now], rows::job);
+    }
+    Ok(None)
+}
+
+/// The condition under which `?owner` holds job `?id` at `?now`, for the statements below.
+const HELD: &str = "id = ?1 AND status = 'leased' AND lease_owner = ?2 AND lease_expires_ms >= ?3";
+
+pub(super) fn heartbeat(
+    conn: &Connection,
+    job: JobId,
+    owner: &str,
+    lease_ms: i64,
+    now: i64,
+) -> TxResult<bool> {
+    check_lease(lease_ms)?;
+    let sql = format!("UPDATE jobs SET lease_expires_ms = ?4, updated_ms = ?3 WHERE {HELD}");
+    let changed = conn.prepare_cached(&sql)?.execute(params![
+        job.0,
+        owner,
+        now,
+        now.saturating_add(lease_ms)
+    ])?;
+    if changed == 0 {
+        ensure_exists(conn, job)?;
+    }
+    Ok(changed == 1)
+}
+
+pub(super) fn set_process(
+    conn: &Connection,
+    job: JobId,
+    owner: &str,
+    process: &serde_json::Value,
+    now: i64,
+) -> TxResult<bool> {
+    let sql = format!("UPDATE jobs SET process = ?4, updated_ms = ?3 WHERE {HELD}");
+    let changed =
+        conn.prepare_cached(&sql)?
+            .execute(params![job.0, owner, now, rows::to_json(process)?])?;
+    if changed == 0 {
+        ensure_exists(conn, job)?;
+    }
+    Ok(changed == 1)
+}
+
+/// Back to the queue, the attempt not counted. Emits `job.released`.
+pub(super) fn release(conn: &Connection, job: JobId, owner: &str, now: i64) -> TxResult<bool> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {HELD}");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    match rows::first(&mut stmt, params![job.0, owner, now], rows::job)? {
+        Some(j) => {
+            requeue(conn, &j, "released by its holder", now)?;
+            Ok(true)
+        }
+        None => {
+            ensure_exists(conn, job)?;
+            Ok(false)
+        }
+    }
+}
+
+pub(super) fn release_dead_owners(
+    conn: &Connection,
+    prefix: &str,
+    keep: &str,
+    now: i64,
+) -> TxResult<Vec<Job>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs
+         WHERE status = 'leased' AND lease_owner <> ?2
+           AND substr(lease_owner, 1, length(?1)) = ?1
+         ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let jobs = rows::collect(&mut stmt, params![prefix, keep], rows::job)?;
+    for j in &jobs {
+        requeue(conn, j, "its owner is gone", now)?;
+    }
+    Ok(jobs)
+}
+
+/// Puts a leased job back in the queue without counting its current attempt.
+fn requeue(conn: &Connection, j: &Job, reason: &str, now: i64) -> TxResult<()> {
+    conn.prepare_cached(
+        "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_ms = NULL,
+             process = NULL, attempts = max(attempts - 1, 0), updated_ms = ?2
+         WHERE id = ?1",
+    )?
+    .execute(params![j.id.0, now])?;
+    let mut event = NewEvent::new(
+        event_kind::JOB_RELEASED,
+        json!({
+            "job": j.id,
+            "kind": j.spec.kind(),
+            "owner": j.lease_owner,
+            "process": j.process,
+            "reason": reason,
+        }),
+    )
+    .project(j.project);
+    event.task = j.task;
+    events::insert(conn, &[event], now)?;
+    Ok(())
+}
+
+/// What [`complete`] needs to know about a job's lease.
+struct LeaseRow {
+    status: String,
+    owner: Option<String>,
+    expires: Option<i64>,
+    exhausted: bool,
+    acknowledged: bool,
+}
+
+/// Finishes the job behind a commit: its holder completes it, or anyone acknowledges an
+/// exhausted one. Anything else is [`StoreError::LeaseLost`].
+pub(super) fn complete(conn: &Connection, c: &JobCompletion, now: i64) -> TxResult<()> {
+    let row = conn
+        .prepare_cached(
+            "SELECT status, lease_owner, lease_expires_ms, exhausted, acknowledged
+             FROM jobs WHERE id = ?1",
+        )?
+        .query_row([c.job.0], |r| {
+            Ok(LeaseRow {
+                status: r.get(0)?,
+                owner: r.get(1)?,
+                expires: r.get(2)?,
+                exhausted: r.get(3)?,
+                acknowledged: r.get(4)?,
+            })
+        })
+        .optional()?;
+    let Some(LeaseRow {
+        status,
+        owner,
+        expires,
+        exhausted,
+        acknowledged,
+    }) = row
+    else {
+        return Err(StoreError::JobNotFound(c.job).into());
+    };
+    if status == JobStatus::Failed.as_str() && exhausted && !acknowledged {
+        conn.prepare_cached("UPDATE jobs SET acknowledged = 1, updated_ms = ?2 WHERE id = ?1")?
+            .execute(params![c.job.0, now])?;
+        return Ok(());
+    }
+    let held = status == JobStatus::Leased.as_str()
+        && owner.as_deref() == Some(c.owner.as_str())
+        && expires.is_some_and(|e| e >= now);
+    if !held {
+        return Err(StoreError::LeaseLost {
+            job: c.job,
+            owner: c.owner.clone(),
+        }
+        .into());
+    }
+    let status = match c.outcome {
+        JobOutcome::Done => JobStatus::Done,
+        JobOutcome::Failed => JobStatus::Failed,
+    };
+    conn.prepare_cached(
+        "UPDATE jobs SET status = ?2, error = ?3, lease_expires_ms = NULL, updated_ms = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![c.job.0, status.as_str(), c.error, now])?;
+    Ok(())
+}
+
+/// Cancels the queued and leased jobs of `task` other than `except`; returns how many.
+pub(super) fn cancel_of(
+    conn: &Connection,
+    task: TaskId,
+    except: Option<JobId>,
+    now: i64,
+) -> TxResult<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE jobs SET status = 'cancelled', lease_expires_ms = NULL, updated_ms = ?3
+             WHERE task = ?1 AND status IN ('queued', 'leased') AND id IS NOT ?2",
+        )?
+        .execute(params![task.0, except.map(|j| j.0), now])?)
+}
+
+fn ensure_exists(conn: &Connection, job: JobId) -> TxResult<()> {
+    if conn
+        .prepare_cached("SELECT 1 FROM jobs WHERE id = ?1")?
+        .exists([job.0])?
+    {
+        Ok(())
+    } else {
+        Err(StoreError::JobNotFound(job).into())
+    }
+}
+
+pub(super) fn exhausted(conn: &Connection) -> TxResult<Vec<Job>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE exhausted = 1 AND acknowledged = 0 ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    rows::collect(&mut stmt, [], rows::job)
+}
+
+pub(super) fn get(conn: &Connection, id: JobId) -> TxResult<Job> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    rows::first(&mut stmt, [id.0], rows::job)?.ok_or_else(|| StoreError::JobNotFound(id).into())
+}
+
+pub(super) fn list(conn: &Connection, filter: &JobFilter) -> TxResult<Vec<Job>> {
+    let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1");
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(t) = filter.task {
+        sql.push_str(" AND task = ?");
+        args.push(Value::Integer(t.0));
+    }
+    if !filter.statuses.is_empty() {
+        let marks = vec!["?"; filter.statuses.len()].join(", ");
+        sql.push_str(&format!(" AND status IN ({marks})"));
+        args.extend(
+            filter
+                .statuses
+                .iter()
+                .map(|s| Value::Text(s.as_str().into())),
+        );
+    }
+    sql.push_str(" ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    rows::collect(&mut stmt, params_from_iter(args), rows::job)
+}

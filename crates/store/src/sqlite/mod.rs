@@ -1,0 +1,210 @@
+//! The embedded [`Store`]: one SQLite file in WAL mode.
+//!
+//! Each [`SqliteStore`] owns one connection behind a mutex; any number of them, in one process
+//! or several, may open the same file. Writes run in `BEGIN IMMEDIATE` transactions (the write
+//! lock is taken up front, so two writers never deadlock upgrading a read lock), and contention
+//! is absorbed by the busy handler and retry loop in [`retry`]: callers never see
+//! "database is locked".
+
+mod commit;
+mod connection;
+mod events;
+mod jobs;
+mod migrate;
+mod projects;
+mod retry;
+mod rows;
+mod runs;
+mod tasks;
+
+use crate::clock::SystemClock;
+use crate::{Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskFilter, UsageTotals};
+use gaffer_core::{
+    Clock, Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
+    TaskId, TaskState,
+};
+use retry::{TxResult, retry};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A [`Store`] backed by one SQLite database file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens or creates the database at `path` and migrates it to this build's schema. Times
+    /// come from `clock`. Fails with [`crate::StoreError::SchemaTooNew`] if a newer gaffer wrote
+    /// the file.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
+        let conn = retry(|| connection::open(path))?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            clock,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// [`SqliteStore::open`] with the system clock.
+    pub fn open_default(path: &Path) -> Result<SqliteStore> {
+        Self::open(path, Arc::new(SystemClock))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version this build writes (`PRAGMA user_version`).
+    pub fn schema_version() -> i64 {
+        migrate::known_version()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction half-applied: an open
+        // transaction rolls back when dropped. The connection is still good.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), retried whole on contention.
+    fn write<T>(&self, mut f: impl FnMut(&Connection, i64) -> TxResult<T>) -> Result<T> {
+        let mut conn = self.lock();
+        retry(|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx, self.clock.now_ms())?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `f` in a read transaction: one consistent snapshot, never blocking writers.
+    fn read<T>(&self, mut f: impl FnMut(&Connection, i64) -> TxResult<T>) -> Result<T> {
+        let mut conn = self.lock();
+        retry(|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = f(&tx, self.clock.now_ms())?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn upsert_project(&self, project: &NewProject) -> Result<Project> {
+        self.write(|c, now| projects::upsert(c, project, now))
+    }
+
+    fn project(&self, id: ProjectId) -> Result<Project> {
+        self.read(|c, _| projects::get(c, id))
+    }
+
+    fn projects(&self) -> Result<Vec<Project>> {
+        self.read(|c, _| projects::all(c))
+    }
+
+    fn create_task(&self, project: ProjectId, task: &NewTask, initial: &TaskState) -> Result<Task> {
+        self.write(|c, now| Ok(tasks::create(c, project, task, initial, now)?.0))
+    }
+
+    fn task(&self, id: TaskId) -> Result<Task> {
+        self.read(|c, _| tasks::get(c, id))
+    }
+
+    fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        self.read(|c, _| tasks::list(c, filter))
+    }
+
+    fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
+        self.write(|c, now| commit::apply(c, commit, now))
+    }
+
+    fn append_events(&self, events: &[NewEvent]) -> Result<Vec<Event>> {
+        self.write(|c, now| events::insert(c, events, now))
+    }
+
+    fn events_after(&self, after: Seq, limit: usize, filter: &EventFilter) -> Result<Vec<Event>> {
+        self.read(|c, _| events::after(c, after, limit, filter))
+    }
+
+    fn last_seq(&self) -> Result<Seq> {
+        self.read(|c, _| events::last_seq(c))
+    }
+
+    fn claim_job(&self, owner: &str, kinds: &[&str], lease_ms: i64) -> Result<Option<Job>> {
+        self.write(|c, now| jobs::claim(c, owner, kinds, lease_ms, now))
+    }
+
+    fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
+        self.write(|c, now| jobs::heartbeat(c, job, owner, lease_ms, now))
+    }
+
+    fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
+        self.write(|c, now| jobs::release(c, job, owner, now))
+    }
+
+    fn release_jobs_of_dead_owners(
+        &self,
+        owner_prefix: &str,
+        keep_owner: &str,
+    ) -> Result<Vec<Job>> {
+        self.write(|c, now| jobs::release_dead_owners(c, owner_prefix, keep_owner, now))
+    }
+
+    fn set_job_process(
+        &self,
+        job: JobId,
+        owner: &str,
+        process: &serde_json::Value,
+    ) -> Result<bool> {
+        self.write(|c, now| jobs::set_process(c, job, owner, process, now))
+    }
+
+    fn exhausted_jobs(&self) -> Result<Vec<Job>> {
+        self.read(|c, _| jobs::exhausted(c))
+    }
+
+    fn job(&self, id: JobId) -> Result<Job> {
+        self.read(|c, _| jobs::get(c, id))
+    }
+
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        self.read(|c, _| jobs::list(c, filter))
+    }
+
+    fn start_run(&self, run: &NewRun) -> Result<Run> {
+        self.write(|c, now| runs::start(c, run, now))
+    }
+
+    fn set_run_session(&self, run: RunId, session: &str) -> Result<()> {
+        self.write(|c, _| runs::set_session(c, run, session))
+    }
+
+    fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>> {
+        self.write(|c, now| runs::mark_lost(c, task, reason, now))
+    }
+
+    fn run(&self, id: RunId) -> Result<Run> {
+        self.read(|c, _| runs::get(c, id))
+    }
+
+    fn runs(&self, task: TaskId) -> Result<Vec<Run>> {
+        self.read(|c, _| runs::of_task(c, task))
+    }
+
+    fn usage_totals(&self, project: Option<ProjectId>) -> Result<UsageTotals> {
+        self.read(|c, _| runs::usage_totals(c, project))
+    }
+}

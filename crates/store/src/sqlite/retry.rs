@@ -1,0 +1,150 @@
+//! Contention handling: SQLite lets one writer in at a time, and every other connection that wants
+//! to write gets SQLITE_BUSY. Two layers make sure no caller ever sees "database is locked":
+//!
+//! 1. A busy handler on each connection ([`busy_handler`]): while the lock is taken, SQLite calls
+//!    it and it sleeps a short, growing, jittered while (tens of microseconds up to 2 ms, for at
+//!    most about [`BUSY_BUDGET`]) before SQLite tries again. Short sleeps keep latency low when
+//!    several processes take turns; jitter keeps them from waking in lockstep.
+//! 2. A bounded retry of the whole transaction ([`retry`]) for the cases where SQLite returns
+//!    BUSY or LOCKED without consulting the handler (a WAL being recovered, a schema change in
+//!    another connection, a deadlock SQLite breaks by failing one side).
+
+use crate::StoreError;
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+/// Roughly how long the busy handler waits for a lock before giving up on one attempt.
+pub(super) const BUSY_BUDGET: Duration = Duration::from_secs(5);
+
+/// Whole-transaction attempts before an error is reported.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// An error inside a transaction: either SQLite's (possibly retryable) or already one of ours.
+#[derive(Debug)]
+pub(super) enum TxError {
+    Sql(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for TxError {
+    fn from(e: rusqlite::Error) -> Self {
+        TxError::Sql(e)
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+impl TxError {
+    fn is_busy(&self) -> bool {
+        match self {
+            TxError::Sql(e) => is_busy(e),
+            TxError::Store(_) => false,
+        }
+    }
+
+    pub(super) fn into_store(self) -> StoreError {
+        match self {
+            TxError::Store(e) => e,
+            TxError::Sql(e) if is_busy(&e) => StoreError::Database(format!(
+                "the database stayed locked by another writer through {MAX_ATTEMPTS} attempts \
+                 ({e}); is another program holding a long transaction on it?"
+            )),
+            TxError::Sql(e) => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+pub(super) type TxResult<T> = std::result::Result<T, TxError>;
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `attempt` until it succeeds, fails with something other than BUSY/LOCKED, or the attempts
+/// run out. `attempt` must be a whole transaction, so that running it again is safe.
+pub(super) fn retry<T>(mut attempt: impl FnMut() -> TxResult<T>) -> crate::Result<T> {
+    let mut tries = 0;
+    loop {
+        match attempt() {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_busy() && tries + 1 < MAX_ATTEMPTS => {
+                tries += 1;
+                tracing::debug!(tries, "database busy; retrying the transaction");
+                std::thread::sleep(jittered(Duration::from_millis(2u64 << tries.min(6))));
+            }
+            Err(e) => return Err(e.into_store()),
+        }
+    }
+}
+
+/// SQLite's busy callback: sleep and try again (`true`) until about [`BUSY_BUDGET`] has passed.
+pub(super) fn busy_handler(count: i32) -> bool {
+    let count = u32::try_from(count).unwrap_or(0);
+    // 25 µs doubling up to 2 ms: about 2,500 calls fill the budget.
+    let max_calls = u32::try_from(BUSY_BUDGET.as_micros() / 2_000).unwrap_or(u32::MAX);
+    if count >= max_calls {
+        return false;
+    }
+    let base = Duration::from_micros((25u64 << count.min(7)).min(2_000));
+    std::thread::sleep(jittered(base));
+    true
+}
+
+/// `base` scaled by a random factor in [0.5, 1.5).
+fn jittered(base: Duration) -> Duration {
+    // RandomState is seeded randomly per thread and advanced per instance: a cheap random source.
+    let r = RandomState::new().hash_one(std::thread::current().id());
+    let permille = 500 + (r % 1000);
+    base * u32::try_from(permille).unwrap_or(1000) / 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_half_to_one_and_a_half() {
+        for _ in 0..1000 {
+            let d = jittered(Duration::from_millis(10));
+            assert!(
+                d >= Duration::from_millis(5) && d < Duration::from_millis(15),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn busy_handler_gives_up_eventually() {
+        assert!(!busy_handler(i32::MAX));
+    }
+
+    #[test]
+    fn retry_stops_on_other_errors_and_after_the_bound() {
+        let mut calls = 0;
+        let r: crate::Result<()> = retry(|| {
+            calls += 1;
+            Err(StoreError::Invalid("no".into()).into())
+        });
+        assert!(matches!(r, Err(StoreError::Invalid(_))));
+        assert_eq!(calls, 1);
+
+        let mut calls = 0;
+        let r: crate::Result<()> = retry(|| {
+            calls += 1;
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                None,
+            )
+            .into())
+        });
+        assert!(matches!(r, Err(StoreError::Database(_))));
+        assert_eq!(calls, MAX_ATTEMPTS);
+    }
+}

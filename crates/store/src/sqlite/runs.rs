@@ -1,0 +1,197 @@
+//! Agent runs and the usage they recorded.
+
+use super::events;
+use super::retry::TxResult;
+use super::rows::{self, RUN_COLUMNS};
+use crate::{RunFinish, StoreError, UsageTotals};
+use gaffer_core::{
+    Event, NewEvent, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage, event_kind,
+};
+use rusqlite::{Connection, params};
+use serde_json::json;
+
+pub(super) fn start(conn: &Connection, r: &NewRun, now: i64) -> TxResult<Run> {
+    let project = events::project_of_task(conn, r.task)?;
+    if let Some(job) = r.job {
+        let known = conn
+            .prepare_cached("SELECT 1 FROM jobs WHERE id = ?1")?
+            .exists([job.0])?;
+        if !known {
+            return Err(StoreError::JobNotFound(job).into());
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO runs (project, task, job, role, tier, agent, backend, model, worktree,
+             status, started_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10)",
+    )?
+    .execute(params![
+        project.0,
+        r.task.0,
+        r.job.map(|j| j.0),
+        r.role.as_str(),
+        r.tier,
+        r.agent,
+        r.backend,
+        r.model,
+        r.worktree,
+        now
+    ])?;
+    let run = Run {
+        id: RunId(conn.last_insert_rowid()),
+        task: r.task,
+        job: r.job,
+        role: r.role,
+        tier: r.tier,
+        agent: r.agent.clone(),
+        backend: r.backend.clone(),
+        model: r.model.clone(),
+        worktree: r.worktree.clone(),
+        session_id: None,
+        status: RunStatus::Running,
+        outcome: None,
+        usage: Usage::default(),
+        started_ms: now,
+        ended_ms: None,
+    };
+    let event = NewEvent::new(
+        event_kind::RUN_STARTED,
+        json!({
+            "job": run.job,
+            "role": run.role,
+            "tier": run.tier,
+            "agent": run.agent,
+            "backend": run.backend,
+            "model": run.model,
+            "worktree": run.worktree,
+        }),
+    )
+    .project(project)
+    .task(run.task)
+    .run(run.id);
+    events::insert(conn, &[event], now)?;
+    Ok(run)
+}
+
+pub(super) fn set_session(conn: &Connection, run: RunId, session: &str) -> TxResult<()> {
+    let changed = conn
+        .prepare_cached("UPDATE runs SET session_id = ?2 WHERE id = ?1")?
+        .execute(params![run.0, session])?;
+    if changed == 0 {
+        return Err(StoreError::RunNotFound(run).into());
+    }
+    Ok(())
+}
+
+/// Ends a running run and writes its `run.finished` event. A run ends once.
+pub(super) fn finish(conn: &Connection, f: &RunFinish, now: i64) -> TxResult<Event> {
+    if f.status == RunStatus::Running {
+        return Err(StoreError::Invalid(format!(
+            "run {} cannot finish with status `running`",
+            f.run
+        ))
+        .into());
+    }
+    let current = get(conn, f.run)?;
+    if current.status != RunStatus::Running {
+        return Err(StoreError::Invalid(format!(
+            "run {} already ended ({})",
+            f.run,
+            current.status.as_str()
+        ))
+        .into());
+    }
+    conn.prepare_cached(
+        "UPDATE runs SET status = ?2, outcome = ?3, input_tokens = ?4, output_tokens = ?5,
+             cached_tokens = ?6, cost_usd = ?7, session_id = coalesce(?8, session_id),
+             ended_ms = ?9
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        f.run.0,
+        f.status.as_str(),
+        f.outcome,
+        rows::int(f.usage.input_tokens),
+        rows::int(f.usage.output_tokens),
+        rows::int(f.usage.cached_tokens),
+        f.usage.cost_usd,
+        f.session_id,
+        now
+    ])?;
+    let event = NewEvent::new(
+        event_kind::RUN_FINISHED,
+        json!({
+            "status": f.status,
+            "outcome": f.outcome,
+            "usage": f.usage,
+            "session_id": f.session_id.as_ref().or(current.session_id.as_ref()),
+            "duration_ms": now - current.started_ms,
+        }),
+    )
+    .task(current.task)
+    .run(f.run);
+    let mut written = events::insert(conn, &[event], now)?;
+    written
+        .pop()
+        .ok_or_else(|| StoreError::Database("event insert returned nothing".into()).into())
+}
+
+pub(super) fn mark_lost(
+    conn: &Connection,
+    task: Option<TaskId>,
+    reason: &str,
+    now: i64,
+) -> TxResult<Vec<Run>> {
+    let sql = format!(
+        "UPDATE runs SET status = 'lost', outcome = ?2, ended_ms = ?3
+         WHERE status = 'running' AND (?1 IS NULL OR task = ?1)
+         RETURNING {RUN_COLUMNS}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut lost = rows::collect(
+        &mut stmt,
+        params![task.map(|t| t.0), reason, now],
+        rows::run,
+    )?;
+    lost.sort_by_key(|r| r.id);
+    for r in &lost {
+        let event = NewEvent::new(event_kind::RUN_LOST, json!({ "reason": reason }))
+            .task(r.task)
+            .run(r.id);
+        events::insert(conn, &[event], now)?;
+    }
+    Ok(lost)
+}
+
+pub(super) fn get(conn: &Connection, id: RunId) -> TxResult<Run> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    rows::first(&mut stmt, [id.0], rows::run)?.ok_or_else(|| StoreError::RunNotFound(id).into())
+}
+
+pub(super) fn of_task(conn: &Connection, task: TaskId) -> TxResult<Vec<Run>> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE task = ?1 ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    rows::collect(&mut stmt, [task.0], rows::run)
+}
+
+pub(super) fn usage_totals(conn: &Connection, project: Option<ProjectId>) -> TxResult<UsageTotals> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+             coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0.0)
+         FROM runs WHERE ?1 IS NULL OR project = ?1",
+    )?;
+    let row: (i64, i64, i64, i64, f64) = stmt.query_row([project.map(|p| p.0)], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok(UsageTotals {
+        runs: count(row.0),
+        usage: Usage {
+            input_tokens: count(row.1),
+            output_tokens: count(row.2),
+            cached_tokens: count(row.3),
+            cost_usd: row.4,
+        },
+    })
+}

@@ -1,0 +1,93 @@
+//! The values that cross the [`crate::Store`] boundary besides the core's domain types.
+
+use gaffer_core::{
+    JobId, NewEvent, NewJob, NewTask, ProjectId, RunId, RunStatus, Status, TaskId, TaskState, Usage,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewProject {
+    pub name: String,
+    pub root: String,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub project: Option<ProjectId>,
+    /// Any of these statuses (all when empty).
+    pub statuses: Vec<Status>,
+    pub parent: Option<TaskId>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub project: Option<ProjectId>,
+    pub task: Option<TaskId>,
+    pub run: Option<RunId>,
+    /// Kinds starting with this prefix (e.g. "run.").
+    pub kind_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    pub task: Option<TaskId>,
+    pub statuses: Vec<gaffer_core::JobStatus>,
+}
+
+/// The new state of one task, valid only if the task is still at `expected_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskUpdate {
+    pub task: TaskId,
+    pub expected_version: i64,
+    pub state: TaskState,
+    /// Replace the task's stored plan.
+    pub plan: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobOutcome {
+    Done,
+    Failed,
+}
+
+/// Finishing the job that produced this commit; refused unless `owner` still holds its lease
+/// (or the job is already failed from exhaustion, which any owner may acknowledge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCompletion {
+    pub job: JobId,
+    pub owner: String,
+    pub outcome: JobOutcome,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFinish {
+    pub run: RunId,
+    pub status: RunStatus,
+    pub outcome: Option<String>,
+    pub usage: Usage,
+    pub session_id: Option<String>,
+}
+
+/// Everything one step of the engine writes, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Commit {
+    pub task: Option<TaskUpdate>,
+    /// Events to append (their task/project fields are filled by the caller).
+    pub events: Vec<NewEvent>,
+    pub enqueue: Vec<NewJob>,
+    pub complete_job: Option<JobCompletion>,
+    /// Cancel every queued or leased job of this task (except `complete_job`'s).
+    pub cancel_jobs_of: Option<TaskId>,
+    pub finish_run: Option<RunFinish>,
+    /// Child tasks to create (each with its initial state), parented to `task`.
+    pub children: Vec<(NewTask, TaskState)>,
+}
+
+/// Sums of recorded usage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    pub runs: u64,
+    pub usage: Usage,
+}

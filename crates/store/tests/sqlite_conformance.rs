@@ -1,0 +1,28 @@
+//! The store conformance suite against [`SqliteStore`]: one test per check.
+
+use gaffer_core::FixedClock;
+use gaffer_store::{SqliteStore, Store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Fresh databases in one temporary directory, removed when the factory is dropped.
+fn sqlite() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let n = AtomicUsize::new(0);
+    move |clock| {
+        let path = dir
+            .path()
+            .join(format!("{}.db", n.fetch_add(1, Ordering::SeqCst)));
+        Box::new(SqliteStore::open(&path, clock).unwrap())
+    }
+}
+
+gaffer_store::conformance_tests!(sqlite());
+
+/// `run_all` runs the same checks in one go (what a quick smoke test of a new backend uses).
+#[test]
+fn run_all_passes() {
+    let make = sqlite();
+    gaffer_store::conformance::run_all(&make);
+    assert_eq!(gaffer_store::conformance::CHECKS.len(), 18);
+}

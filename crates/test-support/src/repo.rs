@@ -1,0 +1,164 @@
+//! [`TestRepo`]: a throwaway git repository in a temporary directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+use crate::env::{git_cmd, hermetic_git_env};
+
+/// A git repository at `<tmp>/repo` on branch `main` with one commit (a `README.md`), plus a
+/// private home directory at `<tmp>/home`. Everything is deleted when the value is dropped.
+///
+/// All git commands run under [`hermetic_git_env`]. Methods panic on failure: this is test code.
+pub struct TestRepo {
+    tmp: TempDir,
+    repo: PathBuf,
+    home: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl TestRepo {
+    /// Creates the repository with its initial commit.
+    pub fn new() -> TestRepo {
+        let repo = TestRepo::empty();
+        repo.write("README.md", "# test repository\n");
+        repo.commit_all("initial commit");
+        repo
+    }
+
+    /// Creates a repository with `n` files spread over nested directories (at most 100 files per
+    /// directory, 10 directories per level) plus the README, all in one commit. Used by benchmarks
+    /// that need a checkout of realistic size; writing the files and running one `git add -A`
+    /// keeps it fast.
+    pub fn with_files(n: usize) -> TestRepo {
+        let repo = TestRepo::empty();
+        repo.write("README.md", "# test repository\n");
+        for i in 0..n {
+            let rel = format!("src/d{}/s{}/file{}.txt", i / 1000, (i / 100) % 10, i);
+            repo.write(&rel, format!("file {i}\nsome content for line two\n"));
+        }
+        repo.commit_all(&format!("add {n} files"));
+        repo
+    }
+
+    /// `git init -b main` without any commit.
+    fn empty() -> TestRepo {
+        let tmp = tempfile::Builder::new()
+            .prefix("gaffer-test-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create temp dir: {e}"));
+        // Canonical paths, so they compare equal to what git reports (macOS links /var).
+        let root = tmp
+            .path()
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("cannot canonicalize temp dir: {e}"));
+        let repo = root.join("repo");
+        let home = root.join("home");
+        for dir in [&repo, &home] {
+            fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {dir:?}: {e}"));
+        }
+        let env = hermetic_git_env(&home);
+        let test_repo = TestRepo {
+            tmp,
+            repo,
+            home,
+            env,
+        };
+        test_repo.git(&["init", "-q", "-b", "main"]);
+        test_repo
+    }
+
+    /// The repository's top-level directory.
+    pub fn path(&self) -> &Path {
+        &self.repo
+    }
+
+    /// The private home directory.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// A fresh path inside the temporary directory (not created), for other repositories,
+    /// worktree roots and the like. Deleted with the `TestRepo`.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.root().join(name)
+    }
+
+    /// The temporary directory holding the repository and the home directory.
+    pub fn root(&self) -> &Path {
+        self.repo.parent().unwrap_or_else(|| self.tmp.path())
+    }
+
+    /// The hermetic environment for git commands on this repository.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
+    /// Runs `git args` in the repository and returns stdout without its trailing newline.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.repo, args)
+    }
+
+    /// Runs `git args` in `dir` (a worktree of this repository, say) under the hermetic env.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let output = git_cmd(dir, &self.env)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
+        if !output.status.success() {
+            panic!(
+                "git {args:?} in {} failed ({}):\n{}",
+                dir.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        stdout.trim_end_matches('\n').to_owned()
+    }
+
+    /// Writes `contents` to `rel` (relative to the repository), creating parent directories.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        let path = self.repo.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).unwrap_or_else(|e| panic!("cannot create {parent:?}: {e}"));
+        }
+        fs::write(&path, contents).unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
+    }
+
+    /// Reads `rel` (relative to the repository) as UTF-8 text.
+    pub fn read(&self, rel: &str) -> String {
+        let path = self.repo.join(rel);
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path:?}: {e}"))
+    }
+
+    /// Reads `rel` (relative to the repository) as bytes.
+    pub fn read_bytes(&self, rel: &str) -> Vec<u8> {
+        let path = self.repo.join(rel);
+        fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path:?}: {e}"))
+    }
+
+    /// Stages everything and commits it with `message`; returns the new commit's id.
+    pub fn commit_all(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--no-verify", "-m", message]);
+        self.head()
+    }
+
+    /// The commit id of `HEAD`.
+    pub fn head(&self) -> String {
+        self.rev_parse("HEAD")
+    }
+
+    /// The object id `rev` resolves to; panics if it does not resolve.
+    pub fn rev_parse(&self, rev: &str) -> String {
+        self.git(&["rev-parse", "--verify", "-q", rev])
+    }
+}
+
+impl Default for TestRepo {
+    fn default() -> Self {
+        TestRepo::new()
+    }
+}
