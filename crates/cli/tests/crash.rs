@@ -1,0 +1,238 @@
+//! Crash test: the daemon is killed with SIGKILL while an agent runs and again while verify runs;
+//! each time it is started again. Every task still merges exactly once, and nothing is left
+//! behind: no worktree, no task branch, no process.
+
+use gaffer_core::{RunStatus, Seq, Status, event_kind};
+use gaffer_store::{EventFilter, SqliteStore, Store, TaskFilter};
+use gaffer_test_support::TestRepo;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const GAFFER_TOML: &str = r#"
+[project]
+name = "crash"
+[verify]
+# Slow enough to be killed in the middle.
+command = "sleep 2 && sh tests/run.sh"
+timeout = "60s"
+[engine]
+concurrency = 2
+lease = "4s"
+heartbeat = "1s"
+worktree_pool = 0
+[agents.slow]
+backend = "scripted"
+script = "script.toml"
+[roles]
+coder = ["slow"]
+"#;
+
+const SCRIPT: &str = r#"
+[[task]]
+match = "one"
+[[task.attempt]]
+delay_ms = 2500
+actions = [{ write = "one.txt", content = "1\n" }]
+[[task]]
+match = "two"
+[[task.attempt]]
+delay_ms = 2500
+actions = [{ write = "two.txt", content = "2\n" }]
+[[task]]
+match = "three"
+[[task.attempt]]
+delay_ms = 2500
+actions = [{ write = "three.txt", content = "3\n" }]
+"#;
+
+const RUN_TESTS: &str = "#!/bin/sh\ntest -f README.md\n";
+
+struct Daemon {
+    child: Child,
+}
+
+/// The gaffer binary in the repository, with the test's hermetic git environment and a marker
+/// variable that every process it starts inherits (so survivors can be found).
+fn gaffer(repo: &TestRepo, marker: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaffer"));
+    cmd.current_dir(repo.path())
+        .envs(repo.env())
+        .env("GAFFER_CRASH_MARKER", marker)
+        .env("GAFFER_LOG", "info");
+    cmd
+}
+
+fn start(repo: &TestRepo, marker: &str, log: &Path) -> Daemon {
+    let log = std::fs::File::options().create(true).append(true).open(log).unwrap();
+    let child = gaffer(repo, marker)
+        .args(["up", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Daemon { child }
+}
+
+impl Daemon {
+    fn kill9(mut self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn store(repo: &TestRepo) -> SqliteStore {
+    SqliteStore::open_default(&repo.path().join(".git/gaffer/gaffer.db")).unwrap()
+}
+
+/// Polls until `f` returns true, or fails with `what` after `secs`.
+fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn has_event_after(store: &SqliteStore, after: Seq, kind: &str) -> bool {
+    store
+        .events_after(after, 100_000, &EventFilter::default())
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == kind)
+}
+
+/// Live processes (other than this test) whose environment carries the marker.
+fn marked_processes(marker: &str) -> Vec<i32> {
+    let needle = format!("GAFFER_CRASH_MARKER={marker}");
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+        if !zombie && environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn runs_with(db: &SqliteStore, status: RunStatus) -> usize {
+    db.tasks(&TaskFilter::default())
+        .unwrap()
+        .into_iter()
+        .flat_map(|t| db.runs(t.id).unwrap())
+        .filter(|r| r.status == status)
+        .count()
+}
+
+#[test]
+fn killed_twice_every_task_merges_once_and_nothing_is_left() {
+    let repo = TestRepo::new();
+    let marker = format!("crash-{}", std::process::id());
+    repo.write("gaffer.toml", GAFFER_TOML);
+    repo.write("script.toml", SCRIPT);
+    repo.write("tests/run.sh", RUN_TESTS);
+    repo.commit_all("project");
+    let log = repo.scratch("daemon.log");
+
+    for title in ["task one", "task two", "task three"] {
+        let out = gaffer(&repo, &marker).args(["task", "add", title]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let db = store(&repo);
+
+    // 1. Kill while agents run.
+    let seq0 = db.last_seq().unwrap();
+    let daemon = start(&repo, &marker, &log);
+    wait_for(30, "an agent run to start", || {
+        has_event_after(&db, seq0, event_kind::RUN_STARTED)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    daemon.kill9();
+    assert!(
+        runs_with(&db, RunStatus::Running) >= 1,
+        "an agent was running when the daemon died"
+    );
+
+    // 2. Start again; kill while verify runs (its `sleep` is in flight).
+    let seq1 = db.last_seq().unwrap();
+    let daemon = start(&repo, &marker, &log);
+    wait_for(60, "verify to start", || {
+        has_event_after(&db, seq1, event_kind::VERIFY_STARTED)
+    });
+    wait_for(10, "verify's process", || !marked_processes(&marker).iter().all(|p| *p as u32 == daemon.child.id()));
+    std::thread::sleep(Duration::from_millis(200));
+    daemon.kill9();
+    assert!(
+        runs_with(&db, RunStatus::Lost) >= 1,
+        "the runs cut off by the first crash are marked lost"
+    );
+    // Verify's `sleep` outlives the daemon (only the group leader gets a death signal), so
+    // recovery has a process group to kill.
+    assert!(!marked_processes(&marker).is_empty(), "verify's processes survived the kill");
+
+    // 3. Start again and let everything finish.
+    let mut daemon = start(&repo, &marker, &log);
+    wait_for(120, "every task to merge", || {
+        db.tasks(&TaskFilter::default())
+            .unwrap()
+            .iter()
+            .all(|t| t.status() == Status::Merged)
+    });
+    let out = gaffer(&repo, &marker).arg("down").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    daemon.child.wait().unwrap();
+
+    // Exactly once: one landing per task, and each task's change is on the landing branch.
+    let events = db
+        .events_after(Seq(0), 1_000_000, &EventFilter::default())
+        .unwrap();
+    for task in db.tasks(&TaskFilter::default()).unwrap() {
+        let landings = events
+            .iter()
+            .filter(|e| e.kind == event_kind::MERGE_LANDED && e.task == Some(task.id))
+            .count();
+        assert_eq!(landings, 1, "task {} landed {landings} times", task.id);
+    }
+    for file in ["one.txt", "two.txt", "three.txt"] {
+        repo.git(&["cat-file", "-e", &format!("gaffer/landed/main:{file}")]);
+    }
+    let recoveries = events.iter().filter(|e| e.kind == event_kind::RECOVERY).count();
+    assert_eq!(recoveries, 3);
+
+    // Nothing left behind.
+    let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
+    assert_eq!(
+        worktrees.lines().filter(|l| l.starts_with("worktree ")).count(),
+        1,
+        "only the user's checkout remains:\n{worktrees}"
+    );
+    let branches = repo.git(&["branch", "--list", "gaffer/*", "--format=%(refname:short)"]);
+    assert_eq!(branches.trim(), "gaffer/landed/main");
+    let left = marked_processes(&marker);
+    assert!(
+        left.is_empty(),
+        "processes left behind: {left:?}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
