@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Crash test: the daemon is killed with SIGKILL while an agent runs and again while verify runs;
 //! each time it is started again. Every task still merges exactly once, and nothing is left
 //! behind: no worktree, no task branch, no process.

@@ -125,7 +125,11 @@ fn build_commit(
                 purpose: *purpose,
             })),
             Effect::PrepareCandidate => commit.enqueue.push(job(JobSpec::PrepareCandidate)),
-            Effect::Land { commit: c, tree, onto } => commit.enqueue.push(job(JobSpec::Land {
+            Effect::Land {
+                commit: c,
+                tree,
+                onto,
+            } => commit.enqueue.push(job(JobSpec::Land {
                 commit: c.clone(),
                 tree: tree.clone(),
                 onto: onto.clone(),
@@ -138,9 +142,12 @@ fn build_commit(
                 commit.children = children_of(board, task, extra.plan.as_ref())?;
             }
             Effect::Notify(notice) => commit.events.push(
-                NewEvent::new(event_kind::TASK_NOTICE, serde_json::to_value(notice).unwrap_or_default())
-                    .task(task.id)
-                    .project(task.project),
+                NewEvent::new(
+                    event_kind::TASK_NOTICE,
+                    serde_json::to_value(notice).unwrap_or_default(),
+                )
+                .task(task.id)
+                .project(task.project),
             ),
         }
     }
@@ -155,7 +162,10 @@ fn children_of(
     plan: Option<&serde_json::Value>,
 ) -> Result<Vec<(NewTask, TaskState)>> {
     let plan = plan.or(task.plan.as_ref()).ok_or_else(|| {
-        EngineError::Invalid(format!("task {} has no plan to create children from", task.id))
+        EngineError::Invalid(format!(
+            "task {} has no plan to create children from",
+            task.id
+        ))
     })?;
     let subtasks = plan
         .get("subtasks")
@@ -163,11 +173,20 @@ fn children_of(
         .ok_or_else(|| EngineError::Invalid("the plan has no subtasks".into()))?;
     let mut children = Vec::new();
     for sub in subtasks {
-        let text = |key: &str| sub.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let text = |key: &str| {
+            sub.get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         let list = |key: &str| -> Vec<String> {
             sub.get(key)
                 .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let blocked_by = sub

@@ -70,7 +70,9 @@ impl Board {
         })?;
         let limits = Limits {
             failures_per_tier: settings.limits.verify_failures_per_tier,
-            tiers: u32::try_from(settings.roles.coder.len()).unwrap_or(1).max(1),
+            tiers: u32::try_from(settings.roles.coder.len())
+                .unwrap_or(1)
+                .max(1),
             review_rounds: settings.limits.review_rounds,
             plan_rounds: settings.limits.plan_rounds,
             merge_attempts: settings.limits.merge_attempts,

@@ -65,7 +65,10 @@ impl EngineHandle {
             .engine
             .board
             .store
-            .jobs(&gaffer_store::JobFilter { task: Some(task), statuses: vec![] })
+            .jobs(&gaffer_store::JobFilter {
+                task: Some(task),
+                statuses: vec![],
+            })
             .map(|jobs| jobs.into_iter().map(|j| j.id).collect())
             .unwrap_or_default();
         if let Ok(running) = self.engine.running.lock() {
@@ -114,7 +117,10 @@ impl Engine {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
         let report = crate::recovery::recover(&self).await?;
         tracing::info!(?report, "recovered");
-        self.event(event_kind::ENGINE_STARTED, serde_json::json!({ "owner": self.owner }));
+        self.event(
+            event_kind::ENGINE_STARTED,
+            serde_json::json!({ "owner": self.owner }),
+        );
         let mut workers: JoinSet<()> = JoinSet::new();
         loop {
             if shutdown.is_cancelled() {
@@ -137,7 +143,10 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
-        self.event(event_kind::ENGINE_STOPPED, serde_json::json!({ "owner": self.owner }));
+        self.event(
+            event_kind::ENGINE_STOPPED,
+            serde_json::json!({ "owner": self.owner }),
+        );
         Ok(())
     }
 
@@ -172,7 +181,10 @@ impl Engine {
     pub fn settled(&self) -> Result<bool> {
         let active = self.board.store.jobs(&gaffer_store::JobFilter {
             task: None,
-            statuses: vec![gaffer_core::JobStatus::Queued, gaffer_core::JobStatus::Leased],
+            statuses: vec![
+                gaffer_core::JobStatus::Queued,
+                gaffer_core::JobStatus::Leased,
+            ],
         })?;
         if !active.is_empty() {
             return Ok(false);
@@ -182,8 +194,12 @@ impl Engine {
             && !tasks.iter().any(|t| {
                 matches!(
                     t.status(),
-                    Status::Planning | Status::PlanReview | Status::Coding | Status::Verifying
-                        | Status::Reviewing | Status::Merging
+                    Status::Planning
+                        | Status::PlanReview
+                        | Status::Coding
+                        | Status::Verifying
+                        | Status::Reviewing
+                        | Status::Merging
                 )
             }))
     }
@@ -200,7 +216,12 @@ impl Engine {
         }
         let tasks = self.board.tasks(&[])?;
         for decision in scheduler::decide(&self.board, &tasks) {
-            match apply(&self.board, decision.task, &decision.input, Extra::default()) {
+            match apply(
+                &self.board,
+                decision.task,
+                &decision.input,
+                Extra::default(),
+            ) {
                 Ok(_) => {}
                 Err(EngineError::Transition { .. }) => {}
                 Err(e) => tracing::warn!(task = %decision.task, "scheduler input failed: {e}"),

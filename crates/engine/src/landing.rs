@@ -56,7 +56,9 @@ impl Landing {
     /// The commit new work starts from and candidates build on, and the value the landing ref
     /// must still have when gaffer moves it (`None`: it must not exist yet).
     pub fn base(&self, board: &Board) -> Result<(Oid, Option<Oid>)> {
-        let target_tip = board.git.rev_parse_commit(&format!("refs/heads/{}", self.target))?;
+        let target_tip = board
+            .git
+            .rev_parse_commit(&format!("refs/heads/{}", self.target))?;
         if !self.is_redirected() {
             let tip = target_tip.ok_or_else(|| missing(&self.target))?;
             return Ok((tip.clone(), Some(tip)));

@@ -28,9 +28,9 @@ mod scheduler;
 
 pub use apply::{Applied, Extra, apply};
 pub use board::{Board, BoardOptions, StatusReport};
+pub use engine::LOCAL_OWNER_PREFIX;
 pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
 pub use landing::Landing;
 pub use paths::StatePaths;
 pub use registry::agents_from_settings;
-pub use engine::LOCAL_OWNER_PREFIX;

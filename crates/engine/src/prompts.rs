@@ -23,7 +23,12 @@ pub(crate) fn render(
     feedback: Option<&str>,
     handoff: Option<&str>,
 ) -> String {
-    let mut out = format!("# Task #{}: {}\n\n{}\n", task.id, task.title, task.body.trim());
+    let mut out = format!(
+        "# Task #{}: {}\n\n{}\n",
+        task.id,
+        task.title,
+        task.body.trim()
+    );
     if !task.write_scope.is_empty() {
         out.push_str(&format!(
             "\nOnly change files matching: {}\n",
@@ -32,13 +37,21 @@ pub(crate) fn render(
     }
     let why = match (role, reason) {
         (_, RunReason::Start) => None,
-        (_, RunReason::VerifyFailed) => Some("The project's verify command failed on your change. Fix it."),
-        (_, RunReason::Escalated) => Some("Earlier attempts by another model failed verify. Start from the branch as it is."),
-        (_, RunReason::ChangesRequested) => Some("The reviewer requested changes. Address every finding."),
+        (_, RunReason::VerifyFailed) => {
+            Some("The project's verify command failed on your change. Fix it.")
+        }
+        (_, RunReason::Escalated) => {
+            Some("Earlier attempts by another model failed verify. Start from the branch as it is.")
+        }
+        (_, RunReason::ChangesRequested) => {
+            Some("The reviewer requested changes. Address every finding.")
+        }
         (_, RunReason::PlanRejected) => Some("The plan reviewer sent the plan back. Revise it."),
         (_, RunReason::Answered) => Some("A person answered your question."),
         (_, RunReason::Rejected) => Some("A person rejected the change at the approval gate."),
-        (_, RunReason::Conflict) => Some("The branch no longer applies on the target branch. Resolve the conflict."),
+        (_, RunReason::Conflict) => {
+            Some("The branch no longer applies on the target branch. Resolve the conflict.")
+        }
         (_, RunReason::Retried) => Some("A person asked to try again."),
     };
     if let Some(why) = why {
@@ -47,10 +60,16 @@ pub(crate) fn render(
     if let Some(feedback) = feedback {
         out.push_str(&format!("\n```\n{}\n```\n", feedback.trim()));
     }
-    if let (Some(handoff), Role::Coder | Role::Resolver, RunReason::Escalated | RunReason::Retried) =
-        (handoff, role, reason)
+    if let (
+        Some(handoff),
+        Role::Coder | Role::Resolver,
+        RunReason::Escalated | RunReason::Retried,
+    ) = (handoff, role, reason)
     {
-        out.push_str(&format!("\n## Handoff from the previous run\n\n{}\n", handoff.trim()));
+        out.push_str(&format!(
+            "\n## Handoff from the previous run\n\n{}\n",
+            handoff.trim()
+        ));
     }
     out
 }

@@ -53,8 +53,10 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
             .map(worktree_name)
             .collect();
         let removed = b.worktrees.reconcile(&keep)?;
-        let by_branch: HashMap<&str, Status> =
-            tasks.iter().map(|t| (t.branch.as_str(), t.status())).collect();
+        let by_branch: HashMap<&str, Status> = tasks
+            .iter()
+            .map(|t| (t.branch.as_str(), t.status()))
+            .collect();
         let mut deleted = Vec::new();
         for (branch, _) in b.git.branches("gaffer/")? {
             if branch.starts_with("gaffer/landed/") {

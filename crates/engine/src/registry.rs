@@ -16,7 +16,11 @@ pub fn agents_from_settings(settings: &Settings, root: &Path) -> Result<Registry
                 let path = agent.script.as_ref().ok_or_else(|| {
                     EngineError::Invalid(format!("agent `{name}` needs a script"))
                 })?;
-                let path = if path.is_absolute() { path.clone() } else { root.join(path) };
+                let path = if path.is_absolute() {
+                    path.clone()
+                } else {
+                    root.join(path)
+                };
                 Arc::new(ScriptedBackend::new(Script::load(&path)?))
             }
             other => {
@@ -32,7 +36,10 @@ pub fn agents_from_settings(settings: &Settings, root: &Path) -> Result<Registry
         };
         registry.insert(AgentSpec {
             name: name.clone(),
-            model: agent.model.clone().unwrap_or_else(|| agent.backend.as_str().to_string()),
+            model: agent
+                .model
+                .clone()
+                .unwrap_or_else(|| agent.backend.as_str().to_string()),
             family: agent.family.clone(),
             backend,
         });

@@ -18,7 +18,11 @@ pub struct Decision {
 fn uses_agent_slot(status: Status) -> bool {
     matches!(
         status,
-        Status::Planning | Status::PlanReview | Status::Coding | Status::Verifying | Status::Reviewing
+        Status::Planning
+            | Status::PlanReview
+            | Status::Coding
+            | Status::Verifying
+            | Status::Reviewing
     )
 }
 
@@ -41,16 +45,22 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
                     .iter()
                     .all(|d| status_of(d) == Some(Status::Merged));
                 if deps_merged {
-                    out.push(Decision { task: task.id, input: Input::Promote });
+                    out.push(Decision {
+                        task: task.id,
+                        input: Input::Promote,
+                    });
                 }
             }
             Status::Delegated => {
                 let children: Vec<&Task> =
                     tasks.iter().filter(|t| t.parent == Some(task.id)).collect();
                 if !children.is_empty()
-                    && children
-                        .iter()
-                        .all(|c| matches!(c.status(), Status::Merged | Status::Cancelled | Status::Failed))
+                    && children.iter().all(|c| {
+                        matches!(
+                            c.status(),
+                            Status::Merged | Status::Cancelled | Status::Failed
+                        )
+                    })
                 {
                     let all_merged = children.iter().all(|c| c.status() == Status::Merged);
                     out.push(Decision {
@@ -82,7 +92,10 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
         if clash {
             continue;
         }
-        out.push(Decision { task: task.id, input: Input::Start });
+        out.push(Decision {
+            task: task.id,
+            input: Input::Start,
+        });
         in_flight.push(task);
         busy += 1;
     }
@@ -94,7 +107,10 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
             .filter(|t| t.status() == Status::Queued)
             .min_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
         if let Some(task) = next {
-            out.push(Decision { task: task.id, input: Input::BeginMerge });
+            out.push(Decision {
+                task: task.id,
+                input: Input::BeginMerge,
+            });
         }
     }
     out

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! gaffer never touches the user's own checkout: a full run with the target branch checked out
 //! and uncommitted changes of every kind leaves every byte of the work tree and the index as it
 //! was, lands on the landing branch, and `pull_into_checkout` then brings the work in only when
@@ -58,7 +59,9 @@ fn registry() -> Registry {
         name: "scripted".into(),
         model: "script".into(),
         family: "scripted".into(),
-        backend: Arc::new(ScriptedBackend::new(toml::from_str::<Script>(SCRIPT).unwrap())),
+        backend: Arc::new(ScriptedBackend::new(
+            toml::from_str::<Script>(SCRIPT).unwrap(),
+        )),
     });
     registry
 }
@@ -86,13 +89,19 @@ async fn a_full_run_leaves_the_users_dirty_checkout_byte_for_byte() {
         Board::open(
             repo.path(),
             settings(),
-            BoardOptions { git_env: repo.env(), clock: None },
+            BoardOptions {
+                git_env: repo.env(),
+                clock: None,
+            },
         )
         .unwrap(),
     );
     for title in ["alpha file", "notes update"] {
         board
-            .add_task(NewTask { title: title.into(), ..NewTask::default() })
+            .add_task(NewTask {
+                title: title.into(),
+                ..NewTask::default()
+            })
             .unwrap();
     }
     let engine = Engine::new(Arc::clone(&board), registry());
@@ -109,7 +118,10 @@ async fn a_full_run_leaves_the_users_dirty_checkout_byte_for_byte() {
     }
     // The user's checkout: same bytes, same index, same HEAD, same status.
     assert_eq!(snapshot(repo.path()), files_before);
-    assert_eq!(std::fs::read(repo.path().join(".git/index")).unwrap(), index_before);
+    assert_eq!(
+        std::fs::read(repo.path().join(".git/index")).unwrap(),
+        index_before
+    );
     assert_eq!(repo.head(), head_before);
     assert_eq!(repo.git(&["status", "--porcelain=v2"]), status_before);
     // The work landed beside it.
@@ -150,5 +162,8 @@ async fn a_full_run_leaves_the_users_dirty_checkout_byte_for_byte() {
     assert_eq!(repo.read("scratch.txt"), "untracked\n");
     assert_eq!(repo.read_bytes("build/out.bin"), vec![0u8, 159, 146, 150]);
     assert_eq!(repo.read("src/lib.txt"), "staged edit\n");
-    assert!(repo.git(&["diff", "--cached", "--name-only"]).contains("src/lib.txt"));
+    assert!(
+        repo.git(&["diff", "--cached", "--name-only"])
+            .contains("src/lib.txt")
+    );
 }

@@ -151,9 +151,11 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Store(e) => e.into(),
-            EngineError::Transition { task, .. } => ApiError::conflict(e.to_string()).with_hint(
-                format!("see where the task is with GET /api/tasks/{task} (`gaffer task show {task}`)"),
-            ),
+            EngineError::Transition { task, .. } => {
+                ApiError::conflict(e.to_string()).with_hint(format!(
+                    "see where the task is with GET /api/tasks/{task} (`gaffer task show {task}`)"
+                ))
+            }
             EngineError::Invalid(_) => ApiError::invalid(e.to_string()),
             EngineError::Contention(_) => {
                 ApiError::conflict(e.to_string()).with_hint("the task is busy; try again")
@@ -188,7 +190,10 @@ mod tests {
         }
         .into();
         assert_eq!(e.status(), StatusCode::CONFLICT);
-        assert!(e.message.contains("`cancel` is not allowed while the task is cancelled"));
+        assert!(
+            e.message
+                .contains("`cancel` is not allowed while the task is cancelled")
+        );
         assert!(e.hint.is_some_and(|h| h.contains("/api/tasks/7")));
     }
 

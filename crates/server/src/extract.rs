@@ -113,6 +113,10 @@ mod tests {
     fn malformed_json_is_invalid() {
         let e = parse_body::<Answer>(b"{\"text\": ").unwrap_err();
         assert_eq!(e.code, crate::error::ErrorCode::Invalid);
-        assert!(e.message.starts_with("invalid JSON body: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("invalid JSON body: "),
+            "{}",
+            e.message
+        );
     }
 }

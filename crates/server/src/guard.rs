@@ -27,7 +27,9 @@ pub async fn loopback_only(request: Request, next: Next) -> Response {
     if let Some(origin) = headers.get(ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         if !origin_is_loopback(origin) {
-            return forbidden(format!("requests from the web page at {origin} are not allowed"));
+            return forbidden(format!(
+                "requests from the web page at {origin} are not allowed"
+            ));
         }
     }
     if let Some(host) = headers.get(HOST) {

@@ -10,7 +10,9 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The API has no authentication yet, so it must not be reachable from other machines.
-    #[error("refusing to serve the API on {0}: it has no authentication and must listen on a loopback address")]
+    #[error(
+        "refusing to serve the API on {0}: it has no authentication and must listen on a loopback address"
+    )]
     NotLoopback(SocketAddr),
     #[error("the HTTP server failed: {0}")]
     Io(#[from] std::io::Error),

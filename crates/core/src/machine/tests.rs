@@ -502,7 +502,7 @@ impl World {
                     Some(c) if &c.commit == commit => c.tree.clone(),
                     _ => oid(&format!("tree-of-{commit}")),
                 };
-                let passed = pick % 3 != 0;
+                let passed = !pick.is_multiple_of(3);
                 if passed {
                     self.passing_trees.insert(tree.clone());
                 }
@@ -538,7 +538,7 @@ impl World {
                 }
             },
             Effect::Land { commit, tree, .. } => {
-                if pick % 5 == 0 {
+                if pick.is_multiple_of(5) {
                     self.tip += 1;
                     Some(Input::TargetMoved)
                 } else {
@@ -563,7 +563,7 @@ fn scheduler_input(s: &TaskState, pick: u8) -> Option<Input> {
         Status::Ready => Some(Input::Start),
         Status::Queued => Some(Input::BeginMerge),
         Status::Delegated => Some(Input::ChildrenSettled {
-            all_merged: pick % 4 != 0,
+            all_merged: !pick.is_multiple_of(4),
         }),
         _ => None,
     }
@@ -583,20 +583,15 @@ proptest! {
         let mut s = TaskState::new(flow, Risk::Low, 0);
         let mut passing: HashSet<ObjectId> = HashSet::new();
         for input in &inputs {
-            match transition(&s, input, &limits) {
-                Ok((next, _)) => {
-                    if let Input::VerifyFinished { tree, passed: true, .. } = input {
-                        passing.insert(tree.clone());
-                    }
-                    s = next;
+            if let Ok((next, _)) = transition(&s, input, &limits) {
+                if let Input::VerifyFinished { tree, passed: true, .. } = input {
+                    passing.insert(tree.clone());
                 }
-                Err(_) => {}
+                s = next;
             }
             prop_assert!(within_limits(&s, &limits), "{s:?} exceeds {limits:?}");
-            if s.status == Status::Merged {
-                if let Some(landed) = &s.landed {
-                    prop_assert!(passing.contains(&landed.tree), "landed unverified tree {landed:?}");
-                }
+            if let (Status::Merged, Some(landed)) = (s.status, &s.landed) {
+                prop_assert!(passing.contains(&landed.tree), "landed unverified tree {landed:?}");
             }
         }
     }

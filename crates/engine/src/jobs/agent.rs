@@ -80,7 +80,11 @@ pub(crate) async fn run(
             ("GAFFER_TASK".into(), task.id.to_string()),
             ("GAFFER_RUN".into(), run.id.to_string()),
         ],
-        max_wall: board.settings.verify.timeout.max(std::time::Duration::from_secs(3600)),
+        max_wall: board
+            .settings
+            .verify
+            .timeout
+            .max(std::time::Duration::from_secs(3600)),
         script_key: format!("#{} {}", task.id, task.title),
         attempt,
     };
@@ -95,7 +99,10 @@ pub(crate) async fn run(
     while let Some(event) = handle.events.recv().await {
         transcript.write(&event);
         match &event {
-            AgentEvent::Started { session_id: Some(s), .. } => {
+            AgentEvent::Started {
+                session_id: Some(s),
+                ..
+            } => {
                 board.store.set_run_session(run.id, s)?;
             }
             AgentEvent::Question { text } => question = Some(text.clone()),
@@ -106,10 +113,12 @@ pub(crate) async fn run(
             _ => {}
         }
         if let Some(data) = output_event(&event) {
-            board.store.append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
-                .task(task.id)
-                .project(task.project)
-                .run(run.id)])?;
+            board
+                .store
+                .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+                    .task(task.id)
+                    .project(task.project)
+                    .run(run.id)])?;
         }
     }
 
@@ -119,11 +128,19 @@ pub(crate) async fn run(
     });
     if ctx.cancel.is_cancelled() {
         return Ok(JobResult::Interrupted {
-            finish_run: Some(finish(&run, RunStatus::Cancelled, &outcome, Some("interrupted".into()))),
+            finish_run: Some(finish(
+                &run,
+                RunStatus::Cancelled,
+                &outcome,
+                Some("interrupted".into()),
+            )),
         });
     }
 
-    let (result, plan) = judge(board, &task, role, &run, &worktree, &base, &outcome, question).await?;
+    let (result, plan) = judge(
+        board, &task, role, &run, &worktree, &base, &outcome, question,
+    )
+    .await?;
     let status = match &result {
         RunResult::Failed { .. } => RunStatus::Failed,
         _ => RunStatus::Succeeded,
@@ -207,7 +224,13 @@ async fn judge(
                 return Ok((RunResult::NoChanges { summary }, None));
             }
             let risk = risk::for_paths(&board.settings, &paths);
-            Ok((RunResult::Code { head: object_id(&head), risk }, None))
+            Ok((
+                RunResult::Code {
+                    head: object_id(&head),
+                    risk,
+                },
+                None,
+            ))
         }
         Role::Reviewer => Ok((parse_verdict(&outcome.final_text), None)),
         Role::Planner => match structured(&outcome.final_text) {

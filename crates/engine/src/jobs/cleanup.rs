@@ -17,11 +17,13 @@ pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResu
     let branch = task.branch.clone();
     blocking(move || Ok(board.worktrees.release(&name, &branch, delete_branch)?)).await?;
     Ok(JobResult::Done {
-        events: vec![NewEvent::new(
-            event_kind::WORKTREE_CLEANED,
-            serde_json::json!({ "branch": task.branch, "branch_deleted": delete_branch }),
-        )
-        .task(task.id)
-        .project(task.project)],
+        events: vec![
+            NewEvent::new(
+                event_kind::WORKTREE_CLEANED,
+                serde_json::json!({ "branch": task.branch, "branch_deleted": delete_branch }),
+            )
+            .task(task.id)
+            .project(task.project),
+        ],
     })
 }

@@ -21,11 +21,10 @@ pub(crate) async fn prepare(ctx: &JobContext) -> Result<JobResult> {
         .task
         .ok_or_else(|| EngineError::Invalid("a merge job without a task".into()))?;
     let task = ctx.board.store.task(task_id)?;
-    let head = task
-        .state
-        .head
-        .clone()
-        .ok_or_else(|| EngineError::Invalid(format!("task {} has no commit to merge", task.id)))?;
+    let head =
+        task.state.head.clone().ok_or_else(|| {
+            EngineError::Invalid(format!("task {} has no commit to merge", task.id))
+        })?;
     let board = Arc::clone(&ctx.board);
     let title = task.title.clone();
     let id = task.id;
@@ -65,7 +64,10 @@ pub(crate) async fn prepare(ctx: &JobContext) -> Result<JobResult> {
             }
             MergeTree::Conflicted { files } => {
                 let event = serde_json::json!({ "onto": base.as_str(), "files": files });
-                Ok((Input::Conflict { files }, (event_kind::MERGE_CONFLICT, event)))
+                Ok((
+                    Input::Conflict { files },
+                    (event_kind::MERGE_CONFLICT, event),
+                ))
             }
         }
     })
@@ -90,7 +92,11 @@ pub(crate) async fn land(
     blocking(move || {
         let landing = board.landing()?;
         let new = oid(&commit)?;
-        let expected: Option<Oid> = if onto == absent() { None } else { Some(oid(&onto)?) };
+        let expected: Option<Oid> = if onto == absent() {
+            None
+        } else {
+            Some(oid(&onto)?)
+        };
         let refname = landing.refname();
         let landed = |extra: serde_json::Value| {
             let mut data = serde_json::json!({
@@ -102,7 +108,10 @@ pub(crate) async fn land(
                 obj.extend(more.clone());
             }
             JobResult::Input {
-                input: Input::Landed { commit: commit.clone(), tree: tree.clone() },
+                input: Input::Landed {
+                    commit: commit.clone(),
+                    tree: tree.clone(),
+                },
                 extra: Extra {
                     events: vec![NewEvent::new(event_kind::MERGE_LANDED, data)],
                     ..Extra::default()
@@ -111,7 +120,10 @@ pub(crate) async fn land(
         };
         // The target may have moved to a place where landing would no longer be a plain
         // forward step from what we verified against; the CAS refuses that.
-        match board.git.update_ref_cas(&refname, &new, expected.as_ref())? {
+        match board
+            .git
+            .update_ref_cas(&refname, &new, expected.as_ref())?
+        {
             CasOutcome::Updated => Ok(landed(serde_json::json!({}))),
             CasOutcome::Moved { actual } if actual.as_ref() == Some(&new) => {
                 // Landed by an earlier attempt of this very job (a crash after the CAS).

@@ -24,7 +24,9 @@ pub(crate) enum JobResult {
     /// Done; nothing for the machine (cleanup).
     Done { events: Vec<NewEvent> },
     /// Stopped before finishing (shutdown or lost lease): the job goes back to the queue.
-    Interrupted { finish_run: Option<gaffer_store::RunFinish> },
+    Interrupted {
+        finish_run: Option<gaffer_store::RunFinish>,
+    },
 }
 
 /// Everything a job needs.
@@ -40,7 +42,11 @@ impl JobContext {
     /// Records the process running this job, so that a restarted daemon can kill it.
     pub fn record_process(&self, id: &gaffer_proc::ProcessIdentity) {
         let value = serde_json::to_value(id).unwrap_or_default();
-        if let Err(e) = self.board.store.set_job_process(self.job.id, &self.owner, &value) {
+        if let Err(e) = self
+            .board
+            .store
+            .set_job_process(self.job.id, &self.owner, &value)
+        {
             tracing::warn!(job = %self.job.id, "could not record the job's process: {e}");
         }
     }

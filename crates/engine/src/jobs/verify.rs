@@ -27,7 +27,12 @@ pub(crate) async fn run(
     let git_commit = oid(commit)?;
 
     // Put the worktree on exactly the commit under test.
-    let (b, wt, c, branch) = (Arc::clone(board), worktree.clone(), git_commit.clone(), task.branch.clone());
+    let (b, wt, c, branch) = (
+        Arc::clone(board),
+        worktree.clone(),
+        git_commit.clone(),
+        task.branch.clone(),
+    );
     let tree = blocking(move || {
         let env = b.git.env().to_vec();
         match purpose {

@@ -23,7 +23,10 @@ pub(crate) async fn ensure_worktree(board: &Arc<Board>, task: &Task) -> Result<P
         let board = board_for_git;
         let path = board.worktrees.path_of(&name);
         let existed = path.join(".git").exists();
-        let start = match board.git.rev_parse_commit(&format!("refs/heads/{branch}"))? {
+        let start = match board
+            .git
+            .rev_parse_commit(&format!("refs/heads/{branch}"))?
+        {
             Some(head) => head,
             None => board.landing()?.base(&board)?.0,
         };
@@ -31,20 +34,18 @@ pub(crate) async fn ensure_worktree(board: &Arc<Board>, task: &Task) -> Result<P
         Ok((path, !existed))
     })
     .await?;
-    if created {
-        if let Some(setup) = board.settings.verify.setup.clone() {
-            let spec = gaffer_proc::CommandSpec::shell(&setup, &path)
-                .timeout(board.settings.verify.timeout)
-                .tail_bytes(4096);
-            let outcome =
-                gaffer_proc::run(&spec, &tokio_util::sync::CancellationToken::new(), |_| {}).await?;
-            if !outcome.success() {
-                return Err(crate::error::EngineError::Invalid(format!(
-                    "the setup command `{setup}` failed in {}:\n{}",
-                    path.display(),
-                    outcome.tail
-                )));
-            }
+    if let (true, Some(setup)) = (created, board.settings.verify.setup.clone()) {
+        let spec = gaffer_proc::CommandSpec::shell(&setup, &path)
+            .timeout(board.settings.verify.timeout)
+            .tail_bytes(4096);
+        let outcome =
+            gaffer_proc::run(&spec, &tokio_util::sync::CancellationToken::new(), |_| {}).await?;
+        if !outcome.success() {
+            return Err(crate::error::EngineError::Invalid(format!(
+                "the setup command `{setup}` failed in {}:\n{}",
+                path.display(),
+                outcome.tail
+            )));
         }
     }
     Ok(path)

@@ -74,7 +74,11 @@ pub async fn reject(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<RejectBody>,
 ) -> Result<Json<Task>, ApiError> {
-    let reason = non_blank(body.reason, "a rejection needs a reason", "say what should change")?;
+    let reason = non_blank(
+        body.reason,
+        "a rejection needs a reason",
+        "say what should change",
+    )?;
     let input = Input::Reject {
         reason,
         cancel: body.cancel,
@@ -87,7 +91,11 @@ pub async fn answer(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<AnswerBody>,
 ) -> Result<Json<Task>, ApiError> {
-    let text = non_blank(body.text, "an answer needs text", "send {\"text\": \"...\"}")?;
+    let text = non_blank(
+        body.text,
+        "an answer needs text",
+        "send {\"text\": \"...\"}",
+    )?;
     act(&ctx, TaskId(id), Input::Answer { text }).await
 }
 

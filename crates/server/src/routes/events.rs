@@ -49,7 +49,11 @@ pub async fn list(
 ) -> Result<Json<Vec<Event>>, ApiError> {
     let (page, filter) = (q.page(), q.filter());
     let events = ctx
-        .blocking(move |board| Ok(board.store.events_after(page.after(), page.limit(), &filter)?))
+        .blocking(move |board| {
+            Ok(board
+                .store
+                .events_after(page.after(), page.limit(), &filter)?)
+        })
         .await?;
     Ok(Json(events))
 }
@@ -69,7 +73,9 @@ pub async fn of_task(
                 task: Some(id),
                 ..EventFilter::default()
             };
-            Ok(board.store.events_after(page.after(), page.limit(), &filter)?)
+            Ok(board
+                .store
+                .events_after(page.after(), page.limit(), &filter)?)
         })
         .await?;
     Ok(Json(events))

@@ -10,8 +10,13 @@ use gaffer_core::{Event, Run, RunId};
 use gaffer_store::EventFilter;
 
 /// `GET /api/runs/{id}`.
-pub async fn show(State(ctx): State<Ctx>, ApiPath(id): ApiPath<i64>) -> Result<Json<Run>, ApiError> {
-    let run = ctx.blocking(move |board| Ok(board.store.run(RunId(id))?)).await?;
+pub async fn show(
+    State(ctx): State<Ctx>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Run>, ApiError> {
+    let run = ctx
+        .blocking(move |board| Ok(board.store.run(RunId(id))?))
+        .await?;
     Ok(Json(run))
 }
 
@@ -30,7 +35,9 @@ pub async fn events(
                 run: Some(id),
                 ..EventFilter::default()
             };
-            Ok(board.store.events_after(page.after(), page.limit(), &filter)?)
+            Ok(board
+                .store
+                .events_after(page.after(), page.limit(), &filter)?)
         })
         .await?;
     Ok(Json(events))

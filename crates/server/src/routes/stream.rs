@@ -79,7 +79,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<Seq>, ApiError> {
         return Ok(None);
     }
     text.parse::<i64>().map(|n| Some(Seq(n))).map_err(|_| {
-        ApiError::invalid(format!("Last-Event-ID `{text}` is not an event sequence number"))
+        ApiError::invalid(format!(
+            "Last-Event-ID `{text}` is not an event sequence number"
+        ))
     })
 }
 

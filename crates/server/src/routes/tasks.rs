@@ -26,7 +26,9 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<Task>>, ApiError> {
     let statuses = query::statuses(q.status.as_deref())?;
-    let tasks = ctx.blocking(move |board| Ok(board.tasks(&statuses)?)).await?;
+    let tasks = ctx
+        .blocking(move |board| Ok(board.tasks(&statuses)?))
+        .await?;
     Ok(Json(tasks))
 }
 
@@ -75,6 +77,8 @@ pub async fn diff(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let diff = ctx.blocking(move |board| Ok(board.diff(TaskId(id))?)).await?;
+    let diff = ctx
+        .blocking(move |board| Ok(board.diff(TaskId(id))?))
+        .await?;
     Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], diff))
 }

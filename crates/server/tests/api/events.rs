@@ -26,7 +26,13 @@ async fn events_are_listed_in_order_and_filtered() {
 
     let of_second = api.get(&format!("/api/events?task={second}")).await.json();
     assert!(!of_second.as_array().unwrap().is_empty());
-    assert!(of_second.as_array().unwrap().iter().all(|e| e["task"] == second));
+    assert!(
+        of_second
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["task"] == second)
+    );
 
     let statuses = api.get("/api/events?kind=task.status").await.json();
     let statuses = statuses.as_array().unwrap();
@@ -34,7 +40,10 @@ async fn events_are_listed_in_order_and_filtered() {
     assert!(statuses.iter().all(|e| e["kind"] == "task.status"));
 
     let by_prefix = api.get("/api/events?kind=task.").await.json();
-    assert_eq!(by_prefix.as_array().unwrap().len(), all.as_array().unwrap().len());
+    assert_eq!(
+        by_prefix.as_array().unwrap().len(),
+        all.as_array().unwrap().len()
+    );
 }
 
 #[tokio::test]
@@ -49,7 +58,10 @@ async fn events_page_with_after_and_limit() {
     let mut paged = Vec::new();
     let mut after = 0;
     loop {
-        let page = api.get(&format!("/api/events?after={after}&limit=2")).await.json();
+        let page = api
+            .get(&format!("/api/events?after={after}&limit=2"))
+            .await
+            .json();
         let page = seqs(&page);
         assert!(page.len() <= 2);
         let Some(&last) = page.last() else { break };
@@ -108,9 +120,12 @@ async fn runs_and_their_events() {
         })
         .unwrap();
     store
-        .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, json!({"type": "text", "text": "hi"}))
-            .task(TaskId(task))
-            .run(run.id)])
+        .append_events(&[NewEvent::new(
+            event_kind::RUN_OUTPUT,
+            json!({"type": "text", "text": "hi"}),
+        )
+        .task(TaskId(task))
+        .run(run.id)])
         .unwrap();
 
     let reply = api.get(&format!("/api/runs/{}", run.id)).await;
@@ -118,10 +133,17 @@ async fn runs_and_their_events() {
     assert_eq!(reply.json()["role"], "coder");
     assert_eq!(reply.json()["status"], "running");
 
-    let events = api.get(&format!("/api/runs/{}/events", run.id)).await.json();
+    let events = api
+        .get(&format!("/api/runs/{}/events", run.id))
+        .await
+        .json();
     let events = events.as_array().unwrap();
     assert!(events.iter().all(|e| e["run"] == run.id.0), "{events:?}");
-    assert!(events.iter().any(|e| e["kind"] == "run.output" && e["data"]["text"] == "hi"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "run.output" && e["data"]["text"] == "hi")
+    );
 
     let detail = api.get(&format!("/api/tasks/{task}")).await.json();
     assert_eq!(detail["runs"][0]["id"], run.id.0);

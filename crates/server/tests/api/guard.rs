@@ -7,7 +7,11 @@ use axum::http::{Request, StatusCode, header};
 async fn with_header(api: &Api, method: &str, name: header::HeaderName, value: &str) -> StatusCode {
     let request = Request::builder()
         .method(method)
-        .uri(if method == "GET" { "/api/tasks" } else { "/api/shutdown" })
+        .uri(if method == "GET" {
+            "/api/tasks"
+        } else {
+            "/api/shutdown"
+        })
         .header(name, value)
         .body(Body::empty())
         .unwrap();

@@ -32,7 +32,10 @@ async fn the_server_answers_on_a_real_port_and_stops_on_request() {
     .await;
     assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
     assert!(health.contains("\"ok\":true"), "{health}");
-    assert!(health.contains(&format!("\"pid\":{}", std::process::id())), "{health}");
+    assert!(
+        health.contains(&format!("\"pid\":{}", std::process::id())),
+        "{health}"
+    );
 
     // An open event stream must not keep the server from stopping.
     let mut watcher = TcpStream::connect(addr).await.unwrap();
@@ -42,7 +45,11 @@ async fn the_server_answers_on_a_real_port_and_stops_on_request() {
         .unwrap();
     let mut head = [0u8; 64];
     let n = watcher.read(&mut head).await.unwrap();
-    assert!(head[..n].starts_with(b"HTTP/1.1 200 OK"), "{:?}", String::from_utf8_lossy(&head[..n]));
+    assert!(
+        head[..n].starts_with(b"HTTP/1.1 200 OK"),
+        "{:?}",
+        String::from_utf8_lossy(&head[..n])
+    );
 
     let bye = raw(
         addr,
@@ -87,5 +94,8 @@ async fn the_server_refuses_to_listen_beyond_loopback() {
     let listener = TcpListener::bind("0.0.0.0:0").await.unwrap();
     let state: AppState = api.state.clone();
     let result = serve(listener, state, std::future::pending()).await;
-    assert!(matches!(result, Err(ServeError::NotLoopback(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ServeError::NotLoopback(_))),
+        "{result:?}"
+    );
 }

@@ -83,11 +83,20 @@ impl Reader {
 fn parse(block: &str) -> Option<Message> {
     let (mut id, mut event, mut data) = (None, None, None);
     for line in block.lines() {
-        if let Some(v) = line.strip_prefix("id: ").or_else(|| line.strip_prefix("id:")) {
+        if let Some(v) = line
+            .strip_prefix("id: ")
+            .or_else(|| line.strip_prefix("id:"))
+        {
             id = Some(v.parse().unwrap());
-        } else if let Some(v) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+        } else if let Some(v) = line
+            .strip_prefix("event: ")
+            .or_else(|| line.strip_prefix("event:"))
+        {
             event = Some(v.to_string());
-        } else if let Some(v) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+        } else if let Some(v) = line
+            .strip_prefix("data: ")
+            .or_else(|| line.strip_prefix("data:"))
+        {
             data = Some(serde_json::from_str(v).unwrap());
         }
     }
@@ -197,7 +206,12 @@ async fn the_stream_can_follow_one_task() {
     let api = Api::new();
     let mine = api.add_task("Mine").await;
     api.add_task("Other").await;
-    let mut reader = Reader::open(&api, &format!("/api/events/stream?after=0&task={mine}"), None).await;
+    let mut reader = Reader::open(
+        &api,
+        &format!("/api/events/stream?after=0&task={mine}"),
+        None,
+    )
+    .await;
     let first = reader.next().await.unwrap();
     assert_eq!(first.data["task"], mine);
 

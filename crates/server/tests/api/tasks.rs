@@ -52,7 +52,12 @@ async fn an_unknown_status_filter_is_invalid_and_lists_the_known_ones() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "invalid");
     assert!(reply.error_message().contains("`done`"), "{}", reply.text);
-    assert!(reply.json()["error"]["hint"].as_str().unwrap().contains("awaiting_approval"));
+    assert!(
+        reply.json()["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("awaiting_approval")
+    );
 }
 
 #[tokio::test]
@@ -60,7 +65,12 @@ async fn a_task_needs_a_title() {
     let api = Api::new();
     for body in ["{}", "", r#"{"title": "   "}"#] {
         let reply = api.post("/api/tasks", body).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text
+        );
         assert_eq!(reply.error_code(), "invalid");
         assert!(reply.error_message().contains("title"), "{}", reply.text);
     }
@@ -77,9 +87,15 @@ async fn malformed_json_is_a_400_with_the_parsers_message() {
 
     let reply = api.post("/api/tasks", r#"{"title": 5}"#).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(reply.error_message().contains("invalid type"), "{}", reply.text);
+    assert!(
+        reply.error_message().contains("invalid type"),
+        "{}",
+        reply.text
+    );
 
-    let reply = api.post("/api/tasks", r#"{"title": "x", "risk": "extreme"}"#).await;
+    let reply = api
+        .post("/api/tasks", r#"{"title": "x", "risk": "extreme"}"#)
+        .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.error_message().contains("extreme"), "{}", reply.text);
 }
@@ -133,7 +149,10 @@ async fn cancelling_twice_is_a_conflict() {
     let id = api.add_task("Not needed after all").await;
 
     let reply = api
-        .post(&format!("/api/tasks/{id}/cancel"), r#"{"reason": "duplicate of 3"}"#)
+        .post(
+            &format!("/api/tasks/{id}/cancel"),
+            r#"{"reason": "duplicate of 3"}"#,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.json()["state"]["status"], "cancelled");
@@ -141,8 +160,17 @@ async fn cancelling_twice_is_a_conflict() {
     let again = api.post(&format!("/api/tasks/{id}/cancel"), "").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
     assert_eq!(again.error_code(), "conflict");
-    assert!(again.error_message().contains("not allowed"), "{}", again.text);
-    assert!(again.json()["error"]["hint"].as_str().unwrap().contains(&format!("/api/tasks/{id}")));
+    assert!(
+        again.error_message().contains("not allowed"),
+        "{}",
+        again.text
+    );
+    assert!(
+        again.json()["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/api/tasks/{id}"))
+    );
 
     // The cancel is recorded as the API's doing.
     let events = api.get(&format!("/api/tasks/{id}/events")).await.json();
@@ -178,7 +206,12 @@ async fn inputs_the_machine_refuses_are_conflicts() {
         ("reject", r#"{"reason": "too broad"}"#),
     ] {
         let reply = api.post(&format!("/api/tasks/{id}/{action}"), body).await;
-        assert_eq!(reply.status, StatusCode::CONFLICT, "{action}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::CONFLICT,
+            "{action}: {}",
+            reply.text
+        );
         assert_eq!(reply.error_code(), "conflict");
         assert!(reply.error_message().contains("backlog"), "{}", reply.text);
     }
@@ -199,8 +232,17 @@ async fn action_bodies_are_checked() {
     ];
     for (action, body, expected) in cases {
         let reply = api.post(&format!("/api/tasks/{id}/{action}"), body).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{action} {body}: {}", reply.text);
-        assert!(reply.error_message().contains(expected), "{action} {body}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{action} {body}: {}",
+            reply.text
+        );
+        assert!(
+            reply.error_message().contains(expected),
+            "{action} {body}: {}",
+            reply.text
+        );
     }
 }
 
@@ -210,7 +252,11 @@ async fn the_diff_of_a_task_without_commits_is_empty_text() {
     let id = api.add_task("Nothing written yet").await;
     let reply = api.get(&format!("/api/tasks/{id}/diff")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert!(reply.content_type.starts_with("text/plain"), "{}", reply.content_type);
+    assert!(
+        reply.content_type.starts_with("text/plain"),
+        "{}",
+        reply.content_type
+    );
     assert_eq!(reply.text, "");
 }
 
