@@ -31,11 +31,13 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
         .release_jobs_of_dead_owners(LOCAL_OWNER_PREFIX, engine.owner())?;
     report.jobs_released = released.len();
     for job in &released {
-        let identity = job
-            .process
-            .clone()
-            .and_then(|p| serde_json::from_value::<gaffer_proc::ProcessIdentity>(p).ok());
-        if let Some(identity) = identity {
+        let Some(process) = &job.process else {
+            continue;
+        };
+        let same_boot = process["boot_id"].as_str().map(str::to_string) == gaffer_proc::boot_id();
+        let identity =
+            serde_json::from_value::<gaffer_proc::ProcessIdentity>(process["identity"].clone()).ok();
+        if let (true, Some(identity)) = (same_boot, identity) {
             report.processes_killed += gaffer_proc::kill_group(&identity);
         }
     }

@@ -171,16 +171,16 @@ impl LineBuilder {
 /// once no more data is ready, and waits for that.
 pub(crate) async fn drain(tasks: Vec<AbortOnDropHandle<()>>, stop: &CancellationToken) {
     let mut tasks = tasks;
-    let all = futures_join_all(&mut tasks);
+    let all = join_unfinished(&mut tasks);
     if tokio::time::timeout(DRAIN_LIMIT, all).await.is_err() {
         tracing::debug!("output pipes still open after the group exited; stopping readers");
         stop.cancel();
-        futures_join_all(&mut tasks).await;
+        join_unfinished(&mut tasks).await;
     }
 }
 
 /// Awaits every unfinished task in `tasks` (without an extra dependency).
-async fn futures_join_all(tasks: &mut [AbortOnDropHandle<()>]) {
+async fn join_unfinished(tasks: &mut [AbortOnDropHandle<()>]) {
     for task in tasks.iter_mut() {
         if !task.is_finished() {
             // A reader never panics on purpose; a JoinError just means done.

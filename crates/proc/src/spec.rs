@@ -17,7 +17,9 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 /// literal ending in `..Default::default()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSpec {
-    /// Program to execute; looked up in `PATH` unless it contains a `/`.
+    /// Program to execute. Unless it contains a `/`, it is looked up in the
+    /// `PATH` given in `env` if any, else in gaffer's own `PATH` (even when
+    /// `env_clear` is set).
     pub program: String,
     /// Arguments, not including the program name.
     pub args: Vec<String>,

@@ -88,9 +88,14 @@ pub(crate) async fn supervise(
             tracing::debug!(pgid = identity.pgid, ?termination, "stopping process group");
             let kill_at = Instant::now() + limits.grace;
             group::signal_group(identity.pgid, Signal::SIGTERM);
-            if timeout(limits.grace, child.wait()).await.is_err() {
-                group::signal_group(identity.pgid, Signal::SIGKILL);
-                child.wait().await?;
+            match timeout(limits.grace, child.wait()).await {
+                Ok(status) => {
+                    status?;
+                }
+                Err(_elapsed) => {
+                    group::signal_group(identity.pgid, Signal::SIGKILL);
+                    child.wait().await?;
+                }
             }
             guard.leader_reaped();
             (termination, limits.started.elapsed(), kill_at)

@@ -204,6 +204,16 @@ async fn env_is_set_and_can_be_cleared() {
     )
     .await;
     assert_eq!(env_listing.tail, "ONLY=1\n");
+
+    // With a cleared environment a bare program name is still found
+    // through gaffer's own PATH.
+    let (bare, _) = run_shell(
+        CommandSpec::new("env", dir.path())
+            .env_clear(true)
+            .env("ONLY", "2"),
+    )
+    .await;
+    assert_eq!(bare.tail, "ONLY=2\n");
 }
 
 #[tokio::test]

@@ -41,7 +41,8 @@ pub(crate) struct JobContext {
 impl JobContext {
     /// Records the process running this job, so that a restarted daemon can kill it.
     pub fn record_process(&self, id: &gaffer_proc::ProcessIdentity) {
-        let value = serde_json::to_value(id).unwrap_or_default();
+        // The boot id guards against a pid and start time that repeat after a reboot.
+        let value = serde_json::json!({ "identity": id, "boot_id": gaffer_proc::boot_id() });
         if let Err(e) = self
             .board
             .store
