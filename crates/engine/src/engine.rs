@@ -37,6 +37,8 @@ pub struct Engine {
     wake: Arc<Notify>,
     concurrency: AtomicUsize,
     running: Mutex<HashMap<JobId, (&'static str, CancellationToken)>>,
+    /// When the last agent run was handed out (for `engine.agent_stagger`).
+    last_agent_start: Mutex<Option<std::time::Instant>>,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -93,6 +95,7 @@ impl Engine {
             wake: Arc::new(Notify::new()),
             concurrency: AtomicUsize::new(concurrency),
             running: Mutex::new(HashMap::new()),
+            last_agent_start: Mutex::new(None),
         })
     }
 
@@ -249,6 +252,9 @@ impl Engine {
         let lease_ms = self.board.settings.engine.lease.as_millis() as i64;
         for kinds in [LIGHT_KINDS, VERIFY_KINDS, AGENT_KINDS] {
             for _ in 0..self.slots(kinds) {
+                if kinds == AGENT_KINDS && !self.stagger_allows_start() {
+                    break;
+                }
                 let job = match self.board.store.claim_job(&self.owner, kinds, lease_ms) {
                     Ok(Some(job)) => job,
                     Ok(None) => break,
@@ -265,6 +271,21 @@ impl Engine {
                 workers.spawn(async move { engine.drive(job, token).await });
             }
         }
+    }
+
+    /// Agent starts are spread by `engine.agent_stagger`; true when the next may start now (and
+    /// records that it does).
+    fn stagger_allows_start(&self) -> bool {
+        let stagger = self.board.settings.engine.agent_stagger;
+        let Ok(mut last) = self.last_agent_start.lock() else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < stagger) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     /// Executes one job under its lease, heartbeating, and records its result.

@@ -61,6 +61,9 @@ pub struct JobCompletion {
     pub error: Option<String>,
 }
 
+/// The end of a run: refused unless the run is still running (a run ends once). Writes a
+/// `run.finished` event. `usage` replaces the run's recorded usage; `session_id`, when given,
+/// replaces the stored session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunFinish {
     pub run: RunId,
@@ -74,14 +77,22 @@ pub struct RunFinish {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Commit {
     pub task: Option<TaskUpdate>,
-    /// Events to append (their task/project fields are filled by the caller).
+    /// Events to append, after `finish_run`'s `run.finished` and before the children's
+    /// `task.created`. An event without a task gets the updated task; one without a project
+    /// gets its task's project; one with a run but no task gets the run's task.
     pub events: Vec<NewEvent>,
     pub enqueue: Vec<NewJob>,
     pub complete_job: Option<JobCompletion>,
-    /// Cancel every queued or leased job of this task (except `complete_job`'s).
+    /// Cancel every queued or leased job of this task (except `complete_job`'s); the jobs in
+    /// `enqueue` are added afterwards and are not cancelled.
     pub cancel_jobs_of: Option<TaskId>,
     pub finish_run: Option<RunFinish>,
-    /// Child tasks to create (each with its initial state), parented to `task`.
+    /// Child tasks to create (each with its initial state), parented to `task` and in its
+    /// project; each gets a `task.created` event. Requires `task`.
+    ///
+    /// Children may depend on each other: in a child's `blocked_by`, `TaskId(-n)` stands for
+    /// the n-th child of this list (1-based), before or after it, as long as the children do
+    /// not depend on each other in a cycle. Other ids are existing tasks of the same project.
     pub children: Vec<(NewTask, TaskState)>,
 }
 

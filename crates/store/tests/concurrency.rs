@@ -2,6 +2,8 @@
 //! processes would have), drain 10,000 jobs. Every job must be completed exactly once, none may
 //! be left, and no call may fail (in particular, never "database is locked").
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_core::{JobId, JobSpec, JobStatus, NewJob};
 use gaffer_store::{
     Commit, JobCompletion, JobFilter, JobOutcome, NewProject, SqliteStore, Store, StoreError,

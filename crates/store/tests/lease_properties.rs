@@ -5,6 +5,8 @@
 //! exhausted); every answer of the store is checked against it, and the store's view of every
 //! job is compared to the model after each step.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_core::{FixedClock, Job, JobId, JobSpec, JobStatus, NewJob};
 use gaffer_store::{
     Commit, JobCompletion, JobFilter, JobOutcome, NewProject, SqliteStore, Store, StoreError,
@@ -256,8 +258,8 @@ proptest! {
         // Each owner holds a job only if the model says it does: probe with heartbeats.
         let now = world.now();
         for (j, m) in world.models.clone().iter().enumerate() {
-            for o in 0..OWNERS.len() {
-                let ok = world.store.heartbeat(world.ids[j], OWNERS[o], LEASE_MS).unwrap();
+            for (o, owner) in OWNERS.iter().enumerate() {
+                let ok = world.store.heartbeat(world.ids[j], owner, LEASE_MS).unwrap();
                 prop_assert_eq!(ok, m.held_by(o, now));
             }
         }

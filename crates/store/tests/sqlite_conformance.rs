@@ -1,5 +1,7 @@
 //! The store conformance suite against [`SqliteStore`]: one test per check.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_core::FixedClock;
 use gaffer_store::{SqliteStore, Store};
 use std::sync::Arc;

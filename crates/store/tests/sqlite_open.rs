@@ -1,6 +1,8 @@
 //! What is particular to the SQLite store: the file, its settings, its schema version, and
 //! several stores sharing one file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_core::{FixedClock, Flow, NewTask, Risk, TaskState};
 use gaffer_store::{NewProject, SqliteStore, Store, StoreError, TaskFilter};
 use std::path::Path;

@@ -320,23 +320,67 @@ pub fn children_are_created(make: &MakeStore) {
     assert_eq!(created.len(), 2);
     assert!(created.iter().all(|e| e.seq > Seq(0)));
 
-    // A reference to a later child is refused.
+    // Children may refer to later siblings; cycles and missing siblings are refused.
     let epic = must(store.task(epic.id), "task");
-    assert!(matches!(
-        store.commit(&Commit {
-            task: Some(moved(&epic, Status::Delegated)),
-            children: vec![
+    let plan = |deps: [Vec<TaskId>; 3]| Commit {
+        task: Some(moved(&epic, Status::Delegated)),
+        children: deps
+            .into_iter()
+            .enumerate()
+            .map(|(i, blocked_by)| {
                 (
                     NewTask {
-                        blocked_by: vec![TaskId(-2)],
-                        ..new_task("early")
+                        blocked_by,
+                        ..new_task(&format!("step {i}"))
                     },
                     backlog(),
-                ),
-                (new_task("late"), backlog())
-            ],
-            ..Commit::default()
-        }),
-        Err(StoreError::Invalid(_))
-    ));
+                )
+            })
+            .collect(),
+        ..Commit::default()
+    };
+    let refused = |deps: [Vec<TaskId>; 3], what: &str| {
+        assert!(
+            matches!(store.commit(&plan(deps)), Err(StoreError::Invalid(_))),
+            "{what} should be refused"
+        );
+    };
+    refused(
+        [vec![TaskId(-2)], vec![TaskId(-3)], vec![TaskId(-1)]],
+        "a cycle",
+    );
+    refused([vec![], vec![TaskId(-4)], vec![]], "a missing sibling");
+    refused([vec![], vec![TaskId(-2)], vec![]], "a child on itself");
+    let before = must(store.tasks(&TaskFilter::default()), "tasks").len();
+    let written = must(
+        store.commit(&plan([
+            vec![TaskId(-3), TaskId(-2)],
+            vec![TaskId(-3)],
+            vec![],
+        ])),
+        "children with forward references",
+    );
+    let kids = must(store.tasks(&TaskFilter::default()), "tasks");
+    assert_eq!(kids.len(), before + 3);
+    let kids = &kids[before..];
+    assert!(
+        kids[0].id < kids[1].id && kids[1].id < kids[2].id,
+        "ids follow the list"
+    );
+    assert_eq!(
+        kids[0].blocked_by,
+        vec![kids[2].id, kids[1].id],
+        "order kept"
+    );
+    assert_eq!(kids[1].blocked_by, vec![kids[2].id]);
+    assert!(kids[2].blocked_by.is_empty());
+    assert_eq!(
+        written[0].data["blocked_by"],
+        json!([kids[2].id, kids[1].id])
+    );
+    assert_eq!(
+        must(store.task(kids[0].id), "task"),
+        kids[0],
+        "stored as returned"
+    );
 }

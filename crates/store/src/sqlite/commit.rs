@@ -1,9 +1,9 @@
 //! [`crate::Store::commit`]: one engine step, written all or nothing.
 
 use super::retry::TxResult;
-use super::{events, jobs, runs, tasks};
+use super::{children, events, jobs, runs, tasks};
 use crate::{Commit, StoreError};
-use gaffer_core::{Event, NewTask, ProjectId, TaskId};
+use gaffer_core::{Event, ProjectId, TaskId};
 use rusqlite::Connection;
 
 /// Writes `c` inside the caller's transaction; any error leaves the transaction to be rolled
@@ -49,53 +49,7 @@ pub(super) fn apply(conn: &Connection, c: &Commit, now: i64) -> TxResult<Vec<Eve
     written.extend(events::insert(conn, &own, now)?);
 
     if let Some((parent, project)) = updated {
-        let mut created: Vec<TaskId> = Vec::with_capacity(c.children.len());
-        for (index, (child, initial)) in c.children.iter().enumerate() {
-            let child = resolve_child(child, parent, index, &created)?;
-            let (task, event) = tasks::create(conn, project, &child, initial, now)?;
-            created.push(task.id);
-            written.push(event);
-        }
+        written.extend(children::create(conn, parent, project, &c.children, now)?);
     }
     Ok(written)
-}
-
-/// A child as it will be created: parented to `parent`, its sibling references (`TaskId(-n)`,
-/// the n-th child of this commit) replaced by real ids.
-fn resolve_child(
-    child: &NewTask,
-    parent: TaskId,
-    index: usize,
-    created: &[TaskId],
-) -> TxResult<NewTask> {
-    let invalid = |msg: String| -> TxResult<NewTask> { Err(StoreError::Invalid(msg).into()) };
-    if child.parent.is_some_and(|p| p != parent) {
-        return invalid(format!(
-            "child `{}` names parent {:?}, but the commit updates task {parent}",
-            child.title,
-            child.parent.map(|p| p.0)
-        ));
-    }
-    let mut out = child.clone();
-    out.parent = Some(parent);
-    for dep in &mut out.blocked_by {
-        if dep.0 >= 0 {
-            continue;
-        }
-        let n = usize::try_from(dep.0.unsigned_abs()).unwrap_or(usize::MAX);
-        if n == index + 1 {
-            return invalid(format!("child `{}` cannot depend on itself", child.title));
-        }
-        match created.get(n - 1) {
-            Some(&id) => *dep = id,
-            None => {
-                return invalid(format!(
-                    "child `{}` depends on child #{n}, which is not an earlier child of this \
-                     commit (a child may only depend on the ones listed before it)",
-                    child.title
-                ));
-            }
-        }
-    }
-    Ok(out)
 }

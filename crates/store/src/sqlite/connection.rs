@@ -1,13 +1,13 @@
 //! Opening one SQLite connection the way every part of the store expects it.
 
 use super::migrate::migrate;
-use super::retry::{TxResult, busy_handler};
+use super::retry::{BUSY_TIMEOUT, TxResult};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 /// Opens (creating if needed) the database at `path`: WAL journal (readers never block the
 /// writer), `synchronous=NORMAL` (durable across process crashes; a power loss may drop the
-/// last commits but never corrupts), foreign keys enforced, the jittered busy handler, and the
+/// last commits but never corrupts), foreign keys enforced, a busy timeout, and the
 /// schema migrated to this build's version.
 pub(super) fn open(path: &Path) -> TxResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -15,9 +15,8 @@ pub(super) fn open(path: &Path) -> TxResult<Connection> {
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)?;
-    // SQLite keeps one busy callback per connection: this one is the busy timeout, with finer
-    // and jittered sleeps than `PRAGMA busy_timeout` (see `retry`).
-    conn.busy_handler(Some(busy_handler))?;
+    // First, so that even the pragmas below wait for a lock held by another process.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, path = %path.display(), "SQLite refused WAL journal mode");

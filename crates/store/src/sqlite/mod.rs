@@ -3,9 +3,10 @@
 //! Each [`SqliteStore`] owns one connection behind a mutex; any number of them, in one process
 //! or several, may open the same file. Writes run in `BEGIN IMMEDIATE` transactions (the write
 //! lock is taken up front, so two writers never deadlock upgrading a read lock), and contention
-//! is absorbed by the busy handler and retry loop in [`retry`]: callers never see
+//! is absorbed by the busy timeout and retry loop in [`retry`]: callers never see
 //! "database is locked".
 
+mod children;
 mod commit;
 mod connection;
 mod events;

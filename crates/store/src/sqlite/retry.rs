@@ -1,20 +1,19 @@
 //! Contention handling: SQLite lets one writer in at a time, and every other connection that wants
 //! to write gets SQLITE_BUSY. Two layers make sure no caller ever sees "database is locked":
 //!
-//! 1. A busy handler on each connection ([`busy_handler`]): while the lock is taken, SQLite calls
-//!    it and it sleeps a short, growing, jittered while (tens of microseconds up to 2 ms, for at
-//!    most about [`BUSY_BUDGET`]) before SQLite tries again. Short sleeps keep latency low when
-//!    several processes take turns; jitter keeps them from waking in lockstep.
-//! 2. A bounded retry of the whole transaction ([`retry`]) for the cases where SQLite returns
-//!    BUSY or LOCKED without consulting the handler (a WAL being recovered, a schema change in
-//!    another connection, a deadlock SQLite breaks by failing one side).
+//! 1. `busy_timeout` on each connection ([`BUSY_TIMEOUT`]): while the write lock is taken, SQLite
+//!    itself sleeps and tries again (1, 2, 5, 10 … 100 ms) for up to that long.
+//! 2. A bounded retry of the whole transaction ([`retry`]), with jittered exponential backoff,
+//!    for the cases where SQLite returns BUSY or LOCKED without waiting (a WAL being recovered
+//!    or reset by another connection, a busy timeout that ran out under a long burst). Jitter
+//!    keeps the connections that lost a race from coming back in lockstep.
 
 use crate::StoreError;
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
-/// Roughly how long the busy handler waits for a lock before giving up on one attempt.
-pub(super) const BUSY_BUDGET: Duration = Duration::from_secs(5);
+/// How long SQLite waits for the write lock before one attempt fails with BUSY.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whole-transaction attempts before an error is reported.
 const MAX_ATTEMPTS: u32 = 12;
@@ -84,19 +83,6 @@ pub(super) fn retry<T>(mut attempt: impl FnMut() -> TxResult<T>) -> crate::Resul
     }
 }
 
-/// SQLite's busy callback: sleep and try again (`true`) until about [`BUSY_BUDGET`] has passed.
-pub(super) fn busy_handler(count: i32) -> bool {
-    let count = u32::try_from(count).unwrap_or(0);
-    // 25 µs doubling up to 2 ms: about 2,500 calls fill the budget.
-    let max_calls = u32::try_from(BUSY_BUDGET.as_micros() / 2_000).unwrap_or(u32::MAX);
-    if count >= max_calls {
-        return false;
-    }
-    let base = Duration::from_micros((25u64 << count.min(7)).min(2_000));
-    std::thread::sleep(jittered(base));
-    true
-}
-
 /// `base` scaled by a random factor in [0.5, 1.5).
 fn jittered(base: Duration) -> Duration {
     // RandomState is seeded randomly per thread and advanced per instance: a cheap random source.
@@ -118,11 +104,6 @@ mod tests {
                 "{d:?}"
             );
         }
-    }
-
-    #[test]
-    fn busy_handler_gives_up_eventually() {
-        assert!(!busy_handler(i32::MAX));
     }
 
     #[test]

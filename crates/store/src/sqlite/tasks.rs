@@ -24,6 +24,19 @@ pub(super) fn create(
     initial: &TaskState,
     now: i64,
 ) -> TxResult<(Task, Event)> {
+    let task = insert(conn, project, t, initial, now)?;
+    let event = created_event(conn, &task, now)?;
+    Ok((task, event))
+}
+
+/// [`create`] without the event, for callers that complete the task before announcing it.
+pub(super) fn insert(
+    conn: &Connection,
+    project: ProjectId,
+    t: &NewTask,
+    initial: &TaskState,
+    now: i64,
+) -> TxResult<Task> {
     if t.title.trim().is_empty() {
         return Err(invalid("a task needs a title (it is empty)".into()).into());
     }
@@ -68,14 +81,13 @@ pub(super) fn create(
             return Err(invalid(format!("task {id} cannot depend on itself")).into());
         }
         same_project(conn, project, dep, "dependency")?;
-        conn.prepare_cached("INSERT OR IGNORE INTO task_deps (task, depends_on) VALUES (?1, ?2)")?
-            .execute([id.0, dep.0])?;
+        insert_dep(conn, id, dep)?;
     }
     let branch = task_branch(id, &t.title);
     conn.prepare_cached("UPDATE tasks SET branch = ?2 WHERE id = ?1")?
         .execute(params![id.0, branch])?;
 
-    let task = Task {
+    Ok(Task {
         id,
         project,
         title: t.title.clone(),
@@ -94,7 +106,33 @@ pub(super) fn create(
         version: 1,
         created_ms: now,
         updated_ms: now,
-    };
+    })
+}
+
+fn insert_dep(conn: &Connection, task: TaskId, dep: TaskId) -> TxResult<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO task_deps (task, depends_on) VALUES (?1, ?2)")?
+        .execute([task.0, dep.0])?;
+    Ok(())
+}
+
+/// Replaces the dependencies of a task created in this transaction with `blocked_by`, whose
+/// new entries are tasks also created in it (known to exist, in the same project, acyclic).
+pub(super) fn set_blocked_by(
+    conn: &Connection,
+    task: &mut Task,
+    blocked_by: Vec<TaskId>,
+) -> TxResult<()> {
+    for &dep in &blocked_by {
+        insert_dep(conn, task.id, dep)?;
+    }
+    task.blocked_by = blocked_by;
+    conn.prepare_cached("UPDATE tasks SET blocked_by = ?2 WHERE id = ?1")?
+        .execute(params![task.id.0, rows::to_json(&task.blocked_by)?])?;
+    Ok(())
+}
+
+/// Writes the `task.created` event of a task as it stands.
+pub(super) fn created_event(conn: &Connection, task: &Task, now: i64) -> TxResult<Event> {
     let event = NewEvent::new(
         event_kind::TASK_CREATED,
         json!({
@@ -106,13 +144,11 @@ pub(super) fn create(
             "status": task.state.status,
         }),
     )
-    .project(project)
-    .task(id);
-    let mut written = events::insert(conn, &[event], now)?;
-    let event = written
+    .project(task.project)
+    .task(task.id);
+    events::insert(conn, &[event], now)?
         .pop()
-        .ok_or_else(|| StoreError::Database("event insert returned nothing".into()))?;
-    Ok((task, event))
+        .ok_or_else(|| StoreError::Database("event insert returned nothing".into()).into())
 }
 
 /// Checks that `other` exists and belongs to `project`; `what` names it in the error.
