@@ -22,7 +22,11 @@ pub trait AgentBackend: Send + Sync {
     /// The backend's name (`claude`, `codex`, `openai`, `anthropic`, `command`, `scripted`).
     fn backend(&self) -> &str;
     /// Starts a run; events arrive on the returned handle.
-    fn start(&self, request: RunRequest, cancel: CancellationToken) -> Result<RunHandle, AgentError>;
+    fn start(
+        &self,
+        request: RunRequest,
+        cancel: CancellationToken,
+    ) -> Result<RunHandle, AgentError>;
 }
 
 /// A configured agent: a backend with its model and family.

@@ -49,15 +49,37 @@ pub struct ScriptAttempt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum ScriptAction {
-    Write { write: String, content: String },
-    Append { append: String, content: String },
-    Replace { replace: String, from: String, to: String },
-    Delete { delete: String },
-    Status { status: String },
-    Say { say: String },
-    Question { question: String },
-    Fail { fail: String },
-    Sleep { sleep_ms: u64 },
+    Write {
+        write: String,
+        content: String,
+    },
+    Append {
+        append: String,
+        content: String,
+    },
+    Replace {
+        replace: String,
+        from: String,
+        to: String,
+    },
+    Delete {
+        delete: String,
+    },
+    Status {
+        status: String,
+    },
+    Say {
+        say: String,
+    },
+    Question {
+        question: String,
+    },
+    Fail {
+        fail: String,
+    },
+    Sleep {
+        sleep_ms: u64,
+    },
 }
 
 impl Script {
@@ -99,7 +121,11 @@ impl AgentBackend for ScriptedBackend {
         "scripted"
     }
 
-    fn start(&self, request: RunRequest, cancel: CancellationToken) -> Result<RunHandle, AgentError> {
+    fn start(
+        &self,
+        request: RunRequest,
+        cancel: CancellationToken,
+    ) -> Result<RunHandle, AgentError> {
         let attempt = self
             .script
             .attempt_for(&request.script_key, request.attempt)
@@ -129,10 +155,12 @@ async fn perform(
     tx: &mpsc::Sender<AgentEvent>,
     cancel: &CancellationToken,
 ) -> Outcome {
-    let session_id = request
-        .resume_session
-        .clone()
-        .unwrap_or_else(|| format!("scripted-{}", std::process::id() as u64 * 1000 + u64::from(request.attempt)));
+    let session_id = request.resume_session.clone().unwrap_or_else(|| {
+        format!(
+            "scripted-{}",
+            std::process::id() as u64 * 1000 + u64::from(request.attempt)
+        )
+    });
     let _ = tx
         .send(AgentEvent::Started {
             model: request.model.clone(),
@@ -194,8 +222,13 @@ async fn pause(ms: u64, cancel: &CancellationToken) -> bool {
 /// Resolves a script path inside the worktree, refusing anything that would leave it.
 fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
     let path = Path::new(rel);
-    if path.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(format!("refusing path `{rel}`: it must stay inside the worktree"));
+    if path
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
+        return Err(format!(
+            "refusing path `{rel}`: it must stay inside the worktree"
+        ));
     }
     Ok(root.join(path))
 }
@@ -216,21 +249,29 @@ async fn apply(
         ScriptAction::Write { write, content } => {
             let path = confined(root, write)?;
             if let Some(dir) = path.parent() {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| io(write, e))?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| io(write, e))?;
             }
-            tokio::fs::write(&path, content).await.map_err(|e| io(write, e))?;
+            tokio::fs::write(&path, content)
+                .await
+                .map_err(|e| io(write, e))?;
             tool("write", format!("wrote {write} ({} bytes)", content.len()))
         }
         ScriptAction::Append { append, content } => {
             let path = confined(root, append)?;
             let mut text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
             text.push_str(content);
-            tokio::fs::write(&path, text).await.map_err(|e| io(append, e))?;
+            tokio::fs::write(&path, text)
+                .await
+                .map_err(|e| io(append, e))?;
             tool("edit", format!("appended to {append}"))
         }
         ScriptAction::Replace { replace, from, to } => {
             let path = confined(root, replace)?;
-            let text = tokio::fs::read_to_string(&path).await.map_err(|e| io(replace, e))?;
+            let text = tokio::fs::read_to_string(&path)
+                .await
+                .map_err(|e| io(replace, e))?;
             if !text.contains(from.as_str()) {
                 return Err(format!("{replace}: the text to replace was not found"));
             }
@@ -241,7 +282,9 @@ async fn apply(
         }
         ScriptAction::Delete { delete } => {
             let path = confined(root, delete)?;
-            tokio::fs::remove_file(&path).await.map_err(|e| io(delete, e))?;
+            tokio::fs::remove_file(&path)
+                .await
+                .map_err(|e| io(delete, e))?;
             tool("delete", format!("deleted {delete}"))
         }
         ScriptAction::Status { status } => Ok(Some(AgentEvent::Status {
@@ -308,24 +351,61 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script: Script = toml::from_str(SCRIPT).unwrap();
         let backend = ScriptedBackend::new(script);
-        let events = drain(backend.start(request(dir.path(), "#1 greet", 0), CancellationToken::new()).unwrap()).await;
+        let events = drain(
+            backend
+                .start(request(dir.path(), "#1 greet", 0), CancellationToken::new())
+                .unwrap(),
+        )
+        .await;
         assert!(matches!(events.last(), Some(AgentEvent::Finished { outcome }) if outcome.success));
-        assert_eq!(std::fs::read_to_string(dir.path().join("a/b.txt")).unwrap(), "one");
-        let events = drain(backend.start(request(dir.path(), "#1 greet", 5), CancellationToken::new()).unwrap()).await;
-        assert_eq!(std::fs::read_to_string(dir.path().join("a/b.txt")).unwrap(), "two");
-        assert!(events.iter().any(|e| matches!(e, AgentEvent::Question { .. })));
-        assert!(!events.iter().any(|e| matches!(e, AgentEvent::Text { .. })), "stops at a question");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a/b.txt")).unwrap(),
+            "one"
+        );
+        let events = drain(
+            backend
+                .start(request(dir.path(), "#1 greet", 5), CancellationToken::new())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a/b.txt")).unwrap(),
+            "two"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, AgentEvent::Question { .. }))
+        );
+        assert!(
+            !events.iter().any(|e| matches!(e, AgentEvent::Text { .. })),
+            "stops at a question"
+        );
     }
 
     #[tokio::test]
     async fn paths_outside_the_worktree_fail_the_run() {
         let dir = tempfile::tempdir().unwrap();
         let backend = ScriptedBackend::new(toml::from_str(SCRIPT).unwrap());
-        let events = drain(backend.start(request(&dir.path().join("wt"), "escape", 0), CancellationToken::new()).unwrap()).await;
+        let events = drain(
+            backend
+                .start(
+                    request(&dir.path().join("wt"), "escape", 0),
+                    CancellationToken::new(),
+                )
+                .unwrap(),
+        )
+        .await;
         match events.last() {
             Some(AgentEvent::Finished { outcome }) => {
                 assert!(!outcome.success);
-                assert!(outcome.error.as_deref().unwrap_or("").contains("inside the worktree"));
+                assert!(
+                    outcome
+                        .error
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("inside the worktree")
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -338,13 +418,20 @@ mod tests {
         let script = Script {
             tasks: vec![ScriptTask {
                 matches: "slow".into(),
-                attempts: vec![ScriptAttempt { delay_ms: 60_000, ..ScriptAttempt::default() }],
+                attempts: vec![ScriptAttempt {
+                    delay_ms: 60_000,
+                    ..ScriptAttempt::default()
+                }],
             }],
         };
         let cancel = CancellationToken::new();
-        let handle = ScriptedBackend::new(script).start(request(dir.path(), "slow", 0), cancel.clone()).unwrap();
+        let handle = ScriptedBackend::new(script)
+            .start(request(dir.path(), "slow", 0), cancel.clone())
+            .unwrap();
         cancel.cancel();
         let events = drain(handle).await;
-        assert!(matches!(events.last(), Some(AgentEvent::Finished { outcome }) if !outcome.success));
+        assert!(
+            matches!(events.last(), Some(AgentEvent::Finished { outcome }) if !outcome.success)
+        );
     }
 }

@@ -21,11 +21,30 @@ impl Context {
             Some(d) => d.clone(),
             None => std::env::current_dir()?,
         };
+        // `-C` means "as if started there": a relative `--config` is relative to that directory.
+        let config = cli.config.as_ref().map(|c| dir.join(c));
         Ok(Context {
             dir,
-            config: cli.config.clone(),
+            config,
             set: cli.set.clone(),
         })
+    }
+
+    /// `--config` and `--set` as typed, for a gaffer started on this one's behalf (the detached
+    /// daemon), so that it runs with the same settings.
+    pub fn settings_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = Vec::new();
+        if let Some(config) = &self.config {
+            // Absolute: the other gaffer gets `-C` too and would apply it a second time.
+            let config = std::path::absolute(config).unwrap_or_else(|_| config.clone());
+            args.push("--config".into());
+            args.push(config.into_os_string());
+        }
+        for set in &self.set {
+            args.push("--set".into());
+            args.push(set.into());
+        }
+        args
     }
 
     /// The directory gaffer was started in (or `-C`).

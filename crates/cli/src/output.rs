@@ -7,17 +7,25 @@ use serde::Serialize;
 pub fn json<T: Serialize>(value: &T) -> CliResult<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
-    println!("{text}");
+    line(&text)
+}
+
+/// Prints one line on standard output. Unlike `println!`, which panics when the reader has gone
+/// (`gaffer feed --json | head`), a broken pipe comes back as an error that `main` turns into a
+/// quiet exit.
+pub fn line(text: &str) -> CliResult<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
     Ok(())
 }
 
 /// One line per task: id, status, attempts, title.
-pub fn task_table(tasks: &[Task]) {
+pub fn task_table(tasks: &[Task]) -> CliResult<()> {
     if tasks.is_empty() {
-        println!("no tasks");
-        return;
+        return line("no tasks");
     }
-    println!("{:>5}  {:<18} {:>8}  TITLE", "ID", "STATUS", "ATTEMPTS");
+    line(&format!("{:>5}  {:<18} {:>8}  TITLE", "ID", "STATUS", "ATTEMPTS"))?;
     for t in tasks {
         let note = t
             .state
@@ -25,15 +33,16 @@ pub fn task_table(tasks: &[Task]) {
             .as_deref()
             .map(|n| format!("  — {}", first_line(n)))
             .unwrap_or_default();
-        println!(
+        line(&format!(
             "{:>5}  {:<18} {:>8}  {}{}",
             t.id,
             t.status().as_str(),
             t.state.code_runs,
             t.title,
             note
-        );
+        ))?;
     }
+    Ok(())
 }
 
 pub fn first_line(text: &str) -> &str {

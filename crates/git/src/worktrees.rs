@@ -125,16 +125,15 @@ impl Worktrees {
         let _guard = self.guard();
         let path = self.path_of(name);
         if self.git.worktree_at(&path)?.is_some() {
-            if self.pool_has_room()? {
-                // Detach first so the branch is free to delete, then clean, then move.
-                self.cmd_in(&path)
-                    .args(["checkout", "-q", "--force", "--detach"])
-                    .run()?;
-                self.cmd_in(&path).args(["clean", "-ffdxq"]).run()?;
-                if !self.put_in_pool(&path)? {
-                    self.remove_worktree(&path)?;
-                }
-            } else {
+            // Pooling is best effort: a worktree that cannot be reset and moved is removed.
+            let pooled = self.pool_has_room()?
+                && self
+                    .put_in_pool(&path)
+                    .inspect_err(|e| {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot return worktree to the pool");
+                    })
+                    .is_ok();
+            if !pooled {
                 self.remove_worktree(&path)?;
             }
         } else if path.symlink_metadata().is_ok() {
@@ -248,30 +247,26 @@ impl Worktrees {
         Ok(true)
     }
 
-    /// Moves the (clean, detached) worktree at `path` into a free pool slot; false when the
-    /// pool is full or the move failed.
-    fn put_in_pool(&self, path: &Path) -> Result<bool> {
-        if !self.pool_has_room()? {
-            return Ok(false);
-        }
+    /// Detaches and cleans the worktree at `path` and moves it into a free pool slot.
+    fn put_in_pool(&self, path: &Path) -> Result<()> {
+        // Detach first so the branch is free to delete, then clean, then move.
+        self.cmd_in(path)
+            .args(["checkout", "-q", "--force", "--detach"])
+            .run()?;
+        self.cmd_in(path).args(["clean", "-ffdxq"]).run()?;
         let pool = self.pool_dir();
         fs::create_dir_all(&pool).map_err(|e| GitError::io("create", &pool, e))?;
         let slot = (0..)
             .map(|n: u64| pool.join(n.to_string()))
             .find(|p| p.symlink_metadata().is_err())
             .unwrap_or_else(|| pool.join("0"));
-        let moved = self
-            .git
+        self.git
             .cmd()
             .args(["worktree", "move"])
             .arg(path)
             .arg(&slot)
-            .run();
-        if let Err(e) = moved {
-            tracing::warn!(path = %path.display(), error = %e, "cannot move worktree into the pool");
-            return Ok(false);
-        }
-        Ok(true)
+            .run()?;
+        Ok(())
     }
 
     /// Removes pool entries git does not know as usable slots, and slots beyond the size.

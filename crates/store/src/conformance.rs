@@ -7,7 +7,7 @@
 //! To run the suite against an implementation, either call [`run_all`], or (better: one named
 //! test per check) invoke [`conformance_tests!`](crate::conformance_tests) in an integration test:
 //!
-//! ```ignore
+//! ```text
 //! fn factory() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     let n = std::sync::atomic::AtomicUsize::new(0);

@@ -34,9 +34,19 @@ impl TestRepo {
     pub fn with_files(n: usize) -> TestRepo {
         let repo = TestRepo::empty();
         repo.write("README.md", "# test repository\n");
+        let mut current_dir = PathBuf::new();
         for i in 0..n {
-            let rel = format!("src/d{}/s{}/file{}.txt", i / 1000, (i / 100) % 10, i);
-            repo.write(&rel, format!("file {i}\nsome content for line two\n"));
+            let dir = repo
+                .repo
+                .join(format!("src/d{}/s{}", i / 1000, (i / 100) % 10));
+            // Files come in directory order, so each directory is created once.
+            if dir != current_dir {
+                fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {dir:?}: {e}"));
+                current_dir = dir;
+            }
+            let path = current_dir.join(format!("file{i}.txt"));
+            fs::write(&path, format!("file {i}\nsome content for line two\n"))
+                .unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
         }
         repo.commit_all(&format!("add {n} files"));
         repo

@@ -24,11 +24,10 @@ pub fn run(ctx: &Context, args: &FeedArgs) -> CliResult<()> {
     let print = |e: &Event| -> CliResult<()> {
         if args.json {
             let line = serde_json::to_string(e).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
-            println!("{line}");
+            output::line(&line)
         } else {
-            println!("{}", output::event_line(e));
+            output::line(&output::event_line(e))
         }
-        Ok(())
     };
     loop {
         let events = board.store.events_after(after, 1000, &filter)?;

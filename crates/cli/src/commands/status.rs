@@ -12,20 +12,19 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     if json {
         return output::json(&serde_json::json!({ "status": report, "daemon": daemon }));
     }
-    println!("project {} ({})", report.project.name, report.project.root);
+    output::line(&format!("project {} ({})", report.project.name, report.project.root))?;
     match &daemon {
-        Some(url) => println!("daemon  running at {url}"),
-        None => println!("daemon  not running (`gaffer up` starts it)"),
+        Some(url) => output::line(&format!("daemon  running at {url}"))?,
+        None => output::line("daemon  not running (`gaffer up` starts it)")?,
     }
-    if let Some(path) = &report.landing.checked_out_in {
-        println!(
+    match &report.landing.checked_out_in {
+        Some(path) => output::line(&format!(
             "landing on {} because {} is checked out in {}; `gaffer pull` brings it in",
             report.landing.branch,
             report.landing.target,
             path.display()
-        );
-    } else {
-        println!("landing on {}", report.landing.branch);
+        ))?,
+        None => output::line(&format!("landing on {}", report.landing.branch))?,
     }
     let counts: Vec<String> = report
         .counts
@@ -33,11 +32,10 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     if !counts.is_empty() {
-        println!("tasks   {}", counts.join(", "));
+        output::line(&format!("tasks   {}", counts.join(", ")))?;
     }
-    println!();
-    output::task_table(&report.tasks);
-    Ok(())
+    output::line("")?;
+    output::task_table(&report.tasks)
 }
 
 pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {

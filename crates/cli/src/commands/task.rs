@@ -17,9 +17,13 @@ pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
             text
         }
         (Some(b), _) => b.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
-            CliError::new(Kind::NotFound, format!("cannot read {}: {e}", path.display()))
-        })?,
+        (None, Some(path)) => {
+            // Relative to `-C`, like every path on the command line.
+            let path = ctx.dir().join(path);
+            std::fs::read_to_string(&path).map_err(|e| {
+                CliError::new(Kind::NotFound, format!("cannot read {}: {e}", path.display()))
+            })?
+        }
         (None, None) => String::new(),
     };
     let usage = |e: String| CliError::new(Kind::Usage, e);
@@ -62,8 +66,7 @@ pub fn list(ctx: &Context, args: &TaskListArgs) -> CliResult<()> {
     if args.json {
         return output::json(&tasks);
     }
-    output::task_table(&tasks);
-    Ok(())
+    output::task_table(&tasks)
 }
 
 pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {

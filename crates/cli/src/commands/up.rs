@@ -93,7 +93,7 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let exe = std::env::current_exe()?;
     let log = std::fs::File::create(board.paths.log_file())?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("-C").arg(ctx.dir());
+    cmd.arg("-C").arg(ctx.dir()).args(ctx.settings_args());
     if let Some(port) = args.port {
         cmd.arg("up").arg("--port").arg(port.to_string());
     } else {
