@@ -59,7 +59,13 @@ impl Step {
                     self.s.status = Status::Planning;
                     self.run(Role::Planner, SessionMode::Fresh, RunReason::Start, None);
                 } else {
-                    self.code(Role::Coder, SessionMode::Fresh, RunReason::Start, None);
+                    // A task that coded before starts again only after a person retried it.
+                    let reason = if self.s.code_runs > 0 {
+                        RunReason::Retried
+                    } else {
+                        RunReason::Start
+                    };
+                    self.code(Role::Coder, SessionMode::Fresh, reason, None);
                 }
                 Ok(())
             }
