@@ -24,6 +24,9 @@ pub struct RunRequest {
     pub script_key: String,
     /// How many runs of this role this task has had before (0 for the first).
     pub attempt: u32,
+    /// A directory this agent may keep data in across runs of the project (an isolated CLI
+    /// config or home, saved conversations for resume). Created by the engine.
+    pub data_dir: PathBuf,
 }
 
 /// One normalized event of a run.

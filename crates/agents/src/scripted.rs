@@ -322,6 +322,7 @@ mod tests {
             max_wall: Duration::from_secs(10),
             script_key: key.into(),
             attempt,
+            data_dir: dir.join(".agent-data"),
         }
     }
 

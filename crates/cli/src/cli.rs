@@ -92,7 +92,7 @@ pub struct UpArgs {
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
     /// Add a task to the backlog.
-    Add(TaskAddArgs),
+    Add(Box<TaskAddArgs>),
     /// List tasks.
     List(TaskListArgs),
     /// Show one task with its runs and recent events.

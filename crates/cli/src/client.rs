@@ -38,7 +38,11 @@ impl Client {
         )
     }
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> CliResult<T> {
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> CliResult<T> {
         let response = self
             .http
             .post(self.url(path))
@@ -70,7 +74,10 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> CliResult<T
     let text = response.text().await.map_err(unreachable)?;
     if status.is_success() {
         return serde_json::from_str(&text).map_err(|e| {
-            CliError::new(Kind::Internal, format!("the daemon's answer was not understood: {e}"))
+            CliError::new(
+                Kind::Internal,
+                format!("the daemon's answer was not understood: {e}"),
+            )
         });
     }
     let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();

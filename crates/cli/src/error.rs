@@ -102,9 +102,9 @@ impl From<gaffer_git::GitError> for CliError {
             gaffer_git::GitError::NotARepository(_) => {
                 Some("run gaffer inside a git repository, or pass -C <dir>".to_string())
             }
-            gaffer_git::GitError::TooOld { .. } => {
-                Some("install git 2.38 or newer (gaffer needs `git merge-tree --write-tree`)".into())
-            }
+            gaffer_git::GitError::TooOld { .. } => Some(
+                "install git 2.38 or newer (gaffer needs `git merge-tree --write-tree`)".into(),
+            ),
             _ => None,
         };
         CliError {
@@ -147,17 +147,18 @@ impl From<EngineError> for CliError {
             EngineError::Store(e) => e.into(),
             EngineError::Git(e) => e.into(),
             EngineError::Config(e) => e.into(),
-            EngineError::Transition { task, source } => CliError::new(
-                Kind::Conflict,
-                format!("task {task}: {source}"),
-            )
-            .hint(format!("`gaffer task show {task}` shows where it is")),
+            EngineError::Transition { task, source } => {
+                CliError::new(Kind::Conflict, format!("task {task}: {source}"))
+                    .hint(format!("`gaffer task show {task}` shows where it is"))
+            }
             EngineError::Invalid(m) => CliError::new(Kind::Usage, m),
             EngineError::NoAgent { role } => CliError::new(
                 Kind::Config,
                 format!("no agent is configured for the {role} role"),
             )
-            .hint(format!("add an agent under [agents] and name it in roles.{role} in gaffer.toml")),
+            .hint(format!(
+                "add an agent under [agents] and name it in roles.{role} in gaffer.toml"
+            )),
             EngineError::Locked { path, pid } => CliError::new(
                 Kind::Daemon,
                 format!("the state directory {path} is in use by another gaffer (pid {pid})"),

@@ -25,7 +25,10 @@ pub fn task_table(tasks: &[Task]) -> CliResult<()> {
     if tasks.is_empty() {
         return line("no tasks");
     }
-    line(&format!("{:>5}  {:<18} {:>8}  TITLE", "ID", "STATUS", "ATTEMPTS"))?;
+    line(&format!(
+        "{:>5}  {:<18} {:>8}  TITLE",
+        "ID", "STATUS", "ATTEMPTS"
+    ))?;
     for t in tasks {
         let note = t
             .state
@@ -71,15 +74,20 @@ pub fn event_line(e: &Event) -> String {
             d["model"].as_str().unwrap_or("?")
         ),
         "run.output" => {
-            let text = d["text"]
-                .as_str()
-                .or(d["summary"].as_str())
-                .unwrap_or("");
-            format!("{}: {}", d["type"].as_str().unwrap_or("?"), first_line(text))
+            let text = d["text"].as_str().or(d["summary"].as_str()).unwrap_or("");
+            format!(
+                "{}: {}",
+                d["type"].as_str().unwrap_or("?"),
+                first_line(text)
+            )
         }
         "verify.finished" => format!(
             "{} on {} ({})",
-            if d["passed"].as_bool() == Some(true) { "passed" } else { "FAILED" },
+            if d["passed"].as_bool() == Some(true) {
+                "passed"
+            } else {
+                "FAILED"
+            },
             short(d["commit"].as_str().unwrap_or("")),
             d["purpose"].as_str().unwrap_or("")
         ),

@@ -65,7 +65,11 @@ fn gaffer(repo: &TestRepo, marker: &str) -> Command {
 }
 
 fn start(repo: &TestRepo, marker: &str, log: &Path) -> Daemon {
-    let log = std::fs::File::options().create(true).append(true).open(log).unwrap();
+    let log = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     let child = gaffer(repo, marker)
         .args(["up", "--port", "0"])
         .stdin(Stdio::null())
@@ -157,8 +161,15 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
     let log = repo.scratch("daemon.log");
 
     for title in ["task one", "task two", "task three"] {
-        let out = gaffer(&repo, &marker).args(["task", "add", title]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = gaffer(&repo, &marker)
+            .args(["task", "add", title])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let db = store(&repo);
 
@@ -181,7 +192,11 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
     wait_for(60, "verify to start", || {
         has_event_after(&db, seq1, event_kind::VERIFY_STARTED)
     });
-    wait_for(10, "verify's process", || !marked_processes(&marker).iter().all(|p| *p as u32 == daemon.child.id()));
+    wait_for(10, "verify's process", || {
+        !marked_processes(&marker)
+            .iter()
+            .all(|p| *p as u32 == daemon.child.id())
+    });
     std::thread::sleep(Duration::from_millis(200));
     daemon.kill9();
     assert!(
@@ -190,7 +205,10 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
     );
     // Verify's `sleep` outlives the daemon (only the group leader gets a death signal), so
     // recovery has a process group to kill.
-    assert!(!marked_processes(&marker).is_empty(), "verify's processes survived the kill");
+    assert!(
+        !marked_processes(&marker).is_empty(),
+        "verify's processes survived the kill"
+    );
 
     // 3. Start again and let everything finish.
     let mut daemon = start(&repo, &marker, &log);
@@ -201,7 +219,11 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
             .all(|t| t.status() == Status::Merged)
     });
     let out = gaffer(&repo, &marker).arg("down").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     daemon.child.wait().unwrap();
 
     // Exactly once: one landing per task, and each task's change is on the landing branch.
@@ -218,13 +240,19 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
     for file in ["one.txt", "two.txt", "three.txt"] {
         repo.git(&["cat-file", "-e", &format!("gaffer/landed/main:{file}")]);
     }
-    let recoveries = events.iter().filter(|e| e.kind == event_kind::RECOVERY).count();
+    let recoveries = events
+        .iter()
+        .filter(|e| e.kind == event_kind::RECOVERY)
+        .count();
     assert_eq!(recoveries, 3);
 
     // Nothing left behind.
     let worktrees = repo.git(&["worktree", "list", "--porcelain"]);
     assert_eq!(
-        worktrees.lines().filter(|l| l.starts_with("worktree ")).count(),
+        worktrees
+            .lines()
+            .filter(|l| l.starts_with("worktree "))
+            .count(),
         1,
         "only the user's checkout remains:\n{worktrees}"
     );

@@ -77,6 +77,14 @@ fn build_commit(
         finish_run: extra.finish_run.clone(),
         ..Commit::default()
     };
+    // The evidence first (verify output, the landed commit), then the change it caused.
+    commit.events.extend(
+        extra
+            .events
+            .iter()
+            .cloned()
+            .map(|e| e.task(task.id).project(task.project)),
+    );
     commit.events.push(
         NewEvent::new(
             event_kind::TASK_STATUS,
@@ -90,13 +98,6 @@ fn build_commit(
         )
         .task(task.id)
         .project(task.project),
-    );
-    commit.events.extend(
-        extra
-            .events
-            .iter()
-            .cloned()
-            .map(|e| e.task(task.id).project(task.project)),
     );
     let job = |spec: JobSpec| NewJob {
         project: task.project,

@@ -63,9 +63,17 @@ impl Board {
             Some(clock) => Arc::new(SqliteStore::open(&paths.database(), clock)?),
             None => Arc::new(SqliteStore::open_default(&paths.database())?),
         };
+        // The project is the repository, whichever of its worktrees gaffer runs in: its main
+        // worktree (listed first by git) names it.
+        let root = git
+            .worktrees()?
+            .into_iter()
+            .find(|w| !w.bare)
+            .map(|w| w.path)
+            .unwrap_or_else(|| git.top_level().to_path_buf());
         let project = store.upsert_project(&NewProject {
             name: settings.project.name.clone(),
-            root: git.top_level().display().to_string(),
+            root: root.display().to_string(),
             target: settings.project.target.clone(),
         })?;
         let limits = Limits {

@@ -28,6 +28,10 @@ impl StatePaths {
     pub fn run_dir(&self, run: RunId) -> PathBuf {
         self.root.join("runs").join(run.0.to_string())
     }
+    /// Data an agent keeps across runs (isolated CLI configuration, saved conversations).
+    pub fn agent_dir(&self, agent: &str) -> PathBuf {
+        self.root.join("agents").join(agent)
+    }
     /// Written by a running daemon: pid, port, started time.
     pub fn daemon_file(&self) -> PathBuf {
         self.root.join("daemon.json")

@@ -36,7 +36,8 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
         };
         let same_boot = process["boot_id"].as_str().map(str::to_string) == gaffer_proc::boot_id();
         let identity =
-            serde_json::from_value::<gaffer_proc::ProcessIdentity>(process["identity"].clone()).ok();
+            serde_json::from_value::<gaffer_proc::ProcessIdentity>(process["identity"].clone())
+                .ok();
         if let (true, Some(identity)) = (same_boot, identity) {
             report.processes_killed += gaffer_proc::kill_group(&identity);
         }

@@ -40,6 +40,20 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     for task in tasks {
         match task.status() {
             Status::Backlog if matches!(task.kind, TaskKind::Task | TaskKind::Epic) => {
+                // A dependency that was cancelled will never merge: neither will this task.
+                if let Some(dep) = task
+                    .blocked_by
+                    .iter()
+                    .find(|d| status_of(d) == Some(Status::Cancelled))
+                {
+                    out.push(Decision {
+                        task: task.id,
+                        input: Input::Cancel {
+                            reason: format!("its dependency #{dep} was cancelled"),
+                        },
+                    });
+                    continue;
+                }
                 let deps_merged = task
                     .blocked_by
                     .iter()

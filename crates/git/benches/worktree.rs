@@ -55,7 +55,7 @@ fn measure(
         // main moves on between tasks.
         repo.write(
             &format!("src/d0/s0/file{i}.txt"),
-            format!("changed in round {i}\n"),
+            format!("changed in round {i} with pool size {pool_size}\n"),
         );
         let start: Oid = repo.commit_all(&format!("round {i}")).parse()?;
 

@@ -118,10 +118,12 @@ impl TestRepo {
             .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
         if !output.status.success() {
             panic!(
-                "git {args:?} in {} failed ({}):\n{}",
+                "git {args:?} in {} failed ({}):\n{}{}",
                 dir.display(),
                 output.status,
-                String::from_utf8_lossy(&output.stderr)
+                String::from_utf8_lossy(&output.stderr),
+                // Some failures (a commit with nothing to commit) explain themselves on stdout.
+                String::from_utf8_lossy(&output.stdout)
             );
         }
         let stdout = String::from_utf8_lossy(&output.stdout);

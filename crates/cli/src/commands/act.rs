@@ -12,7 +12,9 @@ pub fn cancel(ctx: &Context, id: i64, reason: &str) -> CliResult<()> {
         id,
         "cancel",
         serde_json::json!({ "reason": reason }),
-        Input::Cancel { reason: reason.to_string() },
+        Input::Cancel {
+            reason: reason.to_string(),
+        },
     )
 }
 
@@ -30,7 +32,10 @@ pub fn reject(ctx: &Context, id: i64, reason: &str, cancel: bool) -> CliResult<(
         id,
         "reject",
         serde_json::json!({ "reason": reason, "cancel": cancel }),
-        Input::Reject { reason: reason.to_string(), cancel },
+        Input::Reject {
+            reason: reason.to_string(),
+            cancel,
+        },
     )
 }
 
@@ -40,14 +45,24 @@ pub fn answer(ctx: &Context, id: i64, text: &str) -> CliResult<()> {
         id,
         "answer",
         serde_json::json!({ "text": text }),
-        Input::Answer { text: text.to_string() },
+        Input::Answer {
+            text: text.to_string(),
+        },
     )
 }
 
-fn send(ctx: &Context, id: i64, action: &str, body: serde_json::Value, input: Input) -> CliResult<()> {
+fn send(
+    ctx: &Context,
+    id: i64,
+    action: &str,
+    body: serde_json::Value,
+    input: Input,
+) -> CliResult<()> {
     let board = ctx.board()?;
     let task: Task = match ctx.daemon(&board) {
-        Some(client) => runtime()?.block_on(client.post(&format!("/api/tasks/{id}/{action}"), &body))?,
+        Some(client) => {
+            runtime()?.block_on(client.post(&format!("/api/tasks/{id}/{action}"), &body))?
+        }
         None => {
             board.act(task_id(id), input, "cli")?;
             board.task(task_id(id))?

@@ -38,7 +38,12 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     let repo = ctx.repo_root();
     checks.push(match &repo {
         Ok(root) => check("repository", true, root.display().to_string(), None),
-        Err(e) => check("repository", false, e.message.clone(), Some("run inside a git repository or pass -C <dir>")),
+        Err(e) => check(
+            "repository",
+            false,
+            e.message.clone(),
+            Some("run inside a git repository or pass -C <dir>"),
+        ),
     });
     let settings = ctx.settings();
     match &settings {
@@ -52,7 +57,10 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
             checks.push(check(
                 "verify",
                 s.verify.command.is_some(),
-                s.verify.command.clone().unwrap_or_else(|| "no verify command".into()),
+                s.verify
+                    .command
+                    .clone()
+                    .unwrap_or_else(|| "no verify command".into()),
                 Some("run `gaffer init`, or set verify.command in gaffer.toml"),
             ));
             checks.push(check(
@@ -75,7 +83,12 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
                 let probe = dir.join(".doctor-probe");
                 let writable = std::fs::write(&probe, b"ok").is_ok();
                 let _ = std::fs::remove_file(&probe);
-                checks.push(check("state", writable, dir.display().to_string(), Some("make the state directory writable")));
+                checks.push(check(
+                    "state",
+                    writable,
+                    dir.display().to_string(),
+                    Some("make the state directory writable"),
+                ));
                 let port = board.settings.server.port;
                 let daemon = DaemonInfo::read(&board.paths).filter(|d| d.is_alive());
                 checks.push(match daemon {
@@ -106,14 +119,22 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         output::json(&checks)?;
     } else {
         for c in &checks {
-            println!("{} {:<10} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
+            println!(
+                "{} {:<10} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            );
             if let Some(h) = &c.hint {
                 println!("     hint: {h}");
             }
         }
     }
     if failed > 0 {
-        return Err(CliError::new(Kind::Unfinished, format!("{failed} check(s) failed")));
+        return Err(CliError::new(
+            Kind::Unfinished,
+            format!("{failed} check(s) failed"),
+        ));
     }
     Ok(())
 }

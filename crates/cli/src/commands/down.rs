@@ -33,10 +33,21 @@ pub fn run(ctx: &Context) -> CliResult<()> {
                 Kind::Daemon,
                 format!("gaffer (pid {}) did not stop within a minute", info.pid),
             )
-            .hint(format!("`kill {}`; tasks recover on the next `gaffer up`", info.pid)));
+            .hint(format!(
+                "`kill {}`; tasks recover on the next `gaffer up`",
+                info.pid
+            )));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!("gaffer is down (pid {}); every task can resume with `gaffer up`", info.pid);
+    // A daemon that stopped without cleaning up (stopped by SIGTERM before it wrote its state,
+    // or killed) leaves its daemon.json; it is stale now.
+    if DaemonInfo::read(&board.paths).is_some_and(|d| d.pid == info.pid) {
+        DaemonInfo::remove(&board.paths);
+    }
+    println!(
+        "gaffer is down (pid {}); every task can resume with `gaffer up`",
+        info.pid
+    );
     Ok(())
 }

@@ -23,7 +23,8 @@ pub fn run(ctx: &Context, args: &FeedArgs) -> CliResult<()> {
     };
     let print = |e: &Event| -> CliResult<()> {
         if args.json {
-            let line = serde_json::to_string(e).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+            let line = serde_json::to_string(e)
+                .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
             output::line(&line)
         } else {
             output::line(&output::event_line(e))
@@ -56,12 +57,11 @@ pub fn run(ctx: &Context, args: &FeedArgs) -> CliResult<()> {
                 while let Some(end) = buffer.find("\n\n") {
                     let frame: String = buffer.drain(..end + 2).collect();
                     for line in frame.lines() {
-                        if let Some(data) = line.strip_prefix("data:") {
-                            if let Ok(e) = serde_json::from_str::<Event>(data.trim()) {
-                                if filter.task.is_none() || e.task == filter.task {
-                                    print(&e)?;
-                                }
-                            }
+                        if let Some(data) = line.strip_prefix("data:")
+                            && let Ok(e) = serde_json::from_str::<Event>(data.trim())
+                            && (filter.task.is_none() || e.task == filter.task)
+                        {
+                            print(&e)?;
                         }
                     }
                 }

@@ -8,11 +8,10 @@ pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
     let root = ctx.repo_root()?;
     let path = ctx.config_path()?;
     if path.exists() && !args.force {
-        return Err(CliError::new(
-            Kind::Usage,
-            format!("{} already exists", path.display()),
-        )
-        .hint("edit it, or run `gaffer init --force` to replace it"));
+        return Err(
+            CliError::new(Kind::Usage, format!("{} already exists", path.display()))
+                .hint("edit it, or run `gaffer init --force` to replace it"),
+        );
     }
     let detected = gaffer_config::detect(&root);
     let name = root
@@ -38,7 +37,10 @@ pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
             }
             println!("  test:  {}", d.test);
             for other in detected.iter().skip(1) {
-                println!("  also found {} ({}); edit verify.command to use it", other.kind, other.evidence);
+                println!(
+                    "  also found {} ({}); edit verify.command to use it",
+                    other.kind, other.evidence
+                );
             }
         }
         None => println!(

@@ -18,6 +18,16 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
         .filter(|r| args.run.is_none_or(|id| r.id == RunId(id)))
         .collect();
     if runs.is_empty() {
+        if let Some(run) = args.run {
+            return Err(CliError::new(
+                Kind::NotFound,
+                format!("task {} has no run {run}", task.id),
+            )
+            .hint(format!("`gaffer log {}` shows all of its runs", task.id)));
+        }
+        if args.json {
+            return output::json(&serde_json::json!([]));
+        }
         println!("task {} has no runs yet", task.id);
         return Ok(());
     }

@@ -22,7 +22,11 @@ pub fn run() -> CliResult<ExitCode> {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Kind::Usage.code() } else { 0 };
+            let code = if e.use_stderr() {
+                Kind::Usage.code()
+            } else {
+                0
+            };
             let _ = e.print();
             return Ok(ExitCode::from(code));
         }
@@ -38,7 +42,7 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Doctor(args) => doctor::run(&ctx, args.json),
         Command::Up(args) => up::run(&ctx, &args),
         Command::Down => down::run(&ctx),
-        Command::Task(TaskCommand::Add(args)) => task::add(&ctx, args),
+        Command::Task(TaskCommand::Add(args)) => task::add(&ctx, *args),
         Command::Task(TaskCommand::List(args)) => task::list(&ctx, &args),
         Command::Task(TaskCommand::Show(args)) => task::show(&ctx, &args),
         Command::Task(TaskCommand::Cancel(args)) => act::cancel(&ctx, args.id, &args.reason),
@@ -64,6 +68,8 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: not in daemon.log, pipes or captured output.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

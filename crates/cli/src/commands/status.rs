@@ -12,7 +12,10 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     if json {
         return output::json(&serde_json::json!({ "status": report, "daemon": daemon }));
     }
-    output::line(&format!("project {} ({})", report.project.name, report.project.root))?;
+    output::line(&format!(
+        "project {} ({})",
+        report.project.name, report.project.root
+    ))?;
     match &daemon {
         Some(url) => output::line(&format!("daemon  running at {url}"))?,
         None => output::line("daemon  not running (`gaffer up` starts it)")?,
@@ -55,7 +58,10 @@ pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
         println!("#{} {} — {}", t.id, t.title, what.trim());
         match t.status() {
             Status::NeedsInput => println!("    gaffer answer {} \"…\"", t.id),
-            _ => println!("    gaffer approve {0}   |   gaffer reject {0} --reason \"…\"", t.id),
+            _ => println!(
+                "    gaffer approve {0}   |   gaffer reject {0} --reason \"…\"",
+                t.id
+            ),
         }
     }
     Ok(())

@@ -21,7 +21,10 @@ pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
             // Relative to `-C`, like every path on the command line.
             let path = ctx.dir().join(path);
             std::fs::read_to_string(&path).map_err(|e| {
-                CliError::new(Kind::NotFound, format!("cannot read {}: {e}", path.display()))
+                CliError::new(
+                    Kind::NotFound,
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?
         }
         (None, None) => String::new(),

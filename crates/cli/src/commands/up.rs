@@ -21,7 +21,9 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let port = args.port.unwrap_or(board.settings.server.port);
     let agents = agents_from_settings(&board.settings, board.git.top_level())?;
     if board.settings.verify.command.is_none() {
-        eprintln!("warning: no verify command is configured; tasks cannot pass verify (`gaffer init`)");
+        eprintln!(
+            "warning: no verify command is configured; tasks cannot pass verify (`gaffer init`)"
+        );
     }
     let board = Arc::new(board);
     let rt = runtime()?;
@@ -85,7 +87,10 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     if let Some(info) = DaemonInfo::read(&board.paths).filter(|d| d.is_alive()) {
         return Err(CliError::new(
             Kind::Daemon,
-            format!("gaffer is already running (pid {}, port {})", info.pid, info.port),
+            format!(
+                "gaffer is already running (pid {}, port {})",
+                info.pid, info.port
+            ),
         )
         .hint("`gaffer down` stops it"));
     }
@@ -111,7 +116,10 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         if let Some(info) = DaemonInfo::read(&board.paths).filter(|d| d.pid == child.id()) {
             let client = crate::client::Client::new(info.port);
             if rt.block_on(client.healthy()) {
-                println!("gaffer is up: http://127.0.0.1:{} (pid {})", info.port, info.pid);
+                println!(
+                    "gaffer is up: http://127.0.0.1:{} (pid {})",
+                    info.port, info.pid
+                );
                 println!("log: {}", board.paths.log_file().display());
                 return Ok(());
             }
@@ -122,6 +130,9 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     let log = std::fs::read_to_string(board.paths.log_file()).unwrap_or_default();
-    Err(CliError::new(Kind::Daemon, format!("the daemon did not start:\n{}", log.trim()))
-        .hint(format!("see {}", board.paths.log_file().display())))
+    Err(CliError::new(
+        Kind::Daemon,
+        format!("the daemon did not start:\n{}", log.trim()),
+    )
+    .hint(format!("see {}", board.paths.log_file().display())))
 }

@@ -48,7 +48,11 @@ fn git(dir: &Path, env: &[(String, String)], args: &[&str]) -> CliResult<String>
     if !out.status.success() {
         return Err(CliError::new(
             Kind::Git,
-            format!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()),
+            format!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -71,7 +75,11 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         std::fs::write(file, content)?;
     }
     git(&repo, &env, &["add", "-A"])?;
-    git(&repo, &env, &["commit", "-q", "-m", "greeter: greet() and its tests"])?;
+    git(
+        &repo,
+        &env,
+        &["commit", "-q", "-m", "greeter: greet() and its tests"],
+    )?;
 
     let settings = gaffer_config::load(
         Some(&repo.join("gaffer.toml")),

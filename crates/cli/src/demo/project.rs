@@ -7,7 +7,10 @@ pub const FILES: &[(&str, &str)] = &[
         "README.md",
         "# greeter\n\nA tiny shell project that gaffer's demo works on. `sh tests/run.sh` tests it.\n",
     ),
-    ("lib/greet.sh", "greet() { printf 'Hello, %s!\\n' \"$1\"; }\n"),
+    (
+        "lib/greet.sh",
+        "greet() { printf 'Hello, %s!\\n' \"$1\"; }\n",
+    ),
     (
         "tests/run.sh",
         r#"#!/bin/sh

@@ -59,10 +59,10 @@ impl Summary {
             let mut verify = Vec::new();
             for e in &events {
                 if e.kind == event_kind::TASK_STATUS {
-                    if let Some(to) = e.data["to"].as_str() {
-                        if states.last().map(String::as_str) != Some(to) {
-                            states.push(to.to_string());
-                        }
+                    let to = e.data["to"].as_str();
+                    if let Some(to) = to.filter(|to| states.last().map(String::as_str) != Some(to))
+                    {
+                        states.push(to.to_string());
                     }
                 } else if e.kind == event_kind::VERIFY_FINISHED {
                     verify.push(VerifyResult {
@@ -125,7 +125,11 @@ impl Summary {
             "{}'s own tests on {}: {}",
             self.repository.display(),
             self.target,
-            if self.target_tests_passed { "pass" } else { "FAIL" }
+            if self.target_tests_passed {
+                "pass"
+            } else {
+                "FAIL"
+            }
         );
     }
 }

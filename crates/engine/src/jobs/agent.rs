@@ -87,6 +87,7 @@ pub(crate) async fn run(
             .max(std::time::Duration::from_secs(3600)),
         script_key: format!("#{} {}", task.id, task.title),
         attempt,
+        data_dir: board.paths.agent_dir(&agent.name),
     };
     let mut handle = agent.backend.start(request, ctx.cancel.clone())?;
     if let Some(process) = &handle.process {

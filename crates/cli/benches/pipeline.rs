@@ -1,0 +1,569 @@
+//! Pipeline benchmarks: figures, not a timed test. See `benches/README.md`.
+//!
+//! `cargo bench -p gaffer --bench pipeline` runs everything; a trailing `-- add` or `-- engine`
+//! runs one part.
+//!
+//! 1. `gaffer task add`: wall time of one real process (the binary Cargo built for this bench)
+//!    over 100 runs, without and with a daemon (`gaffer up --detach --port 0`).
+//! 2. The engine's own overhead per task: 200 tasks on a repository of 20,000 files, each with its
+//!    own write scope, a scripted agent that writes one file at once and `verify = "true"`, run
+//!    in-process with `Engine::run_until_settled` as `gaffer demo` does, once without a worktree
+//!    pool and once with a pool of 4. The store's event log then says where the time went.
+
+use anyhow::{Context as _, Result, bail};
+use gaffer_core::{Event, NewTask, Seq, Status, event_kind};
+use gaffer_engine::{Board, BoardOptions, Engine, agents_from_settings};
+use gaffer_store::{EventFilter, JobFilter};
+use gaffer_test_support::{TestRepo, git_cmd};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+const GAFFER: &str = env!("CARGO_BIN_EXE_gaffer");
+
+/// Runs of `gaffer task add` per measurement.
+const ADD_RUNS: usize = 100;
+/// Files in the engine benchmark's repository.
+const FILES: usize = 20_000;
+/// Tasks the engine benchmark runs to merge.
+const TASKS: usize = 200;
+/// Agents at once in the engine benchmark.
+const CONCURRENCY: usize = 4;
+/// How long one engine run may take before the bench reports it unfinished.
+const ENGINE_DEADLINE: Duration = Duration::from_secs(900);
+
+fn main() -> Result<()> {
+    // Cargo passes `--bench`; anything else not starting with `-` selects parts.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+
+    println!("gaffer pipeline benchmark");
+    println!("  {}", git_version()?);
+    println!(
+        "  {} CPU(s) available",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("  gaffer binary: {GAFFER}");
+    if wants("add") {
+        bench_task_add()?;
+    }
+    if wants("engine") {
+        for pool in [0, 4] {
+            bench_engine(pool)?;
+        }
+    }
+    Ok(())
+}
+
+fn git_version() -> Result<String> {
+    let out = Command::new("git")
+        .arg("--version")
+        .output()
+        .context("running git --version")?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. `gaffer task add`
+// ---------------------------------------------------------------------------------------------
+
+/// The add benchmark's configuration. The one agent sleeps for an hour on any task, and every
+/// task shares one write scope, so a running daemon holds exactly one task in `coding` and is
+/// otherwise idle: the figure is the cost of the add itself, not of work it starts.
+fn add_config(script: &Path) -> String {
+    format!(
+        r#"[project]
+name = "bench-add"
+target = "main"
+
+[verify]
+command = "true"
+
+[agents.sleeper]
+backend = "scripted"
+script = "{}"
+
+[roles]
+coder = ["sleeper"]
+"#,
+        script.display()
+    )
+}
+
+const SLEEPER_SCRIPT: &str = r#"
+[[task]]
+match = "bench add"
+[[task.attempt]]
+delay_ms = 3600000
+"#;
+
+/// A repository with a gaffer.toml, ready for `gaffer task add`.
+fn add_repo() -> Result<TestRepo> {
+    let repo = TestRepo::new();
+    let script = repo.scratch("sleeper.toml");
+    std::fs::write(&script, SLEEPER_SCRIPT)?;
+    repo.write("gaffer.toml", add_config(&script));
+    repo.commit_all("gaffer.toml");
+    Ok(repo)
+}
+
+/// `gaffer <args>` in the repository, under the hermetic git environment and without any
+/// `GAFFER_*` setting from the caller's environment.
+fn gaffer(repo: &TestRepo, args: &[&str]) -> Command {
+    let mut cmd = Command::new(GAFFER);
+    cmd.arg("-C")
+        .arg(repo.path())
+        .args(args)
+        .current_dir(repo.path())
+        .stdin(Stdio::null());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("GAFFER_") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.envs(repo.env());
+    cmd
+}
+
+fn run_ok(mut cmd: Command, what: &str) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Times `runs` processes of `gaffer task add`, after one untimed first run.
+fn time_adds(repo: &TestRepo, label: &str, runs: usize) -> Result<(Duration, Vec<Duration>)> {
+    let add = |i: usize| -> Result<Duration> {
+        let title = format!("bench add {label} {i:03}");
+        let cmd = gaffer(repo, &["task", "add", &title, "--scope", "bench/**"]);
+        let start = Instant::now();
+        run_ok(cmd, "gaffer task add")?;
+        Ok(start.elapsed())
+    };
+    let first = add(0)?;
+    let samples = (1..=runs).map(add).collect::<Result<Vec<_>>>()?;
+    Ok((first, samples))
+}
+
+fn bench_task_add() -> Result<()> {
+    println!();
+    println!("1. one `gaffer task add` process ({ADD_RUNS} runs each)");
+
+    let repo = add_repo()?;
+    let (first, samples) = time_adds(&repo, "cold", ADD_RUNS)?;
+    report_adds("no daemon", first, &samples, "opens the store itself");
+
+    let repo = add_repo()?;
+    let up = Instant::now();
+    run_ok(
+        gaffer(&repo, &["up", "--detach", "--port", "0"]),
+        "gaffer up --detach --port 0",
+    )?;
+    let up = up.elapsed();
+    let timed = time_adds(&repo, "daemon", ADD_RUNS);
+    let down = Instant::now();
+    let stopped = run_ok(gaffer(&repo, &["down"]), "gaffer down");
+    let down = down.elapsed();
+    let (first, samples) = timed?;
+    stopped?;
+    report_adds(
+        "daemon running",
+        first,
+        &samples,
+        "posts to the daemon's API",
+    );
+    println!(
+        "  (`gaffer up --detach` took {}, `gaffer down` {})",
+        ms(up),
+        ms(down)
+    );
+    Ok(())
+}
+
+fn report_adds(label: &str, first: Duration, samples: &[Duration], how: &str) {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    println!(
+        "  {label:<15} median {:>9}  p90 {:>9}  min {:>9}  max {:>9}   (first run {}; {how})",
+        ms(median(&sorted)),
+        ms(percentile(&sorted, 90)),
+        ms(sorted.first().copied().unwrap_or_default()),
+        ms(sorted.last().copied().unwrap_or_default()),
+        ms(first),
+    );
+}
+
+fn median(sorted: &[Duration]) -> Duration {
+    match sorted.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    }
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The engine's overhead per task
+// ---------------------------------------------------------------------------------------------
+
+fn title(i: usize) -> String {
+    format!("bench task {i:03}")
+}
+
+/// One entry per task: the title is unique, the agent writes `bench/NNN.txt` at once.
+fn engine_script() -> String {
+    let mut s = String::new();
+    for i in 0..TASKS {
+        let _ = write!(
+            s,
+            "[[task]]\nmatch = \"{t}\"\n[[task.attempt]]\nsummary = \"wrote bench/{i:03}.txt\"\n\
+             actions = [{{ write = \"bench/{i:03}.txt\", content = \"{t}\\n\" }}]\n\n",
+            t = title(i)
+        );
+    }
+    s
+}
+
+fn engine_config(script: &Path, pool: usize) -> String {
+    format!(
+        r#"[project]
+name = "bench-engine"
+target = "main"
+
+[verify]
+command = "true"
+timeout = "60s"
+
+[engine]
+concurrency = {CONCURRENCY}
+worktree_pool = {pool}
+
+[agents.bench]
+backend = "scripted"
+script = "{}"
+
+[roles]
+coder = ["bench"]
+"#,
+        script.display()
+    )
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Times one `git` command in the repository (a reference figure for the engine's steps).
+fn time_git(repo: &TestRepo, args: &[&str]) -> Result<Duration> {
+    let start = Instant::now();
+    let out = git_cmd(repo.path(), &repo.env())
+        .args(args)
+        .output()
+        .context("running git")?;
+    if !out.status.success() {
+        bail!(
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(start.elapsed())
+}
+
+fn bench_engine(pool: usize) -> Result<()> {
+    println!();
+    println!(
+        "2. engine overhead: {TASKS} tasks on {FILES} files, concurrency {CONCURRENCY}, \
+         worktree_pool {pool}"
+    );
+    let made = Instant::now();
+    let repo = TestRepo::with_files(FILES);
+    println!(
+        "  repository created in {:.1} s",
+        made.elapsed().as_secs_f64()
+    );
+
+    // Reference: what one fresh worktree of this repository costs in git alone.
+    let probe = repo.scratch("probe-worktree");
+    let probe_str = probe.display().to_string();
+    let add = time_git(
+        &repo,
+        &["worktree", "add", "-q", "--detach", &probe_str, "main"],
+    )?;
+    let status = time_git(&repo, &["-C", &probe_str, "status", "--porcelain"])?;
+    let remove = time_git(&repo, &["worktree", "remove", "--force", &probe_str])?;
+    println!(
+        "  git alone, for reference: worktree add {}, status {}, worktree remove {}",
+        ms(add),
+        ms(status),
+        ms(remove)
+    );
+
+    let script = repo.scratch("script.toml");
+    std::fs::write(&script, engine_script())?;
+    let config = repo.scratch("gaffer.toml");
+    std::fs::write(&config, engine_config(&script, pool))?;
+    let settings = gaffer_config::load(
+        Some(&config),
+        &gaffer_config::Overrides::default(),
+        &gaffer_config::Overrides::default(),
+    )?;
+    let agents = agents_from_settings(&settings, repo.root())?;
+    let board = Arc::new(Board::open(
+        repo.path(),
+        settings,
+        BoardOptions {
+            git_env: repo.env(),
+            clock: None,
+        },
+    )?);
+
+    let start_ms = now_ms();
+    let start = Instant::now();
+    for i in 0..TASKS {
+        board.add_task(NewTask {
+            title: title(i),
+            body: format!("Write bench/{i:03}.txt."),
+            write_scope: vec![format!("bench/{i:03}.txt")],
+            ..NewTask::default()
+        })?;
+    }
+    let added = start.elapsed();
+    let engine = Engine::new(Arc::clone(&board), agents);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let finished = rt.block_on(async {
+        tokio::time::timeout(
+            ENGINE_DEADLINE,
+            engine.run_until_settled(CancellationToken::new()),
+        )
+        .await
+    });
+    let settled = start.elapsed();
+    match finished {
+        Ok(result) => result?,
+        Err(_) => println!(
+            "  NOT SETTLED within {}s; figures below are for what finished",
+            ENGINE_DEADLINE.as_secs()
+        ),
+    }
+
+    let tasks = board.tasks(&[])?;
+    let merged = tasks
+        .iter()
+        .filter(|t| t.status() == Status::Merged)
+        .count();
+    if merged != TASKS {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &tasks {
+            *counts.entry(t.status().as_str()).or_default() += 1;
+        }
+        println!("  NOT ALL MERGED: {counts:?}");
+        for t in tasks
+            .iter()
+            .filter(|t| t.status() == Status::Failed)
+            .take(3)
+        {
+            println!("    task {} failed: {:?}", t.id, t.state.note);
+        }
+    }
+    let landing = board.landing()?;
+    let landed_files = repo
+        .git(&["ls-tree", "-r", "--name-only", &landing.branch, "bench/"])
+        .lines()
+        .count();
+
+    let events = board.store.events_after(
+        Seq(0),
+        usize::MAX / 2,
+        &EventFilter {
+            project: Some(board.project.id),
+            ..EventFilter::default()
+        },
+    )?;
+    let last_merge_ms = events
+        .iter()
+        .filter(|e| e.kind == event_kind::TASK_STATUS && e.data["to"] == "merged")
+        .map(|e| e.at_ms)
+        .max()
+        .unwrap_or(start_ms);
+    let to_merged = Duration::from_millis((last_merge_ms - start_ms).max(0) as u64);
+    let secs = to_merged.as_secs_f64();
+    println!(
+        "  {merged}/{TASKS} merged ({landed_files} bench files on {}); {TASKS} add_task calls took {}",
+        landing.branch,
+        ms(added)
+    );
+    println!(
+        "  first add_task -> all merged: {secs:.1} s = {:.2} tasks/s = {:.0} ms per task",
+        merged as f64 / secs.max(f64::EPSILON),
+        secs * 1000.0 / (merged.max(1) as f64)
+    );
+    println!(
+        "  first add_task -> settled (last worktrees cleaned up): {:.1} s",
+        settled.as_secs_f64()
+    );
+    print_breakdown(&board, &events, start_ms, to_merged)?;
+    Ok(())
+}
+
+/// Where the time went, from the store: the time each task spent in each status (from its
+/// `task.status` events), how long each kind of job took from enqueue to completion, agent run
+/// and verify durations.
+fn print_breakdown(board: &Board, events: &[Event], start_ms: i64, wall: Duration) -> Result<()> {
+    // Time in each status, summed over tasks.
+    let tasks = board.tasks(&[])?;
+    let mut in_status: BTreeMap<String, (i64, usize)> = BTreeMap::new();
+    for task in &tasks {
+        let mut since = task.created_ms;
+        let mut status = "backlog".to_string();
+        for e in events
+            .iter()
+            .filter(|e| e.task == Some(task.id) && e.kind == event_kind::TASK_STATUS)
+        {
+            let entry = in_status.entry(status.clone()).or_default();
+            entry.0 += e.at_ms - since;
+            entry.1 += 1;
+            since = e.at_ms;
+            status = e.data["to"].as_str().unwrap_or("?").to_string();
+        }
+    }
+    let wall_ms = wall.as_millis().max(1) as f64;
+    println!("  time per status (mean per task; sum over tasks as a share of the wall time):");
+    let order = [
+        "backlog",
+        "ready",
+        "coding",
+        "verifying",
+        "queued",
+        "merging",
+    ];
+    for name in order.iter().map(|s| s.to_string()).chain(
+        in_status
+            .keys()
+            .filter(|k| !order.contains(&k.as_str()))
+            .cloned(),
+    ) {
+        let Some((sum, n)) = in_status.get(&name) else {
+            continue;
+        };
+        println!(
+            "    {name:<10} {:>8.0} ms mean   {:>7.1} task-s = {:>5.0}% of wall",
+            *sum as f64 / (*n).max(1) as f64,
+            *sum as f64 / 1000.0,
+            *sum as f64 * 100.0 / wall_ms
+        );
+    }
+
+    // Jobs: enqueue to completion.
+    let jobs = board.store.jobs(&JobFilter::default())?;
+    let mut by_kind: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for job in &jobs {
+        by_kind
+            .entry(job.spec.kind())
+            .or_default()
+            .push(job.updated_ms - job.created_ms);
+    }
+    println!("  jobs, enqueue -> done (waiting for a slot included):");
+    for (kind, mut d) in by_kind {
+        d.sort_unstable();
+        let sum: i64 = d.iter().sum();
+        println!(
+            "    {kind:<18} n={:<4} mean {:>6.0} ms  median {:>6} ms  max {:>6} ms  sum {:>6.1} s",
+            d.len(),
+            sum as f64 / d.len().max(1) as f64,
+            d[d.len() / 2],
+            d.last().copied().unwrap_or(0),
+            sum as f64 / 1000.0
+        );
+    }
+
+    // Agent runs: the run record starts after the worktree is ready and ends when the engine
+    // has committed the agent's work and recorded the result.
+    let mut run_ms = Vec::new();
+    let mut prep_ms = Vec::new();
+    for task in &tasks {
+        for run in board.store.runs(task.id)? {
+            if let Some(end) = run.ended_ms {
+                run_ms.push(end - run.started_ms);
+            }
+            if let Some(job) = jobs.iter().find(|j| Some(j.id) == run.job) {
+                prep_ms.push(run.started_ms - job.created_ms);
+            }
+        }
+    }
+    println!(
+        "  coder runs: enqueue -> run started (slot + worktree checkout) mean {:.0} ms; \
+         run started -> recorded (agent + engine commit) mean {:.0} ms",
+        mean(&prep_ms),
+        mean(&run_ms)
+    );
+
+    // Verify: the command itself, and what comes before it.
+    let mut command_ms: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for e in events
+        .iter()
+        .filter(|e| e.kind == event_kind::VERIFY_FINISHED)
+    {
+        let purpose = e.data["purpose"].as_str().unwrap_or("?").to_string();
+        command_ms
+            .entry(purpose)
+            .or_default()
+            .push(e.data["duration_ms"].as_i64().unwrap_or(0));
+    }
+    for (purpose, d) in &command_ms {
+        println!(
+            "  verify ({purpose}): {} runs, the command itself mean {:.0} ms",
+            d.len(),
+            mean(d)
+        );
+    }
+
+    // The serial merge: how busy it was.
+    let first_queued = events
+        .iter()
+        .filter(|e| e.kind == event_kind::TASK_STATUS && e.data["to"] == "queued")
+        .map(|e| e.at_ms)
+        .min()
+        .unwrap_or(start_ms);
+    println!(
+        "  first task queued for merge at {:.1} s",
+        (first_queued - start_ms) as f64 / 1000.0
+    );
+    Ok(())
+}
+
+fn mean(values: &[i64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.iter().sum::<i64>() as f64 / values.len() as f64
+}
