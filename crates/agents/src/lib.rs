@@ -9,7 +9,11 @@
 //! files from a script (what `gaffer demo` and the tests use). The real CLI and HTTP backends
 //! plug in behind the same trait.
 
+pub mod claude;
+pub mod codex;
+pub mod command;
 mod event;
+pub mod http;
 mod registry;
 mod scripted;
 

@@ -1,0 +1,1 @@
+//! gaffer's own agent loop over HTTP model APIs.
