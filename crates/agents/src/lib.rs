@@ -14,9 +14,12 @@ pub mod codex;
 pub mod command;
 mod event;
 pub mod http;
+mod lines;
 mod registry;
 mod scripted;
 
+pub use command::CommandBackend;
 pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
+pub use lines::{classify_line, classify_text};
 pub use registry::{AgentBackend, AgentError, AgentSpec, Registry};
 pub use scripted::{Script, ScriptAction, ScriptAttempt, ScriptTask, ScriptedBackend};
