@@ -15,6 +15,7 @@ pub mod machine;
 pub mod run;
 pub mod scope;
 pub mod slug;
+pub mod structured;
 pub mod task;
 
 pub use clock::{Clock, FixedClock};

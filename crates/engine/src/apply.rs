@@ -7,6 +7,7 @@ use gaffer_core::{
     Effect, Input, JobSpec, NewEvent, NewJob, NewTask, Task, TaskId, TaskKind, TaskState,
     event_kind, transition,
 };
+use gaffer_core::structured::Plan;
 use gaffer_store::{Commit, JobCompletion, RunFinish, StoreError, TaskUpdate};
 
 /// What else goes into the transaction besides the state change.
@@ -155,63 +156,36 @@ fn build_commit(
     Ok(commit)
 }
 
-/// Child tasks from the task's approved plan. A subtask's `depends_on` lists indexes of its
-/// siblings; the store resolves them to the ids it assigns (negative placeholder ids).
+/// Child tasks from the task's approved plan.
 fn children_of(
     board: &Board,
     task: &Task,
     plan: Option<&serde_json::Value>,
 ) -> Result<Vec<(NewTask, TaskState)>> {
-    let plan = plan.or(task.plan.as_ref()).ok_or_else(|| {
-        EngineError::Invalid(format!(
-            "task {} has no plan to create children from",
-            task.id
-        ))
+    let value = plan.or(task.plan.as_ref()).ok_or_else(|| {
+        EngineError::Invalid(format!("task {} has no plan to create children from", task.id))
     })?;
-    let subtasks = plan
-        .get("subtasks")
-        .and_then(|s| s.as_array())
-        .ok_or_else(|| EngineError::Invalid("the plan has no subtasks".into()))?;
+    let plan: Plan = serde_json::from_value(value.clone())
+        .map_err(|e| EngineError::Invalid(format!("task {}'s stored plan is invalid: {e}", task.id)))?;
     let mut children = Vec::new();
-    for sub in subtasks {
-        let text = |key: &str| {
-            sub.get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let list = |key: &str| -> Vec<String> {
-            sub.get(key)
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let blocked_by = sub
-            .get("depends_on")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_i64())
-                    .map(|index| TaskId(-1 - index))
-                    .collect()
-            })
-            .unwrap_or_default();
+    for sub in plan.subtasks {
         let new = NewTask {
-            title: text("title"),
-            body: text("body"),
+            title: sub.title,
+            body: sub.body,
             kind: TaskKind::Task,
             priority: task.priority,
             labels: task.labels.clone(),
             parent: Some(task.id),
-            blocked_by,
-            write_scope: list("write_scope"),
-            read_scope: list("read_scope"),
-            risk: text("risk").parse().unwrap_or(task.state.risk),
-            tier: sub.get("tier").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
+            // Siblings by index: the store resolves TaskId(-1 - i) to the i-th child's id.
+            blocked_by: sub
+                .depends_on
+                .iter()
+                .map(|i| TaskId(-1 - *i as i64))
+                .collect(),
+            write_scope: sub.write_scope,
+            read_scope: sub.read_scope,
+            risk: sub.risk.max(task.state.risk),
+            tier: sub.tier,
             budget_usd: None,
             plan: false,
         };

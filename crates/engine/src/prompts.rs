@@ -1,18 +1,31 @@
 //! Role prompts, shipped inside the binary.
 
+use gaffer_core::structured::{PLAN_SCHEMA, VERDICT_SCHEMA};
 use gaffer_core::{Role, RunReason, Task};
 
 const CODER: &str = include_str!("../prompts/coder.md");
 const REVIEWER: &str = include_str!("../prompts/reviewer.md");
 const PLANNER: &str = include_str!("../prompts/planner.md");
 
-/// The system prompt of a role.
-pub(crate) fn system(role: Role) -> &'static str {
+/// The system prompt of a role; structured roles get their published schema appended.
+pub(crate) fn system(role: Role) -> String {
     match role {
-        Role::Coder | Role::Resolver => CODER,
-        Role::Reviewer | Role::PlanReviewer => REVIEWER,
-        Role::Planner => PLANNER,
+        Role::Coder | Role::Resolver => CODER.to_string(),
+        Role::Reviewer | Role::PlanReviewer => format!("{REVIEWER}\nThe JSON Schema:\n\n{VERDICT_SCHEMA}"),
+        Role::Planner => format!("{PLANNER}\nThe JSON Schema:\n\n{PLAN_SCHEMA}"),
     }
+}
+
+/// The follow-up when a plan or verdict did not parse.
+pub(crate) fn reask(role: Role, error: &str) -> String {
+    let schema = match role {
+        Role::Planner => PLAN_SCHEMA,
+        _ => VERDICT_SCHEMA,
+    };
+    format!(
+        "Your answer could not be used: {error}.\n\nAnswer again with exactly one JSON object \
+         matching this schema, and nothing else:\n\n{schema}"
+    )
 }
 
 /// The run's prompt: the task, and why this run happens with its evidence.

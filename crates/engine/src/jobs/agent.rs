@@ -9,6 +9,7 @@ use crate::board::Board;
 use crate::error::{EngineError, Result};
 use crate::{prompts, risk};
 use gaffer_agents::{AgentEvent, AgentSpec, Outcome, Registry, RunRequest};
+use gaffer_core::structured::{parse_plan, parse_verdict};
 use gaffer_core::{
     Input, NewEvent, NewRun, Role, Run, RunReason, RunResult, RunStatus, SessionMode, Task,
     event_kind,
@@ -72,7 +73,7 @@ pub(crate) async fn run(
     let request = RunRequest {
         role,
         prompt,
-        system_prompt: prompts::system(role).to_string(),
+        system_prompt: prompts::system(role),
         worktree: worktree.clone(),
         model: agent.model.clone(),
         resume_session: resume,
@@ -89,21 +90,98 @@ pub(crate) async fn run(
         attempt,
         data_dir: board.paths.agent_dir(&agent.name),
     };
+    let mut transcript = transcript;
+    let mut request = request;
+    let mut usage = gaffer_core::Usage::default();
+    let mut reasked = false;
+    let (outcome, result, plan) = loop {
+        let (outcome, question) = stream_run(ctx, &agent, request.clone(), &run, &task, &mut transcript).await?;
+        usage.add(&outcome.usage);
+        if ctx.cancel.is_cancelled() {
+            return Ok(JobResult::Interrupted {
+                finish_run: Some(finish(&run, RunStatus::Cancelled, &outcome, usage, Some("interrupted".into()))),
+            });
+        }
+        let judged = judge(board, &task, role, &run, &worktree, &base, &outcome, question).await?;
+        // A malformed plan or verdict is asked for once more, in the same session, with the
+        // parse error; then the run fails with the raw answer kept as evidence.
+        match (&judged, reasked, outcome.session_id.clone()) {
+            (Judged::Malformed(error), false, Some(session)) => {
+                reasked = true;
+                request.resume_session = Some(session);
+                request.prompt = prompts::reask(role, error);
+                continue;
+            }
+            _ => {}
+        }
+        let (result, plan) = judged.into_result(&outcome);
+        break (outcome, result, plan);
+    };
+    let status = match &result {
+        RunResult::Failed { .. } => RunStatus::Failed,
+        _ => RunStatus::Succeeded,
+    };
+    let summary = match &result {
+        RunResult::Failed { reason } => Some(reason.clone()),
+        _ if !outcome.final_text.is_empty() => Some(outcome.final_text.clone()),
+        _ => None,
+    };
+    let usage = priced(board, &agent.model, usage);
+    Ok(JobResult::Input {
+        input: Input::RunFinished { role, result },
+        extra: Extra {
+            finish_run: Some(finish(&run, status, &outcome, usage, summary)),
+            plan,
+            ..Extra::default()
+        },
+    })
+}
+
+fn finish(
+    run: &Run,
+    status: RunStatus,
+    outcome: &Outcome,
+    usage: gaffer_core::Usage,
+    text: Option<String>,
+) -> RunFinish {
+    RunFinish {
+        run: run.id,
+        status,
+        outcome: text,
+        usage,
+        session_id: outcome.session_id.clone(),
+    }
+}
+
+/// The run's cost: as the agent reported it, else from the configured price of the model.
+fn priced(board: &Board, model: &str, mut usage: gaffer_core::Usage) -> gaffer_core::Usage {
+    let _ = (board, model, &mut usage); // PRICES-PENDING: priced from [prices] once config has it
+    usage
+}
+
+/// Starts the agent and streams its events into the run's transcript and the event log until it
+/// finishes. Returns its outcome and the question it asked, if any.
+async fn stream_run(
+    ctx: &JobContext,
+    agent: &AgentSpec,
+    request: RunRequest,
+    run: &Run,
+    task: &Task,
+    transcript: &mut Transcript,
+) -> Result<(Outcome, Option<String>)> {
+    let board = &ctx.board;
+    std::fs::create_dir_all(&request.data_dir)
+        .map_err(|e| EngineError::io(format!("creating {}", request.data_dir.display()), e))?;
     let mut handle = agent.backend.start(request, ctx.cancel.clone())?;
     if let Some(process) = &handle.process {
         ctx.record_process(process);
     }
-
     let mut outcome: Option<Outcome> = None;
     let mut question: Option<String> = None;
-    let mut transcript = transcript;
     while let Some(event) = handle.events.recv().await {
         transcript.write(&event);
         match &event {
-            AgentEvent::Started {
-                session_id: Some(s),
-                ..
-            } => {
+            AgentEvent::Started { session_id: Some(s), .. } => {
                 board.store.set_run_session(run.id, s)?;
             }
             AgentEvent::Question { text } => question = Some(text.clone()),
@@ -114,61 +192,17 @@ pub(crate) async fn run(
             _ => {}
         }
         if let Some(data) = output_event(&event) {
-            board
-                .store
-                .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
-                    .task(task.id)
-                    .project(task.project)
-                    .run(run.id)])?;
+            board.store.append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+                .task(task.id)
+                .project(task.project)
+                .run(run.id)])?;
         }
     }
-
     let outcome = outcome.unwrap_or_else(|| Outcome {
         error: Some("the agent's event stream ended without an outcome".into()),
         ..Outcome::default()
     });
-    if ctx.cancel.is_cancelled() {
-        return Ok(JobResult::Interrupted {
-            finish_run: Some(finish(
-                &run,
-                RunStatus::Cancelled,
-                &outcome,
-                Some("interrupted".into()),
-            )),
-        });
-    }
-
-    let (result, plan) = judge(
-        board, &task, role, &run, &worktree, &base, &outcome, question,
-    )
-    .await?;
-    let status = match &result {
-        RunResult::Failed { .. } => RunStatus::Failed,
-        _ => RunStatus::Succeeded,
-    };
-    let summary = match &result {
-        RunResult::Failed { reason } => Some(reason.clone()),
-        _ if !outcome.final_text.is_empty() => Some(outcome.final_text.clone()),
-        _ => None,
-    };
-    Ok(JobResult::Input {
-        input: Input::RunFinished { role, result },
-        extra: Extra {
-            finish_run: Some(finish(&run, status, &outcome, summary)),
-            plan,
-            ..Extra::default()
-        },
-    })
-}
-
-fn finish(run: &Run, status: RunStatus, outcome: &Outcome, text: Option<String>) -> RunFinish {
-    RunFinish {
-        run: run.id,
-        status,
-        outcome: text,
-        usage: outcome.usage,
-        session_id: outcome.session_id.clone(),
-    }
+    Ok((outcome, question))
 }
 
 /// Decides what the run produced, from evidence.
@@ -182,16 +216,16 @@ async fn judge(
     base: &gaffer_git::Oid,
     outcome: &Outcome,
     question: Option<String>,
-) -> Result<(RunResult, Option<serde_json::Value>)> {
+) -> Result<Judged> {
     if let Some(text) = question {
-        return Ok((RunResult::Question { text }, None));
+        return Ok(Judged::Done(RunResult::Question { text }, None));
     }
     if !outcome.success {
         let reason = outcome
             .error
             .clone()
             .unwrap_or_else(|| "the agent reported failure".into());
-        return Ok((RunResult::Failed { reason }, None));
+        return Ok(Judged::Done(RunResult::Failed { reason }, None));
     }
     match role {
         Role::Coder | Role::Resolver => {
@@ -222,10 +256,10 @@ async fn judge(
                 } else {
                     outcome.final_text.clone()
                 };
-                return Ok((RunResult::NoChanges { summary }, None));
+                return Ok(Judged::Done(RunResult::NoChanges { summary }, None));
             }
             let risk = risk::for_paths(&board.settings, &paths);
-            Ok((
+            Ok(Judged::Done(
                 RunResult::Code {
                     head: object_id(&head),
                     risk,
@@ -233,61 +267,52 @@ async fn judge(
                 None,
             ))
         }
-        Role::Reviewer => Ok((parse_verdict(&outcome.final_text), None)),
-        Role::Planner => match structured(&outcome.final_text) {
-            Some(plan) => {
-                let count = plan
-                    .get("subtasks")
-                    .and_then(|s| s.as_array())
-                    .map(|s| s.len() as u32);
-                match count {
-                    Some(subtasks) => Ok((RunResult::Plan { subtasks }, Some(plan))),
-                    None => Ok((failed("the plan has no `subtasks` array"), None)),
-                }
+        Role::Reviewer | Role::PlanReviewer => Ok(match parse_verdict(&outcome.final_text) {
+            Ok(verdict) => {
+                let approved = verdict.approved();
+                let findings = verdict.findings_text();
+                let result = if role == Role::Reviewer {
+                    RunResult::Review { approved, findings }
+                } else {
+                    RunResult::PlanVerdict { approved, reasons: findings }
+                };
+                Judged::Done(result, None)
             }
-            None => Ok((failed("the planner's answer is not a JSON plan"), None)),
-        },
-        Role::PlanReviewer => Ok((
-            match parse_verdict(&outcome.final_text) {
-                RunResult::Review { approved, findings } => RunResult::PlanVerdict {
-                    approved,
-                    reasons: findings,
+            Err(e) => Judged::Malformed(e.0),
+        }),
+        Role::Planner => Ok(match parse_plan(&outcome.final_text) {
+            Ok(plan) => {
+                let subtasks = plan.subtasks.len() as u32;
+                let value = serde_json::to_value(&plan).unwrap_or_default();
+                Judged::Done(RunResult::Plan { subtasks }, Some(value))
+            }
+            Err(e) => Judged::Malformed(e.0),
+        }),
+    }
+}
+
+/// What a run produced, before deciding whether to re-ask.
+enum Judged {
+    Done(RunResult, Option<serde_json::Value>),
+    /// Structured output that did not parse, with the parse error.
+    Malformed(String),
+}
+
+impl Judged {
+    fn into_result(self, outcome: &Outcome) -> (RunResult, Option<serde_json::Value>) {
+        match self {
+            Judged::Done(result, plan) => (result, plan),
+            Judged::Malformed(error) => (
+                RunResult::Failed {
+                    reason: format!(
+                        "the answer did not parse ({error}); raw answer:\n{}",
+                        outcome.final_text
+                    ),
                 },
-                other => other,
-            },
-            None,
-        )),
+                None,
+            ),
+        }
     }
-}
-
-fn failed(reason: &str) -> RunResult {
-    RunResult::Failed {
-        reason: reason.to_string(),
-    }
-}
-
-/// The first JSON object in an agent's final text.
-fn structured(text: &str) -> Option<serde_json::Value> {
-    let start = text.find('{')?;
-    let end = text.rfind('}')?;
-    serde_json::from_str(text.get(start..=end)?).ok()
-}
-
-/// `{"verdict": "approve" | "request_changes", "findings": [...]}`.
-fn parse_verdict(text: &str) -> RunResult {
-    let Some(value) = structured(text) else {
-        return failed("the review is not a JSON verdict");
-    };
-    let approved = match value.get("verdict").and_then(|v| v.as_str()) {
-        Some("approve") => true,
-        Some("request_changes") => false,
-        _ => return failed("the verdict must be `approve` or `request_changes`"),
-    };
-    let findings = value
-        .get("findings")
-        .map(|f| f.to_string())
-        .unwrap_or_default();
-    RunResult::Review { approved, findings }
 }
 
 /// Picks the configured agent for a role and tier. Reviewers prefer a family other than the
