@@ -2,8 +2,7 @@
 //! one another.
 //!
 //! Rules enforced here:
-//! - each agent has a known backend, and what that backend needs (`model` for the API backends,
-//!   `command` for `command`, `script` for `scripted`), and nothing another backend uses;
+//! - each agent is valid on its own (see [`crate::agent`]);
 //! - every name in `[roles]` is an agent;
 //! - `review.enabled = true` needs a reviewer;
 //! - with cross-family review on, every coder has a reviewer of another family, and every planner
@@ -11,12 +10,12 @@
 //!   agents named in `[roles]` come from two or more families (DESIGN §2.4).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
+use crate::agent;
 use crate::error::ConfigError;
 use crate::file::{At, RawAgent, RawReview, RawRole, RawRoles};
 use crate::resolve::Check;
-use crate::settings::{AgentSettings, Backend, ReviewSettings, RoleSettings};
+use crate::settings::{AgentSettings, ReviewSettings, RoleSettings};
 use crate::suggest::closest;
 
 /// The resolved `[agents]`, `[roles]` and `[review]`.
@@ -34,7 +33,7 @@ pub(crate) fn resolve(
 ) -> Result<Crew, ConfigError> {
     let mut agents = BTreeMap::new();
     for (name, raw) in raw_agents {
-        agents.insert(name.clone(), agent(check, name, raw)?);
+        agents.insert(name.clone(), agent::resolve(check, name, raw)?);
     }
     let role = |raw: &RawRole, key: &str| role(check, &agents, raw, key);
     let roles = RoleSettings {
@@ -56,129 +55,6 @@ pub(crate) fn resolve(
         agents,
         roles,
         review,
-    })
-}
-
-fn agent(check: &Check<'_>, name: &str, raw: &At<RawAgent>) -> Result<AgentSettings, ConfigError> {
-    let table = format!("agents.{name}");
-    let fields = raw.get_ref();
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(check.error(
-            raw,
-            &table,
-            format!("agent name `{name}` may only hold letters, digits, `-` and `_`"),
-            "rename the agent, e.g. [agents.claude-sonnet]".to_string(),
-        ));
-    }
-    let backend_names = Backend::ALL.map(Backend::as_str);
-    let Some(backend_at) = &fields.backend else {
-        return Err(check.error(
-            raw,
-            &format!("{table}.backend"),
-            format!("[{table}] has no backend"),
-            format!(
-                "add backend = \"…\" with one of: {}",
-                backend_names.join(", ")
-            ),
-        ));
-    };
-    let backend_key = format!("{table}.backend");
-    let backend = Backend::from_name(backend_at.get_ref()).ok_or_else(|| {
-        let hint = match closest(backend_at.get_ref(), backend_names) {
-            Some(near) => format!(
-                "did you mean \"{near}\"? backends: {}",
-                backend_names.join(", ")
-            ),
-            None => format!("use one of: {}", backend_names.join(", ")),
-        };
-        check.error(
-            backend_at,
-            &backend_key,
-            format!(
-                "{backend_key} = {} is not a backend",
-                check.written(backend_at)
-            ),
-            hint,
-        )
-    })?;
-
-    let model = check.text(&fields.model, &format!("{table}.model"))?;
-    let family = check.text(&fields.family, &format!("{table}.family"))?;
-    let base_url = check.text(&fields.base_url, &format!("{table}.base_url"))?;
-    let command = check.text(&fields.command, &format!("{table}.command"))?;
-    let script = check.text(&fields.script, &format!("{table}.script"))?;
-
-    if let (Some(at), Some(url)) = (&fields.base_url, &base_url)
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err(check.error(
-            at,
-            &format!("{table}.base_url"),
-            format!(
-                "{table}.base_url = {} is not an http(s) URL",
-                check.written(at)
-            ),
-            "write the full URL, e.g. base_url = \"http://127.0.0.1:11434/v1\"".to_string(),
-        ));
-    }
-
-    let needs = |what: &str, example: &str| {
-        check.error(
-            backend_at,
-            &format!("{table}.{what}"),
-            format!("[{table}] uses backend \"{backend}\", which needs {what}"),
-            format!("add {what} = {example} to [{table}]"),
-        )
-    };
-    let unused = |at: &At<String>, what: &str, owner: &str| {
-        check.error(
-            at,
-            &format!("{table}.{what}"),
-            format!("{table}.{what} is only used with backend = \"{owner}\", not \"{backend}\""),
-            format!("remove {what} from [{table}], or set backend = \"{owner}\""),
-        )
-    };
-    match backend {
-        Backend::Openai | Backend::Anthropic if model.is_none() => {
-            return Err(needs("model", "\"<model name>\""));
-        }
-        Backend::Command if command.is_none() => {
-            return Err(needs("command", "\"my-agent --model {model} {prompt}\""));
-        }
-        Backend::Scripted if script.is_none() => {
-            return Err(needs("script", "\"path/to/script.json\""));
-        }
-        _ => {}
-    }
-    if let Some(at) = fields
-        .command
-        .as_ref()
-        .filter(|_| backend != Backend::Command)
-    {
-        return Err(unused(at, "command", "command"));
-    }
-    if let Some(at) = fields
-        .script
-        .as_ref()
-        .filter(|_| backend != Backend::Scripted)
-    {
-        return Err(unused(at, "script", "scripted"));
-    }
-
-    let family = family
-        .or_else(|| backend.default_family().map(str::to_string))
-        .unwrap_or_else(|| name.to_string());
-    Ok(AgentSettings {
-        backend,
-        model,
-        family,
-        base_url,
-        command,
-        script: script.map(PathBuf::from),
     })
 }
 

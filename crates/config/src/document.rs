@@ -300,6 +300,7 @@ fn in_words(expected: &str) -> String {
     match expected {
         "i64" | "u64" | "an integer" => "a whole number".to_string(),
         "a boolean" | "bool" => "true or false".to_string(),
+        "f64" | "f32" | "a float" => "a number, e.g. 2.5".to_string(),
         "a string" => "text in quotes".to_string(),
         "a sequence" => "a list, e.g. [\"a\", \"b\"]".to_string(),
         "struct RawAgent" | "a map" => "a table".to_string(),

@@ -37,6 +37,10 @@ pub(crate) struct RawConfig {
     pub risk: RawRisk,
     #[serde(default)]
     pub server: RawServer,
+    #[serde(default)]
+    pub privacy: RawPrivacy,
+    #[serde(default)]
+    pub prices: BTreeMap<String, At<RawPrice>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +88,17 @@ pub(crate) struct RawAgent {
     pub base_url: Option<At<String>>,
     pub command: Option<At<String>>,
     pub script: Option<At<String>>,
+    pub api_key_env: Option<At<String>>,
+    pub max_turns: Option<At<i64>>,
+    pub max_output_tokens: Option<At<i64>>,
+    pub max_total_tokens: Option<At<i64>>,
+    pub timeout: Option<At<RawDuration>>,
+    pub permission_mode: Option<At<String>>,
+    pub skip_permissions: Option<At<bool>>,
+    pub sandbox: Option<At<String>>,
+    pub args: Option<At<Vec<At<String>>>>,
+    pub env: Option<At<BTreeMap<At<String>, At<String>>>>,
+    pub retries: Option<At<i64>>,
 }
 
 /// A list of agent names, each with its own span so that an unknown one can be pointed at.
@@ -134,6 +149,21 @@ pub(crate) struct RawLabelRule {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub port: Option<At<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrivacy {
+    pub mode: Option<At<String>>,
+}
+
+/// `[prices."MODEL"]`: US dollars per million tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrice {
+    pub input: At<f64>,
+    pub output: At<f64>,
+    pub cached_input: Option<At<f64>>,
 }
 
 /// A duration as written: text such as `"20m"`, or a whole number of seconds.

@@ -34,6 +34,7 @@
 //! This crate reads only the configuration file it is given and, for detection, the directory it
 //! is given. It never looks at the process environment itself: the caller passes the variables.
 
+mod agent;
 mod crew;
 mod detect;
 mod document;
@@ -41,6 +42,8 @@ mod duration;
 mod error;
 mod file;
 mod overrides;
+mod prices;
+mod privacy;
 mod resolve;
 mod risk;
 mod settings;
@@ -54,11 +57,14 @@ pub use detect::{Detected, detect};
 pub use duration::format_duration;
 pub use error::ConfigError;
 pub use overrides::{ENV_PREFIX, ENV_SHORTCUTS, Overrides, env_var_name, flag_name};
+pub use prices::Price;
+pub use privacy::{PrivacyMode, PrivacySettings};
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings};
 pub use settings::{
-    AgentSettings, Backend, DEFAULT_PORT, DEFAULT_PROJECT_NAME, DEFAULT_TARGET, EngineSettings,
-    LimitSettings, ProjectSettings, ReviewSettings, RoleSettings, ServerSettings, Settings,
-    VerifySettings,
+    AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,
+    DEFAULT_RETRIES, DEFAULT_TARGET, EngineSettings, LimitSettings, MAX_TURNS_RANGE,
+    PermissionMode, ProjectSettings, RETRIES_RANGE, ReviewSettings, RoleSettings, ServerSettings,
+    Settings, VerifySettings,
 };
 pub use template::init_template;
 

@@ -120,32 +120,50 @@ const REST: &str = r#"
 #   codex      the Codex CLI                  (family "openai")
 #   openai     any OpenAI-compatible API: Ollama, vLLM, LM Studio, llama.cpp; needs model
 #   anthropic  the Anthropic Messages API; needs model
-#   command    any other agent CLI; needs command, a template with {prompt}, {model} and {dir}
+#   command    any other agent CLI; needs command, a shell command line in which {prompt},
+#              {prompt_file}, {model} and {dir} are replaced (any other {name} is an error)
 #   scripted   replays a script file; for tests and demos; needs script
 # family is what cross-family review compares; it defaults from the backend, and for command
 # and scripted agents to the agent's name. base_url points an agent at another endpoint.
+# Limits for any agent: max_turns (1 to 1000), max_output_tokens (per response),
+# max_total_tokens (per run), timeout (per run). api_key_env names the variable holding the
+# API key (default ANTHROPIC_API_KEY or OPENAI_API_KEY); never write a key in this file.
+# claude takes permission_mode and skip_permissions, codex takes sandbox, both take args (extra
+# CLI arguments); openai and anthropic take retries (on 429 and 5xx, default 3); env adds
+# environment variables. See gaffer.example.toml for every key.
 #
 # [agents.claude]
 # backend = "claude"
 # model = "sonnet"
+# permission_mode = "acceptEdits"
+# max_turns = 60
+# timeout = "30m"
 #
 # [agents.claude-opus]
 # backend = "claude"
 # model = "opus"
+# skip_permissions = true
+# args = ["--add-dir", "../shared-docs"]
 #
 # [agents.codex]
 # backend = "codex"
+# sandbox = "workspace-write"
+# api_key_env = "OPENAI_API_KEY"
 #
 # [agents.local]
 # backend = "openai"
 # model = "qwen2.5-coder:32b"
 # base_url = "http://127.0.0.1:11434/v1"
 # family = "qwen"
+# max_output_tokens = 8192
+# max_total_tokens = 2000000
+# retries = 3
 #
 # [agents.aider]
 # backend = "command"
-# command = "aider --yes --model {model} --message {prompt}"
+# command = "aider --yes --model {model} --message-file {prompt_file}"
 # model = "ollama/qwen2.5-coder"
+# env = { OLLAMA_API_BASE = "http://127.0.0.1:11434" }
 #
 # [agents.demo]
 # backend = "scripted"
@@ -185,4 +203,17 @@ const REST: &str = r#"
 [server]
 # The daemon and dashboard listen on 127.0.0.1 at this port.
 # port = 7420
+
+[privacy]
+# "local" refuses to start while any agent's endpoint is off this machine and its private
+# network: each needs a base_url such as "http://127.0.0.1:11434/v1" (host names other than
+# localhost are not resolved, so write the address). Command agents are not checked.
+# mode = "any"
+
+# What models cost, in US dollars per million tokens, for agents that report no cost. gaffer
+# ships no prices; write the model name exactly as `gaffer usage` shows it.
+# [prices."qwen2.5-coder:32b"]
+# input = 0
+# output = 0
+# cached_input = 0
 "#;

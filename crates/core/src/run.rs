@@ -39,6 +39,10 @@ impl RunStatus {
 }
 
 /// Tokens and money, as reported by the agent or priced from the configuration.
+///
+/// `input_tokens` counts input that was not served from a cache; `cached_tokens` counts cached
+/// input separately (backends whose provider folds cached tokens into its input count subtract
+/// them), so that prices apply to each exactly once.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Usage {

@@ -29,6 +29,7 @@ mod jobs;
 mod leases;
 mod runs;
 mod tasks;
+mod usage;
 
 use crate::Store;
 use gaffer_core::FixedClock;
@@ -44,6 +45,7 @@ pub use leases::{
 };
 pub use runs::{runs_lifecycle, runs_lost, usage_totals};
 pub use tasks::{invalid_input_is_refused, projects_upsert_and_read, tasks_create_and_read};
+pub use usage::usage_breakdown;
 
 /// Builds a fresh, empty store whose clock is the given one.
 pub type MakeStore = dyn Fn(Arc<FixedClock>) -> Box<dyn Store>;
@@ -79,6 +81,7 @@ macro_rules! __with_conformance_checks {
             runs_lifecycle
             runs_lost
             usage_totals
+            usage_breakdown
         }
     };
 }

@@ -18,7 +18,7 @@ pub use error::{Result, StoreError};
 pub use sqlite::SqliteStore;
 pub use types::{
     Commit, EventFilter, JobCompletion, JobFilter, JobOutcome, NewProject, RunFinish, TaskFilter,
-    TaskUpdate, UsageTotals,
+    TaskUpdate, UsageDimension, UsageRow, UsageTotals,
 };
 
 use gaffer_core::{
@@ -82,5 +82,13 @@ pub trait Store: Send + Sync {
     fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>>;
     fn run(&self, id: RunId) -> Result<Run>;
     fn runs(&self, task: TaskId) -> Result<Vec<Run>>;
+    /// Sums of the usage recorded by every run (of `project`, or of all projects).
     fn usage_totals(&self, project: Option<ProjectId>) -> Result<UsageTotals>;
+    /// The same sums split by `by`: one row per distinct value, ordered by cost (highest first),
+    /// then by key. The rows add up to [`Store::usage_totals`] for the same `project`.
+    fn usage_breakdown(
+        &self,
+        project: Option<ProjectId>,
+        by: UsageDimension,
+    ) -> Result<Vec<UsageRow>>;
 }

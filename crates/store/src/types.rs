@@ -102,3 +102,65 @@ pub struct UsageTotals {
     pub runs: u64,
     pub usage: Usage,
 }
+
+/// What [`crate::Store::usage_breakdown`] groups runs by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageDimension {
+    /// The task the run worked on; the key is the task id in decimal (`"12"`).
+    Task,
+    /// The role the run played; the key is the role's name (`"coder"`, `"plan_reviewer"`).
+    Role,
+    /// The model the run was started with, as recorded.
+    Model,
+    /// The configured agent that ran, by name.
+    Agent,
+    /// The UTC day the run started (from its `started_ms`), as `YYYY-MM-DD`.
+    Day,
+}
+
+impl UsageDimension {
+    /// Every dimension, in documentation order.
+    pub const ALL: [UsageDimension; 5] = [
+        UsageDimension::Task,
+        UsageDimension::Role,
+        UsageDimension::Model,
+        UsageDimension::Agent,
+        UsageDimension::Day,
+    ];
+
+    /// The dimension's name: `task`, `role`, `model`, `agent` or `day`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageDimension::Task => "task",
+            UsageDimension::Role => "role",
+            UsageDimension::Model => "model",
+            UsageDimension::Agent => "agent",
+            UsageDimension::Day => "day",
+        }
+    }
+
+    /// The dimension with this name (as [`UsageDimension::as_str`] writes it), if any.
+    pub fn parse(name: &str) -> Option<UsageDimension> {
+        UsageDimension::ALL
+            .into_iter()
+            .find(|d| d.as_str() == name.trim())
+    }
+}
+
+impl std::fmt::Display for UsageDimension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The recorded usage of the runs that share one value of a [`UsageDimension`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The value they share (see [`UsageDimension`] for its form).
+    pub key: String,
+    /// How many runs, including runs still going and runs that recorded no usage.
+    pub runs: u64,
+    /// Their summed usage.
+    pub usage: Usage,
+}

@@ -231,6 +231,211 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             2,
             "server.port",
         ),
+        (
+            "base url without a host",
+            "[agents.local]\nbackend = \"openai\"\nmodel = \"m\"\nbase_url = \"http:///v1\"\n"
+                .into(),
+            4,
+            "agents.local.base_url",
+        ),
+        (
+            "max turns out of range",
+            "[agents.claude]\nbackend = \"claude\"\nmax_turns = 1001\n".into(),
+            3,
+            "agents.claude.max_turns",
+        ),
+        (
+            "zero max output tokens",
+            "[agents.claude]\nbackend = \"claude\"\nmax_output_tokens = 0\n".into(),
+            3,
+            "agents.claude.max_output_tokens",
+        ),
+        (
+            "negative max total tokens",
+            "[agents.claude]\nbackend = \"claude\"\nmax_total_tokens = -5\n".into(),
+            3,
+            "agents.claude.max_total_tokens",
+        ),
+        (
+            "zero agent timeout",
+            "[agents.claude]\nbackend = \"claude\"\ntimeout = \"0s\"\n".into(),
+            3,
+            "agents.claude.timeout",
+        ),
+        (
+            "bad agent timeout",
+            "[agents.claude]\nbackend = \"claude\"\ntimeout = \"half an hour\"\n".into(),
+            3,
+            "agents.claude.timeout",
+        ),
+        (
+            "bad permission mode",
+            "[agents.claude]\nbackend = \"claude\"\npermission_mode = \"acceptedits\"\n".into(),
+            3,
+            "agents.claude.permission_mode",
+        ),
+        (
+            "permission mode on another backend",
+            "[agents.codex]\nbackend = \"codex\"\npermission_mode = \"plan\"\n".into(),
+            3,
+            "agents.codex.permission_mode",
+        ),
+        (
+            "skip permissions on another backend",
+            "[agents.local]\nbackend = \"openai\"\nmodel = \"m\"\nskip_permissions = true\n"
+                .into(),
+            4,
+            "agents.local.skip_permissions",
+        ),
+        (
+            "skip permissions contradicting the permission mode",
+            "[agents.claude]\nbackend = \"claude\"\npermission_mode = \"plan\"\nskip_permissions = true\n"
+                .into(),
+            4,
+            "agents.claude.skip_permissions",
+        ),
+        (
+            "bad sandbox",
+            "[agents.codex]\nbackend = \"codex\"\nsandbox = \"workspace_write\"\n".into(),
+            3,
+            "agents.codex.sandbox",
+        ),
+        (
+            "sandbox on another backend",
+            "[agents.claude]\nbackend = \"claude\"\nsandbox = \"read-only\"\n".into(),
+            3,
+            "agents.claude.sandbox",
+        ),
+        (
+            "args on a backend without a CLI",
+            "[agents.local]\nbackend = \"anthropic\"\nmodel = \"m\"\nargs = [\"--x\"]\n".into(),
+            4,
+            "agents.local.args",
+        ),
+        (
+            "args that are not text",
+            "[agents.claude]\nbackend = \"claude\"\nargs = [\"--max\", 3]\n".into(),
+            3,
+            "agents.claude.args[1]",
+        ),
+        (
+            "env on a scripted agent",
+            "[agents.demo]\nbackend = \"scripted\"\nscript = \"s.json\"\nenv = { A = \"1\" }\n"
+                .into(),
+            4,
+            "agents.demo.env",
+        ),
+        (
+            "env with a bad variable name",
+            "[agents.claude]\nbackend = \"claude\"\n[agents.claude.env]\nOK = \"1\"\n\"2BAD\" = \"x\"\n"
+                .into(),
+            5,
+            "agents.claude.env",
+        ),
+        (
+            "env value that is not text",
+            "[agents.claude]\nbackend = \"claude\"\nenv = { DEBUG = 1 }\n".into(),
+            3,
+            "agents.claude.env.DEBUG",
+        ),
+        (
+            "api key variable on a command agent",
+            "[agents.aider]\nbackend = \"command\"\ncommand = \"aider {prompt}\"\napi_key_env = \"KEY\"\n"
+                .into(),
+            4,
+            "agents.aider.api_key_env",
+        ),
+        (
+            "api key variable that is not a variable name",
+            "[agents.claude]\nbackend = \"claude\"\napi_key_env = \"sk-ant-123\"\n".into(),
+            3,
+            "agents.claude.api_key_env",
+        ),
+        (
+            "retries on a CLI backend",
+            "[agents.claude]\nbackend = \"claude\"\nretries = 2\n".into(),
+            3,
+            "agents.claude.retries",
+        ),
+        (
+            "retries out of range",
+            "[agents.local]\nbackend = \"openai\"\nmodel = \"m\"\nretries = 21\n".into(),
+            4,
+            "agents.local.retries",
+        ),
+        (
+            "unknown placeholder in a command",
+            "[agents.aider]\nbackend = \"command\"\nmodel = \"m\"\ncommand = \"aider --model {modle} {prompt}\"\n"
+                .into(),
+            4,
+            "agents.aider.command",
+        ),
+        (
+            "unknown placeholder unlike any",
+            "[agents.aider]\nbackend = \"command\"\ncommand = \"aider {prompt} --since {yesterday}\"\n"
+                .into(),
+            3,
+            "agents.aider.command",
+        ),
+        (
+            "command without the prompt",
+            "[agents.aider]\nbackend = \"command\"\ncommand = \"aider --yes --dir {dir}\"\n".into(),
+            3,
+            "agents.aider.command",
+        ),
+        (
+            "command using the model without one",
+            "[agents.aider]\nbackend = \"command\"\ncommand = \"aider --model {model} {prompt}\"\n"
+                .into(),
+            3,
+            "agents.aider.command",
+        ),
+        (
+            "bad privacy mode",
+            "[privacy]\nmode = \"offline\"\n".into(),
+            2,
+            "privacy.mode",
+        ),
+        (
+            "agents off this machine in local mode",
+            "[privacy]\nmode = \"local\"\n\n[agents.claude]\nbackend = \"claude\"\n\
+             [agents.remote]\nbackend = \"openai\"\nmodel = \"m\"\nbase_url = \"https://8.8.8.8/v1\"\n\
+             [agents.named]\nbackend = \"anthropic\"\nmodel = \"m\"\nbase_url = \"http://gpu-box:8080\"\n\
+             [agents.local]\nbackend = \"openai\"\nmodel = \"m\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n"
+                .into(),
+            2,
+            "privacy.mode",
+        ),
+        (
+            "negative price",
+            "[prices.\"gpt-4o\"]\ninput = -2.5\noutput = 10\n".into(),
+            2,
+            "prices.gpt-4o.input",
+        ),
+        (
+            "infinite price",
+            "[prices.m]\ninput = 1\noutput = 2\ncached_input = inf\n".into(),
+            4,
+            "prices.m.cached_input",
+        ),
+        (
+            "price missing its output",
+            "[prices.m]\ninput = 1\n".into(),
+            1,
+            "prices.m",
+        ),
+        (
+            "price that is not a number",
+            "[prices.m]\ninput = \"$3\"\noutput = 15\n".into(),
+            2,
+            "prices.m.input",
+        ),
+        (
+            "unknown price key",
+            "[prices.m]\ninput = 1\noutput = 2\ncache_read = 0.1\n".into(),
+            4,
+            "prices.m.cache_read",
+        ),
     ]
 }
 

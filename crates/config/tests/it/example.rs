@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gaffer_config::{Backend, Risk, parse_str};
+use gaffer_config::{Backend, CodexSandbox, PermissionMode, Price, PrivacyMode, Risk, parse_str};
 
 const EXAMPLE: &str = include_str!("../../gaffer.example.toml");
 
@@ -58,6 +58,48 @@ fn the_shipped_example_parses_to_what_it_says() {
         Some(Risk::Critical)
     );
     assert_eq!(settings.server.port, 7420);
+
+    let sonnet = &settings.agents["claude-sonnet"];
+    assert_eq!(sonnet.permission_mode, Some(PermissionMode::AcceptEdits));
+    assert_eq!(sonnet.max_turns, Some(60));
+    assert_eq!(sonnet.timeout, Some(Duration::from_secs(30 * 60)));
+    assert_eq!(sonnet.api_key_env.as_deref(), Some("ANTHROPIC_API_KEY"));
+    let opus = &settings.agents["claude-opus"];
+    assert!(opus.skip_permissions);
+    assert_eq!(opus.args, ["--add-dir", "../shared-docs"]);
+    let codex = &settings.agents["codex"];
+    assert_eq!(codex.sandbox, Some(CodexSandbox::WorkspaceWrite));
+    assert_eq!(codex.api_key_env.as_deref(), Some("CODEX_OPENAI_KEY"));
+    assert_eq!(
+        (
+            local.max_output_tokens,
+            local.max_total_tokens,
+            local.retries
+        ),
+        (Some(8192), Some(2_000_000), Some(5))
+    );
+    let aider = &settings.agents["aider"];
+    assert_eq!(
+        aider.command.as_deref(),
+        Some("aider --yes --model {model} --message-file {prompt_file}")
+    );
+    assert_eq!(aider.env["OLLAMA_API_BASE"], "http://127.0.0.1:11434");
+
+    assert_eq!(settings.privacy.mode, PrivacyMode::Any);
+    assert_eq!(
+        settings.price_for("gpt-5-codex"),
+        Some(Price {
+            input: 1.25,
+            output: 10.0,
+            cached_input: Some(0.125)
+        })
+    );
+    assert_eq!(
+        settings
+            .price_for("qwen2.5-coder:32b")
+            .map(|p| p.cost(10, 10, 10)),
+        Some(0.0)
+    );
 }
 
 #[test]
@@ -71,6 +113,8 @@ fn the_init_template_mentions_every_key_of_the_example() {
             let section_name = section.trim_matches(['[', ']']);
             let table = if section_name.starts_with("agents.") {
                 "# [agents.".to_string()
+            } else if section_name.starts_with("prices.") {
+                "# [prices.".to_string()
             } else {
                 section.clone()
             };

@@ -3,11 +3,14 @@
 // Helpers here are test code too; a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents;
 mod defaults;
 mod detect;
 mod errors;
 mod example;
 mod overrides;
+mod prices;
+mod privacy;
 mod template;
 
 use std::path::Path;

@@ -155,7 +155,12 @@ fn finish(
 
 /// The run's cost: as the agent reported it, else from the configured price of the model.
 fn priced(board: &Board, model: &str, mut usage: gaffer_core::Usage) -> gaffer_core::Usage {
-    let _ = (board, model, &mut usage); // PRICES-PENDING: priced from [prices] once config has it
+    if usage.cost_usd == 0.0 {
+        if let Some(price) = board.settings.price_for(model) {
+            usage.cost_usd =
+                price.cost(usage.input_tokens, usage.output_tokens, usage.cached_tokens);
+        }
+    }
     usage
 }
 

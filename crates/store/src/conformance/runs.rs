@@ -7,7 +7,7 @@ use gaffer_core::{
     NewRun, ProjectId, Role, RunId, RunStatus, Seq, Status, TaskId, Usage, event_kind,
 };
 
-fn new_run(task: TaskId, role: Role) -> NewRun {
+pub(super) fn new_run(task: TaskId, role: Role) -> NewRun {
     NewRun {
         task,
         job: None,
@@ -20,7 +20,7 @@ fn new_run(task: TaskId, role: Role) -> NewRun {
     }
 }
 
-fn usage(input: u64, output: u64, cached: u64, cost: f64) -> Usage {
+pub(super) fn usage(input: u64, output: u64, cached: u64, cost: f64) -> Usage {
     Usage {
         input_tokens: input,
         output_tokens: output,

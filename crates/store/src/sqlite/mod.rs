@@ -19,7 +19,10 @@ mod runs;
 mod tasks;
 
 use crate::clock::SystemClock;
-use crate::{Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskFilter, UsageTotals};
+use crate::{
+    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskFilter, UsageDimension,
+    UsageRow, UsageTotals,
+};
 use gaffer_core::{
     Clock, Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
     TaskId, TaskState,
@@ -207,5 +210,13 @@ impl Store for SqliteStore {
 
     fn usage_totals(&self, project: Option<ProjectId>) -> Result<UsageTotals> {
         self.read(|c, _| runs::usage_totals(c, project))
+    }
+
+    fn usage_breakdown(
+        &self,
+        project: Option<ProjectId>,
+        by: UsageDimension,
+    ) -> Result<Vec<UsageRow>> {
+        self.read(|c, _| runs::usage_breakdown(c, project, by))
     }
 }

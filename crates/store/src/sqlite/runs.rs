@@ -3,7 +3,7 @@
 use super::events;
 use super::retry::TxResult;
 use super::rows::{self, RUN_COLUMNS};
-use crate::{RunFinish, StoreError, UsageTotals};
+use crate::{RunFinish, StoreError, UsageDimension, UsageRow, UsageTotals};
 use gaffer_core::{
     Event, NewEvent, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage, event_kind,
 };
@@ -193,5 +193,43 @@ pub(super) fn usage_totals(conn: &Connection, project: Option<ProjectId>) -> TxR
             cached_tokens: count(row.3),
             cost_usd: row.4,
         },
+    })
+}
+
+/// Usage summed per value of `by`, highest cost first, then by key.
+pub(super) fn usage_breakdown(
+    conn: &Connection,
+    project: Option<ProjectId>,
+    by: UsageDimension,
+) -> TxResult<Vec<UsageRow>> {
+    // The grouping expression comes from this fixed list, never from the caller's text.
+    let key = match by {
+        UsageDimension::Task => "CAST(task AS TEXT)",
+        UsageDimension::Role => "role",
+        UsageDimension::Model => "model",
+        UsageDimension::Agent => "agent",
+        UsageDimension::Day => "strftime('%Y-%m-%d', started_ms / 1000, 'unixepoch')",
+    };
+    let sql = format!(
+        "SELECT {key} AS k, count(*), coalesce(sum(input_tokens), 0),
+             coalesce(sum(output_tokens), 0), coalesce(sum(cached_tokens), 0),
+             coalesce(sum(cost_usd), 0.0) AS cost
+         FROM runs WHERE ?1 IS NULL OR project = ?1
+         GROUP BY k
+         ORDER BY cost DESC, k"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    rows::collect(&mut stmt, [project.map(|p| p.0)], |r| {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(UsageRow {
+            key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+            runs: count(r.get(1)?),
+            usage: Usage {
+                input_tokens: count(r.get(2)?),
+                output_tokens: count(r.get(3)?),
+                cached_tokens: count(r.get(4)?),
+                cost_usd: r.get(5)?,
+            },
+        })
     })
 }
