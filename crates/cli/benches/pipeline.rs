@@ -11,7 +11,7 @@
 //!    pool and once with a pool of 4. The store's event log then says where the time went.
 
 use anyhow::{Context as _, Result, bail};
-use gaffer_core::{Event, NewTask, Seq, Status, event_kind};
+use gaffer_core::{Event, JobSpec, NewTask, Seq, Status, VerifyPurpose, event_kind};
 use gaffer_engine::{Board, BoardOptions, Engine, agents_from_settings};
 use gaffer_store::{EventFilter, JobFilter};
 use gaffer_test_support::{TestRepo, git_cmd};
@@ -527,37 +527,72 @@ fn print_breakdown(board: &Board, events: &[Event], start_ms: i64, wall: Duratio
         mean(&run_ms)
     );
 
-    // Verify: the command itself, and what comes before it.
-    let mut command_ms: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for e in events
-        .iter()
-        .filter(|e| e.kind == event_kind::VERIFY_FINISHED)
-    {
-        let purpose = e.data["purpose"].as_str().unwrap_or("?").to_string();
-        command_ms
-            .entry(purpose)
-            .or_default()
-            .push(e.data["duration_ms"].as_i64().unwrap_or(0));
+    // Verify, per purpose: before the command (slot, worktree lock, checkout of the commit),
+    // the command itself, and after it (checkout back to the branch, recording the result).
+    let mut verify: BTreeMap<&str, [Vec<i64>; 3]> = BTreeMap::new();
+    for job in &jobs {
+        let JobSpec::Verify { commit, purpose } = &job.spec else {
+            continue;
+        };
+        let purpose = match purpose {
+            VerifyPurpose::Branch => "branch",
+            VerifyPurpose::Candidate => "candidate",
+        };
+        let find = |kind: &str| {
+            events.iter().find(|e| {
+                e.kind == kind
+                    && e.task == job.task
+                    && e.at_ms >= job.created_ms
+                    && e.data["commit"].as_str() == Some(commit.as_str())
+            })
+        };
+        let (Some(started), Some(finished)) = (
+            find(event_kind::VERIFY_STARTED),
+            find(event_kind::VERIFY_FINISHED),
+        ) else {
+            continue;
+        };
+        let command = finished.data["duration_ms"].as_i64().unwrap_or(0);
+        let parts = verify.entry(purpose).or_default();
+        parts[0].push(started.at_ms - job.created_ms);
+        parts[1].push(command);
+        parts[2].push(job.updated_ms - started.at_ms - command);
     }
-    for (purpose, d) in &command_ms {
+    for (purpose, [before, command, after]) in &verify {
         println!(
-            "  verify ({purpose}): {} runs, the command itself mean {:.0} ms",
-            d.len(),
-            mean(d)
+            "  verify ({purpose}, n={}): enqueue -> command mean {:.0} ms; command mean {:.0} ms; \
+             after the command mean {:.0} ms",
+            command.len(),
+            mean(before),
+            mean(command),
+            mean(after)
         );
     }
 
-    // The serial merge: how busy it was.
-    let first_queued = events
-        .iter()
-        .filter(|e| e.kind == event_kind::TASK_STATUS && e.data["to"] == "queued")
-        .map(|e| e.at_ms)
-        .min()
-        .unwrap_or(start_ms);
-    println!(
-        "  first task queued for merge at {:.1} s",
-        (first_queued - start_ms) as f64 / 1000.0
-    );
+    // The serial merge: one task in `merging` at a time. If it was busy for most of the window
+    // from the first task queued to the last merge, the merge path bounds throughput.
+    let at = |to: &str| -> Vec<i64> {
+        events
+            .iter()
+            .filter(|e| e.kind == event_kind::TASK_STATUS && e.data["to"] == to)
+            .map(|e| e.at_ms)
+            .collect()
+    };
+    let (queued, merged) = (at("queued"), at("merged"));
+    if let (Some(first), Some(last)) = (queued.iter().min(), merged.iter().max()) {
+        let window = (last - first).max(1);
+        let merging = in_status.get("merging").map_or(0, |(sum, _)| *sum);
+        println!(
+            "  serial merge: first task queued at {:.1} s, last merged at {:.1} s; {} merges in \
+             {:.1} s = {:.0} ms per merge; a task was merging {:.0}% of that window",
+            (first - start_ms) as f64 / 1000.0,
+            (last - start_ms) as f64 / 1000.0,
+            merged.len(),
+            window as f64 / 1000.0,
+            window as f64 / merged.len().max(1) as f64,
+            merging as f64 * 100.0 / window as f64
+        );
+    }
     Ok(())
 }
 

@@ -55,6 +55,8 @@ pub enum Command {
     Answer(AnswerArgs),
     /// Bring landed work into your checkout (refuses to touch uncommitted changes).
     Pull,
+    /// Tokens and cost: in total and by task, role, model, agent and day.
+    Usage(UsageArgs),
     /// Run the whole pipeline on a throwaway repository with a scripted agent.
     Demo(DemoArgs),
 }
@@ -208,6 +210,15 @@ pub struct LogArgs {
     /// Print the runs' raw transcripts (prompt and every event) instead.
     #[arg(long)]
     pub raw: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Only this breakdown: task, role, model, agent or day.
+    #[arg(long)]
+    pub by: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

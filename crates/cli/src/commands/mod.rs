@@ -11,6 +11,7 @@ mod pull;
 mod status;
 mod task;
 mod up;
+mod usage;
 
 use crate::cli::{Cli, Command, TaskCommand};
 use crate::context::Context;
@@ -56,6 +57,7 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Reject(args) => act::reject(&ctx, args.id, &args.reason, args.cancel),
         Command::Answer(args) => act::answer(&ctx, args.id, &args.text),
         Command::Pull => pull::run(&ctx),
+        Command::Usage(args) => usage::run(&ctx, &args),
         Command::Demo(args) => crate::demo::run(&args),
     }
     .map(|_| ExitCode::SUCCESS)

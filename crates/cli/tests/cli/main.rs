@@ -19,6 +19,7 @@ mod pull;
 mod schedule;
 mod status;
 mod task;
+mod usage;
 
 /// A file added to this directory but not declared above would silently never run.
 #[test]
