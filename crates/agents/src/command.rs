@@ -6,8 +6,8 @@
 //! recognised; exit status 0 is success. Such CLIs report no usage, so none is recorded.
 
 use crate::event::{AgentEvent, Outcome, RunHandle, RunRequest};
-use crate::registry::{AgentBackend, AgentError};
 use crate::lines::classify_line;
+use crate::registry::{AgentBackend, AgentError};
 use gaffer_proc::{CommandSpec, Termination};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -36,10 +36,16 @@ pub(crate) fn shell_quote(s: &str) -> String {
 /// The command line for one run.
 fn render(template: &str, request: &RunRequest, prompt_file: &std::path::Path) -> String {
     template
-        .replace("{prompt_file}", &shell_quote(&prompt_file.display().to_string()))
+        .replace(
+            "{prompt_file}",
+            &shell_quote(&prompt_file.display().to_string()),
+        )
         .replace("{prompt}", &shell_quote(&request.prompt))
         .replace("{model}", &shell_quote(&request.model))
-        .replace("{dir}", &shell_quote(&request.worktree.display().to_string()))
+        .replace(
+            "{dir}",
+            &shell_quote(&request.worktree.display().to_string()),
+        )
 }
 
 impl AgentBackend for CommandBackend {
@@ -66,8 +72,8 @@ impl AgentBackend for CommandBackend {
             .envs(request.env.iter().cloned())
             .timeout(request.max_wall)
             .tail_bytes(16 * 1024);
-        let mut process =
-            gaffer_proc::spawn_lines(&spec, cancel).map_err(|e| AgentError::Start(e.to_string()))?;
+        let mut process = gaffer_proc::spawn_lines(&spec, cancel)
+            .map_err(|e| AgentError::Start(e.to_string()))?;
         let identity = process.identity.clone();
         let (tx, rx) = mpsc::channel(256);
         let model = request.model.clone();
@@ -94,7 +100,9 @@ impl AgentBackend for CommandBackend {
                             "the agent exited with status {code}: {}",
                             done.tail.trim()
                         )),
-                        Termination::Signaled(sig) => Some(format!("the agent was killed by signal {sig}")),
+                        Termination::Signaled(sig) => {
+                            Some(format!("the agent was killed by signal {sig}"))
+                        }
                         Termination::TimedOut => Some("the agent ran out of time".to_string()),
                         Termination::Cancelled => Some("cancelled".to_string()),
                     };
@@ -156,9 +164,19 @@ mod tests {
             "printf '%s\\n' {prompt} > out.txt; echo STATUS: working; cat {prompt_file} | wc -c; echo model={model} task=$GAFFER_TASK",
             vec![],
         );
-        let events = drain(backend.start(request(dir.path()), CancellationToken::new()).unwrap()).await;
-        assert_eq!(std::fs::read_to_string(dir.path().join("out.txt")).unwrap(), "it's a test\n");
-        assert!(events.contains(&AgentEvent::Status { text: "working".into() }));
+        let events = drain(
+            backend
+                .start(request(dir.path()), CancellationToken::new())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out.txt")).unwrap(),
+            "it's a test\n"
+        );
+        assert!(events.contains(&AgentEvent::Status {
+            text: "working".into()
+        }));
         match events.last() {
             Some(AgentEvent::Finished { outcome }) => {
                 assert!(outcome.success, "{outcome:?}");
@@ -172,11 +190,22 @@ mod tests {
     async fn a_failing_command_fails_the_run_with_its_stderr() {
         let dir = tempfile::tempdir().unwrap();
         let backend = CommandBackend::new("echo nope >&2; exit 3", vec![]);
-        let events = drain(backend.start(request(dir.path()), CancellationToken::new()).unwrap()).await;
+        let events = drain(
+            backend
+                .start(request(dir.path()), CancellationToken::new())
+                .unwrap(),
+        )
+        .await;
         match events.last() {
             Some(AgentEvent::Finished { outcome }) => {
                 assert!(!outcome.success);
-                assert!(outcome.error.as_deref().unwrap_or("").contains("status 3: nope"));
+                assert!(
+                    outcome
+                        .error
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("status 3: nope")
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -186,11 +215,15 @@ mod tests {
     async fn cancel_stops_the_command() {
         let dir = tempfile::tempdir().unwrap();
         let cancel = CancellationToken::new();
-        let handle = CommandBackend::new("sleep 30", vec![]).start(request(dir.path()), cancel.clone()).unwrap();
+        let handle = CommandBackend::new("sleep 30", vec![])
+            .start(request(dir.path()), cancel.clone())
+            .unwrap();
         let id = handle.process.clone().unwrap();
         cancel.cancel();
         let events = drain(handle).await;
-        assert!(matches!(events.last(), Some(AgentEvent::Finished { outcome }) if !outcome.success));
+        assert!(
+            matches!(events.last(), Some(AgentEvent::Finished { outcome }) if !outcome.success)
+        );
         assert!(!gaffer_proc::is_alive(&id));
     }
 }

@@ -49,9 +49,15 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                AgentEvent::Text { text: "Working on it.".into() },
-                AgentEvent::Status { text: "tests pass".into() },
-                AgentEvent::Question { text: "which db?".into() },
+                AgentEvent::Text {
+                    text: "Working on it.".into()
+                },
+                AgentEvent::Status {
+                    text: "tests pass".into()
+                },
+                AgentEvent::Question {
+                    text: "which db?".into()
+                },
             ]
         );
     }

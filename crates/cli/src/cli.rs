@@ -57,6 +57,11 @@ pub enum Command {
     Pull,
     /// Tokens and cost: in total and by task, role, model, agent and day.
     Usage(UsageArgs),
+    /// Try an agent configuration outside the pipeline.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Run the scripted model server standalone (OpenAI, Anthropic and Responses APIs).
+    MockLlm(MockLlmArgs),
     /// Run the whole pipeline on a throwaway repository with a scripted agent.
     Demo(DemoArgs),
 }
@@ -212,6 +217,48 @@ pub struct LogArgs {
     pub raw: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Run one agent once in DIR, streaming its normalized events.
+    Run(AgentRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentRunArgs {
+    /// A configured agent, or a backend name (claude, codex, openai, anthropic) with defaults
+    /// taken from the provider's environment variables.
+    #[arg(long)]
+    pub agent: String,
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Where the agent works (default: the current directory).
+    #[arg(long = "dir", id = "workdir", value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+    /// Continue this session.
+    #[arg(long)]
+    pub resume: Option<String>,
+    /// One JSON object per line, ending with the outcome, usage and cost.
+    #[arg(long)]
+    pub json: bool,
+    /// Wall-time limit in seconds.
+    #[arg(long, default_value_t = 1800)]
+    pub timeout: u64,
+    pub prompt: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MockLlmArgs {
+    /// The script (TOML or JSON) to answer from.
+    #[arg(long)]
+    pub script: PathBuf,
+    /// Port on 127.0.0.1 (0 picks a free one; the address is printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Also append every request to this JSONL file.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

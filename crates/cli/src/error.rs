@@ -141,12 +141,25 @@ impl From<gaffer_store::StoreError> for CliError {
     }
 }
 
+impl From<gaffer_agents::AgentError> for CliError {
+    fn from(e: gaffer_agents::AgentError) -> Self {
+        let kind = match &e {
+            gaffer_agents::AgentError::UnknownAgent(_) => Kind::NotFound,
+            gaffer_agents::AgentError::Unavailable { .. }
+            | gaffer_agents::AgentError::Script { .. } => Kind::Config,
+            _ => Kind::Internal,
+        };
+        CliError::new(kind, e.to_string())
+    }
+}
+
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Store(e) => e.into(),
             EngineError::Git(e) => e.into(),
             EngineError::Config(e) => e.into(),
+            EngineError::Agent(e) => e.into(),
             EngineError::Transition { task, source } => {
                 CliError::new(Kind::Conflict, format!("task {task}: {source}"))
                     .hint(format!("`gaffer task show {task}` shows where it is"))

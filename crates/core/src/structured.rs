@@ -178,16 +178,41 @@ mod tests {
     fn schemas_match_the_types() {
         let plan: serde_json::Value = serde_json::from_str(PLAN_SCHEMA).unwrap();
         let item = &plan["properties"]["subtasks"]["items"]["properties"];
-        let mut keys: Vec<&str> = item.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort();
-        assert_eq!(keys, ["body", "depends_on", "read_scope", "risk", "tier", "title", "write_scope"]);
+        assert_eq!(
+            keys,
+            [
+                "body",
+                "depends_on",
+                "read_scope",
+                "risk",
+                "tier",
+                "title",
+                "write_scope"
+            ]
+        );
         let verdict: serde_json::Value = serde_json::from_str(VERDICT_SCHEMA).unwrap();
-        let mut keys: Vec<&str> =
-            verdict["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = verdict["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort();
         assert_eq!(keys, ["findings", "summary", "verdict"]);
         let finding = &verdict["properties"]["findings"]["items"]["properties"];
-        let mut keys: Vec<&str> = finding.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = finding
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort();
         assert_eq!(keys, ["file", "line", "severity", "text"]);
     }

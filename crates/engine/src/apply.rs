@@ -3,11 +3,11 @@
 
 use crate::board::Board;
 use crate::error::{EngineError, Result};
+use gaffer_core::structured::Plan;
 use gaffer_core::{
     Effect, Input, JobSpec, NewEvent, NewJob, NewTask, Task, TaskId, TaskKind, TaskState,
     event_kind, transition,
 };
-use gaffer_core::structured::Plan;
 use gaffer_store::{Commit, JobCompletion, RunFinish, StoreError, TaskUpdate};
 
 /// What else goes into the transaction besides the state change.
@@ -163,10 +163,14 @@ fn children_of(
     plan: Option<&serde_json::Value>,
 ) -> Result<Vec<(NewTask, TaskState)>> {
     let value = plan.or(task.plan.as_ref()).ok_or_else(|| {
-        EngineError::Invalid(format!("task {} has no plan to create children from", task.id))
+        EngineError::Invalid(format!(
+            "task {} has no plan to create children from",
+            task.id
+        ))
     })?;
-    let plan: Plan = serde_json::from_value(value.clone())
-        .map_err(|e| EngineError::Invalid(format!("task {}'s stored plan is invalid: {e}", task.id)))?;
+    let plan: Plan = serde_json::from_value(value.clone()).map_err(|e| {
+        EngineError::Invalid(format!("task {}'s stored plan is invalid: {e}", task.id))
+    })?;
     let mut children = Vec::new();
     for sub in plan.subtasks {
         let new = NewTask {

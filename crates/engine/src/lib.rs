@@ -33,4 +33,4 @@ pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
 pub use landing::Landing;
 pub use paths::StatePaths;
-pub use registry::agents_from_settings;
+pub use registry::{agent_by_name, agents_from_settings, default_agent};

@@ -11,7 +11,9 @@ const PLANNER: &str = include_str!("../prompts/planner.md");
 pub(crate) fn system(role: Role) -> String {
     match role {
         Role::Coder | Role::Resolver => CODER.to_string(),
-        Role::Reviewer | Role::PlanReviewer => format!("{REVIEWER}\nThe JSON Schema:\n\n{VERDICT_SCHEMA}"),
+        Role::Reviewer | Role::PlanReviewer => {
+            format!("{REVIEWER}\nThe JSON Schema:\n\n{VERDICT_SCHEMA}")
+        }
         Role::Planner => format!("{PLANNER}\nThe JSON Schema:\n\n{PLAN_SCHEMA}"),
     }
 }

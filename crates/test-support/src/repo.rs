@@ -28,9 +28,9 @@ impl TestRepo {
     }
 
     /// Creates a repository with `n` files spread over nested directories (at most 100 files per
-    /// directory, 10 directories per level) plus the README, all in one commit. Used by benchmarks
-    /// that need a checkout of realistic size; writing the files and running one `git add -A`
-    /// keeps it fast.
+    /// directory, 10 directories per level) plus the README, all in one commit, objects packed.
+    /// Used by benchmarks that need a repository of realistic size; writing the files and
+    /// running one `git add -A` keeps it fast.
     pub fn with_files(n: usize) -> TestRepo {
         let repo = TestRepo::empty();
         repo.write("README.md", "# test repository\n");
@@ -49,6 +49,9 @@ impl TestRepo {
                 .unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
         }
         repo.commit_all(&format!("add {n} files"));
+        // Pack the objects, as in a real clone; checkouts from thousands of loose objects are
+        // several times slower and would distort benchmarks.
+        repo.git(&["repack", "-adq"]);
         repo
     }
 

@@ -1,19 +1,21 @@
 //! One file per command; `run` parses the command line and dispatches.
 
 mod act;
+mod agent;
 mod diff;
 mod doctor;
 mod down;
 mod feed;
 mod init;
 mod log;
+mod mock_llm;
 mod pull;
 mod status;
 mod task;
 mod up;
 mod usage;
 
-use crate::cli::{Cli, Command, TaskCommand};
+use crate::cli::{AgentCommand, Cli, Command, TaskCommand};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
 use clap::Parser;
@@ -58,6 +60,8 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Answer(args) => act::answer(&ctx, args.id, &args.text),
         Command::Pull => pull::run(&ctx),
         Command::Usage(args) => usage::run(&ctx, &args),
+        Command::Agent(AgentCommand::Run(args)) => agent::run(&ctx, &args),
+        Command::MockLlm(args) => mock_llm::run(&args),
         Command::Demo(args) => crate::demo::run(&args),
     }
     .map(|_| ExitCode::SUCCESS)

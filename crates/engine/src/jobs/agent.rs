@@ -95,14 +95,24 @@ pub(crate) async fn run(
     let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;
     let (outcome, result, plan) = loop {
-        let (outcome, question) = stream_run(ctx, &agent, request.clone(), &run, &task, &mut transcript).await?;
+        let (outcome, question) =
+            stream_run(ctx, &agent, request.clone(), &run, &task, &mut transcript).await?;
         usage.add(&outcome.usage);
         if ctx.cancel.is_cancelled() {
             return Ok(JobResult::Interrupted {
-                finish_run: Some(finish(&run, RunStatus::Cancelled, &outcome, usage, Some("interrupted".into()))),
+                finish_run: Some(finish(
+                    &run,
+                    RunStatus::Cancelled,
+                    &outcome,
+                    usage,
+                    Some("interrupted".into()),
+                )),
             });
         }
-        let judged = judge(board, &task, role, &run, &worktree, &base, &outcome, question).await?;
+        let judged = judge(
+            board, &task, role, &run, &worktree, &base, &outcome, question,
+        )
+        .await?;
         // A malformed plan or verdict is asked for once more, in the same session, with the
         // parse error; then the run fails with the raw answer kept as evidence.
         match (&judged, reasked, outcome.session_id.clone()) {
@@ -186,7 +196,10 @@ async fn stream_run(
     while let Some(event) = handle.events.recv().await {
         transcript.write(&event);
         match &event {
-            AgentEvent::Started { session_id: Some(s), .. } => {
+            AgentEvent::Started {
+                session_id: Some(s),
+                ..
+            } => {
                 board.store.set_run_session(run.id, s)?;
             }
             AgentEvent::Question { text } => question = Some(text.clone()),
@@ -197,10 +210,12 @@ async fn stream_run(
             _ => {}
         }
         if let Some(data) = output_event(&event) {
-            board.store.append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
-                .task(task.id)
-                .project(task.project)
-                .run(run.id)])?;
+            board
+                .store
+                .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+                    .task(task.id)
+                    .project(task.project)
+                    .run(run.id)])?;
         }
     }
     let outcome = outcome.unwrap_or_else(|| Outcome {
@@ -279,7 +294,10 @@ async fn judge(
                 let result = if role == Role::Reviewer {
                     RunResult::Review { approved, findings }
                 } else {
-                    RunResult::PlanVerdict { approved, reasons: findings }
+                    RunResult::PlanVerdict {
+                        approved,
+                        reasons: findings,
+                    }
                 };
                 Judged::Done(result, None)
             }

@@ -1,0 +1,173 @@
+//! How gaffer runs Claude Code: its options and the command line and environment they give.
+
+use crate::event::RunRequest;
+use gaffer_proc::CommandSpec;
+use std::path::{Path, PathBuf};
+
+/// The permission mode that skips every prompt, like `--dangerously-skip-permissions`.
+const BYPASS_MODE: &str = "bypassPermissions";
+
+/// Settings of the `claude` backend.
+///
+/// `model` is used when the run's request names none. With neither `skip_permissions` nor a
+/// `permission_mode`, Claude Code's default mode applies, in which print mode refuses edits it
+/// would have asked about; set one of them for unattended work.
+#[derive(Clone, PartialEq)]
+pub struct ClaudeOptions {
+    /// The program to run (default `claude`, looked up in `PATH`).
+    pub program: String,
+    pub model: Option<String>,
+    /// `--permission-mode` (`acceptEdits`, `bypassPermissions`, `plan`, `default`…), unless
+    /// `skip_permissions` is set.
+    pub permission_mode: Option<String>,
+    /// `--dangerously-skip-permissions`: every tool runs without asking. When gaffer runs as
+    /// root, gaffer also sets `IS_SANDBOX=1`, without which the CLI refuses.
+    pub skip_permissions: bool,
+    /// `ANTHROPIC_BASE_URL` for the CLI; without it the variable passes through from gaffer's
+    /// environment, if set there.
+    pub base_url: Option<String>,
+    /// `ANTHROPIC_API_KEY` for the CLI; without it the variable passes through likewise.
+    pub api_key: Option<String>,
+    /// `--max-turns`.
+    pub max_turns: Option<u32>,
+    /// `CLAUDE_CODE_MAX_RETRIES`: how often the CLI retries a failed API call (its default
+    /// when unset).
+    pub max_retries: Option<u32>,
+    /// Further arguments, placed before the prompt.
+    pub extra_args: Vec<String>,
+    /// Further environment variables (they override gaffer's defaults).
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for ClaudeOptions {
+    fn default() -> Self {
+        ClaudeOptions {
+            program: "claude".into(),
+            model: None,
+            permission_mode: None,
+            skip_permissions: false,
+            base_url: None,
+            api_key: None,
+            max_turns: None,
+            max_retries: None,
+            extra_args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClaudeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaudeOptions")
+            .field("program", &self.program)
+            .field("model", &self.model)
+            .field("permission_mode", &self.permission_mode)
+            .field("skip_permissions", &self.skip_permissions)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("max_turns", &self.max_turns)
+            .field("max_retries", &self.max_retries)
+            .field("extra_args", &self.extra_args)
+            .field("env", &redacted_env(&self.env))
+            .finish()
+    }
+}
+
+/// `env` with the values of secret-looking variables hidden.
+pub(crate) fn redacted_env(env: &[(String, String)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| {
+            let upper = k.to_ascii_uppercase();
+            let secret = ["KEY", "TOKEN", "SECRET", "PASSWORD"]
+                .iter()
+                .any(|s| upper.contains(s));
+            let shown = if secret {
+                "<redacted>".to_string()
+            } else {
+                v.clone()
+            };
+            (k.clone(), shown)
+        })
+        .collect()
+}
+
+impl ClaudeOptions {
+    /// The model a run uses: the request's, else the configured one, else the CLI's default
+    /// (`None`).
+    pub fn model_for(&self, request: &RunRequest) -> Option<String> {
+        Some(request.model.trim())
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .or_else(|| self.model.clone())
+    }
+
+    /// The directory Claude Code keeps its configuration and sessions in for this agent.
+    pub fn config_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("claude-config")
+    }
+
+    /// The command for one run (`running_as_root` decides `IS_SANDBOX`).
+    pub fn command(&self, request: &RunRequest, running_as_root: bool) -> CommandSpec {
+        let mut args: Vec<String> = vec![
+            "-p".into(),
+            "--output-format".into(),
+            "stream-json".into(),
+            "--verbose".into(),
+        ];
+        if let Some(model) = self.model_for(request) {
+            args.extend(["--model".into(), model]);
+        }
+        if let Some(session) = &request.resume_session {
+            args.extend(["--resume".into(), session.clone()]);
+        }
+        if self.skip_permissions {
+            args.push("--dangerously-skip-permissions".into());
+        } else if let Some(mode) = &self.permission_mode {
+            args.extend(["--permission-mode".into(), mode.clone()]);
+        }
+        if !request.system_prompt.trim().is_empty() {
+            args.extend([
+                "--append-system-prompt".into(),
+                request.system_prompt.clone(),
+            ]);
+        }
+        if let Some(turns) = self.max_turns {
+            args.extend(["--max-turns".into(), turns.to_string()]);
+        }
+        args.extend(self.extra_args.iter().cloned());
+        // `--` so that a prompt starting with `-` is not read as an option.
+        args.extend(["--".into(), request.prompt.clone()]);
+
+        let mut env: Vec<(String, String)> = vec![
+            (
+                "CLAUDE_CONFIG_DIR".into(),
+                Self::config_dir(&request.data_dir).display().to_string(),
+            ),
+            (
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
+                "1".into(),
+            ),
+            ("DISABLE_AUTOUPDATER".into(), "1".into()),
+        ];
+        if let Some(url) = &self.base_url {
+            env.push(("ANTHROPIC_BASE_URL".into(), url.clone()));
+        }
+        if let Some(key) = &self.api_key {
+            env.push(("ANTHROPIC_API_KEY".into(), key.clone()));
+        }
+        if let Some(retries) = self.max_retries {
+            env.push(("CLAUDE_CODE_MAX_RETRIES".into(), retries.to_string()));
+        }
+        let bypass = self.skip_permissions || self.permission_mode.as_deref() == Some(BYPASS_MODE);
+        if running_as_root && bypass {
+            env.push(("IS_SANDBOX".into(), "1".into()));
+        }
+        env.extend(self.env.iter().cloned());
+        env.extend(request.env.iter().cloned());
+
+        CommandSpec::new(&self.program, &request.worktree)
+            .args(args)
+            .envs(env)
+            .timeout(request.max_wall)
+    }
+}

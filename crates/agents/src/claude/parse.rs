@@ -1,0 +1,299 @@
+//! Claude Code's `stream-json` output → normalized events. Pure: lines in, events out.
+
+use super::summary;
+use super::wire::{Line, TokenUsage};
+use crate::claude::cli_run::{CliExit, LineParser};
+use crate::event::{AgentEvent, Outcome};
+use crate::lines::classify_text;
+use gaffer_core::Usage;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Reads Claude Code's `--output-format stream-json --verbose` output one line at a time.
+///
+/// * `system` `init` → [`AgentEvent::Started`] with the session id and model (other `system`
+///   subtypes are read for their session id and retry errors only);
+/// * `assistant` text → [`AgentEvent::Text`], with `STATUS:` / `QUESTION:` lines as
+///   [`AgentEvent::Status`] / [`AgentEvent::Question`]; `tool_use` → [`AgentEvent::ToolCall`]
+///   with a short summary (`Write src/x.rs`, `Bash: cargo test`);
+/// * `user` tool results → [`AgentEvent::ToolResult`];
+/// * `result` → [`AgentEvent::Usage`] (tokens and `total_cost_usd`), and the outcome.
+///
+/// Blank lines, lines that are not JSON, lines of unknown type and lines of a known type with
+/// an unexpected shape produce nothing. Text from sub-agents (lines with a
+/// `parent_tool_use_id`) is not the agent's answer and is left out; their tool calls are kept.
+/// If no `init` line comes first, `Started` is sent before the first other event.
+#[derive(Debug)]
+pub struct ClaudeParser {
+    worktree: PathBuf,
+    fallback_model: String,
+    started: bool,
+    session_id: Option<String>,
+    model: Option<String>,
+    /// Tool names by call id, to name results.
+    tools: HashMap<String, String>,
+    /// The main agent's last text.
+    last_text: String,
+    /// The last API error the CLI reported (an error message, or a retry).
+    api_error: Option<String>,
+    result: Option<RunResult>,
+}
+
+/// What the `result` line said.
+#[derive(Debug)]
+struct RunResult {
+    is_error: bool,
+    subtype: Option<String>,
+    text: Option<String>,
+    errors: Vec<String>,
+    turns: u32,
+    usage: Usage,
+}
+
+impl ClaudeParser {
+    /// A parser for a run in `worktree` (tool paths are shown relative to it) that asked for
+    /// `model` (reported until the CLI says which model it uses).
+    pub fn new(worktree: impl Into<PathBuf>, model: impl Into<String>) -> ClaudeParser {
+        ClaudeParser {
+            worktree: worktree.into(),
+            fallback_model: model.into(),
+            started: false,
+            session_id: None,
+            model: None,
+            tools: HashMap::new(),
+            last_text: String::new(),
+            api_error: None,
+            result: None,
+        }
+    }
+
+    /// The events one line of output stands for.
+    pub fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
+        let line = line.trim();
+        if !line.starts_with('{') {
+            return Vec::new();
+        }
+        let Ok(parsed) = serde_json::from_str::<Line>(line) else {
+            return Vec::new();
+        };
+        if self.session_id.is_none() {
+            self.session_id.clone_from(&parsed.session_id);
+        }
+        let mut out = Vec::new();
+        match parsed.kind.as_str() {
+            "system" => self.system(parsed, &mut out),
+            "assistant" => self.assistant(parsed, &mut out),
+            "user" => self.user(&parsed, &mut out),
+            "result" => self.result(parsed, &mut out),
+            _ => {}
+        }
+        out
+    }
+
+    /// The outcome, once the process has ended.
+    pub fn finish(&mut self, exit: &CliExit) -> Outcome {
+        let mut outcome = Outcome {
+            session_id: self.session_id.clone(),
+            final_text: self.last_text.clone(),
+            ..Outcome::default()
+        };
+        if let Some(result) = &self.result {
+            outcome.turns = result.turns;
+            outcome.usage = result.usage;
+            if let Some(text) = result.text.as_ref().filter(|_| !result.is_error) {
+                outcome.final_text.clone_from(text);
+            }
+        }
+        outcome.error = if exit.was_stopped() {
+            exit.failure("claude")
+        } else {
+            match &self.result {
+                Some(result) if result.is_error => Some(self.result_error(result)),
+                Some(_) => exit.failure("claude"),
+                None => Some(
+                    self.api_error
+                        .clone()
+                        .or_else(|| exit.failure("claude"))
+                        .unwrap_or_else(|| "claude ended without reporting a result".into()),
+                ),
+            }
+        };
+        outcome.success = outcome.error.is_none();
+        outcome
+    }
+
+    fn result_error(&self, result: &RunResult) -> String {
+        if !result.errors.is_empty() {
+            return result.errors.join("; ");
+        }
+        if let Some(text) = result.text.as_ref().filter(|t| !t.trim().is_empty()) {
+            return text.clone();
+        }
+        if let Some(error) = &self.api_error {
+            return error.clone();
+        }
+        match &result.subtype {
+            Some(subtype) => format!("claude reported an error ({subtype})"),
+            None => "claude reported an error".to_string(),
+        }
+    }
+
+    fn system(&mut self, line: Line, out: &mut Vec<AgentEvent>) {
+        match line.subtype.as_deref() {
+            Some("init") => {
+                if line.model.is_some() {
+                    self.model = line.model;
+                }
+                if line.session_id.is_some() {
+                    self.session_id = line.session_id;
+                }
+                self.ensure_started(out);
+            }
+            Some("api_retry") => {
+                let status = line
+                    .error_status
+                    .as_ref()
+                    .map(value_text)
+                    .unwrap_or_default();
+                let error = line.error.as_ref().map(value_text).unwrap_or_default();
+                self.api_error = Some(format!("API error {status} {error}").trim().to_string());
+            }
+            _ => {}
+        }
+    }
+
+    fn assistant(&mut self, line: Line, out: &mut Vec<AgentEvent>) {
+        let Some(message) = line.message else { return };
+        if let Some(model) = message.model.filter(|m| !m.starts_with('<')) {
+            self.model.get_or_insert(model);
+        }
+        self.ensure_started(out);
+        if line.is_api_error_message == Some(true) || line.error.is_some() {
+            let text: Vec<&str> = message
+                .content
+                .blocks()
+                .iter()
+                .filter_map(|b| b.text.as_deref())
+                .collect();
+            let text = text.join("\n");
+            self.api_error = Some(if text.trim().is_empty() {
+                format!(
+                    "API error: {}",
+                    line.error.as_ref().map(value_text).unwrap_or_default()
+                )
+            } else {
+                text
+            });
+            return;
+        }
+        let main = line.parent_tool_use_id.is_none();
+        for block in message.content.blocks() {
+            match block.kind.as_str() {
+                "text" if main => {
+                    if let Some(text) = block.text.as_deref().filter(|t| !t.trim().is_empty()) {
+                        self.last_text = text.to_string();
+                        out.extend(classify_text(text));
+                    }
+                }
+                "tool_use" => {
+                    let name = block.name.clone().unwrap_or_else(|| "tool".into());
+                    let input = block.input.as_ref().unwrap_or(&Value::Null);
+                    let summary = summary::tool_call(&name, input, &self.worktree);
+                    if let Some(id) = &block.id {
+                        self.tools.insert(id.clone(), name.clone());
+                    }
+                    out.push(AgentEvent::ToolCall { name, summary });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn user(&mut self, line: &Line, out: &mut Vec<AgentEvent>) {
+        let Some(message) = &line.message else { return };
+        for block in message.content.blocks() {
+            if block.kind != "tool_result" {
+                continue;
+            }
+            self.ensure_started(out);
+            let text = summary::tool_result(block.content.as_ref());
+            let tool = block.tool_use_id.as_ref().and_then(|id| self.tools.get(id));
+            let summary = match tool {
+                Some(name) if text.is_empty() => name.clone(),
+                Some(name) => format!("{name}: {text}"),
+                None => text,
+            };
+            out.push(AgentEvent::ToolResult {
+                summary,
+                is_error: block.is_error.unwrap_or(false),
+            });
+        }
+    }
+
+    fn result(&mut self, line: Line, out: &mut Vec<AgentEvent>) {
+        self.ensure_started(out);
+        if line.session_id.is_some() {
+            self.session_id = line.session_id;
+        }
+        let usage = usage(line.usage.unwrap_or_default(), line.total_cost_usd);
+        self.result = Some(RunResult {
+            is_error: line.is_error.unwrap_or(false),
+            subtype: line.subtype,
+            text: line.result,
+            errors: line
+                .errors
+                .unwrap_or_default()
+                .iter()
+                .map(value_text)
+                .filter(|e| !e.is_empty())
+                .collect(),
+            turns: line.num_turns.unwrap_or(0),
+            usage,
+        });
+        out.push(AgentEvent::Usage { usage });
+    }
+
+    fn ensure_started(&mut self, out: &mut Vec<AgentEvent>) {
+        if !self.started {
+            self.started = true;
+            out.push(AgentEvent::Started {
+                model: self
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| self.fallback_model.clone()),
+                session_id: self.session_id.clone(),
+            });
+        }
+    }
+}
+
+impl LineParser for ClaudeParser {
+    fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
+        ClaudeParser::feed(self, line)
+    }
+
+    fn finish(&mut self, exit: &CliExit) -> Outcome {
+        ClaudeParser::finish(self, exit)
+    }
+}
+
+/// Claude's token counts in gaffer's terms: `input_tokens` excludes cached tokens, which are
+/// the cache reads and cache writes.
+fn usage(tokens: TokenUsage, cost: Option<f64>) -> Usage {
+    Usage {
+        input_tokens: tokens.input_tokens,
+        output_tokens: tokens.output_tokens,
+        cached_tokens: tokens.cache_read_input_tokens + tokens.cache_creation_input_tokens,
+        cost_usd: cost.unwrap_or(0.0),
+    }
+}
+
+/// A JSON value as text: strings as they are, anything else as JSON.
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,272 @@
+//! How gaffer runs Codex: its options and the command line and environment they give.
+
+use crate::claude::redacted_env;
+use crate::event::RunRequest;
+use gaffer_proc::CommandSpec;
+use std::path::{Path, PathBuf};
+
+/// The name of the model provider gaffer defines when a base URL is configured.
+pub const PROVIDER_ID: &str = "gaffer";
+/// The variable the API key is passed in unless `api_key_env` says otherwise.
+pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+
+/// Settings of the `codex` backend.
+///
+/// `model` is used when the run's request names none. With Codex 0.169.0, only models of its
+/// catalog (`codex debug models`) get the `apply_patch` tool; another name still works, with a
+/// warning and shell commands only.
+#[derive(Clone, PartialEq)]
+pub struct CodexOptions {
+    /// The program to run (default `codex`, looked up in `PATH`).
+    pub program: String,
+    pub model: Option<String>,
+    /// `--sandbox` (`read-only`, `workspace-write`, `danger-full-access`); default
+    /// `workspace-write`.
+    pub sandbox: String,
+    /// The Responses API base URL (e.g. `http://127.0.0.1:8080/v1`). When set, or when
+    /// `OPENAI_BASE_URL` is set in the environment, gaffer defines a custom model provider
+    /// with it (`wire_api = "responses"`): Codex's built-in provider ignores `OPENAI_BASE_URL`.
+    pub base_url: Option<String>,
+    /// The API key, passed to Codex in the variable `api_key_env`; without it that variable
+    /// passes through from gaffer's environment, if set there.
+    pub api_key: Option<String>,
+    /// The variable holding the API key (default `OPENAI_API_KEY`).
+    pub api_key_env: Option<String>,
+    /// Further `-c key=value` overrides; `value` is TOML (`"text"`, `0`, `true`, `[…]`).
+    pub extra_config: Vec<(String, String)>,
+    /// Further arguments, placed before the prompt.
+    pub extra_args: Vec<String>,
+    /// Further environment variables (they override gaffer's defaults).
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for CodexOptions {
+    fn default() -> Self {
+        CodexOptions {
+            program: "codex".into(),
+            model: None,
+            sandbox: "workspace-write".into(),
+            base_url: None,
+            api_key: None,
+            api_key_env: None,
+            extra_config: Vec::new(),
+            extra_args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for CodexOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodexOptions")
+            .field("program", &self.program)
+            .field("model", &self.model)
+            .field("sandbox", &self.sandbox)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_key_env", &self.api_key_env)
+            .field("extra_config", &self.extra_config)
+            .field("extra_args", &self.extra_args)
+            .field("env", &redacted_env(&self.env))
+            .finish()
+    }
+}
+
+impl CodexOptions {
+    /// The model a run uses: the request's, else the configured one, else Codex's default
+    /// (`None`).
+    pub fn model_for(&self, request: &RunRequest) -> Option<String> {
+        Some(request.model.trim())
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .or_else(|| self.model.clone())
+    }
+
+    /// `CODEX_HOME` for this agent: configuration, sessions and logs, per agent and project.
+    pub fn home_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("codex-home")
+    }
+
+    /// The temporary directory given to Codex when the usual one would contain its home
+    /// (Codex then refuses to create its helper commands, such as `apply_patch` for the shell).
+    pub fn tmp_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("codex-tmp")
+    }
+
+    /// The command for one run, with gaffer's own environment as inherited.
+    pub fn command(&self, request: &RunRequest) -> CommandSpec {
+        self.command_with(request, |name| std::env::var(name).ok())
+    }
+
+    /// The command for one run, `inherited` giving gaffer's environment variables.
+    pub fn command_with(
+        &self,
+        request: &RunRequest,
+        inherited: impl Fn(&str) -> Option<String>,
+    ) -> CommandSpec {
+        // What the child will see: gaffer's environment, then the options', then the run's.
+        let lookup = |name: &str| -> Option<String> {
+            self.env
+                .iter()
+                .chain(request.env.iter())
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| inherited(name))
+                .filter(|v| !v.is_empty())
+        };
+        let key_env = self
+            .api_key_env
+            .clone()
+            .unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
+
+        let mut config: Vec<(String, String)> = Vec::new();
+        let base_url = self.base_url.clone().or_else(|| lookup("OPENAI_BASE_URL"));
+        if let Some(url) = base_url {
+            let provider = format!("model_providers.{PROVIDER_ID}");
+            config.push(("model_provider".into(), toml_string(PROVIDER_ID)));
+            config.push((format!("{provider}.name"), toml_string(PROVIDER_ID)));
+            config.push((format!("{provider}.base_url"), toml_string(&url)));
+            config.push((format!("{provider}.wire_api"), toml_string("responses")));
+            if self.api_key.is_some() || lookup(&key_env).is_some() {
+                config.push((format!("{provider}.env_key"), toml_string(&key_env)));
+            }
+        }
+        if !request.system_prompt.trim().is_empty() {
+            config.push((
+                "developer_instructions".into(),
+                toml_string(&request.system_prompt),
+            ));
+        }
+        config.extend(self.extra_config.iter().cloned());
+
+        let mut args: Vec<String> = vec!["exec".into()];
+        let resume = request.resume_session.as_ref();
+        if resume.is_some() {
+            args.push("resume".into());
+        }
+        args.extend(["--json".into(), "--skip-git-repo-check".into()]);
+        if resume.is_some() {
+            // `exec resume` has no `--sandbox`; the setting is the same.
+            args.extend([
+                "-c".into(),
+                format!("sandbox_mode={}", toml_string(&self.sandbox)),
+            ]);
+        } else {
+            args.extend(["--sandbox".into(), self.sandbox.clone()]);
+        }
+        if let Some(model) = self.model_for(request) {
+            args.extend(["--model".into(), model]);
+        }
+        for (key, value) in &config {
+            args.extend(["-c".into(), format!("{key}={value}")]);
+        }
+        args.extend(self.extra_args.iter().cloned());
+        // `--` so that a prompt starting with `-` is not read as an option.
+        args.push("--".into());
+        if let Some(thread) = resume {
+            args.push(thread.clone());
+        }
+        args.push(request.prompt.clone());
+
+        let home = Self::home_dir(&request.data_dir);
+        let mut env: Vec<(String, String)> =
+            vec![("CODEX_HOME".into(), home.display().to_string())];
+        let tmp = lookup("TMPDIR").unwrap_or_else(|| "/tmp".into());
+        if is_within(&home, Path::new(&tmp)) {
+            env.push((
+                "TMPDIR".into(),
+                Self::tmp_dir(&request.data_dir).display().to_string(),
+            ));
+        }
+        if let Some(key) = &self.api_key {
+            env.push((key_env, key.clone()));
+        }
+        env.extend(self.env.iter().cloned());
+        env.extend(request.env.iter().cloned());
+
+        CommandSpec::new(&self.program, &request.worktree)
+            .args(args)
+            .envs(env)
+            .timeout(request.max_wall)
+    }
+}
+
+/// `s` as a one-line TOML basic string (what `-c key=value` expects for text).
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// True if `path` is `dir` or lies inside it (symbolic links resolved where they exist).
+fn is_within(path: &Path, dir: &Path) -> bool {
+    let resolve = |p: &Path| resolve_existing(p);
+    resolve(path).starts_with(resolve(dir))
+}
+
+/// `p` with its longest existing prefix canonicalized (so `/tmp/x/new` compares right when
+/// `/tmp` is a symbolic link).
+fn resolve_existing(p: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut cur = p;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(cur) {
+            return rest
+                .iter()
+                .rev()
+                .fold(real, |acc: PathBuf, part| acc.join(part));
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_strings_read_back_as_the_same_text() {
+        for text in [
+            "plain",
+            "quote \" and \\ backslash",
+            "two\nlines\ttab",
+            "bell \u{7} é ✓",
+        ] {
+            let doc = format!("v = {}", toml_string(text));
+            let value: toml::Table = toml::from_str(&doc).unwrap();
+            assert_eq!(value["v"].as_str(), Some(text), "{doc}");
+            assert!(!toml_string(text).contains('\n'));
+        }
+    }
+
+    #[test]
+    fn paths_inside_a_directory_are_found_through_symbolic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(is_within(&link.join("not/yet/there"), &real));
+        assert!(is_within(&real.join("x"), &link));
+        assert!(!is_within(&dir.path().join("other"), &real));
+    }
+}
