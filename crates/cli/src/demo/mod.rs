@@ -1,7 +1,8 @@
 //! `gaffer demo`: the whole pipeline on a throwaway repository, with no account and no network.
 //!
 //! It creates a small project with its own tests, adds three tasks (one depending on another,
-//! one whose first attempt fails verify), runs the real engine on them until they merge, brings
+//! one whose first attempt fails verify), runs the real engine on them until they merge (the
+//! agent is gaffer's own agent loop talking HTTP to an in-process scripted model server), brings
 //! the landed work into the repository's checkout with `gaffer pull`'s code path, runs the
 //! project's tests there, and prints what happened.
 
@@ -81,10 +82,19 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         &["commit", "-q", "-m", "greeter: greet() and its tests"],
     )?;
 
+    // The agent is gaffer's own loop speaking the OpenAI API over HTTP, to a scripted model
+    // server in this process: the path users run, with no account and no network.
+    let rt = runtime()?;
+    let script = gaffer_mock_llm::Script::from_toml_str(project::SCRIPT)
+        .map_err(|e| CliError::new(Kind::Internal, format!("the demo's script: {e}")))?;
+    let model_server = rt
+        .block_on(gaffer_mock_llm::MockServer::start(script))
+        .map_err(|e| CliError::new(Kind::Internal, format!("the scripted model server: {e}")))?;
+    let base_url = format!("agents.demo-agent.base_url={}", model_server.openai_base_url());
     let settings = gaffer_config::load(
         Some(&repo.join("gaffer.toml")),
         &gaffer_config::Overrides::default(),
-        &gaffer_config::Overrides::default(),
+        &gaffer_config::Overrides::from_flags([base_url])?,
     )?;
     let agents = agents_from_settings(&settings, &repo)?;
     let board = Arc::new(Board::open(
@@ -111,10 +121,12 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
     }
 
     if !args.json {
-        println!("running the pipeline (scripted agent, verify = `sh tests/run.sh`)…");
+        println!(
+            "running the pipeline (agent: gaffer's own loop against a scripted model at {}; verify = `sh tests/run.sh`)…",
+            model_server.base_url()
+        );
     }
     let engine = Engine::new(Arc::clone(&board), agents);
-    let rt = runtime()?;
     let finished = rt.block_on(async {
         tokio::time::timeout(DEADLINE, engine.run_until_settled(CancellationToken::new())).await
     });
@@ -127,6 +139,8 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
             ));
         }
     }
+
+    let _ = rt.block_on(model_server.shutdown());
 
     // Bring the landed work into the checkout, as `gaffer pull` does.
     let landing = board.landing()?;

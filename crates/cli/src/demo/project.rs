@@ -33,7 +33,13 @@ got=$(greet World)
     ("demo/script.toml", SCRIPT),
 ];
 
-const GAFFER_TOML: &str = r#"# gaffer's demo configuration: one scripted agent, the project's own tests as verify.
+const GAFFER_TOML: &str = r#"# gaffer's demo configuration: one agent (gaffer's own agent loop, speaking the OpenAI API)
+# and the project's own tests as verify.
+#
+# `gaffer demo` points the agent at an in-process scripted model server. To run this repository
+# again by hand, start that server and point the agent at it:
+#   gaffer mock-llm --script demo/script.toml --port 8787 &
+#   gaffer --set agents.demo-agent.base_url=http://127.0.0.1:8787/v1 up
 [project]
 name = "greeter"
 target = "main"
@@ -47,54 +53,69 @@ concurrency = 2
 worktree_pool = 0
 
 [agents.demo-agent]
-backend = "scripted"
-script = "demo/script.toml"
+backend = "openai"
+model = "demo-model"
 
 [roles]
 coder = ["demo-agent"]
+
+[prices.demo-model]
+input = 3.0
+output = 15.0
 "#;
 
-/// The scripted agent's work. The add task's first attempt has a bug the tests catch.
-const SCRIPT: &str = r#"
-[[task]]
-match = "farewell function"
-[[task.attempt]]
-delay_ms = 150
-summary = "Added farewell() in lib/farewell.sh with a test."
-actions = [
-  { status = "writing lib/farewell.sh" },
-  { write = "lib/farewell.sh", content = "farewell() { printf 'Goodbye, %s!\\n' \"$1\"; }\n" },
-  { write = "tests/test_farewell.sh", content = ". lib/farewell.sh\ngot=$(farewell Ada)\n[ \"$got\" = \"Goodbye, Ada!\" ] || { echo \"farewell Ada gave: $got\"; exit 1; }\n" },
+/// The scripted model's answers, one conversation per task (chosen by the task's title in the
+/// prompt). The add task's first answer has a bug the tests catch; resumed with the failing
+/// output, the same conversation continues with the fix.
+pub const SCRIPT: &str = r#"
+[[conversations]]
+name = "farewell"
+marker = "Add a farewell function"
+[[conversations.turns]]
+text = "STATUS: writing lib/farewell.sh"
+tool_calls = [
+  { name = "write_file", arguments = { path = "lib/farewell.sh", content = "farewell() { printf 'Goodbye, %s!\\n' \"$1\"; }\n" } },
+  { name = "write_file", arguments = { path = "tests/test_farewell.sh", content = ". lib/farewell.sh\ngot=$(farewell Ada)\n[ \"$got\" = \"Goodbye, Ada!\" ] || { echo \"farewell Ada gave: $got\"; exit 1; }\n" } },
 ]
+usage = { input_tokens = 1200, output_tokens = 180 }
+[[conversations.turns]]
+text = "Added farewell() in lib/farewell.sh with a test."
+usage = { input_tokens = 1500, output_tokens = 40 }
 
-[[task]]
-match = "goodbye command"
-[[task.attempt]]
-delay_ms = 150
-summary = "Added bin/goodbye.sh, which greets and says goodbye, with a test."
-actions = [
-  { status = "writing bin/goodbye.sh" },
-  { write = "bin/goodbye.sh", content = ". lib/greet.sh\n. lib/farewell.sh\ngreet \"$1\"\nfarewell \"$1\"\n" },
-  { write = "tests/test_goodbye.sh", content = "got=$(sh bin/goodbye.sh Ada | tail -n 1)\n[ \"$got\" = \"Goodbye, Ada!\" ] || { echo \"goodbye.sh Ada ended with: $got\"; exit 1; }\n" },
+[[conversations]]
+name = "goodbye"
+marker = "Add a goodbye command"
+[[conversations.turns]]
+text = "STATUS: writing bin/goodbye.sh"
+tool_calls = [
+  { name = "write_file", arguments = { path = "bin/goodbye.sh", content = ". lib/greet.sh\n. lib/farewell.sh\ngreet \"$1\"\nfarewell \"$1\"\n" } },
+  { name = "write_file", arguments = { path = "tests/test_goodbye.sh", content = "got=$(sh bin/goodbye.sh Ada | tail -n 1)\n[ \"$got\" = \"Goodbye, Ada!\" ] || { echo \"goodbye.sh Ada ended with: $got\"; exit 1; }\n" } },
 ]
+usage = { input_tokens = 1300, output_tokens = 170 }
+[[conversations.turns]]
+text = "Added bin/goodbye.sh, which greets and says goodbye, with a test."
+usage = { input_tokens = 1600, output_tokens = 40 }
 
-[[task]]
-match = "add function"
-[[task.attempt]]
-delay_ms = 150
-summary = "Added add() in lib/math.sh with a test."
-actions = [
-  { status = "writing lib/math.sh" },
-  { write = "lib/math.sh", content = "add() { echo $(( $1 - $2 )); }\n" },
-  { write = "tests/test_math.sh", content = ". lib/math.sh\ngot=$(add 2 3)\n[ \"$got\" = \"5\" ] || { echo \"add 2 3 gave: $got\"; exit 1; }\n" },
+[[conversations]]
+name = "add"
+marker = "Add an add function"
+[[conversations.turns]]
+text = "STATUS: writing lib/math.sh"
+tool_calls = [
+  { name = "write_file", arguments = { path = "lib/math.sh", content = "add() { echo $(( $1 - $2 )); }\n" } },
+  { name = "write_file", arguments = { path = "tests/test_math.sh", content = ". lib/math.sh\ngot=$(add 2 3)\n[ \"$got\" = \"5\" ] || { echo \"add 2 3 gave: $got\"; exit 1; }\n" } },
 ]
-[[task.attempt]]
-delay_ms = 150
-summary = "Fixed add(): it subtracted."
-actions = [
-  { status = "the test says add 2 3 gave -1: fixing the operator" },
-  { replace = "lib/math.sh", from = "$1 - $2", to = "$1 + $2" },
-]
+usage = { input_tokens = 1100, output_tokens = 150 }
+[[conversations.turns]]
+text = "Added add() in lib/math.sh with a test."
+usage = { input_tokens = 1400, output_tokens = 30 }
+[[conversations.turns]]
+text = "STATUS: the test says add 2 3 gave -1: fixing the operator"
+tool_calls = [{ name = "edit_file", arguments = { path = "lib/math.sh", old = "$1 - $2", new = "$1 + $2" } }]
+usage = { input_tokens = 1900, output_tokens = 60 }
+[[conversations.turns]]
+text = "Fixed add(): it subtracted."
+usage = { input_tokens = 2100, output_tokens = 20 }
 "#;
 
 /// The tasks the demo adds: title, body, write scope, and the index of a dependency.

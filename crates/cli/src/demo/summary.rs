@@ -27,6 +27,8 @@ pub struct TaskSummary {
     pub states: Vec<String>,
     pub verify: Vec<VerifyResult>,
     pub landed_commit: Option<String>,
+    /// Tokens and cost of the task's runs.
+    pub usage: gaffer_core::Usage,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +74,10 @@ impl Summary {
                     });
                 }
             }
+            let mut usage = gaffer_core::Usage::default();
+            for run in board.store.runs(*id)? {
+                usage.add(&run.usage);
+            }
             tasks.push(TaskSummary {
                 id: task.id,
                 title: task.title.clone(),
@@ -80,6 +86,7 @@ impl Summary {
                 states,
                 verify,
                 landed_commit: task.state.landed.as_ref().map(|l| l.commit.to_string()),
+                usage,
             });
         }
         Ok(Summary {
@@ -113,6 +120,10 @@ impl Summary {
             if let Some(c) = &t.landed_commit {
                 println!("  landed   {}", crate::output::short(c));
             }
+            println!(
+                "  usage    {} input + {} output tokens, ${:.4}",
+                t.usage.input_tokens, t.usage.output_tokens, t.usage.cost_usd
+            );
         }
         println!();
         if self.landed_on != self.target {

@@ -1,0 +1,217 @@
+//! End to end with the real Claude Code CLI (2.1.329, from npm) against the scripted model
+//! server: the model asks for a file to be written, and the `claude` backend must deliver the
+//! file, the events, usage and cost, a resumable session, and leave no process behind, also
+//! when cancelled in the middle of a command. See `cli_e2e_common.rs` for where the CLI is
+//! found and when a missing CLI may be skipped.
+
+#[path = "cli_e2e_common.rs"]
+mod common;
+
+use common::{CLAUDE_PACKAGE, collect, find_cli, left_behind, marker, tool_calls, worktree};
+use gaffer_agents::claude::{ClaudeBackend, ClaudeOptions};
+use gaffer_agents::{AgentBackend, AgentEvent, RunRequest};
+use gaffer_core::{Role, Usage};
+use gaffer_mock_llm::{MockServer, Script};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const SCRIPT: &str = r#"
+[[conversations]]
+name = "write"
+marker = "MOCK:claude-write"
+
+  [[conversations.turns]]
+  text = "I will create the file.\nSTATUS: writing hello.txt"
+  usage = { input_tokens = 1000, output_tokens = 30, cached_tokens = 400 }
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/hello.txt", content = "hello from claude\n" }
+
+  [[conversations.turns]]
+  text = "Done: wrote hello.txt."
+  usage = { input_tokens = 1200, output_tokens = 10, cached_tokens = 1000 }
+
+  [[conversations.turns]]
+  text = "Resumed: hello.txt is still there."
+  usage = { input_tokens = 1300, output_tokens = 12, cached_tokens = 1200 }
+
+[[conversations]]
+name = "sleep"
+marker = "MOCK:claude-sleep"
+
+  [[conversations.turns]]
+  text = "Running a long command."
+    [[conversations.turns.tool_calls]]
+    name = "Bash"
+    arguments = { command = "sleep 300", description = "Wait a long time" }
+"#;
+
+fn options(program: PathBuf, server: &MockServer) -> ClaudeOptions {
+    ClaudeOptions {
+        program: program.display().to_string(),
+        model: Some("claude-sonnet-4-5".into()),
+        // gaffer (and so the CLI) runs as root here; the backend adds IS_SANDBOX=1.
+        skip_permissions: true,
+        base_url: Some(server.base_url()),
+        api_key: Some("sk-ant-test".into()),
+        max_turns: Some(6),
+        max_retries: Some(0),
+        ..ClaudeOptions::default()
+    }
+}
+
+fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str) -> RunRequest {
+    RunRequest {
+        role: Role::Coder,
+        prompt: prompt.into(),
+        system_prompt: "You are a coding agent working for gaffer.".into(),
+        worktree: worktree.to_path_buf(),
+        model: String::new(),
+        resume_session: None,
+        env: vec![
+            ("GAFFER_RUN".into(), "1".into()),
+            ("GAFFER_TEST_MARKER".into(), marker.into()),
+        ],
+        max_wall: Duration::from_secs(180),
+        script_key: String::new(),
+        attempt: 0,
+        data_dir: root.join("data/agents/claude"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
+    let Some(program) = find_cli("claude", CLAUDE_PACKAGE) else {
+        return;
+    };
+    let server = MockServer::start(Script::from_toml_str(SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let tree = worktree(root.path());
+    let backend = ClaudeBackend::new(options(program, &server));
+    let run_marker = marker("claude-e2e");
+
+    let req = request(root.path(), &tree, "MOCK:claude-write Create hello.txt.", &run_marker);
+    let data_dir = req.data_dir.clone();
+    let mut handle = backend.start(req, CancellationToken::new()).unwrap();
+    assert!(handle.process.is_some());
+    let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
+    assert!(outcome.success, "{outcome:#?}\n{events:#?}\n{:#?}", server.requests());
+
+    // The file landed in the worktree.
+    assert_eq!(
+        std::fs::read_to_string(tree.join("hello.txt")).unwrap(),
+        "hello from claude\n"
+    );
+
+    // The events, in order: started with a session, the status line, the tool call and its
+    // result, the final text, usage.
+    let AgentEvent::Started { model, session_id: Some(session) } = &events[0] else {
+        panic!("not started first: {events:#?}");
+    };
+    assert_eq!(model, "claude-sonnet-4-5");
+    assert!(events.contains(&AgentEvent::Status {
+        text: "writing hello.txt".into()
+    }));
+    assert_eq!(
+        tool_calls(&events),
+        vec![("Write".to_string(), "Write hello.txt".to_string())]
+    );
+    assert!(events.iter().any(|e| matches!(e, AgentEvent::ToolResult { is_error: false, summary } if summary.starts_with("Write: File created"))));
+    let usage_events: Vec<&Usage> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Usage { usage } => Some(usage),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(usage_events.len(), 1);
+
+    // Usage: the two scripted answers (Anthropic counts cached tokens apart from input), and
+    // the cost Claude Code computed for them.
+    assert_eq!(outcome.usage.input_tokens, (1000 - 400) + (1200 - 1000));
+    assert_eq!(outcome.usage.cached_tokens, 400 + 1000);
+    assert_eq!(outcome.usage.output_tokens, 30 + 10);
+    assert!(outcome.usage.cost_usd > 0.0, "{outcome:?}");
+    assert_eq!(usage_events[0], &outcome.usage);
+    assert_eq!(outcome.turns, 2);
+    assert_eq!(outcome.final_text, "Done: wrote hello.txt.");
+    assert_eq!(outcome.session_id.as_ref(), Some(session));
+
+    // Claude Code called nothing but the Messages API.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert!(requests.iter().all(|r| r.method == "POST" && r.path == "/v1/messages"));
+
+    // Its configuration stayed in the data directory, and the raw transcript was kept.
+    assert!(data_dir.join("claude-config").is_dir());
+    let raw = std::fs::read_dir(data_dir.join("raw")).unwrap().count();
+    assert!(raw >= 1);
+
+    // Nothing is left running.
+    let left = left_behind(&run_marker, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left running: {left:?}");
+
+    // Resume: the same session continues with the next scripted turn.
+    let mut again = request(root.path(), &tree, "MOCK:claude-write Is it there?", &run_marker);
+    again.resume_session = Some(session.clone());
+    let mut handle = backend.start(again, CancellationToken::new()).unwrap();
+    let (_, resumed) = collect(&mut handle, Duration::from_secs(180)).await;
+    assert!(resumed.success, "{resumed:#?}");
+    assert_eq!(resumed.session_id.as_ref(), Some(session));
+    assert_eq!(resumed.final_text, "Resumed: hello.txt is still there.");
+    assert_eq!(resumed.usage.output_tokens, 12);
+    let last = server.requests().pop().unwrap();
+    assert_eq!(last.turn, Some(2), "the resumed request carries the earlier turns");
+    let left = left_behind(&run_marker, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left running: {left:?}");
+
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_claude_in_the_middle_of_a_command_leaves_nothing_running() {
+    let Some(program) = find_cli("claude", CLAUDE_PACKAGE) else {
+        return;
+    };
+    let server = MockServer::start(Script::from_toml_str(SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let tree = worktree(root.path());
+    let backend = ClaudeBackend::new(options(program, &server));
+    let run_marker = marker("claude-e2e-cancel");
+    let cancel = CancellationToken::new();
+    let req = request(root.path(), &tree, "MOCK:claude-sleep Wait.", &run_marker);
+    let mut handle = backend.start(req, cancel.clone()).unwrap();
+
+    // Wait for the tool call, then for its `sleep 300` to be running.
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(120), handle.events.recv())
+            .await
+            .expect("no tool call came")
+            .expect("the run ended before its tool call");
+        if let AgentEvent::ToolCall { summary, .. } = &event {
+            assert_eq!(summary, "Bash: sleep 300");
+            break;
+        }
+        assert!(!matches!(event, AgentEvent::Finished { .. }), "{event:?}");
+    }
+    common::wait_for(Duration::from_secs(30), "sleep 300 to run", || {
+        common::processes_with(&run_marker)
+            .iter()
+            .any(|(_, cmd)| cmd.contains("sleep 300"))
+    })
+    .await;
+
+    cancel.cancel();
+    let (_, outcome) = collect(&mut handle, Duration::from_secs(60)).await;
+    assert!(!outcome.success);
+    assert_eq!(outcome.error.as_deref(), Some("the run was cancelled"));
+    assert!(outcome.session_id.is_some());
+    let left = left_behind(&run_marker, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left running after cancel: {left:?}");
+    server.shutdown().await.unwrap();
+}
