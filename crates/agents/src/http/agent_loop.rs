@@ -179,10 +179,12 @@ impl Run {
             let text = response.text();
             if !text.trim().is_empty() {
                 progress.final_text = text.clone();
-                self.emit(AgentEvent::Text { text: text.clone() }).await;
             }
-            for status in markers::status_lines(&text) {
-                self.emit(AgentEvent::Status { text: status }).await;
+            // Prose as `Text`, `STATUS:` lines as `Status`; a question ends the run below.
+            for event in crate::lines::classify_text(&text) {
+                if !matches!(event, AgentEvent::Question { .. }) {
+                    self.emit(event).await;
+                }
             }
             self.emit(AgentEvent::Usage {
                 usage: response.usage,

@@ -1,14 +1,5 @@
-//! `STATUS:` and `QUESTION:` lines in the model's text (what the role prompts ask agents to
-//! print).
-
-/// The text of every line starting with `STATUS:` (leading spaces allowed).
-pub fn status_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.trim_start().strip_prefix("STATUS:"))
-        .map(|rest| rest.trim().to_string())
-        .filter(|rest| !rest.is_empty())
-        .collect()
-}
+//! The question in a model's text: everything from the first `QUESTION:` line on. (Single
+//! `STATUS:`/`QUESTION:` lines are classified by `crate::lines`.)
 
 /// The question of the first line starting with `QUESTION:`: the rest of that line and every
 /// line after it.
@@ -31,9 +22,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_markers() {
-        let text = "Looking.\nSTATUS: reading the code\n  STATUS: writing tests\nSTATUS:\nnot STATUS: this";
-        assert_eq!(status_lines(text), ["reading the code", "writing tests"]);
+    fn finds_the_question() {
+        let text = "Looking.\nSTATUS: reading the code\nnot QUESTION: this";
         assert_eq!(question(text), None);
         let text = "I need to know.\nQUESTION: Which database?\nPostgres or SQLite.";
         assert_eq!(
