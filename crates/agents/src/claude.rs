@@ -14,9 +14,18 @@
 //!   `--dangerously-skip-permissions` and `--permission-mode bypassPermissions` as root
 //!   otherwise ("cannot be used with root/sudo privileges for security reasons").
 //!
-//! Every line it prints is kept in `<data_dir>/raw/` (see [`ClaudeParser`] for how lines become
-//! events). An API error (an `is_error` result, an assistant message carrying the error, or an
-//! exit without a result) fails the run with the provider's message.
+//! Every line it prints is kept in `<data_dir>/raw/<unix-millis>-run<GAFFER_RUN>.jsonl`, with
+//! the tail of its standard error beside it (`….stderr.txt`); see [`ClaudeParser`] for how
+//! lines become events. An API error (an `is_error` result, an assistant message carrying the
+//! error, or an exit without a result) fails the run with the provider's message.
+//!
+//! Cancel and the run's wall-time limit kill the CLI's process group. Claude Code starts each
+//! `Bash` command in a new session, outside that group, so every process of a run also carries
+//! `GAFFER_AGENT_RUN_TOKEN=<token>` in its environment, and whatever still carries it when the
+//! group is gone is killed.
+//!
+//! This module also holds what the `claude` and `codex` backends share: running a CLI that
+//! prints JSON lines ([`CliExit`], [`CliEnd`]), the raw transcript, and the sweep.
 
 mod backend;
 pub(crate) mod cli_run;
@@ -24,6 +33,7 @@ mod options;
 mod parse;
 mod raw;
 mod summary;
+mod sweep;
 pub(crate) mod text;
 mod wire;
 

@@ -19,7 +19,12 @@
 //!
 //! Every line Codex prints is kept in `<data_dir>/raw/` (see [`CodexParser`] for how lines
 //! become events), and each thread's token totals in `<data_dir>/codex-threads/` so that a
-//! resumed run is charged only its own tokens.
+//! resumed run is charged only its own tokens. Codex reports no cost: the outcome's `cost_usd`
+//! is 0 and the engine prices the tokens.
+//!
+//! Codex 0.169.0 runs shell commands through its sandbox helper (`codex-linux-sandbox`, then
+//! `bwrap --new-session`), outside its process group; as for `claude`, they are found by the
+//! run's `GAFFER_AGENT_RUN_TOKEN` and killed once the group is gone.
 
 mod backend;
 mod options;

@@ -1,6 +1,8 @@
 //! The `claude` backend around a stand-in CLI (a shell script that prints a recorded
 //! transcript): the process, the event stream, the raw transcript, cancel and timeout.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_agents::claude::{ClaudeBackend, ClaudeOptions};
 use gaffer_agents::{AgentBackend, AgentError, AgentEvent, Outcome, RunRequest};
 use gaffer_core::Role;
@@ -260,6 +262,47 @@ async fn cancel_kills_the_whole_group_and_leaves_nothing_running() {
     assert_eq!(outcome.error.as_deref(), Some("the run was cancelled"));
     assert_eq!(outcome.session_id.as_deref(), Some("s-cancel"));
     assert!(processes_with(&marker).is_empty());
+}
+
+#[tokio::test]
+async fn tools_started_in_a_new_session_are_killed_too() {
+    // Claude Code runs its Bash commands under setsid, outside its process group; this CLI
+    // does the same and, like a hung CLI, does not clean up on SIGTERM.
+    let root = tempfile::tempdir().unwrap();
+    let init = r#"{"type":"system","subtype":"init","session_id":"s-setsid","model":"m"}"#;
+    let body =
+        format!("trap '' TERM\nsetsid sleep 301 &\necho '{init}'\nwhile :; do sleep 1; done");
+    let options = ClaudeOptions {
+        program: script(root.path(), &body).display().to_string(),
+        ..ClaudeOptions::default()
+    };
+    let marker = unique("claude-setsid");
+    let cancel = CancellationToken::new();
+    let mut handle = ClaudeBackend::new(options)
+        .start(request(root.path(), &marker), cancel.clone())
+        .unwrap();
+    assert!(matches!(
+        handle.events.recv().await,
+        Some(AgentEvent::Started { .. })
+    ));
+    wait_for(
+        || {
+            processes_with(&marker).iter().any(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.starts_with(b"sleep\x00301"))
+            })
+        },
+        "the setsid sleep",
+    )
+    .await;
+    cancel.cancel();
+    let (_, outcome) = collect(handle).await;
+    assert_eq!(outcome.error.as_deref(), Some("the run was cancelled"));
+    assert!(
+        processes_with(&marker).is_empty(),
+        "{:?}",
+        processes_with(&marker)
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! The command line and environment the `claude` backend gives Claude Code.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_agents::RunRequest;
 use gaffer_agents::claude::ClaudeOptions;
 use gaffer_core::Role;

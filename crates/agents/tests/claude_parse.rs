@@ -3,6 +3,8 @@
 //! `api_retry_then_error`, `max_turns`) and a hand-written transcript with every line type,
 //! unknown types and malformed lines (`every_line_type`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_agents::AgentEvent;
 use gaffer_agents::claude::{ClaudeParser, CliEnd, CliExit};
 use gaffer_core::Usage;

@@ -4,6 +4,8 @@
 //! when cancelled in the middle of a command. See `cli_e2e_common.rs` for where the CLI is
 //! found and when a missing CLI may be skipped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "cli_e2e_common.rs"]
 mod common;
 
@@ -44,7 +46,8 @@ marker = "MOCK:claude-sleep"
   text = "Running a long command."
     [[conversations.turns.tool_calls]]
     name = "Bash"
-    arguments = { command = "sleep 300", description = "Wait a long time" }
+    # Claude Code blocks a standalone `sleep N`; this waits the same way.
+    arguments = { command = "timeout 300 tail -f /dev/null", description = "Wait a long time" }
 "#;
 
 fn options(program: PathBuf, server: &MockServer) -> ClaudeOptions {
@@ -93,12 +96,21 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
     let backend = ClaudeBackend::new(options(program, &server));
     let run_marker = marker("claude-e2e");
 
-    let req = request(root.path(), &tree, "MOCK:claude-write Create hello.txt.", &run_marker);
+    let req = request(
+        root.path(),
+        &tree,
+        "MOCK:claude-write Create hello.txt.",
+        &run_marker,
+    );
     let data_dir = req.data_dir.clone();
     let mut handle = backend.start(req, CancellationToken::new()).unwrap();
     assert!(handle.process.is_some());
     let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
-    assert!(outcome.success, "{outcome:#?}\n{events:#?}\n{:#?}", server.requests());
+    assert!(
+        outcome.success,
+        "{outcome:#?}\n{events:#?}\n{:#?}",
+        server.requests()
+    );
 
     // The file landed in the worktree.
     assert_eq!(
@@ -108,7 +120,11 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
 
     // The events, in order: started with a session, the status line, the tool call and its
     // result, the final text, usage.
-    let AgentEvent::Started { model, session_id: Some(session) } = &events[0] else {
+    let AgentEvent::Started {
+        model,
+        session_id: Some(session),
+    } = &events[0]
+    else {
         panic!("not started first: {events:#?}");
     };
     assert_eq!(model, "claude-sonnet-4-5");
@@ -143,7 +159,11 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
     // Claude Code called nothing but the Messages API.
     let requests = server.requests();
     assert_eq!(requests.len(), 2, "{requests:#?}");
-    assert!(requests.iter().all(|r| r.method == "POST" && r.path == "/v1/messages"));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "POST" && r.path == "/v1/messages")
+    );
 
     // Its configuration stayed in the data directory, and the raw transcript was kept.
     assert!(data_dir.join("claude-config").is_dir());
@@ -155,7 +175,12 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
     assert!(left.is_empty(), "left running: {left:?}");
 
     // Resume: the same session continues with the next scripted turn.
-    let mut again = request(root.path(), &tree, "MOCK:claude-write Is it there?", &run_marker);
+    let mut again = request(
+        root.path(),
+        &tree,
+        "MOCK:claude-write Is it there?",
+        &run_marker,
+    );
     again.resume_session = Some(session.clone());
     let mut handle = backend.start(again, CancellationToken::new()).unwrap();
     let (_, resumed) = collect(&mut handle, Duration::from_secs(180)).await;
@@ -164,7 +189,11 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
     assert_eq!(resumed.final_text, "Resumed: hello.txt is still there.");
     assert_eq!(resumed.usage.output_tokens, 12);
     let last = server.requests().pop().unwrap();
-    assert_eq!(last.turn, Some(2), "the resumed request carries the earlier turns");
+    assert_eq!(
+        last.turn,
+        Some(2),
+        "the resumed request carries the earlier turns"
+    );
     let left = left_behind(&run_marker, Duration::from_secs(5)).await;
     assert!(left.is_empty(), "left running: {left:?}");
 
@@ -185,6 +214,7 @@ async fn cancelling_claude_in_the_middle_of_a_command_leaves_nothing_running() {
     let run_marker = marker("claude-e2e-cancel");
     let cancel = CancellationToken::new();
     let req = request(root.path(), &tree, "MOCK:claude-sleep Wait.", &run_marker);
+    let data_dir = req.data_dir.clone();
     let mut handle = backend.start(req, cancel.clone()).unwrap();
 
     // Wait for the tool call, then for its `sleep 300` to be running.
@@ -194,17 +224,20 @@ async fn cancelling_claude_in_the_middle_of_a_command_leaves_nothing_running() {
             .expect("no tool call came")
             .expect("the run ended before its tool call");
         if let AgentEvent::ToolCall { summary, .. } = &event {
-            assert_eq!(summary, "Bash: sleep 300");
+            assert_eq!(summary, "Bash: timeout 300 tail -f /dev/null");
             break;
         }
         assert!(!matches!(event, AgentEvent::Finished { .. }), "{event:?}");
     }
-    common::wait_for(Duration::from_secs(30), "sleep 300 to run", || {
-        common::processes_with(&run_marker)
-            .iter()
-            .any(|(_, cmd)| cmd.contains("sleep 300"))
-    })
+    common::wait_for_command(
+        &mut handle,
+        &run_marker,
+        "tail -f /dev/null",
+        &data_dir,
+        Duration::from_secs(60),
+    )
     .await;
+    common::show_processes(&run_marker);
 
     cancel.cancel();
     let (_, outcome) = collect(&mut handle, Duration::from_secs(60)).await;

@@ -24,8 +24,7 @@ pub const CODEX_PACKAGE: &str = "@openai/codex@0.169.0";
 pub fn npm_bin() -> PathBuf {
     match std::env::var_os("GAFFER_TEST_NPM_BIN") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../.ci/npm/node_modules/.bin"),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/npm/node_modules/.bin"),
     }
 }
 
@@ -62,7 +61,7 @@ pub fn find_cli(name: &str, package: &str) -> Option<PathBuf> {
 /// A fresh git work tree under `root`.
 pub fn worktree(root: &Path) -> PathBuf {
     let dir = root.join("tree");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let status = std::process::Command::new("git")
         .args(["init", "-q"])
         .current_dir(&dir)
@@ -76,8 +75,8 @@ pub fn worktree(root: &Path) -> PathBuf {
 pub fn marker(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
     format!("{name}-{}-{nanos}", std::process::id())
 }
 
@@ -127,6 +126,29 @@ pub fn processes_with(marker: &str) -> Vec<(i32, String)> {
         .collect()
 }
 
+/// Prints the processes of `marker` with their process group and session, to show which
+/// tools a CLI starts outside its group.
+pub fn show_processes(marker: &str) {
+    for (pid, cmdline) in processes_with(marker) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let (pgid, sid) = (fields.get(2).copied(), fields.get(3).copied());
+        eprintln!(
+            "pid {pid} pgid {} sid {}: {}",
+            pgid.unwrap_or("?"),
+            sid.unwrap_or("?"),
+            common_prefix(&cmdline)
+        );
+    }
+}
+
+fn common_prefix(cmdline: &str) -> String {
+    cmdline.chars().take(120).collect()
+}
+
 /// Waits up to `limit` for no process of `marker` to be left, then returns those left.
 pub async fn left_behind(marker: &str, limit: Duration) -> Vec<(i32, String)> {
     let deadline = tokio::time::Instant::now() + limit;
@@ -139,11 +161,49 @@ pub async fn left_behind(marker: &str, limit: Duration) -> Vec<(i32, String)> {
     }
 }
 
-/// Waits up to `limit` for `condition`.
-pub async fn wait_for(limit: Duration, what: &str, condition: impl Fn() -> bool) {
+/// Waits up to `limit` for a process of `marker` whose command line contains `needle`,
+/// reading the run's events meanwhile. Panics, showing what happened (events, processes, the
+/// CLI's standard error kept in `data_dir/raw/`), if the run ends first or time runs out.
+pub async fn wait_for_command(
+    handle: &mut RunHandle,
+    marker: &str,
+    needle: &str,
+    data_dir: &Path,
+    limit: Duration,
+) {
     let deadline = tokio::time::Instant::now() + limit;
-    while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+    let mut events = Vec::new();
+    loop {
+        let running = processes_with(marker)
+            .iter()
+            .any(|(_, cmd)| cmd.contains(needle));
+        if running {
+            return;
+        }
+        let ended = match handle.events.try_recv() {
+            Ok(event) => {
+                let finished = matches!(event, AgentEvent::Finished { .. });
+                events.push(event);
+                finished
+            }
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => true,
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => false,
+        };
+        if ended || tokio::time::Instant::now() >= deadline {
+            show_processes(marker);
+            let stderr: Vec<String> = std::fs::read_dir(data_dir.join("raw"))
+                .map(|dir| {
+                    dir.filter_map(|e| e.ok())
+                        .filter(|e| e.path().to_string_lossy().ends_with(".stderr.txt"))
+                        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                        .collect()
+                })
+                .unwrap_or_default();
+            panic!(
+                "`{needle}` never ran ({}); events after the tool call: {events:#?}\nstderr: {stderr:#?}",
+                if ended { "the run ended" } else { "timed out" }
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -1,6 +1,8 @@
 //! The `codex` backend around a stand-in CLI (a shell script that prints recorded transcripts):
 //! the process, the event stream, thread totals across a resume, the raw transcript, cancel.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_agents::codex::{CodexBackend, CodexOptions};
 use gaffer_agents::{AgentBackend, AgentError, AgentEvent, Outcome, RunRequest};
 use gaffer_core::{Role, Usage};

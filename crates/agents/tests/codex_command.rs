@@ -1,5 +1,7 @@
 //! The command line and environment the `codex` backend gives Codex.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_agents::RunRequest;
 use gaffer_agents::codex::CodexOptions;
 use gaffer_core::Role;

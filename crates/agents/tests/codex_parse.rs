@@ -4,6 +4,8 @@
 //! line and item type, unknown types and malformed lines (`every_line_type`), two turns in one
 //! stream (`two_turns`) and a crash mid-turn (`no_turn_completed`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_agents::AgentEvent;
 use gaffer_agents::codex::{CliEnd, CliExit, CodexParser, ThreadUsage};
 use gaffer_core::Usage;

@@ -64,6 +64,17 @@ pub enum Command {
     MockLlm(MockLlmArgs),
     /// Run the whole pipeline on a throwaway repository with a scripted agent.
     Demo(DemoArgs),
+    /// Serve the board as MCP tools on standard input and output (register it with Claude Code:
+    /// `claude mcp add gaffer -- gaffer mcp`).
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// The daemon's URL (default: the repository's daemon, found through its daemon.json at
+    /// every call).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
 }
 
 #[derive(Debug, Args)]

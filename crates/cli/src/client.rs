@@ -1,8 +1,10 @@
 //! The CLI's side of the HTTP API, used when a daemon runs so that it acts at once.
 
 use crate::error::{CliError, CliResult, Kind};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 pub struct Client {
@@ -11,14 +13,31 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(port: u16) -> Client {
+    /// The daemon listening on `host:port` (an unspecified address such as `0.0.0.0` is reached
+    /// on loopback), sending `token` with every request when there is one. Every request also
+    /// carries `X-Gaffer: 1`, which the daemon asks of requests that change something.
+    pub fn at(host: IpAddr, port: u16, token: Option<&str>) -> Client {
+        let host = match host {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("x-gaffer", HeaderValue::from_static("1"));
+        if let Some(mut value) =
+            token.and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok())
+        {
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .no_proxy()
+            .default_headers(headers)
             .build()
             .unwrap_or_default();
         Client {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{}", SocketAddr::new(host, port)),
             http,
         }
     }

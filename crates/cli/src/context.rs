@@ -89,6 +89,6 @@ impl Context {
         if !info.is_alive() {
             return None;
         }
-        Some(Client::new(info.port))
+        Some(info.client(&board.settings.server))
     }
 }

@@ -1,17 +1,23 @@
 //! The daemon's presence on disk: `daemon.json` (pid, port) written by `gaffer up`, and the lock
 //! it holds for its whole life so that two engines never share a state directory.
 
+use crate::client::Client;
 use crate::error::{CliError, CliResult, Kind};
 use fs2::FileExt;
+use gaffer_config::ServerSettings;
 use gaffer_engine::StatePaths;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DaemonInfo {
     pub pid: u32,
     pub port: u16,
     pub started_ms: i64,
+    /// The address it listens on (absent: 127.0.0.1, as written by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<IpAddr>,
 }
 
 impl DaemonInfo {
@@ -31,6 +37,24 @@ impl DaemonInfo {
 
     pub fn remove(paths: &StatePaths) {
         let _ = std::fs::remove_file(paths.daemon_file());
+    }
+
+    /// A client for this daemon, sending the token from the environment variable named by
+    /// `server.token_env` when it is set.
+    pub fn client(&self, server: &ServerSettings) -> Client {
+        let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let token = std::env::var(&server.token_env).ok();
+        Client::at(host, self.port, token.as_deref())
+    }
+
+    /// Where people open the dashboard: the address it listens on, or 127.0.0.1 for loopback
+    /// and for every interface.
+    pub fn url(&self) -> String {
+        let host = self
+            .host
+            .filter(|h| !h.is_unspecified())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        format!("http://{}", std::net::SocketAddr::new(host, self.port))
     }
 
     /// The recorded process still exists.

@@ -91,10 +91,49 @@ pub fn event_line(e: &Event) -> String {
             short(d["commit"].as_str().unwrap_or("")),
             d["purpose"].as_str().unwrap_or("")
         ),
-        "merge.landed" => format!(
-            "landed {} on {}",
+        "queue.landed" => format!(
+            "landed {} on {}{}",
             short(d["commit"].as_str().unwrap_or("")),
-            d["branch"].as_str().unwrap_or("?")
+            d["branch"].as_str().unwrap_or("?"),
+            match d["batch"].as_u64() {
+                Some(n) if n > 1 => format!(" (one of {n} landed together)"),
+                _ => String::new(),
+            }
+        ),
+        "queue.joined" => format!("joined the merge train at {}", d["position"]),
+        "queue.candidate" => format!(
+            "candidate {} on {}{}",
+            short(d["commit"].as_str().unwrap_or("")),
+            short(d["onto"].as_str().unwrap_or("")),
+            match d["ahead"].as_array() {
+                Some(ahead) if !ahead.is_empty() => format!(
+                    " (with {})",
+                    ahead
+                        .iter()
+                        .map(|t| format!("#{t}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                _ => String::new(),
+            }
+        ),
+        "queue.ejected" => format!(
+            "left the queue: {}{}",
+            d["reason"].as_str().unwrap_or("?"),
+            d["files"]
+                .as_array()
+                .map(|f| format!(
+                    " ({})",
+                    f.iter()
+                        .filter_map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .unwrap_or_default()
+        ),
+        "queue.flaky" => format!(
+            "flaky verify on {}: failed, then passed on the same tree",
+            short(d["commit"].as_str().unwrap_or(""))
         ),
         _ => {
             let text = d.to_string();

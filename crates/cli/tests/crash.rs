@@ -233,7 +233,7 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
     for task in db.tasks(&TaskFilter::default()).unwrap() {
         let landings = events
             .iter()
-            .filter(|e| e.kind == event_kind::MERGE_LANDED && e.task == Some(task.id))
+            .filter(|e| e.kind == event_kind::QUEUE_LANDED && e.task == Some(task.id))
             .count();
         assert_eq!(landings, 1, "task {} landed {landings} times", task.id);
     }

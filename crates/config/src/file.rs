@@ -40,6 +40,12 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub privacy: RawPrivacy,
     #[serde(default)]
+    pub notify: crate::notify::RawNotify,
+    #[serde(default)]
+    pub queue: crate::queue::RawQueue,
+    #[serde(default)]
+    pub host: crate::queue::RawHost,
+    #[serde(default)]
     pub prices: BTreeMap<String, At<RawPrice>>,
 }
 
@@ -49,6 +55,7 @@ pub(crate) struct RawProject {
     pub name: Option<At<String>>,
     pub target: Option<At<String>>,
     pub state_dir: Option<At<String>>,
+    pub remote: Option<At<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +156,8 @@ pub(crate) struct RawLabelRule {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub port: Option<At<i64>>,
+    pub host: Option<At<String>>,
+    pub token_env: Option<At<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

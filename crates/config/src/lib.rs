@@ -41,9 +41,11 @@ mod document;
 mod duration;
 mod error;
 mod file;
+mod notify;
 mod overrides;
 mod prices;
 mod privacy;
+mod queue;
 mod resolve;
 mod risk;
 mod settings;
@@ -56,15 +58,23 @@ use std::path::Path;
 pub use detect::{Detected, detect};
 pub use duration::format_duration;
 pub use error::ConfigError;
+pub use notify::{
+    CommandHookSettings, DEFAULT_BATCH, DEFAULT_COMMAND_TIMEOUT, NotifyEvent, NotifySettings,
+    WebhookKind, WebhookSettings,
+};
 pub use overrides::{ENV_PREFIX, ENV_SHORTCUTS, Overrides, env_var_name, flag_name};
 pub use prices::Price;
 pub use privacy::{PrivacyMode, PrivacySettings};
+pub use queue::{
+    HEAVY_SLOTS_RANGE, HostSettings, MAX_CANDIDATES_RANGE, QueueSettings, QueueStrategy,
+    default_heavy_slots,
+};
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings};
 pub use settings::{
     AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,
-    DEFAULT_RETRIES, DEFAULT_TARGET, EngineSettings, LimitSettings, MAX_TURNS_RANGE,
-    PermissionMode, ProjectSettings, RETRIES_RANGE, ReviewSettings, RoleSettings, ServerSettings,
-    Settings, VerifySettings,
+    DEFAULT_RETRIES, DEFAULT_TARGET, DEFAULT_TOKEN_ENV, EngineSettings, LimitSettings,
+    MAX_TURNS_RANGE, PermissionMode, ProjectSettings, RETRIES_RANGE, ReviewSettings, RoleSettings,
+    ServerSettings, Settings, VerifySettings,
 };
 pub use template::init_template;
 

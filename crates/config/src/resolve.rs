@@ -5,6 +5,7 @@
 //! small checks they share.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use crate::duration::{DURATION_FORMS, format_duration, parse_duration};
 use crate::error::ConfigError;
 use crate::file::{
     At, RawConfig, RawDuration, RawEngine, RawLimits, RawPrice, RawPrivacy, RawProject, RawRisk,
-    RawVerify,
+    RawServer, RawVerify,
 };
 use crate::prices::Price;
 use crate::privacy::{PrivacyMode, PrivacySettings};
@@ -43,7 +44,11 @@ pub(crate) fn resolve(
         Some(port) => check.number(port, "server.port", &(0..=i64::from(u16::MAX)))?,
         None => i64::from(ServerSettings::default().port),
     };
+    let server = check.server(&raw.server, port)?;
     let privacy = check.privacy(&raw.privacy)?;
+    let notify = crate::notify::resolve(&check, &raw.notify)?;
+    let queue = crate::queue::resolve_queue(&check, &raw.queue)?;
+    let host = crate::queue::resolve_host(&check, &raw.host)?;
     let prices = check.prices(&raw.prices)?;
     let settings = Settings {
         project,
@@ -54,10 +59,11 @@ pub(crate) fn resolve(
         roles: crew.roles,
         review: crew.review,
         risk,
-        server: ServerSettings {
-            port: u16::try_from(port).unwrap_or_default(),
-        },
+        server,
         privacy,
+        notify,
+        queue,
+        host,
         prices,
         source: source.path().map(PathBuf::from),
     };
@@ -79,6 +85,54 @@ impl Check<'_> {
     /// How `at` was written, for messages: `"40s"`, `100`, `["a", "b"]`.
     pub fn written<T>(&self, at: &At<T>) -> String {
         self.source.snippet(&at.span()).to_string()
+    }
+
+    /// `[server]`: the port (already checked), the address and the token's variable.
+    fn server(&self, raw: &RawServer, port: i64) -> Result<ServerSettings, ConfigError> {
+        let defaults = ServerSettings::default();
+        let host = match &raw.host {
+            None => defaults.host,
+            Some(at) => at.get_ref().trim().parse::<IpAddr>().map_err(|_| {
+                self.error(
+                    at,
+                    "server.host",
+                    format!("server.host = {} is not an IP address", self.written(at)),
+                    "write an address: \"127.0.0.1\" (this machine only), \"0.0.0.0\" (every \
+                     interface) or one of this machine's addresses"
+                        .into(),
+                )
+            })?,
+        };
+        let token_env = match &raw.token_env {
+            None => defaults.token_env,
+            Some(at) => {
+                let name = at.get_ref().trim();
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(self.error(
+                        at,
+                        "server.token_env",
+                        format!(
+                            "server.token_env = {} is not an environment variable name",
+                            self.written(at)
+                        ),
+                        "name the variable that holds the token, e.g. token_env = \"GAFFER_TOKEN\" \
+                         (the token itself never goes in gaffer.toml)"
+                            .into(),
+                    ));
+                }
+                name.to_string()
+            }
+        };
+        Ok(ServerSettings {
+            port: u16::try_from(port).unwrap_or_default(),
+            host,
+            token_env,
+        })
     }
 
     /// Text that must not be blank.
@@ -201,7 +255,30 @@ impl Check<'_> {
             state_dir: self
                 .text(&raw.state_dir, "project.state_dir")?
                 .map(PathBuf::from),
+            remote: self.remote(&raw.remote)?,
         })
+    }
+
+    /// `project.remote`: a remote's name as `git remote` lists it.
+    fn remote(&self, raw: &Option<At<String>>) -> Result<Option<String>, ConfigError> {
+        let Some(name) = self.text(raw, "project.remote")? else {
+            return Ok(None);
+        };
+        let name = name.trim().to_string();
+        let valid = !name.starts_with('-')
+            && !name.contains("..")
+            && !name
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_ascii_control() || "~^:?*[\\".contains(c));
+        if let (false, Some(at)) = (valid, raw) {
+            return Err(self.error(
+                at,
+                "project.remote",
+                format!("project.remote = {} is not a remote name", self.written(at)),
+                "name a remote as `git remote` lists it, e.g. remote = \"origin\"".to_string(),
+            ));
+        }
+        Ok(Some(name))
     }
 
     fn verify(&self, raw: &RawVerify) -> Result<VerifySettings, ConfigError> {

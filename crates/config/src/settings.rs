@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,6 +42,13 @@ pub struct Settings {
     pub server: ServerSettings,
     /// `[privacy]`.
     pub privacy: PrivacySettings,
+    /// `[notify]`: webhooks and local commands told when a person is needed, when work lands or
+    /// fails, and when a budget stops work.
+    pub notify: crate::notify::NotifySettings,
+    /// `[queue]`: how the merge queue builds and tests candidates.
+    pub queue: crate::queue::QueueSettings,
+    /// `[host]`: how much heavy work (verify runs) this machine takes on at once.
+    pub host: crate::queue::HostSettings,
     /// `[prices."MODEL"]`: what each model costs, by model name as the agents report it. Only
     /// what the file says: gaffer ships no prices, because they change.
     pub prices: BTreeMap<String, Price>,
@@ -115,6 +123,9 @@ pub struct ProjectSettings {
     /// Where gaffer keeps its database and worktrees. `None` means the engine's default,
     /// `<git common dir>/gaffer`. A relative path is relative to the repository root.
     pub state_dir: Option<PathBuf>,
+    /// The git remote the target lives on (e.g. `origin`): landed work is pushed there with a
+    /// lease on its old value, never forced. `None`: the target is local only.
+    pub remote: Option<String>,
 }
 
 /// The project name used when no directory name is known.
@@ -128,6 +139,7 @@ impl Default for ProjectSettings {
             name: DEFAULT_PROJECT_NAME.to_string(),
             target: DEFAULT_TARGET.to_string(),
             state_dir: None,
+            remote: None,
         }
     }
 }
@@ -493,16 +505,30 @@ pub struct ReviewSettings {
 /// `[server]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServerSettings {
-    /// Port the daemon listens on at 127.0.0.1; 0 picks a free one. Default: 7420.
+    /// Port the daemon listens on; 0 picks a free one. Default: 7420.
     pub port: u16,
+    /// Address the daemon listens on. Default: `127.0.0.1`. Any address that is not loopback
+    /// (`0.0.0.0`, a LAN address) makes the daemon require the token named by `token_env`.
+    pub host: IpAddr,
+    /// The environment variable that holds the API token. Default: `GAFFER_TOKEN`. When it is set
+    /// (and not blank) every API request must carry the token, on loopback too; the daemon
+    /// refuses to listen beyond loopback without one. The token itself never goes in the file.
+    pub token_env: String,
 }
 
 /// The default `server.port`.
 pub const DEFAULT_PORT: u16 = 7420;
 
+/// The default `server.token_env`.
+pub const DEFAULT_TOKEN_ENV: &str = "GAFFER_TOKEN";
+
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { port: DEFAULT_PORT }
+        ServerSettings {
+            port: DEFAULT_PORT,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            token_env: DEFAULT_TOKEN_ENV.to_string(),
+        }
     }
 }
 
@@ -516,6 +542,9 @@ fn as_optional_duration_text<S: Serializer>(
     }
 }
 
-fn as_duration_text<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn as_duration_text<S: Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_duration(*duration))
 }

@@ -76,6 +76,8 @@ const STATE_DIR_COMMENTS: &str = "\
 # Where gaffer keeps its database and worktrees; relative to the repository root.
 # Default: <git common dir>/gaffer (usually .git/gaffer).
 # state_dir = \".git/gaffer\"
+# The git remote the target lives on: landed work is pushed there with a lease, never forced.
+# remote = \"origin\"
 ";
 
 const VERIFY_COMMENTS: &str = "
@@ -114,6 +116,20 @@ const REST: &str = r#"
 # merge_attempts = 3
 # Retries of a run lost with its worker (a crash, an expired lease); 0 turns retrying off.
 # lost_run_retries = 3
+
+[queue]
+# How a branch is applied on the target and the branches ahead of it: "merge" (a merge commit
+# each) or "rebase" (one commit each, its change squashed).
+# strategy = "merge"
+# Branches tested at once, each on top of those ahead of it (1 to 64; 1 is a serial queue).
+# max_candidates = 8
+
+[host]
+# Verify runs at once on this machine, for the queue and the coders together (default: CPUs).
+# heavy_slots = 4
+# Hold them back while the load average is above this, or free memory below this.
+# max_load = 6.0
+# min_free_memory = "2GiB"
 
 # Agents: give each a name and a backend. Backends:
 #   claude     the Claude Code CLI            (family "anthropic")
@@ -203,12 +219,33 @@ const REST: &str = r#"
 [server]
 # The daemon and dashboard listen on 127.0.0.1 at this port.
 # port = 7420
+# To reach them from other machines, listen on another address; the daemon then requires the
+# token held in the environment variable named by token_env (never write the token here).
+# host = "0.0.0.0"
+# token_env = "GAFFER_TOKEN"
 
 [privacy]
 # "local" refuses to start while any agent's endpoint is off this machine and its private
 # network: each needs a base_url such as "http://127.0.0.1:11434/v1" (host names other than
 # localhost are not resolved, so write the address). Command agents are not checked.
 # mode = "any"
+
+# Tell people when they are needed, when work lands or fails, and when a budget stops work:
+# webhooks (generic JSON, ntfy, Slack-compatible) and local commands. Each hook gets one message
+# per burst of events, collected for `batch`; failed deliveries are retried.
+# [notify]
+# batch = "5s"
+#
+# [[notify.webhook]]
+# url = "https://ntfy.sh/<a-topic-of-yours>"
+# kind = "ntfy"
+# events = ["needs_input", "needs_approval", "merged", "failed", "budget"]
+# token_env = "NTFY_TOKEN"
+#
+# [[notify.command]]
+# command = "./scripts/gaffer-report.sh"
+# events = ["merged", "failed"]
+# timeout = "60s"
 
 # What models cost, in US dollars per million tokens, for agents that report no cost. gaffer
 # ships no prices; write the model name exactly as `gaffer usage` shows it.

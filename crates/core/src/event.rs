@@ -55,6 +55,9 @@ pub mod event_kind {
     /// `{from, to, input, effects}`: every state change.
     pub const TASK_STATUS: &str = "task.status";
     pub const TASK_NOTICE: &str = "task.notice";
+    /// `{changed: [field, ...], <field>: new value, ...}`: a person changed what a task asks
+    /// (title, body, labels, priority) before work on it started.
+    pub const TASK_EDITED: &str = "task.edited";
     pub const RUN_STARTED: &str = "run.started";
     /// Normalized agent output: `{type: "text"|"tool"|"status"|..., text}`.
     pub const RUN_OUTPUT: &str = "run.output";
@@ -63,10 +66,38 @@ pub mod event_kind {
     pub const VERIFY_STARTED: &str = "verify.started";
     /// `{commit, tree, purpose, passed, exit_code, duration_ms, tail}`.
     pub const VERIFY_FINISHED: &str = "verify.finished";
-    pub const MERGE_CANDIDATE: &str = "merge.candidate";
-    pub const MERGE_LANDED: &str = "merge.landed";
-    pub const MERGE_CONFLICT: &str = "merge.conflict";
-    pub const MERGE_TARGET_MOVED: &str = "merge.target_moved";
+    /// Merge queue: `{position, priority, since_ms}`: a task joined the merge train.
+    pub const QUEUE_JOINED: &str = "queue.joined";
+    /// `{commit, tree, onto, position, ahead, strategy, verified_already}`: a candidate was built
+    /// on the tip plus the tasks `ahead` of it.
+    pub const QUEUE_CANDIDATE: &str = "queue.candidate";
+    /// `{onto, files, ahead}`: the branch conflicts with the train ahead (not with the target);
+    /// it waits for it.
+    pub const QUEUE_PARKED: &str = "queue.parked";
+    /// `{commit, reason}`: a candidate was dropped because what it was built on changed.
+    pub const QUEUE_INVALIDATED: &str = "queue.invalidated";
+    /// `{commit, tree, passed, recheck, position, duration_ms}`: a candidate's verify finished.
+    pub const QUEUE_VERIFIED: &str = "queue.verified";
+    /// `{commit}`: a failed candidate runs verify again before its branch is blamed.
+    pub const QUEUE_RECHECK: &str = "queue.recheck";
+    /// `{commit, tree}`: verify failed, then passed on the same tree: flaky, nobody blamed.
+    pub const QUEUE_FLAKY: &str = "queue.flaky";
+    /// `{commit, onto, tasks}` (project): the passing prefix is being landed in one step.
+    pub const QUEUE_LANDING: &str = "queue.landing";
+    /// `{commit, tree, branch, target, landed_to, batch, time_in_queue_ms, ...}`: the task's
+    /// candidate is on the target now (once per task).
+    pub const QUEUE_LANDED: &str = "queue.landed";
+    /// `{reason, ...}`: the task left the queue: `verify_failed` (with `summary`, the verify
+    /// output), `conflict` (with `files`) or `dependency` (back to waiting).
+    pub const QUEUE_EJECTED: &str = "queue.ejected";
+    /// `{files, onto}`: a branch that just passed verify would conflict with the landing tip; it
+    /// goes to a resolver before queuing.
+    pub const QUEUE_CONFLICT: &str = "queue.conflict";
+    /// `{expected, actual, remote}` (project): the target was not where the landing expected it
+    /// (moved locally, or the remote rejected the push); the train is rebuilt.
+    pub const QUEUE_TARGET_MOVED: &str = "queue.target_moved";
+    /// `{remote, branch, commit}` (project): the landed target was pushed.
+    pub const QUEUE_PUSHED: &str = "queue.pushed";
     pub const JOB_RELEASED: &str = "job.released";
     pub const RECOVERY: &str = "engine.recovery";
     pub const ENGINE_STARTED: &str = "engine.started";

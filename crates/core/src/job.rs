@@ -22,9 +22,12 @@ pub enum JobSpec {
         commit: ObjectId,
         purpose: VerifyPurpose,
     },
-    /// Build the commit that would land: the task's branch applied on the target tip.
+    /// No longer created (the merge queue builds candidates itself); kept so that old job rows
+    /// still parse. Executing one does nothing.
     PrepareCandidate,
-    /// Advance the target ref to `commit` by compare-and-swap from `onto`.
+    /// Land the merge train's passing prefix (a job of the project, not of a task): advance the
+    /// landing ref to `commit` by compare-and-swap, provided the landing tip is still `onto`,
+    /// push it when a remote is configured, and record every task of the prefix as landed.
     Land {
         commit: ObjectId,
         tree: ObjectId,

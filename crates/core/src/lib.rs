@@ -12,6 +12,7 @@ pub mod event;
 pub mod ids;
 pub mod job;
 pub mod machine;
+pub mod queue;
 pub mod run;
 pub mod scope;
 pub mod slug;
@@ -23,8 +24,8 @@ pub use event::{Event, NewEvent, event_kind};
 pub use ids::{JobId, ObjectId, ProjectId, RunId, Seq, TaskId};
 pub use job::{Job, JobSpec, JobStatus, NewJob};
 pub use machine::{
-    Effect, Flow, Input, Limits, Notice, RunReason, RunResult, SessionMode, TaskState,
-    TransitionError, VerifyPurpose, transition,
+    Candidate, CandidateStatus, Effect, Flow, Input, Limits, Notice, QueueSlot, RunReason,
+    RunResult, SessionMode, TaskState, TransitionError, VerifyPurpose, transition,
 };
 pub use run::{NewRun, Run, RunStatus, Usage};
 pub use task::{NewTask, Priority, Project, Risk, Role, Status, Task, TaskKind};

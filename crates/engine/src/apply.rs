@@ -122,20 +122,14 @@ fn build_commit(
                 reason: *reason,
                 feedback: feedback.clone(),
             })),
-            Effect::Verify { commit: c, purpose } => commit.enqueue.push(job(JobSpec::Verify {
-                commit: c.clone(),
-                purpose: *purpose,
-            })),
-            Effect::PrepareCandidate => commit.enqueue.push(job(JobSpec::PrepareCandidate)),
-            Effect::Land {
-                commit: c,
-                tree,
-                onto,
-            } => commit.enqueue.push(job(JobSpec::Land {
-                commit: c.clone(),
-                tree: tree.clone(),
-                onto: onto.clone(),
-            })),
+            Effect::Verify { commit: c, purpose } => commit.enqueue.push(NewJob {
+                // Heavy work is granted in the order it was asked for, whatever the priority.
+                priority: 0,
+                ..job(JobSpec::Verify {
+                    commit: c.clone(),
+                    purpose: *purpose,
+                })
+            }),
             Effect::Cleanup { delete_branch } => commit.enqueue.push(job(JobSpec::Cleanup {
                 delete_branch: *delete_branch,
             })),

@@ -7,11 +7,11 @@ use crate::paths::StatePaths;
 use crate::risk;
 use gaffer_config::Settings;
 use gaffer_core::{
-    Clock, Flow, Input, Limits, NewEvent, NewTask, Project, Status, Task, TaskId, TaskKind,
-    TaskState, event_kind,
+    Clock, Flow, Input, Limits, NewEvent, NewTask, Priority, Project, Status, Task, TaskId,
+    TaskKind, TaskState, TransitionError, event_kind,
 };
 use gaffer_git::{Git, Worktrees};
-use gaffer_store::{NewProject, SqliteStore, Store, TaskFilter};
+use gaffer_store::{NewProject, SqliteStore, Store, StoreError, TaskEdit, TaskFilter};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +37,17 @@ pub struct Board {
     pub worktrees: Worktrees,
 }
 
+/// What a person may change about a task before work on it starts ([`Board::edit_task`]);
+/// `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskChanges {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub labels: Option<Vec<String>>,
+    pub priority: Option<Priority>,
+}
+
 /// The board at a glance.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -51,12 +62,7 @@ impl Board {
     /// database on first use.
     pub fn open(dir: &Path, settings: Settings, options: BoardOptions) -> Result<Board> {
         let git = Git::open(dir)?.with_env(options.git_env.clone());
-        let root = match &settings.project.state_dir {
-            Some(p) if p.is_absolute() => p.clone(),
-            Some(p) => git.top_level().join(p),
-            None => git.common_dir().join("gaffer"),
-        };
-        let paths = StatePaths::new(root);
+        let paths = StatePaths::resolve(&git, &settings);
         std::fs::create_dir_all(paths.root())
             .map_err(|e| EngineError::io(format!("creating {}", paths.root().display()), e))?;
         let store: Arc<dyn Store> = match options.clock {
@@ -130,6 +136,45 @@ impl Board {
         Ok(self.store.create_task(self.project.id, &task, &state)?)
     }
 
+    /// Changes what a task asks (title, body, labels, priority) while no work on it has started
+    /// (it is in the backlog or ready); labels that the risk rules rate higher raise its risk.
+    /// Any other status is refused as a [`TransitionError::NotAllowed`] for input `edit`.
+    pub fn edit_task(&self, id: TaskId, edit: TaskChanges) -> Result<Task> {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            let task = self.task(id)?;
+            let status = task.status();
+            if !matches!(status, Status::Backlog | Status::Ready) {
+                return Err(EngineError::Transition {
+                    task: id,
+                    source: TransitionError::NotAllowed {
+                        status,
+                        input: "edit",
+                    },
+                });
+            }
+            let state = edit.labels.as_ref().and_then(|labels| {
+                let risk = risk::for_labels(&self.settings, labels)?;
+                (risk > task.state.risk).then(|| TaskState {
+                    risk,
+                    ..task.state.clone()
+                })
+            });
+            let change = TaskEdit {
+                title: edit.title.clone(),
+                body: edit.body.clone(),
+                labels: edit.labels.clone(),
+                priority: edit.priority,
+                state,
+            };
+            match self.store.edit_task(id, task.version, &change) {
+                Err(StoreError::VersionConflict { .. }) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(EngineError::Contention(id))
+    }
+
     pub fn task(&self, id: TaskId) -> Result<Task> {
         Ok(self.store.task(id)?)
     }
@@ -164,6 +209,12 @@ impl Board {
         Landing::resolve(self)
     }
 
+    /// The merge queue: the train with its candidates under test, the tasks waiting to join, why
+    /// tasks left it lately, and its figures.
+    pub fn queue(&self) -> Result<crate::queue::QueueReport> {
+        crate::queue::report(self)
+    }
+
     pub fn status(&self) -> Result<StatusReport> {
         let tasks = self.tasks(&[])?;
         let counts = Status::ALL
@@ -192,10 +243,14 @@ impl Board {
             .as_str()
             .parse()
             .map_err(|_| EngineError::Invalid(format!("bad commit id {head}")))?;
-        let base_ref = if task.state.landed.is_some() {
-            format!("{}^1", head.as_str())
-        } else {
-            landing.branch.clone()
+        let base_ref = match (&task.state.landed, &task.state.candidate) {
+            // What landed, against what it landed on: after a fast-forward of several commits
+            // the landed commit's first parent is only the branch's previous commit.
+            (Some(_), Some(candidate)) if candidate.onto.as_str().bytes().any(|b| b != b'0') => {
+                candidate.onto.as_str().to_string()
+            }
+            (Some(_), _) => format!("{}^1", head.as_str()),
+            (None, _) => landing.branch.clone(),
         };
         let Some(base) = self.git.rev_parse(&base_ref)? else {
             return Ok(String::new());

@@ -3,10 +3,11 @@
 use crate::apply::{Extra, apply};
 use crate::board::Board;
 use crate::error::{EngineError, Result};
+use crate::host::{HeavyPermit, HeldBack, HostBudget};
 use crate::jobs::{self, JobContext, JobResult};
-use crate::scheduler;
+use crate::{queue, scheduler};
 use gaffer_agents::Registry;
-use gaffer_core::{Input, Job, JobId, NewEvent, Status, event_kind};
+use gaffer_core::{Input, Job, JobId, NewEvent, Status, TaskId, event_kind};
 use gaffer_store::{Commit, JobCompletion, JobOutcome, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,10 +21,13 @@ use tokio_util::sync::CancellationToken;
 /// guarantees that any other owner with it is a dead instance.
 pub const LOCAL_OWNER_PREFIX: &str = "local:";
 
-/// Job kinds by the slot they use.
+/// Job kinds by the slot they use: agents (`engine.concurrency`), heavy commands (the host
+/// budget, `[host]`), the merge queue's landing (one at a time, never behind other work), and
+/// light bookkeeping.
 const AGENT_KINDS: &[&str] = &["run"];
-const VERIFY_KINDS: &[&str] = &["verify"];
-const LIGHT_KINDS: &[&str] = &["prepare_candidate", "land", "cleanup"];
+const HEAVY_KINDS: &[&str] = &["verify"];
+const LAND_KINDS: &[&str] = &["land"];
+const LIGHT_KINDS: &[&str] = &["prepare_candidate", "cleanup"];
 const LIGHT_SLOTS: usize = 2;
 
 /// How often the loop looks at the board when nothing wakes it.
@@ -36,7 +40,11 @@ pub struct Engine {
     owner: String,
     wake: Arc<Notify>,
     concurrency: AtomicUsize,
-    running: Mutex<HashMap<JobId, (&'static str, CancellationToken)>>,
+    /// Verify runs, the queue's and the coders', share the host's heavy-work budget.
+    budget: HostBudget,
+    /// Why heavy work was last held back by the host's load, to log each change once.
+    held_back: Mutex<Option<String>>,
+    running: Mutex<HashMap<JobId, (&'static str, CancellationToken, Option<TaskId>)>>,
     /// When the last agent run was handed out (for `engine.agent_stagger`).
     last_agent_start: Mutex<Option<std::time::Instant>>,
 }
@@ -75,7 +83,7 @@ impl EngineHandle {
             .unwrap_or_default();
         if let Ok(running) = self.engine.running.lock() {
             for id in ids {
-                if let Some((_, token)) = running.get(&id) {
+                if let Some((_, token, _)) = running.get(&id) {
                     token.cancel();
                 }
             }
@@ -88,12 +96,15 @@ impl Engine {
     pub fn new(board: Arc<Board>, agents: Registry) -> Arc<Engine> {
         let me = gaffer_proc::current_identity();
         let concurrency = board.settings.engine.concurrency;
+        let budget = HostBudget::new(&board.settings.host);
         Arc::new(Engine {
             board,
             agents: Arc::new(agents),
             owner: format!("{LOCAL_OWNER_PREFIX}{}:{}", me.pid, me.start_time),
             wake: Arc::new(Notify::new()),
             concurrency: AtomicUsize::new(concurrency),
+            budget,
+            held_back: Mutex::new(None),
             running: Mutex::new(HashMap::new()),
             last_agent_start: Mutex::new(None),
         })
@@ -132,6 +143,7 @@ impl Engine {
             if let Err(e) = self.tick() {
                 tracing::error!("scheduling failed: {e}");
             }
+            self.queue_round().await;
             self.fill(&mut workers, &shutdown);
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -141,7 +153,7 @@ impl Engine {
             }
         }
         if let Ok(running) = self.running.lock() {
-            for (_, token) in running.values() {
+            for (_, token, _) in running.values() {
                 token.cancel();
             }
         }
@@ -202,9 +214,35 @@ impl Engine {
                         | Status::Coding
                         | Status::Verifying
                         | Status::Reviewing
+                        | Status::Queued
                         | Status::Merging
                 )
             }))
+    }
+
+    /// One round of the merge queue (git work, off the async workers); then stops the running
+    /// verify of candidates the round dropped.
+    async fn queue_round(&self) {
+        let board = Arc::clone(&self.board);
+        match jobs::blocking(move || queue::round(&board)).await {
+            Ok(round) => {
+                for task in round.stopped {
+                    self.stop_running(task);
+                }
+            }
+            Err(e) => tracing::error!("the merge queue failed: {e}"),
+        }
+    }
+
+    /// Cancels the running jobs of `task` (the machine already cancelled them in the store).
+    fn stop_running(&self, task: TaskId) {
+        if let Ok(running) = self.running.lock() {
+            for (_, token, of) in running.values() {
+                if *of == Some(task) {
+                    token.cancel();
+                }
+            }
+        }
     }
 
     /// One scheduling round: acknowledge jobs that ran out of attempts, then apply the
@@ -237,10 +275,15 @@ impl Engine {
         let running = self
             .running
             .lock()
-            .map(|r| r.values().filter(|(k, _)| kinds.contains(k)).count())
+            .map(|r| r.values().filter(|(k, _, _)| kinds.contains(k)).count())
             .unwrap_or(usize::MAX);
         let capacity = if kinds == LIGHT_KINDS {
             LIGHT_SLOTS
+        } else if kinds == LAND_KINDS {
+            1
+        } else if kinds == HEAVY_KINDS {
+            // The budget decides; a permit is taken per job below.
+            self.budget.slots()
         } else {
             self.concurrency.load(Ordering::SeqCst)
         };
@@ -250,11 +293,19 @@ impl Engine {
     /// Claims jobs while slots are free and spawns a worker for each.
     fn fill(self: &Arc<Self>, workers: &mut JoinSet<()>, shutdown: &CancellationToken) {
         let lease_ms = self.board.settings.engine.lease.as_millis() as i64;
-        for kinds in [LIGHT_KINDS, VERIFY_KINDS, AGENT_KINDS] {
+        for kinds in [LAND_KINDS, LIGHT_KINDS, HEAVY_KINDS, AGENT_KINDS] {
             for _ in 0..self.slots(kinds) {
                 if kinds == AGENT_KINDS && !self.stagger_allows_start() {
                     break;
                 }
+                let permit = if kinds == HEAVY_KINDS {
+                    match self.heavy_permit() {
+                        Some(permit) => Some(permit),
+                        None => break,
+                    }
+                } else {
+                    None
+                };
                 let job = match self.board.store.claim_job(&self.owner, kinds, lease_ms) {
                     Ok(Some(job)) => job,
                     Ok(None) => break,
@@ -265,12 +316,32 @@ impl Engine {
                 };
                 let token = shutdown.child_token();
                 if let Ok(mut running) = self.running.lock() {
-                    running.insert(job.id, (job.spec.kind(), token.clone()));
+                    running.insert(job.id, (job.spec.kind(), token.clone(), job.task));
                 }
                 let engine = Arc::clone(self);
-                workers.spawn(async move { engine.drive(job, token).await });
+                workers.spawn(async move { engine.drive(job, token, permit).await });
             }
         }
+    }
+
+    /// A slot of the host's heavy-work budget, unless the host is too busy; logs each change of
+    /// why heavy work waits.
+    fn heavy_permit(&self) -> Option<HeavyPermit> {
+        let (permit, why) = match self.budget.try_acquire() {
+            Ok(permit) => (Some(permit), None),
+            Err(HeldBack::Full { .. }) => return None,
+            Err(held) => (None, Some(held.to_string())),
+        };
+        if let Ok(mut last) = self.held_back.lock()
+            && *last != why
+        {
+            match &why {
+                Some(why) => tracing::info!("heavy work waits: {why}"),
+                None => tracing::info!("heavy work resumes"),
+            }
+            *last = why;
+        }
+        permit
     }
 
     /// Agent starts are spread by `engine.agent_stagger`; true when the next may start now (and
@@ -288,8 +359,14 @@ impl Engine {
         true
     }
 
-    /// Executes one job under its lease, heartbeating, and records its result.
-    async fn drive(self: Arc<Self>, job: Job, cancel: CancellationToken) {
+    /// Executes one job under its lease, heartbeating, and records its result. A heavy job holds
+    /// its `permit` of the host budget until it is done.
+    async fn drive(
+        self: Arc<Self>,
+        job: Job,
+        cancel: CancellationToken,
+        permit: Option<HeavyPermit>,
+    ) {
         let heartbeat = {
             let store = Arc::clone(&self.board.store);
             let (owner, id, cancel) = (self.owner.clone(), job.id, cancel.clone());
@@ -321,6 +398,7 @@ impl Engine {
             cancel: cancel.clone(),
         };
         let result = jobs::execute(&ctx).await;
+        drop(permit);
         heartbeat.abort();
         self.conclude(&job, result);
         if let Ok(mut running) = self.running.lock() {
@@ -346,7 +424,13 @@ impl Engine {
                 .board
                 .store
                 .commit(&Commit {
-                    events,
+                    events: events
+                        .into_iter()
+                        .map(|e| match e.project {
+                            Some(_) => e,
+                            None => e.project(job.project),
+                        })
+                        .collect(),
                     complete_job: Some(completion(JobOutcome::Done, None)),
                     ..Commit::default()
                 })
@@ -388,6 +472,26 @@ impl Engine {
     /// still completes the job and records why its result was ignored.
     fn apply_or_ack(&self, job: &Job, input: &Input, extra: Extra) -> Result<()> {
         let Some(task) = job.task else {
+            // A job of the project (a landing): there is no task to tell; record why it ended.
+            let mut events: Vec<NewEvent> = extra
+                .events
+                .into_iter()
+                .map(|e| e.project(job.project))
+                .collect();
+            if let Input::Fail { reason } = input {
+                events.push(
+                    NewEvent::new(
+                        event_kind::TASK_NOTICE,
+                        serde_json::json!({ "job": job.id, "kind": job.spec.kind(), "failed": reason }),
+                    )
+                    .project(job.project),
+                );
+            }
+            self.board.store.commit(&Commit {
+                events,
+                complete_job: extra.complete_job,
+                ..Commit::default()
+            })?;
             return Ok(());
         };
         match apply(&self.board, task, input, extra.clone()) {

@@ -4,10 +4,11 @@
 //!   add, cancel, retry, approve, reject, answer. Every change goes through [`apply`]: read the
 //!   task, run the pure machine, write the new state, its events and the jobs its effects need in
 //!   one store transaction.
-//! - [`Engine`] runs the loop: recovery on start, the scheduler (promote, start, merge order),
-//!   and workers that claim jobs under leases (agent runs, verify, merge candidates, landing,
-//!   cleanup), heartbeat them, and report their results back as machine inputs, completing the
-//!   job in the same transaction.
+//! - [`Engine`] runs the loop: recovery on start, the scheduler (promote, start, settle epics),
+//!   the merge queue (candidates stacked on the train ahead, verified in parallel within the
+//!   host's heavy-work budget, the passing prefix landed at once), and workers that claim jobs
+//!   under leases (agent runs, verify, landing, cleanup), heartbeat them, and report their
+//!   results back as machine inputs, completing the job in the same transaction.
 //!
 //! Because every effect becomes a leased job in the same transaction as the state that asked
 //! for it, a `kill -9` at any instant loses nothing: on restart the jobs of the dead instance go
@@ -17,20 +18,24 @@ mod apply;
 mod board;
 mod engine;
 mod error;
+mod host;
 mod jobs;
 mod landing;
 mod paths;
 mod prompts;
+mod queue;
 mod recovery;
 mod registry;
 mod risk;
 mod scheduler;
 
 pub use apply::{Applied, Extra, apply};
-pub use board::{Board, BoardOptions, StatusReport};
+pub use board::{Board, BoardOptions, StatusReport, TaskChanges};
 pub use engine::LOCAL_OWNER_PREFIX;
 pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
 pub use landing::Landing;
+pub use host::{HeldBack, HostBudget, HostLoad};
 pub use paths::StatePaths;
+pub use queue::{HostReport, QueueEntryReport, QueueExit, QueueMetrics, QueueReport};
 pub use registry::{agent_by_name, agents_from_settings, default_agent};

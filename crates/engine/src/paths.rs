@@ -13,6 +13,18 @@ impl StatePaths {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
+    /// The state directory of the repository `git` opened, as `settings` place it:
+    /// `project.state_dir` (relative to the repository root), else `<git common dir>/gaffer`,
+    /// which every worktree of the repository shares. Nothing is created or opened.
+    pub fn resolve(git: &gaffer_git::Git, settings: &gaffer_config::Settings) -> Self {
+        let root = match &settings.project.state_dir {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => git.top_level().join(p),
+            None => git.common_dir().join("gaffer"),
+        };
+        Self::new(root)
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -39,6 +51,11 @@ impl StatePaths {
     /// Held (flock) by the daemon for its whole life: one engine per state directory.
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("daemon.lock")
+    }
+    /// Where the notifier keeps its position in the event log (per hook), so that a restart
+    /// neither sends a notification twice nor loses one.
+    pub fn notify_file(&self) -> PathBuf {
+        self.root.join("notify.json")
     }
     /// Where a detached daemon writes its own log.
     pub fn log_file(&self) -> PathBuf {

@@ -1,5 +1,6 @@
 //! Decides which tasks move without a person: promote those whose dependencies merged, start
-//! ready ones while slots and write scopes are free, settle epics, and pick the next to merge.
+//! ready ones while slots and write scopes are free, and settle epics. What merges when is the
+//! merge queue's business (`crate::queue`).
 //!
 //! It only reads the board and emits machine inputs; the machine decides whether they apply.
 
@@ -114,18 +115,6 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
         busy += 1;
     }
 
-    // The plain serial merge: one task merging at a time, highest priority first.
-    if !tasks.iter().any(|t| t.status() == Status::Merging) {
-        let next = tasks
-            .iter()
-            .filter(|t| t.status() == Status::Queued)
-            .min_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
-        if let Some(task) = next {
-            out.push(Decision {
-                task: task.id,
-                input: Input::BeginMerge,
-            });
-        }
-    }
+    // Queued tasks are the merge queue's (`crate::queue`).
     out
 }

@@ -16,15 +16,19 @@
 //! - [`Git`]: a repository: refs, merges without a worktree, diffs, the worktree list.
 //! - [`head_of`], [`commit_all`], [`is_dirty`], [`checkout_detached`]: operations on one worktree.
 //! - [`Worktrees`]: per-task worktrees under gaffer's state directory, with a reuse pool.
+//! - [`merge_into_worktree`]: merge the target into a task's worktree for a resolver to finish.
+//! - [`Git::fetch_branch`], [`Git::push_with_lease`]: the target on a remote, never forced.
 //! - [`pull_into_checkout`]: bring landed work into the user's own checkout, safely.
 
 mod branch;
 mod cmd;
 mod error;
 mod merge_tree;
+mod merge_workdir;
 mod oid;
 mod pull;
 mod refs;
+mod remote;
 mod repo;
 mod status;
 mod version;
@@ -35,9 +39,14 @@ mod worktrees;
 pub use branch::checkout_branch;
 pub use error::{GitError, PullRefused, Result};
 pub use merge_tree::MergeTree;
+pub use merge_workdir::{
+    WorktreeMerge, branch_of, files_with_conflict_markers, merge_in_progress, merge_into_worktree,
+    unmerged_paths, unresolved_conflicts,
+};
 pub use oid::Oid;
 pub use pull::{PullOutcome, pull_into_checkout};
 pub use refs::CasOutcome;
+pub use remote::PushOutcome;
 pub use repo::Git;
 pub use version::{GitVersion, MIN_GIT_VERSION, ensure_supported_git, git_version};
 pub use workdir::{checkout_detached, commit_all, head_of, is_dirty};

@@ -6,6 +6,7 @@
 //! |-------------|--------|-----------------------------------------------------------------|
 //! | `not_found` | 404    | no such task, run, project or route                             |
 //! | `invalid`   | 400    | the request itself is wrong (bad JSON, bad query, bad value)     |
+//! | `unauthorized` | 401 | the daemon has a token and the request did not carry it (see [`crate::access`]) |
 //! | `forbidden` | 403    | the request came from a page on another site (see [`crate::guard`]) |
 //! | `conflict`  | 409    | the request is fine but the board's state refuses it            |
 //! | `internal`  | 500    | gaffer or its repository failed; the message says how           |
@@ -25,6 +26,7 @@ use serde::Serialize;
 pub enum ErrorCode {
     NotFound,
     Invalid,
+    Unauthorized,
     Forbidden,
     Conflict,
     Internal,
@@ -36,6 +38,7 @@ impl ErrorCode {
         match self {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Invalid => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 /// A JSON request body.
 ///
 /// Lenient where that costs nothing: the `Content-Type` header is not required (so
-/// `curl -d '{"title": "x"}'` works), and an empty body reads as `{}` (so `POST .../approve`
-/// needs no body at all). Malformed JSON is a 400 with serde's message.
+/// `curl -H 'X-Gaffer: 1' -d '{"title": "x"}'` works; without a JSON type a write needs that
+/// header, see `crate::access`), and an empty body reads as `{}` (so `POST .../approve` needs no
+/// body at all). Malformed JSON is a 400 with serde's message.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 

@@ -12,7 +12,8 @@
 //!   `Host` that is not a loopback name or address is refused.
 //!
 //! Clients that send neither header (in-process tests, some tools) are let through. When the
-//! server one day listens beyond loopback, token authentication must replace this.
+//! daemon has a token (and may listen beyond loopback), [`crate::access`] relaxes the `Host`
+//! rule, since the token then keeps other sites out.
 
 use crate::error::{ApiError, ErrorCode};
 use axum::extract::Request;
@@ -42,13 +43,17 @@ pub async fn loopback_only(request: Request, next: Next) -> Response {
 }
 
 fn forbidden(message: String) -> Response {
+    refusal(message).into_response()
+}
+
+/// The 403 for a request from another site or for another host.
+pub(crate) fn refusal(message: String) -> ApiError {
     ApiError::new(ErrorCode::Forbidden, message)
         .with_hint("the gaffer daemon only answers clients on this machine, addressed as 127.0.0.1 or localhost")
-        .into_response()
 }
 
 /// `http://127.0.0.1:7420`, `http://localhost`, `http://[::1]:80`; not `null` or other sites.
-fn origin_is_loopback(origin: &str) -> bool {
+pub(crate) fn origin_is_loopback(origin: &str) -> bool {
     match origin.split_once("://") {
         Some((_, authority)) => authority_is_loopback(authority),
         None => false,
@@ -56,7 +61,7 @@ fn origin_is_loopback(origin: &str) -> bool {
 }
 
 /// A `host[:port]` naming this machine: `localhost` (or a name under it), or a loopback IP.
-fn authority_is_loopback(authority: &str) -> bool {
+pub(crate) fn authority_is_loopback(authority: &str) -> bool {
     let host = if let Some(rest) = authority.strip_prefix('[') {
         rest.split(']').next().unwrap_or_default()
     } else {

@@ -6,9 +6,9 @@
 //! after each write.
 //!
 //! - [`router`] builds the routes for an [`AppState`]; tests call it in process.
-//! - [`serve`] runs them on a listener the caller bound, **on a loopback address only**: the API
-//!   has no authentication yet. A guard also refuses requests from web pages on other sites
-//!   (see [`guard`]).
+//! - [`serve`] runs them on a listener the caller bound, on a loopback address unless the state
+//!   has an [`ApiToken`]. A guard also refuses requests from web pages on other sites
+//!   (see [`guard`] and the `access` module).
 //!
 //! # Routes
 //!
@@ -20,33 +20,51 @@
 //! | `GET /api/tasks?status=coding,queued` | tasks, all when no status is given |
 //! | `POST /api/tasks` | add a task (`NewTask`; only `title` is required): 201 and the task |
 //! | `GET /api/tasks/{id}` | `{"task", "runs", "jobs"}` |
+//! | `PATCH /api/tasks/{id}` | `{"title"?, "body"?, "labels"?, "priority"?}` while in the backlog or ready |
 //! | `POST /api/tasks/{id}/cancel` | `{"reason"?}` |
 //! | `POST /api/tasks/{id}/retry` | no body |
 //! | `POST /api/tasks/{id}/approve` | no body |
 //! | `POST /api/tasks/{id}/reject` | `{"reason", "cancel"?}` |
 //! | `POST /api/tasks/{id}/answer` | `{"text"}` |
+//! | `POST /api/tasks/{id}/progress` | `{"text", "run"?}`: an agent's progress line (`run.output` status) |
+//! | `POST /api/tasks/{id}/ask` | `{"question", "run"?}`: an agent's question; the run ends in it |
 //! | `GET /api/tasks/{id}/diff` | the change, `text/plain` |
 //! | `GET /api/tasks/{id}/events?after&limit` | the task's events |
 //! | `GET /api/runs/{id}` | one agent run |
 //! | `GET /api/runs/{id}/events?after&limit` | the run's events |
 //! | `GET /api/events?after&limit&task&run&kind` | the event log (`kind` is a prefix) |
-//! | `GET /api/events/stream?after&task&run&kind` | the event log as SSE, replay then live |
+//! | `GET /api/events/stream?after&task&run&kind&plain` | the event log as SSE, replay then live |
+//! | `GET /api/events/recent?limit` | `{"last_seq", "events"}`: the end of the log, to stream on from |
 //! | `GET /api/usage` | tokens and cost of the project's runs |
+//! | `GET /api/usage/breakdown?by=task\|role\|model\|agent\|day` | `{"by", "rows"}`: usage per value, highest cost first |
+//! | `GET /api/queue` | the merge queue: train with candidates, waiting tasks, exits, figures |
 //! | `POST /api/scale` | `{"concurrency"}`: agents running at once |
 //! | `POST /api/shutdown` | 202; the daemon stops cleanly |
+//! | `GET /api/openapi.json` | this API as an OpenAPI 3.1 document ([`openapi`]) |
+//! | `GET /metrics` | Prometheus text exposition (see the `metrics` module) |
+//!
+//! | `GET /` and `GET /assets/…` | the web dashboard (see the `dashboard` module); `/?token=T` sets its cookie |
+//!
+//! Who may call them (token, cross-site protection, the `X-Gaffer` header on writes) is decided
+//! in one place before any handler runs: see the `access` module.
 //!
 //! The task actions answer the task as it is afterwards. Errors are JSON
 //! `{"error": {"code", "message", "hint"}}`; see [`ApiError`] for the codes and statuses.
 
+mod access;
+mod dashboard;
 mod error;
 mod extract;
 mod follow;
 pub mod guard;
+mod metrics;
+pub mod openapi;
 mod query;
 mod routes;
 mod serve;
 mod state;
 
+pub use access::{ApiToken, INTENT_HEADER, TOKEN_COOKIE};
 pub use error::{ApiError, ErrorCode};
 pub use serve::{ServeError, serve};
 pub use state::AppState;

@@ -9,9 +9,9 @@ use tokio::net::TcpListener;
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The API has no authentication yet, so it must not be reachable from other machines.
+    /// Without a token the API must not be reachable from other machines.
     #[error(
-        "refusing to serve the API on {0}: it has no authentication and must listen on a loopback address"
+        "refusing to serve the API on {0} without a token: without one it must listen on a loopback address"
     )]
     NotLoopback(SocketAddr),
     #[error("the HTTP server failed: {0}")]
@@ -23,7 +23,8 @@ pub enum ServeError {
 /// the event streams, and returns once the requests in flight are answered.
 ///
 /// The caller binds the listener, on a loopback address (`127.0.0.1:<port>`, port 0 for any
-/// free one); any other address is refused with [`ServeError::NotLoopback`].
+/// free one); any other address is refused with [`ServeError::NotLoopback`] unless
+/// `state.token` is set, and then every request must carry the token (see [`crate::access`]).
 /// `shutdown` does not cancel `state.shutdown`: the caller decides whether stopping the server
 /// also stops the rest of the daemon.
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> Result<(), ServeError>
@@ -31,7 +32,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let addr = listener.local_addr()?;
-    if !addr.ip().is_loopback() {
+    if !addr.ip().is_loopback() && state.token.is_none() {
         return Err(ServeError::NotLoopback(addr));
     }
     let closing = state.shutdown.child_token();

@@ -1,6 +1,7 @@
 //! What the handlers share: the board, the engine (when one runs in this process), the shutdown
 //! token, and a signal that wakes event streams when the server writes something.
 
+use crate::access::ApiToken;
 use crate::error::ApiError;
 use gaffer_engine::{Board, EngineHandle};
 use std::sync::Arc;
@@ -18,6 +19,9 @@ pub struct AppState {
     /// Cancelled by `POST /api/shutdown`: the daemon watches it to stop cleanly. Event streams
     /// end when it is cancelled, so that a graceful shutdown does not wait on them.
     pub shutdown: CancellationToken,
+    /// The token every request must carry (see [`crate::access`]); `None`: no token, and the
+    /// server listens on loopback only.
+    pub token: Option<ApiToken>,
 }
 
 impl AppState {
@@ -26,7 +30,14 @@ impl AppState {
             board,
             engine,
             shutdown: CancellationToken::new(),
+            token: None,
         }
+    }
+
+    /// Requires `token` on every request (see [`crate::access`]).
+    pub fn with_token(mut self, token: Option<ApiToken>) -> Self {
+        self.token = token;
+        self
     }
 }
 
@@ -38,6 +49,8 @@ pub(crate) struct Ctx {
     changes: Arc<watch::Sender<u64>>,
     /// Cancelled when the server is going away; event streams end on it.
     pub closing: CancellationToken,
+    /// What `GET /metrics` has counted from the event log so far.
+    metrics: Arc<crate::metrics::Followed>,
 }
 
 impl Ctx {
@@ -47,6 +60,7 @@ impl Ctx {
             app,
             changes: Arc::new(changes),
             closing,
+            metrics: Arc::default(),
         }
     }
 
@@ -60,6 +74,11 @@ impl Ctx {
         if let Some(engine) = &self.app.engine {
             engine.wake();
         }
+    }
+
+    /// The event-log counts behind `GET /metrics`.
+    pub(crate) fn metrics(&self) -> Arc<crate::metrics::Followed> {
+        Arc::clone(&self.metrics)
     }
 
     /// A receiver that sees every [`Ctx::changed`] after this call.

@@ -44,7 +44,9 @@ pub use leases::{
     dead_owner_release, heartbeat_and_expiry, max_attempts_exhaustion, release_returns_job_to_queue,
 };
 pub use runs::{runs_lifecycle, runs_lost, usage_totals};
-pub use tasks::{invalid_input_is_refused, projects_upsert_and_read, tasks_create_and_read};
+pub use tasks::{
+    invalid_input_is_refused, projects_upsert_and_read, tasks_are_edited, tasks_create_and_read,
+};
 pub use usage::usage_breakdown;
 
 /// Builds a fresh, empty store whose clock is the given one.
@@ -65,6 +67,7 @@ macro_rules! __with_conformance_checks {
             [$($args)*]
             projects_upsert_and_read
             tasks_create_and_read
+            tasks_are_edited
             invalid_input_is_refused
             versions_and_conflicts
             commit_is_all_or_nothing

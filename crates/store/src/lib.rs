@@ -17,8 +17,8 @@ pub use clock::SystemClock;
 pub use error::{Result, StoreError};
 pub use sqlite::SqliteStore;
 pub use types::{
-    Commit, EventFilter, JobCompletion, JobFilter, JobOutcome, NewProject, RunFinish, TaskFilter,
-    TaskUpdate, UsageDimension, UsageRow, UsageTotals,
+    Commit, EventFilter, JobCompletion, JobFilter, JobOutcome, NewProject, RunFinish, TaskEdit,
+    TaskFilter, TaskUpdate, UsageDimension, UsageRow, UsageTotals,
 };
 
 use gaffer_core::{
@@ -39,6 +39,10 @@ pub trait Store: Send + Sync {
     fn create_task(&self, project: ProjectId, task: &NewTask, initial: &TaskState) -> Result<Task>;
     fn task(&self, id: TaskId) -> Result<Task>;
     fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>>;
+    /// Changes what a task asks (title, body, labels, priority; its state too when given) if it
+    /// is still at `expected_version`, bumps the version and writes a `task.edited` event with
+    /// the fields that changed. The branch keeps its name. Returns the task as it is now.
+    fn edit_task(&self, id: TaskId, expected_version: i64, edit: &TaskEdit) -> Result<Task>;
 
     /// Applies a state change and everything that goes with it atomically: the new task state
     /// (checked against its version), events, jobs to enqueue, the completion of the job that

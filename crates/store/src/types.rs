@@ -1,7 +1,8 @@
 //! The values that cross the [`crate::Store`] boundary besides the core's domain types.
 
 use gaffer_core::{
-    JobId, NewEvent, NewJob, NewTask, ProjectId, RunId, RunStatus, Status, TaskId, TaskState, Usage,
+    JobId, NewEvent, NewJob, NewTask, Priority, ProjectId, RunId, RunStatus, Status, TaskId,
+    TaskState, Usage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,28 @@ pub struct TaskUpdate {
     pub state: TaskState,
     /// Replace the task's stored plan.
     pub plan: Option<serde_json::Value>,
+}
+
+/// Changes to what a task asks ([`crate::Store::edit_task`]); `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskEdit {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub labels: Option<Vec<String>>,
+    pub priority: Option<Priority>,
+    /// A new state for the task (e.g. a higher risk that new labels imply).
+    pub state: Option<TaskState>,
+}
+
+impl TaskEdit {
+    /// Nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.body.is_none()
+            && self.labels.is_none()
+            && self.priority.is_none()
+            && self.state.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,6 @@
 //! `gaffer down`: ask the daemon to stop, wait until it has.
 
 use super::runtime;
-use crate::client::Client;
 use crate::context::Context;
 use crate::daemon::{DaemonInfo, pid_alive};
 use crate::error::{CliError, CliResult, Kind};
@@ -18,7 +17,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
         println!("gaffer is not running (removed a stale daemon.json)");
         return Ok(());
     }
-    let client = Client::new(info.port);
+    let client = info.client(&board.settings.server);
     let asked: CliResult<serde_json::Value> =
         runtime()?.block_on(client.post("/api/shutdown", &serde_json::json!({})));
     if asked.is_err() {

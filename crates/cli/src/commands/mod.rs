@@ -8,6 +8,7 @@ mod down;
 mod feed;
 mod init;
 mod log;
+mod mcp;
 mod mock_llm;
 mod pull;
 mod status;
@@ -37,7 +38,10 @@ pub fn run() -> CliResult<ExitCode> {
     init_tracing();
     let ctx = Context::from_cli(&cli)?;
     let Some(command) = cli.command else {
-        // The interactive shell arrives with its own issue; until then, the status.
+        // A person at a terminal gets the interactive shell; anything else, the status.
+        if crate::shell::is_interactive() {
+            return crate::shell::run(&ctx).map(|_| ExitCode::SUCCESS);
+        }
         return status::run(&ctx, false).map(|_| ExitCode::SUCCESS);
     };
     match command {
@@ -63,6 +67,7 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Agent(AgentCommand::Run(args)) => agent::run(&ctx, &args),
         Command::MockLlm(args) => mock_llm::run(&args),
         Command::Demo(args) => crate::demo::run(&args),
+        Command::Mcp(args) => mcp::run(&ctx, &args),
     }
     .map(|_| ExitCode::SUCCESS)
 }

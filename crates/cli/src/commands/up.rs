@@ -5,8 +5,10 @@ use crate::cli::UpArgs;
 use crate::context::Context;
 use crate::daemon::{DaemonInfo, StateLock};
 use crate::error::{CliError, CliResult, Kind};
+use gaffer_config::ServerSettings;
 use gaffer_engine::{Engine, agents_from_settings};
-use gaffer_server::AppState;
+use gaffer_server::{ApiToken, AppState};
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +21,8 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let board = ctx.board()?;
     let _lock = StateLock::acquire(&board.paths)?;
     let port = args.port.unwrap_or(board.settings.server.port);
+    let host = board.settings.server.host;
+    let token = api_token(&board.settings.server)?;
     let agents = agents_from_settings(&board.settings, board.git.top_level())?;
     if board.settings.verify.command.is_none() {
         eprintln!(
@@ -28,27 +32,25 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let board = Arc::new(board);
     let rt = runtime()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        let listener = tokio::net::TcpListener::bind((host, port))
             .await
             .map_err(|e| {
-                CliError::new(Kind::Daemon, format!("cannot listen on 127.0.0.1:{port}: {e}"))
+                CliError::new(Kind::Daemon, format!("cannot listen on {}: {e}", SocketAddr::new(host, port)))
                     .hint("choose another port with `gaffer up --port N` (0 picks a free one)")
             })?;
         let port = listener.local_addr()?.port();
         let shutdown = CancellationToken::new();
         let engine = Engine::new(Arc::clone(&board), agents);
-        let state = AppState {
-            board: Arc::clone(&board),
-            engine: Some(engine.handle()),
-            shutdown: shutdown.clone(),
-        };
-        DaemonInfo {
+        let mut state = AppState::new(Arc::clone(&board), Some(engine.handle())).with_token(token);
+        state.shutdown = shutdown.clone();
+        let info = DaemonInfo {
             pid: std::process::id(),
             port,
             started_ms: now_ms(),
-        }
-        .write(&board.paths)?;
-        println!("gaffer is up: http://127.0.0.1:{port} (pid {})", std::process::id());
+            host: (!host.is_loopback()).then_some(host),
+        };
+        info.write(&board.paths)?;
+        println!("gaffer is up: {} (pid {})", info.url(), std::process::id());
         let signals = {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
@@ -62,15 +64,60 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
             })
         };
         let server = tokio::spawn(gaffer_server::serve(listener, state, shutdown.clone().cancelled_owned()));
+        // Notifications follow the event log in a task of their own: the engine never waits
+        // on a webhook.
+        let notifier = gaffer_notify::spawn(
+            Arc::clone(&board.store),
+            notifier_config(&board, info.url()),
+            shutdown.clone(),
+        );
         let result = Arc::clone(&engine).run(shutdown.clone()).await;
         shutdown.cancel();
         let _ = server.await;
+        if let Some(notifier) = notifier {
+            let _ = tokio::time::timeout(Duration::from_secs(2), notifier).await;
+        }
         signals.abort();
         DaemonInfo::remove(&board.paths);
         result?;
         println!("gaffer is down; every task can resume with `gaffer up`");
         Ok(())
     })
+}
+
+/// The token from the variable named by `server.token_env`; required when listening beyond
+/// loopback.
+fn api_token(server: &ServerSettings) -> CliResult<Option<ApiToken>> {
+    let token = std::env::var(&server.token_env)
+        .ok()
+        .and_then(|t| ApiToken::new(&t));
+    if token.is_none() && !server.host.is_loopback() {
+        return Err(CliError::new(
+            Kind::Config,
+            format!(
+                "server.host = \"{}\" reaches beyond this machine, and {} holds no token",
+                server.host, server.token_env
+            ),
+        )
+        .hint(format!(
+            "set {} to a long random secret (e.g. `export {}=$(openssl rand -hex 32)`), or listen on 127.0.0.1",
+            server.token_env, server.token_env
+        )));
+    }
+    Ok(token)
+}
+
+/// The notifier of `[notify]`, linking its messages to the dashboard at `url`.
+fn notifier_config(board: &gaffer_engine::Board, url: String) -> gaffer_notify::NotifierConfig {
+    let mut config = gaffer_notify::NotifierConfig::new(
+        board.project.id,
+        board.project.name.clone(),
+        board.settings.notify.clone(),
+        board.paths.notify_file(),
+        board.git.top_level().to_path_buf(),
+    );
+    config.link = Some(url);
+    config
 }
 
 fn now_ms() -> i64 {
@@ -114,12 +161,9 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let rt = runtime()?;
     while Instant::now() < deadline {
         if let Some(info) = DaemonInfo::read(&board.paths).filter(|d| d.pid == child.id()) {
-            let client = crate::client::Client::new(info.port);
+            let client = info.client(&board.settings.server);
             if rt.block_on(client.healthy()) {
-                println!(
-                    "gaffer is up: http://127.0.0.1:{} (pid {})",
-                    info.port, info.pid
-                );
+                println!("gaffer is up: {} (pid {})", info.url(), info.pid);
                 println!("log: {}", board.paths.log_file().display());
                 return Ok(());
             }

@@ -90,7 +90,10 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
     let model_server = rt
         .block_on(gaffer_mock_llm::MockServer::start(script))
         .map_err(|e| CliError::new(Kind::Internal, format!("the scripted model server: {e}")))?;
-    let base_url = format!("agents.demo-agent.base_url={}", model_server.openai_base_url());
+    let base_url = format!(
+        "agents.demo-agent.base_url={}",
+        model_server.openai_base_url()
+    );
     let settings = gaffer_config::load(
         Some(&repo.join("gaffer.toml")),
         &gaffer_config::Overrides::default(),

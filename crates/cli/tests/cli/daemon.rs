@@ -70,7 +70,7 @@ fn a_task_added_through_the_daemon_runs_to_merged_and_is_reported() {
         "task.created",
         "run.started",
         "verify.finished",
-        "merge.landed",
+        "queue.landed",
     ] {
         assert!(of_task(kind), "no {kind} event for task {id} in the feed");
     }
@@ -494,11 +494,11 @@ fn feed_follow_streams_events_live_and_ends_with_the_daemon() {
     let id = project.add_task("Write the notes", &[]);
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut kinds = Vec::new();
-    while !kinds.contains(&"merge.landed".to_string()) {
+    while !kinds.contains(&"queue.landed".to_string()) {
         let left = deadline.saturating_duration_since(Instant::now());
         let line = rx
             .recv_timeout(left)
-            .unwrap_or_else(|e| panic!("no merge.landed in the live feed ({e}); saw {kinds:?}"));
+            .unwrap_or_else(|e| panic!("no queue.landed in the live feed ({e}); saw {kinds:?}"));
         let event: Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
         if event["task"] == id {
@@ -671,7 +671,7 @@ fn a_task_interrupted_by_down_resumes_after_up() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["kind"] == "merge.landed")
+        .filter(|e| e["kind"] == "queue.landed")
         .count();
     assert_eq!(landed, 1, "landed {landed} times");
 }

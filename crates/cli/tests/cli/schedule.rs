@@ -28,7 +28,7 @@ fn seq_of(events: &[Value], task: i64, what: impl Fn(&Value) -> bool) -> i64 {
 }
 
 fn landed(e: &Value) -> bool {
-    e["kind"] == "merge.landed"
+    e["kind"] == "queue.landed"
 }
 
 fn started_coding(e: &Value) -> bool {

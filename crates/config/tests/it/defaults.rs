@@ -31,6 +31,8 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(settings.risk.approval_at, Some(Risk::High));
     assert!(settings.risk.paths.is_empty());
     assert_eq!(settings.server.port, 7420);
+    assert_eq!(settings.server.host.to_string(), "127.0.0.1");
+    assert_eq!(settings.server.token_env, "GAFFER_TOKEN");
     assert_eq!(settings.privacy.mode, gaffer_config::PrivacyMode::Any);
     assert!(settings.prices.is_empty());
     assert_eq!(

@@ -232,6 +232,18 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             "server.port",
         ),
         (
+            "host that is not an address",
+            "[server]\nhost = \"my-laptop.local\"\n".into(),
+            2,
+            "server.host",
+        ),
+        (
+            "token variable that is not a name",
+            "[server]\ntoken_env = \"$GAFFER_TOKEN\"\n".into(),
+            2,
+            "server.token_env",
+        ),
+        (
             "base url without a host",
             "[agents.local]\nbackend = \"openai\"\nmodel = \"m\"\nbase_url = \"http:///v1\"\n"
                 .into(),

@@ -1,7 +1,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gaffer_config::{Backend, CodexSandbox, PermissionMode, Price, PrivacyMode, Risk, parse_str};
+use gaffer_config::{
+    Backend, CodexSandbox, NotifyEvent, PermissionMode, Price, PrivacyMode, Risk, WebhookKind,
+    parse_str,
+};
 
 const EXAMPLE: &str = include_str!("../../gaffer.example.toml");
 
@@ -86,6 +89,23 @@ fn the_shipped_example_parses_to_what_it_says() {
     assert_eq!(aider.env["OLLAMA_API_BASE"], "http://127.0.0.1:11434");
 
     assert_eq!(settings.privacy.mode, PrivacyMode::Any);
+    let notify = &settings.notify;
+    assert_eq!(notify.batch, Duration::from_secs(5));
+    assert_eq!(notify.webhooks.len(), 2);
+    assert_eq!(notify.webhooks[0].kind, WebhookKind::Ntfy);
+    assert_eq!(
+        notify.webhooks[0].events,
+        [
+            NotifyEvent::NeedsInput,
+            NotifyEvent::NeedsApproval,
+            NotifyEvent::Failed,
+            NotifyEvent::Budget
+        ]
+    );
+    assert_eq!(notify.webhooks[1].kind, WebhookKind::Slack);
+    assert_eq!(notify.commands.len(), 1);
+    assert_eq!(notify.commands[0].command, "./scripts/gaffer-report.sh");
+    assert_eq!(notify.commands[0].timeout, Duration::from_secs(120));
     assert_eq!(
         settings.price_for("gpt-5-codex"),
         Some(Price {
@@ -128,4 +148,15 @@ fn the_init_template_mentions_every_key_of_the_example() {
             );
         }
     }
+}
+
+#[test]
+fn the_example_configures_the_merge_queue_the_host_budget_and_the_remote() {
+    let settings = parse_str(EXAMPLE, Path::new("gaffer.example.toml")).unwrap();
+    assert_eq!(settings.project.remote.as_deref(), Some("origin"));
+    assert_eq!(settings.queue.strategy, gaffer_config::QueueStrategy::Merge);
+    assert_eq!(settings.queue.max_candidates, 8);
+    assert_eq!(settings.host.heavy_slots, 4);
+    assert_eq!(settings.host.max_load, Some(6.0));
+    assert_eq!(settings.host.min_free_memory, Some(2 << 30));
 }

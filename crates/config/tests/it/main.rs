@@ -8,9 +8,11 @@ mod defaults;
 mod detect;
 mod errors;
 mod example;
+mod notify;
 mod overrides;
 mod prices;
 mod privacy;
+mod queue;
 mod template;
 
 use std::path::Path;

@@ -68,6 +68,7 @@ fn overrides_reach_every_kind_of_value() {
             ("GAFFER_REVIEW__ENABLED", "false"),
             ("GAFFER_PROJECT__NAME", "2024"),
             ("GAFFER_TOKEN", "not configuration"),
+            ("GAFFER_SERVER__HOST", "0.0.0.0"),
         ]),
         &flags(&[
             "roles.reviewer=codex",
@@ -79,6 +80,8 @@ fn overrides_reach_every_kind_of_value() {
     .unwrap();
     assert_eq!(settings.verify.command.as_deref(), Some("cargo test --all"));
     assert_eq!(settings.server.port, 9000);
+    assert_eq!(settings.server.host.to_string(), "0.0.0.0");
+    assert_eq!(settings.server.token_env, "GAFFER_TOKEN");
     assert_eq!(settings.engine.lease.as_secs(), 120);
     assert_eq!(settings.engine.heartbeat.as_secs(), 20);
     assert_eq!(

@@ -19,7 +19,9 @@ mod state;
 mod step;
 mod types;
 
-pub use state::{Flow, Limits, Paused, TaskState, VerifiedCandidate, VerifiedTree};
+pub use state::{
+    Candidate, CandidateStatus, Flow, Limits, Paused, QueueSlot, TaskState, VerifiedTree,
+};
 pub use step::transition;
 pub use types::{
     Effect, Input, Notice, RunReason, RunResult, SessionMode, TransitionError, VerifyPurpose,

@@ -41,7 +41,7 @@ pub struct Limits {
     pub review_rounds: u32,
     /// Rejected plans before the task fails.
     pub plan_rounds: u32,
-    /// Conflicts or moved targets while merging before the task fails.
+    /// Conflicts with the target (each sends the branch to a resolver) before the task fails.
     pub merge_attempts: u32,
 }
 
@@ -105,8 +105,11 @@ pub struct TaskState {
     pub head: Option<ObjectId>,
     /// The last commit that passed verify (branch or candidate).
     pub verified: Option<VerifiedTree>,
-    /// The merge candidate being prepared, verified or landed.
-    pub candidate: Option<VerifiedCandidate>,
+    /// The merge candidate being verified or landed (kept once merged: what landed, on what).
+    pub candidate: Option<Candidate>,
+    /// The task's place in the merge train while `merging`.
+    #[serde(default)]
+    pub queue: Option<QueueSlot>,
     /// What landed on the target.
     pub landed: Option<VerifiedTree>,
     /// Set while `needs_input`.
@@ -117,12 +120,74 @@ pub struct TaskState {
     pub note: Option<String>,
 }
 
-/// A merge candidate: `commit` (with `tree`) is the branch applied on the target tip `onto`.
+/// A merge candidate: `commit` (with `tree`) is the task's branch applied on `onto`, which is the
+/// landing tip for the first task of the merge train and the candidate of the task ahead for the
+/// others. Landing it moves the target through every candidate ahead of it, so `tree` is exactly
+/// what the target holds once this task has landed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerifiedCandidate {
+pub struct Candidate {
     pub commit: ObjectId,
     pub tree: ObjectId,
     pub onto: ObjectId,
+    /// Where its verification stands.
+    #[serde(default)]
+    pub status: CandidateStatus,
+    /// It failed verify once and passed when the same tree ran again.
+    #[serde(default)]
+    pub flaky: bool,
+}
+
+impl Candidate {
+    /// The tree passed verify exactly as it would land.
+    pub fn passed(&self) -> bool {
+        self.status == CandidateStatus::Passed
+    }
+}
+
+/// Verification of a merge candidate. A failure is only blamed on the branch once the same tree
+/// has failed twice (a flaky verify passes the second time) and every candidate ahead passed;
+/// the queue decides that, the machine only records the results.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CandidateStatus {
+    /// Verify is queued or running.
+    #[default]
+    Pending,
+    /// The tree passed verify (or is the tree the branch itself passed with).
+    Passed,
+    /// Failed once; not blamed on anyone yet.
+    Failed { summary: String },
+    /// Failed once and runs again on the same tree.
+    Rechecking { summary: String },
+    /// Failed twice in a row on the same tree.
+    FailedTwice { summary: String },
+}
+
+impl CandidateStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CandidateStatus::Pending => "pending",
+            CandidateStatus::Passed => "passed",
+            CandidateStatus::Failed { .. } => "failed",
+            CandidateStatus::Rechecking { .. } => "rechecking",
+            CandidateStatus::FailedTwice { .. } => "failed_twice",
+        }
+    }
+}
+
+/// A task's place in the merge train.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSlot {
+    /// Lower lands first; fixed when the task joins the train.
+    pub position: u64,
+    /// When the task entered the queue (ms since the epoch), for time-in-queue figures.
+    #[serde(default)]
+    pub since_ms: i64,
+    /// Set while the branch conflicts with the branches ahead of it in the train but not with the
+    /// target itself: the base it conflicted with. It waits until that base changes (the branch
+    /// ahead landed or left) instead of going to a resolver for a conflict that may never land.
+    #[serde(default)]
+    pub parked_on: Option<ObjectId>,
 }
 
 impl TaskState {
@@ -142,6 +207,7 @@ impl TaskState {
             head: None,
             verified: None,
             candidate: None,
+            queue: None,
             landed: None,
             paused: None,
             approved: false,

@@ -1,6 +1,8 @@
 //! The transition function itself.
 
-use super::state::{Limits, Paused, TaskState, VerifiedCandidate, VerifiedTree};
+use super::state::{
+    Candidate, CandidateStatus, Limits, Paused, QueueSlot, TaskState, VerifiedTree,
+};
 use super::types::{
     Effect, Input, Notice, RunReason, RunResult, SessionMode, TransitionError, VerifyPurpose,
 };
@@ -80,6 +82,7 @@ impl Step {
                     tree,
                     passed,
                     summary,
+                    conflicts,
                 },
             ) => {
                 let head = self.s.head.clone();
@@ -94,7 +97,10 @@ impl Step {
                         commit: commit.clone(),
                         tree: tree.clone(),
                     });
-                    if self.s.flow.review {
+                    if !conflicts.is_empty() {
+                        // Predicted before queuing: resolve now rather than after a queue turn.
+                        self.conflict(conflicts);
+                    } else if self.s.flow.review {
                         self.s.status = Status::Reviewing;
                         self.run(Role::Reviewer, SessionMode::Fresh, RunReason::Start, None);
                     } else {
@@ -136,29 +142,61 @@ impl Step {
                 }
                 Ok(())
             }
-            (Status::Queued, Input::BeginMerge) => {
+            (Status::Queued, Input::BeginMerge { position, since_ms }) => {
                 self.s.status = Status::Merging;
                 self.s.candidate = None;
-                self.fx.push(Effect::PrepareCandidate);
+                self.s.note = None;
+                self.s.queue = Some(QueueSlot {
+                    position: *position,
+                    since_ms: *since_ms,
+                    parked_on: None,
+                });
+                Ok(())
+            }
+            (Status::Queued | Status::Merging, Input::Conflict { files }) => {
+                self.conflict(files);
                 Ok(())
             }
             (Status::Merging, Input::CandidateReady { commit, tree, onto }) => {
                 if self.s.candidate.is_some() {
                     return Err(not_allowed(status, input));
                 }
-                self.s.candidate = Some(VerifiedCandidate {
-                    commit: commit.clone(),
-                    tree: tree.clone(),
-                    onto: onto.clone(),
-                });
-                if self.tree_verified(tree) {
-                    self.land();
+                // A tree the branch itself passed with needs no second run.
+                let status = if self.tree_verified(tree) {
+                    CandidateStatus::Passed
                 } else {
+                    CandidateStatus::Pending
+                };
+                if status == CandidateStatus::Pending {
                     self.fx.push(Effect::Verify {
                         commit: commit.clone(),
                         purpose: VerifyPurpose::Candidate,
                     });
                 }
+                self.s.candidate = Some(Candidate {
+                    commit: commit.clone(),
+                    tree: tree.clone(),
+                    onto: onto.clone(),
+                    status,
+                    flaky: false,
+                });
+                self.s.note = None;
+                if let Some(slot) = &mut self.s.queue {
+                    slot.parked_on = None;
+                }
+                Ok(())
+            }
+            (Status::Merging, Input::Park { onto, files }) => {
+                if self.s.candidate.is_some() {
+                    return Err(not_allowed(status, input));
+                }
+                if let Some(slot) = &mut self.s.queue {
+                    slot.parked_on = Some(onto.clone());
+                }
+                self.s.note = Some(format!(
+                    "waits for the branches ahead in the queue to land: it conflicts with them in {}",
+                    files.join(", ")
+                ));
                 Ok(())
             }
             (
@@ -168,26 +206,86 @@ impl Step {
                     tree,
                     passed,
                     summary,
+                    ..
                 },
             ) => {
                 let candidate = self.current_candidate(commit, tree)?;
-                if *passed {
-                    self.s.verified = Some(VerifiedTree {
-                        commit: candidate.commit,
-                        tree: candidate.tree,
-                    });
-                    self.land();
-                } else {
-                    self.s.candidate = None;
-                    self.failed_attempt(format!(
-                        "verify failed on the branch merged with the target:\n{summary}"
-                    ));
+                let (next, flaky) = match (&candidate.status, *passed) {
+                    (CandidateStatus::Pending, true) => (CandidateStatus::Passed, false),
+                    (CandidateStatus::Pending, false) => (
+                        CandidateStatus::Failed {
+                            summary: summary.clone(),
+                        },
+                        false,
+                    ),
+                    (CandidateStatus::Rechecking { .. }, true) => (CandidateStatus::Passed, true),
+                    (CandidateStatus::Rechecking { .. }, false) => (
+                        CandidateStatus::FailedTwice {
+                            summary: summary.clone(),
+                        },
+                        false,
+                    ),
+                    // A second result for a run that already reported.
+                    _ => return Err(not_allowed(status, input)),
+                };
+                if let Some(c) = &mut self.s.candidate {
+                    c.status = next;
+                    c.flaky |= flaky;
                 }
                 Ok(())
             }
+            (Status::Merging, Input::Recheck) => match self.s.candidate.clone() {
+                Some(Candidate {
+                    commit,
+                    status: CandidateStatus::Failed { summary },
+                    ..
+                }) => {
+                    if let Some(c) = &mut self.s.candidate {
+                        c.status = CandidateStatus::Rechecking { summary };
+                    }
+                    self.fx.push(Effect::Verify {
+                        commit,
+                        purpose: VerifyPurpose::Candidate,
+                    });
+                    Ok(())
+                }
+                _ => Err(not_allowed(status, input)),
+            },
+            (Status::Merging, Input::Eject) => match self.s.candidate.clone() {
+                Some(Candidate {
+                    status: CandidateStatus::FailedTwice { summary },
+                    ..
+                }) => {
+                    self.s.candidate = None;
+                    self.s.queue = None;
+                    self.failed_attempt(format!(
+                        "verify failed twice on the branch merged with the target (the \
+                         branches ahead of it in the merge queue passed), so the change itself \
+                         breaks the target:\n{summary}"
+                    ));
+                    Ok(())
+                }
+                _ => Err(not_allowed(status, input)),
+            },
+            (Status::Merging, Input::TargetMoved) => {
+                if self.s.candidate.is_none() {
+                    return Err(not_allowed(status, input));
+                }
+                self.s.candidate = None;
+                // Its verify, if still running, tests a tree that can no longer land.
+                self.fx.push(Effect::CancelJobs);
+                Ok(())
+            }
+            (Status::Merging, Input::Requeue) => {
+                self.s.status = Status::Queued;
+                self.s.candidate = None;
+                self.s.queue = None;
+                self.fx.push(Effect::CancelJobs);
+                Ok(())
+            }
             (Status::Merging, Input::Landed { commit, tree }) => {
-                self.current_candidate(commit, tree)?;
-                if !self.tree_verified(tree) {
+                let candidate = self.current_candidate(commit, tree)?;
+                if !candidate.passed() {
                     return Err(TransitionError::UnverifiedTree {
                         tree: tree.0.clone(),
                     });
@@ -197,37 +295,12 @@ impl Step {
                     tree: tree.clone(),
                 });
                 self.s.status = Status::Merged;
+                self.s.queue = None;
                 self.s.note = None;
                 self.fx.push(Effect::Cleanup {
                     delete_branch: true,
                 });
                 self.fx.push(Effect::Notify(Notice::Merged));
-                Ok(())
-            }
-            (Status::Merging, Input::TargetMoved) => {
-                if self.s.candidate.is_none() {
-                    return Err(not_allowed(status, input));
-                }
-                self.s.candidate = None;
-                if self.merge_attempt_left() {
-                    self.fx.push(Effect::PrepareCandidate);
-                }
-                Ok(())
-            }
-            (Status::Merging, Input::Conflict { files }) => {
-                self.s.candidate = None;
-                if self.merge_attempt_left() {
-                    let feedback = format!(
-                        "the branch no longer applies on the target; conflicting files:\n{}",
-                        files.join("\n")
-                    );
-                    self.code(
-                        Role::Resolver,
-                        SessionMode::Fresh,
-                        RunReason::Conflict,
-                        Some(feedback),
-                    );
-                }
                 Ok(())
             }
             (Status::NeedsInput, Input::Answer { text }) => {
@@ -253,6 +326,7 @@ impl Step {
                 self.s.plan_rounds = 0;
                 self.s.merge_attempts = 0;
                 self.s.candidate = None;
+                self.s.queue = None;
                 self.s.note = None;
                 self.s.status = Status::Ready;
                 Ok(())
@@ -456,11 +530,30 @@ impl Step {
         }
     }
 
+    /// The branch does not apply on the target: a resolver merges the target into the branch and
+    /// resolves the conflicts, within the bound on merge attempts.
+    fn conflict(&mut self, files: &[String]) {
+        self.s.candidate = None;
+        self.s.queue = None;
+        if self.merge_attempt_left() {
+            let feedback = format!(
+                "the branch no longer applies on the target; conflicting files:\n{}",
+                files.join("\n")
+            );
+            self.code(
+                Role::Resolver,
+                SessionMode::Fresh,
+                RunReason::Conflict,
+                Some(feedback),
+            );
+        }
+    }
+
     fn merge_attempt_left(&mut self) -> bool {
         self.s.merge_attempts += 1;
         if self.s.merge_attempts >= self.limits.merge_attempts {
             self.fail(format!(
-                "could not land after {} merge attempts",
+                "the branch still conflicts with the target after {} merge attempts",
                 self.s.merge_attempts
             ));
             false
@@ -477,7 +570,7 @@ impl Step {
         &self,
         commit: &crate::ObjectId,
         tree: &crate::ObjectId,
-    ) -> Result<VerifiedCandidate, TransitionError> {
+    ) -> Result<Candidate, TransitionError> {
         match &self.s.candidate {
             Some(c) if &c.commit == commit && &c.tree == tree => Ok(c.clone()),
             Some(c) => Err(TransitionError::StaleCommit {
@@ -488,16 +581,6 @@ impl Step {
                 status: self.s.status,
                 input: "a result without a merge candidate",
             }),
-        }
-    }
-
-    fn land(&mut self) {
-        if let Some(c) = &self.s.candidate {
-            self.fx.push(Effect::Land {
-                commit: c.commit.clone(),
-                tree: c.tree.clone(),
-                onto: c.onto.clone(),
-            });
         }
     }
 
@@ -530,6 +613,8 @@ impl Step {
         self.s.status = Status::Failed;
         self.s.note = Some(reason.clone());
         self.s.paused = None;
+        self.s.candidate = None;
+        self.s.queue = None;
         self.fx.push(Effect::Cleanup {
             delete_branch: false,
         });
@@ -541,6 +626,7 @@ impl Step {
         self.s.note = Some(reason.clone());
         self.s.paused = None;
         self.s.candidate = None;
+        self.s.queue = None;
         self.fx.push(Effect::CancelJobs);
         self.fx.push(Effect::Cleanup {
             delete_branch: true,

@@ -33,6 +33,37 @@ fn verified(commit: &str, tree: &str, passed: bool) -> Input {
         tree: oid(tree),
         passed,
         summary: "out".into(),
+        conflicts: vec![],
+    }
+}
+
+fn begin_merge() -> Input {
+    Input::BeginMerge {
+        position: 1,
+        since_ms: 0,
+    }
+}
+
+/// A task that passed verify with commit `c1` (tree `t1`) and joined the merge train.
+fn merging(limits: &Limits) -> TaskState {
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    for i in [
+        Input::Promote,
+        Input::Start,
+        code("c1"),
+        verified("c1", "t1", true),
+        begin_merge(),
+    ] {
+        s = step(&s, i, limits).0;
+    }
+    s
+}
+
+fn candidate(commit: &str, tree: &str) -> Input {
+    Input::CandidateReady {
+        commit: oid(commit),
+        tree: oid(tree),
+        onto: oid("tip"),
     }
 }
 
@@ -60,28 +91,23 @@ fn happy_path_reaches_merged_with_verified_tree() {
     );
     let (s, _) = step(&s, verified("c1", "t1", true), &limits);
     assert_eq!(s.status, Status::Queued);
-    let (s, fx) = step(&s, Input::BeginMerge, &limits);
-    assert_eq!(fx, vec![Effect::PrepareCandidate]);
-    // Fast-forward: the candidate is the verified commit itself, no second verify.
-    let (s, fx) = step(
-        &s,
-        Input::CandidateReady {
-            commit: oid("c1"),
-            tree: oid("t1"),
-            onto: oid("base"),
-        },
-        &limits,
-    );
-    assert!(matches!(fx[0], Effect::Land { .. }));
+    let (s, fx) = step(&s, begin_merge(), &limits);
+    assert_eq!(s.status, Status::Merging);
+    assert!(fx.is_empty(), "the queue builds candidates, not the task: {fx:?}");
+    // The branch applied on the tip without changes of the target: the very tree that passed.
+    let (s, fx) = step(&s, candidate("m1", "t1"), &limits);
+    assert!(fx.is_empty(), "no second verify of a verified tree: {fx:?}");
+    assert!(s.candidate.as_ref().is_some_and(Candidate::passed));
     let (s, fx) = step(
         &s,
         Input::Landed {
-            commit: oid("c1"),
+            commit: oid("m1"),
             tree: oid("t1"),
         },
         &limits,
     );
     assert_eq!(s.status, Status::Merged);
+    assert_eq!(s.queue, None);
     assert!(fx.contains(&Effect::Cleanup {
         delete_branch: true
     }));
@@ -90,25 +116,8 @@ fn happy_path_reaches_merged_with_verified_tree() {
 #[test]
 fn a_merged_candidate_with_a_new_tree_is_verified_before_landing() {
     let limits = Limits::default();
-    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
-    for i in [
-        Input::Promote,
-        Input::Start,
-        code("c1"),
-        verified("c1", "t1", true),
-        Input::BeginMerge,
-    ] {
-        s = step(&s, i, &limits).0;
-    }
-    let (s, fx) = step(
-        &s,
-        Input::CandidateReady {
-            commit: oid("m1"),
-            tree: oid("t2"),
-            onto: oid("tip"),
-        },
-        &limits,
-    );
+    let s = merging(&limits);
+    let (s, fx) = step(&s, candidate("m1", "t2"), &limits);
     assert_eq!(
         fx,
         vec![Effect::Verify {
@@ -116,29 +125,158 @@ fn a_merged_candidate_with_a_new_tree_is_verified_before_landing() {
             purpose: VerifyPurpose::Candidate
         }]
     );
-    let err = transition(
-        &s,
-        &Input::Landed {
-            commit: oid("m1"),
-            tree: oid("t2"),
-        },
-        &limits,
-    );
+    let landed = Input::Landed {
+        commit: oid("m1"),
+        tree: oid("t2"),
+    };
     assert_eq!(
-        err,
+        transition(&s, &landed, &limits),
         Err(TransitionError::UnverifiedTree { tree: "t2".into() })
     );
     let (s, fx) = step(&s, verified("m1", "t2", true), &limits);
-    assert!(matches!(fx[0], Effect::Land { .. }));
-    let (s, _) = step(
-        &s,
-        Input::Landed {
+    assert!(fx.is_empty(), "landing is the queue's decision: {fx:?}");
+    let (s, _) = step(&s, landed, &limits);
+    assert_eq!(s.landed.as_ref().map(|l| l.tree.clone()), Some(oid("t2")));
+}
+
+#[test]
+fn a_failed_candidate_is_rechecked_and_a_pass_is_flaky_not_a_failure() {
+    let limits = Limits::default();
+    let s = merging(&limits);
+    let (s, _) = step(&s, candidate("m1", "t2"), &limits);
+    let (s, fx) = step(&s, verified("m1", "t2", false), &limits);
+    assert!(fx.is_empty(), "a first failure blames nobody: {fx:?}");
+    assert_eq!(s.status, Status::Merging);
+    assert!(
+        transition(&s, &Input::Eject, &limits).is_err(),
+        "one failure is not enough to eject"
+    );
+    let (s, fx) = step(&s, Input::Recheck, &limits);
+    assert_eq!(
+        fx,
+        vec![Effect::Verify {
             commit: oid("m1"),
-            tree: oid("t2"),
+            purpose: VerifyPurpose::Candidate
+        }]
+    );
+    let (s, _) = step(&s, verified("m1", "t2", true), &limits);
+    let c = s.candidate.clone().unwrap();
+    assert!(c.passed() && c.flaky, "{c:?}");
+    assert_eq!(s.total_failures, 0);
+}
+
+#[test]
+fn a_candidate_failing_twice_is_ejected_to_its_coder_with_the_evidence() {
+    let limits = Limits::default();
+    let s = merging(&limits);
+    let (s, _) = step(&s, candidate("m1", "t2"), &limits);
+    let fail = |commit: &str| Input::VerifyFinished {
+        commit: oid(commit),
+        tree: oid("t2"),
+        passed: false,
+        summary: "test integration failed".into(),
+        conflicts: vec![],
+    };
+    let (s, _) = step(&s, fail("m1"), &limits);
+    let (s, _) = step(&s, Input::Recheck, &limits);
+    let (s, _) = step(&s, fail("m1"), &limits);
+    assert_eq!(s.status, Status::Merging, "the queue decides who is guilty");
+    let (s, fx) = step(&s, Input::Eject, &limits);
+    assert_eq!(s.status, Status::Coding);
+    assert_eq!((s.queue.clone(), s.candidate.clone()), (None, None));
+    match &fx[0] {
+        Effect::StartRun {
+            role: Role::Coder,
+            reason: RunReason::VerifyFailed,
+            feedback: Some(feedback),
+            ..
+        } => assert!(feedback.contains("test integration failed"), "{feedback}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn conflicts_go_to_a_resolver_and_parking_waits_for_the_train_ahead() {
+    let limits = Limits::default();
+    let s = merging(&limits);
+    let (parked, _) = step(
+        &s,
+        Input::Park {
+            onto: oid("ahead"),
+            files: vec!["README.md".into()],
         },
         &limits,
     );
-    assert_eq!(s.landed.as_ref().map(|l| l.tree.clone()), Some(oid("t2")));
+    assert_eq!(parked.status, Status::Merging);
+    assert_eq!(
+        parked.queue.as_ref().and_then(|q| q.parked_on.clone()),
+        Some(oid("ahead"))
+    );
+    // Built later on another base: the park is over.
+    let (built, _) = step(&parked, candidate("m2", "t3"), &limits);
+    assert_eq!(built.queue.as_ref().and_then(|q| q.parked_on.clone()), None);
+    let (s, fx) = step(
+        &parked,
+        Input::Conflict {
+            files: vec!["README.md".into()],
+        },
+        &limits,
+    );
+    assert_eq!(s.status, Status::Coding);
+    assert!(matches!(
+        &fx[0],
+        Effect::StartRun {
+            role: Role::Resolver,
+            reason: RunReason::Conflict,
+            feedback: Some(f),
+            ..
+        } if f.contains("README.md")
+    ));
+}
+
+#[test]
+fn a_conflict_predicted_when_verify_passes_goes_to_the_resolver_at_once() {
+    let limits = Limits::default();
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    for i in [Input::Promote, Input::Start, code("c1")] {
+        s = step(&s, i, &limits).0;
+    }
+    let (s, fx) = step(
+        &s,
+        Input::VerifyFinished {
+            commit: oid("c1"),
+            tree: oid("t1"),
+            passed: true,
+            summary: String::new(),
+            conflicts: vec!["src/lib.rs".into()],
+        },
+        &limits,
+    );
+    assert_eq!(s.status, Status::Coding);
+    assert_eq!(s.merge_attempts, 1);
+    assert!(matches!(
+        fx[0],
+        Effect::StartRun {
+            role: Role::Resolver,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_stale_candidate_is_dropped_and_its_verify_stopped_and_requeue_waits_again() {
+    let limits = Limits::default();
+    let s = merging(&limits);
+    let (s, _) = step(&s, candidate("m1", "t2"), &limits);
+    let (moved, fx) = step(&s, Input::TargetMoved, &limits);
+    assert_eq!(moved.status, Status::Merging);
+    assert_eq!(moved.candidate, None);
+    assert_eq!(moved.merge_attempts, 0, "not the branch's fault");
+    assert_eq!(fx, vec![Effect::CancelJobs]);
+    assert!(transition(&moved, &verified("m1", "t2", true), &limits).is_err());
+    let (requeued, _) = step(&s, Input::Requeue, &limits);
+    assert_eq!(requeued.status, Status::Queued);
+    assert_eq!(requeued.queue, None);
 }
 
 #[test]
@@ -385,25 +523,38 @@ fn arb_input() -> impl Strategy<Value = Input> {
         Just(Input::Promote),
         Just(Input::Start),
         (arb_role(), arb_result()).prop_map(|(role, result)| Input::RunFinished { role, result }),
-        (arb_oid(), arb_oid(), any::<bool>()).prop_map(|(commit, tree, passed)| {
-            Input::VerifyFinished {
-                commit,
-                tree,
-                passed,
-                summary: "s".into(),
+        (arb_oid(), arb_oid(), any::<bool>(), any::<bool>()).prop_map(
+            |(commit, tree, passed, conflict)| {
+                Input::VerifyFinished {
+                    commit,
+                    tree,
+                    passed,
+                    summary: "s".into(),
+                    conflicts: if conflict { vec!["f".into()] } else { vec![] },
+                }
             }
-        }),
+        ),
         any::<bool>().prop_map(|all_merged| Input::ChildrenSettled { all_merged }),
-        Just(Input::BeginMerge),
+        (0u64..3).prop_map(|position| Input::BeginMerge {
+            position,
+            since_ms: 0
+        }),
         (arb_oid(), arb_oid(), arb_oid()).prop_map(|(commit, tree, onto)| Input::CandidateReady {
             commit,
             tree,
             onto
         }),
+        arb_oid().prop_map(|onto| Input::Park {
+            onto,
+            files: vec!["a".into()]
+        }),
         Just(Input::Conflict {
             files: vec!["a".into()]
         }),
         Just(Input::TargetMoved),
+        Just(Input::Recheck),
+        Just(Input::Eject),
+        Just(Input::Requeue),
         (arb_oid(), arb_oid()).prop_map(|(commit, tree)| Input::Landed { commit, tree }),
         Just(Input::Answer { text: "a".into() }),
         Just(Input::Approve),
@@ -458,6 +609,9 @@ struct World {
     passing_trees: HashSet<ObjectId>,
     next: u32,
     tip: u32,
+    /// Times the target moved under a candidate (bounded: a target that moves for ever would
+    /// keep any queue busy).
+    moves: u32,
 }
 
 impl World {
@@ -497,7 +651,7 @@ impl World {
                     result,
                 })
             }
-            Effect::Verify { commit, .. } => {
+            Effect::Verify { commit, purpose } => {
                 let tree = match &s.candidate {
                     Some(c) if &c.commit == commit => c.tree.clone(),
                     _ => oid(&format!("tree-of-{commit}")),
@@ -506,47 +660,18 @@ impl World {
                 if passed {
                     self.passing_trees.insert(tree.clone());
                 }
+                let conflicts = if *purpose == VerifyPurpose::Branch && pick % 7 == 1 {
+                    vec!["f".into()]
+                } else {
+                    vec![]
+                };
                 Some(Input::VerifyFinished {
                     commit: commit.clone(),
                     tree,
                     passed,
                     summary: "s".into(),
+                    conflicts,
                 })
-            }
-            Effect::PrepareCandidate => match pick % 4 {
-                0 => Some(Input::Conflict {
-                    files: vec!["f".into()],
-                }),
-                1 => {
-                    // Fast-forward onto the current tip: the branch head itself.
-                    let head = s.head.clone()?;
-                    let tree = oid(&format!("tree-of-{head}"));
-                    Some(Input::CandidateReady {
-                        commit: head,
-                        tree,
-                        onto: oid(&format!("tip{}", self.tip)),
-                    })
-                }
-                _ => {
-                    let commit = self.fresh("m");
-                    let tree = oid(&format!("tree-of-{commit}"));
-                    Some(Input::CandidateReady {
-                        commit,
-                        tree,
-                        onto: oid(&format!("tip{}", self.tip)),
-                    })
-                }
-            },
-            Effect::Land { commit, tree, .. } => {
-                if pick.is_multiple_of(5) {
-                    self.tip += 1;
-                    Some(Input::TargetMoved)
-                } else {
-                    Some(Input::Landed {
-                        commit: commit.clone(),
-                        tree: tree.clone(),
-                    })
-                }
             }
             Effect::CreateChildren
             | Effect::CancelJobs
@@ -554,14 +679,66 @@ impl World {
             | Effect::Notify(_) => None,
         }
     }
+
+    /// What the merge queue would tell a task in the train.
+    fn queue_input(&mut self, s: &TaskState, pick: u8) -> Option<Input> {
+        let onto = oid(&format!("tip{}", self.tip));
+        match &s.candidate {
+            None => {
+                let parked = s.queue.as_ref().is_some_and(|q| q.parked_on.is_some());
+                match pick % 4 {
+                    0 => Some(Input::Conflict {
+                        files: vec!["f".into()],
+                    }),
+                    1 if !parked => Some(Input::Park {
+                        onto,
+                        files: vec!["f".into()],
+                    }),
+                    1 => {
+                        // Applied on the tip it descends from: the tree that passed.
+                        let tree = s.verified.as_ref()?.tree.clone();
+                        Some(Input::CandidateReady {
+                            commit: self.fresh("m"),
+                            tree,
+                            onto,
+                        })
+                    }
+                    _ => {
+                        let commit = self.fresh("m");
+                        let tree = oid(&format!("tree-of-{commit}"));
+                        Some(Input::CandidateReady { commit, tree, onto })
+                    }
+                }
+            }
+            Some(c) => match &c.status {
+                CandidateStatus::Passed if pick.is_multiple_of(5) && self.moves < 3 => {
+                    self.moves += 1;
+                    self.tip += 1;
+                    Some(Input::TargetMoved)
+                }
+                CandidateStatus::Passed => Some(Input::Landed {
+                    commit: c.commit.clone(),
+                    tree: c.tree.clone(),
+                }),
+                CandidateStatus::Failed { .. } => Some(Input::Recheck),
+                CandidateStatus::FailedTwice { .. } => Some(Input::Eject),
+                // Its verify is among the pending effects.
+                CandidateStatus::Pending | CandidateStatus::Rechecking { .. } => None,
+            },
+        }
+    }
 }
 
-/// Scheduler inputs the engine would send on its own (no person involved).
-fn scheduler_input(s: &TaskState, pick: u8) -> Option<Input> {
+/// Scheduler and queue inputs the engine would send on its own (no person involved).
+fn scheduler_input(world: &mut World, s: &TaskState, pick: u8) -> Option<Input> {
     match s.status {
         Status::Backlog => Some(Input::Promote),
         Status::Ready => Some(Input::Start),
-        Status::Queued => Some(Input::BeginMerge),
+        Status::Queued => Some(Input::BeginMerge {
+            position: 1,
+            since_ms: 0,
+        }),
+        Status::Merging => world.queue_input(s, pick),
         Status::Delegated => Some(Input::ChildrenSettled {
             all_merged: !pick.is_multiple_of(4),
         }),
@@ -606,7 +783,7 @@ proptest! {
         limits in arb_limits(),
         picks in proptest::collection::vec(any::<u8>(), 400),
     ) {
-        let mut world = World { passing_trees: HashSet::new(), next: 0, tip: 0 };
+        let mut world = World { passing_trees: HashSet::new(), next: 0, tip: 0, moves: 0 };
         let mut s = TaskState::new(flow, Risk::Low, 0);
         let mut pending: Vec<Effect> = Vec::new();
         let mut picks = picks.into_iter().cycle();
@@ -614,7 +791,7 @@ proptest! {
         for _ in 0..400 {
             let pick = picks.next().unwrap_or(0);
             let input = if pending.is_empty() {
-                match scheduler_input(&s, pick) {
+                match scheduler_input(&mut world, &s, pick) {
                     Some(input) => input,
                     None => {
                         settled = true;
@@ -631,7 +808,13 @@ proptest! {
             let (next, fx) = transition(&s, &input, &limits)
                 .map_err(|e| TestCaseError::fail(format!("{input:?} in {:?}: {e}", s.status)))?;
             s = next;
-            pending.extend(fx);
+            for effect in fx {
+                if effect == Effect::CancelJobs {
+                    // The engine stops the task's queued and running work.
+                    pending.retain(|e| !matches!(e, Effect::Verify { .. } | Effect::StartRun { .. }));
+                }
+                pending.push(effect);
+            }
             prop_assert!(within_limits(&s, &limits));
         }
         prop_assert!(settled, "did not settle: {s:?}");

@@ -77,28 +77,46 @@ pub enum Input {
     Start,
     /// An agent run ended.
     RunFinished { role: Role, result: RunResult },
-    /// Verify of `commit` ended.
+    /// Verify of `commit` ended. For a branch that passed, `conflicts` are the files in which it
+    /// would conflict with the landing tip (predicted with `git merge-tree`, empty when it
+    /// applies): a predicted conflict goes to a resolver at once instead of into the queue.
     VerifyFinished {
         commit: ObjectId,
         tree: ObjectId,
         passed: bool,
         summary: String,
+        #[serde(default)]
+        conflicts: Vec<String>,
     },
     /// An epic's children are all terminal.
     ChildrenSettled { all_merged: bool },
-    /// Merge queue: it is this task's turn; queued → merging.
-    BeginMerge,
-    /// The candidate commit that would land (branch on top of target tip `onto`).
+    /// Merge queue: the task joins the merge train at `position`; queued → merging. `since_ms`
+    /// is when it entered the queue.
+    BeginMerge { position: u64, since_ms: i64 },
+    /// The candidate commit that would land: the branch applied on `onto` (the landing tip, or
+    /// the candidate of the task ahead in the train).
     CandidateReady {
         commit: ObjectId,
         tree: ObjectId,
         onto: ObjectId,
     },
-    /// The branch does not apply on the target.
+    /// The branch applies on the target but not on the branches ahead of it in the train
+    /// (`onto`): it waits until they landed or left.
+    Park { onto: ObjectId, files: Vec<String> },
+    /// The branch does not apply on the target: a resolver merges the target into it.
     Conflict { files: Vec<String> },
-    /// The compare-and-swap found the target elsewhere; build a new candidate.
+    /// The candidate no longer builds on what is ahead of it (the target moved, or a task ahead
+    /// left the train): drop it and build again, keeping the task's place.
     TargetMoved,
-    /// The target ref now points at `commit`.
+    /// The candidate failed verify once and every candidate ahead passed: run verify again on the
+    /// same tree before blaming the branch (a pass means verify is flaky).
+    Recheck,
+    /// The candidate failed verify twice and every candidate ahead passed: the branch is what
+    /// breaks the target. It leaves the queue and goes back to its coder with the evidence.
+    Eject,
+    /// A task it depends on left the train ahead of it: back to waiting in the queue.
+    Requeue,
+    /// The target ref now points at `commit` (or at a descendant made of the train behind it).
     Landed { commit: ObjectId, tree: ObjectId },
     /// A person answered the pending question.
     Answer { text: String },
@@ -124,10 +142,14 @@ impl Input {
             Input::RunFinished { .. } => "run_finished",
             Input::VerifyFinished { .. } => "verify_finished",
             Input::ChildrenSettled { .. } => "children_settled",
-            Input::BeginMerge => "begin_merge",
+            Input::BeginMerge { .. } => "begin_merge",
             Input::CandidateReady { .. } => "candidate_ready",
+            Input::Park { .. } => "park",
             Input::Conflict { .. } => "conflict",
             Input::TargetMoved => "target_moved",
+            Input::Recheck => "recheck",
+            Input::Eject => "eject",
+            Input::Requeue => "requeue",
             Input::Landed { .. } => "landed",
             Input::Answer { .. } => "answer",
             Input::Approve => "approve",
@@ -168,12 +190,6 @@ pub enum Effect {
     },
     /// Turn the approved plan into child tasks (in the same transaction).
     CreateChildren,
-    PrepareCandidate,
-    Land {
-        commit: ObjectId,
-        tree: ObjectId,
-        onto: ObjectId,
-    },
     /// Stop whatever is running or queued for the task.
     CancelJobs,
     /// The task's worktree is no longer needed.

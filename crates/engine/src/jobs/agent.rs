@@ -11,10 +11,10 @@ use crate::{prompts, risk};
 use gaffer_agents::{AgentEvent, AgentSpec, Outcome, Registry, RunRequest};
 use gaffer_core::structured::{parse_plan, parse_verdict};
 use gaffer_core::{
-    Input, NewEvent, NewRun, Role, Run, RunReason, RunResult, RunStatus, SessionMode, Task,
+    Input, NewEvent, NewRun, Role, Run, RunReason, RunResult, RunStatus, Seq, SessionMode, Task,
     event_kind,
 };
-use gaffer_store::RunFinish;
+use gaffer_store::{EventFilter, RunFinish};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -39,9 +39,14 @@ pub(crate) async fn run(
     let previous = board.store.runs(task.id)?;
     let agent = pick_agent(board, &ctx.agents, role, tier, &previous)?;
     let worktree = ensure_worktree(board, &task).await?;
-    let wt = worktree.clone();
-    let b = Arc::clone(board);
-    let base = blocking(move || Ok(gaffer_git::head_of(&wt, b.git.env())?)).await?;
+    // On its branch; for a resolver, with the landing tip merged in and its conflicts described.
+    let prepared = super::resolve::prepare(board, &task, role, &worktree).await?;
+    let base = prepared.base;
+    let feedback = match (feedback, prepared.conflicts) {
+        (Some(f), Some(c)) => Some(format!("{f}\n\n{c}")),
+        (f, c) => f.map(str::to_string).or(c),
+    };
+    let feedback = feedback.as_deref();
 
     let resume = match session {
         SessionMode::Resume => previous
@@ -51,7 +56,12 @@ pub(crate) async fn run(
             .and_then(|r| r.session_id.clone()),
         SessionMode::Fresh => None,
     };
-    let attempt = previous.iter().filter(|r| r.role == role).count() as u32;
+    // Coder and resolver runs write the same branch: they count as one line of attempts.
+    let code_role = |r: Role| matches!(r, Role::Coder | Role::Resolver);
+    let attempt = previous
+        .iter()
+        .filter(|r| r.role == role || (code_role(r.role) && code_role(role)))
+        .count() as u32;
     let run = board.store.start_run(&NewRun {
         task: task.id,
         job: Some(ctx.job.id),
@@ -222,7 +232,38 @@ async fn stream_run(
         error: Some("the agent's event stream ended without an outcome".into()),
         ..Outcome::default()
     });
+    // A question asked through the API while the agent ran (`POST /api/tasks/{id}/ask`, which
+    // the MCP tool `ask_person` calls) is in the run's events; it counts as if the agent had
+    // printed it.
+    if question.is_none() {
+        question = asked_question(board, run)?;
+    }
     Ok((outcome, question))
+}
+
+/// The last question recorded for `run`: a `run.output` event of type `question`.
+fn asked_question(board: &Board, run: &Run) -> Result<Option<String>> {
+    let filter = EventFilter {
+        run: Some(run.id),
+        kind_prefix: Some(event_kind::RUN_OUTPUT.into()),
+        ..EventFilter::default()
+    };
+    let mut after = Seq(0);
+    let mut found = None;
+    loop {
+        let events = board.store.events_after(after, 1000, &filter)?;
+        let Some(last) = events.last() else {
+            return Ok(found);
+        };
+        after = last.seq;
+        for event in &events {
+            if event.data["type"] == "question"
+                && let Some(text) = event.data["text"].as_str()
+            {
+                found = Some(text.to_string());
+            }
+        }
+    }
 }
 
 /// Decides what the run produced, from evidence.
@@ -249,6 +290,15 @@ async fn judge(
     }
     match role {
         Role::Coder | Role::Resolver => {
+            // A merge of the target left half resolved must not be committed with its markers.
+            let unresolved = super::resolve::unresolved(board, worktree).await?;
+            if !unresolved.is_empty() {
+                let reason = format!(
+                    "conflict markers remain in {}: resolve every conflict and remove the markers",
+                    unresolved.join(", ")
+                );
+                return Ok(Judged::Done(RunResult::Failed { reason }, None));
+            }
             let message = format!(
                 "{}\n\nTask #{} ({role} run {}, agent {}).\n\n{}",
                 task.title,

@@ -1,84 +1,115 @@
-//! The plain serial merge: build the commit that would land (the branch on top of the landing
-//! base, or the branch itself when that is a fast-forward), and land it by compare-and-swap.
-//! Nothing here touches a work tree: `git merge-tree --write-tree` and `commit-tree` build the
-//! candidate in the object store.
+//! The merge queue's git work: building a candidate (the task's branch applied on what is ahead
+//! of it, in the object store only: `git merge-tree --write-tree` and `commit-tree`, no work tree
+//! is touched), and the `land` job, which moves the landing ref to the passing prefix of the
+//! train in one compare-and-swap, pushes it when a remote is configured, and records every task
+//! of the prefix as landed.
 
 use super::{JobContext, JobResult, blocking, object_id, oid};
-use crate::apply::Extra;
+use crate::apply::{Extra, apply};
+use crate::board::Board;
 use crate::error::{EngineError, Result};
-use gaffer_core::{Input, NewEvent, ObjectId, event_kind};
-use gaffer_git::{CasOutcome, MergeTree, Oid};
+use gaffer_config::QueueStrategy;
+use gaffer_core::{CandidateStatus, NewEvent, ObjectId, Status, Task, event_kind};
+use gaffer_git::{CasOutcome, MergeTree, Oid, PushOutcome};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The all-zero id, meaning "the ref must not exist yet" in a compare-and-swap.
-fn absent() -> ObjectId {
-    ObjectId::new("0".repeat(40))
+/// What applying a branch on a base gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Built {
+    /// The candidate commit and its tree.
+    Ready { commit: Oid, tree: Oid },
+    /// The branch does not apply on the landing tip itself.
+    Conflict { files: Vec<String> },
+    /// The branch applies on the tip but not on the branches ahead of it (`files` conflict).
+    Park { files: Vec<String> },
 }
 
-pub(crate) async fn prepare(ctx: &JobContext) -> Result<JobResult> {
-    let task_id = ctx
-        .job
-        .task
-        .ok_or_else(|| EngineError::Invalid("a merge job without a task".into()))?;
-    let task = ctx.board.store.task(task_id)?;
-    let head =
-        task.state.head.clone().ok_or_else(|| {
-            EngineError::Invalid(format!("task {} has no commit to merge", task.id))
-        })?;
-    let board = Arc::clone(&ctx.board);
-    let title = task.title.clone();
-    let id = task.id;
-    let (input, event) = blocking(move || {
-        let landing = board.landing()?;
-        let (base, expected) = landing.base(&board)?;
-        let onto = expected.as_ref().map(object_id).unwrap_or_else(absent);
-        let head = oid(&head)?;
-        let git = &board.git;
-        if git.is_ancestor(&base, &head)? {
-            let tree = git.tree_of(&head)?;
-            let input = Input::CandidateReady {
-                commit: object_id(&head),
-                tree: object_id(&tree),
-                onto,
-            };
-            let event = serde_json::json!({
-                "commit": head.as_str(), "tree": tree.as_str(), "onto": base.as_str(),
-                "fast_forward": true, "landing": landing.branch,
+/// Applies `task`'s branch on `onto` (the landing tip `tip`, or the candidate of the task
+/// ahead), as `strategy` says: a merge commit (first parent `onto`, never a fast-forward, so the
+/// target's first-parent history is exactly the verified trees) or one squashed commit on top.
+pub(crate) fn build(
+    board: &Board,
+    task: &Task,
+    onto: &Oid,
+    tip: &Oid,
+    strategy: QueueStrategy,
+) -> Result<Built> {
+    let head = task
+        .state
+        .head
+        .as_ref()
+        .ok_or_else(|| EngineError::Invalid(format!("task {} has no commit to merge", task.id)))
+        .and_then(oid)?;
+    let git = &board.git;
+    let tree = match git.merge_tree(onto, &head)? {
+        MergeTree::Clean { tree } => tree,
+        MergeTree::Conflicted { files } => {
+            if onto == tip {
+                return Ok(Built::Conflict { files });
+            }
+            // Not with what is ahead of it: with the target itself, or only with the train?
+            return Ok(match git.merge_tree(tip, &head)? {
+                MergeTree::Conflicted { files } => Built::Conflict { files },
+                MergeTree::Clean { .. } => Built::Park { files },
             });
-            return Ok((input, (event_kind::MERGE_CANDIDATE, event)));
         }
-        match git.merge_tree(&base, &head)? {
-            MergeTree::Clean { tree } => {
-                let message = format!("Merge task #{id}: {title}\n\nLanded by gaffer.");
-                let commit = git.commit_tree(&tree, &[base.clone(), head.clone()], &message)?;
-                let input = Input::CandidateReady {
-                    commit: object_id(&commit),
-                    tree: object_id(&tree),
-                    onto,
-                };
-                let event = serde_json::json!({
-                    "commit": commit.as_str(), "tree": tree.as_str(), "onto": base.as_str(),
-                    "fast_forward": false, "landing": landing.branch,
-                });
-                Ok((input, (event_kind::MERGE_CANDIDATE, event)))
-            }
-            MergeTree::Conflicted { files } => {
-                let event = serde_json::json!({ "onto": base.as_str(), "files": files });
-                Ok((
-                    Input::Conflict { files },
-                    (event_kind::MERGE_CONFLICT, event),
-                ))
-            }
+    };
+    let commit = match strategy {
+        QueueStrategy::Merge => {
+            let message = format!(
+                "Merge task #{}: {}\n\nBranch {} at {}.\nLanded by gaffer's merge queue.",
+                task.id,
+                task.title,
+                task.branch,
+                head.as_str()
+            );
+            git.commit_tree(&tree, &[onto.clone(), head.clone()], &message)?
         }
-    })
-    .await?;
-    Ok(JobResult::Input {
-        input,
-        extra: Extra {
-            events: vec![NewEvent::new(event.0, event.1)],
-            ..Extra::default()
-        },
-    })
+        QueueStrategy::Rebase => {
+            let message = format!(
+                "{}\n\nTask #{}: branch {} at {}, rebased and squashed.\nLanded by gaffer's merge \
+                 queue.",
+                task.title,
+                task.id,
+                task.branch,
+                head.as_str()
+            );
+            git.commit_tree(&tree, std::slice::from_ref(onto), &message)?
+        }
+    };
+    Ok(Built::Ready { commit, tree })
+}
+
+/// The tasks a landing from `onto` to `commit` records, in train order: the chain of candidates
+/// that leads there. Merged tasks are included (a landing repeated after a crash finds some
+/// already recorded). `None` when no such chain exists any more.
+fn chain(tasks: &[Task], onto: &ObjectId, commit: &ObjectId) -> Option<Vec<Task>> {
+    let by_commit: HashMap<&ObjectId, &Task> = tasks
+        .iter()
+        .filter(|t| matches!(t.status(), Status::Merging | Status::Merged))
+        .filter_map(|t| t.state.candidate.as_ref().map(|c| (&c.commit, t)))
+        .collect();
+    let mut chain = Vec::new();
+    let mut at = commit;
+    while at != onto {
+        let task = by_commit.get(at)?;
+        chain.push((*task).clone());
+        at = &task.state.candidate.as_ref()?.onto;
+        if chain.len() > tasks.len() {
+            return None;
+        }
+    }
+    chain.reverse();
+    Some(chain)
+}
+
+/// What a landing found.
+enum Outcome {
+    /// The ref is at `commit`: record the tasks.
+    Landed { pushed: bool },
+    /// Nothing was landed; the event says why. The queue rebuilds on whatever is there now.
+    NotLanded(NewEvent),
 }
 
 pub(crate) async fn land(
@@ -89,61 +120,190 @@ pub(crate) async fn land(
 ) -> Result<JobResult> {
     let board = Arc::clone(&ctx.board);
     let (commit, tree, onto) = (commit.clone(), tree.clone(), onto.clone());
-    blocking(move || {
-        let landing = board.landing()?;
-        let new = oid(&commit)?;
-        let expected: Option<Oid> = if onto == absent() {
-            None
-        } else {
-            Some(oid(&onto)?)
-        };
-        let refname = landing.refname();
-        let landed = |extra: serde_json::Value| {
-            let mut data = serde_json::json!({
-                "commit": commit, "tree": tree, "branch": landing.branch,
-                "target": landing.target, "redirected": landing.is_redirected(),
-                "user_checkout": landing.checked_out_in,
-            });
-            if let (Some(obj), Some(more)) = (data.as_object_mut(), extra.as_object()) {
-                obj.extend(more.clone());
-            }
-            JobResult::Input {
-                input: Input::Landed {
-                    commit: commit.clone(),
-                    tree: tree.clone(),
-                },
-                extra: Extra {
-                    events: vec![NewEvent::new(event_kind::MERGE_LANDED, data)],
-                    ..Extra::default()
-                },
-            }
-        };
-        // The target may have moved to a place where landing would no longer be a plain
-        // forward step from what we verified against; the CAS refuses that.
-        match board
-            .git
-            .update_ref_cas(&refname, &new, expected.as_ref())?
-        {
-            CasOutcome::Updated => Ok(landed(serde_json::json!({}))),
-            CasOutcome::Moved { actual } if actual.as_ref() == Some(&new) => {
-                // Landed by an earlier attempt of this very job (a crash after the CAS).
-                Ok(landed(serde_json::json!({ "already": true })))
-            }
-            CasOutcome::Moved { actual } => Ok(JobResult::Input {
-                input: Input::TargetMoved,
-                extra: Extra {
-                    events: vec![NewEvent::new(
-                        event_kind::MERGE_TARGET_MOVED,
-                        serde_json::json!({
-                            "branch": landing.branch,
-                            "expected": onto,
-                            "actual": actual.map(|a| a.as_str().to_string()),
-                        }),
-                    )],
-                    ..Extra::default()
-                },
+    blocking(move || land_blocking(&board, &commit, &tree, &onto)).await
+}
+
+fn land_blocking(
+    board: &Board,
+    commit: &ObjectId,
+    tree: &ObjectId,
+    onto: &ObjectId,
+) -> Result<JobResult> {
+    let landing = board.landing()?;
+    let refname = landing.refname();
+    let new = oid(commit)?;
+    let tasks = board.tasks(&[Status::Merging, Status::Merged])?;
+    let Some(chain) = chain(&tasks, onto, commit) else {
+        return Ok(done(NewEvent::new(
+            event_kind::QUEUE_TARGET_MOVED,
+            serde_json::json!({
+                "expected": onto, "actual": null, "landing": commit,
+                "why": "the train changed before it landed",
             }),
+        )));
+    };
+    let already = board.git.rev_parse(&refname)?.as_ref() == Some(&new);
+    let outcome = if already {
+        // Landed by an earlier attempt of this job (a crash after the compare-and-swap).
+        Outcome::Landed { pushed: false }
+    } else {
+        let unverified = chain.iter().find(|t| {
+            t.status() != Status::Merging
+                || !t
+                    .state
+                    .candidate
+                    .as_ref()
+                    .is_some_and(|c| c.status == CandidateStatus::Passed)
+        });
+        if let Some(task) = unverified {
+            return Ok(done(NewEvent::new(
+                event_kind::QUEUE_TARGET_MOVED,
+                serde_json::json!({
+                    "expected": onto, "actual": null, "landing": commit,
+                    "why": format!("task #{} changed before the landing", task.id),
+                }),
+            )));
         }
-    })
-    .await
+        advance(board, &landing, &new, onto)?
+    };
+    let pushed = match outcome {
+        Outcome::NotLanded(event) => return Ok(done(event)),
+        Outcome::Landed { pushed } => pushed,
+    };
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let batch = chain.len();
+    for (index, task) in chain.iter().enumerate() {
+        if task.status() != Status::Merging {
+            continue;
+        }
+        let Some(candidate) = task.state.candidate.clone() else {
+            continue;
+        };
+        let since = task.state.queue.as_ref().map_or(now_ms, |q| q.since_ms);
+        let event = NewEvent::new(
+            event_kind::QUEUE_LANDED,
+            serde_json::json!({
+                "commit": candidate.commit, "tree": candidate.tree,
+                "branch": landing.branch, "target": landing.target,
+                "redirected": landing.is_redirected(),
+                "user_checkout": landing.checked_out_in,
+                "landed_to": commit, "landed_tree": tree,
+                "batch": batch, "index": index,
+                "position": task.state.queue.as_ref().map(|q| q.position),
+                "flaky": candidate.flaky,
+                "pushed_to": if pushed { board.settings.project.remote.clone() } else { None },
+                "time_in_queue_ms": (now_ms - since).max(0),
+            }),
+        );
+        let input = gaffer_core::Input::Landed {
+            commit: candidate.commit.clone(),
+            tree: candidate.tree.clone(),
+        };
+        let extra = Extra {
+            events: vec![event],
+            ..Extra::default()
+        };
+        match apply(board, task.id, &input, extra) {
+            Ok(_) => {}
+            // Cancelled meanwhile, or recorded by an earlier attempt.
+            Err(EngineError::Transition { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(JobResult::Done { events: vec![] })
+}
+
+/// Moves the landing ref (and the remote's target, when there is one) from `onto` to `new`.
+fn advance(
+    board: &Board,
+    landing: &crate::landing::Landing,
+    new: &Oid,
+    onto: &ObjectId,
+) -> Result<Outcome> {
+    let git = &board.git;
+    let refname = landing.refname();
+    let (base, expected) = landing.base(board)?;
+    if object_id(&base) != *onto {
+        return Ok(Outcome::NotLanded(moved(onto, Some(&base), None)));
+    }
+    let mut pushed = false;
+    if let Some(remote) = &board.settings.project.remote {
+        let theirs = git.fetch_branch(remote, &landing.target)?;
+        if theirs.as_ref() != Some(new) {
+            if let Some(theirs) = &theirs
+                && !git.is_ancestor(theirs, new)?
+            {
+                // Someone pushed first. Their work becomes the base: move the local ref forward
+                // to it (when it is ahead of ours) and let the queue build again on top.
+                if git.is_ancestor(&base, theirs)? {
+                    git.update_ref_cas(&refname, theirs, expected.as_ref())?;
+                    return Ok(Outcome::NotLanded(moved(onto, Some(theirs), Some(remote))));
+                }
+                return Err(EngineError::Invalid(format!(
+                    "{remote}/{} ({}) and the local {} ({}) have diverged; gaffer will not \
+                     overwrite either: reconcile them (merge or rebase one onto the other)",
+                    landing.target,
+                    object_id(theirs).short(),
+                    landing.branch,
+                    object_id(&base).short()
+                )));
+            }
+            match git.push_with_lease(remote, new, &landing.target, theirs.as_ref())? {
+                PushOutcome::Pushed => pushed = true,
+                PushOutcome::Rejected { reason } => {
+                    let mut event = moved(onto, theirs.as_ref(), Some(remote));
+                    event.data["why"] = serde_json::json!(reason);
+                    return Ok(Outcome::NotLanded(event));
+                }
+            }
+        }
+    }
+    match git.update_ref_cas(&refname, new, expected.as_ref())? {
+        CasOutcome::Updated => {}
+        CasOutcome::Moved { actual } if actual.as_ref() == Some(new) => {}
+        CasOutcome::Moved { actual } => {
+            if !pushed {
+                return Ok(Outcome::NotLanded(moved(onto, actual.as_ref(), None)));
+            }
+            // The remote took it (the target is there); the local ref moved meanwhile and is
+            // left alone: it catches up at the next landing.
+            tracing::warn!(
+                "{} moved while landing {}; the remote has the landing",
+                landing.branch,
+                object_id(new).short()
+            );
+        }
+    }
+    if pushed {
+        board.store.append_events(&[NewEvent::new(
+            event_kind::QUEUE_PUSHED,
+            serde_json::json!({
+                "remote": board.settings.project.remote,
+                "branch": landing.target,
+                "commit": new.as_str(),
+            }),
+        )
+        .project(board.project.id)])?;
+    }
+    Ok(Outcome::Landed { pushed })
+}
+
+fn moved(onto: &ObjectId, actual: Option<&Oid>, remote: Option<&String>) -> NewEvent {
+    NewEvent::new(
+        event_kind::QUEUE_TARGET_MOVED,
+        serde_json::json!({
+            "expected": onto,
+            "actual": actual.map(|a| a.as_str().to_string()),
+            "remote": remote,
+        }),
+    )
+}
+
+fn done(event: NewEvent) -> JobResult {
+    JobResult::Done {
+        events: vec![event],
+    }
 }

@@ -3,7 +3,8 @@
 
 mod agent;
 mod cleanup;
-mod merge;
+pub(crate) mod merge;
+mod resolve;
 mod verify;
 mod worktree;
 
@@ -63,7 +64,8 @@ pub(crate) async fn execute(ctx: &JobContext) -> Result<JobResult> {
             feedback,
         } => agent::run(ctx, *role, *tier, *session, *reason, feedback.as_deref()).await,
         JobSpec::Verify { commit, purpose } => verify::run(ctx, commit, *purpose).await,
-        JobSpec::PrepareCandidate => merge::prepare(ctx).await,
+        // No longer created: the merge queue builds candidates itself.
+        JobSpec::PrepareCandidate => Ok(JobResult::Done { events: vec![] }),
         JobSpec::Land { commit, tree, onto } => merge::land(ctx, commit, tree, onto).await,
         JobSpec::Cleanup { delete_branch } => cleanup::run(ctx, *delete_branch).await,
     }

@@ -1,10 +1,18 @@
-//! The verify gate: the project's own command, in the task's worktree, on exactly one commit.
-//! The exit code decides; the tail of the output is kept as evidence.
+//! The verify gate: the project's own command, in the task's worktree, on exactly one commit
+//! (the branch head after coding, or a merge candidate of the queue). The exit code decides; the
+//! tail of the output is kept as evidence. The command sees `GAFFER_VERIFY_PURPOSE` (`branch` or
+//! `candidate`), so a project may run a quick check at the gate and its full suite in the queue.
+//!
+//! A branch that passes is also checked against the landing tip with `git merge-tree`: a
+//! conflict found now goes to a resolver before the branch queues.
 
 use super::{JobContext, JobResult, blocking, ensure_worktree, object_id, oid};
 use crate::apply::Extra;
 use crate::error::{EngineError, Result};
-use gaffer_core::{Input, NewEvent, ObjectId, VerifyPurpose, event_kind};
+use gaffer_core::{
+    CandidateStatus, Input, NewEvent, ObjectId, Status, VerifyPurpose, event_kind,
+};
+use gaffer_git::MergeTree;
 use gaffer_proc::{CommandSpec, Termination};
 use std::sync::Arc;
 
@@ -22,6 +30,14 @@ pub(crate) async fn run(
         .task
         .ok_or_else(|| EngineError::Invalid("a verify job without a task".into()))?;
     let task = board.store.task(task_id)?;
+    // A candidate the queue dropped since (its base changed) is not worth a verify run.
+    let recheck = match (purpose, task.status(), &task.state.candidate) {
+        (VerifyPurpose::Candidate, Status::Merging, Some(c)) if &c.commit == commit => {
+            matches!(c.status, CandidateStatus::Rechecking { .. })
+        }
+        (VerifyPurpose::Candidate, _, _) => return Ok(JobResult::Done { events: vec![] }),
+        (VerifyPurpose::Branch, _, _) => false,
+    };
     let command = board.settings.verify_command()?.to_string();
     let worktree = ensure_worktree(board, &task).await?;
     let git_commit = oid(commit)?;
@@ -54,16 +70,23 @@ pub(crate) async fn run(
 
     board.store.append_events(&[NewEvent::new(
         event_kind::VERIFY_STARTED,
-        serde_json::json!({ "commit": commit, "purpose": purpose, "command": command }),
+        serde_json::json!({
+            "commit": commit, "purpose": purpose, "command": command, "recheck": recheck,
+        }),
     )
     .task(task.id)
     .project(task.project)])?;
 
+    let purpose_name = match purpose {
+        VerifyPurpose::Branch => "branch",
+        VerifyPurpose::Candidate => "candidate",
+    };
     let spec = CommandSpec::shell(&command, &worktree)
         .timeout(board.settings.verify.timeout)
         .tail_bytes(TAIL_BYTES)
         .env("GAFFER_TASK", task.id.to_string())
-        .env("GAFFER_COMMIT", commit.as_str());
+        .env("GAFFER_COMMIT", commit.as_str())
+        .env("GAFFER_VERIFY_PURPOSE", purpose_name);
     let outcome = gaffer_proc::run(&spec, &ctx.cancel, |id| ctx.record_process(id)).await?;
 
     if purpose == VerifyPurpose::Candidate {
@@ -86,7 +109,8 @@ pub(crate) async fn run(
         Termination::Cancelled => "cancelled".to_string(),
     };
     let summary = format!("`{command}` {verdict}\n{}", outcome.tail);
-    let event = NewEvent::new(
+    let duration_ms = outcome.duration.as_millis() as u64;
+    let mut events = vec![NewEvent::new(
         event_kind::VERIFY_FINISHED,
         serde_json::json!({
             "commit": commit,
@@ -95,19 +119,72 @@ pub(crate) async fn run(
             "passed": passed,
             "exit_code": outcome.exit_code(),
             "timed_out": matches!(outcome.termination, Termination::TimedOut),
-            "duration_ms": outcome.duration.as_millis() as u64,
+            "duration_ms": duration_ms,
             "tail": outcome.tail,
         }),
-    );
+    )];
+
+    let mut conflicts = Vec::new();
+    match purpose {
+        VerifyPurpose::Candidate => {
+            events.push(NewEvent::new(
+                event_kind::QUEUE_VERIFIED,
+                serde_json::json!({
+                    "commit": commit, "tree": tree.as_str(), "passed": passed,
+                    "recheck": recheck, "duration_ms": duration_ms,
+                    "position": task.state.queue.as_ref().map(|q| q.position),
+                }),
+            ));
+            if recheck && passed {
+                events.push(NewEvent::new(
+                    event_kind::QUEUE_FLAKY,
+                    serde_json::json!({
+                        "commit": commit, "tree": tree.as_str(),
+                        "detail": "verify failed, then passed on the same tree: flaky; the \
+                                   branch is not blamed",
+                    }),
+                ));
+            }
+        }
+        VerifyPurpose::Branch if passed => {
+            // Predict a conflict with the landing tip before the branch queues.
+            let b = Arc::clone(board);
+            let head = git_commit.clone();
+            let predicted = blocking(move || {
+                let (base, _) = b.landing()?.base(&b)?;
+                if b.git.is_ancestor(&base, &head)? {
+                    return Ok(None);
+                }
+                Ok(match b.git.merge_tree(&base, &head)? {
+                    MergeTree::Clean { .. } => None,
+                    MergeTree::Conflicted { files } => Some((base, files)),
+                })
+            })
+            .await?;
+            if let Some((base, files)) = predicted {
+                events.push(NewEvent::new(
+                    event_kind::QUEUE_CONFLICT,
+                    serde_json::json!({
+                        "predicted": true, "files": files, "onto": base.as_str(),
+                        "detail": "the branch passed verify but would conflict with the \
+                                   landing tip; a resolver merges the target into it first",
+                    }),
+                ));
+                conflicts = files;
+            }
+        }
+        VerifyPurpose::Branch => {}
+    }
     Ok(JobResult::Input {
         input: Input::VerifyFinished {
             commit: commit.clone(),
             tree: object_id(&tree),
             passed,
             summary,
+            conflicts,
         },
         extra: Extra {
-            events: vec![event],
+            events,
             ..Extra::default()
         },
     })

@@ -1,15 +1,21 @@
 //! The route table. Each submodule holds the handlers of one resource.
 
 mod actions;
+mod agent;
+mod edit;
 mod events;
 mod meta;
+mod queue;
+mod recent;
 mod runs;
 mod stream;
 mod tasks;
+mod usage;
 
+use crate::access;
 use crate::error::ApiError;
-use crate::guard;
 use crate::state::Ctx;
+use crate::{metrics, openapi};
 use axum::Router;
 use axum::http::Uri;
 use axum::middleware;
@@ -24,10 +30,12 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/projects", get(meta::projects))
         .route("/status", get(meta::status))
         .route("/usage", get(meta::usage))
+        .route("/usage/breakdown", get(usage::breakdown))
+        .route("/queue", get(queue::show))
         .route("/scale", post(meta::scale))
         .route("/shutdown", post(meta::shutdown))
         .route("/tasks", get(tasks::list).post(tasks::add))
-        .route("/tasks/{id}", get(tasks::show))
+        .route("/tasks/{id}", get(tasks::show).patch(edit::edit))
         .route("/tasks/{id}/diff", get(tasks::diff))
         .route("/tasks/{id}/events", get(events::of_task))
         .route("/tasks/{id}/cancel", post(actions::cancel))
@@ -35,15 +43,21 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/tasks/{id}/approve", post(actions::approve))
         .route("/tasks/{id}/reject", post(actions::reject))
         .route("/tasks/{id}/answer", post(actions::answer))
+        .route("/tasks/{id}/progress", post(agent::progress))
+        .route("/tasks/{id}/ask", post(agent::ask))
+        .route("/openapi.json", get(openapi::document))
         .route("/runs/{id}", get(runs::show))
         .route("/runs/{id}/events", get(runs::events))
         .route("/events", get(events::list))
-        .route("/events/stream", get(stream::stream));
+        .route("/events/stream", get(stream::stream))
+        .route("/events/recent", get(recent::recent));
     Router::new()
         .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(metrics::metrics))
         .nest("/api", api)
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
-        .layer(middleware::from_fn(guard::loopback_only))
+        .layer(middleware::from_fn_with_state(ctx.clone(), access::check))
         .with_state(ctx)
 }
 

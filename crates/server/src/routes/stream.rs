@@ -12,7 +12,9 @@
 //! sends it when it reconnects), else after `?after=N`, else at the end of the log (only new
 //! events). It replays what is stored after that point, then goes live, without gap or
 //! duplicate (see [`crate::follow`]). `?task=ID`, `?run=ID` and `?kind=prefix` narrow it as on
-//! `GET /api/events`. A comment is sent every 15 seconds so that idle connections stay open.
+//! `GET /api/events`; `?plain=1` leaves out the `event:` lines (the dashboard's `EventSource`
+//! takes every kind through `onmessage`). A comment is sent every 15 seconds so that idle
+//! connections stay open.
 
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
@@ -40,6 +42,11 @@ pub struct StreamQuery {
     pub task: Option<i64>,
     pub run: Option<i64>,
     pub kind: Option<String>,
+    /// `plain=1`: leave out the `event:` line, so that every event reaches an `EventSource`'s
+    /// `onmessage` (a browser cannot listen for every event name at once; the kind is in the
+    /// data anyway).
+    #[serde(default)]
+    pub plain: Option<u8>,
 }
 
 pub async fn stream(
@@ -65,7 +72,8 @@ pub async fn stream(
         ctx.subscribe(),
         ctx.closing.clone(),
     );
-    let stream = events.map(|event| Ok(to_sse(&event)));
+    let plain = q.plain.is_some_and(|p| p != 0);
+    let stream = events.map(move |event| Ok(to_sse(&event, plain)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -85,7 +93,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<Seq>, ApiError> {
     })
 }
 
-fn to_sse(event: &Event) -> SseEvent {
+fn to_sse(event: &Event, plain: bool) -> SseEvent {
     // The SSE framing forbids line breaks in the event name; kinds never have them, but the log
     // accepts any text.
     let kind: String = event
@@ -97,10 +105,8 @@ fn to_sse(event: &Event) -> SseEvent {
     let data = serde_json::to_string(event).unwrap_or_else(|e| {
         serde_json::json!({ "seq": event.seq, "kind": kind, "error": e.to_string() }).to_string()
     });
-    SseEvent::default()
-        .id(event.seq.to_string())
-        .event(kind)
-        .data(data)
+    let sse = SseEvent::default().id(event.seq.to_string()).data(data);
+    if plain { sse } else { sse.event(kind) }
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ async fn with_header(api: &Api, method: &str, name: header::HeaderName, value: &
             "/api/shutdown"
         })
         .header(name, value)
+        // Writes must show intent (see `dashboard.rs`); this file tests where requests come from.
+        .header("x-gaffer", "1")
         .body(Body::empty())
         .unwrap();
     api.call(request).await.status

@@ -76,6 +76,14 @@ impl Api {
         Api::with_state(repo, AppState::new(board, Some(engine.handle())))
     }
 
+    /// A board without an engine, whose API requires `token` (as with `GAFFER_TOKEN`).
+    pub fn with_token(token: &str) -> Api {
+        let repo = TestRepo::new();
+        let board = open_board(&repo);
+        let state = AppState::new(board, None).with_token(gaffer_server::ApiToken::new(token));
+        Api::with_state(repo, state)
+    }
+
     fn with_state(repo: TestRepo, state: AppState) -> Api {
         let app = router(state.clone());
         Api { repo, state, app }

@@ -5,9 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent;
+mod dashboard;
 mod events;
 mod guard;
 mod harness;
+mod metrics;
+mod openapi;
+mod queue;
 mod serve;
 mod stream;
 mod tasks;

@@ -53,7 +53,7 @@ async fn the_server_answers_on_a_real_port_and_stops_on_request() {
 
     let bye = raw(
         addr,
-        "POST /api/shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "POST /api/shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Gaffer: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert!(bye.starts_with("HTTP/1.1 202 Accepted\r\n"), "{bye}");

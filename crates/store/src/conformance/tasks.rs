@@ -331,3 +331,71 @@ pub fn invalid_input_is_refused(make: &MakeStore) {
         "a refused commit wrote state"
     );
 }
+
+/// `edit_task` changes only the fields it is given, at the expected version only, keeps the
+/// branch, bumps the version, and writes one `task.edited` event naming what changed.
+pub fn tasks_are_edited(make: &MakeStore) {
+    let (clock, store) = fresh(make);
+    let store = store.as_ref();
+    let p = project(store, "alpha");
+    let t = task(store, p.id, "Old title");
+    clock.advance(5);
+    let edit = crate::TaskEdit {
+        title: Some("  New title ".into()),
+        priority: Some(3),
+        labels: Some(vec!["ui".into()]),
+        ..crate::TaskEdit::default()
+    };
+    let edited = must(store.edit_task(t.id, t.version, &edit), "edit_task");
+    assert_eq!(edited.title, "New title");
+    assert_eq!(edited.priority, 3);
+    assert_eq!(edited.labels, vec!["ui".to_string()]);
+    assert_eq!(edited.body, t.body, "the body was not asked to change");
+    assert_eq!(edited.branch, t.branch, "the branch keeps its name");
+    assert_eq!(edited.version, t.version + 1);
+    assert_eq!(edited.updated_ms, super::START_MS + 5);
+    assert_eq!(must(store.task(t.id), "task"), edited, "read back differs");
+    let events = must(
+        store.events_after(
+            Seq(0),
+            100,
+            &EventFilter {
+                task: Some(t.id),
+                kind_prefix: Some(event_kind::TASK_EDITED.into()),
+                ..EventFilter::default()
+            },
+        ),
+        "events",
+    );
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].project, Some(p.id));
+    assert_eq!(
+        events[0].data["changed"],
+        serde_json::json!(["labels", "priority", "title"])
+    );
+    assert_eq!(events[0].data["title"], "New title");
+
+    // A stale version is refused and changes nothing.
+    let err = must_fail(store.edit_task(t.id, t.version, &edit), "stale edit");
+    assert!(
+        matches!(err, StoreError::VersionConflict { found, .. } if found == edited.version),
+        "{err}"
+    );
+    // An edit that changes nothing writes nothing.
+    let same = must(store.edit_task(t.id, edited.version, &edit), "no-op edit");
+    assert_eq!(same, edited);
+    // A blank title is refused; an unknown task is not found.
+    let blank = crate::TaskEdit {
+        title: Some(" ".into()),
+        ..crate::TaskEdit::default()
+    };
+    assert!(matches!(
+        must_fail(store.edit_task(t.id, edited.version, &blank), "blank title"),
+        StoreError::Invalid(_)
+    ));
+    let missing = TaskId(t.id.0 + 100);
+    assert!(matches!(
+        must_fail(store.edit_task(missing, 1, &edit), "missing task"),
+        StoreError::TaskNotFound(id) if id == missing
+    ));
+}

@@ -20,8 +20,8 @@ mod tasks;
 
 use crate::clock::SystemClock;
 use crate::{
-    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskFilter, UsageDimension,
-    UsageRow, UsageTotals,
+    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
+    UsageDimension, UsageRow, UsageTotals,
 };
 use gaffer_core::{
     Clock, Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
@@ -129,6 +129,10 @@ impl Store for SqliteStore {
 
     fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
         self.read(|c, _| tasks::list(c, filter))
+    }
+
+    fn edit_task(&self, id: TaskId, expected_version: i64, edit: &TaskEdit) -> Result<Task> {
+        self.write(|c, now| tasks::edit(c, id, expected_version, edit, now))
     }
 
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {

@@ -4,7 +4,7 @@ use super::events;
 use super::projects;
 use super::retry::TxResult;
 use super::rows::{self, TASK_COLUMNS};
-use crate::{StoreError, TaskFilter, TaskUpdate};
+use crate::{StoreError, TaskEdit, TaskFilter, TaskUpdate};
 use gaffer_core::slug::task_branch;
 use gaffer_core::{Event, NewEvent, NewTask, ProjectId, Task, TaskId, TaskState, event_kind};
 use rusqlite::types::Value;
@@ -236,4 +236,86 @@ pub(super) fn update(conn: &Connection, u: &TaskUpdate, now: i64) -> TxResult<Pr
         },
     }
     .into())
+}
+
+/// Changes what a task asks if it is still at `expected_version`, with a `task.edited` event.
+pub(super) fn edit(
+    conn: &Connection,
+    id: TaskId,
+    expected_version: i64,
+    e: &TaskEdit,
+    now: i64,
+) -> TxResult<Task> {
+    let mut task = get(conn, id)?;
+    if task.version != expected_version {
+        return Err(StoreError::VersionConflict {
+            task: id,
+            expected: expected_version,
+            found: task.version,
+        }
+        .into());
+    }
+    let mut changed = serde_json::Map::new();
+    if let Some(title) = &e.title {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(invalid("a task needs a title (it is empty)".into()).into());
+        }
+        if title != task.title {
+            task.title = title.to_string();
+            changed.insert("title".into(), json!(task.title));
+        }
+    }
+    if let Some(body) = &e.body
+        && *body != task.body
+    {
+        task.body = body.clone();
+        changed.insert("body".into(), json!(task.body));
+    }
+    if let Some(labels) = &e.labels
+        && *labels != task.labels
+    {
+        task.labels = labels.clone();
+        changed.insert("labels".into(), json!(task.labels));
+    }
+    if let Some(priority) = e.priority
+        && priority != task.priority
+    {
+        task.priority = priority;
+        changed.insert("priority".into(), json!(task.priority));
+    }
+    if let Some(state) = &e.state
+        && *state != task.state
+    {
+        task.state = state.clone();
+        changed.insert("risk".into(), json!(task.state.risk));
+    }
+    if changed.is_empty() {
+        return Ok(task);
+    }
+    let fields: Vec<String> = changed.keys().cloned().collect();
+    changed.insert("changed".into(), json!(fields));
+    conn.prepare_cached(
+        "UPDATE tasks SET title = ?3, body = ?4, labels = ?5, priority = ?6, state = ?7,
+             status = ?8, version = version + 1, updated_ms = ?9
+         WHERE id = ?1 AND version = ?2",
+    )?
+    .execute(params![
+        id.0,
+        expected_version,
+        task.title,
+        task.body,
+        rows::to_json(&task.labels)?,
+        task.priority,
+        rows::to_json(&task.state)?,
+        task.state.status.as_str(),
+        now,
+    ])?;
+    task.version += 1;
+    task.updated_ms = now;
+    let event = NewEvent::new(event_kind::TASK_EDITED, serde_json::Value::Object(changed))
+        .project(task.project)
+        .task(id);
+    events::insert(conn, &[event], now)?;
+    Ok(task)
 }

@@ -1,0 +1,179 @@
+//! Carrying out commands: through the daemon's API when it runs (so the engine acts at once, as
+//! `gaffer approve` does), else directly on the board. Reads come from the store.
+
+use super::app::{App, Pane, PaneKind};
+use super::command::{self, Command};
+use super::report;
+use crate::client::Client;
+use crate::context::Context;
+use crate::error::{CliError, CliResult, Kind};
+use gaffer_core::{Input, NewTask, Task, TaskId};
+use gaffer_engine::Board;
+use tokio::runtime::Runtime;
+
+/// An opened project, shared by the command runner and the live view.
+pub struct Session<'a> {
+    pub ctx: &'a Context,
+    pub board: Board,
+    pub rt: Runtime,
+}
+
+impl Session<'_> {
+    /// A client for the daemon, when one runs.
+    pub fn daemon(&self) -> Option<Client> {
+        self.ctx.daemon(&self.board)
+    }
+
+    /// Parses and runs one command line, reporting into `app` (a message or a pane).
+    pub fn run_line(&self, app: &mut App, line: &str) {
+        let command = match command::parse(line) {
+            Ok(c) => c,
+            Err(e) => return app.error(e),
+        };
+        if let Err(e) = self.run(app, command) {
+            app.error(describe(&e));
+        }
+    }
+
+    fn run(&self, app: &mut App, command: Command) -> CliResult<()> {
+        match command {
+            Command::Task(new) => {
+                let task = self.add(*new)?;
+                let later = if self.daemon().is_none() {
+                    " — no daemon runs: `gaffer up` starts the work"
+                } else {
+                    ""
+                };
+                app.info(format!(
+                    "added task {}: {} ({}){later}",
+                    task.id, task.title, task.branch
+                ));
+                app.select(task.id);
+            }
+            Command::Status => {
+                let url = self.daemon().map(|c| c.url(""));
+                let lines = report::status(&self.board, url.as_deref())?;
+                app.open_pane(Pane::new("status", lines, PaneKind::Text));
+            }
+            Command::Show(id) => self.open(app, TaskId(id))?,
+            Command::Diff(id) => {
+                let lines = report::diff(&self.board, TaskId(id))?;
+                if lines.is_empty() {
+                    app.info(format!("task {id} has no change yet"));
+                } else {
+                    app.open_pane(Pane::new(format!("diff #{id}"), lines, PaneKind::Diff));
+                }
+            }
+            Command::Log(id) => {
+                let lines = report::log(&self.board, TaskId(id))?;
+                app.open_pane(Pane::new(format!("log #{id}"), lines, PaneKind::Text));
+            }
+            Command::Pending => {
+                let lines = report::pending(&self.board)?;
+                app.open_pane(Pane::new("waiting for a person", lines, PaneKind::Text));
+            }
+            Command::Usage => {
+                let lines = report::usage(&self.board)?;
+                app.open_pane(Pane::new("usage", lines, PaneKind::Text));
+            }
+            Command::Help => {
+                app.open_pane(Pane::new("help", command::help(), PaneKind::Text));
+            }
+            Command::Quit => app.quit = true,
+            Command::Scale(n) => {
+                let Some(client) = self.daemon() else {
+                    return Err(CliError::new(
+                        Kind::Daemon,
+                        "no daemon runs, so there is nothing to scale",
+                    )
+                    .hint(format!(
+                        "`gaffer up` starts it (`--set engine.concurrency={n}` to start at {n})"
+                    )));
+                };
+                let scaled: serde_json::Value = self.rt.block_on(
+                    client.post("/api/scale", &serde_json::json!({ "concurrency": n })),
+                )?;
+                let now = scaled["concurrency"].as_u64().unwrap_or(n as u64);
+                app.info(format!("up to {now} agents now run at once"));
+            }
+            Command::Approve(id) => {
+                self.act(app, id, "approve", serde_json::json!({}), Input::Approve)?;
+            }
+            Command::Retry(id) => {
+                self.act(app, id, "retry", serde_json::json!({}), Input::Retry)?;
+            }
+            Command::Reject { id, reason, cancel } => self.act(
+                app,
+                id,
+                "reject",
+                serde_json::json!({ "reason": reason, "cancel": cancel }),
+                Input::Reject { reason, cancel },
+            )?,
+            Command::Answer { id, text } => self.act(
+                app,
+                id,
+                "answer",
+                serde_json::json!({ "text": text }),
+                Input::Answer { text },
+            )?,
+            Command::Cancel { id, reason } => self.act(
+                app,
+                id,
+                "cancel",
+                serde_json::json!({ "reason": reason }),
+                Input::Cancel { reason },
+            )?,
+        }
+        Ok(())
+    }
+
+    /// Opens a task's whole detail in a pane.
+    pub fn open(&self, app: &mut App, id: TaskId) -> CliResult<()> {
+        let lines = report::show(&self.board, id)?;
+        app.open_pane(Pane::new(format!("task #{id}"), lines, PaneKind::Text));
+        app.select(id);
+        Ok(())
+    }
+
+    fn add(&self, new: NewTask) -> CliResult<Task> {
+        match self.daemon() {
+            Some(client) => self.rt.block_on(client.post("/api/tasks", &new)),
+            None => Ok(self.board.add_task(new)?),
+        }
+    }
+
+    fn act(
+        &self,
+        app: &mut App,
+        id: i64,
+        action: &str,
+        body: serde_json::Value,
+        input: Input,
+    ) -> CliResult<()> {
+        let task: Task = match self.daemon() {
+            Some(client) => self
+                .rt
+                .block_on(client.post(&format!("/api/tasks/{id}/{action}"), &body))?,
+            None => {
+                self.board.act(TaskId(id), input, "shell")?;
+                self.board.task(TaskId(id))?
+            }
+        };
+        let later = if self.daemon().is_none() {
+            " — no daemon runs: `gaffer up` carries it on"
+        } else {
+            ""
+        };
+        app.info(format!("task {}: {}{later}", task.id, task.status()));
+        app.select(task.id);
+        Ok(())
+    }
+}
+
+/// An error as one line: the message, then the hint.
+pub fn describe(e: &CliError) -> String {
+    match &e.hint {
+        Some(hint) => format!("{} (hint: {hint})", e.message),
+        None => e.message.clone(),
+    }
+}

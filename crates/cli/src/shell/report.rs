@@ -1,0 +1,283 @@
+//! Text for the shell's panes: the status, what waits for people, usage, a task, its log. Read
+//! from the store, as the CLI's commands do; each returns lines for a [`super::app::Pane`].
+
+use crate::error::CliResult;
+use crate::output::{event_line, first_line};
+use gaffer_core::{Event, Run, Seq, Status, Task, TaskId};
+use gaffer_engine::Board;
+use gaffer_store::{EventFilter, UsageDimension};
+
+/// `/status`: project, daemon, where work lands, counts, every task.
+pub fn status(board: &Board, daemon: Option<&str>) -> CliResult<Vec<String>> {
+    let report = board.status()?;
+    let mut lines = vec![format!(
+        "project {} ({})",
+        report.project.name, report.project.root
+    )];
+    lines.push(match daemon {
+        Some(url) => format!("daemon  running at {url}"),
+        None => "daemon  not running (`gaffer up` starts it)".into(),
+    });
+    lines.push(match &report.landing.checked_out_in {
+        Some(path) => format!(
+            "landing on {} because {} is checked out in {}; `gaffer pull` brings it in",
+            report.landing.branch,
+            report.landing.target,
+            path.display()
+        ),
+        None => format!("landing on {}", report.landing.branch),
+    });
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    if !counts.is_empty() {
+        lines.push(format!("tasks   {}", counts.join(", ")));
+    }
+    lines.push(String::new());
+    lines.extend(task_table(&report.tasks));
+    Ok(lines)
+}
+
+/// One line per task: id, status, attempts, title and note.
+pub fn task_table(tasks: &[Task]) -> Vec<String> {
+    if tasks.is_empty() {
+        return vec!["no tasks".into()];
+    }
+    let mut lines = vec![format!(
+        "{:>5}  {:<18} {:>8}  TITLE",
+        "ID", "STATUS", "ATTEMPTS"
+    )];
+    for t in tasks {
+        let note = t
+            .state
+            .note
+            .as_deref()
+            .map(|n| format!("  — {}", first_line(n)))
+            .unwrap_or_default();
+        lines.push(format!(
+            "{:>5}  {:<18} {:>8}  {}{}",
+            t.id,
+            t.status().as_str(),
+            t.state.code_runs,
+            t.title,
+            note
+        ));
+    }
+    lines
+}
+
+/// `/pending`: questions and approvals, with what to type.
+pub fn pending(board: &Board) -> CliResult<Vec<String>> {
+    let tasks = board.tasks(&[Status::NeedsInput, Status::AwaitingApproval])?;
+    if tasks.is_empty() {
+        return Ok(vec!["nothing waits for a person".into()]);
+    }
+    let mut lines = Vec::new();
+    for t in &tasks {
+        let note = t.state.note.as_deref().unwrap_or("").trim();
+        match t.status() {
+            Status::NeedsInput => {
+                lines.push(format!("#{} {} — asks: {note}", t.id, t.title));
+                lines.push(format!("    /answer {} …", t.id));
+            }
+            _ => {
+                lines.push(format!("#{} {} — needs approval: {note}", t.id, t.title));
+                lines.push(format!("    /approve {0}   |   /reject {0} …", t.id));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// `/usage`: totals, then every breakdown.
+pub fn usage(board: &Board) -> CliResult<Vec<String>> {
+    let project = Some(board.project.id);
+    let total = board.store.usage_totals(project)?;
+    let mut lines = vec![format!(
+        "total: {} runs, {} input + {} cached + {} output tokens, ${:.4}",
+        total.runs,
+        total.usage.input_tokens,
+        total.usage.cached_tokens,
+        total.usage.output_tokens,
+        total.usage.cost_usd
+    )];
+    for by in UsageDimension::ALL {
+        let rows = board.store.usage_breakdown(project, by)?;
+        lines.push(String::new());
+        lines.push(format!(
+            "{:<24} {:>5} {:>12} {:>12} {:>12} {:>10}",
+            format!("by {}", by.as_str()),
+            "runs",
+            "input",
+            "cached",
+            "output",
+            "cost"
+        ));
+        if rows.is_empty() {
+            lines.push("  (no runs)".into());
+        }
+        for r in rows {
+            lines.push(format!(
+                "{:<24} {:>5} {:>12} {:>12} {:>12} {:>10.4}",
+                r.key,
+                r.runs,
+                r.usage.input_tokens,
+                r.usage.cached_tokens,
+                r.usage.output_tokens,
+                r.usage.cost_usd
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+/// The selected task's runs and most recent events (without agent output), for the detail
+/// panel.
+pub fn detail_parts(board: &Board, id: TaskId, recent: usize) -> CliResult<(Vec<Run>, Vec<Event>)> {
+    let runs = board.store.runs(id)?;
+    let events = task_events(board, id)?;
+    let skip = events.len().saturating_sub(recent);
+    Ok((runs, events.into_iter().skip(skip).collect()))
+}
+
+fn task_events(board: &Board, id: TaskId) -> CliResult<Vec<Event>> {
+    let events = board.store.events_after(
+        Seq(0),
+        10_000,
+        &EventFilter {
+            task: Some(id),
+            ..EventFilter::default()
+        },
+    )?;
+    Ok(events
+        .into_iter()
+        .filter(|e| e.kind != "run.output")
+        .collect())
+}
+
+/// `/show N` and Enter: the task, its runs, its whole history.
+pub fn show(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
+    let task = board.task(id)?;
+    let runs = board.store.runs(id)?;
+    let mut lines = summary(&task);
+    if !task.body.trim().is_empty() {
+        lines.push(String::new());
+        lines.extend(task.body.trim().lines().map(String::from));
+    }
+    if !runs.is_empty() {
+        lines.push(String::new());
+        lines.push("runs:".into());
+        lines.extend(runs.iter().map(run_line));
+    }
+    lines.push(String::new());
+    lines.push("history:".into());
+    for e in task_events(board, id)? {
+        lines.push(format!("  {}", event_line(&e)));
+    }
+    Ok(lines)
+}
+
+/// The facts about a task, one per line, and what a person can do now.
+pub fn summary(task: &Task) -> Vec<String> {
+    let mut lines = vec![
+        format!("#{} {}", task.id, task.title),
+        format!("status    {}", task.status()),
+    ];
+    if let Some(note) = &task.state.note {
+        for (i, line) in note.trim().lines().enumerate() {
+            let label = if i == 0 { "note" } else { "" };
+            lines.push(format!("{label:<9} {line}"));
+        }
+    }
+    if !task.labels.is_empty() {
+        lines.push(format!("labels    {}", task.labels.join(", ")));
+    }
+    lines.push(format!(
+        "risk      {}   kind {}   priority {}",
+        task.state.risk, task.kind, task.priority
+    ));
+    lines.push(format!("branch    {}", task.branch));
+    lines.push(format!(
+        "attempts  {} coding run(s), {} failed, tier {}",
+        task.state.code_runs, task.state.total_failures, task.state.tier
+    ));
+    if !task.blocked_by.is_empty() {
+        let deps: Vec<String> = task.blocked_by.iter().map(|d| d.to_string()).collect();
+        lines.push(format!("after     {}", deps.join(", ")));
+    }
+    if let Some(landed) = &task.state.landed {
+        lines.push(format!("landed    {}", landed.commit));
+    }
+    if let Some(next) = next_step(task) {
+        lines.push(format!("next      {next}"));
+    }
+    lines
+}
+
+/// What a person can type about this task now, if anything waits for them.
+pub fn next_step(task: &Task) -> Option<String> {
+    let id = task.id;
+    match task.status() {
+        Status::AwaitingApproval => Some(format!("/approve {id}  or  /reject {id} REASON")),
+        Status::NeedsInput => Some(format!("/answer {id} TEXT")),
+        Status::Failed => Some(format!("/retry {id}  (/log {id} shows why)")),
+        _ => None,
+    }
+}
+
+pub fn run_line(r: &Run) -> String {
+    format!(
+        "  run {:<4} {:<8} {:<12} {:<9} {} in/{} out tokens, ${:.4}",
+        r.id,
+        r.role.as_str(),
+        r.agent,
+        r.status.as_str(),
+        r.usage.input_tokens,
+        r.usage.output_tokens,
+        r.usage.cost_usd
+    )
+}
+
+/// `/log N`: every run of the task with its events and outcome.
+pub fn log(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
+    let task = board.task(id)?;
+    let runs = board.store.runs(task.id)?;
+    if runs.is_empty() {
+        return Ok(vec![format!("task {} has no runs yet", task.id)]);
+    }
+    let mut lines = Vec::new();
+    for run in &runs {
+        let events = board.store.events_after(
+            Seq(0),
+            100_000,
+            &EventFilter {
+                run: Some(run.id),
+                ..EventFilter::default()
+            },
+        )?;
+        lines.push(format!(
+            "── run {} · {} · {} ({}) · {} ──",
+            run.id,
+            run.role.as_str(),
+            run.agent,
+            run.model,
+            run.status.as_str()
+        ));
+        for e in &events {
+            lines.push(format!("  {}", event_line(e)));
+        }
+        if let Some(outcome) = &run.outcome {
+            lines.push(format!("  outcome: {}", outcome.trim()));
+        }
+        lines.push(String::new());
+    }
+    Ok(lines)
+}
+
+/// `/diff N`: the change as lines (empty when there is none yet).
+pub fn diff(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
+    let text = board.diff(id)?;
+    Ok(text.lines().map(|l| l.replace('\t', "    ")).collect())
+}

@@ -1,0 +1,408 @@
+//! The interactive shell, driven in a real terminal: `gaffer` runs in a tmux pane of a fixed
+//! size; the test types with `send-keys` and reads the screen with `capture-pane`, waiting on
+//! deadlines (never fixed sleeps) for what it expects to appear.
+//!
+//! tmux is required. When it is missing the test fails, unless `GAFFER_SKIP_TMUX=1` is set
+//! outside CI (then it says loudly that it skipped); with `CI` set it always fails.
+
+use gaffer_test_support::{TestRepo, hermetic_git_env};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// How long the screen may take to show what the test waits for.
+const DEADLINE: Duration = Duration::from_secs(120);
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 48;
+const SESSION: &str = "gaffer-shell";
+
+const GAFFER_TOML: &str = r#"# The shell test's project.
+[project]
+name = "shellfix"
+target = "main"
+
+[verify]
+command = "true"
+timeout = "60s"
+
+[engine]
+concurrency = 2
+worktree_pool = 0
+
+[agents.scripted-agent]
+backend = "scripted"
+script = "script.toml"
+
+[roles]
+coder = ["scripted-agent"]
+
+# A task labelled `risky` is high risk, so it waits for a person's approval before it merges.
+[[risk.labels]]
+label = "risky"
+risk = "high"
+
+[server]
+port = 0
+"#;
+
+const SCRIPT: &str = r#"
+[[task]]
+match = "notes"
+[[task.attempt]]
+summary = "Wrote notes.txt."
+actions = [{ write = "notes.txt", content = "landed notes\n" }]
+"#;
+
+/// Whether tmux can be used; `None` when the test should stop (skipped loudly).
+fn tmux_available() -> Option<()> {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(());
+    }
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let skip = std::env::var("GAFFER_SKIP_TMUX").is_ok_and(|v| v == "1");
+    if in_ci || !skip {
+        panic!(
+            "tmux is not installed, and the shell test needs it (apt-get install tmux){}",
+            if in_ci {
+                "; CI must install it"
+            } else {
+                "; set GAFFER_SKIP_TMUX=1 to skip this test locally"
+            }
+        );
+    }
+    eprintln!();
+    eprintln!("**************************************************************");
+    eprintln!("*** SKIPPED: the interactive shell test (tmux is missing,   ***");
+    eprintln!("*** GAFFER_SKIP_TMUX=1). Install tmux to run it.            ***");
+    eprintln!("**************************************************************");
+    None
+}
+
+/// A tmux server of the test's own (its own socket, no configuration file), killed on drop.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-u")
+            .arg("-f")
+            .arg("/dev/null")
+            .arg("-S")
+            .arg(&self.socket)
+            .env_remove("TMUX")
+            .env("LANG", "C.UTF-8");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.command().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Types `text` literally, then presses Enter.
+    fn type_line(&self, text: &str) {
+        self.run(&["send-keys", "-t", SESSION, "-l", text]);
+        self.run(&["send-keys", "-t", SESSION, "Enter"]);
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", SESSION];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").output();
+    }
+}
+
+struct Fixture {
+    repo: TestRepo,
+    tmux: Tmux,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let repo = TestRepo::new();
+        repo.write("gaffer.toml", GAFFER_TOML);
+        repo.write("script.toml", SCRIPT);
+        repo.commit_all("fixture: gaffer.toml and the agent's script");
+        std::fs::create_dir_all(repo.scratch("tmp")).unwrap();
+        let tmux = Tmux {
+            socket: repo.scratch("tmux.sock"),
+        };
+        Fixture { repo, tmux }
+    }
+
+    /// The hermetic environment every gaffer of this test runs in.
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env = hermetic_git_env(self.repo.home());
+        env.push((
+            "PATH".into(),
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+        ));
+        env.push((
+            "TMPDIR".into(),
+            self.repo.scratch("tmp").to_string_lossy().into_owned(),
+        ));
+        env
+    }
+
+    fn gaffer(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaffer"));
+        cmd.env_clear()
+            .envs(self.env())
+            .current_dir(self.repo.path());
+        cmd
+    }
+
+    /// Opens the shell in a tmux pane; when gaffer exits the pane says so and stays.
+    fn open_shell(&self) {
+        let mut line = String::from("env -i");
+        for (k, v) in self.env() {
+            line.push_str(&format!(" {}", quote(&format!("{k}={v}"))));
+        }
+        line.push_str(" TERM=tmux-256color ");
+        line.push_str(&quote(env!("CARGO_BIN_EXE_gaffer")));
+        line.push_str("; echo \"[gaffer exited with $?]\"; sleep 600");
+        let width = WIDTH.to_string();
+        let height = HEIGHT.to_string();
+        let dir = self.repo.path().to_string_lossy().into_owned();
+        self.tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            &width,
+            "-y",
+            &height,
+            "-c",
+            &dir,
+            &line,
+        ]);
+    }
+
+    /// Polls the screen until `check` holds; fails with the screen and the logs at the deadline.
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let screen = self.tmux.screen();
+            if check(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out after {DEADLINE:?} waiting for {what}\n\
+                     --- screen ---\n{screen}\n--- shell.log ---\n{}\n--- daemon.log ---\n{}",
+                    self.state_file("shell.log"),
+                    self.state_file("daemon.log"),
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_for_text(&self, text: &str) -> String {
+        self.wait_for(&format!("`{text}` on screen"), |s| s.contains(text))
+    }
+
+    fn state_file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.state_dir().join(name)).unwrap_or_default()
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.repo.path().join(".git").join("gaffer")
+    }
+}
+
+/// Single quotes for `sh`.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A daemon started by the test; stopped (and killed if it must be) on drop.
+struct Daemon<'a> {
+    fixture: &'a Fixture,
+    pid: i32,
+}
+
+impl Daemon<'_> {
+    fn start(fixture: &Fixture) -> Daemon<'_> {
+        let out = fixture
+            .gaffer()
+            .args(["up", "--detach", "--port", "0"])
+            .output()
+            .unwrap();
+        let info =
+            std::fs::read_to_string(fixture.state_dir().join("daemon.json")).unwrap_or_else(|e| {
+                panic!(
+                    "no daemon.json after `gaffer up --detach` ({e}): {}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+        let pid = i32::try_from(info["pid"].as_i64().unwrap()).unwrap();
+        let daemon = Daemon { fixture, pid };
+        assert!(
+            out.status.success(),
+            "gaffer up --detach failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        daemon
+    }
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .fixture
+            .gaffer()
+            .arg("down")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let pid = nix::unistd::Pid::from_raw(self.pid);
+        if nix::sys::signal::kill(pid, None).is_ok() {
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+/// The lines of the board: the left column of the screen, inside its border.
+fn board_column(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .map(|l| {
+            let left: String = l.chars().take(usize::from(WIDTH) * 2 / 5).collect();
+            left.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                .to_string()
+        })
+        .collect()
+}
+
+/// The board shows group `status` containing task `#id`.
+fn board_has(screen: &str, status: &str, id: i64) -> bool {
+    let column = board_column(screen);
+    let header = format!("{status} (");
+    let Some(start) = column.iter().position(|l| l.starts_with(&header)) else {
+        return false;
+    };
+    let task = format!("#{id} ");
+    column[start + 1..]
+        .iter()
+        .take_while(|l| !l.contains(" (") || l.contains('#'))
+        .any(|l| l.contains(&task))
+}
+
+#[test]
+fn the_shell_adds_a_task_shows_it_and_approves_it() {
+    if tmux_available().is_none() {
+        return;
+    }
+    let fixture = Fixture::new();
+    fixture.open_shell();
+    let screen = fixture.wait_for_text("no daemon");
+    assert!(screen.contains("shellfix"), "{screen}");
+    assert!(screen.contains("Board"), "{screen}");
+
+    // /help opens in a pane; Esc closes it.
+    fixture.tmux.type_line("/help");
+    let screen = fixture.wait_for_text("Slash commands");
+    assert!(screen.contains("/task TITLE [--label L]"), "{screen}");
+    fixture.tmux.keys(&["Escape"]);
+    fixture.wait_for("the help to close", |s| !s.contains("Slash commands"));
+
+    // No daemon: the task goes straight onto the board.
+    fixture
+        .tmux
+        .type_line("/task Write the notes --label risky");
+    let screen = fixture.wait_for("task 1 in the backlog", |s| board_has(s, "backlog", 1));
+    assert!(screen.contains("added task 1: Write the notes"), "{screen}");
+    assert!(screen.contains("labels    risky"), "{screen}");
+    assert!(screen.contains("risk      high"), "{screen}");
+
+    // /scale needs a daemon and says so.
+    fixture.tmux.type_line("/scale 3");
+    fixture.wait_for_text("no daemon runs, so there is nothing to scale");
+
+    // The daemon starts: the shell notices it, follows its stream, and the task runs up to the
+    // approval gate.
+    let _daemon = Daemon::start(&fixture);
+    fixture.wait_for_text("Feed (live from the daemon)");
+    let screen = fixture.wait_for("task 1 awaiting approval", |s| {
+        board_has(s, "awaiting_approval", 1)
+    });
+    assert!(screen.contains("next      /approve 1"), "{screen}");
+
+    // Tab completes the command, then the only task waiting for approval.
+    fixture.tmux.keys(&["-l", "/appr"]);
+    fixture.tmux.keys(&["Tab"]);
+    fixture.tmux.keys(&["Tab"]);
+    // (capture-pane drops the trailing space.)
+    fixture.wait_for_text("› /approve 1");
+    fixture.tmux.keys(&["Enter"]);
+    let screen = fixture.wait_for("task 1 merged", |s| board_has(s, "merged", 1));
+    assert!(!board_has(&screen, "awaiting_approval", 1), "{screen}");
+    assert_eq!(
+        fixture.repo.git(&["show", "gaffer/landed/main:notes.txt"]),
+        "landed notes"
+    );
+
+    // /scale through the daemon; the diff opens in a pane.
+    fixture.tmux.type_line("/scale 3");
+    fixture.wait_for_text("up to 3 agents now run at once");
+    fixture.tmux.type_line("/diff 1");
+    let screen = fixture.wait_for_text("diff #1");
+    assert!(screen.contains("+landed notes"), "{screen}");
+    fixture.tmux.keys(&["Escape"]);
+    fixture.wait_for("the diff to close", |s| !s.contains("+landed notes"));
+
+    // History: `/` then Up brings back the last command.
+    fixture.tmux.keys(&["-l", "/"]);
+    fixture.tmux.keys(&["Up"]);
+    fixture.wait_for_text("› /diff 1");
+    fixture.tmux.keys(&["C-u"]);
+
+    fixture.tmux.type_line("/quit");
+    fixture.wait_for_text("[gaffer exited with 0]");
+}
+
+#[test]
+fn the_shell_reports_errors_and_quits_on_ctrl_c() {
+    if tmux_available().is_none() {
+        return;
+    }
+    let fixture = Fixture::new();
+    fixture.open_shell();
+    fixture.wait_for_text("no daemon");
+    fixture.tmux.type_line("/approve 7");
+    fixture.wait_for_text("task 7");
+    fixture.tmux.type_line("hello");
+    fixture.wait_for_text("commands start with `/`");
+    fixture.tmux.keys(&["C-c"]);
+    fixture.wait_for_text("[gaffer exited with 0]");
+    assert!(
+        Path::new(&fixture.state_dir().join("shell_history")).exists(),
+        "no history file"
+    );
+}

@@ -1,0 +1,307 @@
+//! `[queue]` (how the merge queue builds and tests candidates) and `[host]` (how much heavy work,
+//! such as verify runs, this machine takes on at once).
+//!
+//! ```toml
+//! [queue]
+//! strategy = "merge"          # or "rebase": each branch lands as one commit on top
+//! max_candidates = 8          # branches tested at once, each on top of those ahead; 1 = serial
+//!
+//! [host]
+//! heavy_slots = 4             # verify runs at once (queue and coders together); default: CPUs
+//! max_load = 6.0              # hold heavy work back while the 1-minute load average is above
+//! min_free_memory = "2GiB"    # ... or while less memory than this is available
+//! ```
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::file::At;
+use crate::resolve::Check;
+
+/// How a queued branch is applied on the target and the branches ahead of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueStrategy {
+    /// A merge commit (first parent: what it lands on; second: the branch), never a
+    /// fast-forward: the target's first-parent history is exactly the trees that passed verify.
+    #[default]
+    Merge,
+    /// One new commit on top of what it lands on, holding the branch's whole change (its commits
+    /// squashed): a linear history in which every commit passed verify.
+    Rebase,
+}
+
+impl QueueStrategy {
+    /// Every strategy, in documentation order.
+    pub const ALL: [QueueStrategy; 2] = [QueueStrategy::Merge, QueueStrategy::Rebase];
+
+    /// The name used in `gaffer.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueStrategy::Merge => "merge",
+            QueueStrategy::Rebase => "rebase",
+        }
+    }
+
+    /// The strategy with this name, if any.
+    pub fn from_name(name: &str) -> Option<QueueStrategy> {
+        QueueStrategy::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name.trim())
+    }
+}
+
+impl fmt::Display for QueueStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[queue]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueSettings {
+    /// How branches are applied. Default: merge.
+    pub strategy: QueueStrategy,
+    /// Branches in the merge train at once, each tested on top of the ones ahead of it,
+    /// `1..=64`; 1 is a serial queue. Default: 8.
+    pub max_candidates: usize,
+}
+
+/// Bounds of `queue.max_candidates`.
+pub const MAX_CANDIDATES_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            strategy: QueueStrategy::Merge,
+            max_candidates: 8,
+        }
+    }
+}
+
+/// `[host]`: this machine's budget for heavy commands (verify runs), shared by the merge queue
+/// and the coders' verify gate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostSettings {
+    /// Heavy commands at once, `1..=1024`. Default: the number of CPUs.
+    pub heavy_slots: usize,
+    /// Hold heavy work back while the 1-minute load average is above this. Default: none.
+    pub max_load: Option<f64>,
+    /// Hold heavy work back while less memory than this many bytes is available. Default: none.
+    pub min_free_memory: Option<u64>,
+}
+
+/// Bounds of `host.heavy_slots`.
+pub const HEAVY_SLOTS_RANGE: std::ops::RangeInclusive<i64> = 1..=1024;
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        HostSettings {
+            heavy_slots: default_heavy_slots(),
+            max_load: None,
+            min_free_memory: None,
+        }
+    }
+}
+
+/// The number of CPUs this process may use, at least 1.
+pub fn default_heavy_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().max(1))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQueue {
+    pub strategy: Option<At<String>>,
+    pub max_candidates: Option<At<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHost {
+    pub heavy_slots: Option<At<i64>>,
+    pub max_load: Option<At<RawNumber>>,
+    pub min_free_memory: Option<At<RawSize>>,
+}
+
+/// A number written as an integer or a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RawNumber(f64);
+
+impl<'de> Deserialize<'de> for RawNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumberVisitor;
+        impl Visitor<'_> for NumberVisitor {
+            type Value = RawNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, such as 4 or 6.5")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawNumber, E> {
+                Ok(RawNumber(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawNumber, E> {
+                Ok(RawNumber(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawNumber, E> {
+                Ok(RawNumber(v))
+            }
+        }
+        deserializer.deserialize_any(NumberVisitor)
+    }
+}
+
+/// An amount of memory as written: bytes, or text such as `"2GiB"` or `"512M"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawSize {
+    Bytes(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+        impl Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(SIZE_FORMS)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(SizeVisitor)
+    }
+}
+
+const SIZE_FORMS: &str =
+    "an amount of memory such as \"2GiB\", \"512MiB\", \"1.5G\" or a number of bytes";
+
+/// Parses `"2GiB"`, `"2G"`, `"2GB"`, `"512 MiB"`, `"1.5g"`, `"4096"` (units are powers of
+/// 1024). `None` when the text is not an amount of memory.
+pub(crate) fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.trim_end_matches("ib").trim_end_matches('b');
+    let scale: f64 = match unit {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let bytes = number * scale;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then(|| bytes.round() as u64)
+}
+
+pub(crate) fn resolve_queue(
+    check: &Check<'_>,
+    raw: &RawQueue,
+) -> Result<QueueSettings, ConfigError> {
+    let defaults = QueueSettings::default();
+    let strategy = match &raw.strategy {
+        None => defaults.strategy,
+        Some(at) => QueueStrategy::from_name(at.get_ref()).ok_or_else(|| {
+            check.error(
+                at,
+                "queue.strategy",
+                format!("queue.strategy = {} is not a strategy", check.written(at)),
+                "use \"merge\" (a merge commit per branch) or \"rebase\" (one commit per branch \
+                 on top of the target)"
+                    .to_string(),
+            )
+        })?,
+    };
+    let max_candidates = match &raw.max_candidates {
+        None => defaults.max_candidates,
+        Some(at) => check.number(at, "queue.max_candidates", &MAX_CANDIDATES_RANGE)? as usize,
+    };
+    Ok(QueueSettings {
+        strategy,
+        max_candidates,
+    })
+}
+
+pub(crate) fn resolve_host(check: &Check<'_>, raw: &RawHost) -> Result<HostSettings, ConfigError> {
+    let heavy_slots = match &raw.heavy_slots {
+        None => default_heavy_slots(),
+        Some(at) => check.number(at, "host.heavy_slots", &HEAVY_SLOTS_RANGE)? as usize,
+    };
+    let max_load = match &raw.max_load {
+        None => None,
+        Some(at) => {
+            let value = at.get_ref().0;
+            if !(value.is_finite() && value > 0.0) {
+                return Err(check.error(
+                    at,
+                    "host.max_load",
+                    format!(
+                        "host.max_load = {} must be a load average above zero",
+                        check.written(at)
+                    ),
+                    "write the 1-minute load average above which heavy work waits, e.g. \
+                     max_load = 6.0, or remove the line"
+                        .to_string(),
+                ));
+            }
+            Some(value)
+        }
+    };
+    let min_free_memory = match &raw.min_free_memory {
+        None => None,
+        Some(at) => {
+            let parsed = match at.get_ref() {
+                RawSize::Bytes(n) => u64::try_from(*n).ok(),
+                RawSize::Text(text) => parse_size(text),
+            };
+            Some(parsed.ok_or_else(|| {
+                check.error(
+                    at,
+                    "host.min_free_memory",
+                    format!(
+                        "host.min_free_memory = {} is not an amount of memory",
+                        check.written(at)
+                    ),
+                    format!("write {SIZE_FORMS}"),
+                )
+            })?)
+        }
+    };
+    Ok(HostSettings {
+        heavy_slots,
+        max_load,
+        min_free_memory,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("2GiB"), Some(2 << 30));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("512 MiB"), Some(512 << 20));
+        assert_eq!(parse_size("1.5g"), Some(3 << 29));
+        assert_eq!(parse_size("2kb"), Some(2048));
+        for bad in ["", "lots", "2 parsecs", "-1G", "1..2G"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The merge queue's planner: from the queue as it stands to what happens next. Pure, like the
+//! machine; the engine builds the [`View`] from the board, carries out the [`Action`]s (each
+//! per-task action is a machine [`Input`]) and asks again.
+//!
+//! The queue holds tasks waiting to join (`queued`) and the merge train (`merging`), ordered by
+//! the position each got when it joined. Every task of the train has a candidate built on the
+//! candidate of the task ahead (the first on the landing tip), so the candidates stack:
+//!
+//! ```text
+//! tip ◀── c1 = tip + #4 ◀── c2 = c1 + #7 ◀── c3 = c2 + #2        (verified in parallel)
+//! ```
+//!
+//! - **Ordering.** Waiting tasks join by priority, then arrival; a task joins only when every
+//!   task it depends on has merged or is in the train (ahead of it, since it joins at the end).
+//!   A task of the train whose dependency left it goes back to waiting.
+//! - **Candidates.** The first task without a candidate gets one built on what is ahead of it;
+//!   a candidate built on something that is no longer ahead is dropped and built again.
+//! - **Landing.** The longest prefix of passed candidates lands at once: the target moves to the
+//!   last candidate of the prefix in one compare-and-swap, passing through every candidate of it.
+//! - **Failures.** A failed candidate is only looked at once every candidate ahead passed: then
+//!   the failure can only come from its own branch. It runs again on the same tree (a pass means
+//!   verify is flaky, and it lands); failing twice, the branch is ejected. Candidates behind a
+//!   failure wait, and are rebuilt once the guilty branch has left.
+//! - **Conflicts.** A branch that does not apply on what is ahead of it but applies on the tip
+//!   parks until what is ahead changes (the engine decides, with git); one that does not apply on
+//!   the tip goes to a resolver ([`Input::Conflict`]).
+
+use crate::ids::{ObjectId, TaskId};
+use crate::machine::{Candidate, CandidateStatus, Input, QueueSlot};
+use crate::task::{Priority, Status, Task};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// One task of the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub task: TaskId,
+    pub priority: Priority,
+    /// When it entered the queue (ms since the epoch); earlier joins first at equal priority.
+    pub arrival: i64,
+    /// Tasks it depends on that have not merged yet.
+    pub waiting_on: Vec<TaskId>,
+    /// Its place in the train; `None` while it waits to join.
+    pub slot: Option<QueueSlot>,
+    pub candidate: Option<Candidate>,
+}
+
+impl Entry {
+    /// The entry of a `queued` or `merging` task (`None` for any other status). A waiting task
+    /// entered the queue when it was last written: nothing writes a `queued` task but the
+    /// transition that queued it.
+    pub fn of(task: &Task, waiting_on: Vec<TaskId>) -> Option<Entry> {
+        let (slot, arrival) = match task.status() {
+            Status::Queued => (None, task.updated_ms),
+            Status::Merging => {
+                let slot = task.state.queue.clone()?;
+                let since = slot.since_ms;
+                (Some(slot), since)
+            }
+            _ => return None,
+        };
+        Some(Entry {
+            task: task.id,
+            priority: task.priority,
+            arrival,
+            waiting_on,
+            slot,
+            candidate: if task.status() == Status::Merging {
+                task.state.candidate.clone()
+            } else {
+                None
+            },
+        })
+    }
+
+    pub fn in_train(&self) -> bool {
+        self.slot.is_some()
+    }
+
+    fn position(&self) -> u64 {
+        self.slot.as_ref().map_or(u64::MAX, |s| s.position)
+    }
+
+    fn parked_on(&self) -> Option<&ObjectId> {
+        self.slot.as_ref().and_then(|s| s.parked_on.as_ref())
+    }
+}
+
+/// The queue as the planner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// What the first candidate builds on: the landing tip.
+    pub tip: ObjectId,
+    /// Waiting and train entries, in any order.
+    pub entries: Vec<Entry>,
+    /// The most tasks in the train at once (at least 1; 1 is a serial queue).
+    pub max_train: usize,
+}
+
+/// A landing: the target moves from `onto` to `commit` (whose tree is `tree`) in one
+/// compare-and-swap, and each task of `tasks` (in train order, with its own candidate commit and
+/// tree) is recorded as landed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Landing {
+    pub onto: ObjectId,
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    pub tasks: Vec<LandedTask>,
+}
+
+/// One task of a [`Landing`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LandedTask {
+    pub task: TaskId,
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+}
+
+impl LandedTask {
+    /// What the machine hears when the landing happened.
+    pub fn input(&self) -> Input {
+        Input::Landed {
+            commit: self.commit.clone(),
+            tree: self.tree.clone(),
+        }
+    }
+}
+
+/// What the queue does next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// A waiting task joins the end of the train.
+    Join {
+        task: TaskId,
+        position: u64,
+        since_ms: i64,
+    },
+    /// A task of the train whose dependency is no longer ahead of it waits again.
+    Requeue { task: TaskId },
+    /// The candidate was built on something no longer ahead of it: drop it.
+    Invalidate { task: TaskId },
+    /// Build the task's candidate on `onto` (the tip or the candidate ahead); the engine reports
+    /// [`Input::CandidateReady`], [`Input::Park`] or [`Input::Conflict`].
+    Build { task: TaskId, onto: ObjectId },
+    /// Verify the failed candidate again before blaming its branch.
+    Recheck { task: TaskId },
+    /// The candidate failed twice with everything ahead passing: the branch leaves the queue.
+    Eject { task: TaskId },
+    /// Land the longest passing prefix.
+    Land(Landing),
+}
+
+impl Action {
+    /// The machine input of a per-task action; `None` for builds (the engine finds out with git
+    /// what to say) and landings (they concern several tasks).
+    pub fn input(&self) -> Option<(TaskId, Input)> {
+        match self {
+            Action::Join {
+                task,
+                position,
+                since_ms,
+            } => Some((
+                *task,
+                Input::BeginMerge {
+                    position: *position,
+                    since_ms: *since_ms,
+                },
+            )),
+            Action::Requeue { task } => Some((*task, Input::Requeue)),
+            Action::Invalidate { task } => Some((*task, Input::TargetMoved)),
+            Action::Recheck { task } => Some((*task, Input::Recheck)),
+            Action::Eject { task } => Some((*task, Input::Eject)),
+            Action::Build { .. } | Action::Land(_) => None,
+        }
+    }
+
+    /// The task a per-task action is about.
+    pub fn task(&self) -> Option<TaskId> {
+        match self {
+            Action::Join { task, .. }
+            | Action::Requeue { task }
+            | Action::Invalidate { task }
+            | Action::Build { task, .. }
+            | Action::Recheck { task }
+            | Action::Eject { task } => Some(*task),
+            Action::Land(_) => None,
+        }
+    }
+}
+
+/// The train, in landing order.
+pub fn train(view: &View) -> Vec<&Entry> {
+    let mut train: Vec<&Entry> = view.entries.iter().filter(|e| e.in_train()).collect();
+    train.sort_by_key(|e| (e.position(), e.task));
+    train
+}
+
+/// The waiting tasks, in the order they would join if nothing held them back: priority (higher
+/// first), then arrival, then id.
+pub fn waiting(view: &View) -> Vec<&Entry> {
+    let mut waiting: Vec<&Entry> = view.entries.iter().filter(|e| !e.in_train()).collect();
+    waiting.sort_by_key(|e| (std::cmp::Reverse(e.priority), e.arrival, e.task));
+    waiting
+}
+
+/// The longest prefix of `train` (in order) whose candidates passed and stack on `tip`: what can
+/// land now. Parked tasks are stepped over; they are not part of any candidate.
+pub fn passed_prefix<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Vec<&'a Entry> {
+    walk(tip, train).landable
+}
+
+/// Everything that should happen now, in order. Per-task actions come first; a [`Action::Land`]
+/// comes last and only for the prefix that passed. At most one candidate is asked to be built
+/// (the next needs its commit): the engine carries out the actions and asks again until only a
+/// landing, or nothing, is left.
+pub fn plan(view: &View) -> Vec<Action> {
+    let mut actions = Vec::new();
+
+    // A task never lands before what it depends on: it stays in the train only behind it.
+    let mut ahead: BTreeSet<TaskId> = BTreeSet::new();
+    let mut kept: Vec<&Entry> = Vec::new();
+    let mut last_position = 0;
+    for entry in train(view) {
+        last_position = last_position.max(entry.position());
+        if entry.waiting_on.iter().all(|d| ahead.contains(d)) {
+            ahead.insert(entry.task);
+            kept.push(entry);
+        } else {
+            actions.push(Action::Requeue { task: entry.task });
+        }
+    }
+
+    let walked = walk(&view.tip, &kept);
+    actions.extend(walked.actions);
+
+    // Join while the train has room, by priority then arrival, dependencies first.
+    let mut size = kept.len();
+    let mut waiting = waiting(view);
+    while size < view.max_train.max(1) {
+        let Some(i) = waiting
+            .iter()
+            .position(|w| w.waiting_on.iter().all(|d| ahead.contains(d)))
+        else {
+            break;
+        };
+        let entry = waiting.remove(i);
+        last_position += 1;
+        actions.push(Action::Join {
+            task: entry.task,
+            position: last_position,
+            since_ms: entry.arrival,
+        });
+        ahead.insert(entry.task);
+        size += 1;
+    }
+
+    if let Some(last) = walked.landable.last().and_then(|e| e.candidate.as_ref()) {
+        actions.push(Action::Land(Landing {
+            onto: view.tip.clone(),
+            commit: last.commit.clone(),
+            tree: last.tree.clone(),
+            tasks: walked
+                .landable
+                .iter()
+                .filter_map(|e| {
+                    e.candidate.as_ref().map(|c| LandedTask {
+                        task: e.task,
+                        commit: c.commit.clone(),
+                        tree: c.tree.clone(),
+                    })
+                })
+                .collect(),
+        }));
+    }
+    actions
+}
+
+struct Walked<'a> {
+    actions: Vec<Action>,
+    landable: Vec<&'a Entry>,
+}
+
+/// Follows the chain of candidates from `tip` through `train`.
+fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
+    let mut actions = Vec::new();
+    let mut landable = Vec::new();
+    let mut base = tip.clone();
+    // Every candidate so far passed: a failure here is this branch's own.
+    let mut clear = true;
+    // Every task so far can land: the prefix goes on.
+    let mut landing = true;
+    let mut landing_tasks: BTreeSet<TaskId> = BTreeSet::new();
+    for &entry in train {
+        let Some(candidate) = &entry.candidate else {
+            // Parked on what is still ahead of it: it waits. Once that landed (its base is the
+            // tip now) or changed, it is built again, and conflicts for real or applies.
+            if entry.parked_on() == Some(&base) && &base != tip {
+                continue;
+            }
+            actions.push(Action::Build {
+                task: entry.task,
+                onto: base,
+            });
+            break;
+        };
+        if candidate.onto != base {
+            actions.push(Action::Invalidate { task: entry.task });
+            break;
+        }
+        base = candidate.commit.clone();
+        match &candidate.status {
+            CandidateStatus::Passed => {
+                // Not before what it depends on (a parked dependency is stepped over).
+                let deps_land = entry.waiting_on.iter().all(|d| landing_tasks.contains(d));
+                if landing && deps_land {
+                    landable.push(entry);
+                    landing_tasks.insert(entry.task);
+                } else {
+                    landing = false;
+                }
+            }
+            CandidateStatus::Pending | CandidateStatus::Rechecking { .. } => {
+                clear = false;
+                landing = false;
+            }
+            CandidateStatus::Failed { .. } => {
+                if clear {
+                    actions.push(Action::Recheck { task: entry.task });
+                }
+                clear = false;
+                landing = false;
+            }
+            CandidateStatus::FailedTwice { .. } => {
+                if clear {
+                    actions.push(Action::Eject { task: entry.task });
+                    break;
+                }
+                clear = false;
+                landing = false;
+            }
+        }
+    }
+    Walked { actions, landable }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+//! The daemon's HTTP API as the MCP server uses it: where it is, and calls that turn its error
+//! documents into messages an agent can act on.
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long one API call may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the daemon is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A fixed base URL (`--server http://127.0.0.1:7420`).
+    Url(String),
+    /// The `daemon.json` that `gaffer up` writes in the state directory, read again at every
+    /// call: the daemon may start (or restart on another port) after the MCP server did.
+    DaemonFile(PathBuf),
+}
+
+/// A failed call, worded for whoever called the tool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    /// The API's error code (`not_found`, `invalid`, `conflict`, ...), or `unreachable` when
+    /// the daemon did not answer.
+    pub code: String,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+}
+
+impl ApiError {
+    fn unreachable(message: String, hint: &str) -> ApiError {
+        ApiError {
+            code: "unreachable".into(),
+            message,
+            hint: Some(hint.into()),
+            status: None,
+        }
+    }
+
+    /// The message and the hint, for a tool result.
+    pub fn explain(&self) -> String {
+        match &self.hint {
+            Some(hint) => format!("{}\nhint: {hint}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// A client of the daemon's API.
+#[derive(Debug, Clone)]
+pub struct Api {
+    endpoint: Endpoint,
+    http: reqwest::Client,
+}
+
+impl Api {
+    /// A client of the daemon at `endpoint`, sending `token` (the daemon's API token, when it
+    /// has one) as `Authorization: Bearer`. Every request carries `X-Gaffer: 1`, which the
+    /// daemon asks of requests that change something.
+    pub fn new(endpoint: Endpoint, token: Option<&str>) -> Api {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-gaffer", HeaderValue::from_static("1"));
+        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        if let Some(mut value) =
+            token.and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok())
+        {
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .no_proxy()
+            .default_headers(headers)
+            .build()
+            .unwrap_or_default();
+        Api { endpoint, http }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The daemon's base URL, now.
+    pub fn base_url(&self) -> Result<String, ApiError> {
+        match &self.endpoint {
+            Endpoint::Url(url) => Ok(url.trim_end_matches('/').to_string()),
+            Endpoint::DaemonFile(path) => address_from(path).map(|addr| format!("http://{addr}")),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
+        let url = format!("{}{path}", self.base_url()?);
+        self.send(self.http.get(&url), &url).await
+    }
+
+    pub async fn post<B: Serialize>(&self, path: &str, body: &B) -> Result<Value, ApiError> {
+        let url = format!("{}{path}", self.base_url()?);
+        self.send(self.http.post(&url).json(body), &url).await
+    }
+
+    pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> Result<Value, ApiError> {
+        let url = format!("{}{path}", self.base_url()?);
+        self.send(self.http.patch(&url).json(body), &url).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder, url: &str) -> Result<Value, ApiError> {
+        let response = request.send().await.map_err(|e| {
+            ApiError::unreachable(
+                format!("the gaffer daemon did not answer at {url}: {e}"),
+                "start it with `gaffer up` in the repository",
+            )
+        })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| {
+            ApiError::unreachable(
+                format!("the gaffer daemon's answer from {url} broke off: {e}"),
+                "try again",
+            )
+        })?;
+        let body: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status.is_success() {
+            return Ok(body);
+        }
+        let error = &body["error"];
+        Err(ApiError {
+            code: error["code"].as_str().unwrap_or("error").to_string(),
+            message: error["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{url} answered {status}: {body}")),
+            hint: error["hint"].as_str().map(str::to_string),
+            status: Some(status.as_u16()),
+        })
+    }
+}
+
+/// The address in a `daemon.json` (`{"pid", "port", "started_ms", "host"?}`); a daemon that
+/// listens on every interface (`0.0.0.0`) is reached on loopback.
+fn address_from(path: &Path) -> Result<SocketAddr, ApiError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ApiError::unreachable(
+            format!(
+                "gaffer is not running for this repository ({} cannot be read: {e})",
+                path.display()
+            ),
+            "start it with `gaffer up` (or `gaffer up --detach`) in the repository",
+        )
+    })?;
+    let info: Value = serde_json::from_str(&text).unwrap_or_default();
+    let host = match info["host"].as_str().and_then(|h| h.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V4(ip)) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Some(IpAddr::V6(ip)) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        Some(ip) => ip,
+        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    info["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)
+        .map(|port| SocketAddr::new(host, port))
+        .ok_or_else(|| {
+            ApiError::unreachable(
+                format!("{} names no port", path.display()),
+                "restart the daemon: `gaffer down` then `gaffer up`",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_comes_from_daemon_json() {
+        let dir = std::env::temp_dir().join(format!("gaffer-mcp-port-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("daemon.json");
+        let api = Api::new(Endpoint::DaemonFile(file.clone()), None);
+        let e = api.base_url().unwrap_err();
+        assert_eq!(e.code, "unreachable");
+        assert!(e.explain().contains("gaffer up"), "{}", e.explain());
+        std::fs::write(&file, r#"{"pid": 1, "port": 7421, "started_ms": 0}"#).unwrap();
+        assert_eq!(api.base_url().unwrap(), "http://127.0.0.1:7421");
+        std::fs::write(&file, r#"{"pid": 1, "port": 7421, "host": "0.0.0.0"}"#).unwrap();
+        assert_eq!(api.base_url().unwrap(), "http://127.0.0.1:7421");
+        std::fs::write(&file, r#"{"pid": 1, "port": 7421, "host": "::1"}"#).unwrap();
+        assert_eq!(api.base_url().unwrap(), "http://[::1]:7421");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fixed_url_loses_its_trailing_slash() {
+        let api = Api::new(Endpoint::Url("http://127.0.0.1:9/".into()), None);
+        assert_eq!(api.base_url().unwrap(), "http://127.0.0.1:9");
+    }
+}

@@ -1,0 +1,542 @@
+//! The tools: what an MCP client (a person's own agent session, or an agent gaffer runs) can do
+//! with the board. Each one is one or two calls of the daemon's HTTP API.
+
+use crate::client::{Api, ApiError};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The environment variable naming the task an agent works on; gaffer sets it for every agent
+/// process it starts (and `GAFFER_RUN` for the run).
+pub const TASK_ENV: &str = "GAFFER_TASK";
+/// The environment variable naming the agent's run.
+pub const RUN_ENV: &str = "GAFFER_RUN";
+
+/// What the server tells a client about itself when it connects.
+const INSTRUCTIONS: &str = "gaffer is a foreman for AI coding agents: it runs many agents on one \
+repository, verifies and reviews their work, and lands it on the target branch in order, keeping \
+it green. These tools act on its board. To get work done, add tasks (add_task) with a clear title \
+and a body that says what done looks like, or hand a larger goal to gaffer's planner (plan_goal). \
+Watch progress with list_tasks, show_task and queue_status; tasks in needs_input wait for an \
+answer (answer) and tasks in awaiting_approval for approve or reject. An agent that gaffer itself \
+runs reports with report_progress and asks a person with ask_person.";
+
+/// The MCP server: the board's tools over an [`Api`].
+#[derive(Clone)]
+pub struct GafferMcp {
+    api: Api,
+    /// The task and run of the agent this server runs for (`GAFFER_TASK`, `GAFFER_RUN`), if any.
+    agent: AgentContext,
+    tool_router: ToolRouter<GafferMcp>,
+}
+
+/// Which task (and run) the agent that started this server works on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentContext {
+    pub task: Option<i64>,
+    pub run: Option<i64>,
+}
+
+impl AgentContext {
+    /// From `GAFFER_TASK` and `GAFFER_RUN` (values that are not numbers count as absent).
+    pub fn from_env() -> AgentContext {
+        let read = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        };
+        AgentContext {
+            task: read(TASK_ENV),
+            run: read(RUN_ENV),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListTasksArgs {
+    /// Only tasks in these statuses: backlog, ready, planning, plan_review, delegated, coding,
+    /// verifying, reviewing, awaiting_approval, queued, merging, merged, needs_input, failed,
+    /// cancelled. All tasks when empty or absent.
+    #[serde(default)]
+    pub status: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TaskIdArgs {
+    /// The task's id.
+    pub id: i64,
+}
+
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+pub struct AddTaskArgs {
+    /// A short imperative title, e.g. "Add a /health endpoint".
+    pub title: String,
+    /// What to do and how to know it is done: the agent's brief.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Labels (risk rules in gaffer.toml may match them).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Higher runs first (default 0).
+    #[serde(default)]
+    pub priority: Option<i32>,
+    /// task (default), epic (a goal for the planner), question or proposal.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// low (default), medium, high or critical; at or above the configured level a person
+    /// approves before the change lands.
+    #[serde(default)]
+    pub risk: Option<String>,
+    /// Ids of tasks that must merge before this one starts.
+    #[serde(default)]
+    pub depends_on: Vec<i64>,
+    /// Paths (globs) the task may change; tasks whose scopes overlap do not run at once.
+    #[serde(default)]
+    pub write_scope: Vec<String>,
+    /// Paths (globs) worth reading first.
+    #[serde(default)]
+    pub read_scope: Vec<String>,
+    /// Have the planner plan it before coding.
+    #[serde(default)]
+    pub plan: Option<bool>,
+    /// The parent task's id.
+    #[serde(default)]
+    pub parent: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateTaskArgs {
+    /// The task's id.
+    pub id: i64,
+    /// A new title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A new body (replaces the old one).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// New labels (replace the old ones).
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    /// A new priority.
+    #[serde(default)]
+    pub priority: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PlanGoalArgs {
+    /// The goal, in as much detail as the planner needs: what, why, constraints, how to know it
+    /// is done.
+    pub goal: String,
+    /// A short title (default: the goal's first line).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Labels for the epic (its subtasks inherit them).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Priority of the epic (its subtasks inherit it).
+    #[serde(default)]
+    pub priority: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AnswerArgs {
+    /// The id of the task waiting in needs_input.
+    pub id: i64,
+    /// The answer; the agent resumes with it.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RejectArgs {
+    /// The id of the task waiting in awaiting_approval.
+    pub id: i64,
+    /// What is wrong; the coder gets it as feedback.
+    pub reason: String,
+    /// Cancel the task instead of sending it back to the coder.
+    #[serde(default)]
+    pub cancel: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CancelArgs {
+    /// The task's id.
+    pub id: i64,
+    /// Why (recorded on the task).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ProgressArgs {
+    /// What you are doing now, in a line or two.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AskArgs {
+    /// The question, with the context a person needs to answer it without reading your
+    /// transcript.
+    pub question: String,
+}
+
+/// What a tool answers: the API's JSON, or its error in words.
+type ToolResult = Result<CallToolResult, ErrorData>;
+
+fn ok(value: &Value) -> ToolResult {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    Ok(CallToolResult::success(vec![ContentBlock::text(text)]))
+}
+
+fn failed(message: String) -> ToolResult {
+    Ok(CallToolResult::error(vec![ContentBlock::text(message)]))
+}
+
+fn answer(result: Result<Value, ApiError>) -> ToolResult {
+    match result {
+        Ok(value) => ok(&value),
+        Err(e) => failed(e.explain()),
+    }
+}
+
+/// The fields of a task worth showing in a list.
+fn summary(task: &Value) -> Value {
+    let mut out = json!({
+        "id": task["id"],
+        "title": task["title"],
+        "status": task["state"]["status"],
+        "kind": task["kind"],
+        "priority": task["priority"],
+        "risk": task["state"]["risk"],
+    });
+    for key in ["labels", "blocked_by"] {
+        if task[key].as_array().is_some_and(|a| !a.is_empty()) {
+            out[key] = task[key].clone();
+        }
+    }
+    if !task["parent"].is_null() {
+        out["parent"] = task["parent"].clone();
+    }
+    if let Some(note) = task["state"]["note"].as_str() {
+        out["note"] = json!(note);
+    }
+    out
+}
+
+fn summaries(tasks: &Value) -> Value {
+    Value::Array(
+        tasks
+            .as_array()
+            .map(|tasks| tasks.iter().map(summary).collect())
+            .unwrap_or_default(),
+    )
+}
+
+#[tool_router]
+impl GafferMcp {
+    pub fn new(api: Api, agent: AgentContext) -> GafferMcp {
+        GafferMcp {
+            api,
+            agent,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(
+        description = "List the board's tasks (id, title, status, kind, priority, risk, labels, dependencies, and the note of a task waiting on a person), optionally only some statuses.",
+        annotations(read_only_hint = true)
+    )]
+    async fn list_tasks(&self, Parameters(args): Parameters<ListTasksArgs>) -> ToolResult {
+        let statuses: Vec<String> = args
+            .status
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let path = if statuses.is_empty() {
+            "/api/tasks".to_string()
+        } else {
+            format!("/api/tasks?status={}", statuses.join(","))
+        };
+        match self.api.get(&path).await {
+            Ok(tasks) => ok(&summaries(&tasks)),
+            Err(e) => failed(e.explain()),
+        }
+    }
+
+    #[tool(
+        description = "Show one task in full: what it asks, where it is in the pipeline (state), its agent runs with their outcomes, usage and cost, and its jobs.",
+        annotations(read_only_hint = true)
+    )]
+    async fn show_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
+        answer(self.api.get(&format!("/api/tasks/{}", args.id)).await)
+    }
+
+    #[tool(
+        description = "Add a task to the board. gaffer schedules it once its dependencies merged, runs a coding agent in its own worktree, verifies, reviews and lands the change. Answers the task as created, with its id."
+    )]
+    async fn add_task(&self, Parameters(args): Parameters<AddTaskArgs>) -> ToolResult {
+        let mut body = json!({
+            "title": args.title,
+            "labels": args.labels,
+            "blocked_by": args.depends_on,
+            "write_scope": args.write_scope,
+            "read_scope": args.read_scope,
+        });
+        if let Some(text) = args.body {
+            body["body"] = json!(text);
+        }
+        if let Some(priority) = args.priority {
+            body["priority"] = json!(priority);
+        }
+        if let Some(kind) = args.kind {
+            body["kind"] = json!(kind.trim().to_ascii_lowercase());
+        }
+        if let Some(risk) = args.risk {
+            body["risk"] = json!(risk.trim().to_ascii_lowercase());
+        }
+        if let Some(plan) = args.plan {
+            body["plan"] = json!(plan);
+        }
+        if let Some(parent) = args.parent {
+            body["parent"] = json!(parent);
+        }
+        answer(self.api.post("/api/tasks", &body).await)
+    }
+
+    #[tool(
+        description = "Change a task's title, body, labels or priority before work on it starts (while it is in backlog or ready). Fields left out stay as they are. Answers the task as it is now."
+    )]
+    async fn update_task(&self, Parameters(args): Parameters<UpdateTaskArgs>) -> ToolResult {
+        let mut body = json!({});
+        if let Some(title) = args.title {
+            body["title"] = json!(title);
+        }
+        if let Some(text) = args.body {
+            body["body"] = json!(text);
+        }
+        if let Some(labels) = args.labels {
+            body["labels"] = json!(labels);
+        }
+        if let Some(priority) = args.priority {
+            body["priority"] = json!(priority);
+        }
+        answer(
+            self.api
+                .patch(&format!("/api/tasks/{}", args.id), &body)
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "Hand a larger goal to gaffer's planner: adds an epic whose planner breaks it into subtasks (a plan reviewer may check the plan first); the subtasks then run like any task. Needs a planner configured in gaffer.toml (roles.planner)."
+    )]
+    async fn plan_goal(&self, Parameters(args): Parameters<PlanGoalArgs>) -> ToolResult {
+        let goal = args.goal.trim().to_string();
+        if goal.is_empty() {
+            return failed("plan_goal needs a goal".into());
+        }
+        let title = args
+            .title
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| first_line(&goal));
+        let mut body = json!({
+            "title": title,
+            "body": goal,
+            "kind": "epic",
+            "plan": true,
+            "labels": args.labels,
+        });
+        if let Some(priority) = args.priority {
+            body["priority"] = json!(priority);
+        }
+        answer(self.api.post("/api/tasks", &body).await)
+    }
+
+    #[tool(
+        description = "Answer the question of a task waiting in needs_input (see its note); its agent resumes with the answer."
+    )]
+    async fn answer(&self, Parameters(args): Parameters<AnswerArgs>) -> ToolResult {
+        let path = format!("/api/tasks/{}/answer", args.id);
+        answer(self.api.post(&path, &json!({ "text": args.text })).await)
+    }
+
+    #[tool(
+        description = "Approve a task waiting in awaiting_approval (its change is risky enough that a person decides); it goes on to land."
+    )]
+    async fn approve(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
+        let path = format!("/api/tasks/{}/approve", args.id);
+        answer(self.api.post(&path, &json!({})).await)
+    }
+
+    #[tool(
+        description = "Reject a task waiting in awaiting_approval: back to its coder with the reason, or cancelled."
+    )]
+    async fn reject(&self, Parameters(args): Parameters<RejectArgs>) -> ToolResult {
+        let path = format!("/api/tasks/{}/reject", args.id);
+        let body = json!({ "reason": args.reason, "cancel": args.cancel });
+        answer(self.api.post(&path, &body).await)
+    }
+
+    #[tool(description = "Cancel a task; its running work stops and its dependents are cancelled.")]
+    async fn cancel_task(&self, Parameters(args): Parameters<CancelArgs>) -> ToolResult {
+        let path = format!("/api/tasks/{}/cancel", args.id);
+        let body = match args.reason {
+            Some(reason) => json!({ "reason": reason }),
+            None => json!({}),
+        };
+        answer(self.api.post(&path, &body).await)
+    }
+
+    #[tool(description = "Retry a failed task from the start of its pipeline.")]
+    async fn retry_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
+        let path = format!("/api/tasks/{}/retry", args.id);
+        answer(self.api.post(&path, &json!({})).await)
+    }
+
+    #[tool(
+        description = "The merge queue: tasks verified and reviewed that wait to land or are landing, in order, and those waiting for approval.",
+        annotations(read_only_hint = true)
+    )]
+    async fn queue_status(&self) -> ToolResult {
+        match self.api.get("/api/queue").await {
+            Ok(queue) => ok(&queue),
+            // A daemon without the queue route: the same picture from the task list.
+            Err(e) if e.status == Some(404) && e.message.contains("no route") => {
+                let path = "/api/tasks?status=awaiting_approval,queued,merging";
+                match self.api.get(path).await {
+                    Ok(tasks) => ok(&json!({
+                        "tasks": summaries(&tasks),
+                        "note": "this daemon has no GET /api/queue; these are the tasks awaiting approval, queued or merging",
+                    })),
+                    Err(e) => failed(e.explain()),
+                }
+            }
+            Err(e) => failed(e.explain()),
+        }
+    }
+
+    #[tool(
+        description = "Tokens and cost of every agent run of the project so far.",
+        annotations(read_only_hint = true)
+    )]
+    async fn usage(&self) -> ToolResult {
+        answer(self.api.get("/api/usage").await)
+    }
+
+    #[tool(
+        description = "The board at a glance: task counts by status, where work lands, and every task in brief.",
+        annotations(read_only_hint = true)
+    )]
+    async fn board_status(&self) -> ToolResult {
+        match self.api.get("/api/status").await {
+            Ok(status) => ok(&json!({
+                "project": status["project"]["name"],
+                "counts": status["counts"],
+                "landing": status["landing"],
+                "tasks": summaries(&status["tasks"]),
+            })),
+            Err(e) => failed(e.explain()),
+        }
+    }
+
+    #[tool(
+        description = "For an agent that gaffer runs: report what you are doing, in a line or two. People watching the board see it live. Works only inside a gaffer run (GAFFER_TASK is set)."
+    )]
+    async fn report_progress(&self, Parameters(args): Parameters<ProgressArgs>) -> ToolResult {
+        let Some(task) = self.agent.task else {
+            return failed(not_in_a_run("report_progress"));
+        };
+        let body = json!({ "text": args.text, "run": self.agent.run });
+        match self
+            .api
+            .post(&format!("/api/tasks/{task}/progress"), &body)
+            .await
+        {
+            Ok(_) => ok(&json!({ "recorded": true, "task": task })),
+            Err(e) => failed(e.explain()),
+        }
+    }
+
+    #[tool(
+        description = "For an agent that gaffer runs: ask a person a question you cannot answer yourself (a decision, missing information). After asking, end your turn with a short summary: the task waits for the answer, and you resume in this same session with it. Works only inside a gaffer run (GAFFER_TASK is set)."
+    )]
+    async fn ask_person(&self, Parameters(args): Parameters<AskArgs>) -> ToolResult {
+        let Some(task) = self.agent.task else {
+            return failed(not_in_a_run("ask_person"));
+        };
+        let body = json!({ "question": args.question, "run": self.agent.run });
+        match self
+            .api
+            .post(&format!("/api/tasks/{task}/ask"), &body)
+            .await
+        {
+            Ok(_) => ok(&json!({
+                "recorded": true,
+                "task": task,
+                "next": "End your turn now with a short summary of where you are. When a person answers, you resume in this session with the answer.",
+            })),
+            Err(e) => failed(e.explain()),
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for GafferMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("gaffer", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
+
+fn not_in_a_run(tool: &str) -> String {
+    format!(
+        "{tool} is for agents that gaffer runs: {TASK_ENV} is not set in this MCP server's \
+         environment.\nhint: gaffer sets {TASK_ENV} for every agent it starts; outside a run, \
+         use show_task, answer or add_task instead"
+    )
+}
+
+/// The first line of `text`, shortened to a title.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    const MAX: usize = 80;
+    if line.chars().count() <= MAX {
+        return line.to_string();
+    }
+    let short: String = line.chars().take(MAX - 1).collect();
+    format!("{}…", short.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_the_first_line() {
+        assert_eq!(
+            first_line("Ship dark mode\nwith a toggle"),
+            "Ship dark mode"
+        );
+        let long = "x".repeat(200);
+        assert_eq!(first_line(&long).chars().count(), 80);
+    }
+
+    #[test]
+    fn a_summary_keeps_what_matters() {
+        let task = json!({
+            "id": 3, "title": "T", "kind": "task", "priority": 1, "labels": [], "blocked_by": [2],
+            "parent": null, "state": {"status": "needs_input", "risk": "low", "note": "Which?"}
+        });
+        assert_eq!(
+            summary(&task),
+            json!({"id": 3, "title": "T", "status": "needs_input", "kind": "task",
+                   "priority": 1, "risk": "low", "blocked_by": [2], "note": "Which?"})
+        );
+    }
+}

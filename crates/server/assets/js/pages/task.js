@@ -1,0 +1,258 @@
+// One task: what was asked, where it is, what a person can do about it now, the change with the
+// reviewer's findings next to its lines, every verify result, and every run's transcript.
+
+import { ApiError, explain, get, getText, post } from '../api.js';
+import { debounce, fill, fmt, h, openState, toast } from '../dom.js';
+import { parseDiff, renderDiff, finding } from '../diff.js';
+import { TERMINAL, board, describe, statusName } from '../model.js';
+import { parseVerdict, renderTranscript } from '../transcript.js';
+
+export function mount(root, where) {
+  const id = Number(where.arg);
+  const runEvents = new Map();
+  let alive = true;
+
+  const load = async () => {
+    let detail;
+    try {
+      detail = await get(`api/tasks/${id}`);
+    } catch (e) {
+      if (!alive) return;
+      const missing = e instanceof ApiError && e.status === 404;
+      fill(root, h('div', { class: 'page-head' }, h('h1', {}, `Task ${where.arg}`)),
+        h('p', { class: 'empty' }, missing ? 'There is no such task.' : explain(e)),
+        h('p', {}, h('a', { href: '#/board' }, '← back to the board')));
+      return;
+    }
+    const [events, diff] = await Promise.all([
+      get(`api/tasks/${id}/events?limit=10000`).catch(() => []),
+      getText(`api/tasks/${id}/diff`).catch(() => ''),
+    ]);
+    await Promise.all(detail.runs.map(async (run) => {
+      const cached = runEvents.get(run.id);
+      if (cached && cached.status === run.status && run.status !== 'running') return;
+      const evs = await get(`api/runs/${run.id}/events?limit=10000`).catch(() => []);
+      runEvents.set(run.id, { status: run.status, events: evs });
+    }));
+    if (!alive) return;
+    const restore = openState(root);
+    fill(root, page(detail, events, diff, runEvents, reload));
+    restore(root);
+  };
+  const reload = debounce(load, 250);
+
+  const onEvent = (e) => {
+    if (e.detail.task === id) reload();
+  };
+  board.addEventListener('event', onEvent);
+  fill(root, h('p', { class: 'empty' }, 'Loading the task…'));
+  load();
+  return {
+    resync: reload,
+    unmount() {
+      alive = false;
+      reload.cancel();
+      board.removeEventListener('event', onEvent);
+    },
+  };
+}
+
+function page(detail, events, diffText, runEvents, reload) {
+  const { task, runs } = detail;
+  const st = task.state;
+  const usage = runs.reduce((u, r) => ({
+    input: u.input + r.usage.input_tokens,
+    output: u.output + r.usage.output_tokens,
+    cached: u.cached + r.usage.cached_tokens,
+    cost: u.cost + r.usage.cost_usd,
+  }), { input: 0, output: 0, cached: 0, cost: 0 });
+  const verdicts = runs
+    .filter((r) => r.role === 'reviewer' || r.role === 'plan_reviewer')
+    .map((r) => ({ run: r, verdict: parseVerdict(r.outcome) }))
+    .filter((v) => v.verdict);
+  const findings = verdicts.filter((v) => v.run.role === 'reviewer').flatMap((v) => v.verdict.findings);
+  const verifies = events.filter((e) => e.kind === 'verify.finished' || e.kind === 'queue.verified' || (e.kind === 'queue.ejected' && e.data && e.data.summary));
+  const timeline = events.filter((e) => e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.ejected');
+
+  return h('div', { class: 'task-page', dataset: { id: String(task.id), status: st.status } },
+    h('p', { class: 'crumbs' }, h('a', { href: '#/board' }, '← Board')),
+    h('div', { class: 'task-head' },
+      h('h1', {}, h('span', { class: 'muted' }, `#${task.id} `), task.title),
+      h('div', { class: 'task-tags' },
+        h('span', { class: ['pill', `st-${st.status}`], id: 'task-status' }, statusName(st.status)),
+        task.kind !== 'task' ? h('span', { class: 'chip' }, task.kind) : null,
+        h('span', { class: ['chip', st.risk === 'high' || st.risk === 'critical' ? 'chip-bad' : st.risk === 'medium' ? 'chip-warn' : null] }, `risk ${st.risk}`),
+        task.labels.map((l) => h('span', { class: 'label' }, l)))),
+    actionPanel(task, reload),
+    h('div', { class: 'task-grid' },
+      h('div', { class: 'task-main' },
+        task.body ? section('Description', 'description', h('div', { class: 'prose' }, task.body)) : null,
+        task.plan ? section('Plan', 'plan', plan(task.plan)) : null,
+        verdicts.length ? section('Review', 'review', verdicts.map(({ run, verdict }) => h('div', { class: ['verdict', verdict.verdict === 'approve' ? 'verdict-ok' : 'verdict-changes'] },
+          h('div', { class: 'verdict-head' },
+            h('strong', {}, verdict.verdict === 'approve' ? '✓ Approved' : '✗ Changes requested'),
+            h('span', { class: 'muted' }, ` by ${run.agent} (run ${run.id}, ${run.role.replace('_', ' ')})`)),
+          verdict.summary ? h('p', {}, verdict.summary) : null,
+          verdict.findings.map(finding)))) : null,
+        section('Change', 'diff', renderDiff(parseDiff(diffText), findings), task.branch ? h('code', { class: 'muted' }, task.branch) : null),
+        section('Verify', 'verify', verifies.length ? verifies.slice().reverse().map(verify) : h('p', { class: 'muted' }, 'Not verified yet.')),
+        section(`Runs (${runs.length})`, 'runs', runs.length
+          ? runs.slice().reverse().map((run, i) => runCard(run, (runEvents.get(run.id) || { events: [] }).events, i === 0))
+          : h('p', { class: 'muted' }, 'No agent has worked on it yet.'))),
+      h('aside', { class: 'task-side' },
+        section('At a glance', 'facts', h('dl', { class: 'facts' },
+          fact('Status', statusName(st.status)),
+          st.note ? fact('Note', st.note) : null,
+          fact('Cost', fmt.cost(usage.cost)),
+          fact('Tokens', `${fmt.int(usage.input)} in · ${fmt.int(usage.output)} out${usage.cached ? ` · ${fmt.int(usage.cached)} cached` : ''}`),
+          fact('Runs', `${runs.length} (${st.code_runs} coding, ${st.total_failures} failed attempt${st.total_failures === 1 ? '' : 's'})`),
+          st.review_rounds ? fact('Review rounds', String(st.review_rounds)) : null,
+          fact('Tier', String(st.tier)),
+          fact('Branch', h('code', {}, task.branch)),
+          st.landed ? fact('Landed', h('code', {}, fmt.sha(st.landed.commit))) : null,
+          task.write_scope.length ? fact('Writes', task.write_scope.join(', ')) : null,
+          task.blocked_by.length ? fact('After', task.blocked_by.map((b) => h('a', { href: `#/task/${b}` }, `#${b} `))) : null,
+          task.parent != null ? fact('Part of', h('a', { href: `#/task/${task.parent}` }, `#${task.parent}`)) : null,
+          fact('Created', fmt.datetime(task.created_ms)),
+          fact('Updated', fmt.datetime(task.updated_ms)))),
+        section('Timeline', 'timeline', h('ol', { class: 'timeline' }, timeline.map((e) => {
+          const what = describe(e);
+          return h('li', { class: `tone-${what.tone}` }, h('time', {}, fmt.time(e.at_ms)), ' ', what.text);
+        }))))));
+}
+
+function section(title, key, body, extra) {
+  return h('section', { class: 'panel', id: `task-${key}` },
+    h('div', { class: 'panel-head' }, h('h2', {}, title), extra || null),
+    body);
+}
+
+function fact(name, value) {
+  return [h('dt', {}, name), h('dd', {}, value)];
+}
+
+function plan(value) {
+  const subtasks = Array.isArray(value.subtasks) ? value.subtasks : [];
+  if (!subtasks.length) return h('pre', { class: 'mono small' }, JSON.stringify(value, null, 2));
+  return h('ol', { class: 'plan' }, subtasks.map((s) => h('li', {},
+    h('strong', {}, s.title),
+    s.risk && s.risk !== 'low' ? h('span', { class: 'chip chip-warn' }, `risk ${s.risk}`) : null,
+    s.depends_on && s.depends_on.length ? h('span', { class: 'muted' }, ` after ${s.depends_on.map((d) => d + 1).join(', ')}`) : null,
+    s.body ? h('div', { class: 'prose muted' }, s.body) : null,
+    s.write_scope && s.write_scope.length ? h('div', { class: 'small muted' }, `writes ${s.write_scope.join(', ')}`) : null)));
+}
+
+/** A verify result: `verify.finished` (with its output), a merge-queue candidate's
+ * `queue.verified`, or the output a `queue.ejected` carries. */
+function verify(e) {
+  const d = e.data || {};
+  const ejected = e.kind === 'queue.ejected';
+  const passed = !ejected && d.passed;
+  const what = e.kind === 'verify.finished' ? (d.purpose || 'branch') : 'merge candidate';
+  const facts = [
+    `${what} ${fmt.sha(d.commit)}`,
+    d.exit_code != null ? `exit ${d.exit_code}` : null,
+    d.duration_ms != null ? fmt.duration(d.duration_ms) : null,
+    d.timed_out ? 'timed out' : null,
+    d.recheck ? 'second run' : null,
+    ejected ? 'ejected from the queue' : null,
+    fmt.datetime(e.at_ms),
+  ].filter(Boolean).join(' · ');
+  const output = d.tail || d.summary;
+  return h('div', { class: ['verify', passed ? 'verify-pass' : 'verify-fail'] },
+    h('div', { class: 'verify-head' }, h('strong', {}, passed ? '✓ passed' : '✗ failed'), h('span', { class: 'muted' }, ` ${facts}`)),
+    output ? h('pre', { class: 'output' }, output) : h('p', { class: 'muted pad' }, 'No output recorded.'));
+}
+
+function runCard(run, events, open) {
+  const duration = run.ended_ms ? fmt.duration(run.ended_ms - run.started_ms) : 'running';
+  return h('details', { class: ['run', `run-${run.status}`], open, dataset: { key: `run-${run.id}`, run: String(run.id) } },
+    h('summary', {},
+      h('span', { class: ['pill', `run-st-${run.status}`] }, run.status),
+      h('strong', {}, ` ${run.role.replace('_', ' ')}`),
+      h('span', { class: 'muted' }, ` · ${run.agent} · ${run.model || run.backend} · ${duration} · ${fmt.tokens(run.usage.input_tokens)} in / ${fmt.tokens(run.usage.output_tokens)} out · ${fmt.cost(run.usage.cost_usd)}`)),
+    renderTranscript(run, events),
+    outcome(run));
+}
+
+/** How the run ended: a reviewer's verdict in words, anything else as the agent said it. */
+function outcome(run) {
+  if (!run.outcome) return null;
+  const verdict = run.role === 'reviewer' || run.role === 'plan_reviewer' ? parseVerdict(run.outcome) : null;
+  if (verdict) {
+    return h('div', { class: 'outcome' }, h('span', { class: 'muted' }, 'Verdict: '),
+      h('strong', { class: verdict.verdict === 'approve' ? 'ok' : 'bad' }, verdict.verdict.replace('_', ' ')),
+      verdict.summary ? ` — ${verdict.summary}` : '',
+      verdict.findings.length ? h('div', {}, verdict.findings.map(finding)) : null);
+  }
+  return h('div', { class: 'outcome' }, h('span', { class: 'muted' }, 'Outcome: '), run.outcome);
+}
+
+// ---- what a person can do now --------------------------------------------------------------------
+
+function actionPanel(task, reload) {
+  const st = task.state;
+  const act = async (button, path, body, done) => {
+    button.disabled = true;
+    try {
+      await post(`api/tasks/${task.id}/${path}`, body);
+      toast(done);
+      board.refresh().catch(() => {});
+      reload();
+    } catch (e) {
+      toast(explain(e), 'error');
+      button.disabled = false;
+    }
+  };
+  if (st.status === 'needs_input') return answerForm(task, act);
+  if (st.status === 'awaiting_approval') return approvalPanel(task, act);
+  const buttons = [];
+  if (st.status === 'failed') {
+    buttons.push(h('button', { class: 'primary', onclick: (e) => act(e.currentTarget, 'retry', {}, `Task #${task.id} goes again`) }, 'Retry'));
+  }
+  if (!TERMINAL.has(st.status)) {
+    buttons.push(h('button', {
+      class: 'danger ghost',
+      onclick: (e) => {
+        if (window.confirm(`Cancel task #${task.id}? Its running work stops.`)) act(e.currentTarget, 'cancel', { reason: 'cancelled from the dashboard' }, `Task #${task.id} cancelled`);
+      },
+    }, 'Cancel task'));
+  }
+  if (!buttons.length && !st.note) return null;
+  return h('div', { class: 'panel action-panel' },
+    st.note ? h('p', { class: st.status === 'failed' ? 'bad' : 'muted' }, st.note) : null,
+    buttons.length ? h('div', { class: 'actions' }, buttons) : null);
+}
+
+/** The question a task waits on, and the form to answer it. */
+export function answerForm(task, act) {
+  const input = h('textarea', { name: 'answer', rows: 3, required: true, placeholder: 'Your answer', 'aria-label': `Answer to task ${task.id}` });
+  const form = h('form', { class: 'panel action-panel needs-you answer-form', dataset: { task: String(task.id) } },
+    h('p', { class: 'ask' }, h('strong', {}, 'The agent asks: '), task.state.note || '(no question text)'),
+    input,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Send answer')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    act(form.querySelector('button[type=submit]'), 'answer', { text }, `Answered task #${task.id}`);
+  });
+  return form;
+}
+
+/** Approve or reject a task that waits for a person before it merges. */
+export function approvalPanel(task, act) {
+  const reason = h('input', { name: 'reason', placeholder: 'What should change (needed to reject)', 'aria-label': `Reason to reject task ${task.id}` });
+  const need = () => {
+    const text = reason.value.trim();
+    if (!text) { reason.focus(); toast('Say what should change first', 'error'); }
+    return text;
+  };
+  return h('div', { class: 'panel action-panel needs-you approval', dataset: { task: String(task.id) } },
+    h('p', { class: 'ask' }, h('strong', {}, 'Waiting for approval. '), task.state.note || `Risk ${task.state.risk}: a person decides before it merges.`),
+    h('div', { class: 'actions' },
+      h('button', { class: 'primary approve', onclick: (e) => act(e.currentTarget, 'approve', {}, `Approved task #${task.id}`) }, 'Approve'),
+      reason,
+      h('button', { class: 'ghost reject', onclick: (e) => { const r = need(); if (r) act(e.currentTarget, 'reject', { reason: r }, `Sent task #${task.id} back`); } }, 'Send back'),
+      h('button', { class: 'danger ghost', onclick: (e) => { const r = need(); if (r) act(e.currentTarget, 'reject', { reason: r, cancel: true }, `Rejected and cancelled task #${task.id}`); } }, 'Reject and cancel')));
+}

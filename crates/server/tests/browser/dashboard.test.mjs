@@ -1,0 +1,345 @@
+// The dashboard in headless Chromium, against a real daemon running a scripted pipeline.
+//
+// Started by crates/cli/tests/browser.rs, which builds the repository, starts `gaffer up` with a
+// token and passes, in the environment:
+//   GAFFER_URL, GAFFER_PORT       where the daemon listens
+//   GAFFER_TOKEN                  its token
+//   GAFFER_BIN, GAFFER_REPO       the gaffer binary and the repository (to stop and restart it)
+//   GAFFER_SCREENSHOTS            where to save a screenshot of each page
+//   GAFFER_CHROMIUM               the browser (Debian's /usr/bin/chromium)
+//   GAFFER_NODE_MODULES           the node_modules holding playwright-core
+// and TMPDIR inside the test's directory, where Playwright makes the browser a new, empty
+// profile (user data directory) that goes away with the test.
+//
+// Exits 0 when every check passed; otherwise prints what failed, saves failure.png and exits 1.
+
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const env = process.env;
+const URL_ = env.GAFFER_URL;
+const TOKEN = env.GAFFER_TOKEN;
+const SHOTS = env.GAFFER_SCREENSHOTS;
+const require = createRequire(path.join(env.GAFFER_NODE_MODULES, '..', 'resolve-from-here.js'));
+const { chromium } = require('playwright-core');
+
+const started = Date.now();
+const problems = [];
+const log = (...args) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`, ...args);
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
+
+async function waitFor(what, fn, timeoutMs = 60000, everyMs = 150) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The API from outside the browser, with the token. */
+async function api(method, p, body) {
+  const headers = { Authorization: `Bearer ${TOKEN}`, 'X-Gaffer': '1' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(`${URL_}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${p}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function statusOf(id) {
+  return (await api('GET', `/api/tasks/${id}`)).task.state.status;
+}
+
+async function waitForStatus(id, want, timeoutMs = 90000) {
+  return waitFor(`task ${id} to be ${want}`, async () => {
+    const s = await statusOf(id);
+    if (s === want) return true;
+    if (['merged', 'failed', 'cancelled'].includes(s) && s !== want) throw new Error(`task ${id} ended ${s}, not ${want}`);
+    return false;
+  }, timeoutMs, 200);
+}
+
+async function taskIdByTitle(title) {
+  return waitFor(`a task titled “${title}”`, async () => {
+    const tasks = await api('GET', '/api/tasks');
+    const t = tasks.find((x) => x.title === title);
+    return t ? t.id : null;
+  }, 10000);
+}
+
+function gaffer(...args) {
+  const out = spawnSync(env.GAFFER_BIN, args, { cwd: env.GAFFER_REPO, env, encoding: 'utf8', timeout: 90000 });
+  if (out.status !== 0) throw new Error(`gaffer ${args.join(' ')} failed (${out.status}):\n${out.stdout}\n${out.stderr}`);
+  return out.stdout;
+}
+
+async function shot(page, name) {
+  const file = path.join(SHOTS, `${name}.png`);
+  // Toasts are transient; they would cover the page in the picture.
+  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+  await page.screenshot({ path: file, fullPage: true });
+  log(`screenshot ${file}`);
+}
+
+function watch(page, label) {
+  page.on('pageerror', (e) => problems.push(`${label}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text())) problems.push(`${label}: console error ${m.text()}`);
+  });
+}
+
+async function go(page, hash, ready) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForSelector(ready, { timeout: 30000 });
+}
+
+const browser = await chromium.launch({
+  executablePath: env.GAFFER_CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+fs.mkdirSync(SHOTS, { recursive: true });
+const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
+const page = await context.newPage();
+watch(page, 'laptop');
+
+try {
+  // ---- the token -------------------------------------------------------------------------------
+  log('the token keeps the API closed and the health check open');
+  check((await fetch(`${URL_}/api/tasks`)).status === 401, 'GET /api/tasks without the token is 401');
+  check((await fetch(`${URL_}/healthz`)).status === 200, 'GET /healthz is open');
+  check((await fetch(`${URL_}/api/tasks`, { headers: { Authorization: 'Bearer wrong' } })).status === 401, 'a wrong token is 401');
+  const noIntent = await fetch(`${URL_}/api/tasks`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'text/plain' }, body: '{"title":"forged"}' });
+  check(noIntent.status === 403, `a POST without X-Gaffer or a JSON body is refused (got ${noIntent.status})`);
+
+  log('opening /?token=… sets the cookie and leaves the address bar clean');
+  await page.goto(`${URL_}/?token=${encodeURIComponent(TOKEN)}`);
+  await page.waitForSelector('#board-columns .column', { timeout: 30000 });
+  check(!page.url().includes('token='), `the token left the address (${page.url()})`);
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 15000 });
+  const forged = await page.evaluate(async () => (await fetch('api/tasks', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{"title":"forged"}' })).status);
+  check(forged === 403, `a text/plain POST from a page is refused even with the cookie (got ${forged})`);
+
+  await page.evaluate(() => {
+    window.__noReload = true;
+    window.__seqs = [];
+    window.gaffer.live.addEventListener('event', (e) => window.__seqs.push(e.detail.seq));
+    window.__moves = {};
+    const note = () => {
+      for (const card of document.querySelectorAll('.card[data-id]')) {
+        const seen = (window.__moves[card.dataset.id] ||= []);
+        if (seen[seen.length - 1] !== card.dataset.status) seen.push(card.dataset.status);
+      }
+    };
+    new MutationObserver(note).observe(document.getElementById('view'), { subtree: true, childList: true, attributes: true });
+  });
+
+  // ---- the board moves without a reload --------------------------------------------------------
+  log('adding a task through the board');
+  await page.click('#new-task-button');
+  await page.fill('#nt-title', 'Write the release notes');
+  await page.fill('#nt-body', 'A notes() function in lib/notes.sh that prints the release and the date.');
+  await page.fill('#nt-labels', 'docs');
+  await page.click('#new-task button[type=submit]');
+  const notes = await taskIdByTitle('Write the release notes');
+  await page.waitForSelector(`.card[data-id="${notes}"]`, { timeout: 10000 });
+  log(`task #${notes} is on the board`);
+
+  const greeting = (await api('POST', '/api/tasks', { title: 'Pick the greeting', body: 'The banner greets people; ask which greeting.' })).id;
+  const deploy = (await api('POST', '/api/tasks', { title: 'Tune the deploy settings', body: 'Three replicas.', labels: ['risky'] })).id;
+  log(`added #${greeting} (asks a question) and #${deploy} (needs approval) through the API`);
+
+  await page.waitForSelector(`.column[data-status="merged"] .card[data-id="${notes}"]`, { timeout: 90000 });
+  const moves = await page.evaluate((id) => window.__moves[id], String(notes));
+  log(`#${notes} went ${moves.join(' → ')} on the page`);
+  check(moves.includes('coding') && moves[moves.length - 1] === 'merged' && new Set(moves).size >= 3, `the card moved through the columns (${moves.join(' → ')})`);
+  await page.waitForSelector(`.column[data-status="needs_input"] .card[data-id="${greeting}"]`, { timeout: 60000 });
+  await page.waitForSelector(`.column[data-status="awaiting_approval"] .card[data-id="${deploy}"]`, { timeout: 60000 });
+  check(await page.evaluate(() => window.__noReload === true), 'the page never reloaded');
+  await shot(page, 'board');
+
+  // ---- a question answered through the page ----------------------------------------------------
+  log('answering the question on the people page');
+  await page.click('.tabs a[data-page="people"]');
+  await page.waitForSelector(`.answer-form[data-task="${greeting}"]`, { timeout: 15000 });
+  await page.waitForSelector(`.approval[data-task="${deploy}"]`, { timeout: 15000 });
+  const asked = await page.textContent(`.answer-form[data-task="${greeting}"] .ask`);
+  check(asked.includes('Which greeting should the banner use?'), `the question is shown (${asked})`);
+  check((await page.textContent('#people-badge')).trim() === '2', 'the header counts two things waiting');
+  await shot(page, 'people');
+  await page.fill(`.answer-form[data-task="${greeting}"] textarea`, 'Use “Hello from the dashboard”.');
+  await page.click(`.answer-form[data-task="${greeting}"] button[type=submit]`);
+  await waitFor(`task ${greeting} to leave needs_input`, async () => (await statusOf(greeting)) !== 'needs_input', 20000);
+  await page.waitForSelector(`.answer-form[data-task="${greeting}"]`, { state: 'detached', timeout: 15000 });
+  const events = await api('GET', `/api/tasks/${greeting}/events`);
+  check(events.some((e) => e.kind === 'task.status' && e.data.input === 'answer'), 'the engine took the answer as an input');
+  await waitForStatus(greeting, 'merged');
+  log(`#${greeting} merged after the answer`);
+
+  // ---- an approval given through the page ------------------------------------------------------
+  log('approving the risky change');
+  await page.click(`.approval[data-task="${deploy}"] button.approve`);
+  await waitForStatus(deploy, 'merged');
+  await page.waitForSelector(`.approval[data-task="${deploy}"]`, { state: 'detached', timeout: 15000 });
+  log(`#${deploy} merged after the approval`);
+
+  // ---- the task page -----------------------------------------------------------------------------
+  log('the task page shows the transcript, the diff and verify output');
+  await go(page, `#/task/${notes}`, '#task-runs .transcript');
+  await page.waitForSelector('#task-diff .diff-table', { timeout: 15000 });
+  await page.waitForSelector('#task-verify .verify-fail', { timeout: 15000 });
+  await page.waitForSelector('#task-verify .verify-pass', { timeout: 15000 });
+  const facts = await page.evaluate(() => {
+    const text = (sel) => [...document.querySelectorAll(sel)].map((e) => e.textContent).join('\n');
+    return {
+      transcript: text('#task-runs .transcript'),
+      tools: [...document.querySelectorAll('#task-runs details.tool')].map((d) => ({ open: d.open, summary: d.querySelector('summary').textContent })),
+      diffFiles: [...document.querySelectorAll('#task-diff .diff-file')].map((d) => d.dataset.path),
+      added: text('#task-diff .line-add .code'),
+      tokens: document.querySelectorAll('#task-diff .tok-com, #task-diff .tok-kw, #task-diff .tok-str, #task-diff .tok-var').length,
+      finding: text('#task-diff .finding-row'),
+      verifyFail: text('#task-verify .verify-fail pre'),
+      verifyPass: text('#task-verify .verify-pass pre'),
+      review: text('#task-review'),
+      status: document.getElementById('task-status').textContent,
+      facts: text('#task-facts'),
+    };
+  });
+  check(facts.status === 'Merged', `the task shows as merged (${facts.status})`);
+  check(facts.transcript.includes('writing lib/notes.sh'), 'the transcript shows the progress line');
+  check(facts.transcript.includes('I wrote lib/notes.sh with a notes function.'), 'the transcript shows what the agent said');
+  check(facts.tools.length >= 2 && facts.tools.every((t) => !t.open), `tool calls are folded (${JSON.stringify(facts.tools)})`);
+  check(facts.tools.some((t) => t.summary.includes('lib/notes.sh')), 'a tool call names the file it wrote');
+  check(facts.diffFiles.includes('lib/notes.sh'), `the diff shows lib/notes.sh (${facts.diffFiles})`);
+  check(!facts.diffFiles.includes('BROKEN'), 'the diff is the landed change (no BROKEN marker)');
+  check(facts.added.includes('notes() {'), 'the diff shows the added lines');
+  check(facts.tokens >= 3, `the diff is coloured (${facts.tokens} highlighted tokens)`);
+  check(facts.finding.includes('quote the date format'), 'the review finding sits next to its line');
+  check(facts.review.includes('Approved'), 'the review verdict is shown');
+  check(facts.verifyFail.includes('FAIL: BROKEN is still there'), 'the failed verify output is shown');
+  check(facts.verifyPass.includes('ok: the tree is clean'), 'the passing verify output is shown');
+  check(/\$\d/.test(facts.facts) && facts.facts.includes(' in'), 'cost and tokens are shown');
+  // Unfold one call of the coder's last run, to see what a folded call holds.
+  await page.evaluate(() => {
+    const tool = [...document.querySelectorAll('#task-runs details.tool')].pop();
+    tool.closest('details.run').open = true;
+    tool.open = true;
+  });
+  await shot(page, 'task');
+
+  // ---- the feed -----------------------------------------------------------------------------------
+  log('the feed filters by task, role and agent');
+  await go(page, '#/feed', '#feed-list .event');
+  await page.selectOption('#feed-filters select[name="task"]', String(notes));
+  await waitFor('the feed to show only the notes task', async () => page.evaluate((id) => {
+    const rows = [...document.querySelectorAll('#feed-list .event')];
+    return rows.length > 5 && rows.every((r) => r.querySelector('.event-task').textContent.startsWith(`#${id} `));
+  }, notes), 10000);
+  await page.selectOption('#feed-filters select[name="role"]', 'reviewer');
+  await waitFor('the feed to show only the reviewer', async () => page.evaluate(() => {
+    const rows = [...document.querySelectorAll('#feed-list .event')];
+    return rows.length >= 2 && rows.every((r) => r.querySelector('.event-who').textContent.startsWith('reviewer'));
+  }), 10000);
+  await page.selectOption('#feed-filters select[name="role"]', '');
+  await page.selectOption('#feed-filters select[name="agent"]', 'scripted-coder');
+  await waitFor('the feed to show only the coder agent', async () => page.evaluate(() => {
+    const rows = [...document.querySelectorAll('#feed-list .event')];
+    return rows.length >= 4 && rows.every((r) => r.querySelector('.event-who').textContent.includes('scripted-coder'));
+  }), 10000);
+  check(page.url().includes(`task=${notes}`) && page.url().includes('agent=scripted-coder'), `the filters are in the address (${page.url()})`);
+  await page.selectOption('#feed-filters select[name="agent"]', '');
+  await page.selectOption('#feed-filters select[name="task"]', '');
+  await shot(page, 'feed');
+
+  // ---- usage and the merge queue -------------------------------------------------------------------
+  log('usage charts');
+  await go(page, '#/usage', '#usage-by-model svg.chart');
+  const charts = await page.evaluate(() => document.querySelectorAll('.charts svg.chart').length);
+  check(charts >= 6, `six charts are drawn (${charts})`);
+  const byTask = await page.evaluate(() => document.querySelectorAll('#usage-by-task svg rect').length);
+  check(byTask >= 3, `cost by task has a bar per task (${byTask})`);
+  await shot(page, 'usage');
+
+  log('merge queue');
+  await go(page, '#/queue', '#queue-unavailable, .queue-list, .queue .panel');
+  await shot(page, 'queue');
+
+  // ---- the live connection drops and comes back ------------------------------------------------
+  log('stopping the daemon under the page');
+  await go(page, '#/board', '#board-columns .column');
+  const before = await page.evaluate(() => ({ ...window.gaffer.live.stats }));
+  gaffer('down');
+  await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 20000 });
+  const farewellOut = gaffer('task', 'add', 'Write the farewell', '--json');
+  const farewell = JSON.parse(farewellOut).id;
+  log(`added #${farewell} while the daemon was down; starting it again on port ${env.GAFFER_PORT}`);
+  gaffer('up', '--detach', '--port', env.GAFFER_PORT);
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
+  await page.waitForSelector(`.card[data-id="${farewell}"]`, { timeout: 15000 });
+  await page.waitForSelector(`.column[data-status="merged"] .card[data-id="${farewell}"]`, { timeout: 90000 });
+  const after = await page.evaluate(() => ({ stats: { ...window.gaffer.live.stats }, seqs: window.__seqs, noReload: window.__noReload === true }));
+  check(after.noReload, 'the page never reloaded');
+  check(after.stats.reconnects > before.reconnects, `the stream reconnected (${JSON.stringify(after.stats)})`);
+  const first = after.seqs[0];
+  const last = after.seqs[after.seqs.length - 1];
+  const logged = (await api('GET', `/api/events?after=${first - 1}&limit=10000`)).map((e) => e.seq).filter((s) => s <= last);
+  check(JSON.stringify(logged) === JSON.stringify(after.seqs),
+    `the page got every event once, in order: ${after.seqs.length} delivered, ${logged.length} in the log (${first}..${last}); duplicates dropped: ${after.stats.duplicates}`);
+  log(`${after.seqs.length} events delivered once each across the restart (${after.stats.duplicates} repeats dropped, ${after.stats.reconnects} reconnects)`);
+  check(await page.evaluate(() => document.querySelectorAll('.event, .card').length > 0), 'the page still renders');
+
+  // ---- a phone --------------------------------------------------------------------------------------
+  log('a phone-sized screen');
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, reducedMotion: 'reduce' });
+  const small = await phone.newPage();
+  watch(small, 'phone');
+  await small.goto(`${URL_}/?token=${encodeURIComponent(TOKEN)}`);
+  await small.waitForSelector('#board-columns .card', { timeout: 30000 });
+  const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `the board fits the phone's width (overflow ${overflow}px)`);
+  await shot(small, 'board-phone');
+  await go(small, `#/task/${notes}`, '#task-diff .diff-table');
+  await small.waitForSelector('#task-runs .transcript');
+  await shot(small, 'task-phone');
+  await go(small, '#/people', '.people-group');
+  await shot(small, 'people-phone');
+  await phone.close();
+
+  // ---- without the token ----------------------------------------------------------------------------
+  log('a browser without the token is asked for it');
+  const stranger = await browser.newContext({ viewport: { width: 1000, height: 700 }, reducedMotion: 'reduce' });
+  const outside = await stranger.newPage();
+  await outside.goto(`${URL_}/?token=not-it`);
+  await outside.waitForSelector('#token-gate', { timeout: 15000 });
+  check((await outside.textContent('#token-gate')).includes('not accepted'), 'a wrong token is said to be wrong');
+  await shot(outside, 'token');
+  await stranger.close();
+
+  check(problems.length === 0, `the pages logged no errors:\n${problems.join('\n')}`);
+  log('all checks passed');
+  await browser.close();
+  process.exit(0);
+} catch (e) {
+  console.error(`FAILED: ${e.stack || e}`);
+  if (problems.length) console.error(`page problems:\n${problems.join('\n')}`);
+  try {
+    await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true });
+    console.error(`page at failure: ${page.url()} (screenshot ${path.join(SHOTS, 'failure.png')})`);
+  } catch (_) {
+    // the page is gone
+  }
+  await browser.close().catch(() => {});
+  process.exit(1);
+}
