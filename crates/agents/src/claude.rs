@@ -21,11 +21,11 @@
 //!
 //! Cancel and the run's wall-time limit kill the CLI's process group. Claude Code starts each
 //! `Bash` command in a new session, outside that group, so every process of a run also carries
-//! `GAFFER_AGENT_RUN_TOKEN=<token>` in its environment, and whatever still carries it when the
+//! `GAFFER_PROCESS_TOKEN=<token>` in its environment, and whatever still carries it when the
 //! group is gone is killed.
 //!
 //! This module also holds what the `claude` and `codex` backends share: running a CLI that
-//! prints JSON lines ([`CliExit`], [`CliEnd`]), the raw transcript, and the sweep.
+//! prints JSON lines ([`CliExit`], [`CliEnd`]), and the raw transcript.
 
 mod backend;
 pub(crate) mod cli_run;
@@ -33,7 +33,6 @@ mod options;
 mod parse;
 mod raw;
 mod summary;
-mod sweep;
 pub(crate) mod text;
 mod wire;
 

@@ -24,7 +24,7 @@
 //!
 //! Codex 0.169.0 runs shell commands through its sandbox helper (`codex-linux-sandbox`, then
 //! `bwrap --new-session`), outside its process group; as for `claude`, they are found by the
-//! run's `GAFFER_AGENT_RUN_TOKEN` and killed once the group is gone.
+//! run's `GAFFER_PROCESS_TOKEN` and killed once the group is gone.
 
 mod backend;
 mod options;

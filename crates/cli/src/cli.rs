@@ -39,6 +39,8 @@ pub enum Command {
     Task(TaskCommand),
     /// The board at a glance: counts, where work lands, the tasks.
     Status(JsonArg),
+    /// The merge queue: the train and its candidates under test, waiting tasks, why tasks left.
+    Queue(JsonArg),
     /// Events as they happen.
     Feed(FeedArgs),
     /// What the agents of a task did, run by run.

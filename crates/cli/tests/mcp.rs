@@ -429,3 +429,90 @@ async fn claude_code_adds_a_task_through_gaffers_mcp_server() {
     );
     drop(daemon);
 }
+
+/// A `command` agent (tests/mcp/agent.py) that asks its question through `gaffer mcp`.
+fn asking_project(user_base: Option<&str>) -> Project {
+    let project = Project::bare();
+    let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/agent.py");
+    let env = match user_base {
+        Some(base) => format!("env = {{ PYTHONUSERBASE = {} }}\n", json!(base)),
+        None => String::new(),
+    };
+    let config = format!(
+        r#"[project]
+name = "fixture"
+target = "main"
+
+[verify]
+command = "test -s greeting.txt"
+timeout = "60s"
+
+[engine]
+concurrency = 2
+worktree_pool = 0
+
+[agents.asker]
+backend = "command"
+command = {command}
+{env}
+[roles]
+coder = ["asker"]
+
+[server]
+port = 0
+"#,
+        command = json!(format!(
+            "python3 '{}' '{}' {{prompt_file}}",
+            agent.display(),
+            env!("CARGO_BIN_EXE_gaffer")
+        )),
+    );
+    project.repo.write("gaffer.toml", &config);
+    project.repo.commit_all("gaffer.toml with an agent that asks through MCP");
+    project
+}
+
+#[test]
+fn an_agent_asks_a_person_through_mcp_and_resumes_with_the_answer() {
+    let probe = Project::bare();
+    let env = python_env(&probe);
+    if !python_mcp_available(&env) {
+        return;
+    }
+    let user_base = env
+        .iter()
+        .find(|(k, _)| k == "PYTHONUSERBASE")
+        .map(|(_, v)| v.clone());
+    let project = asking_project(user_base.as_deref());
+    let daemon = project.start_daemon();
+    let id = project.add_task("Write a greeting", &[]);
+
+    // The question asked with `ask_person` became the run's result.
+    let waiting = project.wait_for_status(id, "needs_input");
+    assert_eq!(
+        waiting["task"]["state"]["note"],
+        "Which greeting should greeting.txt hold?",
+        "{:#}",
+        waiting["task"]
+    );
+    let events = events_of(&project, id);
+    let progress = events
+        .iter()
+        .find(|e| e["kind"] == "run.output" && e["data"]["text"] == "deciding on a greeting")
+        .unwrap_or_else(|| panic!("no progress event: {events:#?}"));
+    assert_eq!(progress["data"]["via"], "api");
+
+    // Answered, the agent runs again with the answer and the work lands.
+    let out = project
+        .gaffer()
+        .args(["answer", &id.to_string(), "Hello"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    project.wait_for_status(id, "merged");
+    assert_eq!(
+        project.repo.git(&["show", "gaffer/landed/main:greeting.txt"]),
+        "Hello"
+    );
+    drop(daemon);
+}

@@ -5,6 +5,8 @@
 //! tmux is required. When it is missing the test fails, unless `GAFFER_SKIP_TMUX=1` is set
 //! outside CI (then it says loudly that it skipped); with `CI` set it always fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_test_support::{TestRepo, hermetic_git_env};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -25,7 +25,7 @@ pub use ids::{JobId, ObjectId, ProjectId, RunId, Seq, TaskId};
 pub use job::{Job, JobSpec, JobStatus, NewJob};
 pub use machine::{
     Candidate, CandidateStatus, Effect, Flow, Input, Limits, Notice, QueueSlot, RunReason,
-    RunResult, SessionMode, TaskState, TransitionError, VerifyPurpose, transition,
+    RunResult, SessionMode, TaskState, TransitionError, VerifiedTree, VerifyPurpose, transition,
 };
 pub use run::{NewRun, Run, RunStatus, Usage};
 pub use task::{NewTask, Priority, Project, Risk, Role, Status, Task, TaskKind};

@@ -137,12 +137,15 @@ fn env_pairs(agent: &AgentSettings) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The agent's key, from the environment variable it names.
+/// The agent's key, from the environment variable it names: the agent's own `env` table first,
+/// then gaffer's environment.
 fn api_key(agent: &AgentSettings) -> Option<String> {
+    let var = agent.api_key_env.as_deref()?;
     agent
-        .api_key_env
-        .as_deref()
-        .and_then(|var| std::env::var(var).ok())
+        .env
+        .get(var)
+        .cloned()
+        .or_else(|| std::env::var(var).ok())
         .filter(|k| !k.is_empty())
 }
 

@@ -123,12 +123,7 @@ impl Message {
             ));
         }
         for (event, n) in counts {
-            let what = match event {
-                "cancelled" => "cancelled",
-                "escalated" => "escalated",
-                other => other,
-            };
-            parts.push(format!("{n} {what}"));
+            parts.push(format!("{n} {event}"));
         }
         if parts.is_empty() {
             "nothing new".into()

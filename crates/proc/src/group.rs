@@ -78,6 +78,9 @@ pub(crate) fn live_member_count(id: &ProcessIdentity) -> usize {
 ///   group is `id.pgid` and whose start time is `>= id.start_time` is
 ///   killed too (children left behind by a dead leader).
 ///
+/// Then every process still carrying the identity's token (descendants that left the group)
+/// is killed too.
+///
 /// Returns how many distinct processes were signalled. Never signals pid or
 /// pgid `<= 1`, the calling process, or the caller's own process group.
 ///
@@ -118,7 +121,9 @@ pub fn kill_group(id: &ProcessIdentity) -> usize {
             break;
         }
     }
-    signalled.len()
+    // Descendants that left the group (a new session) still carry the token.
+    let escaped = id.token.as_deref().map_or(0, crate::escaped::kill_carrying);
+    signalled.len() + escaped
 }
 
 #[cfg(test)]
@@ -134,6 +139,7 @@ mod tests {
                 pid: 12345,
                 pgid,
                 start_time: 0,
+                token: None,
             };
             assert_eq!(kill_group(&id), 0);
         }
@@ -141,6 +147,7 @@ mod tests {
             pid: 1,
             pgid: 12345,
             start_time: 0,
+            token: None,
         };
         assert_eq!(kill_group(&id), 0);
     }

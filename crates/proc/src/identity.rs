@@ -26,6 +26,10 @@ pub struct ProcessIdentity {
     pub pgid: i32,
     /// Field 22 of `/proc/<pid>/stat`: start time in clock ticks after boot.
     pub start_time: u64,
+    /// The value of [`crate::TOKEN_VAR`] in the child's environment, inherited by everything it
+    /// starts: finds descendants that left the process group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// Start time (field 22 of `/proc/<pid>/stat`) of process `pid`, or `None`
@@ -53,6 +57,7 @@ pub fn current_identity() -> ProcessIdentity {
         pid,
         pgid: nix::unistd::getpgrp().as_raw(),
         start_time: start_time_of(pid).unwrap_or(0),
+        token: None,
     }
 }
 
@@ -99,6 +104,7 @@ mod tests {
             pid: 10,
             pgid: 11,
             start_time: 5,
+            token: None,
         };
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(json, r#"{"pid":10,"pgid":11,"start_time":5}"#);

@@ -25,6 +25,7 @@
 //! Linux only in practice: identities and group scans read `/proc`.
 
 mod error;
+mod escaped;
 mod group;
 mod guard;
 mod identity;
@@ -39,6 +40,7 @@ mod supervise;
 mod tail;
 
 pub use error::ProcError;
+pub use escaped::{TOKEN_VAR, kill_carrying};
 pub use group::kill_group;
 pub use identity::{ProcessIdentity, boot_id, current_identity, is_alive, start_time_of};
 pub use line_process::{LineProcess, spawn_lines};

@@ -36,12 +36,17 @@ pub(crate) fn spawn(
     stderr: Stdio,
 ) -> Result<Spawned, ProcError> {
     let handle = Handle::try_current().map_err(|_| ProcError::NoRuntime)?;
-    let cmd = build_command(spec, stdout, stderr);
+    let token = crate::escaped::new_token();
+    let mut cmd = build_command(spec, stdout, stderr);
+    cmd.env(crate::escaped::TOKEN_VAR, &token);
     let child = spawn_on_dedicated_thread(cmd, handle).map_err(|source| ProcError::Spawn {
         program: spec.program.clone(),
         source,
     })?;
-    let identity = identify(&child)?;
+    let identity = ProcessIdentity {
+        token: Some(token),
+        ..identify(&child)?
+    };
     tracing::debug!(program = %spec.program, pid = identity.pid, "spawned");
     Ok(Spawned {
         child,
@@ -164,5 +169,6 @@ fn identify(child: &Child) -> Result<ProcessIdentity, ProcError> {
         pid,
         pgid,
         start_time,
+        token: None,
     })
 }

@@ -102,6 +102,15 @@ pub(crate) async fn supervise(
         }
     };
     reap_leftovers(&identity, kill_at).await;
+    if let Some(token) = identity.token.clone() {
+        // Whatever escaped the group (tools started in a new session) goes now.
+        let escaped = tokio::task::spawn_blocking(move || crate::escaped::kill_carrying(&token))
+            .await
+            .unwrap_or(0);
+        if escaped > 0 {
+            tracing::debug!(escaped, "killed processes left outside the process group");
+        }
+    }
     guard.disarm();
     Ok(Finished {
         termination,

@@ -30,6 +30,7 @@ fn start_group(script: &str) -> (std::process::Child, ProcessIdentity) {
             pid,
             pgid: pid,
             start_time,
+            token: None,
         },
     )
 }

@@ -64,6 +64,7 @@ fn leader_dies_when_gaffer_is_killed_and_kill_group_cleans_up() {
                 pid: f[0].parse().unwrap(),
                 pgid: f[1].parse().unwrap(),
                 start_time: f[2].parse().unwrap(),
+                token: None,
             });
             break;
         }

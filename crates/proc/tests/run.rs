@@ -203,7 +203,12 @@ async fn env_is_set_and_can_be_cleared() {
             .env("ONLY", "1"),
     )
     .await;
-    assert_eq!(env_listing.tail, "ONLY=1\n");
+    // Only what was given, plus the token that marks gaffer's processes.
+    let mut listed: Vec<&str> = env_listing.tail.lines().collect();
+    listed.sort();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed[0].starts_with("GAFFER_PROCESS_TOKEN="), "{listed:?}");
+    assert_eq!(listed[1], "ONLY=1");
 
     // With a cleared environment a bare program name is still found
     // through gaffer's own PATH.
@@ -213,7 +218,29 @@ async fn env_is_set_and_can_be_cleared() {
             .env("ONLY", "2"),
     )
     .await;
-    assert_eq!(bare.tail, "ONLY=2\n");
+    assert!(bare.tail.lines().any(|l| l == "ONLY=2"), "{}", bare.tail);
+    assert_eq!(bare.tail.lines().count(), 2, "{}", bare.tail);
+}
+
+/// A descendant that leaves the process group (a new session, as agent CLIs do for their tools)
+/// still carries the token, and is killed once the command ends.
+#[tokio::test]
+async fn processes_that_leave_the_group_are_killed_too() {
+    let dir = tmp();
+    let pidfile = dir.path().join("escaped.pid");
+    let script = format!(
+        "setsid sh -c 'echo $$ > {}; exec sleep 300' & sleep 0.3; exit 0",
+        pidfile.display()
+    );
+    let (outcome, _) = run_shell(CommandSpec::shell(&script, dir.path())).await;
+    assert!(outcome.success());
+    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let gone = stat.is_empty()
+        || stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with(['Z', 'X']));
+    assert!(gone, "the escaped process {pid} survived: {stat}");
 }
 
 #[tokio::test]

@@ -4,11 +4,10 @@
 //! and end the stream with the parser's [`Outcome`].
 //!
 //! Shared by the `claude` and `codex` backends. The process handling (group, timeout, cancel)
-//! is `gaffer-proc`'s; processes that left the group are killed afterwards (see
-//! [`super::sweep`]).
+//! is `gaffer-proc`'s, including killing processes that left the group (tools the CLIs start in
+//! a new session).
 
 use crate::claude::raw::RawLog;
-use crate::claude::sweep;
 use crate::event::{AgentEvent, Outcome, RunHandle};
 use crate::registry::AgentError;
 use gaffer_proc::{CommandSpec, ProcError, ProcessOutcome, Termination};
@@ -149,11 +148,9 @@ pub(crate) fn start<P: LineParser>(
     mut parser: P,
     cancel: CancellationToken,
 ) -> Result<RunHandle, AgentError> {
-    let token = sweep::new_token();
-    let spec = run
-        .spec
-        .tail_bytes(STDERR_TAIL_BYTES)
-        .env(sweep::TOKEN_VAR, token.clone());
+    // gaffer-proc marks the process with a token and kills whatever escaped its group (the
+    // CLIs start some tools in a new session) once it is gone.
+    let spec = run.spec.tail_bytes(STDERR_TAIL_BYTES);
     let mut process = gaffer_proc::spawn_lines(&spec, cancel).map_err(|e| match e {
         ProcError::Spawn { program, source } if source.kind() == std::io::ErrorKind::NotFound => {
             AgentError::Unavailable {
@@ -189,16 +186,6 @@ pub(crate) fn start<P: LineParser>(
                 stderr: String::new(),
             },
         };
-        // Whatever escaped the process group (tools started in a new session) goes now.
-        let swept = tokio::task::spawn_blocking(move || sweep::sweep(&token))
-            .await
-            .unwrap_or(0);
-        if swept > 0 {
-            tracing::debug!(
-                swept,
-                "killed agent processes left outside the process group"
-            );
-        }
         raw.close(&exit.stderr);
         let outcome = parser.finish(&exit);
         let _ = tx.send(AgentEvent::Finished { outcome }).await;

@@ -11,6 +11,7 @@ mod log;
 mod mcp;
 mod mock_llm;
 mod pull;
+mod queue;
 mod status;
 mod task;
 mod up;
@@ -55,6 +56,7 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Task(TaskCommand::Cancel(args)) => act::cancel(&ctx, args.id, &args.reason),
         Command::Task(TaskCommand::Retry(args)) => act::simple(&ctx, args.id, "retry"),
         Command::Status(args) => status::run(&ctx, args.json),
+        Command::Queue(args) => queue::run(&ctx, args.json),
         Command::Feed(args) => feed::run(&ctx, &args),
         Command::Log(args) => log::run(&ctx, &args),
         Command::Diff(args) => diff::run(&ctx, args.id),

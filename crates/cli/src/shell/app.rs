@@ -335,9 +335,13 @@ impl App {
             KeyCode::Right => self.input.right(),
             KeyCode::Backspace => self.input.backspace(),
             KeyCode::Delete => self.input.delete(),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::ALT) => {
-                self.input.insert(c);
+            KeyCode::Char(c) if key.modifiers.contains(KeyModifiers::ALT) => {
+                // Terminals send Alt-x as Esc then x, so Esc quickly followed by a key arrives
+                // as Alt and that key: do both.
+                self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+                return self.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
             }
+            KeyCode::Char(c) => self.input.insert(c),
             _ => {}
         }
         None
@@ -599,6 +603,11 @@ pub(crate) mod tests {
         assert_eq!(app.on_key(key(KeyCode::Enter)), None);
         app.on_key(key(KeyCode::Esc));
         assert!(app.pane.is_none());
+        // Esc typed just before a key arrives as Alt with that key.
+        app.open_pane(Pane::new("help", vec![], PaneKind::Text));
+        app.on_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::ALT));
+        assert!(app.pane.is_none());
+        assert_eq!(app.input.text(), "/");
     }
 
     #[test]

@@ -182,10 +182,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
         None => (rest, ""),
     };
     let Some(spec) = spec(name) else {
+        let first = name.chars().next();
         let near: Vec<&str> = COMMANDS
             .iter()
             .map(|c| c.name)
-            .filter(|c| !name.is_empty() && c.starts_with(&name[..1]))
+            .filter(|c| first.is_some_and(|f| c.starts_with(f)))
             .collect();
         let hint = if near.is_empty() {
             String::new()
@@ -538,6 +539,11 @@ mod tests {
         let e = parse("/aprove 1").unwrap_err();
         assert!(e.contains("/approve") && e.contains("/answer"), "{e}");
         assert!(parse("/").unwrap_err().contains("/help"));
+        assert!(
+            parse("/été")
+                .unwrap_err()
+                .contains("unknown command `/été`")
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, HighlightSpacing, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, HighlightSpacing, List, ListItem, ListState, Paragraph};
 
 const PROMPT: &str = "› ";
 
@@ -137,36 +137,106 @@ fn draw_detail(frame: &mut Frame<'_>, area: Rect, app: &App) {
         return;
     };
     let task = &detail.task;
+    let block = Block::bordered().title(format!(" Task #{} ", task.id));
+    let inner = block.inner(area);
+    let width = usize::from(inner.width).max(10);
     let mut lines: Vec<Line<'_>> = Vec::new();
     for (i, text) in report::summary(task).into_iter().enumerate() {
-        let line = match i {
-            0 => Line::styled(text, Style::new().add_modifier(Modifier::BOLD)),
-            1 => Line::from(vec![
+        match i {
+            0 => lines.extend(
+                wrap(&text, width)
+                    .into_iter()
+                    .map(|l| Line::styled(l, Style::new().add_modifier(Modifier::BOLD))),
+            ),
+            1 => lines.push(Line::from(vec![
                 Span::raw("status    "),
                 Span::styled(task.status().to_string(), status_style(task.status())),
-            ]),
-            _ if text.starts_with("next") => Line::styled(text, Style::new().fg(Color::Yellow)),
-            _ => Line::raw(text),
-        };
-        lines.push(line);
+            ])),
+            _ if text.starts_with("next") => {
+                lines.push(Line::styled(
+                    fit(&text, width),
+                    Style::new().fg(Color::Yellow),
+                ));
+            }
+            _ => lines.extend(wrap(&text, width).into_iter().map(Line::raw)),
+        }
     }
     if !detail.runs.is_empty() {
-        lines.push(Line::raw("runs"));
-        lines.extend(detail.runs.iter().map(|r| Line::raw(report::run_line(r))));
-    }
-    if !detail.events.is_empty() {
-        lines.push(Line::raw("recent"));
+        const RUNS: usize = 4;
+        let earlier = detail.runs.len().saturating_sub(RUNS);
+        lines.push(Line::raw(if earlier > 0 {
+            format!(
+                "runs (the last {RUNS} of {}; /log {} shows all)",
+                detail.runs.len(),
+                task.id
+            )
+        } else {
+            "runs".to_string()
+        }));
         lines.extend(
-            detail
-                .events
+            detail.runs[earlier..]
                 .iter()
-                .map(|e| Line::styled(format!("  {}", event_line(e)), dim())),
+                .map(|r| Line::raw(fit(&report::run_line(r), width))),
         );
     }
-    let paragraph = Paragraph::new(Text::from(lines))
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(format!(" Task #{} ", task.id)));
-    frame.render_widget(paragraph, area);
+    let room = usize::from(inner.height)
+        .saturating_sub(lines.len())
+        .saturating_sub(1);
+    if !detail.events.is_empty() && room > 0 {
+        lines.push(Line::raw("recent"));
+        let skip = detail.events.len().saturating_sub(room);
+        lines.extend(
+            detail.events[skip..]
+                .iter()
+                .map(|e| Line::styled(fit(&format!("  {}", event_line(e)), width), dim())),
+        );
+    }
+    frame.render_widget(Paragraph::new(Text::from(lines)).block(block), area);
+}
+
+/// `text` cut to `width` characters, with an ellipsis when it was longer.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// `text` broken into lines of at most `width` characters, at spaces where possible.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let len = line.chars().count();
+            let need = word.chars().count() + usize::from(len > 0);
+            if len + need <= width {
+                if len > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if len > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than a line: split it.
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn dim() -> Style {
@@ -318,6 +388,18 @@ mod tests {
         assert!(s.contains("Task #1"), "{s}");
         assert!(s.contains("next      /approve 1"), "{s}");
         assert!(s.contains("1 waiting for you"), "{s}");
+    }
+
+    #[test]
+    fn wrapping_and_fitting() {
+        assert_eq!(
+            wrap("note      the agent made no changes", 16),
+            vec!["note      the", "agent made no", "changes"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), vec![""]);
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 mod common;
 
+mod agents_e2e;
+
 mod config;
 mod daemon;
 mod demo;
@@ -16,6 +18,7 @@ mod inspect;
 mod output;
 mod people;
 mod pull;
+mod queue;
 mod schedule;
 mod status;
 mod task;

@@ -61,6 +61,8 @@ fn the_shipped_example_parses_to_what_it_says() {
         Some(Risk::Critical)
     );
     assert_eq!(settings.server.port, 7420);
+    assert_eq!(settings.server.host.to_string(), "127.0.0.1");
+    assert_eq!(settings.server.token_env, "GAFFER_TOKEN");
 
     let sonnet = &settings.agents["claude-sonnet"];
     assert_eq!(sonnet.permission_mode, Some(PermissionMode::AcceptEdits));

@@ -93,7 +93,10 @@ fn happy_path_reaches_merged_with_verified_tree() {
     assert_eq!(s.status, Status::Queued);
     let (s, fx) = step(&s, begin_merge(), &limits);
     assert_eq!(s.status, Status::Merging);
-    assert!(fx.is_empty(), "the queue builds candidates, not the task: {fx:?}");
+    assert!(
+        fx.is_empty(),
+        "the queue builds candidates, not the task: {fx:?}"
+    );
     // The branch applied on the tip without changes of the target: the very tree that passed.
     let (s, fx) = step(&s, candidate("m1", "t1"), &limits);
     assert!(fx.is_empty(), "no second verify of a verified tree: {fx:?}");

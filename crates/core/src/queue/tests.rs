@@ -31,8 +31,15 @@ fn tree_of(contents: &Contents) -> ObjectId {
 
 #[derive(Debug, Clone)]
 enum Job {
-    Run { task: usize, role: Role },
-    Verify { task: usize, commit: ObjectId, purpose: VerifyPurpose },
+    Run {
+        task: usize,
+        role: Role,
+    },
+    Verify {
+        task: usize,
+        commit: ObjectId,
+        purpose: VerifyPurpose,
+    },
 }
 
 struct Sim {
@@ -137,11 +144,7 @@ impl Sim {
 
     /// Whether `task`'s branch conflicts with a tree holding `contents`.
     fn conflicts_with(&self, task: usize, contents: &Contents) -> bool {
-        !self.resolved[task]
-            && self
-                .partners(task)
-                .iter()
-                .any(|p| contents.contains_key(p))
+        !self.resolved[task] && self.partners(task).iter().any(|p| contents.contains_key(p))
     }
 
     fn merged(&self, task: usize) -> bool {
@@ -628,7 +631,11 @@ fn the_guilty_middle_branch_is_ejected_and_the_others_land() {
     let train: Vec<i64> = train(&sim.view()).iter().map(|e| e.task.0).collect();
     assert_eq!(train, vec![0, 1, 2]);
     // Verify the three candidates, last first.
-    while let Some(i) = sim.jobs.iter().rposition(|j| matches!(j, Job::Verify { .. })) {
+    while let Some(i) = sim
+        .jobs
+        .iter()
+        .rposition(|j| matches!(j, Job::Verify { .. }))
+    {
         sim.run_job(i).unwrap();
     }
     sim.drive().unwrap();
@@ -640,7 +647,11 @@ fn the_guilty_middle_branch_is_ejected_and_the_others_land() {
     sim.land().unwrap();
     sim.drive().unwrap();
     // Task 1 is rechecked (once) and fails again.
-    while let Some(i) = sim.jobs.iter().position(|j| matches!(j, Job::Verify { .. })) {
+    while let Some(i) = sim
+        .jobs
+        .iter()
+        .position(|j| matches!(j, Job::Verify { .. }))
+    {
         sim.run_job(i).unwrap();
     }
     sim.drive().unwrap();

@@ -70,7 +70,7 @@ export function describe(event) {
     case 'task.edited':
       return { icon: '✎', text: `edited: ${[].concat(d.changed || []).join(', ')}`, tone: 'info' };
     case 'queue.joined':
-      return { icon: '⇢', text: `joined the merge queue${d.position != null ? ` at ${d.position + 1}` : ''}`, tone: 'info' };
+      return { icon: '⇢', text: `joined the merge queue${d.position != null ? ` (position ${d.position})` : ''}`, tone: 'info' };
     case 'queue.candidate':
       return { icon: '⇄', text: `candidate ${fmt.sha(d.commit)} built on ${fmt.sha(d.onto)}${d.ahead && d.ahead.length ? ` with ${d.ahead.length} ahead` : ''}${d.verified_already ? ' (already verified)' : ''}`, tone: 'info' };
     case 'queue.parked':
@@ -86,7 +86,7 @@ export function describe(event) {
     case 'queue.landing':
       return { icon: '⬇', text: `landing ${[].concat(d.tasks || []).length || ''} task(s) at ${fmt.sha(d.commit)}`, tone: 'info' };
     case 'queue.landed':
-      return { icon: '⬇', text: `landed ${fmt.sha(d.commit)} on ${d.landed_to || d.branch || d.target || ''}${d.time_in_queue_ms != null ? ` after ${fmt.duration(d.time_in_queue_ms)} in the queue` : ''}`, tone: 'ok' };
+      return { icon: '⬇', text: `landed ${fmt.sha(d.commit)} on ${d.branch || d.target || ''}${Number(d.batch) > 1 ? ` in a batch of ${d.batch}` : ''}${d.time_in_queue_ms != null ? ` after ${fmt.duration(d.time_in_queue_ms)} in the queue` : ''}`, tone: 'ok' };
     case 'queue.ejected':
       return { icon: '⏏', text: `left the merge queue: ${String(d.reason || '').replace(/_/g, ' ')}${d.files ? ` (${[].concat(d.files).join(', ')})` : ''}`, tone: 'bad' };
     case 'queue.conflict':

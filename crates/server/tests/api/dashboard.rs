@@ -75,9 +75,7 @@ async fn the_dashboard_is_served_at_the_root_and_cannot_be_framed() {
         "{}",
         reply.text
     );
-    let response = api
-        .send(get("/").body(Body::empty()).unwrap())
-        .await;
+    let response = api.send(get("/").body(Body::empty()).unwrap()).await;
     let headers = response.headers();
     let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
@@ -90,8 +88,16 @@ async fn the_dashboard_is_served_at_the_root_and_cannot_be_framed() {
 async fn every_asset_is_served_with_its_type() {
     let api = Api::new();
     for (path, content_type, needle) in [
-        ("/assets/js/app.js", "text/javascript; charset=utf-8", "import"),
-        ("/assets/js/pages/board.js", "text/javascript; charset=utf-8", "export function mount"),
+        (
+            "/assets/js/app.js",
+            "text/javascript; charset=utf-8",
+            "import",
+        ),
+        (
+            "/assets/js/pages/board.js",
+            "text/javascript; charset=utf-8",
+            "export function mount",
+        ),
         ("/assets/style.css", "text/css; charset=utf-8", ":root"),
         ("/assets/favicon.svg", "image/svg+xml", "<svg"),
     ] {
@@ -251,7 +257,11 @@ async fn opening_the_dashboard_with_the_token_sets_its_cookie() {
     let api = Api::with_token(TOKEN);
     let query = "s3cret%20token%2Fwith%3Bodd%3Dchars";
     let response = api
-        .send(get(&format!("/?token={query}")).body(Body::empty()).unwrap())
+        .send(
+            get(&format!("/?token={query}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[header::LOCATION], "./");
@@ -326,7 +336,11 @@ async fn with_a_token_other_hosts_are_let_in_and_other_sites_are_not() {
 #[tokio::test]
 async fn a_write_needs_the_gaffer_header_or_a_json_body() {
     let api = Api::new();
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
         let request = Request::post("/api/tasks")
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(r#"{"title": "forged"}"#))
@@ -339,7 +353,11 @@ async fn a_write_needs_the_gaffer_header_or_a_json_body() {
     let request = Request::post("/api/shutdown").body(Body::empty()).unwrap();
     assert_eq!(api.call(request).await.status, StatusCode::FORBIDDEN);
     assert!(!api.state.shutdown.is_cancelled());
-    assert_eq!(api.event_seqs().await, Vec::<i64>::new(), "nothing was written");
+    assert_eq!(
+        api.event_seqs().await,
+        Vec::<i64>::new(),
+        "nothing was written"
+    );
 
     let request = Request::post("/api/tasks")
         .header("x-gaffer", "1")
@@ -392,7 +410,10 @@ async fn beyond_loopback_the_server_needs_a_token() {
         "GET /api/tasks HTTP/1.1\r\nHost: gaffer.lan\r\nConnection: close\r\n\r\n",
     )
     .await;
-    assert!(tasks.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{tasks}");
+    assert!(
+        tasks.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+        "{tasks}"
+    );
     let tasks = raw(
         addr,
         &format!(

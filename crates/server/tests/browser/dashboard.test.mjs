@@ -89,6 +89,9 @@ async function shot(page, name) {
   const file = path.join(SHOTS, `${name}.png`);
   // Toasts are transient; they would cover the page in the picture.
   await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+  // Nothing may stick out sideways: wide content (diffs, output) scrolls in its own box.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 1) problems.push(`${name}: the page is ${overflow}px wider than the screen`);
   await page.screenshot({ path: file, fullPage: true });
   log(`screenshot ${file}`);
 }

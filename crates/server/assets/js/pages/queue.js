@@ -65,8 +65,69 @@ function notAvailable() {
   ];
 }
 
-/** Whatever shape the queue has: a list, or an object holding lists and figures. */
+/** The queue report: figures, the train in landing order, who waits to join, who left and why. */
 function renderQueue(queue) {
+  if (!queue || !Array.isArray(queue.train)) return renderAnyShape(queue);
+  const m = queue.metrics || {};
+  const host = queue.host || {};
+  const landing = queue.landing || {};
+  return [
+    h('p', { class: 'muted queue-where' },
+      'Lands on ', h('code', {}, landing.branch || landing.target || '?'),
+      queue.tip ? [' at ', h('code', {}, fmt.sha(queue.tip))] : null,
+      queue.strategy ? ` · ${queue.strategy}` : null,
+      queue.max_candidates ? ` · up to ${queue.max_candidates} candidates at once` : null,
+      queue.remote ? [' · pushed to ', h('code', {}, queue.remote)] : null),
+    h('div', { class: 'stats' },
+      stat('In the train', m.in_train ?? queue.train.length),
+      stat('Waiting to join', m.waiting ?? (queue.waiting || []).length),
+      stat('Landed in the last hour', m.landed_last_hour ?? 0),
+      stat('Landings per hour', m.landings_per_hour != null ? Number(m.landings_per_hour).toFixed(1) : '–'),
+      stat('Mean time in queue', m.mean_time_in_queue_ms != null ? fmt.duration(m.mean_time_in_queue_ms) : '–'),
+      stat('Landed · ejected · flaky', `${m.landed_total ?? 0} · ${m.ejected_total ?? 0} · ${m.flaky_total ?? 0}`)),
+    queue.landing_now ? h('div', { class: 'panel notice' }, h('strong', {}, 'Landing now: '),
+      `${fmt.sha(queue.landing_now.commit)}${queue.landing_now.tasks ? ` (${[].concat(queue.landing_now.tasks).map((t) => `#${t}`).join(', ')})` : ''}`) : null,
+    h('section', { class: 'panel', id: 'queue-train' },
+      h('div', { class: 'panel-head' }, h('h2', {}, 'The train'), h('span', { class: 'muted small' }, 'in landing order')),
+      queue.train.length ? h('ol', { class: 'queue-list' }, queue.train.map(trainEntry)) : h('p', { class: 'muted' }, 'Nothing is waiting to land.')),
+    (queue.waiting || []).length ? h('section', { class: 'panel', id: 'queue-waiting' },
+      h('div', { class: 'panel-head' }, h('h2', {}, 'Waiting to join'), h('span', { class: 'count' }, String(queue.waiting.length))),
+      h('ol', { class: 'queue-list' }, queue.waiting.map(trainEntry))) : null,
+    (queue.left || []).length ? h('section', { class: 'panel', id: 'queue-left' },
+      h('div', { class: 'panel-head' }, h('h2', {}, 'Left the queue lately')),
+      h('ul', { class: 'queue-list' }, queue.left.map((x) => h('li', {},
+        h('span', { class: 'pill qs-failed' }, String(x.reason || '').replace(/_/g, ' ')),
+        x.task != null ? h('a', { href: `#/task/${x.task}` }, h('span', { class: 'muted' }, `#${x.task} `), x.title) : h('span', {}, x.title),
+        h('span', { class: 'muted small' }, ` · ${fmt.ago(x.at_ms)}`),
+        x.detail ? h('div', { class: 'small queue-detail' }, x.detail) : null,
+        x.evidence ? h('details', { class: 'queue-evidence' }, h('summary', {}, 'evidence'), h('pre', { class: 'output' }, x.evidence)) : null)))) : null,
+    h('section', { class: 'panel', id: 'queue-host' },
+      h('div', { class: 'panel-head' }, h('h2', {}, 'This machine')),
+      h('p', { class: 'small' },
+        `${host.heavy_slots ?? '?'} heavy slot${host.heavy_slots === 1 ? '' : 's'} · verify ${host.verify_running ?? 0} running, ${host.verify_waiting ?? 0} waiting`,
+        host.held_back ? h('span', { class: 'warn' }, ` · held back: ${host.held_back}`) : null)),
+  ];
+}
+
+function stat(name, value) {
+  return h('div', { class: 'stat' }, h('div', { class: 'stat-value' }, String(value)), h('div', { class: 'stat-name' }, name));
+}
+
+function trainEntry(e) {
+  const c = e.candidate;
+  return h('li', { dataset: { task: String(e.task) } },
+    h('span', { class: ['pill', `qs-${e.state}`] }, String(e.state || '').replace(/_/g, ' ')),
+    h('a', { href: `#/task/${e.task}` }, h('span', { class: 'muted' }, `#${e.task} `), e.title),
+    c ? h('span', { class: 'chip', title: `candidate ${c.commit} on ${c.onto}` }, `candidate ${fmt.sha(c.commit)}`) : null,
+    e.ahead && e.ahead.length ? h('span', { class: 'muted small' }, `with ${e.ahead.map((t) => `#${t}`).join(' ')} ahead`) : null,
+    e.verify_job_status ? h('span', { class: 'chip' }, `verify ${e.verify_job_status}`) : null,
+    e.waiting_on && e.waiting_on.length ? h('span', { class: 'muted small' }, `waits on ${e.waiting_on.map((t) => `#${t}`).join(' ')}`) : null,
+    e.in_queue_ms != null ? h('span', { class: 'muted small' }, fmt.duration(e.in_queue_ms)) : null,
+    e.note ? h('div', { class: 'small queue-detail' }, e.note) : null);
+}
+
+/** Any other shape: a list, or an object holding lists and figures. */
+function renderAnyShape(queue) {
   const lists = Array.isArray(queue) ? [['Entries', queue]] : Object.entries(queue || {}).filter(([, v]) => Array.isArray(v));
   const figures = Array.isArray(queue) ? [] : Object.entries(queue || {}).filter(([, v]) => v !== null && typeof v !== 'object');
   return [

@@ -1,12 +1,13 @@
-//! Finding and killing what an agent run left behind outside its process group.
+//! Finding and killing what a child left behind outside its process group.
 //!
-//! `gaffer-proc` kills the CLI's whole process group, but agent CLIs start some tools in a new
-//! session: Claude Code 2.1.329 runs each `Bash` tool command under `setsid`, so a command it
-//! started is not in the group. Claude Code stops such commands itself on SIGTERM, but not when
-//! it is killed outright or hangs. So every run's environment carries a token
-//! ([`TOKEN_VAR`]), inherited by everything the run starts, and once the group is gone every
-//! process still carrying the token is killed. (A process that clears its environment escapes
-//! this; none of the CLIs' tools do.)
+//! Killing a process group does not reach processes that left it: agent CLIs start some tools in
+//! a new session (Claude Code 2.1.329 runs each `Bash` command under `setsid`, Codex runs its
+//! commands through `bwrap --new-session`), and a verify command may daemonize something. So
+//! every child this crate spawns gets a token in its environment ([`TOKEN_VAR`]), inherited by
+//! everything it starts; the token is part of its [`crate::ProcessIdentity`], and once the group
+//! is gone every process still carrying the token is killed — after a normal exit, a timeout, a
+//! cancel, and by [`crate::kill_group`] after a crash. (A process that clears its environment
+//! escapes this; none of the CLIs' tools do.)
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The environment variable holding a run's token.
-pub(crate) const TOKEN_VAR: &str = "GAFFER_AGENT_RUN_TOKEN";
+pub const TOKEN_VAR: &str = "GAFFER_PROCESS_TOKEN";
 
 /// How many times to look again after killing (to catch processes forked meanwhile).
 const PASSES: usize = 5;
@@ -31,9 +32,9 @@ pub(crate) fn new_token() -> String {
     format!("{}-{nanos}-{n}", std::process::id())
 }
 
-/// Kills (SIGKILL) every running process whose environment holds `TOKEN_VAR=token`, looking
+/// Kills (SIGKILL) every running process (but this one) whose environment holds `TOKEN_VAR=token`, looking
 /// again until none is left or [`PASSES`] are done. Returns how many were killed.
-pub(crate) fn sweep(token: &str) -> usize {
+pub fn kill_carrying(token: &str) -> usize {
     let needle = format!("{TOKEN_VAR}={token}");
     let mut killed = 0;
     for _ in 0..PASSES {
@@ -109,7 +110,7 @@ mod tests {
             assert!(std::time::Instant::now() < deadline);
             std::thread::sleep(PAUSE);
         }
-        assert_eq!(sweep(&token), 1);
+        assert_eq!(kill_carrying(&token), 1);
         assert!(
             marked.wait().unwrap().code().is_none(),
             "killed by a signal"
@@ -120,6 +121,6 @@ mod tests {
         );
         other.kill().unwrap();
         other.wait().unwrap();
-        assert_eq!(sweep(&token), 0);
+        assert_eq!(kill_carrying(&token), 0);
     }
 }
