@@ -103,6 +103,8 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> CliResult<T
     let error = &body["error"];
     let message = error["message"].as_str().unwrap_or(&text).to_string();
     let kind = match status.as_u16() {
+        // No token, a wrong one, or a request the daemon's guard refused.
+        401 | 403 => Kind::Daemon,
         404 => Kind::NotFound,
         409 => Kind::Conflict,
         400 | 422 => Kind::Usage,

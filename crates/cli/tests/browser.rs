@@ -64,9 +64,11 @@ output = 15.0
 port = 0
 "#;
 
-/// Verify: fails while a file named BROKEN exists, and says what it checked.
+/// Verify: fails while a file named BROKEN exists, and says what it checked. It takes a second,
+/// so that the board shows tasks verifying.
 const CHECK_SH: &str = r#"#!/bin/sh
 echo "verify: checking the tree"
+sleep 1
 if [ -e BROKEN ]; then
   echo "FAIL: BROKEN is still there"
   exit 1

@@ -468,7 +468,9 @@ port = 0
         )),
     );
     project.repo.write("gaffer.toml", &config);
-    project.repo.commit_all("gaffer.toml with an agent that asks through MCP");
+    project
+        .repo
+        .commit_all("gaffer.toml with an agent that asks through MCP");
     project
 }
 
@@ -490,8 +492,7 @@ fn an_agent_asks_a_person_through_mcp_and_resumes_with_the_answer() {
     // The question asked with `ask_person` became the run's result.
     let waiting = project.wait_for_status(id, "needs_input");
     assert_eq!(
-        waiting["task"]["state"]["note"],
-        "Which greeting should greeting.txt hold?",
+        waiting["task"]["state"]["note"], "Which greeting should greeting.txt hold?",
         "{:#}",
         waiting["task"]
     );
@@ -508,10 +509,16 @@ fn an_agent_asks_a_person_through_mcp_and_resumes_with_the_answer() {
         .args(["answer", &id.to_string(), "Hello"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     project.wait_for_status(id, "merged");
     assert_eq!(
-        project.repo.git(&["show", "gaffer/landed/main:greeting.txt"]),
+        project
+            .repo
+            .git(&["show", "gaffer/landed/main:greeting.txt"]),
         "Hello"
     );
     drop(daemon);

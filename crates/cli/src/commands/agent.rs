@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, args: &AgentRunArgs) -> CliResult<()> {
         data_dir,
     };
     let json = args.json;
-    let price = settings.price_for(&agent.model);
+    let model = agent.model.clone();
     let rt = runtime()?;
     let success = rt.block_on(async move {
         let cancel = CancellationToken::new();
@@ -64,13 +64,7 @@ pub fn run(ctx: &Context, args: &AgentRunArgs) -> CliResult<()> {
         let mut success = false;
         while let Some(mut event) = handle.events.recv().await {
             if let AgentEvent::Finished { outcome } = &mut event {
-                if outcome.usage.cost_usd == 0.0 {
-                    if let Some(price) = &price {
-                        let u = outcome.usage;
-                        outcome.usage.cost_usd =
-                            price.cost(u.input_tokens, u.output_tokens, u.cached_tokens);
-                    }
-                }
+                outcome.usage = gaffer_engine::priced(&settings, &model, outcome.usage);
                 success = outcome.success;
             }
             if json {

@@ -19,6 +19,8 @@ pub const POLL: Duration = Duration::from_millis(300);
 const DAEMON_CHECK: Duration = Duration::from_secs(1);
 /// The board is re-read at least this often, events or not.
 const REFRESH: Duration = Duration::from_secs(2);
+/// And at most this often when events arrive.
+const THROTTLE: Duration = Duration::from_millis(200);
 /// Events shown when the shell opens.
 const BACKLOG: i64 = 200;
 /// Events of the selected task in the detail panel.
@@ -26,7 +28,8 @@ const RECENT: usize = 12;
 
 enum Streamed {
     Event(Box<Event>),
-    Ended(String),
+    /// The stream ended: the daemon closed it (`None`) or it failed (why).
+    Ended(Option<String>),
 }
 
 pub struct Live {
@@ -36,6 +39,10 @@ pub struct Live {
     next_poll: Instant,
     next_daemon_check: Instant,
     next_refresh: Instant,
+    /// Events arrived that the board has not been re-read for.
+    stale: bool,
+    /// The last reason the stream failed, shown once rather than at every reconnection.
+    last_failure: Option<String>,
 }
 
 impl Live {
@@ -49,6 +56,8 @@ impl Live {
             next_poll: now,
             next_daemon_check: now,
             next_refresh: now,
+            stale: false,
+            last_failure: None,
         }
     }
 
@@ -70,7 +79,6 @@ impl Live {
     pub fn tick(&mut self, s: &Session<'_>, app: &mut App) -> bool {
         let now = Instant::now();
         let mut changed = false;
-        let mut stale = false;
         if now >= self.next_daemon_check {
             self.next_daemon_check = now + DAEMON_CHECK;
             changed |= self.check_daemon(s, app);
@@ -79,11 +87,19 @@ impl Live {
         loop {
             match self.rx.try_recv() {
                 Ok(Streamed::Event(e)) => streamed.push(*e),
-                Ok(Streamed::Ended(reason)) => {
+                Ok(Streamed::Ended(failure)) => {
                     self.stop();
                     app.streaming = false;
                     changed = true;
-                    tracing::info!("event stream ended: {reason}");
+                    if let Some(reason) = &failure {
+                        tracing::warn!("the daemon's event stream failed: {reason}");
+                        if self.last_failure.as_ref() != Some(reason) {
+                            app.error(format!(
+                                "the daemon's event stream failed ({reason}); following the store meanwhile"
+                            ));
+                        }
+                    }
+                    self.last_failure = failure;
                     // Look again soon: the daemon may have stopped, or only the stream.
                     self.next_daemon_check = now + DAEMON_CHECK;
                 }
@@ -91,7 +107,7 @@ impl Live {
             }
         }
         if app.push_events(streamed) > 0 {
-            stale = true;
+            self.stale = true;
         }
         if self.stream.is_none() && now >= self.next_poll {
             self.next_poll = now + POLL;
@@ -100,12 +116,16 @@ impl Live {
                 .store
                 .events_after(app.last_seq, 1000, &EventFilter::default())
             {
-                Ok(events) => stale |= app.push_events(events) > 0,
+                Ok(events) => self.stale |= app.push_events(events) > 0,
                 Err(e) => app.error(format!("cannot read the event log: {e}")),
             }
         }
-        if stale || now >= self.next_refresh {
+        // Re-read the board when events arrived, but not more often than THROTTLE (a busy
+        // fleet streams many events a second), and every REFRESH regardless.
+        let due = self.next_refresh.checked_sub(REFRESH - THROTTLE);
+        if (self.stale && due.is_none_or(|d| now >= d)) || now >= self.next_refresh {
             self.next_refresh = now + REFRESH;
+            self.stale = false;
             if let Err(e) = refresh(s, app) {
                 app.error(describe(&e));
             }
@@ -131,11 +151,8 @@ impl Live {
             let tx = self.tx.clone();
             let after = app.last_seq;
             self.stream = Some(s.rt.spawn(async move {
-                let reason = match follow(client, after, &tx).await {
-                    Ok(()) => "the daemon closed its event stream".to_string(),
-                    Err(e) => describe(&e),
-                };
-                let _ = tx.send(Streamed::Ended(reason));
+                let failure = follow(client, after, &tx).await.err();
+                let _ = tx.send(Streamed::Ended(failure.map(|e| describe(&e))));
             }));
             app.streaming = true;
             return true;

@@ -22,6 +22,7 @@ mod queue;
 mod schedule;
 mod status;
 mod task;
+mod token;
 mod usage;
 
 /// A file added to this directory but not declared above would silently never run.

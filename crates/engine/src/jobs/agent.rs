@@ -125,14 +125,13 @@ pub(crate) async fn run(
         .await?;
         // A malformed plan or verdict is asked for once more, in the same session, with the
         // parse error; then the run fails with the raw answer kept as evidence.
-        match (&judged, reasked, outcome.session_id.clone()) {
-            (Judged::Malformed(error), false, Some(session)) => {
-                reasked = true;
-                request.resume_session = Some(session);
-                request.prompt = prompts::reask(role, error);
-                continue;
-            }
-            _ => {}
+        if let (Judged::Malformed(error), false, Some(session)) =
+            (&judged, reasked, outcome.session_id.clone())
+        {
+            reasked = true;
+            request.resume_session = Some(session);
+            request.prompt = prompts::reask(role, error);
+            continue;
         }
         let (result, plan) = judged.into_result(&outcome);
         break (outcome, result, plan);
@@ -146,7 +145,7 @@ pub(crate) async fn run(
         _ if !outcome.final_text.is_empty() => Some(outcome.final_text.clone()),
         _ => None,
     };
-    let usage = priced(board, &agent.model, usage);
+    let usage = crate::pricing::priced(&board.settings, &agent.model, usage);
     Ok(JobResult::Input {
         input: Input::RunFinished { role, result },
         extra: Extra {
@@ -171,17 +170,6 @@ fn finish(
         usage,
         session_id: outcome.session_id.clone(),
     }
-}
-
-/// The run's cost: as the agent reported it, else from the configured price of the model.
-fn priced(board: &Board, model: &str, mut usage: gaffer_core::Usage) -> gaffer_core::Usage {
-    if usage.cost_usd == 0.0 {
-        if let Some(price) = board.settings.price_for(model) {
-            usage.cost_usd =
-                price.cost(usage.input_tokens, usage.output_tokens, usage.cached_tokens);
-        }
-    }
-    usage
 }
 
 /// Starts the agent and streams its events into the run's transcript and the event log until it

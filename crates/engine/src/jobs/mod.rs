@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub(crate) use worktree::{ensure_worktree, worktree_name};
 
 /// What executing a job produced.
+// One value per finished job, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum JobResult {
     /// An input for the job's task, applied together with the job's completion.
     Input { input: Input, extra: Extra },

@@ -217,6 +217,11 @@ async fn the_stream_can_follow_one_task() {
 
     api.add_task("Another other").await;
     api.post(&format!("/api/tasks/{mine}/cancel"), "").await;
+    // Who acted comes first, then the change it caused; nothing of the other tasks.
+    let notice = reader.next().await.unwrap();
+    assert_eq!(notice.data["task"], mine);
+    assert_eq!(notice.event, "task.notice");
+    assert_eq!(notice.data["data"]["action"], "cancel");
     let next = reader.next().await.unwrap();
     assert_eq!(next.data["task"], mine);
     assert_eq!(next.event, "task.status");
