@@ -413,6 +413,8 @@ fn the_dashboard_drives_a_scripted_pipeline_in_chromium() {
         "queue",
         "board-phone",
         "task-phone",
+        "people-phone",
+        "token",
     ] {
         let shot = shots.join(format!("{page}.png"));
         assert!(

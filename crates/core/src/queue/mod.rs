@@ -19,8 +19,10 @@
 //!   last candidate of the prefix in one compare-and-swap, passing through every candidate of it.
 //! - **Failures.** A failed candidate is only looked at once every candidate ahead passed: then
 //!   the failure can only come from its own branch. It runs again on the same tree (a pass means
-//!   verify is flaky, and it lands); failing twice, the branch is ejected. Candidates behind a
-//!   failure wait, and are rebuilt once the guilty branch has left.
+//!   verify is flaky, and it lands); failing twice, the branch is ejected. While it runs again,
+//!   the candidates behind it are rebuilt without it and tested, so that they can land as soon as
+//!   it is ejected (and are rebuilt on it if it was flaky after all). Candidates behind a failure
+//!   whose predecessors have not all passed wait: their results would not say who is to blame.
 //! - **Conflicts.** A branch that does not apply on what is ahead of it but applies on the tip
 //!   parks until what is ahead changes (the engine decides, with git); one that does not apply on
 //!   the tip goes to a resolver ([`Input::Conflict`]).
@@ -291,12 +293,20 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
     // Every task so far can land: the prefix goes on.
     let mut landing = true;
     let mut landing_tasks: BTreeSet<TaskId> = BTreeSet::new();
+    // Tasks of the train the candidates behind them are built without: parked ones, and
+    // suspects (a failure with everything ahead passing, being checked again).
+    let mut skipped: BTreeSet<TaskId> = BTreeSet::new();
     for &entry in train {
         let Some(candidate) = &entry.candidate else {
             // Parked on what is still ahead of it: it waits. Once that landed (its base is the
             // tip now) or changed, it is built again, and conflicts for real or applies.
             if entry.parked_on() == Some(&base) && &base != tip {
+                skipped.insert(entry.task);
                 continue;
+            }
+            // Never built without what it depends on.
+            if entry.waiting_on.iter().any(|d| skipped.contains(d)) {
+                break;
             }
             actions.push(Action::Build {
                 task: entry.task,
@@ -308,7 +318,6 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
             actions.push(Action::Invalidate { task: entry.task });
             break;
         }
-        base = candidate.commit.clone();
         match &candidate.status {
             CandidateStatus::Passed => {
                 // Not before what it depends on (a parked dependency is stepped over).
@@ -320,26 +329,33 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
                     landing = false;
                 }
             }
-            CandidateStatus::Pending | CandidateStatus::Rechecking { .. } => {
+            CandidateStatus::Pending => {
                 clear = false;
                 landing = false;
             }
-            CandidateStatus::Failed { .. } => {
-                if clear {
+            CandidateStatus::Failed { .. } | CandidateStatus::Rechecking { .. } if clear => {
+                // Everything ahead passed, so its own branch is the likely cause: it runs again,
+                // and the tasks behind it are tested without it meanwhile (they do not land
+                // before it is settled). Flaky after all, they are rebuilt on it.
+                if matches!(candidate.status, CandidateStatus::Failed { .. }) {
                     actions.push(Action::Recheck { task: entry.task });
                 }
-                clear = false;
+                skipped.insert(entry.task);
                 landing = false;
+                continue;
             }
-            CandidateStatus::FailedTwice { .. } => {
-                if clear {
-                    actions.push(Action::Eject { task: entry.task });
-                    break;
-                }
+            CandidateStatus::FailedTwice { .. } if clear => {
+                actions.push(Action::Eject { task: entry.task });
+                break;
+            }
+            CandidateStatus::Failed { .. }
+            | CandidateStatus::Rechecking { .. }
+            | CandidateStatus::FailedTwice { .. } => {
                 clear = false;
                 landing = false;
             }
         }
+        base = candidate.commit.clone();
     }
     Walked { actions, landable }
 }

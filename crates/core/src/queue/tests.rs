@@ -566,7 +566,7 @@ fn arb_specs() -> impl Strategy<Value = (Vec<Spec>, Vec<(usize, usize)>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     /// Random queues under a random but well-behaved engine: every landed tree passed verify
     /// exactly as landed; the target only moves forward; a guilty branch never lands; only the

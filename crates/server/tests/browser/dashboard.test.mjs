@@ -182,6 +182,12 @@ try {
   check(asked.includes('Which greeting should the banner use?'), `the question is shown (${asked})`);
   check((await page.textContent('#people-badge')).trim() === '2', 'the header counts two things waiting');
   await shot(page, 'people');
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, reducedMotion: 'reduce' });
+  const small = await phone.newPage();
+  watch(small, 'phone');
+  await small.goto(`${URL_}/?token=${encodeURIComponent(TOKEN)}`);
+  await go(small, '#/people', `.answer-form[data-task="${greeting}"]`);
+  await shot(small, 'people-phone');
   await page.fill(`.answer-form[data-task="${greeting}"] textarea`, 'Use “Hello from the dashboard”.');
   await page.click(`.answer-form[data-task="${greeting}"] button[type=submit]`);
   await waitFor(`task ${greeting} to leave needs_input`, async () => (await statusOf(greeting)) !== 'needs_input', 20000);
@@ -305,19 +311,13 @@ try {
 
   // ---- a phone --------------------------------------------------------------------------------------
   log('a phone-sized screen');
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, reducedMotion: 'reduce' });
-  const small = await phone.newPage();
-  watch(small, 'phone');
-  await small.goto(`${URL_}/?token=${encodeURIComponent(TOKEN)}`);
-  await small.waitForSelector('#board-columns .card', { timeout: 30000 });
+  await go(small, '#/board', '#board-columns .card');
   const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 1, `the board fits the phone's width (overflow ${overflow}px)`);
   await shot(small, 'board-phone');
   await go(small, `#/task/${notes}`, '#task-diff .diff-table');
   await small.waitForSelector('#task-runs details.run');
   await shot(small, 'task-phone');
-  await go(small, '#/people', '.people-group');
-  await shot(small, 'people-phone');
   await phone.close();
 
   // ---- without the token ----------------------------------------------------------------------------

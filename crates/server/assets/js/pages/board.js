@@ -6,7 +6,7 @@ import { fill, fmt, h, toast } from '../dom.js';
 import { STATUSES, board } from '../model.js';
 
 /** Columns shown even when empty, so the board keeps its shape. */
-const ALWAYS = new Set(['ready', 'coding', 'verifying', 'queued', 'merged']);
+const ALWAYS = new Set(['coding', 'verifying', 'queued', 'merged']);
 /** Columns of finished work show the most recent few. */
 const FINISHED = new Set(['merged', 'cancelled']);
 const FINISHED_SHOWN = 12;
