@@ -58,10 +58,9 @@ fn main() {
             .await
             .unwrap();
         let root = tempfile::tempdir().unwrap();
-        let backend = OpenAiBackend::new(
-            HttpAgentOptions::default().with_base_url(server.openai_base_url()),
-        )
-        .unwrap();
+        let backend =
+            OpenAiBackend::new(HttpAgentOptions::default().with_base_url(server.openai_base_url()))
+                .unwrap();
         // One warm-up run so that one-time allocations do not count against the runs.
         run_all(&backend, root.path(), 1).await;
         let (before, _) = rss();
@@ -80,9 +79,15 @@ fn main() {
         let (after, hwm) = rss();
         let peak = sampled_peak.max(after);
         println!("gaffer memory with {RUNS} concurrent scripted runs (own agent loop, openai API)");
-        println!("  runs: {RUNS}, events: {events}, wall time {:.2}s", elapsed.as_secs_f64());
+        println!(
+            "  runs: {RUNS}, events: {events}, wall time {:.2}s",
+            elapsed.as_secs_f64()
+        );
         println!("  RSS before     {:>8} KiB", before);
-        println!("  RSS peak       {:>8} KiB (high-water mark {hwm} KiB)", peak);
+        println!(
+            "  RSS peak       {:>8} KiB (high-water mark {hwm} KiB)",
+            peak
+        );
         println!("  RSS after      {:>8} KiB", after);
         println!(
             "  per run        {:>8.1} KiB at the peak",

@@ -56,6 +56,11 @@ pub enum AgentEvent {
     Question {
         text: String,
     },
+    /// A `STUCK:` line: the agent cannot go on and says why. The engine ends the run as failed
+    /// with this reason (retried or escalated like any failed attempt).
+    Stuck {
+        text: String,
+    },
     Usage {
         usage: Usage,
     },

@@ -1,5 +1,6 @@
 //! Conventions agents use in plain text: `STATUS: …` reports progress, `QUESTION: …` asks a
-//! person. Shared by every backend that sees the agent's text.
+//! person, `STUCK: …` says the agent cannot go on (and why). Shared by every backend that sees
+//! the agent's text.
 
 use crate::event::AgentEvent;
 
@@ -14,6 +15,10 @@ pub fn classify_line(line: &str) -> AgentEvent {
         AgentEvent::Question {
             text: rest.trim().to_string(),
         }
+    } else if let Some(rest) = trimmed.strip_prefix("STUCK:") {
+        AgentEvent::Stuck {
+            text: rest.trim().to_string(),
+        }
     } else {
         AgentEvent::Text {
             text: line.to_string(),
@@ -22,7 +27,7 @@ pub fn classify_line(line: &str) -> AgentEvent {
 }
 
 /// Events for a block of agent text: one `Text` for the block (when anything is left), plus a
-/// `Status` or `Question` for each line that carries one.
+/// `Status`, `Question` or `Stuck` for each line that carries one.
 pub fn classify_text(text: &str) -> Vec<AgentEvent> {
     let mut out = Vec::new();
     let mut plain = Vec::new();
@@ -59,6 +64,29 @@ mod tests {
                     text: "which db?".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn stuck_lines_are_recognised() {
+        assert_eq!(
+            classify_line("  STUCK: the API docs are missing "),
+            AgentEvent::Stuck {
+                text: "the API docs are missing".into()
+            }
+        );
+        let events = classify_text("Tried twice.\nSTUCK: no network");
+        assert_eq!(
+            events[1],
+            AgentEvent::Stuck {
+                text: "no network".into()
+            }
+        );
+        assert_eq!(
+            classify_line("not STUCK: here"),
+            AgentEvent::Text {
+                text: "not STUCK: here".into()
+            }
         );
     }
 }

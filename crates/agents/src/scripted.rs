@@ -182,19 +182,20 @@ async fn perform(
     if !pause(attempt.delay_ms, cancel).await {
         return fail("cancelled".into(), usage);
     }
-    for action in &attempt.actions {
-        let event = match apply(&request.worktree, action, cancel).await {
-            Ok(Some(event)) => event,
-            Ok(None) => continue,
+    'actions: for action in &attempt.actions {
+        let events = match apply(&request.worktree, action, cancel).await {
+            Ok(events) => events,
             Err(error) => return fail(error, usage),
         };
-        if let AgentEvent::ToolCall { summary, .. } = &event {
-            usage.output_tokens += (summary.len() / 4) as u64 + 1;
-        }
-        let question = matches!(event, AgentEvent::Question { .. });
-        let _ = tx.send(event).await;
-        if question {
-            break;
+        for event in events {
+            if let AgentEvent::ToolCall { summary, .. } = &event {
+                usage.output_tokens += (summary.len() / 4) as u64 + 1;
+            }
+            let question = matches!(event, AgentEvent::Question { .. });
+            let _ = tx.send(event).await;
+            if question {
+                break 'actions;
+            }
         }
     }
     let _ = tx.send(AgentEvent::Usage { usage }).await;
@@ -233,17 +234,19 @@ fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
     Ok(root.join(path))
 }
 
+/// Carries out one action; the events it stands for (text is classified like any agent's:
+/// `STATUS:`, `QUESTION:` and `STUCK:` lines become their events).
 async fn apply(
     root: &Path,
     action: &ScriptAction,
     cancel: &CancellationToken,
-) -> Result<Option<AgentEvent>, String> {
+) -> Result<Vec<AgentEvent>, String> {
     let io = |rel: &str, e: std::io::Error| format!("{rel}: {e}");
     let tool = |name: &str, summary: String| {
-        Ok(Some(AgentEvent::ToolCall {
+        Ok(vec![AgentEvent::ToolCall {
             name: name.to_string(),
             summary,
-        }))
+        }])
     };
     match action {
         ScriptAction::Write { write, content } => {
@@ -287,17 +290,17 @@ async fn apply(
                 .map_err(|e| io(delete, e))?;
             tool("delete", format!("deleted {delete}"))
         }
-        ScriptAction::Status { status } => Ok(Some(AgentEvent::Status {
+        ScriptAction::Status { status } => Ok(vec![AgentEvent::Status {
             text: status.clone(),
-        })),
-        ScriptAction::Say { say } => Ok(Some(AgentEvent::Text { text: say.clone() })),
-        ScriptAction::Question { question } => Ok(Some(AgentEvent::Question {
+        }]),
+        ScriptAction::Say { say } => Ok(crate::lines::classify_text(say)),
+        ScriptAction::Question { question } => Ok(vec![AgentEvent::Question {
             text: question.clone(),
-        })),
+        }]),
         ScriptAction::Fail { fail } => Err(fail.clone()),
         ScriptAction::Sleep { sleep_ms } => {
             if pause(*sleep_ms, cancel).await {
-                Ok(None)
+                Ok(Vec::new())
             } else {
                 Err("cancelled".into())
             }

@@ -141,6 +141,7 @@ fn kind(event: &AgentEvent) -> &'static str {
         AgentEvent::ToolResult { .. } => "tool_result",
         AgentEvent::Status { .. } => "status",
         AgentEvent::Question { .. } => "question",
+        AgentEvent::Stuck { .. } => "stuck",
         AgentEvent::Usage { .. } => "usage",
         AgentEvent::Finished { .. } => "finished",
     }

@@ -34,9 +34,11 @@ pub enum Command {
     Up(UpArgs),
     /// Stop the daemon cleanly; every task stays resumable.
     Down,
-    /// Add, list, show, cancel or retry tasks.
+    /// Add, import, list, show, cancel or retry tasks.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Start planning a goal: adds an epic that the planner splits into subtasks.
+    Plan(PlanArgs),
     /// The board at a glance: counts, where work lands, the tasks.
     Status(JsonArg),
     /// The merge queue: the train and its candidates under test, waiting tasks, why tasks left.
@@ -113,6 +115,8 @@ pub struct UpArgs {
 pub enum TaskCommand {
     /// Add a task to the backlog.
     Add(Box<TaskAddArgs>),
+    /// Add tasks from a markdown file (`## Title` per task) or from GitHub issues (`--github`).
+    Import(TaskImportArgs),
     /// List tasks.
     List(TaskListArgs),
     /// Show one task with its runs and recent events.
@@ -161,6 +165,42 @@ pub struct TaskAddArgs {
     /// Parent task.
     #[arg(long)]
     pub parent: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// What to achieve; the planner splits it into subtasks.
+    pub goal: String,
+    /// More about the goal (`-` reads standard input).
+    #[arg(long)]
+    pub body: Option<String>,
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// Higher runs first.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub priority: i32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskImportArgs {
+    /// A markdown file: each `## Title` heading starts a task, the text below is its body;
+    /// lines right under the heading may set `labels:`, `depends:` (1-based position in the
+    /// file, or #ID), `scope:`, `priority:`, `risk:`.
+    #[arg(required_unless_present = "github", conflicts_with = "github")]
+    pub file: Option<PathBuf>,
+    /// Import the repository's open GitHub issues through the `gh` CLI.
+    #[arg(long)]
+    pub github: bool,
+    /// With --github: only issues with this label.
+    #[arg(long, requires = "github")]
+    pub label: Option<String>,
+    /// With --github: at most this many issues.
+    #[arg(long, requires = "github", default_value_t = 30)]
+    pub limit: u32,
     #[arg(long)]
     pub json: bool,
 }

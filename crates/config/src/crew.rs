@@ -5,6 +5,8 @@
 //! - each agent is valid on its own (see [`crate::agent`]);
 //! - every name in `[roles]` is an agent;
 //! - `review.enabled = true` needs a reviewer;
+//! - `[[review.paths]]` globs compile and their checklists say something; `[[review.extra]]`
+//!   names agents and a focus;
 //! - with cross-family review on, every coder has a reviewer of another family, and every planner
 //!   a plan reviewer of another family. Cross-family review is on by default exactly when the
 //!   agents named in `[roles]` come from two or more families (DESIGN §2.4).
@@ -13,9 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::agent;
 use crate::error::ConfigError;
-use crate::file::{At, RawAgent, RawReview, RawRole, RawRoles};
+use crate::file::{At, RawAgent, RawReview, RawReviewPath, RawRole, RawRoles};
 use crate::resolve::Check;
-use crate::settings::{AgentSettings, ReviewSettings, RoleSettings};
+use crate::risk::compile_glob;
+use crate::settings::{AgentSettings, ExtraReviewer, ReviewPathRule, ReviewSettings, RoleSettings};
 use crate::suggest::closest;
 
 /// The resolved `[agents]`, `[roles]` and `[review]`.
@@ -186,7 +189,127 @@ fn review(
     Ok(ReviewSettings {
         enabled,
         cross_family,
+        checklist: checklist(check, &raw.checklist, "review.checklist")?,
+        paths: review_paths(check, &raw.paths)?,
+        extra: extra_reviewers(check, agents, raw, enabled)?,
     })
+}
+
+/// A list of checks: none blank.
+fn checklist(
+    check: &Check<'_>,
+    raw: &Option<At<Vec<At<String>>>>,
+    key: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let Some(list) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut items = Vec::with_capacity(list.get_ref().len());
+    for at in list.get_ref() {
+        let item = at.get_ref().trim();
+        if item.is_empty() {
+            return Err(check.error(
+                at,
+                key,
+                format!("{key} has an empty item"),
+                "write what the reviewer should check, e.g. \"every public function has a test\""
+                    .to_string(),
+            ));
+        }
+        items.push(item.to_string());
+    }
+    Ok(items)
+}
+
+/// `[[review.paths]]`: each glob compiles, each checklist says something.
+fn review_paths(
+    check: &Check<'_>,
+    raw: &[RawReviewPath],
+) -> Result<Vec<ReviewPathRule>, ConfigError> {
+    let mut rules = Vec::with_capacity(raw.len());
+    for (i, rule) in raw.iter().enumerate() {
+        let key = format!("review.paths[{i}].glob");
+        if let Err(error) = compile_glob(rule.glob.get_ref()) {
+            return Err(check.error(
+                &rule.glob,
+                &key,
+                format!(
+                    "{key} = {} is not a valid glob: {}",
+                    check.written(&rule.glob),
+                    error.kind()
+                ),
+                "write a glob over repository paths, e.g. \"migrations/**\" or \"**/*.sql\""
+                    .to_string(),
+            ));
+        }
+        let key = format!("review.paths[{i}].checklist");
+        let items = checklist(check, &Some(rule.checklist.clone()), &key)?;
+        if items.is_empty() {
+            return Err(check.error(
+                &rule.checklist,
+                &key,
+                format!("{key} is empty"),
+                "list what the reviewer should check when a change touches these paths".to_string(),
+            ));
+        }
+        rules.push(ReviewPathRule {
+            glob: rule.glob.get_ref().trim().to_string(),
+            checklist: items,
+        });
+    }
+    Ok(rules)
+}
+
+/// `[[review.extra]]`: each names an agent and a focus; extra reviewers need review on.
+fn extra_reviewers(
+    check: &Check<'_>,
+    agents: &BTreeMap<String, AgentSettings>,
+    raw: &RawReview,
+    enabled: bool,
+) -> Result<Vec<ExtraReviewer>, ConfigError> {
+    let mut extra = Vec::with_capacity(raw.extra.len());
+    if let (false, Some(first)) = (enabled, raw.extra.first()) {
+        return Err(check.error(
+            &first.agent,
+            "review.extra[0].agent",
+            "[[review.extra]] names extra reviewers, but review is off (no roles.reviewer, or \
+             review.enabled = false)"
+                .to_string(),
+            "extra reviewers run after the main reviewer approves: name one in roles.reviewer"
+                .to_string(),
+        ));
+    }
+    for (i, rule) in raw.extra.iter().enumerate() {
+        let key = format!("review.extra[{i}].agent");
+        let name = rule.agent.get_ref().trim();
+        if !agents.contains_key(name) {
+            let hint = match closest(name, agents.keys().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("define [agents.{name}] with a backend first"),
+            };
+            return Err(check.error(
+                &rule.agent,
+                &key,
+                format!("{key} names `{name}`, which is not an agent in [agents]"),
+                hint,
+            ));
+        }
+        let key = format!("review.extra[{i}].focus");
+        let focus = rule.focus.get_ref().trim();
+        if focus.is_empty() {
+            return Err(check.error(
+                &rule.focus,
+                &key,
+                format!("{key} is empty"),
+                "say what this reviewer looks at, e.g. focus = \"security\"".to_string(),
+            ));
+        }
+        extra.push(ExtraReviewer {
+            agent: name.to_string(),
+            focus: focus.to_string(),
+        });
+    }
+    Ok(extra)
 }
 
 /// The family of the agent `name` (every name in `[roles]` is an agent by now).

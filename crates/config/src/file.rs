@@ -74,6 +74,7 @@ pub(crate) struct RawEngine {
     pub heartbeat: Option<At<RawDuration>>,
     pub worktree_pool: Option<At<i64>>,
     pub agent_stagger: Option<At<RawDuration>>,
+    pub stall_after: Option<At<RawDuration>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +127,27 @@ pub(crate) struct RawRoles {
 pub(crate) struct RawReview {
     pub enabled: Option<At<bool>>,
     pub cross_family: Option<At<bool>>,
+    pub checklist: Option<At<Vec<At<String>>>>,
+    #[serde(default)]
+    pub paths: Vec<RawReviewPath>,
+    #[serde(default)]
+    pub extra: Vec<RawExtraReviewer>,
+}
+
+/// `[[review.paths]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReviewPath {
+    pub glob: At<String>,
+    pub checklist: At<Vec<At<String>>>,
+}
+
+/// `[[review.extra]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExtraReviewer {
+    pub agent: At<String>,
+    pub focus: At<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

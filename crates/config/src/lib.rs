@@ -72,9 +72,9 @@ pub use queue::{
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings};
 pub use settings::{
     AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,
-    DEFAULT_RETRIES, DEFAULT_TARGET, DEFAULT_TOKEN_ENV, EngineSettings, LimitSettings,
-    MAX_TURNS_RANGE, PermissionMode, ProjectSettings, RETRIES_RANGE, ReviewSettings, RoleSettings,
-    ServerSettings, Settings, VerifySettings,
+    DEFAULT_RETRIES, DEFAULT_TARGET, DEFAULT_TOKEN_ENV, EngineSettings, ExtraReviewer,
+    LimitSettings, MAX_TURNS_RANGE, PermissionMode, ProjectSettings, RETRIES_RANGE, ReviewPathRule,
+    ReviewSettings, RoleSettings, ServerSettings, Settings, VerifySettings,
 };
 pub use template::init_template;
 

@@ -349,6 +349,12 @@ impl Check<'_> {
                 defaults.agent_stagger,
                 true,
             )?,
+            stall_after: self.duration(
+                &raw.stall_after,
+                "engine.stall_after",
+                defaults.stall_after,
+                false,
+            )?,
         })
     }
 

@@ -183,6 +183,10 @@ pub struct EngineSettings {
     /// Pause between starting two agents, to spread load. Default: 0s.
     #[serde(serialize_with = "as_duration_text")]
     pub agent_stagger: Duration,
+    /// An agent run with no event for this long is stalled: it is stopped and counts as a failed
+    /// attempt (retried, or escalated). Default: 10 minutes.
+    #[serde(serialize_with = "as_duration_text")]
+    pub stall_after: Duration,
 }
 
 /// Bounds of `engine.concurrency`.
@@ -198,6 +202,7 @@ impl Default for EngineSettings {
             heartbeat: Duration::from_secs(10),
             worktree_pool: 2,
             agent_stagger: Duration::ZERO,
+            stall_after: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -500,6 +505,57 @@ pub struct ReviewSettings {
     /// agents in `[roles]` come from two or more families. When on, the configuration is only
     /// accepted if every coder (and planner) has a reviewer (plan reviewer) of another family.
     pub cross_family: bool,
+    /// What every reviewer checks, added to the reviewer's prompt. Default: none.
+    pub checklist: Vec<String>,
+    /// `[[review.paths]]`: more checks when a change touches matching paths, in file order.
+    pub paths: Vec<ReviewPathRule>,
+    /// `[[review.extra]]`: reviewers with a focus of their own, run in file order after the main
+    /// reviewer approves; a change is approved only when all of them approve.
+    pub extra: Vec<ExtraReviewer>,
+}
+
+/// `[[review.paths]]`: when a change touches a path matching `glob`, the reviewer also checks
+/// `checklist`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewPathRule {
+    /// A glob over repository-relative paths, as in `[[risk.paths]]`.
+    pub glob: String,
+    /// What to check.
+    pub checklist: Vec<String>,
+}
+
+/// `[[review.extra]]`: one more reviewer, with its own focus (for example security).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExtraReviewer {
+    /// An agent from `[agents]`.
+    pub agent: String,
+    /// What it looks at, told to it in its prompt.
+    pub focus: String,
+}
+
+impl ReviewSettings {
+    /// The checklist for a change touching `paths`: the global items, then those of every
+    /// `[[review.paths]]` rule a path matches, each item once.
+    pub fn checklist_for(&self, paths: &[String]) -> Vec<String> {
+        let mut items: Vec<String> = self.checklist.clone();
+        for rule in &self.paths {
+            let Ok(glob) = crate::risk::compile_glob(&rule.glob) else {
+                continue;
+            };
+            let matcher = glob.compile_matcher();
+            let touched = paths
+                .iter()
+                .any(|p| matcher.is_match(p.strip_prefix("./").unwrap_or(p)));
+            if touched {
+                for item in &rule.checklist {
+                    if !items.contains(item) {
+                        items.push(item.clone());
+                    }
+                }
+            }
+        }
+        items
+    }
 }
 
 /// `[server]`.

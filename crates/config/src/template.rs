@@ -104,6 +104,8 @@ const REST: &str = r#"
 # worktree_pool = 2
 # Pause between starting two agents, to spread load on the machine and the model provider.
 # agent_stagger = "0s"
+# A run with no event for this long is stalled: stopped, and retried or escalated.
+# stall_after = "10m"
 
 [limits]
 # Failed verify runs on one model tier before moving up the coder ladder.
@@ -201,6 +203,18 @@ const REST: &str = r#"
 # Never let a model review its own family's work. Default: on when the agents in [roles] come
 # from two or more families; then every coder needs a reviewer of another family.
 # cross_family = true
+# What every reviewer checks, added to its prompt.
+# checklist = ["every public function has a test"]
+#
+# More checks when a change touches matching paths.
+# [[review.paths]]
+# glob = "migrations/**"
+# checklist = ["the migration can be rolled back"]
+#
+# Extra reviewers with a focus of their own, after the main reviewer approves.
+# [[review.extra]]
+# agent = "codex"
+# focus = "security"
 
 [risk]
 # Tasks at or above this risk wait for a person to approve the merge:

@@ -137,8 +137,14 @@ fn run(n: usize, rate: u32, t: f64, depth: usize) -> Result<Figures> {
     })?;
     let wall = started.elapsed();
     let tasks = board.tasks(&[])?;
-    let landed = tasks.iter().filter(|t| t.status() == Status::Merged).count();
-    let failed = tasks.iter().filter(|t| t.status() == Status::Failed).count();
+    let landed = tasks
+        .iter()
+        .filter(|t| t.status() == Status::Merged)
+        .count();
+    let failed = tasks
+        .iter()
+        .filter(|t| t.status() == Status::Failed)
+        .count();
     if landed + failed != n || failed != bad.len() {
         bail!(
             "expected {} landed and {} failed, got {landed} and {failed}: {:?}",
@@ -196,7 +202,9 @@ fn main() -> Result<()> {
     println!();
     match zero_speedup {
         Some(s) if s >= 1.8 => {
-            println!("  with no failures the train lands {s:.2}x as fast as the serial queue (>= 1.8x)");
+            println!(
+                "  with no failures the train lands {s:.2}x as fast as the serial queue (>= 1.8x)"
+            );
             Ok(())
         }
         Some(s) => bail!("with no failures the train lands only {s:.2}x as fast (needs 1.8x)"),

@@ -33,6 +33,9 @@ const LIGHT_SLOTS: usize = 2;
 /// How often the loop looks at the board when nothing wakes it.
 const TICK: Duration = Duration::from_millis(250);
 
+/// A job being worked on: its kind, how to stop it, and its task.
+type Running = (&'static str, CancellationToken, Option<TaskId>);
+
 /// A running engine for one board.
 pub struct Engine {
     pub(crate) board: Arc<Board>,
@@ -44,7 +47,7 @@ pub struct Engine {
     budget: HostBudget,
     /// Why heavy work was last held back by the host's load, to log each change once.
     held_back: Mutex<Option<String>>,
-    running: Mutex<HashMap<JobId, (&'static str, CancellationToken, Option<TaskId>)>>,
+    running: Mutex<HashMap<JobId, Running>>,
     /// When the last agent run was handed out (for `engine.agent_stagger`).
     last_agent_start: Mutex<Option<std::time::Instant>>,
 }

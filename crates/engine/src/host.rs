@@ -128,10 +128,11 @@ impl HostBudget {
 
     /// A slot, unless every slot is taken or the host is past a threshold.
     pub fn try_acquire(&self) -> Result<HeavyPermit, HeldBack> {
-        if self.max_load.is_some() || self.min_free_memory.is_some() {
-            if let Some(held) = thresholds(self.max_load, self.min_free_memory, (self.probe)()) {
-                return Err(held);
-            }
+        let watched = self.max_load.is_some() || self.min_free_memory.is_some();
+        if watched
+            && let Some(held) = thresholds(self.max_load, self.min_free_memory, (self.probe)())
+        {
+            return Err(held);
         }
         let mut current = self.in_use.load(Ordering::SeqCst);
         loop {
@@ -193,7 +194,10 @@ mod tests {
         let budget = HostBudget::with_probe(&settings(2, None, None), Box::new(HostLoad::default));
         let a = budget.try_acquire().unwrap();
         let _b = budget.try_acquire().unwrap();
-        assert_eq!(budget.try_acquire().unwrap_err(), HeldBack::Full { slots: 2 });
+        assert_eq!(
+            budget.try_acquire().unwrap_err(),
+            HeldBack::Full { slots: 2 }
+        );
         drop(a);
         assert_eq!(budget.in_use(), 1);
         assert!(budget.try_acquire().is_ok());
@@ -239,7 +243,10 @@ mod tests {
     fn this_host_can_be_read() {
         let load = HostLoad::read();
         if cfg!(target_os = "linux") {
-            assert!(load.load1.is_some() && load.available_memory.is_some(), "{load:?}");
+            assert!(
+                load.load1.is_some() && load.available_memory.is_some(),
+                "{load:?}"
+            );
         }
     }
 }

@@ -1,20 +1,65 @@
-//! Role prompts, shipped inside the binary.
+//! Role prompts: shipped inside the binary (`crates/engine/prompts/*.md`), overridable per
+//! project, and the run's prompt with the evidence each role needs.
+//!
+//! A project overrides a role's system prompt with `.gaffer/prompts/<role>.md` at its repository
+//! root (`coder`, `resolver`, `reviewer`, `plan_reviewer`, `planner`), read at the start of
+//! every run, so an edit applies to the next run without a restart or a commit. The JSON Schema
+//! of a structured role (planner, reviewers) is appended to whichever prompt is used: gaffer
+//! parses their answers strictly either way.
 
 use gaffer_core::structured::{PLAN_SCHEMA, VERDICT_SCHEMA};
-use gaffer_core::{Role, RunReason, Task};
+use gaffer_core::{Role, Run, RunReason, RunStatus, Task};
+use std::path::Path;
 
 const CODER: &str = include_str!("../prompts/coder.md");
+const RESOLVER: &str = include_str!("../prompts/resolver.md");
 const REVIEWER: &str = include_str!("../prompts/reviewer.md");
+const PLAN_REVIEWER: &str = include_str!("../prompts/plan_reviewer.md");
 const PLANNER: &str = include_str!("../prompts/planner.md");
 
-/// The system prompt of a role; structured roles get their published schema appended.
-pub(crate) fn system(role: Role) -> String {
+/// Where a project keeps its own role prompts, relative to its repository root.
+pub const OVERRIDE_DIR: &str = ".gaffer/prompts";
+
+/// The prompt gaffer ships for a role.
+pub(crate) fn shipped(role: Role) -> &'static str {
     match role {
-        Role::Coder | Role::Resolver => CODER.to_string(),
-        Role::Reviewer | Role::PlanReviewer => {
-            format!("{REVIEWER}\nThe JSON Schema:\n\n{VERDICT_SCHEMA}")
+        Role::Coder => CODER,
+        Role::Resolver => RESOLVER,
+        Role::Reviewer => REVIEWER,
+        Role::PlanReviewer => PLAN_REVIEWER,
+        Role::Planner => PLANNER,
+    }
+}
+
+/// The system prompt of a role: the project's `.gaffer/prompts/<role>.md` under `root` when it
+/// exists and says something, else the shipped one; structured roles get their published schema
+/// appended.
+pub(crate) fn system(root: &Path, role: Role) -> String {
+    let path = root
+        .join(OVERRIDE_DIR)
+        .join(format!("{}.md", role.as_str()));
+    let own = match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Some(text),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            tracing::warn!(
+                "cannot read the prompt override {}: {e}; using the shipped prompt",
+                path.display()
+            );
+            None
         }
-        Role::Planner => format!("{PLANNER}\nThe JSON Schema:\n\n{PLAN_SCHEMA}"),
+    };
+    let base = own.as_deref().unwrap_or(shipped(role));
+    match role {
+        Role::Coder | Role::Resolver => base.to_string(),
+        Role::Reviewer | Role::PlanReviewer => {
+            format!(
+                "{}\n\nThe JSON Schema:\n\n{VERDICT_SCHEMA}",
+                base.trim_end()
+            )
+        }
+        Role::Planner => format!("{}\n\nThe JSON Schema:\n\n{PLAN_SCHEMA}", base.trim_end()),
     }
 }
 
@@ -30,44 +75,84 @@ pub(crate) fn reask(role: Role, error: &str) -> String {
     )
 }
 
-/// The run's prompt: the task, and why this run happens with its evidence.
+/// The handoff of a task's coding line: the final text of its last coder or resolver run that
+/// finished (what was done, what is left, what to watch), if any said something.
+pub fn last_handoff(runs: &[Run]) -> Option<&str> {
+    runs.iter()
+        .rev()
+        .filter(|r| matches!(r.role, Role::Coder | Role::Resolver))
+        .filter(|r| r.status == RunStatus::Succeeded)
+        .find_map(|r| r.outcome.as_deref().filter(|o| !o.trim().is_empty()))
+}
+
+/// Evidence beyond the task itself, by role; each part is a section of the prompt when present.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Context {
+    /// The last handoff of the coding line (coders and resolvers that start afresh).
+    pub handoff: Option<String>,
+    /// The previous run of this line was lost (gaffer stopped while it ran).
+    pub interrupted: bool,
+    /// The plan, rendered (plan reviewers: the plan under review; reviewers: the epic's plan).
+    pub plan: Option<String>,
+    /// The repository map (planners).
+    pub repo_map: Option<String>,
+    /// The change and its evidence (reviewers).
+    pub review: Option<crate::review::ReviewContext>,
+    /// An extra reviewer's focus.
+    pub focus: Option<String>,
+}
+
+/// The run's prompt: the task, why this run happens with its evidence, and what the role needs
+/// to see.
 pub(crate) fn render(
     role: Role,
     task: &Task,
     reason: RunReason,
     feedback: Option<&str>,
-    handoff: Option<&str>,
+    context: &Context,
 ) -> String {
-    let mut out = format!(
-        "# Task #{}: {}\n\n{}\n",
-        task.id,
-        task.title,
-        task.body.trim()
-    );
+    let heading = match role {
+        Role::Planner | Role::PlanReviewer => "Goal",
+        _ => "Task",
+    };
+    let mut out = format!("# {heading} #{}: {}\n", task.id, task.title);
+    if !task.body.trim().is_empty() {
+        out.push_str(&format!("\n{}\n", task.body.trim()));
+    }
     if !task.write_scope.is_empty() {
         out.push_str(&format!(
             "\nOnly change files matching: {}\n",
             task.write_scope.join(", ")
         ));
     }
-    let why = match (role, reason) {
-        (_, RunReason::Start) => None,
-        (_, RunReason::VerifyFailed) => {
-            Some("The project's verify command failed on your change. Fix it.")
-        }
-        (_, RunReason::Escalated) => {
-            Some("Earlier attempts by another model failed verify. Start from the branch as it is.")
-        }
-        (_, RunReason::ChangesRequested) => {
+    if let Some(focus) = &context.focus {
+        out.push_str(&format!(
+            "\n## Your focus\n\nYou are an extra reviewer: the main reviewer has approved this \
+             change. Review it for this concern only, and request changes only for problems of \
+             this kind: {}\n",
+            focus.trim()
+        ));
+    }
+    let why = match reason {
+        RunReason::Start => None,
+        RunReason::VerifyFailed => Some(
+            "Your previous attempt did not succeed: the project's verify command failed on it, \
+             it changed nothing, or the run itself failed. What happened is below. Fix it.",
+        ),
+        RunReason::Escalated => Some(
+            "Earlier attempts by another model failed. Start from the branch as it is and from \
+             the handoff below.",
+        ),
+        RunReason::ChangesRequested => {
             Some("The reviewer requested changes. Address every finding.")
         }
-        (_, RunReason::PlanRejected) => Some("The plan reviewer sent the plan back. Revise it."),
-        (_, RunReason::Answered) => Some("A person answered your question."),
-        (_, RunReason::Rejected) => Some("A person rejected the change at the approval gate."),
-        (_, RunReason::Conflict) => {
+        RunReason::PlanRejected => Some("The plan reviewer sent the plan back. Revise it."),
+        RunReason::Answered => Some("A person answered your question."),
+        RunReason::Rejected => Some("A person rejected the change at the approval gate."),
+        RunReason::Conflict => {
             Some("The branch no longer applies on the target branch. Resolve the conflict.")
         }
-        (_, RunReason::Retried) => Some("A person asked to try again."),
+        RunReason::Retried => Some("A person asked to try again."),
     };
     if let Some(why) = why {
         out.push_str(&format!("\n## Why you are running again\n\n{why}\n"));
@@ -75,16 +160,171 @@ pub(crate) fn render(
     if let Some(feedback) = feedback {
         out.push_str(&format!("\n```\n{}\n```\n", feedback.trim()));
     }
-    if let (
-        Some(handoff),
-        Role::Coder | Role::Resolver,
-        RunReason::Escalated | RunReason::Retried,
-    ) = (handoff, role, reason)
-    {
+    let code_role = matches!(role, Role::Coder | Role::Resolver);
+    if code_role && context.interrupted {
+        out.push_str(
+            "\n## The previous run was interrupted\n\ngaffer stopped while the previous run on \
+             this task was working (it was lost, not finished). The worktree holds what it \
+             left: check what is already done before you go on.\n",
+        );
+    }
+    let fresh_start = matches!(reason, RunReason::Escalated | RunReason::Retried);
+    if let (true, true, Some(handoff)) = (
+        code_role,
+        fresh_start || context.interrupted,
+        &context.handoff,
+    ) {
         out.push_str(&format!(
             "\n## Handoff from the previous run\n\n{}\n",
             handoff.trim()
         ));
     }
+    if let Some(plan) = &context.plan {
+        out.push_str(&format!("\n## The plan\n\n{}\n", plan.trim_end()));
+    }
+    if let Some(map) = &context.repo_map {
+        out.push_str(&format!("\n## The repository\n\n{}\n", map.trim_end()));
+    }
+    if let Some(review) = &context.review {
+        out.push_str(&review.render());
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaffer_core::{Flow, ProjectId, RunId, TaskId, TaskKind, TaskState, Usage};
+
+    fn task() -> Task {
+        Task {
+            id: TaskId(7),
+            project: ProjectId(1),
+            title: "Add the greeting".into(),
+            body: "Say hello.".into(),
+            kind: TaskKind::Task,
+            priority: 0,
+            labels: vec![],
+            parent: None,
+            blocked_by: vec![],
+            write_scope: vec!["src/**".into()],
+            read_scope: vec![],
+            budget_usd: None,
+            branch: "gaffer/7-add-the-greeting".into(),
+            plan: None,
+            state: TaskState::new(Flow::default(), gaffer_core::Risk::Low, 0),
+            version: 1,
+            created_ms: 0,
+            updated_ms: 0,
+        }
+    }
+
+    fn run(id: i64, role: Role, status: RunStatus, outcome: &str) -> Run {
+        Run {
+            id: RunId(id),
+            task: TaskId(7),
+            job: None,
+            role,
+            tier: 0,
+            agent: "a".into(),
+            backend: "scripted".into(),
+            model: "m".into(),
+            worktree: String::new(),
+            session_id: None,
+            status,
+            outcome: Some(outcome.into()),
+            usage: Usage::default(),
+            started_ms: 0,
+            ended_ms: None,
+        }
+    }
+
+    #[test]
+    fn overrides_replace_the_shipped_prompt_and_keep_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(system(dir.path(), Role::Coder).contains("You are a coder"));
+        let prompts = dir.path().join(OVERRIDE_DIR);
+        std::fs::create_dir_all(&prompts).unwrap();
+        std::fs::write(prompts.join("coder.md"), "House rules: tabs.\n").unwrap();
+        std::fs::write(prompts.join("reviewer.md"), "Be strict.\n").unwrap();
+        std::fs::write(prompts.join("planner.md"), "  \n").unwrap();
+        assert_eq!(system(dir.path(), Role::Coder), "House rules: tabs.\n");
+        let reviewer = system(dir.path(), Role::Reviewer);
+        assert!(reviewer.starts_with("Be strict."), "{reviewer}");
+        assert!(reviewer.contains("\"verdict\""), "{reviewer}");
+        // A blank override is no override.
+        assert!(system(dir.path(), Role::Planner).contains("You are a planner"));
+        assert!(system(dir.path(), Role::PlanReviewer).contains("You are a plan reviewer"));
+    }
+
+    #[test]
+    fn the_handoff_is_the_last_finished_coding_run() {
+        let runs = vec![
+            run(1, Role::Coder, RunStatus::Succeeded, "did A; B is left"),
+            run(
+                2,
+                Role::Reviewer,
+                RunStatus::Succeeded,
+                "{\"verdict\":\"approve\"}",
+            ),
+            run(
+                3,
+                Role::Coder,
+                RunStatus::Lost,
+                "the gaffer that ran it stopped",
+            ),
+        ];
+        assert_eq!(last_handoff(&runs), Some("did A; B is left"));
+        assert_eq!(last_handoff(&runs[1..]), None);
+    }
+
+    #[test]
+    fn fresh_sessions_start_from_the_handoff() {
+        let context = Context {
+            handoff: Some("did A; B is left".into()),
+            ..Context::default()
+        };
+        let escalated = render(
+            Role::Coder,
+            &task(),
+            RunReason::Escalated,
+            Some("verify failed"),
+            &context,
+        );
+        assert!(escalated.contains("## Handoff from the previous run\n\ndid A; B is left"));
+        assert!(escalated.contains("Only change files matching: src/**"));
+        // A resumed session remembers; it gets no handoff.
+        let resumed = render(
+            Role::Coder,
+            &task(),
+            RunReason::VerifyFailed,
+            None,
+            &context,
+        );
+        assert!(!resumed.contains("Handoff"), "{resumed}");
+        // After a crash the same run starts again, with the handoff and a warning.
+        let interrupted = Context {
+            interrupted: true,
+            ..context
+        };
+        let again = render(Role::Coder, &task(), RunReason::Start, None, &interrupted);
+        assert!(
+            again.contains("The previous run was interrupted"),
+            "{again}"
+        );
+        assert!(again.contains("did A; B is left"), "{again}");
+    }
+
+    #[test]
+    fn extra_reviewers_are_told_their_focus() {
+        let context = Context {
+            focus: Some("security".into()),
+            ..Context::default()
+        };
+        let prompt = render(Role::Reviewer, &task(), RunReason::Start, None, &context);
+        assert!(prompt.contains("## Your focus"), "{prompt}");
+        assert!(prompt.contains(
+            "concern only, and request changes only for problems of this kind: security"
+        ));
+    }
 }

@@ -41,6 +41,10 @@ pub(crate) struct Round {
 /// One round of the queue. Blocking (git, store): run it off the async workers.
 pub(crate) fn round(board: &Board) -> Result<Round> {
     let mut round = Round::default();
+    // Nothing queued: nothing to plan (and no git to run every tick).
+    if board.tasks(&[Status::Queued, Status::Merging])?.is_empty() {
+        return Ok(round);
+    }
     let limit = 4 * board.settings.queue.max_candidates + 16;
     for _ in 0..limit {
         if landing_in_flight(board)? {
@@ -114,14 +118,26 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
     Ok((view, tasks.into_iter().map(|t| (t.id, t)).collect()))
 }
 
-/// The tasks whose candidates lie under `task`'s: those ahead of it in the train that have one.
-fn ahead_of(view: &View, task: TaskId) -> Vec<i64> {
-    queue::train(view)
-        .into_iter()
-        .take_while(|e| e.task != task)
-        .filter(|e| e.candidate.is_some())
-        .map(|e| e.task.0)
-        .collect()
+/// The tasks whose candidates lie under `onto` (a candidate's base): the chain of candidates
+/// down to the tip, in train order. A task stepped over (parked, or suspected while its failure
+/// is checked again) is not in it.
+fn under(view: &View, onto: &ObjectId) -> Vec<i64> {
+    let by_commit: HashMap<&ObjectId, (&TaskId, &ObjectId)> = view
+        .entries
+        .iter()
+        .filter_map(|e| e.candidate.as_ref().map(|c| (&c.commit, (&e.task, &c.onto))))
+        .collect();
+    let mut chain = Vec::new();
+    let mut at = onto;
+    while let Some((task, below)) = by_commit.get(at) {
+        chain.push(task.0);
+        at = below;
+        if chain.len() > view.entries.len() {
+            break;
+        }
+    }
+    chain.reverse();
+    chain
 }
 
 fn act(
@@ -189,7 +205,13 @@ fn act(
 
 /// Applies `input` to task `id` with `event`; a refusal (the task changed meanwhile, say, a
 /// person cancelled it) is not an error: the next plan sees the change.
-fn record(board: &Board, id: TaskId, input: &Input, event: NewEvent, round: &mut Round) -> Result<()> {
+fn record(
+    board: &Board,
+    id: TaskId,
+    input: &Input,
+    event: NewEvent,
+    round: &mut Round,
+) -> Result<()> {
     let extra = Extra {
         events: vec![event],
         ..Extra::default()
@@ -211,7 +233,7 @@ fn record(board: &Board, id: TaskId, input: &Input, event: NewEvent, round: &mut
 
 fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> Result<()> {
     let strategy = board.settings.queue.strategy;
-    let ahead = ahead_of(view, task.id);
+    let ahead = under(view, onto);
     let built = oid(onto).and_then(|base| build(board, task, &base, &oid(&view.tip)?, strategy));
     let mut round = Round::default();
     let (input, event) = match built {
@@ -475,11 +497,11 @@ pub(crate) fn report(board: &Board) -> Result<QueueReport> {
             position: e.slot.as_ref().map(|s| s.position),
             state,
             candidate: e.candidate.clone(),
-            ahead: if e.candidate.is_some() {
-                ahead_of(&view, e.task).into_iter().map(TaskId).collect()
-            } else {
-                Vec::new()
-            },
+            ahead: e
+                .candidate
+                .as_ref()
+                .map(|c| under(&view, &c.onto).into_iter().map(TaskId).collect())
+                .unwrap_or_default(),
             verify_job: job.map(|j| j.id),
             verify_job_status: job.map(|j| j.status),
             waiting_on: e.waiting_on.clone(),
@@ -544,7 +566,10 @@ pub(crate) fn report(board: &Board) -> Result<QueueReport> {
     }
     left.reverse();
     left.truncate(20);
-    let landed_last_hour = recent.iter().filter(|(at, _)| *at >= now - 3_600_000).count();
+    let landed_last_hour = recent
+        .iter()
+        .filter(|(at, _)| *at >= now - 3_600_000)
+        .count();
     let landings_per_hour = match (recent.first(), recent.last()) {
         (Some(first), Some(last)) if recent.len() >= 2 && last.0 > first.0 => {
             (recent.len() - 1) as f64 * 3_600_000.0 / (last.0 - first.0) as f64

@@ -88,7 +88,10 @@ async fn landings_are_pushed_with_a_lease_and_a_remote_that_moved_is_built_on_ne
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            panic!("task {id} never reached {status}: {:?}", board.task(id).unwrap());
+            panic!(
+                "task {id} never reached {status}: {:?}",
+                board.task(id).unwrap()
+            );
         }
     };
     wait(first.id, Status::Merged).await;
@@ -97,7 +100,12 @@ async fn landings_are_pushed_with_a_lease_and_a_remote_that_moved_is_built_on_ne
 
     // Meanwhile someone else pushes to the remote's main.
     let other = repo.scratch("other");
-    repo.git(&["clone", "-q", bare.to_str().unwrap(), other.to_str().unwrap()]);
+    repo.git(&[
+        "clone",
+        "-q",
+        bare.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
     std::fs::write(other.join("theirs.txt"), "theirs\n").unwrap();
     repo.git_in(&other, &["add", "-A"]);
     repo.git_in(&other, &["commit", "-q", "-m", "theirs"]);

@@ -72,6 +72,19 @@ pub fn checkout_detached(dir: &Path, commit: &Oid, env: &[(String, String)]) -> 
     Ok(())
 }
 
+/// The files tracked in the worktree at `dir` (`git ls-files`), repository-relative with `/`
+/// separators, in git's order. Files that are not valid UTF-8 are skipped.
+pub fn tracked_files(dir: &Path, env: &[(String, String)]) -> Result<Vec<String>> {
+    let out = GitCommand::new(dir, env)
+        .args(["ls-files", "-z", "--cached"])
+        .run_bytes()?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|name| !name.is_empty())
+        .filter_map(|name| std::str::from_utf8(name).ok().map(str::to_string))
+        .collect())
+}
+
 /// Splits `"Name <email>"`.
 fn parse_author(author: &str) -> Result<(&str, &str)> {
     let invalid =

@@ -19,22 +19,35 @@ fn pushing_with_a_lease_refuses_a_remote_that_moved_and_never_forces() {
         git.push_with_lease("origin", &base, "main", None).unwrap(),
         PushOutcome::Pushed
     );
-    assert_eq!(git.fetch_branch("origin", "main").unwrap(), Some(base.clone()));
+    assert_eq!(
+        git.fetch_branch("origin", "main").unwrap(),
+        Some(base.clone())
+    );
 
     // Ours, one commit ahead.
     repo.write("ours.txt", "ours\n");
     let ours = oid(&repo.commit_all("ours"));
     // Someone else pushes first, from another clone.
     let other = repo.scratch("other");
-    repo.git(&["clone", "-q", bare.to_str().unwrap(), other.to_str().unwrap()]);
+    repo.git(&[
+        "clone",
+        "-q",
+        bare.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
     std::fs::write(other.join("theirs.txt"), "theirs\n").unwrap();
     repo.git_in(&other, &["add", "-A"]);
     repo.git_in(&other, &["commit", "-q", "-m", "theirs"]);
     repo.git_in(&other, &["push", "-q", "origin", "main"]);
     let theirs = oid(&repo.git_in(&other, &["rev-parse", "HEAD"]));
 
-    let refused = git.push_with_lease("origin", &ours, "main", Some(&base)).unwrap();
-    assert!(matches!(refused, PushOutcome::Rejected { .. }), "{refused:?}");
+    let refused = git
+        .push_with_lease("origin", &ours, "main", Some(&base))
+        .unwrap();
+    assert!(
+        matches!(refused, PushOutcome::Rejected { .. }),
+        "{refused:?}"
+    );
     assert_eq!(
         git.fetch_branch("origin", "main").unwrap(),
         Some(theirs.clone()),
@@ -42,7 +55,8 @@ fn pushing_with_a_lease_refuses_a_remote_that_moved_and_never_forces() {
     );
     // Pushing again as an already-landed value is fine.
     assert_eq!(
-        git.push_with_lease("origin", &theirs, "main", Some(&theirs)).unwrap(),
+        git.push_with_lease("origin", &theirs, "main", Some(&theirs))
+            .unwrap(),
         PushOutcome::Pushed
     );
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{commit_on_branch, oid, setup};
-use gaffer_git::{GitError, checkout_detached, commit_all, head_of, is_dirty};
+use gaffer_git::{GitError, checkout_detached, commit_all, head_of, is_dirty, tracked_files};
 
 const AGENT: &str = "Claude (gaffer) <claude@gaffer.local>";
 
@@ -14,6 +14,21 @@ fn head_of_reads_the_checked_out_commit() {
         head_of(repo.path(), &repo.env()).unwrap().as_str(),
         repo.head()
     );
+}
+
+#[test]
+fn tracked_files_lists_what_git_tracks_and_nothing_else() {
+    let (repo, _) = setup();
+    repo.write("src/a b.rs", "fn a() {}\n");
+    repo.write(".gitignore", "target/\n");
+    repo.write("target/out.bin", "x");
+    commit_all(repo.path(), "files", AGENT, &repo.env()).unwrap();
+    repo.write("untracked.txt", "x");
+    let files = tracked_files(repo.path(), &repo.env()).unwrap();
+    assert!(files.contains(&"src/a b.rs".to_string()), "{files:?}");
+    assert!(files.contains(&".gitignore".to_string()), "{files:?}");
+    assert!(!files.iter().any(|f| f.starts_with("target/")), "{files:?}");
+    assert!(!files.contains(&"untracked.txt".to_string()), "{files:?}");
 }
 
 #[test]

@@ -32,16 +32,24 @@ fn a_conflicting_merge_is_left_in_progress_with_markers_and_a_commit_completes_i
     );
     assert!(merge_in_progress(&wt, &env).unwrap());
     let text = std::fs::read_to_string(wt.join("README.md")).unwrap();
-    assert!(text.contains("<<<<<<< ") && text.contains("target side") && text.contains("task side"));
+    assert!(
+        text.contains("<<<<<<< ") && text.contains("target side") && text.contains("task side")
+    );
     assert_eq!(
         files_with_conflict_markers(&wt, &["README.md".into(), "a.txt".into()]),
         vec!["README.md".to_string()]
     );
 
-    assert_eq!(unresolved_conflicts(&wt, &env).unwrap(), vec!["README.md".to_string()]);
+    assert_eq!(
+        unresolved_conflicts(&wt, &env).unwrap(),
+        vec!["README.md".to_string()]
+    );
     // Staged with its markers, it still counts.
     repo.git_in(&wt, &["add", "README.md"]);
-    assert_eq!(unresolved_conflicts(&wt, &env).unwrap(), vec!["README.md".to_string()]);
+    assert_eq!(
+        unresolved_conflicts(&wt, &env).unwrap(),
+        vec!["README.md".to_string()]
+    );
 
     // Repeating it (a crash during the resolver run) gives the same state.
     std::fs::write(wt.join("README.md"), "half resolved\n").unwrap();
@@ -79,6 +87,9 @@ fn a_clean_merge_is_committed_at_once() {
     else {
         panic!("expected a clean merge");
     };
-    assert_eq!(repo.git(&["log", "-1", "--format=%s", head.as_str()]), "Merge the target");
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%s", head.as_str()]),
+        "Merge the target"
+    );
     assert!(wt.join("t.txt").exists());
 }

@@ -234,7 +234,11 @@ async fn processes_that_leave_the_group_are_killed_too() {
     );
     let (outcome, _) = run_shell(CommandSpec::shell(&script, dir.path())).await;
     assert!(outcome.success());
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let gone = stat.is_empty()
         || stat

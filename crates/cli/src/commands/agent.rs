@@ -108,6 +108,7 @@ fn describe(event: &AgentEvent) -> String {
         }
         AgentEvent::Status { text } => format!("STATUS: {text}"),
         AgentEvent::Question { text } => format!("QUESTION: {text}"),
+        AgentEvent::Stuck { text } => format!("STUCK: {text}"),
         AgentEvent::Usage { usage } => format!(
             "usage: {} in, {} cached, {} out",
             usage.input_tokens, usage.cached_tokens, usage.output_tokens

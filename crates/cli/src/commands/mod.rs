@@ -6,10 +6,12 @@ mod diff;
 mod doctor;
 mod down;
 mod feed;
+mod import;
 mod init;
 mod log;
 mod mcp;
 mod mock_llm;
+mod plan;
 mod pull;
 mod queue;
 mod status;
@@ -51,6 +53,8 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Up(args) => up::run(&ctx, &args),
         Command::Down => down::run(&ctx),
         Command::Task(TaskCommand::Add(args)) => task::add(&ctx, *args),
+        Command::Task(TaskCommand::Import(args)) => import::run(&ctx, &args),
+        Command::Plan(args) => plan::run(&ctx, &args),
         Command::Task(TaskCommand::List(args)) => task::list(&ctx, &args),
         Command::Task(TaskCommand::Show(args)) => task::show(&ctx, &args),
         Command::Task(TaskCommand::Cancel(args)) => act::cancel(&ctx, args.id, &args.reason),

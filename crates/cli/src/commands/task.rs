@@ -84,8 +84,11 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
             ..EventFilter::default()
         },
     )?;
+    let handoff = gaffer_engine::last_handoff(&runs);
     if args.json {
-        return output::json(&serde_json::json!({ "task": task, "runs": runs, "events": events }));
+        return output::json(&serde_json::json!({
+            "task": task, "runs": runs, "events": events, "handoff": handoff,
+        }));
     }
     println!("task {}: {}", task.id, task.title);
     println!("  status    {}", task.status());
@@ -110,6 +113,12 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
     }
     if !task.body.trim().is_empty() {
         println!("\n{}\n", task.body.trim());
+    }
+    if let Some(handoff) = handoff {
+        println!("handoff (what the last coding run did, what is left, what to watch):");
+        for line in handoff.trim().lines() {
+            println!("  {line}");
+        }
     }
     if !runs.is_empty() {
         println!("runs:");

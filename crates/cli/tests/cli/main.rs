@@ -10,6 +10,7 @@ mod common;
 mod agents_e2e;
 
 mod config;
+mod crew;
 mod daemon;
 mod demo;
 mod doctor;

@@ -141,7 +141,9 @@ fn of_task<'a>(events: &'a [Value], task: i64, kind: &str) -> Vec<&'a Value> {
 
 /// Runs the project's tests (everything: no purpose set) at `commit` in a scratch worktree.
 fn tests_pass_at(project: &Project, dir: &Path, commit: &str) -> Result<(), String> {
-    project.repo.git_in(dir, &["checkout", "-q", "--detach", commit]);
+    project
+        .repo
+        .git_in(dir, &["checkout", "-q", "--detach", commit]);
     let out = std::process::Command::new("sh")
         .arg("tests/run.sh")
         .current_dir(dir)
@@ -174,7 +176,11 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
     // While it works, the queue shows a train of candidates stacked on one another.
     let mut stacked = false;
     let mut seen_train = 0;
-    let all: Vec<i64> = ids.values().copied().chain(features.iter().copied()).collect();
+    let all: Vec<i64> = ids
+        .values()
+        .copied()
+        .chain(features.iter().copied())
+        .collect();
     wait_until("every task to merge", Duration::from_secs(240), || {
         let queue = project.json(&["queue", "--json"]);
         let train = queue["train"].as_array().cloned().unwrap_or_default();
@@ -183,11 +189,11 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
             .iter()
             .any(|e| e["ahead"].as_array().is_some_and(|a| !a.is_empty()));
         let statuses: Vec<String> = all.iter().map(|id| project.status_of(*id)).collect();
-        if let Some(bad) = statuses.iter().find(|s| *s == "failed" || *s == "cancelled") {
-            panic!(
-                "a task ended {bad}: {statuses:?}\n{}",
-                project.daemon_log()
-            );
+        if let Some(bad) = statuses
+            .iter()
+            .find(|s| *s == "failed" || *s == "cancelled")
+        {
+            panic!("a task ended {bad}: {statuses:?}\n{}", project.daemon_log());
         }
         statuses.iter().all(|s| s == "merged").then_some(())
     });
@@ -280,7 +286,11 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
 
     // Every task landed exactly once, and the landing branch has all of it.
     for task in &all {
-        assert_eq!(of_task(&events, *task, "queue.landed").len(), 1, "task {task}");
+        assert_eq!(
+            of_task(&events, *task, "queue.landed").len(),
+            1,
+            "task {task}"
+        );
     }
     let landed = "gaffer/landed/main";
     assert_eq!(

@@ -52,6 +52,10 @@ fn the_shipped_example_parses_to_what_it_says() {
     assert_eq!(settings.roles.coder, ["claude-sonnet", "claude-opus"]);
     assert_eq!(settings.roles.reviewer, ["codex"]);
     assert!(settings.review.enabled && settings.review.cross_family);
+    assert_eq!(settings.review.checklist.len(), 2);
+    assert_eq!(settings.review.paths[0].glob, "migrations/**");
+    assert_eq!(settings.review.extra[0].agent, "local-qwen");
+    assert_eq!(settings.engine.stall_after, Duration::from_secs(600));
 
     assert_eq!(settings.risk.paths.len(), 2);
     assert_eq!(

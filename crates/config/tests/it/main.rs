@@ -13,6 +13,7 @@ mod overrides;
 mod prices;
 mod privacy;
 mod queue;
+mod review;
 mod template;
 
 use std::path::Path;

@@ -343,7 +343,7 @@ impl Sim {
         let commit = self.fresh("m");
         let tree = tree_of(&contents);
         self.commits.insert(commit.clone(), contents);
-        if self.next_id % 5 == 0 {
+        if self.next_id.is_multiple_of(5) {
             self.flaky.insert(commit.clone());
         }
         self.apply(task, Input::CandidateReady { commit, tree, onto });
@@ -497,7 +497,7 @@ impl Sim {
         let which = pick % 10;
         let any = usize::from(pick / 10);
         match which {
-            3..=5 | 6 | 7 if !self.jobs.is_empty() => {
+            3..=7 if !self.jobs.is_empty() => {
                 let index = if which <= 5 {
                     // Results in any order.
                     any % self.jobs.len()
@@ -507,7 +507,7 @@ impl Sim {
                 self.run_job(index)
             }
             8 if self.land_job.is_some() => self.land(),
-            9 if self.external_moves < 2 && pick % 7 == 0 => {
+            9 if self.external_moves < 2 && pick.is_multiple_of(7) => {
                 self.move_target();
                 Ok(())
             }

@@ -1,26 +1,41 @@
-//! An agent run: pick the agent for the role and tier, prepare the worktree, start the backend,
-//! stream its events into the log and the run's transcript, then establish what happened from
-//! evidence: the engine commits what the agent left uncommitted and compares heads; structured
-//! output (plans, verdicts) is parsed strictly.
+//! An agent run: pick the agent for the role and tier, prepare the worktree, gather what the
+//! role needs to see (the handoff, the plan, the repository map, the change and its verify
+//! result), start the backend, stream its events into the log and the run's transcript under a
+//! watchdog, then establish what happened from evidence: the engine commits what the agent left
+//! uncommitted and compares heads; structured output (plans, verdicts) is parsed strictly.
+//!
+//! The watchdog: a run with no event for `engine.stall_after` is stalled, a run past its agent's
+//! `timeout` is out of time, and a `STUCK:` line says the agent cannot go on; each stops the run
+//! (its token is cancelled, which kills a CLI agent's process group) and the run fails with the
+//! reason, which the machine retries or escalates like any failed attempt.
+//!
+//! A review job runs the main reviewer, then, when it approves, each `[[review.extra]]` reviewer
+//! in turn (each its own recorded run); any request for changes makes the review's verdict.
 
 use super::{JobContext, JobResult, blocking, ensure_worktree, object_id};
 use crate::apply::Extra;
 use crate::board::Board;
 use crate::error::{EngineError, Result};
-use crate::{prompts, risk};
+use crate::prompts::Context;
+use crate::review::{ReviewContext, plan_for};
+use crate::{prompts, repo_map, risk};
 use gaffer_agents::{AgentEvent, AgentSpec, Outcome, Registry, RunRequest};
 use gaffer_core::structured::{parse_plan, parse_verdict};
 use gaffer_core::{
     Input, NewEvent, NewRun, Role, Run, RunReason, RunResult, RunStatus, Seq, SessionMode, Task,
     event_kind,
 };
-use gaffer_store::{EventFilter, RunFinish};
+use gaffer_store::{Commit, EventFilter, RunFinish};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The author gaffer records on commits it makes for an agent.
 const ENGINE_AUTHOR: &str = "gaffer <gaffer@localhost>";
+
+/// How long a stopped run may take to wind down before gaffer stops waiting for its events.
+const STOP_GRACE: Duration = Duration::from_secs(30);
 
 pub(crate) async fn run(
     ctx: &JobContext,
@@ -46,9 +61,210 @@ pub(crate) async fn run(
         (Some(f), Some(c)) => Some(format!("{f}\n\n{c}")),
         (f, c) => f.map(str::to_string).or(c),
     };
-    let feedback = feedback.as_deref();
+    let context = gather(board, &task, role, &previous, &worktree).await?;
+    let spot = Spot {
+        task: &task,
+        worktree: &worktree,
+        base: &base,
+    };
+    let main = Ask {
+        agent: &agent,
+        role,
+        tier,
+        session,
+        reason,
+        feedback: feedback.as_deref(),
+        context: &context,
+    };
+    let done = match one_run(ctx, &spot, &main).await? {
+        Ran::Interrupted(finish) => {
+            return Ok(JobResult::Interrupted {
+                finish_run: Some(finish),
+            });
+        }
+        Ran::Done(done) => done,
+    };
+    let extra = &board.settings.review.extra;
+    let approved = matches!(done.result, RunResult::Review { approved: true, .. });
+    if role != Role::Reviewer || !approved || extra.is_empty() {
+        return Ok(done.into_job_result(role));
+    }
+    extra_reviews(ctx, &spot, &main, done).await
+}
 
-    let resume = match session {
+/// Where a job's runs happen.
+struct Spot<'a> {
+    task: &'a Task,
+    worktree: &'a Path,
+    base: &'a gaffer_git::Oid,
+}
+
+/// One run to make: who, in which role, and with what.
+struct Ask<'a> {
+    agent: &'a AgentSpec,
+    role: Role,
+    tier: u32,
+    session: SessionMode,
+    reason: RunReason,
+    feedback: Option<&'a str>,
+    context: &'a Context,
+}
+
+/// A run that ended, with what the machine should hear.
+struct Done {
+    result: RunResult,
+    plan: Option<serde_json::Value>,
+    finish: RunFinish,
+}
+
+impl Done {
+    fn into_job_result(self, role: Role) -> JobResult {
+        JobResult::Input {
+            input: Input::RunFinished {
+                role,
+                result: self.result,
+            },
+            extra: Extra {
+                finish_run: Some(self.finish),
+                plan: self.plan,
+                ..Extra::default()
+            },
+        }
+    }
+}
+
+enum Ran {
+    Done(Done),
+    /// The job was stopped (shutdown, lost lease); the run is finished as cancelled.
+    Interrupted(RunFinish),
+}
+
+/// The main reviewer approved: each extra reviewer reviews in turn, every run recorded; the
+/// review approves only when all of them do, and otherwise carries every extra reviewer's
+/// findings. A question or a failure of an extra reviewer is the review's outcome.
+async fn extra_reviews(
+    ctx: &JobContext,
+    spot: &Spot<'_>,
+    main: &Ask<'_>,
+    first: Done,
+) -> Result<JobResult> {
+    let board = &ctx.board;
+    let main_findings = match &first.result {
+        RunResult::Review { findings, .. } => findings.clone(),
+        _ => String::new(),
+    };
+    let mut pending = first.finish;
+    let mut requested: Vec<String> = Vec::new();
+    for reviewer in &board.settings.review.extra {
+        // The previous reviewer's run is recorded before the next starts.
+        board.store.commit(&Commit {
+            finish_run: Some(pending),
+            ..Commit::default()
+        })?;
+        let agent = ctx.agents.get(&reviewer.agent)?.clone();
+        let context = Context {
+            focus: Some(reviewer.focus.clone()),
+            ..main.context.clone()
+        };
+        let ask = Ask {
+            agent: &agent,
+            context: &context,
+            ..*main
+        };
+        let done = match one_run(ctx, spot, &ask).await? {
+            Ran::Interrupted(finish) => {
+                return Ok(JobResult::Interrupted {
+                    finish_run: Some(finish),
+                });
+            }
+            Ran::Done(done) => done,
+        };
+        match &done.result {
+            RunResult::Review { approved: true, .. } => {}
+            RunResult::Review {
+                approved: false,
+                findings,
+            } => requested.push(format!(
+                "[{} reviewer `{}`]\n{}",
+                reviewer.focus,
+                reviewer.agent,
+                findings.trim()
+            )),
+            RunResult::Failed { reason } => {
+                let reason = format!(
+                    "the extra reviewer `{}` ({}) failed: {reason}",
+                    reviewer.agent, reviewer.focus
+                );
+                return Ok(Done {
+                    result: RunResult::Failed { reason },
+                    ..done
+                }
+                .into_job_result(Role::Reviewer));
+            }
+            _ => return Ok(done.into_job_result(Role::Reviewer)),
+        }
+        pending = done.finish;
+    }
+    let result = if requested.is_empty() {
+        RunResult::Review {
+            approved: true,
+            findings: main_findings,
+        }
+    } else {
+        RunResult::Review {
+            approved: false,
+            findings: requested.join("\n\n"),
+        }
+    };
+    Ok(Done {
+        result,
+        plan: None,
+        finish: pending,
+    }
+    .into_job_result(Role::Reviewer))
+}
+
+/// What the role needs to see besides the task. Blocking work (git, files) off the workers.
+async fn gather(
+    board: &Arc<Board>,
+    task: &Task,
+    role: Role,
+    previous: &[Run],
+    worktree: &Path,
+) -> Result<Context> {
+    let code_role = |r: Role| matches!(r, Role::Coder | Role::Resolver);
+    let interrupted = previous.last().is_some_and(|r| {
+        r.status == RunStatus::Lost && (r.role == role || (code_role(r.role) && code_role(role)))
+    });
+    let handoff = prompts::last_handoff(previous).map(str::to_string);
+    let (b, t, wt) = (Arc::clone(board), task.clone(), worktree.to_path_buf());
+    blocking(move || {
+        let mut context = Context {
+            handoff,
+            interrupted,
+            plan: plan_for(&b, &t, role)?,
+            ..Context::default()
+        };
+        match role {
+            Role::Planner => {
+                let files = gaffer_git::tracked_files(&wt, b.git.env())?;
+                context.repo_map = Some(repo_map::build(&wt, &files, repo_map::DEFAULT_BUDGET));
+            }
+            Role::Reviewer => context.review = Some(ReviewContext::gather(&b, &t)?),
+            _ => {}
+        }
+        Ok(context)
+    })
+    .await
+}
+
+/// One run of one agent: recorded, prompted, streamed under the watchdog, judged (re-asked once
+/// when its structured answer does not parse).
+async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran> {
+    let board = &ctx.board;
+    let (task, agent, role) = (spot.task, ask.agent, ask.role);
+    let previous = board.store.runs(task.id)?;
+    let resume = match ask.session {
         SessionMode::Resume => previous
             .iter()
             .rev()
@@ -66,63 +282,53 @@ pub(crate) async fn run(
         task: task.id,
         job: Some(ctx.job.id),
         role,
-        tier,
+        tier: ask.tier,
         agent: agent.name.clone(),
         backend: agent.backend.backend().to_string(),
         model: agent.model.clone(),
-        worktree: worktree.display().to_string(),
+        worktree: spot.worktree.display().to_string(),
     })?;
-    let handoff = previous
-        .iter()
-        .rev()
-        .find(|r| matches!(r.role, Role::Coder | Role::Resolver))
-        .and_then(|r| r.outcome.clone());
-    let prompt = prompts::render(role, &task, reason, feedback, handoff.as_deref());
-    let transcript = Transcript::create(&board.paths.run_dir(run.id), &prompt);
+    let prompt = prompts::render(role, task, ask.reason, ask.feedback, ask.context);
+    let system_prompt = prompts::system(Path::new(&board.project.root), role);
+    let mut transcript = Transcript::create(&board.paths.run_dir(run.id), &prompt, &system_prompt);
 
-    let request = RunRequest {
+    let mut request = RunRequest {
         role,
         prompt,
-        system_prompt: prompts::system(role),
-        worktree: worktree.clone(),
+        system_prompt,
+        worktree: spot.worktree.to_path_buf(),
         model: agent.model.clone(),
         resume_session: resume,
         env: vec![
             ("GAFFER_TASK".into(), task.id.to_string()),
             ("GAFFER_RUN".into(), run.id.to_string()),
         ],
+        // The agent's own `timeout`, else at least an hour (and never less than verify may take).
         max_wall: board
             .settings
-            .verify
-            .timeout
-            .max(std::time::Duration::from_secs(3600)),
+            .agent(&agent.name)
+            .and_then(|a| a.timeout)
+            .unwrap_or_else(|| board.settings.verify.timeout.max(Duration::from_secs(3600))),
         script_key: format!("#{} {}", task.id, task.title),
         attempt,
         data_dir: board.paths.agent_dir(&agent.name),
     };
-    let mut transcript = transcript;
-    let mut request = request;
     let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;
     let (outcome, result, plan) = loop {
-        let (outcome, question) =
-            stream_run(ctx, &agent, request.clone(), &run, &task, &mut transcript).await?;
+        let streamed = stream_run(ctx, agent, request.clone(), &run, task, &mut transcript).await?;
+        let outcome = streamed.outcome.clone();
         usage.add(&outcome.usage);
         if ctx.cancel.is_cancelled() {
-            return Ok(JobResult::Interrupted {
-                finish_run: Some(finish(
-                    &run,
-                    RunStatus::Cancelled,
-                    &outcome,
-                    usage,
-                    Some("interrupted".into()),
-                )),
-            });
+            return Ok(Ran::Interrupted(finish(
+                &run,
+                RunStatus::Cancelled,
+                &outcome,
+                usage,
+                Some("interrupted".into()),
+            )));
         }
-        let judged = judge(
-            board, &task, role, &run, &worktree, &base, &outcome, question,
-        )
-        .await?;
+        let judged = judge(board, task, role, &run, spot, streamed).await?;
         // A malformed plan or verdict is asked for once more, in the same session, with the
         // parse error; then the run fails with the raw answer kept as evidence.
         if let (Judged::Malformed(error), false, Some(session)) =
@@ -140,20 +346,19 @@ pub(crate) async fn run(
         RunResult::Failed { .. } => RunStatus::Failed,
         _ => RunStatus::Succeeded,
     };
+    // The run's outcome: the agent's final text (a coder's handoff, a verdict, a plan), or why
+    // it failed.
     let summary = match &result {
         RunResult::Failed { reason } => Some(reason.clone()),
         _ if !outcome.final_text.is_empty() => Some(outcome.final_text.clone()),
         _ => None,
     };
     let usage = crate::pricing::priced(&board.settings, &agent.model, usage);
-    Ok(JobResult::Input {
-        input: Input::RunFinished { role, result },
-        extra: Extra {
-            finish_run: Some(finish(&run, status, &outcome, usage, summary)),
-            plan,
-            ..Extra::default()
-        },
-    })
+    Ok(Ran::Done(Done {
+        result,
+        plan,
+        finish: finish(&run, status, &outcome, usage, summary),
+    }))
 }
 
 fn finish(
@@ -172,8 +377,44 @@ fn finish(
     }
 }
 
+/// Why the watchdog stopped a run.
+#[derive(Debug, Clone, PartialEq)]
+enum Stop {
+    /// No event for this long.
+    Stalled(Duration),
+    /// The agent printed `STUCK:` with this reason.
+    Stuck(String),
+    /// It ran for its whole time limit (`agents.<name>.timeout`).
+    WallTime(Duration),
+}
+
+impl Stop {
+    fn reason(&self) -> String {
+        match self {
+            Stop::Stalled(after) => format!(
+                "stalled: no event for {}; gaffer stopped the run",
+                gaffer_config::format_duration(*after)
+            ),
+            Stop::Stuck(text) => format!("stuck: {text}"),
+            Stop::WallTime(limit) => format!(
+                "out of time: the run took its whole time limit of {}; gaffer stopped it",
+                gaffer_config::format_duration(*limit)
+            ),
+        }
+    }
+}
+
+/// What streaming a run produced.
+struct Streamed {
+    outcome: Outcome,
+    /// The question it asked, if any.
+    question: Option<String>,
+    /// Why the watchdog stopped it, if it did.
+    stop: Option<Stop>,
+}
+
 /// Starts the agent and streams its events into the run's transcript and the event log until it
-/// finishes. Returns its outcome and the question it asked, if any.
+/// finishes, under the watchdog: no event for `engine.stall_after`, or a `STUCK:` line, stops it.
 async fn stream_run(
     ctx: &JobContext,
     agent: &AgentSpec,
@@ -181,17 +422,45 @@ async fn stream_run(
     run: &Run,
     task: &Task,
     transcript: &mut Transcript,
-) -> Result<(Outcome, Option<String>)> {
+) -> Result<Streamed> {
     let board = &ctx.board;
     std::fs::create_dir_all(&request.data_dir)
         .map_err(|e| EngineError::io(format!("creating {}", request.data_dir.display()), e))?;
-    let mut handle = agent.backend.start(request, ctx.cancel.clone())?;
+    // The run's own token: the watchdog stops the run without stopping the job.
+    let token = ctx.cancel.child_token();
+    let max_wall = request.max_wall;
+    let deadline = tokio::time::Instant::now() + max_wall;
+    let mut handle = agent.backend.start(request, token.clone())?;
     if let Some(process) = &handle.process {
         ctx.record_process(process);
     }
+    let stall_after = board.settings.engine.stall_after;
     let mut outcome: Option<Outcome> = None;
     let mut question: Option<String> = None;
-    while let Some(event) = handle.events.recv().await {
+    let mut stop: Option<Stop> = None;
+    loop {
+        // Once stopped, wait a little for the backend to wind down and say how it ended.
+        let wait = if token.is_cancelled() {
+            STOP_GRACE
+        } else {
+            stall_after.min(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        };
+        let event = match tokio::time::timeout(wait, handle.events.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => break,
+            Err(_) if token.is_cancelled() => break,
+            Err(_) => {
+                let why = if tokio::time::Instant::now() >= deadline {
+                    Stop::WallTime(max_wall)
+                } else {
+                    Stop::Stalled(stall_after)
+                };
+                record_stop(board, run, task, transcript, &why)?;
+                stop = Some(why);
+                token.cancel();
+                continue;
+            }
+        };
         transcript.write(&event);
         match &event {
             AgentEvent::Started {
@@ -201,6 +470,10 @@ async fn stream_run(
                 board.store.set_run_session(run.id, s)?;
             }
             AgentEvent::Question { text } => question = Some(text.clone()),
+            AgentEvent::Stuck { text } if stop.is_none() => {
+                stop = Some(Stop::Stuck(text.clone()));
+                token.cancel();
+            }
             AgentEvent::Finished { outcome: o } => {
                 outcome = Some(o.clone());
                 continue;
@@ -226,7 +499,34 @@ async fn stream_run(
     if question.is_none() {
         question = asked_question(board, run)?;
     }
-    Ok((outcome, question))
+    Ok(Streamed {
+        outcome,
+        question,
+        stop,
+    })
+}
+
+/// Records in the log and the transcript that the watchdog stopped the run, and why.
+fn record_stop(
+    board: &Board,
+    run: &Run,
+    task: &Task,
+    transcript: &mut Transcript,
+    stop: &Stop,
+) -> Result<()> {
+    let event = AgentEvent::Status {
+        text: format!("watchdog: {}", stop.reason()),
+    };
+    transcript.write(&event);
+    if let Some(data) = output_event(&event) {
+        board
+            .store
+            .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+                .task(task.id)
+                .project(task.project)
+                .run(run.id)])?;
+    }
+    Ok(())
 }
 
 /// The last question recorded for `run`: a `run.output` event of type `question`.
@@ -255,19 +555,30 @@ fn asked_question(board: &Board, run: &Run) -> Result<Option<String>> {
 }
 
 /// Decides what the run produced, from evidence.
-#[allow(clippy::too_many_arguments)]
 async fn judge(
     board: &Arc<Board>,
     task: &Task,
     role: Role,
     run: &Run,
-    worktree: &Path,
-    base: &gaffer_git::Oid,
-    outcome: &Outcome,
-    question: Option<String>,
+    spot: &Spot<'_>,
+    streamed: Streamed,
 ) -> Result<Judged> {
+    let Streamed {
+        outcome,
+        question,
+        stop,
+    } = streamed;
+    let (worktree, base) = (spot.worktree, spot.base);
     if let Some(text) = question {
         return Ok(Judged::Done(RunResult::Question { text }, None));
+    }
+    if let Some(stop) = stop {
+        return Ok(Judged::Done(
+            RunResult::Failed {
+                reason: stop.reason(),
+            },
+            None,
+        ));
     }
     if !outcome.success {
         let reason = outcome
@@ -430,15 +741,17 @@ fn output_event(event: &AgentEvent) -> Option<serde_json::Value> {
     }
 }
 
-/// The run's own record on disk: the full prompt and every event, one JSON per line.
+/// The run's own record on disk: the full prompt (`prompt.md`), the role's system prompt
+/// (`system.md`) and every event, one JSON per line (`events.jsonl`).
 struct Transcript {
     file: Option<std::fs::File>,
 }
 
 impl Transcript {
-    fn create(dir: &Path, prompt: &str) -> Transcript {
+    fn create(dir: &Path, prompt: &str, system: &str) -> Transcript {
         let file = std::fs::create_dir_all(dir)
             .and_then(|_| std::fs::write(dir.join("prompt.md"), prompt))
+            .and_then(|_| std::fs::write(dir.join("system.md"), system))
             .and_then(|_| std::fs::File::create(dir.join("events.jsonl")));
         match file {
             Ok(file) => Transcript { file: Some(file) },

@@ -9,9 +9,7 @@
 use super::{JobContext, JobResult, blocking, ensure_worktree, object_id, oid};
 use crate::apply::Extra;
 use crate::error::{EngineError, Result};
-use gaffer_core::{
-    CandidateStatus, Input, NewEvent, ObjectId, Status, VerifyPurpose, event_kind,
-};
+use gaffer_core::{CandidateStatus, Input, NewEvent, ObjectId, Status, VerifyPurpose, event_kind};
 use gaffer_git::MergeTree;
 use gaffer_proc::{CommandSpec, Termination};
 use std::sync::Arc;
@@ -89,11 +87,8 @@ pub(crate) async fn run(
         .env("GAFFER_VERIFY_PURPOSE", purpose_name);
     let outcome = gaffer_proc::run(&spec, &ctx.cancel, |id| ctx.record_process(id)).await?;
 
-    if purpose == VerifyPurpose::Candidate {
-        // Back on the branch, so the coder can resume here if the candidate failed.
-        let (b, wt, branch) = (Arc::clone(board), worktree.clone(), task.branch.clone());
-        blocking(move || Ok(gaffer_git::checkout_branch(&wt, &branch, b.git.env())?)).await?;
-    }
+    // After a candidate the worktree stays detached on it: whatever runs next there (a coder
+    // sent back, the branch's own verify) puts it back on the branch first.
     if matches!(outcome.termination, Termination::Cancelled) {
         return Ok(JobResult::Interrupted { finish_run: None });
     }
