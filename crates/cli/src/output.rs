@@ -131,6 +131,41 @@ pub fn event_line(e: &Event) -> String {
                 ))
                 .unwrap_or_default()
         ),
+        "queue.verified" => format!(
+            "candidate {} {}{}",
+            short(d["commit"].as_str().unwrap_or("")),
+            if d["passed"].as_bool() == Some(true) {
+                "passed"
+            } else {
+                "FAILED"
+            },
+            if d["recheck"].as_bool() == Some(true) {
+                " (run again)"
+            } else {
+                ""
+            }
+        ),
+        "queue.recheck" => format!(
+            "candidate {} failed with everything ahead passing: running it again",
+            short(d["commit"].as_str().unwrap_or(""))
+        ),
+        "queue.invalidated" => format!(
+            "candidate {} dropped: what it was built on changed",
+            short(d["commit"].as_str().unwrap_or(""))
+        ),
+        "queue.parked" => "waits: it conflicts with the branches ahead".to_string(),
+        "queue.landing" => format!(
+            "landing {} ({})",
+            short(d["commit"].as_str().unwrap_or("")),
+            d["tasks"]
+                .as_array()
+                .map(|t| t
+                    .iter()
+                    .map(|t| format!("#{t}"))
+                    .collect::<Vec<_>>()
+                    .join(" "))
+                .unwrap_or_default()
+        ),
         "queue.flaky" => format!(
             "flaky verify on {}: failed, then passed on the same tree",
             short(d["commit"].as_str().unwrap_or(""))

@@ -6,6 +6,10 @@
 //! the engine executes the effects and feeds their results back as inputs, and the store persists
 //! each new state together with its event in one transaction. Nothing in this crate reads a clock,
 //! a file, or the network, which is what makes it property-testable and replayable.
+//!
+//! [`queue`] is the merge queue's planner, pure in the same way: from the queue as it stands (the
+//! landing tip, the waiting tasks, the merge train and its candidates) to what happens next (who
+//! joins, which candidate is built on what, who is rechecked or ejected, which prefix lands).
 
 pub mod clock;
 pub mod event;

@@ -125,7 +125,11 @@ fn under(view: &View, onto: &ObjectId) -> Vec<i64> {
     let by_commit: HashMap<&ObjectId, (&TaskId, &ObjectId)> = view
         .entries
         .iter()
-        .filter_map(|e| e.candidate.as_ref().map(|c| (&c.commit, (&e.task, &c.onto))))
+        .filter_map(|e| {
+            e.candidate
+                .as_ref()
+                .map(|c| (&c.commit, (&e.task, &c.onto)))
+        })
         .collect();
     let mut chain = Vec::new();
     let mut at = onto;
