@@ -57,6 +57,13 @@ pub enum Command {
     Reject(RejectArgs),
     /// Answer a task's question; its agent resumes with the answer.
     Answer(AnswerArgs),
+    /// The budgets, what was spent today and per task, and the tasks a budget holds; `set`
+    /// changes a task's own budget.
+    Budget(BudgetArgs),
+    /// Accept a proposal: it becomes a task in the backlog.
+    Accept(IdArg),
+    /// Decline a proposal: it is cancelled.
+    Decline(DeclineArgs),
     /// Bring landed work into your checkout (refuses to touch uncommitted changes).
     Pull,
     /// Tokens and cost: in total and by task, role, model, agent and day.
@@ -125,6 +132,39 @@ pub enum TaskCommand {
     Cancel(CancelArgs),
     /// Retry a failed task.
     Retry(IdArg),
+    /// Set a task's own budget in US dollars (`none`: the default); a task held by its budget
+    /// goes on when the budgets allow.
+    Budget(BudgetSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    #[command(subcommand)]
+    pub command: Option<BudgetCommand>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Set a task's own budget in US dollars (`none`: the default budget.task_usd).
+    Set(BudgetSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetSetArgs {
+    /// Task id.
+    pub id: i64,
+    /// US dollars, or `none`.
+    #[arg(allow_hyphen_values = true)]
+    pub usd: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeclineArgs {
+    pub id: i64,
+    #[arg(long, default_value = "")]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +205,12 @@ pub struct TaskAddArgs {
     /// Parent task.
     #[arg(long)]
     pub parent: Option<i64>,
+    /// What the task may spend over all its runs, in US dollars (default: budget.task_usd).
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<f64>,
+    /// Have N coders attempt the task at once; the reviewer picks one (needs roles.reviewer).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub best_of: u32,
     #[arg(long)]
     pub json: bool,
 }

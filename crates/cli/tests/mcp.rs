@@ -30,7 +30,7 @@ const MCP_PACKAGE: &str = "mcp==2.3.0";
 const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code@2.1.329";
 
 /// Every tool `gaffer mcp` offers.
-const TOOLS: [&str; 15] = [
+const TOOLS: [&str; 16] = [
     "add_task",
     "answer",
     "approve",
@@ -39,6 +39,7 @@ const TOOLS: [&str; 15] = [
     "cancel_task",
     "list_tasks",
     "plan_goal",
+    "propose",
     "queue_status",
     "reject",
     "report_progress",

@@ -47,6 +47,8 @@ pub(crate) struct RawConfig {
     pub host: crate::queue::RawHost,
     #[serde(default)]
     pub prices: BTreeMap<String, At<RawPrice>>,
+    #[serde(default)]
+    pub budget: crate::budget::RawBudget,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +77,8 @@ pub(crate) struct RawEngine {
     pub worktree_pool: Option<At<i64>>,
     pub agent_stagger: Option<At<RawDuration>>,
     pub stall_after: Option<At<RawDuration>>,
+    pub idle: Option<At<bool>>,
+    pub idle_every: Option<At<RawDuration>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -35,6 +35,7 @@
 //! is given. It never looks at the process environment itself: the caller passes the variables.
 
 mod agent;
+mod budget;
 mod crew;
 mod detect;
 mod document;
@@ -55,6 +56,7 @@ mod template;
 
 use std::path::Path;
 
+pub use budget::{BudgetSettings, DEFAULT_IDLE_USD};
 pub use detect::{Detected, detect};
 pub use duration::format_duration;
 pub use error::ConfigError;

@@ -131,6 +131,12 @@ pub(crate) struct RawHost {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct RawNumber(f64);
 
+impl RawNumber {
+    pub(crate) fn value(self) -> f64 {
+        self.0
+    }
+}
+
 impl<'de> Deserialize<'de> for RawNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct NumberVisitor;

@@ -50,6 +50,7 @@ pub(crate) fn resolve(
     let queue = crate::queue::resolve_queue(&check, &raw.queue)?;
     let host = crate::queue::resolve_host(&check, &raw.host)?;
     let prices = check.prices(&raw.prices)?;
+    let budget = crate::budget::resolve(&check, &raw.budget)?;
     let settings = Settings {
         project,
         verify,
@@ -65,6 +66,7 @@ pub(crate) fn resolve(
         queue,
         host,
         prices,
+        budget,
         source: source.path().map(PathBuf::from),
     };
     check.local_only(&settings, &raw)?;
@@ -354,6 +356,13 @@ impl Check<'_> {
                 "engine.stall_after",
                 defaults.stall_after,
                 false,
+            )?,
+            idle: raw.idle.as_ref().map_or(defaults.idle, |at| *at.get_ref()),
+            idle_every: self.duration(
+                &raw.idle_every,
+                "engine.idle_every",
+                defaults.idle_every,
+                true,
             )?,
         })
     }

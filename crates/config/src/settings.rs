@@ -52,6 +52,8 @@ pub struct Settings {
     /// `[prices."MODEL"]`: what each model costs, by model name as the agents report it. Only
     /// what the file says: gaffer ships no prices, because they change.
     pub prices: BTreeMap<String, Price>,
+    /// `[budget]`: what runs may spend per task, per day, and on idle surveys.
+    pub budget: crate::budget::BudgetSettings,
     /// The file these settings were read from; `None` when there was none.
     pub source: Option<PathBuf>,
 }
@@ -187,6 +189,13 @@ pub struct EngineSettings {
     /// attempt (retried, or escalated). Default: 10 minutes.
     #[serde(serialize_with = "as_duration_text")]
     pub stall_after: Duration,
+    /// When the board has nothing ready or running, one agent (the first planner, else the
+    /// first coder) surveys the code read-only and files proposals, within `budget.idle_usd`
+    /// per day. Default: false.
+    pub idle: bool,
+    /// At most one idle survey per this long. Default: 1 hour.
+    #[serde(serialize_with = "as_duration_text")]
+    pub idle_every: Duration,
 }
 
 /// Bounds of `engine.concurrency`.
@@ -203,6 +212,8 @@ impl Default for EngineSettings {
             worktree_pool: 2,
             agent_stagger: Duration::ZERO,
             stall_after: Duration::from_secs(10 * 60),
+            idle: false,
+            idle_every: Duration::from_secs(60 * 60),
         }
     }
 }

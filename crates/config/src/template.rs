@@ -106,6 +106,10 @@ const REST: &str = r#"
 # agent_stagger = "0s"
 # A run with no event for this long is stalled: stopped, and retried or escalated.
 # stall_after = "10m"
+# With nothing ready or running, one agent surveys the code read-only and files proposals
+# (within budget.idle_usd per day), at most once per idle_every.
+# idle = false
+# idle_every = "1h"
 
 [limits]
 # Failed verify runs on one model tier before moving up the coder ladder.
@@ -267,4 +271,12 @@ const REST: &str = r#"
 # input = 0
 # output = 0
 # cached_input = 0
+
+[budget]
+# What runs may spend, in US dollars; a run that would go past a budget does not start and its
+# task waits for a person. Per task (unless the task sets its own), per UTC day, and per UTC day
+# on idle surveys.
+# task_usd = 5.0
+# day_usd = 50.0
+# idle_usd = 1.0
 "#;

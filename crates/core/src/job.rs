@@ -35,6 +35,13 @@ pub enum JobSpec {
     },
     /// Remove (or pool) the task's worktree; delete its branch when asked.
     Cleanup { delete_branch: bool },
+    /// Best-of-N: run the coder of attempt `slot` in its own worktree and branch.
+    Attempt { slot: u32, tier: u32 },
+    /// Best-of-N: run the project's verify command on attempt `slot`'s commit.
+    VerifyAttempt { slot: u32, commit: ObjectId },
+    /// Best-of-N is over: remove every attempt's worktree and branch; the kept attempt's
+    /// commit is on the task's own branch.
+    SettleAttempts { slots: u32, kept: Option<u32> },
 }
 
 impl JobSpec {
@@ -45,6 +52,10 @@ impl JobSpec {
             JobSpec::PrepareCandidate => "prepare_candidate",
             JobSpec::Land { .. } => "land",
             JobSpec::Cleanup { .. } => "cleanup",
+            // Routed like the work they are: agent slots, the host's heavy budget, bookkeeping.
+            JobSpec::Attempt { .. } => "run",
+            JobSpec::VerifyAttempt { .. } => "verify",
+            JobSpec::SettleAttempts { .. } => "cleanup",
         }
     }
 }

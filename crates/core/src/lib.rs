@@ -28,8 +28,9 @@ pub use event::{Event, NewEvent, event_kind};
 pub use ids::{JobId, ObjectId, ProjectId, RunId, Seq, TaskId};
 pub use job::{Job, JobSpec, JobStatus, NewJob};
 pub use machine::{
-    Candidate, CandidateStatus, Effect, Flow, Input, Limits, Notice, QueueSlot, RunReason,
-    RunResult, SessionMode, TaskState, TransitionError, VerifiedTree, VerifyPurpose, transition,
+    Attempt, AttemptStatus, Candidate, CandidateStatus, Effect, Flow, Held, Input, Limits, Notice,
+    PendingRun, QueueSlot, RunReason, RunResult, SessionMode, TaskState, TransitionError,
+    VerifiedTree, VerifyPurpose, transition,
 };
 pub use run::{NewRun, Run, RunStatus, Usage};
 pub use task::{NewTask, Priority, Project, Risk, Role, Status, Task, TaskKind};

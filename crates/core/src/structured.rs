@@ -51,6 +51,10 @@ pub struct Verdict {
     pub summary: String,
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Best-of-N: the attempt the reviewer picks (its number as the prompt gives it); the
+    /// verdict and findings are about that attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +175,9 @@ mod tests {
         assert_eq!(v.findings_text(), "a.rs:3 [high] off by one");
         assert!(parse_verdict(r#"{"verdict": "maybe"}"#).is_err());
         assert!(parse_verdict(r#"{"verdict": "approve", "extra": 1}"#).is_err());
+        let picked = parse_verdict(r#"{"verdict": "approve", "pick": 2, "summary": "smaller"}"#);
+        assert_eq!(picked.map(|v| v.pick), Ok(Some(2)));
+        assert!(parse_verdict(r#"{"verdict": "approve", "pick": "two"}"#).is_err());
     }
 
     /// The published schemas name exactly the fields the parser accepts.
@@ -205,7 +212,7 @@ mod tests {
             .map(String::as_str)
             .collect();
         keys.sort();
-        assert_eq!(keys, ["findings", "summary", "verdict"]);
+        assert_eq!(keys, ["findings", "pick", "summary", "verdict"]);
         let finding = &verdict["properties"]["findings"]["items"]["properties"];
         let mut keys: Vec<&str> = finding
             .as_object()

@@ -223,6 +223,9 @@ pub struct NewTask {
     pub budget_usd: Option<f64>,
     /// Plan before coding (always true for epics).
     pub plan: bool,
+    /// Best-of-N: this many coders attempt the task at once and the reviewer picks one (below
+    /// 2: one coder).
+    pub best_of: u32,
 }
 
 /// A task as stored: what was asked plus where the machine has it.

@@ -133,6 +133,23 @@ fn build_commit(
             Effect::Cleanup { delete_branch } => commit.enqueue.push(job(JobSpec::Cleanup {
                 delete_branch: *delete_branch,
             })),
+            Effect::StartAttempt { slot, tier } => commit.enqueue.push(job(JobSpec::Attempt {
+                slot: *slot,
+                tier: *tier,
+            })),
+            Effect::VerifyAttempt { slot, commit: c } => commit.enqueue.push(NewJob {
+                priority: 0,
+                ..job(JobSpec::VerifyAttempt {
+                    slot: *slot,
+                    commit: c.clone(),
+                })
+            }),
+            Effect::SettleAttempts { slots, kept } => {
+                commit.enqueue.push(job(JobSpec::SettleAttempts {
+                    slots: *slots,
+                    kept: *kept,
+                }));
+            }
             Effect::CancelJobs => commit.cancel_jobs_of = Some(task.id),
             Effect::CreateChildren => {
                 commit.children = children_of(board, task, extra.plan.as_ref())?;
@@ -167,12 +184,29 @@ fn children_of(
     })?;
     let mut children = Vec::new();
     for sub in plan.subtasks {
+        // An idle survey's subtasks are ideas for a person to accept or decline.
+        let (kind, body) = if task.state.flow.survey {
+            (
+                TaskKind::Proposal,
+                crate::proposals::proposal_body(
+                    &sub.body,
+                    &format!("the idle survey #{}", task.id),
+                ),
+            )
+        } else {
+            (TaskKind::Task, sub.body)
+        };
         let new = NewTask {
             title: sub.title,
-            body: sub.body,
-            kind: TaskKind::Task,
+            body,
+            kind,
             priority: task.priority,
-            labels: task.labels.clone(),
+            // A survey's label marks the survey, not the ideas it filed.
+            labels: if task.state.flow.survey {
+                Vec::new()
+            } else {
+                task.labels.clone()
+            },
             parent: Some(task.id),
             // Siblings by index: the store resolves TaskId(-1 - i) to the i-th child's id.
             blocked_by: sub
@@ -186,6 +220,7 @@ fn children_of(
             tier: sub.tier,
             budget_usd: None,
             plan: false,
+            best_of: 0,
         };
         let state = TaskState::new(board.flow_for(&new), new.risk, new.tier);
         children.push((new, state));

@@ -116,6 +116,8 @@ impl Board {
             plan_review: !roles.plan_reviewer.is_empty(),
             review: self.settings.review.enabled && !roles.reviewer.is_empty(),
             approval_at: self.settings.risk.approval_at.map(risk::to_core),
+            best_of: if task.best_of > 1 { task.best_of } else { 0 },
+            survey: false,
         }
     }
 
@@ -128,6 +130,15 @@ impl Board {
         if task.kind == TaskKind::Epic && self.settings.roles.planner.is_empty() {
             return Err(EngineError::Invalid(
                 "an epic needs a planner: add an agent to roles.planner in gaffer.toml".into(),
+            ));
+        }
+        crate::best_of::check_new(&self.settings, &task)?;
+        if task
+            .budget_usd
+            .is_some_and(|b| !(b.is_finite() && b >= 0.0))
+        {
+            return Err(EngineError::Invalid(
+                "a budget is an amount of US dollars, zero or more".into(),
             ));
         }
         let label_risk = risk::for_labels(&self.settings, &task.labels);
@@ -166,6 +177,7 @@ impl Board {
                 labels: edit.labels.clone(),
                 priority: edit.priority,
                 state,
+                ..TaskEdit::default()
             };
             match self.store.edit_task(id, task.version, &change) {
                 Err(StoreError::VersionConflict { .. }) => continue,

@@ -10,7 +10,7 @@ use gaffer_agents::Registry;
 use gaffer_core::{Input, Job, JobId, NewEvent, Status, TaskId, event_kind};
 use gaffer_store::{Commit, JobCompletion, JobOutcome, StoreError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -48,8 +48,12 @@ pub struct Engine {
     /// Why heavy work was last held back by the host's load, to log each change once.
     held_back: Mutex<Option<String>>,
     running: Mutex<HashMap<JobId, Running>>,
+    /// Numbers each claim (see `fill`).
+    claims: AtomicU64,
     /// When the last agent run was handed out (for `engine.agent_stagger`).
     last_agent_start: Mutex<Option<std::time::Instant>>,
+    /// What the budgets last said (to record each change once).
+    spend: crate::budget::Watch,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -109,7 +113,9 @@ impl Engine {
             budget,
             held_back: Mutex::new(None),
             running: Mutex::new(HashMap::new()),
+            claims: AtomicU64::new(0),
             last_agent_start: Mutex::new(None),
+            spend: crate::budget::Watch::default(),
         })
     }
 
@@ -271,6 +277,11 @@ impl Engine {
                 Err(e) => tracing::warn!(task = %decision.task, "scheduler input failed: {e}"),
             }
         }
+        // Budgets: release held tasks they allow again; idle mode: survey an idle board.
+        crate::budget::round(&self.board, &tasks, &self.spend);
+        if let Err(e) = crate::idle::round(&self.board) {
+            tracing::warn!("idle survey failed: {e}");
+        }
         Ok(())
     }
 
@@ -309,7 +320,11 @@ impl Engine {
                 } else {
                     None
                 };
-                let job = match self.board.store.claim_job(&self.owner, kinds, lease_ms) {
+                // Each claim has its own owner name, so that a lease this engine lost (a long
+                // suspend) and claimed again cannot be completed by the first worker too.
+                let claim = self.claims.fetch_add(1, Ordering::SeqCst);
+                let owner = format!("{}/{claim}", self.owner);
+                let job = match self.board.store.claim_job(&owner, kinds, lease_ms) {
                     Ok(Some(job)) => job,
                     Ok(None) => break,
                     Err(e) => {
@@ -372,7 +387,7 @@ impl Engine {
     ) {
         let heartbeat = {
             let store = Arc::clone(&self.board.store);
-            let (owner, id, cancel) = (self.owner.clone(), job.id, cancel.clone());
+            let (owner, id, cancel) = (self.holder(&job), job.id, cancel.clone());
             let every = self.board.settings.engine.heartbeat;
             let lease_ms = self.board.settings.engine.lease.as_millis() as i64;
             tokio::spawn(async move {
@@ -397,7 +412,7 @@ impl Engine {
             board: Arc::clone(&self.board),
             agents: Arc::clone(&self.agents),
             job: job.clone(),
-            owner: self.owner.clone(),
+            owner: self.holder(&job),
             cancel: cancel.clone(),
         };
         let result = jobs::execute(&ctx).await;
@@ -410,18 +425,37 @@ impl Engine {
         self.wake.notify_one();
     }
 
+    /// The owner name the job was claimed under.
+    fn holder(&self, job: &Job) -> String {
+        job.lease_owner
+            .clone()
+            .unwrap_or_else(|| self.owner.clone())
+    }
+
     /// Records a job's result: the machine's input and the job's completion in one transaction.
     fn conclude(&self, job: &Job, result: Result<JobResult>) {
         let completion = |outcome, error| JobCompletion {
             job: job.id,
-            owner: self.owner.clone(),
+            owner: self.holder(job),
             outcome,
             error,
         };
         let outcome = match result {
             Ok(JobResult::Input { input, mut extra }) => {
                 extra.complete_job = Some(completion(JobOutcome::Done, None));
-                self.apply_or_ack(job, &input, extra)
+                let finish_run = extra.finish_run.clone();
+                let applied = self.apply_or_ack(job, &input, extra);
+                if let (Err(EngineError::Store(StoreError::LeaseLost { .. })), Some(_)) =
+                    (&applied, &finish_run)
+                {
+                    // The job runs again elsewhere, but this run happened: keep its record and
+                    // its usage (budgets count it).
+                    let _ = self.board.store.commit(&Commit {
+                        finish_run,
+                        ..Commit::default()
+                    });
+                }
+                applied
             }
             Ok(JobResult::Done { events }) => self
                 .board
@@ -448,7 +482,7 @@ impl Engine {
                 }
                 self.board
                     .store
-                    .release_job(job.id, &self.owner)
+                    .release_job(job.id, &self.holder(job))
                     .map(|_| ())
                     .map_err(EngineError::from)
             }

@@ -33,7 +33,25 @@ impl Landing {
             .git
             .checked_out_in(&target)?
             .filter(|path| !path.starts_with(board.paths.root()));
-        let branch = if user_checkout.is_some() {
+        // Land beside the target while the user has it checked out, and also while work
+        // landed beside it has not reached it and cannot by a fast-forward (the user committed
+        // on the target meanwhile): `gaffer pull` merges the two.
+        let landed_apart = || -> Result<bool> {
+            let landed = board
+                .git
+                .rev_parse_commit(&format!("refs/heads/{}", landing_branch(&target)))?;
+            let tip = board
+                .git
+                .rev_parse_commit(&format!("refs/heads/{target}"))?;
+            Ok(match (landed, tip) {
+                (Some(landed), Some(tip)) => {
+                    !board.git.is_ancestor(&landed, &tip)?
+                        && !board.git.is_ancestor(&tip, &landed)?
+                }
+                _ => false,
+            })
+        };
+        let branch = if user_checkout.is_some() || landed_apart()? {
             landing_branch(&target)
         } else {
             target.clone()
@@ -61,6 +79,18 @@ impl Landing {
             .rev_parse_commit(&format!("refs/heads/{}", self.target))?;
         if !self.is_redirected() {
             let tip = target_tip.ok_or_else(|| missing(&self.target))?;
+            // Work that landed beside the target while the user had it checked out, and that
+            // the target has not caught up with: build on it, so the target moves forward
+            // through it instead of leaving it behind.
+            let landed = board
+                .git
+                .rev_parse_commit(&format!("refs/heads/{}", landing_branch(&self.target)))?;
+            if let Some(landed) = landed
+                && !board.git.is_ancestor(&landed, &tip)?
+                && board.git.is_ancestor(&tip, &landed)?
+            {
+                return Ok((landed, Some(tip)));
+            }
             return Ok((tip.clone(), Some(tip)));
         }
         let landed = board.git.rev_parse_commit(&self.refname())?;

@@ -15,16 +15,20 @@
 //! back to the queue, their processes are killed, and each job runs to one recorded completion.
 
 mod apply;
+mod best_of;
 mod board;
+mod budget;
 mod engine;
 mod error;
 mod host;
+mod idle;
 pub mod intake;
 mod jobs;
 mod landing;
 mod paths;
 mod pricing;
 mod prompts;
+mod proposals;
 mod queue;
 mod recovery;
 mod registry;
@@ -35,13 +39,16 @@ mod scheduler;
 
 pub use apply::{Applied, Extra, apply};
 pub use board::{Board, BoardOptions, StatusReport, TaskChanges};
+pub use budget::{BudgetReport, TaskSpend, spent as cost_of_runs, task_budget};
 pub use engine::LOCAL_OWNER_PREFIX;
 pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
 pub use host::{HeldBack, HostBudget, HostLoad};
+pub use idle::{SURVEY_LABEL, is_survey};
 pub use landing::Landing;
 pub use paths::StatePaths;
 pub use pricing::priced;
 pub use prompts::{OVERRIDE_DIR as PROMPT_OVERRIDE_DIR, last_handoff};
+pub use proposals::{parse_lines as proposal_lines, proposal_body};
 pub use queue::{HostReport, QueueEntryReport, QueueExit, QueueMetrics, QueueReport};
 pub use registry::{agent_by_name, agents_from_settings, default_agent};

@@ -100,6 +100,8 @@ pub(crate) struct Context {
     pub review: Option<crate::review::ReviewContext>,
     /// An extra reviewer's focus.
     pub focus: Option<String>,
+    /// Best-of-N: the attempts to pick from, rendered (the picking reviewer).
+    pub attempts: Option<String>,
 }
 
 /// The run's prompt: the task, why this run happens with its evidence, and what the role needs
@@ -153,6 +155,7 @@ pub(crate) fn render(
             Some("The branch no longer applies on the target branch. Resolve the conflict.")
         }
         RunReason::Retried => Some("A person asked to try again."),
+        RunReason::Pick => None,
     };
     if let Some(why) = why {
         out.push_str(&format!("\n## Why you are running again\n\n{why}\n"));
@@ -187,6 +190,9 @@ pub(crate) fn render(
     }
     if let Some(review) = &context.review {
         out.push_str(&review.render());
+    }
+    if let Some(attempts) = &context.attempts {
+        out.push_str(attempts);
     }
     out
 }

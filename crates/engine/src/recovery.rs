@@ -50,10 +50,17 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     let b = Arc::clone(&board);
     let (removed, deleted) = blocking(move || {
         let tasks = b.tasks(&[])?;
-        let keep: Vec<String> = tasks
+        let live: Vec<&gaffer_core::Task> =
+            tasks.iter().filter(|t| !t.status().is_terminal()).collect();
+        // Best-of-N attempts still at work keep their worktrees and branches.
+        let attempts: Vec<(String, String)> = live
             .iter()
-            .filter(|t| !t.status().is_terminal())
-            .map(worktree_name)
+            .flat_map(|t| crate::best_of::live_attempts(t))
+            .collect();
+        let keep: Vec<String> = live
+            .iter()
+            .map(|t| worktree_name(t))
+            .chain(attempts.iter().map(|(name, _)| name.clone()))
             .collect();
         let removed = b.worktrees.reconcile(&keep)?;
         let by_branch: HashMap<&str, Status> = tasks
@@ -66,6 +73,7 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
                 continue;
             }
             let orphan = match by_branch.get(branch.as_str()) {
+                None if attempts.iter().any(|(_, b)| *b == branch) => false,
                 None => true,
                 Some(status) => matches!(status, Status::Merged | Status::Cancelled),
             };

@@ -97,6 +97,10 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
         .collect();
     // A task promoted in this very round starts in the next one (the machine needs it ready).
     ready.sort_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
+    // No new task starts while the day's budget is spent (`crate::budget` says so once).
+    if !ready.is_empty() && crate::budget::day_stop(board).ok().flatten().is_some() {
+        ready.clear();
+    }
     for task in ready {
         if busy >= board.settings.engine.concurrency {
             break;

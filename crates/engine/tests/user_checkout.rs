@@ -167,3 +167,60 @@ async fn a_full_run_leaves_the_users_dirty_checkout_byte_for_byte() {
             .contains("src/lib.txt")
     );
 }
+
+/// Work landed beside the target while the user had it checked out is not left behind when
+/// they switch away without pulling: the target moves forward through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_target_catches_up_with_work_landed_beside_it() {
+    let repo = TestRepo::new();
+    let board = Arc::new(
+        Board::open(
+            repo.path(),
+            settings(),
+            BoardOptions {
+                git_env: repo.env(),
+                clock: None,
+            },
+        )
+        .unwrap(),
+    );
+    board
+        .add_task(NewTask {
+            title: "alpha file".into(),
+            ..NewTask::default()
+        })
+        .unwrap();
+    let engine = Engine::new(Arc::clone(&board), registry());
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        engine.run_until_settled(CancellationToken::new()),
+    )
+    .await
+    .expect("the run settles")
+    .unwrap();
+    assert_eq!(board.landing().unwrap().branch, "gaffer/landed/main");
+
+    // The user leaves main without pulling.
+    repo.git(&["switch", "-q", "-c", "elsewhere"]);
+    assert_eq!(board.landing().unwrap().branch, "main");
+    board
+        .add_task(NewTask {
+            title: "notes update".into(),
+            ..NewTask::default()
+        })
+        .unwrap();
+    let engine = Engine::new(Arc::clone(&board), registry());
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        engine.run_until_settled(CancellationToken::new()),
+    )
+    .await
+    .expect("the run settles")
+    .unwrap();
+    for task in board.tasks(&[]).unwrap() {
+        assert_eq!(task.status(), Status::Merged, "{task:?}");
+    }
+    // main has both: the first task's work (landed beside it) and the second's.
+    assert_eq!(repo.git(&["show", "main:src/alpha.txt"]), "alpha");
+    assert_eq!(repo.git(&["show", "main:notes.txt"]), "landed notes");
+}

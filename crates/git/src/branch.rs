@@ -29,14 +29,15 @@ impl Git {
     }
 }
 
-/// Puts the worktree at `dir` back on `branch`, discarding anything uncommitted (gaffer's own
-/// worktrees only: used after verifying a merge candidate in a detached checkout).
+/// Puts the worktree at `dir` back on `branch`, discarding anything uncommitted except ignored
+/// files (gaffer's own worktrees only: used after verifying a merge candidate in a detached
+/// checkout; ignored files are the task's setup and build caches, see [`crate::checkout_detached`]).
 pub fn checkout_branch(dir: &Path, branch: &str, env: &[(String, String)]) -> Result<()> {
     GitCommand::new(dir, env)
         .args(["checkout", "-q", "--force"])
         .arg(branch)
         .arg("--")
         .run()?;
-    GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
+    GitCommand::new(dir, env).args(["clean", "-ffdq"]).run()?;
     Ok(())
 }

@@ -59,16 +59,18 @@ pub fn is_dirty(dir: &Path, env: &[(String, String)]) -> Result<bool> {
     Ok(!dirty_paths(dir, env)?.is_empty())
 }
 
-/// Makes the worktree at `dir` an exact, clean checkout of `commit` with a detached HEAD:
-/// `git checkout --detach --force` then `git clean -ffdx` (untracked and ignored files are
-/// deleted, nested repositories included). Used to verify a merge candidate.
+/// Makes the worktree at `dir` an exact checkout of `commit` with a detached HEAD:
+/// `git checkout --detach --force` then `git clean -ffd` (untracked files are deleted, nested
+/// repositories included). Ignored files stay: within one task's worktree they are what its
+/// setup command installed and its builds cached (`node_modules`, `target/`), which verifying a
+/// merge candidate needs as much as verifying the branch. Used to verify a merge candidate.
 pub fn checkout_detached(dir: &Path, commit: &Oid, env: &[(String, String)]) -> Result<()> {
     GitCommand::new(dir, env)
         .args(["checkout", "-q", "--force", "--detach"])
         .arg(commit.as_str())
         .arg("--")
         .run()?;
-    GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
+    GitCommand::new(dir, env).args(["clean", "-ffdq"]).run()?;
     Ok(())
 }
 

@@ -23,7 +23,8 @@ it green. These tools act on its board. To get work done, add tasks (add_task) w
 and a body that says what done looks like, or hand a larger goal to gaffer's planner (plan_goal). \
 Watch progress with list_tasks, show_task and queue_status; tasks in needs_input wait for an \
 answer (answer) and tasks in awaiting_approval for approve or reject. An agent that gaffer itself \
-runs reports with report_progress and asks a person with ask_person.";
+runs reports with report_progress, asks a person with ask_person, and files ideas outside its task \
+with propose.";
 
 /// The MCP server: the board's tools over an [`Api`].
 #[derive(Clone)]
@@ -181,6 +182,24 @@ pub struct AskArgs {
     /// The question, with the context a person needs to answer it without reading your
     /// transcript.
     pub question: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ProposeArgs {
+    /// A short imperative title for the improvement, e.g. "Cache the parsed config".
+    pub title: String,
+    /// What to change, where, and why it is worth it.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// Who proposed something, for the proposal's note.
+fn proposer(agent: &AgentContext) -> String {
+    match (agent.task, agent.run) {
+        (Some(task), Some(run)) => format!("an agent (run {run} of task #{task}) through MCP"),
+        (Some(task), None) => format!("an agent working on task #{task} through MCP"),
+        _ => "an MCP client".to_string(),
+    }
 }
 
 /// What a tool answers: the API's JSON, or its error in words.
@@ -445,6 +464,23 @@ impl GafferMcp {
     }
 
     #[tool(
+        description = "File an idea for an improvement you noticed but that is not part of your task (a bug waiting to happen, missing tests, confusing code). It becomes a proposal on the board that waits for a person to accept (it then becomes a task) or decline it; nothing runs until then. Answers the proposal with its id."
+    )]
+    async fn propose(&self, Parameters(args): Parameters<ProposeArgs>) -> ToolResult {
+        let title = args.title.trim().to_string();
+        if title.is_empty() {
+            return failed("propose needs a title".into());
+        }
+        let note = format!("Proposed by {}.", proposer(&self.agent));
+        let body = match args.body.trim() {
+            "" => note,
+            text => format!("{text}\n\n{note}"),
+        };
+        let body = json!({ "title": title, "body": body, "kind": "proposal" });
+        answer(self.api.post("/api/tasks", &body).await)
+    }
+
+    #[tool(
         description = "For an agent that gaffer runs: report what you are doing, in a line or two. People watching the board see it live. Works only inside a gaffer run (GAFFER_TASK is set)."
     )]
     async fn report_progress(&self, Parameters(args): Parameters<ProgressArgs>) -> ToolResult {
@@ -516,6 +552,16 @@ fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proposals_say_who_proposed_them() {
+        let agent = AgentContext {
+            task: Some(4),
+            run: Some(9),
+        };
+        assert_eq!(proposer(&agent), "an agent (run 9 of task #4) through MCP");
+        assert_eq!(proposer(&AgentContext::default()), "an MCP client");
+    }
 
     #[test]
     fn titles_come_from_the_first_line() {

@@ -47,7 +47,7 @@ pub use runs::{runs_lifecycle, runs_lost, usage_totals};
 pub use tasks::{
     invalid_input_is_refused, projects_upsert_and_read, tasks_are_edited, tasks_create_and_read,
 };
-pub use usage::usage_breakdown;
+pub use usage::{usage_breakdown, usage_since};
 
 /// Builds a fresh, empty store whose clock is the given one.
 pub type MakeStore = dyn Fn(Arc<FixedClock>) -> Box<dyn Store>;
@@ -85,6 +85,7 @@ macro_rules! __with_conformance_checks {
             runs_lost
             usage_totals
             usage_breakdown
+            usage_since
         }
     };
 }

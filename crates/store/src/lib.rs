@@ -88,6 +88,8 @@ pub trait Store: Send + Sync {
     fn runs(&self, task: TaskId) -> Result<Vec<Run>>;
     /// Sums of the usage recorded by every run (of `project`, or of all projects).
     fn usage_totals(&self, project: Option<ProjectId>) -> Result<UsageTotals>;
+    /// The same sums over the runs that started at or after `since_ms` (budgets per day).
+    fn usage_since(&self, project: Option<ProjectId>, since_ms: i64) -> Result<UsageTotals>;
     /// The same sums split by `by`: one row per distinct value, ordered by cost (highest first),
     /// then by key. The rows add up to [`Store::usage_totals`] for the same `project`.
     fn usage_breakdown(

@@ -2,7 +2,7 @@
 
 use gaffer_core::{
     JobId, NewEvent, NewJob, NewTask, Priority, ProjectId, RunId, RunStatus, Status, TaskId,
-    TaskState, Usage,
+    TaskKind, TaskState, Usage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,10 @@ pub struct TaskEdit {
     pub priority: Option<Priority>,
     /// A new state for the task (e.g. a higher risk that new labels imply).
     pub state: Option<TaskState>,
+    /// A new kind (a proposal a person accepted becomes a task).
+    pub kind: Option<TaskKind>,
+    /// A new budget: `Some(None)` removes the task's own budget.
+    pub budget_usd: Option<Option<f64>>,
 }
 
 impl TaskEdit {
@@ -65,6 +69,8 @@ impl TaskEdit {
             && self.labels.is_none()
             && self.priority.is_none()
             && self.state.is_none()
+            && self.kind.is_none()
+            && self.budget_usd.is_none()
     }
 }
 

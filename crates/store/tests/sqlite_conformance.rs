@@ -26,5 +26,5 @@ gaffer_store::conformance_tests!(sqlite());
 fn run_all_passes() {
     let make = sqlite();
     gaffer_store::conformance::run_all(&make);
-    assert_eq!(gaffer_store::conformance::CHECKS.len(), 20);
+    assert_eq!(gaffer_store::conformance::CHECKS.len(), 21);
 }

@@ -2,6 +2,7 @@
 
 mod act;
 mod agent;
+mod crew;
 mod diff;
 mod doctor;
 mod down;
@@ -59,6 +60,10 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Task(TaskCommand::Show(args)) => task::show(&ctx, &args),
         Command::Task(TaskCommand::Cancel(args)) => act::cancel(&ctx, args.id, &args.reason),
         Command::Task(TaskCommand::Retry(args)) => act::simple(&ctx, args.id, "retry"),
+        Command::Task(TaskCommand::Budget(args)) => crew::set_budget(&ctx, args.id, &args.usd),
+        Command::Budget(args) => crew::budget(&ctx, &args),
+        Command::Accept(args) => crew::accept(&ctx, &args),
+        Command::Decline(args) => crew::decline(&ctx, &args),
         Command::Status(args) => status::run(&ctx, args.json),
         Command::Queue(args) => queue::run(&ctx, args.json),
         Command::Feed(args) => feed::run(&ctx, &args),

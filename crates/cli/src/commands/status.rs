@@ -43,7 +43,14 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
 
 pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
     let board = ctx.board()?;
-    let tasks = board.tasks(&[Status::NeedsInput, Status::AwaitingApproval])?;
+    let mut tasks = board.tasks(&[Status::NeedsInput, Status::AwaitingApproval])?;
+    // Proposals wait for a person too: accept or decline.
+    tasks.extend(
+        board
+            .tasks(&[Status::Backlog])?
+            .into_iter()
+            .filter(|t| t.kind == gaffer_core::TaskKind::Proposal),
+    );
     if json {
         return output::json(&tasks);
     }
@@ -51,13 +58,25 @@ pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
         println!("nothing waits for a person");
     }
     for t in &tasks {
+        let note = t.state.note.as_deref().unwrap_or("");
         let what = match t.status() {
-            Status::NeedsInput => format!("asks: {}", t.state.note.as_deref().unwrap_or("")),
-            _ => format!("needs approval: {}", t.state.note.as_deref().unwrap_or("")),
+            Status::NeedsInput => format!("asks: {note}"),
+            Status::Backlog => format!("proposal: {}", crate::output::first_line(&t.body)),
+            _ if t.state.held.is_some() => format!("stopped by a budget: {note}"),
+            _ => format!("needs approval: {note}"),
         };
         println!("#{} {} — {}", t.id, t.title, what.trim());
         match t.status() {
             Status::NeedsInput => println!("    gaffer answer {} \"…\"", t.id),
+            Status::Backlog => println!(
+                "    gaffer accept {0}   |   gaffer decline {0} --reason \"…\"",
+                t.id
+            ),
+            _ if t.state.held.is_some() => println!(
+                "    gaffer task budget {0} USD   |   gaffer approve {0} (one more run)   |   \
+                 gaffer reject {0} --reason \"…\"",
+                t.id
+            ),
             _ => println!(
                 "    gaffer approve {0}   |   gaffer reject {0} --reason \"…\"",
                 t.id

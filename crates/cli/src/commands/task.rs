@@ -42,8 +42,9 @@ pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
         read_scope: args.read_scope,
         risk: args.risk.parse().map_err(usage)?,
         tier: args.tier,
-        budget_usd: None,
+        budget_usd: args.budget,
         plan: args.plan,
+        best_of: args.best_of,
     };
     let board = ctx.board()?;
     let task: Task = match ctx.daemon(&board) {

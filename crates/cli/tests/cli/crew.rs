@@ -15,7 +15,7 @@ use std::time::Duration;
 /// landed out of order would break the target).
 const VERIFY: &str = "set -e\ntest ! -e BROKEN\nif [ -e gamma.txt ]; then test -e alpha.txt; fi\n";
 
-fn config(engine: &str, rest: &str) -> String {
+pub(crate) fn config(engine: &str, rest: &str) -> String {
     format!(
         r#"[project]
 name = "crew"
@@ -38,12 +38,12 @@ port = 0
 }
 
 /// A scripted agent reading `scripts/<name>.toml`; its family is its name.
-fn scripted(name: &str) -> String {
+pub(crate) fn scripted(name: &str) -> String {
     format!("[agents.{name}]\nbackend = \"scripted\"\nscript = \"scripts/{name}.toml\"\n\n")
 }
 
 /// A repository with `gaffer.toml`, `verify.sh` and `files`, committed on `main`.
-fn crew(gaffer_toml: &str, files: &[(&str, &str)]) -> Project {
+pub(crate) fn crew(gaffer_toml: &str, files: &[(&str, &str)]) -> Project {
     let project = Project::bare();
     project.repo.write("gaffer.toml", gaffer_toml);
     project.repo.write("verify.sh", VERIFY);
@@ -54,12 +54,12 @@ fn crew(gaffer_toml: &str, files: &[(&str, &str)]) -> Project {
     project
 }
 
-fn runs(shown: &Value) -> Vec<Value> {
+pub(crate) fn runs(shown: &Value) -> Vec<Value> {
     shown["runs"].as_array().cloned().unwrap_or_default()
 }
 
 /// `(role, agent, status)` of each run, in order.
-fn run_summary(shown: &Value) -> Vec<(String, String, String)> {
+pub(crate) fn run_summary(shown: &Value) -> Vec<(String, String, String)> {
     runs(shown)
         .iter()
         .map(|r| {
@@ -73,7 +73,7 @@ fn run_summary(shown: &Value) -> Vec<(String, String, String)> {
 }
 
 /// The statuses the task went through (`task.status` events), repeats folded.
-fn statuses(shown: &Value) -> Vec<String> {
+pub(crate) fn statuses(shown: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for e in events(shown, "task.status") {
         let to = e["data"]["to"].as_str().unwrap_or("?").to_string();
@@ -84,7 +84,7 @@ fn statuses(shown: &Value) -> Vec<String> {
     out
 }
 
-fn events(shown: &Value, kind: &str) -> Vec<Value> {
+pub(crate) fn events(shown: &Value, kind: &str) -> Vec<Value> {
     shown["events"]
         .as_array()
         .map(|all| all.iter().filter(|e| e["kind"] == kind).cloned().collect())
@@ -100,7 +100,7 @@ fn seq_of(shown: &Value, to: &str) -> i64 {
         .unwrap_or_else(|| panic!("never {to}: {:#}", shown["events"]))
 }
 
-fn run_file(project: &Project, run: &Value, file: &str) -> String {
+pub(crate) fn run_file(project: &Project, run: &Value, file: &str) -> String {
     let id = run["id"].as_i64().unwrap();
     let path = project
         .state_dir()
@@ -110,18 +110,18 @@ fn run_file(project: &Project, run: &Value, file: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn prompt(project: &Project, run: &Value) -> String {
+pub(crate) fn prompt(project: &Project, run: &Value) -> String {
     run_file(project, run, "prompt.md")
 }
 
-fn landed(project: &Project, path: &str) -> String {
+pub(crate) fn landed(project: &Project, path: &str) -> String {
     project
         .repo
         .git(&["show", &format!("gaffer/landed/main:{path}")])
 }
 
 /// The landed target, checked out on its own, passes the project's tests.
-fn assert_target_green(project: &Project) {
+pub(crate) fn assert_target_green(project: &Project) {
     let dir = project.repo.scratch("green");
     let dir_text = dir.display().to_string();
     project.repo.git(&[
@@ -147,7 +147,7 @@ fn assert_target_green(project: &Project) {
         .git(&["worktree", "remove", "--force", &dir_text]);
 }
 
-fn act(project: &Project, args: &[&str]) -> std::process::Output {
+pub(crate) fn act(project: &Project, args: &[&str]) -> std::process::Output {
     let out = project.gaffer().args(args).output().unwrap();
     assert!(
         out.status.success(),

@@ -11,6 +11,7 @@ mod agents_e2e;
 
 mod config;
 mod crew;
+mod crew_more;
 mod daemon;
 mod demo;
 mod doctor;

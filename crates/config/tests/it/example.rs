@@ -166,3 +166,22 @@ fn the_example_configures_the_merge_queue_the_host_budget_and_the_remote() {
     assert_eq!(settings.host.max_load, Some(6.0));
     assert_eq!(settings.host.min_free_memory, Some(2 << 30));
 }
+
+#[test]
+fn the_example_sets_budgets_and_idle_mode() {
+    let settings = parse_str(EXAMPLE, Path::new("gaffer.example.toml")).unwrap();
+    assert_eq!(settings.budget.task_usd, Some(5.0));
+    assert_eq!(settings.budget.day_usd, Some(50.0));
+    assert_eq!(settings.budget.idle_usd, Some(0.5));
+    assert!(settings.engine.idle);
+    assert_eq!(settings.engine.idle_every, Duration::from_secs(2 * 60 * 60));
+    let defaults = parse_str("", Path::new("gaffer.toml")).unwrap();
+    assert_eq!(defaults.budget, gaffer_config::BudgetSettings::default());
+    assert_eq!(
+        defaults.budget.idle_usd,
+        Some(gaffer_config::DEFAULT_IDLE_USD)
+    );
+    assert!(!defaults.engine.idle);
+    let bad = parse_str("[budget]\nday_usd = -1\n", Path::new("gaffer.toml")).unwrap_err();
+    assert!(bad.to_string().contains("budget.day_usd"), "{bad}");
+}

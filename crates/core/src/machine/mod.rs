@@ -15,9 +15,12 @@
 //!  any ─▶ cancelled        retries exhausted ─▶ failed (a person may retry)
 //! ```
 
+mod crew;
 mod state;
 mod step;
 mod types;
+
+pub use crew::{Attempt, AttemptStatus, Held, PendingRun};
 
 pub use state::{
     Candidate, CandidateStatus, Flow, Limits, Paused, QueueSlot, TaskState, VerifiedTree,
@@ -29,3 +32,5 @@ pub use types::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_crew;

@@ -1,5 +1,6 @@
 //! The machine's state for one task, and the limits it works within.
 
+use super::crew::{Attempt, Held};
 use crate::ids::ObjectId;
 use crate::task::{Risk, Role, Status};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,11 @@ pub struct Flow {
     pub review: bool,
     /// Risk at or above which a person approves before the change queues; `None`: never.
     pub approval_at: Option<Risk>,
+    /// Best-of-N: this many coders attempt the task at once (below 2: one coder).
+    pub best_of: u32,
+    /// An idle survey: the planner looks at the code read-only and its plan's subtasks become
+    /// proposals; the task ends once they are filed.
+    pub survey: bool,
 }
 
 impl Default for Flow {
@@ -25,6 +31,8 @@ impl Default for Flow {
             plan_review: true,
             review: false,
             approval_at: Some(Risk::High),
+            best_of: 0,
+            survey: false,
         }
     }
 }
@@ -118,6 +126,20 @@ pub struct TaskState {
     pub approved: bool,
     /// The question or reason shown to people while waiting or failed.
     pub note: Option<String>,
+    /// Set while a budget holds the task in `awaiting_approval`: the run that did not start.
+    #[serde(default)]
+    pub held: Option<Held>,
+    /// A person let one run go past the budget (`approve` of a held task); the next run to
+    /// finish uses it up.
+    #[serde(default)]
+    pub budget_approved: bool,
+    /// Best-of-N: the attempts, while they run and until one is picked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// An epic whose plan already became child tasks: a retry waits on them again instead of
+    /// planning (and creating children) a second time.
+    #[serde(default)]
+    pub delegated: bool,
 }
 
 /// A merge candidate: `commit` (with `tree`) is the task's branch applied on `onto`, which is the
@@ -212,6 +234,10 @@ impl TaskState {
             paused: None,
             approved: false,
             note: None,
+            held: None,
+            budget_approved: false,
+            attempts: Vec::new(),
+            delegated: false,
         }
     }
 

@@ -8,6 +8,10 @@ use super::types::{
 };
 use crate::task::{Role, Status};
 
+mod best_of;
+mod budget;
+mod survey;
+
 /// Applies `input` to `state`. On success returns the new state and the effects the engine must
 /// carry out; on error nothing has changed.
 pub fn transition(
@@ -21,6 +25,7 @@ pub fn transition(
         limits: limits.sanitized(),
     };
     step.apply(input)?;
+    step.after(input);
     Ok((step.s, step.fx))
 }
 
@@ -51,6 +56,16 @@ impl Step {
                 self.fail(reason.clone());
                 Ok(())
             }
+            (_, Input::Hold { reason, run }) => self.hold(reason, run),
+            (Status::AwaitingApproval, Input::Release | Input::Approve | Input::Reject { .. })
+                if self.s.held.is_some() =>
+            {
+                self.release(input);
+                Ok(())
+            }
+            (Status::Coding, Input::AttemptFinished { .. } | Input::AttemptVerified { .. }) => {
+                self.attempt(input)
+            }
             (Status::Backlog, Input::Promote) => {
                 self.s.status = Status::Ready;
                 Ok(())
@@ -60,7 +75,7 @@ impl Step {
                 if self.s.flow.plan {
                     self.s.status = Status::Planning;
                     self.run(Role::Planner, SessionMode::Fresh, RunReason::Start, None);
-                } else {
+                } else if !self.fan_out() {
                     // A task that coded before starts again only after a person retried it.
                     let reason = if self.s.code_runs > 0 {
                         RunReason::Retried
@@ -328,7 +343,14 @@ impl Step {
                 self.s.candidate = None;
                 self.s.queue = None;
                 self.s.note = None;
-                self.s.status = Status::Ready;
+                // A cleanup of the failed attempt may still be queued: it must not take the
+                // worktree the retry is about to use.
+                self.fx.push(Effect::CancelJobs);
+                self.s.status = if self.s.delegated {
+                    Status::Delegated
+                } else {
+                    Status::Ready
+                };
                 Ok(())
             }
             _ => Err(not_allowed(status, input)),
@@ -337,6 +359,9 @@ impl Step {
 
     fn run_finished(&mut self, role: Role, result: &RunResult) -> Result<(), TransitionError> {
         let status = self.s.status;
+        if let Some(outcome) = self.attempts_run_finished(role, result) {
+            return outcome;
+        }
         let expected: &[Role] = match status {
             Status::Planning => &[Role::Planner],
             Status::PlanReview => &[Role::PlanReviewer],
@@ -362,6 +387,10 @@ impl Step {
                 Ok(())
             }
             RunResult::Plan { subtasks } if role == Role::Planner => {
+                if self.s.flow.survey {
+                    self.surveyed(*subtasks);
+                    return Ok(());
+                }
                 self.s.failures = 0;
                 if *subtasks == 0 {
                     self.code(Role::Coder, SessionMode::Fresh, RunReason::Start, None);
@@ -467,6 +496,7 @@ impl Step {
             RunResult::Code { .. } => wrong("a commit"),
             RunResult::NoChanges { .. } => wrong("a no-change"),
             RunResult::Review { .. } => wrong("a review verdict"),
+            RunResult::Pick { .. } => wrong("a pick"),
         }
     }
 
@@ -603,6 +633,7 @@ impl Step {
 
     fn delegate(&mut self) {
         self.s.status = Status::Delegated;
+        self.s.delegated = true;
         self.fx.push(Effect::CreateChildren);
         self.fx.push(Effect::Cleanup {
             delete_branch: true,

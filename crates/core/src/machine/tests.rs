@@ -517,7 +517,23 @@ fn arb_result() -> impl Strategy<Value = RunResult> {
         Just(RunResult::Failed {
             reason: "boom".into()
         }),
+        (1u32..4, any::<bool>()).prop_map(|(slot, approved)| RunResult::Pick {
+            slot,
+            approved,
+            reasons: "p".into()
+        }),
     ]
+}
+
+fn arb_pending_run() -> impl Strategy<Value = PendingRun> {
+    (arb_role(), proptest::option::of(1u32..4)).prop_map(|(role, slot)| PendingRun {
+        role,
+        tier: 0,
+        session: SessionMode::Fresh,
+        reason: RunReason::Start,
+        feedback: None,
+        slot,
+    })
 }
 
 /// Any input at all, including nonsense for the current state.
@@ -570,6 +586,21 @@ fn arb_input() -> impl Strategy<Value = Input> {
         Just(Input::Fail {
             reason: "gave up".into()
         }),
+        arb_pending_run().prop_map(|run| Input::Hold {
+            reason: "budget".into(),
+            run
+        }),
+        Just(Input::Release),
+        (1u32..4, arb_result()).prop_map(|(slot, result)| Input::AttemptFinished { slot, result }),
+        (1u32..4, arb_oid(), arb_oid(), any::<bool>()).prop_map(|(slot, commit, tree, passed)| {
+            Input::AttemptVerified {
+                slot,
+                commit,
+                tree,
+                passed,
+                summary: "s".into(),
+            }
+        }),
     ]
 }
 
@@ -579,13 +610,20 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
         any::<bool>(),
         any::<bool>(),
         proptest::option::of(Just(Risk::High)),
+        prop_oneof![Just(0u32), 2u32..4],
+        proptest::bool::weighted(0.1),
     )
-        .prop_map(|(plan, plan_review, review, approval_at)| Flow {
-            plan,
-            plan_review,
-            review,
-            approval_at,
-        })
+        .prop_map(
+            |(plan, plan_review, review, approval_at, best_of, survey)| Flow {
+                // A survey is a planner run; the engine always makes it one.
+                plan: plan || survey,
+                plan_review: plan_review && !survey,
+                review,
+                approval_at,
+                best_of,
+                survey,
+            },
+        )
 }
 
 fn arb_limits() -> impl Strategy<Value = Limits> {
@@ -604,6 +642,31 @@ fn within_limits(s: &TaskState, l: &Limits) -> bool {
         && s.review_rounds <= l.review_rounds
         && s.plan_rounds <= l.plan_rounds
         && s.merge_attempts <= l.merge_attempts
+}
+
+/// What the budget and best-of paths keep is consistent with the status: a held run only while
+/// waiting for a person, attempts only while they run or are picked from, neither once ended.
+fn side_state_consistent(s: &TaskState) -> Result<(), String> {
+    if s.held.is_some() && s.status != Status::AwaitingApproval {
+        return Err(format!("a held run while {}", s.status));
+    }
+    let attempt_states = [
+        Status::Coding,
+        Status::Reviewing,
+        Status::AwaitingApproval,
+        Status::NeedsInput,
+    ];
+    if !s.attempts.is_empty() && !attempt_states.contains(&s.status) {
+        return Err(format!("attempts while {}", s.status));
+    }
+    if s.status.is_terminal() && (s.held.is_some() || s.budget_approved) {
+        return Err("an ended task holds a run or a permission".into());
+    }
+    let open = s.attempts.iter().filter(|a| a.is_open()).count();
+    if s.status == Status::Reviewing && !s.attempts.is_empty() && open > 0 {
+        return Err("picking while attempts still run".into());
+    }
+    Ok(())
 }
 
 /// A simulated engine: answers each effect with a random but well-formed result, remembering
@@ -626,7 +689,89 @@ impl World {
     /// The inputs an effect leads to, chosen by `pick`. Cleanup, CancelJobs, Notify and
     /// CreateChildren need no answer (children are other tasks; settling is scheduler input).
     fn answer(&mut self, s: &TaskState, effect: &Effect, pick: u8) -> Option<Input> {
+        // Now and then a budget is spent when a run comes to start.
+        if pick % 23 == 7 {
+            let run = match effect {
+                Effect::StartRun {
+                    role,
+                    tier,
+                    session,
+                    reason,
+                    feedback,
+                } => Some(PendingRun {
+                    role: *role,
+                    tier: *tier,
+                    session: *session,
+                    reason: *reason,
+                    feedback: feedback.clone(),
+                    slot: None,
+                }),
+                Effect::StartAttempt { slot, tier } => Some(PendingRun::attempt(*slot, *tier)),
+                _ => None,
+            };
+            if let Some(run) = run {
+                return Some(Input::Hold {
+                    reason: "budget: spent".into(),
+                    run,
+                });
+            }
+        }
         match effect {
+            Effect::StartRun {
+                role: Role::Reviewer,
+                reason: RunReason::Pick,
+                ..
+            } => {
+                let passed: Vec<u32> = s
+                    .attempts
+                    .iter()
+                    .filter(|a| a.status == AttemptStatus::Passed)
+                    .map(|a| a.slot)
+                    .collect();
+                let result = if pick.is_multiple_of(5) || passed.is_empty() {
+                    RunResult::Failed { reason: "x".into() }
+                } else {
+                    RunResult::Pick {
+                        slot: passed[usize::from(pick) % passed.len()],
+                        approved: !pick.is_multiple_of(3),
+                        reasons: "picked".into(),
+                    }
+                };
+                Some(Input::RunFinished {
+                    role: Role::Reviewer,
+                    result,
+                })
+            }
+            Effect::StartAttempt { slot, .. } => {
+                let result = match pick % 4 {
+                    0 => RunResult::NoChanges {
+                        summary: "n".into(),
+                    },
+                    1 => RunResult::Failed { reason: "x".into() },
+                    _ => RunResult::Code {
+                        head: self.fresh("a"),
+                        risk: None,
+                    },
+                };
+                Some(Input::AttemptFinished {
+                    slot: *slot,
+                    result,
+                })
+            }
+            Effect::VerifyAttempt { slot, commit } => {
+                let tree = oid(&format!("tree-of-{commit}"));
+                let passed = !pick.is_multiple_of(3);
+                if passed {
+                    self.passing_trees.insert(tree.clone());
+                }
+                Some(Input::AttemptVerified {
+                    slot: *slot,
+                    commit: commit.clone(),
+                    tree,
+                    passed,
+                    summary: "s".into(),
+                })
+            }
             Effect::StartRun { role, .. } => {
                 let result = match (role, pick % 4) {
                     (_, 3) => RunResult::Failed { reason: "x".into() },
@@ -679,6 +824,7 @@ impl World {
             Effect::CreateChildren
             | Effect::CancelJobs
             | Effect::Cleanup { .. }
+            | Effect::SettleAttempts { .. }
             | Effect::Notify(_) => None,
         }
     }
@@ -763,13 +909,30 @@ proptest! {
         let mut s = TaskState::new(flow, Risk::Low, 0);
         let mut passing: HashSet<ObjectId> = HashSet::new();
         for input in &inputs {
-            if let Ok((next, _)) = transition(&s, input, &limits) {
-                if let Input::VerifyFinished { tree, passed: true, .. } = input {
-                    passing.insert(tree.clone());
+            if let Ok((next, fx)) = transition(&s, input, &limits) {
+                match input {
+                    Input::VerifyFinished { tree, passed: true, .. }
+                    | Input::AttemptVerified { tree, passed: true, .. } => {
+                        passing.insert(tree.clone());
+                    }
+                    // Letting a held task go starts exactly the run that was held.
+                    Input::Release | Input::Approve if s.held.is_some() => {
+                        let held = s.held.clone().map(|h| h.run.effect());
+                        prop_assert_eq!(fx.first(), held.as_ref());
+                        prop_assert_eq!(fx.len(), 1);
+                    }
+                    _ => {}
                 }
                 s = next;
             }
             prop_assert!(within_limits(&s, &limits), "{s:?} exceeds {limits:?}");
+            if let Err(e) = side_state_consistent(&s) {
+                prop_assert!(false, "{e}: {s:?}");
+            }
+            // Whatever the machine counts as verified (a branch, an adopted attempt) passed.
+            if let Some(v) = &s.verified {
+                prop_assert!(passing.contains(&v.tree), "verified without a pass: {s:?}");
+            }
             if let (Status::Merged, Some(landed)) = (s.status, &s.landed) {
                 prop_assert!(passing.contains(&landed.tree), "landed unverified tree {landed:?}");
             }
@@ -814,11 +977,22 @@ proptest! {
             for effect in fx {
                 if effect == Effect::CancelJobs {
                     // The engine stops the task's queued and running work.
-                    pending.retain(|e| !matches!(e, Effect::Verify { .. } | Effect::StartRun { .. }));
+                    pending.retain(|e| {
+                        !matches!(
+                            e,
+                            Effect::Verify { .. }
+                                | Effect::StartRun { .. }
+                                | Effect::StartAttempt { .. }
+                                | Effect::VerifyAttempt { .. }
+                        )
+                    });
                 }
                 pending.push(effect);
             }
             prop_assert!(within_limits(&s, &limits));
+            if let Err(e) = side_state_consistent(&s) {
+                prop_assert!(false, "{e}: {s:?}");
+            }
         }
         prop_assert!(settled, "did not settle: {s:?}");
         prop_assert!(

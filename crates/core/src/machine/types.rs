@@ -1,5 +1,6 @@
 //! Inputs the machine accepts, effects it asks for, and its errors.
 
+use super::crew::PendingRun;
 use crate::ids::ObjectId;
 use crate::task::{Risk, Role, Status};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,8 @@ pub enum RunReason {
     Conflict,
     /// A person asked to try again after a failure.
     Retried,
+    /// Best-of-N: several attempts passed verify; the reviewer picks one.
+    Pick,
 }
 
 /// Which tree a verify run is checking.
@@ -65,6 +68,13 @@ pub enum RunResult {
     Question { text: String },
     /// The run failed (provider error, crash, limits, stall).
     Failed { reason: String },
+    /// Best-of-N: the reviewer picked attempt `slot` among those that passed verify, approving
+    /// it or asking for changes to it.
+    Pick {
+        slot: u32,
+        approved: bool,
+        reasons: String,
+    },
 }
 
 /// Everything that can happen to a task.
@@ -131,6 +141,21 @@ pub enum Input {
     /// The engine gave up on a step it could not complete (a job that kept losing its worker,
     /// a repository in a state it cannot work with); the task fails with the reason.
     Fail { reason: String },
+    /// The engine did not start `run` because a budget is spent (`reason` says which): the
+    /// task waits for a person, or, for an attempt of a best-of-N task, that attempt fails.
+    Hold { reason: String, run: PendingRun },
+    /// The budget allows the held run now (raised, or a new day): it starts.
+    Release,
+    /// Best-of-N: the coder of attempt `slot` finished.
+    AttemptFinished { slot: u32, result: RunResult },
+    /// Best-of-N: verify of attempt `slot`'s commit ended.
+    AttemptVerified {
+        slot: u32,
+        commit: ObjectId,
+        tree: ObjectId,
+        passed: bool,
+        summary: String,
+    },
 }
 
 impl Input {
@@ -157,6 +182,10 @@ impl Input {
             Input::Cancel { .. } => "cancel",
             Input::Retry => "retry",
             Input::Fail { .. } => "fail",
+            Input::Hold { .. } => "hold",
+            Input::Release => "release",
+            Input::AttemptFinished { .. } => "attempt_finished",
+            Input::AttemptVerified { .. } => "attempt_verified",
         }
     }
 }
@@ -165,12 +194,26 @@ impl Input {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "notice", rename_all = "snake_case")]
 pub enum Notice {
-    NeedsInput { question: String },
-    NeedsApproval { reason: String },
-    Escalated { tier: u32 },
+    NeedsInput {
+        question: String,
+    },
+    NeedsApproval {
+        reason: String,
+    },
+    Escalated {
+        tier: u32,
+    },
     Merged,
-    Failed { reason: String },
-    Cancelled { reason: String },
+    Failed {
+        reason: String,
+    },
+    Cancelled {
+        reason: String,
+    },
+    /// A budget stopped new runs of the task; it waits for a person.
+    BudgetStop {
+        reason: String,
+    },
 }
 
 /// What the machine asks the engine to do.
@@ -197,6 +240,22 @@ pub enum Effect {
         delete_branch: bool,
     },
     Notify(Notice),
+    /// Best-of-N: start the coder of attempt `slot` in its own worktree and branch.
+    StartAttempt {
+        slot: u32,
+        tier: u32,
+    },
+    /// Best-of-N: verify attempt `slot`'s commit in its worktree.
+    VerifyAttempt {
+        slot: u32,
+        commit: ObjectId,
+    },
+    /// Best-of-N is over: remove the worktree and branch of each of the `slots` attempts, except
+    /// that the task's own branch is made from the kept one's commit (the task's head).
+    SettleAttempts {
+        slots: u32,
+        kept: Option<u32>,
+    },
 }
 
 /// An input the machine refuses. Nothing changes when this is returned.

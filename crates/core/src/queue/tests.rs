@@ -82,6 +82,8 @@ impl Sim {
             plan_review: false,
             review: false,
             approval_at: None,
+            best_of: 0,
+            survey: false,
         };
         let root = oid("root");
         let mut sim = Sim {
@@ -177,6 +179,10 @@ impl Sim {
                     Job::Run { task: t, .. } | Job::Verify { task: t, .. } => *t != task,
                 }),
                 Effect::Cleanup { .. } | Effect::Notify(_) | Effect::CreateChildren => {}
+                // No best-of tasks in this simulation.
+                Effect::StartAttempt { .. }
+                | Effect::VerifyAttempt { .. }
+                | Effect::SettleAttempts { .. } => {}
             }
         }
     }

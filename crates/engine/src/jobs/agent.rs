@@ -18,12 +18,12 @@ use crate::board::Board;
 use crate::error::{EngineError, Result};
 use crate::prompts::Context;
 use crate::review::{ReviewContext, plan_for};
-use crate::{prompts, repo_map, risk};
+use crate::{best_of, prompts, repo_map, risk};
 use gaffer_agents::{AgentEvent, AgentSpec, Outcome, Registry, RunRequest};
 use gaffer_core::structured::{parse_plan, parse_verdict};
 use gaffer_core::{
-    Input, NewEvent, NewRun, Role, Run, RunReason, RunResult, RunStatus, Seq, SessionMode, Task,
-    event_kind,
+    Input, NewEvent, NewRun, PendingRun, Role, Run, RunReason, RunResult, RunStatus, Seq,
+    SessionMode, Task, event_kind,
 };
 use gaffer_store::{Commit, EventFilter, RunFinish};
 use std::io::Write;
@@ -37,14 +37,40 @@ const ENGINE_AUTHOR: &str = "gaffer <gaffer@localhost>";
 /// How long a stopped run may take to wind down before gaffer stops waiting for its events.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
-pub(crate) async fn run(
-    ctx: &JobContext,
-    role: Role,
-    tier: u32,
-    session: SessionMode,
-    reason: RunReason,
-    feedback: Option<&str>,
-) -> Result<JobResult> {
+/// The run a job asks for, as the machine planned it.
+pub(crate) struct Planned<'a> {
+    pub role: Role,
+    pub tier: u32,
+    pub session: SessionMode,
+    pub reason: RunReason,
+    pub feedback: Option<&'a str>,
+    /// Best-of-N: the attempt this coder run is (its own worktree and branch).
+    pub slot: Option<u32>,
+}
+
+impl Planned<'_> {
+    /// The run, kept by the machine while a budget holds it.
+    fn pending(&self) -> PendingRun {
+        PendingRun {
+            role: self.role,
+            tier: self.tier,
+            session: self.session,
+            reason: self.reason,
+            feedback: self.feedback.map(str::to_string),
+            slot: self.slot,
+        }
+    }
+}
+
+pub(crate) async fn run(ctx: &JobContext, planned: Planned<'_>) -> Result<JobResult> {
+    let Planned {
+        role,
+        tier,
+        session,
+        reason,
+        feedback,
+        slot,
+    } = planned;
     let board = &ctx.board;
     let task_id = ctx
         .job
@@ -52,20 +78,76 @@ pub(crate) async fn run(
         .ok_or_else(|| EngineError::Invalid("an agent job without a task".into()))?;
     let task = board.store.task(task_id)?;
     let previous = board.store.runs(task.id)?;
-    let agent = pick_agent(board, &ctx.agents, role, tier, &previous)?;
-    let worktree = ensure_worktree(board, &task).await?;
+    // A run that would go past a budget does not start: the task waits for a person (unless a
+    // person already let this run go past it).
+    if !task.state.budget_approved
+        && let Some(why) = crate::budget::stop_reason(board, &task, &previous)?
+    {
+        return Ok(JobResult::Input {
+            input: Input::Hold {
+                reason: why,
+                run: planned.pending(),
+            },
+            extra: Extra::default(),
+        });
+    }
+    let picking = role == Role::Reviewer && best_of::picking(&task);
+    let agent = match slot {
+        Some(slot) => best_of::agent_for(board, &ctx.agents, slot, tier)?,
+        // An idle survey: the first planner, else the first coder.
+        None if role == Role::Planner && crate::idle::is_survey(&task) => {
+            let name = crate::idle::agent_name(board).ok_or_else(|| EngineError::NoAgent {
+                role: role.to_string(),
+            })?;
+            ctx.agents.get(name)?.clone()
+        }
+        None => pick_agent(board, &ctx.agents, role, tier, &previous)?,
+    };
+    let worktree = match slot {
+        // Each attempt in its own worktree and branch, from the landing base.
+        Some(slot) => {
+            let (name, branch) = (
+                best_of::attempt_name(&task, slot),
+                best_of::attempt_branch(&task, slot),
+            );
+            super::ensure_named(board, name, branch, None).await?
+        }
+        // The picking reviewer reads the attempts' diffs from its prompt; it works in the first
+        // passing attempt's worktree and changes nothing.
+        None if picking => {
+            let first = best_of::passed(&task).first().copied().unwrap_or(1);
+            let (name, branch) = (
+                best_of::attempt_name(&task, first),
+                best_of::attempt_branch(&task, first),
+            );
+            super::ensure_named(board, name, branch, None).await?
+        }
+        None => ensure_worktree(board, &task).await?,
+    };
     // On its branch; for a resolver, with the landing tip merged in and its conflicts described.
-    let prepared = super::resolve::prepare(board, &task, role, &worktree).await?;
+    let prepared = match slot {
+        Some(_) => {
+            let wt = worktree.clone();
+            let env = board.git.env().to_vec();
+            let base = blocking(move || Ok(gaffer_git::head_of(&wt, &env)?)).await?;
+            super::resolve::Prepared {
+                base,
+                conflicts: None,
+            }
+        }
+        None => super::resolve::prepare(board, &task, role, &worktree).await?,
+    };
     let base = prepared.base;
     let feedback = match (feedback, prepared.conflicts) {
         (Some(f), Some(c)) => Some(format!("{f}\n\n{c}")),
         (f, c) => f.map(str::to_string).or(c),
     };
-    let context = gather(board, &task, role, &previous, &worktree).await?;
+    let context = gather(board, &task, role, &previous, &worktree, picking).await?;
     let spot = Spot {
         task: &task,
         worktree: &worktree,
         base: &base,
+        slot,
     };
     let main = Ask {
         agent: &agent,
@@ -84,6 +166,9 @@ pub(crate) async fn run(
         }
         Ran::Done(done) => done,
     };
+    if let Some(slot) = slot {
+        return Ok(done.into_attempt_result(slot));
+    }
     let extra = &board.settings.review.extra;
     let approved = matches!(done.result, RunResult::Review { approved: true, .. });
     if role != Role::Reviewer || !approved || extra.is_empty() {
@@ -97,6 +182,8 @@ struct Spot<'a> {
     task: &'a Task,
     worktree: &'a Path,
     base: &'a gaffer_git::Oid,
+    /// Best-of-N: the attempt the run is.
+    slot: Option<u32>,
 }
 
 /// One run to make: who, in which role, and with what.
@@ -118,6 +205,19 @@ struct Done {
 }
 
 impl Done {
+    fn into_attempt_result(self, slot: u32) -> JobResult {
+        JobResult::Input {
+            input: Input::AttemptFinished {
+                slot,
+                result: self.result,
+            },
+            extra: Extra {
+                finish_run: Some(self.finish),
+                ..Extra::default()
+            },
+        }
+    }
+
     fn into_job_result(self, role: Role) -> JobResult {
         JobResult::Input {
             input: Input::RunFinished {
@@ -231,6 +331,7 @@ async fn gather(
     role: Role,
     previous: &[Run],
     worktree: &Path,
+    picking: bool,
 ) -> Result<Context> {
     let code_role = |r: Role| matches!(r, Role::Coder | Role::Resolver);
     let interrupted = previous.last().is_some_and(|r| {
@@ -250,6 +351,9 @@ async fn gather(
                 let files = gaffer_git::tracked_files(&wt, b.git.env())?;
                 context.repo_map = Some(repo_map::build(&wt, &files, repo_map::DEFAULT_BUDGET));
             }
+            Role::Reviewer if picking => {
+                context.attempts = Some(best_of::pick_context(&b, &t)?);
+            }
             Role::Reviewer => context.review = Some(ReviewContext::gather(&b, &t)?),
             _ => {}
         }
@@ -265,6 +369,8 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     let (task, agent, role) = (spot.task, ask.agent, ask.role);
     let previous = board.store.runs(task.id)?;
     let resume = match ask.session {
+        // An attempt always starts afresh, in its own worktree.
+        SessionMode::Resume if spot.slot.is_some() => None,
         SessionMode::Resume => previous
             .iter()
             .rev()
@@ -274,9 +380,14 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     };
     // Coder and resolver runs write the same branch: they count as one line of attempts.
     let code_role = |r: Role| matches!(r, Role::Coder | Role::Resolver);
+    // An attempt of a best-of task counts its own line: the runs in its worktree.
+    let own_worktree = spot.worktree.display().to_string();
     let attempt = previous
         .iter()
-        .filter(|r| r.role == role || (code_role(r.role) && code_role(role)))
+        .filter(|r| match spot.slot {
+            Some(_) => r.worktree == own_worktree,
+            None => r.role == role || (code_role(r.role) && code_role(role)),
+        })
         .count() as u32;
     let run = board.store.start_run(&NewRun {
         task: task.id,
@@ -315,9 +426,11 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     };
     let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;
+    let mut texts: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
         let streamed = stream_run(ctx, agent, request.clone(), &run, task, &mut transcript).await?;
         let outcome = streamed.outcome.clone();
+        texts.extend(streamed.texts.iter().cloned());
         usage.add(&outcome.usage);
         if ctx.cancel.is_cancelled() {
             return Ok(Ran::Interrupted(finish(
@@ -354,6 +467,13 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         _ => None,
     };
     let usage = crate::pricing::priced(&board.settings, &agent.model, usage);
+    // Ideas the agent filed on the way (`PROPOSAL:` lines) wait for a person as proposals.
+    texts.push(outcome.final_text.clone());
+    let proposed = crate::proposals::parse_lines(&texts.join("\n"));
+    if !proposed.is_empty() {
+        let (b, t, r) = (Arc::clone(board), task.clone(), run.clone());
+        blocking(move || crate::proposals::file(&b, &t, &r, &proposed)).await?;
+    }
     Ok(Ran::Done(Done {
         result,
         plan,
@@ -407,6 +527,8 @@ impl Stop {
 /// What streaming a run produced.
 struct Streamed {
     outcome: Outcome,
+    /// The agent's plain text, for `PROPOSAL:` lines.
+    texts: Vec<String>,
     /// The question it asked, if any.
     question: Option<String>,
     /// Why the watchdog stopped it, if it did.
@@ -438,6 +560,7 @@ async fn stream_run(
     let mut outcome: Option<Outcome> = None;
     let mut question: Option<String> = None;
     let mut stop: Option<Stop> = None;
+    let mut texts: Vec<String> = Vec::new();
     loop {
         // Once stopped, wait a little for the backend to wind down and say how it ended.
         let wait = if token.is_cancelled() {
@@ -470,6 +593,7 @@ async fn stream_run(
                 board.store.set_run_session(run.id, s)?;
             }
             AgentEvent::Question { text } => question = Some(text.clone()),
+            AgentEvent::Text { text } if text.contains("PROPOSAL:") => texts.push(text.clone()),
             AgentEvent::Stuck { text } if stop.is_none() => {
                 stop = Some(Stop::Stuck(text.clone()));
                 token.cancel();
@@ -501,6 +625,7 @@ async fn stream_run(
     }
     Ok(Streamed {
         outcome,
+        texts,
         question,
         stop,
     })
@@ -567,6 +692,7 @@ async fn judge(
         outcome,
         question,
         stop,
+        ..
     } = streamed;
     let (worktree, base) = (spot.worktree, spot.base);
     if let Some(text) = question {
@@ -640,7 +766,23 @@ async fn judge(
             Ok(verdict) => {
                 let approved = verdict.approved();
                 let findings = verdict.findings_text();
-                let result = if role == Role::Reviewer {
+                let result = if role == Role::Reviewer && best_of::picking(task) {
+                    let passed = best_of::passed(task);
+                    match verdict.pick {
+                        Some(slot) if passed.contains(&slot) => RunResult::Pick {
+                            slot,
+                            approved,
+                            reasons: findings,
+                        },
+                        _ => {
+                            let choices: Vec<String> = passed.iter().map(u32::to_string).collect();
+                            return Ok(Judged::Malformed(format!(
+                                "the verdict must pick one of the attempts that passed verify:                                  add \"pick\" with one of {}",
+                                choices.join(", ")
+                            )));
+                        }
+                    }
+                } else if role == Role::Reviewer {
                     RunResult::Review { approved, findings }
                 } else {
                     RunResult::PlanVerdict {

@@ -3,7 +3,7 @@
 
 use super::{JobContext, JobResult, blocking, worktree_name};
 use crate::error::{EngineError, Result};
-use gaffer_core::{NewEvent, event_kind};
+use gaffer_core::{NewEvent, Status, event_kind};
 use std::sync::Arc;
 
 pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResult> {
@@ -12,10 +12,27 @@ pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResu
         .task
         .ok_or_else(|| EngineError::Invalid("a cleanup job without a task".into()))?;
     let task = ctx.board.store.task(task_id)?;
+    // A person retried the task after this cleanup was asked for: its worktree is in use again.
+    if !(task.status().is_terminal() || task.status() == Status::Delegated) {
+        return Ok(JobResult::Done {
+            events: vec![
+                NewEvent::new(
+                    event_kind::WORKTREE_CLEANED,
+                    serde_json::json!({ "skipped": "the task is active again", "status": task.status() }),
+                )
+                .task(task.id)
+                .project(task.project),
+            ],
+        });
+    }
     let board = Arc::clone(&ctx.board);
     let name = worktree_name(&task);
     let branch = task.branch.clone();
-    blocking(move || Ok(board.worktrees.release(&name, &branch, delete_branch)?)).await?;
+    let path = board.worktrees.path_of(&name);
+    let released = Arc::clone(&board);
+    blocking(move || Ok(released.worktrees.release(&name, &branch, delete_branch)?)).await?;
+    // The slot was cleaned (`git clean -ffdx`): whoever uses it next runs setup again.
+    super::forget_setup(&board, &path);
     Ok(JobResult::Done {
         events: vec![
             NewEvent::new(

@@ -254,7 +254,18 @@ fn advance(
             match git.push_with_lease(remote, new, &landing.target, theirs.as_ref())? {
                 PushOutcome::Pushed => pushed = true,
                 PushOutcome::Rejected { reason } => {
-                    let mut event = moved(onto, theirs.as_ref(), Some(remote));
+                    // A remote that moved meanwhile lost us the race: build again on it. One
+                    // that did not move refused the push itself (a protected branch, a hook):
+                    // an error, so the queue backs off instead of pushing again at once.
+                    let now = git.fetch_branch(remote, &landing.target)?;
+                    if now == theirs {
+                        return Err(EngineError::Invalid(format!(
+                            "{remote} refused the push of {} to {}: {reason}",
+                            object_id(new).short(),
+                            landing.target
+                        )));
+                    }
+                    let mut event = moved(onto, now.as_ref(), Some(remote));
                     event.data["why"] = serde_json::json!(reason);
                     return Ok(Outcome::NotLanded(event));
                 }

@@ -2,6 +2,7 @@
 //! machine should hear ([`JobResult::Input`]), or that nothing needs to be said.
 
 mod agent;
+mod attempt;
 mod cleanup;
 pub(crate) mod merge;
 mod resolve;
@@ -16,7 +17,7 @@ use gaffer_core::{Input, Job, JobSpec, NewEvent};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use worktree::{ensure_worktree, worktree_name};
+pub(crate) use worktree::{ensure_named, ensure_worktree, forget_setup, worktree_name};
 
 /// What executing a job produced.
 // One value per finished job, moved once: its size does not matter.
@@ -64,7 +65,30 @@ pub(crate) async fn execute(ctx: &JobContext) -> Result<JobResult> {
             session,
             reason,
             feedback,
-        } => agent::run(ctx, *role, *tier, *session, *reason, feedback.as_deref()).await,
+        } => {
+            let run = agent::Planned {
+                role: *role,
+                tier: *tier,
+                session: *session,
+                reason: *reason,
+                feedback: feedback.as_deref(),
+                slot: None,
+            };
+            agent::run(ctx, run).await
+        }
+        JobSpec::Attempt { slot, tier } => {
+            let run = agent::Planned {
+                role: gaffer_core::Role::Coder,
+                tier: *tier,
+                session: gaffer_core::SessionMode::Fresh,
+                reason: gaffer_core::RunReason::Start,
+                feedback: None,
+                slot: Some(*slot),
+            };
+            agent::run(ctx, run).await
+        }
+        JobSpec::VerifyAttempt { slot, commit } => attempt::verify(ctx, *slot, commit).await,
+        JobSpec::SettleAttempts { slots, kept } => attempt::settle(ctx, *slots, *kept).await,
         JobSpec::Verify { commit, purpose } => verify::run(ctx, commit, *purpose).await,
         // No longer created: the merge queue builds candidates itself.
         JobSpec::PrepareCandidate => Ok(JobResult::Done { events: vec![] }),

@@ -33,6 +33,7 @@ pub(crate) async fn prepare(
         task.branch.clone(),
         task.id,
     );
+    let known_head = task.state.head.as_ref().map(super::oid).transpose()?;
     blocking(move || {
         let env = b.git.env().to_vec();
         let code_role = matches!(role, Role::Coder | Role::Resolver);
@@ -45,7 +46,21 @@ pub(crate) async fn prepare(
         {
             gaffer_git::checkout_branch(&wt, &branch, &env)?;
         }
-        let base = gaffer_git::head_of(&wt, &env)?;
+        let head = gaffer_git::head_of(&wt, &env)?;
+        // Judge the run against what the machine last recorded, not the worktree as found: a
+        // crash after gaffer committed an agent's work but before the store recorded it leaves
+        // that commit in the worktree, and it is this (re-)run's work too.
+        let base = match &known_head {
+            Some(known) if b.git.is_ancestor(known, &head)? => known.clone(),
+            Some(_) => head.clone(),
+            None => match b.landing().and_then(|l| l.base(&b)) {
+                Ok((tip, _)) => b
+                    .git
+                    .merge_base(&tip, &head)?
+                    .unwrap_or_else(|| head.clone()),
+                Err(_) => head.clone(),
+            },
+        };
         if role != Role::Resolver {
             return Ok(Prepared {
                 base,

@@ -5,7 +5,7 @@ use super::blocking;
 use crate::board::Board;
 use crate::error::Result;
 use gaffer_core::Task;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The worktree directory name: the branch without its `gaffer/` prefix.
@@ -13,12 +13,23 @@ pub(crate) fn worktree_name(task: &Task) -> String {
     task.branch.trim_start_matches("gaffer/").to_string()
 }
 
-/// Returns the task's worktree, creating it (and running the configured setup command) when it
-/// does not exist yet.
+/// Returns the task's worktree, creating it when it does not exist yet, with the configured
+/// setup command run to completion in it. A task whose branch does not exist yet starts from its head when it has
+/// one (best-of-N: the picked attempt's commit), else from the landing base.
 pub(crate) async fn ensure_worktree(board: &Arc<Board>, task: &Task) -> Result<PathBuf> {
+    let head = task.state.head.clone();
+    ensure_named(board, worktree_name(task), task.branch.clone(), head).await
+}
+
+/// The worktree `name` on `branch`, created when it does not exist: from the branch when it
+/// exists, else from `head`, else from the landing base.
+pub(crate) async fn ensure_named(
+    board: &Arc<Board>,
+    name: String,
+    branch: String,
+    head: Option<gaffer_core::ObjectId>,
+) -> Result<PathBuf> {
     let board_for_git = Arc::clone(board);
-    let name = worktree_name(task);
-    let branch = task.branch.clone();
     let (path, created) = blocking(move || {
         let board = board_for_git;
         let path = board.worktrees.path_of(&name);
@@ -27,26 +38,66 @@ pub(crate) async fn ensure_worktree(board: &Arc<Board>, task: &Task) -> Result<P
             .git
             .rev_parse_commit(&format!("refs/heads/{branch}"))?
         {
-            Some(head) => head,
-            None => board.landing()?.base(&board)?.0,
+            Some(existing) => existing,
+            None => match head {
+                Some(head) => super::oid(&head)?,
+                None => board.landing()?.base(&board)?.0,
+            },
         };
         let path = board.worktrees.checkout(&name, &branch, &start)?;
         Ok((path, !existed))
     })
     .await?;
-    if let (true, Some(setup)) = (created, board.settings.verify.setup.clone()) {
-        let spec = gaffer_proc::CommandSpec::shell(&setup, &path)
-            .timeout(board.settings.verify.timeout)
-            .tail_bytes(4096);
-        let outcome =
-            gaffer_proc::run(&spec, &tokio_util::sync::CancellationToken::new(), |_| {}).await?;
-        if !outcome.success() {
-            return Err(crate::error::EngineError::Invalid(format!(
-                "the setup command `{setup}` failed in {}:\n{}",
-                path.display(),
-                outcome.tail
-            )));
-        }
+    if created {
+        forget_setup(board, &path);
     }
+    ensure_setup(board, &path).await?;
     Ok(path)
+}
+
+/// Where gaffer notes that `verify.setup` ran to completion in a worktree: outside the work
+/// tree (so it is never committed), keyed by the worktree's directory name.
+fn setup_marker(board: &Board, worktree: &Path) -> PathBuf {
+    let name = worktree
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    board.paths.root().join("setup-done").join(name)
+}
+
+/// Runs the configured setup command in the worktree unless it already completed there since
+/// the worktree was last cleaned. A setup cut off by a crash runs again.
+pub(crate) async fn ensure_setup(board: &Arc<Board>, worktree: &Path) -> Result<()> {
+    let Some(setup) = board.settings.verify.setup.clone() else {
+        return Ok(());
+    };
+    let marker = setup_marker(board, worktree);
+    if marker.exists() {
+        return Ok(());
+    }
+    let spec = gaffer_proc::CommandSpec::shell(&setup, worktree)
+        .timeout(board.settings.verify.timeout)
+        .tail_bytes(4096);
+    let outcome =
+        gaffer_proc::run(&spec, &tokio_util::sync::CancellationToken::new(), |_| {}).await?;
+    if !outcome.success() {
+        return Err(crate::error::EngineError::Invalid(format!(
+            "the setup command `{setup}` failed in {}:\n{}",
+            worktree.display(),
+            outcome.tail
+        )));
+    }
+    if let Some(dir) = marker.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| crate::error::EngineError::io(format!("creating {}", dir.display()), e))?;
+    }
+    std::fs::write(&marker, setup)
+        .map_err(|e| crate::error::EngineError::io(format!("writing {}", marker.display()), e))?;
+    Ok(())
+}
+
+/// The worktree was cleaned (`git clean -ffdx` removes what setup installed): setup must run
+/// again before anything else runs there.
+pub(crate) fn forget_setup(board: &Board, worktree: &Path) {
+    let _ = std::fs::remove_file(setup_marker(board, worktree));
 }

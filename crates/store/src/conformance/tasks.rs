@@ -393,6 +393,45 @@ pub fn tasks_are_edited(make: &MakeStore) {
         must_fail(store.edit_task(t.id, edited.version, &blank), "blank title"),
         StoreError::Invalid(_)
     ));
+    // A proposal a person accepts becomes a task; a budget is set, changed and removed.
+    let accept = crate::TaskEdit {
+        kind: Some(gaffer_core::TaskKind::Proposal),
+        budget_usd: Some(Some(2.5)),
+        ..crate::TaskEdit::default()
+    };
+    let proposed = must(
+        store.edit_task(t.id, edited.version, &accept),
+        "kind and budget",
+    );
+    assert_eq!(
+        (proposed.kind, proposed.budget_usd),
+        (gaffer_core::TaskKind::Proposal, Some(2.5))
+    );
+    assert_eq!(
+        must(store.task(t.id), "task"),
+        proposed,
+        "read back differs"
+    );
+    let unbudgeted = crate::TaskEdit {
+        budget_usd: Some(None),
+        ..crate::TaskEdit::default()
+    };
+    let proposed = must(
+        store.edit_task(t.id, proposed.version, &unbudgeted),
+        "remove the budget",
+    );
+    assert_eq!(proposed.budget_usd, None);
+    let negative = crate::TaskEdit {
+        budget_usd: Some(Some(-1.0)),
+        ..crate::TaskEdit::default()
+    };
+    assert!(matches!(
+        must_fail(
+            store.edit_task(t.id, proposed.version, &negative),
+            "negative budget"
+        ),
+        StoreError::Invalid(_)
+    ));
     let missing = TaskId(t.id.0 + 100);
     assert!(matches!(
         must_fail(store.edit_task(missing, 1, &edit), "missing task"),

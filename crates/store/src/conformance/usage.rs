@@ -263,3 +263,49 @@ pub fn usage_breakdown(make: &MakeStore) {
         totals.usage.cost_usd
     );
 }
+
+/// `usage_since` sums the runs that started at or after an instant (of one project, or all),
+/// whatever their status and whenever they ended: what a per-day budget counts.
+pub fn usage_since(make: &MakeStore) {
+    let (clock, store) = fresh(make);
+    let store = store.as_ref();
+    let alpha = project(store, "alpha");
+    let beta = project(store, "beta");
+    let t = task(store, alpha.id, "T");
+    let v = task(store, beta.id, "V");
+    let early = start(store, t.id, Role::Coder, "a", "m");
+    clock.advance(HOUR_MS);
+    let boundary = super::START_MS + HOUR_MS;
+    // Started before the boundary, finished after it: not counted.
+    finish(store, &early, RunStatus::Succeeded, usage(10, 1, 0, 0.5));
+    let on_time = start(store, t.id, Role::Reviewer, "b", "m");
+    finish(store, &on_time, RunStatus::Failed, usage(20, 2, 0, 0.25));
+    let other = start(store, v.id, Role::Coder, "a", "m");
+    finish(store, &other, RunStatus::Succeeded, usage(30, 3, 0, 1.0));
+    start(store, t.id, Role::Coder, "a", "m");
+
+    let since = must(store.usage_since(Some(alpha.id), boundary), "usage_since");
+    assert_eq!(
+        since.runs, 2,
+        "the run on the boundary and the one still going"
+    );
+    assert!(near(since.usage.cost_usd, 0.25), "{since:?}");
+    assert_eq!(since.usage.input_tokens, 20);
+    let all = must(store.usage_since(None, boundary), "usage_since");
+    assert_eq!(all.runs, 3);
+    assert!(near(all.usage.cost_usd, 1.25), "{all:?}");
+    let before = must(
+        store.usage_since(Some(alpha.id), super::START_MS),
+        "usage_since",
+    );
+    assert_eq!(
+        (before.runs, before.usage),
+        {
+            let totals = must(store.usage_totals(Some(alpha.id)), "usage_totals");
+            (totals.runs, totals.usage)
+        },
+        "from the first run on, it is the totals"
+    );
+    let later = must(store.usage_since(None, boundary + 1), "usage_since");
+    assert_eq!((later.runs, later.usage.cost_usd), (0, 0.0));
+}

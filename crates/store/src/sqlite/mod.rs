@@ -216,6 +216,10 @@ impl Store for SqliteStore {
         self.read(|c, _| runs::usage_totals(c, project))
     }
 
+    fn usage_since(&self, project: Option<ProjectId>, since_ms: i64) -> Result<UsageTotals> {
+        self.read(|c, _| runs::usage_since(c, project, since_ms))
+    }
+
     fn usage_breakdown(
         &self,
         project: Option<ProjectId>,

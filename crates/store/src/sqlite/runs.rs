@@ -176,14 +176,24 @@ pub(super) fn of_task(conn: &Connection, task: TaskId) -> TxResult<Vec<Run>> {
 }
 
 pub(super) fn usage_totals(conn: &Connection, project: Option<ProjectId>) -> TxResult<UsageTotals> {
+    usage_since(conn, project, i64::MIN)
+}
+
+/// Usage summed over the runs (of `project`, or all) that started at or after `since_ms`.
+pub(super) fn usage_since(
+    conn: &Connection,
+    project: Option<ProjectId>,
+    since_ms: i64,
+) -> TxResult<UsageTotals> {
     let mut stmt = conn.prepare_cached(
         "SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
              coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0.0)
-         FROM runs WHERE ?1 IS NULL OR project = ?1",
+         FROM runs WHERE (?1 IS NULL OR project = ?1) AND started_ms >= ?2",
     )?;
-    let row: (i64, i64, i64, i64, f64) = stmt.query_row([project.map(|p| p.0)], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    })?;
+    let row: (i64, i64, i64, i64, f64) = stmt
+        .query_row(params![project.map(|p| p.0), since_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     Ok(UsageTotals {
         runs: count(row.0),

@@ -290,6 +290,21 @@ pub(super) fn edit(
         task.state = state.clone();
         changed.insert("risk".into(), json!(task.state.risk));
     }
+    if let Some(kind) = e.kind
+        && kind != task.kind
+    {
+        task.kind = kind;
+        changed.insert("kind".into(), json!(task.kind));
+    }
+    if let Some(budget) = e.budget_usd {
+        if budget.is_some_and(|b| !(b.is_finite() && b >= 0.0)) {
+            return Err(invalid("a budget is an amount of US dollars, zero or more".into()).into());
+        }
+        if budget != task.budget_usd {
+            task.budget_usd = budget;
+            changed.insert("budget_usd".into(), json!(task.budget_usd));
+        }
+    }
     if changed.is_empty() {
         return Ok(task);
     }
@@ -297,7 +312,7 @@ pub(super) fn edit(
     changed.insert("changed".into(), json!(fields));
     conn.prepare_cached(
         "UPDATE tasks SET title = ?3, body = ?4, labels = ?5, priority = ?6, state = ?7,
-             status = ?8, version = version + 1, updated_ms = ?9
+             status = ?8, version = version + 1, updated_ms = ?9, kind = ?10, budget_usd = ?11
          WHERE id = ?1 AND version = ?2",
     )?
     .execute(params![
@@ -310,6 +325,8 @@ pub(super) fn edit(
         rows::to_json(&task.state)?,
         task.state.status.as_str(),
         now,
+        task.kind.as_str(),
+        task.budget_usd,
     ])?;
     task.version += 1;
     task.updated_ms = now;

@@ -1,0 +1,102 @@
+//! What people decide about the crew's spending and ideas: `gaffer budget` (the budgets, what
+//! was spent, what they hold), `gaffer budget set N USD` / `gaffer task budget N USD` (a task's
+//! own budget; a task held by it starts its run again when the budgets allow), `gaffer accept
+//! N` (a proposal becomes a task) and `gaffer decline N` (it is cancelled).
+//!
+//! These act on the board directly, daemon or not: the daemon's engine sees the change at its
+//! next round (a fraction of a second) and starts what it allows.
+
+use super::task_id;
+use crate::cli::{BudgetArgs, BudgetCommand, DeclineArgs, IdArg};
+use crate::context::Context;
+use crate::error::{CliError, CliResult, Kind};
+use crate::output;
+
+const WHO: &str = "cli";
+
+pub fn budget(ctx: &Context, args: &BudgetArgs) -> CliResult<()> {
+    match &args.command {
+        Some(BudgetCommand::Set(set)) => set_budget(ctx, set.id, &set.usd),
+        None => show(ctx, args.json),
+    }
+}
+
+/// `gaffer budget set N USD` and `gaffer task budget N USD`; `none` removes the task's own.
+pub fn set_budget(ctx: &Context, id: i64, usd: &str) -> CliResult<()> {
+    let amount = match usd.trim().trim_start_matches('$') {
+        "none" | "default" => None,
+        text => Some(
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    CliError::new(
+                        Kind::Usage,
+                        format!("`{usd}` is not an amount of US dollars"),
+                    )
+                    .hint("write e.g. 2.50, or `none` for the default budget.task_usd")
+                })?,
+        ),
+    };
+    let board = ctx.board()?;
+    let task = board.set_budget(task_id(id), amount, WHO)?;
+    let limit = gaffer_engine::task_budget(&board, &task)
+        .map_or("no limit".to_string(), |b| format!("${b:.2}"));
+    println!("task {}: budget {limit}; {}", task.id, task.status());
+    Ok(())
+}
+
+fn show(ctx: &Context, json: bool) -> CliResult<()> {
+    let board = ctx.board()?;
+    let report = board.budget_report()?;
+    if json {
+        return output::json(&report);
+    }
+    let limit = |v: Option<f64>| v.map_or("no limit".to_string(), |v| format!("${v:.2}"));
+    println!(
+        "today (UTC): ${:.4} spent of {}",
+        report.spent_today_usd,
+        limit(report.day_usd)
+    );
+    if let Some(stop) = &report.day_stop {
+        println!("  {stop}: no new task starts today");
+    }
+    println!(
+        "per task: {} unless the task has its own; idle surveys: {} a day",
+        limit(report.task_usd),
+        limit(report.idle_usd)
+    );
+    for t in &report.tasks {
+        println!(
+            "#{:<4} {:<18} ${:.4} of {}  {}",
+            t.id,
+            t.status.as_str(),
+            t.spent_usd,
+            limit(t.budget_usd),
+            output::first_line(&t.title)
+        );
+        if let Some(held) = &t.held {
+            println!("      held: {held}");
+        }
+    }
+    Ok(())
+}
+
+pub fn accept(ctx: &Context, args: &IdArg) -> CliResult<()> {
+    let board = ctx.board()?;
+    let task = board.accept(task_id(args.id), WHO)?;
+    println!(
+        "task {}: accepted; it is a task now ({})",
+        task.id,
+        task.status()
+    );
+    Ok(())
+}
+
+pub fn decline(ctx: &Context, args: &DeclineArgs) -> CliResult<()> {
+    let board = ctx.board()?;
+    board.decline(task_id(args.id), &args.reason, WHO)?;
+    let task = board.task(task_id(args.id))?;
+    println!("task {}: declined ({})", task.id, task.status());
+    Ok(())
+}

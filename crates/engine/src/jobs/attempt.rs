@@ -1,0 +1,170 @@
+//! Best-of-N jobs besides the coders' runs (those are agent runs, `agent.rs`): verifying an
+//! attempt's commit in its own worktree, and settling the attempts once one is adopted or none
+//! is (worktrees and branches removed, what each cost recorded).
+
+use super::{JobContext, JobResult, blocking, ensure_named, object_id, oid, worktree_name};
+use crate::apply::Extra;
+use crate::best_of::{BEST_OF_SETTLED, attempt_branch, attempt_name, costs};
+use crate::error::{EngineError, Result};
+use gaffer_core::{AttemptStatus, Input, NewEvent, ObjectId, Task, event_kind};
+use gaffer_proc::{CommandSpec, Termination};
+use std::sync::Arc;
+
+/// How much of verify's output is kept as evidence.
+const TAIL_BYTES: usize = 16 * 1024;
+
+fn task_of(ctx: &JobContext) -> Result<Task> {
+    let id = ctx
+        .job
+        .task
+        .ok_or_else(|| EngineError::Invalid("a best-of job without a task".into()))?;
+    Ok(ctx.board.store.task(id)?)
+}
+
+/// Runs the project's verify command on attempt `slot`'s commit, in its worktree.
+pub(crate) async fn verify(ctx: &JobContext, slot: u32, commit: &ObjectId) -> Result<JobResult> {
+    let board = &ctx.board;
+    let task = task_of(ctx)?;
+    // An attempt no longer waiting for this verify (the task moved on) is not worth a run.
+    let wanted = task.state.attempts.iter().any(|a| {
+        a.slot == slot && a.status == AttemptStatus::Verifying && a.head.as_ref() == Some(commit)
+    });
+    if !wanted {
+        return Ok(JobResult::Done { events: vec![] });
+    }
+    let command = board.settings.verify_command()?.to_string();
+    let branch = attempt_branch(&task, slot);
+    let worktree = ensure_named(board, attempt_name(&task, slot), branch.clone(), None).await?;
+    let git_commit = oid(commit)?;
+    let (b, wt, c) = (Arc::clone(board), worktree.clone(), git_commit.clone());
+    let tree = blocking(move || {
+        let env = b.git.env().to_vec();
+        if gaffer_git::head_of(&wt, &env)? != c {
+            gaffer_git::checkout_branch(&wt, &branch, &env)?;
+        }
+        if gaffer_git::head_of(&wt, &env)? != c {
+            return Err(EngineError::Invalid(format!(
+                "the branch {branch} is not at {c} any more; refusing to verify another tree"
+            )));
+        }
+        Ok(b.git.tree_of(&c)?)
+    })
+    .await?;
+    board.store.append_events(&[NewEvent::new(
+        event_kind::VERIFY_STARTED,
+        serde_json::json!({
+            "commit": commit, "purpose": "attempt", "slot": slot, "command": command,
+        }),
+    )
+    .task(task.id)
+    .project(task.project)])?;
+    let spec = CommandSpec::shell(&command, &worktree)
+        .timeout(board.settings.verify.timeout)
+        .tail_bytes(TAIL_BYTES)
+        .env("GAFFER_TASK", task.id.to_string())
+        .env("GAFFER_COMMIT", commit.as_str())
+        .env("GAFFER_VERIFY_PURPOSE", "branch");
+    let outcome = gaffer_proc::run(&spec, &ctx.cancel, |id| ctx.record_process(id)).await?;
+    if matches!(outcome.termination, Termination::Cancelled) {
+        return Ok(JobResult::Interrupted { finish_run: None });
+    }
+    let passed = outcome.success();
+    let verdict = match outcome.termination {
+        Termination::Exited(code) => format!("exit code {code}"),
+        Termination::Signaled(sig) => format!("killed by signal {sig}"),
+        Termination::TimedOut => format!(
+            "timed out after {}s",
+            board.settings.verify.timeout.as_secs()
+        ),
+        Termination::Cancelled => "cancelled".to_string(),
+    };
+    let summary = format!("`{command}` {verdict}\n{}", outcome.tail);
+    let event = NewEvent::new(
+        event_kind::VERIFY_FINISHED,
+        serde_json::json!({
+            "commit": commit,
+            "tree": tree.as_str(),
+            "purpose": "attempt",
+            "slot": slot,
+            "passed": passed,
+            "exit_code": outcome.exit_code(),
+            "timed_out": matches!(outcome.termination, Termination::TimedOut),
+            "duration_ms": outcome.duration.as_millis() as u64,
+            "tail": outcome.tail,
+        }),
+    );
+    Ok(JobResult::Input {
+        input: Input::AttemptVerified {
+            slot,
+            commit: commit.clone(),
+            tree: object_id(&tree),
+            passed,
+            summary,
+        },
+        extra: Extra {
+            events: vec![event],
+            ..Extra::default()
+        },
+    })
+}
+
+/// The attempts are over: the kept one's commit is on the task's own branch (made when it
+/// does not exist yet), and every attempt's worktree and branch is removed. Safe to repeat.
+pub(crate) async fn settle(ctx: &JobContext, slots: u32, kept: Option<u32>) -> Result<JobResult> {
+    let board = Arc::clone(&ctx.board);
+    let task = task_of(ctx)?;
+    let spent = {
+        let (b, t) = (Arc::clone(&board), task.clone());
+        blocking(move || costs(&b, &t, slots)).await?
+    };
+    let t = task.clone();
+    let made = blocking(move || {
+        let mut made = None;
+        if let (Some(_), Some(head)) = (kept, &t.state.head) {
+            let refname = format!("refs/heads/{}", t.branch);
+            if board.git.rev_parse_commit(&refname)?.is_none() {
+                let head = oid(head)?;
+                // Only when it does not exist: a coder may have made it from the head already.
+                board.git.update_ref_cas(&refname, &head, None)?;
+                made = Some(head.as_str().to_string());
+            }
+        }
+        for slot in 1..=slots {
+            board
+                .worktrees
+                .release(&attempt_name(&t, slot), &attempt_branch(&t, slot), true)?;
+        }
+        Ok(made)
+    })
+    .await?;
+    let discarded: Vec<serde_json::Value> = spent
+        .iter()
+        .filter(|c| c["slot"].as_u64() != kept.map(u64::from))
+        .cloned()
+        .collect();
+    let kept_cost = spent
+        .iter()
+        .find(|c| c["slot"].as_u64() == kept.map(u64::from))
+        .cloned();
+    Ok(JobResult::Done {
+        events: vec![
+            NewEvent::new(
+                BEST_OF_SETTLED,
+                serde_json::json!({
+                    "kept": kept,
+                    "kept_attempt": kept_cost,
+                    "branch": task.branch,
+                    "branch_made_at": made,
+                    "worktree": worktree_name(&task),
+                    "discarded": discarded,
+                    "discarded_cost_usd": discarded
+                        .iter()
+                        .filter_map(|c| c["cost_usd"].as_f64())
+                        .sum::<f64>(),
+                }),
+            )
+            .task(task.id)
+            .project(task.project),
+        ],
+    })
+}
