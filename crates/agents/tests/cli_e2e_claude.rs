@@ -248,3 +248,168 @@ async fn cancelling_claude_in_the_middle_of_a_command_leaves_nothing_running() {
     assert!(left.is_empty(), "left running after cancel: {left:?}");
     server.shutdown().await.unwrap();
 }
+
+/// Issue 3's failure cases: a 429 then success, a 500 every time, a malformed stream line.
+const FAILURES: &str = r#"
+[[conversations]]
+name = "flaky"
+marker = "MOCK:claude-flaky"
+
+  [[conversations.turns]]
+  text = "Writing after a rate limit."
+  errors = [{ status = 429, times = 1, retry_after = 1, message = "slow down, claude" }]
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/flaky.txt", content = "written after a 429\n" }
+
+  [[conversations.turns]]
+  text = "Done: wrote flaky.txt."
+
+[[conversations]]
+name = "broken"
+marker = "MOCK:claude-broken"
+
+  [[conversations.turns]]
+  text = "never seen"
+  errors = [{ status = 500, message = "upstream exploded for claude" }]
+
+[[conversations]]
+name = "garbled"
+marker = "MOCK:claude-garbled"
+
+  [[conversations.turns]]
+  text = "The stream of this answer carries a broken line."
+  malformed_line = "data: {\"oops"
+  malformed_after = 2
+
+[[conversations]]
+name = "garbled-event"
+marker = "MOCK:claude-badjson"
+
+  [[conversations.turns]]
+  text = "never seen whole"
+  malformed_line = "event: content_block_delta\ndata: {\"oops"
+  malformed_after = 2
+"#;
+
+/// Runs `prompt` against the failure script with 2 retries, checks that nothing was left
+/// running, and returns the events and outcome, the server's requests, and the worktree (and
+/// the directory holding it).
+async fn run_failure_case(
+    program: PathBuf,
+    prompt: &str,
+    name: &str,
+) -> (
+    Vec<AgentEvent>,
+    gaffer_agents::Outcome,
+    Vec<gaffer_mock_llm::RequestRecord>,
+    PathBuf,
+    tempfile::TempDir,
+) {
+    let server = MockServer::start(Script::from_toml_str(FAILURES).unwrap())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let tree = worktree(root.path());
+    let backend = ClaudeBackend::new(ClaudeOptions {
+        max_retries: Some(2),
+        ..options(program, &server)
+    });
+    let run_marker = marker(name);
+    let req = request(root.path(), &tree, prompt, &run_marker);
+    let mut handle = backend.start(req, CancellationToken::new()).unwrap();
+    let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
+    let left = left_behind(&run_marker, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left running: {left:?}");
+    let requests = server.requests();
+    server.shutdown().await.unwrap();
+    (events, outcome, requests, tree, root)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_retries_a_429_and_then_succeeds() {
+    let Some(program) = find_cli("claude", CLAUDE_PACKAGE) else {
+        return;
+    };
+    let (events, outcome, requests, tree, _root) = run_failure_case(
+        program,
+        "MOCK:claude-flaky Create flaky.txt.",
+        "claude-e2e-429",
+    )
+    .await;
+    assert!(outcome.success, "{outcome:#?}\n{events:#?}\n{requests:#?}");
+    assert_eq!(
+        std::fs::read_to_string(tree.join("flaky.txt")).unwrap(),
+        "written after a 429\n"
+    );
+    assert_eq!(outcome.final_text, "Done: wrote flaky.txt.");
+    // The first turn was asked twice: the 429, then the answer.
+    let first_turn: Vec<_> = requests.iter().filter(|r| r.turn == Some(0)).collect();
+    assert_eq!(first_turn.len(), 2, "{requests:#?}");
+    assert_eq!(
+        first_turn[0].outcome,
+        gaffer_mock_llm::Outcome::Error { status: 429 }
+    );
+    assert_eq!(first_turn[1].outcome, gaffer_mock_llm::Outcome::Answered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_fails_cleanly_on_a_500_every_time() {
+    let Some(program) = find_cli("claude", CLAUDE_PACKAGE) else {
+        return;
+    };
+    let (events, outcome, requests, _tree, _root) = run_failure_case(
+        program,
+        "MOCK:claude-broken Do something.",
+        "claude-e2e-500",
+    )
+    .await;
+    assert!(!outcome.success, "{outcome:#?}\n{events:#?}");
+    let error = outcome.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("upstream exploded for claude"),
+        "{outcome:#?}\n{events:#?}\n{requests:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_survives_a_malformed_stream_line() {
+    let Some(program) = find_cli("claude", CLAUDE_PACKAGE) else {
+        return;
+    };
+    // A `data:` line with no event name: Claude Code's SSE reader skips events it does not
+    // know without parsing them, so it really ignores the line and carries on. The run ends
+    // cleanly with the whole answer, after one request (no retry).
+    let (events, outcome, requests, _tree, _root) = run_failure_case(
+        program.clone(),
+        "MOCK:claude-garbled Say something.",
+        "claude-e2e-malformed",
+    )
+    .await;
+    assert!(outcome.success, "{outcome:#?}\n{events:#?}");
+    assert_eq!(
+        outcome.final_text,
+        "The stream of this answer carries a broken line."
+    );
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].outcome, gaffer_mock_llm::Outcome::Malformed);
+
+    // The same broken JSON under a known event name, which Claude Code must parse: the stream
+    // fails and the run fails with the parse error. Whether Claude Code retries the broken
+    // stream varies from run to run (one or two requests seen), within its 2 retries.
+    let (events, outcome, requests, _tree, _root) = run_failure_case(
+        program,
+        "MOCK:claude-badjson Say something.",
+        "claude-e2e-malformed-event",
+    )
+    .await;
+    assert!(!outcome.success, "{outcome:#?}\n{events:#?}");
+    let error = outcome.error.clone().unwrap_or_default();
+    assert!(error.contains("JSON Parse error"), "{outcome:#?}");
+    assert!((1..=3).contains(&requests.len()), "{requests:#?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.outcome == gaffer_mock_llm::Outcome::Malformed)
+    );
+}

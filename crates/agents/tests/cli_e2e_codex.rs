@@ -283,3 +283,145 @@ async fn cancelling_codex_in_the_middle_of_a_command_leaves_nothing_running() {
     assert!(left.is_empty(), "left running after cancel: {left:?}");
     server.shutdown().await.unwrap();
 }
+
+/// Issue 3's failure cases: a 429 then success, a 500 every time, a malformed stream line.
+const FAILURES: &str = r#"
+[[conversations]]
+name = "flaky"
+marker = "MOCK:codex-flaky"
+
+  [[conversations.turns]]
+  text = "Patching after a rate limit."
+  errors = [{ status = 429, times = 1, retry_after = 1, message = "slow down, codex" }]
+    [[conversations.turns.tool_calls]]
+    name = "apply_patch"
+    input = "*** Begin Patch\n*** Add File: flaky.txt\n+written after a 429\n*** End Patch\n"
+
+  [[conversations.turns]]
+  text = "Done: added flaky.txt."
+
+[[conversations]]
+name = "broken"
+marker = "MOCK:codex-broken"
+
+  [[conversations.turns]]
+  text = "never seen"
+  errors = [{ status = 500, message = "upstream exploded for codex" }]
+
+[[conversations]]
+name = "garbled"
+marker = "MOCK:codex-garbled"
+
+  [[conversations.turns]]
+  text = "The stream of this answer carries a broken line."
+  malformed_line = "data: {\"oops"
+  malformed_after = 2
+"#;
+
+/// Runs `prompt` against the failure script with the provider's request and stream retries
+/// set to 2, and returns the events and outcome, the server's requests, the worktree (and the
+/// directory holding it), after checking that nothing was left running.
+async fn run_failure_case(
+    program: PathBuf,
+    prompt: &str,
+    name: &str,
+) -> (
+    Vec<AgentEvent>,
+    gaffer_agents::Outcome,
+    Vec<gaffer_mock_llm::RequestRecord>,
+    PathBuf,
+    tempfile::TempDir,
+) {
+    let server = MockServer::start(Script::from_toml_str(FAILURES).unwrap())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let tree = worktree(root.path());
+    let mut opts = options(program, &server);
+    for (_, value) in &mut opts.extra_config {
+        *value = "2".into();
+    }
+    let backend = CodexBackend::new(opts);
+    let run_marker = marker(name);
+    let req = request(root.path(), &tree, prompt, &run_marker);
+    let mut handle = backend.start(req, CancellationToken::new()).unwrap();
+    let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
+    let left = left_behind(&run_marker, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left running: {left:?}");
+    let requests = server.requests();
+    server.shutdown().await.unwrap();
+    (events, outcome, requests, tree, root)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_retries_a_429_and_then_succeeds() {
+    let Some(program) = find_cli("codex", CODEX_PACKAGE) else {
+        return;
+    };
+    let (events, outcome, requests, tree, _root) = run_failure_case(
+        program,
+        "MOCK:codex-flaky Create flaky.txt.",
+        "codex-e2e-429",
+    )
+    .await;
+    assert!(outcome.success, "{outcome:#?}\n{events:#?}\n{requests:#?}");
+    assert_eq!(
+        std::fs::read_to_string(tree.join("flaky.txt")).unwrap(),
+        "written after a 429\n"
+    );
+    assert_eq!(outcome.final_text, "Done: added flaky.txt.");
+    // The first turn was asked twice: the 429, then the answer.
+    let first_turn: Vec<_> = requests.iter().filter(|r| r.turn == Some(0)).collect();
+    assert_eq!(first_turn.len(), 2, "{requests:#?}");
+    assert_eq!(
+        first_turn[0].outcome,
+        gaffer_mock_llm::Outcome::Error { status: 429 }
+    );
+    assert_eq!(first_turn[1].outcome, gaffer_mock_llm::Outcome::Answered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_fails_cleanly_on_a_500_every_time() {
+    let Some(program) = find_cli("codex", CODEX_PACKAGE) else {
+        return;
+    };
+    let (events, outcome, requests, _tree, _root) =
+        run_failure_case(program, "MOCK:codex-broken Do something.", "codex-e2e-500").await;
+    // Codex 0.169.0 retries a 500 (request retries inside each of the stream retries: 3 x 3
+    // requests with both set to 2), then fails the turn with its own message for a server
+    // error: the provider's message ("upstream exploded for codex") is not passed on.
+    assert!(!outcome.success, "{outcome:#?}\n{events:#?}");
+    let error = outcome.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("experiencing high demand"),
+        "{outcome:#?}\n{events:#?}"
+    );
+    assert_eq!(requests.len(), 9);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.outcome == gaffer_mock_llm::Outcome::Error { status: 500 })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_survives_a_malformed_stream_line() {
+    let Some(program) = find_cli("codex", CODEX_PACKAGE) else {
+        return;
+    };
+    let (events, outcome, requests, _tree, _root) = run_failure_case(
+        program,
+        "MOCK:codex-garbled Say something.",
+        "codex-e2e-malformed",
+    )
+    .await;
+    // Codex 0.169.0 skips an SSE event whose data is not JSON and carries on: the run ends
+    // cleanly with the whole answer, after one request (no retry), and nothing to report.
+    assert!(outcome.success, "{outcome:#?}\n{events:#?}");
+    assert_eq!(
+        outcome.final_text,
+        "The stream of this answer carries a broken line."
+    );
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].outcome, gaffer_mock_llm::Outcome::Malformed);
+}
