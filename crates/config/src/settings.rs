@@ -180,7 +180,7 @@ pub struct EngineSettings {
     /// How often a worker renews its leases; always shorter than `lease`. Default: 10s.
     #[serde(serialize_with = "as_duration_text")]
     pub heartbeat: Duration,
-    /// Idle worktrees kept ready for reuse, `0..=64`. Default: 2.
+    /// Idle worktrees kept ready for reuse, `0..=64`. Default: 4 (the default concurrency: a released worktree is reused rather than deleted while new tasks check out fresh ones).
     pub worktree_pool: usize,
     /// Pause between starting two agents, to spread load. Default: 0s.
     #[serde(serialize_with = "as_duration_text")]
@@ -209,7 +209,7 @@ impl Default for EngineSettings {
             concurrency: 4,
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
-            worktree_pool: 2,
+            worktree_pool: 4,
             agent_stagger: Duration::ZERO,
             stall_after: Duration::from_secs(10 * 60),
             idle: false,

@@ -101,7 +101,7 @@ const REST: &str = r#"
 # How often workers renew their leases; must be shorter than lease.
 # heartbeat = "10s"
 # Idle worktrees kept ready for reuse (0 to 64).
-# worktree_pool = 2
+# worktree_pool = 4
 # Pause between starting two agents, to spread load on the machine and the model provider.
 # agent_stagger = "0s"
 # A run with no event for this long is stalled: stopped, and retried or escalated.

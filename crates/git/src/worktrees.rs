@@ -66,8 +66,16 @@ impl Worktrees {
     pub fn checkout(&self, name: &str, branch: &str, start: &Oid) -> Result<PathBuf> {
         validate_name(name)?;
         not_an_option("branch name", branch)?;
-        let _guard = self.guard();
         let path = self.path_of(name);
+        // The common case (the task's worktree exists, on its branch) needs no lock: nothing
+        // else moves a task's own worktree, and waiting here behind another task's multi-second
+        // checkout of a large repository is what made every job slow.
+        if let Some(wt) = self.git.worktree_at(&path)?
+            && wt.branch.as_deref() == Some(branch)
+        {
+            return Ok(path);
+        }
+        let _guard = self.guard();
         let existing = self.git.worktree_at(&path)?;
         if let Some(wt) = &existing
             && wt.branch.as_deref() == Some(branch)

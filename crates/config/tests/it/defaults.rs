@@ -17,7 +17,7 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(settings.engine.concurrency, 4);
     assert_eq!(settings.engine.lease, Duration::from_secs(30));
     assert_eq!(settings.engine.heartbeat, Duration::from_secs(10));
-    assert_eq!(settings.engine.worktree_pool, 2);
+    assert_eq!(settings.engine.worktree_pool, 4);
     assert_eq!(settings.engine.agent_stagger, Duration::ZERO);
     assert_eq!(settings.limits.verify_failures_per_tier, 2);
     assert_eq!(settings.limits.review_rounds, 2);

@@ -24,6 +24,13 @@ pub(super) fn open(path: &Path) -> TxResult<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // The last connection to close would otherwise checkpoint the WAL and delete it: four
+    // fsyncs that a short-lived CLI process (`gaffer task add` without a daemon) pays on every
+    // exit. SQLite's automatic checkpoints (every 1,000 pages) keep the WAL bounded instead.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
     conn.set_prepared_statement_cache_capacity(64);
     migrate(&mut conn)?;
     Ok(conn)
