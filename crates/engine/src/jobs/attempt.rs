@@ -7,11 +7,7 @@ use crate::apply::Extra;
 use crate::best_of::{BEST_OF_SETTLED, attempt_branch, attempt_name, costs};
 use crate::error::{EngineError, Result};
 use gaffer_core::{AttemptStatus, Input, NewEvent, ObjectId, Task, event_kind};
-use gaffer_proc::{CommandSpec, Termination};
 use std::sync::Arc;
-
-/// How much of verify's output is kept as evidence.
-const TAIL_BYTES: usize = 16 * 1024;
 
 fn task_of(ctx: &JobContext) -> Result<Task> {
     let id = ctx
@@ -58,48 +54,22 @@ pub(crate) async fn verify(ctx: &JobContext, slot: u32, commit: &ObjectId) -> Re
     )
     .task(task.id)
     .project(task.project)])?;
-    let spec = CommandSpec::shell(&command, &worktree)
-        .timeout(board.settings.verify.timeout)
-        .tail_bytes(TAIL_BYTES)
-        .env("GAFFER_TASK", task.id.to_string())
-        .env("GAFFER_COMMIT", commit.as_str())
-        .env("GAFFER_VERIFY_PURPOSE", "branch");
-    let outcome = gaffer_proc::run(&spec, &ctx.cancel, |id| ctx.record_process(id)).await?;
-    if matches!(outcome.termination, Termination::Cancelled) {
+    let Some(checked) = super::verify::run_command(ctx, &task, &worktree, commit, "branch").await?
+    else {
         return Ok(JobResult::Interrupted { finish_run: None });
-    }
-    let passed = outcome.success();
-    let verdict = match outcome.termination {
-        Termination::Exited(code) => format!("exit code {code}"),
-        Termination::Signaled(sig) => format!("killed by signal {sig}"),
-        Termination::TimedOut => format!(
-            "timed out after {}s",
-            board.settings.verify.timeout.as_secs()
-        ),
-        Termination::Cancelled => "cancelled".to_string(),
     };
-    let summary = format!("`{command}` {verdict}\n{}", outcome.tail);
-    let event = NewEvent::new(
-        event_kind::VERIFY_FINISHED,
-        serde_json::json!({
-            "commit": commit,
-            "tree": tree.as_str(),
-            "purpose": "attempt",
-            "slot": slot,
-            "passed": passed,
-            "exit_code": outcome.exit_code(),
-            "timed_out": matches!(outcome.termination, Termination::TimedOut),
-            "duration_ms": outcome.duration.as_millis() as u64,
-            "tail": outcome.tail,
-        }),
-    );
+    let passed = checked.passed;
+    let mut data = checked.event_data(commit, &tree);
+    data["purpose"] = serde_json::json!("attempt");
+    data["slot"] = serde_json::json!(slot);
+    let event = NewEvent::new(event_kind::VERIFY_FINISHED, data);
     Ok(JobResult::Input {
         input: Input::AttemptVerified {
             slot,
             commit: commit.clone(),
             tree: object_id(&tree),
             passed,
-            summary,
+            summary: checked.summary,
         },
         extra: Extra {
             events: vec![event],

@@ -79,45 +79,16 @@ pub(crate) async fn run(
         VerifyPurpose::Branch => "branch",
         VerifyPurpose::Candidate => "candidate",
     };
-    let spec = CommandSpec::shell(&command, &worktree)
-        .timeout(board.settings.verify.timeout)
-        .tail_bytes(TAIL_BYTES)
-        .env("GAFFER_TASK", task.id.to_string())
-        .env("GAFFER_COMMIT", commit.as_str())
-        .env("GAFFER_VERIFY_PURPOSE", purpose_name);
-    let outcome = gaffer_proc::run(&spec, &ctx.cancel, |id| ctx.record_process(id)).await?;
-
-    // After a candidate the worktree stays detached on it: whatever runs next there (a coder
-    // sent back, the branch's own verify) puts it back on the branch first.
-    if matches!(outcome.termination, Termination::Cancelled) {
+    let Some(checked) = run_command(ctx, &task, &worktree, commit, purpose_name).await? else {
+        // After a candidate the worktree stays detached on it: whatever runs next there (a
+        // coder sent back, the branch's own verify) puts it back on the branch first.
         return Ok(JobResult::Interrupted { finish_run: None });
-    }
-
-    let passed = outcome.success();
-    let verdict = match outcome.termination {
-        Termination::Exited(code) => format!("exit code {code}"),
-        Termination::Signaled(sig) => format!("killed by signal {sig}"),
-        Termination::TimedOut => format!(
-            "timed out after {}s",
-            board.settings.verify.timeout.as_secs()
-        ),
-        Termination::Cancelled => "cancelled".to_string(),
     };
-    let summary = format!("`{command}` {verdict}\n{}", outcome.tail);
-    let duration_ms = outcome.duration.as_millis() as u64;
-    let mut events = vec![NewEvent::new(
-        event_kind::VERIFY_FINISHED,
-        serde_json::json!({
-            "commit": commit,
-            "tree": tree.as_str(),
-            "purpose": purpose,
-            "passed": passed,
-            "exit_code": outcome.exit_code(),
-            "timed_out": matches!(outcome.termination, Termination::TimedOut),
-            "duration_ms": duration_ms,
-            "tail": outcome.tail,
-        }),
-    )];
+    let passed = checked.passed;
+    let duration_ms = checked.outcome.duration.as_millis() as u64;
+    let mut data = checked.event_data(commit, &tree);
+    data["purpose"] = serde_json::json!(purpose);
+    let mut events = vec![NewEvent::new(event_kind::VERIFY_FINISHED, data)];
 
     let mut conflicts = Vec::new();
     match purpose {
@@ -175,7 +146,7 @@ pub(crate) async fn run(
             commit: commit.clone(),
             tree: object_id(&tree),
             passed,
-            summary,
+            summary: checked.summary,
             conflicts,
         },
         extra: Extra {
@@ -183,4 +154,65 @@ pub(crate) async fn run(
             ..Extra::default()
         },
     })
+}
+
+/// What one run of the project's verify command established.
+pub(crate) struct Checked {
+    pub passed: bool,
+    /// The command, how it ended, and the tail of its output: the evidence a coder gets back.
+    pub summary: String,
+    pub outcome: gaffer_proc::ProcessOutcome,
+}
+
+impl Checked {
+    /// The `verify.finished` event's data; callers add what is particular to them.
+    pub(crate) fn event_data(
+        &self,
+        commit: &ObjectId,
+        tree: &gaffer_git::Oid,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "commit": commit,
+            "tree": tree.as_str(),
+            "passed": self.passed,
+            "exit_code": self.outcome.exit_code(),
+            "timed_out": matches!(self.outcome.termination, Termination::TimedOut),
+            "duration_ms": self.outcome.duration.as_millis() as u64,
+            "tail": self.outcome.tail,
+        })
+    }
+}
+
+/// Runs the project's verify command once on `commit` (already checked out in `worktree`),
+/// telling it the task, the commit and the purpose; `None` when the job was cancelled.
+pub(crate) async fn run_command(
+    ctx: &JobContext,
+    task: &gaffer_core::Task,
+    worktree: &std::path::Path,
+    commit: &ObjectId,
+    purpose: &str,
+) -> Result<Option<Checked>> {
+    let board = &ctx.board;
+    let command = board.settings.verify_command()?.to_string();
+    let spec = CommandSpec::shell(&command, worktree)
+        .timeout(board.settings.verify.timeout)
+        .tail_bytes(TAIL_BYTES)
+        .env("GAFFER_TASK", task.id.to_string())
+        .env("GAFFER_COMMIT", commit.as_str())
+        .env("GAFFER_VERIFY_PURPOSE", purpose);
+    let outcome = gaffer_proc::run(&spec, &ctx.cancel, |id| ctx.record_process(id)).await?;
+    let verdict = match outcome.termination {
+        Termination::Exited(code) => format!("exit code {code}"),
+        Termination::Signaled(sig) => format!("killed by signal {sig}"),
+        Termination::TimedOut => format!(
+            "timed out after {}s",
+            board.settings.verify.timeout.as_secs()
+        ),
+        Termination::Cancelled => return Ok(None),
+    };
+    Ok(Some(Checked {
+        passed: outcome.success(),
+        summary: format!("`{command}` {verdict}\n{}", outcome.tail),
+        outcome,
+    }))
 }
