@@ -115,6 +115,7 @@ async fn run_all(backend: &OpenAiBackend, root: &std::path::Path, n: usize) -> u
             script_key: String::new(),
             attempt: 0,
             data_dir: dir.join(".data"),
+            run_dir: dir.join(".run"),
         };
         handles.push(backend.start(request, CancellationToken::new()).unwrap());
     }

@@ -146,6 +146,7 @@ mod tests {
             script_key: String::new(),
             attempt: 0,
             data_dir: dir.join(".data"),
+            run_dir: dir.join(".run"),
         }
     }
 

@@ -25,8 +25,13 @@ pub struct RunRequest {
     /// How many runs of this role this task has had before (0 for the first).
     pub attempt: u32,
     /// A directory this agent may keep data in across runs of the project (an isolated CLI
-    /// config or home, saved conversations for resume). Created by the engine.
+    /// config or home, saved conversations for resume). Created by the engine. Shared by every
+    /// run of the agent: nothing that belongs to one run alone may be written here.
     pub data_dir: PathBuf,
+    /// This run's own directory: prompt files, raw logs, temporary files. No other run (of this
+    /// agent or any other) uses it, so concurrent runs never see each other's files. Created by
+    /// the backend when missing.
+    pub run_dir: PathBuf,
 }
 
 /// One normalized event of a run.
@@ -60,6 +65,12 @@ pub enum AgentEvent {
     /// with this reason (retried or escalated like any failed attempt).
     Stuck {
         text: String,
+    },
+    /// A tool call the agent's CLI refused to carry out (a permission it was not given, a
+    /// sandbox that denied it): the agent asked, nothing happened.
+    Refused {
+        tool: String,
+        reason: String,
     },
     Usage {
         usage: Usage,

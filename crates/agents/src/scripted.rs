@@ -326,6 +326,7 @@ mod tests {
             script_key: key.into(),
             attempt,
             data_dir: dir.join(".agent-data"),
+            run_dir: dir.join(".agent-run"),
         }
     }
 

@@ -43,6 +43,7 @@ fn request(root: &Path, marker: &str) -> RunRequest {
         script_key: String::new(),
         attempt: 0,
         data_dir: root.join("data"),
+        run_dir: root.join("run"),
     }
 }
 

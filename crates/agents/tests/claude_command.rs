@@ -21,6 +21,7 @@ fn request() -> RunRequest {
         script_key: String::new(),
         attempt: 0,
         data_dir: PathBuf::from("/data/agents/claude"),
+        run_dir: PathBuf::from("/data/runs/1"),
     }
 }
 

@@ -80,6 +80,7 @@ fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str) -> RunReque
         script_key: String::new(),
         attempt: 0,
         data_dir: root.join("data/agents/claude"),
+        run_dir: root.join("data/runs/1"),
     }
 }
 

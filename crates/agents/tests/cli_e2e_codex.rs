@@ -93,6 +93,7 @@ fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str) -> RunReque
         // Under the temporary directory on purpose: the backend must keep CODEX_HOME out of
         // Codex's TMPDIR by itself.
         data_dir: root.join("data/agents/codex"),
+        run_dir: root.join("data/runs/1"),
     }
 }
 

@@ -21,6 +21,7 @@ fn request(data_dir: &Path) -> RunRequest {
         script_key: String::new(),
         attempt: 0,
         data_dir: data_dir.to_path_buf(),
+        run_dir: data_dir.join("run"),
     }
 }
 

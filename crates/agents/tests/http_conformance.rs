@@ -84,6 +84,7 @@ impl Place {
             script_key: String::new(),
             attempt: 0,
             data_dir: self.dir.path().join("data"),
+            run_dir: self.dir.path().join("run"),
         }
     }
 }

@@ -40,6 +40,11 @@ impl StatePaths {
     pub fn run_dir(&self, run: RunId) -> PathBuf {
         self.root.join("runs").join(run.0.to_string())
     }
+    /// A run's own scratch directory for its backend (prompt files, raw logs, temporary files):
+    /// never shared with another run.
+    pub fn run_scratch(&self, run: RunId) -> PathBuf {
+        self.run_dir(run).join("agent")
+    }
     /// Data an agent keeps across runs (isolated CLI configuration, saved conversations).
     pub fn agent_dir(&self, agent: &str) -> PathBuf {
         self.root.join("agents").join(agent)

@@ -36,6 +36,10 @@ pub fn run(ctx: &Context, args: &AgentRunArgs) -> CliResult<()> {
     };
     let agent = gaffer_engine::agent_by_name(&settings, &root, &args.agent, args.model.as_deref())?;
     std::fs::create_dir_all(&data_dir)?;
+    // This run's own files (prompt files, raw logs), removed when the command ends.
+    let run_dir = tempfile::Builder::new()
+        .prefix("gaffer-agent-run-")
+        .tempdir()?;
     let request = RunRequest {
         role: Role::Coder,
         prompt: args.prompt.clone(),
@@ -48,6 +52,7 @@ pub fn run(ctx: &Context, args: &AgentRunArgs) -> CliResult<()> {
         script_key: args.prompt.clone(),
         attempt: 0,
         data_dir,
+        run_dir: run_dir.path().to_path_buf(),
     };
     let json = args.json;
     let model = agent.model.clone();
@@ -109,6 +114,7 @@ fn describe(event: &AgentEvent) -> String {
         AgentEvent::Status { text } => format!("STATUS: {text}"),
         AgentEvent::Question { text } => format!("QUESTION: {text}"),
         AgentEvent::Stuck { text } => format!("STUCK: {text}"),
+        AgentEvent::Refused { tool, reason } => format!("✗ refused {tool}: {reason}"),
         AgentEvent::Usage { usage } => format!(
             "usage: {} in, {} cached, {} out",
             usage.input_tokens, usage.cached_tokens, usage.output_tokens

@@ -423,6 +423,7 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         script_key: format!("#{} {}", task.id, task.title),
         attempt,
         data_dir: board.paths.agent_dir(&agent.name),
+        run_dir: board.paths.run_scratch(run.id),
     };
     let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;
