@@ -143,6 +143,7 @@ fn kind(event: &AgentEvent) -> &'static str {
         AgentEvent::Status { .. } => "status",
         AgentEvent::Question { .. } => "question",
         AgentEvent::Stuck { .. } => "stuck",
+        AgentEvent::Refused { .. } => "refused",
         AgentEvent::Usage { .. } => "usage",
         AgentEvent::Finished { .. } => "finished",
     }
