@@ -1,7 +1,12 @@
 //! The `command` backend: any other agent CLI (aider, gemini, opencode…) from a command template.
 //!
-//! The template is run by `/bin/sh -c` in the worktree, with `{prompt}` (the prompt, shell-quoted),
-//! `{prompt_file}` (a file holding the prompt, shell-quoted path), `{model}` and `{dir}` replaced.
+//! The template is run by `/bin/sh -c` in the worktree. Four placeholders are replaced, in the
+//! template only and in one pass (so text inside the prompt that looks like a placeholder stays
+//! as written): `{prompt}` (the prompt, shell-quoted), `{prompt_file}` (the shell-quoted path of
+//! a file holding the same prompt), `{model}` and `{dir}` (the worktree). Both prompt
+//! placeholders carry the whole prompt: the role's instructions (the system prompt), a blank
+//! line, then the task's prompt with its feedback. The prompt file lives in the run's own
+//! directory (`RunRequest::run_dir`), so concurrent runs of one agent never read each other's.
 //! Standard output becomes `Text` events, one per line, with `STATUS:` and `QUESTION:` lines
 //! recognised; exit status 0 is success. Such CLIs report no usage, so none is recorded.
 
@@ -9,6 +14,7 @@ use crate::event::{AgentEvent, Outcome, RunHandle, RunRequest};
 use crate::lines::classify_line;
 use crate::registry::{AgentBackend, AgentError};
 use gaffer_proc::{CommandSpec, Termination};
+use std::path::Path;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -33,20 +39,45 @@ pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The command line for one run.
-fn render(template: &str, request: &RunRequest, prompt_file: &std::path::Path) -> String {
-    template
-        .replace(
-            "{prompt_file}",
-            &shell_quote(&prompt_file.display().to_string()),
-        )
-        .replace("{prompt}", &shell_quote(&request.prompt))
-        .replace("{model}", &shell_quote(&request.model))
-        .replace(
-            "{dir}",
-            &shell_quote(&request.worktree.display().to_string()),
-        )
+/// The whole prompt a command agent receives: the instructions, then the task.
+fn full_prompt(request: &RunRequest) -> String {
+    if request.system_prompt.is_empty() {
+        request.prompt.clone()
+    } else {
+        format!("{}\n\n{}", request.system_prompt, request.prompt)
+    }
 }
+
+/// The command line for one run: each placeholder of the template replaced once, left to right;
+/// replaced text is never looked at again, and unknown `{…}` stay as written.
+fn render(template: &str, prompt: &str, request: &RunRequest, prompt_file: &Path) -> String {
+    let mut out = String::with_capacity(template.len() + prompt.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        match PLACEHOLDERS.iter().find(|name| after.starts_with(**name)) {
+            Some(&name) => {
+                out.push_str(&shell_quote(&match name {
+                    "{prompt_file}" => prompt_file.display().to_string(),
+                    "{prompt}" => prompt.to_string(),
+                    "{model}" => request.model.clone(),
+                    _ => request.worktree.display().to_string(),
+                }));
+                rest = &after[name.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The placeholders a template may hold (`{prompt_file}` before `{prompt}`: prefixes).
+const PLACEHOLDERS: [&str; 4] = ["{prompt_file}", "{prompt}", "{model}", "{dir}"];
 
 impl AgentBackend for CommandBackend {
     fn backend(&self) -> &str {
@@ -58,15 +89,14 @@ impl AgentBackend for CommandBackend {
         request: RunRequest,
         cancel: CancellationToken,
     ) -> Result<RunHandle, AgentError> {
-        std::fs::create_dir_all(&request.data_dir).map_err(|e| AgentError::Start(e.to_string()))?;
-        let prompt_file = request.data_dir.join("prompt.txt");
-        let full_prompt = if request.system_prompt.is_empty() {
-            request.prompt.clone()
-        } else {
-            format!("{}\n\n{}", request.system_prompt, request.prompt)
-        };
-        std::fs::write(&prompt_file, &full_prompt).map_err(|e| AgentError::Start(e.to_string()))?;
-        let line = render(&self.template, &request, &prompt_file);
+        let start_error = |what: &str, e: std::io::Error| AgentError::Start(format!("{what}: {e}"));
+        std::fs::create_dir_all(&request.run_dir)
+            .map_err(|e| start_error(&format!("creating {}", request.run_dir.display()), e))?;
+        let prompt_file = request.run_dir.join("prompt.txt");
+        let prompt = full_prompt(&request);
+        std::fs::write(&prompt_file, &prompt)
+            .map_err(|e| start_error(&format!("writing {}", prompt_file.display()), e))?;
+        let line = render(&self.template, &prompt, &request, &prompt_file);
         let spec = CommandSpec::shell(&line, &request.worktree)
             .envs(self.env.iter().cloned())
             .envs(request.env.iter().cloned())
@@ -185,6 +215,50 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn placeholders_are_replaced_in_the_template_only() {
+        let mut req = request(std::path::Path::new("/w"));
+        req.prompt = "use {dir} and {model} and {prompt_file} and {prompt} as written".into();
+        let prompt = full_prompt(&req);
+        let line = render(
+            "agent --model {model} --in {dir} -f {prompt_file} -m {prompt} {unknown} {",
+            &prompt,
+            &req,
+            Path::new("/r/prompt.txt"),
+        );
+        assert_eq!(
+            line,
+            "agent --model 'm1' --in '/w' -f '/r/prompt.txt' \
+             -m 'use {dir} and {model} and {prompt_file} and {prompt} as written' {unknown} {"
+        );
+    }
+
+    #[test]
+    fn both_prompt_placeholders_carry_the_instructions_and_the_task() {
+        let mut req = request(std::path::Path::new("/w"));
+        req.system_prompt = "You are the coder.".into();
+        assert_eq!(full_prompt(&req), "You are the coder.\n\nit's a test");
+    }
+
+    #[tokio::test]
+    async fn the_prompt_file_holds_what_prompt_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut req = request(dir.path());
+        req.system_prompt = "Instructions {model}.".into();
+        let backend = CommandBackend::new(
+            "printf '%s' {prompt} > a.txt; cp {prompt_file} b.txt",
+            vec![],
+        );
+        drain(backend.start(req, CancellationToken::new()).unwrap()).await;
+        let a = std::fs::read_to_string(dir.path().join("a.txt")).unwrap();
+        assert_eq!(a, "Instructions {model}.\n\nit's a test");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("b.txt")).unwrap(),
+            a
+        );
+        assert!(dir.path().join(".run/prompt.txt").exists());
     }
 
     #[tokio::test]
