@@ -40,6 +40,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub privacy: RawPrivacy,
     #[serde(default)]
+    pub scope: RawScope,
+    #[serde(default)]
     pub notify: crate::notify::RawNotify,
     #[serde(default)]
     pub queue: crate::queue::RawQueue,
@@ -190,6 +192,12 @@ pub(crate) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPrivacy {
     pub mode: Option<At<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScope {
+    pub enforce: Option<At<String>>,
 }
 
 /// `[prices."MODEL"]`: US dollars per million tokens.

@@ -49,6 +49,7 @@ mod privacy;
 mod queue;
 mod resolve;
 mod risk;
+mod scope;
 mod settings;
 mod source;
 mod suggest;
@@ -72,6 +73,7 @@ pub use queue::{
     default_heavy_slots,
 };
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings};
+pub use scope::{ScopeEnforce, ScopeSettings};
 pub use settings::{
     AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,
     DEFAULT_RETRIES, DEFAULT_TARGET, DEFAULT_TOKEN_ENV, EngineSettings, ExtraReviewer,

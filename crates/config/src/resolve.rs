@@ -15,11 +15,12 @@ use crate::duration::{DURATION_FORMS, format_duration, parse_duration};
 use crate::error::ConfigError;
 use crate::file::{
     At, RawConfig, RawDuration, RawEngine, RawLimits, RawPrice, RawPrivacy, RawProject, RawRisk,
-    RawServer, RawVerify,
+    RawScope, RawServer, RawVerify,
 };
 use crate::prices::Price;
 use crate::privacy::{PrivacyMode, PrivacySettings};
 use crate::risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings, compile_glob};
+use crate::scope::{ScopeEnforce, ScopeSettings};
 use crate::settings::{
     CONCURRENCY_RANGE, EngineSettings, LimitSettings, ProjectSettings, ServerSettings, Settings,
     VerifySettings, WORKTREE_POOL_RANGE,
@@ -46,6 +47,7 @@ pub(crate) fn resolve(
     };
     let server = check.server(&raw.server, port)?;
     let privacy = check.privacy(&raw.privacy)?;
+    let scope = check.scope(&raw.scope)?;
     let notify = crate::notify::resolve(&check, &raw.notify)?;
     let queue = crate::queue::resolve_queue(&check, &raw.queue)?;
     let host = crate::queue::resolve_host(&check, &raw.host)?;
@@ -62,6 +64,7 @@ pub(crate) fn resolve(
         risk,
         server,
         privacy,
+        scope,
         notify,
         queue,
         host,
@@ -487,6 +490,23 @@ impl Check<'_> {
             )
         })?;
         Ok(PrivacySettings { mode })
+    }
+
+    fn scope(&self, raw: &RawScope) -> Result<ScopeSettings, ConfigError> {
+        let Some(at) = &raw.enforce else {
+            return Ok(ScopeSettings::default());
+        };
+        let enforce = ScopeEnforce::from_name(at.get_ref()).ok_or_else(|| {
+            self.error(
+                at,
+                "scope.enforce",
+                format!("scope.enforce = {} is not a mode", self.written(at)),
+                "use \"reject\" (send the change back to its coder), \"review\" (show the \
+                 paths to the reviewer) or \"off\""
+                    .to_string(),
+            )
+        })?;
+        Ok(ScopeSettings { enforce })
     }
 
     fn prices(

@@ -42,6 +42,8 @@ pub struct Settings {
     pub server: ServerSettings,
     /// `[privacy]`.
     pub privacy: PrivacySettings,
+    /// `[scope]`: what a change that edits outside its task's write scope meets.
+    pub scope: crate::scope::ScopeSettings,
     /// `[notify]`: webhooks and local commands told when a person is needed, when work lands or
     /// fails, and when a budget stops work.
     pub notify: crate::notify::NotifySettings,

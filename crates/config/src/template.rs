@@ -248,6 +248,11 @@ const REST: &str = r#"
 # localhost are not resolved, so write the address). Command agents are not checked.
 # mode = "any"
 
+[scope]
+# A change that edits files outside its task's declared write scope (task add --scope) goes back
+# to its coder with the paths ("reject"), is shown to the reviewer ("review"), or is let be ("off").
+# enforce = "reject"
+
 # Tell people when they are needed, when work lands or fails, and when a budget stops work:
 # webhooks (generic JSON, ntfy, Slack-compatible) and local commands. Each hook gets one message
 # per burst of events, collected for `batch`; failed deliveries are retried.

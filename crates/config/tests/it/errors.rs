@@ -409,6 +409,12 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             "privacy.mode",
         ),
         (
+            "bad scope mode",
+            "[scope]\nenforce = \"strict\"\n".into(),
+            2,
+            "scope.enforce",
+        ),
+        (
             "agents off this machine in local mode",
             "[privacy]\nmode = \"local\"\n\n[agents.claude]\nbackend = \"claude\"\n\
              [agents.remote]\nbackend = \"openai\"\nmodel = \"m\"\nbase_url = \"https://8.8.8.8/v1\"\n\
