@@ -48,6 +48,20 @@ pub fn task_table(tasks: &[Task]) -> CliResult<()> {
     Ok(())
 }
 
+/// The strings of a JSON array, comma-separated.
+fn joined(value: &serde_json::Value) -> String {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
 pub fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
@@ -72,6 +86,21 @@ pub fn event_line(e: &Event) -> String {
             d["role"].as_str().unwrap_or("?"),
             d["agent"].as_str().unwrap_or("?"),
             d["model"].as_str().unwrap_or("?")
+        ),
+        "run.output" if d["type"] == "refused" => format!(
+            "refused: the agent's {} call was not allowed: {}",
+            d["tool"].as_str().unwrap_or("?"),
+            first_line(d["reason"].as_str().unwrap_or(""))
+        ),
+        "scope.outside" => format!(
+            "edits outside its write scope ({}): {}{}",
+            joined(&d["scope"]),
+            joined(&d["paths"]),
+            if d["enforce"] == "reject" {
+                " — sent back to the coder"
+            } else {
+                " — shown to the reviewer"
+            }
         ),
         "run.output" => {
             let text = d["text"].as_str().or(d["summary"].as_str()).unwrap_or("");

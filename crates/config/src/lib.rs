@@ -72,7 +72,7 @@ pub use queue::{
     HEAVY_SLOTS_RANGE, HostSettings, MAX_CANDIDATES_RANGE, QueueSettings, QueueStrategy,
     default_heavy_slots,
 };
-pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings};
+pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings, compile_glob};
 pub use scope::{ScopeEnforce, ScopeSettings};
 pub use settings::{
     AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,

@@ -161,7 +161,7 @@ impl PartialEq for RiskSettings {
 }
 
 /// Compiles one rule's glob the way `risk_for_paths` matches it.
-pub(crate) fn compile_glob(glob: &str) -> Result<globset::Glob, globset::Error> {
+pub fn compile_glob(glob: &str) -> Result<globset::Glob, globset::Error> {
     GlobBuilder::new(glob)
         .literal_separator(true)
         .backslash_escape(true)

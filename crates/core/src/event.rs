@@ -103,4 +103,8 @@ pub mod event_kind {
     pub const ENGINE_STARTED: &str = "engine.started";
     pub const ENGINE_STOPPED: &str = "engine.stopped";
     pub const WORKTREE_CLEANED: &str = "worktree.cleaned";
+    /// `{paths, scope, enforce, run}` (task): a coder's change edits paths outside the task's
+    /// write scope; with `enforce = "reject"` it went back to the coder, with `"review"` it goes
+    /// on and the reviewer is shown the paths.
+    pub const SCOPE_OUTSIDE: &str = "scope.outside";
 }

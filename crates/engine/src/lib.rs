@@ -36,6 +36,7 @@ mod repo_map;
 mod review;
 mod risk;
 mod scheduler;
+mod write_scope;
 
 pub use apply::{Applied, Extra, apply};
 pub use board::{Board, BoardOptions, StatusReport, TaskChanges};

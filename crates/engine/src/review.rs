@@ -33,6 +33,9 @@ pub(crate) struct ReviewContext {
     pub verify: Option<VerifyResult>,
     /// The global checklist and the items of every path rule the change touches.
     pub checklist: Vec<String>,
+    /// The task's declared write scope and the paths of the change outside it, shown when
+    /// `scope.enforce = "review"` (with `"reject"` such a change never reaches review).
+    pub outside_scope: Option<(Vec<String>, Vec<String>)>,
 }
 
 /// One verify run, as recorded in the event log.
@@ -76,6 +79,12 @@ impl ReviewContext {
             }
         }
         context.checklist = board.settings.review.checklist_for(&context.paths);
+        if board.settings.scope.enforce == gaffer_config::ScopeEnforce::Review {
+            let outside = crate::write_scope::outside(&task.write_scope, &context.paths);
+            if !outside.is_empty() {
+                context.outside_scope = Some((task.write_scope.clone(), outside));
+            }
+        }
         Ok(context)
     }
 
@@ -133,6 +142,20 @@ impl ReviewContext {
                     tail.trim_end()
                 ));
             }
+        }
+        if let Some((scope, outside)) = &self.outside_scope {
+            out.push_str(&format!(
+                "\n## Outside the write scope\n\nThis task declared that it writes only {}. The \
+                 change also edits these paths, outside that scope:\n\n",
+                scope.join(", ")
+            ));
+            for path in outside {
+                out.push_str(&format!("- {path}\n"));
+            }
+            out.push_str(
+                "\nRequest changes unless each of these edits is needed for the task and safe for \
+                 the tasks that own those paths.\n",
+            );
         }
         if !self.checklist.is_empty() {
             out.push_str(

@@ -22,6 +22,7 @@ mod people;
 mod pull;
 mod queue;
 mod schedule;
+mod scope;
 mod status;
 mod task;
 mod token;

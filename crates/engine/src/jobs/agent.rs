@@ -428,10 +428,12 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;
     let mut texts: Vec<String> = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
         let streamed = stream_run(ctx, agent, request.clone(), &run, task, &mut transcript).await?;
         let outcome = streamed.outcome.clone();
         texts.extend(streamed.texts.iter().cloned());
+        refused.extend(streamed.refused.iter().cloned());
         usage.add(&outcome.usage);
         if ctx.cancel.is_cancelled() {
             return Ok(Ran::Interrupted(finish(
@@ -462,8 +464,16 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     };
     // The run's outcome: the agent's final text (a coder's handoff, a verdict, a plan), or why
     // it failed.
-    let summary = match &result {
-        RunResult::Failed { reason } => Some(reason.clone()),
+    let summary = match (&result, refusals_summary(&refused)) {
+        (RunResult::Failed { reason }, _) => Some(reason.clone()),
+        (_, Some(refusals)) => Some(
+            format!(
+                "{}\n\n(the agent's CLI refused some of its tool calls: {refusals})",
+                outcome.final_text
+            )
+            .trim_start()
+            .to_string(),
+        ),
         _ if !outcome.final_text.is_empty() => Some(outcome.final_text.clone()),
         _ => None,
     };
@@ -534,6 +544,40 @@ struct Streamed {
     question: Option<String>,
     /// Why the watchdog stopped it, if it did.
     stop: Option<Stop>,
+    /// The tools whose calls the agent's CLI refused, one entry per refusal.
+    refused: Vec<String>,
+}
+
+/// What refusals did to a run, in a few words: "permission refused 3 times (Write ×2, Bash)".
+fn refusals_summary(refused: &[String]) -> Option<String> {
+    if refused.is_empty() {
+        return None;
+    }
+    let mut tools: Vec<(&str, usize)> = Vec::new();
+    for tool in refused {
+        match tools.iter_mut().find(|(t, _)| t == tool) {
+            Some((_, n)) => *n += 1,
+            None => tools.push((tool, 1)),
+        }
+    }
+    let tools: Vec<String> = tools
+        .into_iter()
+        .map(|(t, n)| {
+            if n > 1 {
+                format!("{t} ×{n}")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect();
+    Some(format!(
+        "permission refused {} ({})",
+        match refused.len() {
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        },
+        tools.join(", ")
+    ))
 }
 
 /// Starts the agent and streams its events into the run's transcript and the event log until it
@@ -562,6 +606,7 @@ async fn stream_run(
     let mut question: Option<String> = None;
     let mut stop: Option<Stop> = None;
     let mut texts: Vec<String> = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
     loop {
         // Once stopped, wait a little for the backend to wind down and say how it ended.
         let wait = if token.is_cancelled() {
@@ -594,6 +639,7 @@ async fn stream_run(
                 board.store.set_run_session(run.id, s)?;
             }
             AgentEvent::Question { text } => question = Some(text.clone()),
+            AgentEvent::Refused { tool, .. } => refused.push(tool.clone()),
             AgentEvent::Text { text } if text.contains("PROPOSAL:") => texts.push(text.clone()),
             AgentEvent::Stuck { text } if stop.is_none() => {
                 stop = Some(Stop::Stuck(text.clone()));
@@ -629,6 +675,7 @@ async fn stream_run(
         texts,
         question,
         stop,
+        refused,
     })
 }
 
@@ -693,8 +740,10 @@ async fn judge(
         outcome,
         question,
         stop,
+        refused,
         ..
     } = streamed;
+    let refusals = refusals_summary(&refused);
     let (worktree, base) = (spot.worktree, spot.base);
     if let Some(text) = question {
         return Ok(Judged::Done(RunResult::Question { text }, None));
@@ -712,6 +761,10 @@ async fn judge(
             .error
             .clone()
             .unwrap_or_else(|| "the agent reported failure".into());
+        let reason = match &refusals {
+            Some(refusals) => format!("{reason} ({refusals})"),
+            None => reason,
+        };
         return Ok(Judged::Done(RunResult::Failed { reason }, None));
     }
     match role {
@@ -747,12 +800,31 @@ async fn judge(
             })
             .await?;
             if &head == base {
+                // Nothing changed because the agent's CLI would not let it edit: a failed run
+                // that says so, not a success that did nothing.
+                if let Some(refusals) = &refusals {
+                    let reason = format!(
+                        "the agent could not edit: {refusals}. Its CLI refused the tool calls; \
+                         check the agent's permission settings (e.g. `permission_mode`)"
+                    );
+                    return Ok(Judged::Done(RunResult::Failed { reason }, None));
+                }
                 let summary = if outcome.final_text.is_empty() {
                     "no summary".to_string()
                 } else {
                     outcome.final_text.clone()
                 };
                 return Ok(Judged::Done(RunResult::NoChanges { summary }, None));
+            }
+            if let Some(finding) = check_scope(board, task, run, &head).await?
+                && finding.enforce == gaffer_config::ScopeEnforce::Reject
+            {
+                return Ok(Judged::Done(
+                    RunResult::Failed {
+                        reason: finding.rejection(task),
+                    },
+                    None,
+                ));
             }
             let risk = risk::for_paths(&board.settings, &paths);
             Ok(Judged::Done(
@@ -804,6 +876,27 @@ async fn judge(
             Err(e) => Judged::Malformed(e.0),
         }),
     }
+}
+
+/// Checks a coder's change against the task's write scope and records what is outside it.
+async fn check_scope(
+    board: &Arc<Board>,
+    task: &Task,
+    run: &Run,
+    head: &gaffer_git::Oid,
+) -> Result<Option<crate::write_scope::Finding>> {
+    let (b, t, h) = (Arc::clone(board), task.clone(), head.clone());
+    let finding = blocking(move || crate::write_scope::check(&b, &t, &h)).await?;
+    if let Some(finding) = &finding {
+        board.store.append_events(&[NewEvent::new(
+            event_kind::SCOPE_OUTSIDE,
+            finding.event_data(task, run.id),
+        )
+        .task(task.id)
+        .project(task.project)
+        .run(run.id)])?;
+    }
+    Ok(finding)
 }
 
 /// What a run produced, before deciding whether to re-ask.

@@ -67,6 +67,8 @@ export function describe(event) {
         text: `verify ${d.passed ? 'passed' : 'failed'} (${d.purpose || 'branch'} ${fmt.sha(d.commit)}, exit ${d.exit_code ?? '?'}, ${fmt.duration(d.duration_ms)})`,
         tone: d.passed ? 'ok' : 'bad',
       };
+    case 'scope.outside':
+      return { icon: '⚠', text: `edits outside its write scope (${[].concat(d.scope || []).join(', ')}): ${[].concat(d.paths || []).join(', ')}${d.enforce === 'reject' ? ' — sent back to the coder' : ' — shown to the reviewer'}`, tone: d.enforce === 'reject' ? 'bad' : 'warn' };
     case 'task.edited':
       return { icon: '✎', text: `edited: ${[].concat(d.changed || []).join(', ')}`, tone: 'info' };
     case 'queue.joined':
@@ -130,6 +132,8 @@ function describeOutput(d) {
       return { icon: '↳', text: d.summary || '', tone: d.is_error ? 'bad' : 'muted' };
     case 'question':
       return { icon: '?', text: `asked: ${d.text}`, tone: 'warn' };
+    case 'refused':
+      return { icon: '⊘', text: `refused ${d.tool}: ${firstLine(d.reason || '')}`, tone: 'bad' };
     case 'usage':
       return { icon: 'Σ', text: `${fmt.tokens(d.usage?.input_tokens)} in, ${fmt.tokens(d.usage?.output_tokens)} out`, tone: 'muted' };
     default:
@@ -172,6 +176,8 @@ class Board extends EventTarget {
     this.events = [];
     this.runs = new Map();
     this.activity = new Map();
+    /** Task id → paths its latest change edits outside its write scope. */
+    this.outsideScope = new Map();
     this.loaded = false;
     this.refreshSoon = debounce(() => this.refresh(), 200);
   }
@@ -213,6 +219,9 @@ class Board extends EventTarget {
       if (event.kind === 'run.output' && d.type === 'status') this.activity.set(event.task, d.text);
       if (event.kind === 'run.started') this.activity.set(event.task, `${d.role || 'agent'} started (${d.agent || ''})`);
       if (event.kind === 'verify.started') this.activity.set(event.task, 'verifying…');
+      // A new coder run makes a new change: what was outside the scope is judged again.
+      if (event.kind === 'run.started' && (d.role === 'coder' || d.role === 'resolver')) this.outsideScope.delete(event.task);
+      if (event.kind === 'scope.outside') this.outsideScope.set(event.task, [].concat(d.paths || []));
       // A new status makes the last activity stale; the next run's lines set it again.
       if (event.kind === 'task.status' && d.from !== d.to) this.activity.delete(event.task);
     }

@@ -84,6 +84,7 @@ function card(t) {
   const cost = board.costByTask.get(t.id);
   const activity = board.activity.get(t.id);
   const risky = st.risk === 'high' || st.risk === 'critical';
+  const outside = board.outsideScope.get(t.id);
   return h('a', { class: ['card', `card-${st.status}`], href: `#/task/${t.id}`, dataset: { id: String(t.id), status: st.status } },
     h('div', { class: 'card-top' },
       h('span', { class: 'card-id' }, `#${t.id}`),
@@ -93,6 +94,9 @@ function card(t) {
     h('div', { class: 'card-title' }, t.title),
     st.note && (st.status === 'needs_input' || st.status === 'awaiting_approval' || st.status === 'failed')
       ? h('div', { class: ['card-note', st.status === 'failed' ? 'bad' : 'warn'] }, st.note)
+      : null,
+    outside && outside.length && !['merged', 'cancelled'].includes(st.status)
+      ? h('div', { class: 'card-note warn scope-outside', title: outside.join('\n') }, `outside its write scope: ${outside.join(', ')}`)
       : null,
     h('div', { class: 'activity' }, activity && !['merged', 'cancelled', 'failed'].includes(st.status) ? activity : ''),
     h('div', { class: 'card-foot' },

@@ -72,7 +72,8 @@ function page(detail, events, diffText, runEvents, reload) {
     .filter((v) => v.verdict);
   const findings = verdicts.filter((v) => v.run.role === 'reviewer').flatMap((v) => v.verdict.findings);
   const verifies = events.filter((e) => e.kind === 'verify.finished' || e.kind === 'queue.verified' || (e.kind === 'queue.ejected' && e.data && e.data.summary));
-  const timeline = events.filter((e) => e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.ejected');
+  const outsideScope = latestOutsideScope(events);
+  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.ejected');
 
   return h('div', { class: 'task-page', dataset: { id: String(task.id), status: st.status } },
     h('p', { class: 'crumbs' }, h('a', { href: '#/board' }, '← Board')),
@@ -111,6 +112,7 @@ function page(detail, events, diffText, runEvents, reload) {
           fact('Branch', h('code', {}, task.branch)),
           st.landed ? fact('Landed', h('code', {}, fmt.sha(st.landed.commit))) : null,
           task.write_scope.length ? fact('Writes', task.write_scope.join(', ')) : null,
+          outsideScope ? fact('Outside scope', h('span', { class: 'bad', id: 'task-outside-scope' }, outsideScope.join(', '))) : null,
           task.blocked_by.length ? fact('After', task.blocked_by.map((b) => h('a', { href: `#/task/${b}` }, `#${b} `))) : null,
           task.parent != null ? fact('Part of', h('a', { href: `#/task/${task.parent}` }, `#${task.parent}`)) : null,
           fact('Created', fmt.datetime(task.created_ms)),
@@ -119,6 +121,18 @@ function page(detail, events, diffText, runEvents, reload) {
           const what = describe(e);
           return h('li', { class: `tone-${what.tone}` }, h('time', {}, fmt.time(e.at_ms)), ' ', what.text);
         }))))));
+}
+
+/** The paths the task's latest change edits outside its write scope: the last `scope.outside`
+ * event, unless a coder run started after it (its change is judged again). */
+function latestOutsideScope(events) {
+  let paths = null;
+  for (const e of events) {
+    const d = e.data || {};
+    if (e.kind === 'scope.outside') paths = [].concat(d.paths || []);
+    if (e.kind === 'run.started' && (d.role === 'coder' || d.role === 'resolver')) paths = null;
+  }
+  return paths && paths.length ? paths : null;
 }
 
 function section(title, key, body, extra) {
