@@ -19,6 +19,7 @@ pub mod machine;
 pub mod queue;
 pub mod run;
 pub mod scope;
+pub mod secrets;
 pub mod slug;
 pub mod structured;
 pub mod task;
