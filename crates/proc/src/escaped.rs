@@ -9,17 +9,13 @@
 //! cancel, and by [`crate::kill_group`] after a crash. (A process that clears its environment
 //! escapes this; none of the CLIs' tools do.)
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::{procfs, sweep};
 
 /// The environment variable holding a run's token.
 pub const TOKEN_VAR: &str = "GAFFER_PROCESS_TOKEN";
-
-/// How many times to look again after killing (to catch processes forked meanwhile).
-const PASSES: usize = 5;
-const PAUSE: Duration = Duration::from_millis(50);
 
 /// A token no other run of this or any other gaffer process has.
 pub(crate) fn new_token() -> String {
@@ -32,58 +28,27 @@ pub(crate) fn new_token() -> String {
     format!("{}-{nanos}-{n}", std::process::id())
 }
 
-/// Kills (SIGKILL) every running process (but this one) whose environment holds `TOKEN_VAR=token`, looking
-/// again until none is left or [`PASSES`] are done. Returns how many were killed.
+/// Kills (SIGKILL) every running process (but this one) whose environment holds
+/// `TOKEN_VAR=token`, looking again until none is left or a few passes are done. Returns how
+/// many were killed.
 pub fn kill_carrying(token: &str) -> usize {
-    let needle = format!("{TOKEN_VAR}={token}");
-    let mut killed = 0;
-    for _ in 0..PASSES {
-        let found = carrying(&needle);
-        if found.is_empty() {
-            break;
-        }
-        for pid in found {
-            if kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
-                killed += 1;
-            }
-        }
-        std::thread::sleep(PAUSE);
-    }
-    killed
+    sweep::kill_in_passes(|| carrying(token))
 }
 
-/// Running processes (not zombies, not this one) whose environment contains `needle`.
-fn carrying(needle: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| pid != me)
-        .filter(|pid| {
-            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-                return false;
-            };
-            environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) && !is_zombie(*pid)
-        })
+/// Running processes (not zombies, not this one) whose environment holds `TOKEN_VAR=token`.
+fn carrying(token: &str) -> Vec<i32> {
+    procfs::processes_with_env(TOKEN_VAR)
+        .into_iter()
+        .filter(|(_, value)| value == token.as_bytes())
+        .map(|(pid, _)| pid)
         .collect()
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            Some(rest.trim_start().starts_with(['Z', 'X']))
-        })
-        .unwrap_or(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::process::{Command, Stdio};
+    use std::time::Duration;
 
     #[test]
     fn tokens_differ() {
@@ -106,9 +71,9 @@ mod tests {
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while carrying(&format!("{TOKEN_VAR}={token}")).is_empty() {
+        while carrying(&token).is_empty() {
             assert!(std::time::Instant::now() < deadline);
-            std::thread::sleep(PAUSE);
+            std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(kill_carrying(&token), 1);
         assert!(

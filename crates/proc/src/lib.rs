@@ -37,6 +37,7 @@ mod run;
 mod spawner;
 mod spec;
 mod supervise;
+mod sweep;
 mod tail;
 
 pub use error::ProcError;

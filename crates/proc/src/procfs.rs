@@ -1,9 +1,9 @@
-//! Minimal reader for `/proc/<pid>/stat`.
+//! Minimal reader for `/proc`: `/proc/<pid>/stat` and `/proc/<pid>/environ`.
 //!
-//! Only the handful of fields gaffer needs are parsed: state, parent pid,
-//! process group and start time. Everything here is best effort: a process
-//! can vanish between listing `/proc` and reading its `stat` file, so every
-//! read may return `None`.
+//! Only the handful of `stat` fields gaffer needs are parsed: state, process
+//! group and start time. Everything here is best effort: a process can
+//! vanish between listing `/proc` and reading its files, so every read may
+//! return `None`.
 
 use std::fs;
 
@@ -57,15 +57,47 @@ pub(crate) fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
-/// Every process currently listed in `/proc` (threads are not listed at the
-/// top level, so each entry is a process).
-pub(crate) fn all_processes() -> Vec<ProcStat> {
+/// The pid of every process currently listed in `/proc` (threads are not
+/// listed at the top level, so each entry is a process).
+fn all_pids() -> Vec<i32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|entry| entry.ok())
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(read_stat)
+        .collect()
+}
+
+/// Every process currently listed in `/proc`.
+pub(crate) fn all_processes() -> Vec<ProcStat> {
+    all_pids().into_iter().filter_map(read_stat).collect()
+}
+
+/// The value of the first `name=` entry in `environ` (NUL-separated, as in
+/// `/proc/<pid>/environ`), like `getenv` would find it.
+pub(crate) fn env_value<'a>(environ: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    environ
+        .split(|b| *b == 0)
+        .find_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+}
+
+/// Running processes (not zombies, not this one) whose environment has
+/// `name` set, with its value. The environment is the one the process was
+/// started with. Processes whose `environ` cannot be read (other users') are
+/// skipped.
+pub(crate) fn processes_with_env(name: &str) -> Vec<(i32, Vec<u8>)> {
+    let me = std::process::id() as i32;
+    all_pids()
+        .into_iter()
+        .filter(|&pid| pid != me)
+        .filter_map(|pid| {
+            let environ = fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let value = env_value(&environ, name)?.to_vec();
+            // Checked after the environment: a zombie's environ reads empty,
+            // but a process may exit in between.
+            let running = read_stat(pid).is_some_and(|stat| !stat.is_exited());
+            running.then_some((pid, value))
+        })
         .collect()
 }
 
@@ -113,6 +145,40 @@ mod tests {
     fn rejects_truncated_line() {
         assert!(parse_stat("42 (x) S 1 7").is_none());
         assert!(parse_stat("").is_none());
+    }
+
+    #[test]
+    fn finds_the_first_value_of_a_variable() {
+        let environ = b"A=1\0GAFFER_X=one\0GAFFER_XY=two\0GAFFER_X=three\0";
+        assert_eq!(env_value(environ, "GAFFER_X"), Some(&b"one"[..]));
+        assert_eq!(env_value(environ, "GAFFER_XY"), Some(&b"two"[..]));
+        assert_eq!(env_value(environ, "GAFFER"), None);
+        assert_eq!(env_value(b"", "A"), None);
+    }
+
+    #[test]
+    fn finds_a_child_by_its_environment_but_not_itself() {
+        let value = format!("probe-{}", std::process::id());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("GAFFER_PROCFS_PROBE", &value)
+            .spawn()
+            .unwrap();
+        let found = processes_with_env("GAFFER_PROCFS_PROBE");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let pid = child.id() as i32;
+        assert!(
+            found.contains(&(pid, value.clone().into_bytes())),
+            "{found:?}"
+        );
+        assert!(found.iter().all(|(p, _)| *p != std::process::id() as i32));
+        // Reaped: gone from the scan.
+        assert!(
+            !processes_with_env("GAFFER_PROCFS_PROBE")
+                .iter()
+                .any(|(p, _)| *p == pid)
+        );
     }
 
     #[test]
