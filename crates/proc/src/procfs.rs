@@ -84,7 +84,8 @@ pub(crate) fn env_value<'a>(environ: &'a [u8], name: &str) -> Option<&'a [u8]> {
 /// Running processes (not zombies, not this one) whose environment has
 /// `name` set, with its value. The environment is the one the process was
 /// started with. Processes whose `environ` cannot be read (other users') are
-/// skipped.
+/// skipped, and so is a process in the middle of an exec (its new
+/// environment is not in place yet): callers look more than once.
 pub(crate) fn processes_with_env(name: &str) -> Vec<(i32, Vec<u8>)> {
     let me = std::process::id() as i32;
     all_pids()
@@ -164,7 +165,13 @@ mod tests {
             .env("GAFFER_PROCFS_PROBE", &value)
             .spawn()
             .unwrap();
-        let found = processes_with_env("GAFFER_PROCFS_PROBE");
+        // Right after exec the new environment may not be in place yet.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut found = processes_with_env("GAFFER_PROCFS_PROBE");
+        while found.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            found = processes_with_env("GAFFER_PROCFS_PROBE");
+        }
         child.kill().unwrap();
         child.wait().unwrap();
         let pid = child.id() as i32;
