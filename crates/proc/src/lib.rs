@@ -8,6 +8,10 @@
 //! * has a null stdin and a configurable (optionally cleared) environment;
 //! * gets `PR_SET_PDEATHSIG(SIGKILL)` on Linux, so it dies with gaffer even
 //!   if gaffer is killed with `kill -9`;
+//! * names, in its environment ([`SUPERVISOR_VAR`], set before the fork and
+//!   inherited by everything it starts), the gaffer process that spawned it,
+//!   so that [`kill_orphans`] can find it after a crash even if nothing
+//!   recorded it;
 //! * is identified by a [`ProcessIdentity`] (pid, process group, start
 //!   time) that can be persisted and later passed to [`kill_group`] by a
 //!   restarted daemon to clean up whatever is left of a lost run.
@@ -37,6 +41,7 @@ mod run;
 mod spawner;
 mod spec;
 mod supervise;
+mod supervisor;
 mod sweep;
 mod tail;
 
@@ -48,3 +53,4 @@ pub use line_process::{LineProcess, spawn_lines};
 pub use outcome::{ProcessOutcome, Termination};
 pub use run::run;
 pub use spec::{CommandSpec, DEFAULT_KILL_GRACE, DEFAULT_MAX_LINE_BYTES, DEFAULT_TAIL_BYTES};
+pub use supervisor::{SUPERVISOR_VAR, kill_orphans};

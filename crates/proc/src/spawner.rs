@@ -1,5 +1,5 @@
-//! Starting children: process group, null stdin, environment, and the
-//! parent-death signal.
+//! Starting children: process group, null stdin, environment, the marks
+//! (token and supervisor), and the parent-death signal.
 //!
 //! `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
 //! not when the process does. Tokio may run our code on short-lived
@@ -18,8 +18,8 @@ use tokio::runtime::Handle;
 use crate::error::ProcError;
 use crate::guard::GroupGuard;
 use crate::identity::ProcessIdentity;
-use crate::procfs;
 use crate::spec::CommandSpec;
+use crate::{procfs, supervisor};
 
 /// A freshly started child, already protected by a kill-on-drop guard.
 #[derive(Debug)]
@@ -39,6 +39,9 @@ pub(crate) fn spawn(
     let token = crate::escaped::new_token();
     let mut cmd = build_command(spec, stdout, stderr);
     cmd.env(crate::escaped::TOKEN_VAR, &token);
+    // Marked before the fork: findable by `kill_orphans` even if gaffer dies
+    // before anyone records the identity.
+    cmd.env(supervisor::SUPERVISOR_VAR, supervisor::own_marker());
     let child = spawn_on_dedicated_thread(cmd, handle).map_err(|source| ProcError::Spawn {
         program: spec.program.clone(),
         source,

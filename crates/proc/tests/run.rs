@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{running_in_group, tmp};
 use gaffer_proc::{
-    CommandSpec, ProcError, ProcessIdentity, Termination, is_alive, run, start_time_of,
+    CommandSpec, ProcError, ProcessIdentity, SUPERVISOR_VAR, Termination, is_alive, run,
+    start_time_of,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -203,12 +204,14 @@ async fn env_is_set_and_can_be_cleared() {
             .env("ONLY", "1"),
     )
     .await;
-    // Only what was given, plus the token that marks gaffer's processes.
+    // Only what was given, plus the marks of gaffer's processes.
     let mut listed: Vec<&str> = env_listing.tail.lines().collect();
     listed.sort();
-    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed.len(), 3, "{listed:?}");
     assert!(listed[0].starts_with("GAFFER_PROCESS_TOKEN="), "{listed:?}");
-    assert_eq!(listed[1], "ONLY=1");
+    let supervisor = format!("{SUPERVISOR_VAR}={}:", std::process::id());
+    assert!(listed[1].starts_with(&supervisor), "{listed:?}");
+    assert_eq!(listed[2], "ONLY=1");
 
     // With a cleared environment a bare program name is still found
     // through gaffer's own PATH.
@@ -219,7 +222,7 @@ async fn env_is_set_and_can_be_cleared() {
     )
     .await;
     assert!(bare.tail.lines().any(|l| l == "ONLY=2"), "{}", bare.tail);
-    assert_eq!(bare.tail.lines().count(), 2, "{}", bare.tail);
+    assert_eq!(bare.tail.lines().count(), 3, "{}", bare.tail);
 }
 
 /// A descendant that leaves the process group (a new session, as agent CLIs do for their tools)
