@@ -114,6 +114,7 @@ async fn take_apart(shared: &Shared, api: Api, request: Request) -> Incoming {
         scripted: false,
         attempt: None,
         outcome: Outcome::Answered,
+        usage: None,
     };
     Incoming {
         record,
@@ -200,6 +201,9 @@ async fn model_request(shared: &Shared, api: Api, request: Request) -> Response 
         (None, None, Some(_)) => Outcome::Malformed,
         (None, None, None) => Outcome::Answered,
     };
+    if matches!(record.outcome, Outcome::Answered | Outcome::Malformed) {
+        record.usage = Some(turn.effective_usage());
+    }
     tracing::debug!(
         seq = record.seq,
         conversation = ?record.conversation,

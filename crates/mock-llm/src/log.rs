@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ServerError;
-use crate::script::Stall;
+use crate::script::{Stall, Usage};
 use crate::select::SelectedBy;
 
 /// Headers whose values are secrets: logged as `[redacted]`, so a test can still see that a
@@ -110,6 +110,10 @@ pub struct RequestRecord {
     pub attempt: Option<u32>,
     /// How it was answered.
     pub outcome: Outcome,
+    /// The token usage the answer reported, when a model API answered with the turn
+    /// (`answered` or `malformed`); `None` for errors, stalls and other routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 impl RequestRecord {

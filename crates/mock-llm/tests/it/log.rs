@@ -2,7 +2,7 @@
 
 use gaffer_mock_llm::{
     Api, Conversation, MockServer, Outcome, REDACTED, RequestRecord, Script, SelectedBy,
-    ServerOptions, Turn,
+    ServerOptions, Turn, Usage,
 };
 use serde_json::json;
 
@@ -12,7 +12,7 @@ fn script() -> Script {
     Script::new().with_conversation(
         Conversation::new("logged")
             .with_marker("MOCK:logged")
-            .with_turn(Turn::text("hello")),
+            .with_turn(Turn::text("hello").with_usage(1000, 30, 400)),
     )
 }
 
@@ -58,8 +58,18 @@ async fn records_every_request_without_secrets() {
     assert!(record.scripted);
     assert_eq!(record.attempt, Some(1));
     assert_eq!(record.outcome, Outcome::Answered);
+    // The usage the answer reported, as the script gives it.
+    assert_eq!(
+        record.usage,
+        Some(Usage {
+            input_tokens: 1000,
+            output_tokens: 30,
+            cached_tokens: 400
+        })
+    );
 
     assert_eq!(logged[1].api, Api::Health);
+    assert_eq!(logged[1].usage, None);
     assert_eq!(logged[1].seq, 2);
 
     server.clear_requests();
