@@ -14,10 +14,32 @@
 //!   `--dangerously-skip-permissions` and `--permission-mode bypassPermissions` as root
 //!   otherwise ("cannot be used with root/sudo privileges for security reasons").
 //!
-//! Every line it prints is kept in `<data_dir>/raw/<unix-millis>-run<GAFFER_RUN>.jsonl`, with
-//! the tail of its standard error beside it (`….stderr.txt`); see [`ClaudeParser`] for how
-//! lines become events. An API error (an `is_error` result, an assistant message carrying the
-//! error, or an exit without a result) fails the run with the provider's message.
+//! What a run writes, and where:
+//!
+//! * in the run's own directory (`RunRequest::run_dir`, created when missing), never shared
+//!   with another run: every line the CLI prints, `<run_dir>/raw.jsonl`, and the tail of its
+//!   standard error, `<run_dir>/raw.stderr.txt`;
+//! * in the agent's data directory (`RunRequest::data_dir`), shared by its runs because a
+//!   resume needs them: the CLI's configuration and saved sessions (`claude-config/`), and each
+//!   session's total cost after its last run (`claude-sessions/<id>.json`, see below).
+//!
+//! Claude Code also keeps temporary files of its own under `/tmp/claude-<uid>/`, shared by
+//! every Claude Code process of the user and managed by the CLI. `CLAUDE_CODE_TMPDIR` could
+//! move them, but the CLI wants that path short (about 30 bytes, for its sockets), which a run
+//! directory is not, so gaffer leaves it alone.
+//!
+//! See [`ClaudeParser`] for how lines become events. An API error (an `is_error` result, an
+//! assistant message carrying the error, or an exit without a result) fails the run with the
+//! provider's message. A tool call refused for want of permission (in the default permission
+//! mode, print mode refuses `Write`, `Edit` and file-changing `Bash` commands) is an
+//! [`crate::AgentEvent::Refused`].
+//!
+//! Usage is the run's own. On `--resume`, Claude Code 2.1.329 keeps the session id and reports
+//! `total_cost_usd` (and `modelUsage`) for the whole session, earlier runs included, but
+//! `usage` and `model_usage_since_last_result` for this run only; gaffer books the latter. For
+//! a CLI without `model_usage_since_last_result`, the cost is the session's total minus the
+//! total recorded in `claude-sessions/` when its last run ended; when nothing was recorded
+//! (the file is missing or unreadable), the run is charged the whole session so far.
 //!
 //! Cancel and the run's wall-time limit kill the CLI's process group. Claude Code starts each
 //! `Bash` command in a new session, outside that group, so every process of a run also carries
@@ -32,12 +54,14 @@ pub(crate) mod cli_run;
 mod options;
 mod parse;
 mod raw;
+mod refusals;
+mod run_usage;
+mod sessions;
 mod summary;
 pub(crate) mod text;
 mod wire;
 
 pub use backend::ClaudeBackend;
-pub(crate) use backend::run_id;
 pub use cli_run::{CliEnd, CliExit};
 pub use options::ClaudeOptions;
 pub(crate) use options::redacted_env;

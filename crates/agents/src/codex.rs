@@ -13,14 +13,28 @@
 //! * the configured `extra_config`.
 //!
 //! The environment gets `CODEX_HOME=<data_dir>/codex-home` (configuration, sessions and logs
-//! per agent and project) and, when the temporary directory would contain that home,
-//! `TMPDIR=<data_dir>/codex-tmp`: Codex refuses to set up its helper commands under a
-//! temporary directory. The API key goes in the variable the provider names.
+//! per agent and project) and `TMPDIR=<run_dir>/tmp`, the run's own temporary directory
+//! (Codex's and its commands'). Codex refuses to set up its helper commands under a temporary
+//! directory that contains `CODEX_HOME`; the run's never does. A `TMPDIR` in the agent's
+//! configured `env` still wins. The API key goes in the variable the provider names.
 //!
-//! Every line Codex prints is kept in `<data_dir>/raw/` (see [`CodexParser`] for how lines
-//! become events), and each thread's token totals in `<data_dir>/codex-threads/` so that a
-//! resumed run is charged only its own tokens. Codex reports no cost: the outcome's `cost_usd`
-//! is 0 and the engine prices the tokens.
+//! What a run writes, and where:
+//!
+//! * in the run's own directory (`RunRequest::run_dir`, created when missing), never shared
+//!   with another run: every line Codex prints, `<run_dir>/raw.jsonl` (see [`CodexParser`] for
+//!   how lines become events), the tail of its standard error, `<run_dir>/raw.stderr.txt`, and
+//!   the temporary directory `<run_dir>/tmp`;
+//! * in the agent's data directory, shared by its runs because a resume needs them:
+//!   `CODEX_HOME` with the saved threads, and each thread's token totals in
+//!   `<data_dir>/codex-threads/`, so that a resumed run is charged only its own tokens.
+//!
+//! Codex reports no cost: the outcome's `cost_usd` is 0 and the engine prices the tokens.
+//!
+//! Refusals: in `exec` mode (approvals off) Codex 0.169.0 refuses a patch its sandbox does not
+//! allow without a word in its JSON; only a log line on standard error tells, and it becomes
+//! an [`crate::AgentEvent::Refused`] for `apply_patch` at the end of the run. A shell command
+//! the sandbox blocks is not refused but runs and fails (read-only file system), and is
+//! reported as a failed tool result; Codex gives no other refusal signal in this mode.
 //!
 //! Codex 0.169.0 runs shell commands through its sandbox helper (`codex-linux-sandbox`, then
 //! `bwrap --new-session`), outside its process group; as for `claude`, they are found by the
@@ -29,6 +43,7 @@
 mod backend;
 mod options;
 mod parse;
+mod refusals;
 mod summary;
 mod threads;
 mod wire;

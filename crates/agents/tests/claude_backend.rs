@@ -129,6 +129,7 @@ async fn a_run_streams_events_keeps_the_raw_transcript_and_ends_once() {
     let request = request(root.path(), &marker);
     let worktree = request.worktree.clone();
     let data_dir = request.data_dir.clone();
+    let run_dir = request.run_dir.clone();
     let handle = ClaudeBackend::new(options)
         .start(request, CancellationToken::new())
         .unwrap();
@@ -168,21 +169,24 @@ async fn a_run_streams_events_keeps_the_raw_transcript_and_ends_once() {
         assert!(env.contains("IS_SANDBOX=1"));
     }
 
-    // The raw transcript is exactly what the CLI printed; stderr is kept beside it.
-    let raw: Vec<PathBuf> = std::fs::read_dir(data_dir.join("raw"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    let transcript = raw
-        .iter()
-        .find(|p| p.to_str().unwrap().ends_with("-run17.jsonl"))
-        .expect("a transcript named after the run");
+    // The raw transcript is exactly what the CLI printed, in the run's own directory, with
+    // stderr beside it.
     assert_eq!(
-        std::fs::read_to_string(transcript).unwrap(),
+        std::fs::read_to_string(run_dir.join("raw.jsonl")).unwrap(),
         std::fs::read_to_string(fixture("write_file.jsonl")).unwrap()
     );
-    let stderr = transcript.with_extension("stderr.txt");
-    assert_eq!(std::fs::read_to_string(stderr).unwrap(), "some warning\n");
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("raw.stderr.txt")).unwrap(),
+        "some warning\n"
+    );
+    // The shared data directory holds the CLI's configuration and the session's cost, for
+    // the next resume, and nothing of this run alone.
+    let mut shared: Vec<String> = std::fs::read_dir(&data_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    shared.sort();
+    assert_eq!(shared, ["claude-config", "claude-sessions"]);
     assert!(processes_with(&marker).is_empty());
 }
 
@@ -252,9 +256,19 @@ async fn cancel_kills_the_whole_group_and_leaves_nothing_running() {
             session_id: Some("s-cancel".into())
         }
     );
+    // Counted by command line: gaffer-proc may put a guard of its own above the script.
     wait_for(
-        || processes_with(&marker).len() == 3,
-        "the script and its two sleeps",
+        || {
+            processes_with(&marker)
+                .iter()
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| c.starts_with(b"sleep\x00300"))
+                })
+                .count()
+                == 2
+        },
+        "the script's two sleeps",
     )
     .await;
     cancel.cancel();

@@ -1,6 +1,7 @@
 //! The `claude` parser over recorded Claude Code 2.1.329 output (`tests/fixtures/claude/`):
 //! real recordings against a scripted server (`write_file`, `api_error`,
-//! `api_retry_then_error`, `max_turns`) and a hand-written transcript with every line type,
+//! `api_retry_then_error`, `max_turns`, `permission_denied`, `resumed`; paths rewritten to
+//! `/work/tree` and `/data/claude-config`) and a hand-written transcript with every line type,
 //! unknown types and malformed lines (`every_line_type`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -301,4 +302,142 @@ fn garbage_never_panics() {
     }
     let outcome = parser.finish(&CliExit::code(0));
     assert!(!outcome.success);
+}
+
+#[test]
+fn a_refused_write_is_reported_once_before_its_result() {
+    // Recorded: Claude Code in its default permission mode, the model asking to Write.
+    let (events, mut parser) = parse("permission_denied.jsonl");
+    let reason = "Claude requested permissions to write to /work/tree/hello.txt, but you \
+                  haven't granted it yet.";
+    let refused: Vec<&AgentEvent> = events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::Refused { .. }))
+        .collect();
+    assert_eq!(
+        refused,
+        [&AgentEvent::Refused {
+            tool: "Write".into(),
+            reason: reason.into()
+        }],
+        "{events:#?}"
+    );
+    // It comes between the call and the call's (error) result.
+    let at = |wanted: fn(&AgentEvent) -> bool| events.iter().position(wanted).unwrap();
+    let call = at(|e| matches!(e, AgentEvent::ToolCall { .. }));
+    let refusal = at(|e| matches!(e, AgentEvent::Refused { .. }));
+    let result = at(|e| matches!(e, AgentEvent::ToolResult { is_error: true, .. }));
+    assert!(call < refusal && refusal < result, "{events:#?}");
+    // The run itself went on and succeeded.
+    let outcome = parser.finish(&CliExit::code(0));
+    assert!(outcome.success, "{outcome:?}");
+    assert_eq!(outcome.final_text, "Could not write.");
+}
+
+#[test]
+fn a_refusal_only_in_permission_denials_is_reported_at_the_end() {
+    // The same recording without the `permission_denied` line, as a CLI that does not print
+    // it would give: the result's `permission_denials` entry is reported, with the call's
+    // error result as the reason, before the usage.
+    let mut parser = ClaudeParser::new("/work/tree", "m");
+    let events: Vec<AgentEvent> = fixture("permission_denied.jsonl")
+        .lines()
+        .filter(|l| !l.contains("\"subtype\":\"permission_denied\""))
+        .flat_map(|l| parser.feed(l))
+        .collect();
+    let n = events.len();
+    assert_eq!(
+        events[n - 2],
+        AgentEvent::Refused {
+            tool: "Write".into(),
+            reason: "Claude requested permissions to write to /work/tree/hello.txt, but you \
+                     haven't granted it yet."
+                .into()
+        },
+        "{events:#?}"
+    );
+    assert!(matches!(events[n - 1], AgentEvent::Usage { .. }));
+    let refusals = events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::Refused { .. }))
+        .count();
+    assert_eq!(refusals, 1);
+}
+
+const RESUMED_SESSION: &str = "55adf0cc-a3e6-44f7-8559-5f451b264482";
+
+fn approx(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}
+
+#[test]
+fn a_resumed_run_is_charged_its_own_tokens_and_cost() {
+    // Recorded: the second resume of a session. Its `total_cost_usd` (0.00837) and
+    // `modelUsage` are the session's; `usage` and `model_usage_since_last_result` are the run's.
+    for recorded in [None, Some(0.00507), Some(0.5)] {
+        let mut parser = ClaudeParser::new("/work/tree", "m").resuming(RESUMED_SESSION, recorded);
+        let events: Vec<AgentEvent> = fixture("resumed.jsonl")
+            .lines()
+            .flat_map(|l| parser.feed(l))
+            .collect();
+        let outcome = parser.finish(&CliExit::code(0));
+        assert!(outcome.success, "{outcome:?}");
+        let usage = outcome.usage;
+        assert_eq!(
+            (usage.input_tokens, usage.output_tokens, usage.cached_tokens),
+            (500, 70, 2500)
+        );
+        assert!(approx(usage.cost_usd, 0.0033), "{usage:?}");
+        assert!(events.contains(&AgentEvent::Usage { usage }));
+        let (session, total) = parser.session_cost().unwrap();
+        assert_eq!(session, RESUMED_SESSION);
+        assert!(approx(total, 0.00837));
+    }
+}
+
+/// The resumed recording as a CLI without `model_usage_since_last_result` would print it.
+fn resumed_without_own_figures() -> Vec<String> {
+    fixture("resumed.jsonl")
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(map) = value.as_object_mut() {
+                map.remove("model_usage_since_last_result");
+            }
+            value.to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn without_its_own_figures_a_resumed_run_subtracts_the_recorded_session_cost() {
+    let cost = |parser: ClaudeParser| {
+        let mut parser = parser;
+        for line in resumed_without_own_figures() {
+            parser.feed(&line);
+        }
+        let usage = parser.finish(&CliExit::code(0)).usage;
+        // `usage` is the run's own: tokens need no subtraction.
+        assert_eq!(
+            (usage.input_tokens, usage.output_tokens, usage.cached_tokens),
+            (500, 70, 2500)
+        );
+        usage.cost_usd
+    };
+    let parser = || ClaudeParser::new("/work/tree", "m");
+    // The session stood at 0.00507 after its previous run: this run cost 0.0033.
+    assert!(approx(
+        cost(parser().resuming(RESUMED_SESSION, Some(0.00507))),
+        0.0033
+    ));
+    // Nothing recorded, a new session, or a record of another session: the whole total.
+    assert!(approx(
+        cost(parser().resuming(RESUMED_SESSION, None)),
+        0.00837
+    ));
+    assert!(approx(cost(parser()), 0.00837));
+    assert!(approx(
+        cost(parser().resuming("another-session", Some(0.00507))),
+        0.00837
+    ));
 }

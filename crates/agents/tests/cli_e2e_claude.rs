@@ -1,15 +1,18 @@
 //! End to end with the real Claude Code CLI (2.1.329, from npm) against the scripted model
 //! server: the model asks for a file to be written, and the `claude` backend must deliver the
 //! file, the events, usage and cost, a resumable session, and leave no process behind, also
-//! when cancelled in the middle of a command. See `cli_e2e_common.rs` for where the CLI is
-//! found and when a missing CLI may be skipped.
+//! when cancelled in the middle of a command; a session resumed twice must book each run its
+//! own tokens and cost; a write refused for want of permission must show as `Refused`. See
+//! `cli_e2e_common.rs` for where the CLI is found and when a missing CLI may be skipped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "cli_e2e_common.rs"]
 mod common;
 
-use common::{CLAUDE_PACKAGE, collect, find_cli, left_behind, marker, tool_calls, worktree};
+use common::{
+    CLAUDE_PACKAGE, collect, entries, find_cli, left_behind, marker, tool_calls, worktree,
+};
 use gaffer_agents::claude::{ClaudeBackend, ClaudeOptions};
 use gaffer_agents::{AgentBackend, AgentEvent, RunRequest};
 use gaffer_core::{Role, Usage};
@@ -64,7 +67,9 @@ fn options(program: PathBuf, server: &MockServer) -> ClaudeOptions {
     }
 }
 
-fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str) -> RunRequest {
+/// Run `run` of the test: its own directory under `data/runs/`, the agent's data directory
+/// shared.
+fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str, run: u32) -> RunRequest {
     RunRequest {
         role: Role::Coder,
         prompt: prompt.into(),
@@ -80,7 +85,7 @@ fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str) -> RunReque
         script_key: String::new(),
         attempt: 0,
         data_dir: root.join("data/agents/claude"),
-        run_dir: root.join("data/runs/1"),
+        run_dir: root.join(format!("data/runs/{run}/agent")),
     }
 }
 
@@ -102,8 +107,10 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
         &tree,
         "MOCK:claude-write Create hello.txt.",
         &run_marker,
+        1,
     );
     let data_dir = req.data_dir.clone();
+    let run_dir = req.run_dir.clone();
     let mut handle = backend.start(req, CancellationToken::new()).unwrap();
     assert!(handle.process.is_some());
     let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
@@ -166,10 +173,15 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
             .all(|r| r.method == "POST" && r.path == "/v1/messages")
     );
 
-    // Its configuration stayed in the data directory, and the raw transcript was kept.
+    // Its configuration stayed in the data directory, and the raw transcript was kept in the
+    // run's own directory.
     assert!(data_dir.join("claude-config").is_dir());
-    let raw = std::fs::read_dir(data_dir.join("raw")).unwrap().count();
-    assert!(raw >= 1);
+    assert_eq!(entries(&data_dir), ["claude-config", "claude-sessions"]);
+    let raw = std::fs::read_to_string(run_dir.join("raw.jsonl")).unwrap();
+    assert!(
+        raw.lines().any(|l| l.contains(r#""type":"result""#)),
+        "{raw}"
+    );
 
     // Nothing is left running.
     let left = left_behind(&run_marker, Duration::from_secs(5)).await;
@@ -181,6 +193,7 @@ async fn claude_writes_a_file_reports_usage_and_cost_and_resumes() {
         &tree,
         "MOCK:claude-write Is it there?",
         &run_marker,
+        2,
     );
     again.resume_session = Some(session.clone());
     let mut handle = backend.start(again, CancellationToken::new()).unwrap();
@@ -214,8 +227,14 @@ async fn cancelling_claude_in_the_middle_of_a_command_leaves_nothing_running() {
     let backend = ClaudeBackend::new(options(program, &server));
     let run_marker = marker("claude-e2e-cancel");
     let cancel = CancellationToken::new();
-    let req = request(root.path(), &tree, "MOCK:claude-sleep Wait.", &run_marker);
-    let data_dir = req.data_dir.clone();
+    let req = request(
+        root.path(),
+        &tree,
+        "MOCK:claude-sleep Wait.",
+        &run_marker,
+        1,
+    );
+    let run_dir = req.run_dir.clone();
     let mut handle = backend.start(req, cancel.clone()).unwrap();
 
     // Wait for the tool call, then for its `sleep 300` to be running.
@@ -234,7 +253,7 @@ async fn cancelling_claude_in_the_middle_of_a_command_leaves_nothing_running() {
         &mut handle,
         &run_marker,
         "tail -f /dev/null",
-        &data_dir,
+        &run_dir,
         Duration::from_secs(60),
     )
     .await;
@@ -317,7 +336,7 @@ async fn run_failure_case(
         ..options(program, &server)
     });
     let run_marker = marker(name);
-    let req = request(root.path(), &tree, prompt, &run_marker);
+    let req = request(root.path(), &tree, prompt, &run_marker, 1);
     let mut handle = backend.start(req, CancellationToken::new()).unwrap();
     let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
     let left = left_behind(&run_marker, Duration::from_secs(5)).await;

@@ -2,15 +2,17 @@
 //! (its Responses API): the model sends a patch adding a file, and the `codex` backend must
 //! deliver the file, the events, the usage of each run (Codex reports thread totals), a
 //! resumable thread, and leave no process behind, also when cancelled in the middle of a
-//! command. See `cli_e2e_common.rs` for where the CLI is found and when a missing CLI may be
-//! skipped.
+//! command; a patch the sandbox refuses must show as `Refused`. See `cli_e2e_common.rs` for
+//! where the CLI is found and when a missing CLI may be skipped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "cli_e2e_common.rs"]
 mod common;
 
-use common::{CODEX_PACKAGE, collect, find_cli, left_behind, marker, tool_calls, worktree};
+use common::{
+    CODEX_PACKAGE, collect, entries, find_cli, left_behind, marker, refusals, tool_calls, worktree,
+};
 use gaffer_agents::codex::{CodexBackend, CodexOptions};
 use gaffer_agents::{AgentBackend, AgentEvent, RunRequest};
 use gaffer_core::{Role, Usage};
@@ -51,6 +53,19 @@ marker = "MOCK:codex-wait"
     [[conversations.turns.tool_calls]]
     name = "exec_command"
     arguments = { cmd = "timeout 300 tail -f /dev/null", yield_time_ms = 60000 }
+
+[[conversations]]
+name = "refused"
+marker = "MOCK:codex-refused"
+
+  [[conversations.turns]]
+  text = "Adding secret.txt."
+    [[conversations.turns.tool_calls]]
+    name = "apply_patch"
+    input = "*** Begin Patch\n*** Add File: secret.txt\n+should not exist\n*** End Patch\n"
+
+  [[conversations.turns]]
+  text = "The patch was not applied."
 "#;
 
 fn options(program: PathBuf, server: &MockServer) -> CodexOptions {
@@ -75,7 +90,9 @@ fn options(program: PathBuf, server: &MockServer) -> CodexOptions {
     }
 }
 
-fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str) -> RunRequest {
+/// Run `run` of the test: its own directory under `data/runs/`, the agent's data directory
+/// shared.
+fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str, run: u32) -> RunRequest {
     RunRequest {
         role: Role::Coder,
         prompt: prompt.into(),
@@ -93,7 +110,7 @@ fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str) -> RunReque
         // Under the temporary directory on purpose: the backend must keep CODEX_HOME out of
         // Codex's TMPDIR by itself.
         data_dir: root.join("data/agents/codex"),
-        run_dir: root.join("data/runs/1"),
+        run_dir: root.join(format!("data/runs/{run}/agent")),
     }
 }
 
@@ -124,8 +141,10 @@ async fn codex_applies_a_patch_reports_usage_per_run_and_resumes() {
         &tree,
         "MOCK:codex-write Create hello.txt.",
         &run_marker,
+        1,
     );
     let data_dir = req.data_dir.clone();
+    let run_dir = req.run_dir.clone();
     let mut handle = backend.start(req, CancellationToken::new()).unwrap();
     assert!(handle.process.is_some());
     let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
@@ -195,18 +214,22 @@ async fn codex_applies_a_patch_reports_usage_per_run_and_resumes() {
             .contains("You are a coding agent working for gaffer.")
     );
 
-    // Its home stayed in the data directory, and the raw transcript was kept.
+    // Its home and the thread's totals stayed in the data directory; the raw transcript and
+    // the temporary directory are the run's own.
     assert!(data_dir.join("codex-home/sessions").is_dir());
-    assert!(std::fs::read_dir(data_dir.join("raw")).unwrap().count() >= 1);
+    assert_eq!(entries(&data_dir), ["codex-home", "codex-threads"]);
+    let files = entries(&run_dir);
+    assert!(
+        files.contains(&"raw.jsonl".to_string()) && files.contains(&"tmp".to_string()),
+        "{files:?}"
+    );
     // CODEX_HOME is under the test's temporary directory, yet Codex did not complain that it
-    // lies in its TMPDIR: the backend gave it another one.
-    for entry in std::fs::read_dir(data_dir.join("raw")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        assert!(
-            !text.contains("Refusing to create helper binaries"),
-            "{text}"
-        );
-    }
+    // lies in its TMPDIR: the backend gave it the run's own.
+    let stderr = std::fs::read_to_string(run_dir.join("raw.stderr.txt")).unwrap_or_default();
+    assert!(
+        !stderr.contains("Refusing to create helper binaries"),
+        "{stderr}"
+    );
     let left = left_behind(&run_marker, Duration::from_secs(5)).await;
     assert!(left.is_empty(), "left running: {left:?}");
 
@@ -217,6 +240,7 @@ async fn codex_applies_a_patch_reports_usage_per_run_and_resumes() {
         &tree,
         "MOCK:codex-write Is it there?",
         &run_marker,
+        2,
     );
     again.resume_session = Some(thread.clone());
     let mut handle = backend.start(again, CancellationToken::new()).unwrap();
@@ -250,8 +274,8 @@ async fn cancelling_codex_in_the_middle_of_a_command_leaves_nothing_running() {
     let backend = CodexBackend::new(options(program, &server));
     let run_marker = marker("codex-e2e-cancel");
     let cancel = CancellationToken::new();
-    let req = request(root.path(), &tree, "MOCK:codex-wait Wait.", &run_marker);
-    let data_dir = req.data_dir.clone();
+    let req = request(root.path(), &tree, "MOCK:codex-wait Wait.", &run_marker, 1);
+    let run_dir = req.run_dir.clone();
     let mut handle = backend.start(req, cancel.clone()).unwrap();
 
     loop {
@@ -269,7 +293,7 @@ async fn cancelling_codex_in_the_middle_of_a_command_leaves_nothing_running() {
         &mut handle,
         &run_marker,
         "tail -f /dev/null",
-        &data_dir,
+        &run_dir,
         Duration::from_secs(60),
     )
     .await;
@@ -344,7 +368,7 @@ async fn run_failure_case(
     }
     let backend = CodexBackend::new(opts);
     let run_marker = marker(name);
-    let req = request(root.path(), &tree, prompt, &run_marker);
+    let req = request(root.path(), &tree, prompt, &run_marker, 1);
     let mut handle = backend.start(req, CancellationToken::new()).unwrap();
     let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
     let left = left_behind(&run_marker, Duration::from_secs(5)).await;
@@ -425,4 +449,50 @@ async fn codex_survives_a_malformed_stream_line() {
     );
     assert_eq!(requests.len(), 1, "{requests:#?}");
     assert_eq!(requests[0].outcome, gaffer_mock_llm::Outcome::Malformed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_the_sandbox_refuses_is_reported_and_not_applied() {
+    let Some(program) = find_cli("codex", CODEX_PACKAGE) else {
+        return;
+    };
+    let server = MockServer::start(Script::from_toml_str(SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let tree = worktree(root.path());
+    let backend = CodexBackend::new(CodexOptions {
+        sandbox: "read-only".into(),
+        ..options(program, &server)
+    });
+    let run_marker = marker("codex-e2e-refused");
+    let req = request(
+        root.path(),
+        &tree,
+        "MOCK:codex-refused Add secret.txt.",
+        &run_marker,
+        1,
+    );
+    let mut handle = backend.start(req, CancellationToken::new()).unwrap();
+    let (events, outcome) = collect(&mut handle, Duration::from_secs(180)).await;
+    // The model carried on after the refusal; the run succeeded.
+    assert!(outcome.success, "{outcome:#?}\n{events:#?}");
+    assert_eq!(outcome.final_text, "The patch was not applied.");
+    assert!(!tree.join("secret.txt").exists());
+    // Codex's JSON says nothing of the patch; its standard error does, and that is reported,
+    // once, just before the run's end.
+    assert_eq!(
+        refusals(&events),
+        [(
+            "apply_patch".to_string(),
+            "writing is blocked by read-only sandbox; rejected by user approval settings"
+                .to_string()
+        )],
+        "{events:#?}"
+    );
+    let n = events.len();
+    assert!(matches!(events[n - 2], AgentEvent::Refused { .. }));
+    let left = left_behind(&run_marker, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left running: {left:?}");
+    server.shutdown().await.unwrap();
 }

@@ -163,12 +163,13 @@ pub async fn left_behind(marker: &str, limit: Duration) -> Vec<(i32, String)> {
 
 /// Waits up to `limit` for a process of `marker` whose command line contains `needle`,
 /// reading the run's events meanwhile. Panics, showing what happened (events, processes, the
-/// CLI's standard error kept in `data_dir/raw/`), if the run ends first or time runs out.
+/// CLI's standard error kept in `run_dir/raw.stderr.txt`), if the run ends first or time runs
+/// out.
 pub async fn wait_for_command(
     handle: &mut RunHandle,
     marker: &str,
     needle: &str,
-    data_dir: &Path,
+    run_dir: &Path,
     limit: Duration,
 ) {
     let deadline = tokio::time::Instant::now() + limit;
@@ -191,21 +192,36 @@ pub async fn wait_for_command(
         };
         if ended || tokio::time::Instant::now() >= deadline {
             show_processes(marker);
-            let stderr: Vec<String> = std::fs::read_dir(data_dir.join("raw"))
-                .map(|dir| {
-                    dir.filter_map(|e| e.ok())
-                        .filter(|e| e.path().to_string_lossy().ends_with(".stderr.txt"))
-                        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let stderr =
+                std::fs::read_to_string(run_dir.join("raw.stderr.txt")).unwrap_or_default();
             panic!(
-                "`{needle}` never ran ({}); events after the tool call: {events:#?}\nstderr: {stderr:#?}",
+                "`{needle}` never ran ({}); events after the tool call: {events:#?}\nstderr: {stderr}",
                 if ended { "the run ended" } else { "timed out" }
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The refusals among `events`, as (tool, reason).
+pub fn refusals(events: &[AgentEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Refused { tool, reason } => Some((tool.clone(), reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The names of the entries of `dir`, sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    names
 }
 
 /// The tool calls among `events`, as (name, summary).

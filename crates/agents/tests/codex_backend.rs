@@ -109,16 +109,17 @@ async fn a_run_then_its_resume_are_each_charged_their_own_tokens() {
         "{env}"
     );
     assert!(home.is_dir());
-    if std::env::temp_dir().starts_with("/tmp") && data_dir.starts_with("/tmp") {
-        let tmp = data_dir.join("codex-tmp");
-        assert!(env.contains(&format!("TMPDIR={}", tmp.display())), "{env}");
-    }
+    // Its temporary directory is the run's own.
+    let tmp = root.path().join("run/tmp");
+    assert!(env.contains(&format!("TMPDIR={}", tmp.display())), "{env}");
+    assert!(tmp.is_dir());
     let args = std::fs::read_to_string(worktree.join("args.txt")).unwrap();
     assert!(args.contains("model_providers.gaffer.base_url=\"http://127.0.0.1:9/v1\""));
 
     // The resume continues the same thread and is charged only what it added.
     let mut second = request(root.path(), "codex-second");
     second.resume_session = Some(thread.clone());
+    second.run_dir = root.path().join("run2");
     let (events, outcome) = collect(backend.start(second, CancellationToken::new()).unwrap()).await;
     assert!(outcome.success, "{outcome:?}");
     assert!(events.contains(&AgentEvent::Usage {
@@ -134,19 +135,29 @@ async fn a_run_then_its_resume_are_each_charged_their_own_tokens() {
         ["--", thread.as_str(), "write hello.txt"]
     );
 
-    // Both raw transcripts are kept.
-    let raw = std::fs::read_dir(data_dir.join("raw"))
+    let env = std::fs::read_to_string(worktree.join("env.txt")).unwrap();
+    let tmp = root.path().join("run2/tmp");
+    assert!(env.contains(&format!("TMPDIR={}", tmp.display())), "{env}");
+
+    // Each run's raw transcript and standard error are in its own directory, and nothing of
+    // a single run is left in the shared data directory.
+    for (run, fixture_name) in [("run", "write_file.jsonl"), ("run2", "resume.jsonl")] {
+        let run_dir = root.path().join(run);
+        assert_eq!(
+            std::fs::read_to_string(run_dir.join("raw.jsonl")).unwrap(),
+            std::fs::read_to_string(fixture(fixture_name)).unwrap()
+        );
+        assert_eq!(
+            std::fs::read_to_string(run_dir.join("raw.stderr.txt")).unwrap(),
+            "Reading additional input from stdin...\n"
+        );
+    }
+    let mut shared: Vec<String> = std::fs::read_dir(&data_dir)
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .to_str()
-                .unwrap()
-                .ends_with("-run23.jsonl")
-        })
-        .count();
-    assert_eq!(raw, 2);
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    shared.sort();
+    assert_eq!(shared, ["codex-home", "codex-threads"]);
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ fn request(data_dir: &Path) -> RunRequest {
         script_key: String::new(),
         attempt: 0,
         data_dir: data_dir.to_path_buf(),
-        run_dir: data_dir.join("run"),
+        run_dir: PathBuf::from("/runs/7/agent"),
     }
 }
 
@@ -71,7 +71,10 @@ fn a_new_run_uses_exec_with_the_prompt_last() {
         env_of(&spec, "CODEX_HOME").as_deref(),
         Some("/data/codex/codex-home")
     );
-    assert_eq!(env_of(&spec, "TMPDIR"), None);
+    assert_eq!(
+        env_of(&spec, "TMPDIR").as_deref(),
+        Some("/runs/7/agent/tmp")
+    );
     assert_eq!(env_of(&spec, "GAFFER_RUN").as_deref(), Some("7"));
 }
 
@@ -170,26 +173,36 @@ fn openai_base_url_in_the_environment_also_becomes_the_provider() {
 }
 
 #[test]
-fn codex_home_never_lies_inside_the_temporary_directory() {
+fn each_run_has_its_own_temporary_directory_apart_from_codex_home() {
+    // gaffer's own TMPDIR holds the data directory: Codex must not be given it.
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("agents/codex");
-    let inside = |name: &str| match name {
+    let inherited = |name: &str| match name {
         "TMPDIR" => Some(tmp.path().display().to_string()),
         _ => None,
     };
-    let spec = CodexOptions::default().command_with(&request(&data), inside);
-    let given = PathBuf::from(env_of(&spec, "TMPDIR").unwrap());
-    assert_eq!(given, CodexOptions::tmp_dir(&data));
-    let home = PathBuf::from(env_of(&spec, "CODEX_HOME").unwrap());
-    assert!(!home.starts_with(&given));
-
-    // Elsewhere, TMPDIR is left alone.
-    let elsewhere = |name: &str| match name {
-        "TMPDIR" => Some("/var/tmp/gaffer-elsewhere".to_string()),
-        _ => None,
+    let mut first = request(&data);
+    first.run_dir = tmp.path().join("runs/1/agent");
+    let mut second = request(&data);
+    second.run_dir = tmp.path().join("runs/2/agent");
+    let tmp_of = |req: &RunRequest| {
+        let spec = CodexOptions::default().command_with(req, inherited);
+        let home = PathBuf::from(env_of(&spec, "CODEX_HOME").unwrap());
+        let given = PathBuf::from(env_of(&spec, "TMPDIR").unwrap());
+        assert!(!home.starts_with(&given), "{home:?} in {given:?}");
+        given
     };
-    let spec = CodexOptions::default().command_with(&request(&data), elsewhere);
-    assert_eq!(env_of(&spec, "TMPDIR"), None);
+    assert_eq!(tmp_of(&first), tmp.path().join("runs/1/agent/tmp"));
+    assert_eq!(tmp_of(&first), CodexOptions::tmp_dir(&first.run_dir));
+    assert_eq!(tmp_of(&second), tmp.path().join("runs/2/agent/tmp"));
+
+    // A TMPDIR set in the agent's options is the user's choice and wins.
+    let options = CodexOptions {
+        env: vec![("TMPDIR".into(), "/var/tmp/mine".into())],
+        ..CodexOptions::default()
+    };
+    let spec = options.command_with(&first, inherited);
+    assert_eq!(env_of(&spec, "TMPDIR").as_deref(), Some("/var/tmp/mine"));
 }
 
 #[test]

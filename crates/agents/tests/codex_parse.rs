@@ -1,6 +1,7 @@
 //! The `codex` parser over recorded Codex 0.169.0 output (`tests/fixtures/codex/`): real
 //! recordings against a scripted server (`write_file`, `shell_unknown_model`, `resume`,
-//! `turn_failed_http_400`, `turn_failed_http_500`) and hand-written transcripts with every
+//! `turn_failed_http_400`, `turn_failed_http_500`, `patch_refused` with its standard error)
+//! and hand-written transcripts with every
 //! line and item type, unknown types and malformed lines (`every_line_type`), two turns in one
 //! stream (`two_turns`) and a crash mid-turn (`no_turn_completed`).
 
@@ -326,4 +327,35 @@ fn garbage_never_panics() {
     }
     let outcome = parser.finish(&CliExit::code(0));
     assert!(!outcome.success);
+}
+
+#[test]
+fn a_refused_patch_is_told_only_by_stderr_and_reported_at_the_end() {
+    // Recorded: `--sandbox read-only`, the model sending a patch. The JSON stream shows no
+    // trace of the patch; standard error logs the refusal.
+    let (events, mut parser) = parse("patch_refused.jsonl");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ToolCall { .. } | AgentEvent::Refused { .. })),
+        "{events:#?}"
+    );
+    let exit = CliExit {
+        end: CliEnd::Exited(0),
+        stderr: fixture("patch_refused.stderr.txt"),
+    };
+    assert_eq!(
+        parser.end_events(&exit),
+        vec![AgentEvent::Refused {
+            tool: "apply_patch".into(),
+            reason: "writing is blocked by read-only sandbox; rejected by user approval settings"
+                .into(),
+        }]
+    );
+    // The run itself succeeded: the model carried on.
+    let outcome = parser.finish(&exit);
+    assert!(outcome.success, "{outcome:?}");
+    assert_eq!(outcome.final_text, "Patched?");
+    // A clean standard error tells of nothing.
+    assert!(parser.end_events(&CliExit::code(0)).is_empty());
 }

@@ -2,14 +2,17 @@
 
 use super::options::ClaudeOptions;
 use super::parse::ClaudeParser;
-use crate::claude::cli_run::{self, CliRun};
-use crate::event::{RunHandle, RunRequest};
+use super::sessions::{self, SessionTotals};
+use crate::claude::cli_run::{self, CliExit, CliRun, LineParser};
+use crate::event::{AgentEvent, Outcome, RunHandle, RunRequest};
 use crate::registry::{AgentBackend, AgentError};
+use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 /// Runs Claude Code in print mode (`claude -p … --output-format stream-json --verbose`) in the
 /// worktree, with standard input closed and its configuration directory isolated under the
-/// run's `data_dir`. Resumes `RunRequest::resume_session` with `--resume`.
+/// agent's `data_dir`; the raw transcript goes to the run's `run_dir`. Resumes
+/// `RunRequest::resume_session` with `--resume`.
 #[derive(Debug, Clone, Default)]
 pub struct ClaudeBackend {
     options: ClaudeOptions,
@@ -35,32 +38,53 @@ impl AgentBackend for ClaudeBackend {
         request: RunRequest,
         cancel: CancellationToken,
     ) -> Result<RunHandle, AgentError> {
-        let config_dir = ClaudeOptions::config_dir(&request.data_dir);
-        std::fs::create_dir_all(&config_dir).map_err(|e| {
-            AgentError::Start(format!("cannot create {}: {e}", config_dir.display()))
-        })?;
+        for dir in [
+            ClaudeOptions::config_dir(&request.data_dir),
+            request.run_dir.clone(),
+        ] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| AgentError::Start(format!("cannot create {}: {e}", dir.display())))?;
+        }
         let spec = self.options.command(&request, running_as_root());
         let model = self.options.model_for(&request).unwrap_or_default();
-        let parser = ClaudeParser::new(&request.worktree, model);
+        let mut parser = ClaudeParser::new(&request.worktree, model);
+        if let Some(session) = &request.resume_session {
+            let recorded = sessions::load(&request.data_dir, session);
+            parser = parser.resuming(session.clone(), recorded.map(|t| t.total_cost_usd));
+        }
         let run = CliRun {
             backend: "claude",
             install_hint: "install Claude Code (`npm install -g @anthropic-ai/claude-code`)",
             spec,
-            data_dir: &request.data_dir,
-            run_id: run_id(&request),
+            run_dir: &request.run_dir,
+        };
+        let parser = KeepCost {
+            parser,
+            data_dir: request.data_dir.clone(),
         };
         cli_run::start(run, parser, cancel)
     }
 }
 
-/// The engine's run id (`GAFFER_RUN` in the request's environment), if any.
-pub(crate) fn run_id(request: &RunRequest) -> Option<&str> {
-    request
-        .env
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "GAFFER_RUN")
-        .map(|(_, v)| v.as_str())
+/// The parser, plus recording the session's total cost when the run ends (for the next
+/// resume, see `sessions.rs`).
+struct KeepCost {
+    parser: ClaudeParser,
+    data_dir: PathBuf,
+}
+
+impl LineParser for KeepCost {
+    fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
+        self.parser.feed(line)
+    }
+
+    fn finish(&mut self, exit: &CliExit) -> Outcome {
+        let outcome = self.parser.finish(exit);
+        if let Some((session, total_cost_usd)) = self.parser.session_cost() {
+            sessions::save(&self.data_dir, session, SessionTotals { total_cost_usd });
+        }
+        outcome
+    }
 }
 
 /// True when gaffer runs with effective user id 0.

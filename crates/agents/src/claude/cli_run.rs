@@ -125,6 +125,11 @@ fn stderr_quote(stderr: &str) -> Option<String> {
 pub(crate) trait LineParser: Send + 'static {
     /// The events one line stands for (often none).
     fn feed(&mut self, line: &str) -> Vec<AgentEvent>;
+    /// Events only the end of the process tells (from its standard error, say), sent before
+    /// `Finished`.
+    fn end_events(&mut self, _exit: &CliExit) -> Vec<AgentEvent> {
+        Vec::new()
+    }
     /// The run's outcome, once standard output has ended and the process is gone.
     fn finish(&mut self, exit: &CliExit) -> Outcome;
 }
@@ -136,10 +141,8 @@ pub(crate) struct CliRun<'a> {
     /// How to install the CLI, for the error when it cannot be found.
     pub install_hint: &'a str,
     pub spec: CommandSpec,
-    /// The directory whose `raw/` folder receives the transcript.
-    pub data_dir: &'a Path,
-    /// The engine's run id, when it gave one (names the transcript).
-    pub run_id: Option<&'a str>,
+    /// The run's own directory, which receives the transcript.
+    pub run_dir: &'a Path,
 }
 
 /// Starts the CLI and streams its events. The stream ends with exactly one `Finished`.
@@ -163,7 +166,7 @@ pub(crate) fn start<P: LineParser>(
         }
         other => AgentError::Start(other.to_string()),
     })?;
-    let mut raw = RawLog::create(run.data_dir, run.run_id);
+    let mut raw = RawLog::create(run.run_dir);
     tracing::debug!(
         backend = run.backend,
         transcript = %raw.path().display(),
@@ -187,6 +190,9 @@ pub(crate) fn start<P: LineParser>(
             },
         };
         raw.close(&exit.stderr);
+        for event in parser.end_events(&exit) {
+            let _ = tx.send(event).await;
+        }
         let outcome = parser.finish(&exit);
         let _ = tx.send(AgentEvent::Finished { outcome }).await;
     });

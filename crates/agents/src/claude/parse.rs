@@ -1,7 +1,9 @@
 //! Claude Code's `stream-json` output → normalized events. Pure: lines in, events out.
 
+use super::refusals::Refusals;
+use super::run_usage::{Reported, run_usage};
 use super::summary;
-use super::wire::{Line, TokenUsage};
+use super::wire::Line;
 use crate::claude::cli_run::{CliExit, LineParser};
 use crate::event::{AgentEvent, Outcome};
 use crate::lines::classify_text;
@@ -18,7 +20,12 @@ use std::path::PathBuf;
 ///   [`AgentEvent::Status`] / [`AgentEvent::Question`]; `tool_use` → [`AgentEvent::ToolCall`]
 ///   with a short summary (`Write src/x.rs`, `Bash: cargo test`);
 /// * `user` tool results → [`AgentEvent::ToolResult`];
-/// * `result` → [`AgentEvent::Usage`] (tokens and `total_cost_usd`), and the outcome.
+/// * `system` `permission_denied` → [`AgentEvent::Refused`], and so do entries of the
+///   `result` line's `permission_denials` not reported that way (once per call, see
+///   `refusals.rs`);
+/// * `result` → [`AgentEvent::Usage`] with this run's own tokens and cost (a resumed session
+///   reports some figures for the whole session, see `run_usage.rs` and
+///   [`ClaudeParser::resuming`]), and the outcome.
 ///
 /// Blank lines, lines that are not JSON, lines of unknown type and lines of a known type with
 /// an unexpected shape produce nothing. Text from sub-agents (lines with a
@@ -37,6 +44,9 @@ pub struct ClaudeParser {
     last_text: String,
     /// The last API error the CLI reported (an error message, or a retry).
     api_error: Option<String>,
+    refusals: Refusals,
+    /// The session this run resumes, and its total cost when its last run ended.
+    resumed: Option<(String, Option<f64>)>,
     result: Option<RunResult>,
 }
 
@@ -49,6 +59,8 @@ struct RunResult {
     errors: Vec<String>,
     turns: u32,
     usage: Usage,
+    /// The session's `total_cost_usd`.
+    session_cost: Option<f64>,
 }
 
 impl ClaudeParser {
@@ -64,8 +76,25 @@ impl ClaudeParser {
             tools: HashMap::new(),
             last_text: String::new(),
             api_error: None,
+            refusals: Refusals::default(),
+            resumed: None,
             result: None,
         }
+    }
+
+    /// Resumes `session`, whose total cost was `earlier_cost` when its last run ended, if
+    /// known. Used only when the CLI does not report the run's own cost: the run is then
+    /// charged the session's total minus `earlier_cost` (or everything, when unknown).
+    pub fn resuming(mut self, session: impl Into<String>, earlier_cost: Option<f64>) -> Self {
+        self.resumed = Some((session.into(), earlier_cost));
+        self
+    }
+
+    /// The session's id and its total cost as the run's `result` line reported it (to record
+    /// for the next resume).
+    pub fn session_cost(&self) -> Option<(&str, f64)> {
+        let cost = self.result.as_ref()?.session_cost?;
+        Some((self.session_id.as_deref()?, cost))
     }
 
     /// The events one line of output stands for.
@@ -159,14 +188,25 @@ impl ClaudeParser {
                 let error = line.error.as_ref().map(value_text).unwrap_or_default();
                 self.api_error = Some(format!("API error {status} {error}").trim().to_string());
             }
+            Some("permission_denied") => {
+                self.ensure_started(out);
+                let refused = self.refusals.denied(
+                    line.tool_name.as_deref(),
+                    line.tool_use_id.as_deref(),
+                    line.message_text(),
+                );
+                out.extend(refused);
+            }
             _ => {}
         }
     }
 
     fn assistant(&mut self, line: Line, out: &mut Vec<AgentEvent>) {
-        let Some(message) = line.message else { return };
-        if let Some(model) = message.model.filter(|m| !m.starts_with('<')) {
-            self.model.get_or_insert(model);
+        let Some(message) = line.conversation() else {
+            return;
+        };
+        if let Some(model) = message.model.as_deref().filter(|m| !m.starts_with('<')) {
+            self.model.get_or_insert_with(|| model.to_string());
         }
         self.ensure_started(out);
         if line.is_api_error_message == Some(true) || line.error.is_some() {
@@ -211,12 +251,19 @@ impl ClaudeParser {
     }
 
     fn user(&mut self, line: &Line, out: &mut Vec<AgentEvent>) {
-        let Some(message) = &line.message else { return };
+        let Some(message) = line.conversation() else {
+            return;
+        };
         for block in message.content.blocks() {
             if block.kind != "tool_result" {
                 continue;
             }
             self.ensure_started(out);
+            let is_error = block.is_error.unwrap_or(false);
+            if let Some(call) = block.tool_use_id.as_deref().filter(|_| is_error) {
+                let text = summary::result_text(block.content.as_ref());
+                self.refusals.error_result(call, &text);
+            }
             let text = summary::tool_result(block.content.as_ref());
             let tool = block.tool_use_id.as_ref().and_then(|id| self.tools.get(id));
             let summary = match tool {
@@ -224,19 +271,31 @@ impl ClaudeParser {
                 Some(name) => format!("{name}: {text}"),
                 None => text,
             };
-            out.push(AgentEvent::ToolResult {
-                summary,
-                is_error: block.is_error.unwrap_or(false),
-            });
+            out.push(AgentEvent::ToolResult { summary, is_error });
         }
     }
 
     fn result(&mut self, line: Line, out: &mut Vec<AgentEvent>) {
         self.ensure_started(out);
         if line.session_id.is_some() {
-            self.session_id = line.session_id;
+            self.session_id.clone_from(&line.session_id);
         }
-        let usage = usage(line.usage.unwrap_or_default(), line.total_cost_usd);
+        out.extend(
+            self.refusals
+                .remaining(line.permission_denials.as_deref().unwrap_or_default()),
+        );
+        // The recorded cost is the resumed session's; a run that ended up in another session
+        // (a fork) owes that session's whole total.
+        let earlier_cost = match &self.resumed {
+            Some((session, cost)) if self.session_id.as_ref() == Some(session) => *cost,
+            _ => None,
+        };
+        let reported = Reported {
+            usage: line.usage,
+            since_last_result: line.model_usage_since_last_result.as_ref(),
+            total_cost_usd: line.total_cost_usd,
+        };
+        let usage = run_usage(reported, earlier_cost);
         self.result = Some(RunResult {
             is_error: line.is_error.unwrap_or(false),
             subtype: line.subtype,
@@ -250,6 +309,7 @@ impl ClaudeParser {
                 .collect(),
             turns: line.num_turns.unwrap_or(0),
             usage,
+            session_cost: line.total_cost_usd,
         });
         out.push(AgentEvent::Usage { usage });
     }
@@ -275,17 +335,6 @@ impl LineParser for ClaudeParser {
 
     fn finish(&mut self, exit: &CliExit) -> Outcome {
         ClaudeParser::finish(self, exit)
-    }
-}
-
-/// Claude's token counts in gaffer's terms: `input_tokens` excludes cached tokens, which are
-/// the cache reads and cache writes.
-fn usage(tokens: TokenUsage, cost: Option<f64>) -> Usage {
-    Usage {
-        input_tokens: tokens.input_tokens,
-        output_tokens: tokens.output_tokens,
-        cached_tokens: tokens.cache_read_input_tokens + tokens.cache_creation_input_tokens,
-        cost_usd: cost.unwrap_or(0.0),
     }
 }
 

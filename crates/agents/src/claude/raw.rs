@@ -2,14 +2,12 @@
 //! printed, one per line, plus the tail of its standard error. It is data kept for `gaffer log`,
 //! audit and replay, never mixed into gaffer's own logs.
 //!
-//! Files live in `<data_dir>/raw/`, named after the time the run started and, when the engine
-//! passed one, the run id (`GAFFER_RUN` in the request's environment):
-//! `raw/<unix-millis>-run<id>.jsonl` and `raw/<unix-millis>-run<id>.stderr.txt`.
+//! Both live in the run's own directory (`RunRequest::run_dir`), which no other run uses:
+//! `<run_dir>/raw.jsonl` and `<run_dir>/raw.stderr.txt`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An open raw transcript. Writing never fails the run: an I/O error is logged once and the
 /// transcript is dropped.
@@ -19,19 +17,10 @@ pub(crate) struct RawLog {
 }
 
 impl RawLog {
-    /// Creates `<data_dir>/raw/<millis>[-run<id>].jsonl`.
-    pub(crate) fn create(data_dir: &Path, run: Option<&str>) -> RawLog {
-        let millis = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
-        let name = match run.filter(|r| is_plain(r)) {
-            Some(run) => format!("{millis}-run{run}"),
-            None => format!("{millis}-pid{}", std::process::id()),
-        };
-        let dir = data_dir.join("raw");
-        let path = dir.join(format!("{name}.jsonl"));
-        let file = std::fs::create_dir_all(&dir)
+    /// Creates `<run_dir>/raw.jsonl` (and `run_dir` when missing).
+    pub(crate) fn create(run_dir: &Path) -> RawLog {
+        let path = run_dir.join("raw.jsonl");
+        let file = std::fs::create_dir_all(run_dir)
             .and_then(|()| File::create(&path))
             .map(BufWriter::new);
         match file {
@@ -84,42 +73,33 @@ impl RawLog {
     }
 }
 
-/// True for a run id that is safe in a file name.
-fn is_plain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn lines_and_stderr_are_kept_beside_each_other() {
+    fn lines_and_stderr_are_kept_in_the_run_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let mut raw = RawLog::create(dir.path(), Some("42"));
-        let path = raw.path().to_path_buf();
-        assert!(
-            path.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .ends_with("-run42.jsonl")
-        );
+        let run_dir = dir.path().join("runs/42");
+        let mut raw = RawLog::create(&run_dir);
+        assert_eq!(raw.path(), run_dir.join("raw.jsonl"));
         raw.write("{\"a\":1}", false);
         raw.write("not json", true);
         raw.close("boom\n");
         assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
+            std::fs::read_to_string(run_dir.join("raw.jsonl")).unwrap(),
             "{\"a\":1}\nnot json\n"
         );
-        let stderr = path.with_extension("stderr.txt");
+        let stderr = run_dir.join("raw.stderr.txt");
         assert_eq!(std::fs::read_to_string(stderr).unwrap(), "boom\n");
     }
 
     #[test]
-    fn odd_run_ids_are_not_used_in_names() {
+    fn no_stderr_file_without_stderr() {
         let dir = tempfile::tempdir().unwrap();
-        let raw = RawLog::create(dir.path(), Some("../x"));
-        assert!(raw.path().to_str().unwrap().contains("-pid"));
+        let raw = RawLog::create(dir.path());
+        raw.close(" \n");
+        assert!(dir.path().join("raw.jsonl").is_file());
+        assert!(!dir.path().join("raw.stderr.txt").exists());
     }
 }

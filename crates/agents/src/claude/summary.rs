@@ -41,17 +41,22 @@ fn generic(name: &str, input: &Value) -> String {
 
 /// A one-line summary of a tool result's content (a string or a list of text blocks).
 pub(crate) fn tool_result(content: Option<&Value>) -> String {
+    one_line(&result_text(content))
+}
+
+/// The whole text of a tool result's content.
+pub(crate) fn result_text(content: Option<&Value>) -> String {
     match content {
-        Some(Value::String(text)) => one_line(text),
+        Some(Value::String(text)) => text.clone(),
         Some(Value::Array(blocks)) => {
             let text: Vec<&str> = blocks
                 .iter()
                 .filter_map(|b| b.get("text").and_then(Value::as_str))
                 .collect();
-            one_line(&text.join("\n"))
+            text.join("\n")
         }
         Some(Value::Null) | None => String::new(),
-        Some(other) => one_line(&other.to_string()),
+        Some(other) => other.to_string(),
     }
 }
 

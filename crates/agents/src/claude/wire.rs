@@ -11,14 +11,22 @@
 //!   "parent_tool_use_id":null}`, one line per content block (`text`, `thinking`, `tool_use`);
 //!   an API failure is an assistant line with `"model":"<synthetic>"`, `"error":…`,
 //!   `"is_api_error_message":true` and the provider's message as its text;
+//! * `{"type":"system","subtype":"permission_denied","tool_name":…,"tool_use_id":…,
+//!   "message":…}` when a tool call is refused for want of permission, before its result;
 //! * `{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":…,"content":…,
 //!   "is_error":…}]},"tool_use_result":…}` for each tool result;
 //! * `{"type":"result","subtype":"success"|"error_max_turns"|…,"is_error":…,"result":…,
-//!   "errors":[…],"num_turns":…,"total_cost_usd":…,"usage":{…},"session_id":…}` last.
+//!   "errors":[…],"num_turns":…,"total_cost_usd":…,"usage":{…},"modelUsage":{…},
+//!   "model_usage_since_last_result":{…},"permission_denials":[…],"session_id":…}` last.
+//!
+//! On `--resume` the session id stays the same, `usage` and `model_usage_since_last_result`
+//! count this process's requests only, while `total_cost_usd` and `modelUsage` are the
+//! session's totals (Claude Code restores them from the session's transcript).
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One line of output.
 #[derive(Debug, Default, Deserialize)]
@@ -30,8 +38,8 @@ pub(crate) struct Line {
     pub session_id: Option<String>,
     /// `system` lines: the model in use.
     pub model: Option<String>,
-    /// `assistant` and `user` lines.
-    pub message: Option<Message>,
+    /// `assistant` and `user` lines: the message; `system`/`permission_denied`: why.
+    pub message: Option<MessageField>,
     /// Set on lines from a sub-agent (the `Task` tool); `null` for the main conversation.
     pub parent_tool_use_id: Option<String>,
     /// `assistant` lines: set when the message stands for an API error.
@@ -47,8 +55,42 @@ pub(crate) struct Line {
     pub num_turns: Option<u32>,
     pub total_cost_usd: Option<f64>,
     pub usage: Option<TokenUsage>,
+    /// `result` lines: tokens and cost per model since the previous result, which in print
+    /// mode (one result per process) is this run.
+    pub model_usage_since_last_result: Option<HashMap<String, ModelUsage>>,
+    /// `result` lines: the tool calls refused for want of permission.
+    pub permission_denials: Option<Vec<Denial>>,
     /// `system`/`api_retry` lines.
     pub error_status: Option<Value>,
+    /// `system`/`permission_denied` lines.
+    pub tool_name: Option<String>,
+    pub tool_use_id: Option<String>,
+}
+
+impl Line {
+    /// The conversation message of an `assistant` or `user` line.
+    pub fn conversation(&self) -> Option<&Message> {
+        match &self.message {
+            Some(MessageField::Conversation(message)) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The text `message` of a `system` line.
+    pub fn message_text(&self) -> Option<&str> {
+        match &self.message {
+            Some(MessageField::Text(text)) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// `message` is an object on conversation lines and a sentence on some `system` lines.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum MessageField {
+    Conversation(Message),
+    Text(String),
 }
 
 /// A message of the conversation.
@@ -112,4 +154,24 @@ pub(crate) struct TokenUsage {
     pub output_tokens: u64,
     pub cache_read_input_tokens: u64,
     pub cache_creation_input_tokens: u64,
+}
+
+/// One model's share of a `result` line's `modelUsage` or `model_usage_since_last_result`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct ModelUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+    #[serde(rename = "costUSD")]
+    pub cost_usd: f64,
+}
+
+/// One entry of a `result` line's `permission_denials`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub(crate) struct Denial {
+    pub tool_name: Option<String>,
+    pub tool_use_id: Option<String>,
 }

@@ -4,14 +4,14 @@ use super::options::CodexOptions;
 use super::parse::CodexParser;
 use super::threads;
 use crate::claude::cli_run::{self, CliExit, CliRun, LineParser};
-use crate::claude::run_id;
 use crate::event::{AgentEvent, Outcome, RunHandle, RunRequest};
 use crate::registry::{AgentBackend, AgentError};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
-/// Runs `codex exec --json` in the worktree, with standard input closed and `CODEX_HOME`
-/// isolated under the run's `data_dir`. Resumes `RunRequest::resume_session` (a thread id) with
+/// Runs `codex exec --json` in the worktree, with standard input closed, `CODEX_HOME` isolated
+/// under the agent's `data_dir`, and its temporary directory and raw transcript in the run's
+/// `run_dir`. Resumes `RunRequest::resume_session` (a thread id) with
 /// `codex exec resume`.
 #[derive(Debug, Clone, Default)]
 pub struct CodexBackend {
@@ -40,7 +40,7 @@ impl AgentBackend for CodexBackend {
     ) -> Result<RunHandle, AgentError> {
         for dir in [
             CodexOptions::home_dir(&request.data_dir),
-            CodexOptions::tmp_dir(&request.data_dir),
+            CodexOptions::tmp_dir(&request.run_dir),
         ] {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| AgentError::Start(format!("cannot create {}: {e}", dir.display())))?;
@@ -55,8 +55,7 @@ impl AgentBackend for CodexBackend {
             backend: "codex",
             install_hint: "install Codex (`npm install -g @openai/codex`)",
             spec,
-            data_dir: &request.data_dir,
-            run_id: run_id(&request),
+            run_dir: &request.run_dir,
         };
         let parser = KeepTotals {
             parser,
@@ -75,6 +74,10 @@ struct KeepTotals {
 impl LineParser for KeepTotals {
     fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
         self.parser.feed(line)
+    }
+
+    fn end_events(&mut self, exit: &CliExit) -> Vec<AgentEvent> {
+        self.parser.end_events(exit)
     }
 
     fn finish(&mut self, exit: &CliExit) -> Outcome {

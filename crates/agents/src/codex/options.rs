@@ -87,10 +87,12 @@ impl CodexOptions {
         data_dir.join("codex-home")
     }
 
-    /// The temporary directory given to Codex when the usual one would contain its home
-    /// (Codex then refuses to create its helper commands, such as `apply_patch` for the shell).
-    pub fn tmp_dir(data_dir: &Path) -> PathBuf {
-        data_dir.join("codex-tmp")
+    /// The temporary directory of one run (`TMPDIR`), inside the run's own directory: Codex's
+    /// temporary files and its commands' stay apart from every other run's. It never contains
+    /// `CODEX_HOME`, under which Codex refuses to create its helper commands (such as
+    /// `apply_patch` for the shell).
+    pub fn tmp_dir(run_dir: &Path) -> PathBuf {
+        run_dir.join("tmp")
     }
 
     /// The command for one run, with gaffer's own environment as inherited.
@@ -170,15 +172,11 @@ impl CodexOptions {
         args.push(request.prompt.clone());
 
         let home = Self::home_dir(&request.data_dir);
-        let mut env: Vec<(String, String)> =
-            vec![("CODEX_HOME".into(), home.display().to_string())];
-        let tmp = lookup("TMPDIR").unwrap_or_else(|| "/tmp".into());
-        if is_within(&home, Path::new(&tmp)) {
-            env.push((
-                "TMPDIR".into(),
-                Self::tmp_dir(&request.data_dir).display().to_string(),
-            ));
-        }
+        let tmp = Self::tmp_dir(&request.run_dir);
+        let mut env: Vec<(String, String)> = vec![
+            ("CODEX_HOME".into(), home.display().to_string()),
+            ("TMPDIR".into(), tmp.display().to_string()),
+        ];
         if let Some(key) = &self.api_key {
             env.push((key_env, key.clone()));
         }
@@ -211,34 +209,6 @@ fn toml_string(s: &str) -> String {
     out
 }
 
-/// True if `path` is `dir` or lies inside it (symbolic links resolved where they exist).
-fn is_within(path: &Path, dir: &Path) -> bool {
-    let resolve = |p: &Path| resolve_existing(p);
-    resolve(path).starts_with(resolve(dir))
-}
-
-/// `p` with its longest existing prefix canonicalized (so `/tmp/x/new` compares right when
-/// `/tmp` is a symbolic link).
-fn resolve_existing(p: &Path) -> PathBuf {
-    let mut rest = Vec::new();
-    let mut cur = p;
-    loop {
-        if let Ok(real) = std::fs::canonicalize(cur) {
-            return rest
-                .iter()
-                .rev()
-                .fold(real, |acc: PathBuf, part| acc.join(part));
-        }
-        match (cur.parent(), cur.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                cur = parent;
-            }
-            _ => return p.to_path_buf(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,17 +226,5 @@ mod tests {
             assert_eq!(value["v"].as_str(), Some(text), "{doc}");
             assert!(!toml_string(text).contains('\n'));
         }
-    }
-
-    #[test]
-    fn paths_inside_a_directory_are_found_through_symbolic_links() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real");
-        std::fs::create_dir(&real).unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert!(is_within(&link.join("not/yet/there"), &real));
-        assert!(is_within(&real.join("x"), &link));
-        assert!(!is_within(&dir.path().join("other"), &real));
     }
 }

@@ -24,6 +24,8 @@ use std::path::PathBuf;
 ///   result; `web_search` → `ToolCall`; `todo_list` → [`AgentEvent::Status`] with the progress;
 /// * `turn.failed` and `error` → the failure message of the outcome (a provider's JSON error
 ///   body is reduced to its `message`); `error` items are warnings and change nothing;
+/// * patches Codex refused, which only its standard error tells → [`AgentEvent::Refused`] at
+///   the end of the run ([`CodexParser::end_events`], see `refusals.rs`);
 /// * `reasoning`, `turn.started`, unknown types, blank and non-JSON lines → nothing.
 #[derive(Debug)]
 pub struct CodexParser {
@@ -128,6 +130,12 @@ impl CodexParser {
             _ => {}
         }
         out
+    }
+
+    /// The events only the process's end tells: the patches Codex refused, from its standard
+    /// error.
+    pub fn end_events(&mut self, exit: &CliExit) -> Vec<AgentEvent> {
+        super::refusals::from_stderr(&exit.stderr)
     }
 
     /// The outcome, once the process has ended. Its usage is this run's own tokens.
@@ -264,6 +272,10 @@ impl CodexParser {
 impl LineParser for CodexParser {
     fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
         CodexParser::feed(self, line)
+    }
+
+    fn end_events(&mut self, exit: &CliExit) -> Vec<AgentEvent> {
+        CodexParser::end_events(self, exit)
     }
 
     fn finish(&mut self, exit: &CliExit) -> Outcome {
