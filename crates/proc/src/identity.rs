@@ -20,7 +20,8 @@ use crate::procfs;
 /// [`boot_id`] alongside it if identities may outlive a reboot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProcessIdentity {
-    /// Process id of the group leader (the process gaffer spawned).
+    /// Process id of the group leader: the process gaffer spawned, which is
+    /// the guard shell running the program, not the program itself.
     pub pid: i32,
     /// Process group id; equal to `pid` for processes spawned by this crate.
     pub pgid: i32,

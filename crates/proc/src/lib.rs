@@ -1,20 +1,28 @@
 //! Child processes for gaffer: agents and verify commands, run so that
-//! nothing is ever orphaned.
+//! nothing is ever orphaned, and nothing outlives its supervisor.
 //!
 //! Every child started here
 //!
 //! * leads its own process group, so the whole tree it forks can be
-//!   signalled at once;
+//!   signalled at once; the leader is a tiny `/bin/sh` guard that runs the
+//!   program and passes its exit status (or the signal that killed it) on
+//!   (see [`Termination::Signaled`] for the one ambiguity);
 //! * has a null stdin and a configurable (optionally cleared) environment;
-//! * gets `PR_SET_PDEATHSIG(SIGKILL)` on Linux, so it dies with gaffer even
-//!   if gaffer is killed with `kill -9`;
-//! * names, in its environment ([`SUPERVISOR_VAR`], set before the fork and
-//!   inherited by everything it starts), the gaffer process that spawned it,
-//!   so that [`kill_orphans`] can find it after a crash even if nothing
-//!   recorded it;
-//! * is identified by a [`ProcessIdentity`] (pid, process group, start
-//!   time) that can be persisted and later passed to [`kill_group`] by a
-//!   restarted daemon to clean up whatever is left of a lost run.
+//! * dies with gaffer, group and all, even if gaffer is killed with `kill -9`:
+//!   the guard gets `PR_SET_PDEATHSIG(SIGHUP)` and then kills its whole group,
+//!   whatever the program under it does (a shell that does not exec its last
+//!   command included);
+//! * carries two marks in its environment, inherited by everything it starts,
+//!   even what leaves the group: the run's token ([`TOKEN_VAR`]) and, set
+//!   before the fork, the gaffer process that spawned it ([`SUPERVISOR_VAR`]);
+//! * is identified by a [`ProcessIdentity`] (the guard's pid, process group,
+//!   start time, and the token) that can be persisted and later passed to
+//!   [`kill_group`] by a restarted daemon to clean up whatever is left of a
+//!   lost run.
+//!
+//! A restarted daemon also calls [`kill_orphans`], which kills every process
+//! whose marked supervisor is dead: this finds children spawned just before a
+//! crash that nobody recorded, and descendants that left their group.
 //!
 //! Two ways to run something:
 //!
@@ -24,9 +32,11 @@
 //!
 //! Both enforce an optional timeout and a cancellation token by sending
 //! SIGTERM to the group, then SIGKILL after a grace period, and do not
-//! return before every member of the group is gone.
+//! return before every member of the group is gone; then whatever still
+//! carries the run's token is killed too.
 //!
-//! Linux only in practice: identities and group scans read `/proc`.
+//! Linux only in practice: the parent-death signal, identities and scans
+//! read or need `/proc` and `prctl`.
 
 mod error;
 mod escaped;
@@ -37,7 +47,9 @@ mod line_process;
 mod outcome;
 mod procfs;
 mod readers;
+mod resolve;
 mod run;
+mod shell_guard;
 mod spawner;
 mod spec;
 mod supervise;

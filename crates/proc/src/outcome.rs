@@ -9,6 +9,10 @@ pub enum Termination {
     Exited(i32),
     /// Killed by this signal number, not by us (e.g. it crashed, or
     /// something else killed it).
+    ///
+    /// The program runs under a guard shell, which sees death by signal `n`
+    /// as status `128 + n`: a program that *exits* with such a status on
+    /// purpose (say 130) is reported as `Signaled(n)` too.
     Signaled(i32),
     /// Ran past [`crate::CommandSpec::timeout`] and was killed.
     TimedOut,

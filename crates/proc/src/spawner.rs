@@ -1,14 +1,19 @@
-//! Starting children: process group, null stdin, environment, the marks
-//! (token and supervisor), and the parent-death signal.
+//! Starting children: the guard, process group, null stdin, environment, the
+//! marks (token and supervisor), and the parent-death signal.
+//!
+//! The process actually forked is the guard shell (`shell_guard`), which leads
+//! the group and runs the program; the program is looked up first
+//! (`resolve`), so a missing one is still a spawn error.
 //!
 //! `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
 //! not when the process does. Tokio may run our code on short-lived
 //! threads (e.g. its blocking pool, whose idle threads exit after a few
-//! seconds), which would SIGKILL healthy children at random. So every fork
+//! seconds), which would kill healthy children at random. So every fork
 //! happens on one dedicated thread that lives as long as the process; the
 //! signal then fires exactly when gaffer itself dies, including `kill -9`.
 
 use std::io;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{OnceLock, mpsc};
 
@@ -19,7 +24,7 @@ use crate::error::ProcError;
 use crate::guard::GroupGuard;
 use crate::identity::ProcessIdentity;
 use crate::spec::CommandSpec;
-use crate::{procfs, supervisor};
+use crate::{procfs, resolve, shell_guard, supervisor};
 
 /// A freshly started child, already protected by a kill-on-drop guard.
 #[derive(Debug)]
@@ -36,16 +41,18 @@ pub(crate) fn spawn(
     stderr: Stdio,
 ) -> Result<Spawned, ProcError> {
     let handle = Handle::try_current().map_err(|_| ProcError::NoRuntime)?;
+    let spawn_error = |source| ProcError::Spawn {
+        program: spec.program.clone(),
+        source,
+    };
+    let program = resolve::program_path(spec).map_err(spawn_error)?;
     let token = crate::escaped::new_token();
-    let mut cmd = build_command(spec, stdout, stderr);
+    let mut cmd = build_command(spec, &program, stdout, stderr);
     cmd.env(crate::escaped::TOKEN_VAR, &token);
     // Marked before the fork: findable by `kill_orphans` even if gaffer dies
     // before anyone records the identity.
     cmd.env(supervisor::SUPERVISOR_VAR, supervisor::own_marker());
-    let child = spawn_on_dedicated_thread(cmd, handle).map_err(|source| ProcError::Spawn {
-        program: spec.program.clone(),
-        source,
-    })?;
+    let child = spawn_on_dedicated_thread(cmd, handle).map_err(spawn_error)?;
     let identity = ProcessIdentity {
         token: Some(token),
         ..identify(&child)?
@@ -57,9 +64,9 @@ pub(crate) fn spawn(
     })
 }
 
-fn build_command(spec: &CommandSpec, stdout: Stdio, stderr: Stdio) -> Command {
-    let mut cmd = Command::new(&spec.program);
-    cmd.args(&spec.args)
+fn build_command(spec: &CommandSpec, program: &Path, stdout: Stdio, stderr: Stdio) -> Command {
+    let mut cmd = Command::new(shell_guard::SHELL);
+    cmd.args(shell_guard::args(program, &spec.args))
         .current_dir(&spec.cwd)
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -73,20 +80,35 @@ fn build_command(spec: &CommandSpec, stdout: Stdio, stderr: Stdio) -> Command {
     cmd
 }
 
-/// Makes the child receive SIGKILL when the thread that forked it (the
-/// dedicated spawner thread, so: gaffer) dies.
+/// Makes the guard receive SIGHUP (on which it kills its group) when the
+/// thread that forked it (the dedicated spawner thread, so: gaffer) dies.
+///
+/// The signals the guard relies on start with their default action: an
+/// ignored signal stays ignored across exec, and a shell cannot trap a
+/// signal that was ignored when it started (gaffer run under `nohup` ignores
+/// SIGHUP; started with `&` from a script, SIGINT and SIGQUIT).
 #[cfg(target_os = "linux")]
 fn set_parent_death_signal(cmd: &mut Command) {
+    use nix::sys::signal::{SigHandler, Signal, signal};
     let parent = std::process::id();
     #[allow(unsafe_code)]
     // SAFETY: `pre_exec` runs the closure in the forked child before exec,
     // where only async-signal-safe operations are allowed. The closure only
-    // makes the `prctl` and `getppid` system calls (nix's thin wrappers,
-    // which neither allocate nor lock) and builds `io::Error`s from raw
-    // errno values, which does not allocate either. It captures a `u32`.
+    // makes the `sigaction`, `prctl` and `getppid` system calls (nix's thin
+    // wrappers, which neither allocate nor lock) and builds `io::Error`s from
+    // raw errno values, which does not allocate either. It captures a `u32`.
+    // Setting SIG_DFL installs no handler, so nothing can run at a bad time.
     unsafe {
         cmd.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            for sig in [
+                Signal::SIGHUP,
+                Signal::SIGINT,
+                Signal::SIGQUIT,
+                Signal::SIGTERM,
+            ] {
+                signal(sig, SigHandler::SigDfl)?;
+            }
+            nix::sys::prctl::set_pdeathsig(Signal::SIGHUP)?;
             // If gaffer died before the prctl took effect, the signal will
             // never come: give up instead of running as an orphan.
             if nix::unistd::getppid().as_raw() as u32 != parent {

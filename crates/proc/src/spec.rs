@@ -19,7 +19,9 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 pub struct CommandSpec {
     /// Program to execute. Unless it contains a `/`, it is looked up in the
     /// `PATH` given in `env` if any, else in gaffer's own `PATH` (even when
-    /// `env_clear` is set).
+    /// `env_clear` is set). The lookup happens before anything is spawned;
+    /// the program then runs under the guard shell that leads its group,
+    /// with the path found as its `argv[0]`.
     pub program: String,
     /// Arguments, not including the program name.
     pub args: Vec<String>,

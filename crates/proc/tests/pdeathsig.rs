@@ -1,8 +1,8 @@
-//! Children die with gaffer: `PR_SET_PDEATHSIG(SIGKILL)`.
+//! Children die with gaffer, process group and all.
 //!
-//! The test re-runs this test binary as a helper process (selected by an
-//! environment variable) that starts a child with `run`; the helper is then
-//! SIGKILLed, like a daemon killed with `kill -9`.
+//! The tests re-run this test binary as a helper process (selected by an
+//! environment variable) that starts children with gaffer-proc; the helper
+//! is then SIGKILLed, like a daemon killed with `kill -9`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,39 +10,46 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{eventually, eventually_async, running_in_group};
-use gaffer_proc::{CommandSpec, ProcessIdentity, is_alive, kill_group, run, spawn_lines};
+use common::{
+    KillMarked, carrying_env, eventually, eventually_async, pgid_of, running_in_group, unique,
+};
+use gaffer_proc::{CommandSpec, is_alive, run, spawn_lines};
 use tokio_util::sync::CancellationToken;
 
 const HELPER_ENV: &str = "GAFFER_PROC_PDEATHSIG_HELPER";
+/// The helper puts this variable, with the value the test chose, in every spec.
+const MARK: &str = "GAFFER_PROC_TEST_MARK";
+const MARK_VALUE_ENV: &str = "GAFFER_PROC_TEST_MARK_VALUE";
 
 /// Not a real test: the body of the helper process, a no-op unless
-/// [`HELPER_ENV`] is set. It runs `sh -c 'sleep 100 & exec sleep 100'`:
-/// the leader (the exec'd sleep) keeps the parent-death signal, while the
-/// background sleep, forked by the shell, does not.
+/// [`HELPER_ENV`] is set. It starts, marked, a shell that does not exec its
+/// last command (`sleep 300; true`) with `run`, and a program directly with
+/// `spawn_lines`, says so, and waits forever.
 #[test]
 fn pdeathsig_helper_process() {
     if std::env::var_os(HELPER_ENV).is_none() {
         return;
     }
+    let mark = std::env::var(MARK_VALUE_ENV).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let spec = CommandSpec::shell("sleep 100 >/dev/null 2>&1 & exec sleep 100", "/");
-        let _ = run(&spec, &CancellationToken::new(), |id| {
-            println!("IDENTITY {} {} {}", id.pid, id.pgid, id.start_time);
-        })
-        .await;
+        let direct = CommandSpec::new("sleep", "/").arg("300").env(MARK, &mark);
+        let _lines = spawn_lines(&direct, CancellationToken::new()).unwrap();
+        let shell = CommandSpec::shell("sleep 300; true", "/").env(MARK, &mark);
+        let _ = run(&shell, &CancellationToken::new(), |_| println!("STARTED")).await;
     });
 }
 
-#[test]
-fn leader_dies_when_gaffer_is_killed_and_kill_group_cleans_up() {
-    let mut helper = Command::new(std::env::current_exe().unwrap())
+/// Starts the helper, under `nohup` (so it ignores SIGHUP, as a daemon
+/// started that way does), and waits until it has started its children.
+fn start_helper(mark: &str) -> std::process::Child {
+    let mut helper = Command::new("nohup")
+        .arg(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "pdeathsig_helper_process",
@@ -50,48 +57,57 @@ fn leader_dies_when_gaffer_is_killed_and_kill_group_cleans_up() {
             "--test-threads=1",
         ])
         .env(HELPER_ENV, "1")
+        .env(MARK_VALUE_ENV, mark)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut id = None;
-    for line in BufReader::new(helper.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        // libtest prints "test name ... " before the helper's own output.
-        if let Some((_, rest)) = line.split_once("IDENTITY ") {
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            id = Some(ProcessIdentity {
-                pid: f[0].parse().unwrap(),
-                pgid: f[1].parse().unwrap(),
-                start_time: f[2].parse().unwrap(),
-                token: None,
-            });
-            break;
-        }
-    }
-    let id = id.expect("helper printed no identity");
-    assert!(is_alive(&id));
-    // Wait for the shell to fork the background sleep and exec.
-    assert!(eventually(Duration::from_secs(5), || running_in_group(
-        id.pgid
-    )
-    .len()
-        == 2));
+    let stdout = helper.stdout.take().unwrap();
+    let started = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("STARTED"));
+    assert!(started, "the helper started nothing");
+    helper
+}
+
+#[test]
+fn the_whole_group_dies_with_gaffer_even_under_a_shell_that_does_not_exec() {
+    let mark = unique("group");
+    let _cleanup = KillMarked {
+        name: MARK,
+        value: mark.clone(),
+    };
+    let mut helper = start_helper(&mark);
+    // Two guards, the shell with its sleep, and the sleep started directly.
+    assert!(
+        eventually(Duration::from_secs(5), || carrying_env(MARK, &mark).len()
+            == 5),
+        "{:?}",
+        carrying_env(MARK, &mark)
+    );
+    let mut groups: Vec<i32> = carrying_env(MARK, &mark)
+        .into_iter()
+        .filter_map(pgid_of)
+        .collect();
+    groups.sort();
+    groups.dedup();
+    assert_eq!(groups.len(), 2, "two process groups: {groups:?}");
 
     helper.kill().unwrap(); // SIGKILL
     helper.wait().unwrap();
+    let killed = Instant::now();
 
+    let all_gone = eventually(Duration::from_secs(1), || {
+        carrying_env(MARK, &mark).is_empty()
+            && groups.iter().all(|&g| running_in_group(g).is_empty())
+    });
+    println!("groups gone {:?} after gaffer died", killed.elapsed());
     assert!(
-        eventually(Duration::from_secs(5), || !is_alive(&id)),
-        "leader survived the death of its parent"
+        all_gone,
+        "left running after gaffer died: {:?}",
+        carrying_env(MARK, &mark)
     );
-    // What a restarted daemon does with the persisted identity.
-    assert_eq!(running_in_group(id.pgid).len(), 1);
-    assert_eq!(kill_group(&id), 1);
-    assert!(eventually(Duration::from_secs(5), || running_in_group(
-        id.pgid
-    )
-    .is_empty()));
 }
 
 /// The parent-death signal is tied to the forking *thread*: a child started

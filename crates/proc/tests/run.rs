@@ -67,6 +67,40 @@ async fn reports_signal_death() {
     assert_eq!(outcome.exit_code(), None);
 }
 
+/// Through the guard that leads the group: the program's own status, and no word of the guard's.
+#[tokio::test]
+async fn reports_exit_codes_and_signals_through_the_guard() {
+    let dir = tmp();
+    let cases = [
+        ("echo out; exit 0", Termination::Exited(0)),
+        ("echo out; exit 3", Termination::Exited(3)),
+        ("echo out; kill -KILL $$", Termination::Signaled(9)),
+        ("echo out; kill -TERM $$", Termination::Signaled(15)),
+        // The documented ambiguity: an exit status of 128 + n reads as death by signal n.
+        ("echo out; exit 130", Termination::Signaled(2)),
+    ];
+    for (script, expected) in cases {
+        let (outcome, _) = run_shell(CommandSpec::shell(script, dir.path())).await;
+        assert_eq!(outcome.termination, expected, "{script}");
+        assert_eq!(outcome.tail, "out\n", "{script}");
+    }
+}
+
+/// The recorded identity is the guard's: it leads the group, and the program runs under it.
+#[tokio::test]
+async fn the_identity_is_the_guard_leading_the_group() {
+    let dir = tmp();
+    let spec = CommandSpec::shell("echo $PPID; cat /proc/$PPID/cmdline", dir.path());
+    let (outcome, id) = run_shell(spec).await;
+    assert!(outcome.success());
+    let (parent, cmdline) = outcome.tail.split_once('\n').unwrap();
+    assert_eq!(parent.parse::<i32>().unwrap(), id.pid);
+    let args: Vec<&str> = cmdline.split('\0').collect();
+    assert_eq!(args[0], "/bin/sh");
+    assert!(args.contains(&"gaffer-guard"), "{args:?}");
+    assert_eq!(id.pid, id.pgid);
+}
+
 #[tokio::test]
 async fn on_start_gets_a_live_identity_that_dies_after_reaping() {
     let dir = tmp();
@@ -204,14 +238,25 @@ async fn env_is_set_and_can_be_cleared() {
             .env("ONLY", "1"),
     )
     .await;
-    // Only what was given, plus the marks of gaffer's processes.
-    let mut listed: Vec<&str> = env_listing.tail.lines().collect();
-    listed.sort();
-    assert_eq!(listed.len(), 3, "{listed:?}");
-    assert!(listed[0].starts_with("GAFFER_PROCESS_TOKEN="), "{listed:?}");
+    // Only what was given, plus the marks of gaffer's processes and what the guard shell
+    // exports (PWD, the working directory; SHLVL and _ if /bin/sh is bash).
+    let listed: Vec<&str> = env_listing
+        .tail
+        .lines()
+        .filter(|l| !l.starts_with("SHLVL=") && !l.starts_with("_="))
+        .collect();
+    let (marks, rest): (Vec<&str>, Vec<&str>) =
+        listed.iter().partition(|l| l.starts_with("GAFFER_"));
+    let mut marks = marks;
+    marks.sort();
+    assert_eq!(marks.len(), 2, "{listed:?}");
+    assert!(marks[0].starts_with("GAFFER_PROCESS_TOKEN="), "{listed:?}");
     let supervisor = format!("{SUPERVISOR_VAR}={}:", std::process::id());
-    assert!(listed[1].starts_with(&supervisor), "{listed:?}");
-    assert_eq!(listed[2], "ONLY=1");
+    assert!(marks[1].starts_with(&supervisor), "{listed:?}");
+    let pwd = format!("PWD={}", dir.path().canonicalize().unwrap().display());
+    let mut rest = rest;
+    rest.sort();
+    assert_eq!(rest, ["ONLY=1", pwd.as_str()], "{listed:?}");
 
     // With a cleared environment a bare program name is still found
     // through gaffer's own PATH.
@@ -222,7 +267,11 @@ async fn env_is_set_and_can_be_cleared() {
     )
     .await;
     assert!(bare.tail.lines().any(|l| l == "ONLY=2"), "{}", bare.tail);
-    assert_eq!(bare.tail.lines().count(), 3, "{}", bare.tail);
+    assert!(
+        !bare.tail.lines().any(|l| l.starts_with("PATH=")),
+        "{}",
+        bare.tail
+    );
 }
 
 /// A descendant that leaves the process group (a new session, as agent CLIs do for their tools)

@@ -74,3 +74,61 @@ pub async fn eventually_async(limit: Duration, mut cond: impl FnMut() -> bool) -
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
+
+/// Pids of running (non-zombie) processes, other than this one, whose
+/// environment holds `name=value`.
+pub fn carrying_env(name: &str, value: &str) -> Vec<i32> {
+    let needle = format!("{name}={value}");
+    let me = std::process::id() as i32;
+    processes()
+        .into_iter()
+        .filter(|&(pid, state, _)| pid != me && state != 'Z' && state != 'X')
+        .filter(|&(pid, _, _)| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .map(|(pid, _, _)| pid)
+        .collect()
+}
+
+/// Process group of `pid`, if it exists.
+pub fn pgid_of(pid: i32) -> Option<i32> {
+    processes()
+        .into_iter()
+        .find(|&(p, _, _)| p == pid)
+        .map(|(_, _, pgrp)| pgrp)
+}
+
+/// The command name (`/proc/<pid>/comm`) of `pid`, if it exists.
+pub fn comm_of(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+/// A value no other test run uses, for marking processes.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// SIGKILLs, when dropped, every process still carrying `MARK=value`
+/// (whatever a failing test left behind).
+pub struct KillMarked {
+    pub name: &'static str,
+    pub value: String,
+}
+
+impl Drop for KillMarked {
+    fn drop(&mut self) {
+        for pid in carrying_env(self.name, &self.value) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
