@@ -1,0 +1,282 @@
+//! What a confined process may see and touch.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::SandboxError;
+use crate::mounts::{self, Access, Mount};
+
+/// Whether the process gets the host's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    /// Its own empty network namespace (loopback only): no connections to
+    /// the host or the internet.
+    #[default]
+    None,
+    /// The host's network, including every service listening on its
+    /// loopback.
+    Host,
+}
+
+/// What a process started for a task may see and touch. Build one with
+/// [`Policy::builder`].
+///
+/// Everything not listed stays visible read-only; the paths given to
+/// [`PolicyBuilder::hide`] are replaced by an empty read-only directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub(crate) mounts: Vec<Mount>,
+    pub(crate) worktree: PathBuf,
+    pub(crate) home: Option<PathBuf>,
+    pub(crate) network: Network,
+}
+
+impl Policy {
+    /// Starts a policy whose process may write to `worktree` (which must
+    /// exist when [`PolicyBuilder::build`] runs).
+    pub fn builder(worktree: impl Into<PathBuf>) -> PolicyBuilder {
+        PolicyBuilder {
+            worktree: worktree.into(),
+            home: None,
+            network: Network::default(),
+            paths: Vec::new(),
+        }
+    }
+
+    /// The worktree, canonical.
+    pub fn worktree(&self) -> &Path {
+        &self.worktree
+    }
+
+    /// The process's home directory, canonical, if one was set.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    /// The network the process gets.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// Whether `path` (canonical) would be visible inside the sandbox.
+    pub fn is_visible(&self, path: &Path) -> bool {
+        mounts::visible(&self.mounts, path)
+    }
+
+    fn list(&self, access: Access) -> Vec<String> {
+        self.mounts
+            .iter()
+            .filter(|m| m.access == access)
+            .map(|m| m.path.display().to_string())
+            .collect()
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let none = |v: Vec<String>| {
+            if v.is_empty() {
+                "-".to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        write!(
+            f,
+            "writable: {}; extra read-only: {}; hidden: {}; network: {}",
+            none(self.list(Access::Writable)),
+            none(self.list(Access::ReadOnly)),
+            none(self.list(Access::Hidden)),
+            match self.network {
+                Network::None => "none",
+                Network::Host => "host",
+            }
+        )
+    }
+}
+
+/// Builds a [`Policy`]. Optional paths that do not exist are skipped (with
+/// a debug log), so a run never fails for a missing cache directory.
+#[derive(Debug, Clone)]
+pub struct PolicyBuilder {
+    worktree: PathBuf,
+    home: Option<PathBuf>,
+    network: Network,
+    paths: Vec<(PathBuf, Access)>,
+}
+
+impl PolicyBuilder {
+    /// Another writable path: the run's scratch directory, the agent's data
+    /// directory.
+    pub fn writable(mut self, path: impl Into<PathBuf>) -> Self {
+        self.paths.push((path.into(), Access::Writable));
+        self
+    }
+
+    /// A path to keep visible read-only, typically inside a hidden one
+    /// (the agent's CLI installed under the user's home).
+    pub fn read_only(mut self, path: impl Into<PathBuf>) -> Self {
+        self.paths.push((path.into(), Access::ReadOnly));
+        self
+    }
+
+    /// A path to hide: the user's home, gaffer's state directory, the
+    /// user's checkout. Listed writable or read-only paths inside it stay
+    /// visible. A hidden file (a socket, say) is replaced by `/dev/null`.
+    pub fn hide(mut self, path: impl Into<PathBuf>) -> Self {
+        self.paths.push((path.into(), Access::Hidden));
+        self
+    }
+
+    /// The process's home: `HOME` is set to it and it is writable. Must
+    /// exist when the policy is built.
+    pub fn home(mut self, path: impl Into<PathBuf>) -> Self {
+        self.home = Some(path.into());
+        self
+    }
+
+    /// Which network the process gets (default: [`Network::None`]).
+    pub fn network(mut self, network: Network) -> Self {
+        self.network = network;
+        self
+    }
+
+    /// Resolves every path (symlinks followed) and orders the mounts.
+    ///
+    /// Errors if the worktree or the home does not exist, or a path is not
+    /// UTF-8; other missing paths are skipped.
+    pub fn build(self) -> Result<Policy, SandboxError> {
+        let worktree = required("worktree", &self.worktree)?;
+        let home = self
+            .home
+            .as_deref()
+            .map(|h| required("home", h))
+            .transpose()?;
+        let mut resolved = vec![resolved_mount(worktree.clone(), Access::Writable)];
+        resolved.extend(home.clone().map(|h| resolved_mount(h, Access::Writable)));
+        for (path, access) in self.paths {
+            match path.canonicalize() {
+                Ok(canonical) => {
+                    utf8(&canonical)?;
+                    resolved.push(resolved_mount(canonical, access));
+                }
+                Err(err) => {
+                    tracing::debug!(path = %path.display(), ?access, %err, "sandbox: skipping missing path");
+                }
+            }
+        }
+        Ok(Policy {
+            mounts: mounts::order(resolved),
+            worktree,
+            home,
+            network: self.network,
+        })
+    }
+}
+
+fn required(what: &'static str, path: &Path) -> Result<PathBuf, SandboxError> {
+    let canonical = path
+        .canonicalize()
+        .map_err(|source| SandboxError::MissingPath {
+            what,
+            path: path.to_path_buf(),
+            source,
+        })?;
+    utf8(&canonical)?;
+    Ok(canonical)
+}
+
+fn utf8(path: &Path) -> Result<(), SandboxError> {
+    match path.to_str() {
+        Some(_) => Ok(()),
+        None => Err(SandboxError::NonUtf8Path {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+fn resolved_mount(path: PathBuf, access: Access) -> Mount {
+    let is_dir = path.is_dir();
+    Mount {
+        path,
+        access,
+        is_dir,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_worktree_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Policy::builder(dir.path().join("gone"))
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SandboxError::MissingPath {
+                    what: "worktree",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_home_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Policy::builder(dir.path())
+            .home(dir.path().join("gone"))
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, SandboxError::MissingPath { what: "home", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_optional_paths_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = Policy::builder(dir.path())
+            .writable(dir.path().join("no-scratch"))
+            .read_only(dir.path().join("no-cli"))
+            .hide(dir.path().join("no-home"))
+            .build()
+            .unwrap();
+        assert_eq!(policy.mounts.len(), 1);
+    }
+
+    #[test]
+    fn symlinks_are_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let policy = Policy::builder(&link).hide(&link).build().unwrap();
+        let canonical = real.canonicalize().unwrap();
+        assert_eq!(policy.worktree(), canonical);
+        // Hidden and writable at the same path: writable wins.
+        assert_eq!(policy.mounts.len(), 1);
+        assert_eq!(policy.mounts[0].access, Access::Writable);
+    }
+
+    #[test]
+    fn display_lists_what_is_confined() {
+        let dir = tempfile::tempdir().unwrap();
+        let wt = dir.path().canonicalize().unwrap();
+        let policy = Policy::builder(&wt).network(Network::Host).build().unwrap();
+        assert_eq!(
+            policy.to_string(),
+            format!(
+                "writable: {}; extra read-only: -; hidden: -; network: host",
+                wt.display()
+            )
+        );
+    }
+}
