@@ -13,6 +13,9 @@ mod shell;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Crash tests stop the daemon at chosen points (`FAILPOINTS=name=action;…`); a no-op unless
+    // the engine's `failpoints` feature is on, which only test builds turn on.
+    let _failpoints = fail::FailScenario::setup();
     match commands::run() {
         Ok(code) => code,
         Err(err) => {

@@ -203,12 +203,11 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
         runs_with(&db, RunStatus::Lost) >= 1,
         "the runs cut off by the first crash are marked lost"
     );
-    // Verify's `sleep` outlives the daemon (only the group leader gets a death signal), so
-    // recovery has a process group to kill.
-    assert!(
-        !marked_processes(&marker).is_empty(),
-        "verify's processes survived the kill"
-    );
+    // Verify's `sleep` dies with the daemon: its group's guard kills the whole group when the
+    // daemon dies, whatever the shell under it does.
+    wait_for(2, "verify's processes to die with the daemon", || {
+        marked_processes(&marker).is_empty()
+    });
 
     // 3. Start again and let everything finish.
     let mut daemon = start(&repo, &marker, &log);
@@ -263,5 +262,238 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
         left.is_empty(),
         "processes left behind: {left:?}\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+/// A `command` agent that escapes its process group (`setsid`, as Claude Code runs its tools) and
+/// keeps a log outside the worktree: `start`/`end` per run, and `OVERLAP` when it starts while an
+/// earlier run of the same task still lives.
+const ESCAPING_AGENT: &str = r#"#!/bin/sh
+log="$1"
+task="$GAFFER_TASK"
+pidfile="$log.$task.pid"
+# Alive and not a zombie (`kill -0` succeeds on a zombie nobody reaped yet).
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q ') [ZX]' "/proc/$1/stat"; }
+if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then
+  echo "OVERLAP task $task: run $$ started while $(cat "$pidfile") still runs" >> "$log"
+fi
+echo $$ > "$pidfile"
+echo "start $task $$" >> "$log"
+sleep 4
+echo "done by $$" > "out-$task.txt"
+echo "end $task $$" >> "$log"
+"#;
+
+fn escaping_config(agent: &Path, log: &Path) -> String {
+    format!(
+        r#"
+[project]
+name = "orphans"
+[verify]
+command = "test -f README.md"
+timeout = "60s"
+[engine]
+concurrency = 1
+lease = "4s"
+heartbeat = "1s"
+worktree_pool = 0
+[agents.escaper]
+backend = "command"
+command = "setsid -w sh {agent} {log} {{prompt_file}}"
+[roles]
+coder = ["escaper"]
+"#,
+        agent = agent.display(),
+        log = log.display()
+    )
+}
+
+fn pid_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            Some(!rest.trim_start().starts_with(['Z', 'X']))
+        })
+        .unwrap_or(false)
+}
+
+/// The spawn window: the daemon is killed after it started an agent and before it recorded the
+/// agent's process (a fail point holds it there). The agent left its process group, so it
+/// outlives the daemon; the restarted daemon's recovery finds it by the mark it carries and kills
+/// it before the task's run starts again, so no two runs of the task ever overlap.
+#[test]
+fn an_agent_started_but_never_recorded_is_killed_by_recovery_before_the_run_starts_again() {
+    let repo = TestRepo::new();
+    let marker = format!("orphan-{}", std::process::id());
+    let agent = repo.scratch("agent.sh");
+    std::fs::write(&agent, ESCAPING_AGENT).unwrap();
+    let agents_log = repo.scratch("agents.log");
+    repo.write("gaffer.toml", escaping_config(&agent, &agents_log));
+    repo.commit_all("project");
+    let out = gaffer(&repo, &marker)
+        .args(["task", "add", "write the output"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = store(&repo);
+    let log = repo.scratch("daemon.log");
+
+    // The daemon stops right after spawning, before recording anything.
+    let mut held = gaffer(&repo, &marker);
+    held.env("FAILPOINTS", "run-spawned=sleep(600000)");
+    let daemon = Daemon {
+        child: held
+            .args(["up", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    let first_pid = {
+        let mut pid = None;
+        wait_for(30, "the agent to start", || {
+            pid = std::fs::read_to_string(&agents_log)
+                .unwrap_or_default()
+                .lines()
+                .find_map(|l| l.strip_prefix("start 1 ")?.trim().parse::<i32>().ok());
+            pid.is_some()
+        });
+        pid.unwrap()
+    };
+    let jobs = db
+        .jobs(&gaffer_store::JobFilter {
+            task: Some(gaffer_core::TaskId(1)),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        jobs.iter().all(|j| j.process.is_none()),
+        "the fail point holds the daemon before it records the agent's process: {jobs:?}"
+    );
+    daemon.kill9();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        pid_alive(first_pid),
+        "the escaped agent outlives the daemon (otherwise this test proves nothing)"
+    );
+
+    // Restarted, recovery kills it; the task runs again and merges.
+    let mut daemon = start(&repo, &marker, &log);
+    wait_for(60, "the task to merge", || {
+        db.task(gaffer_core::TaskId(1)).unwrap().status() == Status::Merged
+    });
+    assert!(
+        !pid_alive(first_pid),
+        "recovery killed the unrecorded agent"
+    );
+    let out = gaffer(&repo, &marker).arg("down").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    daemon.child.wait().unwrap();
+
+    let agents = std::fs::read_to_string(&agents_log).unwrap();
+    assert!(
+        !agents.contains("OVERLAP"),
+        "two runs of one task overlapped:\n{agents}"
+    );
+    assert_eq!(
+        agents.lines().filter(|l| l.starts_with("start 1 ")).count(),
+        2,
+        "{agents}"
+    );
+    let recovery = db
+        .events_after(Seq(0), 1_000_000, &EventFilter::default())
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.kind == event_kind::RECOVERY)
+        .unwrap();
+    assert!(
+        recovery.data["processes_killed"].as_u64().unwrap_or(0) >= 1,
+        "{:#}",
+        recovery.data
+    );
+    assert!(
+        marked_processes(&marker).is_empty(),
+        "processes left behind"
+    );
+}
+
+/// After a SIGKILL with no restart, no `command` agent outlives the daemon by more than a second,
+/// even under a shell that does not `exec` its last command.
+#[test]
+fn no_command_agent_outlives_a_killed_daemon_by_more_than_a_second() {
+    let repo = TestRepo::new();
+    let marker = format!("nohup-{}", std::process::id());
+    let pids = repo.scratch("pids");
+    repo.write(
+        "gaffer.toml",
+        format!(
+            r#"
+[project]
+name = "no-orphans"
+[verify]
+command = "test -f README.md"
+[engine]
+concurrency = 2
+worktree_pool = 0
+[agents.sleeper]
+backend = "command"
+command = "echo $$ >> {pids}; sh -c 'echo $$ >> {pids}; sleep 300; echo done'; echo {{prompt_file}}"
+[roles]
+coder = ["sleeper"]
+"#,
+            pids = pids.display()
+        ),
+    );
+    repo.commit_all("project");
+    for title in ["first", "second"] {
+        let out = gaffer(&repo, &marker)
+            .args(["task", "add", title])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let log = repo.scratch("daemon.log");
+    let daemon = start(&repo, &marker, &log);
+    let read_pids = || -> Vec<i32> {
+        std::fs::read_to_string(&pids)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    wait_for(30, "both agents to start", || read_pids().len() >= 4);
+    let agents = marked_processes(&marker)
+        .into_iter()
+        .filter(|p| *p as u32 != daemon.child.id())
+        .collect::<Vec<_>>();
+    assert!(
+        agents.len() >= 4,
+        "the agents' shells and sleeps run: {agents:?}"
+    );
+    daemon.kill9();
+    let killed_at = Instant::now();
+    wait_for(5, "every agent process to die with the daemon", || {
+        marked_processes(&marker).is_empty()
+    });
+    let took = killed_at.elapsed();
+    println!("every agent process was gone {took:?} after the daemon's SIGKILL");
+    assert!(
+        took <= Duration::from_secs(1),
+        "agents outlived the daemon by {took:?}: {:?}",
+        marked_processes(&marker)
     );
 }

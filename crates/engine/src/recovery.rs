@@ -1,7 +1,10 @@
 //! Start-up recovery: whatever a killed instance left behind is put right before any new work.
 //!
 //! 1. Jobs leased by dead instances of this machine go back to the queue (without counting the
-//!    attempt against them), and the processes they had started are killed, group and all.
+//!    attempt against them), and the processes they had started are killed, group and all; so is
+//!    every process a dead gaffer started that nothing recorded (killed between spawning it and
+//!    recording it): each carries its supervisor's mark from before it was spawned
+//!    (`gaffer_proc::SUPERVISOR_VAR`), and the sweep finds it by that mark.
 //! 2. Runs still marked running are marked lost (their jobs run again and make new runs).
 //! 3. Worktrees of tasks that ended, or of no task, are removed; `gaffer/` branches of merged,
 //!    cancelled or unknown tasks are deleted.
@@ -42,6 +45,9 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
             report.processes_killed += gaffer_proc::kill_group(&identity);
         }
     }
+    // Whatever a dead gaffer started and never recorded (or that left its group), found by the
+    // supervisor mark it carries since before it was spawned.
+    report.processes_killed += blocking(|| Ok(gaffer_proc::kill_orphans())).await?;
     report.runs_lost = board
         .store
         .mark_runs_lost(None, "the gaffer that ran it stopped")?

@@ -363,8 +363,15 @@ mod tests {
                 tail: "test result: ok\n".into(),
             }),
             checklist: vec!["tests for new code".into()],
+            outside_scope: Some((vec!["src/a/**".into()], vec!["b.txt".into()])),
         };
         let text = context.render();
+        assert!(
+            text.contains("## Outside the write scope")
+                && text.contains("writes only src/a/**")
+                && text.contains("- b.txt"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "The branch at 2222222222 against main (from 1111111111), touching 1 file"

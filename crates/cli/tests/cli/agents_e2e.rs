@@ -164,3 +164,220 @@ cached_input = 0.125
     assert_eq!(landed.trim(), "written by codex");
     server.shutdown().await.unwrap();
 }
+
+const HONEST_SCRIPT: &str = r#"
+[[conversations]]
+name = "thrice"
+marker = "MOCK:claude-thrice"
+  [[conversations.turns]]
+  text = "Writing one.txt."
+  usage = { input_tokens = 1000, output_tokens = 30, cached_tokens = 400 }
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/one.txt", content = "one\n" }
+  [[conversations.turns]]
+  text = "Wrote one.txt."
+  usage = { input_tokens = 1200, output_tokens = 10, cached_tokens = 1000 }
+  [[conversations.turns]]
+  text = "Writing two.txt."
+  usage = { input_tokens = 1500, output_tokens = 20, cached_tokens = 1100 }
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/two.txt", content = "two\n" }
+  [[conversations.turns]]
+  text = "Wrote two.txt."
+  usage = { input_tokens = 1700, output_tokens = 10, cached_tokens = 1400 }
+  [[conversations.turns]]
+  text = "Writing three.txt."
+  usage = { input_tokens = 1900, output_tokens = 40, cached_tokens = 1600 }
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/three.txt", content = "three\n" }
+  [[conversations.turns]]
+  text = "Wrote three.txt."
+  usage = { input_tokens = 2100, output_tokens = 10, cached_tokens = 1900 }
+
+[[conversations]]
+name = "refused"
+marker = "MOCK:claude-refused"
+  [[conversations.turns]]
+  text = "Writing refused.txt."
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/refused.txt", content = "never\n" }
+  [[conversations.turns]]
+  text = "I was not allowed to write refused.txt."
+"#;
+
+/// A project whose coder is the real `claude` CLI against `server`, with `extra` agent settings.
+fn claude_project(
+    bin: &std::path::Path,
+    server: &MockServer,
+    verify: &str,
+    extra: &str,
+) -> Project {
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let project = Project::bare();
+    project.repo.write(
+        "gaffer.toml",
+        format!(
+            r#"[verify]
+command = "{verify}"
+[engine]
+worktree_pool = 0
+[limits]
+verify_failures_per_tier = 5
+[agents.claude]
+backend = "claude"
+model = "claude-sonnet-4-5"
+base_url = "{anthropic}"
+api_key_env = "GAFFER_E2E_KEY"
+env = {{ PATH = "{path}", GAFFER_E2E_KEY = "sk-test" }}
+{extra}
+[roles]
+coder = ["claude"]
+"#,
+            anthropic = server.base_url(),
+        ),
+    );
+    project
+        .repo
+        .commit_all("gaffer.toml for the real claude CLI");
+    project
+}
+
+/// A Claude session resumed twice (verify fails after the first two runs) is booked at each
+/// run's own usage, although Claude Code reports the whole session's cost at the end of each
+/// run; `gaffer usage` equals the sum, and the sum equals what the model server served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_session_resumed_twice_is_booked_at_the_sum_of_its_runs() {
+    let Some(bin) = npm_bin() else { return };
+    let server = MockServer::start(Script::from_toml_str(HONEST_SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let project = claude_project(
+        &bin,
+        &server,
+        "test -f three.txt",
+        "skip_permissions = true",
+    );
+    let daemon = project.start_daemon();
+    let id = project.add_task("Write three files MOCK:claude-thrice", &[]);
+    let shown = project.wait_for_status(id, "merged");
+    drop(daemon);
+
+    let runs = shown["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "three coder runs: {shown:#}");
+    let session = runs[0]["session_id"].as_str().unwrap();
+    assert!(
+        runs.iter().all(|r| r["session_id"] == session),
+        "one session, resumed: {shown:#}"
+    );
+    let served: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.conversation.as_deref() == Some("thrice"))
+        .filter_map(|r| r.usage)
+        .collect();
+    assert_eq!(served.len(), 6, "two model requests per run");
+    let (mut input, mut output, mut cost) = (0u64, 0u64, 0f64);
+    for (n, run) in runs.iter().enumerate() {
+        let own = &served[2 * n..2 * n + 2];
+        let usage = &run["usage"];
+        assert_eq!(
+            usage["input_tokens"].as_u64().unwrap() + usage["cached_tokens"].as_u64().unwrap(),
+            own.iter().map(|u| u.input_tokens).sum::<u64>(),
+            "run {n} is booked the input it was served: {run:#}"
+        );
+        assert_eq!(
+            usage["output_tokens"].as_u64().unwrap(),
+            own.iter().map(|u| u.output_tokens).sum::<u64>(),
+            "run {n}: {run:#}"
+        );
+        input += usage["input_tokens"].as_u64().unwrap();
+        output += usage["output_tokens"].as_u64().unwrap();
+        cost += usage["cost_usd"].as_f64().unwrap();
+    }
+    // Later runs cost more than the first would if charged the session so far: each is its own.
+    let first = runs[0]["usage"]["cost_usd"].as_f64().unwrap();
+    let last = runs[2]["usage"]["cost_usd"].as_f64().unwrap();
+    assert!(
+        last < 2.0 * first,
+        "the third run is not charged the whole session: {runs:#?}"
+    );
+    let usage = project.json(&["usage", "--json"]);
+    assert_eq!(usage["total"]["runs"].as_u64(), Some(3));
+    assert_eq!(
+        usage["total"]["usage"]["input_tokens"].as_u64(),
+        Some(input)
+    );
+    assert_eq!(
+        usage["total"]["usage"]["output_tokens"].as_u64(),
+        Some(output)
+    );
+    let total = usage["total"]["usage"]["cost_usd"].as_f64().unwrap();
+    assert!(
+        (total - cost).abs() < 1e-9,
+        "gaffer usage {total} = sum of runs {cost}"
+    );
+    server.shutdown().await.unwrap();
+}
+
+/// Out of the box (no permission mode) Claude Code's print mode refuses the edit: the run is not
+/// "succeeded", it says the agent could not edit, the refusal is an event `gaffer log` shows, and
+/// the task's note tells why nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_run_whose_edits_were_all_refused_is_reported_as_such() {
+    let Some(bin) = npm_bin() else { return };
+    let server = MockServer::start(Script::from_toml_str(HONEST_SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let project = claude_project(&bin, &server, "test -f refused.txt", "max_turns = 4");
+    let gaffer_toml = std::fs::read_to_string(project.path().join("gaffer.toml")).unwrap();
+    project.repo.write(
+        "gaffer.toml",
+        gaffer_toml.replace(
+            "verify_failures_per_tier = 5",
+            "verify_failures_per_tier = 1",
+        ),
+    );
+    project.repo.commit_all("one attempt");
+    let daemon = project.start_daemon();
+    let id = project.add_task("Write a file MOCK:claude-refused", &[]);
+    let shown = project.wait_for_status(id, "failed");
+    drop(daemon);
+
+    let run = &shown["runs"][0];
+    assert_eq!(run["status"], "failed", "{run:#}");
+    let outcome = run["outcome"].as_str().unwrap_or("");
+    assert!(
+        outcome.contains("the agent could not edit: permission refused once (Write)"),
+        "{outcome}"
+    );
+    let note = shown["task"]["state"]["note"].as_str().unwrap_or("");
+    assert!(note.contains("could not edit"), "{note}");
+    let refused: Vec<_> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["data"]["type"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{:#}", shown["events"]);
+    assert_eq!(refused[0]["data"]["tool"], "Write");
+    assert!(!project.path().join("refused.txt").exists());
+    let log = project
+        .gaffer()
+        .args(["log", &id.to_string()])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(
+        log.contains("refused: the agent's Write call was not allowed"),
+        "{log}"
+    );
+    server.shutdown().await.unwrap();
+}

@@ -598,6 +598,8 @@ async fn stream_run(
     let max_wall = request.max_wall;
     let deadline = tokio::time::Instant::now() + max_wall;
     let mut handle = agent.backend.start(request, token.clone())?;
+    // Crash tests stop here: the agent runs, and nothing recorded its process yet.
+    fail::fail_point!("run-spawned");
     if let Some(process) = &handle.process {
         ctx.record_process(process);
     }
