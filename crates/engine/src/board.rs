@@ -5,6 +5,7 @@ use crate::error::{EngineError, Result};
 use crate::landing::Landing;
 use crate::paths::StatePaths;
 use crate::risk;
+use crate::run_access::RunAccess;
 use gaffer_config::Settings;
 use gaffer_core::{
     Clock, Flow, Input, Limits, NewEvent, NewTask, Priority, Project, Status, Task, TaskId,
@@ -35,6 +36,8 @@ pub struct Board {
     pub limits: Limits,
     /// Task worktrees under the state directory.
     pub worktrees: Worktrees,
+    /// The tokens of running agents, which the API accepts for their own task's reports.
+    pub run_access: RunAccess,
 }
 
 /// What a person may change about a task before work on it starts ([`Board::edit_task`]);
@@ -105,6 +108,7 @@ impl Board {
             store,
             project,
             limits,
+            run_access: RunAccess::new(),
         })
     }
 
