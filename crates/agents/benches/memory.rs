@@ -116,6 +116,7 @@ async fn run_all(backend: &OpenAiBackend, root: &std::path::Path, n: usize) -> u
             attempt: 0,
             data_dir: dir.join(".data"),
             run_dir: dir.join(".run"),
+            confine: Default::default(),
         };
         handles.push(backend.start(request, CancellationToken::new()).unwrap());
     }

@@ -102,6 +102,10 @@ impl AgentBackend for CommandBackend {
             .envs(request.env.iter().cloned())
             .timeout(request.max_wall)
             .tail_bytes(16 * 1024);
+        let spec = request
+            .confine
+            .apply(spec)
+            .map_err(|e| AgentError::Start(e.to_string()))?;
         let mut process = gaffer_proc::spawn_lines(&spec, cancel)
             .map_err(|e| AgentError::Start(e.to_string()))?;
         let identity = process.identity.clone();
@@ -177,6 +181,7 @@ mod tests {
             attempt: 0,
             data_dir: dir.join(".data"),
             run_dir: dir.join(".run"),
+            confine: Default::default(),
         }
     }
 

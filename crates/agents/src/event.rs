@@ -1,5 +1,6 @@
 //! The normalized run: what goes in, what comes out.
 
+use crate::confinement::Confinement;
 use gaffer_core::{Role, Usage};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ pub struct RunRequest {
     /// agent or any other) uses it, so concurrent runs never see each other's files. Created by
     /// the backend when missing.
     pub run_dir: PathBuf,
+    /// The environment and sandbox every process of the run starts in (see [`Confinement`]).
+    pub confine: Confinement,
 }
 
 /// One normalized event of a run.

@@ -12,6 +12,7 @@
 pub mod claude;
 pub mod codex;
 pub mod command;
+mod confinement;
 mod event;
 pub mod http;
 mod lines;
@@ -19,6 +20,7 @@ mod registry;
 mod scripted;
 
 pub use command::CommandBackend;
+pub use confinement::Confinement;
 pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
 pub use lines::{classify_line, classify_text};
 pub use registry::{AgentBackend, AgentError, AgentSpec, Registry};

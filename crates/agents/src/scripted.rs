@@ -327,6 +327,7 @@ mod tests {
             attempt,
             data_dir: dir.join(".agent-data"),
             run_dir: dir.join(".agent-run"),
+            confine: Default::default(),
         }
     }
 

@@ -22,6 +22,7 @@ fn request() -> RunRequest {
         attempt: 0,
         data_dir: PathBuf::from("/data/agents/claude"),
         run_dir: PathBuf::from("/data/runs/1"),
+        confine: Default::default(),
     }
 }
 

@@ -93,6 +93,7 @@ fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str, run: u32) -
         attempt: 0,
         data_dir: root.join("data/agents/claude"),
         run_dir: root.join(format!("data/runs/{run}/agent")),
+        confine: Default::default(),
     }
 }
 

@@ -111,6 +111,7 @@ fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str, run: u32) -
         // Codex's TMPDIR by itself.
         data_dir: root.join("data/agents/codex"),
         run_dir: root.join(format!("data/runs/{run}/agent")),
+        confine: Default::default(),
     }
 }
 

@@ -54,6 +54,7 @@ fn request(root: &Path, marker: &str) -> RunRequest {
         attempt: 0,
         data_dir: root.join("data"),
         run_dir: root.join("run"),
+        confine: Default::default(),
     }
 }
 

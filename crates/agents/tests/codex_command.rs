@@ -22,6 +22,7 @@ fn request(data_dir: &Path) -> RunRequest {
         attempt: 0,
         data_dir: data_dir.to_path_buf(),
         run_dir: PathBuf::from("/runs/7/agent"),
+        confine: Default::default(),
     }
 }
 

@@ -33,6 +33,7 @@ fn request(worktree: &Path, data_dir: &Path, run_dir: &Path, n: usize) -> RunReq
         // Shared by every run of the agent, as the engine does.
         data_dir: data_dir.to_path_buf(),
         run_dir: run_dir.to_path_buf(),
+        confine: Default::default(),
     }
 }
 

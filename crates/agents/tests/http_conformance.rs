@@ -85,6 +85,7 @@ impl Place {
             attempt: 0,
             data_dir: self.dir.path().join("data"),
             run_dir: self.dir.path().join("run"),
+            confine: Default::default(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! - the name is made of letters, digits, `-` and `_`, and the backend is known;
 //! - each backend has what it needs (`model` for `openai` and `anthropic`, `command` for
 //!   `command`, `script` for `scripted`) and nothing only other backends use: `command`,
-//!   `script`, `api_key_env` (not `command` or `scripted`), `permission_mode` and
+//!   `script`, `api_key_env` (not `scripted`), `permission_mode` and
 //!   `skip_permissions` (`claude`), `sandbox` (`codex`), `args` (`claude`, `codex`), `env` (not
 //!   `scripted`), `retries` (`openai`, `anthropic`);
 //! - `base_url` is an `http(s)://` URL with a host;
@@ -140,7 +140,7 @@ pub(crate) fn resolve(
     agent.only_for(
         &fields.api_key_env,
         "api_key_env",
-        &[Claude, Codex, Openai, Anthropic],
+        &[Claude, Codex, Openai, Anthropic, Command],
     )?;
     agent.only_for(&fields.permission_mode, "permission_mode", &[Claude])?;
     agent.only_for(&fields.skip_permissions, "skip_permissions", &[Claude])?;

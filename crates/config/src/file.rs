@@ -42,6 +42,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub scope: RawScope,
     #[serde(default)]
+    pub sandbox: crate::sandbox::RawSandbox,
+    #[serde(default)]
     pub notify: crate::notify::RawNotify,
     #[serde(default)]
     pub queue: crate::queue::RawQueue,

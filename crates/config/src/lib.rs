@@ -49,6 +49,7 @@ mod privacy;
 mod queue;
 mod resolve;
 mod risk;
+mod sandbox;
 mod scope;
 mod settings;
 mod source;
@@ -73,6 +74,7 @@ pub use queue::{
     default_heavy_slots,
 };
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings, compile_glob};
+pub use sandbox::{NetworkSettings, SandboxModeSetting, SandboxSettings};
 pub use scope::{ScopeEnforce, ScopeSettings};
 pub use settings::{
     AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,

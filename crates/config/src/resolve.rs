@@ -48,6 +48,7 @@ pub(crate) fn resolve(
     let server = check.server(&raw.server, port)?;
     let privacy = check.privacy(&raw.privacy)?;
     let scope = check.scope(&raw.scope)?;
+    let sandbox = crate::sandbox::resolve(&check, &raw.sandbox)?;
     let notify = crate::notify::resolve(&check, &raw.notify)?;
     let queue = crate::queue::resolve_queue(&check, &raw.queue)?;
     let host = crate::queue::resolve_host(&check, &raw.host)?;
@@ -65,6 +66,7 @@ pub(crate) fn resolve(
         server,
         privacy,
         scope,
+        sandbox,
         notify,
         queue,
         host,

@@ -44,6 +44,8 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     /// `[scope]`: what a change that edits outside its task's write scope meets.
     pub scope: crate::scope::ScopeSettings,
+    /// `[sandbox]`: how the processes started for a task are confined.
+    pub sandbox: crate::sandbox::SandboxSettings,
     /// `[notify]`: webhooks and local commands told when a person is needed, when work lands or
     /// fails, and when a budget stops work.
     pub notify: crate::notify::NotifySettings,

@@ -248,6 +248,19 @@ const REST: &str = r#"
 # localhost are not resolved, so write the address). Command agents are not checked.
 # mode = "any"
 
+[sandbox]
+# Runs are confined with bubblewrap when the host has it: only the task's worktree is writable,
+# your home and gaffer's state are hidden, and verify and setup get no network.
+# mode = "auto"
+# read = ["~/.config/my-tool"]
+# write = []
+# pass_env = ["HTTPS_PROXY"]
+# [sandbox.network]
+# agents = true
+# tools = false
+# verify = false
+# setup = false
+
 [scope]
 # A change that edits files outside its task's declared write scope (task add --scope) goes back
 # to its coder with the paths ("reject"), is shown to the reviewer ("review"), or is let be ("off").

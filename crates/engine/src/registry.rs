@@ -173,7 +173,12 @@ fn build(
                 .command
                 .clone()
                 .ok_or_else(|| EngineError::Invalid(format!("agent `{name}` needs a command")))?;
-            Arc::new(CommandBackend::new(template, env_pairs(agent)))
+            // Its runs start from a minimal environment: the key it names is passed on, alone.
+            let mut env = env_pairs(agent);
+            if let (Some(var), Some(key)) = (&agent.api_key_env, api_key(agent)) {
+                env.push((var.clone(), key));
+            }
+            Arc::new(CommandBackend::new(template, env))
         }
         Backend::Claude => {
             let options = ClaudeOptions {

@@ -63,6 +63,7 @@ pub use group::kill_group;
 pub use identity::{ProcessIdentity, boot_id, current_identity, is_alive, start_time_of};
 pub use line_process::{LineProcess, spawn_lines};
 pub use outcome::{ProcessOutcome, Termination};
+pub use resolve::program_path;
 pub use run::run;
 pub use spec::{CommandSpec, DEFAULT_KILL_GRACE, DEFAULT_MAX_LINE_BYTES, DEFAULT_TAIL_BYTES};
 pub use supervisor::{SUPERVISOR_VAR, kill_orphans};

@@ -18,7 +18,7 @@ use crate::spec::CommandSpec;
 /// The path the guard shell should execute for `spec`: the program itself if it contains a
 /// `/` (relative ones are relative to `spec.cwd`, where the shell runs), else the first
 /// executable file named so in the search path.
-pub(crate) fn program_path(spec: &CommandSpec) -> io::Result<PathBuf> {
+pub fn program_path(spec: &CommandSpec) -> io::Result<PathBuf> {
     let program = Path::new(&spec.program);
     if spec.program.contains('/') {
         executable(&spec.cwd.join(program))?;

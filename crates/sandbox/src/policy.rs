@@ -37,6 +37,7 @@ impl Policy {
     pub fn builder(worktree: impl Into<PathBuf>) -> PolicyBuilder {
         PolicyBuilder {
             worktree: worktree.into(),
+            worktree_access: Access::Writable,
             home: None,
             network: Network::default(),
             paths: Vec::new(),
@@ -100,12 +101,20 @@ impl fmt::Display for Policy {
 #[derive(Debug, Clone)]
 pub struct PolicyBuilder {
     worktree: PathBuf,
+    worktree_access: Access,
     home: Option<PathBuf>,
     network: Network,
     paths: Vec<(PathBuf, Access)>,
 }
 
 impl PolicyBuilder {
+    /// The worktree stays visible but read-only: for runs that must not change it (reviewers,
+    /// planners).
+    pub fn worktree_read_only(mut self) -> Self {
+        self.worktree_access = Access::ReadOnly;
+        self
+    }
+
     /// Another writable path: the run's scratch directory, the agent's data
     /// directory.
     pub fn writable(mut self, path: impl Into<PathBuf>) -> Self {
@@ -152,7 +161,7 @@ impl PolicyBuilder {
             .as_deref()
             .map(|h| required("home", h))
             .transpose()?;
-        let mut resolved = vec![resolved_mount(worktree.clone(), Access::Writable)];
+        let mut resolved = vec![resolved_mount(worktree.clone(), self.worktree_access)];
         resolved.extend(home.clone().map(|h| resolved_mount(h, Access::Writable)));
         for (path, access) in self.paths {
             match path.canonicalize() {

@@ -57,6 +57,7 @@ impl AgentBackend for ClaudeBackend {
             install_hint: "install Claude Code (`npm install -g @anthropic-ai/claude-code`)",
             spec,
             run_dir: &request.run_dir,
+            confine: &request.confine,
         };
         let parser = KeepCost {
             parser,

@@ -143,6 +143,8 @@ pub(crate) struct CliRun<'a> {
     pub spec: CommandSpec,
     /// The run's own directory, which receives the transcript.
     pub run_dir: &'a Path,
+    /// The run's environment and sandbox.
+    pub confine: &'a crate::Confinement,
 }
 
 /// Starts the CLI and streams its events. The stream ends with exactly one `Finished`.
@@ -154,7 +156,11 @@ pub(crate) fn start<P: LineParser>(
     // gaffer-proc marks the process with a token and kills whatever escaped its group (the
     // CLIs start some tools in a new session) once it is gone.
     let spec = run.spec.tail_bytes(STDERR_TAIL_BYTES);
-    let mut process = gaffer_proc::spawn_lines(&spec, cancel).map_err(|e| match e {
+    let process = run
+        .confine
+        .apply(spec)
+        .and_then(|spec| gaffer_proc::spawn_lines(&spec, cancel));
+    let mut process = process.map_err(|e| match e {
         ProcError::Spawn { program, source } if source.kind() == std::io::ErrorKind::NotFound => {
             AgentError::Unavailable {
                 backend: run.backend.to_string(),

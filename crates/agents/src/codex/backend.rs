@@ -56,6 +56,7 @@ impl AgentBackend for CodexBackend {
             install_hint: "install Codex (`npm install -g @openai/codex`)",
             spec,
             run_dir: &request.run_dir,
+            confine: &request.confine,
         };
         let parser = KeepTotals {
             parser,

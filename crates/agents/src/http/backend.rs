@@ -111,6 +111,7 @@ impl HttpBackend {
             env: request.env.clone(),
             cancel: cancel.clone(),
             command_timeout: COMMAND_TIMEOUT,
+            confine: request.confine.clone(),
         };
         let run = Run {
             provider: Arc::clone(&self.provider),

@@ -351,11 +351,11 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             "agents.claude.env.DEBUG",
         ),
         (
-            "api key variable on a command agent",
-            "[agents.aider]\nbackend = \"command\"\ncommand = \"aider {prompt}\"\napi_key_env = \"KEY\"\n"
+            "api key variable on a scripted agent",
+            "[agents.s]\nbackend = \"scripted\"\nscript = \"s.toml\"\napi_key_env = \"KEY\"\n"
                 .into(),
             4,
-            "agents.aider.api_key_env",
+            "agents.s.api_key_env",
         ),
         (
             "api key variable that is not a variable name",
@@ -407,6 +407,18 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             "[privacy]\nmode = \"offline\"\n".into(),
             2,
             "privacy.mode",
+        ),
+        (
+            "bad sandbox mode",
+            "[sandbox]\nmode = \"docker\"\n".into(),
+            2,
+            "sandbox.mode",
+        ),
+        (
+            "relative sandbox path",
+            "[sandbox]\nread = [\"/ok\", \"relative/dir\"]\n".into(),
+            2,
+            "sandbox.read",
         ),
         (
             "bad scope mode",

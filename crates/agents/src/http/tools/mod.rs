@@ -51,6 +51,8 @@ pub struct ToolContext {
     pub cancel: CancellationToken,
     /// `run_command`'s timeout when the model gives none.
     pub command_timeout: Duration,
+    /// The environment and sandbox of the commands it runs.
+    pub confine: crate::Confinement,
 }
 
 /// The result of a call, for the model and for the event stream.
@@ -280,6 +282,7 @@ pub(crate) mod tests {
             env: vec![("GAFFER_TEST_VAR".into(), "from-env".into())],
             cancel: CancellationToken::new(),
             command_timeout: Duration::from_secs(30),
+            confine: Default::default(),
         };
         (dir, ctx)
     }

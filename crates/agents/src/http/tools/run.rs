@@ -43,6 +43,10 @@ pub async fn run(ctx: &ToolContext, input: &Value) -> Result<ToolOutput, ToolErr
         .timeout(timeout)
         .tail_bytes(TAIL_BYTES)
         .kill_grace(Duration::from_secs(1));
+    let spec = ctx
+        .confine
+        .apply(spec)
+        .map_err(|e| ToolError::Refused(format!("cannot run the command: {e}")))?;
     let outcome = gaffer_proc::run(&spec, &ctx.cancel, |_| {})
         .await
         .map_err(|e| ToolError::Refused(format!("cannot run the command: {e}")))?;

@@ -1,0 +1,185 @@
+//! `[sandbox]`: how the processes gaffer starts for a task are confined (agents, the own loop's
+//! commands, verify and setup). The sandbox itself is `gaffer-sandbox`; this is what a project
+//! may ask of it.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::file::At;
+use crate::resolve::Check;
+
+/// `[sandbox]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SandboxSettings {
+    /// `auto` (bubblewrap where the host allows it, else none, said loudly), `bwrap` (refuse
+    /// to run without it) or `none`. Default: `auto`.
+    pub mode: SandboxModeSetting,
+    /// Extra paths every confined process may read (`~/` is the user's home).
+    pub read: Vec<PathBuf>,
+    /// Extra paths every confined process may write.
+    pub write: Vec<PathBuf>,
+    /// Variables of gaffer's own environment passed on to every run's processes, beside the
+    /// minimal environment (PATH, locale, toolchain locations).
+    pub pass_env: Vec<String>,
+    /// Which processes get the host's network. Everything else gets none.
+    pub network: NetworkSettings,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        SandboxSettings {
+            mode: SandboxModeSetting::Auto,
+            read: Vec::new(),
+            write: Vec::new(),
+            pass_env: Vec::new(),
+            network: NetworkSettings::default(),
+        }
+    }
+}
+
+/// `sandbox.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxModeSetting {
+    Auto,
+    Bwrap,
+    None,
+}
+
+impl SandboxModeSetting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxModeSetting::Auto => "auto",
+            SandboxModeSetting::Bwrap => "bwrap",
+            SandboxModeSetting::None => "none",
+        }
+    }
+}
+
+/// `[sandbox.network]`: which processes get the host's network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkSettings {
+    /// Agent CLIs (`claude`, `codex`, `command`), which must reach their model. Default: true.
+    pub agents: bool,
+    /// Commands the own agent loop's `run` tool runs. Default: false.
+    pub tools: bool,
+    /// The verify command. Default: false.
+    pub verify: bool,
+    /// The setup command. Default: false.
+    pub setup: bool,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            agents: true,
+            tools: false,
+            verify: false,
+            setup: false,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSandbox {
+    pub mode: Option<At<String>>,
+    pub read: Option<At<Vec<At<String>>>>,
+    pub write: Option<At<Vec<At<String>>>>,
+    pub pass_env: Option<At<Vec<At<String>>>>,
+    #[serde(default)]
+    pub network: RawNetwork,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNetwork {
+    pub agents: Option<At<bool>>,
+    pub tools: Option<At<bool>>,
+    pub verify: Option<At<bool>>,
+    pub setup: Option<At<bool>>,
+}
+
+pub(crate) fn resolve(check: &Check<'_>, raw: &RawSandbox) -> Result<SandboxSettings, ConfigError> {
+    let defaults = SandboxSettings::default();
+    let mode = match &raw.mode {
+        None => defaults.mode,
+        Some(at) => match at.get_ref().trim() {
+            "auto" => SandboxModeSetting::Auto,
+            "bwrap" => SandboxModeSetting::Bwrap,
+            "none" => SandboxModeSetting::None,
+            _ => {
+                return Err(check.error(
+                    at,
+                    "sandbox.mode",
+                    format!("sandbox.mode = {} is not a sandbox mode", check.written(at)),
+                    "use \"auto\" (bubblewrap where the host allows it), \"bwrap\" (always; \
+                     refuse to run without it) or \"none\" (no confinement)"
+                        .to_string(),
+                ));
+            }
+        },
+    };
+    let paths =
+        |raw: &Option<At<Vec<At<String>>>>, key: &str| -> Result<Vec<PathBuf>, ConfigError> {
+            let mut out = Vec::new();
+            for at in raw.iter().flat_map(|list| list.get_ref().iter()) {
+                let text = at.get_ref().trim();
+                let path = match text.strip_prefix("~/") {
+                    Some(rest) => match std::env::var_os("HOME") {
+                        Some(home) => PathBuf::from(home).join(rest),
+                        None => PathBuf::from(text),
+                    },
+                    None => PathBuf::from(text),
+                };
+                if !path.is_absolute() {
+                    return Err(check.error(
+                        at,
+                        key,
+                        format!(
+                            "{key} holds {}, which is not an absolute path",
+                            check.written(at)
+                        ),
+                        "write an absolute path, or one starting with ~/".to_string(),
+                    ));
+                }
+                out.push(path);
+            }
+            Ok(out)
+        };
+    let mut pass_env = Vec::new();
+    for at in raw.pass_env.iter().flat_map(|list| list.get_ref().iter()) {
+        let name = at.get_ref().trim();
+        let valid = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(check.error(
+                at,
+                "sandbox.pass_env",
+                format!(
+                    "sandbox.pass_env holds {}, which is not a variable name",
+                    check.written(at)
+                ),
+                "list variable names such as \"HTTPS_PROXY\"".to_string(),
+            ));
+        }
+        pass_env.push(name.to_string());
+    }
+    let flag = |at: &Option<At<bool>>, default: bool| at.as_ref().map_or(default, |a| *a.get_ref());
+    let network = NetworkSettings {
+        agents: flag(&raw.network.agents, defaults.network.agents),
+        tools: flag(&raw.network.tools, defaults.network.tools),
+        verify: flag(&raw.network.verify, defaults.network.verify),
+        setup: flag(&raw.network.setup, defaults.network.setup),
+    };
+    Ok(SandboxSettings {
+        mode,
+        read: paths(&raw.read, "sandbox.read")?,
+        write: paths(&raw.write, "sandbox.write")?,
+        pass_env,
+        network,
+    })
+}
