@@ -53,6 +53,7 @@ pub fn run(ctx: &Context, args: &AgentRunArgs) -> CliResult<()> {
         attempt: 0,
         data_dir,
         run_dir: run_dir.path().to_path_buf(),
+        confine: Default::default(),
     };
     let json = args.json;
     let model = agent.model.clone();

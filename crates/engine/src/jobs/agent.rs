@@ -424,6 +424,7 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         attempt,
         data_dir: board.paths.agent_dir(&agent.name),
         run_dir: board.paths.run_scratch(run.id),
+        confine: Default::default(),
     };
     let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;
