@@ -177,6 +177,15 @@ impl From<EngineError> for CliError {
                 format!("the state directory {path} is in use by another gaffer (pid {pid})"),
             )
             .hint("`gaffer down` stops it"),
+            EngineError::Sandbox(e) => {
+                let error = CliError::new(Kind::Config, e.to_string());
+                match e.hint() {
+                    Some(hint) => error.hint(format!(
+                        "{hint}; or set [sandbox] mode = \"none\" in gaffer.toml to run unconfined"
+                    )),
+                    None => error,
+                }
+            }
             other => CliError::new(Kind::Internal, other.to_string()),
         }
     }

@@ -40,7 +40,7 @@ impl Default for SandboxSettings {
 }
 
 /// `sandbox.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SandboxModeSetting {
     Auto,

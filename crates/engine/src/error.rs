@@ -35,6 +35,8 @@ pub enum EngineError {
     Contention(TaskId),
     #[error("background work failed: {0}")]
     Join(String),
+    #[error(transparent)]
+    Sandbox(#[from] gaffer_sandbox::SandboxError),
 }
 
 impl EngineError {

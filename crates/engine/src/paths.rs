@@ -45,6 +45,11 @@ impl StatePaths {
     pub fn run_scratch(&self, run: RunId) -> PathBuf {
         self.run_dir(run).join("agent")
     }
+    /// A verify or setup command's own scratch directory (its `HOME` and `TMPDIR`), removed when
+    /// it ends.
+    pub fn command_scratch(&self, name: &str) -> PathBuf {
+        self.root.join("scratch").join(name)
+    }
     /// Data an agent keeps across runs (isolated CLI configuration, saved conversations).
     pub fn agent_dir(&self, agent: &str) -> PathBuf {
         self.root.join("agents").join(agent)

@@ -95,7 +95,10 @@ async fn a_flaky_verify_is_reported_and_blamed_on_nobody() {
          fi; test -f README.md",
         dir = seen.display()
     );
-    let board = board(&repo, settings(verify));
+    let mut settings = settings(verify);
+    // Verify runs confined; the directory it remembers trees in is outside its worktree.
+    settings.sandbox.write = vec![seen.clone()];
+    let board = board(&repo, settings);
     settle(&board).await;
 
     let events = board

@@ -172,7 +172,8 @@ impl From<EngineError> for ApiError {
             | EngineError::Agent(_)
             | EngineError::Process(_)
             | EngineError::Io { .. }
-            | EngineError::Join(_) => ApiError::internal(e.to_string()),
+            | EngineError::Join(_)
+            | EngineError::Sandbox(_) => ApiError::internal(e.to_string()),
         }
     }
 }

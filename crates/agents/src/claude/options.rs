@@ -120,7 +120,11 @@ impl ClaudeOptions {
         if let Some(session) = &request.resume_session {
             args.extend(["--resume".into(), session.clone()]);
         }
-        if self.skip_permissions {
+        // Inside gaffer's sandbox the agent can only change its worktree (a reviewer's or a
+        // planner's not even that), so unless the agent's settings say otherwise it works
+        // without asking: print mode has nobody to ask, and would refuse every edit.
+        let confined_bypass = self.permission_mode.is_none() && request.confine.is_sandboxed();
+        if self.skip_permissions || confined_bypass {
             args.push("--dangerously-skip-permissions".into());
         } else if let Some(mode) = &self.permission_mode {
             args.extend(["--permission-mode".into(), mode.clone()]);
@@ -158,7 +162,9 @@ impl ClaudeOptions {
         if let Some(retries) = self.max_retries {
             env.push(("CLAUDE_CODE_MAX_RETRIES".into(), retries.to_string()));
         }
-        let bypass = self.skip_permissions || self.permission_mode.as_deref() == Some(BYPASS_MODE);
+        let bypass = self.skip_permissions
+            || confined_bypass
+            || self.permission_mode.as_deref() == Some(BYPASS_MODE);
         if running_as_root && bypass {
             env.push(("IS_SANDBOX".into(), "1".into()));
         }

@@ -402,6 +402,23 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     let prompt = prompts::render(role, task, ask.reason, ask.feedback, ask.context);
     let system_prompt = prompts::system(Path::new(&board.project.root), role);
     let mut transcript = Transcript::create(&board.paths.run_dir(run.id), &prompt, &system_prompt);
+    let (data_dir, run_dir) = (
+        board.paths.agent_dir(&agent.name),
+        board.paths.run_scratch(run.id),
+    );
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| EngineError::io(format!("creating {}", data_dir.display()), e))?;
+    // gaffer's own loop runs no process but its `run` tool's commands; the CLIs are processes.
+    let cli = !matches!(agent.backend.backend(), "openai" | "anthropic" | "scripted");
+    let confine = crate::confine::confinement(
+        board,
+        crate::confine::Kind::Agent { role, cli },
+        &crate::confine::Place {
+            worktree: spot.worktree,
+            scratch: &run_dir,
+            data_dir: Some(&data_dir),
+        },
+    )?;
 
     let mut request = RunRequest {
         role,
@@ -422,9 +439,9 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
             .unwrap_or_else(|| board.settings.verify.timeout.max(Duration::from_secs(3600))),
         script_key: format!("#{} {}", task.id, task.title),
         attempt,
-        data_dir: board.paths.agent_dir(&agent.name),
-        run_dir: board.paths.run_scratch(run.id),
-        confine: Default::default(),
+        data_dir,
+        run_dir,
+        confine,
     };
     let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;

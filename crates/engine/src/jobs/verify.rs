@@ -200,7 +200,24 @@ pub(crate) async fn run_command(
         .env("GAFFER_TASK", task.id.to_string())
         .env("GAFFER_COMMIT", commit.as_str())
         .env("GAFFER_VERIFY_PURPOSE", purpose);
-    let outcome = gaffer_proc::run(&spec, &ctx.cancel, |id| ctx.record_process(id)).await?;
+    let scratch = board
+        .paths
+        .command_scratch(&format!("verify-{}", ctx.job.id));
+    let confine = crate::confine::confinement(
+        board,
+        crate::confine::Kind::Verify,
+        &crate::confine::Place {
+            worktree,
+            scratch: &scratch,
+            data_dir: None,
+        },
+    )?;
+    let outcome = gaffer_proc::run(&confine.apply(spec)?, &ctx.cancel, |id| {
+        ctx.record_process(id)
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let outcome = outcome?;
     let verdict = match outcome.termination {
         Termination::Exited(code) => format!("exit code {code}"),
         Termination::Signaled(sig) => format!("killed by signal {sig}"),

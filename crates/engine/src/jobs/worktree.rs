@@ -78,8 +78,28 @@ pub(crate) async fn ensure_setup(board: &Arc<Board>, worktree: &Path) -> Result<
     let spec = gaffer_proc::CommandSpec::shell(&setup, worktree)
         .timeout(board.settings.verify.timeout)
         .tail_bytes(4096);
-    let outcome =
-        gaffer_proc::run(&spec, &tokio_util::sync::CancellationToken::new(), |_| {}).await?;
+    let name = worktree
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let scratch = board.paths.command_scratch(&format!("setup-{name}"));
+    let confine = crate::confine::confinement(
+        board,
+        crate::confine::Kind::Setup,
+        &crate::confine::Place {
+            worktree,
+            scratch: &scratch,
+            data_dir: None,
+        },
+    )?;
+    let outcome = gaffer_proc::run(
+        &confine.apply(spec)?,
+        &tokio_util::sync::CancellationToken::new(),
+        |_| {},
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let outcome = outcome?;
     if !outcome.success() {
         return Err(crate::error::EngineError::Invalid(format!(
             "the setup command `{setup}` failed in {}:\n{}",

@@ -1,0 +1,275 @@
+//! What every process the engine starts for a task is confined to: the sandbox of this host and
+//! the policy and environment of each kind of process — an agent run (coders and resolvers may
+//! write their worktree; reviewers and planners may not), the commands of gaffer's own agent
+//! loop, verify and setup.
+//!
+//! Hidden from all of them: the user's home, gaffer's state directory (database, other runs'
+//! files, other worktrees) and the user's checkout. Visible read-only: the rest of the system,
+//! the repository's git directory (so git works in the worktree), the toolchains on `PATH` and
+//! `[sandbox] read`. Writable: the worktree, the run's own directories, `[sandbox] write`.
+//! The environment is minimal (see [`base_env`]); gaffer's own is never inherited.
+
+use crate::board::Board;
+use crate::error::Result;
+use gaffer_agents::Confinement;
+use gaffer_config::{SandboxModeSetting, Settings};
+use gaffer_core::Role;
+use gaffer_sandbox::{Network, Policy, PolicyBuilder, Sandbox, SandboxMode};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Variables of gaffer's environment every confined process gets, when set: the search path,
+/// the locale, who the user is, and where toolchains and certificates live. Never a secret.
+const PASSED: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "TZ",
+    "USER",
+    "LOGNAME",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "GOPATH",
+    "GOROOT",
+    "JAVA_HOME",
+    "NVM_DIR",
+    "NVM_BIN",
+    "PYENV_ROOT",
+    "PYENV_VERSION",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "NODE_PATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+];
+
+/// The sandbox of this host for the configured mode, detected once per process and mode (it
+/// starts bwrap once to prove it works). `bwrap` mode on a host that cannot run it is an error.
+pub fn sandbox_for(settings: &Settings) -> Result<Arc<Sandbox>> {
+    static DETECTED: OnceLock<Mutex<HashMap<SandboxModeSetting, Arc<Sandbox>>>> = OnceLock::new();
+    let mode = settings.sandbox.mode;
+    let cache = DETECTED.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&mode).cloned()) {
+        return Ok(found);
+    }
+    let sandbox = Arc::new(Sandbox::detect(match mode {
+        SandboxModeSetting::Auto => SandboxMode::Auto,
+        SandboxModeSetting::Bwrap => SandboxMode::Bwrap,
+        SandboxModeSetting::None => SandboxMode::None,
+    })?);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(mode, Arc::clone(&sandbox));
+    }
+    Ok(sandbox)
+}
+
+/// One line for `gaffer up`, `doctor` and `status`: how runs are confined, or loudly that they
+/// are not.
+pub fn describe(settings: &Settings) -> String {
+    match sandbox_for(settings) {
+        Ok(sandbox) if sandbox.is_confined() => format!("runs are confined: {sandbox}"),
+        Ok(sandbox) => match sandbox.degraded() {
+            Some(why) => format!(
+                "RUNS ARE NOT CONFINED: no sandbox on this host ({why}); agents and verify run \
+                 with your rights, your files and the network"
+            ),
+            None => "RUNS ARE NOT CONFINED: [sandbox] mode = \"none\"; agents and verify run \
+                     with your rights, your files and the network"
+                .to_string(),
+        },
+        Err(e) => format!("RUNS CANNOT START: {e}"),
+    }
+}
+
+/// What kind of process is confined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An agent run in `role`; `cli` when the agent is a CLI process (claude, codex, command)
+    /// rather than gaffer's own loop, whose only processes are its `run` tool's commands.
+    Agent {
+        role: Role,
+        cli: bool,
+    },
+    Verify,
+    Setup,
+}
+
+/// Where a confined process works and keeps its own files.
+pub(crate) struct Place<'a> {
+    pub worktree: &'a Path,
+    /// Its own scratch directory: `TMPDIR` and, for verify and setup, `HOME`.
+    pub scratch: &'a Path,
+    /// An agent's data directory (its CLI's configuration, sessions), kept across runs; its
+    /// `home/` is the agent's `HOME`.
+    pub data_dir: Option<&'a Path>,
+}
+
+/// The confinement of one process of `kind` at `place`. Creates the scratch and home
+/// directories.
+pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Result<Confinement> {
+    let settings = &board.settings;
+    let home = match place.data_dir {
+        Some(data) => data.join("home"),
+        None => place.scratch.join("home"),
+    };
+    let tmp = place.scratch.join("tmp");
+    for dir in [&home, &tmp] {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| crate::error::EngineError::io(format!("creating {}", dir.display()), e))?;
+    }
+    let mut env = base_env(settings, &home, &tmp);
+    env.extend(board.git.env().iter().cloned());
+    let sandbox = sandbox_for(settings)?;
+    if !sandbox.is_confined() {
+        return Ok(Confinement::new(env, None));
+    }
+    let network = match kind {
+        Kind::Agent { cli: true, .. } => settings.sandbox.network.agents,
+        Kind::Agent { cli: false, .. } => settings.sandbox.network.tools,
+        Kind::Verify => settings.sandbox.network.verify,
+        Kind::Setup => settings.sandbox.network.setup,
+    };
+    let writes = match kind {
+        Kind::Agent { role, .. } => matches!(role, Role::Coder | Role::Resolver),
+        Kind::Verify | Kind::Setup => true,
+    };
+    let mut policy = Policy::builder(place.worktree)
+        .home(&home)
+        .writable(place.scratch)
+        .network(if network {
+            Network::Host
+        } else {
+            Network::None
+        });
+    if !writes {
+        policy = policy.worktree_read_only();
+    }
+    if let Some(data) = place.data_dir {
+        policy = policy.writable(data);
+    }
+    policy = hide_and_show(board, policy, place.worktree, writes);
+    Ok(Confinement::new(env, Some((sandbox, policy.build()?))))
+}
+
+/// The user's home, gaffer's state and the user's checkout hidden; the repository's git
+/// directory, the toolchains and `[sandbox] read` shown read-only; `[sandbox] write` writable.
+fn hide_and_show(
+    board: &Board,
+    mut policy: PolicyBuilder,
+    worktree: &Path,
+    writes: bool,
+) -> PolicyBuilder {
+    let user_home = std::env::var_os("HOME").map(PathBuf::from);
+    if let Some(home) = &user_home {
+        policy = policy.hide(home);
+    }
+    policy = policy
+        .hide(&board.project.root)
+        .read_only(board.git.common_dir())
+        .hide(board.paths.root());
+    // The worktree's own git directory (HEAD, index) under the repository's: git in the
+    // worktree refreshes its index there.
+    if writes && let Some(gitdir) = worktree_gitdir(worktree) {
+        policy = policy.writable(gitdir);
+    }
+    for dir in toolchain_dirs(user_home.as_deref()) {
+        policy = policy.read_only(dir);
+    }
+    for path in &board.settings.sandbox.read {
+        policy = policy.read_only(path);
+    }
+    for path in &board.settings.sandbox.write {
+        policy = policy.writable(path);
+    }
+    policy
+}
+
+/// The git directory a linked worktree's `.git` file names.
+fn worktree_gitdir(worktree: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(worktree.join(".git")).ok()?;
+    let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+    Some(if dir.is_absolute() {
+        dir
+    } else {
+        worktree.join(dir)
+    })
+}
+
+/// Directories under the user's home that processes need to read to run the project's tools:
+/// the entries of `PATH` there, and the toolchain homes (`CARGO_HOME`, `RUSTUP_HOME`, …, or
+/// their defaults when they exist).
+fn toolchain_dirs(user_home: Option<&Path>) -> Vec<PathBuf> {
+    let Some(home) = user_home else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| d.is_absolute() && d.starts_with(home))
+        .collect();
+    for (var, default) in [
+        ("CARGO_HOME", ".cargo"),
+        ("RUSTUP_HOME", ".rustup"),
+        ("NVM_DIR", ".nvm"),
+        ("PYENV_ROOT", ".pyenv"),
+        ("GOPATH", "go"),
+    ] {
+        let dir = std::env::var_os(var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(default));
+        if dir.starts_with(home) && dir.exists() {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+/// The environment a confined process starts from: [`PASSED`] and `[sandbox] pass_env` from
+/// gaffer's own, the toolchain homes at their defaults when they exist (the process's `HOME`
+/// is not the user's, so `~/.cargo` would not be found), its own `HOME` and `TMPDIR`.
+pub(crate) fn base_env(settings: &Settings, home: &Path, tmp: &Path) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = PASSED
+        .iter()
+        .copied()
+        .chain(settings.sandbox.pass_env.iter().map(String::as_str))
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect();
+    if let Some(user_home) = std::env::var_os("HOME").map(PathBuf::from) {
+        for (var, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+            let dir = user_home.join(default);
+            if std::env::var_os(var).is_none() && dir.exists() {
+                env.push((var.to_string(), dir.display().to_string()));
+            }
+        }
+    }
+    env.push(("HOME".into(), home.display().to_string()));
+    env.push(("TMPDIR".into(), tmp.display().to_string()));
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_environment_holds_no_secret_of_gaffers() {
+        let settings = gaffer_config::default_settings();
+        let env = base_env(&settings, Path::new("/h"), Path::new("/t"));
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        for name in &names {
+            assert!(
+                PASSED.contains(name) || ["HOME", "TMPDIR"].contains(name),
+                "{name} is not part of the minimal environment"
+            );
+        }
+        assert!(env.contains(&("HOME".to_string(), "/h".to_string())));
+        assert!(env.contains(&("TMPDIR".to_string(), "/t".to_string())));
+    }
+}
