@@ -12,8 +12,10 @@
 //! The sandbox: when the host has one (see `gaffer_sandbox`), the command runs under bubblewrap
 //! with the run's [`Policy`]; without one, it runs unconfined (and the engine says so loudly).
 
+use gaffer_core::secrets::Redactor;
 use gaffer_proc::{CommandSpec, ProcError};
 use gaffer_sandbox::{Policy, Sandbox};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The environment and sandbox of one run's processes. `Default` is no confinement at all: the
@@ -23,6 +25,8 @@ pub struct Confinement {
     /// The environment processes start from; `None`: gaffer's own, inherited.
     env: Option<Vec<(String, String)>>,
     sandbox: Option<(Arc<Sandbox>, Arc<Policy>)>,
+    /// The secrets to redact from whatever the backend keeps of the run (its raw logs).
+    redactor: Option<Redactor>,
 }
 
 impl Confinement {
@@ -34,6 +38,23 @@ impl Confinement {
             sandbox: sandbox
                 .filter(|(s, _)| s.is_confined())
                 .map(|(s, p)| (s, Arc::new(p))),
+            redactor: None,
+        }
+    }
+
+    /// The same, and what the backend keeps of the run (raw logs) is redacted with `redactor`.
+    pub fn redacting(self, redactor: Redactor) -> Confinement {
+        Confinement {
+            redactor: Some(redactor),
+            ..self
+        }
+    }
+
+    /// `text` as the backend may keep it: every secret the run's redactor knows replaced.
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match &self.redactor {
+            Some(r) => r.redact(text),
+            None => Cow::Borrowed(text),
         }
     }
 

@@ -44,6 +44,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub sandbox: crate::sandbox::RawSandbox,
     #[serde(default)]
+    pub secrets: crate::secrets::RawSecrets,
+    #[serde(default)]
     pub notify: crate::notify::RawNotify,
     #[serde(default)]
     pub queue: crate::queue::RawQueue,

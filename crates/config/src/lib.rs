@@ -51,6 +51,7 @@ mod resolve;
 mod risk;
 mod sandbox;
 mod scope;
+mod secrets;
 mod settings;
 mod source;
 mod suggest;
@@ -76,6 +77,7 @@ pub use queue::{
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings, compile_glob};
 pub use sandbox::{NetworkSettings, SandboxModeSetting, SandboxSettings};
 pub use scope::{ScopeEnforce, ScopeSettings};
+pub use secrets::SecretsSettings;
 pub use settings::{
     AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,
     DEFAULT_RETRIES, DEFAULT_TARGET, DEFAULT_TOKEN_ENV, EngineSettings, ExtraReviewer,

@@ -49,6 +49,7 @@ pub(crate) fn resolve(
     let privacy = check.privacy(&raw.privacy)?;
     let scope = check.scope(&raw.scope)?;
     let sandbox = crate::sandbox::resolve(&check, &raw.sandbox)?;
+    let secrets = crate::secrets::resolve(&check, &raw.secrets)?;
     let notify = crate::notify::resolve(&check, &raw.notify)?;
     let queue = crate::queue::resolve_queue(&check, &raw.queue)?;
     let host = crate::queue::resolve_host(&check, &raw.host)?;
@@ -67,6 +68,7 @@ pub(crate) fn resolve(
         privacy,
         scope,
         sandbox,
+        secrets,
         notify,
         queue,
         host,

@@ -152,10 +152,7 @@ pub(crate) fn resolve(check: &Check<'_>, raw: &RawSandbox) -> Result<SandboxSett
     let mut pass_env = Vec::new();
     for at in raw.pass_env.iter().flat_map(|list| list.get_ref().iter()) {
         let name = at.get_ref().trim();
-        let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with(|c: char| c.is_ascii_digit());
-        if !valid {
+        if !crate::secrets::is_variable_name(name) {
             return Err(check.error(
                 at,
                 "sandbox.pass_env",

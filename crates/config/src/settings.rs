@@ -46,6 +46,8 @@ pub struct Settings {
     pub scope: crate::scope::ScopeSettings,
     /// `[sandbox]`: how the processes started for a task are confined.
     pub sandbox: crate::sandbox::SandboxSettings,
+    /// `[secrets]`: further values never to store or show.
+    pub secrets: crate::secrets::SecretsSettings,
     /// `[notify]`: webhooks and local commands told when a person is needed, when work lands or
     /// fails, and when a budget stops work.
     pub notify: crate::notify::NotifySettings,

@@ -261,6 +261,11 @@ const REST: &str = r#"
 # verify = false
 # setup = false
 
+[secrets]
+# Environment variables whose values gaffer must never store or show (agents' keys and the
+# server token are known already).
+# vars = ["DATABASE_URL"]
+
 [scope]
 # A change that edits files outside its task's declared write scope (task add --scope) goes back
 # to its coder with the paths ("reject"), is shown to the reviewer ("review"), or is let be ("off").

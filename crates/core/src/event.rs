@@ -107,4 +107,8 @@ pub mod event_kind {
     /// write scope; with `enforce = "reject"` it went back to the coder, with `"review"` it goes
     /// on and the reviewer is shown the paths.
     pub const SCOPE_OUTSIDE: &str = "scope.outside";
+    /// `{found, run}` (task): a coder's change added a secret (each entry `path:line: what`, or
+    /// a commit whose message holds one, never the value); its commits were undone and it went
+    /// back to the coder.
+    pub const SECRET_REFUSED: &str = "secret.refused";
 }

@@ -38,6 +38,8 @@ pub struct Board {
     pub worktrees: Worktrees,
     /// The tokens of running agents, which the API accepts for their own task's reports.
     pub run_access: RunAccess,
+    /// The secrets never to store or show; the store redacts every write with them.
+    pub secrets: Arc<crate::secrets::Secrets>,
 }
 
 /// What a person may change about a task before work on it starts ([`Board::edit_task`]);
@@ -72,6 +74,11 @@ impl Board {
             Some(clock) => Arc::new(SqliteStore::open(&paths.database(), clock)?),
             None => Arc::new(SqliteStore::open_default(&paths.database())?),
         };
+        let secrets = Arc::new(crate::secrets::Secrets::from_settings(&settings));
+        let store: Arc<dyn Store> = Arc::new(crate::redacting_store::RedactingStore::new(
+            store,
+            Arc::clone(&secrets),
+        ));
         // The project is the repository, whichever of its worktrees gaffer runs in: its main
         // worktree (listed first by git) names it.
         let root = git
@@ -108,6 +115,7 @@ impl Board {
             store,
             project,
             limits,
+            secrets,
             run_access: RunAccess::new(),
         })
     }

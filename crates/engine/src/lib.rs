@@ -32,12 +32,14 @@ mod prompts;
 mod proposals;
 mod queue;
 mod recovery;
+mod redacting_store;
 mod registry;
 mod repo_map;
 mod review;
 mod risk;
 mod run_access;
 mod scheduler;
+mod secrets;
 mod write_scope;
 
 pub use apply::{Applied, Extra, apply};
@@ -57,3 +59,4 @@ pub use proposals::{TASK_PROPOSED, parse_lines as proposal_lines, proposal_body}
 pub use queue::{HostReport, QueueEntryReport, QueueExit, QueueMetrics, QueueReport};
 pub use registry::{agent_by_name, agents_from_settings, default_agent};
 pub use run_access::{RandomError, RunAccess, random_secret, same_secret};
+pub use secrets::Secrets;

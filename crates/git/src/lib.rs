@@ -49,7 +49,7 @@ pub use refs::CasOutcome;
 pub use remote::PushOutcome;
 pub use repo::Git;
 pub use version::{GitVersion, MIN_GIT_VERSION, ensure_supported_git, git_version};
-pub use workdir::{checkout_detached, commit_all, head_of, is_dirty, tracked_files};
+pub use workdir::{checkout_detached, commit_all, head_of, is_dirty, reset_soft, tracked_files};
 pub use worktree_list::WorktreeInfo;
 pub use worktrees::Worktrees;
 

@@ -154,6 +154,26 @@ impl Git {
         changed_paths(&self.top_level, &self.env, from, to)
     }
 
+    /// The full messages of up to `max` commits of `range`, newest first.
+    pub fn commit_messages(&self, range: &str, max: usize) -> Result<Vec<(Oid, String)>> {
+        not_an_option("range", range)?;
+        // NUL after each message: a message may hold any line, a NUL it cannot.
+        let out = self
+            .cmd()
+            .args(["log", "--no-color", "--format=%H%n%B%x00"])
+            .arg(format!("--max-count={max}"))
+            .args([range, "--"])
+            .run()?;
+        out.split('\0')
+            .map(|entry| entry.trim_start_matches('\n'))
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (oid, message) = entry.split_once('\n').unwrap_or((entry, ""));
+                Ok((oid.parse()?, message.to_owned()))
+            })
+            .collect()
+    }
+
     /// Up to `max` commits of `range` (anything `git log` accepts, e.g. `main..gaffer/x`),
     /// newest first, with their subject lines.
     pub fn log_oneline(&self, range: &str, max: usize) -> Result<Vec<(Oid, String)>> {

@@ -12,6 +12,15 @@ pub fn head_of(dir: &Path, env: &[(String, String)]) -> Result<Oid> {
     rev_parse_in(dir, env, "HEAD")?.ok_or_else(|| GitError::UnknownRevision("HEAD".to_owned()))
 }
 
+/// Moves the worktree's branch (or detached HEAD) back to `to`, keeping every change of the
+/// commits it drops in the index and the files (`git reset --soft`).
+pub fn reset_soft(dir: &Path, to: &Oid, env: &[(String, String)]) -> Result<()> {
+    GitCommand::new(dir, env)
+        .args(["reset", "-q", "--soft", to.as_str()])
+        .run()?;
+    Ok(())
+}
+
 /// Stages everything in the worktree at `dir` (`git add -A`) and, if that differs from HEAD,
 /// commits it with `message` (verbatim) and `author` (`"Name <email>"`). The committer is
 /// gaffer unless the environment sets `GIT_COMMITTER_*`. Never runs hooks, never signs.

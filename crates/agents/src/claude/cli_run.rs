@@ -173,6 +173,8 @@ pub(crate) fn start<P: LineParser>(
         other => AgentError::Start(other.to_string()),
     })?;
     let mut raw = RawLog::create(run.run_dir);
+    // Raw transcripts are kept: secrets the agent printed are redacted before they are written.
+    let keep = run.confine.clone();
     tracing::debug!(
         backend = run.backend,
         transcript = %raw.path().display(),
@@ -182,7 +184,7 @@ pub(crate) fn start<P: LineParser>(
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
         while let Some(line) = process.lines.recv().await {
-            raw.write(&line, process.lines.is_empty());
+            raw.write(&keep.redact(&line), process.lines.is_empty());
             for event in parser.feed(&line) {
                 // A dropped receiver does not stop the run; output is still read to the end.
                 let _ = tx.send(event).await;
@@ -195,7 +197,7 @@ pub(crate) fn start<P: LineParser>(
                 stderr: String::new(),
             },
         };
-        raw.close(&exit.stderr);
+        raw.close(&keep.redact(&exit.stderr));
         for event in parser.end_events(&exit) {
             let _ = tx.send(event).await;
         }

@@ -401,7 +401,12 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     })?;
     let prompt = prompts::render(role, task, ask.reason, ask.feedback, ask.context);
     let system_prompt = prompts::system(Path::new(&board.project.root), role);
-    let mut transcript = Transcript::create(&board.paths.run_dir(run.id), &prompt, &system_prompt);
+    let mut transcript = Transcript::create(
+        &board.paths.run_dir(run.id),
+        &prompt,
+        &system_prompt,
+        Arc::clone(&board.secrets),
+    );
     let (data_dir, run_dir) = (
         board.paths.agent_dir(&agent.name),
         board.paths.run_scratch(run.id),
@@ -418,7 +423,8 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
             scratch: &run_dir,
             data_dir: Some(&data_dir),
         },
-    )?;
+    )?
+    .redacting(board.secrets.redactor());
 
     let mut request = RunRequest {
         role,
@@ -806,6 +812,8 @@ async fn judge(
                 run.agent,
                 outcome.final_text.trim()
             );
+            // Commit messages land on the target and are pushed: never with a secret in them.
+            let message = board.secrets.redact(&message).into_owned();
             let (b, wt, start) = (Arc::clone(board), worktree.to_path_buf(), base.clone());
             let (head, paths) = blocking(move || {
                 let env = b.git.env().to_vec();
@@ -835,6 +843,9 @@ async fn judge(
                     outcome.final_text.clone()
                 };
                 return Ok(Judged::Done(RunResult::NoChanges { summary }, None));
+            }
+            if let Some(reason) = refuse_secrets(board, task, run, worktree, base, &head).await? {
+                return Ok(Judged::Done(RunResult::Failed { reason }, None));
             }
             if let Some(finding) = check_scope(board, task, run, &head).await?
                 && finding.enforce == gaffer_config::ScopeEnforce::Reject
@@ -896,6 +907,72 @@ async fn judge(
             Err(e) => Judged::Malformed(e.0),
         }),
     }
+}
+
+/// Push protection: a change whose diff adds a secret gaffer knows (or a well-known key shape),
+/// or whose commit messages hold one, is not kept. The run's commits are undone (`reset
+/// --soft` to where the run started: the files stay as the agent left them, so the next run can
+/// take the secret out) and the reason names each path and line, never the value.
+async fn refuse_secrets(
+    board: &Arc<Board>,
+    task: &Task,
+    run: &Run,
+    worktree: &Path,
+    base: &gaffer_git::Oid,
+    head: &gaffer_git::Oid,
+) -> Result<Option<String>> {
+    let (b, wt, from, to) = (
+        Arc::clone(board),
+        worktree.to_path_buf(),
+        base.clone(),
+        head.clone(),
+    );
+    let found = blocking(move || {
+        let diff = b.git.diff(&from, &to)?;
+        let mut found: Vec<String> = b
+            .secrets
+            .added_in(&diff)
+            .iter()
+            .map(|hit| hit.to_string())
+            .collect();
+        let redactor = b.secrets.redactor();
+        for (commit, message) in b
+            .git
+            .commit_messages(&format!("{}..{}", from.as_str(), to.as_str()), 1000)?
+        {
+            if redactor.contains_secret(&message) {
+                found.push(format!(
+                    "the message of commit {}",
+                    &commit.as_str()[..commit.as_str().len().min(10)]
+                ));
+            }
+        }
+        if !found.is_empty() {
+            gaffer_git::reset_soft(&wt, &from, b.git.env())?;
+        }
+        Ok(found)
+    })
+    .await?;
+    if found.is_empty() {
+        return Ok(None);
+    }
+    board.store.append_events(&[NewEvent::new(
+        event_kind::SECRET_REFUSED,
+        serde_json::json!({ "found": found, "run": run.id.0 }),
+    )
+    .task(task.id)
+    .project(task.project)
+    .run(run.id)])?;
+    Ok(Some(format!(
+        "the change adds a secret, so it was not kept (its commits were undone; the files are \
+         as you left them):\n{}\n\nRemove the secret (read it from the environment or a file \
+         outside the repository instead) and commit again.",
+        found
+            .iter()
+            .map(|f| format!("- {f}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
 }
 
 /// Checks a coder's change against the task's write scope and records what is outside it.
@@ -998,29 +1075,41 @@ fn output_event(event: &AgentEvent) -> Option<serde_json::Value> {
 }
 
 /// The run's own record on disk: the full prompt (`prompt.md`), the role's system prompt
-/// (`system.md`) and every event, one JSON per line (`events.jsonl`).
+/// (`system.md`) and every event, one JSON per line (`events.jsonl`), all with secrets redacted.
 struct Transcript {
     file: Option<std::fs::File>,
+    secrets: Arc<crate::secrets::Secrets>,
 }
 
 impl Transcript {
-    fn create(dir: &Path, prompt: &str, system: &str) -> Transcript {
+    fn create(
+        dir: &Path,
+        prompt: &str,
+        system: &str,
+        secrets: Arc<crate::secrets::Secrets>,
+    ) -> Transcript {
         let file = std::fs::create_dir_all(dir)
-            .and_then(|_| std::fs::write(dir.join("prompt.md"), prompt))
-            .and_then(|_| std::fs::write(dir.join("system.md"), system))
+            .and_then(|_| std::fs::write(dir.join("prompt.md"), secrets.redact(prompt).as_ref()))
+            .and_then(|_| std::fs::write(dir.join("system.md"), secrets.redact(system).as_ref()))
             .and_then(|_| std::fs::File::create(dir.join("events.jsonl")));
         match file {
-            Ok(file) => Transcript { file: Some(file) },
+            Ok(file) => Transcript {
+                file: Some(file),
+                secrets,
+            },
             Err(e) => {
                 tracing::warn!("cannot write the run transcript in {}: {e}", dir.display());
-                Transcript { file: None }
+                Transcript {
+                    file: None,
+                    secrets,
+                }
             }
         }
     }
 
     fn write(&mut self, event: &AgentEvent) {
         if let (Some(file), Ok(line)) = (&mut self.file, serde_json::to_string(event)) {
-            let _ = writeln!(file, "{line}");
+            let _ = writeln!(file, "{}", self.secrets.redact(&line));
         }
     }
 }

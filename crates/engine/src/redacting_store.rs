@@ -1,0 +1,160 @@
+//! The store as the engine, the server and the CLI see it: every write passes through the
+//! project's redactor first, so no secret gaffer knows reaches the database, and from there the
+//! API, the dashboard, `gaffer log`, notifications or MCP. Reads pass through unchanged (what is
+//! stored is already clean).
+
+use crate::secrets::Secrets;
+use gaffer_core::{
+    Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
+    TaskId, TaskState,
+};
+use gaffer_store::{
+    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
+    UsageDimension, UsageRow, UsageTotals,
+};
+use std::sync::Arc;
+
+pub(crate) struct RedactingStore {
+    inner: Arc<dyn Store>,
+    secrets: Arc<Secrets>,
+}
+
+impl RedactingStore {
+    pub(crate) fn new(inner: Arc<dyn Store>, secrets: Arc<Secrets>) -> RedactingStore {
+        RedactingStore { inner, secrets }
+    }
+
+    fn event(&self, event: &NewEvent) -> NewEvent {
+        let mut event = event.clone();
+        self.secrets.redact_json(&mut event.data);
+        event
+    }
+}
+
+impl Store for RedactingStore {
+    fn upsert_project(&self, project: &NewProject) -> Result<Project> {
+        self.inner.upsert_project(project)
+    }
+    fn project(&self, id: ProjectId) -> Result<Project> {
+        self.inner.project(id)
+    }
+    fn projects(&self) -> Result<Vec<Project>> {
+        self.inner.projects()
+    }
+    fn create_task(&self, project: ProjectId, task: &NewTask, initial: &TaskState) -> Result<Task> {
+        self.inner.create_task(
+            project,
+            &self.secrets.scrub(task),
+            &self.secrets.scrub(initial),
+        )
+    }
+    fn task(&self, id: TaskId) -> Result<Task> {
+        self.inner.task(id)
+    }
+    fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        self.inner.tasks(filter)
+    }
+    fn edit_task(&self, id: TaskId, expected_version: i64, edit: &TaskEdit) -> Result<Task> {
+        let mut edit = edit.clone();
+        edit.title = edit.title.map(|t| self.secrets.redact(&t).into_owned());
+        edit.body = edit.body.map(|b| self.secrets.redact(&b).into_owned());
+        edit.state = edit.state.map(|s| self.secrets.scrub(&s));
+        self.inner.edit_task(id, expected_version, &edit)
+    }
+    fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
+        let mut commit = commit.clone();
+        if let Some(update) = &mut commit.task {
+            update.state = self.secrets.scrub(&update.state);
+            if let Some(plan) = &mut update.plan {
+                self.secrets.redact_json(plan);
+            }
+        }
+        commit.events = commit.events.iter().map(|e| self.event(e)).collect();
+        for job in &mut commit.enqueue {
+            job.spec = self.secrets.scrub(&job.spec);
+        }
+        if let Some(finish) = &mut commit.finish_run {
+            finish.outcome = finish
+                .outcome
+                .as_deref()
+                .map(|o| self.secrets.redact(o).into_owned());
+        }
+        for (task, state) in &mut commit.children {
+            *task = self.secrets.scrub(task);
+            *state = self.secrets.scrub(state);
+        }
+        self.inner.commit(&commit)
+    }
+    fn append_events(&self, events: &[NewEvent]) -> Result<Vec<Event>> {
+        let events: Vec<NewEvent> = events.iter().map(|e| self.event(e)).collect();
+        self.inner.append_events(&events)
+    }
+    fn events_after(&self, after: Seq, limit: usize, filter: &EventFilter) -> Result<Vec<Event>> {
+        self.inner.events_after(after, limit, filter)
+    }
+    fn last_seq(&self) -> Result<Seq> {
+        self.inner.last_seq()
+    }
+    fn claim_job(&self, owner: &str, kinds: &[&str], lease_ms: i64) -> Result<Option<Job>> {
+        self.inner.claim_job(owner, kinds, lease_ms)
+    }
+    fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
+        self.inner.heartbeat(job, owner, lease_ms)
+    }
+    fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
+        self.inner.release_job(job, owner)
+    }
+    fn release_jobs_of_dead_owners(
+        &self,
+        owner_prefix: &str,
+        keep_owner: &str,
+    ) -> Result<Vec<Job>> {
+        self.inner
+            .release_jobs_of_dead_owners(owner_prefix, keep_owner)
+    }
+    fn set_job_process(
+        &self,
+        job: JobId,
+        owner: &str,
+        process: &serde_json::Value,
+    ) -> Result<bool> {
+        self.inner.set_job_process(job, owner, process)
+    }
+    fn exhausted_jobs(&self) -> Result<Vec<Job>> {
+        self.inner.exhausted_jobs()
+    }
+    fn job(&self, id: JobId) -> Result<Job> {
+        self.inner.job(id)
+    }
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        self.inner.jobs(filter)
+    }
+    fn start_run(&self, run: &NewRun) -> Result<Run> {
+        self.inner.start_run(run)
+    }
+    fn set_run_session(&self, run: RunId, session: &str) -> Result<()> {
+        self.inner.set_run_session(run, session)
+    }
+    fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>> {
+        self.inner.mark_runs_lost(task, reason)
+    }
+    fn run(&self, id: RunId) -> Result<Run> {
+        self.inner.run(id)
+    }
+    fn runs(&self, task: TaskId) -> Result<Vec<Run>> {
+        self.inner.runs(task)
+    }
+    fn usage_totals(&self, project: Option<ProjectId>) -> Result<UsageTotals> {
+        self.inner.usage_totals(project)
+    }
+    fn usage_since(&self, project: Option<ProjectId>, since_ms: i64) -> Result<UsageTotals> {
+        self.inner.usage_since(project, since_ms)
+    }
+    fn usage_breakdown(
+        &self,
+        project: Option<ProjectId>,
+        by: UsageDimension,
+    ) -> Result<Vec<UsageRow>> {
+        self.inner.usage_breakdown(project, by)
+    }
+}
