@@ -23,6 +23,7 @@ mod pull;
 mod queue;
 mod schedule;
 mod scope;
+mod secrets;
 mod status;
 mod task;
 mod token;
