@@ -30,6 +30,7 @@ mod pull;
 mod refs;
 mod remote;
 mod repo;
+mod run_repo;
 mod status;
 mod version;
 mod workdir;
@@ -48,6 +49,9 @@ pub use pull::{PullOutcome, pull_into_checkout};
 pub use refs::CasOutcome;
 pub use remote::PushOutcome;
 pub use repo::Git;
+pub use run_repo::{
+    BranchChange, BroughtBack, IgnoredRef, Mounts, RunRepo, RunRepoError, RunRepoResult,
+};
 pub use version::{GitVersion, MIN_GIT_VERSION, ensure_supported_git, git_version};
 pub use workdir::{checkout_detached, commit_all, head_of, is_dirty, reset_soft, tracked_files};
 pub use worktree_list::WorktreeInfo;
