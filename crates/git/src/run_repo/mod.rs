@@ -74,7 +74,8 @@ const RUN_REPO_DIR: &str = ".gaffer-run.git";
 /// The replacement `.git` file, under the run's scratch directory.
 const GITFILE: &str = ".gaffer-run.gitfile";
 
-/// One run's git directory. See the [module documentation](self).
+/// One run's git directory: the design, what it guards and what it costs are in
+/// `crates/git/src/run_repo/mod.rs`.
 #[derive(Debug, Clone)]
 pub struct RunRepo {
     git: Git,
