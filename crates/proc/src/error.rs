@@ -16,6 +16,18 @@ pub enum ProcError {
         #[source]
         source: std::io::Error,
     },
+    /// The program was to run in a private network ([`crate::PrivateNet`]) and that could not
+    /// be set up: it did not run.
+    #[error("cannot start {program} in a private network: {step}: {source}")]
+    PrivateNet {
+        /// The program that was to be run.
+        program: String,
+        /// What failed.
+        step: crate::NetStep,
+        /// The underlying OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// An I/O error while setting up pipes or waiting for the process.
     #[error("process I/O error: {0}")]
     Io(#[from] std::io::Error),

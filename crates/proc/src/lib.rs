@@ -30,6 +30,10 @@
 //! * [`spawn_lines`]: stdout streamed as lines (agents' JSON events),
 //!   stderr kept as a tail.
 //!
+//! Either can start the child in a private network namespace ([`PrivateNet`]): only a
+//! loopback, on which gaffer listens at the ports asked for and gets the listeners back
+//! ([`LineProcess::listeners`], [`run_with_listeners`]) to relay connections from inside.
+//!
 //! Both enforce an optional timeout and a cancellation token by sending
 //! SIGTERM to the group, then SIGKILL after a grace period, and do not
 //! return before every member of the group is gone; then whatever still
@@ -45,6 +49,7 @@ mod guard;
 mod identity;
 mod line_process;
 mod outcome;
+mod private_net;
 mod procfs;
 mod readers;
 mod resolve;
@@ -63,7 +68,8 @@ pub use group::kill_group;
 pub use identity::{ProcessIdentity, boot_id, current_identity, is_alive, start_time_of};
 pub use line_process::{LineProcess, spawn_lines};
 pub use outcome::{ProcessOutcome, Termination};
+pub use private_net::{MAX_PRIVATE_PORTS, NetStep, PrivateNet};
 pub use resolve::program_path;
-pub use run::run;
+pub use run::{run, run_with_listeners};
 pub use spec::{CommandSpec, DEFAULT_KILL_GRACE, DEFAULT_MAX_LINE_BYTES, DEFAULT_TAIL_BYTES};
 pub use supervisor::{SUPERVISOR_VAR, kill_orphans};

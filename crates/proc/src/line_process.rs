@@ -1,5 +1,6 @@
 //! Streaming a child's stdout line by line (for agents).
 
+use std::net::TcpListener;
 use std::process::Stdio;
 
 use tokio::sync::mpsc;
@@ -31,6 +32,11 @@ pub struct LineProcess {
     /// stdout, one line at a time, without the line break, as lossy UTF-8.
     /// Lines longer than [`CommandSpec::max_line_bytes`] are truncated.
     pub lines: mpsc::Receiver<String>,
+    /// With [`CommandSpec::private_net`]: gaffer's listeners inside the child's network, one
+    /// per port, in the order asked for (else empty). Connections the child makes to
+    /// `127.0.0.1:<port>` arrive here: accept them and relay them where they should go (for
+    /// Tokio, `set_nonblocking(true)` first). Dropping one refuses that port's connections.
+    pub listeners: Vec<(u16, TcpListener)>,
     supervisor: JoinHandle<Result<ProcessOutcome, ProcError>>,
     kill_on_drop: DropGuard,
 }
@@ -66,7 +72,11 @@ pub fn spawn_lines(
     cancel: CancellationToken,
 ) -> Result<LineProcess, ProcError> {
     let started = Instant::now();
-    let Spawned { mut child, guard } = spawner::spawn(spec, Stdio::piped(), Stdio::piped())?;
+    let Spawned {
+        mut child,
+        guard,
+        listeners,
+    } = spawner::spawn(spec, Stdio::piped(), Stdio::piped())?;
     let identity = guard.identity().clone();
     let (stdout, stderr) = match (child.stdout.take(), child.stderr.take()) {
         (Some(out), Some(err)) => (out, err),
@@ -96,7 +106,12 @@ pub fn spawn_lines(
         grace: spec.kill_grace,
     };
     let supervisor = tokio::spawn(async move {
-        let finished = supervise(Spawned { child, guard }, limits, &cancel).await?;
+        let spawned = Spawned {
+            child,
+            guard,
+            listeners: Vec::new(),
+        };
+        let finished = supervise(spawned, limits, &cancel).await?;
         readers::drain(readers, &stop).await;
         let (tail, total_bytes) = readers::render_tail(&tail);
         Ok(ProcessOutcome {
@@ -110,6 +125,7 @@ pub fn spawn_lines(
     Ok(LineProcess {
         identity,
         lines,
+        listeners,
         supervisor,
         kill_on_drop,
     })

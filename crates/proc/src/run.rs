@@ -1,5 +1,6 @@
 //! Running a command to completion, keeping the tail of its output.
 
+use std::net::TcpListener;
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
 
@@ -30,22 +31,39 @@ use crate::supervise::{Limits, supervise};
 ///
 /// Errors only if the process cannot be started or waited for; a failing
 /// process is reported through [`ProcessOutcome::termination`].
+///
+/// With [`CommandSpec::private_net`] the listeners are dropped, so connections to its ports
+/// are refused: use [`run_with_listeners`] to relay them.
 pub async fn run(
     spec: &CommandSpec,
     cancel: &CancellationToken,
     on_start: impl FnOnce(&ProcessIdentity),
+) -> Result<ProcessOutcome, ProcError> {
+    run_with_listeners(spec, cancel, |identity, _| on_start(identity)).await
+}
+
+/// [`run`], with `on_start` also given the listeners of the child's private network (see
+/// [`crate::LineProcess::listeners`]; empty without [`CommandSpec::private_net`]). Start the
+/// relays there, e.g. as Tokio tasks: this future waits for the process.
+pub async fn run_with_listeners(
+    spec: &CommandSpec,
+    cancel: &CancellationToken,
+    on_start: impl FnOnce(&ProcessIdentity, Vec<(u16, TcpListener)>),
 ) -> Result<ProcessOutcome, ProcError> {
     let (read_end, write_end) = std::io::pipe()?;
     let write_end_for_stderr = write_end.try_clone()?;
     let read_end = pipe::Receiver::from_owned_fd(OwnedFd::from(read_end))?;
 
     let started = Instant::now();
-    let spawned = spawner::spawn(
+    let mut spawned = spawner::spawn(
         spec,
         Stdio::from(write_end),
         Stdio::from(write_end_for_stderr),
     )?;
-    on_start(spawned.guard.identity());
+    on_start(
+        spawned.guard.identity(),
+        std::mem::take(&mut spawned.listeners),
+    );
 
     let tail = readers::shared_tail(spec.tail_bytes);
     let stop = CancellationToken::new();

@@ -5,6 +5,9 @@
 //! the group and runs the program; the program is looked up first
 //! (`resolve`), so a missing one is still a spawn error.
 //!
+//! With a private network, the child enters it first (`private_net`), then sets its
+//! parent-death signal: the last thing before exec, as without.
+//!
 //! `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
 //! not when the process does. Tokio may run our code on short-lived
 //! threads (e.g. its blocking pool, whose idle threads exit after a few
@@ -13,6 +16,7 @@
 //! signal then fires exactly when gaffer itself dies, including `kill -9`.
 
 use std::io;
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{OnceLock, mpsc};
@@ -24,13 +28,15 @@ use crate::error::ProcError;
 use crate::guard::GroupGuard;
 use crate::identity::ProcessIdentity;
 use crate::spec::CommandSpec;
-use crate::{procfs, resolve, shell_guard, supervisor};
+use crate::{private_net, procfs, resolve, shell_guard, supervisor};
 
 /// A freshly started child, already protected by a kill-on-drop guard.
 #[derive(Debug)]
 pub(crate) struct Spawned {
     pub child: Child,
     pub guard: GroupGuard,
+    /// With a private network: the listeners in it, by port.
+    pub listeners: Vec<(u16, TcpListener)>,
 }
 
 /// Starts `spec` as the leader of a new process group with the given
@@ -46,21 +52,48 @@ pub(crate) fn spawn(
         source,
     };
     let program = resolve::program_path(spec).map_err(spawn_error)?;
+    let net_error = |(step, source)| ProcError::PrivateNet {
+        program: spec.program.clone(),
+        step,
+        source,
+    };
     let token = crate::escaped::new_token();
     let mut cmd = build_command(spec, &program, stdout, stderr);
     cmd.env(crate::escaped::TOKEN_VAR, &token);
     // Marked before the fork: findable by `kill_orphans` even if gaffer dies
     // before anyone records the identity.
     cmd.env(supervisor::SUPERVISOR_VAR, supervisor::own_marker());
-    let child = spawn_on_dedicated_thread(cmd, handle).map_err(spawn_error)?;
+    let handoff = spec
+        .private_net
+        .as_ref()
+        .map(|net| private_net::prepare(net, &mut cmd))
+        .transpose()
+        .map_err(net_error)?;
+    set_parent_death_signal(&mut cmd);
+    let child = match spawn_on_dedicated_thread(cmd, handle) {
+        Ok(child) => child,
+        Err(source) => {
+            return Err(match handoff.as_ref().and_then(|h| h.failed_step()) {
+                Some(step) => net_error((step, source)),
+                None => spawn_error(source),
+            });
+        }
+    };
     let identity = ProcessIdentity {
         token: Some(token),
         ..identify(&child)?
     };
     tracing::debug!(program = %spec.program, pid = identity.pid, "spawned");
+    // From here on a failure kills the child, which must not run without its listeners.
+    let guard = GroupGuard::new(identity);
+    let listeners = match handoff {
+        Some(handoff) => handoff.receive().map_err(net_error)?,
+        None => Vec::new(),
+    };
     Ok(Spawned {
         child,
-        guard: GroupGuard::new(identity),
+        guard,
+        listeners,
     })
 }
 
@@ -76,7 +109,6 @@ fn build_command(spec: &CommandSpec, program: &Path, stdout: Stdio, stderr: Stdi
         cmd.env_clear();
     }
     cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
-    set_parent_death_signal(&mut cmd);
     cmd
 }
 

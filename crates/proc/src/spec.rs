@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::private_net::PrivateNet;
+
 /// Default for [`CommandSpec::tail_bytes`]: 64 KiB.
 pub const DEFAULT_TAIL_BYTES: usize = 64 * 1024;
 /// Default for [`CommandSpec::kill_grace`]: 2 seconds.
@@ -42,6 +44,9 @@ pub struct CommandSpec {
     /// For [`crate::spawn_lines`]: longer stdout lines are truncated to this
     /// many bytes (the rest of the line is read and discarded).
     pub max_line_bytes: usize,
+    /// Run in a network namespace of its own, where gaffer listens on the given ports (see
+    /// [`PrivateNet`]); `None`: the host's network.
+    pub private_net: Option<PrivateNet>,
 }
 
 impl Default for CommandSpec {
@@ -56,6 +61,7 @@ impl Default for CommandSpec {
             tail_bytes: DEFAULT_TAIL_BYTES,
             kill_grace: DEFAULT_KILL_GRACE,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            private_net: None,
         }
     }
 }
@@ -145,6 +151,12 @@ impl CommandSpec {
         self.max_line_bytes = bytes;
         self
     }
+
+    /// Sets (or removes, with `None`) the private network.
+    pub fn private_net(mut self, net: impl Into<Option<PrivateNet>>) -> Self {
+        self.private_net = net.into();
+        self
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +172,7 @@ mod tests {
         assert_eq!(spec.tail_bytes, DEFAULT_TAIL_BYTES);
         assert_eq!(spec.kill_grace, DEFAULT_KILL_GRACE);
         assert_eq!(spec.timeout, None);
+        assert_eq!(spec.private_net, None);
     }
 
     #[test]
@@ -173,7 +186,8 @@ mod tests {
             .timeout(Duration::from_secs(5))
             .tail_bytes(10)
             .kill_grace(Duration::from_millis(100))
-            .max_line_bytes(1024);
+            .max_line_bytes(1024)
+            .private_net(PrivateNet::ports([443, 8080]));
         assert_eq!(spec.args, ["--json", "-p", "x"]);
         assert_eq!(
             spec.env,
@@ -184,5 +198,6 @@ mod tests {
         assert_eq!(spec.tail_bytes, 10);
         assert_eq!(spec.kill_grace, Duration::from_millis(100));
         assert_eq!(spec.max_line_bytes, 1024);
+        assert_eq!(spec.private_net.unwrap().ports, [443, 8080]);
     }
 }

@@ -53,6 +53,7 @@ pub(crate) async fn supervise(
     let Spawned {
         mut child,
         mut guard,
+        ..
     } = spawned;
     let identity = guard.identity().clone();
 

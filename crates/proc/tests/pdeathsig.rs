@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::{
     KillMarked, carrying_env, eventually, eventually_async, pgid_of, running_in_group, unique,
 };
-use gaffer_proc::{CommandSpec, is_alive, run, spawn_lines};
+use gaffer_proc::{CommandSpec, PrivateNet, is_alive, run, spawn_lines};
 use tokio_util::sync::CancellationToken;
 
 const HELPER_ENV: &str = "GAFFER_PROC_PDEATHSIG_HELPER";
@@ -26,7 +26,8 @@ const MARK_VALUE_ENV: &str = "GAFFER_PROC_TEST_MARK_VALUE";
 /// Not a real test: the body of the helper process, a no-op unless
 /// [`HELPER_ENV`] is set. It starts, marked, a shell that does not exec its
 /// last command (`sleep 300; true`) with `run`, and a program directly with
-/// `spawn_lines`, says so, and waits forever.
+/// `spawn_lines`, once with the host's network and once in a private one (which the child
+/// enters before setting its parent-death signal), says so, and waits forever.
 #[test]
 fn pdeathsig_helper_process() {
     if std::env::var_os(HELPER_ENV).is_none() {
@@ -40,6 +41,8 @@ fn pdeathsig_helper_process() {
     rt.block_on(async {
         let direct = CommandSpec::new("sleep", "/").arg("300").env(MARK, &mark);
         let _lines = spawn_lines(&direct, CancellationToken::new()).unwrap();
+        let private = direct.clone().private_net(PrivateNet::ports([80]));
+        let _private = spawn_lines(&private, CancellationToken::new()).unwrap();
         let shell = CommandSpec::shell("sleep 300; true", "/").env(MARK, &mark);
         let _ = run(&shell, &CancellationToken::new(), |_| println!("STARTED")).await;
     });
@@ -79,10 +82,10 @@ fn the_whole_group_dies_with_gaffer_even_under_a_shell_that_does_not_exec() {
         value: mark.clone(),
     };
     let mut helper = start_helper(&mark);
-    // Two guards, the shell with its sleep, and the sleep started directly.
+    // Three guards, the shell with its sleep, and the two sleeps started directly.
     assert!(
         eventually(Duration::from_secs(5), || carrying_env(MARK, &mark).len()
-            == 5),
+            == 7),
         "{:?}",
         carrying_env(MARK, &mark)
     );
@@ -92,7 +95,7 @@ fn the_whole_group_dies_with_gaffer_even_under_a_shell_that_does_not_exec() {
         .collect();
     groups.sort();
     groups.dedup();
-    assert_eq!(groups.len(), 2, "two process groups: {groups:?}");
+    assert_eq!(groups.len(), 3, "three process groups: {groups:?}");
 
     helper.kill().unwrap(); // SIGKILL
     helper.wait().unwrap();
