@@ -142,6 +142,16 @@ impl CodexOptions {
         }
         config.extend(self.extra_config.iter().cloned());
 
+        // Codex's own sandbox cannot work inside gaffer's: nested in bubblewrap's user namespace
+        // without capabilities, its workspace-write sandbox fails every write ("Failed to write
+        // file"). Inside gaffer's sandbox, which already confines it to the worktree (or, for a
+        // reviewer, to reading it), Codex runs with `danger-full-access`; an explicit
+        // `read-only` is kept.
+        let sandbox = if request.confine.is_sandboxed() && self.sandbox != "read-only" {
+            "danger-full-access".to_string()
+        } else {
+            self.sandbox.clone()
+        };
         let mut args: Vec<String> = vec!["exec".into()];
         let resume = request.resume_session.as_ref();
         if resume.is_some() {
@@ -152,10 +162,10 @@ impl CodexOptions {
             // `exec resume` has no `--sandbox`; the setting is the same.
             args.extend([
                 "-c".into(),
-                format!("sandbox_mode={}", toml_string(&self.sandbox)),
+                format!("sandbox_mode={}", toml_string(&sandbox)),
             ]);
         } else {
-            args.extend(["--sandbox".into(), self.sandbox.clone()]);
+            args.extend(["--sandbox".into(), sandbox]);
         }
         if let Some(model) = self.model_for(request) {
             args.extend(["--model".into(), model]);

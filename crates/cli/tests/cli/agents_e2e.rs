@@ -1,4 +1,5 @@
-//! The real `claude` and `codex` CLIs (pinned versions from npm, see `.ci/run`) driven by the
+//! The real `claude` and `codex` CLIs (pinned versions from npm, see `.ci/run`), with their default
+//! permission and sandbox settings inside gaffer's own sandbox, driven by the
 //! engine in a real daemon, against the scripted model server: each writes a file in its task's
 //! worktree, the task verifies and merges, and the run's events, tokens and cost are recorded.
 //! A missing CLI fails the test (in CI always; elsewhere unless `GAFFER_SKIP_CLI_E2E=1`).
@@ -83,14 +84,12 @@ worktree_pool = 0
 backend = "claude"
 model = "claude-sonnet-4-5"
 base_url = "{anthropic}"
-skip_permissions = true
 api_key_env = "GAFFER_E2E_KEY"
 env = {{ PATH = "{path}", GAFFER_E2E_KEY = "sk-test" }}
 [agents.codex]
 backend = "codex"
 model = "gpt-5.5"
 base_url = "{openai}"
-sandbox = "workspace-write"
 api_key_env = "GAFFER_E2E_KEY"
 env = {{ PATH = "{path}", GAFFER_E2E_KEY = "sk-test" }}
 [roles]
@@ -327,16 +326,22 @@ async fn a_claude_session_resumed_twice_is_booked_at_the_sum_of_its_runs() {
     server.shutdown().await.unwrap();
 }
 
-/// Out of the box (no permission mode) Claude Code's print mode refuses the edit: the run is not
-/// "succeeded", it says the agent could not edit, the refusal is an event `gaffer log` shows, and
-/// the task's note tells why nothing changed.
+/// In Claude Code's default permission mode (set explicitly: inside gaffer's sandbox it would
+/// otherwise work without asking) print mode refuses the edit: the run is not "succeeded", it
+/// says the agent could not edit, the refusal is an event `gaffer log` shows, and the task's
+/// note tells why nothing changed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claude_run_whose_edits_were_all_refused_is_reported_as_such() {
     let Some(bin) = npm_bin() else { return };
     let server = MockServer::start(Script::from_toml_str(HONEST_SCRIPT).unwrap())
         .await
         .unwrap();
-    let project = claude_project(&bin, &server, "test -f refused.txt", "max_turns = 4");
+    let project = claude_project(
+        &bin,
+        &server,
+        "test -f refused.txt",
+        "max_turns = 4\npermission_mode = \"default\"",
+    );
     let gaffer_toml = std::fs::read_to_string(project.path().join("gaffer.toml")).unwrap();
     project.repo.write(
         "gaffer.toml",
@@ -378,6 +383,82 @@ async fn a_claude_run_whose_edits_were_all_refused_is_reported_as_such() {
     assert!(
         log.contains("refused: the agent's Write call was not allowed"),
         "{log}"
+    );
+    server.shutdown().await.unwrap();
+}
+
+const REVIEW_SCRIPT: &str = r#"
+[[conversations]]
+name = "review"
+marker = "MOCK:review-edit"
+  [[conversations.turns]]
+  text = "Let me fix it myself."
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/by-reviewer.txt", content = "a reviewer wrote this\n" }
+  [[conversations.turns]]
+  text = '{"verdict": "approve", "summary": "fine"}'
+"#;
+
+/// A reviewer cannot edit: inside gaffer's sandbox its worktree is read-only, so the real Claude
+/// Code's attempt to write a file fails, and nothing it tried lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_reviewer_cannot_edit_the_change_it_reviews() {
+    let Some(bin) = npm_bin() else { return };
+    let server = MockServer::start(Script::from_toml_str(REVIEW_SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let project = claude_project(&bin, &server, "test -f coded.txt", "");
+    let gaffer_toml = std::fs::read_to_string(project.path().join("gaffer.toml")).unwrap();
+    project.repo.write(
+        "gaffer.toml",
+        gaffer_toml.replace(
+            "[roles]\ncoder = [\"claude\"]",
+            "[agents.coder]\nbackend = \"scripted\"\nscript = \"coder.toml\"\n\
+             [roles]\ncoder = [\"coder\"]\nreviewer = [\"claude\"]\n[review]\ncross_family = false",
+        ),
+    );
+    project.repo.write(
+        "coder.toml",
+        "[[task]]\nmatch = \"MOCK:review-edit\"\n[[task.attempt]]\nsummary = \"Coded.\"\n\
+         actions = [{ write = \"coded.txt\", content = \"coded\\n\" }]\n",
+    );
+    project
+        .repo
+        .commit_all("a scripted coder and a claude reviewer");
+    let daemon = project.start_daemon();
+    let id = project.add_task("Review this MOCK:review-edit", &[]);
+    let shown = project.wait_for_status(id, "merged");
+    drop(daemon);
+
+    let review = shown["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "reviewer")
+        .cloned()
+        .unwrap_or_else(|| panic!("no review: {shown:#}"));
+    let tried: Vec<_> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["run"] == review["id"])
+        .filter(|e| e["data"]["type"] == "tool_result" || e["data"]["type"] == "refused")
+        .collect();
+    // Claude Code tried (inside the sandbox it asks no permission) and the file system said no.
+    assert!(
+        tried
+            .iter()
+            .any(|e| e["data"]["type"] == "tool_result" && e["data"]["is_error"] == true),
+        "the reviewer's write failed on the read-only worktree: {tried:#?}"
+    );
+    let files = project
+        .repo
+        .git(&["ls-tree", "-r", "--name-only", "gaffer/landed/main"]);
+    assert!(files.contains("coded.txt"), "{files}");
+    assert!(
+        !files.contains("by-reviewer.txt"),
+        "the reviewer's edit landed: {files}"
     );
     server.shutdown().await.unwrap();
 }
