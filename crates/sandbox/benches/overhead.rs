@@ -1,13 +1,15 @@
 //! What does the sandbox cost per process? Times `true` and `sh -c 'echo hi'` run through
-//! `gaffer_proc::run` bare and wrapped (with `Network::None` and `Network::Host`: a network
-//! namespace has its own price), and prints the median wall time of each. Never asserts.
+//! `gaffer_proc::run` bare and wrapped (with `Network::None`, `Network::Host` and
+//! `Network::Private` with one relayed port: a network namespace has its own price, and a
+//! private one made by gaffer-proc a user namespace more), and prints the median wall time of
+//! each. Never asserts.
 //!
 //! Run with `cargo bench -p gaffer-sandbox --bench overhead`; `GAFFER_BENCH_RUNS` (default 50).
 
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use gaffer_proc::CommandSpec;
+use gaffer_proc::{CommandSpec, PrivateNet};
 use gaffer_sandbox::{Network, Policy, Sandbox, SandboxMode};
 use tokio_util::sync::CancellationToken;
 
@@ -57,11 +59,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
             .network(network)
             .build()
     };
-    let (none, host) = (policy(Network::None)?, policy(Network::Host)?);
+    let (none, host, private) = (
+        policy(Network::None)?,
+        policy(Network::Host)?,
+        policy(Network::Private)?,
+    );
     println!("{sandbox}\nmedian wall time of {runs} runs through gaffer_proc::run:");
     println!(
-        "{:<20} {:>10} {:>14} {:>14}",
-        "command", "bare", "bwrap (net)", "bwrap (no net)"
+        "{:<20} {:>10} {:>14} {:>14} {:>16}",
+        "command", "bare", "bwrap (net)", "bwrap (no net)", "bwrap (private)"
     );
     for (name, spec) in [
         ("true", CommandSpec::new("true", &worktree)),
@@ -69,8 +75,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     ] {
         let bare = time(&spec, runs).await?;
         let with_host = time(&sandbox.wrap(spec.clone(), &host), runs).await?;
-        let with_none = time(&sandbox.wrap(spec, &none), runs).await?;
-        println!("{name:<20} {bare:>10.2?} {with_host:>14.2?} {with_none:>14.2?}");
+        let with_none = time(&sandbox.wrap(spec.clone(), &none), runs).await?;
+        let relayed = spec.private_net(PrivateNet::ports([443]));
+        let with_private = time(&sandbox.wrap(relayed, &private), runs).await?;
+        println!(
+            "{name:<20} {bare:>10.2?} {with_host:>14.2?} {with_none:>14.2?} {with_private:>16.2?}"
+        );
     }
     Ok(())
 }

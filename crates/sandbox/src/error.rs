@@ -36,6 +36,21 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    /// A name given for the sandbox's `/etc/hosts` is not a host name.
+    #[error("`{name}` is not a host name (letters, digits, `-`, `.`, `_`)")]
+    InvalidHostName {
+        /// The name as given.
+        name: String,
+    },
+    /// The sandbox's hosts file could not be written.
+    #[error("cannot write the sandbox's hosts file {}: {source}", path.display())]
+    HostsFile {
+        /// Where it was to be written.
+        path: PathBuf,
+        /// Why it could not be.
+        #[source]
+        source: std::io::Error,
+    },
     /// bwrap's arguments are strings, so paths must be valid UTF-8.
     #[error("the path {} is not valid UTF-8", path.display())]
     NonUtf8Path {
@@ -49,7 +64,10 @@ impl SandboxError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Self::NotFound | Self::Unusable { .. } => Some(BWRAP_HINT),
-            Self::MissingPath { .. } | Self::NonUtf8Path { .. } => None,
+            Self::MissingPath { .. }
+            | Self::NonUtf8Path { .. }
+            | Self::InvalidHostName { .. }
+            | Self::HostsFile { .. } => None,
         }
     }
 }

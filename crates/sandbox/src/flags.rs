@@ -26,10 +26,17 @@ const ISOLATION: &[&str] = &[
 /// The base filesystem: everything read-only, fresh /dev, /proc and /tmp.
 const BASE: &[&str] = &["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
 
-/// bwrap's options (everything before `--`) for `mounts`, `network` and
-/// the directory to start in.
-pub(crate) fn options(mounts: &[Mount], network: Network, chdir: Option<&str>) -> Vec<String> {
+/// bwrap's options (everything before `--`) for `mounts`, `network`, the
+/// file to bind over `/etc/hosts` and the directory to start in.
+pub(crate) fn options(
+    mounts: &[Mount],
+    network: Network,
+    hosts: Option<&str>,
+    chdir: Option<&str>,
+) -> Vec<String> {
     let mut args: Vec<String> = ISOLATION.iter().map(|s| (*s).to_owned()).collect();
+    // `Private`: the process is in gaffer-proc's network namespace already,
+    // whose listeners another `--unshare-net` would leave outside.
     if network == Network::None {
         args.push("--unshare-net".into());
     }
@@ -49,6 +56,9 @@ pub(crate) fn options(mounts: &[Mount], network: Network, chdir: Option<&str>) -
             (Access::Writable, _) => ["--bind", &path, &path],
         };
         args.extend(op.map(str::to_owned));
+    }
+    if let Some(hosts) = hosts {
+        args.extend(["--ro-bind", hosts, "/etc/hosts"].map(str::to_owned));
     }
     // Last, so the mount points bwrap made inside the tmpfs already exist;
     // not recursive, so writable paths inside stay writable.
@@ -90,7 +100,7 @@ mod tests {
             mount("/state/worktrees/t1", Access::Writable, true),
             mount("/state", Access::Hidden, true),
         ]);
-        let args = options(&mounts, Network::None, Some("/state/worktrees/t1"));
+        let args = options(&mounts, Network::None, None, Some("/state/worktrees/t1"));
         let root = position(&args, &["--ro-bind", "/", "/"]);
         let tmpfs = position(&args, &["--tmpfs", "/state"]);
         let bind = position(
@@ -103,12 +113,14 @@ mod tests {
     }
 
     #[test]
-    fn network_none_unshares_the_network_and_host_does_not() {
-        let none = options(&[], Network::None, None);
-        let host = options(&[], Network::Host, None);
+    fn network_none_unshares_the_network_and_host_and_private_do_not() {
+        let none = options(&[], Network::None, None, None);
+        let host = options(&[], Network::Host, None, None);
+        let private = options(&[], Network::Private, None, None);
         assert!(none.iter().any(|a| a == "--unshare-net"));
         assert!(!host.iter().any(|a| a == "--unshare-net"));
-        for args in [none, host] {
+        assert!(!private.iter().any(|a| a == "--unshare-net"));
+        for args in [none, host, private] {
             for flag in ["--unshare-pid", "--die-with-parent", "--new-session"] {
                 assert!(args.iter().any(|a| a == flag), "{flag} missing");
             }
@@ -120,8 +132,18 @@ mod tests {
     #[test]
     fn a_hidden_file_becomes_dev_null() {
         let mounts = [mount("/run/docker.sock", Access::Hidden, false)];
-        let args = options(&mounts, Network::Host, None);
+        let args = options(&mounts, Network::Host, None, None);
         position(&args, &["--ro-bind", "/dev/null", "/run/docker.sock"]);
         assert!(!args.iter().any(|a| a == "--remount-ro"));
+    }
+
+    #[test]
+    fn the_hosts_file_is_bound_after_the_mounts_and_before_remounting() {
+        let mounts = [mount("/etc", Access::Hidden, true)];
+        let args = options(&mounts, Network::Private, Some("/s/hosts"), None);
+        let tmpfs = position(&args, &["--tmpfs", "/etc"]);
+        let hosts = position(&args, &["--ro-bind", "/s/hosts", "/etc/hosts"]);
+        let ro = position(&args, &["--remount-ro", "/etc"]);
+        assert!(tmpfs < hosts && hosts < ro, "{args:?}");
     }
 }

@@ -28,6 +28,15 @@
 //!   could simply remount `/` read-write).
 //! * `--unshare-net` with [`Network::None`]: only a private loopback, no
 //!   host or internet connections. [`Network::Host`] keeps the host's.
+//!   [`Network::Private`] keeps the network namespace gaffer-proc made for
+//!   the process ([`gaffer_proc::PrivateNet`]): a loopback where gaffer
+//!   listens at chosen ports and [`relay`]s each to one service outside (a
+//!   model's API, gaffer's own HTTP port), and nothing else. bwrap cannot
+//!   forward ports, and a daemon that is not root cannot enter a namespace
+//!   bwrap made, hence the namespace made before bwrap starts.
+//!   [`PolicyBuilder::hosts`] binds a hosts file over `/etc/hosts` so the
+//!   services' names resolve to that loopback (TLS still checks the real
+//!   certificate, end to end through the relay).
 //! * `--unshare-ipc`, `--unshare-uts`: no shared memory or semaphores with
 //!   host processes; a hostname of its own.
 //! * `--new-session`: no controlling terminal, so no `TIOCSTI` keystroke
@@ -54,13 +63,16 @@
 mod detect;
 mod error;
 mod flags;
+mod hosts;
 mod mode;
 mod mounts;
 mod policy;
 mod program;
+mod relay;
 mod sandbox;
 
 pub use error::{BWRAP_HINT, SandboxError};
 pub use mode::{SandboxMode, UnknownMode};
 pub use policy::{Network, Policy, PolicyBuilder};
+pub use relay::relay;
 pub use sandbox::Sandbox;

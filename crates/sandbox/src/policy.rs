@@ -1,9 +1,11 @@
 //! What a confined process may see and touch.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::error::SandboxError;
+use crate::hosts;
 use crate::mounts::{self, Access, Mount};
 
 /// Whether the process gets the host's network.
@@ -16,6 +18,12 @@ pub enum Network {
     /// The host's network, including every service listening on its
     /// loopback.
     Host,
+    /// The network namespace gaffer-proc made for the process
+    /// ([`gaffer_proc::PrivateNet`]): only a loopback on which gaffer listens
+    /// at the spec's ports, to relay them (see [`crate::relay`]). bwrap keeps
+    /// it rather than making another; [`crate::Sandbox::wrap`] gives a spec
+    /// without one an empty one, so this never means the host's network.
+    Private,
 }
 
 /// What a process started for a task may see and touch. Build one with
@@ -29,6 +37,8 @@ pub struct Policy {
     pub(crate) worktree: PathBuf,
     pub(crate) home: Option<PathBuf>,
     pub(crate) network: Network,
+    /// A file to bind read-only over `/etc/hosts`, canonical.
+    pub(crate) hosts: Option<PathBuf>,
 }
 
 impl Policy {
@@ -41,6 +51,7 @@ impl Policy {
             home: None,
             network: Network::default(),
             paths: Vec::new(),
+            hosts: None,
         }
     }
 
@@ -57,6 +68,11 @@ impl Policy {
     /// The network the process gets.
     pub fn network(&self) -> Network {
         self.network
+    }
+
+    /// The file bound over `/etc/hosts`, if any.
+    pub fn hosts(&self) -> Option<&Path> {
+        self.hosts.as_deref()
     }
 
     /// Whether `path` (canonical) would be visible inside the sandbox.
@@ -91,8 +107,13 @@ impl fmt::Display for Policy {
             match self.network {
                 Network::None => "none",
                 Network::Host => "host",
+                Network::Private => "private",
             }
-        )
+        )?;
+        match &self.hosts {
+            Some(hosts) => write!(f, "; /etc/hosts: {}", hosts.display()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -105,6 +126,7 @@ pub struct PolicyBuilder {
     home: Option<PathBuf>,
     network: Network,
     paths: Vec<(PathBuf, Access)>,
+    hosts: Option<(PathBuf, Vec<(String, IpAddr)>)>,
 }
 
 impl PolicyBuilder {
@@ -150,10 +172,23 @@ impl PolicyBuilder {
         self
     }
 
-    /// Resolves every path (symlinks followed) and orders the mounts.
+    /// The process's `/etc/hosts`: [`PolicyBuilder::build`] writes a hosts
+    /// file at `file` mapping each name to its address (after the usual
+    /// `localhost` lines), and the sandbox binds it read-only over
+    /// `/etc/hosts`. With [`Network::Private`], map the names of relayed
+    /// services to `127.0.0.1`. Put `file` where the process cannot write
+    /// (in a hidden directory is fine: bwrap binds from the host's view).
+    pub fn hosts(mut self, file: impl Into<PathBuf>, entries: Vec<(String, IpAddr)>) -> Self {
+        self.hosts = Some((file.into(), entries));
+        self
+    }
+
+    /// Resolves every path (symlinks followed) and orders the mounts; writes
+    /// the hosts file, if any.
     ///
-    /// Errors if the worktree or the home does not exist, or a path is not
-    /// UTF-8; other missing paths are skipped.
+    /// Errors if the worktree or the home does not exist, a path is not
+    /// UTF-8, a name for the hosts file is not a host name or the file
+    /// cannot be written; other missing paths are skipped.
     pub fn build(self) -> Result<Policy, SandboxError> {
         let worktree = required("worktree", &self.worktree)?;
         let home = self
@@ -174,11 +209,20 @@ impl PolicyBuilder {
                 }
             }
         }
+        let hosts = match &self.hosts {
+            Some((file, entries)) => {
+                let written = hosts::write(file, entries)?;
+                utf8(&written)?;
+                Some(written)
+            }
+            None => None,
+        };
         Ok(Policy {
             mounts: mounts::order(resolved),
             worktree,
             home,
             network: self.network,
+            hosts,
         })
     }
 }
@@ -273,6 +317,30 @@ mod tests {
         // Hidden and writable at the same path: writable wins.
         assert_eq!(policy.mounts.len(), 1);
         assert_eq!(policy.mounts[0].access, Access::Writable);
+    }
+
+    #[test]
+    fn hosts_are_written_at_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let wt = dir.path().canonicalize().unwrap();
+        let file = wt.join("hosts");
+        let policy = Policy::builder(&wt)
+            .network(Network::Private)
+            .hosts(&file, vec![("x.test".into(), [127, 0, 0, 1].into())])
+            .build()
+            .unwrap();
+        assert_eq!(policy.hosts(), Some(file.as_path()));
+        assert!(std::fs::read_to_string(&file).unwrap().contains("x.test"));
+        assert!(
+            policy
+                .to_string()
+                .ends_with(&format!("network: private; /etc/hosts: {}", file.display())),
+            "{policy}"
+        );
+        let bad = Policy::builder(&wt)
+            .hosts(&file, vec![("a b".into(), [127, 0, 0, 1].into())])
+            .build();
+        assert!(matches!(bad, Err(SandboxError::InvalidHostName { .. })));
     }
 
     #[test]

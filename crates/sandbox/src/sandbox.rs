@@ -3,13 +3,13 @@
 use std::fmt;
 use std::path::Path;
 
-use gaffer_proc::CommandSpec;
+use gaffer_proc::{CommandSpec, PrivateNet};
 
 use crate::detect;
 use crate::error::{BWRAP_HINT, SandboxError};
 use crate::flags;
 use crate::mode::SandboxMode;
-use crate::policy::Policy;
+use crate::policy::{Network, Policy};
 use crate::program;
 
 /// How this host confines task processes. Find it once per daemon with
@@ -88,12 +88,17 @@ impl Sandbox {
 
     /// `spec` confined by `policy`: bwrap runs it, with the same arguments,
     /// working directory (which must be visible under the policy) and
-    /// environment, plus `HOME` when the policy sets a home. Without a
-    /// sandbox, `spec` unchanged.
-    pub fn wrap(&self, spec: CommandSpec, policy: &Policy) -> CommandSpec {
+    /// environment, plus `HOME` when the policy sets a home. With
+    /// [`Network::Private`], a spec without a private network gets one with
+    /// no ports. Without a sandbox, `spec` unchanged.
+    pub fn wrap(&self, mut spec: CommandSpec, policy: &Policy) -> CommandSpec {
         let Kind::Bwrap { path: bwrap, .. } = &self.kind else {
             return spec;
         };
+        // bwrap will not unshare the network: it must not be the host's.
+        if policy.network == Network::Private && spec.private_net.is_none() {
+            spec.private_net = Some(PrivateNet::default());
+        }
         let program = program::resolve(&spec, &policy.mounts);
         // Explicit, so bwrap fails loudly instead of silently starting in
         // `/` when the directory is hidden.
@@ -104,6 +109,7 @@ impl Sandbox {
         let mut args = flags::options(
             &policy.mounts,
             policy.network,
+            policy.hosts.as_deref().and_then(Path::to_str),
             cwd.as_deref().and_then(Path::to_str),
         );
         args.push("--".into());
@@ -205,5 +211,29 @@ mod tests {
             ]
         );
         assert!(sandbox.describe().contains("bubblewrap 0.8.0"));
+        assert_eq!(wrapped.private_net, None);
+    }
+
+    #[test]
+    fn a_private_network_is_never_the_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let wt = dir.path().canonicalize().unwrap();
+        let policy = Policy::builder(&wt)
+            .network(Network::Private)
+            .build()
+            .unwrap();
+        let sandbox = Sandbox {
+            kind: Kind::Bwrap {
+                path: "/usr/bin/bwrap".into(),
+                version: "bubblewrap 0.8.0".into(),
+            },
+        };
+        let spec = CommandSpec::new("/bin/true", &wt);
+        let wrapped = sandbox.wrap(spec.clone(), &policy);
+        assert_eq!(wrapped.private_net, Some(PrivateNet::default()));
+        assert!(!wrapped.args.iter().any(|a| a == "--unshare-net"));
+        let ports = PrivateNet::ports([443]);
+        let wrapped = sandbox.wrap(spec.private_net(ports.clone()), &policy);
+        assert_eq!(wrapped.private_net, Some(ports));
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gaffer_proc::{CommandSpec, ProcessOutcome};
-use gaffer_sandbox::{Network, Policy, Sandbox, SandboxMode};
+use gaffer_sandbox::{Network, Policy, PolicyBuilder, Sandbox, SandboxMode};
 use tokio_util::sync::CancellationToken;
 
 /// The `PATH` every test command gets (its environment is cleared).
@@ -111,6 +111,11 @@ impl Layout {
     }
 
     pub fn policy(&self, network: Network) -> Policy {
+        self.builder(network).build().unwrap()
+    }
+
+    /// The policy of [`Layout::policy`], still to be built.
+    pub fn builder(&self, network: Network) -> PolicyBuilder {
         Policy::builder(&self.worktree)
             .writable(&self.scratch)
             .home(&self.agent_home)
@@ -118,8 +123,6 @@ impl Layout {
             .hide(&self.state)
             .hide(&self.checkout)
             .network(network)
-            .build()
-            .unwrap()
     }
 
     /// Gives the whole layout to `nobody`, for runs as that user.
