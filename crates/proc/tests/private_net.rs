@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::tmp;
+use common::{private_net_usable, tmp};
 use gaffer_proc::{
     CommandSpec, MAX_PRIVATE_PORTS, NetStep, PrivateNet, ProcError, run, run_with_listeners,
     spawn_lines,
@@ -49,6 +49,9 @@ fn probe(host_port: u16, file: &std::path::Path) -> CommandSpec {
 
 #[tokio::test]
 async fn the_child_reaches_its_listeners_and_nothing_else() {
+    if !private_net_usable() {
+        return;
+    }
     let dir = tmp();
     let file = dir.path().join("mine");
     std::fs::write(&file, "").unwrap();
@@ -108,6 +111,9 @@ async fn the_probe_reaches_the_host_without_a_private_net() {
 
 #[tokio::test]
 async fn run_with_listeners_hands_them_to_on_start() {
+    if !private_net_usable() {
+        return;
+    }
     let spec = CommandSpec::new("bash", "/")
         .args([
             "-c",
@@ -134,6 +140,9 @@ async fn run_with_listeners_hands_them_to_on_start() {
 
 #[tokio::test]
 async fn a_failed_step_keeps_the_program_from_running() {
+    if !private_net_usable() {
+        return;
+    }
     let dir = tmp();
     let marker = dir.path().join("ran");
     // A duplicate port cannot be bound twice: the child fails after creating the namespace.
@@ -194,6 +203,9 @@ fn no_userns_helper_process() {
 
 #[test]
 fn without_user_namespaces_the_program_does_not_run() {
+    if !private_net_usable() {
+        return;
+    }
     let dir = tmp();
     let marker = dir.path().join("ran");
     // A user namespace whose limit of nested user namespaces is 0, as on a host that
@@ -228,6 +240,9 @@ fn without_user_namespaces_the_program_does_not_run() {
 /// variants take turns, so a load that changes meanwhile weighs on each alike.
 #[tokio::test]
 async fn private_net_cost() {
+    if !private_net_usable() {
+        return;
+    }
     const N: usize = 40;
     let bare = CommandSpec::new("/bin/true", "/");
     let variants = [

@@ -19,9 +19,15 @@
 //! Any failure in the child fails the spawn ([`crate::ProcError::PrivateNet`]): it never runs
 //! with the host's network by accident.
 //!
-//! Cost: a user and a network namespace per spawn, roughly a millisecond on top of the fork
-//! and exec (see the `private_net_cost` test for a figure on this host). The kernel tears a
-//! network namespace down asynchronously, after its last process and socket are gone.
+//! Cost: a user and a network namespace per spawn, a few milliseconds on top of the fork and
+//! exec, most of it the kernel making the network namespace, which bwrap's `--unshare-net`
+//! pays too (the `private_net_cost` test prints a figure). The kernel tears a network
+//! namespace down asynchronously, after its last process and socket are gone.
+//!
+//! Where user namespaces are allowed only to some programs (Ubuntu 23.10+ with
+//! `kernel.apparmor_restrict_unprivileged_userns=1`, which has a profile for bwrap but not
+//! for gaffer), the namespace is made without capabilities in it and the setup fails at the
+//! loopback step: gaffer then needs an AppArmor profile allowing `userns`, or the sysctl off.
 
 mod child;
 mod handoff;

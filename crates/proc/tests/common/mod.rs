@@ -132,3 +132,34 @@ impl Drop for KillMarked {
         }
     }
 }
+
+/// Whether gaffer-proc can make private networks here (they need user namespaces, which a
+/// host may disable or, like Ubuntu's AppArmor, allow only to some programs). When not, says
+/// so loudly and returns false, or panics when `CI` is set: there the tests must run. Unlike
+/// the helpers above, this asks the crate under test.
+pub fn private_net_usable() -> bool {
+    let probe = std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let spec = gaffer_proc::CommandSpec::new("true", "/")
+            .private_net(gaffer_proc::PrivateNet::default());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        rt.block_on(gaffer_proc::run(&spec, &cancel, |_| {}))
+            .map(|_| ())
+            .map_err(|err| err.to_string())
+    });
+    match probe.join().unwrap() {
+        Ok(()) => true,
+        Err(err) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
+            panic!("CI is set, so the private network tests may not be skipped, but: {err}")
+        }
+        Err(err) => {
+            eprintln!(
+                "\n!!!!!!!! SKIPPED: {err}. The private network test did NOT run. !!!!!!!!\n"
+            );
+            false
+        }
+    }
+}
