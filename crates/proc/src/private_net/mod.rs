@@ -26,8 +26,9 @@
 //!
 //! Where user namespaces are allowed only to some programs (Ubuntu 23.10+ with
 //! `kernel.apparmor_restrict_unprivileged_userns=1`, which has a profile for bwrap but not
-//! for gaffer), the namespace is made without capabilities in it and the setup fails at the
-//! loopback step: gaffer then needs an AppArmor profile allowing `userns`, or the sysctl off.
+//! for gaffer), the namespace is made without capabilities in it, so the setup should fail at
+//! the loopback step (not tried here): gaffer then needs an AppArmor profile allowing `userns`,
+//! or the sysctl off.
 
 mod child;
 mod handoff;
