@@ -27,6 +27,9 @@ backend = "scripted"
 script = "script.toml"
 [roles]
 coder = ["slow"]
+[sandbox]
+# How the test finds every process gaffer started.
+pass_env = ["GAFFER_CRASH_MARKER"]
 "#;
 
 const SCRIPT: &str = r#"
@@ -302,6 +305,12 @@ backend = "command"
 command = "setsid -w sh {agent} {log} {{prompt_file}}"
 [roles]
 coder = ["escaper"]
+# Without a sandbox, as on a host without user namespaces: there the agent can leave its
+# process group and only the supervisor mark finds it. (Inside the sandbox the pid namespace
+# takes it down with its bwrap.)
+[sandbox]
+mode = "none"
+pass_env = ["GAFFER_CRASH_MARKER"]
 "#,
         agent = agent.display(),
         log = log.display()
@@ -433,7 +442,10 @@ fn an_agent_started_but_never_recorded_is_killed_by_recovery_before_the_run_star
 fn no_command_agent_outlives_a_killed_daemon_by_more_than_a_second() {
     let repo = TestRepo::new();
     let marker = format!("nohup-{}", std::process::id());
-    let pids = repo.scratch("pids");
+    // The agents write their pids in a directory of their own that the sandbox lets them write.
+    let out_dir = repo.scratch("agent-out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let pids = out_dir.join("pids");
     repo.write(
         "gaffer.toml",
         format!(
@@ -450,8 +462,12 @@ backend = "command"
 command = "echo $$ >> {pids}; sh -c 'echo $$ >> {pids}; sleep 300; echo done'; echo {{prompt_file}}"
 [roles]
 coder = ["sleeper"]
+[sandbox]
+write = ["{scratch}"]
+pass_env = ["GAFFER_CRASH_MARKER"]
 "#,
-            pids = pids.display()
+            pids = pids.display(),
+            scratch = pids.parent().unwrap().display()
         ),
     );
     repo.commit_all("project");
