@@ -63,6 +63,19 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
                     .unwrap_or_else(|| "no verify command".into()),
                 Some("run `gaffer init`, or set verify.command in gaffer.toml"),
             ));
+            // How runs are confined, said loudly when they are not.
+            let confined = gaffer_engine::sandbox_for(s).is_ok_and(|sb| sb.is_confined());
+            let explicitly_none = s.sandbox.mode == gaffer_config::SandboxModeSetting::None;
+            checks.push(check(
+                "sandbox",
+                confined || explicitly_none,
+                gaffer_engine::describe_confinement(s),
+                Some(
+                    "install bubblewrap (Debian/Ubuntu: apt install bubblewrap) and allow \
+                     unprivileged user namespaces, or set [sandbox] mode = \"none\" to accept \
+                     unconfined runs",
+                ),
+            ));
             checks.push(check(
                 "agents",
                 !s.roles.coder.is_empty(),

@@ -102,3 +102,38 @@ fn doctor_names_line_and_column_of_a_toml_syntax_error() {
         "{config:#}"
     );
 }
+
+/// Runs without a sandbox are never silent: `doctor` and `status` say so.
+#[test]
+fn unconfined_runs_are_stated_loudly_by_doctor_and_status() {
+    let project = Project::new();
+    let (_, checks) = doctor_json(&project);
+    let sandbox = check(&checks, "sandbox");
+    assert_eq!(sandbox["ok"], true, "{sandbox:#}");
+    assert!(
+        sandbox["detail"].as_str().unwrap().starts_with("runs are confined"),
+        "{sandbox:#}"
+    );
+    let status = project.gaffer().arg("status").output().unwrap();
+    assert!(!stdout_of(&status).contains("NOT CONFINED"), "{}", stdout_of(&status));
+
+    let toml = std::fs::read_to_string(project.path().join("gaffer.toml")).unwrap();
+    project
+        .repo
+        .write("gaffer.toml", format!("{toml}\n[sandbox]\nmode = \"none\"\n"));
+    let (_, checks) = doctor_json(&project);
+    let sandbox = check(&checks, "sandbox");
+    assert!(
+        sandbox["detail"]
+            .as_str()
+            .unwrap()
+            .contains("RUNS ARE NOT CONFINED"),
+        "{sandbox:#}"
+    );
+    let status = project.gaffer().arg("status").output().unwrap();
+    assert!(
+        stdout_of(&status).contains("sandbox RUNS ARE NOT CONFINED"),
+        "{}",
+        stdout_of(&status)
+    );
+}
