@@ -41,7 +41,7 @@ pub(crate) fn probe(bwrap: &Path) -> Result<String, SandboxError> {
     let version = run(Command::new(bwrap).arg("--version")).map_err(unusable)?;
     let mut confined = Command::new(bwrap);
     confined
-        .args(flags::options(&[], Network::None, None, Some("/")))
+        .args(flags::options(&[], Network::None, &[], Some("/")))
         .args(["--", "/bin/sh", "-c", ":"]);
     run(&mut confined).map_err(unusable)?;
     Ok(version.trim().to_owned())

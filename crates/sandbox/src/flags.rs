@@ -31,7 +31,7 @@ const BASE: &[&str] = &["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc
 pub(crate) fn options(
     mounts: &[Mount],
     network: Network,
-    hosts: Option<&str>,
+    files_over: &[(&str, &str)],
     chdir: Option<&str>,
 ) -> Vec<String> {
     let mut args: Vec<String> = ISOLATION.iter().map(|s| (*s).to_owned()).collect();
@@ -57,8 +57,10 @@ pub(crate) fn options(
         };
         args.extend(op.map(str::to_owned));
     }
-    if let Some(hosts) = hosts {
-        args.extend(["--ro-bind", hosts, "/etc/hosts"].map(str::to_owned));
+    // Files bound read-only over others (the hosts file, a run's gitfile), after every
+    // directory mount so they land on top of them.
+    for (source, target) in files_over {
+        args.extend(["--ro-bind", source, target].map(str::to_owned));
     }
     // Last, so the mount points bwrap made inside the tmpfs already exist;
     // not recursive, so writable paths inside stay writable.
@@ -100,7 +102,7 @@ mod tests {
             mount("/state/worktrees/t1", Access::Writable, true),
             mount("/state", Access::Hidden, true),
         ]);
-        let args = options(&mounts, Network::None, None, Some("/state/worktrees/t1"));
+        let args = options(&mounts, Network::None, &[], Some("/state/worktrees/t1"));
         let root = position(&args, &["--ro-bind", "/", "/"]);
         let tmpfs = position(&args, &["--tmpfs", "/state"]);
         let bind = position(
@@ -114,9 +116,9 @@ mod tests {
 
     #[test]
     fn network_none_unshares_the_network_and_host_and_private_do_not() {
-        let none = options(&[], Network::None, None, None);
-        let host = options(&[], Network::Host, None, None);
-        let private = options(&[], Network::Private, None, None);
+        let none = options(&[], Network::None, &[], None);
+        let host = options(&[], Network::Host, &[], None);
+        let private = options(&[], Network::Private, &[], None);
         assert!(none.iter().any(|a| a == "--unshare-net"));
         assert!(!host.iter().any(|a| a == "--unshare-net"));
         assert!(!private.iter().any(|a| a == "--unshare-net"));
@@ -132,7 +134,7 @@ mod tests {
     #[test]
     fn a_hidden_file_becomes_dev_null() {
         let mounts = [mount("/run/docker.sock", Access::Hidden, false)];
-        let args = options(&mounts, Network::Host, None, None);
+        let args = options(&mounts, Network::Host, &[], None);
         position(&args, &["--ro-bind", "/dev/null", "/run/docker.sock"]);
         assert!(!args.iter().any(|a| a == "--remount-ro"));
     }
@@ -140,7 +142,12 @@ mod tests {
     #[test]
     fn the_hosts_file_is_bound_after_the_mounts_and_before_remounting() {
         let mounts = [mount("/etc", Access::Hidden, true)];
-        let args = options(&mounts, Network::Private, Some("/s/hosts"), None);
+        let args = options(
+            &mounts,
+            Network::Private,
+            &[("/s/hosts", "/etc/hosts")],
+            None,
+        );
         let tmpfs = position(&args, &["--tmpfs", "/etc"]);
         let hosts = position(&args, &["--ro-bind", "/s/hosts", "/etc/hosts"]);
         let ro = position(&args, &["--remount-ro", "/etc"]);

@@ -39,6 +39,8 @@ pub struct Policy {
     pub(crate) network: Network,
     /// A file to bind read-only over `/etc/hosts`, canonical.
     pub(crate) hosts: Option<PathBuf>,
+    /// Files bound read-only over other files: `(source, target)`, both canonical.
+    pub(crate) files_over: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Policy {
@@ -52,6 +54,7 @@ impl Policy {
             network: Network::default(),
             paths: Vec::new(),
             hosts: None,
+            files_over: Vec::new(),
         }
     }
 
@@ -127,9 +130,22 @@ pub struct PolicyBuilder {
     network: Network,
     paths: Vec<(PathBuf, Access)>,
     hosts: Option<(PathBuf, Vec<(String, IpAddr)>)>,
+    files_over: Vec<(PathBuf, PathBuf)>,
 }
 
 impl PolicyBuilder {
+    /// `source` (a file) is what the process sees at `target` (an existing file, e.g. a
+    /// worktree's `.git`), read-only: a bind mount point cannot be replaced or removed from
+    /// inside. Both must exist when the policy is built.
+    pub fn read_only_over(
+        mut self,
+        source: impl Into<PathBuf>,
+        target: impl Into<PathBuf>,
+    ) -> Self {
+        self.files_over.push((source.into(), target.into()));
+        self
+    }
+
     /// The worktree stays visible but read-only: for runs that must not change it (reviewers,
     /// planners).
     pub fn worktree_read_only(mut self) -> Self {
@@ -217,12 +233,18 @@ impl PolicyBuilder {
             }
             None => None,
         };
+        let mut files_over = Vec::new();
+        for (source, target) in &self.files_over {
+            let (source, target) = (required("file", source)?, required("file", target)?);
+            files_over.push((source, target));
+        }
         Ok(Policy {
             mounts: mounts::order(resolved),
             worktree,
             home,
             network: self.network,
             hosts,
+            files_over,
         })
     }
 }

@@ -106,10 +106,24 @@ impl Sandbox {
         if let Some(cwd) = cwd.as_deref().filter(|c| !policy.is_visible(c)) {
             tracing::warn!(cwd = %cwd.display(), "sandbox: the working directory is hidden by the policy");
         }
+        let hosts = policy
+            .hosts
+            .as_deref()
+            .and_then(Path::to_str)
+            .map(|h| (h, "/etc/hosts"));
+        let overs: Vec<(&str, &str)> = hosts
+            .into_iter()
+            .chain(
+                policy
+                    .files_over
+                    .iter()
+                    .filter_map(|(s, t)| Some((s.to_str()?, t.to_str()?))),
+            )
+            .collect();
         let mut args = flags::options(
             &policy.mounts,
             policy.network,
-            policy.hosts.as_deref().and_then(Path::to_str),
+            &overs,
             cwd.as_deref().and_then(Path::to_str),
         );
         args.push("--".into());
