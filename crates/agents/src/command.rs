@@ -109,9 +109,14 @@ impl AgentBackend for CommandBackend {
         let mut process = gaffer_proc::spawn_lines(&spec, cancel)
             .map_err(|e| AgentError::Start(e.to_string()))?;
         let identity = process.identity.clone();
+        let relays = request
+            .confine
+            .start_relays(std::mem::take(&mut process.listeners));
         let (tx, rx) = mpsc::channel(256);
         let model = request.model.clone();
         tokio::spawn(async move {
+            // The run's network lives as long as its process.
+            let _relays = relays;
             let _ = tx
                 .send(AgentEvent::Started {
                     model,

@@ -27,6 +27,23 @@ pub struct Confinement {
     sandbox: Option<(Arc<Sandbox>, Arc<Policy>)>,
     /// The secrets to redact from whatever the backend keeps of the run (its raw logs).
     redactor: Option<Redactor>,
+    /// Ports of the run's private network and where each is relayed (`host:port`): the only
+    /// places its processes can connect to (their model, gaffer's API).
+    relays: Vec<(u16, String)>,
+}
+
+/// Stops a run's relays when dropped (when the run's process has ended).
+#[derive(Debug, Default)]
+pub struct Relays {
+    cancel: Option<tokio_util::sync::CancellationToken>,
+}
+
+impl Drop for Relays {
+    fn drop(&mut self) {
+        if let Some(cancel) = &self.cancel {
+            cancel.cancel();
+        }
+    }
 }
 
 impl Confinement {
@@ -39,6 +56,38 @@ impl Confinement {
                 .filter(|(s, _)| s.is_confined())
                 .map(|(s, p)| (s, Arc::new(p))),
             redactor: None,
+            relays: Vec::new(),
+        }
+    }
+
+    /// The same, with processes in a private network where each `(port, target)` listens on
+    /// `127.0.0.1:port` and is relayed to `target` (`host:port`) from gaffer's network; the
+    /// sandbox's policy must say `Network::Private`.
+    pub fn relaying(self, relays: Vec<(u16, String)>) -> Confinement {
+        Confinement { relays, ..self }
+    }
+
+    /// Starts relaying the listeners the spawned process came with (see
+    /// [`Confinement::relaying`]); they stop when the returned guard is dropped. A listener
+    /// without a target is closed (its connections are refused).
+    pub fn start_relays(&self, listeners: Vec<(u16, std::net::TcpListener)>) -> Relays {
+        if listeners.is_empty() {
+            return Relays::default();
+        }
+        let cancel = tokio_util::sync::CancellationToken::new();
+        for (port, listener) in listeners {
+            let Some((_, target)) = self.relays.iter().find(|(p, _)| *p == port) else {
+                continue;
+            };
+            let (target, cancel) = (target.clone(), cancel.clone());
+            tokio::spawn(async move {
+                if let Err(e) = gaffer_sandbox::relay(listener, target.clone(), cancel).await {
+                    tracing::warn!(%target, "cannot relay port {port}: {e}");
+                }
+            });
+        }
+        Relays {
+            cancel: Some(cancel),
         }
     }
 
@@ -90,6 +139,11 @@ impl Confinement {
         let Some((sandbox, policy)) = &self.sandbox else {
             return Ok(spec);
         };
+        if policy.network() == gaffer_sandbox::Network::Private {
+            spec.private_net = Some(gaffer_proc::PrivateNet::ports(
+                self.relays.iter().map(|(port, _)| *port),
+            ));
+        }
         if let Err(source) = gaffer_proc::program_path(&spec) {
             return Err(ProcError::Spawn {
                 program: spec.program.clone(),

@@ -20,7 +20,7 @@ mod registry;
 mod scripted;
 
 pub use command::CommandBackend;
-pub use confinement::Confinement;
+pub use confinement::{Confinement, Relays};
 pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
 pub use lines::{classify_line, classify_text};
 pub use registry::{AgentBackend, AgentError, AgentSpec, Registry};

@@ -108,6 +108,51 @@ pub(crate) struct Place<'a> {
     /// An agent's data directory (its CLI's configuration, sessions), kept across runs; its
     /// `home/` is the agent's `HOME`.
     pub data_dir: Option<&'a Path>,
+    /// An agent run's own git directory (`gaffer_git::RunRepo`): what it sees of the
+    /// repository instead of the repository's git directory, so no ref but its branch moves.
+    pub git: Option<&'a gaffer_git::Mounts>,
+    /// Where an agent CLI may connect: its model endpoints (URLs) and gaffer's API.
+    pub reach: Option<&'a Reach>,
+}
+
+/// The endpoints an agent run may reach, as URLs (`https://api.anthropic.com`,
+/// `http://127.0.0.1:7420`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reach {
+    pub endpoints: Vec<String>,
+}
+
+impl Reach {
+    /// Each endpoint as `(host, port)`, with the scheme's port when none is written.
+    fn targets(&self) -> Result<Vec<(String, u16)>> {
+        let mut out: Vec<(String, u16)> = Vec::new();
+        for endpoint in &self.endpoints {
+            let url = url::Url::parse(endpoint).map_err(|e| {
+                crate::error::EngineError::Invalid(format!(
+                    "the endpoint `{endpoint}` is not a URL: {e}"
+                ))
+            })?;
+            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+                return Err(crate::error::EngineError::Invalid(format!(
+                    "the endpoint `{endpoint}` names no host and port"
+                )));
+            };
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            if let Some((other, _)) = out.iter().find(|(h, p)| *p == port && *h != host) {
+                return Err(crate::error::EngineError::Invalid(format!(
+                    "an agent's endpoints {other} and {host} both use port {port}, which one \
+                     private network cannot tell apart; set [sandbox.network] agents = true"
+                )));
+            }
+            if !out.contains(&(host.clone(), port)) {
+                out.push((host, port));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The confinement of one process of `kind` at `place`. Creates the scratch and home
@@ -129,11 +174,24 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
     if !sandbox.is_confined() {
         return Ok(Confinement::new(env, None));
     }
-    let network = match kind {
+    let whole_network = match kind {
         Kind::Agent { cli: true, .. } => settings.sandbox.network.agents,
         Kind::Agent { cli: false, .. } => settings.sandbox.network.tools,
         Kind::Verify => settings.sandbox.network.verify,
         Kind::Setup => settings.sandbox.network.setup,
+    };
+    // An agent CLI reaches its model and gaffer's API, each relayed into a private network at
+    // its own port and, for a name, under its own name; nothing else.
+    let relayed = match (kind, place.reach) {
+        (Kind::Agent { cli: true, .. }, Some(reach)) if !whole_network => reach.targets()?,
+        _ => Vec::new(),
+    };
+    let network = if whole_network {
+        Network::Host
+    } else if relayed.is_empty() {
+        Network::None
+    } else {
+        Network::Private
     };
     let writes = match kind {
         Kind::Agent { role, .. } => matches!(role, Role::Coder | Role::Resolver),
@@ -142,41 +200,70 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
     let mut policy = Policy::builder(place.worktree)
         .home(&home)
         .writable(place.scratch)
-        .network(if network {
-            Network::Host
-        } else {
-            Network::None
-        });
+        .network(network);
+    if network == Network::Private {
+        let names: Vec<(String, std::net::IpAddr)> = relayed
+            .iter()
+            .filter(|(host, _)| host.parse::<std::net::IpAddr>().is_err())
+            .map(|(host, _)| (host.clone(), std::net::IpAddr::from([127, 0, 0, 1])))
+            .collect();
+        // Beside the scratch directory, which the run may write; this it may not.
+        let file = place
+            .scratch
+            .parent()
+            .unwrap_or(place.scratch)
+            .join("hosts");
+        policy = policy.hosts(file, names);
+    }
     if !writes {
         policy = policy.worktree_read_only();
     }
     if let Some(data) = place.data_dir {
         policy = policy.writable(data);
     }
-    policy = hide_and_show(board, policy, place.worktree, writes);
-    Ok(Confinement::new(env, Some((sandbox, policy.build()?))))
+    policy = hide_and_show(board, policy, place.git);
+    let confinement = Confinement::new(env, Some((sandbox, policy.build()?)));
+    Ok(if network == Network::Private {
+        confinement.relaying(
+            relayed
+                .into_iter()
+                .map(|(host, port)| (port, format!("{host}:{port}")))
+                .collect(),
+        )
+    } else {
+        confinement
+    })
 }
 
-/// The user's home, gaffer's state and the user's checkout hidden; the repository's git
-/// directory, the toolchains and `[sandbox] read` shown read-only; `[sandbox] write` writable.
+/// The user's home, gaffer's state and the user's checkout hidden; the toolchains and
+/// `[sandbox] read` shown read-only; `[sandbox] write` writable. The repository's git directory
+/// is read-only (verify and setup may run git), or, for an agent run with a git directory of
+/// its own, hidden but for the object store.
 fn hide_and_show(
     board: &Board,
     mut policy: PolicyBuilder,
-    worktree: &Path,
-    writes: bool,
+    git: Option<&gaffer_git::Mounts>,
 ) -> PolicyBuilder {
     let user_home = std::env::var_os("HOME").map(PathBuf::from);
     if let Some(home) = &user_home {
         policy = policy.hide(home);
     }
-    policy = policy
-        .hide(&board.project.root)
-        .read_only(board.git.common_dir())
-        .hide(board.paths.root());
-    // The worktree's own git directory (HEAD, index) under the repository's: git in the
-    // worktree refreshes its index there.
-    if writes && let Some(gitdir) = worktree_gitdir(worktree) {
-        policy = policy.writable(gitdir);
+    policy = policy.hide(&board.project.root).hide(board.paths.root());
+    match git {
+        Some(mounts) => {
+            for dir in &mounts.hidden {
+                policy = policy.hide(dir);
+            }
+            for dir in &mounts.read_only {
+                policy = policy.read_only(dir);
+            }
+            for dir in &mounts.writable {
+                policy = policy.writable(dir);
+            }
+            let (source, target) = &mounts.gitfile_over;
+            policy = policy.read_only_over(source, target);
+        }
+        None => policy = policy.read_only(board.git.common_dir()),
     }
     for dir in toolchain_dirs(user_home.as_deref()) {
         policy = policy.read_only(dir);
@@ -188,17 +275,6 @@ fn hide_and_show(
         policy = policy.writable(path);
     }
     policy
-}
-
-/// The git directory a linked worktree's `.git` file names.
-fn worktree_gitdir(worktree: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(worktree.join(".git")).ok()?;
-    let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
-    Some(if dir.is_absolute() {
-        dir
-    } else {
-        worktree.join(dir)
-    })
 }
 
 /// Directories under the user's home that processes need to read to run the project's tools:

@@ -181,8 +181,13 @@ pub(crate) fn start<P: LineParser>(
         "agent CLI started"
     );
     let identity = process.identity.clone();
+    let relays = run
+        .confine
+        .start_relays(std::mem::take(&mut process.listeners));
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
+        // The run's network lives as long as its process.
+        let _relays = relays;
         while let Some(line) = process.lines.recv().await {
             raw.write(&keep.redact(&line), process.lines.is_empty());
             for event in parser.feed(&line) {

@@ -415,6 +415,21 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         .map_err(|e| EngineError::io(format!("creating {}", data_dir.display()), e))?;
     // gaffer's own loop runs no process but its `run` tool's commands; the CLIs are processes.
     let cli = !matches!(agent.backend.backend(), "openai" | "anthropic" | "scripted");
+    // Inside a sandbox the run gets a git directory of its own: it can commit on its branch
+    // and move nothing else (brought back below).
+    let run_repo = if crate::confine::sandbox_for(&board.settings)?.is_confined() {
+        Some(prepare_run_repo(board, spot, &run_dir).await?)
+    } else {
+        None
+    };
+    let git_mounts = run_repo.as_ref().map(gaffer_git::RunRepo::mounts);
+    // Its model, and gaffer's API for reporting with the run's own token.
+    let mut reach = crate::confine::Reach {
+        endpoints: agent_endpoints(board, &agent.name),
+    };
+    let api_url = board.run_access.api_url();
+    reach.endpoints.extend(api_url.clone());
+    let access = RunToken::issue(board, task, &run);
     let confine = crate::confine::confinement(
         board,
         crate::confine::Kind::Agent { role, cli },
@@ -422,9 +437,17 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
             worktree: spot.worktree,
             scratch: &run_dir,
             data_dir: Some(&data_dir),
+            git: git_mounts.as_ref(),
+            reach: Some(&reach),
         },
     )?
     .redacting(board.secrets.redactor());
+    let mut env = vec![
+        ("GAFFER_TASK".into(), task.id.to_string()),
+        ("GAFFER_RUN".into(), run.id.to_string()),
+        ("GAFFER_RUN_TOKEN".into(), access.token.clone()),
+    ];
+    env.extend(api_url.map(|url| ("GAFFER_API_URL".to_string(), url)));
 
     let mut request = RunRequest {
         role,
@@ -433,10 +456,7 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         worktree: spot.worktree.to_path_buf(),
         model: agent.model.clone(),
         resume_session: resume,
-        env: vec![
-            ("GAFFER_TASK".into(), task.id.to_string()),
-            ("GAFFER_RUN".into(), run.id.to_string()),
-        ],
+        env,
         // The agent's own `timeout`, else at least an hour (and never less than verify may take).
         max_wall: board
             .settings
@@ -455,6 +475,13 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     let mut refused: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
         let streamed = stream_run(ctx, agent, request.clone(), &run, task, &mut transcript).await?;
+        // What the run committed in its own git directory becomes the branch's, now that
+        // every process of the run has ended; a reviewer's or a planner's commits do not.
+        if let Some(repo) = &run_repo
+            && matches!(role, Role::Coder | Role::Resolver)
+        {
+            bring_back(board, &run, task, repo).await?;
+        }
         let outcome = streamed.outcome.clone();
         texts.extend(streamed.texts.iter().cloned());
         refused.extend(streamed.refused.iter().cloned());
@@ -482,6 +509,15 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         let (result, plan) = judged.into_result(&outcome);
         break (outcome, result, plan);
     };
+    // The run's git directory has served: its commits are the branch's now.
+    if let Some(repo) = run_repo {
+        blocking(move || {
+            repo.remove().map_err(|e| {
+                EngineError::Invalid(format!("cannot remove the run's git directory: {e}"))
+            })
+        })
+        .await?;
+    }
     let status = match &result {
         RunResult::Failed { .. } => RunStatus::Failed,
         _ => RunStatus::Succeeded,
@@ -530,6 +566,119 @@ fn finish(
         usage,
         session_id: outcome.session_id.clone(),
     }
+}
+
+/// A run's token for gaffer's API, revoked when the run ends whichever way it ends.
+struct RunToken<'a> {
+    board: &'a Board,
+    run: gaffer_core::RunId,
+    token: String,
+}
+
+impl<'a> RunToken<'a> {
+    fn issue(board: &'a Board, task: &Task, run: &Run) -> RunToken<'a> {
+        RunToken {
+            board,
+            run: run.id,
+            token: board.run_access.issue(task.id, run.id),
+        }
+    }
+}
+
+impl Drop for RunToken<'_> {
+    fn drop(&mut self) {
+        self.board.run_access.revoke(self.run);
+    }
+}
+
+/// The model endpoints an agent CLI talks to: its `base_url`, else its provider's public API.
+/// gaffer's own loop and scripted agents run in the daemon and reach nothing from a sandbox.
+fn agent_endpoints(board: &Board, name: &str) -> Vec<String> {
+    use gaffer_config::Backend;
+    let Some(agent) = board.settings.agent(name) else {
+        return Vec::new();
+    };
+    let from_env = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+    let endpoint = match agent.backend {
+        Backend::Claude => agent
+            .base_url
+            .clone()
+            .or_else(|| from_env("ANTHROPIC_BASE_URL"))
+            .or_else(|| Some("https://api.anthropic.com".into())),
+        Backend::Codex => agent
+            .base_url
+            .clone()
+            .or_else(|| from_env("OPENAI_BASE_URL"))
+            .or_else(|| Some("https://api.openai.com/v1".into())),
+        Backend::Command => agent.base_url.clone(),
+        Backend::Openai | Backend::Anthropic | Backend::Scripted => None,
+    };
+    endpoint.into_iter().collect()
+}
+
+/// The run's own git directory, on the worktree's branch, with the landing tip as a ref too
+/// (so `git diff <target>` works inside).
+async fn prepare_run_repo(
+    board: &Arc<Board>,
+    spot: &Spot<'_>,
+    run_dir: &Path,
+) -> Result<gaffer_git::RunRepo> {
+    // Its own directory beside the run's scratch: the run may write the run repository in
+    // it, never the gitfile bound over its worktree's `.git`.
+    let (b, wt, scratch) = (
+        Arc::clone(board),
+        spot.worktree.to_path_buf(),
+        run_dir.parent().unwrap_or(run_dir).join("git"),
+    );
+    blocking(move || {
+        std::fs::create_dir_all(&scratch)
+            .map_err(|e| EngineError::io(format!("creating {}", scratch.display()), e))?;
+        let branch = gaffer_git::branch_of(&wt, b.git.env())?.ok_or_else(|| {
+            EngineError::Invalid(format!("the worktree {} is on no branch", wt.display()))
+        })?;
+        let landing = b.landing()?;
+        let (tip, _) = landing.base(&b)?;
+        let extra = [(format!("refs/heads/{}", landing.target), tip)];
+        gaffer_git::RunRepo::prepare(&b.git, &wt, &branch, &extra, &scratch).map_err(|e| {
+            EngineError::Invalid(format!("cannot give the run its git directory: {e}"))
+        })
+    })
+    .await
+}
+
+/// Moves the task's branch to what the run committed in its own git directory (by
+/// compare-and-swap from where it started); refs the run made or moved beside its branch are
+/// ignored and said so in the log.
+async fn bring_back(
+    board: &Arc<Board>,
+    run: &Run,
+    task: &Task,
+    repo: &gaffer_git::RunRepo,
+) -> Result<()> {
+    let repo = repo.clone();
+    let brought = blocking(move || {
+        repo.bring_back()
+            .map_err(|e| EngineError::Invalid(format!("cannot take the run's commits: {e}")))
+    })
+    .await?;
+    if !brought.ignored.is_empty() {
+        let names: Vec<String> = brought.ignored.iter().map(|r| r.name.clone()).collect();
+        let event = AgentEvent::Status {
+            text: format!(
+                "gaffer ignored refs the run created or moved beside its branch: {}",
+                names.join(", ")
+            ),
+        };
+        if let Some(data) = output_event(&event) {
+            board
+                .store
+                .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+                    .task(task.id)
+                    .project(task.project)
+                    .run(run.id)])?;
+        }
+    }
+    Ok(())
 }
 
 /// Why the watchdog stopped a run.

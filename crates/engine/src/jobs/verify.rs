@@ -210,6 +210,8 @@ pub(crate) async fn run_command(
             worktree,
             scratch: &scratch,
             data_dir: None,
+            git: None,
+            reach: None,
         },
     )?;
     let outcome = gaffer_proc::run(&confine.apply(spec)?, &ctx.cancel, |id| {

@@ -90,6 +90,8 @@ pub(crate) async fn ensure_setup(board: &Arc<Board>, worktree: &Path) -> Result<
             worktree,
             scratch: &scratch,
             data_dir: None,
+            git: None,
+            reach: None,
         },
     )?;
     let outcome = gaffer_proc::run(
