@@ -34,6 +34,8 @@ pub enum Command {
     Up(UpArgs),
     /// Stop the daemon cleanly; every task stays resumable.
     Down,
+    /// Print the running daemon's dashboard link, with its token.
+    Dashboard,
     /// Add, import, list, show, cancel or retry tasks.
     #[command(subcommand)]
     Task(TaskCommand),

@@ -3,9 +3,11 @@
 //! from `crates/server/tests/browser/dashboard.test.mjs`, against the real daemon running a
 //! scripted pipeline.
 //!
-//! This test builds the repository and starts `gaffer up` with a token; the Node script does the
-//! rest through the page (adding a task, answering a question, approving a change, reading the
-//! task page, dropping the live connection) and saves a screenshot of every page under
+//! This test builds the repository and starts `gaffer up` without configuring a token, so that
+//! the daemon makes its own, and hands the script the dashboard's link that `gaffer up` printed
+//! (`/?token=…`); the Node script does the rest through the page (adding a task, answering a
+//! question, approving a change, reading the task page, dropping the live connection, restarting
+//! the daemon) and saves a screenshot of every page under
 //! `target/gaffer-artifacts/screenshots/` (or `$GAFFER_ARTIFACTS/screenshots/`).
 //!
 //! Needs `node` on `PATH`, `/usr/bin/chromium` (`apt-get install chromium`) and `playwright-core`
@@ -20,8 +22,6 @@ use std::time::{Duration, Instant};
 
 /// How long the whole browser script may take.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
-
-const TOKEN: &str = "browser-test-token-7f3a9c";
 
 const GAFFER_TOML: &str = r#"# The browser test's project: a scripted coder and reviewer, and a label that needs approval.
 [project]
@@ -245,7 +245,7 @@ fn project() -> TestRepo {
 }
 
 /// The environment every process of this test runs with: hermetic git, the test's home and
-/// temporary directory, and the daemon's token.
+/// temporary directory. No `GAFFER_TOKEN`: the daemon makes its token.
 fn environment(repo: &TestRepo) -> Vec<(String, String)> {
     let tmp = repo.scratch("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
@@ -255,7 +255,6 @@ fn environment(repo: &TestRepo) -> Vec<(String, String)> {
         std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
     ));
     env.push(("TMPDIR".into(), tmp.display().to_string()));
-    env.push(("GAFFER_TOKEN".into(), TOKEN.into()));
     env
 }
 
@@ -297,7 +296,8 @@ impl Drop for Daemon<'_> {
     }
 }
 
-fn start_daemon<'a>(repo: &'a TestRepo, env: &[(String, String)]) -> (Daemon<'a>, u16) {
+/// Starts the daemon; its port and the dashboard's link `gaffer up` printed.
+fn start_daemon<'a>(repo: &'a TestRepo, env: &[(String, String)]) -> (Daemon<'a>, u16, String) {
     let daemon = Daemon {
         repo,
         env: env.to_vec(),
@@ -317,7 +317,17 @@ fn start_daemon<'a>(repo: &'a TestRepo, env: &[(String, String)]) -> (Daemon<'a>
         .and_then(|i| i["port"].as_u64())
         .and_then(|p| u16::try_from(p).ok())
         .expect("daemon.json names the port");
-    (daemon, port)
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let link = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("dashboard: "))
+        .unwrap_or_else(|| panic!("`gaffer up` printed no dashboard link: {stdout}"))
+        .to_string();
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/?token=")),
+        "{link}"
+    );
+    (daemon, port, link)
 }
 
 /// Runs `cmd` to completion, killing it after `timeout`.
@@ -371,7 +381,7 @@ fn the_dashboard_drives_a_scripted_pipeline_in_chromium() {
     };
     let repo = project();
     let env = environment(&repo);
-    let (daemon, port) = start_daemon(&repo, &env);
+    let (daemon, port, link) = start_daemon(&repo, &env);
     let shots = screenshots_dir();
     // Only this run's pictures (a failure.png from an earlier run would mislead).
     let _ = std::fs::remove_dir_all(&shots);
@@ -384,6 +394,7 @@ fn the_dashboard_drives_a_scripted_pipeline_in_chromium() {
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("GAFFER_URL", format!("http://127.0.0.1:{port}"))
         .env("GAFFER_PORT", port.to_string())
+        .env("GAFFER_DASHBOARD_LINK", &link)
         .env("GAFFER_BIN", env!("CARGO_BIN_EXE_gaffer"))
         .env("GAFFER_REPO", repo.path())
         .env("GAFFER_SCREENSHOTS", &shots)

@@ -431,8 +431,41 @@ async fn claude_code_adds_a_task_through_gaffers_mcp_server() {
     drop(daemon);
 }
 
-/// A `command` agent (tests/mcp/agent.py) that asks its question through `gaffer mcp`.
-fn asking_project(user_base: Option<&str>) -> Project {
+/// What the confined agent of [`asking_project`] must read besides the system: its script, the
+/// gaffer binary it starts as its MCP server, and the Python that has the `mcp` package.
+fn agent_reads(env: &[(String, String)]) -> Vec<String> {
+    let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_gaffer"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut paths = vec![
+        script_dir.display().to_string(),
+        bin_dir.display().to_string(),
+    ];
+    let prefixes = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, site; print(sys.prefix); print(sys.base_prefix); print(site.getuserbase())",
+        ])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    paths.extend(
+        String::from_utf8_lossy(&prefixes.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|p| Path::new(p).exists())
+            .map(str::to_string),
+    );
+    paths
+}
+
+/// A `command` agent (tests/mcp/agent.py) that asks its question through `gaffer mcp`. The
+/// agent runs confined, as every agent does: it reaches the daemon only through
+/// `GAFFER_API_URL` with its run's token (`GAFFER_RUN_TOKEN`).
+fn asking_project(user_base: Option<&str>, reads: &[String]) -> Project {
     let project = Project::bare();
     let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/agent.py");
     let env = match user_base {
@@ -461,7 +494,11 @@ coder = ["asker"]
 
 [server]
 port = 0
+
+[sandbox]
+read = {reads}
 "#,
+        reads = json!(reads),
         command = json!(format!(
             "python3 '{}' '{}' {{prompt_file}}",
             agent.display(),
@@ -486,7 +523,7 @@ fn an_agent_asks_a_person_through_mcp_and_resumes_with_the_answer() {
         .iter()
         .find(|(k, _)| k == "PYTHONUSERBASE")
         .map(|(_, v)| v.clone());
-    let project = asking_project(user_base.as_deref());
+    let project = asking_project(user_base.as_deref(), &agent_reads(&env));
     let daemon = project.start_daemon();
     let id = project.add_task("Write a greeting", &[]);
 
@@ -523,4 +560,143 @@ fn an_agent_asks_a_person_through_mcp_and_resumes_with_the_answer() {
         "Hello"
     );
     drop(daemon);
+}
+
+/// A stand-in daemon that answers every request with 201 and `{"id": 1, "run": 9}`, and hands
+/// each request (head and body) to the test.
+fn recording_daemon() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                let Some(end) = text.find("\r\n\r\n") else {
+                    continue;
+                };
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if request.len() >= end + 4 + length {
+                    break;
+                }
+            }
+            let body = r#"{"id": 1, "run": 9}"#;
+            let response = format!(
+                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+            if tx
+                .send(String::from_utf8_lossy(&request).to_string())
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// Inside a run (and a sandbox: no repository, no daemon.json), `gaffer mcp` reports to
+/// `GAFFER_API_URL` with `GAFFER_RUN_TOKEN`, through the task's own routes.
+#[test]
+fn inside_a_run_gaffer_mcp_reports_with_the_runs_token() {
+    use std::io::{BufRead, BufReader, Write};
+    let (url, requests) = recording_daemon();
+    let nowhere = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gaffer"))
+        .arg("mcp")
+        .current_dir(nowhere.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", nowhere.path())
+        .env("GAFFER_API_URL", &url)
+        .env("GAFFER_RUN_TOKEN", "run-token-of-run-9")
+        .env("GAFFER_TASK", "4")
+        .env("GAFFER_RUN", "9")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut rpc = |message: Value| {
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+        if message.get("id").is_none() {
+            return Value::Null;
+        }
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+    let init = rpc(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"},
+        }}),
+    );
+    assert_eq!(init["result"]["serverInfo"]["name"], "gaffer", "{init:#}");
+    rpc(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let call = |name: &str, arguments: Value, id: i64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": name, "arguments": arguments}})
+    };
+    let progress = rpc(call("report_progress", json!({"text": "halfway"}), 2));
+    assert_eq!(progress["result"]["isError"], false, "{progress:#}");
+    let proposed = rpc(call(
+        "propose",
+        json!({"title": "Cache the config", "body": "It is parsed twice."}),
+        3,
+    ));
+    assert_eq!(proposed["result"]["isError"], false, "{proposed:#}");
+    drop(stdin);
+    let _ = child.wait();
+
+    let seen: Vec<String> = (0..2)
+        .map(|_| requests.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
+    assert!(
+        seen[0].starts_with("POST /api/tasks/4/progress HTTP/1.1\r\n"),
+        "{}",
+        seen[0]
+    );
+    assert!(
+        seen[1].starts_with("POST /api/tasks/4/propose HTTP/1.1\r\n"),
+        "{}",
+        seen[1]
+    );
+    for request in &seen {
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("\r\nauthorization: bearer run-token-of-run-9\r\n"),
+            "{request}"
+        );
+    }
+    let body: Value = serde_json::from_str(seen[1].split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"title": "Cache the config", "body": "It is parsed twice.", "run": 9})
+    );
 }

@@ -1,7 +1,7 @@
 //! The daemon's HTTP API as the MCP server uses it: where it is, and calls that turn its error
 //! documents into messages an agent can act on.
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -11,13 +11,20 @@ use std::time::Duration;
 /// How long one API call may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The daemon's base URL, set by gaffer for every agent it runs (with [`RUN_TOKEN_ENV`]): inside
+/// a sandbox there is no `daemon.json` to read.
+pub const API_URL_ENV: &str = "GAFFER_API_URL";
+/// The agent's run token, good for reporting on its own task while the run lasts.
+pub const RUN_TOKEN_ENV: &str = "GAFFER_RUN_TOKEN";
+
 /// Where the daemon is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     /// A fixed base URL (`--server http://127.0.0.1:7420`).
     Url(String),
     /// The `daemon.json` that `gaffer up` writes in the state directory, read again at every
-    /// call: the daemon may start (or restart on another port) after the MCP server did.
+    /// call: the daemon may start (or restart on another port, with a new token) after the MCP
+    /// server did.
     DaemonFile(PathBuf),
 }
 
@@ -54,33 +61,58 @@ impl ApiError {
 }
 
 /// A client of the daemon's API.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Api {
     endpoint: Endpoint,
+    /// Sent with every request when set: a run's token, or the token of a daemon at a URL.
+    token: Option<String>,
+    /// The token a person configured (`server.token_env`), for a daemon whose `daemon.json`
+    /// names none.
+    configured: Option<String>,
     http: reqwest::Client,
 }
 
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("endpoint", &self.endpoint)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// Where to send a call, and with which token.
+struct Target {
+    base: String,
+    token: Option<String>,
+}
+
 impl Api {
-    /// A client of the daemon at `endpoint`, sending `token` (the daemon's API token, when it
-    /// has one) as `Authorization: Bearer`. Every request carries `X-Gaffer: 1`, which the
-    /// daemon asks of requests that change something.
+    /// A client of the daemon at `endpoint`, sending `token` as `Authorization: Bearer` when
+    /// given (it wins over the token `daemon.json` names, which is sent otherwise). Every
+    /// request carries `X-Gaffer: 1`, which the daemon asks of requests that change something.
     pub fn new(endpoint: Endpoint, token: Option<&str>) -> Api {
         let mut headers = HeaderMap::new();
         headers.insert("x-gaffer", HeaderValue::from_static("1"));
-        let token = token.map(str::trim).filter(|t| !t.is_empty());
-        if let Some(mut value) =
-            token.and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok())
-        {
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .no_proxy()
             .default_headers(headers)
             .build()
             .unwrap_or_default();
-        Api { endpoint, http }
+        Api {
+            endpoint,
+            token: usable(token),
+            configured: None,
+            http,
+        }
+    }
+
+    /// Also sends `token` (the one a person configured with `server.token_env`) to a daemon
+    /// whose `daemon.json` names no token of its own.
+    pub fn with_configured_token(mut self, token: Option<&str>) -> Api {
+        self.configured = usable(token);
+        self
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -89,28 +121,61 @@ impl Api {
 
     /// The daemon's base URL, now.
     pub fn base_url(&self) -> Result<String, ApiError> {
+        self.target().map(|t| t.base)
+    }
+
+    /// The base URL and the token, from `daemon.json` as it is now when that is the endpoint.
+    fn target(&self) -> Result<Target, ApiError> {
         match &self.endpoint {
-            Endpoint::Url(url) => Ok(url.trim_end_matches('/').to_string()),
-            Endpoint::DaemonFile(path) => address_from(path).map(|addr| format!("http://{addr}")),
+            Endpoint::Url(url) => Ok(Target {
+                base: url.trim_end_matches('/').to_string(),
+                token: self.token.clone().or_else(|| self.configured.clone()),
+            }),
+            Endpoint::DaemonFile(path) => {
+                let found = read_daemon_file(path)?;
+                Ok(Target {
+                    base: format!("http://{}", found.addr),
+                    token: self
+                        .token
+                        .clone()
+                        .or(found.token)
+                        .or_else(|| self.configured.clone()),
+                })
+            }
         }
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
-        let url = format!("{}{path}", self.base_url()?);
-        self.send(self.http.get(&url), &url).await
+        let target = self.target()?;
+        let url = format!("{}{path}", target.base);
+        self.send(self.http.get(&url), &url, target.token).await
     }
 
     pub async fn post<B: Serialize>(&self, path: &str, body: &B) -> Result<Value, ApiError> {
-        let url = format!("{}{path}", self.base_url()?);
-        self.send(self.http.post(&url).json(body), &url).await
+        let target = self.target()?;
+        let url = format!("{}{path}", target.base);
+        self.send(self.http.post(&url).json(body), &url, target.token)
+            .await
     }
 
     pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> Result<Value, ApiError> {
-        let url = format!("{}{path}", self.base_url()?);
-        self.send(self.http.patch(&url).json(body), &url).await
+        let target = self.target()?;
+        let url = format!("{}{path}", target.base);
+        self.send(self.http.patch(&url).json(body), &url, target.token)
+            .await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder, url: &str) -> Result<Value, ApiError> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+        token: Option<String>,
+    ) -> Result<Value, ApiError> {
+        // `bearer_auth` marks the header sensitive, so it never shows in a debug print.
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
         let response = request.send().await.map_err(|e| {
             ApiError::unreachable(
                 format!("the gaffer daemon did not answer at {url}: {e}"),
@@ -145,9 +210,23 @@ impl Api {
     }
 }
 
-/// The address in a `daemon.json` (`{"pid", "port", "started_ms", "host"?}`); a daemon that
-/// listens on every interface (`0.0.0.0`) is reached on loopback.
-fn address_from(path: &Path) -> Result<SocketAddr, ApiError> {
+/// A token worth sending: trimmed, not blank.
+fn usable(token: Option<&str>) -> Option<String> {
+    token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+/// What a `daemon.json` says.
+struct DaemonFile {
+    addr: SocketAddr,
+    token: Option<String>,
+}
+
+/// The address and token in a `daemon.json` (`{"pid", "port", "started_ms", "host"?,
+/// "token"?}`); a daemon that listens on every interface (`0.0.0.0`) is reached on loopback.
+fn read_daemon_file(path: &Path) -> Result<DaemonFile, ApiError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ApiError::unreachable(
             format!(
@@ -164,7 +243,7 @@ fn address_from(path: &Path) -> Result<SocketAddr, ApiError> {
         Some(ip) => ip,
         None => IpAddr::V4(Ipv4Addr::LOCALHOST),
     };
-    info["port"]
+    let addr = info["port"]
         .as_u64()
         .and_then(|p| u16::try_from(p).ok())
         .filter(|p| *p != 0)
@@ -174,7 +253,11 @@ fn address_from(path: &Path) -> Result<SocketAddr, ApiError> {
                 format!("{} names no port", path.display()),
                 "restart the daemon: `gaffer down` then `gaffer up`",
             )
-        })
+        })?;
+    Ok(DaemonFile {
+        addr,
+        token: usable(info["token"].as_str()),
+    })
 }
 
 #[cfg(test)]
@@ -196,6 +279,31 @@ mod tests {
         assert_eq!(api.base_url().unwrap(), "http://127.0.0.1:7421");
         std::fs::write(&file, r#"{"pid": 1, "port": 7421, "host": "::1"}"#).unwrap();
         assert_eq!(api.base_url().unwrap(), "http://[::1]:7421");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_token_comes_from_daemon_json_unless_one_is_given() {
+        let dir = std::env::temp_dir().join(format!("gaffer-mcp-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("daemon.json");
+        let token = |api: &Api| api.target().unwrap().token;
+        std::fs::write(&file, r#"{"pid": 1, "port": 7421, "token": "generated"}"#).unwrap();
+        let plain = Api::new(Endpoint::DaemonFile(file.clone()), None);
+        assert_eq!(token(&plain).as_deref(), Some("generated"));
+        let configured = plain.clone().with_configured_token(Some("configured"));
+        assert_eq!(token(&configured).as_deref(), Some("generated"));
+        let run = Api::new(Endpoint::DaemonFile(file.clone()), Some(" run-token "));
+        assert_eq!(token(&run).as_deref(), Some("run-token"));
+        std::fs::write(&file, r#"{"pid": 1, "port": 7421}"#).unwrap();
+        assert_eq!(token(&plain), None);
+        assert_eq!(token(&configured).as_deref(), Some("configured"));
+        let url = Api::new(
+            Endpoint::Url("http://127.0.0.1:9".into()),
+            Some("run-token"),
+        );
+        assert_eq!(token(&url).as_deref(), Some("run-token"));
+        assert!(!format!("{url:?}").contains("run-token"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

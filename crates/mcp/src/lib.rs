@@ -3,17 +3,20 @@
 //! A person's own agent session (Claude Code, Codex, any MCP client) can act as gaffer's planner
 //! and operator: list, show, add and update tasks, hand a goal to the planner, answer questions,
 //! approve or reject, and look at the merge queue and the usage. An agent that gaffer itself
-//! runs can report progress and ask a person (`report_progress`, `ask_person`; the task comes
-//! from `GAFFER_TASK`, which gaffer sets for every agent process).
+//! runs can report progress, ask a person and propose an idea (`report_progress`, `ask_person`,
+//! `propose`; the task comes from `GAFFER_TASK`, which gaffer sets for every agent process).
 //!
 //! The server holds no state and never opens gaffer's store: every tool is a call of the
 //! daemon's HTTP API ([`Api`]), found through `daemon.json` in the state directory at each call
-//! (or a fixed `--server` URL), so it works whether the daemon started before or after it.
+//! (address and token; or a fixed `--server` URL), so it works whether the daemon started
+//! before or after it. Inside an agent's run, gaffer sets `GAFFER_API_URL` and
+//! `GAFFER_RUN_TOKEN` instead, and they take precedence: a sandboxed agent sees no
+//! `daemon.json`, and its run's token lets it report on its own task and do nothing else.
 
 mod client;
 mod tools;
 
-pub use client::{Api, ApiError, Endpoint};
+pub use client::{API_URL_ENV, Api, ApiError, Endpoint, RUN_TOKEN_ENV};
 pub use tools::{AgentContext, GafferMcp, RUN_ENV, TASK_ENV};
 
 use rmcp::ServiceExt;

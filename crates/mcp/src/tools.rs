@@ -193,14 +193,8 @@ pub struct ProposeArgs {
     pub body: String,
 }
 
-/// Who proposed something, for the proposal's note.
-fn proposer(agent: &AgentContext) -> String {
-    match (agent.task, agent.run) {
-        (Some(task), Some(run)) => format!("an agent (run {run} of task #{task}) through MCP"),
-        (Some(task), None) => format!("an agent working on task #{task} through MCP"),
-        _ => "an MCP client".to_string(),
-    }
-}
+/// The note of a proposal made outside a run (inside one, the daemon writes who proposed it).
+const PROPOSED_OUTSIDE_A_RUN: &str = "Proposed by an MCP client.";
 
 /// What a tool answers: the API's JSON, or its error in words.
 type ToolResult = Result<CallToolResult, ErrorData>;
@@ -471,10 +465,16 @@ impl GafferMcp {
         if title.is_empty() {
             return failed("propose needs a title".into());
         }
-        let note = format!("Proposed by {}.", proposer(&self.agent));
+        // Inside a run, through the task's own route: the one a run's token may call, and the
+        // daemon notes which agent and run proposed it.
+        if let Some(task) = self.agent.task {
+            let body = json!({ "title": title, "body": args.body, "run": self.agent.run });
+            let path = format!("/api/tasks/{task}/propose");
+            return answer(self.api.post(&path, &body).await);
+        }
         let body = match args.body.trim() {
-            "" => note,
-            text => format!("{text}\n\n{note}"),
+            "" => PROPOSED_OUTSIDE_A_RUN.to_string(),
+            text => format!("{text}\n\n{PROPOSED_OUTSIDE_A_RUN}"),
         };
         let body = json!({ "title": title, "body": body, "kind": "proposal" });
         answer(self.api.post("/api/tasks", &body).await)
@@ -552,16 +552,6 @@ fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proposals_say_who_proposed_them() {
-        let agent = AgentContext {
-            task: Some(4),
-            run: Some(9),
-        };
-        assert_eq!(proposer(&agent), "an agent (run 9 of task #4) through MCP");
-        assert_eq!(proposer(&AgentContext::default()), "an MCP client");
-    }
 
     #[test]
     fn titles_come_from_the_first_line() {

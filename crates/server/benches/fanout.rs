@@ -19,7 +19,7 @@
 use futures::StreamExt;
 use gaffer_core::NewEvent;
 use gaffer_engine::{Board, BoardOptions};
-use gaffer_server::{AppState, serve};
+use gaffer_server::{ApiToken, AppState, serve};
 use gaffer_test_support::TestRepo;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -162,7 +162,9 @@ async fn run(clients: usize, rate: u64, total: usize) {
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(Arc::clone(&board), None);
+    let token = ApiToken::generate().unwrap();
+    let bearer = format!("Bearer {}", token.reveal());
+    let state = AppState::new(Arc::clone(&board), None, token);
     let server_stop = CancellationToken::new();
     let server = tokio::spawn({
         let stop = server_stop.clone();
@@ -171,8 +173,14 @@ async fn run(clients: usize, rate: u64, total: usize) {
     print_memory("before clients");
 
     // Clients: all connected (response headers received) before the first event is sent.
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&bearer).unwrap(),
+    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
+        .default_headers(headers)
         .build()
         .unwrap();
     let url = format!("http://{addr}/api/events/stream?after={}", after.0);

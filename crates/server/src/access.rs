@@ -1,17 +1,26 @@
 //! Who may use the daemon: every request passes [`check`] before it reaches a handler.
 //!
-//! Three checks, in order:
+//! The daemon always has a token ([`ApiToken`]): the one a person configured (`server.token_env`)
+//! or, when none is, one it generated at start and wrote into `daemon.json` (mode 0600, in the
+//! state directory, which a sandboxed agent cannot see) for the CLI, the shell and `gaffer mcp`
+//! of the same user to find. Four checks, in order:
 //!
-//! 1. **Where the request comes from.** Without a token the daemon listens on loopback only, and
-//!    the [`crate::guard`] rules apply: a request from a web page on another site (`Origin`) or
-//!    for another host name (`Host`, DNS rebinding) is refused. With a token the `Host` may be
-//!    anything (the daemon may be reached by a LAN address), and an `Origin` must be loopback or
-//!    the daemon's own (`http://<Host>`).
-//! 2. **The token**, when the daemon has one (`server.token_env`, see [`ApiToken`]): every request
-//!    but `GET /healthz` and the dashboard's static files (`/`, `/assets/…`, which hold no data)
-//!    must carry it, as `Authorization: Bearer <token>` or as the `gaffer_token` cookie that the
-//!    dashboard sets when it is opened as `/?token=<token>`. Otherwise: 401 `unauthorized`.
-//! 3. **Intent.** A request that changes something (any method but `GET`, `HEAD` and `OPTIONS`)
+//! 1. **Where the request comes from.** With a generated token the daemon listens on loopback
+//!    only, and the [`crate::guard`] rules apply too: a request from a web page on another site
+//!    (`Origin`) or for another host name (`Host`, DNS rebinding) is refused. With a configured
+//!    token the `Host` may be anything (the daemon may be reached by a LAN address), and an
+//!    `Origin` must be loopback or the daemon's own (`http://<Host>`).
+//! 2. **The token.** Every request but `GET /healthz` and the dashboard's static files (`/`,
+//!    `/assets/…`, which hold no data) must carry the daemon's token, as
+//!    `Authorization: Bearer <token>` or as the `gaffer_token_<port>` cookie that the dashboard
+//!    sets when it is opened as `/?token=<token>` (`gaffer dashboard` prints that link).
+//!    Otherwise: 401 `unauthorized`.
+//! 3. **A run's token** (`GAFFER_RUN_TOKEN`, see [`crate::run_token`]) is the exception: a bearer
+//!    token the engine issued to one agent run, valid while the run lasts, which opens only
+//!    `POST /api/tasks/{its task}/progress`, `/ask` and `/propose`. Anything else with it: 403
+//!    `forbidden`. An agent thus reports on its own work but cannot approve its own change, read
+//!    other tasks or follow the event stream. A revoked or unknown token: 401.
+//! 4. **Intent.** A request that changes something (any method but `GET`, `HEAD` and `OPTIONS`)
 //!    must carry an `X-Gaffer` header (the dashboard sends `X-Gaffer: 1`) or a JSON body
 //!    (`Content-Type: application/json`, as the CLI sends). A page on another site can make a
 //!    browser send a form post or a `text/plain` fetch without asking, but neither a custom header
@@ -21,65 +30,47 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::guard;
+use crate::run_token::RunCaller;
 use crate::state::Ctx;
+use crate::token::{ApiToken, cookie_carries};
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::fmt;
-use std::sync::Arc;
-
-/// The cookie that carries the token for the dashboard.
-pub const TOKEN_COOKIE: &str = "gaffer_token";
+use gaffer_engine::RunAccess;
 
 /// The header that says a request is meant (a cross-site form cannot send it).
 pub const INTENT_HEADER: &str = "x-gaffer";
 
-/// The secret every request must carry when the daemon has one. Compared in constant time and
-/// never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiToken(Arc<str>);
-
-impl ApiToken {
-    /// The token, or `None` when `text` is blank (a blank token would protect nothing).
-    pub fn new(text: &str) -> Option<ApiToken> {
-        let text = text.trim();
-        (!text.is_empty()).then(|| ApiToken(Arc::from(text)))
-    }
-
-    /// Whether `candidate` is this token, in time that does not depend on where they differ.
-    pub fn matches(&self, candidate: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), candidate.trim().as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-
-    /// The token as a cookie value (percent-encoded, so any token fits the cookie syntax).
-    pub(crate) fn cookie_value(&self) -> String {
-        percent_encode(&self.0)
-    }
+/// Who a request's token says it comes from.
+enum Caller {
+    /// The daemon's token: everything.
+    Daemon,
+    /// A running agent: its own task's reports.
+    Run(RunCaller),
 }
 
-impl fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiToken(…)")
-    }
-}
-
-/// Middleware: the three checks of this module.
-pub(crate) async fn check(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
-    let token = ctx.app.token.as_ref();
+/// Middleware: the four checks of this module.
+pub(crate) async fn check(State(ctx): State<Ctx>, mut request: Request, next: Next) -> Response {
+    let token = &ctx.app.token;
     let headers = request.headers();
-    if let Err(refused) = check_origin(headers, token.is_some()) {
+    if let Err(refused) = check_origin(headers, !token.is_generated()) {
         return refused.into_response();
     }
-    if let Some(token) = token
-        && needs_token(request.method(), request.uri().path())
-        && !carries(headers, token)
-    {
-        return unauthorized();
+    if needs_token(request.method(), request.uri().path()) {
+        match caller(headers, token, &ctx.app.board.run_access) {
+            Some(Caller::Daemon) => {}
+            Some(Caller::Run(run)) => {
+                if let Err(refused) = run.permits(request.method(), request.uri().path()) {
+                    return refused.into_response();
+                }
+                request.extensions_mut().insert(run);
+            }
+            None => return unauthorized(),
+        }
     }
-    if changes_state(request.method()) && !shows_intent(headers) {
+    if changes_state(request.method()) && !shows_intent(request.headers()) {
         return ApiError::new(
             ErrorCode::Forbidden,
             format!(
@@ -93,20 +84,41 @@ pub(crate) async fn check(State(ctx): State<Ctx>, request: Request, next: Next) 
     next.run(request).await
 }
 
-fn check_origin(headers: &HeaderMap, has_token: bool) -> Result<(), ApiError> {
+/// The daemon's token as a bearer token or in the dashboard's cookie, else a run's token as a
+/// bearer token (never a cookie: no browser holds one).
+fn caller(headers: &HeaderMap, token: &ApiToken, runs: &RunAccess) -> Option<Caller> {
+    let bearers: Vec<&str> = headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, value)| value)
+        .collect();
+    if bearers.iter().any(|b| token.matches(b)) || cookie_carries(headers, token) {
+        return Some(Caller::Daemon);
+    }
+    bearers
+        .iter()
+        .find_map(|b| runs.check(b))
+        .map(|(task, run)| Caller::Run(RunCaller { task, run }))
+}
+
+/// `any_host`: a person configured the token, so the daemon may be reached by any name.
+fn check_origin(headers: &HeaderMap, any_host: bool) -> Result<(), ApiError> {
     let host = headers
         .get(HOST)
         .map(|h| h.to_str().unwrap_or_default().to_string());
     if let Some(origin) = headers.get(ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
-        let own = has_token && host.as_deref().is_some_and(|h| origin_is_host(origin, h));
+        let own = any_host && host.as_deref().is_some_and(|h| origin_is_host(origin, h));
         if !own && !guard::origin_is_loopback(origin) {
             return Err(guard::refusal(format!(
                 "requests from the web page at {origin} are not allowed"
             )));
         }
     }
-    if !has_token
+    if !any_host
         && let Some(host) = host
         && !guard::authority_is_loopback(&host)
     {
@@ -146,35 +158,15 @@ fn shows_intent(headers: &HeaderMap) -> bool {
     custom || json
 }
 
-/// The request carries the token as a bearer token or in the dashboard's cookie.
-fn carries(headers: &HeaderMap, token: &ApiToken) -> bool {
-    let bearer = headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split_once(' '))
-        .any(|(scheme, value)| scheme.eq_ignore_ascii_case("bearer") && token.matches(value));
-    bearer
-        || headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .any(|(name, value)| {
-                name == TOKEN_COOKIE
-                    && percent_decode(value).is_some_and(|value| token.matches(&value))
-            })
-}
-
 fn unauthorized() -> Response {
     let mut response = ApiError::new(
         ErrorCode::Unauthorized,
         "this gaffer daemon needs its token",
     )
     .with_hint(
-        "send `Authorization: Bearer <token>`, or open the dashboard once as /?token=<token>; \
-             the token is in the environment variable named by server.token_env (GAFFER_TOKEN)",
+        "send `Authorization: Bearer <token>`; `gaffer dashboard` prints the dashboard's link \
+         with it. The token is in daemon.json in gaffer's state directory (or, when \
+         server.token_env is set, in that variable: GAFFER_TOKEN by default)",
     )
     .into_response();
     response.headers_mut().insert(
@@ -184,67 +176,9 @@ fn unauthorized() -> Response {
     response
 }
 
-/// Percent-encodes every byte outside `A-Z a-z 0-9 - . _ ~`.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// Undoes [`percent_encode`]; `None` for a malformed escape or text that is not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_compare_exactly_and_print_nothing() {
-        let token = ApiToken::new(" s3cret ").unwrap();
-        assert!(token.matches("s3cret"));
-        assert!(!token.matches("s3cre"));
-        assert!(!token.matches("s3cret!"));
-        assert!(!token.matches(""));
-        assert_eq!(format!("{token:?}"), "ApiToken(…)");
-        assert!(ApiToken::new("  ").is_none());
-    }
-
-    #[test]
-    fn cookie_values_round_trip() {
-        for text in ["plain", "with space; and=equals", "ünï/cödé+%"] {
-            let encoded = percent_encode(text);
-            assert!(
-                encoded
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)),
-                "{encoded}"
-            );
-            assert_eq!(percent_decode(&encoded).as_deref(), Some(text));
-        }
-        assert_eq!(percent_decode("%zz"), None);
-        assert_eq!(percent_decode("%4"), None);
-    }
 
     #[test]
     fn what_needs_the_token() {

@@ -4,23 +4,23 @@
 //!
 //! The files hold no data: the page reads everything through the JSON API and the event stream,
 //! so they are served without the token (see [`crate::access`]). Opening `/?token=T` with the
-//! daemon's token stores it in an `HttpOnly`, `SameSite=Strict` cookie and redirects to `/`, so
-//! the token leaves the address bar and the page's scripts never see it.
+//! daemon's token stores it in an `HttpOnly`, `SameSite=Strict` cookie (`gaffer_token_<port>`)
+//! and redirects to `/`, so the token leaves the address bar and the page's scripts never see it.
 //!
 //! Every answer here forbids framing (no clickjacking of the approve button) and carries a
 //! content security policy that allows only the daemon's own scripts, styles and connections.
 
-use crate::access::TOKEN_COOKIE;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::Ctx;
+use crate::token::cookie_name;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -91,22 +91,25 @@ pub(crate) struct IndexQuery {
     token: Option<String>,
 }
 
-async fn index(State(ctx): State<Ctx>, ApiQuery(q): ApiQuery<IndexQuery>) -> Response {
+async fn index(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<IndexQuery>,
+) -> Response {
     let Some(given) = q.token else {
         return serve("index.html");
     };
     // Take the token out of the address bar (and the history) whatever happens.
-    match &ctx.app.token {
-        Some(token) if token.matches(&given) => {
-            let cookie = format!(
-                "{TOKEN_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_SECS}",
-                token.cookie_value()
-            );
-            redirect("./", Some(cookie))
-        }
-        Some(_) => redirect("./#token-refused", None),
-        None => redirect("./", None),
+    let token = &ctx.app.token;
+    if !token.matches(&given) {
+        return redirect("./#token-refused", None);
     }
+    let cookie = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_SECS}",
+        cookie_name(&headers),
+        token.cookie_value()
+    );
+    redirect("./", Some(cookie))
 }
 
 async fn asset(Path(path): Path<String>) -> Response {

@@ -6,9 +6,11 @@
 //! after each write.
 //!
 //! - [`router`] builds the routes for an [`AppState`]; tests call it in process.
-//! - [`serve`] runs them on a listener the caller bound, on a loopback address unless the state
-//!   has an [`ApiToken`]. A guard also refuses requests from web pages on other sites
-//!   (see [`guard`] and the `access` module).
+//! - [`serve`] runs them on a listener the caller bound, on a loopback address unless the state's
+//!   [`ApiToken`] was configured rather than generated. Every request but the health check and
+//!   the dashboard's files needs the token; a running agent's own token (`GAFFER_RUN_TOKEN`)
+//!   opens only its own task's progress, ask and propose. A guard also refuses requests from web
+//!   pages on other sites (see [`guard`] and the `access` module).
 //!
 //! # Routes
 //!
@@ -28,6 +30,7 @@
 //! | `POST /api/tasks/{id}/answer` | `{"text"}` |
 //! | `POST /api/tasks/{id}/progress` | `{"text", "run"?}`: an agent's progress line (`run.output` status) |
 //! | `POST /api/tasks/{id}/ask` | `{"question", "run"?}`: an agent's question; the run ends in it |
+//! | `POST /api/tasks/{id}/propose` | `{"title", "body"?, "run"?}`: an agent's proposal: 201 and the new task |
 //! | `GET /api/tasks/{id}/diff` | the change, `text/plain` |
 //! | `GET /api/tasks/{id}/events?after&limit` | the task's events |
 //! | `GET /api/runs/{id}` | one agent run |
@@ -45,8 +48,8 @@
 //!
 //! | `GET /` and `GET /assets/…` | the web dashboard (see the `dashboard` module); `/?token=T` sets its cookie |
 //!
-//! Who may call them (token, cross-site protection, the `X-Gaffer` header on writes) is decided
-//! in one place before any handler runs: see the `access` module.
+//! Who may call them (the daemon's token, a run's token, cross-site protection, the `X-Gaffer`
+//! header on writes) is decided in one place before any handler runs: see the `access` module.
 //!
 //! The task actions answer the task as it is afterwards. Errors are JSON
 //! `{"error": {"code", "message", "hint"}}`; see [`ApiError`] for the codes and statuses.
@@ -61,13 +64,16 @@ mod metrics;
 pub mod openapi;
 mod query;
 mod routes;
+mod run_token;
 mod serve;
 mod state;
+mod token;
 
-pub use access::{ApiToken, INTENT_HEADER, TOKEN_COOKIE};
+pub use access::INTENT_HEADER;
 pub use error::{ApiError, ErrorCode};
 pub use serve::{ServeError, serve};
 pub use state::AppState;
+pub use token::{ApiToken, TOKEN_COOKIE};
 
 use state::Ctx;
 

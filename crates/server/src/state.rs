@@ -1,8 +1,8 @@
 //! What the handlers share: the board, the engine (when one runs in this process), the shutdown
 //! token, and a signal that wakes event streams when the server writes something.
 
-use crate::access::ApiToken;
 use crate::error::ApiError;
+use crate::token::ApiToken;
 use gaffer_engine::{Board, EngineHandle};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -19,25 +19,21 @@ pub struct AppState {
     /// Cancelled by `POST /api/shutdown`: the daemon watches it to stop cleanly. Event streams
     /// end when it is cancelled, so that a graceful shutdown does not wait on them.
     pub shutdown: CancellationToken,
-    /// The token every request must carry (see [`crate::access`]); `None`: no token, and the
-    /// server listens on loopback only.
-    pub token: Option<ApiToken>,
+    /// The token every request must carry (see [`crate::access`]). A generated one keeps the
+    /// server on loopback; a configured one lets it listen beyond.
+    pub token: ApiToken,
 }
 
 impl AppState {
-    pub fn new(board: Arc<Board>, engine: Option<EngineHandle>) -> Self {
+    /// The API over `board`, open only to requests that carry `token` (and, for their own
+    /// task's reports, to running agents with a token from `board.run_access`).
+    pub fn new(board: Arc<Board>, engine: Option<EngineHandle>, token: ApiToken) -> Self {
         AppState {
             board,
             engine,
             shutdown: CancellationToken::new(),
-            token: None,
+            token,
         }
-    }
-
-    /// Requires `token` on every request (see [`crate::access`]).
-    pub fn with_token(mut self, token: Option<ApiToken>) -> Self {
-        self.token = token;
-        self
     }
 }
 

@@ -3,6 +3,7 @@
 mod act;
 mod agent;
 mod crew;
+mod dashboard;
 mod diff;
 mod doctor;
 mod down;
@@ -53,6 +54,7 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Doctor(args) => doctor::run(&ctx, args.json),
         Command::Up(args) => up::run(&ctx, &args),
         Command::Down => down::run(&ctx),
+        Command::Dashboard => dashboard::run(&ctx),
         Command::Task(TaskCommand::Add(args)) => task::add(&ctx, *args),
         Command::Task(TaskCommand::Import(args)) => import::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),

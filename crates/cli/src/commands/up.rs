@@ -1,18 +1,27 @@
 //! `gaffer up`: the engine and the HTTP API on 127.0.0.1, in the foreground or detached.
+//!
+//! The API always wants a token: the one in the variable named by `server.token_env`, or else
+//! one gaffer generated for the state directory (see [`api_token`]), written into `daemon.json`
+//! (0600) for the clients on this machine, and shown to the person who started the daemon as
+//! the dashboard's link. It never goes into the log: a detached daemon (whose output is the log)
+//! leaves the link to the `gaffer up --detach` that started it.
 
 use super::runtime;
 use crate::cli::UpArgs;
 use crate::context::Context;
-use crate::daemon::{DaemonInfo, StateLock};
+use crate::daemon::{DaemonInfo, Secret, StateLock, api_token};
 use crate::error::{CliError, CliResult, Kind};
 use gaffer_config::ServerSettings;
 use gaffer_engine::{Engine, agents_from_settings};
-use gaffer_server::{ApiToken, AppState};
+use gaffer_server::AppState;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// Set by `gaffer up --detach` for the daemon it starts, whose standard output is the log.
+const DETACHED_ENV: &str = "GAFFER_UP_DETACHED";
 
 pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     if args.detach {
@@ -22,7 +31,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let _lock = StateLock::acquire(&board.paths)?;
     let port = args.port.unwrap_or(board.settings.server.port);
     let host = board.settings.server.host;
-    let token = api_token(&board.settings.server)?;
+    let token = api_token(&board.settings.server, &board.paths)?;
     let agents = agents_from_settings(&board.settings, board.git.top_level())?;
     if board.settings.verify.command.is_none() {
         eprintln!(
@@ -41,16 +50,20 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         let port = listener.local_addr()?.port();
         let shutdown = CancellationToken::new();
         let engine = Engine::new(Arc::clone(&board), agents);
-        let mut state = AppState::new(Arc::clone(&board), Some(engine.handle())).with_token(token);
-        state.shutdown = shutdown.clone();
         let info = DaemonInfo {
             pid: std::process::id(),
             port,
             started_ms: now_ms(),
             host: (!host.is_loopback()).then_some(host),
+            token: token.is_generated().then(|| Secret::new(token.reveal())),
         };
+        let mut state = AppState::new(Arc::clone(&board), Some(engine.handle()), token);
+        state.shutdown = shutdown.clone();
         info.write(&board.paths)?;
         println!("gaffer is up: {} (pid {})", info.url(), std::process::id());
+        if std::env::var_os(DETACHED_ENV).is_none() {
+            print_dashboard(&info, &board.settings.server);
+        }
         let signals = {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
@@ -85,26 +98,18 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     })
 }
 
-/// The token from the variable named by `server.token_env`; required when listening beyond
-/// loopback.
-fn api_token(server: &ServerSettings) -> CliResult<Option<ApiToken>> {
-    let token = std::env::var(&server.token_env)
-        .ok()
-        .and_then(|t| ApiToken::new(&t));
-    if token.is_none() && !server.host.is_loopback() {
-        return Err(CliError::new(
-            Kind::Config,
-            format!(
-                "server.host = \"{}\" reaches beyond this machine, and {} holds no token",
-                server.host, server.token_env
-            ),
-        )
-        .hint(format!(
-            "set {} to a long random secret (e.g. `export {}=$(openssl rand -hex 32)`), or listen on 127.0.0.1",
-            server.token_env, server.token_env
-        )));
+/// The dashboard's link, with the token when the daemon made it (a configured token is the
+/// person's own: they open the dashboard once as `/?token=` with it, or run `gaffer dashboard`).
+fn print_dashboard(info: &DaemonInfo, server: &ServerSettings) {
+    if info.token.is_some() {
+        println!("dashboard: {}", info.dashboard_link(server));
+    } else {
+        println!(
+            "dashboard: {}/ (open it once as /?token=<{}>, or run `gaffer dashboard`)",
+            info.url(),
+            server.token_env
+        );
     }
-    Ok(token)
 }
 
 /// The notifier of `[notify]`, linking its messages to the dashboard at `url`.
@@ -155,7 +160,8 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     cmd.process_group(0)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
-        .stderr(log);
+        .stderr(log)
+        .env(DETACHED_ENV, "1");
     let child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(20);
     let rt = runtime()?;
@@ -164,6 +170,7 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
             let client = info.client(&board.settings.server);
             if rt.block_on(client.healthy()) {
                 println!("gaffer is up: {} (pid {})", info.url(), info.pid);
+                print_dashboard(&info, &board.settings.server);
                 println!("log: {}", board.paths.log_file().display());
                 return Ok(());
             }

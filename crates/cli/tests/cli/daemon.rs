@@ -309,7 +309,12 @@ fn task_commands_go_through_a_running_daemon() {
     let project = Project::new();
     let fake = fake_daemon(2);
     std::fs::create_dir_all(project.state_dir()).unwrap();
-    let info = json!({ "pid": std::process::id(), "port": fake.port, "started_ms": 0 });
+    let info = json!({
+        "pid": std::process::id(),
+        "port": fake.port,
+        "started_ms": 0,
+        "token": "fake-daemon-token",
+    });
     std::fs::write(project.daemon_file(), info.to_string()).unwrap();
 
     let add = project
@@ -340,6 +345,15 @@ fn task_commands_go_through_a_running_daemon() {
         "{}",
         requests[0]
     );
+    // Each with the token daemon.json names.
+    for request in &requests {
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("\r\nauthorization: bearer fake-daemon-token\r\n"),
+            "{request}"
+        );
+    }
     let body: Value = serde_json::from_str(requests[0].split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["title"], "Write the notes", "{body:#}");
     assert_eq!(body["labels"], json!(["docs"]), "{body:#}");
@@ -533,9 +547,13 @@ fn foreground_up_stops_on_sigterm_and_removes_daemon_json() {
         || {
             let info: Value =
                 serde_json::from_str(&std::fs::read_to_string(project.daemon_file()).ok()?).ok()?;
-            (info["pid"] == pid).then(|| info["port"].as_u64().unwrap())
+            (info["pid"] == pid).then(|| {
+                let token = info["token"].as_str().unwrap().to_string();
+                (info["port"].as_u64().unwrap(), token)
+            })
         },
     );
+    let (port, token) = port;
     assert_ne!(port, 0);
     let status = project.json(&["status", "--json"]);
     assert_eq!(status["daemon"], format!("http://127.0.0.1:{port}"));
@@ -557,6 +575,13 @@ fn foreground_up_stops_on_sigterm_and_removes_daemon_json() {
     assert!(exit.success(), "up ended with {exit}: {stdout}");
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{port}")),
+        "{stdout}"
+    );
+    // The person who started it in the foreground sees the dashboard's link with its token.
+    assert!(
+        stdout.contains(&format!(
+            "dashboard: http://127.0.0.1:{port}/?token={token}"
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("gaffer is down"), "{stdout}");

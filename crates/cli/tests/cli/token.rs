@@ -1,5 +1,6 @@
-//! The API token: the daemon refuses to listen beyond loopback without one, requires it once it
-//! has one, and the CLI sends it from the same variable.
+//! The API token: the daemon makes one when none is configured (in `daemon.json`, 0600, where
+//! every client finds it), refuses to listen beyond loopback without a configured one, requires
+//! it always, and the CLI sends it.
 
 use crate::common::{Project, pid_alive, stderr_of, stdout_of, wait_until};
 use std::io::{Read, Write};
@@ -129,4 +130,124 @@ fn with_a_token_the_daemon_requires_it_and_the_cli_sends_it() {
             (!pid_alive(pid)).then_some(())
         });
     }
+}
+
+/// `GET`/`POST` with plain reqwest, as any program on the machine could: the status.
+fn plain_status(url: &str, bearer: Option<&str>) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let mut request = http.get(url);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().status().as_u16()
+    })
+}
+
+#[test]
+fn without_a_configured_token_up_makes_one_and_every_client_finds_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::new();
+    let out = project
+        .gaffer()
+        .args(["up", "--detach", "--port", "0"])
+        .output()
+        .unwrap();
+    let info: Option<serde_json::Value> = std::fs::read_to_string(project.daemon_file())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let pid = info
+        .as_ref()
+        .and_then(|i| i["pid"].as_u64())
+        .map(|p| p as u32);
+    struct Down<'a>(&'a Project, Option<u32>);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.gaffer().arg("down").output();
+            if let Some(pid) = self.1.filter(|p| pid_alive(*p)) {
+                let group = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+    let _down = Down(&project, pid);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let info = info.expect("daemon.json");
+
+    // daemon.json holds the token, for this user only (and so does the file that keeps it).
+    for file in [project.daemon_file(), project.state_dir().join("api-token")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{} is {mode:o}", file.display());
+    }
+    let token = info["token"].as_str().expect("a token in daemon.json");
+    assert!(token.len() >= 32, "{token}");
+    let port = info["port"].as_u64().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    // The person who started it is shown the dashboard's link once; the log never has it.
+    let link = format!("{base}/?token={token}");
+    let stdout = stdout_of(&out);
+    assert!(stdout.contains(&format!("dashboard: {link}")), "{stdout}");
+    let out = project.gaffer().arg("dashboard").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).trim(), link);
+
+    // Plain HTTP: health is open, the API wants the token.
+    assert_eq!(plain_status(&format!("{base}/healthz"), None), 200);
+    assert_eq!(plain_status(&format!("{base}/api/tasks"), None), 401);
+    assert_eq!(
+        plain_status(&format!("{base}/api/tasks"), Some("guess")),
+        401
+    );
+    assert_eq!(plain_status(&format!("{base}/api/tasks"), Some(token)), 200);
+
+    // The CLI finds it in daemon.json.
+    let out = project
+        .gaffer()
+        .args(["task", "add", "Write the notes", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let status = project.json(&["status", "--json"]);
+    assert_eq!(status["daemon"], base, "{status:#}");
+    let out = project.gaffer().arg("down").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    if let Some(pid) = pid {
+        wait_until("the daemon to stop", Duration::from_secs(30), || {
+            (!pid_alive(pid)).then_some(())
+        });
+    }
+    let log = project.daemon_log();
+    assert!(log.contains("gaffer is up"), "{log}");
+    assert!(!log.contains(token), "the log has the token:\n{log}");
+
+    // The next start keeps it (an open dashboard stays signed in)...
+    let token_of = || -> String {
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(project.daemon_file()).unwrap()).unwrap();
+        info["token"].as_str().unwrap().to_string()
+    };
+    let daemon = project.start_daemon();
+    assert_eq!(token_of(), token);
+    drop(daemon);
+    // ...until its file is deleted: then the old one opens nothing.
+    std::fs::remove_file(project.state_dir().join("api-token")).unwrap();
+    let daemon = project.start_daemon();
+    let new = token_of();
+    assert_ne!(new, token);
+    let url = format!("http://127.0.0.1:{}/api/tasks", daemon.port);
+    assert_eq!(plain_status(&url, Some(token)), 401);
+    assert_eq!(plain_status(&url, Some(&new)), 200);
+}
+
+#[test]
+fn dashboard_needs_a_running_daemon() {
+    let project = Project::new();
+    let out = project.gaffer().arg("dashboard").output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("gaffer up"), "{}", stderr_of(&out));
 }

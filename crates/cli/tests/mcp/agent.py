@@ -3,8 +3,9 @@
 Usage (as gaffer.toml's command): agent.py GAFFER_BINARY {prompt_file}
 
 On its first run it reports progress and asks a person which greeting to write, with the MCP
-tools `report_progress` and `ask_person` (gaffer sets GAFFER_TASK and GAFFER_RUN for it), and
-ends its turn. When gaffer runs it again with the person's answer, it writes greeting.txt.
+tools `report_progress` and `ask_person` (gaffer sets GAFFER_TASK and GAFFER_RUN for it, and
+GAFFER_API_URL and GAFFER_RUN_TOKEN, through which `gaffer mcp` reaches the daemon from inside
+the sandbox), and ends its turn. When gaffer runs it again with the person's answer, it writes greeting.txt.
 """
 
 import asyncio
@@ -36,7 +37,7 @@ async def ask():
             ]:
                 result = await session.call_tool(name, arguments)
                 if result.is_error:
-                    print(f"{name} failed: {result.content[0].text}")
+                    print(f"{name} failed: {result.content[0].text}", file=sys.stderr)
                     sys.exit(1)
 
 

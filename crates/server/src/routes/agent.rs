@@ -1,5 +1,7 @@
 //! What an agent that gaffer runs says back while it works, through the API (the MCP tools
 //! `report_progress` and `ask_person` call these): a progress line, or a question for a person.
+//! An agent calls them with its run's token (`GAFFER_RUN_TOKEN`, see [`crate::run_token`]): the
+//! report is then recorded on that run, whatever the body says.
 //!
 //! Both are recorded as events of the task's running agent run, in the same shape the agent's
 //! own `STATUS:` and `QUESTION:` lines take (`run.output` with `{"type": "status" | "question",
@@ -12,10 +14,11 @@
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, JsonBody};
+use crate::run_token::RunCaller;
 use crate::state::Ctx;
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use gaffer_core::{Event, NewEvent, Run, RunId, RunStatus, TaskId, event_kind};
 use serde::Deserialize;
 
@@ -48,11 +51,12 @@ pub struct AskBody {
 /// running run, or of the task when no run is going): 201 and the event.
 pub async fn progress(
     State(ctx): State<Ctx>,
+    caller: Option<Extension<RunCaller>>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<ProgressBody>,
 ) -> Result<(StatusCode, Json<Event>), ApiError> {
     let text = checked(body.text, "a progress report needs text")?;
-    let (task, wanted) = (TaskId(id), body.run.map(RunId));
+    let (task, wanted) = (TaskId(id), reporting_run(caller, body.run)?);
     let event = ctx
         .blocking(move |board| {
             let project = board.task(task)?.project;
@@ -76,11 +80,12 @@ pub async fn progress(
 /// event. 409 when no agent of the task is running.
 pub async fn ask(
     State(ctx): State<Ctx>,
+    caller: Option<Extension<RunCaller>>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<AskBody>,
 ) -> Result<(StatusCode, Json<Event>), ApiError> {
     let question = checked(body.question, "a question needs text")?;
-    let (task, wanted) = (TaskId(id), body.run.map(RunId));
+    let (task, wanted) = (TaskId(id), reporting_run(caller, body.run)?);
     let event = ctx
         .blocking(move |board| {
             let project = board.task(task)?.project;
@@ -107,8 +112,21 @@ pub async fn ask(
     Ok((StatusCode::CREATED, Json(event)))
 }
 
+/// The run a report is for: the caller's own when it came with a run's token, else the one the
+/// body names, if any.
+pub(super) fn reporting_run(
+    caller: Option<Extension<RunCaller>>,
+    named: Option<i64>,
+) -> Result<Option<RunId>, ApiError> {
+    let named = named.map(RunId);
+    match caller {
+        Some(Extension(caller)) => caller.run_for(named).map(Some),
+        None => Ok(named),
+    }
+}
+
 /// Trimmed, not blank, not too long.
-fn checked(text: String, message: &str) -> Result<String, ApiError> {
+pub(super) fn checked(text: String, message: &str) -> Result<String, ApiError> {
     let text = text.trim().to_string();
     if text.is_empty() {
         return Err(ApiError::invalid(message).with_hint("send a line of text"));
@@ -125,7 +143,7 @@ fn checked(text: String, message: &str) -> Result<String, ApiError> {
 
 /// The task's running run: `wanted` if given (it must be one of the task's runs and still
 /// running), else the newest running one, if any.
-fn running_run(
+pub(super) fn running_run(
     board: &gaffer_engine::Board,
     task: TaskId,
     wanted: Option<RunId>,
@@ -153,7 +171,7 @@ fn running_run(
     }
 }
 
-fn one(mut events: Vec<Event>) -> Result<Event, ApiError> {
+pub(super) fn one(mut events: Vec<Event>) -> Result<Event, ApiError> {
     events
         .pop()
         .ok_or_else(|| ApiError::internal("the store recorded no event"))

@@ -5,6 +5,7 @@ mod agent;
 mod edit;
 mod events;
 mod meta;
+mod propose;
 mod queue;
 mod recent;
 mod runs;
@@ -45,6 +46,7 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/tasks/{id}/answer", post(actions::answer))
         .route("/tasks/{id}/progress", post(agent::progress))
         .route("/tasks/{id}/ask", post(agent::ask))
+        .route("/tasks/{id}/propose", post(propose::propose))
         .route("/openapi.json", get(openapi::document))
         .route("/runs/{id}", get(runs::show))
         .route("/runs/{id}/events", get(runs::events))

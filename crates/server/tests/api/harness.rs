@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use gaffer_engine::{Board, BoardOptions, Engine};
-use gaffer_server::{AppState, router};
+use gaffer_server::{ApiToken, AppState, router};
 use gaffer_test_support::TestRepo;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -18,6 +18,9 @@ pub struct Api {
     pub repo: TestRepo,
     pub state: AppState,
     pub app: Router,
+    /// Sent as `Authorization` with every request that carries neither that header nor a
+    /// cookie: the daemon's token, unless a test means to send its own (or none).
+    auth: Option<String>,
 }
 
 /// A whole response, read.
@@ -64,7 +67,7 @@ impl Api {
     pub fn new() -> Api {
         let repo = TestRepo::new();
         let board = open_board(&repo);
-        Api::with_state(repo, AppState::new(board, None))
+        Api::with_state(repo, AppState::new(board, None, generated()))
     }
 
     /// A board with an engine handle. The engine is not started: nothing is claimed or run,
@@ -73,20 +76,36 @@ impl Api {
         let repo = TestRepo::new();
         let board = open_board(&repo);
         let engine = Engine::new(Arc::clone(&board), gaffer_agents::Registry::new());
-        Api::with_state(repo, AppState::new(board, Some(engine.handle())))
+        Api::with_state(
+            repo,
+            AppState::new(board, Some(engine.handle()), generated()),
+        )
     }
 
-    /// A board without an engine, whose API requires `token` (as with `GAFFER_TOKEN`).
+    /// A board without an engine, whose API requires the configured `token` (as with
+    /// `GAFFER_TOKEN`). Requests go without it unless a test adds it.
     pub fn with_token(token: &str) -> Api {
         let repo = TestRepo::new();
         let board = open_board(&repo);
-        let state = AppState::new(board, None).with_token(gaffer_server::ApiToken::new(token));
-        Api::with_state(repo, state)
+        let state = AppState::new(board, None, ApiToken::new(token).unwrap());
+        Api::with_state(repo, state).anonymous()
+    }
+
+    /// The same API, its requests sent without the daemon's token (unless a test adds one).
+    pub fn anonymous(mut self) -> Api {
+        self.auth = None;
+        self
     }
 
     fn with_state(repo: TestRepo, state: AppState) -> Api {
         let app = router(state.clone());
-        Api { repo, state, app }
+        let auth = Some(format!("Bearer {}", state.token.reveal()));
+        Api {
+            repo,
+            state,
+            app,
+            auth,
+        }
     }
 
     pub fn board(&self) -> &Arc<Board> {
@@ -94,7 +113,14 @@ impl Api {
     }
 
     /// Sends a request and returns the response unread (for streams).
-    pub async fn send(&self, request: Request<Body>) -> Response {
+    pub async fn send(&self, mut request: Request<Body>) -> Response {
+        let headers = request.headers_mut();
+        if let Some(auth) = &self.auth
+            && !headers.contains_key(header::AUTHORIZATION)
+            && !headers.contains_key(header::COOKIE)
+        {
+            headers.insert(header::AUTHORIZATION, auth.parse().unwrap());
+        }
         self.app.clone().oneshot(request).await.unwrap()
     }
 
@@ -145,6 +171,11 @@ impl Api {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         seqs(&reply.json())
     }
+}
+
+/// A token the daemon made itself, as `gaffer up` does when none is configured.
+fn generated() -> ApiToken {
+    ApiToken::generate().unwrap()
 }
 
 /// The `seq` of each event in a JSON array of events.

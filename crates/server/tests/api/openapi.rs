@@ -480,6 +480,26 @@ async fn answers_match_their_documented_schemas() {
     check(
         &doc,
         "post",
+        "/api/tasks/{id}/propose",
+        &api.post(
+            &format!("/api/tasks/{id}/propose"),
+            r#"{"title": "Cache the config", "body": "It is parsed twice."}"#,
+        )
+        .await,
+    );
+    check(
+        &doc,
+        "post",
+        "/api/tasks/{id}/propose",
+        &api.post(
+            &format!("/api/tasks/{id}/propose"),
+            r#"{"title": "Cache the config"}"#,
+        )
+        .await,
+    );
+    check(
+        &doc,
+        "post",
         "/api/tasks/{id}/ask",
         &api.post(&format!("/api/tasks/{id}/ask"), r#"{"question": "Which?"}"#)
             .await,
@@ -550,5 +570,63 @@ async fn answers_match_their_documented_schemas() {
         "/api/usage/breakdown",
         &api.get("/api/usage/breakdown").await,
     );
-    let _ = board;
+
+    // Without the token, and with a run's token where it does not reach.
+    let reply = api
+        .call(
+            Request::get("/api/tasks")
+                .header(header::COOKIE, "gaffer_token=wrong")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    check(&doc, "get", "/api/tasks", &reply);
+    let token = board.run_access.issue(gaffer_core::TaskId(id), run);
+    let reply = api
+        .call(
+            Request::post(format!("/api/tasks/{id}/approve"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header("x-gaffer", "1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+    check(&doc, "post", "/api/tasks/{id}/approve", &reply);
+}
+
+/// Every operation but the health check and the dashboard's files needs a token and says so
+/// (401 and 403 documented), and only the three reports accept a run's token.
+#[test]
+fn the_document_says_who_may_call_what() {
+    let doc = document();
+    let public = [("/healthz", "get"), ("/", "get"), ("/assets/{path}", "get")];
+    let reports = [
+        "/api/tasks/{id}/progress",
+        "/api/tasks/{id}/ask",
+        "/api/tasks/{id}/propose",
+    ];
+    assert_eq!(doc["security"], json!([{"bearer": []}, {"cookie": []}]));
+    for (path, method) in documented(&doc) {
+        let op = &doc["paths"][&path][&method];
+        if public.contains(&(path.as_str(), method.as_str())) {
+            assert_eq!(op["security"], json!([]), "{method} {path} needs no token");
+            continue;
+        }
+        for code in ["401", "403"] {
+            assert!(
+                op["responses"].get(code).is_some(),
+                "{method} {path} does not document {code}"
+            );
+        }
+        let run_token = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("runToken").is_some()));
+        assert_eq!(
+            run_token,
+            method == "post" && reports.contains(&path.as_str()),
+            "{method} {path}: runToken"
+        );
+    }
 }

@@ -24,6 +24,7 @@ async fn the_server_answers_on_a_real_port_and_stops_on_request() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(serve(listener, api.state.clone(), std::future::pending()));
+    let token = api.state.token.reveal().to_string();
 
     let health = raw(
         addr,
@@ -36,11 +37,39 @@ async fn the_server_answers_on_a_real_port_and_stops_on_request() {
         health.contains(&format!("\"pid\":{}", std::process::id())),
         "{health}"
     );
+    // Agents are told where the API is once it listens.
+    assert_eq!(
+        api.board().run_access.api_url(),
+        Some(format!("http://{addr}"))
+    );
+
+    // Nobody gave this daemon a token, so it made one, and wants it.
+    let tasks = raw(
+        addr,
+        "GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        tasks.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+        "{tasks}"
+    );
+    assert!(!tasks.contains(&token), "the 401 gives the token away");
+    let tasks = raw(
+        addr,
+        &format!(
+            "GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(tasks.starts_with("HTTP/1.1 200 OK\r\n"), "{tasks}");
 
     // An open event stream must not keep the server from stopping.
     let mut watcher = TcpStream::connect(addr).await.unwrap();
     watcher
-        .write_all(b"GET /api/events/stream?after=0 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .write_all(
+            format!("GET /api/events/stream?after=0 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n")
+                .as_bytes(),
+        )
         .await
         .unwrap();
     let mut head = [0u8; 64];
@@ -53,7 +82,7 @@ async fn the_server_answers_on_a_real_port_and_stops_on_request() {
 
     let bye = raw(
         addr,
-        "POST /api/shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Gaffer: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        &format!("POST /api/shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Gaffer: 1\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
     )
     .await;
     assert!(bye.starts_with("HTTP/1.1 202 Accepted\r\n"), "{bye}");

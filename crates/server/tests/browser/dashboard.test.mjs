@@ -1,9 +1,9 @@
 // The dashboard in headless Chromium, against a real daemon running a scripted pipeline.
 //
-// Started by crates/cli/tests/browser.rs, which builds the repository, starts `gaffer up` with a
-// token and passes, in the environment:
+// Started by crates/cli/tests/browser.rs, which builds the repository, starts `gaffer up` (which
+// makes its own token) and passes, in the environment:
 //   GAFFER_URL, GAFFER_PORT       where the daemon listens
-//   GAFFER_TOKEN                  its token
+//   GAFFER_DASHBOARD_LINK         the link `gaffer up` printed: GAFFER_URL/?token=<its token>
 //   GAFFER_BIN, GAFFER_REPO       the gaffer binary and the repository (to stop and restart it)
 //   GAFFER_SCREENSHOTS            where to save a screenshot of each page
 //   GAFFER_CHROMIUM               the browser (Debian's /usr/bin/chromium)
@@ -20,7 +20,8 @@ import path from 'node:path';
 
 const env = process.env;
 const URL_ = env.GAFFER_URL;
-const TOKEN = env.GAFFER_TOKEN;
+const LINK = env.GAFFER_DASHBOARD_LINK;
+const TOKEN = new URL(LINK).searchParams.get('token') ?? '';
 const SHOTS = env.GAFFER_SCREENSHOTS;
 const require = createRequire(path.join(env.GAFFER_NODE_MODULES, '..', 'resolve-from-here.js'));
 const { chromium } = require('playwright-core');
@@ -127,8 +128,9 @@ try {
   const noIntent = await fetch(`${URL_}/api/tasks`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'text/plain' }, body: '{"title":"forged"}' });
   check(noIntent.status === 403, `a POST without X-Gaffer or a JSON body is refused (got ${noIntent.status})`);
 
-  log('opening /?token=… sets the cookie and leaves the address bar clean');
-  await page.goto(`${URL_}/?token=${encodeURIComponent(TOKEN)}`);
+  log('opening the link `gaffer up` printed (/?token=…) sets the cookie and leaves the address bar clean');
+  check(TOKEN.length >= 32, `the daemon made a long token (${TOKEN.length} characters)`);
+  await page.goto(LINK);
   await page.waitForSelector('#board-columns .column', { timeout: 30000 });
   check(!page.url().includes('token='), `the token left the address (${page.url()})`);
   await page.waitForSelector('#conn[data-state="live"]', { timeout: 15000 });
@@ -185,7 +187,7 @@ try {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, reducedMotion: 'reduce' });
   const small = await phone.newPage();
   watch(small, 'phone');
-  await small.goto(`${URL_}/?token=${encodeURIComponent(TOKEN)}`);
+  await small.goto(LINK);
   await go(small, '#/people', `.answer-form[data-task="${greeting}"]`);
   await shot(small, 'people-phone');
   await page.fill(`.answer-form[data-task="${greeting}"] textarea`, 'Use “Hello from the dashboard”.');
@@ -294,7 +296,9 @@ try {
   const farewellOut = gaffer('task', 'add', 'Write the farewell', '--json');
   const farewell = JSON.parse(farewellOut).id;
   log(`added #${farewell} while the daemon was down; starting it again on port ${env.GAFFER_PORT}`);
-  gaffer('up', '--detach', '--port', env.GAFFER_PORT);
+  const restarted = gaffer('up', '--detach', '--port', env.GAFFER_PORT);
+  check(restarted.includes(`dashboard: ${LINK}`), `the restarted daemon kept its token, so the page stays signed in (${restarted})`);
+  check(gaffer('dashboard').trim() === LINK, '`gaffer dashboard` prints the same link');
   await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
   await page.waitForSelector(`.card[data-id="${farewell}"]`, { timeout: 15000 });
   await page.waitForSelector(`.column[data-status="merged"] .card[data-id="${farewell}"]`, { timeout: 90000 });
