@@ -11,9 +11,10 @@
 //!   page into a "same-origin" one. Its requests still carry the attacker's host name, so any
 //!   `Host` that is not a loopback name or address is refused.
 //!
-//! Clients that send neither header (in-process tests, some tools) are let through. When the
-//! daemon has a token (and may listen beyond loopback), [`crate::access`] relaxes the `Host`
-//! rule, since the token then keeps other sites out.
+//! Clients that send neither header (in-process tests, some tools) are let through. When a
+//! person configured the daemon's token (and it may listen beyond loopback), [`crate::access`]
+//! relaxes the `Host` rule, since the token then keeps other sites out; with the token the
+//! daemon generated itself, both rules hold on top of it.
 
 use crate::error::{ApiError, ErrorCode};
 use axum::extract::Request;
