@@ -61,7 +61,9 @@ impl SandboxModeSetting {
 /// `[sandbox.network]`: which processes get the host's network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NetworkSettings {
-    /// Agent CLIs (`claude`, `codex`, `command`), which must reach their model. Default: true.
+    /// Agent CLIs (`claude`, `codex`, `command`): the host's whole network instead of only
+    /// their model endpoint and gaffer's API, relayed into a network of their own. Default:
+    /// false.
     pub agents: bool,
     /// Commands the own agent loop's `run` tool runs. Default: false.
     pub tools: bool,
@@ -74,7 +76,7 @@ pub struct NetworkSettings {
 impl Default for NetworkSettings {
     fn default() -> Self {
         NetworkSettings {
-            agents: true,
+            agents: false,
             tools: false,
             verify: false,
             setup: false,

@@ -256,7 +256,7 @@ const REST: &str = r#"
 # write = []
 # pass_env = ["HTTPS_PROXY"]
 # [sandbox.network]
-# agents = true
+# agents = false
 # tools = false
 # verify = false
 # setup = false

@@ -159,6 +159,8 @@ actions = [{ write = "BROKEN", content = "verify fails while this file exists\n"
 /// tracked file `other.txt`, all committed.
 pub struct Project {
     pub repo: TestRepo,
+    /// Variables every gaffer command of this project gets beside the hermetic environment.
+    pub env: Vec<(String, String)>,
 }
 
 impl Project {
@@ -177,6 +179,7 @@ impl Project {
     pub fn bare() -> Project {
         Project {
             repo: TestRepo::new(),
+            env: Vec::new(),
         }
     }
 
@@ -191,12 +194,16 @@ impl Project {
 
     /// [`Project::gaffer`] as a plain `std::process::Command`.
     pub fn std_gaffer(&self) -> std::process::Command {
-        std_gaffer_in(self.path(), self.repo.home(), &self.repo.scratch("tmp"))
+        let mut cmd = std_gaffer_in(self.path(), self.repo.home(), &self.repo.scratch("tmp"));
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
     }
 
     /// gaffer in another directory of this test (with this test's home and temp dir).
     pub fn gaffer_at(&self, dir: &Path) -> Command {
-        gaffer_in(dir, self.repo.home(), &self.repo.scratch("tmp"))
+        let mut cmd = gaffer_in(dir, self.repo.home(), &self.repo.scratch("tmp"));
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
     }
 
     /// Runs gaffer with `args`, expects success, and parses standard output as JSON.
@@ -281,8 +288,18 @@ impl Project {
 
     /// Like [`Project::start_daemon`], with global options (`--config`, `--set`) before `up`.
     pub fn start_daemon_with(&self, global: &[&str]) -> Daemon<'_> {
+        self.start_daemon_full(global, &[])
+    }
+
+    /// Like [`Project::start_daemon`], with these variables in the daemon's environment.
+    pub fn start_daemon_with_env(&self, env: &[(&str, &str)]) -> Daemon<'_> {
+        self.start_daemon_full(&[], env)
+    }
+
+    fn start_daemon_full(&self, global: &[&str], env: &[(&str, &str)]) -> Daemon<'_> {
         let out = self
             .gaffer()
+            .envs(env.iter().copied())
             .args(global)
             .args(["up", "--detach", "--port", "0"])
             .output()

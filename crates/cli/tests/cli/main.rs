@@ -15,6 +15,7 @@ mod crew_more;
 mod daemon;
 mod demo;
 mod doctor;
+mod escape;
 mod init;
 mod inspect;
 mod output;

@@ -1,0 +1,322 @@
+//! The escape suite: attackers inside gaffer's runs — a `command` agent, gaffer's own agent loop
+//! (its `run_command` tool, driven by the scripted model server), the verify command and the
+//! setup command — each run `escape/attack.py`, which tries to write outside the worktree, read
+//! the user's home, the state database and another task's worktree, read the daemon's token and
+//! other agents' keys, move `main` and another task's branch, approve a change through the API,
+//! and connect to another loopback port and to a host in a network namespace this test makes.
+//! Every attempt must be refused and nothing outside the worktrees may change; the test prints
+//! the tally.
+
+use crate::common::{Project, TASK_DEADLINE};
+use gaffer_mock_llm::{MockServer, Script};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const ATTACK: &str = include_str!("escape/attack.py");
+const PY: &str = "/usr/bin/python3";
+
+const LOOPER: &str = r#"
+[[conversations]]
+name = "looper"
+marker = "MOCK:looper"
+  [[conversations.turns]]
+  text = "Trying things."
+    [[conversations.turns.tool_calls]]
+    name = "run_command"
+    arguments = { command = "/usr/bin/python3 attack.py looper" }
+  [[conversations.turns]]
+  text = "Done."
+"#;
+
+/// A host of its own: a network namespace with a veth pair and an HTTP server on it, torn down
+/// when dropped.
+struct OtherHost {
+    ns: String,
+    link: String,
+    ip: String,
+    port: u16,
+    server: Child,
+}
+
+impl OtherHost {
+    fn start() -> Option<OtherHost> {
+        let n = std::process::id() % 200 + 20;
+        let (ns, link, peer) = (format!("gfesc{n}"), format!("gfh{n}"), format!("gfn{n}"));
+        let (host_ip, ip) = (format!("10.231.{n}.1"), format!("10.231.{n}.2"));
+        let ok = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        let _ = Command::new("ip").args(["link", "del", &link]).status();
+        let made = ok(&["netns", "add", &ns])
+            && ok(&["link", "add", &link, "type", "veth", "peer", "name", &peer])
+            && ok(&["link", "set", &peer, "netns", &ns])
+            && ok(&["addr", "add", &format!("{host_ip}/24"), "dev", &link])
+            && ok(&["link", "set", &link, "up"])
+            && ok(&[
+                "netns",
+                "exec",
+                &ns,
+                "ip",
+                "addr",
+                "add",
+                &format!("{ip}/24"),
+                "dev",
+                &peer,
+            ])
+            && ok(&["netns", "exec", &ns, "ip", "link", "set", &peer, "up"])
+            && ok(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
+        if !made {
+            return None;
+        }
+        let port = 18080;
+        let server = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                PY,
+                "-m",
+                "http.server",
+                &port.to_string(),
+            ])
+            .args(["--bind", &ip])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let host = OtherHost {
+            ns,
+            link,
+            ip,
+            port,
+            server,
+        };
+        // The control: from the host, it answers.
+        crate::common::wait_until(
+            "the other host's server",
+            std::time::Duration::from_secs(10),
+            || {
+                std::net::TcpStream::connect((host.ip.as_str(), host.port))
+                    .ok()
+                    .map(|_| ())
+            },
+        );
+        Some(host)
+    }
+}
+
+impl Drop for OtherHost {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.link])
+            .status();
+    }
+}
+
+fn refs(project: &Project) -> BTreeMap<String, String> {
+    project
+        .repo
+        .git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(r, o)| (r.to_string(), o.to_string()))
+        .collect()
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_escape_from_every_kind_of_run_is_refused() {
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let Some(other) = OtherHost::start() else {
+        assert!(
+            !in_ci,
+            "the escape suite needs `ip netns` (iproute2, as root) in CI"
+        );
+        eprintln!("\n!!!!!!!! SKIPPED: cannot make a network namespace here !!!!!!!!\n");
+        return;
+    };
+    let server = MockServer::start(Script::from_toml_str(LOOPER).unwrap())
+        .await
+        .unwrap();
+    let loopback = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let loopback_port = loopback.local_addr().unwrap().port();
+
+    let mut project = Project::bare();
+    // The daemon's token, which every command of the test needs and no run may see.
+    project.env = vec![(
+        "GAFFER_TOKEN".to_string(),
+        "the-daemons-token-1234567890".to_string(),
+    )];
+    let home = project.repo.home().to_path_buf();
+    let secret_value = "the-user-s-home-secret-2718";
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("secret.txt"), secret_value).unwrap();
+    let scratch = project.repo.scratch("outside");
+    std::fs::create_dir_all(&scratch).unwrap();
+    project.repo.write(
+        "gaffer.toml",
+        format!(
+            r#"[project]
+name = "escape"
+[verify]
+command = "{PY} attack.py verify; test -f README.md"
+setup = "{PY} attack.py setup > /dev/null"
+[engine]
+concurrency = 3
+worktree_pool = 0
+[server]
+port = 0
+[agents.attacker]
+backend = "command"
+command = "{PY} attack.py agent {{prompt_file}}"
+[agents.looper]
+backend = "openai"
+model = "mock-model"
+base_url = "{openai}"
+[agents.victim]
+backend = "scripted"
+script = "victim.toml"
+[agents.other]
+backend = "command"
+command = "true {{prompt}}"
+env = {{ OTHER_AGENT_KEY = "other-agents-key-31415926" }}
+[roles]
+coder = ["attacker", "looper", "victim"]
+[review]
+enabled = false
+"#,
+            openai = server.openai_base_url()
+        ),
+    );
+    project.repo.write(
+        "victim.toml",
+        "[[task]]\nmatch = \"victim\"\n[[task.attempt]]\ndelay_ms = 20000\nsummary = \"Slow.\"\n\
+         actions = [{ write = \"victim.txt\", content = \"v\\n\" }]\n",
+    );
+    project.repo.write("attack.py", ATTACK);
+    project.repo.commit_all("the attackers");
+    let victim = project.json(&["task", "add", "victim work", "--tier", "2", "--json"]);
+    let victim_branch = victim["branch"].as_str().unwrap().to_string();
+    let state = project.state_dir();
+    let config = serde_json::json!({
+        "home": home, "home_secret": home.join("secret.txt"), "home_secret_value": secret_value,
+        "repo": project.path(), "state": state, "scratch": scratch,
+        "victim_worktree": state.join("worktrees").join(victim_branch.trim_start_matches("gaffer/")),
+        "victim_branch": victim_branch, "victim_task": victim["id"],
+        "daemon_pid": 0, "daemon_port": 1, "loopback_port": loopback_port,
+        "netns_host": other.ip, "netns_port": other.port,
+    });
+    let daemon =
+        project.start_daemon_with_env(&[("GAFFER_ESCAPE_MARKER", "from-gaffers-environment")]);
+    let mut config = config;
+    config["daemon_pid"] = Value::from(daemon.pid);
+    config["daemon_port"] = Value::from(daemon.port);
+    project.repo.write("attack.json", config.to_string());
+    project.repo.commit_all("where to attack");
+    let refs_before = refs(&project);
+    let home_before = listing(&home);
+    let victim_id = victim["id"].as_i64().unwrap();
+    crate::common::wait_until("the victim's worktree", TASK_DEADLINE, || {
+        state
+            .join("worktrees")
+            .join(victim_branch.trim_start_matches("gaffer/"))
+            .exists()
+            .then_some(())
+    });
+    let attacker = project.add_task("Attack as a command agent", &[]);
+    let looper = project.add_task("Attack from the loop MOCK:looper", &["--tier", "1"]);
+
+    let attacked = project.wait_for_status(attacker, "merged");
+    let looped = project.wait_for_status(looper, "merged");
+    project.wait_for_status(victim_id, "merged");
+    drop(daemon);
+
+    // Every result line, from every actor: the files they left in their worktrees (landed),
+    // and verify's output.
+    let mut lines: Vec<String> = Vec::new();
+    let landed = project
+        .repo
+        .git(&["ls-tree", "--name-only", "gaffer/landed/main"]);
+    for file in landed.lines().filter(|f| f.starts_with("results-")) {
+        let text = project
+            .repo
+            .git(&["show", &format!("gaffer/landed/main:{file}")]);
+        lines.extend(text.lines().map(str::to_string));
+    }
+    for shown in [&attacked, &looped] {
+        for e in shown["events"].as_array().unwrap() {
+            if e["kind"] == "verify.finished" {
+                let tail = e["data"]["tail"].as_str().unwrap_or("");
+                lines.extend(
+                    tail.lines()
+                        .filter(|l| l.starts_with("RESULT verify"))
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    lines.sort();
+    lines.dedup();
+
+    // Nothing outside the worktrees changed: the refs (but the tasks' own branches and the
+    // landing), the user's home, the checkout, the scratch directory.
+    let refs_after = refs(&project);
+    for (name, oid) in &refs_before {
+        if name == "refs/heads/main" || !name.starts_with("refs/heads/gaffer/") {
+            assert_eq!(refs_after.get(name), Some(oid), "{name} moved");
+        }
+    }
+    assert_eq!(listing(&home), home_before, "the home changed");
+    assert!(
+        listing(&scratch).is_empty(),
+        "a file appeared outside: {:?}",
+        listing(&scratch)
+    );
+    for actor in ["agent", "looper", "verify", "setup"] {
+        assert!(!project.path().join(format!("escaped-{actor}")).exists());
+        assert!(!state.join(format!("escaped-{actor}")).exists());
+    }
+
+    let tried = lines.len();
+    // `INSIDE`: git did it in the run's own git directory; the repository's refs, compared
+    // above, did not move, so it is refused too.
+    let escaped: Vec<&String> = lines.iter().filter(|l| l.contains(" ESCAPED ")).collect();
+    let actors: std::collections::BTreeSet<&str> =
+        lines.iter().filter_map(|l| l.split(' ').nth(1)).collect();
+    println!(
+        "escape suite: tried {tried}, refused {}",
+        tried - escaped.len()
+    );
+    for line in &lines {
+        println!("  {line}");
+    }
+    assert_eq!(
+        actors.into_iter().collect::<Vec<_>>(),
+        ["agent", "looper", "setup", "verify"],
+        "every kind of run attacked: {lines:#?}"
+    );
+    assert!(tried >= 4 * 18, "every attempt ran: {lines:#?}");
+    assert!(escaped.is_empty(), "escaped: {escaped:#?}");
+    drop(loopback);
+    server.shutdown().await.unwrap();
+}
