@@ -111,16 +111,24 @@ fn unconfined_runs_are_stated_loudly_by_doctor_and_status() {
     let sandbox = check(&checks, "sandbox");
     assert_eq!(sandbox["ok"], true, "{sandbox:#}");
     assert!(
-        sandbox["detail"].as_str().unwrap().starts_with("runs are confined"),
+        sandbox["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("runs are confined"),
         "{sandbox:#}"
     );
     let status = project.gaffer().arg("status").output().unwrap();
-    assert!(!stdout_of(&status).contains("NOT CONFINED"), "{}", stdout_of(&status));
+    assert!(
+        !stdout_of(&status).contains("NOT CONFINED"),
+        "{}",
+        stdout_of(&status)
+    );
 
     let toml = std::fs::read_to_string(project.path().join("gaffer.toml")).unwrap();
-    project
-        .repo
-        .write("gaffer.toml", format!("{toml}\n[sandbox]\nmode = \"none\"\n"));
+    project.repo.write(
+        "gaffer.toml",
+        format!("{toml}\n[sandbox]\nmode = \"none\"\n"),
+    );
     let (_, checks) = doctor_json(&project);
     let sandbox = check(&checks, "sandbox");
     assert!(
