@@ -60,6 +60,15 @@ pub struct StatusReport {
     pub landing: Landing,
     pub counts: Vec<(Status, usize)>,
     pub tasks: Vec<Task>,
+    /// Whether runs are confined, and how (said loudly on every surface when they are not).
+    pub sandbox: SandboxReport,
+}
+
+/// How the processes of a task are confined on this host.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxReport {
+    pub confined: bool,
+    pub description: String,
 }
 
 impl Board {
@@ -251,6 +260,11 @@ impl Board {
             landing: self.landing()?,
             counts,
             tasks,
+            sandbox: SandboxReport {
+                confined: crate::confine::sandbox_for(&self.settings)
+                    .is_ok_and(|s| s.is_confined()),
+                description: crate::confine::describe(&self.settings),
+            },
         })
     }
 

@@ -43,7 +43,7 @@ mod secrets;
 mod write_scope;
 
 pub use apply::{Applied, Extra, apply};
-pub use board::{Board, BoardOptions, StatusReport, TaskChanges};
+pub use board::{Board, BoardOptions, SandboxReport, StatusReport, TaskChanges};
 pub use budget::{BudgetReport, TaskSpend, spent as cost_of_runs, task_budget};
 pub use confine::{describe as describe_confinement, sandbox_for};
 pub use engine::LOCAL_OWNER_PREFIX;

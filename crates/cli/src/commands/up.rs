@@ -32,6 +32,10 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let port = args.port.unwrap_or(board.settings.server.port);
     let host = board.settings.server.host;
     let token = api_token(&board.settings.server, &board.paths)?;
+    // The token is a secret like any other: never stored or shown (but to whoever started us).
+    board.secrets.add("GAFFER_API_TOKEN", token.reveal());
+    // Runs cannot start without the sandbox the settings ask for: say so now, not per run.
+    gaffer_engine::sandbox_for(&board.settings)?;
     let agents = agents_from_settings(&board.settings, board.git.top_level())?;
     if board.settings.verify.command.is_none() {
         eprintln!(
@@ -63,6 +67,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         println!("gaffer is up: {} (pid {})", info.url(), std::process::id());
         if std::env::var_os(DETACHED_ENV).is_none() {
             print_dashboard(&info, &board.settings.server);
+            println!("sandbox: {}", gaffer_engine::describe_confinement(&board.settings));
         }
         let signals = {
             let shutdown = shutdown.clone();
@@ -171,6 +176,10 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
             if rt.block_on(client.healthy()) {
                 println!("gaffer is up: {} (pid {})", info.url(), info.pid);
                 print_dashboard(&info, &board.settings.server);
+                println!(
+                    "sandbox: {}",
+                    gaffer_engine::describe_confinement(&board.settings)
+                );
                 println!("log: {}", board.paths.log_file().display());
                 return Ok(());
             }

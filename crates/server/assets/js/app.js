@@ -93,6 +93,14 @@ async function start() {
   get('healthz').then((health) => {
     document.getElementById('project').textContent = health.project;
   }).catch(() => {});
+  // Runs without a sandbox are never silent: a banner on every page says so.
+  get('api/status').then((status) => {
+    const banner = document.getElementById('unconfined');
+    if (status.sandbox && !status.sandbox.confined) {
+      banner.textContent = status.sandbox.description;
+      banner.hidden = false;
+    }
+  }).catch(() => {});
   let after = 0;
   try {
     const recent = await get('api/events/recent?limit=500');

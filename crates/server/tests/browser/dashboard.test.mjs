@@ -183,6 +183,8 @@ try {
   const asked = await page.textContent(`.answer-form[data-task="${greeting}"] .ask`);
   check(asked.includes('Which greeting should the banner use?'), `the question is shown (${asked})`);
   check((await page.textContent('#people-badge')).trim() === '2', 'the header counts two things waiting');
+  // Runs here are confined (CI installs bubblewrap): no banner says otherwise.
+  check(await page.$eval('#unconfined', (e) => e.hidden), 'no "not confined" banner while runs are confined');
   await shot(page, 'people');
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, reducedMotion: 'reduce' });
   const small = await phone.newPage();
