@@ -58,8 +58,8 @@ impl SandboxModeSetting {
     }
 }
 
-/// `[sandbox.network]`: which processes get the host's network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `[sandbox.network]`: which processes get the host's network (none, by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NetworkSettings {
     /// Agent CLIs (`claude`, `codex`, `command`): the host's whole network instead of only
     /// their model endpoint and gaffer's API, relayed into a network of their own. Default:
@@ -71,17 +71,6 @@ pub struct NetworkSettings {
     pub verify: bool,
     /// The setup command. Default: false.
     pub setup: bool,
-}
-
-impl Default for NetworkSettings {
-    fn default() -> Self {
-        NetworkSettings {
-            agents: false,
-            tools: false,
-            verify: false,
-            setup: false,
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
