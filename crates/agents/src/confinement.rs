@@ -99,6 +99,18 @@ impl Confinement {
         }
     }
 
+    /// `value` as the backend may keep it: every string in it redacted (see
+    /// [`Redactor::scrub`]); unchanged without a redactor.
+    pub fn scrub<T>(&self, value: &T) -> T
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone,
+    {
+        match &self.redactor {
+            Some(redactor) => redactor.scrub(value),
+            None => value.clone(),
+        }
+    }
+
     /// `text` as the backend may keep it: every secret the run's redactor knows replaced.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match &self.redactor {

@@ -115,22 +115,12 @@ impl Secrets {
         self.redactor().find_added_secrets(diff)
     }
 
-    /// `value` with every string in it redacted, through its JSON form; unchanged when it does
-    /// not round-trip (never the case for gaffer's own types).
+    /// `value` with every string in it redacted (see `Redactor::scrub`).
     pub fn scrub<T>(&self, value: &T) -> T
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Clone,
     {
-        let Ok(mut json) = serde_json::to_value(value) else {
-            return value.clone();
-        };
-        let redactor = self.redactor();
-        let before = json.clone();
-        redactor.redact_json(&mut json);
-        if json == before {
-            return value.clone();
-        }
-        serde_json::from_value(json).unwrap_or_else(|_| value.clone())
+        self.redactor().scrub(value)
     }
 }
 

@@ -250,7 +250,10 @@ impl Run {
     }
 
     async fn save(&self, session: &SavedSession) {
-        if let Err(e) = session::save(&self.request.data_dir, session).await {
+        // The conversation is kept on disk: secrets in it (a key the model repeated, a tool's
+        // output) are redacted first. A resumed session sees the markers, not the values.
+        let kept = self.request.confine.scrub(session);
+        if let Err(e) = session::save(&self.request.data_dir, &kept).await {
             tracing::warn!("the session cannot be resumed later: {e}");
         }
     }

@@ -5,6 +5,7 @@
 
 use crate::common::Project;
 use crate::crew::{events, landed};
+use gaffer_mock_llm::{MockServer, Script};
 use std::path::Path;
 
 const TOKEN: &str = "tok-3f9a8b7c6d5e4f3a2b1c";
@@ -21,6 +22,33 @@ echo "and a github token ghp_abcdefghijklmnopqrstuvwxyz0123456789 for good measu
 printf 'token = %s\n' "$SERVICE_TOKEN" > config.txt
 git add config.txt 2>/dev/null && git commit -qm "config with $SERVICE_TOKEN" 2>/dev/null || true
 echo "Done; the token is $SERVICE_TOKEN"
+"#;
+
+/// gaffer's own agent loop, told the secret by its (scripted) model: it passes it in tool
+/// arguments (a command line and a file's content), is refused, then writes the file without it.
+const LOOP_SCRIPT: &str = r#"
+[[conversations]]
+name = "loop"
+marker = "MOCK:loop-secret"
+  [[conversations.turns]]
+  text = "Checking the token tok-3f9a8b7c6d5e4f3a2b1c works."
+    [[conversations.turns.tool_calls]]
+    name = "run_command"
+    arguments = { command = "echo using tok-3f9a8b7c6d5e4f3a2b1c" }
+  [[conversations.turns]]
+  text = "Writing it down."
+    [[conversations.turns.tool_calls]]
+    name = "write_file"
+    arguments = { path = "loop.txt", content = "token tok-3f9a8b7c6d5e4f3a2b1c\n" }
+  [[conversations.turns]]
+  text = "Wrote loop.txt."
+  [[conversations.turns]]
+  text = "Taking the token out."
+    [[conversations.turns.tool_calls]]
+    name = "write_file"
+    arguments = { path = "loop.txt", content = "token from the environment\n" }
+  [[conversations.turns]]
+  text = "Done."
 "#;
 
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
@@ -42,8 +70,11 @@ fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
     found
 }
 
-#[test]
-fn secrets_an_agent_echoes_are_nowhere_and_a_file_holding_one_is_refused_with_its_line() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_an_agent_echoes_are_nowhere_and_a_file_holding_one_is_refused_with_its_line() {
+    let server = MockServer::start(Script::from_toml_str(LOOP_SCRIPT).unwrap())
+        .await
+        .unwrap();
     let project = Project::bare();
     project.repo.write(
         "gaffer.toml",
@@ -51,7 +82,7 @@ fn secrets_an_agent_echoes_are_nowhere_and_a_file_holding_one_is_refused_with_it
             r#"[project]
 name = "secrets"
 [verify]
-command = "test -f config.txt"
+command = "test -f config.txt || test -f loop.txt"
 [engine]
 worktree_pool = 0
 [server]
@@ -60,16 +91,44 @@ port = 0
 backend = "command"
 command = "sh leaky.sh {{prompt_file}}"
 env = {{ SERVICE_TOKEN = "{TOKEN}" }}
+[agents.looper]
+backend = "openai"
+model = "mock-model"
+base_url = "{openai}"
+env = {{ SERVICE_TOKEN = "{TOKEN}" }}
 [roles]
-coder = ["leaky"]
-"#
+coder = ["leaky", "looper"]
+"#,
+            openai = server.openai_base_url()
         ),
     );
     project.repo.write("leaky.sh", AGENT);
     project.repo.commit_all("a leaky agent");
     let daemon = project.start_daemon();
     let id = project.add_task("Configure the service", &[]);
+    let looped = project.add_task(
+        "Configure it from the loop MOCK:loop-secret",
+        &["--tier", "1"],
+    );
     let shown = project.wait_for_status(id, "merged");
+    let loop_shown = project.wait_for_status(looped, "merged");
+    // The loop's tool arguments held the secret; its file's change was refused too.
+    assert_eq!(
+        events(&loop_shown, "secret.refused").len(),
+        1,
+        "{:#}",
+        loop_shown["events"]
+    );
+    assert_eq!(landed(&project, "loop.txt"), "token from the environment");
+    let loop_text = loop_shown.to_string();
+    assert!(
+        !loop_text.contains(TOKEN),
+        "the loop's events hold the token"
+    );
+    assert!(
+        loop_text.contains("[redacted: SERVICE_TOKEN]"),
+        "{loop_text}"
+    );
 
     // The file's change was refused with its path and line, then fixed.
     let refused = events(&shown, "secret.refused");
@@ -117,4 +176,5 @@ coder = ["leaky"]
     }
     // What the agent printed is there, redacted, so a person can see what happened.
     assert!(show.contains("[redacted: SERVICE_TOKEN]"), "{show}");
+    server.shutdown().await.unwrap();
 }

@@ -103,6 +103,23 @@ impl Redactor {
         !self.spans(text).is_empty()
     }
 
+    /// `value` with every string in it redacted, through its JSON form; a clone when nothing
+    /// needed redacting or the value does not round-trip through JSON.
+    pub fn scrub<T>(&self, value: &T) -> T
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone,
+    {
+        let Ok(mut json) = serde_json::to_value(value) else {
+            return value.clone();
+        };
+        let before = json.clone();
+        self.redact_json(&mut json);
+        if json == before {
+            return value.clone();
+        }
+        serde_json::from_value(json).unwrap_or_else(|_| value.clone())
+    }
+
     /// Redacts every string in `value`, object keys included (a secret is one wherever it is).
     /// Two keys that redact to the same marker collide: the later one wins.
     pub fn redact_json(&self, value: &mut Value) {
