@@ -113,6 +113,38 @@ pub(crate) struct Place<'a> {
     pub git: Option<&'a gaffer_git::Mounts>,
     /// Where an agent CLI may connect: its model endpoints (URLs) and gaffer's API.
     pub reach: Option<&'a Reach>,
+    /// Further paths to show read-only: where the agent's program lives (see
+    /// [`program_dirs`]).
+    pub read_only: &'a [PathBuf],
+}
+
+/// Where `program` (a name looked up in `path`, else in gaffer's `PATH`) lives, so that a
+/// sandbox hiding its directory (an install under the home or `/tmp`) still runs it: the
+/// directory it was found in, the directory of the file it resolves to, and, for a program that
+/// is a Node package's script, the `node_modules` holding the package and its dependencies.
+pub(crate) fn program_dirs(program: &str, path: Option<&str>) -> Vec<PathBuf> {
+    let search = path
+        .map(std::ffi::OsString::from)
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    let Some(found) = std::env::split_paths(&search)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+    else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = found.parent().map(Path::to_path_buf).into_iter().collect();
+    if let Ok(real) = found.canonicalize() {
+        dirs.extend(real.parent().map(Path::to_path_buf));
+        if let Some(modules) = real
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "node_modules"))
+        {
+            dirs.push(modules.to_path_buf());
+        }
+    }
+    dirs
 }
 
 /// The endpoints an agent run may reach, as URLs (`https://api.anthropic.com`,
@@ -221,7 +253,7 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
     if let Some(data) = place.data_dir {
         policy = policy.writable(data);
     }
-    policy = hide_and_show(board, policy, place.git);
+    policy = hide_and_show(board, policy, place.worktree, place.git, place.read_only);
     let confinement = Confinement::new(env, Some((sandbox, policy.build()?)));
     Ok(if network == Network::Private {
         confinement.relaying(
@@ -242,13 +274,19 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
 fn hide_and_show(
     board: &Board,
     mut policy: PolicyBuilder,
+    worktree: &Path,
     git: Option<&gaffer_git::Mounts>,
+    extra_read_only: &[PathBuf],
 ) -> PolicyBuilder {
     let user_home = std::env::var_os("HOME").map(PathBuf::from);
-    if let Some(home) = &user_home {
+    for home in user_home.iter().chain(account_home().iter()) {
         policy = policy.hide(home);
     }
     policy = policy.hide(&board.project.root).hide(board.paths.root());
+    // Sockets of the host's services (the user's D-Bus and systemd, ssh and gpg agents, docker
+    // and podman) live under /run: a read-only mount does not stop `connect()`, hiding does.
+    // The resolver's files stay, for the runs that have a network.
+    policy = policy.hide("/run").read_only("/run/systemd/resolve");
     match git {
         Some(mounts) => {
             for dir in &mounts.hidden {
@@ -263,18 +301,36 @@ fn hide_and_show(
             let (source, target) = &mounts.gitfile_over;
             policy = policy.read_only_over(source, target);
         }
-        None => policy = policy.read_only(board.git.common_dir()),
+        None => {
+            policy = policy.read_only(board.git.common_dir());
+            // The worktree's `.git` file stays what gaffer made it: a process that could point
+            // it elsewhere would choose the git directory gaffer's next command reads.
+            let gitfile = worktree.join(".git");
+            if gitfile.is_file() {
+                policy = policy.read_only_over(&gitfile, &gitfile);
+            }
+        }
     }
     for dir in toolchain_dirs(user_home.as_deref()) {
         policy = policy.read_only(dir);
     }
-    for path in &board.settings.sandbox.read {
+    for path in board.settings.sandbox.read.iter().chain(extra_read_only) {
         policy = policy.read_only(path);
     }
     for path in &board.settings.sandbox.write {
         policy = policy.writable(path);
     }
     policy
+}
+
+/// The home directory of the account gaffer runs as, from the user database: `$HOME` may be
+/// unset or point elsewhere, and the account's home (its `~/.ssh`, `~/.aws`) must be hidden
+/// all the same.
+fn account_home() -> Option<PathBuf> {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
 }
 
 /// Directories under the user's home that processes need to read to run the project's tools:
@@ -300,7 +356,13 @@ fn toolchain_dirs(user_home: Option<&Path>) -> Vec<PathBuf> {
         let dir = std::env::var_os(var)
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(default));
-        if dir.starts_with(home) && dir.exists() {
+        if !dir.starts_with(home) || !dir.exists() {
+            continue;
+        }
+        if var == "CARGO_HOME" {
+            // Its tools and caches, not its `credentials.toml` or `config.toml`.
+            dirs.extend(["bin", "registry", "git"].map(|d| dir.join(d)));
+        } else {
             dirs.push(dir);
         }
     }

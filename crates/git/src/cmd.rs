@@ -24,8 +24,25 @@ const INHERITED_GIT_VARS: &[&str] = &[
 
 /// Config applied to every invocation: never run the user's hooks (gaffer's git use is
 /// plumbing, and hooks in agent worktrees would be slow and surprising), never colour output
-/// we parse.
-const BASE_CONFIG: &[&str] = &["-c", "core.hooksPath=/dev/null", "-c", "color.ui=false"];
+/// we parse, and never run anything a repository's config names: an agent can leave a nested
+/// repository in its worktree whose config sets `core.fsmonitor` to a command, and `git add`
+/// or `status` would run it, outside any sandbox, while looking into that repository.
+/// Settings given with `-c` are passed on to the git processes git itself starts, and win over
+/// any repository's own config.
+const BASE_CONFIG: &[&str] = &[
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "color.ui=false",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "submodule.recurse=false",
+    "-c",
+    "diff.ignoreSubmodules=all",
+    "-c",
+    "status.submoduleSummary=false",
+];
 
 /// How many times a command failing for a transient reason is run in all.
 const MAX_ATTEMPTS: u32 = 6;

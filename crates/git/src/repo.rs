@@ -132,6 +132,57 @@ impl Git {
     /// The unified diff (with `a/` and `b/` prefixes, no colour, no external diff drivers)
     /// from `from` to `to`, which may be commits or trees.
     pub fn diff(&self, from: &Oid, to: &Oid) -> Result<String> {
+        self.diff_with(from, to, &[])
+    }
+
+    /// Like [`Git::diff`], with every file shown as text (files git would call binary too):
+    /// for scanning a change for secrets.
+    pub fn diff_text(&self, from: &Oid, to: &Oid) -> Result<String> {
+        self.diff_with(from, to, &["--text"])
+    }
+
+    /// The non-merge commits of `range` (`from..to`), oldest first.
+    pub fn commits(&self, range: &str) -> Result<Vec<Oid>> {
+        not_an_option("range", range)?;
+        self.cmd()
+            .args(["rev-list", "--reverse", "--no-merges", range, "--"])
+            .run()?
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+
+    /// The paths of `from..to` whose entries are nested repositories (gitlinks, mode 160000).
+    pub fn gitlinks_added(&self, from: &Oid, to: &Oid) -> Result<Vec<String>> {
+        let out = self
+            .cmd()
+            // Explicitly: gaffer's base config ignores submodules in diffs.
+            .args([
+                "diff",
+                "--raw",
+                "--no-renames",
+                "--ignore-submodules=none",
+                "-z",
+                from.as_str(),
+                to.as_str(),
+                "--",
+            ])
+            .run_bytes()?;
+        // `-z --raw`: ":<old mode> <new mode> <old> <new> <status>\0<path>\0" per entry.
+        let text = String::from_utf8_lossy(&out);
+        let mut fields = text.split('\0');
+        let mut found = Vec::new();
+        while let Some(meta) = fields.next() {
+            let Some(path) = fields.next() else { break };
+            if meta.split(' ').nth(1) == Some("160000") {
+                found.push(path.to_owned());
+            }
+        }
+        Ok(found)
+    }
+
+    fn diff_with(&self, from: &Oid, to: &Oid, extra: &[&str]) -> Result<String> {
         let bytes = self
             .cmd()
             .args([
@@ -141,6 +192,7 @@ impl Git {
                 "--src-prefix=a/",
                 "--dst-prefix=b/",
             ])
+            .args(extra)
             .arg(from.as_str())
             .arg(to.as_str())
             .arg("--")

@@ -160,6 +160,12 @@ async fn every_escape_from_every_kind_of_run_is_refused() {
         .unwrap();
     let loopback = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let loopback_port = loopback.local_addr().unwrap().port();
+    // A service of the host listening on a unix socket under /run (as D-Bus, docker or an ssh
+    // agent do).
+    let host_socket =
+        std::path::PathBuf::from(format!("/run/gaffer-escape-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&host_socket);
+    let unix_listener = std::os::unix::net::UnixListener::bind(&host_socket).unwrap();
 
     let mut project = Project::bare();
     // The daemon's token, which every command of the test needs and no run may see.
@@ -224,7 +230,7 @@ enabled = false
         "victim_worktree": state.join("worktrees").join(victim_branch.trim_start_matches("gaffer/")),
         "victim_branch": victim_branch, "victim_task": victim["id"],
         "daemon_pid": 0, "daemon_port": 1, "loopback_port": loopback_port,
-        "netns_host": other.ip, "netns_port": other.port,
+        "netns_host": other.ip, "netns_port": other.port, "host_socket": host_socket,
     });
     let daemon =
         project.start_daemon_with_env(&[("GAFFER_ESCAPE_MARKER", "from-gaffers-environment")]);
@@ -315,8 +321,18 @@ enabled = false
         ["agent", "looper", "setup", "verify"],
         "every kind of run attacked: {lines:#?}"
     );
-    assert!(tried >= 4 * 18, "every attempt ran: {lines:#?}");
+    assert!(tried >= 4 * 20, "every attempt ran: {lines:#?}");
     assert!(escaped.is_empty(), "escaped: {escaped:#?}");
+    // The nested repository came back refused and left; its command never ran (the scratch
+    // directory, checked above, holds no `pwned-by-fsmonitor`).
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("agent nested-repo-refused")),
+        "the nested repository was refused: {lines:#?}"
+    );
     drop(loopback);
+    drop(unix_listener);
+    let _ = std::fs::remove_file(&host_socket);
     server.shutdown().await.unwrap();
 }

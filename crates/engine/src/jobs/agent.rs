@@ -439,6 +439,7 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
             data_dir: Some(&data_dir),
             git: git_mounts.as_ref(),
             reach: Some(&reach),
+            read_only: &agent_program_dirs(board, &agent.name),
         },
     )?
     .redacting(board.secrets.redactor());
@@ -589,6 +590,29 @@ impl Drop for RunToken<'_> {
     fn drop(&mut self) {
         self.board.run_access.revoke(self.run);
     }
+}
+
+/// Where an agent CLI's program lives (`claude`, `codex`, or the first word of a `command`
+/// template), found in the agent's own `PATH` when its `env` table sets one.
+fn agent_program_dirs(board: &Board, name: &str) -> Vec<std::path::PathBuf> {
+    use gaffer_config::Backend;
+    let Some(agent) = board.settings.agent(name) else {
+        return Vec::new();
+    };
+    let program = match agent.backend {
+        Backend::Claude => "claude".to_string(),
+        Backend::Codex => "codex".to_string(),
+        Backend::Command => match agent
+            .command
+            .as_deref()
+            .and_then(|c| c.split_whitespace().next())
+        {
+            Some(word) if !word.contains('/') && !word.contains('{') => word.to_string(),
+            _ => return Vec::new(),
+        },
+        Backend::Openai | Backend::Anthropic | Backend::Scripted => return Vec::new(),
+    };
+    crate::confine::program_dirs(&program, agent.env.get("PATH").map(String::as_str))
 }
 
 /// The model endpoints an agent CLI talks to: its `base_url`, else its provider's public API.
@@ -1058,10 +1082,14 @@ async fn judge(
     }
 }
 
-/// Push protection: a change whose diff adds a secret gaffer knows (or a well-known key shape),
-/// or whose commit messages hold one, is not kept. The run's commits are undone (`reset
-/// --soft` to where the run started: the files stay as the agent left them, so the next run can
-/// take the secret out) and the reason names each path and line, never the value.
+/// Push protection, and no nested repositories: a change that adds a secret gaffer knows (or a
+/// well-known key shape) — in its net diff against where the branch left the target, in any of
+/// its own commits (the branch's commits land as the merge's second parent, so a secret added
+/// and removed again would still be pushed), or in a commit message — or that adds a nested
+/// repository (a gitlink: gaffer's git would look into it) is not kept. The run's commits are
+/// undone (`reset --soft` to where the run started: the files stay as the agent left them, so
+/// the next run can take the secret out) and the reason names each path and line, never the
+/// value. What the target brought in (a resolver's merge) is not held against the task.
 async fn refuse_secrets(
     board: &Arc<Board>,
     task: &Task,
@@ -1070,25 +1098,37 @@ async fn refuse_secrets(
     base: &gaffer_git::Oid,
     head: &gaffer_git::Oid,
 ) -> Result<Option<String>> {
-    let (b, wt, from, to) = (
+    let (b, wt, start, to) = (
         Arc::clone(board),
         worktree.to_path_buf(),
         base.clone(),
         head.clone(),
     );
-    let found = blocking(move || {
-        let diff = b.git.diff(&from, &to)?;
-        let mut found: Vec<String> = b
-            .secrets
-            .added_in(&diff)
-            .iter()
-            .map(|hit| hit.to_string())
-            .collect();
-        let redactor = b.secrets.redactor();
-        for (commit, message) in b
+    let (secrets, nested) = blocking(move || {
+        let (tip, _) = b.landing()?.base(&b)?;
+        let from = b
             .git
-            .commit_messages(&format!("{}..{}", from.as_str(), to.as_str()), 1000)?
-        {
+            .merge_base(&tip, &to)?
+            .unwrap_or_else(|| start.clone());
+        let own = format!("{}..{}", tip.as_str(), to.as_str());
+        let mut found: Vec<String> = Vec::new();
+        let mut note = |hits: Vec<gaffer_core::secrets::SecretHit>| {
+            for hit in hits {
+                let hit = hit.to_string();
+                if !found.contains(&hit) {
+                    found.push(hit);
+                }
+            }
+        };
+        note(b.secrets.added_in(&b.git.diff_text(&from, &to)?));
+        for commit in b.git.commits(&own)? {
+            // A commit of the task's own is never a root: it has a first parent.
+            if let Some(parent) = b.git.rev_parse_commit(&format!("{}^", commit.as_str()))? {
+                note(b.secrets.added_in(&b.git.diff_text(&parent, &commit)?));
+            }
+        }
+        let redactor = b.secrets.redactor();
+        for (commit, message) in b.git.commit_messages(&own, i32::MAX as usize)? {
             if redactor.contains_secret(&message) {
                 found.push(format!(
                     "the message of commit {}",
@@ -1096,18 +1136,34 @@ async fn refuse_secrets(
                 ));
             }
         }
-        if !found.is_empty() {
-            gaffer_git::reset_soft(&wt, &from, b.git.env())?;
+        let nested = b.git.gitlinks_added(&from, &to)?;
+        if !found.is_empty() || !nested.is_empty() {
+            gaffer_git::reset_soft(&wt, &start, b.git.env())?;
         }
-        Ok(found)
+        Ok((found, nested))
     })
     .await?;
-    if found.is_empty() {
+    let listed = |items: &[String]| {
+        items
+            .iter()
+            .map(|f| format!("- {f}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if !nested.is_empty() {
+        return Ok(Some(format!(
+            "the change adds nested git repositories, which gaffer does not land (its commits \
+             were undone; the files are as you left them):\n{}\n\nRemove their `.git` \
+             directories (or the directories) and commit the files themselves.",
+            listed(&nested)
+        )));
+    }
+    if secrets.is_empty() {
         return Ok(None);
     }
     board.store.append_events(&[NewEvent::new(
         event_kind::SECRET_REFUSED,
-        serde_json::json!({ "found": found, "run": run.id.0 }),
+        serde_json::json!({ "found": secrets, "run": run.id.0 }),
     )
     .task(task.id)
     .project(task.project)
@@ -1116,11 +1172,7 @@ async fn refuse_secrets(
         "the change adds a secret, so it was not kept (its commits were undone; the files are \
          as you left them):\n{}\n\nRemove the secret (read it from the environment or a file \
          outside the repository instead) and commit again.",
-        found
-            .iter()
-            .map(|f| format!("- {f}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        listed(&secrets)
     )))
 }
 

@@ -212,6 +212,7 @@ pub(crate) async fn run_command(
             data_dir: None,
             git: None,
             reach: None,
+            read_only: &[],
         },
     )?;
     let outcome = gaffer_proc::run(&confine.apply(spec)?, &ctx.cancel, |id| {

@@ -92,6 +92,7 @@ pub(crate) async fn ensure_setup(board: &Arc<Board>, worktree: &Path) -> Result<
             data_dir: None,
             git: None,
             reach: None,
+            read_only: &[],
         },
     )?;
     let outcome = gaffer_proc::run(

@@ -93,6 +93,44 @@ api("approve-own-change", f"http://127.0.0.1:{cfg['daemon_port']}/api/tasks/{os.
     os.environ.get("GAFFER_RUN_TOKEN"))
 api("approve-without-token", f"http://127.0.0.1:{cfg['daemon_port']}/api/tasks/{cfg['victim_task']}/approve", None)
 connect("connect-loopback-port", "127.0.0.1", cfg["loopback_port"])
+
+
+def unix(name, path):
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(3)
+            s.connect(path)
+            result(name, True, f"connected to {path}")
+    except OSError as e:
+        result(name, False, e)
+
+
+unix("connect-host-socket", cfg["host_socket"])
+try:
+    with open(".git", "w") as f:
+        f.write("gitdir: /tmp/elsewhere\n")
+    result("rewrite-gitfile", True, "rewrote .git")
+except OSError as e:
+    result("rewrite-gitfile", False, e)
+
+# A nested repository whose config names a command for git to run: gaffer's own git, outside
+# the sandbox, would run it while looking into the repository. The agent leaves it once (the
+# change must come back refused), then takes it out when told.
+if actor == "agent":
+    told = len(sys.argv) > 2 and "nested git repositories" in open(sys.argv[2]).read()
+    if told:
+        subprocess.run(["rm", "-rf", "nested"])
+        result("nested-repo-refused", False, "the change with a nested repository came back")
+    else:
+        payload = os.path.join(cfg["scratch"], "pwned-by-fsmonitor")
+        os.makedirs("nested", exist_ok=True)
+        subprocess.run(["git", "init", "-q", "nested"])
+        with open("nested/f.txt", "w") as f:
+            f.write("x\n")
+        subprocess.run(["git", "-C", "nested", "add", "f.txt"])
+        subprocess.run(["git", "-C", "nested", "-c", "user.name=a", "-c", "user.email=a@b",
+                        "commit", "-qm", "x"])
+        subprocess.run(["git", "-C", "nested", "config", "core.fsmonitor", f"touch {payload}; false"])
 connect("connect-other-host", cfg["netns_host"], cfg["netns_port"])
 
 out = "\n".join(lines) + "\n"
