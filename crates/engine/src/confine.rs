@@ -202,6 +202,18 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
     }
     let mut env = base_env(settings, &home, &tmp);
     env.extend(board.git.env().iter().cloned());
+    // The user's git identity lives in their (hidden) home: an agent that commits signs as an
+    // agent of gaffer's, unless the environment already names someone.
+    for (var, value) in [
+        ("GIT_AUTHOR_NAME", "gaffer agent"),
+        ("GIT_AUTHOR_EMAIL", "agent@gaffer.invalid"),
+        ("GIT_COMMITTER_NAME", "gaffer agent"),
+        ("GIT_COMMITTER_EMAIL", "agent@gaffer.invalid"),
+    ] {
+        if !env.iter().any(|(k, _)| k == var) {
+            env.push((var.to_string(), value.to_string()));
+        }
+    }
     let sandbox = sandbox_for(settings)?;
     if !sandbox.is_confined() {
         return Ok(Confinement::new(env, None));

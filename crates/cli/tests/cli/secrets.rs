@@ -51,6 +51,19 @@ marker = "MOCK:loop-secret"
   text = "Done."
 "#;
 
+/// An agent that commits the secret and takes it out again in a second commit: the net change
+/// is clean, but both commits would land (and be pushed) as the merge's second parent.
+const SNEAKY: &str = r#"if grep -q "adds a secret" "$1"; then
+  echo "Nothing more to do."
+  exit 0
+fi
+printf 'key = %s\n' "$SERVICE_TOKEN" > sneaky.txt
+git add sneaky.txt && git commit -qm "add the key"
+printf 'key = from the environment\n' > sneaky.txt
+git add sneaky.txt && git commit -qm "take the key out"
+echo "Committed twice."
+"#;
+
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -82,7 +95,7 @@ async fn secrets_an_agent_echoes_are_nowhere_and_a_file_holding_one_is_refused_w
             r#"[project]
 name = "secrets"
 [verify]
-command = "test -f config.txt || test -f loop.txt"
+command = "test -f config.txt || test -f loop.txt || test -f sneaky.txt"
 [engine]
 worktree_pool = 0
 [server]
@@ -91,18 +104,23 @@ port = 0
 backend = "command"
 command = "sh leaky.sh {{prompt_file}}"
 env = {{ SERVICE_TOKEN = "{TOKEN}" }}
+[agents.sneaky]
+backend = "command"
+command = "sh sneaky.sh {{prompt_file}}"
+env = {{ SERVICE_TOKEN = "{TOKEN}" }}
 [agents.looper]
 backend = "openai"
 model = "mock-model"
 base_url = "{openai}"
 env = {{ SERVICE_TOKEN = "{TOKEN}" }}
 [roles]
-coder = ["leaky", "looper"]
+coder = ["leaky", "looper", "sneaky"]
 "#,
             openai = server.openai_base_url()
         ),
     );
     project.repo.write("leaky.sh", AGENT);
+    project.repo.write("sneaky.sh", SNEAKY);
     project.repo.commit_all("a leaky agent");
     let daemon = project.start_daemon();
     let id = project.add_task("Configure the service", &[]);
@@ -112,6 +130,18 @@ coder = ["leaky", "looper"]
     );
     let shown = project.wait_for_status(id, "merged");
     let loop_shown = project.wait_for_status(looped, "merged");
+    let sneaky = project.add_task("Sneak it in", &["--tier", "2"]);
+    let sneaky_shown = project.wait_for_status(sneaky, "merged");
+    // Its net change was clean, its first commit was not: refused, and no commit of the
+    // landed history holds the key.
+    let refused = events(&sneaky_shown, "secret.refused");
+    assert_eq!(refused.len(), 1, "{:#}", sneaky_shown["events"]);
+    assert!(
+        refused[0]["data"]["found"]
+            .to_string()
+            .contains("sneaky.txt:1")
+    );
+    assert_eq!(landed(&project, "sneaky.txt"), "key = from the environment");
     // The loop's tool arguments held the secret; its file's change was refused too.
     assert_eq!(
         events(&loop_shown, "secret.refused").len(),
