@@ -147,6 +147,34 @@ pub(crate) fn program_dirs(program: &str, path: Option<&str>) -> Vec<PathBuf> {
     dirs
 }
 
+/// Runs the verify or setup command `spec` in `worktree`, confined, with a scratch directory
+/// `scratch` of its own (removed afterwards); `on_start` gets the process's identity.
+pub(crate) async fn run_command(
+    board: &Board,
+    kind: Kind,
+    spec: gaffer_proc::CommandSpec,
+    worktree: &Path,
+    scratch: &Path,
+    cancel: &tokio_util::sync::CancellationToken,
+    on_start: impl FnOnce(&gaffer_proc::ProcessIdentity),
+) -> Result<gaffer_proc::ProcessOutcome> {
+    let confine = confinement(
+        board,
+        kind,
+        &Place {
+            worktree,
+            scratch,
+            data_dir: None,
+            git: None,
+            reach: None,
+            read_only: &[],
+        },
+    )?;
+    let outcome = gaffer_proc::run(&confine.apply(spec)?, cancel, on_start).await;
+    let _ = std::fs::remove_dir_all(scratch);
+    Ok(outcome?)
+}
+
 /// The endpoints an agent run may reach, as URLs (`https://api.anthropic.com`,
 /// `http://127.0.0.1:7420`).
 #[derive(Debug, Clone, Default)]

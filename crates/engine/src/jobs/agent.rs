@@ -693,14 +693,20 @@ async fn bring_back(
                 names.join(", ")
             ),
         };
-        if let Some(data) = output_event(&event) {
-            board
-                .store
-                .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
-                    .task(task.id)
-                    .project(task.project)
-                    .run(run.id)])?;
-        }
+        append_output(board, run, task, &event)?;
+    }
+    Ok(())
+}
+
+/// Records `event` of `run` as a `run.output` event (the log, the feed, the task page).
+fn append_output(board: &Board, run: &Run, task: &Task, event: &AgentEvent) -> Result<()> {
+    if let Some(data) = output_event(event) {
+        board
+            .store
+            .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+                .task(task.id)
+                .project(task.project)
+                .run(run.id)])?;
     }
     Ok(())
 }
@@ -850,14 +856,7 @@ async fn stream_run(
             }
             _ => {}
         }
-        if let Some(data) = output_event(&event) {
-            board
-                .store
-                .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
-                    .task(task.id)
-                    .project(task.project)
-                    .run(run.id)])?;
-        }
+        append_output(board, run, task, &event)?;
     }
     let outcome = outcome.unwrap_or_else(|| Outcome {
         error: Some("the agent's event stream ended without an outcome".into()),
@@ -890,15 +889,7 @@ fn record_stop(
         text: format!("watchdog: {}", stop.reason()),
     };
     transcript.write(&event);
-    if let Some(data) = output_event(&event) {
-        board
-            .store
-            .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
-                .task(task.id)
-                .project(task.project)
-                .run(run.id)])?;
-    }
-    Ok(())
+    append_output(board, run, task, &event)
 }
 
 /// The last question recorded for `run`: a `run.output` event of type `question`.

@@ -203,24 +203,16 @@ pub(crate) async fn run_command(
     let scratch = board
         .paths
         .command_scratch(&format!("verify-{}", ctx.job.id));
-    let confine = crate::confine::confinement(
+    let outcome = crate::confine::run_command(
         board,
         crate::confine::Kind::Verify,
-        &crate::confine::Place {
-            worktree,
-            scratch: &scratch,
-            data_dir: None,
-            git: None,
-            reach: None,
-            read_only: &[],
-        },
-    )?;
-    let outcome = gaffer_proc::run(&confine.apply(spec)?, &ctx.cancel, |id| {
-        ctx.record_process(id)
-    })
-    .await;
-    let _ = std::fs::remove_dir_all(&scratch);
-    let outcome = outcome?;
+        spec,
+        worktree,
+        &scratch,
+        &ctx.cancel,
+        |id| ctx.record_process(id),
+    )
+    .await?;
     let verdict = match outcome.termination {
         Termination::Exited(code) => format!("exit code {code}"),
         Termination::Signaled(sig) => format!("killed by signal {sig}"),

@@ -83,26 +83,16 @@ pub(crate) async fn ensure_setup(board: &Arc<Board>, worktree: &Path) -> Result<
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let scratch = board.paths.command_scratch(&format!("setup-{name}"));
-    let confine = crate::confine::confinement(
+    let outcome = crate::confine::run_command(
         board,
         crate::confine::Kind::Setup,
-        &crate::confine::Place {
-            worktree,
-            scratch: &scratch,
-            data_dir: None,
-            git: None,
-            reach: None,
-            read_only: &[],
-        },
-    )?;
-    let outcome = gaffer_proc::run(
-        &confine.apply(spec)?,
+        spec,
+        worktree,
+        &scratch,
         &tokio_util::sync::CancellationToken::new(),
         |_| {},
     )
-    .await;
-    let _ = std::fs::remove_dir_all(&scratch);
-    let outcome = outcome?;
+    .await?;
     if !outcome.success() {
         return Err(crate::error::EngineError::Invalid(format!(
             "the setup command `{setup}` failed in {}:\n{}",
