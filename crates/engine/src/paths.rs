@@ -50,6 +50,11 @@ impl StatePaths {
     pub fn command_scratch(&self, name: &str) -> PathBuf {
         self.root.join("scratch").join(name)
     }
+    /// Data an agent keeps across the runs of one task (its CLI's configuration and sessions):
+    /// a run, writing there from its sandbox, never sees another task's conversations.
+    pub fn agent_task_dir(&self, agent: &str, task: gaffer_core::TaskId) -> PathBuf {
+        self.agent_dir(agent).join("tasks").join(task.0.to_string())
+    }
     /// Data an agent keeps across runs (isolated CLI configuration, saved conversations).
     pub fn agent_dir(&self, agent: &str) -> PathBuf {
         self.root.join("agents").join(agent)

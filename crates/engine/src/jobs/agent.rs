@@ -408,7 +408,7 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         Arc::clone(&board.secrets),
     );
     let (data_dir, run_dir) = (
-        board.paths.agent_dir(&agent.name),
+        board.paths.agent_task_dir(&agent.name, task.id),
         board.paths.run_scratch(run.id),
     );
     std::fs::create_dir_all(&data_dir)
