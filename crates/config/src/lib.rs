@@ -75,7 +75,9 @@ pub use queue::{
     default_heavy_slots,
 };
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings, compile_glob};
-pub use sandbox::{NetworkSettings, SandboxModeSetting, SandboxSettings};
+pub use sandbox::{
+    HostsSettings, NetworkSettings, SandboxModeSetting, SandboxSettings, host_and_port,
+};
 pub use scope::{ScopeEnforce, ScopeSettings};
 pub use secrets::SecretsSettings;
 pub use settings::{

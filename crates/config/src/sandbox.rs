@@ -25,6 +25,19 @@ pub struct SandboxSettings {
     pub pass_env: Vec<String>,
     /// Which processes get the host's network. Everything else gets none.
     pub network: NetworkSettings,
+    /// `[sandbox.hosts]`: further endpoints each kind of process may reach, relayed into its
+    /// own network, as `host:port` or URLs.
+    pub hosts: HostsSettings,
+}
+
+/// `[sandbox.hosts]`: what each kind of process may reach beyond what gaffer gives it (an
+/// agent its model and gaffer's API).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostsSettings {
+    pub agents: Vec<String>,
+    pub tools: Vec<String>,
+    pub verify: Vec<String>,
+    pub setup: Vec<String>,
 }
 
 impl Default for SandboxSettings {
@@ -35,6 +48,7 @@ impl Default for SandboxSettings {
             write: Vec::new(),
             pass_env: Vec::new(),
             network: NetworkSettings::default(),
+            hosts: HostsSettings::default(),
         }
     }
 }
@@ -82,6 +96,17 @@ pub(crate) struct RawSandbox {
     pub pass_env: Option<At<Vec<At<String>>>>,
     #[serde(default)]
     pub network: RawNetwork,
+    #[serde(default)]
+    pub hosts: RawHosts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHosts {
+    pub agents: Option<At<Vec<At<String>>>>,
+    pub tools: Option<At<Vec<At<String>>>>,
+    pub verify: Option<At<Vec<At<String>>>>,
+    pub setup: Option<At<Vec<At<String>>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,11 +188,90 @@ pub(crate) fn resolve(check: &Check<'_>, raw: &RawSandbox) -> Result<SandboxSett
         verify: flag(&raw.network.verify, defaults.network.verify),
         setup: flag(&raw.network.setup, defaults.network.setup),
     };
+    let hosts =
+        |raw: &Option<At<Vec<At<String>>>>, key: &str| -> Result<Vec<String>, ConfigError> {
+            let mut out = Vec::new();
+            for at in raw.iter().flat_map(|list| list.get_ref().iter()) {
+                let text = at.get_ref().trim();
+                if host_and_port(text).is_none() {
+                    return Err(check.error(
+                        at,
+                        key,
+                        format!(
+                            "{key} holds {}, which names no host and port",
+                            check.written(at)
+                        ),
+                        "write host:port (\"static.crates.io:443\") or a URL \
+                     (\"https://index.crates.io\")"
+                            .to_string(),
+                    ));
+                }
+                out.push(text.to_string());
+            }
+            Ok(out)
+        };
+    let hosts = HostsSettings {
+        agents: hosts(&raw.hosts.agents, "sandbox.hosts.agents")?,
+        tools: hosts(&raw.hosts.tools, "sandbox.hosts.tools")?,
+        verify: hosts(&raw.hosts.verify, "sandbox.hosts.verify")?,
+        setup: hosts(&raw.hosts.setup, "sandbox.hosts.setup")?,
+    };
     Ok(SandboxSettings {
+        hosts,
         mode,
         read: paths(&raw.read, "sandbox.read")?,
         write: paths(&raw.write, "sandbox.write")?,
         pass_env,
         network,
     })
+}
+
+/// The host and port an allowed endpoint names: `host:port`, or a URL with a host (and its
+/// scheme's port when it writes none: http 80, https 443).
+pub fn host_and_port(text: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, text),
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            (host, Some(port.parse::<u16>().ok()?))
+        }
+        _ => (authority, None),
+    };
+    let port = match (port, scheme) {
+        (Some(p), _) => p,
+        (None, Some("http")) => 80,
+        (None, Some("https")) => 443,
+        _ => return None,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty() && port != 0).then(|| (host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_name_host_and_port() {
+        assert_eq!(
+            host_and_port("static.crates.io:443"),
+            Some(("static.crates.io".into(), 443))
+        );
+        assert_eq!(
+            host_and_port("https://index.crates.io"),
+            Some(("index.crates.io".into(), 443))
+        );
+        assert_eq!(
+            host_and_port("http://127.0.0.1:8080/v1"),
+            Some(("127.0.0.1".into(), 8080))
+        );
+        assert_eq!(host_and_port("http://[::1]:9/x"), Some(("::1".into(), 9)));
+        assert_eq!(host_and_port("crates.io"), None);
+        assert_eq!(host_and_port("host:0"), None);
+        assert_eq!(host_and_port("host:http"), None);
+    }
 }

@@ -260,6 +260,11 @@ const REST: &str = r#"
 # tools = false
 # verify = false
 # setup = false
+# [sandbox.hosts]
+# agents = []
+# tools = []
+# verify = ["static.crates.io:443"]
+# setup = []
 
 [secrets]
 # Environment variables whose values gaffer must never store or show (agents' keys and the

@@ -174,13 +174,21 @@ pub(crate) async fn run_command(
             read_only: &[],
         },
     )?;
-    let outcome = gaffer_proc::run(&confine.apply(spec)?, cancel, on_start).await;
+    // The ports `[sandbox.hosts]` allows are relayed for as long as the command runs.
+    let mut relays = None;
+    let outcome =
+        gaffer_proc::run_with_listeners(&confine.apply(spec)?, cancel, |id, listeners| {
+            on_start(id);
+            relays = Some(confine.start_relays(listeners));
+        })
+        .await;
+    drop(relays);
     let _ = std::fs::remove_dir_all(scratch);
     Ok(outcome?)
 }
 
 /// The endpoints an agent run may reach, as URLs (`https://api.anthropic.com`,
-/// `http://127.0.0.1:7420`).
+/// `http://127.0.0.1:7420`) or `host:port`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Reach {
     pub endpoints: Vec<String>,
@@ -191,24 +199,16 @@ impl Reach {
     fn targets(&self) -> Result<Vec<(String, u16)>> {
         let mut out: Vec<(String, u16)> = Vec::new();
         for endpoint in &self.endpoints {
-            let url = url::Url::parse(endpoint).map_err(|e| {
+            let (host, port) = gaffer_config::host_and_port(endpoint).ok_or_else(|| {
                 crate::error::EngineError::Invalid(format!(
-                    "the endpoint `{endpoint}` is not a URL: {e}"
+                    "the endpoint `{endpoint}` names no host and port"
                 ))
             })?;
-            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-                return Err(crate::error::EngineError::Invalid(format!(
-                    "the endpoint `{endpoint}` names no host and port"
-                )));
-            };
-            let host = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string();
             if let Some((other, _)) = out.iter().find(|(h, p)| *p == port && *h != host) {
                 return Err(crate::error::EngineError::Invalid(format!(
-                    "an agent's endpoints {other} and {host} both use port {port}, which one \
-                     private network cannot tell apart; set [sandbox.network] agents = true"
+                    "the endpoints {other} and {host} both use port {port}, which one private \
+                     network cannot tell apart; give this kind of process the whole network \
+                     in [sandbox.network]"
                 )));
             }
             if !out.contains(&(host.clone(), port)) {
@@ -258,9 +258,22 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
     };
     // An agent CLI reaches its model and gaffer's API, each relayed into a private network at
     // its own port and, for a name, under its own name; nothing else.
-    let relayed = match (kind, place.reach) {
-        (Kind::Agent { cli: true, .. }, Some(reach)) if !whole_network => reach.targets()?,
-        _ => Vec::new(),
+    let hosts = &settings.sandbox.hosts;
+    let mut reach = Reach {
+        endpoints: match kind {
+            Kind::Agent { cli: true, .. } => hosts.agents.clone(),
+            Kind::Agent { cli: false, .. } => hosts.tools.clone(),
+            Kind::Verify => hosts.verify.clone(),
+            Kind::Setup => hosts.setup.clone(),
+        },
+    };
+    if let (Kind::Agent { cli: true, .. }, Some(given)) = (kind, place.reach) {
+        reach.endpoints.extend(given.endpoints.iter().cloned());
+    }
+    let relayed = if whole_network {
+        Vec::new()
+    } else {
+        reach.targets()?
     };
     let network = if whole_network {
         Network::Host

@@ -160,6 +160,9 @@ async fn every_escape_from_every_kind_of_run_is_refused() {
         .unwrap();
     let loopback = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let loopback_port = loopback.local_addr().unwrap().port();
+    // The one host verify is allowed (`[sandbox.hosts] verify`), relayed into its network.
+    let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let allowed_port = allowed.local_addr().unwrap().port();
     // A service of the host listening on a unix socket under /run (as D-Bus, docker or an ssh
     // agent do).
     let host_socket =
@@ -210,6 +213,8 @@ env = {{ OTHER_AGENT_KEY = "other-agents-key-31415926" }}
 coder = ["attacker", "looper", "victim"]
 [review]
 enabled = false
+[sandbox.hosts]
+verify = ["127.0.0.1:{allowed_port}"]
 "#,
             openai = server.openai_base_url()
         ),
@@ -230,7 +235,7 @@ enabled = false
         "victim_worktree": state.join("worktrees").join(victim_branch.trim_start_matches("gaffer/")),
         "victim_branch": victim_branch, "victim_task": victim["id"],
         "daemon_pid": 0, "daemon_port": 1, "loopback_port": loopback_port,
-        "netns_host": other.ip, "netns_port": other.port, "host_socket": host_socket,
+        "netns_host": other.ip, "netns_port": other.port, "host_socket": host_socket, "allowed_port": allowed_port,
     });
     let daemon =
         project.start_daemon_with_env(&[("GAFFER_ESCAPE_MARKER", "from-gaffers-environment")]);
@@ -303,7 +308,10 @@ enabled = false
         assert!(!state.join(format!("escaped-{actor}")).exists());
     }
 
-    let tried = lines.len();
+    let tried = lines
+        .iter()
+        .filter(|l| !l.contains(" allowed-host "))
+        .count();
     // `INSIDE`: git did it in the run's own git directory; the repository's refs, compared
     // above, did not move, so it is refused too.
     let escaped: Vec<&String> = lines.iter().filter(|l| l.contains(" ESCAPED ")).collect();
@@ -323,6 +331,17 @@ enabled = false
     );
     assert!(tried >= 4 * 20, "every attempt ran: {lines:#?}");
     assert!(escaped.is_empty(), "escaped: {escaped:#?}");
+    // `[sandbox.hosts]` opens exactly what it names, to exactly whom it names.
+    for line in lines.iter().filter(|l| l.contains(" allowed-host ")) {
+        let verify = line.starts_with("RESULT verify ");
+        assert_eq!(line.contains(" REACHED"), verify, "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("RESULT verify allowed-host REACHED"))
+    );
+    drop(allowed);
     // The nested repository came back refused and left; its command never ran (the scratch
     // directory, checked above, holds no `pwned-by-fsmonitor`).
     assert!(

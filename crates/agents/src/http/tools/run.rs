@@ -47,9 +47,15 @@ pub async fn run(ctx: &ToolContext, input: &Value) -> Result<ToolOutput, ToolErr
         .confine
         .apply(spec)
         .map_err(|e| ToolError::Refused(format!("cannot run the command: {e}")))?;
-    let outcome = gaffer_proc::run(&spec, &ctx.cancel, |_| {})
-        .await
-        .map_err(|e| ToolError::Refused(format!("cannot run the command: {e}")))?;
+    // The hosts `[sandbox.hosts] tools` allows are relayed while the command runs.
+    let mut relays = None;
+    let outcome = gaffer_proc::run_with_listeners(&spec, &ctx.cancel, |_, listeners| {
+        relays = Some(ctx.confine.start_relays(listeners));
+    })
+    .await;
+    drop(relays);
+    let outcome =
+        outcome.map_err(|e| ToolError::Refused(format!("cannot run the command: {e}")))?;
     let secs = outcome.duration.as_secs_f64();
     let (status, is_error) = match outcome.termination {
         Termination::Exited(0) => ("exit code 0".to_string(), false),

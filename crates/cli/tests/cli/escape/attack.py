@@ -106,6 +106,13 @@ def unix(name, path):
 
 
 unix("connect-host-socket", cfg["host_socket"])
+
+# Not an escape: the one host [sandbox.hosts] lets verify reach, and nobody else.
+try:
+    with socket.create_connection(("127.0.0.1", cfg["allowed_port"]), timeout=3):
+        result("allowed-host", False, "", "REACHED")
+except OSError as e:
+    result("allowed-host", False, e, "UNREACHED")
 try:
     with open(".git", "w") as f:
         f.write("gitdir: /tmp/elsewhere\n")
