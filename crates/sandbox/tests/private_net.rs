@@ -190,10 +190,18 @@ fn a_private_network_works_for_an_unprivileged_user() {
         eprintln!("SKIPPED: switching to `nobody` needs root and runuser");
         return;
     }
+    // The test binary may sit where `nobody` cannot reach it (a target directory under
+    // /root): run a copy from a directory anyone may read.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("private_net_helper");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new("runuser")
         .args(["-u", "nobody", "--", "env", "TMPDIR=/tmp"])
         .arg(format!("{HELPER_ENV}=1"))
-        .arg(std::env::current_exe().unwrap())
+        .arg(&exe)
         .args(["--exact", "private_net_helper_process", "--nocapture"])
         .output()
         .unwrap();
