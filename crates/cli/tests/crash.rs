@@ -56,6 +56,15 @@ struct Daemon {
     child: Child,
 }
 
+/// One crash test at a time: a restarted daemon's recovery kills every process whose gaffer is
+/// gone, machine-wide, which would include what another test's killed daemon left on purpose.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The gaffer binary in the repository, with the test's hermetic git environment and a marker
 /// variable that every process it starts inherits (so survivors can be found).
 fn gaffer(repo: &TestRepo, marker: &str) -> Command {
@@ -155,6 +164,7 @@ fn runs_with(db: &SqliteStore, status: RunStatus) -> usize {
 
 #[test]
 fn killed_twice_every_task_merges_once_and_nothing_is_left() {
+    let _serial = serial();
     let repo = TestRepo::new();
     let marker = format!("crash-{}", std::process::id());
     repo.write("gaffer.toml", GAFFER_TOML);
@@ -333,6 +343,7 @@ fn pid_alive(pid: i32) -> bool {
 /// it before the task's run starts again, so no two runs of the task ever overlap.
 #[test]
 fn an_agent_started_but_never_recorded_is_killed_by_recovery_before_the_run_starts_again() {
+    let _serial = serial();
     let repo = TestRepo::new();
     let marker = format!("orphan-{}", std::process::id());
     let agent = repo.scratch("agent.sh");
@@ -440,6 +451,7 @@ fn an_agent_started_but_never_recorded_is_killed_by_recovery_before_the_run_star
 /// even under a shell that does not `exec` its last command.
 #[test]
 fn no_command_agent_outlives_a_killed_daemon_by_more_than_a_second() {
+    let _serial = serial();
     let repo = TestRepo::new();
     let marker = format!("nohup-{}", std::process::id());
     // The agents write their pids in a directory of their own that the sandbox lets them write.
@@ -512,4 +524,85 @@ pass_env = ["GAFFER_CRASH_MARKER"]
         "agents outlived the daemon by {took:?}: {:?}",
         marked_processes(&marker)
     );
+}
+
+/// A sandboxed agent commits in its own git directory, then the daemon dies mid-run: the
+/// restarted daemon's recovery brings that commit back to the task's branch, so the agent's
+/// commit (and its message) lands instead of being lost with the run.
+#[test]
+fn a_commit_made_inside_a_run_cut_off_by_a_crash_is_brought_back() {
+    let _serial = serial();
+    let repo = TestRepo::new();
+    let marker = format!("commits-{}", std::process::id());
+    repo.write(
+        "gaffer.toml",
+        r#"
+[project]
+name = "crash-commits"
+[verify]
+command = "test -f one.txt"
+[engine]
+concurrency = 1
+lease = "4s"
+heartbeat = "1s"
+worktree_pool = 0
+[agents.committer]
+backend = "command"
+command = "sh committer.sh {prompt_file}"
+[roles]
+coder = ["committer"]
+[sandbox]
+pass_env = ["GAFFER_CRASH_MARKER"]
+"#,
+    );
+    repo.write(
+        "committer.sh",
+        "if [ -f started.txt ]; then echo 'carrying on'; exit 0; fi\n\
+         echo one > one.txt && git add one.txt && git commit -qm 'the agent commit before the crash'\n\
+         touch started.txt\n\
+         sleep 60\n",
+    );
+    repo.commit_all("project");
+    let out = gaffer(&repo, &marker)
+        .args(["task", "add", "commit then crash"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = store(&repo);
+    let log = repo.scratch("daemon.log");
+    let daemon = start(&repo, &marker, &log);
+    let flag = repo
+        .path()
+        .join(".git/gaffer/worktrees/1-commit-then-crash/started.txt");
+    wait_for(60, "the agent to commit", || flag.exists());
+    daemon.kill9();
+
+    let mut daemon = start(&repo, &marker, &log);
+    wait_for(60, "the task to merge", || {
+        db.task(gaffer_core::TaskId(1)).unwrap().status() == Status::Merged
+    });
+    let out = gaffer(&repo, &marker).arg("down").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    daemon.child.wait().unwrap();
+    let history = repo.git(&["log", "--format=%s", "gaffer/landed/main"]);
+    assert!(
+        history.contains("the agent commit before the crash"),
+        "{history}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let recovery = db
+        .events_after(Seq(0), 1_000_000, &EventFilter::default())
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.kind == event_kind::RECOVERY)
+        .unwrap();
+    assert_eq!(recovery.data["runs_brought_back"], 1, "{:#}", recovery.data);
 }

@@ -22,6 +22,8 @@ pub struct RecoveryReport {
     pub jobs_released: usize,
     pub processes_killed: usize,
     pub runs_lost: usize,
+    /// Lost runs whose commits (in their own git directory) were brought back to their branch.
+    pub runs_brought_back: usize,
     pub worktrees_removed: usize,
     pub branches_deleted: Vec<String>,
 }
@@ -48,10 +50,25 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     // Whatever a dead gaffer started and never recorded (or that left its group), found by the
     // supervisor mark it carries since before it was spawned.
     report.processes_killed += blocking(|| Ok(gaffer_proc::kill_orphans())).await?;
-    report.runs_lost = board
+    let lost = board
         .store
-        .mark_runs_lost(None, "the gaffer that ran it stopped")?
-        .len();
+        .mark_runs_lost(None, "the gaffer that ran it stopped")?;
+    report.runs_lost = lost.len();
+    // A run cut off inside the sandbox committed in its own git directory: bring its commits
+    // back to its branch (nothing moved meanwhile: its task waited for this recovery).
+    let b = Arc::clone(&board);
+    report.runs_brought_back = blocking(move || {
+        let mut brought = 0;
+        for run in &lost {
+            match bring_back_lost(&b, run) {
+                Ok(true) => brought += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(run = %run.id, "cannot bring back the commits of a lost run: {e}"),
+            }
+        }
+        Ok(brought)
+    })
+    .await?;
 
     let b = Arc::clone(&board);
     let (removed, deleted) = blocking(move || {
@@ -98,4 +115,53 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
         serde_json::to_value(&report).unwrap_or_default(),
     );
     Ok(report)
+}
+
+/// The file beside a run's git directory naming its branch and where it started.
+const RUN_REPO_START: &str = "start";
+
+/// Records, beside the run repository under `scratch`, the branch and where it started.
+pub(crate) fn remember_run_repo(
+    scratch: &std::path::Path,
+    branch: &str,
+    start: &gaffer_git::Oid,
+) -> Result<()> {
+    let file = scratch.join(RUN_REPO_START);
+    std::fs::write(&file, format!("{branch}\n{}\n", start.as_str()))
+        .map_err(|e| crate::error::EngineError::io(format!("writing {}", file.display()), e))
+}
+
+/// Forgets a run repository that served (its commits came back, or it was removed).
+pub(crate) fn forget_run_repo(scratch: &std::path::Path) {
+    let _ = std::fs::remove_file(scratch.join(RUN_REPO_START));
+}
+
+/// Brings the commits a lost coder run made in its own git directory back to its branch;
+/// `Ok(false)` when it had none, or made no commit.
+fn bring_back_lost(board: &crate::board::Board, run: &gaffer_core::Run) -> Result<bool> {
+    let scratch = board.paths.run_dir(run.id).join("git");
+    let Ok(text) = std::fs::read_to_string(scratch.join(RUN_REPO_START)) else {
+        return Ok(false);
+    };
+    let mut lines = text.lines();
+    let (Some(branch), Some(start)) = (lines.next(), lines.next()) else {
+        return Ok(false);
+    };
+    let worktree = std::path::Path::new(&run.worktree);
+    let writer = matches!(
+        run.role,
+        gaffer_core::Role::Coder | gaffer_core::Role::Resolver
+    );
+    if !worktree.exists() || !writer {
+        return Ok(false);
+    }
+    let invalid = |e: &dyn std::fmt::Display| crate::error::EngineError::Invalid(e.to_string());
+    let start: gaffer_git::Oid = start.parse().map_err(|e| invalid(&e))?;
+    let repo = gaffer_git::RunRepo::open(&board.git, worktree, branch, &scratch, start)
+        .map_err(|e| invalid(&e))?;
+    let brought = repo.bring_back().map_err(|e| invalid(&e))?;
+    let moved = !matches!(brought.branch, gaffer_git::BranchChange::Unchanged);
+    repo.remove().map_err(|e| invalid(&e))?;
+    forget_run_repo(&scratch);
+    Ok(moved)
 }

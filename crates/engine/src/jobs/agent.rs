@@ -512,6 +512,7 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     };
     // The run's git directory has served: its commits are the branch's now.
     if let Some(repo) = run_repo {
+        crate::recovery::forget_run_repo(&run_dir_of(&repo));
         blocking(move || {
             repo.remove().map_err(|e| {
                 EngineError::Invalid(format!("cannot remove the run's git directory: {e}"))
@@ -640,6 +641,14 @@ fn agent_endpoints(board: &Board, name: &str) -> Vec<String> {
     endpoint.into_iter().collect()
 }
 
+/// Where a run repository and its start record live (beside the run's scratch directory).
+fn run_dir_of(repo: &gaffer_git::RunRepo) -> std::path::PathBuf {
+    repo.dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo.dir().to_path_buf())
+}
+
 /// The run's own git directory, on the worktree's branch, with the landing tip as a ref too
 /// (so `git diff <target>` works inside).
 async fn prepare_run_repo(
@@ -663,9 +672,13 @@ async fn prepare_run_repo(
         let landing = b.landing()?;
         let (tip, _) = landing.base(&b)?;
         let extra = [(format!("refs/heads/{}", landing.target), tip)];
-        gaffer_git::RunRepo::prepare(&b.git, &wt, &branch, &extra, &scratch).map_err(|e| {
-            EngineError::Invalid(format!("cannot give the run its git directory: {e}"))
-        })
+        let repo =
+            gaffer_git::RunRepo::prepare(&b.git, &wt, &branch, &extra, &scratch).map_err(|e| {
+                EngineError::Invalid(format!("cannot give the run its git directory: {e}"))
+            })?;
+        // Where the branch started, for recovery to bring the run's commits back after a crash.
+        crate::recovery::remember_run_repo(&scratch, &branch, repo.start())?;
+        Ok(repo)
     })
     .await
 }
