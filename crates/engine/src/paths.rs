@@ -55,6 +55,20 @@ impl StatePaths {
     pub fn agent_task_dir(&self, agent: &str, task: gaffer_core::TaskId) -> PathBuf {
         self.agent_dir(agent).join("tasks").join(task.0.to_string())
     }
+    /// Removes every agent's data for `task` (best effort: a leftover only costs disk).
+    pub fn forget_task_data(&self, task: gaffer_core::TaskId) {
+        let Ok(agents) = std::fs::read_dir(self.root.join("agents")) else {
+            return;
+        };
+        for agent in agents.flatten() {
+            let dir = agent.path().join("tasks").join(task.0.to_string());
+            if dir.exists()
+                && let Err(e) = std::fs::remove_dir_all(&dir)
+            {
+                tracing::warn!("cannot remove {}: {e}", dir.display());
+            }
+        }
+    }
     /// Data an agent keeps across runs (isolated CLI configuration, saved conversations).
     pub fn agent_dir(&self, agent: &str) -> PathBuf {
         self.root.join("agents").join(agent)

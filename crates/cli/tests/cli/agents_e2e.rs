@@ -267,6 +267,15 @@ async fn a_claude_session_resumed_twice_is_booked_at_the_sum_of_its_runs() {
     let daemon = project.start_daemon();
     let id = project.add_task("Write three files MOCK:claude-thrice", &[]);
     let shown = project.wait_for_status(id, "merged");
+    // The task's sessions lived in its own data directory, which goes once it merged.
+    let data = project
+        .state_dir()
+        .join(format!("agents/claude/tasks/{id}"));
+    crate::common::wait_until(
+        "the merged task's agent data to be removed",
+        std::time::Duration::from_secs(30),
+        || (!data.exists()).then_some(()),
+    );
     drop(daemon);
 
     let runs = shown["runs"].as_array().unwrap();

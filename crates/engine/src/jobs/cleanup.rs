@@ -33,6 +33,11 @@ pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResu
     blocking(move || Ok(released.worktrees.release(&name, &branch, delete_branch)?)).await?;
     // The slot was cleaned (`git clean -ffdx`): whoever uses it next runs setup again.
     super::forget_setup(&board, &path);
+    // A task that merged or was cancelled is never resumed: its agents' per-task data (the
+    // CLIs' sessions, conversations) goes. A failed task keeps it, for a person's retry.
+    if matches!(task.status(), Status::Merged | Status::Cancelled) {
+        board.paths.forget_task_data(task.id);
+    }
     Ok(JobResult::Done {
         events: vec![
             NewEvent::new(
