@@ -184,6 +184,7 @@ pub(crate) async fn run_command(
         .await;
     drop(relays);
     let _ = std::fs::remove_dir_all(scratch);
+    let _ = std::fs::remove_file(scratch.with_extension("gitconfig"));
     Ok(outcome?)
 }
 
@@ -319,7 +320,7 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
             policy = policy.hide(dir);
         }
     }
-    policy = hide_and_show(board, policy, place.worktree, place.git, place.read_only);
+    policy = hide_and_show(board, policy, place, place.read_only)?;
     let confinement = Confinement::new(env, Some((sandbox, policy.build()?)));
     Ok(if network == Network::Private {
         confinement.relaying(
@@ -340,10 +341,10 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
 fn hide_and_show(
     board: &Board,
     mut policy: PolicyBuilder,
-    worktree: &Path,
-    git: Option<&gaffer_git::Mounts>,
+    place: &Place<'_>,
     extra_read_only: &[PathBuf],
-) -> PolicyBuilder {
+) -> Result<PolicyBuilder> {
+    let (worktree, git) = (place.worktree, place.git);
     let user_home = std::env::var_os("HOME").map(PathBuf::from);
     for home in user_home.iter().chain(account_home().iter()) {
         policy = policy.hide(home);
@@ -368,7 +369,7 @@ fn hide_and_show(
             policy = policy.read_only_over(source, target);
         }
         None => {
-            policy = policy.read_only(board.git.common_dir());
+            policy = show_repository(policy, board.git.common_dir(), place.scratch)?;
             // The worktree's `.git` file stays what gaffer made it: a process that could point
             // it elsewhere would choose the git directory gaffer's next command reads.
             let gitfile = worktree.join(".git");
@@ -386,7 +387,70 @@ fn hide_and_show(
     for path in &board.settings.sandbox.write {
         policy = policy.writable(path);
     }
-    policy
+    Ok(policy)
+}
+
+/// What verify and setup see of the repository's git directory: read-only, and without its
+/// config, which may hold credentials (a remote URL with a password, an `http.extraheader`);
+/// a copy of what git needs of it (written beside `scratch`, removed with it) stands in.
+///
+/// The directory is hidden and its entries shown one by one rather than the config bound over
+/// in place: git rewrites its config by renaming a new file over it, and a file bound over a
+/// path that the host then renames onto shows the new file, credentials and all.
+fn show_repository(
+    mut policy: PolicyBuilder,
+    common: &Path,
+    scratch: &Path,
+) -> Result<PolicyBuilder> {
+    let io = |what: String| move |e| crate::error::EngineError::io(what, e);
+    policy = policy.hide(common);
+    let entries = std::fs::read_dir(common).map_err(io(format!("listing {}", common.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io(format!("listing {}", common.display())))?;
+        let name = entry.file_name();
+        // gaffer's state (hidden anyway), the config (below), the user's own index and
+        // in-progress operations: nothing a check of a worktree needs.
+        if !matches!(
+            name.to_str(),
+            Some("objects" | "refs" | "packed-refs" | "HEAD" | "worktrees" | "info" | "shallow")
+        ) {
+            continue;
+        }
+        policy = policy.read_only(entry.path());
+    }
+    let config = common.join("config");
+    if config.is_file() {
+        let clean = scratch.with_extension("gitconfig");
+        let text = std::fs::read_to_string(&config)
+            .map_err(io(format!("reading {}", config.display())))?;
+        std::fs::write(&clean, git_config_essentials(&text))
+            .map_err(io(format!("writing {}", clean.display())))?;
+        policy = policy.read_only_over(&clean, &config);
+    }
+    Ok(policy)
+}
+
+/// The sections of a git config that git needs to read the repository (`[core]`,
+/// `[extensions]`), without the rest: remotes, credentials, URLs rewritten with tokens.
+fn git_config_essentials(text: &str) -> String {
+    let mut keep = false;
+    let mut out = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            let name = trimmed[1..]
+                .split(|c: char| c == ']' || c == '"' || c.is_whitespace() || c == '.')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            keep = name == "core" || name == "extensions";
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The home directory of the account gaffer runs as, from the user database: `$HOME` may be
@@ -461,6 +525,18 @@ pub(crate) fn base_env(settings: &Settings, home: &Path, tmp: &Path) -> Vec<(Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_git_needs_of_a_config_is_kept() {
+        let config = "[core]\n\trepositoryformatversion = 0\n[remote \"origin\"]\n\turl = \
+                      https://user:secret@example.com/r.git\n[http]\n\textraheader = \
+                      AUTHORIZATION: bearer t0ken\n[extensions]\n\tworktreeConfig = true\n";
+        let kept = git_config_essentials(config);
+        assert_eq!(
+            kept,
+            "[core]\n\trepositoryformatversion = 0\n[extensions]\n\tworktreeConfig = true\n"
+        );
+    }
 
     #[test]
     fn the_base_environment_holds_no_secret_of_gaffers() {

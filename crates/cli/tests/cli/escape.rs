@@ -155,6 +155,16 @@ async fn every_escape_from_every_kind_of_run_is_refused() {
         eprintln!("\n!!!!!!!! SKIPPED: cannot make a network namespace here !!!!!!!!\n");
         return;
     };
+    // Without bubblewrap gaffer runs everything unconfined (loudly): every attack would land.
+    let has_bwrap = std::process::Command::new("bwrap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_bwrap {
+        assert!(!in_ci, "the escape suite needs bubblewrap (`bwrap`) in CI");
+        eprintln!("\n!!!!!!!! SKIPPED: bubblewrap (`bwrap`) is not installed !!!!!!!!\n");
+        return;
+    }
     let server = MockServer::start(Script::from_toml_str(LOOPER).unwrap())
         .await
         .unwrap();
@@ -188,7 +198,8 @@ async fn every_escape_from_every_kind_of_run_is_refused() {
             r#"[project]
 name = "escape"
 [verify]
-command = "{PY} attack.py verify; test -f README.md"
+# Confined, verify still reads the repository as git does: its history and its status.
+command = "{PY} attack.py verify; test -f README.md && git log -1 --oneline && git status --short"
 setup = "{PY} attack.py setup > /dev/null"
 [engine]
 concurrency = 3
@@ -226,6 +237,11 @@ verify = ["127.0.0.1:{allowed_port}"]
     );
     project.repo.write("attack.py", ATTACK);
     project.repo.commit_all("the attackers");
+    // A credential in the repository's config, as a CI token in `http.extraheader` would be.
+    let git_credential = "AUTHORIZATION: bearer planted-credential-161803";
+    project
+        .repo
+        .git(&["config", "http.extraheader", git_credential]);
     let victim = project.json(&["task", "add", "victim work", "--tier", "2", "--json"]);
     let victim_branch = victim["branch"].as_str().unwrap().to_string();
     let state = project.state_dir();
@@ -236,6 +252,7 @@ verify = ["127.0.0.1:{allowed_port}"]
         "victim_branch": victim_branch, "victim_task": victim["id"],
         "daemon_pid": 0, "daemon_port": 1, "loopback_port": loopback_port,
         "netns_host": other.ip, "netns_port": other.port, "host_socket": host_socket, "allowed_port": allowed_port,
+        "git_credential": git_credential,
     });
     let daemon =
         project.start_daemon_with_env(&[("GAFFER_ESCAPE_MARKER", "from-gaffers-environment")]);
@@ -329,7 +346,7 @@ verify = ["127.0.0.1:{allowed_port}"]
         ["agent", "looper", "setup", "verify"],
         "every kind of run attacked: {lines:#?}"
     );
-    assert!(tried >= 4 * 20, "every attempt ran: {lines:#?}");
+    assert!(tried >= 4 * 21, "every attempt ran: {lines:#?}");
     assert!(escaped.is_empty(), "escaped: {escaped:#?}");
     // `[sandbox.hosts]` opens exactly what it names, to exactly whom it names.
     for line in lines.iter().filter(|l| l.contains(" allowed-host ")) {

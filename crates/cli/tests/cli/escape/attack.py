@@ -80,6 +80,7 @@ write_outside("write-state", os.path.join(cfg["state"], f"escaped-{actor}"))
 write_outside("write-tmp-host", os.path.join(cfg["scratch"], f"escaped-{actor}"))
 read("read-home-secret", cfg["home_secret"], cfg["home_secret_value"])
 read("read-state-db", os.path.join(cfg["state"], "gaffer.db"))
+read("read-git-credential", os.path.join(cfg["repo"], ".git", "config"), cfg["git_credential"])
 if os.path.realpath(os.getcwd()) != os.path.realpath(cfg["victim_worktree"]):
     read("read-other-worktree", os.path.join(cfg["victim_worktree"], "README.md"))
 for var in ("GAFFER_TOKEN", "OTHER_AGENT_KEY", "GAFFER_ESCAPE_MARKER"):
