@@ -437,8 +437,8 @@ fn git_config_essentials(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with('[') {
-            let name = trimmed[1..]
+        if let Some(header) = trimmed.strip_prefix('[') {
+            let name = header
                 .split(|c: char| c == ']' || c == '"' || c.is_whitespace() || c == '.')
                 .next()
                 .unwrap_or("")
