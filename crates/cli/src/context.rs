@@ -3,7 +3,7 @@
 
 use crate::cli::Cli;
 use crate::client::Client;
-use crate::daemon::DaemonInfo;
+use crate::daemon::{self, Running};
 use crate::error::{CliError, CliResult, Kind};
 use gaffer_config::{Overrides, Settings};
 use gaffer_engine::{Board, BoardOptions};
@@ -85,7 +85,7 @@ impl Context {
 
     /// A client for the running daemon of this board, if one answers.
     pub fn daemon(&self, board: &Board) -> Option<Client> {
-        let info = DaemonInfo::read(&board.paths)?;
+        let info = daemon::read(&board.paths)?;
         if !info.is_alive() {
             return None;
         }

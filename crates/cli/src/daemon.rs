@@ -13,77 +13,51 @@ use fs2::FileExt;
 use gaffer_config::ServerSettings;
 use gaffer_engine::StatePaths;
 use gaffer_server::ApiToken;
-use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::fs::File;
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DaemonInfo {
-    pub pid: u32,
-    pub port: u16,
-    pub started_ms: i64,
-    /// The address it listens on (absent: 127.0.0.1, as written by older versions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<IpAddr>,
-    /// The API token the daemon generated (absent when a person configured one with
-    /// `server.token_env`: clients then read that variable, as before).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<Secret>,
+pub use gaffer_api::{DaemonInfo, Secret};
+
+/// The daemon `daemon.json` in `paths` names, when it names one gaffer can read.
+pub fn read(paths: &StatePaths) -> Option<DaemonInfo> {
+    DaemonInfo::read(&paths.daemon_file()).ok()
 }
 
-/// A token as `daemon.json` keeps it: it goes into requests, never into output or logs.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(text: &str) -> Secret {
-        Secret(text.to_string())
-    }
-
-    pub fn reveal(&self) -> &str {
-        &self.0
-    }
+/// Writes `daemon.json` atomically, readable by this user only: it holds the token.
+pub fn write(info: &DaemonInfo, paths: &StatePaths) -> CliResult<()> {
+    let text = serde_json::to_string_pretty(info)
+        .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+    write_private(&paths.daemon_file(), text.as_bytes())
 }
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(…)")
-    }
+pub fn remove(paths: &StatePaths) {
+    let _ = std::fs::remove_file(paths.daemon_file());
 }
 
-impl DaemonInfo {
-    pub fn read(paths: &StatePaths) -> Option<DaemonInfo> {
-        let text = std::fs::read_to_string(paths.daemon_file()).ok()?;
-        serde_json::from_str(&text).ok()
+/// What the CLI does with a daemon `daemon.json` names.
+pub trait Running {
+    /// A client for it, sending its token (see [`Running::token_for`]).
+    fn client(&self, server: &ServerSettings) -> Client;
+    /// Its token: the one in `daemon.json`, else the one in the variable named by
+    /// `server.token_env`.
+    fn token_for(&self, server: &ServerSettings) -> Option<String>;
+    /// The dashboard's address with `?token=`, which lets a browser in (it keeps the token in
+    /// a cookie and drops it from the address); without a token known here, the bare address.
+    fn dashboard_link(&self, server: &ServerSettings) -> String;
+    /// The recorded process still exists.
+    fn is_alive(&self) -> bool;
+}
+
+impl Running for DaemonInfo {
+    fn client(&self, server: &ServerSettings) -> Client {
+        Client::at(&self.url(), self.token_for(server).as_deref())
     }
 
-    /// Writes `daemon.json` atomically, readable by this user only: it holds the token.
-    pub fn write(&self, paths: &StatePaths) -> CliResult<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
-        write_private(&paths.daemon_file(), text.as_bytes())
-    }
-
-    pub fn remove(paths: &StatePaths) {
-        let _ = std::fs::remove_file(paths.daemon_file());
-    }
-
-    /// A client for this daemon, sending its token: the one in `daemon.json`, else the one in
-    /// the environment variable named by `server.token_env`.
-    pub fn client(&self, server: &ServerSettings) -> Client {
-        let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        Client::at(host, self.port, self.token(server).as_deref())
-    }
-
-    /// The daemon's token, as [`DaemonInfo::client`] finds it.
-    pub fn token(&self, server: &ServerSettings) -> Option<String> {
-        match &self.token {
-            Some(token) => Some(token.reveal().to_string()),
+    fn token_for(&self, server: &ServerSettings) -> Option<String> {
+        match self.token() {
+            Some(token) => Some(token.to_string()),
             None => std::env::var(&server.token_env)
                 .ok()
                 .map(|t| t.trim().to_string())
@@ -91,27 +65,14 @@ impl DaemonInfo {
         }
     }
 
-    /// The dashboard's address with `?token=`, which lets a browser in (it keeps the token in a
-    /// cookie and drops it from the address); without a token known here, the bare address.
-    pub fn dashboard_link(&self, server: &ServerSettings) -> String {
-        match self.token(server) {
+    fn dashboard_link(&self, server: &ServerSettings) -> String {
+        match self.token_for(server) {
             Some(token) => format!("{}/?token={}", self.url(), query_escape(&token)),
             None => format!("{}/", self.url()),
         }
     }
 
-    /// Where people open the dashboard: the address it listens on, or 127.0.0.1 for loopback
-    /// and for every interface.
-    pub fn url(&self) -> String {
-        let host = self
-            .host
-            .filter(|h| !h.is_unspecified())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        format!("http://{}", std::net::SocketAddr::new(host, self.port))
-    }
-
-    /// The recorded process still exists.
-    pub fn is_alive(&self) -> bool {
+    fn is_alive(&self) -> bool {
         pid_alive(self.pid)
     }
 }
@@ -232,7 +193,7 @@ impl StateLock {
             .write(true)
             .open(paths.lock_file())?;
         if file.try_lock_exclusive().is_err() {
-            let pid = DaemonInfo::read(paths)
+            let pid = read(paths)
                 .map(|d| d.pid.to_string())
                 .unwrap_or_else(|| "unknown".into());
             return Err(CliError::new(
@@ -269,14 +230,14 @@ mod tests {
         std::fs::create_dir_all(dir.path()).unwrap();
         std::fs::write(&tmp, "old").unwrap();
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o666)).unwrap();
-        info(Some("abc123")).write(&paths).unwrap();
+        write(&info(Some("abc123")), &paths).unwrap();
         let mode = std::fs::metadata(paths.daemon_file())
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(!tmp.exists());
-        let read = DaemonInfo::read(&paths).unwrap();
+        let read = read(&paths).unwrap();
         assert_eq!(read.token, Some(Secret::new("abc123")));
         assert!(!format!("{read:?}").contains("abc123"));
     }

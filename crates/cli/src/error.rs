@@ -165,6 +165,9 @@ impl From<EngineError> for CliError {
                     .hint(format!("`gaffer task show {task}` shows where it is"))
             }
             EngineError::Invalid(m) => CliError::new(Kind::Usage, m),
+            EngineError::InvalidInput { message, hint } => {
+                CliError::new(Kind::Usage, message).hint(hint)
+            }
             EngineError::NoAgent { role } => CliError::new(
                 Kind::Config,
                 format!("no agent is configured for the {role} role"),

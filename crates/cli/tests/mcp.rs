@@ -30,13 +30,15 @@ const MCP_PACKAGE: &str = "mcp==2.3.0";
 const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code@2.1.329";
 
 /// Every tool `gaffer mcp` offers.
-const TOOLS: [&str; 16] = [
+const TOOLS: [&str; 19] = [
+    "accept_proposal",
     "add_task",
     "answer",
     "approve",
     "ask_person",
     "board_status",
     "cancel_task",
+    "decline_proposal",
     "list_tasks",
     "plan_goal",
     "propose",
@@ -44,6 +46,7 @@ const TOOLS: [&str; 16] = [
     "reject",
     "report_progress",
     "retry_task",
+    "set_budget",
     "show_task",
     "update_task",
     "usage",
@@ -234,6 +237,20 @@ fn an_mcp_client_lists_the_tools_adds_a_task_and_reads_it_back() {
     let board = project.show(id);
     assert_eq!(board["task"]["title"], "Document gaffer mcp");
     assert_eq!(board["task"]["priority"], 5);
+
+    // A person's decisions on proposals and budgets, through the same actions as every surface.
+    let accepted = &seen["accepted"];
+    assert_eq!(accepted["is_error"], false, "{accepted:#}");
+    assert_eq!(accepted["json"]["kind"], "task", "{accepted:#}");
+    let declined = &seen["declined"];
+    assert_eq!(declined["is_error"], false, "{declined:#}");
+    assert_eq!(
+        declined["json"]["state"]["status"], "cancelled",
+        "{declined:#}"
+    );
+    let budget = &seen["budget"];
+    assert_eq!(budget["is_error"], false, "{budget:#}");
+    assert_eq!(budget["json"]["budget_usd"], 1.25, "{budget:#}");
 
     // The API's refusals come back as tool errors, in words.
     let refused = &seen["approve_refused"];

@@ -302,6 +302,16 @@ impl Drop for Daemon<'_> {
 }
 
 /// The lines of the board: the left column of the screen, inside its border.
+/// `gaffer task show N --json`, read beside the shell.
+fn show(fixture: &Fixture, id: i64) -> serde_json::Value {
+    let out = fixture
+        .gaffer()
+        .args(["task", "show", &id.to_string(), "--json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
 fn board_column(screen: &str) -> Vec<String> {
     screen
         .lines()
@@ -388,6 +398,29 @@ fn the_shell_adds_a_task_shows_it_and_approves_it() {
     // /scale through the daemon; the diff opens in a pane.
     fixture.tmux.type_line("/scale 3");
     fixture.wait_for_text("up to 3 agents now run at once");
+
+    // A person's decisions on proposals and budgets, through the daemon.
+    fixture
+        .tmux
+        .type_line("/task Cache the config --kind proposal");
+    fixture.wait_for_text("added task 2: Cache the config");
+    fixture.tmux.type_line("/budget 2 $1.50");
+    fixture.wait_for("the budget to be set", |_| {
+        show(&fixture, 2)["task"]["budget_usd"] == 1.5
+    });
+    fixture.tmux.type_line("/accept 2");
+    fixture.wait_for("task 2 to be a task", |_| {
+        show(&fixture, 2)["task"]["kind"] == "task"
+    });
+    fixture
+        .tmux
+        .type_line("/task Rename every module --kind proposal");
+    fixture.wait_for_text("added task 3: Rename every module");
+    fixture.tmux.type_line("/decline 3 churn");
+    fixture.wait_for_text("task 3: cancelled");
+    fixture.tmux.type_line("/budget 3 lots");
+    fixture.wait_for_text("`lots` is not an amount of US dollars");
+
     fixture.tmux.type_line("/diff 1");
     fixture.wait_for_all(&["diff #1", "+landed notes"]);
     fixture.tmux.keys(&["Escape"]);

@@ -21,6 +21,9 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A request a person can put right: what is wrong, and how.
+    #[error("{message}")]
+    InvalidInput { message: String, hint: String },
     #[error("no agent is configured for the {role} role")]
     NoAgent { role: String },
     #[error("the state directory {path} is in use by another gaffer (pid {pid})")]

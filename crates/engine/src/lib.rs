@@ -14,6 +14,7 @@
 //! for it, a `kill -9` at any instant loses nothing: on restart the jobs of the dead instance go
 //! back to the queue, their processes are killed, and each job runs to one recorded completion.
 
+mod actions;
 mod apply;
 mod best_of;
 mod board;
@@ -42,6 +43,7 @@ mod scheduler;
 mod secrets;
 mod write_scope;
 
+pub use actions::Performed;
 pub use apply::{Applied, Extra, apply};
 pub use board::{Board, BoardOptions, SandboxReport, StatusReport, TaskChanges};
 pub use budget::{BudgetReport, TaskSpend, spent as cost_of_runs, task_budget};
@@ -49,6 +51,7 @@ pub use confine::{describe as describe_confinement, sandbox_for};
 pub use engine::LOCAL_OWNER_PREFIX;
 pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
+pub use gaffer_api::Action;
 pub use host::{HeldBack, HostBudget, HostLoad};
 pub use idle::{SURVEY_LABEL, is_survey};
 pub use landing::Landing;

@@ -13,10 +13,9 @@
 //! `GAFFER_RUN_TOKEN` instead, and they take precedence: a sandboxed agent sees no
 //! `daemon.json`, and its run's token lets it report on its own task and do nothing else.
 
-mod client;
 mod tools;
 
-pub use client::{API_URL_ENV, Api, ApiError, Endpoint, RUN_TOKEN_ENV};
+pub use gaffer_api::{API_URL_ENV, Api, ApiError, Endpoint, RUN_TOKEN_ENV};
 pub use tools::{AgentContext, GafferMcp, RUN_ENV, TASK_ENV};
 
 use rmcp::ServiceExt;

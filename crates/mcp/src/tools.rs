@@ -1,7 +1,7 @@
 //! The tools: what an MCP client (a person's own agent session, or an agent gaffer runs) can do
 //! with the board. Each one is one or two calls of the daemon's HTTP API.
 
-use crate::client::{Api, ApiError};
+use gaffer_api::{Action, Api, ApiError};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -172,6 +172,23 @@ pub struct CancelArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeclineArgs {
+    /// The proposal's id.
+    pub id: i64,
+    /// Why (recorded on the task).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct BudgetArgs {
+    /// The task's id.
+    pub id: i64,
+    /// The budget in US dollars, zero or more; null for the project's default.
+    pub usd: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct ProgressArgs {
     /// What you are doing now, in a line or two.
     pub text: String,
@@ -246,6 +263,13 @@ fn summaries(tasks: &Value) -> Value {
             .map(|tasks| tasks.iter().map(summary).collect())
             .unwrap_or_default(),
     )
+}
+
+impl GafferMcp {
+    /// Sends a person's action as every client does (its route and body from `Action`).
+    async fn act(&self, id: i64, action: Action) -> ToolResult {
+        answer(self.api.post(&action.path(id), &action.body()).await)
+    }
 }
 
 #[tool_router]
@@ -374,41 +398,60 @@ impl GafferMcp {
         description = "Answer the question of a task waiting in needs_input (see its note); its agent resumes with the answer."
     )]
     async fn answer(&self, Parameters(args): Parameters<AnswerArgs>) -> ToolResult {
-        let path = format!("/api/tasks/{}/answer", args.id);
-        answer(self.api.post(&path, &json!({ "text": args.text })).await)
+        self.act(args.id, Action::Answer { text: args.text }).await
     }
 
     #[tool(
         description = "Approve a task waiting in awaiting_approval (its change is risky enough that a person decides); it goes on to land."
     )]
     async fn approve(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
-        let path = format!("/api/tasks/{}/approve", args.id);
-        answer(self.api.post(&path, &json!({})).await)
+        self.act(args.id, Action::Approve).await
     }
 
     #[tool(
         description = "Reject a task waiting in awaiting_approval: back to its coder with the reason, or cancelled."
     )]
     async fn reject(&self, Parameters(args): Parameters<RejectArgs>) -> ToolResult {
-        let path = format!("/api/tasks/{}/reject", args.id);
-        let body = json!({ "reason": args.reason, "cancel": args.cancel });
-        answer(self.api.post(&path, &body).await)
+        let action = Action::Reject {
+            reason: args.reason,
+            cancel: args.cancel,
+        };
+        self.act(args.id, action).await
     }
 
     #[tool(description = "Cancel a task; its running work stops and its dependents are cancelled.")]
     async fn cancel_task(&self, Parameters(args): Parameters<CancelArgs>) -> ToolResult {
-        let path = format!("/api/tasks/{}/cancel", args.id);
-        let body = match args.reason {
-            Some(reason) => json!({ "reason": reason }),
-            None => json!({}),
+        let action = Action::Cancel {
+            reason: args.reason,
         };
-        answer(self.api.post(&path, &body).await)
+        self.act(args.id, action).await
     }
 
     #[tool(description = "Retry a failed task from the start of its pipeline.")]
     async fn retry_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
-        let path = format!("/api/tasks/{}/retry", args.id);
-        answer(self.api.post(&path, &json!({})).await)
+        self.act(args.id, Action::Retry).await
+    }
+
+    #[tool(
+        description = "Accept a proposal (a task of kind proposal, suggested by an agent): it becomes a task and is worked on when its dependencies allow."
+    )]
+    async fn accept_proposal(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
+        self.act(args.id, Action::Accept).await
+    }
+
+    #[tool(description = "Decline a proposal: it is cancelled, with the reason recorded.")]
+    async fn decline_proposal(&self, Parameters(args): Parameters<DeclineArgs>) -> ToolResult {
+        let action = Action::Decline {
+            reason: args.reason,
+        };
+        self.act(args.id, action).await
+    }
+
+    #[tool(
+        description = "Set a task's own budget in US dollars (null: the project's default, budget.task_usd). A task held by its budget starts again when the budgets allow."
+    )]
+    async fn set_budget(&self, Parameters(args): Parameters<BudgetArgs>) -> ToolResult {
+        self.act(args.id, Action::Budget { usd: args.usd }).await
     }
 
     #[tool(

@@ -160,6 +160,9 @@ impl From<EngineError> for ApiError {
                 ))
             }
             EngineError::Invalid(_) => ApiError::invalid(e.to_string()),
+            EngineError::InvalidInput { message, hint } => {
+                ApiError::invalid(message).with_hint(hint)
+            }
             EngineError::Contention(_) => {
                 ApiError::conflict(e.to_string()).with_hint("the task is busy; try again")
             }

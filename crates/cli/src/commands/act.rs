@@ -1,73 +1,34 @@
-//! What people do to a task: cancel, retry, approve, reject, answer. Through the daemon when it
-//! runs (so it acts at once), else directly on the board.
+//! What people do to a task (cancel, retry, approve, reject, answer, accept, decline, budget):
+//! through the daemon when it runs (so it acts at once), else directly on the board. Either
+//! way `Board::perform` carries it out; this file only says what happened.
 
 use super::{runtime, task_id};
 use crate::context::Context;
 use crate::error::CliResult;
-use gaffer_core::{Input, Task};
+use gaffer_api::Action;
+use gaffer_core::Task;
+use gaffer_engine::Board;
 
-pub fn cancel(ctx: &Context, id: i64, reason: &str) -> CliResult<()> {
-    send(
-        ctx,
-        id,
-        "cancel",
-        serde_json::json!({ "reason": reason }),
-        Input::Cancel {
-            reason: reason.to_string(),
-        },
-    )
-}
-
-pub fn simple(ctx: &Context, id: i64, action: &str) -> CliResult<()> {
-    let input = match action {
-        "retry" => Input::Retry,
-        _ => Input::Approve,
-    };
-    send(ctx, id, action, serde_json::json!({}), input)
-}
-
-pub fn reject(ctx: &Context, id: i64, reason: &str, cancel: bool) -> CliResult<()> {
-    send(
-        ctx,
-        id,
-        "reject",
-        serde_json::json!({ "reason": reason, "cancel": cancel }),
-        Input::Reject {
-            reason: reason.to_string(),
-            cancel,
-        },
-    )
-}
-
-pub fn answer(ctx: &Context, id: i64, text: &str) -> CliResult<()> {
-    send(
-        ctx,
-        id,
-        "answer",
-        serde_json::json!({ "text": text }),
-        Input::Answer {
-            text: text.to_string(),
-        },
-    )
-}
-
-fn send(
-    ctx: &Context,
+/// Carries out `action` on task `id` for `who`: through the daemon's API when one runs, else
+/// on the board (no work runs then, so there is none to stop). Shared with the shell.
+pub fn perform(
+    board: &Board,
+    daemon: Option<crate::client::Client>,
+    rt: &tokio::runtime::Runtime,
     id: i64,
-    action: &str,
-    body: serde_json::Value,
-    input: Input,
-) -> CliResult<()> {
+    action: Action,
+    who: &str,
+) -> CliResult<Task> {
+    Ok(match daemon {
+        Some(client) => rt.block_on(client.act(id, &action))?,
+        None => board.perform(task_id(id), action, who)?.task,
+    })
+}
+
+/// `gaffer <action> N …`: carries it out and prints the task's status.
+pub fn run(ctx: &Context, id: i64, action: Action) -> CliResult<()> {
     let board = ctx.board()?;
-    let task: Task = match ctx.daemon(&board) {
-        Some(client) => {
-            runtime()?.block_on(client.post(&format!("/api/tasks/{id}/{action}"), &body))?
-        }
-        None => {
-            board.act(task_id(id), input, "cli")?;
-            board.task(task_id(id))?
-        }
-    };
+    let task = perform(&board, ctx.daemon(&board), &runtime()?, id, action, "cli")?;
     println!("task {}: {}", task.id, task.status());
     Ok(())
 }

@@ -3,14 +3,15 @@
 //! own budget; a task held by it starts its run again when the budgets allow), `gaffer accept
 //! N` (a proposal becomes a task) and `gaffer decline N` (it is cancelled).
 //!
-//! These act on the board directly, daemon or not: the daemon's engine sees the change at its
-//! next round (a fraction of a second) and starts what it allows.
+//! Like every action they go through the daemon when it runs (so its engine acts at once), else
+//! directly on the board: `act::perform`.
 
-use super::task_id;
+use super::{act, runtime};
 use crate::cli::{BudgetArgs, BudgetCommand, DeclineArgs, IdArg};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
 use crate::output;
+use gaffer_api::Action;
 
 const WHO: &str = "cli";
 
@@ -23,23 +24,12 @@ pub fn budget(ctx: &Context, args: &BudgetArgs) -> CliResult<()> {
 
 /// `gaffer budget set N USD` and `gaffer task budget N USD`; `none` removes the task's own.
 pub fn set_budget(ctx: &Context, id: i64, usd: &str) -> CliResult<()> {
-    let amount = match usd.trim().trim_start_matches('$') {
-        "none" | "default" => None,
-        text => Some(
-            text.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| {
-                    CliError::new(
-                        Kind::Usage,
-                        format!("`{usd}` is not an amount of US dollars"),
-                    )
-                    .hint("write e.g. 2.50, or `none` for the default budget.task_usd")
-                })?,
-        ),
-    };
+    let amount = gaffer_api::parse_budget(usd).map_err(|message| {
+        CliError::new(Kind::Usage, message)
+            .hint("write e.g. 2.50, or `none` for the default budget.task_usd")
+    })?;
     let board = ctx.board()?;
-    let task = board.set_budget(task_id(id), amount, WHO)?;
+    let task = perform(ctx, &board, id, Action::Budget { usd: amount })?;
     let limit = gaffer_engine::task_budget(&board, &task)
         .map_or("no limit".to_string(), |b| format!("${b:.2}"));
     println!("task {}: budget {limit}; {}", task.id, task.status());
@@ -84,7 +74,7 @@ fn show(ctx: &Context, json: bool) -> CliResult<()> {
 
 pub fn accept(ctx: &Context, args: &IdArg) -> CliResult<()> {
     let board = ctx.board()?;
-    let task = board.accept(task_id(args.id), WHO)?;
+    let task = perform(ctx, &board, args.id, Action::Accept)?;
     println!(
         "task {}: accepted; it is a task now ({})",
         task.id,
@@ -95,8 +85,19 @@ pub fn accept(ctx: &Context, args: &IdArg) -> CliResult<()> {
 
 pub fn decline(ctx: &Context, args: &DeclineArgs) -> CliResult<()> {
     let board = ctx.board()?;
-    board.decline(task_id(args.id), &args.reason, WHO)?;
-    let task = board.task(task_id(args.id))?;
+    let action = Action::Decline {
+        reason: Some(args.reason.clone()),
+    };
+    let task = perform(ctx, &board, args.id, action)?;
     println!("task {}: declined ({})", task.id, task.status());
     Ok(())
+}
+
+fn perform(
+    ctx: &Context,
+    board: &gaffer_engine::Board,
+    id: i64,
+    action: Action,
+) -> CliResult<gaffer_core::Task> {
+    act::perform(board, ctx.daemon(board), &runtime()?, id, action, WHO)
 }

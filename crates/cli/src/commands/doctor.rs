@@ -1,7 +1,7 @@
 //! `gaffer doctor`: is this machine and repository ready for gaffer?
 
 use crate::context::Context;
-use crate::daemon::DaemonInfo;
+use crate::daemon::{self, Running};
 use crate::error::{CliError, CliResult, Kind};
 use crate::output;
 use serde::Serialize;
@@ -103,7 +103,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
                     Some("make the state directory writable"),
                 ));
                 let port = board.settings.server.port;
-                let daemon = DaemonInfo::read(&board.paths).filter(|d| d.is_alive());
+                let daemon = daemon::read(&board.paths).filter(|d| d.is_alive());
                 checks.push(match daemon {
                     Some(d) => check("port", true, format!("daemon running on port {} (pid {})", d.port, d.pid), None),
                     None => {

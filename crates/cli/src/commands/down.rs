@@ -2,18 +2,18 @@
 
 use super::runtime;
 use crate::context::Context;
-use crate::daemon::{DaemonInfo, pid_alive};
+use crate::daemon::{self, Running, pid_alive};
 use crate::error::{CliError, CliResult, Kind};
 use std::time::{Duration, Instant};
 
 pub fn run(ctx: &Context) -> CliResult<()> {
     let board = ctx.board()?;
-    let Some(info) = DaemonInfo::read(&board.paths) else {
+    let Some(info) = daemon::read(&board.paths) else {
         println!("gaffer is not running");
         return Ok(());
     };
     if !info.is_alive() {
-        DaemonInfo::remove(&board.paths);
+        daemon::remove(&board.paths);
         println!("gaffer is not running (removed a stale daemon.json)");
         return Ok(());
     }
@@ -41,8 +41,8 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     }
     // A daemon that stopped without cleaning up (stopped by SIGTERM before it wrote its state,
     // or killed) leaves its daemon.json; it is stale now.
-    if DaemonInfo::read(&board.paths).is_some_and(|d| d.pid == info.pid) {
-        DaemonInfo::remove(&board.paths);
+    if daemon::read(&board.paths).is_some_and(|d| d.pid == info.pid) {
+        daemon::remove(&board.paths);
     }
     println!(
         "gaffer is down (pid {}); every task can resume with `gaffer up`",

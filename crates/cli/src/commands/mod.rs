@@ -24,7 +24,9 @@ mod usage;
 use crate::cli::{AgentCommand, Cli, Command, TaskCommand};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
+pub use act::perform;
 use clap::Parser;
+use gaffer_api::Action;
 use std::process::ExitCode;
 
 pub fn run() -> CliResult<ExitCode> {
@@ -60,8 +62,14 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Plan(args) => plan::run(&ctx, &args),
         Command::Task(TaskCommand::List(args)) => task::list(&ctx, &args),
         Command::Task(TaskCommand::Show(args)) => task::show(&ctx, &args),
-        Command::Task(TaskCommand::Cancel(args)) => act::cancel(&ctx, args.id, &args.reason),
-        Command::Task(TaskCommand::Retry(args)) => act::simple(&ctx, args.id, "retry"),
+        Command::Task(TaskCommand::Cancel(args)) => act::run(
+            &ctx,
+            args.id,
+            Action::Cancel {
+                reason: Some(args.reason),
+            },
+        ),
+        Command::Task(TaskCommand::Retry(args)) => act::run(&ctx, args.id, Action::Retry),
         Command::Task(TaskCommand::Budget(args)) => crew::set_budget(&ctx, args.id, &args.usd),
         Command::Budget(args) => crew::budget(&ctx, &args),
         Command::Accept(args) => crew::accept(&ctx, &args),
@@ -72,9 +80,16 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Log(args) => log::run(&ctx, &args),
         Command::Diff(args) => diff::run(&ctx, args.id),
         Command::Pending(args) => status::pending(&ctx, args.json),
-        Command::Approve(args) => act::simple(&ctx, args.id, "approve"),
-        Command::Reject(args) => act::reject(&ctx, args.id, &args.reason, args.cancel),
-        Command::Answer(args) => act::answer(&ctx, args.id, &args.text),
+        Command::Approve(args) => act::run(&ctx, args.id, Action::Approve),
+        Command::Reject(args) => act::run(
+            &ctx,
+            args.id,
+            Action::Reject {
+                reason: args.reason,
+                cancel: args.cancel,
+            },
+        ),
+        Command::Answer(args) => act::run(&ctx, args.id, Action::Answer { text: args.text }),
         Command::Pull => pull::run(&ctx),
         Command::Usage(args) => usage::run(&ctx, &args),
         Command::Agent(AgentCommand::Run(args)) => agent::run(&ctx, &args),

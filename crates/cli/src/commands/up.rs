@@ -9,7 +9,7 @@
 use super::runtime;
 use crate::cli::UpArgs;
 use crate::context::Context;
-use crate::daemon::{DaemonInfo, Secret, StateLock, api_token};
+use crate::daemon::{self, DaemonInfo, Running, Secret, StateLock, api_token};
 use crate::error::{CliError, CliResult, Kind};
 use gaffer_config::ServerSettings;
 use gaffer_engine::{Engine, agents_from_settings};
@@ -63,7 +63,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         };
         let mut state = AppState::new(Arc::clone(&board), Some(engine.handle()), token);
         state.shutdown = shutdown.clone();
-        info.write(&board.paths)?;
+        daemon::write(&info, &board.paths)?;
         println!("gaffer is up: {} (pid {})", info.url(), std::process::id());
         if std::env::var_os(DETACHED_ENV).is_none() {
             print_dashboard(&info, &board.settings.server);
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
             let _ = tokio::time::timeout(Duration::from_secs(2), notifier).await;
         }
         signals.abort();
-        DaemonInfo::remove(&board.paths);
+        daemon::remove(&board.paths);
         result?;
         println!("gaffer is down; every task can resume with `gaffer up`");
         Ok(())
@@ -141,7 +141,7 @@ fn now_ms() -> i64 {
 /// it answers.
 fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let board = ctx.board()?;
-    if let Some(info) = DaemonInfo::read(&board.paths).filter(|d| d.is_alive()) {
+    if let Some(info) = daemon::read(&board.paths).filter(|d| d.is_alive()) {
         return Err(CliError::new(
             Kind::Daemon,
             format!(
@@ -151,7 +151,7 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         )
         .hint("`gaffer down` stops it"));
     }
-    DaemonInfo::remove(&board.paths);
+    daemon::remove(&board.paths);
     let exe = std::env::current_exe()?;
     let log = std::fs::File::create(board.paths.log_file())?;
     let mut cmd = std::process::Command::new(exe);
@@ -171,7 +171,7 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let rt = runtime()?;
     while Instant::now() < deadline {
-        if let Some(info) = DaemonInfo::read(&board.paths).filter(|d| d.pid == child.id()) {
+        if let Some(info) = daemon::read(&board.paths).filter(|d| d.pid == child.id()) {
             let client = info.client(&board.settings.server);
             if rt.block_on(client.healthy()) {
                 println!("gaffer is up: {} (pid {})", info.url(), info.pid);

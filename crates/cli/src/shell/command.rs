@@ -30,6 +30,15 @@ pub enum Command {
         reason: String,
     },
     Retry(i64),
+    Accept(i64),
+    Decline {
+        id: i64,
+        reason: Option<String>,
+    },
+    Budget {
+        id: i64,
+        usd: Option<f64>,
+    },
     Usage,
     Scale(usize),
     Help,
@@ -128,6 +137,24 @@ pub const COMMANDS: &[Spec] = &[
         about: "retry a failed task",
     },
     Spec {
+        name: "accept",
+        id: Some(IdFor::Open),
+        usage: "/accept N",
+        about: "accept a proposal: it becomes a task",
+    },
+    Spec {
+        name: "decline",
+        id: Some(IdFor::Open),
+        usage: "/decline N [REASON]",
+        about: "decline a proposal: it is cancelled",
+    },
+    Spec {
+        name: "budget",
+        id: Some(IdFor::Open),
+        usage: "/budget N USD|none",
+        about: "set a task's own budget (`none`: the default); a held task starts again",
+    },
+    Spec {
         name: "usage",
         id: None,
         usage: "/usage",
@@ -220,6 +247,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "log" => only_id(rest, Command::Log(id), spec),
                 "approve" => only_id(rest, Command::Approve(id), spec),
                 "retry" => only_id(rest, Command::Retry(id), spec),
+                "accept" => only_id(rest, Command::Accept(id), spec),
+                "decline" => Ok(Command::Decline {
+                    id,
+                    reason: (!rest.is_empty()).then(|| rest.to_string()),
+                }),
+                "budget" if rest.is_empty() => Err(usage()),
+                "budget" => Ok(Command::Budget {
+                    id,
+                    usd: gaffer_api::parse_budget(rest).map_err(|e| format!("{e}; {}", usage()))?,
+                }),
                 "answer" if rest.is_empty() => Err(usage()),
                 "answer" => Ok(Command::Answer {
                     id,
@@ -480,6 +517,34 @@ mod tests {
         assert_eq!(parse("/log 1").unwrap(), Command::Log(1));
         assert_eq!(parse("/show 1").unwrap(), Command::Show(1));
         assert_eq!(parse("/retry 1").unwrap(), Command::Retry(1));
+        assert_eq!(parse("/accept #4").unwrap(), Command::Accept(4));
+        assert_eq!(
+            parse("/decline 4 not now").unwrap(),
+            Command::Decline {
+                id: 4,
+                reason: Some("not now".into())
+            }
+        );
+        assert_eq!(
+            parse("/decline 4").unwrap(),
+            Command::Decline {
+                id: 4,
+                reason: None
+            }
+        );
+        assert_eq!(
+            parse("/budget 2 $1.50").unwrap(),
+            Command::Budget {
+                id: 2,
+                usd: Some(1.5)
+            }
+        );
+        assert_eq!(
+            parse("/budget 2 none").unwrap(),
+            Command::Budget { id: 2, usd: None }
+        );
+        assert!(parse("/budget 2 lots").unwrap_err().contains("US dollars"));
+        assert!(parse("/budget 2").is_err());
         assert_eq!(
             parse("/answer 4 Use the  blue one").unwrap(),
             Command::Answer {

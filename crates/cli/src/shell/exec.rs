@@ -7,7 +7,8 @@ use super::report;
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
-use gaffer_core::{Input, NewTask, Task, TaskId};
+use gaffer_api::Action;
+use gaffer_core::{NewTask, Task, TaskId};
 use gaffer_engine::Board;
 use tokio::runtime::Runtime;
 
@@ -96,33 +97,22 @@ impl Session<'_> {
                 let now = scaled["concurrency"].as_u64().unwrap_or(n as u64);
                 app.info(format!("up to {now} agents now run at once"));
             }
-            Command::Approve(id) => {
-                self.act(app, id, "approve", serde_json::json!({}), Input::Approve)?;
+            Command::Approve(id) => self.act(app, id, Action::Approve)?,
+            Command::Retry(id) => self.act(app, id, Action::Retry)?,
+            Command::Reject { id, reason, cancel } => {
+                self.act(app, id, Action::Reject { reason, cancel })?
             }
-            Command::Retry(id) => {
-                self.act(app, id, "retry", serde_json::json!({}), Input::Retry)?;
-            }
-            Command::Reject { id, reason, cancel } => self.act(
-                app,
-                id,
-                "reject",
-                serde_json::json!({ "reason": reason, "cancel": cancel }),
-                Input::Reject { reason, cancel },
-            )?,
-            Command::Answer { id, text } => self.act(
-                app,
-                id,
-                "answer",
-                serde_json::json!({ "text": text }),
-                Input::Answer { text },
-            )?,
+            Command::Answer { id, text } => self.act(app, id, Action::Answer { text })?,
             Command::Cancel { id, reason } => self.act(
                 app,
                 id,
-                "cancel",
-                serde_json::json!({ "reason": reason }),
-                Input::Cancel { reason },
+                Action::Cancel {
+                    reason: Some(reason),
+                },
             )?,
+            Command::Accept(id) => self.act(app, id, Action::Accept)?,
+            Command::Decline { id, reason } => self.act(app, id, Action::Decline { reason })?,
+            Command::Budget { id, usd } => self.act(app, id, Action::Budget { usd })?,
         }
         Ok(())
     }
@@ -142,23 +132,9 @@ impl Session<'_> {
         }
     }
 
-    fn act(
-        &self,
-        app: &mut App,
-        id: i64,
-        action: &str,
-        body: serde_json::Value,
-        input: Input,
-    ) -> CliResult<()> {
-        let task: Task = match self.daemon() {
-            Some(client) => self
-                .rt
-                .block_on(client.post(&format!("/api/tasks/{id}/{action}"), &body))?,
-            None => {
-                self.board.act(TaskId(id), input, "shell")?;
-                self.board.task(TaskId(id))?
-            }
-        };
+    fn act(&self, app: &mut App, id: i64, action: Action) -> CliResult<()> {
+        let task =
+            crate::commands::perform(&self.board, self.daemon(), &self.rt, id, action, "shell")?;
         let later = if self.daemon().is_none() {
             " — no daemon runs: `gaffer up` carries it on"
         } else {

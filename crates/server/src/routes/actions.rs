@@ -1,8 +1,8 @@
-//! What people do to a task: cancel, retry, approve, reject, answer.
-//!
-//! Each becomes one [`Input`] to the task's state machine, applied by the board and recorded
-//! with `"by": "api"`. The answer is the task as it is afterwards; an input the machine refuses
-//! in the task's current state is a 409 with the machine's reason.
+//! What people do to a task: cancel, retry, approve, reject, answer, accept, decline and its
+//! budget. Each route reads its body as a [`gaffer_api::Action`] and hands it to
+//! [`gaffer_engine::Board::perform`], which checks and carries it out (recorded with
+//! `"by": "api"`). The answer is the task as it is afterwards; an input the machine refuses in
+//! the task's current state is a 409 with the machine's reason.
 
 use super::WHO;
 use crate::error::ApiError;
@@ -10,63 +10,29 @@ use crate::extract::{ApiPath, JsonBody};
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
-use gaffer_core::{Input, Task, TaskId};
-use serde::Deserialize;
-
-/// The reason recorded when a cancel does not give one.
-const DEFAULT_CANCEL_REASON: &str = "cancelled through the API";
-
-/// `POST /api/tasks/{id}/cancel` body (optional).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CancelBody {
-    pub reason: Option<String>,
-}
-
-/// `POST /api/tasks/{id}/reject` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RejectBody {
-    /// What is wrong; handed to the coder when the task goes back to it.
-    pub reason: String,
-    /// Cancel the task instead of sending it back to the coder.
-    #[serde(default)]
-    pub cancel: bool,
-}
-
-/// `POST /api/tasks/{id}/answer` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnswerBody {
-    /// The answer to the task's pending question.
-    pub text: String,
-}
+use gaffer_api::{Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, RejectBody};
+use gaffer_core::{Task, TaskId};
 
 pub async fn cancel(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<CancelBody>,
 ) -> Result<Json<Task>, ApiError> {
-    let reason = body
-        .reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| DEFAULT_CANCEL_REASON.to_string());
-    act(&ctx, TaskId(id), Input::Cancel { reason }).await
+    perform(&ctx, id, body.into()).await
 }
 
 pub async fn retry(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Task>, ApiError> {
-    act(&ctx, TaskId(id), Input::Retry).await
+    perform(&ctx, id, Action::Retry).await
 }
 
 pub async fn approve(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Task>, ApiError> {
-    act(&ctx, TaskId(id), Input::Approve).await
+    perform(&ctx, id, Action::Approve).await
 }
 
 pub async fn reject(
@@ -74,16 +40,7 @@ pub async fn reject(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<RejectBody>,
 ) -> Result<Json<Task>, ApiError> {
-    let reason = non_blank(
-        body.reason,
-        "a rejection needs a reason",
-        "say what should change",
-    )?;
-    let input = Input::Reject {
-        reason,
-        cancel: body.cancel,
-    };
-    act(&ctx, TaskId(id), input).await
+    perform(&ctx, id, body.into()).await
 }
 
 pub async fn answer(
@@ -91,36 +48,46 @@ pub async fn answer(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<AnswerBody>,
 ) -> Result<Json<Task>, ApiError> {
-    let text = non_blank(
-        body.text,
-        "an answer needs text",
-        "send {\"text\": \"...\"}",
-    )?;
-    act(&ctx, TaskId(id), Input::Answer { text }).await
+    perform(&ctx, id, body.into()).await
 }
 
-fn non_blank(text: String, message: &str, hint: &str) -> Result<String, ApiError> {
-    let text = text.trim().to_string();
-    if text.is_empty() {
-        return Err(ApiError::invalid(message).with_hint(hint));
-    }
-    Ok(text)
+pub async fn accept(
+    State(ctx): State<Ctx>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, id, Action::Accept).await
 }
 
-/// Applies `input`, stops the task's running work when the machine (or a cancel) asks for it,
-/// wakes the engine and the event streams, and answers the task as it is now.
-async fn act(ctx: &Ctx, id: TaskId, input: Input) -> Result<Json<Task>, ApiError> {
+pub async fn decline(
+    State(ctx): State<Ctx>,
+    ApiPath(id): ApiPath<i64>,
+    JsonBody(body): JsonBody<DeclineBody>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, id, body.into()).await
+}
+
+pub async fn budget(
+    State(ctx): State<Ctx>,
+    ApiPath(id): ApiPath<i64>,
+    JsonBody(body): JsonBody<BudgetBody>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, id, body.into()).await
+}
+
+/// Carries out `action`, stops the task's running work when it asks for that, wakes the
+/// engine and the event streams, and answers the task as it is now.
+async fn perform(ctx: &Ctx, id: i64, action: Action) -> Result<Json<Task>, ApiError> {
     let engine = ctx.app.engine.clone();
+    let id = TaskId(id);
     let result = ctx
         .blocking(move |board| {
-            let is_cancel = matches!(input, Input::Cancel { .. });
-            let applied = board.act(id, input, WHO)?;
-            if (is_cancel || applied.cancels_jobs())
+            let performed = board.perform(id, action, WHO)?;
+            if performed.cancels_jobs
                 && let Some(engine) = &engine
             {
                 engine.cancel_task_jobs(id);
             }
-            Ok(board.task(id)?)
+            Ok(performed.task)
         })
         .await;
     ctx.changed();

@@ -630,3 +630,65 @@ fn the_document_says_who_may_call_what() {
         );
     }
 }
+
+/// What is wrong with `instance` as the request body of `method path`.
+fn body_violations(doc: &Value, method: &str, path: &str, instance: &Value) -> Vec<String> {
+    let pointer = format!(
+        "#/paths/{}/{method}/requestBody/content/application~1json/schema",
+        escape(path).replace('{', "%7B").replace('}', "%7D")
+    );
+    let mut root = doc.clone();
+    root.as_object_mut()
+        .unwrap()
+        .insert("$ref".into(), json!(pointer));
+    let validator = jsonschema::draft202012::new(&root).unwrap();
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// The document is checked against the protocol's types: every action of `gaffer_api::Action`
+/// has its route, and the body every client sends for it is one the document accepts.
+#[test]
+fn every_action_of_the_protocol_is_documented_with_the_body_clients_send() {
+    use gaffer_api::Action;
+    let doc = document();
+    let actions = [
+        Action::Cancel { reason: None },
+        Action::Cancel {
+            reason: Some("dup".into()),
+        },
+        Action::Retry,
+        Action::Approve,
+        Action::Reject {
+            reason: "no tests".into(),
+            cancel: true,
+        },
+        Action::Answer { text: "yes".into() },
+        Action::Accept,
+        Action::Decline {
+            reason: Some("later".into()),
+        },
+        Action::Budget { usd: Some(1.5) },
+        Action::Budget { usd: None },
+    ];
+    let mut named: BTreeSet<&str> = BTreeSet::new();
+    for action in &actions {
+        named.insert(action.name());
+        let path = format!("/api/tasks/{{id}}/{}", action.name());
+        let op = &doc["paths"][&path]["post"];
+        assert!(op.is_object(), "{path} is not documented");
+        let body = action.body();
+        if op.get("requestBody").is_some() {
+            assert_eq!(
+                body_violations(&doc, "post", &path, &body),
+                Vec::<String>::new(),
+                "{path} with {body}"
+            );
+        } else {
+            assert_eq!(body, json!({}), "{path} documents no body");
+        }
+    }
+    assert_eq!(named, Action::NAMES.into_iter().collect());
+}

@@ -1,11 +1,14 @@
-//! The daemon's HTTP API as the MCP server uses it: where it is, and calls that turn its error
-//! documents into messages an agent can act on.
+//! The one client of the daemon's HTTP API: where the daemon is, and calls that turn its error
+//! documents into [`ApiError`]s a person or an agent can act on. The CLI, the interactive shell
+//! and the MCP server all use it.
 
+use crate::{Action, DaemonInfo};
+use gaffer_core::Task;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long one API call may take.
@@ -134,11 +137,11 @@ impl Api {
             Endpoint::DaemonFile(path) => {
                 let found = read_daemon_file(path)?;
                 Ok(Target {
-                    base: format!("http://{}", found.addr),
+                    base: found.url(),
                     token: self
                         .token
                         .clone()
-                        .or(found.token)
+                        .or_else(|| usable(found.token()))
                         .or_else(|| self.configured.clone()),
                 })
             }
@@ -165,6 +168,56 @@ impl Api {
             .await
     }
 
+    /// Carries out `action` on task `task`; the answer is the task as it is afterwards.
+    pub async fn act(&self, task: i64, action: &Action) -> Result<Task, ApiError> {
+        let value = self.post(&action.path(task), &action.body()).await?;
+        decode(value)
+    }
+
+    /// `POST path` with `body`, the answer read as a `T`.
+    pub async fn post_as<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        decode(self.post(path, body).await?)
+    }
+
+    /// `GET path`, the answer read as a `T`.
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        decode(self.get(path).await?)
+    }
+
+    /// The daemon answers its health check.
+    pub async fn healthy(&self) -> bool {
+        let Ok(target) = self.target() else {
+            return false;
+        };
+        matches!(
+            self.http
+                .get(format!("{}/healthz", target.base))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await,
+            Ok(r) if r.status().is_success()
+        )
+    }
+
+    /// `GET path` as a stream that may last as long as the daemon (the event stream).
+    pub async fn get_stream(&self, path: &str) -> Result<reqwest::Response, ApiError> {
+        let target = self.target()?;
+        let url = format!("{}{path}", target.base);
+        let request = self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(60 * 60 * 24 * 365));
+        let request = match target.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().await.map_err(|e| unanswered(&url, &e))
+    }
+
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
@@ -176,12 +229,7 @@ impl Api {
             Some(token) => request.bearer_auth(token),
             None => request,
         };
-        let response = request.send().await.map_err(|e| {
-            ApiError::unreachable(
-                format!("the gaffer daemon did not answer at {url}: {e}"),
-                "start it with `gaffer up` in the repository",
-            )
-        })?;
+        let response = request.send().await.map_err(|e| unanswered(url, &e))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| {
             ApiError::unreachable(
@@ -210,6 +258,26 @@ impl Api {
     }
 }
 
+/// The daemon did not answer at `url`.
+fn unanswered(url: &str, e: &reqwest::Error) -> ApiError {
+    ApiError::unreachable(
+        format!("the gaffer daemon did not answer at {url}: {e}"),
+        "start it with `gaffer up` in the repository; `gaffer down` clears a stale one",
+    )
+}
+
+/// An answer read as the type the route returns.
+fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| ApiError {
+        code: "internal".into(),
+        message: format!("the daemon's answer was not understood: {e}"),
+        hint: Some(
+            "is the daemon the same version as this gaffer? `gaffer down` then `gaffer up`".into(),
+        ),
+        status: None,
+    })
+}
+
 /// A token worth sending: trimmed, not blank.
 fn usable(token: Option<&str>) -> Option<String> {
     token
@@ -218,46 +286,21 @@ fn usable(token: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// What a `daemon.json` says.
-struct DaemonFile {
-    addr: SocketAddr,
-    token: Option<String>,
-}
-
-/// The address and token in a `daemon.json` (`{"pid", "port", "started_ms", "host"?,
-/// "token"?}`); a daemon that listens on every interface (`0.0.0.0`) is reached on loopback.
-fn read_daemon_file(path: &Path) -> Result<DaemonFile, ApiError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// The daemon `daemon.json` names, worded for whoever called when it names none.
+fn read_daemon_file(path: &std::path::Path) -> Result<DaemonInfo, ApiError> {
+    let info = DaemonInfo::read(path).map_err(|e| {
         ApiError::unreachable(
-            format!(
-                "gaffer is not running for this repository ({} cannot be read: {e})",
-                path.display()
-            ),
+            format!("gaffer is not running for this repository ({e})"),
             "start it with `gaffer up` (or `gaffer up --detach`) in the repository",
         )
     })?;
-    let info: Value = serde_json::from_str(&text).unwrap_or_default();
-    let host = match info["host"].as_str().and_then(|h| h.parse::<IpAddr>().ok()) {
-        Some(IpAddr::V4(ip)) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        Some(IpAddr::V6(ip)) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        Some(ip) => ip,
-        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-    };
-    let addr = info["port"]
-        .as_u64()
-        .and_then(|p| u16::try_from(p).ok())
-        .filter(|p| *p != 0)
-        .map(|port| SocketAddr::new(host, port))
-        .ok_or_else(|| {
-            ApiError::unreachable(
-                format!("{} names no port", path.display()),
-                "restart the daemon: `gaffer down` then `gaffer up`",
-            )
-        })?;
-    Ok(DaemonFile {
-        addr,
-        token: usable(info["token"].as_str()),
-    })
+    if info.port == 0 {
+        return Err(ApiError::unreachable(
+            format!("{} names no port", path.display()),
+            "restart the daemon: `gaffer down` then `gaffer up`",
+        ));
+    }
+    Ok(info)
 }
 
 #[cfg(test)]

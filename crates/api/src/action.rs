@@ -1,0 +1,228 @@
+//! What a person does to a task, as one type: the engine carries it out
+//! (`Board::perform`), the server reads it from its route, and every client sends it the same
+//! way (`POST /api/tasks/{id}/{name}` with [`Action::body`]).
+
+use serde::{Deserialize, Serialize};
+
+/// The reason recorded when a cancel gives none.
+pub const DEFAULT_CANCEL_REASON: &str = "cancelled by a person";
+
+/// One thing a person does to a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Stops the task for good (its running work too).
+    Cancel { reason: Option<String> },
+    /// Starts a failed or stuck task again.
+    Retry,
+    /// Lets a change that waits for a person's approval merge.
+    Approve,
+    /// Sends a change back to the coder with `reason`, or cancels the task.
+    Reject { reason: String, cancel: bool },
+    /// Answers the task's pending question.
+    Answer { text: String },
+    /// Makes a proposal a task.
+    Accept,
+    /// Cancels a proposal.
+    Decline { reason: Option<String> },
+    /// Sets the task's own budget in US dollars (`None`: the default, `budget.task_usd`).
+    Budget { usd: Option<f64> },
+}
+
+impl Action {
+    /// Every action's name, as in its route.
+    pub const NAMES: [&'static str; 8] = [
+        "cancel", "retry", "approve", "reject", "answer", "accept", "decline", "budget",
+    ];
+
+    /// The action's name: the last segment of its route, the `action` of its notice.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Cancel { .. } => "cancel",
+            Action::Retry => "retry",
+            Action::Approve => "approve",
+            Action::Reject { .. } => "reject",
+            Action::Answer { .. } => "answer",
+            Action::Accept => "accept",
+            Action::Decline { .. } => "decline",
+            Action::Budget { .. } => "budget",
+        }
+    }
+
+    /// Where the action is sent for task `task`.
+    pub fn path(&self, task: i64) -> String {
+        format!("/api/tasks/{task}/{}", self.name())
+    }
+
+    /// The request body of its route.
+    pub fn body(&self) -> serde_json::Value {
+        let value = match self {
+            Action::Cancel { reason } => serde_json::to_value(CancelBody {
+                reason: reason.clone(),
+            }),
+            Action::Retry | Action::Approve | Action::Accept => Ok(serde_json::json!({})),
+            Action::Reject { reason, cancel } => serde_json::to_value(RejectBody {
+                reason: reason.clone(),
+                cancel: *cancel,
+            }),
+            Action::Answer { text } => serde_json::to_value(AnswerBody { text: text.clone() }),
+            Action::Decline { reason } => serde_json::to_value(DeclineBody {
+                reason: reason.clone(),
+            }),
+            Action::Budget { usd } => serde_json::to_value(BudgetBody { usd: *usd }),
+        };
+        // Plain structs of strings, numbers and booleans always serialize.
+        value.unwrap_or_default()
+    }
+}
+
+/// A budget as a person writes it: `2.50`, `$2.50`, or `none`/`default` for the default
+/// (`budget.task_usd`). The error says what is wrong, for a message.
+pub fn parse_budget(text: &str) -> Result<Option<f64>, String> {
+    match text.trim().trim_start_matches('$') {
+        "none" | "default" => Ok(None),
+        amount => amount
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(Some)
+            .ok_or_else(|| format!("`{text}` is not an amount of US dollars")),
+    }
+}
+
+/// `POST /api/tasks/{id}/cancel` body (optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CancelBody {
+    pub reason: Option<String>,
+}
+
+/// `POST /api/tasks/{id}/reject` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    /// What is wrong; handed to the coder when the task goes back to it.
+    pub reason: String,
+    /// Cancel the task instead of sending it back to the coder.
+    #[serde(default)]
+    pub cancel: bool,
+}
+
+/// `POST /api/tasks/{id}/answer` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    /// The answer to the task's pending question.
+    pub text: String,
+}
+
+/// `POST /api/tasks/{id}/decline` body (optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeclineBody {
+    pub reason: Option<String>,
+}
+
+/// `POST /api/tasks/{id}/budget` body: `{"usd": 2.5}`, or `{"usd": null}` for the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetBody {
+    pub usd: Option<f64>,
+}
+
+impl From<CancelBody> for Action {
+    fn from(body: CancelBody) -> Action {
+        Action::Cancel {
+            reason: body.reason,
+        }
+    }
+}
+
+impl From<RejectBody> for Action {
+    fn from(body: RejectBody) -> Action {
+        Action::Reject {
+            reason: body.reason,
+            cancel: body.cancel,
+        }
+    }
+}
+
+impl From<AnswerBody> for Action {
+    fn from(body: AnswerBody) -> Action {
+        Action::Answer { text: body.text }
+    }
+}
+
+impl From<DeclineBody> for Action {
+    fn from(body: DeclineBody) -> Action {
+        Action::Decline {
+            reason: body.reason,
+        }
+    }
+}
+
+impl From<BudgetBody> for Action {
+    fn from(body: BudgetBody) -> Action {
+        Action::Budget { usd: body.usd }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_action() -> Vec<Action> {
+        vec![
+            Action::Cancel {
+                reason: Some("no".into()),
+            },
+            Action::Retry,
+            Action::Approve,
+            Action::Reject {
+                reason: "tests".into(),
+                cancel: false,
+            },
+            Action::Answer { text: "yes".into() },
+            Action::Accept,
+            Action::Decline { reason: None },
+            Action::Budget { usd: Some(2.5) },
+        ]
+    }
+
+    #[test]
+    fn budgets_read_as_people_write_them() {
+        assert_eq!(parse_budget("2.50"), Ok(Some(2.5)));
+        assert_eq!(parse_budget(" $3 "), Ok(Some(3.0)));
+        assert_eq!(parse_budget("none"), Ok(None));
+        assert_eq!(parse_budget("default"), Ok(None));
+        for bad in ["-1", "NaN", "inf", "lots", ""] {
+            assert!(parse_budget(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_action_is_named_once_and_routed_by_its_name() {
+        let names: Vec<&str> = every_action().iter().map(Action::name).collect();
+        assert_eq!(names, Action::NAMES);
+        assert_eq!(Action::Accept.path(7), "/api/tasks/7/accept");
+    }
+
+    #[test]
+    fn a_body_reads_back_as_the_same_action() {
+        for action in every_action() {
+            let body = action.body();
+            let back: Action = match action.name() {
+                "cancel" => serde_json::from_value::<CancelBody>(body).unwrap().into(),
+                "reject" => serde_json::from_value::<RejectBody>(body).unwrap().into(),
+                "answer" => serde_json::from_value::<AnswerBody>(body).unwrap().into(),
+                "decline" => serde_json::from_value::<DeclineBody>(body).unwrap().into(),
+                "budget" => serde_json::from_value::<BudgetBody>(body).unwrap().into(),
+                _ => {
+                    assert_eq!(body, serde_json::json!({}));
+                    action.clone()
+                }
+            };
+            assert_eq!(back, action);
+        }
+    }
+}

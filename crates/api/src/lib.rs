@@ -1,0 +1,17 @@
+//! The protocol every surface of gaffer speaks: what a person can do to a task ([`Action`]),
+//! where the daemon is ([`DaemonInfo`], `daemon.json`), and the one client of its HTTP API
+//! ([`Api`]) that the CLI, the interactive shell and the MCP server share.
+//!
+//! The engine carries actions out (`gaffer_engine::Board::perform`); the server maps each to
+//! its route; clients build requests from the same types, so the wire format is written once.
+
+mod action;
+mod client;
+mod daemon_file;
+
+pub use action::{
+    Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,
+    parse_budget,
+};
+pub use client::{API_URL_ENV, Api, ApiError, Endpoint, RUN_TOKEN_ENV};
+pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};
