@@ -4,4 +4,8 @@
 //! Each test asserts what came out: the statuses a task went through, its runs (agents, tiers,
 //! sessions, costs), its events, and what landed on the target.
 
+mod approvals;
+mod escalation;
+mod questions;
 mod retry;
+mod review;
