@@ -5,7 +5,11 @@
 //! sessions, costs), its events, and what landed on the target.
 
 mod approvals;
+mod best_of;
+mod budgets;
+mod conflicts;
 mod escalation;
 mod questions;
+mod queue;
 mod retry;
 mod review;
