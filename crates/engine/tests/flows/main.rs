@@ -11,5 +11,6 @@ mod conflicts;
 mod escalation;
 mod questions;
 mod queue;
+mod recovery;
 mod retry;
 mod review;
