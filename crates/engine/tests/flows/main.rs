@@ -9,6 +9,7 @@ mod best_of;
 mod budgets;
 mod conflicts;
 mod escalation;
+mod planning;
 mod questions;
 mod queue;
 mod recovery;
