@@ -102,12 +102,23 @@ impl EngineHandle {
 impl Engine {
     pub fn new(board: Arc<Board>, agents: Registry) -> Arc<Engine> {
         let me = gaffer_proc::current_identity();
+        Engine::with_owner(
+            board,
+            agents,
+            format!("{LOCAL_OWNER_PREFIX}{}:{}", me.pid, me.start_time),
+        )
+    }
+
+    /// An engine leasing jobs as `owner`. In-process tests start engine after engine on one
+    /// board; an owner of its own (`local:…`) makes each look like another instance, so the
+    /// next one's recovery treats the leases of one that was dropped as a dead instance's.
+    pub fn with_owner(board: Arc<Board>, agents: Registry, owner: String) -> Arc<Engine> {
         let concurrency = board.settings.engine.concurrency;
         let budget = HostBudget::new(&board.settings.host);
         Arc::new(Engine {
             board,
             agents: Arc::new(agents),
-            owner: format!("{LOCAL_OWNER_PREFIX}{}:{}", me.pid, me.start_time),
+            owner,
             wake: Arc::new(Notify::new()),
             concurrency: AtomicUsize::new(concurrency),
             budget,

@@ -4,10 +4,17 @@
 //! terminal. [`hermetic_git_env`] gives the environment that pins all of those, [`git_cmd`] builds a
 //! `git` command that uses it, and [`TestRepo`] is a throwaway repository in a temporary directory.
 //!
+//! With the `engine` feature, [`EngineHarness`] runs the real engine in process on a
+//! [`TestRepo`], with scripted agents and a verify command (the engine's own flow tests).
+//!
 //! This is test code: helpers panic (with git's stderr) instead of returning errors.
 
 mod env;
+#[cfg(feature = "engine")]
+mod harness;
 mod repo;
 
 pub use env::{git_cmd, hermetic_git_env};
+#[cfg(feature = "engine")]
+pub use harness::{Agent, EngineHarness, HarnessBuilder};
 pub use repo::TestRepo;

@@ -1,0 +1,17 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Every flow of ARCHITECTURE.md through the real engine, in process, with `EngineHarness`
+//! (`gaffer-test-support`): scripted agents and a verify command on a temporary repository.
+//! Each test asserts what came out: the statuses a task went through, its runs (agents, tiers,
+//! sessions, costs), its events, and what landed on the target.
+
+mod approvals;
+mod best_of;
+mod budgets;
+mod conflicts;
+mod escalation;
+mod planning;
+mod questions;
+mod queue;
+mod recovery;
+mod retry;
+mod review;

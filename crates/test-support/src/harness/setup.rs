@@ -1,0 +1,171 @@
+//! [`HarnessBuilder`]: the project an [`EngineHarness`] runs: its files, its `gaffer.toml`, its
+//! agents and its verify command.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use gaffer_engine::{Board, BoardOptions};
+
+use super::EngineHarness;
+use crate::TestRepo;
+
+/// An agent of the harness's project: a `[agents.NAME]` table.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    /// `scripted`: the script's TOML text; `command`: the command template.
+    kind: AgentKind,
+    /// Further `key = value` lines of the table (`model = "pricey"`, `timeout = "2s"`).
+    lines: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum AgentKind {
+    Scripted(String),
+    Command(String),
+}
+
+impl Agent {
+    /// A `scripted` agent following `script` (the TOML of `gaffer_agents::Script`: entries
+    /// matched by the task's title, one attempt per run of the task's line of runs).
+    pub fn scripted(script: &str) -> Agent {
+        Agent {
+            kind: AgentKind::Scripted(script.to_string()),
+            lines: Vec::new(),
+        }
+    }
+
+    /// A `command` agent running `template` (`{prompt}`, `{prompt_file}`, `{dir}`, `{model}`).
+    pub fn command(template: &str) -> Agent {
+        Agent {
+            kind: AgentKind::Command(template.to_string()),
+            lines: Vec::new(),
+        }
+    }
+
+    /// Adds a `key = value` line (TOML) to the agent's table.
+    pub fn with(mut self, line: &str) -> Agent {
+        self.lines.push(line.to_string());
+        self
+    }
+}
+
+/// How to build an [`EngineHarness`]; [`EngineHarness::builder`] starts one.
+///
+/// The project's `gaffer.toml` (kept outside the repository, like the scripts) has the agents,
+/// `verify.command`, an engine sized for a shared machine (2 agents, no worktree pool, 2 heavy
+/// slots, short leases) and `sandbox.mode = "none"`: the harness runs where bubblewrap does not.
+/// [`toml`](Self::toml) appends tables; [`set`](Self::set) overrides any key, as a flag would.
+#[derive(Debug, Clone, Default)]
+pub struct HarnessBuilder {
+    agents: Vec<(String, Agent)>,
+    files: Vec<(String, String)>,
+    toml: String,
+    overrides: Vec<(String, String)>,
+    verify: Option<String>,
+}
+
+impl HarnessBuilder {
+    /// Adds the agent `name`; roles name it (`set("roles.coder", "name")`).
+    pub fn agent(mut self, name: &str, agent: Agent) -> Self {
+        self.agents.push((name.to_string(), agent));
+        self
+    }
+
+    /// A file of the repository's initial commit.
+    pub fn file(mut self, path: &str, text: &str) -> Self {
+        self.files.push((path.to_string(), text.to_string()));
+        self
+    }
+
+    /// `verify.command`; `true` when not given.
+    pub fn verify(mut self, command: &str) -> Self {
+        self.verify = Some(command.to_string());
+        self
+    }
+
+    /// More `gaffer.toml` text (whole tables: `[budget]`, `[[review.extra]]`, `[prices.x]`).
+    pub fn toml(mut self, text: &str) -> Self {
+        self.toml.push_str(text);
+        self.toml.push('\n');
+        self
+    }
+
+    /// Sets the dotted `key` to `value`, over the file (`"roles.coder"`, `"cheap,strong"`).
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        self.overrides.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Makes the repository, writes the configuration and opens the board.
+    pub fn build(self) -> EngineHarness {
+        let repo = TestRepo::new();
+        for (path, text) in &self.files {
+            repo.write(path, text);
+        }
+        if !self.files.is_empty() {
+            repo.commit_all("the harness's project");
+        }
+        let config_dir = repo.scratch("config");
+        fs::create_dir_all(&config_dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", config_dir.display()));
+        let text = self.gaffer_toml(&config_dir);
+        let file = config_dir.join("gaffer.toml");
+        fs::write(&file, &text).unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+        let mut flags = gaffer_config::Overrides::new();
+        for (key, value) in &self.overrides {
+            flags.push(key.clone(), value.clone());
+        }
+        let settings = gaffer_config::load(Some(&file), &gaffer_config::Overrides::new(), &flags)
+            .unwrap_or_else(|e| panic!("the harness's gaffer.toml is refused: {e}\n{text}"));
+        let board = open_board(&repo, settings);
+        EngineHarness::from_parts(repo, board)
+    }
+
+    /// The configuration text; scripts are written beside it.
+    fn gaffer_toml(&self, dir: &Path) -> String {
+        let verify = self.verify.as_deref().unwrap_or("true");
+        let mut text = format!(
+            "[project]\nname = \"harness\"\ntarget = \"main\"\n\n\
+             [verify]\ncommand = {verify:?}\ntimeout = \"120s\"\n\n\
+             [engine]\nconcurrency = 2\nworktree_pool = 0\nlease = \"5s\"\nheartbeat = \"1s\"\n\n\
+             [host]\nheavy_slots = 2\n\n\
+             [sandbox]\nmode = \"none\"\n\n"
+        );
+        for (name, agent) in &self.agents {
+            text.push_str(&format!("[agents.{name}]\n"));
+            match &agent.kind {
+                AgentKind::Scripted(script) => {
+                    let path = dir.join(format!("{name}.script.toml"));
+                    fs::write(&path, script)
+                        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+                    text.push_str(&format!(
+                        "backend = \"scripted\"\nscript = {:?}\n",
+                        path.display().to_string()
+                    ));
+                }
+                AgentKind::Command(template) => {
+                    text.push_str(&format!("backend = \"command\"\ncommand = {template:?}\n"));
+                }
+            }
+            for line in &agent.lines {
+                text.push_str(line);
+                text.push('\n');
+            }
+            text.push('\n');
+        }
+        text.push_str(&self.toml);
+        text
+    }
+}
+
+/// Opens the board on `repo` with its hermetic git environment.
+pub(super) fn open_board(repo: &TestRepo, settings: gaffer_config::Settings) -> Arc<Board> {
+    let options = BoardOptions {
+        git_env: repo.env(),
+        clock: None,
+    };
+    Board::open(repo.path(), settings, options)
+        .map(Arc::new)
+        .unwrap_or_else(|e| panic!("cannot open the board: {e}"))
+}
