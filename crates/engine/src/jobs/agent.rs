@@ -399,6 +399,45 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         model: agent.model.clone(),
         worktree: spot.worktree.display().to_string(),
     })?;
+    match carry_out(ctx, spot, ask, &run, resume, attempt).await {
+        Err(e) => {
+            // Whatever stopped the job once its run had started, the run ends with it: left
+            // "running", it would show as running forever (and count as the task's live run).
+            let status = if ctx.cancel.is_cancelled() {
+                RunStatus::Cancelled
+            } else {
+                RunStatus::Failed
+            };
+            let ended = board.store.commit(&Commit {
+                finish_run: Some(RunFinish {
+                    run: run.id,
+                    status,
+                    outcome: Some(e.to_string()),
+                    usage: gaffer_core::Usage::default(),
+                    session_id: None,
+                }),
+                ..Commit::default()
+            });
+            if let Err(end) = ended {
+                tracing::warn!(run = %run.id, "could not end the run after {e}: {end}");
+            }
+            Err(e)
+        }
+        ran => ran,
+    }
+}
+
+/// The run `run`, once recorded: prepared, confined, streamed, judged.
+async fn carry_out(
+    ctx: &JobContext,
+    spot: &Spot<'_>,
+    ask: &Ask<'_>,
+    run: &Run,
+    resume: Option<String>,
+    attempt: u32,
+) -> Result<Ran> {
+    let board = &ctx.board;
+    let (task, agent, role) = (spot.task, ask.agent, ask.role);
     let prompt = prompts::render(role, task, ask.reason, ask.feedback, ask.context);
     let system_prompt = prompts::system(Path::new(&board.project.root), role);
     let mut transcript = Transcript::create(
