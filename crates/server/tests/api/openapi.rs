@@ -417,15 +417,7 @@ fn violations(doc: &Value, method: &str, path: &str, code: &str, instance: &Valu
             escape(path).replace('{', "%7B").replace('}', "%7D")
         ),
     };
-    let mut root = doc.clone();
-    root.as_object_mut()
-        .unwrap()
-        .insert("$ref".into(), json!(pointer));
-    let validator = jsonschema::draft202012::new(&root).unwrap();
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect()
+    violations_at(doc, &pointer, instance)
 }
 
 #[test]
@@ -631,12 +623,9 @@ fn the_document_says_who_may_call_what() {
     }
 }
 
-/// What is wrong with `instance` as the request body of `method path`.
-fn body_violations(doc: &Value, method: &str, path: &str, instance: &Value) -> Vec<String> {
-    let pointer = format!(
-        "#/paths/{}/{method}/requestBody/content/application~1json/schema",
-        escape(path).replace('{', "%7B").replace('}', "%7D")
-    );
+/// What is wrong with `instance` against the schema at `pointer` in the document, validated
+/// where it sits so that its $refs resolve.
+fn violations_at(doc: &Value, pointer: &str, instance: &Value) -> Vec<String> {
     let mut root = doc.clone();
     root.as_object_mut()
         .unwrap()
@@ -646,6 +635,15 @@ fn body_violations(doc: &Value, method: &str, path: &str, instance: &Value) -> V
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect()
+}
+
+/// What is wrong with `instance` as the request body of `method path`.
+fn body_violations(doc: &Value, method: &str, path: &str, instance: &Value) -> Vec<String> {
+    let pointer = format!(
+        "#/paths/{}/{method}/requestBody/content/application~1json/schema",
+        escape(path).replace('{', "%7B").replace('}', "%7D")
+    );
+    violations_at(doc, &pointer, instance)
 }
 
 /// The document is checked against the protocol's types: every action of `gaffer_api::Action`
