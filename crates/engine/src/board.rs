@@ -185,19 +185,16 @@ impl Board {
                     },
                 });
             }
-            let state = edit.labels.as_ref().and_then(|labels| {
+            let risk = edit.labels.as_ref().and_then(|labels| {
                 let risk = risk::for_labels(&self.settings, labels)?;
-                (risk > task.state.risk).then(|| TaskState {
-                    risk,
-                    ..task.state.clone()
-                })
+                (risk > task.state.risk).then_some(risk)
             });
             let change = TaskEdit {
                 title: edit.title.clone(),
                 body: edit.body.clone(),
                 labels: edit.labels.clone(),
                 priority: edit.priority,
-                state,
+                risk,
                 ..TaskEdit::default()
             };
             match self.store.edit_task(id, task.version, &change) {

@@ -58,7 +58,6 @@ impl Store for RedactingStore {
         let mut edit = edit.clone();
         edit.title = edit.title.map(|t| self.secrets.redact(&t).into_owned());
         edit.body = edit.body.map(|b| self.secrets.redact(&b).into_owned());
-        edit.state = edit.state.map(|s| self.secrets.scrub(&s));
         self.inner.edit_task(id, expected_version, &edit)
     }
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {

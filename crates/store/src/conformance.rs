@@ -35,6 +35,7 @@
 
 mod commits;
 mod concurrency;
+mod edit_status;
 mod events;
 mod fixtures;
 mod jobs;
@@ -52,6 +53,7 @@ pub use commits::{
     cancel_jobs_of_task, children_are_created, commit_is_all_or_nothing, versions_and_conflicts,
 };
 pub use concurrency::eight_connections_drain_ten_thousand_jobs_exactly_once;
+pub use edit_status::edits_never_change_the_status;
 pub use events::events_are_ordered_and_filtered;
 pub use jobs::{claim_order_and_kinds, job_process_is_recorded, jobs_lookup_and_filters};
 pub use lease_model::no_two_owners_hold_a_job_and_none_completes_twice;
@@ -87,6 +89,7 @@ macro_rules! __with_conformance_checks {
             projects_upsert_and_read
             tasks_create_and_read
             tasks_are_edited
+            edits_never_change_the_status
             invalid_input_is_refused
             versions_and_conflicts
             commit_is_all_or_nothing

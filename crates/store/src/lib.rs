@@ -41,9 +41,10 @@ pub trait Store: Send + Sync {
     fn create_task(&self, project: ProjectId, task: &NewTask, initial: &TaskState) -> Result<Task>;
     fn task(&self, id: TaskId) -> Result<Task>;
     fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>>;
-    /// Changes what a task asks (title, body, labels, priority; its state too when given) if it
-    /// is still at `expected_version`, bumps the version and writes a `task.edited` event with
-    /// the fields that changed. The branch keeps its name. Returns the task as it is now.
+    /// Changes what a task asks (title, body, labels, priority, kind, budget; its risk when
+    /// given) if it is still at `expected_version`, bumps the version and writes a `task.edited`
+    /// event with the fields that changed. Never its status: only [`Store::commit`] changes
+    /// that. The branch keeps its name. Returns the task as it is now.
     fn edit_task(&self, id: TaskId, expected_version: i64, edit: &TaskEdit) -> Result<Task>;
 
     /// Applies a state change and everything that goes with it atomically: the new task state

@@ -284,10 +284,10 @@ pub(super) fn edit(
         task.priority = priority;
         changed.insert("priority".into(), json!(task.priority));
     }
-    if let Some(state) = &e.state
-        && *state != task.state
+    if let Some(risk) = e.risk
+        && risk != task.state.risk
     {
-        task.state = state.clone();
+        task.state.risk = risk;
         changed.insert("risk".into(), json!(task.state.risk));
     }
     if let Some(kind) = e.kind
@@ -312,7 +312,7 @@ pub(super) fn edit(
     changed.insert("changed".into(), json!(fields));
     conn.prepare_cached(
         "UPDATE tasks SET title = ?3, body = ?4, labels = ?5, priority = ?6, state = ?7,
-             status = ?8, version = version + 1, updated_ms = ?9, kind = ?10, budget_usd = ?11
+             version = version + 1, updated_ms = ?8, kind = ?9, budget_usd = ?10
          WHERE id = ?1 AND version = ?2",
     )?
     .execute(params![
@@ -323,7 +323,6 @@ pub(super) fn edit(
         rows::to_json(&task.labels)?,
         task.priority,
         rows::to_json(&task.state)?,
-        task.state.status.as_str(),
         now,
         task.kind.as_str(),
         task.budget_usd,
