@@ -28,6 +28,7 @@ mod jobs;
 mod landing;
 mod paths;
 mod pricing;
+mod process_record;
 mod prompts;
 mod proposals;
 mod queue;

@@ -5,8 +5,8 @@
 
 use crate::secrets::Secrets;
 use gaffer_core::{
-    Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
-    TaskId, TaskState,
+    Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
+    RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
     Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
@@ -94,7 +94,7 @@ impl Store for RedactingStore {
     fn last_seq(&self) -> Result<Seq> {
         self.inner.last_seq()
     }
-    fn claim_job(&self, owner: &str, kinds: &[&str], lease_ms: i64) -> Result<Option<Job>> {
+    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>> {
         self.inner.claim_job(owner, kinds, lease_ms)
     }
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
@@ -111,12 +111,7 @@ impl Store for RedactingStore {
         self.inner
             .release_jobs_of_dead_owners(owner_prefix, keep_owner)
     }
-    fn set_job_process(
-        &self,
-        job: JobId,
-        owner: &str,
-        process: &serde_json::Value,
-    ) -> Result<bool> {
+    fn set_job_process(&self, job: JobId, owner: &str, process: &ProcessRecord) -> Result<bool> {
         self.inner.set_job_process(job, owner, process)
     }
     fn exhausted_jobs(&self) -> Result<Vec<Job>> {

@@ -24,8 +24,8 @@ pub use types::{
 };
 
 use gaffer_core::{
-    Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
-    TaskId, TaskState,
+    Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
+    RunId, Seq, Task, TaskId, TaskState,
 };
 
 /// Storage for one gaffer server. Implementations are safe to share between threads; every method
@@ -63,7 +63,7 @@ pub trait Store: Send + Sync {
     /// to `owner` for `lease_ms`. Claimable: queued, or leased with an expired lease (that
     /// previous holder lost it). A job whose attempts reached its maximum is marked failed
     /// instead of handed out again, and returned by [`Store::exhausted_jobs`].
-    fn claim_job(&self, owner: &str, kinds: &[&str], lease_ms: i64) -> Result<Option<Job>>;
+    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>>;
     /// Extends the lease; `false` when `owner` no longer holds the job.
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool>;
     /// Gives a leased job back to the queue without counting the attempt against it.
@@ -73,8 +73,7 @@ pub trait Store: Send + Sync {
     fn release_jobs_of_dead_owners(&self, owner_prefix: &str, keep_owner: &str)
     -> Result<Vec<Job>>;
     /// Records the process running a leased job (so a restart can kill it).
-    fn set_job_process(&self, job: JobId, owner: &str, process: &serde_json::Value)
-    -> Result<bool>;
+    fn set_job_process(&self, job: JobId, owner: &str, process: &ProcessRecord) -> Result<bool>;
     /// Jobs that failed by running out of attempts and were not yet acknowledged; acknowledging
     /// happens through [`Commit::complete_job`] with any owner.
     fn exhausted_jobs(&self) -> Result<Vec<Job>>;

@@ -8,7 +8,9 @@ use super::events;
 use super::retry::TxResult;
 use super::rows::{self, JOB_COLUMNS};
 use crate::{JobCompletion, JobFilter, JobOutcome, StoreError};
-use gaffer_core::{Job, JobId, JobStatus, NewEvent, NewJob, ProjectId, TaskId, event_kind};
+use gaffer_core::{
+    Job, JobId, JobKind, JobStatus, NewEvent, NewJob, ProcessRecord, ProjectId, TaskId, event_kind,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::json;
@@ -75,7 +77,7 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
         stmt.execute(params![
             j.project.0,
             j.task.map(|t| t.0),
-            j.spec.kind(),
+            j.spec.kind().as_str(),
             rows::to_json(&j.spec)?,
             j.priority,
             j.max_attempts,
@@ -117,7 +119,7 @@ fn best_of(conn: &Connection, sql: &str, args: Vec<Value>) -> TxResult<Option<Ca
 
 /// The best queued or expired-leased job among `kinds`. Each query is one seek in a claim index;
 /// several kinds are looked up one by one rather than with `IN`, which would force a sort.
-fn next_candidate(conn: &Connection, kinds: &[&str], now: i64) -> TxResult<Option<Candidate>> {
+fn next_candidate(conn: &Connection, kinds: &[JobKind], now: i64) -> TxResult<Option<Candidate>> {
     const COLS: &str = "SELECT id, priority, attempts, max_attempts FROM jobs";
     const ORDER: &str = "ORDER BY priority DESC, id LIMIT 1";
     let mut queries: Vec<(String, Vec<Value>)> = Vec::new();
@@ -131,13 +133,13 @@ fn next_candidate(conn: &Connection, kinds: &[&str], now: i64) -> TxResult<Optio
         for kind in kinds {
             queries.push((
                 format!("{COLS} WHERE status = 'queued' AND kind = ?1 {ORDER}"),
-                vec![Value::Text((*kind).to_string())],
+                vec![Value::Text(kind.as_str().to_string())],
             ));
             queries.push((
                 format!(
                     "{COLS} WHERE status = 'leased' AND kind = ?1 AND lease_expires_ms < ?2 {ORDER}"
                 ),
-                vec![Value::Text((*kind).to_string()), Value::Integer(now)],
+                vec![Value::Text(kind.as_str().to_string()), Value::Integer(now)],
             ));
         }
     }
@@ -155,7 +157,7 @@ fn next_candidate(conn: &Connection, kinds: &[&str], now: i64) -> TxResult<Optio
 pub(super) fn claim(
     conn: &Connection,
     owner: &str,
-    kinds: &[&str],
+    kinds: &[JobKind],
     lease_ms: i64,
     now: i64,
 ) -> TxResult<Option<Job>> {
@@ -224,7 +226,7 @@ pub(super) fn set_process(
     conn: &Connection,
     job: JobId,
     owner: &str,
-    process: &serde_json::Value,
+    process: &ProcessRecord,
     now: i64,
 ) -> TxResult<bool> {
     let sql = format!("UPDATE jobs SET process = ?4, updated_ms = ?3 WHERE {HELD}");
