@@ -12,6 +12,7 @@ mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+pub mod rules;
 mod sqlite;
 mod types;
 

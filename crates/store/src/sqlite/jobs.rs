@@ -7,30 +7,11 @@
 use super::events;
 use super::retry::TxResult;
 use super::rows::{self, JOB_COLUMNS};
-use crate::{JobCompletion, JobFilter, JobOutcome, StoreError};
-use gaffer_core::{
-    Job, JobId, JobKind, JobStatus, NewEvent, NewJob, ProcessRecord, ProjectId, TaskId, event_kind,
-};
+use crate::{JobCompletion, JobFilter, StoreError, rules};
+use gaffer_core::{Job, JobId, JobKind, JobStatus, NewJob, ProcessRecord, ProjectId, TaskId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use serde_json::json;
 use std::collections::HashMap;
-
-fn check_owner(owner: &str) -> TxResult<()> {
-    if owner.trim().is_empty() {
-        return Err(StoreError::Invalid("a lease owner name is empty".into()).into());
-    }
-    Ok(())
-}
-
-fn check_lease(lease_ms: i64) -> TxResult<()> {
-    if lease_ms <= 0 {
-        return Err(
-            StoreError::Invalid(format!("a lease must last > 0 ms (got {lease_ms})")).into(),
-        );
-    }
-    Ok(())
-}
 
 /// Queues `jobs`; each must name an existing project and, if any, a task of that project.
 pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<Vec<JobId>> {
@@ -38,13 +19,7 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
     let mut known_tasks: HashMap<TaskId, ProjectId> = HashMap::new();
     let mut ids = Vec::with_capacity(jobs.len());
     for j in jobs {
-        if j.max_attempts == 0 {
-            return Err(StoreError::Invalid(format!(
-                "a {} job needs max_attempts >= 1 (it would never run)",
-                j.spec.kind()
-            ))
-            .into());
-        }
+        rules::input::new_job(j)?;
         let exists = match known_projects.get(&j.project) {
             Some(&e) => e,
             None => *known_projects
@@ -61,13 +36,7 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
                     .entry(task)
                     .or_insert(events::project_of_task(conn, task)?),
             };
-            if project != j.project {
-                return Err(StoreError::Invalid(format!(
-                    "job for task {task} names project {}, but the task belongs to project {project}",
-                    j.project
-                ))
-                .into());
-            }
+            rules::input::job_in_task_project(j, task, project)?;
         }
         let mut stmt = conn.prepare_cached(
             "INSERT INTO jobs (project, task, kind, spec, priority, status, attempts, max_attempts,
@@ -161,8 +130,8 @@ pub(super) fn claim(
     lease_ms: i64,
     now: i64,
 ) -> TxResult<Option<Job>> {
-    check_owner(owner)?;
-    check_lease(lease_ms)?;
+    rules::input::owner(owner)?;
+    rules::input::lease(lease_ms)?;
     while let Some(c) = next_candidate(conn, kinds, now)? {
         if c.attempts >= c.max_attempts {
             conn.prepare_cached(
@@ -170,14 +139,7 @@ pub(super) fn claim(
                      error = ?2, updated_ms = ?3
                  WHERE id = ?1",
             )?
-            .execute(params![
-                c.id,
-                format!(
-                    "gave up after {} attempts; last holder lost its lease",
-                    c.attempts
-                ),
-                now
-            ])?;
+            .execute(params![c.id, rules::jobs::exhausted_error(c.attempts), now])?;
             tracing::warn!(
                 job = c.id,
                 attempts = c.attempts,
@@ -208,7 +170,7 @@ pub(super) fn heartbeat(
     lease_ms: i64,
     now: i64,
 ) -> TxResult<bool> {
-    check_lease(lease_ms)?;
+    rules::input::lease(lease_ms)?;
     let sql = format!("UPDATE jobs SET lease_expires_ms = ?4, updated_ms = ?3 WHERE {HELD}");
     let changed = conn.prepare_cached(&sql)?.execute(params![
         job.0,
@@ -245,7 +207,7 @@ pub(super) fn release(conn: &Connection, job: JobId, owner: &str, now: i64) -> T
     let mut stmt = conn.prepare_cached(&sql)?;
     match rows::first(&mut stmt, params![job.0, owner, now], rows::job)? {
         Some(j) => {
-            requeue(conn, &j, "released by its holder", now)?;
+            requeue(conn, &j, rules::jobs::RELEASED_BY_HOLDER, now)?;
             Ok(true)
         }
         None => {
@@ -270,7 +232,7 @@ pub(super) fn release_dead_owners(
     let mut stmt = conn.prepare_cached(&sql)?;
     let jobs = rows::collect(&mut stmt, params![prefix, keep], rows::job)?;
     for j in &jobs {
-        requeue(conn, j, "its owner is gone", now)?;
+        requeue(conn, j, rules::jobs::OWNER_GONE, now)?;
     }
     Ok(jobs)
 }
@@ -283,19 +245,7 @@ fn requeue(conn: &Connection, j: &Job, reason: &str, now: i64) -> TxResult<()> {
          WHERE id = ?1",
     )?
     .execute(params![j.id.0, now])?;
-    let mut event = NewEvent::new(
-        event_kind::JOB_RELEASED,
-        json!({
-            "job": j.id,
-            "kind": j.spec.kind(),
-            "owner": j.lease_owner,
-            "process": j.process,
-            "reason": reason,
-        }),
-    )
-    .project(j.project);
-    event.task = j.task;
-    events::insert(conn, &[event], now)?;
+    events::insert(conn, &[rules::events::job_released(j, reason)], now)?;
     Ok(())
 }
 
@@ -351,10 +301,7 @@ pub(super) fn complete(conn: &Connection, c: &JobCompletion, now: i64) -> TxResu
         }
         .into());
     }
-    let status = match c.outcome {
-        JobOutcome::Done => JobStatus::Done,
-        JobOutcome::Failed => JobStatus::Failed,
-    };
+    let status = rules::jobs::completed_status(c.outcome);
     conn.prepare_cached(
         "UPDATE jobs SET status = ?2, error = ?3, lease_expires_ms = NULL, updated_ms = ?4
          WHERE id = ?1",
