@@ -41,6 +41,7 @@ mod risk;
 mod run_access;
 mod scheduler;
 mod secrets;
+pub mod store;
 mod write_scope;
 
 pub use apply::{Applied, Extra, apply};
