@@ -152,3 +152,39 @@ impl Store for RedactingStore {
         self.inner.usage_breakdown(project, by)
     }
 }
+
+/// The wrapper is a store like any other: it passes the whole conformance suite over SQLite.
+#[cfg(test)]
+mod conformance {
+    #![allow(clippy::unwrap_used)]
+
+    use super::RedactingStore;
+    use crate::secrets::Secrets;
+    use gaffer_core::FixedClock;
+    use gaffer_store::{SqliteStore, Store};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn redacting(inner: SqliteStore) -> Box<dyn Store> {
+        let secrets = Arc::new(Secrets::from_settings(&gaffer_config::default_settings()));
+        Box::new(RedactingStore::new(Arc::new(inner), secrets))
+    }
+
+    fn fresh() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
+        let dir = tempfile::tempdir().unwrap();
+        let n = AtomicUsize::new(0);
+        move |clock| {
+            let path = dir
+                .path()
+                .join(format!("{}.db", n.fetch_add(1, Ordering::SeqCst)));
+            redacting(SqliteStore::open(&path, clock).unwrap())
+        }
+    }
+
+    fn one_file() -> impl Fn() -> Box<dyn Store> + Sync {
+        let dir = tempfile::tempdir().unwrap();
+        move || redacting(SqliteStore::open_default(&dir.path().join("board.db")).unwrap())
+    }
+
+    gaffer_store::conformance_tests!(fresh(), shared: one_file());
+}
