@@ -2,8 +2,8 @@
 //!
 //! [`Store`] is the port; [`SqliteStore`] is the embedded implementation (WAL, migrations embedded
 //! in the binary). A PostgreSQL implementation can follow behind the same trait: callers only see
-//! the trait, and `conformance` (behind the feature of that name) is a test suite any
-//! implementation must pass.
+//! the trait, [`rules`] holds what every implementation checks and records the same way, and
+//! `conformance` (behind the feature of that name) is a test suite any implementation must pass.
 //!
 //! The one rule that makes crash recovery possible: a task's state never changes without its
 //! event and the jobs its effects require, in the same transaction ([`Store::commit`]).
