@@ -526,7 +526,7 @@ fn print_breakdown(board: &Board, events: &[Event], start_ms: i64, wall: Duratio
     let mut by_kind: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for job in &jobs {
         by_kind
-            .entry(job.spec.kind())
+            .entry(job.spec.kind().as_str())
             .or_default()
             .push(job.updated_ms - job.created_ms);
     }

@@ -45,19 +45,86 @@ pub enum JobSpec {
 }
 
 impl JobSpec {
-    pub fn kind(&self) -> &'static str {
+    /// How the job is routed to a worker.
+    pub fn kind(&self) -> JobKind {
         match self {
-            JobSpec::Run { .. } => "run",
-            JobSpec::Verify { .. } => "verify",
-            JobSpec::PrepareCandidate => "prepare_candidate",
-            JobSpec::Land { .. } => "land",
-            JobSpec::Cleanup { .. } => "cleanup",
+            JobSpec::Run { .. } => JobKind::Run,
+            JobSpec::Verify { .. } => JobKind::Verify,
+            JobSpec::PrepareCandidate => JobKind::PrepareCandidate,
+            JobSpec::Land { .. } => JobKind::Land,
+            JobSpec::Cleanup { .. } => JobKind::Cleanup,
             // Routed like the work they are: agent slots, the host's heavy budget, bookkeeping.
-            JobSpec::Attempt { .. } => "run",
-            JobSpec::VerifyAttempt { .. } => "verify",
-            JobSpec::SettleAttempts { .. } => "cleanup",
+            JobSpec::Attempt { .. } => JobKind::Run,
+            JobSpec::VerifyAttempt { .. } => JobKind::Verify,
+            JobSpec::SettleAttempts { .. } => JobKind::Cleanup,
         }
     }
+}
+
+/// A job's routing name: which workers claim it. Stored and shown as its name (`run`,
+/// `verify`, `prepare_candidate`, `land`, `cleanup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Run,
+    Verify,
+    PrepareCandidate,
+    Land,
+    Cleanup,
+}
+
+impl JobKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [JobKind; 5] = [
+        JobKind::Run,
+        JobKind::Verify,
+        JobKind::PrepareCandidate,
+        JobKind::Land,
+        JobKind::Cleanup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Run => "run",
+            JobKind::Verify => "verify",
+            JobKind::PrepareCandidate => "prepare_candidate",
+            JobKind::Land => "land",
+            JobKind::Cleanup => "cleanup",
+        }
+    }
+
+    /// The kind with this name (as [`JobKind::as_str`] writes it), if any.
+    pub fn parse(name: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The process running a leased job, recorded by its holder so that a restarted daemon can kill
+/// it ([`Job::process`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub identity: RecordedIdentity,
+    /// The kernel's id of the boot the process ran in: start times mean nothing after a reboot.
+    pub boot_id: Option<String>,
+}
+
+/// Who a process group's leader is, across pid reuse: the fields of `gaffer_proc`'s
+/// `ProcessIdentity` (the core knows no processes; the engine converts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RecordedIdentity {
+    pub pid: i32,
+    pub pgid: i32,
+    /// Clock ticks after boot at which the process started.
+    pub start_time: u64,
+    /// The token in the process's environment, which its descendants inherit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,7 +186,7 @@ pub struct Job {
     pub lease_owner: Option<String>,
     pub lease_expires_ms: Option<i64>,
     /// The process running it, recorded when it started, so that a restarted daemon can kill it.
-    pub process: Option<serde_json::Value>,
+    pub process: Option<ProcessRecord>,
     pub error: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,

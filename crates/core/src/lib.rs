@@ -27,7 +27,7 @@ pub mod task;
 pub use clock::{Clock, FixedClock};
 pub use event::{Event, NewEvent, event_kind};
 pub use ids::{JobId, ObjectId, ProjectId, RunId, Seq, TaskId};
-pub use job::{Job, JobSpec, JobStatus, NewJob};
+pub use job::{Job, JobKind, JobSpec, JobStatus, NewJob, ProcessRecord, RecordedIdentity};
 pub use machine::{
     Attempt, AttemptStatus, Candidate, CandidateStatus, Effect, Flow, Held, Input, Limits, Notice,
     PendingRun, QueueSlot, RunReason, RunResult, SessionMode, TaskState, TransitionError,

@@ -12,7 +12,7 @@ use gaffer_core::{
     TaskKind, TaskState, TransitionError, event_kind,
 };
 use gaffer_git::{Git, Worktrees};
-use gaffer_store::{NewProject, SqliteStore, Store, StoreError, TaskEdit, TaskFilter};
+use gaffer_store::{NewProject, Store, StoreError, TaskEdit, TaskFilter};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -73,15 +73,35 @@ pub struct SandboxReport {
 
 impl Board {
     /// Opens the project whose repository contains `dir`, creating its state directory and
-    /// database on first use.
+    /// database on first use. The store is the one the settings choose ([`crate::store::open`]).
     pub fn open(dir: &Path, settings: Settings, options: BoardOptions) -> Result<Board> {
+        Self::open_on(dir, settings, options, None)
+    }
+
+    /// [`Board::open`] on `store` instead of the store the settings choose (tests, tools that
+    /// bring their own). Its writes still pass through the project's redactor.
+    pub fn open_with_store(
+        dir: &Path,
+        settings: Settings,
+        options: BoardOptions,
+        store: Arc<dyn Store>,
+    ) -> Result<Board> {
+        Self::open_on(dir, settings, options, Some(store))
+    }
+
+    fn open_on(
+        dir: &Path,
+        settings: Settings,
+        options: BoardOptions,
+        store: Option<Arc<dyn Store>>,
+    ) -> Result<Board> {
         let git = Git::open(dir)?.with_env(options.git_env.clone());
         let paths = StatePaths::resolve(&git, &settings);
         std::fs::create_dir_all(paths.root())
             .map_err(|e| EngineError::io(format!("creating {}", paths.root().display()), e))?;
-        let store: Arc<dyn Store> = match options.clock {
-            Some(clock) => Arc::new(SqliteStore::open(&paths.database(), clock)?),
-            None => Arc::new(SqliteStore::open_default(&paths.database())?),
+        let store = match store {
+            Some(store) => store,
+            None => crate::store::open(&settings, &paths, options.clock)?,
         };
         let secrets = Arc::new(crate::secrets::Secrets::from_settings(&settings));
         let store: Arc<dyn Store> = Arc::new(crate::redacting_store::RedactingStore::new(
@@ -185,19 +205,16 @@ impl Board {
                     },
                 });
             }
-            let state = edit.labels.as_ref().and_then(|labels| {
+            let risk = edit.labels.as_ref().and_then(|labels| {
                 let risk = risk::for_labels(&self.settings, labels)?;
-                (risk > task.state.risk).then(|| TaskState {
-                    risk,
-                    ..task.state.clone()
-                })
+                (risk > task.state.risk).then_some(risk)
             });
             let change = TaskEdit {
                 title: edit.title.clone(),
                 body: edit.body.clone(),
                 labels: edit.labels.clone(),
                 priority: edit.priority,
-                state,
+                risk,
                 ..TaskEdit::default()
             };
             match self.store.edit_task(id, task.version, &change) {

@@ -7,7 +7,7 @@ use crate::host::{HeavyPermit, HeldBack, HostBudget};
 use crate::jobs::{self, JobContext, JobResult};
 use crate::{queue, scheduler};
 use gaffer_agents::Registry;
-use gaffer_core::{Input, Job, JobId, NewEvent, Status, TaskId, event_kind};
+use gaffer_core::{Input, Job, JobId, JobKind, NewEvent, Status, TaskId, event_kind};
 use gaffer_store::{Commit, JobCompletion, JobOutcome, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,17 +24,17 @@ pub const LOCAL_OWNER_PREFIX: &str = "local:";
 /// Job kinds by the slot they use: agents (`engine.concurrency`), heavy commands (the host
 /// budget, `[host]`), the merge queue's landing (one at a time, never behind other work), and
 /// light bookkeeping.
-const AGENT_KINDS: &[&str] = &["run"];
-const HEAVY_KINDS: &[&str] = &["verify"];
-const LAND_KINDS: &[&str] = &["land"];
-const LIGHT_KINDS: &[&str] = &["prepare_candidate", "cleanup"];
+const AGENT_KINDS: &[JobKind] = &[JobKind::Run];
+const HEAVY_KINDS: &[JobKind] = &[JobKind::Verify];
+const LAND_KINDS: &[JobKind] = &[JobKind::Land];
+const LIGHT_KINDS: &[JobKind] = &[JobKind::PrepareCandidate, JobKind::Cleanup];
 const LIGHT_SLOTS: usize = 2;
 
 /// How often the loop looks at the board when nothing wakes it.
 const TICK: Duration = Duration::from_millis(250);
 
 /// A job being worked on: its kind, how to stop it, and its task.
-type Running = (&'static str, CancellationToken, Option<TaskId>);
+type Running = (JobKind, CancellationToken, Option<TaskId>);
 
 /// A running engine for one board.
 pub struct Engine {
@@ -296,7 +296,7 @@ impl Engine {
         Ok(())
     }
 
-    fn slots(&self, kinds: &'static [&'static str]) -> usize {
+    fn slots(&self, kinds: &'static [JobKind]) -> usize {
         let running = self
             .running
             .lock()

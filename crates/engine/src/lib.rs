@@ -29,6 +29,7 @@ mod jobs;
 mod landing;
 mod paths;
 mod pricing;
+mod process_record;
 mod prompts;
 mod proposals;
 mod queue;
@@ -41,6 +42,7 @@ mod risk;
 mod run_access;
 mod scheduler;
 mod secrets;
+pub mod store;
 mod write_scope;
 
 pub use actions::Performed;

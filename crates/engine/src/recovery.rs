@@ -39,11 +39,7 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
         let Some(process) = &job.process else {
             continue;
         };
-        let same_boot = process["boot_id"].as_str().map(str::to_string) == gaffer_proc::boot_id();
-        let identity =
-            serde_json::from_value::<gaffer_proc::ProcessIdentity>(process["identity"].clone())
-                .ok();
-        if let (true, Some(identity)) = (same_boot, identity) {
+        if let Some(identity) = crate::process_record::in_this_boot(process) {
             report.processes_killed += gaffer_proc::kill_group(&identity);
         }
     }

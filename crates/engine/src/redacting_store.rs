@@ -5,8 +5,8 @@
 
 use crate::secrets::Secrets;
 use gaffer_core::{
-    Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
-    TaskId, TaskState,
+    Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
+    RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
     Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
@@ -58,7 +58,6 @@ impl Store for RedactingStore {
         let mut edit = edit.clone();
         edit.title = edit.title.map(|t| self.secrets.redact(&t).into_owned());
         edit.body = edit.body.map(|b| self.secrets.redact(&b).into_owned());
-        edit.state = edit.state.map(|s| self.secrets.scrub(&s));
         self.inner.edit_task(id, expected_version, &edit)
     }
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
@@ -95,7 +94,7 @@ impl Store for RedactingStore {
     fn last_seq(&self) -> Result<Seq> {
         self.inner.last_seq()
     }
-    fn claim_job(&self, owner: &str, kinds: &[&str], lease_ms: i64) -> Result<Option<Job>> {
+    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>> {
         self.inner.claim_job(owner, kinds, lease_ms)
     }
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
@@ -112,12 +111,7 @@ impl Store for RedactingStore {
         self.inner
             .release_jobs_of_dead_owners(owner_prefix, keep_owner)
     }
-    fn set_job_process(
-        &self,
-        job: JobId,
-        owner: &str,
-        process: &serde_json::Value,
-    ) -> Result<bool> {
+    fn set_job_process(&self, job: JobId, owner: &str, process: &ProcessRecord) -> Result<bool> {
         self.inner.set_job_process(job, owner, process)
     }
     fn exhausted_jobs(&self) -> Result<Vec<Job>> {
@@ -157,4 +151,40 @@ impl Store for RedactingStore {
     ) -> Result<Vec<UsageRow>> {
         self.inner.usage_breakdown(project, by)
     }
+}
+
+/// The wrapper is a store like any other: it passes the whole conformance suite over SQLite.
+#[cfg(test)]
+mod conformance {
+    #![allow(clippy::unwrap_used)]
+
+    use super::RedactingStore;
+    use crate::secrets::Secrets;
+    use gaffer_core::FixedClock;
+    use gaffer_store::{SqliteStore, Store};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn redacting(inner: SqliteStore) -> Box<dyn Store> {
+        let secrets = Arc::new(Secrets::from_settings(&gaffer_config::default_settings()));
+        Box::new(RedactingStore::new(Arc::new(inner), secrets))
+    }
+
+    fn fresh() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
+        let dir = tempfile::tempdir().unwrap();
+        let n = AtomicUsize::new(0);
+        move |clock| {
+            let path = dir
+                .path()
+                .join(format!("{}.db", n.fetch_add(1, Ordering::SeqCst)));
+            redacting(SqliteStore::open(&path, clock).unwrap())
+        }
+    }
+
+    fn one_file() -> impl Fn() -> Box<dyn Store> + Sync {
+        let dir = tempfile::tempdir().unwrap();
+        move || redacting(SqliteStore::open_default(&dir.path().join("board.db")).unwrap())
+    }
+
+    gaffer_store::conformance_tests!(fresh(), shared: one_file());
 }

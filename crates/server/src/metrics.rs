@@ -240,7 +240,7 @@ fn render(
         expiries += u64::from(job.attempts.saturating_sub(1));
         if matches!(job.status, JobStatus::Queued | JobStatus::Leased) {
             *open
-                .entry((job.spec.kind(), job.status.as_str()))
+                .entry((job.spec.kind().as_str(), job.status.as_str()))
                 .or_default() += 1;
         }
     }

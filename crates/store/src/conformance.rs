@@ -1,11 +1,18 @@
 //! The conformance suite: what every [`Store`] implementation must do, as executable checks.
+//! Compiled only with the crate's `conformance` feature (tests and other stores' crates turn it
+//! on; the binary does not carry it).
 //!
-//! Each check is a `pub fn(&MakeStore)`: it asks the factory for a fresh, empty store whose time
-//! comes from a [`FixedClock`] the check owns (so leases can expire on demand), exercises one
-//! part of the contract, and panics with a message naming what broke.
+//! Each check in [`CHECKS`] is a `pub fn(&MakeStore)`: it asks the factory for a fresh, empty
+//! store whose time comes from a [`FixedClock`] the check owns (so leases can expire on demand),
+//! exercises one part of the contract, and panics with a message naming what broke. Two more
+//! checks need more than one fresh store: the lease model
+//! ([`no_two_owners_hold_a_job_and_none_completes_twice`], a property test over many fresh
+//! stores) and the concurrency check ([`eight_connections_drain_ten_thousand_jobs_exactly_once`],
+//! several handles on one database, made by a [`Connect`] factory).
 //!
-//! To run the suite against an implementation, either call [`run_all`], or (better: one named
-//! test per check) invoke [`conformance_tests!`](crate::conformance_tests) in an integration test:
+//! To run the whole suite against an implementation, invoke
+//! [`conformance_tests!`](crate::conformance_tests) in an integration test of a crate that
+//! enables the feature (one named test per check):
 //!
 //! ```text
 //! fn factory() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
@@ -16,16 +23,23 @@
 //!         Box::new(SqliteStore::open(&dir.path().join(format!("{i}.db")), clock).unwrap())
 //!     }
 //! }
-//! gaffer_store::conformance_tests!(factory());
+//! fn connect() -> impl Fn() -> Box<dyn Store> + Sync {
+//!     let dir = tempfile::tempdir().unwrap();
+//!     move || Box::new(SqliteStore::open_default(&dir.path().join("shared.db")).unwrap())
+//! }
+//! gaffer_store::conformance_tests!(factory(), shared: connect());
 //! ```
 //!
-//! This module is compiled in every build (not only under `cfg(test)`) so that other crates, such
-//! as a PostgreSQL store, can run it.
+//! `conformance_tests!(factory())` alone defines the [`CHECKS`] tests; [`run_all`] runs those in
+//! one go (a quick smoke test of a new backend).
 
 mod commits;
+mod concurrency;
+mod edit_status;
 mod events;
 mod fixtures;
 mod jobs;
+mod lease_model;
 mod leases;
 mod runs;
 mod tasks;
@@ -38,8 +52,11 @@ use std::sync::Arc;
 pub use commits::{
     cancel_jobs_of_task, children_are_created, commit_is_all_or_nothing, versions_and_conflicts,
 };
+pub use concurrency::eight_connections_drain_ten_thousand_jobs_exactly_once;
+pub use edit_status::edits_never_change_the_status;
 pub use events::events_are_ordered_and_filtered;
 pub use jobs::{claim_order_and_kinds, job_process_is_recorded, jobs_lookup_and_filters};
+pub use lease_model::no_two_owners_hold_a_job_and_none_completes_twice;
 pub use leases::{
     dead_owner_release, heartbeat_and_expiry, max_attempts_exhaustion, release_returns_job_to_queue,
 };
@@ -51,6 +68,10 @@ pub use usage::{usage_breakdown, usage_since};
 
 /// Builds a fresh, empty store whose clock is the given one.
 pub type MakeStore = dyn Fn(Arc<FixedClock>) -> Box<dyn Store>;
+
+/// Opens another handle on one shared database, fresh and empty at the first call (for SQLite: a
+/// new connection to the same file, as a second process would have).
+pub type Connect = dyn Fn() -> Box<dyn Store> + Sync;
 
 /// One check of the suite.
 pub type Check = fn(&MakeStore);
@@ -68,6 +89,7 @@ macro_rules! __with_conformance_checks {
             projects_upsert_and_read
             tasks_create_and_read
             tasks_are_edited
+            edits_never_change_the_status
             invalid_input_is_refused
             versions_and_conflicts
             commit_is_all_or_nothing
@@ -116,10 +138,29 @@ macro_rules! __conformance_test_fns {
 /// Defines one `#[test]` per conformance check, each building its factory with `$make` (an
 /// expression evaluating to something callable as `Fn(Arc<FixedClock>) -> Box<dyn Store>`; it
 /// is evaluated once per test, so it may own a temporary directory).
+///
+/// With `shared: $connect` (an expression evaluating to something callable as
+/// `Fn() -> Box<dyn Store> + Sync`, see [`Connect`]; evaluated once per test) it also defines the
+/// lease model and the concurrency check: the whole suite.
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr) => {
         $crate::__with_conformance_checks!(__conformance_test_fns; $make);
+    };
+    ($make:expr, shared: $connect:expr) => {
+        $crate::conformance_tests!($make);
+
+        #[test]
+        fn no_two_owners_hold_a_job_and_none_completes_twice() {
+            let make = $make;
+            $crate::conformance::no_two_owners_hold_a_job_and_none_completes_twice(&make);
+        }
+
+        #[test]
+        fn eight_connections_drain_ten_thousand_jobs_exactly_once() {
+            let connect = $connect;
+            $crate::conformance::eight_connections_drain_ten_thousand_jobs_exactly_once(&connect);
+        }
     };
 }
 

@@ -2,14 +2,17 @@
 //!
 //! [`Store`] is the port; [`SqliteStore`] is the embedded implementation (WAL, migrations embedded
 //! in the binary). A PostgreSQL implementation can follow behind the same trait: callers only see
-//! the trait, and [`conformance`] is a test suite any implementation must pass.
+//! the trait, [`rules`] holds what every implementation checks and records the same way, and
+//! `conformance` (behind the feature of that name) is a test suite any implementation must pass.
 //!
 //! The one rule that makes crash recovery possible: a task's state never changes without its
 //! event and the jobs its effects require, in the same transaction ([`Store::commit`]).
 
 mod clock;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+pub mod rules;
 mod sqlite;
 mod types;
 
@@ -22,8 +25,8 @@ pub use types::{
 };
 
 use gaffer_core::{
-    Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
-    TaskId, TaskState,
+    Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
+    RunId, Seq, Task, TaskId, TaskState,
 };
 
 /// Storage for one gaffer server. Implementations are safe to share between threads; every method
@@ -39,9 +42,10 @@ pub trait Store: Send + Sync {
     fn create_task(&self, project: ProjectId, task: &NewTask, initial: &TaskState) -> Result<Task>;
     fn task(&self, id: TaskId) -> Result<Task>;
     fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>>;
-    /// Changes what a task asks (title, body, labels, priority; its state too when given) if it
-    /// is still at `expected_version`, bumps the version and writes a `task.edited` event with
-    /// the fields that changed. The branch keeps its name. Returns the task as it is now.
+    /// Changes what a task asks (title, body, labels, priority, kind, budget; its risk when
+    /// given) if it is still at `expected_version`, bumps the version and writes a `task.edited`
+    /// event with the fields that changed. Never its status: only [`Store::commit`] changes
+    /// that. The branch keeps its name. Returns the task as it is now.
     fn edit_task(&self, id: TaskId, expected_version: i64, edit: &TaskEdit) -> Result<Task>;
 
     /// Applies a state change and everything that goes with it atomically: the new task state
@@ -60,7 +64,7 @@ pub trait Store: Send + Sync {
     /// to `owner` for `lease_ms`. Claimable: queued, or leased with an expired lease (that
     /// previous holder lost it). A job whose attempts reached its maximum is marked failed
     /// instead of handed out again, and returned by [`Store::exhausted_jobs`].
-    fn claim_job(&self, owner: &str, kinds: &[&str], lease_ms: i64) -> Result<Option<Job>>;
+    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>>;
     /// Extends the lease; `false` when `owner` no longer holds the job.
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool>;
     /// Gives a leased job back to the queue without counting the attempt against it.
@@ -70,8 +74,7 @@ pub trait Store: Send + Sync {
     fn release_jobs_of_dead_owners(&self, owner_prefix: &str, keep_owner: &str)
     -> Result<Vec<Job>>;
     /// Records the process running a leased job (so a restart can kill it).
-    fn set_job_process(&self, job: JobId, owner: &str, process: &serde_json::Value)
-    -> Result<bool>;
+    fn set_job_process(&self, job: JobId, owner: &str, process: &ProcessRecord) -> Result<bool>;
     /// Jobs that failed by running out of attempts and were not yet acknowledged; acknowledging
     /// happens through [`Commit::complete_job`] with any owner.
     fn exhausted_jobs(&self) -> Result<Vec<Job>>;

@@ -1,7 +1,7 @@
 //! The values that cross the [`crate::Store`] boundary besides the core's domain types.
 
 use gaffer_core::{
-    JobId, NewEvent, NewJob, NewTask, Priority, ProjectId, RunId, RunStatus, Status, TaskId,
+    JobId, NewEvent, NewJob, NewTask, Priority, ProjectId, Risk, RunId, RunStatus, Status, TaskId,
     TaskKind, TaskState, Usage,
 };
 use serde::{Deserialize, Serialize};
@@ -47,14 +47,17 @@ pub struct TaskUpdate {
 }
 
 /// Changes to what a task asks ([`crate::Store::edit_task`]); `None` leaves a field as it is.
+///
+/// Nothing here reaches the task's status or its machine state beyond its risk: a task's state
+/// changes only through the state machine ([`crate::Store::commit`] with a [`TaskUpdate`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskEdit {
     pub title: Option<String>,
     pub body: Option<String>,
     pub labels: Option<Vec<String>>,
     pub priority: Option<Priority>,
-    /// A new state for the task (e.g. a higher risk that new labels imply).
-    pub state: Option<TaskState>,
+    /// A new risk (the higher risk that new labels imply).
+    pub risk: Option<Risk>,
     /// A new kind (a proposal a person accepted becomes a task).
     pub kind: Option<TaskKind>,
     /// A new budget: `Some(None)` removes the task's own budget.
@@ -68,7 +71,7 @@ impl TaskEdit {
             && self.body.is_none()
             && self.labels.is_none()
             && self.priority.is_none()
-            && self.state.is_none()
+            && self.risk.is_none()
             && self.kind.is_none()
             && self.budget_usd.is_none()
     }

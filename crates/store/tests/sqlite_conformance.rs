@@ -19,12 +19,18 @@ fn sqlite() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
     }
 }
 
-gaffer_store::conformance_tests!(sqlite());
+/// Connections to one fresh file (each its own `SqliteStore`, as separate processes would have).
+fn one_file() -> impl Fn() -> Box<dyn Store> + Sync {
+    let dir = tempfile::tempdir().unwrap();
+    move || Box::new(SqliteStore::open_default(&dir.path().join("board.db")).unwrap())
+}
+
+gaffer_store::conformance_tests!(sqlite(), shared: one_file());
 
 /// `run_all` runs the same checks in one go (what a quick smoke test of a new backend uses).
 #[test]
 fn run_all_passes() {
     let make = sqlite();
     gaffer_store::conformance::run_all(&make);
-    assert_eq!(gaffer_store::conformance::CHECKS.len(), 21);
+    assert_eq!(gaffer_store::conformance::CHECKS.len(), 22);
 }

@@ -45,12 +45,11 @@ pub(crate) struct JobContext {
 impl JobContext {
     /// Records the process running this job, so that a restarted daemon can kill it.
     pub fn record_process(&self, id: &gaffer_proc::ProcessIdentity) {
-        // The boot id guards against a pid and start time that repeat after a reboot.
-        let value = serde_json::json!({ "identity": id, "boot_id": gaffer_proc::boot_id() });
+        let record = crate::process_record::record(id);
         if let Err(e) = self
             .board
             .store
-            .set_job_process(self.job.id, &self.owner, &value)
+            .set_job_process(self.job.id, &self.owner, &record)
         {
             tracing::warn!(job = %self.job.id, "could not record the job's process: {e}");
         }

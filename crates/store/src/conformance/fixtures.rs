@@ -3,8 +3,8 @@
 use super::{MakeStore, START_MS};
 use crate::{Commit, JobCompletion, JobFilter, JobOutcome, NewProject, Result, Store, TaskUpdate};
 use gaffer_core::{
-    FixedClock, Flow, Job, JobSpec, NewJob, NewTask, Project, ProjectId, Risk, Status, Task,
-    TaskId, TaskState,
+    FixedClock, Flow, Job, JobSpec, NewJob, NewTask, ProcessRecord, Project, ProjectId,
+    RecordedIdentity, Risk, Status, Task, TaskId, TaskState,
 };
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -101,6 +101,19 @@ pub(super) fn enqueue(store: &dyn Store, jobs: Vec<NewJob>) -> Vec<Job> {
     );
     let all = must(store.jobs(&JobFilter::default()), "jobs");
     all[all.len() - n..].to_vec()
+}
+
+/// A recorded process with this pid (its own group leader).
+pub(super) fn process(pid: i32) -> ProcessRecord {
+    ProcessRecord {
+        identity: RecordedIdentity {
+            pid,
+            pgid: pid,
+            start_time: 99,
+            token: None,
+        },
+        boot_id: Some("boot".to_string()),
+    }
 }
 
 pub(super) fn completion(job: &Job, owner: &str) -> JobCompletion {

@@ -2,11 +2,10 @@
 
 use super::MakeStore;
 use super::fixtures::{
-    ExpectSome, cleanup_job, complete, enqueue, fresh, must, prepare_job, project, task,
+    ExpectSome, cleanup_job, complete, enqueue, fresh, must, prepare_job, process, project, task,
 };
 use crate::{JobFilter, StoreError};
-use gaffer_core::{JobId, JobSpec, JobStatus};
-use serde_json::json;
+use gaffer_core::{JobId, JobKind, JobSpec, JobStatus};
 
 /// Claims go highest priority first, then oldest first, only to the kinds asked for (all when
 /// none are named), and set the lease: owner, expiry, attempts.
@@ -37,13 +36,14 @@ pub fn claim_order_and_kinds(make: &MakeStore) {
     assert_eq!(jobs[3].spec, JobSpec::PrepareCandidate);
     assert!(
         must(
-            store.claim_job("w", &["land", "verify"], 1_000),
+            store.claim_job("w", &[JobKind::Land, JobKind::Verify], 1_000),
             "no such kind"
         )
         .is_none()
     );
 
-    let first = must(store.claim_job("w", &["cleanup"], 1_000), "claim").expect_some("a job");
+    let first =
+        must(store.claim_job("w", &[JobKind::Cleanup], 1_000), "claim").expect_some("a job");
     assert_eq!(first.id, jobs[2].id, "highest-priority cleanup job");
     assert_eq!(first.status, JobStatus::Leased);
     assert_eq!(first.lease_owner.as_deref(), Some("w"));
@@ -52,7 +52,7 @@ pub fn claim_order_and_kinds(make: &MakeStore) {
 
     let order: Vec<JobId> = std::iter::from_fn(|| {
         must(
-            store.claim_job("w", &["prepare_candidate", "cleanup"], 1_000),
+            store.claim_job("w", &[JobKind::PrepareCandidate, JobKind::Cleanup], 1_000),
             "claim",
         )
     })
@@ -150,7 +150,7 @@ pub fn job_process_is_recorded(make: &MakeStore) {
     enqueue(store, vec![cleanup_job(p.id, None, 0)]);
     let job = must(store.claim_job("w", &[], 1_000), "claim").expect_some("job");
     assert_eq!(job.process, None);
-    let proc = json!({"pid": 4242, "pgid": 4242, "start_time": 99});
+    let proc = process(4242);
     assert!(!must(
         store.set_job_process(job.id, "other", &proc),
         "set by non-holder"
@@ -163,7 +163,7 @@ pub fn job_process_is_recorded(make: &MakeStore) {
     clock.advance(1_001);
     assert!(
         !must(
-            store.set_job_process(job.id, "w", &json!({})),
+            store.set_job_process(job.id, "w", &process(1)),
             "set after expiry"
         ),
         "an expired lease does not hold the job"

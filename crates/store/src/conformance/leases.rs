@@ -1,7 +1,9 @@
 //! Leases: heartbeats, expiry, release, exhaustion, dead owners.
 
 use super::MakeStore;
-use super::fixtures::{ExpectSome, cleanup_job, complete, enqueue, fresh, must, project, task};
+use super::fixtures::{
+    ExpectSome, cleanup_job, complete, enqueue, fresh, must, process, project, task,
+};
 use crate::{Commit, EventFilter, JobCompletion, JobOutcome, StoreError};
 use gaffer_core::{JobId, JobStatus, NewJob, event_kind};
 use serde_json::json;
@@ -85,7 +87,7 @@ pub fn release_returns_job_to_queue(make: &MakeStore) {
     enqueue(store, vec![cleanup_job(p.id, Some(t.id), 0)]);
     let job = must(store.claim_job("w1", &[], 1_000), "claim").expect_some("job");
     must(
-        store.set_job_process(job.id, "w1", &json!({"pid": 1})),
+        store.set_job_process(job.id, "w1", &process(1)),
         "set process",
     );
     let seq = must(store.last_seq(), "last_seq");
@@ -219,7 +221,7 @@ pub fn dead_owner_release(make: &MakeStore) {
         let got = must(store.claim_job(owner, &[], 1_000), "claim").expect_some("job");
         assert_eq!(got.id, job.id);
     }
-    let proc = json!({"pid": 77});
+    let proc = process(77);
     assert!(must(
         store.set_job_process(jobs[0].id, "host-a:1", &proc),
         "set_job_process"

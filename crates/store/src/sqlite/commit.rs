@@ -2,7 +2,7 @@
 
 use super::retry::TxResult;
 use super::{children, events, jobs, runs, tasks};
-use crate::{Commit, StoreError};
+use crate::{Commit, rules};
 use gaffer_core::{Event, ProjectId, TaskId};
 use rusqlite::Connection;
 
@@ -13,12 +13,7 @@ use rusqlite::Connection;
 /// new jobs, then events in log order: `run.finished`, the caller's events, one `task.created`
 /// per child.
 pub(super) fn apply(conn: &Connection, c: &Commit, now: i64) -> TxResult<Vec<Event>> {
-    if !c.children.is_empty() && c.task.is_none() {
-        return Err(StoreError::Invalid(
-            "child tasks need a parent: the commit has children but no task update".into(),
-        )
-        .into());
-    }
+    rules::input::commit(c)?;
     let updated: Option<(TaskId, ProjectId)> = match &c.task {
         Some(u) => Some((u.task, tasks::update(conn, u, now)?)),
         None => None,
@@ -37,14 +32,7 @@ pub(super) fn apply(conn: &Connection, c: &Commit, now: i64) -> TxResult<Vec<Eve
     }
     let mut own = c.events.clone();
     if let Some((task, project)) = updated {
-        for e in &mut own {
-            if e.task.is_none() {
-                e.task = Some(task);
-            }
-            if e.project.is_none() && e.task == Some(task) {
-                e.project = Some(project);
-            }
-        }
+        rules::events::commit_defaults(&mut own, task, project);
     }
     written.extend(events::insert(conn, &own, now)?);
 

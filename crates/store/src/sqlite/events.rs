@@ -2,28 +2,23 @@
 
 use super::retry::TxResult;
 use super::rows::{self, EVENT_COLUMNS};
-use crate::{EventFilter, StoreError};
+use crate::{EventFilter, StoreError, rules};
 use gaffer_core::{Event, NewEvent, ProjectId, RunId, Seq, TaskId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-/// Appends `events` at time `now`, in order, and returns them as stored.
-///
-/// Missing references are completed from the ones present: a run's task, a task's project, so
-/// that filtering by task or project finds every event that concerns it.
+/// Appends `events` at time `now`, in order, and returns them as stored, their missing
+/// references completed ([`rules::events::complete_refs`]).
 pub(super) fn insert(conn: &Connection, events: &[NewEvent], now: i64) -> TxResult<Vec<Event>> {
     let mut out = Vec::with_capacity(events.len());
     for e in events {
         let mut e = e.clone();
-        if e.kind.trim().is_empty() {
-            return Err(StoreError::Invalid("event kind is empty".into()).into());
-        }
-        if let (Some(run), None) = (e.run, e.task) {
-            e.task = Some(task_of_run(conn, run)?);
-        }
-        if let (Some(task), None) = (e.task, e.project) {
-            e.project = Some(project_of_task(conn, task)?);
-        }
+        rules::input::event(&e)?;
+        rules::events::complete_refs(
+            &mut e,
+            |run| task_of_run(conn, run),
+            |task| project_of_task(conn, task),
+        )?;
         out.push(insert_one(conn, e, now)?);
     }
     Ok(out)

@@ -7,28 +7,11 @@
 use super::events;
 use super::retry::TxResult;
 use super::rows::{self, JOB_COLUMNS};
-use crate::{JobCompletion, JobFilter, JobOutcome, StoreError};
-use gaffer_core::{Job, JobId, JobStatus, NewEvent, NewJob, ProjectId, TaskId, event_kind};
+use crate::{JobCompletion, JobFilter, StoreError, rules};
+use gaffer_core::{Job, JobId, JobKind, JobStatus, NewJob, ProcessRecord, ProjectId, TaskId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use serde_json::json;
 use std::collections::HashMap;
-
-fn check_owner(owner: &str) -> TxResult<()> {
-    if owner.trim().is_empty() {
-        return Err(StoreError::Invalid("a lease owner name is empty".into()).into());
-    }
-    Ok(())
-}
-
-fn check_lease(lease_ms: i64) -> TxResult<()> {
-    if lease_ms <= 0 {
-        return Err(
-            StoreError::Invalid(format!("a lease must last > 0 ms (got {lease_ms})")).into(),
-        );
-    }
-    Ok(())
-}
 
 /// Queues `jobs`; each must name an existing project and, if any, a task of that project.
 pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<Vec<JobId>> {
@@ -36,13 +19,7 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
     let mut known_tasks: HashMap<TaskId, ProjectId> = HashMap::new();
     let mut ids = Vec::with_capacity(jobs.len());
     for j in jobs {
-        if j.max_attempts == 0 {
-            return Err(StoreError::Invalid(format!(
-                "a {} job needs max_attempts >= 1 (it would never run)",
-                j.spec.kind()
-            ))
-            .into());
-        }
+        rules::input::new_job(j)?;
         let exists = match known_projects.get(&j.project) {
             Some(&e) => e,
             None => *known_projects
@@ -59,13 +36,7 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
                     .entry(task)
                     .or_insert(events::project_of_task(conn, task)?),
             };
-            if project != j.project {
-                return Err(StoreError::Invalid(format!(
-                    "job for task {task} names project {}, but the task belongs to project {project}",
-                    j.project
-                ))
-                .into());
-            }
+            rules::input::job_in_task_project(j, task, project)?;
         }
         let mut stmt = conn.prepare_cached(
             "INSERT INTO jobs (project, task, kind, spec, priority, status, attempts, max_attempts,
@@ -75,7 +46,7 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
         stmt.execute(params![
             j.project.0,
             j.task.map(|t| t.0),
-            j.spec.kind(),
+            j.spec.kind().as_str(),
             rows::to_json(&j.spec)?,
             j.priority,
             j.max_attempts,
@@ -117,7 +88,7 @@ fn best_of(conn: &Connection, sql: &str, args: Vec<Value>) -> TxResult<Option<Ca
 
 /// The best queued or expired-leased job among `kinds`. Each query is one seek in a claim index;
 /// several kinds are looked up one by one rather than with `IN`, which would force a sort.
-fn next_candidate(conn: &Connection, kinds: &[&str], now: i64) -> TxResult<Option<Candidate>> {
+fn next_candidate(conn: &Connection, kinds: &[JobKind], now: i64) -> TxResult<Option<Candidate>> {
     const COLS: &str = "SELECT id, priority, attempts, max_attempts FROM jobs";
     const ORDER: &str = "ORDER BY priority DESC, id LIMIT 1";
     let mut queries: Vec<(String, Vec<Value>)> = Vec::new();
@@ -131,13 +102,13 @@ fn next_candidate(conn: &Connection, kinds: &[&str], now: i64) -> TxResult<Optio
         for kind in kinds {
             queries.push((
                 format!("{COLS} WHERE status = 'queued' AND kind = ?1 {ORDER}"),
-                vec![Value::Text((*kind).to_string())],
+                vec![Value::Text(kind.as_str().to_string())],
             ));
             queries.push((
                 format!(
                     "{COLS} WHERE status = 'leased' AND kind = ?1 AND lease_expires_ms < ?2 {ORDER}"
                 ),
-                vec![Value::Text((*kind).to_string()), Value::Integer(now)],
+                vec![Value::Text(kind.as_str().to_string()), Value::Integer(now)],
             ));
         }
     }
@@ -155,12 +126,12 @@ fn next_candidate(conn: &Connection, kinds: &[&str], now: i64) -> TxResult<Optio
 pub(super) fn claim(
     conn: &Connection,
     owner: &str,
-    kinds: &[&str],
+    kinds: &[JobKind],
     lease_ms: i64,
     now: i64,
 ) -> TxResult<Option<Job>> {
-    check_owner(owner)?;
-    check_lease(lease_ms)?;
+    rules::input::owner(owner)?;
+    rules::input::lease(lease_ms)?;
     while let Some(c) = next_candidate(conn, kinds, now)? {
         if c.attempts >= c.max_attempts {
             conn.prepare_cached(
@@ -168,14 +139,7 @@ pub(super) fn claim(
                      error = ?2, updated_ms = ?3
                  WHERE id = ?1",
             )?
-            .execute(params![
-                c.id,
-                format!(
-                    "gave up after {} attempts; last holder lost its lease",
-                    c.attempts
-                ),
-                now
-            ])?;
+            .execute(params![c.id, rules::jobs::exhausted_error(c.attempts), now])?;
             tracing::warn!(
                 job = c.id,
                 attempts = c.attempts,
@@ -206,7 +170,7 @@ pub(super) fn heartbeat(
     lease_ms: i64,
     now: i64,
 ) -> TxResult<bool> {
-    check_lease(lease_ms)?;
+    rules::input::lease(lease_ms)?;
     let sql = format!("UPDATE jobs SET lease_expires_ms = ?4, updated_ms = ?3 WHERE {HELD}");
     let changed = conn.prepare_cached(&sql)?.execute(params![
         job.0,
@@ -224,7 +188,7 @@ pub(super) fn set_process(
     conn: &Connection,
     job: JobId,
     owner: &str,
-    process: &serde_json::Value,
+    process: &ProcessRecord,
     now: i64,
 ) -> TxResult<bool> {
     let sql = format!("UPDATE jobs SET process = ?4, updated_ms = ?3 WHERE {HELD}");
@@ -243,7 +207,7 @@ pub(super) fn release(conn: &Connection, job: JobId, owner: &str, now: i64) -> T
     let mut stmt = conn.prepare_cached(&sql)?;
     match rows::first(&mut stmt, params![job.0, owner, now], rows::job)? {
         Some(j) => {
-            requeue(conn, &j, "released by its holder", now)?;
+            requeue(conn, &j, rules::jobs::RELEASED_BY_HOLDER, now)?;
             Ok(true)
         }
         None => {
@@ -268,7 +232,7 @@ pub(super) fn release_dead_owners(
     let mut stmt = conn.prepare_cached(&sql)?;
     let jobs = rows::collect(&mut stmt, params![prefix, keep], rows::job)?;
     for j in &jobs {
-        requeue(conn, j, "its owner is gone", now)?;
+        requeue(conn, j, rules::jobs::OWNER_GONE, now)?;
     }
     Ok(jobs)
 }
@@ -281,19 +245,7 @@ fn requeue(conn: &Connection, j: &Job, reason: &str, now: i64) -> TxResult<()> {
          WHERE id = ?1",
     )?
     .execute(params![j.id.0, now])?;
-    let mut event = NewEvent::new(
-        event_kind::JOB_RELEASED,
-        json!({
-            "job": j.id,
-            "kind": j.spec.kind(),
-            "owner": j.lease_owner,
-            "process": j.process,
-            "reason": reason,
-        }),
-    )
-    .project(j.project);
-    event.task = j.task;
-    events::insert(conn, &[event], now)?;
+    events::insert(conn, &[rules::events::job_released(j, reason)], now)?;
     Ok(())
 }
 
@@ -349,10 +301,7 @@ pub(super) fn complete(conn: &Connection, c: &JobCompletion, now: i64) -> TxResu
         }
         .into());
     }
-    let status = match c.outcome {
-        JobOutcome::Done => JobStatus::Done,
-        JobOutcome::Failed => JobStatus::Failed,
-    };
+    let status = rules::jobs::completed_status(c.outcome);
     conn.prepare_cached(
         "UPDATE jobs SET status = ?2, error = ?3, lease_expires_ms = NULL, updated_ms = ?4
          WHERE id = ?1",

@@ -24,8 +24,8 @@ use crate::{
     UsageDimension, UsageRow, UsageTotals,
 };
 use gaffer_core::{
-    Clock, Event, Job, JobId, NewEvent, NewRun, NewTask, Project, ProjectId, Run, RunId, Seq, Task,
-    TaskId, TaskState,
+    Clock, Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project,
+    ProjectId, Run, RunId, Seq, Task, TaskId, TaskState,
 };
 use retry::{TxResult, retry};
 use rusqlite::{Connection, TransactionBehavior};
@@ -151,7 +151,7 @@ impl Store for SqliteStore {
         self.read(|c, _| events::last_seq(c))
     }
 
-    fn claim_job(&self, owner: &str, kinds: &[&str], lease_ms: i64) -> Result<Option<Job>> {
+    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>> {
         self.write(|c, now| jobs::claim(c, owner, kinds, lease_ms, now))
     }
 
@@ -171,12 +171,7 @@ impl Store for SqliteStore {
         self.write(|c, now| jobs::release_dead_owners(c, owner_prefix, keep_owner, now))
     }
 
-    fn set_job_process(
-        &self,
-        job: JobId,
-        owner: &str,
-        process: &serde_json::Value,
-    ) -> Result<bool> {
+    fn set_job_process(&self, job: JobId, owner: &str, process: &ProcessRecord) -> Result<bool> {
         self.write(|c, now| jobs::set_process(c, job, owner, process, now))
     }
 

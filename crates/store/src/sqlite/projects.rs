@@ -2,16 +2,12 @@
 
 use super::retry::TxResult;
 use super::rows::{self, PROJECT_COLUMNS};
-use crate::{NewProject, StoreError};
+use crate::{NewProject, StoreError, rules};
 use gaffer_core::{Project, ProjectId};
 use rusqlite::{Connection, params};
 
 pub(super) fn upsert(conn: &Connection, p: &NewProject, now: i64) -> TxResult<Project> {
-    for (what, value) in [("name", &p.name), ("root", &p.root), ("target", &p.target)] {
-        if value.trim().is_empty() {
-            return Err(StoreError::Invalid(format!("project {what} is empty")).into());
-        }
-    }
+    rules::input::project(p)?;
     let sql = format!(
         "INSERT INTO projects (name, root, target, created_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (root) DO UPDATE SET name = excluded.name, target = excluded.target

@@ -4,8 +4,8 @@
 use super::retry::TxResult;
 use crate::StoreError;
 use gaffer_core::{
-    Event, Job, JobId, JobSpec, JobStatus, Project, ProjectId, Run, RunId, RunStatus, Seq, Task,
-    TaskId, Usage,
+    Event, Job, JobId, JobSpec, JobStatus, ProcessRecord, Project, ProjectId, Run, RunId,
+    RunStatus, Seq, Task, TaskId, Usage,
 };
 use rusqlite::Row;
 use serde::Serialize;
@@ -52,6 +52,22 @@ fn json_opt<T: DeserializeOwned>(
     text.map(|t| serde_json::from_str(&t))
         .transpose()
         .map_err(|e| corrupt(table, id, column(row, idx), e).into())
+}
+
+/// A job's recorded process. One that does not decode is reported and read as none rather than
+/// as a corrupt job: it only helps a restart kill what the job ran, and a job must stay readable.
+fn process(row: &Row, idx: usize, id: i64) -> TxResult<Option<ProcessRecord>> {
+    let text: Option<String> = row.get(idx)?;
+    Ok(text.and_then(|t| match serde_json::from_str(&t) {
+        Ok(record) => Some(record),
+        Err(e) => {
+            tracing::warn!(
+                job = id,
+                "ignoring a recorded process that does not decode: {e}"
+            );
+            None
+        }
+    }))
 }
 
 fn parsed<T: FromStr>(row: &Row, idx: usize, table: &str, id: i64) -> TxResult<T>
@@ -129,7 +145,7 @@ pub(super) fn job(row: &Row) -> TxResult<Job> {
         max_attempts: unsigned(row, 7, t, id)?,
         lease_owner: row.get(8)?,
         lease_expires_ms: row.get(9)?,
-        process: json_opt(row, 10, t, id)?,
+        process: process(row, 10, id)?,
         error: row.get(11)?,
         created_ms: row.get(12)?,
         updated_ms: row.get(13)?,

@@ -3,12 +3,9 @@
 use super::events;
 use super::retry::TxResult;
 use super::rows::{self, RUN_COLUMNS};
-use crate::{RunFinish, StoreError, UsageDimension, UsageRow, UsageTotals};
-use gaffer_core::{
-    Event, NewEvent, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage, event_kind,
-};
+use crate::{RunFinish, StoreError, UsageDimension, UsageRow, UsageTotals, rules};
+use gaffer_core::{Event, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage};
 use rusqlite::{Connection, params};
-use serde_json::json;
 
 pub(super) fn start(conn: &Connection, r: &NewRun, now: i64) -> TxResult<Run> {
     let project = events::project_of_task(conn, r.task)?;
@@ -54,22 +51,7 @@ pub(super) fn start(conn: &Connection, r: &NewRun, now: i64) -> TxResult<Run> {
         started_ms: now,
         ended_ms: None,
     };
-    let event = NewEvent::new(
-        event_kind::RUN_STARTED,
-        json!({
-            "job": run.job,
-            "role": run.role,
-            "tier": run.tier,
-            "agent": run.agent,
-            "backend": run.backend,
-            "model": run.model,
-            "worktree": run.worktree,
-        }),
-    )
-    .project(project)
-    .task(run.task)
-    .run(run.id);
-    events::insert(conn, &[event], now)?;
+    events::insert(conn, &[rules::events::run_started(project, &run)], now)?;
     Ok(run)
 }
 
@@ -85,22 +67,9 @@ pub(super) fn set_session(conn: &Connection, run: RunId, session: &str) -> TxRes
 
 /// Ends a running run and writes its `run.finished` event. A run ends once.
 pub(super) fn finish(conn: &Connection, f: &RunFinish, now: i64) -> TxResult<Event> {
-    if f.status == RunStatus::Running {
-        return Err(StoreError::Invalid(format!(
-            "run {} cannot finish with status `running`",
-            f.run
-        ))
-        .into());
-    }
+    rules::input::run_end(f)?;
     let current = get(conn, f.run)?;
-    if current.status != RunStatus::Running {
-        return Err(StoreError::Invalid(format!(
-            "run {} already ended ({})",
-            f.run,
-            current.status.as_str()
-        ))
-        .into());
-    }
+    rules::input::run_still_running(&current)?;
     conn.prepare_cached(
         "UPDATE runs SET status = ?2, outcome = ?3, input_tokens = ?4, output_tokens = ?5,
              cached_tokens = ?6, cost_usd = ?7, session_id = coalesce(?8, session_id),
@@ -118,18 +87,7 @@ pub(super) fn finish(conn: &Connection, f: &RunFinish, now: i64) -> TxResult<Eve
         f.session_id,
         now
     ])?;
-    let event = NewEvent::new(
-        event_kind::RUN_FINISHED,
-        json!({
-            "status": f.status,
-            "outcome": f.outcome,
-            "usage": f.usage,
-            "session_id": f.session_id.as_ref().or(current.session_id.as_ref()),
-            "duration_ms": now - current.started_ms,
-        }),
-    )
-    .task(current.task)
-    .run(f.run);
+    let event = rules::events::run_finished(f, &current, now);
     let mut written = events::insert(conn, &[event], now)?;
     written
         .pop()
@@ -155,10 +113,7 @@ pub(super) fn mark_lost(
     )?;
     lost.sort_by_key(|r| r.id);
     for r in &lost {
-        let event = NewEvent::new(event_kind::RUN_LOST, json!({ "reason": reason }))
-            .task(r.task)
-            .run(r.id);
-        events::insert(conn, &[event], now)?;
+        events::insert(conn, &[rules::events::run_lost(r, reason)], now)?;
     }
     Ok(lost)
 }

@@ -4,16 +4,11 @@ use super::events;
 use super::projects;
 use super::retry::TxResult;
 use super::rows::{self, TASK_COLUMNS};
-use crate::{StoreError, TaskEdit, TaskFilter, TaskUpdate};
+use crate::{StoreError, TaskEdit, TaskFilter, TaskUpdate, rules};
 use gaffer_core::slug::task_branch;
-use gaffer_core::{Event, NewEvent, NewTask, ProjectId, Task, TaskId, TaskState, event_kind};
+use gaffer_core::{Event, NewTask, ProjectId, Task, TaskId, TaskState};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use serde_json::json;
-
-fn invalid(msg: String) -> StoreError {
-    StoreError::Invalid(msg)
-}
 
 /// Creates a task and its `task.created` event. Its dependencies and parent must exist in the
 /// same project; a task may not depend on itself or on its parent (the parent waits for it).
@@ -37,20 +32,13 @@ pub(super) fn insert(
     initial: &TaskState,
     now: i64,
 ) -> TxResult<Task> {
-    if t.title.trim().is_empty() {
-        return Err(invalid("a task needs a title (it is empty)".into()).into());
-    }
+    rules::input::title(&t.title)?;
     if !projects::exists(conn, project)? {
         return Err(StoreError::ProjectNotFound(project).into());
     }
     if let Some(parent) = t.parent {
         same_project(conn, project, parent, "parent task")?;
-        if t.blocked_by.contains(&parent) {
-            return Err(invalid(format!(
-                "a task cannot depend on its parent {parent}: the parent waits for its children"
-            ))
-            .into());
-        }
+        rules::input::not_on_parent(t)?;
     }
     let state = rows::to_json(initial)?;
     let mut stmt = conn.prepare_cached(
@@ -77,9 +65,7 @@ pub(super) fn insert(
     ])?;
     let id = TaskId(conn.last_insert_rowid());
     for &dep in &t.blocked_by {
-        if dep == id {
-            return Err(invalid(format!("task {id} cannot depend on itself")).into());
-        }
+        rules::input::not_on_itself(id, dep)?;
         same_project(conn, project, dep, "dependency")?;
         insert_dep(conn, id, dep)?;
     }
@@ -133,37 +119,19 @@ pub(super) fn set_blocked_by(
 
 /// Writes the `task.created` event of a task as it stands.
 pub(super) fn created_event(conn: &Connection, task: &Task, now: i64) -> TxResult<Event> {
-    let event = NewEvent::new(
-        event_kind::TASK_CREATED,
-        json!({
-            "title": task.title,
-            "kind": task.kind,
-            "priority": task.priority,
-            "parent": task.parent,
-            "blocked_by": task.blocked_by,
-            "status": task.state.status,
-        }),
-    )
-    .project(task.project)
-    .task(task.id);
-    events::insert(conn, &[event], now)?
+    events::insert(conn, &[rules::events::task_created(task)], now)?
         .pop()
         .ok_or_else(|| StoreError::Database("event insert returned nothing".into()).into())
 }
 
 /// Checks that `other` exists and belongs to `project`; `what` names it in the error.
 fn same_project(conn: &Connection, project: ProjectId, other: TaskId, what: &str) -> TxResult<()> {
-    match events::project_of_task(conn, other) {
-        Ok(p) if p == project => Ok(()),
-        Ok(p) => Err(invalid(format!(
-            "{what} {other} belongs to project {p}, not to project {project}"
-        ))
-        .into()),
-        Err(super::retry::TxError::Store(StoreError::TaskNotFound(_))) => {
-            Err(invalid(format!("{what} {other} does not exist")).into())
-        }
-        Err(e) => Err(e),
-    }
+    let found = match events::project_of_task(conn, other) {
+        Ok(p) => Some(p),
+        Err(super::retry::TxError::Store(StoreError::TaskNotFound(_))) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(rules::input::same_project(project, other, what, found)?)
 }
 
 pub(super) fn get(conn: &Connection, id: TaskId) -> TxResult<Task> {
@@ -247,72 +215,14 @@ pub(super) fn edit(
     now: i64,
 ) -> TxResult<Task> {
     let mut task = get(conn, id)?;
-    if task.version != expected_version {
-        return Err(StoreError::VersionConflict {
-            task: id,
-            expected: expected_version,
-            found: task.version,
-        }
-        .into());
-    }
-    let mut changed = serde_json::Map::new();
-    if let Some(title) = &e.title {
-        let title = title.trim();
-        if title.is_empty() {
-            return Err(invalid("a task needs a title (it is empty)".into()).into());
-        }
-        if title != task.title {
-            task.title = title.to_string();
-            changed.insert("title".into(), json!(task.title));
-        }
-    }
-    if let Some(body) = &e.body
-        && *body != task.body
-    {
-        task.body = body.clone();
-        changed.insert("body".into(), json!(task.body));
-    }
-    if let Some(labels) = &e.labels
-        && *labels != task.labels
-    {
-        task.labels = labels.clone();
-        changed.insert("labels".into(), json!(task.labels));
-    }
-    if let Some(priority) = e.priority
-        && priority != task.priority
-    {
-        task.priority = priority;
-        changed.insert("priority".into(), json!(task.priority));
-    }
-    if let Some(state) = &e.state
-        && *state != task.state
-    {
-        task.state = state.clone();
-        changed.insert("risk".into(), json!(task.state.risk));
-    }
-    if let Some(kind) = e.kind
-        && kind != task.kind
-    {
-        task.kind = kind;
-        changed.insert("kind".into(), json!(task.kind));
-    }
-    if let Some(budget) = e.budget_usd {
-        if budget.is_some_and(|b| !(b.is_finite() && b >= 0.0)) {
-            return Err(invalid("a budget is an amount of US dollars, zero or more".into()).into());
-        }
-        if budget != task.budget_usd {
-            task.budget_usd = budget;
-            changed.insert("budget_usd".into(), json!(task.budget_usd));
-        }
-    }
-    if changed.is_empty() {
+    rules::edit::check_version(&task, expected_version)?;
+    let Some(changed) = rules::edit::apply(&mut task, e)? else {
         return Ok(task);
-    }
-    let fields: Vec<String> = changed.keys().cloned().collect();
-    changed.insert("changed".into(), json!(fields));
+    };
+    // The status column is not written: an edit never changes it.
     conn.prepare_cached(
         "UPDATE tasks SET title = ?3, body = ?4, labels = ?5, priority = ?6, state = ?7,
-             status = ?8, version = version + 1, updated_ms = ?9, kind = ?10, budget_usd = ?11
+             version = version + 1, updated_ms = ?8, kind = ?9, budget_usd = ?10
          WHERE id = ?1 AND version = ?2",
     )?
     .execute(params![
@@ -323,16 +233,12 @@ pub(super) fn edit(
         rows::to_json(&task.labels)?,
         task.priority,
         rows::to_json(&task.state)?,
-        task.state.status.as_str(),
         now,
         task.kind.as_str(),
         task.budget_usd,
     ])?;
     task.version += 1;
     task.updated_ms = now;
-    let event = NewEvent::new(event_kind::TASK_EDITED, serde_json::Value::Object(changed))
-        .project(task.project)
-        .task(id);
-    events::insert(conn, &[event], now)?;
+    events::insert(conn, &[rules::events::task_edited(&task, changed)], now)?;
     Ok(task)
 }

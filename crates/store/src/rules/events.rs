@@ -1,0 +1,118 @@
+//! What each write records in the event log, and how an event's references are completed.
+
+use crate::RunFinish;
+use gaffer_core::{Job, NewEvent, ProjectId, Run, RunId, Task, TaskId, event_kind};
+use serde_json::{Value, json};
+
+/// A commit's own events concern the task it updates unless they say otherwise: one without a
+/// task gets `task`, and one of `task` without a project gets `project`.
+pub fn commit_defaults(events: &mut [NewEvent], task: TaskId, project: ProjectId) {
+    for e in events {
+        if e.task.is_none() {
+            e.task = Some(task);
+        }
+        if e.project.is_none() && e.task == Some(task) {
+            e.project = Some(project);
+        }
+    }
+}
+
+/// Completes an event's missing references from the ones present (a run's task, a task's
+/// project), so that filtering by task or project finds every event that concerns it. The
+/// lookups are the store's; their errors (an unknown run or task) refuse the event.
+pub fn complete_refs<E>(
+    e: &mut NewEvent,
+    task_of_run: impl FnOnce(RunId) -> Result<TaskId, E>,
+    project_of_task: impl FnOnce(TaskId) -> Result<ProjectId, E>,
+) -> Result<(), E> {
+    if let (Some(run), None) = (e.run, e.task) {
+        e.task = Some(task_of_run(run)?);
+    }
+    if let (Some(task), None) = (e.task, e.project) {
+        e.project = Some(project_of_task(task)?);
+    }
+    Ok(())
+}
+
+/// `task.created`, showing the task as it stands (its final dependencies included).
+pub fn task_created(task: &Task) -> NewEvent {
+    NewEvent::new(
+        event_kind::TASK_CREATED,
+        json!({
+            "title": task.title,
+            "kind": task.kind,
+            "priority": task.priority,
+            "parent": task.parent,
+            "blocked_by": task.blocked_by,
+            "status": task.state.status,
+        }),
+    )
+    .project(task.project)
+    .task(task.id)
+}
+
+/// `task.edited`, with the data [`super::edit::apply`] returned.
+pub fn task_edited(task: &Task, data: Value) -> NewEvent {
+    NewEvent::new(event_kind::TASK_EDITED, data)
+        .project(task.project)
+        .task(task.id)
+}
+
+/// `run.started`, for a run of `project` just stored.
+pub fn run_started(project: ProjectId, run: &Run) -> NewEvent {
+    NewEvent::new(
+        event_kind::RUN_STARTED,
+        json!({
+            "job": run.job,
+            "role": run.role,
+            "tier": run.tier,
+            "agent": run.agent,
+            "backend": run.backend,
+            "model": run.model,
+            "worktree": run.worktree,
+        }),
+    )
+    .project(project)
+    .task(run.task)
+    .run(run.id)
+}
+
+/// `run.finished` for `f`, ending `current` (the run as it was) at `now`.
+pub fn run_finished(f: &RunFinish, current: &Run, now: i64) -> NewEvent {
+    NewEvent::new(
+        event_kind::RUN_FINISHED,
+        json!({
+            "status": f.status,
+            "outcome": f.outcome,
+            "usage": f.usage,
+            "session_id": f.session_id.as_ref().or(current.session_id.as_ref()),
+            "duration_ms": now - current.started_ms,
+        }),
+    )
+    .task(current.task)
+    .run(f.run)
+}
+
+/// `run.lost`, for a running run marked lost.
+pub fn run_lost(run: &Run, reason: &str) -> NewEvent {
+    NewEvent::new(event_kind::RUN_LOST, json!({ "reason": reason }))
+        .task(run.task)
+        .run(run.id)
+}
+
+/// `job.released`, for a leased job (as it was) given back to the queue.
+pub fn job_released(j: &Job, reason: &str) -> NewEvent {
+    let mut event = NewEvent::new(
+        event_kind::JOB_RELEASED,
+        json!({
+            "job": j.id,
+            "kind": j.spec.kind(),
+            "owner": j.lease_owner,
+            "process": j.process,
+            "reason": reason,
+        }),
+    )
+    .project(j.project);
+    event.task = j.task;
+    event
+}
