@@ -208,6 +208,28 @@ try {
   await page.waitForSelector(`.approval[data-task="${deploy}"]`, { state: 'detached', timeout: 15000 });
   log(`#${deploy} merged after the approval`);
 
+  // ---- proposals and a budget decided through the pages --------------------------------------------
+  log('setting a budget, accepting one proposal and declining another');
+  const cache = (await api('POST', '/api/tasks', { title: 'Cache the parsed config', body: 'It is parsed twice.', kind: 'proposal' })).id;
+  const rename = (await api('POST', '/api/tasks', { title: 'Rename every module', kind: 'proposal' })).id;
+  const shown = async (id) => (await api('GET', `/api/tasks/${id}`)).task;
+  await go(page, `#/task/${rename}`, `.budget-form[data-task="${rename}"]`);
+  await page.fill(`.budget-form[data-task="${rename}"] input`, '2.5');
+  await page.click(`.budget-form[data-task="${rename}"] button[type=submit]`);
+  await waitFor(`task ${rename}'s budget to be set`, async () => (await shown(rename)).budget_usd === 2.5, 15000);
+  await go(page, '#/people', `.proposal[data-task="${cache}"]`);
+  await page.waitForSelector(`.proposal[data-task="${rename}"]`, { timeout: 15000 });
+  await page.click(`.proposal[data-task="${cache}"] button.accept`);
+  await waitFor(`proposal ${cache} to become a task`, async () => (await shown(cache)).kind === 'task', 15000);
+  await page.fill(`.proposal[data-task="${rename}"] input[name="reason"]`, 'too much churn');
+  await page.click(`.proposal[data-task="${rename}"] button.decline`);
+  await waitForStatus(rename, 'cancelled');
+  const declined = await api('GET', `/api/tasks/${rename}/events`);
+  check(declined.some((e) => e.kind === 'task.notice' && e.data.action === 'cancel' && e.data.by === 'api'), 'the decline is recorded as a person\'s cancel');
+  const note = (await shown(rename)).state.note;
+  check(note === 'declined: too much churn', `the reason is kept (${note})`);
+  log(`#${rename} got a budget and was declined; #${cache} was accepted`);
+
   // ---- the task page -----------------------------------------------------------------------------
   log('the task page shows the transcript, the diff and verify output');
   await go(page, `#/task/${notes}`, '#task-runs details.run');

@@ -76,12 +76,16 @@ function item(task, body) {
     body);
 }
 
+/** A proposal: accept it (it becomes a task) or decline it, with a reason if one is given. */
 function proposal(task, act) {
-  return h('div', { class: 'panel action-panel', dataset: { task: String(task.id) } },
+  const reason = h('input', { name: 'reason', placeholder: 'Why not (optional)', 'aria-label': `Reason to decline proposal ${task.id}` });
+  return h('div', { class: 'panel action-panel proposal', dataset: { task: String(task.id) } },
     task.body ? h('p', { class: 'prose' }, task.body) : null,
+    reason,
     h('div', { class: 'actions' },
+      h('button', { class: 'primary accept', onclick: (e) => act(e.currentTarget, 'accept', {}, `Proposal #${task.id} is a task now`) }, 'Accept'),
       h('a', { class: 'button', href: `#/task/${task.id}` }, 'Open'),
-      h('button', { class: 'danger ghost', onclick: (e) => act(e.currentTarget, 'cancel', { reason: 'proposal dismissed from the dashboard' }, `Dismissed proposal #${task.id}`) }, 'Dismiss')));
+      h('button', { class: 'danger ghost decline', onclick: (e) => act(e.currentTarget, 'decline', { reason: reason.value.trim() || null }, `Declined proposal #${task.id}`) }, 'Decline')));
 }
 
 function retry(task, act) {

@@ -232,10 +232,35 @@ function actionPanel(task, reload) {
       },
     }, 'Cancel task'));
   }
-  if (!buttons.length && !st.note) return null;
+  const budget = TERMINAL.has(st.status) ? null : budgetForm(task, act);
+  if (!buttons.length && !st.note && !budget) return null;
   return h('div', { class: 'panel action-panel' },
     st.note ? h('p', { class: st.status === 'failed' ? 'bad' : 'muted' }, st.note) : null,
-    buttons.length ? h('div', { class: 'actions' }, buttons) : null);
+    buttons.length ? h('div', { class: 'actions' }, buttons) : null,
+    budget);
+}
+
+/** The task's own budget in US dollars; empty sets it back to the project's default. */
+function budgetForm(task, act) {
+  const input = h('input', {
+    name: 'budget', type: 'number', min: '0', step: '0.01', inputmode: 'decimal',
+    placeholder: 'default', value: task.budget_usd == null ? '' : String(task.budget_usd),
+    'aria-label': `Budget of task ${task.id} in US dollars`,
+  });
+  const form = h('form', { class: 'budget-form', dataset: { task: String(task.id) } },
+    h('label', {}, 'Budget $ ', input),
+    h('button', { type: 'submit', class: 'ghost' }, 'Set budget'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    const usd = text === '' ? null : Number(text);
+    if (usd !== null && !(Number.isFinite(usd) && usd >= 0)) {
+      toast('A budget is an amount of US dollars, zero or more', 'error');
+      return;
+    }
+    act(form.querySelector('button[type=submit]'), 'budget', { usd }, usd === null ? `Task #${task.id} has the default budget` : `Task #${task.id} may spend ${fmt.cost(usd)}`);
+  });
+  return form;
 }
 
 /** The question a task waits on, and the form to answer it. */
