@@ -1,8 +1,6 @@
 //! The transition function itself.
 
-use super::state::{
-    Candidate, CandidateStatus, Limits, Paused, QueueSlot, TaskState, VerifiedTree,
-};
+use super::state::{Candidate, Limits, Paused, TaskState, VerifiedTree};
 use super::types::{
     Effect, Input, Notice, RunReason, RunResult, SessionMode, TransitionError, VerifyPurpose,
 };
@@ -10,6 +8,7 @@ use crate::task::{Role, Status};
 
 mod best_of;
 mod budget;
+mod merging;
 mod survey;
 
 /// Applies `input` to `state`. On success returns the new state and the effects the engine must
@@ -71,19 +70,7 @@ impl Step {
                 Ok(())
             }
             (Status::Ready, Input::Start) => {
-                self.s.tier = self.s.tier.min(self.limits.tiers - 1);
-                if self.s.flow.plan {
-                    self.s.status = Status::Planning;
-                    self.run(Role::Planner, SessionMode::Fresh, RunReason::Start, None);
-                } else if !self.fan_out() {
-                    // A task that coded before starts again only after a person retried it.
-                    let reason = if self.s.code_runs > 0 {
-                        RunReason::Retried
-                    } else {
-                        RunReason::Start
-                    };
-                    self.code(Role::Coder, SessionMode::Fresh, reason, None);
-                }
+                self.start();
                 Ok(())
             }
             (
@@ -99,33 +86,7 @@ impl Step {
                     summary,
                     conflicts,
                 },
-            ) => {
-                let head = self.s.head.clone();
-                if head.as_ref() != Some(commit) {
-                    return Err(TransitionError::StaleCommit {
-                        expected: head.map(|h| h.0).unwrap_or_default(),
-                        got: commit.0.clone(),
-                    });
-                }
-                if *passed {
-                    self.s.verified = Some(VerifiedTree {
-                        commit: commit.clone(),
-                        tree: tree.clone(),
-                    });
-                    if !conflicts.is_empty() {
-                        // Predicted before queuing: resolve now rather than after a queue turn.
-                        self.conflict(conflicts);
-                    } else if self.s.flow.review {
-                        self.s.status = Status::Reviewing;
-                        self.run(Role::Reviewer, SessionMode::Fresh, RunReason::Start, None);
-                    } else {
-                        self.gate();
-                    }
-                } else {
-                    self.failed_attempt(summary.clone());
-                }
-                Ok(())
-            }
+            ) => self.branch_verified(commit, tree, *passed, summary, conflicts),
             (Status::Delegated, Input::ChildrenSettled { all_merged }) => {
                 if *all_merged {
                     self.s.status = Status::Merged;
@@ -157,167 +118,7 @@ impl Step {
                 }
                 Ok(())
             }
-            (Status::Queued, Input::BeginMerge { position, since_ms }) => {
-                self.s.status = Status::Merging;
-                self.s.candidate = None;
-                self.s.note = None;
-                self.s.queue = Some(QueueSlot {
-                    position: *position,
-                    since_ms: *since_ms,
-                    parked_on: None,
-                });
-                Ok(())
-            }
-            (Status::Queued | Status::Merging, Input::Conflict { files }) => {
-                self.conflict(files);
-                Ok(())
-            }
-            (Status::Merging, Input::CandidateReady { commit, tree, onto }) => {
-                if self.s.candidate.is_some() {
-                    return Err(not_allowed(status, input));
-                }
-                // A tree the branch itself passed with needs no second run.
-                let status = if self.tree_verified(tree) {
-                    CandidateStatus::Passed
-                } else {
-                    CandidateStatus::Pending
-                };
-                if status == CandidateStatus::Pending {
-                    self.fx.push(Effect::Verify {
-                        commit: commit.clone(),
-                        purpose: VerifyPurpose::Candidate,
-                    });
-                }
-                self.s.candidate = Some(Candidate {
-                    commit: commit.clone(),
-                    tree: tree.clone(),
-                    onto: onto.clone(),
-                    status,
-                    flaky: false,
-                });
-                self.s.note = None;
-                if let Some(slot) = &mut self.s.queue {
-                    slot.parked_on = None;
-                }
-                Ok(())
-            }
-            (Status::Merging, Input::Park { onto, files }) => {
-                if self.s.candidate.is_some() {
-                    return Err(not_allowed(status, input));
-                }
-                if let Some(slot) = &mut self.s.queue {
-                    slot.parked_on = Some(onto.clone());
-                }
-                self.s.note = Some(format!(
-                    "waits for the branches ahead in the queue to land: it conflicts with them in {}",
-                    files.join(", ")
-                ));
-                Ok(())
-            }
-            (
-                Status::Merging,
-                Input::VerifyFinished {
-                    commit,
-                    tree,
-                    passed,
-                    summary,
-                    ..
-                },
-            ) => {
-                let candidate = self.current_candidate(commit, tree)?;
-                let (next, flaky) = match (&candidate.status, *passed) {
-                    (CandidateStatus::Pending, true) => (CandidateStatus::Passed, false),
-                    (CandidateStatus::Pending, false) => (
-                        CandidateStatus::Failed {
-                            summary: summary.clone(),
-                        },
-                        false,
-                    ),
-                    (CandidateStatus::Rechecking { .. }, true) => (CandidateStatus::Passed, true),
-                    (CandidateStatus::Rechecking { .. }, false) => (
-                        CandidateStatus::FailedTwice {
-                            summary: summary.clone(),
-                        },
-                        false,
-                    ),
-                    // A second result for a run that already reported.
-                    _ => return Err(not_allowed(status, input)),
-                };
-                if let Some(c) = &mut self.s.candidate {
-                    c.status = next;
-                    c.flaky |= flaky;
-                }
-                Ok(())
-            }
-            (Status::Merging, Input::Recheck) => match self.s.candidate.clone() {
-                Some(Candidate {
-                    commit,
-                    status: CandidateStatus::Failed { summary },
-                    ..
-                }) => {
-                    if let Some(c) = &mut self.s.candidate {
-                        c.status = CandidateStatus::Rechecking { summary };
-                    }
-                    self.fx.push(Effect::Verify {
-                        commit,
-                        purpose: VerifyPurpose::Candidate,
-                    });
-                    Ok(())
-                }
-                _ => Err(not_allowed(status, input)),
-            },
-            (Status::Merging, Input::Eject) => match self.s.candidate.clone() {
-                Some(Candidate {
-                    status: CandidateStatus::FailedTwice { summary },
-                    ..
-                }) => {
-                    self.s.candidate = None;
-                    self.s.queue = None;
-                    self.failed_attempt(format!(
-                        "verify failed twice on the branch merged with the target (the \
-                         branches ahead of it in the merge queue passed), so the change itself \
-                         breaks the target:\n{summary}"
-                    ));
-                    Ok(())
-                }
-                _ => Err(not_allowed(status, input)),
-            },
-            (Status::Merging, Input::TargetMoved) => {
-                if self.s.candidate.is_none() {
-                    return Err(not_allowed(status, input));
-                }
-                self.s.candidate = None;
-                // Its verify, if still running, tests a tree that can no longer land.
-                self.fx.push(Effect::CancelJobs);
-                Ok(())
-            }
-            (Status::Merging, Input::Requeue) => {
-                self.s.status = Status::Queued;
-                self.s.candidate = None;
-                self.s.queue = None;
-                self.fx.push(Effect::CancelJobs);
-                Ok(())
-            }
-            (Status::Merging, Input::Landed { commit, tree }) => {
-                let candidate = self.current_candidate(commit, tree)?;
-                if !candidate.passed() {
-                    return Err(TransitionError::UnverifiedTree {
-                        tree: tree.0.clone(),
-                    });
-                }
-                self.s.landed = Some(VerifiedTree {
-                    commit: commit.clone(),
-                    tree: tree.clone(),
-                });
-                self.s.status = Status::Merged;
-                self.s.queue = None;
-                self.s.note = None;
-                self.fx.push(Effect::Cleanup {
-                    delete_branch: true,
-                });
-                self.fx.push(Effect::Notify(Notice::Merged));
-                Ok(())
-            }
+            (Status::Queued | Status::Merging, _) => self.in_queue(input),
             (Status::NeedsInput, Input::Answer { text }) => {
                 let Some(paused) = self.s.paused.take() else {
                     return Err(not_allowed(status, input));
@@ -355,6 +156,60 @@ impl Step {
             }
             _ => Err(not_allowed(status, input)),
         }
+    }
+
+    /// A ready task starts: with its planner, its best-of attempts, or its coder.
+    fn start(&mut self) {
+        self.s.tier = self.s.tier.min(self.limits.tiers - 1);
+        if self.s.flow.plan {
+            self.s.status = Status::Planning;
+            self.run(Role::Planner, SessionMode::Fresh, RunReason::Start, None);
+        } else if !self.fan_out() {
+            // A task that coded before starts again only after a person retried it.
+            let reason = if self.s.code_runs > 0 {
+                RunReason::Retried
+            } else {
+                RunReason::Start
+            };
+            self.code(Role::Coder, SessionMode::Fresh, reason, None);
+        }
+    }
+
+    /// The branch's own verify finished: on to review (or a resolver, when a conflict with the
+    /// target is predicted), or back to the coder with the output.
+    fn branch_verified(
+        &mut self,
+        commit: &crate::ObjectId,
+        tree: &crate::ObjectId,
+        passed: bool,
+        summary: &str,
+        conflicts: &[String],
+    ) -> Result<(), TransitionError> {
+        let head = self.s.head.clone();
+        if head.as_ref() != Some(commit) {
+            return Err(TransitionError::StaleCommit {
+                expected: head.map(|h| h.0).unwrap_or_default(),
+                got: commit.0.clone(),
+            });
+        }
+        if passed {
+            self.s.verified = Some(VerifiedTree {
+                commit: commit.clone(),
+                tree: tree.clone(),
+            });
+            if !conflicts.is_empty() {
+                // Predicted before queuing: resolve now rather than after a queue turn.
+                self.conflict(conflicts);
+            } else if self.s.flow.review {
+                self.s.status = Status::Reviewing;
+                self.run(Role::Reviewer, SessionMode::Fresh, RunReason::Start, None);
+            } else {
+                self.gate();
+            }
+        } else {
+            self.failed_attempt(summary.to_string());
+        }
+        Ok(())
     }
 
     fn run_finished(&mut self, role: Role, result: &RunResult) -> Result<(), TransitionError> {
