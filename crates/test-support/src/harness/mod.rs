@@ -1,7 +1,7 @@
 //! [`EngineHarness`]: the real engine, in process, on a temporary repository, with scripted
 //! agents and a verify command — for engine-level tests of every flow.
 //!
-//! ```ignore
+//! ```text
 //! let mut h = EngineHarness::builder()
 //!     .agent("writer", Agent::scripted(SCRIPT))
 //!     .set("roles.coder", "writer")
