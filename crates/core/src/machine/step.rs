@@ -212,6 +212,100 @@ impl Step {
         Ok(())
     }
 
+    /// The planner planned: a survey files its proposals, a plan of no subtasks is coded, a plan
+    /// of some is reviewed or handed to its subtasks.
+    fn planned(&mut self, subtasks: u32) {
+        if self.s.flow.survey {
+            self.surveyed(subtasks);
+            return;
+        }
+        self.s.failures = 0;
+        if subtasks == 0 {
+            self.code(Role::Coder, SessionMode::Fresh, RunReason::Start, None);
+        } else if self.s.flow.plan_review {
+            self.s.status = Status::PlanReview;
+            self.run(
+                Role::PlanReviewer,
+                SessionMode::Fresh,
+                RunReason::Start,
+                None,
+            );
+        } else {
+            self.delegate();
+        }
+    }
+
+    /// The plan reviewer judged the plan: delegated, planned again, or failed after the last round.
+    fn plan_judged(&mut self, approved: bool, reasons: &str) {
+        if approved {
+            self.s.failures = 0;
+            self.delegate();
+        } else {
+            self.s.plan_rounds += 1;
+            if self.s.plan_rounds >= self.limits.plan_rounds {
+                self.fail(format!(
+                    "the plan was rejected {} times; last reasons: {reasons}",
+                    self.s.plan_rounds
+                ));
+            } else {
+                self.s.status = Status::Planning;
+                self.run(
+                    Role::Planner,
+                    SessionMode::Resume,
+                    RunReason::PlanRejected,
+                    Some(reasons.to_string()),
+                );
+            }
+        }
+    }
+
+    /// The reviewer judged the change: on to the gate, back to the coder, or to a person after the
+    /// last round.
+    fn reviewed(&mut self, approved: bool, findings: &str) {
+        if approved {
+            self.gate();
+        } else {
+            self.s.review_rounds += 1;
+            if self.s.review_rounds >= self.limits.review_rounds {
+                self.await_person(format!(
+                    "the reviewer still requests changes after {} rounds: {findings}",
+                    self.s.review_rounds
+                ));
+            } else {
+                self.code(
+                    Role::Coder,
+                    SessionMode::Resume,
+                    RunReason::ChangesRequested,
+                    Some(findings.to_string()),
+                );
+            }
+        }
+    }
+
+    /// A run failed: the coder's attempt counts, a reviewer or a planner runs again up to its limit.
+    fn run_failed(&mut self, role: Role, reason: &str) {
+        match role {
+            Role::Coder | Role::Resolver => self.failed_attempt(reason.to_string()),
+            Role::Reviewer => {
+                self.s.review_rounds += 1;
+                if self.s.review_rounds >= self.limits.review_rounds {
+                    self.await_person(format!("the reviewer kept failing: {reason}"));
+                } else {
+                    self.run(role, SessionMode::Fresh, RunReason::Start, None);
+                }
+            }
+            Role::Planner | Role::PlanReviewer => {
+                self.s.failures += 1;
+                self.s.total_failures += 1;
+                if self.s.failures >= self.limits.failures_per_tier {
+                    self.fail(format!("the {role} run failed: {reason}"));
+                } else {
+                    self.run(role, SessionMode::Fresh, RunReason::Start, None);
+                }
+            }
+        }
+    }
+
     fn run_finished(&mut self, role: Role, result: &RunResult) -> Result<(), TransitionError> {
         let status = self.s.status;
         if let Some(outcome) = self.attempts_run_finished(role, result) {
@@ -242,47 +336,11 @@ impl Step {
                 Ok(())
             }
             RunResult::Plan { subtasks } if role == Role::Planner => {
-                if self.s.flow.survey {
-                    self.surveyed(*subtasks);
-                    return Ok(());
-                }
-                self.s.failures = 0;
-                if *subtasks == 0 {
-                    self.code(Role::Coder, SessionMode::Fresh, RunReason::Start, None);
-                } else if self.s.flow.plan_review {
-                    self.s.status = Status::PlanReview;
-                    self.run(
-                        Role::PlanReviewer,
-                        SessionMode::Fresh,
-                        RunReason::Start,
-                        None,
-                    );
-                } else {
-                    self.delegate();
-                }
+                self.planned(*subtasks);
                 Ok(())
             }
             RunResult::PlanVerdict { approved, reasons } if role == Role::PlanReviewer => {
-                if *approved {
-                    self.s.failures = 0;
-                    self.delegate();
-                } else {
-                    self.s.plan_rounds += 1;
-                    if self.s.plan_rounds >= self.limits.plan_rounds {
-                        self.fail(format!(
-                            "the plan was rejected {} times; last reasons: {reasons}",
-                            self.s.plan_rounds
-                        ));
-                    } else {
-                        self.s.status = Status::Planning;
-                        self.run(
-                            Role::Planner,
-                            SessionMode::Resume,
-                            RunReason::PlanRejected,
-                            Some(reasons.clone()),
-                        );
-                    }
-                }
+                self.plan_judged(*approved, reasons);
                 Ok(())
             }
             RunResult::Code { head, risk } if matches!(role, Role::Coder | Role::Resolver) => {
@@ -303,47 +361,11 @@ impl Step {
                 Ok(())
             }
             RunResult::Review { approved, findings } if role == Role::Reviewer => {
-                if *approved {
-                    self.gate();
-                } else {
-                    self.s.review_rounds += 1;
-                    if self.s.review_rounds >= self.limits.review_rounds {
-                        self.await_person(format!(
-                            "the reviewer still requests changes after {} rounds: {findings}",
-                            self.s.review_rounds
-                        ));
-                    } else {
-                        self.code(
-                            Role::Coder,
-                            SessionMode::Resume,
-                            RunReason::ChangesRequested,
-                            Some(findings.clone()),
-                        );
-                    }
-                }
+                self.reviewed(*approved, findings);
                 Ok(())
             }
             RunResult::Failed { reason } => {
-                match role {
-                    Role::Coder | Role::Resolver => self.failed_attempt(reason.clone()),
-                    Role::Reviewer => {
-                        self.s.review_rounds += 1;
-                        if self.s.review_rounds >= self.limits.review_rounds {
-                            self.await_person(format!("the reviewer kept failing: {reason}"));
-                        } else {
-                            self.run(role, SessionMode::Fresh, RunReason::Start, None);
-                        }
-                    }
-                    Role::Planner | Role::PlanReviewer => {
-                        self.s.failures += 1;
-                        self.s.total_failures += 1;
-                        if self.s.failures >= self.limits.failures_per_tier {
-                            self.fail(format!("the {role} run failed: {reason}"));
-                        } else {
-                            self.run(role, SessionMode::Fresh, RunReason::Start, None);
-                        }
-                    }
-                }
+                self.run_failed(role, reason);
                 Ok(())
             }
             RunResult::Plan { .. } => wrong("a plan"),

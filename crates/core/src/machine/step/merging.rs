@@ -3,6 +3,7 @@
 //! back to the queue or parks behind the branches ahead of it.
 
 use super::{Step, not_allowed};
+use crate::ObjectId;
 use crate::machine::state::{Candidate, CandidateStatus, QueueSlot, VerifiedTree};
 use crate::machine::types::{Effect, Input, Notice, TransitionError, VerifyPurpose};
 use crate::task::Status;
@@ -11,6 +12,7 @@ impl Step {
     /// Applies `input` to a task that is `queued` or `merging`.
     pub(super) fn in_queue(&mut self, input: &Input) -> Result<(), TransitionError> {
         let status = self.s.status;
+        let refused = || Err(not_allowed(status, input));
         match (status, input) {
             (Status::Queued, Input::BeginMerge { position, since_ms }) => {
                 self.s.status = Status::Merging;
@@ -27,39 +29,16 @@ impl Step {
                 self.conflict(files);
                 Ok(())
             }
+            (Status::Merging, Input::CandidateReady { .. } | Input::Park { .. })
+                if self.s.candidate.is_some() =>
+            {
+                refused()
+            }
             (Status::Merging, Input::CandidateReady { commit, tree, onto }) => {
-                if self.s.candidate.is_some() {
-                    return Err(not_allowed(status, input));
-                }
-                // A tree the branch itself passed with needs no second run.
-                let status = if self.tree_verified(tree) {
-                    CandidateStatus::Passed
-                } else {
-                    CandidateStatus::Pending
-                };
-                if status == CandidateStatus::Pending {
-                    self.fx.push(Effect::Verify {
-                        commit: commit.clone(),
-                        purpose: VerifyPurpose::Candidate,
-                    });
-                }
-                self.s.candidate = Some(Candidate {
-                    commit: commit.clone(),
-                    tree: tree.clone(),
-                    onto: onto.clone(),
-                    status,
-                    flaky: false,
-                });
-                self.s.note = None;
-                if let Some(slot) = &mut self.s.queue {
-                    slot.parked_on = None;
-                }
+                self.candidate_ready(commit, tree, onto);
                 Ok(())
             }
             (Status::Merging, Input::Park { onto, files }) => {
-                if self.s.candidate.is_some() {
-                    return Err(not_allowed(status, input));
-                }
                 if let Some(slot) = &mut self.s.queue {
                     slot.parked_on = Some(onto.clone());
                 }
@@ -78,32 +57,10 @@ impl Step {
                     summary,
                     ..
                 },
-            ) => {
-                let candidate = self.current_candidate(commit, tree)?;
-                let (next, flaky) = match (&candidate.status, *passed) {
-                    (CandidateStatus::Pending, true) => (CandidateStatus::Passed, false),
-                    (CandidateStatus::Pending, false) => (
-                        CandidateStatus::Failed {
-                            summary: summary.clone(),
-                        },
-                        false,
-                    ),
-                    (CandidateStatus::Rechecking { .. }, true) => (CandidateStatus::Passed, true),
-                    (CandidateStatus::Rechecking { .. }, false) => (
-                        CandidateStatus::FailedTwice {
-                            summary: summary.clone(),
-                        },
-                        false,
-                    ),
-                    // A second result for a run that already reported.
-                    _ => return Err(not_allowed(status, input)),
-                };
-                if let Some(c) = &mut self.s.candidate {
-                    c.status = next;
-                    c.flaky |= flaky;
-                }
-                Ok(())
-            }
+            ) => match self.candidate_verified(commit, tree, *passed, summary)? {
+                true => Ok(()),
+                false => refused(),
+            },
             (Status::Merging, Input::Recheck) => match self.s.candidate.clone() {
                 Some(Candidate {
                     commit,
@@ -119,7 +76,7 @@ impl Step {
                     });
                     Ok(())
                 }
-                _ => Err(not_allowed(status, input)),
+                _ => refused(),
             },
             (Status::Merging, Input::Eject) => match self.s.candidate.clone() {
                 Some(Candidate {
@@ -135,11 +92,11 @@ impl Step {
                     ));
                     Ok(())
                 }
-                _ => Err(not_allowed(status, input)),
+                _ => refused(),
             },
             (Status::Merging, Input::TargetMoved) => {
                 if self.s.candidate.is_none() {
-                    return Err(not_allowed(status, input));
+                    return refused();
                 }
                 self.s.candidate = None;
                 // Its verify, if still running, tests a tree that can no longer land.
@@ -153,27 +110,85 @@ impl Step {
                 self.fx.push(Effect::CancelJobs);
                 Ok(())
             }
-            (Status::Merging, Input::Landed { commit, tree }) => {
-                let candidate = self.current_candidate(commit, tree)?;
-                if !candidate.passed() {
-                    return Err(TransitionError::UnverifiedTree {
-                        tree: tree.0.clone(),
-                    });
-                }
-                self.s.landed = Some(VerifiedTree {
-                    commit: commit.clone(),
-                    tree: tree.clone(),
-                });
-                self.s.status = Status::Merged;
-                self.s.queue = None;
-                self.s.note = None;
-                self.fx.push(Effect::Cleanup {
-                    delete_branch: true,
-                });
-                self.fx.push(Effect::Notify(Notice::Merged));
-                Ok(())
-            }
-            _ => Err(not_allowed(status, input)),
+            (Status::Merging, Input::Landed { commit, tree }) => self.landed(commit, tree),
+            _ => refused(),
         }
+    }
+
+    /// The branch merged with the target is ready: verified, unless the branch itself passed
+    /// with the same tree.
+    fn candidate_ready(&mut self, commit: &ObjectId, tree: &ObjectId, onto: &ObjectId) {
+        // A tree the branch itself passed with needs no second run.
+        let status = if self.tree_verified(tree) {
+            CandidateStatus::Passed
+        } else {
+            CandidateStatus::Pending
+        };
+        if status == CandidateStatus::Pending {
+            self.fx.push(Effect::Verify {
+                commit: commit.clone(),
+                purpose: VerifyPurpose::Candidate,
+            });
+        }
+        self.s.candidate = Some(Candidate {
+            commit: commit.clone(),
+            tree: tree.clone(),
+            onto: onto.clone(),
+            status,
+            flaky: false,
+        });
+        self.s.note = None;
+        if let Some(slot) = &mut self.s.queue {
+            slot.parked_on = None;
+        }
+    }
+
+    /// The candidate's verify finished; `false` when it had already reported (a second result
+    /// for one run).
+    fn candidate_verified(
+        &mut self,
+        commit: &ObjectId,
+        tree: &ObjectId,
+        passed: bool,
+        summary: &str,
+    ) -> Result<bool, TransitionError> {
+        let candidate = self.current_candidate(commit, tree)?;
+        let summary = summary.to_string();
+        let (next, flaky) = match (&candidate.status, passed) {
+            (CandidateStatus::Pending, true) => (CandidateStatus::Passed, false),
+            (CandidateStatus::Pending, false) => (CandidateStatus::Failed { summary }, false),
+            (CandidateStatus::Rechecking { .. }, true) => (CandidateStatus::Passed, true),
+            (CandidateStatus::Rechecking { .. }, false) => {
+                (CandidateStatus::FailedTwice { summary }, false)
+            }
+            _ => return Ok(false),
+        };
+        if let Some(c) = &mut self.s.candidate {
+            c.status = next;
+            c.flaky |= flaky;
+        }
+        Ok(true)
+    }
+
+    /// The candidate landed on the target: only a tree that passed verify may.
+    fn landed(&mut self, commit: &ObjectId, tree: &ObjectId) -> Result<(), TransitionError> {
+        let candidate = self.current_candidate(commit, tree)?;
+        if !candidate.passed() {
+            return Err(TransitionError::UnverifiedTree {
+                tree: tree.0.clone(),
+            });
+        }
+        self.s.landed = Some(VerifiedTree {
+            commit: commit.clone(),
+            tree: tree.clone(),
+        });
+        self.s.status = Status::Merged;
+        self.s.queue = None;
+        self.s.note = None;
+        self.fx.push(Effect::Cleanup {
+            delete_branch: true,
+        });
+        self.fx.push(Effect::Notify(Notice::Merged));
+        Ok(())
     }
 }
