@@ -243,18 +243,31 @@ async fn model_request(shared: &Shared, api: Api, request: Request) -> Response 
         seq,
         created: now(),
     };
+    deliver(shared, api, &answer, &body, streaming)
+}
+
+/// The scripted answer, as a stream of server-sent events or one JSON document, with the
+/// turn's pacing, stall and malformed line.
+fn deliver(
+    shared: &Shared,
+    api: Api,
+    answer: &Answer<'_>,
+    body: &Value,
+    streaming: bool,
+) -> Response {
+    let turn = answer.turn;
     let mut delivery = if streaming {
         let events = match api {
-            Api::Messages => anthropic::render_stream(&answer),
-            Api::Responses => responses::render_stream(&answer),
-            _ => openai_chat::render_stream(&answer, openai_chat::include_usage(&body)),
+            Api::Messages => anthropic::render_stream(answer),
+            Api::Responses => responses::render_stream(answer),
+            _ => openai_chat::render_stream(answer, openai_chat::include_usage(body)),
         };
         Delivery::new(sse::CONTENT_TYPE, events)
     } else {
         let json = match api {
-            Api::Messages => anthropic::render_json(&answer),
-            Api::Responses => responses::render_json(&answer),
-            _ => openai_chat::render_json(&answer),
+            Api::Messages => anthropic::render_json(answer),
+            Api::Responses => responses::render_json(answer),
+            _ => openai_chat::render_json(answer),
         };
         Delivery::new("application/json", vec![json.to_string()])
     };
