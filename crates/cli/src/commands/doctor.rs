@@ -47,46 +47,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     });
     let settings = ctx.settings();
     match &settings {
-        Ok(s) => {
-            let source = s
-                .source
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "defaults (no gaffer.toml)".into());
-            checks.push(check("config", true, source, None));
-            checks.push(check(
-                "verify",
-                s.verify.command.is_some(),
-                s.verify
-                    .command
-                    .clone()
-                    .unwrap_or_else(|| "no verify command".into()),
-                Some("run `gaffer init`, or set verify.command in gaffer.toml"),
-            ));
-            // How runs are confined, said loudly when they are not.
-            let confined = gaffer_engine::sandbox_for(s).is_ok_and(|sb| sb.is_confined());
-            let explicitly_none = s.sandbox.mode == gaffer_config::SandboxModeSetting::None;
-            checks.push(check(
-                "sandbox",
-                confined || explicitly_none,
-                gaffer_engine::describe_confinement(s),
-                Some(
-                    "install bubblewrap (Debian/Ubuntu: apt install bubblewrap) and allow \
-                     unprivileged user namespaces, or set [sandbox] mode = \"none\" to accept \
-                     unconfined runs",
-                ),
-            ));
-            checks.push(check(
-                "agents",
-                !s.roles.coder.is_empty(),
-                if s.roles.coder.is_empty() {
-                    "no coder configured".to_string()
-                } else {
-                    format!("coders: {}", s.roles.coder.join(", "))
-                },
-                Some("add an agent under [agents] and list it in roles.coder"),
-            ));
-        }
+        Ok(s) => checks.extend(settings_checks(s)),
         Err(e) => checks.push(check("config", false, e.message.clone(), e.hint.as_deref())),
     }
     if repo.is_ok() && settings.is_ok() {
@@ -150,6 +111,50 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         ));
     }
     Ok(())
+}
+
+/// What the settings say: where they come from, the verify command, confinement, agents.
+fn settings_checks(s: &gaffer_config::Settings) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let source = s
+        .source
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "defaults (no gaffer.toml)".into());
+    checks.push(check("config", true, source, None));
+    checks.push(check(
+        "verify",
+        s.verify.command.is_some(),
+        s.verify
+            .command
+            .clone()
+            .unwrap_or_else(|| "no verify command".into()),
+        Some("run `gaffer init`, or set verify.command in gaffer.toml"),
+    ));
+    // How runs are confined, said loudly when they are not.
+    let confined = gaffer_engine::sandbox_for(s).is_ok_and(|sb| sb.is_confined());
+    let explicitly_none = s.sandbox.mode == gaffer_config::SandboxModeSetting::None;
+    checks.push(check(
+        "sandbox",
+        confined || explicitly_none,
+        gaffer_engine::describe_confinement(s),
+        Some(
+            "install bubblewrap (Debian/Ubuntu: apt install bubblewrap) and allow \
+             unprivileged user namespaces, or set [sandbox] mode = \"none\" to accept \
+             unconfined runs",
+        ),
+    ));
+    checks.push(check(
+        "agents",
+        !s.roles.coder.is_empty(),
+        if s.roles.coder.is_empty() {
+            "no coder configured".to_string()
+        } else {
+            format!("coders: {}", s.roles.coder.join(", "))
+        },
+        Some("add an agent under [agents] and list it in roles.coder"),
+    ));
+    checks
 }
 
 fn find_in_path(program: &str) -> Option<std::path::PathBuf> {
