@@ -51,7 +51,7 @@ impl Action {
 
     /// Where the action is sent for task `task`.
     pub fn path(&self, task: i64) -> String {
-        format!("/api/tasks/{task}/{}", self.name())
+        crate::paths::task_route(task, self.name())
     }
 
     /// The request body of its route.

@@ -8,6 +8,7 @@
 mod action;
 mod client;
 mod daemon_file;
+pub mod paths;
 
 pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,

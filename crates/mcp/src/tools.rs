@@ -1,7 +1,7 @@
 //! The tools: what an MCP client (a person's own agent session, or an agent gaffer runs) can do
 //! with the board. Each one is one or two calls of the daemon's HTTP API.
 
-use gaffer_api::{Action, Api, ApiError};
+use gaffer_api::{Action, Api, ApiError, paths};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -287,17 +287,13 @@ impl GafferMcp {
         annotations(read_only_hint = true)
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasksArgs>) -> ToolResult {
-        let statuses: Vec<String> = args
+        let statuses: Vec<&str> = args
             .status
             .iter()
-            .map(|s| s.trim().to_string())
+            .map(|s| s.trim())
             .filter(|s| !s.is_empty())
             .collect();
-        let path = if statuses.is_empty() {
-            "/api/tasks".to_string()
-        } else {
-            format!("/api/tasks?status={}", statuses.join(","))
-        };
+        let path = paths::tasks_in(&statuses);
         match self.api.get(&path).await {
             Ok(tasks) => ok(&summaries(&tasks)),
             Err(e) => failed(e.explain()),
@@ -309,7 +305,7 @@ impl GafferMcp {
         annotations(read_only_hint = true)
     )]
     async fn show_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
-        answer(self.api.get(&format!("/api/tasks/{}", args.id)).await)
+        answer(self.api.get(&paths::task(args.id)).await)
     }
 
     #[tool(
@@ -341,7 +337,7 @@ impl GafferMcp {
         if let Some(parent) = args.parent {
             body["parent"] = json!(parent);
         }
-        answer(self.api.post("/api/tasks", &body).await)
+        answer(self.api.post(paths::TASKS, &body).await)
     }
 
     #[tool(
@@ -361,11 +357,7 @@ impl GafferMcp {
         if let Some(priority) = args.priority {
             body["priority"] = json!(priority);
         }
-        answer(
-            self.api
-                .patch(&format!("/api/tasks/{}", args.id), &body)
-                .await,
-        )
+        answer(self.api.patch(&paths::task(args.id), &body).await)
     }
 
     #[tool(
@@ -391,7 +383,7 @@ impl GafferMcp {
         if let Some(priority) = args.priority {
             body["priority"] = json!(priority);
         }
-        answer(self.api.post("/api/tasks", &body).await)
+        answer(self.api.post(paths::TASKS, &body).await)
     }
 
     #[tool(
@@ -459,12 +451,12 @@ impl GafferMcp {
         annotations(read_only_hint = true)
     )]
     async fn queue_status(&self) -> ToolResult {
-        match self.api.get("/api/queue").await {
+        match self.api.get(paths::QUEUE).await {
             Ok(queue) => ok(&queue),
             // A daemon without the queue route: the same picture from the task list.
             Err(e) if e.status == Some(404) && e.message.contains("no route") => {
-                let path = "/api/tasks?status=awaiting_approval,queued,merging";
-                match self.api.get(path).await {
+                let path = paths::tasks_in(&["awaiting_approval", "queued", "merging"]);
+                match self.api.get(&path).await {
                     Ok(tasks) => ok(&json!({
                         "tasks": summaries(&tasks),
                         "note": "this daemon has no GET /api/queue; these are the tasks awaiting approval, queued or merging",
@@ -481,7 +473,7 @@ impl GafferMcp {
         annotations(read_only_hint = true)
     )]
     async fn usage(&self) -> ToolResult {
-        answer(self.api.get("/api/usage").await)
+        answer(self.api.get(paths::USAGE).await)
     }
 
     #[tool(
@@ -489,7 +481,7 @@ impl GafferMcp {
         annotations(read_only_hint = true)
     )]
     async fn board_status(&self) -> ToolResult {
-        match self.api.get("/api/status").await {
+        match self.api.get(paths::STATUS).await {
             Ok(status) => ok(&json!({
                 "project": status["project"]["name"],
                 "counts": status["counts"],
@@ -512,7 +504,7 @@ impl GafferMcp {
         // daemon notes which agent and run proposed it.
         if let Some(task) = self.agent.task {
             let body = json!({ "title": title, "body": args.body, "run": self.agent.run });
-            let path = format!("/api/tasks/{task}/propose");
+            let path = paths::task_route(task, "propose");
             return answer(self.api.post(&path, &body).await);
         }
         let body = match args.body.trim() {
@@ -520,7 +512,7 @@ impl GafferMcp {
             text => format!("{text}\n\n{PROPOSED_OUTSIDE_A_RUN}"),
         };
         let body = json!({ "title": title, "body": body, "kind": "proposal" });
-        answer(self.api.post("/api/tasks", &body).await)
+        answer(self.api.post(paths::TASKS, &body).await)
     }
 
     #[tool(
@@ -533,7 +525,7 @@ impl GafferMcp {
         let body = json!({ "text": args.text, "run": self.agent.run });
         match self
             .api
-            .post(&format!("/api/tasks/{task}/progress"), &body)
+            .post(&paths::task_route(task, "progress"), &body)
             .await
         {
             Ok(_) => ok(&json!({ "recorded": true, "task": task })),
@@ -549,11 +541,7 @@ impl GafferMcp {
             return failed(not_in_a_run("ask_person"));
         };
         let body = json!({ "question": args.question, "run": self.agent.run });
-        match self
-            .api
-            .post(&format!("/api/tasks/{task}/ask"), &body)
-            .await
-        {
+        match self.api.post(&paths::task_route(task, "ask"), &body).await {
             Ok(_) => ok(&json!({
                 "recorded": true,
                 "task": task,

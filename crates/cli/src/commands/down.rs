@@ -19,7 +19,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     }
     let client = info.client(&board.settings.server);
     let asked: CliResult<serde_json::Value> =
-        runtime()?.block_on(client.post("/api/shutdown", &serde_json::json!({})));
+        runtime()?.block_on(client.post(gaffer_api::paths::SHUTDOWN, &serde_json::json!({})));
     if asked.is_err() {
         // Not answering over HTTP: fall back to SIGTERM, which it handles the same way.
         let pid = nix::unistd::Pid::from_raw(info.pid as i32);

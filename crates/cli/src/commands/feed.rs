@@ -47,7 +47,7 @@ pub fn run(ctx: &Context, args: &FeedArgs) -> CliResult<()> {
         let rt = runtime()?;
         return rt.block_on(async {
             let response = client
-                .get_stream(&format!("/api/events/stream?after={}", after.0))
+                .get_stream(&gaffer_api::paths::event_stream(after.0))
                 .await?;
             let mut body = response.bytes_stream();
             let mut buffer = String::new();

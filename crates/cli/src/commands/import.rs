@@ -66,7 +66,7 @@ fn create(ctx: &Context, board: &Board, drafts: &[Draft]) -> CliResult<Vec<Task>
             .to_new_task(&ids)
             .map_err(|e| CliError::new(Kind::Usage, e))?;
         let task: Task = match (&client, &rt) {
-            (Some(client), Some(rt)) => rt.block_on(client.post("/api/tasks", &new))?,
+            (Some(client), Some(rt)) => rt.block_on(client.post(gaffer_api::paths::TASKS, &new))?,
             _ => board.add_task(new)?,
         };
         ids.push(task.id);

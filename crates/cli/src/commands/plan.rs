@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> CliResult<()> {
         ..NewTask::default()
     };
     let task: Task = match ctx.daemon(&board) {
-        Some(client) => runtime()?.block_on(client.post("/api/tasks", &new))?,
+        Some(client) => runtime()?.block_on(client.post(gaffer_api::paths::TASKS, &new))?,
         None => board.add_task(new)?,
     };
     if args.json {

@@ -48,7 +48,7 @@ pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
     };
     let board = ctx.board()?;
     let task: Task = match ctx.daemon(&board) {
-        Some(client) => runtime()?.block_on(client.post("/api/tasks", &new))?,
+        Some(client) => runtime()?.block_on(client.post(gaffer_api::paths::TASKS, &new))?,
         None => board.add_task(new)?,
     };
     if args.json {

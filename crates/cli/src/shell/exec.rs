@@ -91,9 +91,10 @@ impl Session<'_> {
                         "`gaffer up` starts it (`--set engine.concurrency={n}` to start at {n})"
                     )));
                 };
-                let scaled: serde_json::Value = self.rt.block_on(
-                    client.post("/api/scale", &serde_json::json!({ "concurrency": n })),
-                )?;
+                let scaled: serde_json::Value = self.rt.block_on(client.post(
+                    gaffer_api::paths::SCALE,
+                    &serde_json::json!({ "concurrency": n }),
+                ))?;
                 let now = scaled["concurrency"].as_u64().unwrap_or(n as u64);
                 app.info(format!("up to {now} agents now run at once"));
             }
@@ -127,7 +128,9 @@ impl Session<'_> {
 
     fn add(&self, new: NewTask) -> CliResult<Task> {
         match self.daemon() {
-            Some(client) => self.rt.block_on(client.post("/api/tasks", &new)),
+            Some(client) => self
+                .rt
+                .block_on(client.post(gaffer_api::paths::TASKS, &new)),
             None => Ok(self.board.add_task(new)?),
         }
     }

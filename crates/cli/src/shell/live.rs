@@ -193,7 +193,7 @@ pub fn refresh_detail(s: &Session<'_>, app: &mut App) -> CliResult<()> {
 /// Streams events after `after` from the daemon into `tx` until the stream or the receiver ends.
 async fn follow(client: Client, after: Seq, tx: &Sender<Streamed>) -> CliResult<()> {
     let response = client
-        .get_stream(&format!("/api/events/stream?after={}", after.0))
+        .get_stream(&gaffer_api::paths::event_stream(after.0))
         .await?;
     if !response.status().is_success() {
         return Err(CliError::new(
