@@ -410,19 +410,23 @@ fn show_repository(
         let name = entry.file_name();
         // gaffer's state (hidden anyway), the config (below), the user's own index and
         // in-progress operations: nothing a check of a worktree needs.
-        if !matches!(
-            name.to_str(),
-            Some("objects" | "refs" | "packed-refs" | "HEAD" | "worktrees" | "info" | "shallow")
-        ) {
+        if !SHOWN_OF_GIT_DIR.contains(&name.to_str().unwrap_or("")) {
             continue;
         }
-        policy = policy.read_only(entry.path());
+        let path = entry.path();
+        // An entry that is a link (a shared object store, git-new-workdir) shows what it
+        // points to at its own path: the tmpfs has no link to follow.
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        policy = match (is_link, path.canonicalize()) {
+            (true, Ok(target)) => policy.read_only_over(target, &path),
+            _ => policy.read_only(&path),
+        };
     }
     let config = common.join("config");
     if config.is_file() {
         let clean = scratch.with_extension("gitconfig");
-        let text = std::fs::read_to_string(&config)
-            .map_err(io(format!("reading {}", config.display())))?;
+        // Bytes, not text: a config may hold a name in Latin-1.
+        let text = std::fs::read(&config).map_err(io(format!("reading {}", config.display())))?;
         std::fs::write(&clean, git_config_essentials(&text))
             .map_err(io(format!("writing {}", clean.display())))?;
         policy = policy.read_only_over(&clean, &config);
@@ -430,24 +434,45 @@ fn show_repository(
     Ok(policy)
 }
 
+/// What verify and setup see of the git directory: what git needs to read a worktree's
+/// history and status. Not gaffer's state, the config (a clean copy stands in), the user's own
+/// index, hooks or operations in progress.
+const SHOWN_OF_GIT_DIR: &[&str] = &[
+    "objects",
+    "refs",
+    "reftable",
+    "packed-refs",
+    "HEAD",
+    "worktrees",
+    "info",
+    "shallow",
+    "commondir",
+];
+
 /// The sections of a git config that git needs to read the repository (`[core]`,
-/// `[extensions]`), without the rest: remotes, credentials, URLs rewritten with tokens.
-fn git_config_essentials(text: &str) -> String {
+/// `[extensions]`), without the rest: remotes, credentials, URLs rewritten with tokens. Works
+/// on bytes: a config need not be UTF-8.
+fn git_config_essentials(text: &[u8]) -> Vec<u8> {
     let mut keep = false;
-    let mut out = String::new();
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if let Some(header) = trimmed.strip_prefix('[') {
-            let name = header
-                .split(|c: char| c == ']' || c == '"' || c.is_whitespace() || c == '.')
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            keep = name == "core" || name == "extensions";
+    let mut out = Vec::new();
+    for line in text.split_inclusive(|b| *b == b'\n') {
+        let start = line
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(line.len());
+        if let Some(header) = line[start..].strip_prefix(b"[") {
+            let end = header
+                .iter()
+                .position(|b| matches!(b, b']' | b'"' | b'.') || b.is_ascii_whitespace())
+                .unwrap_or(header.len());
+            let name = header[..end].to_ascii_lowercase();
+            keep = name == b"core" || name == b"extensions";
         }
         if keep {
-            out.push_str(line);
-            out.push('\n');
+            out.extend_from_slice(line);
+            if !line.ends_with(b"\n") {
+                out.push(b'\n');
+            }
         }
     }
     out
@@ -531,11 +556,14 @@ mod tests {
         let config = "[core]\n\trepositoryformatversion = 0\n[remote \"origin\"]\n\turl = \
                       https://user:secret@example.com/r.git\n[http]\n\textraheader = \
                       AUTHORIZATION: bearer t0ken\n[extensions]\n\tworktreeConfig = true\n";
-        let kept = git_config_essentials(config);
+        let kept = git_config_essentials(config.as_bytes());
         assert_eq!(
             kept,
-            "[core]\n\trepositoryformatversion = 0\n[extensions]\n\tworktreeConfig = true\n"
+            b"[core]\n\trepositoryformatversion = 0\n[extensions]\n\tworktreeConfig = true\n"
         );
+        // Not UTF-8 (a name in Latin-1): read all the same.
+        let latin1 = b"[user]\n\tname = Jos\xe9\n[core]\n\tbare = false\n";
+        assert_eq!(git_config_essentials(latin1), b"[core]\n\tbare = false\n");
     }
 
     #[test]

@@ -134,9 +134,11 @@ pub struct PolicyBuilder {
 }
 
 impl PolicyBuilder {
-    /// `source` (a file) is what the process sees at `target` (an existing file, e.g. a
+    /// `source` (a file or a directory) is what the process sees at `target` (e.g. a
     /// worktree's `.git`), read-only: a bind mount point cannot be replaced or removed from
-    /// inside. Both must exist when the policy is built.
+    /// inside. `source` and the directory holding `target` must exist when the policy is
+    /// built; `target` is taken as named, even when it is a symbolic link (its directory is
+    /// resolved, not it), so a link's own path can show what it points to.
     pub fn read_only_over(
         mut self,
         source: impl Into<PathBuf>,
@@ -235,7 +237,7 @@ impl PolicyBuilder {
         };
         let mut files_over = Vec::new();
         for (source, target) in &self.files_over {
-            let (source, target) = (required("file", source)?, required("file", target)?);
+            let (source, target) = (required("file", source)?, required_place(target)?);
             files_over.push((source, target));
         }
         Ok(Policy {
@@ -259,6 +261,18 @@ fn required(what: &'static str, path: &Path) -> Result<PathBuf, SandboxError> {
         })?;
     utf8(&canonical)?;
     Ok(canonical)
+}
+
+/// `path` with its directory made canonical and its last component kept as it is.
+fn required_place(path: &Path) -> Result<PathBuf, SandboxError> {
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
+            let place = required("directory", dir)?.join(name);
+            utf8(&place)?;
+            Ok(place)
+        }
+        _ => required("file", path),
+    }
 }
 
 fn utf8(path: &Path) -> Result<(), SandboxError> {

@@ -198,3 +198,39 @@ async fn auto_uses_bwrap_when_it_works() {
             .success()
     );
 }
+
+/// A link inside a hidden directory can show, at its own path, the directory it points to (as
+/// a git directory whose `objects` is a link to a shared store is shown to verify).
+#[tokio::test]
+async fn a_link_shows_what_it_points_to_at_its_own_path() {
+    let Some(sandbox) = common::sandbox() else {
+        return;
+    };
+    let l = Layout::new();
+    let shared = l.root.join("shared-objects");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("pack"), "packed\n").unwrap();
+    let gitdir = l.state.join("repo.git");
+    std::fs::create_dir_all(&gitdir).unwrap();
+    std::os::unix::fs::symlink(&shared, gitdir.join("objects")).unwrap();
+    let policy = l
+        .builder(Network::None)
+        .hide(&gitdir)
+        .read_only_over(&shared, gitdir.join("objects"))
+        .build()
+        .unwrap();
+    let objects = gitdir.join("objects");
+    let spec = script(
+        "/bin/sh",
+        &format!(
+            "cat {o}/pack; test -L {o} && echo LINK; echo x > {o}/new && echo WROTE",
+            o = objects.display()
+        ),
+        &l.worktree,
+    );
+    let outcome = run(&sandbox.wrap(spec, &policy)).await;
+    assert!(outcome.tail.contains("packed"), "{}", outcome.tail);
+    assert!(!outcome.tail.contains("LINK"), "{}", outcome.tail);
+    assert!(!outcome.tail.contains("WROTE"), "{}", outcome.tail);
+    assert!(!shared.join("new").exists());
+}
