@@ -124,10 +124,22 @@ pub struct DeclineBody {
 }
 
 /// `POST /api/tasks/{id}/budget` body: `{"usd": 2.5}`, or `{"usd": null}` for the default.
+/// `usd` must be there: a missing one is an error, never a silent return to the default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetBody {
+    #[serde(deserialize_with = "present")]
     pub usd: Option<f64>,
+}
+
+/// An `Option` field that must be written (`null` allowed): serde reads a missing `Option`
+/// as `None` unless told otherwise.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
 }
 
 impl From<CancelBody> for Action {
@@ -187,6 +199,15 @@ mod tests {
             Action::Decline { reason: None },
             Action::Budget { usd: Some(2.5) },
         ]
+    }
+
+    #[test]
+    fn a_budget_body_must_say_its_amount() {
+        let read = |text: &str| serde_json::from_str::<BudgetBody>(text);
+        assert_eq!(read(r#"{"usd": 2.5}"#).unwrap().usd, Some(2.5));
+        assert_eq!(read(r#"{"usd": null}"#).unwrap().usd, None);
+        assert!(read("{}").is_err());
+        assert!(read(r#"{"amount": 5}"#).is_err());
     }
 
     #[test]

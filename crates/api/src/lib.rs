@@ -12,7 +12,7 @@ pub mod paths;
 
 pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,
-    parse_budget,
+    parse_budget, present,
 };
 pub use client::{API_URL_ENV, Api, ApiError, Endpoint, RUN_TOKEN_ENV};
 pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};

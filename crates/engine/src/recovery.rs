@@ -56,7 +56,7 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     report.runs_brought_back = blocking(move || {
         let mut brought = 0;
         for run in &lost {
-            match bring_back_lost(&b, run) {
+            match bring_back_remembered(&b, run) {
                 Ok(true) => brought += 1,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(run = %run.id, "cannot bring back the commits of a lost run: {e}"),
@@ -132,9 +132,13 @@ pub(crate) fn forget_run_repo(scratch: &std::path::Path) {
     let _ = std::fs::remove_file(scratch.join(RUN_REPO_START));
 }
 
-/// Brings the commits a lost coder run made in its own git directory back to its branch;
+/// Brings the commits a coder run that did not end normally (lost in a crash, or cut off by an
+/// error) made in its own git directory back to its branch, and removes that directory;
 /// `Ok(false)` when it had none, or made no commit.
-fn bring_back_lost(board: &crate::board::Board, run: &gaffer_core::Run) -> Result<bool> {
+pub(crate) fn bring_back_remembered(
+    board: &crate::board::Board,
+    run: &gaffer_core::Run,
+) -> Result<bool> {
     let scratch = board.paths.run_dir(run.id).join("git");
     let Ok(text) = std::fs::read_to_string(scratch.join(RUN_REPO_START)) else {
         return Ok(false);

@@ -181,10 +181,14 @@ pub struct DeclineArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BudgetArgs {
     /// The task's id.
     pub id: i64,
-    /// The budget in US dollars, zero or more; null for the project's default.
+    /// The budget in US dollars, zero or more; null for the project's default. Required: a
+    /// call that leaves it out is refused rather than read as "the default".
+    #[serde(deserialize_with = "gaffer_api::present")]
+    #[schemars(required)]
     pub usd: Option<f64>,
 }
 

@@ -403,19 +403,32 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         Err(e) => {
             // Whatever stopped the job once its run had started, the run ends with it: left
             // "running", it would show as running forever (and count as the task's live run).
-            let status = if ctx.cancel.is_cancelled() {
-                RunStatus::Cancelled
-            } else {
-                RunStatus::Failed
+            // What it committed in its own git directory comes back first, as recovery would
+            // bring back a lost run's.
+            let (b, r) = (Arc::clone(board), run.clone());
+            match blocking(move || crate::recovery::bring_back_remembered(&b, &r)).await {
+                Ok(_) => {}
+                Err(back) => tracing::warn!(run = %run.id, "cannot take the run's commits: {back}"),
+            }
+            let stopped = ctx.cancel.is_cancelled();
+            let finish = RunFinish {
+                run: run.id,
+                status: if stopped {
+                    RunStatus::Cancelled
+                } else {
+                    RunStatus::Failed
+                },
+                outcome: Some(e.to_string()),
+                usage: gaffer_core::Usage::default(),
+                session_id: None,
             };
+            // A job stopped on purpose (shutdown, a lost lease, a cancel) goes back to the
+            // queue or ends with its task, as an interrupted run does; it does not fail it.
+            if stopped {
+                return Ok(Ran::Interrupted(finish));
+            }
             let ended = board.store.commit(&Commit {
-                finish_run: Some(RunFinish {
-                    run: run.id,
-                    status,
-                    outcome: Some(e.to_string()),
-                    usage: gaffer_core::Usage::default(),
-                    session_id: None,
-                }),
+                finish_run: Some(finish),
                 ..Commit::default()
             });
             if let Err(end) = ended {

@@ -36,6 +36,29 @@ export function svg(tag, attrs, ...children) {
   return build(document.createElementNS(SVG_NS, tag), attrs, children);
 }
 
+/**
+ * What a person typed into the fields under `root` (keyed by their task and name) and which
+ * field had focus; the returned function puts both back after `root` is drawn again, so a
+ * live re-render never loses what is being typed.
+ */
+export function keepTyped(root) {
+  const key = (field) => `${field.closest('[data-task]')?.dataset.task ?? ''}:${field.name}`;
+  const fields = () => root.querySelectorAll('textarea[name], input[name]');
+  const typed = new Map();
+  for (const field of fields()) {
+    if (field.value !== field.defaultValue) typed.set(key(field), field.value);
+  }
+  const active = document.activeElement;
+  const focused = active && root.contains(active) && active.name ? key(active) : null;
+  return () => {
+    for (const field of fields()) {
+      const k = key(field);
+      if (typed.has(k)) field.value = typed.get(k);
+      if (k === focused) field.focus();
+    }
+  };
+}
+
 /** Replaces the children of `el`. */
 export function fill(el, ...children) {
   el.replaceChildren();

@@ -2,7 +2,7 @@
 // and failed tasks to retry.
 
 import { explain, post } from '../api.js';
-import { fill, fmt, h, toast } from '../dom.js';
+import { fill, fmt, h, keepTyped, toast } from '../dom.js';
 import { TERMINAL, board } from '../model.js';
 import { answerForm, approvalPanel } from './task.js';
 
@@ -28,14 +28,7 @@ export function mount(root) {
       fill(body, h('p', { class: 'empty' }, 'Loading…'));
       return;
     }
-    const typed = new Map();
-    for (const field of body.querySelectorAll('[data-task] textarea, [data-task] input')) {
-      const key = `${field.closest('[data-task]').dataset.task}:${field.name}`;
-      if (field.value) typed.set(key, field.value);
-    }
-    const focused = document.activeElement && body.contains(document.activeElement)
-      ? `${document.activeElement.closest('[data-task]')?.dataset.task}:${document.activeElement.name}` : null;
-
+    const restoreTyped = keepTyped(body);
     const tasks = [...board.tasks.values()].sort((a, b) => a.id - b.id);
     const questions = tasks.filter((t) => t.state.status === 'needs_input');
     const approvals = tasks.filter((t) => t.state.status === 'awaiting_approval');
@@ -48,11 +41,7 @@ export function mount(root) {
       group('Proposals', 'proposals', proposals, 'No proposals.', (t) => item(t, proposal(t, act(t)))),
       group('Failed', 'failed', failed, 'Nothing failed.', (t) => item(t, retry(t, act(t)))));
 
-    for (const field of body.querySelectorAll('[data-task] textarea, [data-task] input')) {
-      const key = `${field.closest('[data-task]').dataset.task}:${field.name}`;
-      if (typed.has(key)) field.value = typed.get(key);
-      if (key === focused) field.focus();
-    }
+    restoreTyped();
   };
 
   board.addEventListener('tasks', render);

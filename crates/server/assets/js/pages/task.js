@@ -2,7 +2,7 @@
 // reviewer's findings next to its lines, every verify result, and every run's transcript.
 
 import { ApiError, explain, get, getText, post } from '../api.js';
-import { debounce, fill, fmt, h, openState, toast } from '../dom.js';
+import { debounce, fill, fmt, h, keepTyped, openState, toast } from '../dom.js';
 import { parseDiff, renderDiff, finding } from '../diff.js';
 import { TERMINAL, board, describe, statusName } from '../model.js';
 import { parseVerdict, renderTranscript } from '../transcript.js';
@@ -36,8 +36,10 @@ export function mount(root, where) {
     }));
     if (!alive) return;
     const restore = openState(root);
+    const restoreTyped = keepTyped(root);
     fill(root, page(detail, events, diff, runEvents, reload));
     restore(root);
+    restoreTyped();
   };
   const reload = debounce(load, 250);
 
@@ -252,6 +254,10 @@ function budgetForm(task, act) {
     h('button', { type: 'submit', class: 'ghost' }, 'Set budget'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    if (input.validity.badInput) {
+      toast('A budget is an amount of US dollars, zero or more', 'error');
+      return;
+    }
     const text = input.value.trim();
     const usd = text === '' ? null : Number(text);
     if (usd !== null && !(Number.isFinite(usd) && usd >= 0)) {
@@ -293,5 +299,7 @@ export function approvalPanel(task, act) {
       h('button', { class: 'primary approve', onclick: (e) => act(e.currentTarget, 'approve', {}, `Approved task #${task.id}`) }, 'Approve'),
       reason,
       h('button', { class: 'ghost reject', onclick: (e) => { const r = need(); if (r) act(e.currentTarget, 'reject', { reason: r }, `Sent task #${task.id} back`); } }, 'Send back'),
-      h('button', { class: 'danger ghost', onclick: (e) => { const r = need(); if (r) act(e.currentTarget, 'reject', { reason: r, cancel: true }, `Rejected and cancelled task #${task.id}`); } }, 'Reject and cancel')));
+      h('button', { class: 'danger ghost', onclick: (e) => { const r = need(); if (r) act(e.currentTarget, 'reject', { reason: r, cancel: true }, `Rejected and cancelled task #${task.id}`); } }, 'Reject and cancel')),
+    // Held by its budget: raising the budget lets the held run go.
+    task.state.held ? budgetForm(task, act) : null);
 }
