@@ -10,6 +10,7 @@
 //! plug in behind the same trait.
 
 pub mod claude;
+mod cli_agent;
 pub mod codex;
 pub mod command;
 mod confinement;
@@ -20,6 +21,11 @@ mod registry;
 mod scripted;
 
 pub use command::CommandBackend;
+
+/// The ledgers under an agent's data directory (see `cli_agent::Ledger`): the engine hides them
+/// from the sandbox, so that a run cannot cheapen the next.
+pub const LEDGER_DIRS: &[&str] = &[claude::SESSIONS.dir, codex::THREADS.dir];
+
 pub use confinement::{Confinement, Relays};
 pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
 pub use lines::{classify_line, classify_text};

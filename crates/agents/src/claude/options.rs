@@ -1,5 +1,6 @@
 //! How gaffer runs Claude Code: its options and the command line and environment they give.
 
+use crate::cli_agent::redacted_env;
 use crate::event::RunRequest;
 use gaffer_proc::CommandSpec;
 use std::path::{Path, PathBuf};
@@ -73,32 +74,11 @@ impl std::fmt::Debug for ClaudeOptions {
     }
 }
 
-/// `env` with the values of secret-looking variables hidden.
-pub(crate) fn redacted_env(env: &[(String, String)]) -> Vec<(String, String)> {
-    env.iter()
-        .map(|(k, v)| {
-            let upper = k.to_ascii_uppercase();
-            let secret = ["KEY", "TOKEN", "SECRET", "PASSWORD"]
-                .iter()
-                .any(|s| upper.contains(s));
-            let shown = if secret {
-                "<redacted>".to_string()
-            } else {
-                v.clone()
-            };
-            (k.clone(), shown)
-        })
-        .collect()
-}
-
 impl ClaudeOptions {
     /// The model a run uses: the request's, else the configured one, else the CLI's default
     /// (`None`).
     pub fn model_for(&self, request: &RunRequest) -> Option<String> {
-        Some(request.model.trim())
-            .filter(|m| !m.is_empty())
-            .map(str::to_string)
-            .or_else(|| self.model.clone())
+        crate::cli_agent::model_for(request, self.model.as_ref())
     }
 
     /// The directory Claude Code keeps its configuration and sessions in for this agent.

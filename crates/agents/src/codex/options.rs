@@ -1,6 +1,6 @@
 //! How gaffer runs Codex: its options and the command line and environment they give.
 
-use crate::claude::redacted_env;
+use crate::cli_agent::redacted_env;
 use crate::event::RunRequest;
 use gaffer_proc::CommandSpec;
 use std::path::{Path, PathBuf};
@@ -76,10 +76,7 @@ impl CodexOptions {
     /// The model a run uses: the request's, else the configured one, else Codex's default
     /// (`None`).
     pub fn model_for(&self, request: &RunRequest) -> Option<String> {
-        Some(request.model.trim())
-            .filter(|m| !m.is_empty())
-            .map(str::to_string)
-            .or_else(|| self.model.clone())
+        crate::cli_agent::model_for(request, self.model.as_ref())
     }
 
     /// `CODEX_HOME` for this agent: configuration, sessions and logs, per agent and project.
