@@ -49,6 +49,7 @@ mod wire;
 
 pub use crate::cli_agent::{CliEnd, CliExit};
 pub use backend::CodexBackend;
+pub(crate) use options::from_settings;
 pub use options::{CodexOptions, DEFAULT_API_KEY_ENV, PROVIDER_ID};
 pub use parse::CodexParser;
 pub use wire::ThreadUsage;

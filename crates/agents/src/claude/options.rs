@@ -2,6 +2,8 @@
 
 use crate::cli_agent::redacted_env;
 use crate::event::RunRequest;
+use crate::from_settings::{Build, env_pairs};
+use gaffer_config::{AgentSettings, ClaudeSettings};
 use gaffer_proc::CommandSpec;
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,25 @@ impl std::fmt::Debug for ClaudeOptions {
             .field("env", &redacted_env(&self.env))
             .finish()
     }
+}
+
+/// The backend of a `claude` agent.
+pub(crate) fn from_settings(
+    agent: &AgentSettings,
+    own: &ClaudeSettings,
+    at: &Build<'_>,
+) -> super::ClaudeBackend {
+    super::ClaudeBackend::new(ClaudeOptions {
+        model: agent.model.clone(),
+        permission_mode: own.permission_mode.map(|m| m.as_str().to_string()),
+        skip_permissions: own.skip_permissions,
+        base_url: agent.base_url.clone(),
+        api_key: at.api_key(&own.credentials),
+        max_turns: agent.max_turns,
+        extra_args: own.args.clone(),
+        env: env_pairs(&own.credentials),
+        ..ClaudeOptions::default()
+    })
 }
 
 impl ClaudeOptions {
