@@ -3,7 +3,7 @@
 use crate::cli_agent::redacted_env;
 use crate::event::RunRequest;
 use crate::from_settings::{Build, env_pairs};
-use gaffer_config::{AgentSettings, ClaudeSettings};
+use gaffer_config::{ANTHROPIC, AgentSettings, ClaudeSettings};
 use gaffer_proc::CommandSpec;
 use std::path::{Path, PathBuf};
 
@@ -155,10 +155,10 @@ impl ClaudeOptions {
             ("DISABLE_AUTOUPDATER".into(), "1".into()),
         ];
         if let Some(url) = &self.base_url {
-            env.push(("ANTHROPIC_BASE_URL".into(), url.clone()));
+            env.push((ANTHROPIC.base_url_env.into(), url.clone()));
         }
         if let Some(key) = &self.api_key {
-            env.push(("ANTHROPIC_API_KEY".into(), key.clone()));
+            env.push((ANTHROPIC.key_env.into(), key.clone()));
         }
         if let Some(retries) = self.max_retries {
             env.push(("CLAUDE_CODE_MAX_RETRIES".into(), retries.to_string()));
