@@ -2,6 +2,8 @@
 //! after a backend, and what the engine asks of an agent's settings (its program, its model
 //! endpoints, its key), all with a fixed environment.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use gaffer_agents::{
     AgentError, Environment, agents_from_settings, default_agent, endpoints_of, key_of, program_of,
 };
