@@ -46,23 +46,25 @@
 //! `GAFFER_PROCESS_TOKEN=<token>` in its environment, and whatever still carries it when the
 //! group is gone is killed.
 //!
-//! This module also holds what the `claude` and `codex` backends share: running a CLI that
-//! prints JSON lines ([`CliExit`], [`CliEnd`]), and the raw transcript.
+//! Running the CLI, its transcript and the session ledger are shared with `codex`
+//! (`crate::cli_agent`).
 
 mod backend;
-pub(crate) mod cli_run;
 mod options;
 mod parse;
-mod raw;
 mod refusals;
 mod run_usage;
-mod sessions;
 mod summary;
-pub(crate) mod text;
 mod wire;
 
+pub use crate::cli_agent::{CliEnd, CliExit};
 pub use backend::ClaudeBackend;
-pub use cli_run::{CliEnd, CliExit};
 pub use options::ClaudeOptions;
-pub(crate) use options::redacted_env;
+pub(crate) use options::from_settings;
 pub use parse::ClaudeParser;
+
+/// Each session's total cost when its last run ended (`claude-sessions/<id>.json`).
+pub(crate) const SESSIONS: crate::cli_agent::Ledger = crate::cli_agent::Ledger {
+    dir: "claude-sessions",
+    what: "claude session cost",
+};

@@ -45,11 +45,17 @@ mod options;
 mod parse;
 mod refusals;
 mod summary;
-mod threads;
 mod wire;
 
-pub use crate::claude::{CliEnd, CliExit};
+pub use crate::cli_agent::{CliEnd, CliExit};
 pub use backend::CodexBackend;
+pub(crate) use options::from_settings;
 pub use options::{CodexOptions, DEFAULT_API_KEY_ENV, PROVIDER_ID};
 pub use parse::CodexParser;
 pub use wire::ThreadUsage;
+
+/// Each thread's token totals when its last run ended (`codex-threads/<id>.json`).
+pub(crate) const THREADS: crate::cli_agent::Ledger = crate::cli_agent::Ledger {
+    dir: "codex-threads",
+    what: "codex thread usage",
+};

@@ -34,6 +34,19 @@ impl CommandBackend {
     }
 }
 
+/// The backend of a `command` agent. Its runs start from a minimal environment: the key it
+/// names is passed on, alone.
+pub(crate) fn from_settings(
+    own: &gaffer_config::CommandSettings,
+    at: &crate::from_settings::Build<'_>,
+) -> CommandBackend {
+    let mut env = crate::from_settings::env_pairs(&own.credentials);
+    if let (Some(var), Some(key)) = (&own.credentials.api_key_env, at.api_key(&own.credentials)) {
+        env.push((var.clone(), key));
+    }
+    CommandBackend::new(own.command.clone(), env)
+}
+
 /// Quotes `s` for `sh`: single quotes, with embedded ones closed and escaped.
 pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))

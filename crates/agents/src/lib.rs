@@ -10,18 +10,30 @@
 //! plug in behind the same trait.
 
 pub mod claude;
+mod cli_agent;
 pub mod codex;
 pub mod command;
 mod confinement;
+mod edge;
 mod event;
+mod from_settings;
 pub mod http;
 mod lines;
 mod registry;
 mod scripted;
 
 pub use command::CommandBackend;
+
+/// The ledgers under an agent's data directory (see `cli_agent::Ledger`): the engine hides them
+/// from the sandbox, so that a run cannot cheapen the next.
+pub const LEDGER_DIRS: &[&str] = &[claude::SESSIONS.dir, codex::THREADS.dir];
+
 pub use confinement::{Confinement, Relays};
+pub use edge::Environment;
 pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
+pub use from_settings::{
+    Build, agent_by_name, agents_from_settings, default_agent, endpoints_of, key_of, program_of,
+};
 pub use lines::{classify_line, classify_text};
 pub use registry::{AgentBackend, AgentError, AgentSpec, Registry};
 pub use scripted::{Script, ScriptAction, ScriptAttempt, ScriptTask, ScriptedBackend};

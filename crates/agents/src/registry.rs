@@ -9,6 +9,12 @@ use tokio_util::sync::CancellationToken;
 pub enum AgentError {
     #[error("unknown agent `{0}`")]
     UnknownAgent(String),
+    #[error("no agent `{name}`: it is not in gaffer.toml, and not a backend name ({backends})")]
+    NotAnAgent {
+        name: String,
+        /// The backends an agent can be named after without configuring it.
+        backends: String,
+    },
     #[error("backend `{backend}` is not available in this build: {hint}")]
     Unavailable { backend: String, hint: String },
     #[error("could not read the script {path}: {message}")]

@@ -110,6 +110,20 @@ pub struct ScriptedBackend {
     script: Script,
 }
 
+/// The backend of a `scripted` agent: its script, relative to the repository root unless
+/// absolute.
+pub(crate) fn from_settings(
+    own: &gaffer_config::ScriptedSettings,
+    at: &crate::from_settings::Build<'_>,
+) -> Result<ScriptedBackend, AgentError> {
+    let path = if own.script.is_absolute() {
+        own.script.clone()
+    } else {
+        at.root.join(&own.script)
+    };
+    Ok(ScriptedBackend::new(Script::load(&path)?))
+}
+
 impl ScriptedBackend {
     pub fn new(script: Script) -> Self {
         Self { script }

@@ -14,11 +14,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::agent;
+use crate::agent_settings::AgentSettings;
 use crate::error::ConfigError;
 use crate::file::{At, RawAgent, RawReview, RawReviewPath, RawRole, RawRoles};
 use crate::resolve::Check;
 use crate::risk::compile_glob;
-use crate::settings::{AgentSettings, ExtraReviewer, ReviewPathRule, ReviewSettings, RoleSettings};
+use crate::settings::{ExtraReviewer, ReviewPathRule, ReviewSettings, RoleSettings};
 use crate::suggest::closest;
 
 /// The resolved `[agents]`, `[roles]` and `[review]`.

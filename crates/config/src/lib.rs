@@ -35,6 +35,8 @@
 //! is given. It never looks at the process environment itself: the caller passes the variables.
 
 mod agent;
+mod agent_settings;
+mod backends;
 mod budget;
 mod crew;
 mod detect;
@@ -59,6 +61,12 @@ mod template;
 
 use std::path::Path;
 
+pub use agent_settings::{
+    AgentSettings, BackendSettings, COMMAND_PLACEHOLDERS, ClaudeSettings, CodexSandbox,
+    CodexSettings, CommandSettings, Credentials, DEFAULT_RETRIES, HttpSettings, MAX_TURNS_RANGE,
+    PermissionMode, RETRIES_RANGE, ScriptedSettings,
+};
+pub use backends::{ANTHROPIC, BACKENDS, Backend, BackendInfo, OPENAI, Provider, Runs};
 pub use budget::{BudgetSettings, DEFAULT_IDLE_USD};
 pub use detect::{Detected, detect};
 pub use duration::format_duration;
@@ -81,10 +89,9 @@ pub use sandbox::{
 pub use scope::{ScopeEnforce, ScopeSettings};
 pub use secrets::SecretsSettings;
 pub use settings::{
-    AgentSettings, Backend, COMMAND_PLACEHOLDERS, CodexSandbox, DEFAULT_PORT, DEFAULT_PROJECT_NAME,
-    DEFAULT_RETRIES, DEFAULT_TARGET, DEFAULT_TOKEN_ENV, EngineSettings, ExtraReviewer,
-    LimitSettings, MAX_TURNS_RANGE, PermissionMode, ProjectSettings, RETRIES_RANGE, ReviewPathRule,
-    ReviewSettings, RoleSettings, ServerSettings, Settings, VerifySettings,
+    DEFAULT_PORT, DEFAULT_PROJECT_NAME, DEFAULT_TARGET, DEFAULT_TOKEN_ENV, EngineSettings,
+    ExtraReviewer, LimitSettings, ProjectSettings, ReviewPathRule, ReviewSettings, RoleSettings,
+    ServerSettings, Settings, VerifySettings,
 };
 pub use template::init_template;
 

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use crate::settings::{AgentSettings, Backend};
+use crate::agent_settings::AgentSettings;
 
 /// `[privacy]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -56,13 +56,8 @@ impl fmt::Display for PrivacyMode {
 /// Why `agent` may not run under `privacy.mode = "local"`: its endpoint and the reason; `None`
 /// when it may.
 pub(crate) fn violation(agent: &AgentSettings) -> Option<(String, String)> {
-    let public = match agent.backend {
-        Backend::Command | Backend::Scripted => return None,
-        Backend::Claude | Backend::Codex | Backend::Openai | Backend::Anthropic => agent
-            .backend
-            .public_endpoint()
-            .unwrap_or("the provider's API"),
-    };
+    // Only an agent with a known provider sends code anywhere gaffer can tell.
+    let public = agent.kind().public_endpoint()?;
     let Some(url) = &agent.base_url else {
         return Some((
             public.to_string(),

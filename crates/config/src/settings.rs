@@ -5,13 +5,13 @@
 //! review is satisfiable. The engine never re-checks any of it.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::agent_settings::AgentSettings;
 use crate::duration::format_duration;
 use crate::error::ConfigError;
 use crate::prices::Price;
@@ -251,251 +251,6 @@ impl Default for LimitSettings {
     }
 }
 
-/// How an agent is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// The Claude Code CLI.
-    Claude,
-    /// The Codex CLI.
-    Codex,
-    /// gaffer's own agent loop over an OpenAI-compatible chat-completions API.
-    Openai,
-    /// gaffer's own agent loop over the Anthropic Messages API.
-    Anthropic,
-    /// Any other agent CLI, through `command`.
-    Command,
-    /// A scripted agent replaying `script`; for tests and `gaffer demo`.
-    Scripted,
-}
-
-impl Backend {
-    /// Every backend, in documentation order.
-    pub const ALL: [Backend; 6] = [
-        Backend::Claude,
-        Backend::Codex,
-        Backend::Openai,
-        Backend::Anthropic,
-        Backend::Command,
-        Backend::Scripted,
-    ];
-
-    /// The name used in `gaffer.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Claude => "claude",
-            Backend::Codex => "codex",
-            Backend::Openai => "openai",
-            Backend::Anthropic => "anthropic",
-            Backend::Command => "command",
-            Backend::Scripted => "scripted",
-        }
-    }
-
-    /// The backend with this name, if any.
-    pub fn from_name(name: &str) -> Option<Backend> {
-        Backend::ALL
-            .into_iter()
-            .find(|backend| backend.as_str() == name.trim())
-    }
-
-    /// The model family an agent on this backend belongs to unless it says otherwise; `None` for
-    /// `command` and `scripted`, whose family defaults to the agent's own name.
-    pub fn default_family(self) -> Option<&'static str> {
-        match self {
-            Backend::Claude | Backend::Anthropic => Some("anthropic"),
-            Backend::Codex | Backend::Openai => Some("openai"),
-            Backend::Command | Backend::Scripted => None,
-        }
-    }
-
-    /// The environment variable an agent on this backend reads its API key from unless
-    /// `api_key_env` says otherwise; `None` for `command` and `scripted`.
-    pub fn default_api_key_env(self) -> Option<&'static str> {
-        match self {
-            Backend::Claude | Backend::Anthropic => Some("ANTHROPIC_API_KEY"),
-            Backend::Codex | Backend::Openai => Some("OPENAI_API_KEY"),
-            Backend::Command | Backend::Scripted => None,
-        }
-    }
-
-    /// The public provider API an agent on this backend calls when it has no `base_url`; `None`
-    /// for `command` and `scripted`.
-    pub fn public_endpoint(self) -> Option<&'static str> {
-        match self {
-            Backend::Claude | Backend::Anthropic => Some("https://api.anthropic.com"),
-            Backend::Codex | Backend::Openai => Some("https://api.openai.com/v1"),
-            Backend::Command | Backend::Scripted => None,
-        }
-    }
-
-    /// Whether gaffer's own agent loop talks to the model over HTTP for this backend (`openai`,
-    /// `anthropic`): the backends `retries` applies to.
-    pub fn is_http(self) -> bool {
-        matches!(self, Backend::Openai | Backend::Anthropic)
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `[agents.<name>]`: one agent gaffer can start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AgentSettings {
-    /// How it runs.
-    pub backend: Backend,
-    /// Model name passed to the backend; `None` lets a CLI backend use its own default. Always set
-    /// for `openai` and `anthropic`.
-    pub model: Option<String>,
-    /// Model family, used for cross-family review. Defaults from the backend (`anthropic` for
-    /// claude/anthropic, `openai` for codex/openai) or, for command/scripted, the agent's name.
-    pub family: String,
-    /// API base URL (`http://` or `https://`), for a local server or a test double.
-    pub base_url: Option<String>,
-    /// For `command`: the command line, run by `/bin/sh -c` in the worktree, with the
-    /// placeholders of [`COMMAND_PLACEHOLDERS`] replaced by shell-quoted values: `{prompt}` (the
-    /// prompt), `{prompt_file}` (a file holding it), `{model}` and `{dir}` (the worktree). It
-    /// uses `{prompt}` or `{prompt_file}`, no other `{name}` (a shell variable `${name}` is fine),
-    /// and `{model}` only when `model` is set.
-    pub command: Option<String>,
-    /// For `scripted`: the script file, relative to the repository root unless absolute.
-    pub script: Option<PathBuf>,
-    /// The environment variable holding the API key (gaffer passes its value on; the key itself
-    /// never belongs in `gaffer.toml`). Default: [`Backend::default_api_key_env`]; `None` for
-    /// `command` and `scripted`, which do not take it.
-    pub api_key_env: Option<String>,
-    /// The most model turns one run may take, `1..=1000`. `None`: the backend's own limit.
-    pub max_turns: Option<u32>,
-    /// The most tokens the model may write in one response. `None`: the backend's default.
-    pub max_output_tokens: Option<u64>,
-    /// The most tokens (input and output, over all turns) one run may use. `None`: no limit.
-    pub max_total_tokens: Option<u64>,
-    /// Wall time one run may take before it is stopped. `None`: no limit of the agent's own.
-    #[serde(serialize_with = "as_optional_duration_text")]
-    pub timeout: Option<Duration>,
-    /// For `claude`: the CLI's `--permission-mode`. `None`: the CLI's default.
-    pub permission_mode: Option<PermissionMode>,
-    /// For `claude`: run with `--dangerously-skip-permissions`. Default: false.
-    pub skip_permissions: bool,
-    /// For `codex`: the CLI's `--sandbox`. `None`: the CLI's default.
-    pub sandbox: Option<CodexSandbox>,
-    /// For `claude` and `codex`: extra arguments added to the CLI's command line, each one
-    /// argument. Default: none.
-    pub args: Vec<String>,
-    /// Extra environment variables for the agent (its process, or the commands gaffer's own loop
-    /// runs). Default: none.
-    pub env: BTreeMap<String, String>,
-    /// For `openai` and `anthropic`: how many times a request that failed with 429 or a 5xx is
-    /// retried, `0..=20`. Default: [`DEFAULT_RETRIES`]; `None` for the other backends.
-    pub retries: Option<u32>,
-}
-
-/// The placeholders a `command` template may use, without their braces.
-pub const COMMAND_PLACEHOLDERS: [&str; 4] = ["prompt", "prompt_file", "model", "dir"];
-
-/// Bounds of `agents.<name>.max_turns`.
-pub const MAX_TURNS_RANGE: std::ops::RangeInclusive<i64> = 1..=1000;
-/// Bounds of `agents.<name>.retries`.
-pub const RETRIES_RANGE: std::ops::RangeInclusive<i64> = 0..=20;
-/// The default `retries` of the `openai` and `anthropic` backends.
-pub const DEFAULT_RETRIES: u32 = 3;
-
-/// `permission_mode` of a `claude` agent: the Claude Code CLI's `--permission-mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum PermissionMode {
-    /// `default`: ask before edits and commands (there is nobody to ask in print mode).
-    #[serde(rename = "default")]
-    Default,
-    /// `acceptEdits`: file edits are allowed without asking.
-    #[serde(rename = "acceptEdits")]
-    AcceptEdits,
-    /// `bypassPermissions`: everything is allowed.
-    #[serde(rename = "bypassPermissions")]
-    BypassPermissions,
-    /// `plan`: read-only planning.
-    #[serde(rename = "plan")]
-    Plan,
-}
-
-impl PermissionMode {
-    /// Every mode, in documentation order.
-    pub const ALL: [PermissionMode; 4] = [
-        PermissionMode::Default,
-        PermissionMode::AcceptEdits,
-        PermissionMode::BypassPermissions,
-        PermissionMode::Plan,
-    ];
-
-    /// The name used in `gaffer.toml` and on the CLI's command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PermissionMode::Default => "default",
-            PermissionMode::AcceptEdits => "acceptEdits",
-            PermissionMode::BypassPermissions => "bypassPermissions",
-            PermissionMode::Plan => "plan",
-        }
-    }
-
-    /// The mode with this name (exactly as [`PermissionMode::as_str`] writes it), if any.
-    pub fn from_name(name: &str) -> Option<PermissionMode> {
-        PermissionMode::ALL
-            .into_iter()
-            .find(|mode| mode.as_str() == name.trim())
-    }
-}
-
-impl fmt::Display for PermissionMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `sandbox` of a `codex` agent: the Codex CLI's `--sandbox`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CodexSandbox {
-    /// `read-only`.
-    ReadOnly,
-    /// `workspace-write`: writes only in the worktree.
-    WorkspaceWrite,
-    /// `danger-full-access`: no sandbox.
-    DangerFullAccess,
-}
-
-impl CodexSandbox {
-    /// Every sandbox, in documentation order.
-    pub const ALL: [CodexSandbox; 3] = [
-        CodexSandbox::ReadOnly,
-        CodexSandbox::WorkspaceWrite,
-        CodexSandbox::DangerFullAccess,
-    ];
-
-    /// The name used in `gaffer.toml` and on the CLI's command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CodexSandbox::ReadOnly => "read-only",
-            CodexSandbox::WorkspaceWrite => "workspace-write",
-            CodexSandbox::DangerFullAccess => "danger-full-access",
-        }
-    }
-
-    /// The sandbox with this name, if any.
-    pub fn from_name(name: &str) -> Option<CodexSandbox> {
-        CodexSandbox::ALL
-            .into_iter()
-            .find(|sandbox| sandbox.as_str() == name.trim())
-    }
-}
-
-impl fmt::Display for CodexSandbox {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// `[roles]`: which agents do what. Each list names agents from `[agents]`; for `coder` the list is
 /// the tier ladder, lowest tier first.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -605,7 +360,7 @@ impl Default for ServerSettings {
     }
 }
 
-fn as_optional_duration_text<S: Serializer>(
+pub(crate) fn as_optional_duration_text<S: Serializer>(
     duration: &Option<Duration>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {

@@ -49,10 +49,6 @@ const PASSED: &[&str] = &[
     "NODE_EXTRA_CA_CERTS",
 ];
 
-/// The directories under an agent's data directory where backends keep the totals they book
-/// resumed runs against (Claude's session costs, Codex's thread totals).
-const LEDGERS: &[&str] = &["claude-sessions", "codex-threads"];
-
 /// The sandbox of this host for the configured mode, detected once per process and mode (it
 /// starts bwrap once to prove it works). `bwrap` mode on a host that cannot run it is an error.
 pub fn sandbox_for(settings: &Settings) -> Result<Arc<Sandbox>> {
@@ -312,7 +308,7 @@ pub(crate) fn confinement(board: &Board, kind: Kind, place: &Place<'_>) -> Resul
         policy = policy.writable(data);
         // What a backend records there for booking resumed runs is gaffer's, not the run's:
         // hidden, so a run cannot make its next one look cheaper.
-        for records in LEDGERS {
+        for records in gaffer_agents::LEDGER_DIRS {
             let dir = data.join(records);
             std::fs::create_dir_all(&dir).map_err(|e| {
                 crate::error::EngineError::io(format!("creating {}", dir.display()), e)

@@ -25,12 +25,11 @@ impl Secrets {
         let mut known: Vec<(String, String)> = Vec::new();
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         for agent in settings.agents.values() {
-            if let Some(var) = &agent.api_key_env
-                && let Some(value) = agent.env.get(var).cloned().or_else(|| env(var))
-            {
-                known.push((var.clone(), value));
-            }
-            for (name, value) in &agent.env {
+            known.extend(gaffer_agents::key_of(
+                agent,
+                &gaffer_agents::Environment::Process,
+            ));
+            for (name, value) in agent.env() {
                 if looks_secret(name) {
                     known.push((name.clone(), value.clone()));
                 }

@@ -1,6 +1,9 @@
 //! How gaffer runs Claude Code: its options and the command line and environment they give.
 
+use crate::cli_agent::redacted_env;
 use crate::event::RunRequest;
+use crate::from_settings::{Build, env_pairs};
+use gaffer_config::{ANTHROPIC, AgentSettings, ClaudeSettings};
 use gaffer_proc::CommandSpec;
 use std::path::{Path, PathBuf};
 
@@ -73,32 +76,30 @@ impl std::fmt::Debug for ClaudeOptions {
     }
 }
 
-/// `env` with the values of secret-looking variables hidden.
-pub(crate) fn redacted_env(env: &[(String, String)]) -> Vec<(String, String)> {
-    env.iter()
-        .map(|(k, v)| {
-            let upper = k.to_ascii_uppercase();
-            let secret = ["KEY", "TOKEN", "SECRET", "PASSWORD"]
-                .iter()
-                .any(|s| upper.contains(s));
-            let shown = if secret {
-                "<redacted>".to_string()
-            } else {
-                v.clone()
-            };
-            (k.clone(), shown)
-        })
-        .collect()
+/// The backend of a `claude` agent.
+pub(crate) fn from_settings(
+    agent: &AgentSettings,
+    own: &ClaudeSettings,
+    at: &Build<'_>,
+) -> super::ClaudeBackend {
+    super::ClaudeBackend::new(ClaudeOptions {
+        model: agent.model.clone(),
+        permission_mode: own.permission_mode.map(|m| m.as_str().to_string()),
+        skip_permissions: own.skip_permissions,
+        base_url: agent.base_url.clone(),
+        api_key: at.api_key(&own.credentials),
+        max_turns: agent.max_turns,
+        extra_args: own.args.clone(),
+        env: env_pairs(&own.credentials),
+        ..ClaudeOptions::default()
+    })
 }
 
 impl ClaudeOptions {
     /// The model a run uses: the request's, else the configured one, else the CLI's default
     /// (`None`).
     pub fn model_for(&self, request: &RunRequest) -> Option<String> {
-        Some(request.model.trim())
-            .filter(|m| !m.is_empty())
-            .map(str::to_string)
-            .or_else(|| self.model.clone())
+        crate::cli_agent::model_for(request, self.model.as_ref())
     }
 
     /// The directory Claude Code keeps its configuration and sessions in for this agent.
@@ -154,10 +155,10 @@ impl ClaudeOptions {
             ("DISABLE_AUTOUPDATER".into(), "1".into()),
         ];
         if let Some(url) = &self.base_url {
-            env.push(("ANTHROPIC_BASE_URL".into(), url.clone()));
+            env.push((ANTHROPIC.base_url_env.into(), url.clone()));
         }
         if let Some(key) = &self.api_key {
-            env.push(("ANTHROPIC_API_KEY".into(), key.clone()));
+            env.push((ANTHROPIC.key_env.into(), key.clone()));
         }
         if let Some(retries) = self.max_retries {
             env.push(("CLAUDE_CODE_MAX_RETRIES".into(), retries.to_string()));

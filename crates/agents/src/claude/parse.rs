@@ -4,13 +4,13 @@ use super::refusals::Refusals;
 use super::run_usage::{Reported, run_usage};
 use super::summary;
 use super::wire::Line;
-use crate::claude::cli_run::{CliExit, LineParser};
+use crate::cli_agent::{CliExit, LineParser, json_line};
 use crate::event::{AgentEvent, Outcome};
 use crate::lines::classify_text;
 use gaffer_core::Usage;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Reads Claude Code's `--output-format stream-json --verbose` output one line at a time.
 ///
@@ -99,11 +99,7 @@ impl ClaudeParser {
 
     /// The events one line of output stands for.
     pub fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
-        let line = line.trim();
-        if !line.starts_with('{') {
-            return Vec::new();
-        }
-        let Ok(parsed) = serde_json::from_str::<Line>(line) else {
+        let Some(parsed) = json_line::<Line>(line) else {
             return Vec::new();
         };
         if self.session_id.is_none() {
@@ -336,6 +332,20 @@ impl LineParser for ClaudeParser {
     fn finish(&mut self, exit: &CliExit) -> Outcome {
         ClaudeParser::finish(self, exit)
     }
+
+    fn keep(&self, data_dir: &Path) {
+        if let Some((session, total_cost_usd)) = self.session_cost() {
+            super::SESSIONS.save(data_dir, session, &SessionTotals { total_cost_usd });
+        }
+    }
+}
+
+/// What gaffer records about a session in its ledger (see `crate::cli_agent::Ledger`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct SessionTotals {
+    /// The session's `total_cost_usd` at the end of its last run.
+    pub total_cost_usd: f64,
 }
 
 /// A JSON value as text: strings as they are, anything else as JSON.

@@ -16,8 +16,8 @@
 //! by id; an entry without one is reported only when the run printed no `permission_denied`
 //! line at all.
 
-use super::text::shorten;
 use super::wire::Denial;
+use crate::cli_agent::text::shorten;
 use crate::event::AgentEvent;
 use std::collections::{HashMap, HashSet};
 

@@ -1,6 +1,6 @@
 //! Short, human summaries of Claude Code's tool calls: `Write src/x.rs`, `Bash: cargo test`.
 
-use super::text::{one_line, relative, shorten};
+use crate::cli_agent::text::{SUMMARY_CHARS, one_line, relative, shorten};
 use serde_json::Value;
 use std::path::Path;
 
@@ -35,7 +35,7 @@ fn generic(name: &str, input: &Value) -> String {
     match input {
         Value::Object(map) if map.is_empty() => name.to_string(),
         Value::Null => name.to_string(),
-        other => shorten(&format!("{name} {other}"), super::text::SUMMARY_CHARS),
+        other => shorten(&format!("{name} {other}"), SUMMARY_CHARS),
     }
 }
 

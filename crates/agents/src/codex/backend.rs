@@ -2,11 +2,9 @@
 
 use super::options::CodexOptions;
 use super::parse::CodexParser;
-use super::threads;
-use crate::claude::cli_run::{self, CliExit, CliRun, LineParser};
-use crate::event::{AgentEvent, Outcome, RunHandle, RunRequest};
+use crate::cli_agent::{self, CliRun};
+use crate::event::{RunHandle, RunRequest};
 use crate::registry::{AgentBackend, AgentError};
-use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 /// Runs `codex exec --json` in the worktree, with standard input closed, `CODEX_HOME` isolated
@@ -38,54 +36,26 @@ impl AgentBackend for CodexBackend {
         request: RunRequest,
         cancel: CancellationToken,
     ) -> Result<RunHandle, AgentError> {
-        for dir in [
+        cli_agent::create_dirs(&[
             CodexOptions::home_dir(&request.data_dir),
             CodexOptions::tmp_dir(&request.run_dir),
-        ] {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| AgentError::Start(format!("cannot create {}: {e}", dir.display())))?;
-        }
+        ])?;
         let spec = self.options.command(&request);
         let model = self.options.model_for(&request).unwrap_or_default();
         let mut parser = CodexParser::new(&request.worktree, model);
         if let Some(thread) = &request.resume_session {
-            parser = parser.resuming(threads::load(&request.data_dir, thread));
+            // Unknown totals count as zero: the run is charged the whole thread so far.
+            let recorded = super::THREADS.load(&request.data_dir, thread);
+            parser = parser.resuming(recorded.unwrap_or_default());
         }
         let run = CliRun {
             backend: "codex",
             install_hint: "install Codex (`npm install -g @openai/codex`)",
             spec,
             run_dir: &request.run_dir,
+            data_dir: &request.data_dir,
             confine: &request.confine,
         };
-        let parser = KeepTotals {
-            parser,
-            data_dir: request.data_dir.clone(),
-        };
-        cli_run::start(run, parser, cancel)
-    }
-}
-
-/// The parser, plus recording the thread's totals when the run ends (for the next resume).
-struct KeepTotals {
-    parser: CodexParser,
-    data_dir: PathBuf,
-}
-
-impl LineParser for KeepTotals {
-    fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
-        self.parser.feed(line)
-    }
-
-    fn end_events(&mut self, exit: &CliExit) -> Vec<AgentEvent> {
-        self.parser.end_events(exit)
-    }
-
-    fn finish(&mut self, exit: &CliExit) -> Outcome {
-        let outcome = self.parser.finish(exit);
-        if let Some((thread, totals)) = self.parser.thread_totals() {
-            threads::save(&self.data_dir, thread, totals);
-        }
-        outcome
+        cli_agent::start(run, parser, cancel)
     }
 }

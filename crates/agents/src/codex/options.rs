@@ -1,14 +1,16 @@
 //! How gaffer runs Codex: its options and the command line and environment they give.
 
-use crate::claude::redacted_env;
+use crate::cli_agent::redacted_env;
 use crate::event::RunRequest;
+use crate::from_settings::{Build, env_pairs};
+use gaffer_config::{AgentSettings, CodexSettings, OPENAI};
 use gaffer_proc::CommandSpec;
 use std::path::{Path, PathBuf};
 
 /// The name of the model provider gaffer defines when a base URL is configured.
 pub const PROVIDER_ID: &str = "gaffer";
 /// The variable the API key is passed in unless `api_key_env` says otherwise.
-pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+pub const DEFAULT_API_KEY_ENV: &str = OPENAI.key_env;
 
 /// Settings of the `codex` backend.
 ///
@@ -72,14 +74,35 @@ impl std::fmt::Debug for CodexOptions {
     }
 }
 
+/// The backend of a `codex` agent.
+pub(crate) fn from_settings(
+    agent: &AgentSettings,
+    own: &CodexSettings,
+    at: &Build<'_>,
+) -> super::CodexBackend {
+    let mut options = CodexOptions {
+        model: agent.model.clone(),
+        base_url: agent
+            .base_url
+            .clone()
+            .or_else(|| at.env.var(OPENAI.base_url_env)),
+        api_key: at.api_key(&own.credentials),
+        api_key_env: own.credentials.api_key_env.clone(),
+        extra_args: own.args.clone(),
+        env: env_pairs(&own.credentials),
+        ..CodexOptions::default()
+    };
+    if let Some(sandbox) = own.sandbox {
+        options.sandbox = sandbox.as_str().to_string();
+    }
+    super::CodexBackend::new(options)
+}
+
 impl CodexOptions {
     /// The model a run uses: the request's, else the configured one, else Codex's default
     /// (`None`).
     pub fn model_for(&self, request: &RunRequest) -> Option<String> {
-        Some(request.model.trim())
-            .filter(|m| !m.is_empty())
-            .map(str::to_string)
-            .or_else(|| self.model.clone())
+        crate::cli_agent::model_for(request, self.model.as_ref())
     }
 
     /// `CODEX_HOME` for this agent: configuration, sessions and logs, per agent and project.
@@ -97,7 +120,8 @@ impl CodexOptions {
 
     /// The command for one run, with gaffer's own environment as inherited.
     pub fn command(&self, request: &RunRequest) -> CommandSpec {
-        self.command_with(request, |name| std::env::var(name).ok())
+        let env = crate::edge::Environment::Process;
+        self.command_with(request, |name| env.var(name))
     }
 
     /// The command for one run, `inherited` giving gaffer's environment variables.
@@ -123,7 +147,10 @@ impl CodexOptions {
             .unwrap_or_else(|| DEFAULT_API_KEY_ENV.to_string());
 
         let mut config: Vec<(String, String)> = Vec::new();
-        let base_url = self.base_url.clone().or_else(|| lookup("OPENAI_BASE_URL"));
+        let base_url = self
+            .base_url
+            .clone()
+            .or_else(|| lookup(OPENAI.base_url_env));
         if let Some(url) = base_url {
             let provider = format!("model_providers.{PROVIDER_ID}");
             config.push(("model_provider".into(), toml_string(PROVIDER_ID)));

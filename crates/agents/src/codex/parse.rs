@@ -2,12 +2,12 @@
 
 use super::summary;
 use super::wire::{Item, Line, ThreadUsage};
-use crate::claude::cli_run::{CliExit, LineParser};
+use crate::cli_agent::{CliExit, LineParser, json_line};
 use crate::event::{AgentEvent, Outcome};
 use crate::lines::classify_text;
 use gaffer_core::Usage;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Reads `codex exec --json` output one line at a time.
 ///
@@ -85,11 +85,7 @@ impl CodexParser {
 
     /// The events one line of output stands for.
     pub fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
-        let line = line.trim();
-        if !line.starts_with('{') {
-            return Vec::new();
-        }
-        let Ok(parsed) = serde_json::from_str::<Line>(line) else {
+        let Some(parsed) = json_line::<Line>(line) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -214,7 +210,7 @@ impl CodexParser {
                     let error = item.error.and_then(|e| e.message);
                     let failed = error.is_some() || item.status.as_deref() == Some("failed");
                     let summary = match error {
-                        Some(message) => crate::claude::text::one_line(&message),
+                        Some(message) => crate::cli_agent::text::one_line(&message),
                         None => summary::mcp_result(item.result.as_ref()),
                     };
                     self.answer(&id, summary, failed, out);
@@ -280,6 +276,12 @@ impl LineParser for CodexParser {
 
     fn finish(&mut self, exit: &CliExit) -> Outcome {
         CodexParser::finish(self, exit)
+    }
+
+    fn keep(&self, data_dir: &Path) {
+        if let Some((thread, totals)) = self.thread_totals() {
+            super::THREADS.save(data_dir, thread, &totals);
+        }
     }
 }
 

@@ -15,7 +15,7 @@
 //! non-zero exit code and e.g. "Read-only file system" in its output), and is reported as the
 //! failed tool result it is.
 
-use crate::claude::text::shorten;
+use crate::cli_agent::text::shorten;
 use crate::event::AgentEvent;
 
 /// What precedes the reason on a refused patch's log line.

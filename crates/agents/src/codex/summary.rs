@@ -1,7 +1,7 @@
 //! Short, human summaries of Codex's items: `shell: cargo test`, `add src/x.rs, update README.md`.
 
 use super::wire::{FileChange, TodoItem};
-use crate::claude::text::{SUMMARY_CHARS, one_line, relative, shorten};
+use crate::cli_agent::text::{SUMMARY_CHARS, one_line, relative, shorten};
 use serde_json::Value;
 use std::path::Path;
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// The base URL used when `ANTHROPIC_BASE_URL` is not set.
-pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = gaffer_config::ANTHROPIC.endpoint;
 /// The API version sent in `anthropic-version`.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
@@ -43,6 +43,16 @@ impl AnthropicBackend {
     pub fn options(&self) -> &HttpAgentOptions {
         self.inner.options()
     }
+}
+
+/// The backend of an `anthropic` agent.
+pub(crate) fn anthropic_from_settings(
+    agent: &gaffer_config::AgentSettings,
+    own: &gaffer_config::HttpSettings,
+    at: &crate::from_settings::Build<'_>,
+) -> Result<AnthropicBackend, AgentError> {
+    let provider = &gaffer_config::ANTHROPIC;
+    AnthropicBackend::new(HttpAgentOptions::from_settings(provider, agent, own, at))
 }
 
 impl AgentBackend for AnthropicBackend {

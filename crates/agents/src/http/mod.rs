@@ -63,9 +63,11 @@ mod session;
 mod sse;
 pub mod tools;
 
+pub(crate) use anthropic::anthropic_from_settings;
 pub use anthropic::{ANTHROPIC_VERSION, AnthropicBackend, DEFAULT_ANTHROPIC_BASE_URL};
 pub use error::HttpError;
 pub use gate::ProviderGate;
+pub(crate) use openai::openai_from_settings;
 pub use openai::{DEFAULT_OPENAI_BASE_URL, OpenAiBackend};
 pub use options::HttpAgentOptions;
 pub use privacy::{NotLocal, check_local};

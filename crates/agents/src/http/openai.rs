@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// The base URL used when `OPENAI_BASE_URL` is not set.
-pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_OPENAI_BASE_URL: &str = gaffer_config::OPENAI.endpoint;
 
 /// An agent over an OpenAI-compatible chat-completions API.
 pub struct OpenAiBackend {
@@ -45,6 +45,16 @@ impl OpenAiBackend {
     pub fn options(&self) -> &HttpAgentOptions {
         self.inner.options()
     }
+}
+
+/// The backend of an `openai` agent.
+pub(crate) fn openai_from_settings(
+    agent: &gaffer_config::AgentSettings,
+    own: &gaffer_config::HttpSettings,
+    at: &crate::from_settings::Build<'_>,
+) -> Result<OpenAiBackend, AgentError> {
+    let provider = &gaffer_config::OPENAI;
+    OpenAiBackend::new(HttpAgentOptions::from_settings(provider, agent, own, at))
 }
 
 impl AgentBackend for OpenAiBackend {

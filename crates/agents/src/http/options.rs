@@ -1,9 +1,10 @@
 //! How an HTTP agent is configured.
 
-use crate::http::anthropic::DEFAULT_ANTHROPIC_BASE_URL;
+use crate::edge::Environment;
+use crate::from_settings::Build;
 use crate::http::gate::ProviderGate;
-use crate::http::openai::DEFAULT_OPENAI_BASE_URL;
 use crate::http::retry::RetryPolicy;
+use gaffer_config::{ANTHROPIC, AgentSettings, HttpSettings, OPENAI, Provider};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,23 +92,58 @@ impl HttpAgentOptions {
     /// Options for an OpenAI-compatible API from the environment: `OPENAI_BASE_URL` (default
     /// `https://api.openai.com/v1`) and `OPENAI_API_KEY`.
     pub fn openai_from_env(model: impl Into<String>) -> HttpAgentOptions {
-        Self::from_lookup(
-            model.into(),
-            ("OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL),
-            "OPENAI_API_KEY",
-            |name| std::env::var(name).ok(),
-        )
+        Self::for_provider(&OPENAI, model.into(), &Environment::Process)
     }
 
     /// Options for the Anthropic API from the environment: `ANTHROPIC_BASE_URL` (default
     /// `https://api.anthropic.com`) and `ANTHROPIC_API_KEY`.
     pub fn anthropic_from_env(model: impl Into<String>) -> HttpAgentOptions {
+        Self::for_provider(&ANTHROPIC, model.into(), &Environment::Process)
+    }
+
+    /// Options for `provider`'s API, its base URL and key from its variables in `env`.
+    pub(crate) fn for_provider(
+        provider: &Provider,
+        model: String,
+        env: &Environment,
+    ) -> HttpAgentOptions {
         Self::from_lookup(
-            model.into(),
-            ("ANTHROPIC_BASE_URL", DEFAULT_ANTHROPIC_BASE_URL),
-            "ANTHROPIC_API_KEY",
-            |name| std::env::var(name).ok(),
+            model,
+            (provider.base_url_env, provider.endpoint),
+            provider.key_env,
+            |name| env.var(name),
         )
+    }
+
+    /// Options of an `openai` or `anthropic` agent (`provider`): the provider's defaults and
+    /// variables, then what the agent's settings say.
+    pub(crate) fn from_settings(
+        provider: &Provider,
+        agent: &AgentSettings,
+        own: &HttpSettings,
+        at: &Build<'_>,
+    ) -> HttpAgentOptions {
+        let model = agent.model.clone().unwrap_or_default();
+        let mut options = Self::for_provider(provider, model, at.env);
+        if let Some(url) = &agent.base_url {
+            options = options.with_base_url(url.clone());
+        }
+        if let Some(key) = at.api_key(&own.credentials) {
+            options.api_key = Some(key);
+        }
+        if let Some(turns) = agent.max_turns {
+            options.max_turns = turns;
+        }
+        if let Some(tokens) = agent.max_output_tokens {
+            options.max_output_tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+        }
+        options.max_total_tokens = agent.max_total_tokens;
+        options.retry = RetryPolicy {
+            max_retries: own.retries,
+            ..RetryPolicy::default()
+        };
+        options.privacy_local = at.local;
+        options
     }
 
     /// Options whose base URL and key come from `lookup` (empty values count as unset), with

@@ -76,7 +76,14 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
             Err(e) => checks.push(check("state", false, e.message.clone(), e.hint.as_deref())),
         }
     }
-    for cli in ["claude", "codex", "aider", "gemini", "opencode"] {
+    // The backends' own CLIs, then CLIs people run through a `command` template.
+    let backend_clis = gaffer_config::BACKENDS
+        .iter()
+        .filter_map(|row| match row.runs {
+            gaffer_config::Runs::Cli(program) => Some(program),
+            _ => None,
+        });
+    for cli in backend_clis.chain(["aider", "gemini", "opencode"]) {
         let found = find_in_path(cli);
         checks.push(Check {
             name: "agent cli",

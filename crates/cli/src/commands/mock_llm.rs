@@ -23,11 +23,13 @@ pub fn run(args: &MockLlmArgs) -> CliResult<()> {
         .map_err(|e| CliError::new(Kind::Daemon, format!("cannot start the server: {e}")))?;
         println!("scripted model server on {}", server.base_url());
         println!(
-            "  Anthropic (Claude Code): ANTHROPIC_BASE_URL={}",
+            "  Anthropic (Claude Code): {}={}",
+            gaffer_config::ANTHROPIC.base_url_env,
             server.base_url()
         );
         println!(
-            "  OpenAI-compatible:       OPENAI_BASE_URL={}",
+            "  OpenAI-compatible:       {}={}",
+            gaffer_config::OPENAI.base_url_env,
             server.openai_base_url()
         );
         println!("Ctrl-C stops it.");

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use gaffer_config::{
-    Backend, CodexSandbox, DEFAULT_RETRIES, Overrides, PermissionMode, load, parse_str,
+    Backend, BackendSettings, CodexSandbox, DEFAULT_RETRIES, Overrides, PermissionMode, load,
+    parse_str,
 };
 
-use crate::{parse, parse_err};
+use crate::{claude, codex, parse, parse_err};
 
 #[test]
 fn new_keys_default_per_backend() {
@@ -35,7 +36,7 @@ script = "s.json"
     let keys: Vec<(&str, Option<&str>, Option<u32>)> = settings
         .agents
         .iter()
-        .map(|(name, a)| (name.as_str(), a.api_key_env.as_deref(), a.retries))
+        .map(|(name, a)| (name.as_str(), a.api_key_env(), a.retries()))
         .collect();
     assert_eq!(
         keys,
@@ -53,11 +54,20 @@ script = "s.json"
         assert_eq!(agent.max_output_tokens, None);
         assert_eq!(agent.max_total_tokens, None);
         assert_eq!(agent.timeout, None);
-        assert_eq!(agent.permission_mode, None);
-        assert!(!agent.skip_permissions);
-        assert_eq!(agent.sandbox, None);
-        assert!(agent.args.is_empty());
-        assert!(agent.env.is_empty());
+        // The CLIs' own keys exist only for their backends.
+        match &agent.backend {
+            BackendSettings::Claude(claude) => {
+                assert_eq!(claude.permission_mode, None);
+                assert!(!claude.skip_permissions);
+                assert!(claude.args.is_empty());
+            }
+            BackendSettings::Codex(codex) => {
+                assert_eq!(codex.sandbox, None);
+                assert!(codex.args.is_empty());
+            }
+            _ => {}
+        }
+        assert!(agent.env().is_empty());
     }
 }
 
@@ -95,12 +105,13 @@ command = "aider --model {model} --message-file {prompt_file} --root {dir} ${HOM
 env.AIDER_DARK_MODE = "true"
 "#,
     );
-    let claude = &settings.agents["claude"];
-    assert_eq!(claude.api_key_env.as_deref(), Some("WORK_ANTHROPIC_KEY"));
-    assert_eq!(claude.max_turns, Some(1000));
-    assert_eq!(claude.max_output_tokens, Some(16_000));
-    assert_eq!(claude.max_total_tokens, Some(3_000_000));
-    assert_eq!(claude.timeout, Some(Duration::from_secs(45 * 60)));
+    let agent = &settings.agents["claude"];
+    let claude = crate::claude(agent);
+    assert_eq!(agent.api_key_env(), Some("WORK_ANTHROPIC_KEY"));
+    assert_eq!(agent.max_turns, Some(1000));
+    assert_eq!(agent.max_output_tokens, Some(16_000));
+    assert_eq!(agent.max_total_tokens, Some(3_000_000));
+    assert_eq!(agent.timeout, Some(Duration::from_secs(45 * 60)));
     assert_eq!(
         claude.permission_mode,
         Some(PermissionMode::BypassPermissions)
@@ -108,7 +119,7 @@ env.AIDER_DARK_MODE = "true"
     assert!(claude.skip_permissions);
     assert_eq!(claude.args, ["--add-dir", "../docs", ""]);
     assert_eq!(
-        claude.env,
+        *agent.env(),
         BTreeMap::from([
             (
                 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".to_string(),
@@ -117,14 +128,14 @@ env.AIDER_DARK_MODE = "true"
             ("_X".to_string(), String::new()),
         ])
     );
-    let codex = &settings.agents["codex"];
-    assert_eq!(codex.sandbox, Some(CodexSandbox::DangerFullAccess));
-    assert_eq!(codex.timeout, Some(Duration::from_secs(90)));
+    let agent = &settings.agents["codex"];
+    assert_eq!(codex(agent).sandbox, Some(CodexSandbox::DangerFullAccess));
+    assert_eq!(agent.timeout, Some(Duration::from_secs(90)));
     let local = &settings.agents["local"];
-    assert_eq!((local.retries, local.max_turns), (Some(0), Some(1)));
+    assert_eq!((local.retries(), local.max_turns), (Some(0), Some(1)));
     let aider = &settings.agents["aider"];
-    assert_eq!(aider.backend, Backend::Command);
-    assert_eq!(aider.env["AIDER_DARK_MODE"], "true");
+    assert_eq!(aider.kind(), Backend::Command);
+    assert_eq!(aider.env()["AIDER_DARK_MODE"], "true");
 }
 
 #[test]
@@ -134,14 +145,14 @@ fn enumerations_round_trip_their_names() {
         let settings = parse(&format!(
             "[agents.c]\nbackend = \"claude\"\npermission_mode = \"{mode}\"\n"
         ));
-        assert_eq!(settings.agents["c"].permission_mode, Some(mode));
+        assert_eq!(claude(&settings.agents["c"]).permission_mode, Some(mode));
     }
     for sandbox in CodexSandbox::ALL {
         assert_eq!(CodexSandbox::from_name(sandbox.as_str()), Some(sandbox));
         let settings = parse(&format!(
             "[agents.c]\nbackend = \"codex\"\nsandbox = \"{sandbox}\"\n"
         ));
-        assert_eq!(settings.agents["c"].sandbox, Some(sandbox));
+        assert_eq!(codex(&settings.agents["c"]).sandbox, Some(sandbox));
     }
     assert_eq!(PermissionMode::from_name("acceptedits"), None);
 }
@@ -152,13 +163,13 @@ fn skip_permissions_agrees_with_bypass_or_no_mode() {
         let settings = parse(&format!(
             "[agents.c]\nbackend = \"claude\"\nskip_permissions = true\n{extra}"
         ));
-        assert!(settings.agents["c"].skip_permissions);
+        assert!(claude(&settings.agents["c"]).skip_permissions);
     }
     // false never contradicts anything.
     let settings = parse(
         "[agents.c]\nbackend = \"claude\"\nskip_permissions = false\npermission_mode = \"plan\"\n",
     );
-    assert!(!settings.agents["c"].skip_permissions);
+    assert!(!claude(&settings.agents["c"]).skip_permissions);
 }
 
 #[test]
@@ -171,7 +182,7 @@ fn command_templates_accept_each_placeholder_and_shell_syntax() {
     ] {
         let text = format!("[agents.x]\nbackend = \"command\"\ncommand = \"{command}\"\n");
         let settings = parse(&text);
-        assert_eq!(settings.agents["x"].command.as_deref(), Some(command));
+        assert_eq!(crate::command(&settings.agents["x"]).command, command);
     }
     let error =
         parse_err("[agents.x]\nbackend = \"command\"\ncommand = \"agent {prompt} {PROMPT}\"\n");
@@ -203,11 +214,11 @@ fn overrides_reach_the_new_keys() {
     flags.push("agents.claude.timeout", "10m");
     flags.push("agents.claude.args", "[\"--verbose\"]");
     let settings = load(Some(&path), &env, &flags).unwrap();
-    let claude = &settings.agents["claude"];
-    assert_eq!(claude.max_turns, Some(12));
-    assert_eq!(claude.permission_mode, Some(PermissionMode::Plan));
-    assert_eq!(claude.timeout, Some(Duration::from_secs(600)));
-    assert_eq!(claude.args, ["--verbose"]);
+    let agent = &settings.agents["claude"];
+    assert_eq!(agent.max_turns, Some(12));
+    assert_eq!(claude(agent).permission_mode, Some(PermissionMode::Plan));
+    assert_eq!(agent.timeout, Some(Duration::from_secs(600)));
+    assert_eq!(claude(agent).args, ["--verbose"]);
 
     let mut bad = Overrides::new();
     bad.push("agents.claude.max_turns", "0");

@@ -40,14 +40,14 @@ fn the_shipped_example_parses_to_what_it_says() {
         ]
     );
     let local = &settings.agents["local-qwen"];
-    assert_eq!(local.backend, Backend::Openai);
+    assert_eq!(local.kind(), Backend::Openai);
     assert_eq!(local.family, "qwen");
     assert_eq!(local.base_url.as_deref(), Some("http://127.0.0.1:11434/v1"));
     assert_eq!(
-        settings.agents["demo"].script,
+        Some(crate::scripted(&settings.agents["demo"]).script.clone()),
         Some(PathBuf::from("demo/script.json"))
     );
-    assert_eq!(settings.agents["aider"].backend, Backend::Command);
+    assert_eq!(settings.agents["aider"].kind(), Backend::Command);
 
     assert_eq!(settings.roles.coder, ["claude-sonnet", "claude-opus"]);
     assert_eq!(settings.roles.reviewer, ["codex"]);
@@ -69,30 +69,36 @@ fn the_shipped_example_parses_to_what_it_says() {
     assert_eq!(settings.server.token_env, "GAFFER_TOKEN");
 
     let sonnet = &settings.agents["claude-sonnet"];
-    assert_eq!(sonnet.permission_mode, Some(PermissionMode::AcceptEdits));
+    assert_eq!(
+        crate::claude(sonnet).permission_mode,
+        Some(PermissionMode::AcceptEdits)
+    );
     assert_eq!(sonnet.max_turns, Some(60));
     assert_eq!(sonnet.timeout, Some(Duration::from_secs(30 * 60)));
-    assert_eq!(sonnet.api_key_env.as_deref(), Some("ANTHROPIC_API_KEY"));
-    let opus = &settings.agents["claude-opus"];
+    assert_eq!(sonnet.api_key_env(), Some("ANTHROPIC_API_KEY"));
+    let opus = crate::claude(&settings.agents["claude-opus"]);
     assert!(opus.skip_permissions);
     assert_eq!(opus.args, ["--add-dir", "../shared-docs"]);
     let codex = &settings.agents["codex"];
-    assert_eq!(codex.sandbox, Some(CodexSandbox::WorkspaceWrite));
-    assert_eq!(codex.api_key_env.as_deref(), Some("CODEX_OPENAI_KEY"));
+    assert_eq!(
+        crate::codex(codex).sandbox,
+        Some(CodexSandbox::WorkspaceWrite)
+    );
+    assert_eq!(codex.api_key_env(), Some("CODEX_OPENAI_KEY"));
     assert_eq!(
         (
             local.max_output_tokens,
             local.max_total_tokens,
-            local.retries
+            local.retries()
         ),
         (Some(8192), Some(2_000_000), Some(5))
     );
     let aider = &settings.agents["aider"];
     assert_eq!(
-        aider.command.as_deref(),
+        Some(crate::command(aider).command.as_str()),
         Some("aider --yes --model {model} --message-file {prompt_file}")
     );
-    assert_eq!(aider.env["OLLAMA_API_BASE"], "http://127.0.0.1:11434");
+    assert_eq!(aider.env()["OLLAMA_API_BASE"], "http://127.0.0.1:11434");
 
     assert_eq!(settings.privacy.mode, PrivacyMode::Any);
     let notify = &settings.notify;

@@ -18,7 +18,10 @@ mod template;
 
 use std::path::Path;
 
-use gaffer_config::{ConfigError, Settings, parse_str};
+use gaffer_config::{
+    AgentSettings, BackendSettings, ClaudeSettings, CodexSettings, CommandSettings, ConfigError,
+    ScriptedSettings, Settings, parse_str,
+};
 
 /// Parses `text` as `gaffer.toml`, failing the test on an error.
 pub fn parse(text: &str) -> Settings {
@@ -33,5 +36,37 @@ pub fn parse_err(text: &str) -> ConfigError {
     match parse_str(text, Path::new("gaffer.toml")) {
         Ok(settings) => panic!("expected an error, got {settings:#?}"),
         Err(error) => error,
+    }
+}
+
+/// The settings only a `claude` agent has; fails the test for another backend.
+pub fn claude(agent: &AgentSettings) -> &ClaudeSettings {
+    match &agent.backend {
+        BackendSettings::Claude(claude) => claude,
+        other => panic!("expected a claude agent, got {other:?}"),
+    }
+}
+
+/// The settings only a `codex` agent has; fails the test for another backend.
+pub fn codex(agent: &AgentSettings) -> &CodexSettings {
+    match &agent.backend {
+        BackendSettings::Codex(codex) => codex,
+        other => panic!("expected a codex agent, got {other:?}"),
+    }
+}
+
+/// The settings only a `command` agent has; fails the test for another backend.
+pub fn command(agent: &AgentSettings) -> &CommandSettings {
+    match &agent.backend {
+        BackendSettings::Command(command) => command,
+        other => panic!("expected a command agent, got {other:?}"),
+    }
+}
+
+/// The settings only a `scripted` agent has; fails the test for another backend.
+pub fn scripted(agent: &AgentSettings) -> &ScriptedSettings {
+    match &agent.backend {
+        BackendSettings::Scripted(scripted) => scripted,
+        other => panic!("expected a scripted agent, got {other:?}"),
     }
 }

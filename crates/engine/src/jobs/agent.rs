@@ -466,7 +466,8 @@ async fn carry_out(
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| EngineError::io(format!("creating {}", data_dir.display()), e))?;
     // gaffer's own loop runs no process but its `run` tool's commands; the CLIs are processes.
-    let cli = !matches!(agent.backend.backend(), "openai" | "anthropic" | "scripted");
+    let cli = gaffer_config::Backend::from_name(agent.backend.backend())
+        .is_none_or(gaffer_config::Backend::runs_a_process);
     // Inside a sandbox the run gets a git directory of its own: it can commit on its branch
     // and move nothing else (brought back below).
     let run_repo = if crate::confine::sandbox_for(&board.settings)?.is_confined() {
@@ -645,52 +646,25 @@ impl Drop for RunToken<'_> {
     }
 }
 
-/// Where an agent CLI's program lives (`claude`, `codex`, or the first word of a `command`
-/// template), found in the agent's own `PATH` when its `env` table sets one.
+/// Where an agent CLI's program lives, found in the agent's own `PATH` when its `env` table
+/// sets one.
 fn agent_program_dirs(board: &Board, name: &str) -> Vec<std::path::PathBuf> {
-    use gaffer_config::Backend;
     let Some(agent) = board.settings.agent(name) else {
         return Vec::new();
     };
-    let program = match agent.backend {
-        Backend::Claude => "claude".to_string(),
-        Backend::Codex => "codex".to_string(),
-        Backend::Command => match agent
-            .command
-            .as_deref()
-            .and_then(|c| c.split_whitespace().next())
-        {
-            Some(word) if !word.contains('/') && !word.contains('{') => word.to_string(),
-            _ => return Vec::new(),
-        },
-        Backend::Openai | Backend::Anthropic | Backend::Scripted => return Vec::new(),
-    };
-    crate::confine::program_dirs(&program, agent.env.get("PATH").map(String::as_str))
+    match gaffer_agents::program_of(agent) {
+        Some(program) => {
+            crate::confine::program_dirs(&program, agent.env().get("PATH").map(String::as_str))
+        }
+        None => Vec::new(),
+    }
 }
 
-/// The model endpoints an agent CLI talks to: its `base_url`, else its provider's public API.
-/// gaffer's own loop and scripted agents run in the daemon and reach nothing from a sandbox.
+/// The model endpoints an agent CLI talks to (see `gaffer_agents::endpoints_of`).
 fn agent_endpoints(board: &Board, name: &str) -> Vec<String> {
-    use gaffer_config::Backend;
-    let Some(agent) = board.settings.agent(name) else {
-        return Vec::new();
-    };
-    let from_env = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
-    let endpoint = match agent.backend {
-        Backend::Claude => agent
-            .base_url
-            .clone()
-            .or_else(|| from_env("ANTHROPIC_BASE_URL"))
-            .or_else(|| Some("https://api.anthropic.com".into())),
-        Backend::Codex => agent
-            .base_url
-            .clone()
-            .or_else(|| from_env("OPENAI_BASE_URL"))
-            .or_else(|| Some("https://api.openai.com/v1".into())),
-        Backend::Command => agent.base_url.clone(),
-        Backend::Openai | Backend::Anthropic | Backend::Scripted => None,
-    };
-    endpoint.into_iter().collect()
+    board.settings.agent(name).map_or_else(Vec::new, |agent| {
+        gaffer_agents::endpoints_of(agent, &gaffer_agents::Environment::Process)
+    })
 }
 
 /// Where a run repository and its start record live (beside the run's scratch directory).

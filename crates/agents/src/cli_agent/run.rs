@@ -7,11 +7,11 @@
 //! is `gaffer-proc`'s, including killing processes that left the group (tools the CLIs start in
 //! a new session).
 
-use crate::claude::raw::RawLog;
+use super::raw::RawLog;
 use crate::event::{AgentEvent, Outcome, RunHandle};
 use crate::registry::AgentError;
 use gaffer_proc::{CommandSpec, ProcError, ProcessOutcome, Termination};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -121,6 +121,15 @@ fn stderr_quote(stderr: &str) -> Option<String> {
     (!quote.is_empty()).then(|| super::text::shorten(&quote, STDERR_QUOTE_CHARS))
 }
 
+/// Creates the directories a run needs before its CLI starts.
+pub(crate) fn create_dirs(dirs: &[PathBuf]) -> Result<(), AgentError> {
+    for dir in dirs {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AgentError::Start(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
 /// Turns an agent CLI's standard output into normalized events.
 pub(crate) trait LineParser: Send + 'static {
     /// The events one line stands for (often none).
@@ -132,6 +141,9 @@ pub(crate) trait LineParser: Send + 'static {
     }
     /// The run's outcome, once standard output has ended and the process is gone.
     fn finish(&mut self, exit: &CliExit) -> Outcome;
+    /// Records, after `finish`, what the session's next run needs in the agent's data
+    /// directory (its ledger, see `ledger.rs`).
+    fn keep(&self, _data_dir: &Path) {}
 }
 
 /// What to run and where to keep its transcript.
@@ -143,6 +155,8 @@ pub(crate) struct CliRun<'a> {
     pub spec: CommandSpec,
     /// The run's own directory, which receives the transcript.
     pub run_dir: &'a Path,
+    /// The agent's data directory, which receives what the parser keeps for the next run.
+    pub data_dir: &'a Path,
     /// The run's environment and sandbox.
     pub confine: &'a crate::Confinement,
 }
@@ -180,6 +194,7 @@ pub(crate) fn start<P: LineParser>(
         transcript = %raw.path().display(),
         "agent CLI started"
     );
+    let data_dir = run.data_dir.to_path_buf();
     let identity = process.identity.clone();
     let relays = run
         .confine
@@ -207,6 +222,7 @@ pub(crate) fn start<P: LineParser>(
             let _ = tx.send(event).await;
         }
         let outcome = parser.finish(&exit);
+        parser.keep(&data_dir);
         let _ = tx.send(AgentEvent::Finished { outcome }).await;
     });
     Ok(RunHandle {
