@@ -125,6 +125,27 @@ pub enum QueueEjected {
     Error { detail: String },
 }
 
+impl QueueEjected {
+    /// The `reason` tag: `verify_failed`, `conflict`, `dependency` or `error`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            QueueEjected::VerifyFailed { .. } => "verify_failed",
+            QueueEjected::Conflict { .. } => "conflict",
+            QueueEjected::Dependency { .. } => "dependency",
+            QueueEjected::Error { .. } => "error",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            QueueEjected::VerifyFailed { detail, .. }
+            | QueueEjected::Conflict { detail, .. }
+            | QueueEjected::Dependency { detail }
+            | QueueEjected::Error { detail } => detail,
+        }
+    }
+}
+
 /// `queue.conflict`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueConflict {
