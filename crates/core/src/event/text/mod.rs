@@ -101,9 +101,13 @@ pub(crate) fn duration(ms: u64) -> String {
     }
 }
 
-/// `$0.42`.
+/// `$0.42`, or `$0.0012` for less than a cent (a single call often costs that).
 pub(crate) fn usd(amount: f64) -> String {
-    format!("${amount:.2}")
+    if amount != 0.0 && amount.abs() < 0.01 {
+        format!("${amount:.4}")
+    } else {
+        format!("${amount:.2}")
+    }
 }
 
 /// Items joined with commas.

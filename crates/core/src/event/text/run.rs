@@ -22,6 +22,10 @@ pub(super) fn output(output: &Output) -> String {
     match output {
         Output::Text { text } => format!("said: {}", first_line(text)),
         Output::ToolCall { name, summary } if summary.trim().is_empty() => format!("called {name}"),
+        // Backends often start the summary with the tool's name: say it once.
+        Output::ToolCall { name, summary } if summary.starts_with(name.as_str()) => {
+            format!("called {}", first_line(summary))
+        }
         Output::ToolCall { name, summary } => format!("called {name}: {}", first_line(summary)),
         Output::ToolResult { summary, is_error } => format!(
             "got {}: {}",
