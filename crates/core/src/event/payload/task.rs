@@ -49,6 +49,34 @@ pub enum TaskNotice {
     },
 }
 
+impl Notice {
+    /// Its `notice` tag: `needs_input`, `merged`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Notice::NeedsInput { .. } => "needs_input",
+            Notice::NeedsApproval { .. } => "needs_approval",
+            Notice::Escalated { .. } => "escalated",
+            Notice::Merged => "merged",
+            Notice::Failed { .. } => "failed",
+            Notice::Cancelled { .. } => "cancelled",
+            Notice::BudgetStop { .. } => "budget_stop",
+        }
+    }
+
+    /// The question, reason or tier it carries.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Notice::NeedsInput { question } => Some(question.clone()),
+            Notice::NeedsApproval { reason }
+            | Notice::Failed { reason }
+            | Notice::Cancelled { reason }
+            | Notice::BudgetStop { reason } => Some(reason.clone()),
+            Notice::Escalated { tier } => Some(format!("tier {tier}")),
+            Notice::Merged => None,
+        }
+    }
+}
+
 /// `task.edited`: which fields a person changed, and each new value (only those changed).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskEdited {
