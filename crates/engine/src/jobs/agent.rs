@@ -472,7 +472,7 @@ async fn carry_out(
     };
     let api_url = board.run_access.api_url();
     reach.endpoints.extend(api_url.clone());
-    let access = RunToken::issue(board, task, &run);
+    let access = RunToken::issue(board, task, run);
     let confine = crate::confine::confinement(
         board,
         crate::confine::Kind::Agent { role, cli },
@@ -518,13 +518,13 @@ async fn carry_out(
     let mut texts: Vec<String> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
-        let streamed = stream_run(ctx, agent, request.clone(), &run, task, &mut transcript).await?;
+        let streamed = stream_run(ctx, agent, request.clone(), run, task, &mut transcript).await?;
         // What the run committed in its own git directory becomes the branch's, now that
         // every process of the run has ended; a reviewer's or a planner's commits do not.
         if let Some(repo) = &run_repo
             && matches!(role, Role::Coder | Role::Resolver)
         {
-            bring_back(board, &run, task, repo).await?;
+            bring_back(board, run, task, repo).await?;
         }
         let outcome = streamed.outcome.clone();
         texts.extend(streamed.texts.iter().cloned());
@@ -532,14 +532,14 @@ async fn carry_out(
         usage.add(&outcome.usage);
         if ctx.cancel.is_cancelled() {
             return Ok(Ran::Interrupted(finish(
-                &run,
+                run,
                 RunStatus::Cancelled,
                 &outcome,
                 usage,
                 Some("interrupted".into()),
             )));
         }
-        let judged = judge(board, task, role, &run, spot, streamed).await?;
+        let judged = judge(board, task, role, run, spot, streamed).await?;
         // A malformed plan or verdict is asked for once more, in the same session, with the
         // parse error; then the run fails with the raw answer kept as evidence.
         if let (Judged::Malformed(error), false, Some(session)) =
@@ -593,7 +593,7 @@ async fn carry_out(
     Ok(Ran::Done(Done {
         result,
         plan,
-        finish: finish(&run, status, &outcome, usage, summary),
+        finish: finish(run, status, &outcome, usage, summary),
     }))
 }
 
