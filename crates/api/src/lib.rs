@@ -1,5 +1,6 @@
 //! The protocol every surface of gaffer speaks: what a person can do to a task ([`Action`]),
-//! where the daemon is ([`DaemonInfo`], `daemon.json`), and the one client of its HTTP API
+//! where the daemon is ([`DaemonInfo`], `daemon.json`), events as served, with their sentence
+//! ([`ReadableEvent`]), and the one client of its HTTP API
 //! ([`Api`]) that the CLI, the interactive shell and the MCP server share.
 //!
 //! The engine carries actions out (`gaffer_engine::Board::perform`); the server maps each to
@@ -8,6 +9,7 @@
 mod action;
 mod client;
 mod daemon_file;
+mod event;
 pub mod paths;
 
 pub use action::{
@@ -16,3 +18,4 @@ pub use action::{
 };
 pub use client::{API_URL_ENV, Api, ApiError, Endpoint, RUN_TOKEN_ENV};
 pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};
+pub use event::{ReadableEvent, readable};

@@ -25,7 +25,7 @@ pub mod structured;
 pub mod task;
 
 pub use clock::{Clock, FixedClock};
-pub use event::{Event, NewEvent, event_kind};
+pub use event::{Event, NewEvent, Payload, event_kind, payload};
 pub use ids::{JobId, ObjectId, ProjectId, RunId, Seq, TaskId};
 pub use job::{Job, JobKind, JobSpec, JobStatus, NewJob, ProcessRecord, RecordedIdentity};
 pub use machine::{

@@ -5,8 +5,8 @@ use crate::board::Board;
 use crate::error::{EngineError, Result};
 use gaffer_core::structured::Plan;
 use gaffer_core::{
-    Effect, Input, JobSpec, NewEvent, NewJob, NewTask, Task, TaskId, TaskKind, TaskState,
-    event_kind, transition,
+    Effect, Input, JobSpec, NewEvent, NewJob, NewTask, Payload, Task, TaskId, TaskKind, TaskState,
+    payload, transition,
 };
 use gaffer_store::{Commit, JobCompletion, RunFinish, StoreError, TaskUpdate};
 
@@ -87,16 +87,13 @@ fn build_commit(
             .map(|e| e.task(task.id).project(task.project)),
     );
     commit.events.push(
-        NewEvent::new(
-            event_kind::TASK_STATUS,
-            serde_json::json!({
-                "from": task.state.status,
-                "to": after.status,
-                "input": input.name(),
-                "note": after.note,
-                "tier": after.tier,
-            }),
-        )
+        NewEvent::of(Payload::TaskStatus(payload::TaskStatus {
+            from: task.state.status,
+            to: after.status,
+            input: input.name().to_string(),
+            note: after.note.clone(),
+            tier: after.tier,
+        }))
         .task(task.id)
         .project(task.project),
     );
@@ -155,10 +152,9 @@ fn build_commit(
                 commit.children = children_of(board, task, extra.plan.as_ref())?;
             }
             Effect::Notify(notice) => commit.events.push(
-                NewEvent::new(
-                    event_kind::TASK_NOTICE,
-                    serde_json::to_value(notice).unwrap_or_default(),
-                )
+                NewEvent::of(Payload::TaskNotice(payload::TaskNotice::Notice(
+                    notice.clone(),
+                )))
                 .task(task.id)
                 .project(task.project),
             ),

@@ -14,6 +14,7 @@ use crate::error::{EngineError, Result};
 use crate::jobs::worktree_name;
 use gaffer_agents::{AgentSpec, Registry};
 use gaffer_config::Settings;
+use gaffer_core::payload::AttemptCost;
 use gaffer_core::{AttemptStatus, NewTask, Run, Task};
 
 /// The most attempts one task may have.
@@ -21,9 +22,6 @@ pub const MAX_BEST_OF: u32 = 8;
 
 /// How much of each attempt's diff the reviewer's prompt shows.
 const DIFF_BYTES: usize = 30 * 1024;
-
-/// Event kind: the attempts are over (which one was kept, what the others cost).
-pub const BEST_OF_SETTLED: &str = "best_of.settled";
 
 /// A best-of-N task needs a reviewer to pick, and a sensible N.
 pub(crate) fn check_new(settings: &Settings, task: &NewTask) -> Result<()> {
@@ -173,19 +171,18 @@ pub(crate) fn pick_context(board: &Board, task: &Task) -> Result<String> {
 }
 
 /// What each discarded attempt cost, for the record.
-pub(crate) fn costs(board: &Board, task: &Task, slots: u32) -> Result<Vec<serde_json::Value>> {
+pub(crate) fn costs(board: &Board, task: &Task, slots: u32) -> Result<Vec<AttemptCost>> {
     let runs = board.store.runs(task.id)?;
     Ok((1..=slots)
         .map(|slot| {
             let of = runs_of(board, task, &runs, slot);
-            let agents: Vec<&str> = of.iter().map(|r| r.agent.as_str()).collect();
-            serde_json::json!({
-                "slot": slot,
-                "branch": attempt_branch(task, slot),
-                "agents": agents,
-                "runs": of.len(),
-                "cost_usd": crate::budget::spent(of.iter().copied()),
-            })
+            AttemptCost {
+                slot,
+                branch: attempt_branch(task, slot),
+                agents: of.iter().map(|r| r.agent.clone()).collect(),
+                runs: of.len(),
+                cost_usd: crate::budget::spent(of.iter().copied()),
+            }
         })
         .collect())
 }

@@ -8,8 +8,8 @@ use crate::risk;
 use crate::run_access::RunAccess;
 use gaffer_config::Settings;
 use gaffer_core::{
-    Clock, Flow, Input, Limits, NewEvent, NewTask, Priority, Project, Status, Task, TaskId,
-    TaskKind, TaskState, TransitionError, event_kind,
+    Clock, Flow, Input, Limits, NewEvent, NewTask, Payload, Priority, Project, Status, Task,
+    TaskId, TaskKind, TaskState, TransitionError, payload::TaskNotice,
 };
 use gaffer_git::{Git, Worktrees};
 use gaffer_store::{NewProject, Store, StoreError, TaskEdit, TaskFilter};
@@ -239,10 +239,10 @@ impl Board {
 
     /// Applies a person's input to a task (cancel, retry, approve, reject, answer).
     pub fn act(&self, id: TaskId, input: Input, who: &str) -> Result<Applied> {
-        let event = NewEvent::new(
-            event_kind::TASK_NOTICE,
-            serde_json::json!({ "by": who, "action": input.name() }),
-        );
+        let event = NewEvent::of(Payload::TaskNotice(TaskNotice::Person {
+            by: who.to_string(),
+            action: input.name().to_string(),
+        }));
         apply(
             self,
             id,

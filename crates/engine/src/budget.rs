@@ -15,16 +15,12 @@
 use crate::apply::{Extra, apply};
 use crate::board::Board;
 use crate::error::{EngineError, Result};
-use gaffer_core::{Input, NewEvent, Run, Status, Task};
+use gaffer_core::payload::{BudgetDayResumed, BudgetDayStop, BudgetReleased};
+use gaffer_core::{Input, NewEvent, Payload, Run, Status, Task};
 use std::sync::Mutex;
 
 /// One day in milliseconds.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-/// Event kinds of the budget.
-pub const BUDGET_DAY_STOP: &str = "budget.day_stop";
-pub const BUDGET_DAY_RESUMED: &str = "budget.day_resumed";
-pub const BUDGET_RELEASED: &str = "budget.released";
 
 /// Now, in milliseconds since the epoch.
 pub(crate) fn now_ms() -> i64 {
@@ -119,26 +115,22 @@ pub(crate) fn round(board: &Board, tasks: &[Task], watch: &Watch) {
     if *last == stop.is_some() {
         return;
     }
-    let waiting: Vec<i64> = tasks
+    let waiting = tasks
         .iter()
         .filter(|t| t.status() == Status::Ready)
-        .map(|t| t.id.0)
+        .map(|t| t.id)
         .collect();
-    let event = match &stop {
-        Some(reason) => NewEvent::new(
-            BUDGET_DAY_STOP,
-            serde_json::json!({
-                "reason": reason,
-                "limit_usd": board.settings.budget.day_usd,
-                "detail": "no new task starts until tomorrow (UTC) or a higher budget.day_usd",
-                "waiting": waiting,
-            }),
-        ),
-        None => NewEvent::new(
-            BUDGET_DAY_RESUMED,
-            serde_json::json!({ "detail": "the day's budget allows runs again" }),
-        ),
-    };
+    let event = NewEvent::of(match &stop {
+        Some(reason) => Payload::BudgetDayStop(BudgetDayStop {
+            reason: reason.clone(),
+            limit_usd: board.settings.budget.day_usd,
+            detail: "no new task starts until tomorrow (UTC) or a higher budget.day_usd".into(),
+            waiting,
+        }),
+        None => Payload::BudgetDayResumed(BudgetDayResumed {
+            detail: "the day's budget allows runs again".into(),
+        }),
+    });
     if let Err(e) = board
         .store
         .append_events(&[event.project(board.project.id)])
@@ -167,15 +159,12 @@ pub(crate) fn release_if_allowed(board: &Board, task: &Task, by: &str) -> Result
     if stop_reason(board, task, &runs)?.is_some() {
         return Ok(false);
     }
-    let event = NewEvent::new(
-        BUDGET_RELEASED,
-        serde_json::json!({
-            "by": by,
-            "spent_usd": spent(&runs),
-            "budget_usd": task_budget(board, task),
-            "detail": "the budgets allow the held run now",
-        }),
-    );
+    let event = NewEvent::of(Payload::BudgetReleased(BudgetReleased {
+        by: by.to_string(),
+        spent_usd: spent(&runs),
+        budget_usd: task_budget(board, task),
+        detail: "the budgets allow the held run now".into(),
+    }));
     match apply(
         board,
         task.id,

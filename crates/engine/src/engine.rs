@@ -7,7 +7,8 @@ use crate::host::{HeavyPermit, HeldBack, HostBudget};
 use crate::jobs::{self, JobContext, JobResult};
 use crate::{queue, scheduler};
 use gaffer_agents::Registry;
-use gaffer_core::{Input, Job, JobId, JobKind, NewEvent, Status, TaskId, event_kind};
+use gaffer_core::payload::{EngineOwner, TaskNotice};
+use gaffer_core::{Input, Job, JobId, JobKind, NewEvent, Payload, Status, TaskId};
 use gaffer_store::{Commit, JobCompletion, JobOutcome, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -151,10 +152,9 @@ impl Engine {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
         let report = crate::recovery::recover(&self).await?;
         tracing::info!(?report, "recovered");
-        self.event(
-            event_kind::ENGINE_STARTED,
-            serde_json::json!({ "owner": self.owner }),
-        );
+        self.event(Payload::EngineStarted(EngineOwner {
+            owner: self.owner.clone(),
+        }));
         let mut workers: JoinSet<()> = JoinSet::new();
         loop {
             if shutdown.is_cancelled() {
@@ -178,10 +178,9 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
-        self.event(
-            event_kind::ENGINE_STOPPED,
-            serde_json::json!({ "owner": self.owner }),
-        );
+        self.event(Payload::EngineStopped(EngineOwner {
+            owner: self.owner.clone(),
+        }));
         Ok(())
     }
 
@@ -528,10 +527,11 @@ impl Engine {
                 .collect();
             if let Input::Fail { reason } = input {
                 events.push(
-                    NewEvent::new(
-                        event_kind::TASK_NOTICE,
-                        serde_json::json!({ "job": job.id, "kind": job.spec.kind(), "failed": reason }),
-                    )
+                    NewEvent::of(Payload::TaskNotice(TaskNotice::JobFailed {
+                        job: job.id,
+                        kind: job.spec.kind().to_string(),
+                        failed: reason.clone(),
+                    }))
                     .project(job.project),
                 );
             }
@@ -545,10 +545,10 @@ impl Engine {
         match apply(&self.board, task, input, extra.clone()) {
             Ok(_) => Ok(()),
             Err(EngineError::Transition { source, .. }) => {
-                let event = NewEvent::new(
-                    event_kind::TASK_NOTICE,
-                    serde_json::json!({ "ignored": input.name(), "why": source.to_string() }),
-                )
+                let event = NewEvent::of(Payload::TaskNotice(TaskNotice::Ignored {
+                    ignored: input.name().to_string(),
+                    why: source.to_string(),
+                }))
                 .task(task)
                 .project(job.project);
                 let mut events = extra.events;
@@ -568,10 +568,10 @@ impl Engine {
         }
     }
 
-    pub(crate) fn event(&self, kind: &str, data: serde_json::Value) {
-        let event = NewEvent::new(kind, data).project(self.board.project.id);
+    pub(crate) fn event(&self, payload: Payload) {
+        let event = NewEvent::of(payload).project(self.board.project.id);
         if let Err(e) = self.board.store.append_events(&[event]) {
-            tracing::warn!("could not record {kind}: {e}");
+            tracing::warn!("could not record an event: {e}");
         }
     }
 }

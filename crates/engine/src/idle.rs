@@ -12,13 +12,11 @@
 use crate::board::Board;
 use crate::budget::{day_start, now_ms};
 use crate::error::Result;
-use gaffer_core::{Flow, NewEvent, NewTask, Risk, Status, Task, TaskKind, TaskState};
+use gaffer_core::payload::IdleSurvey;
+use gaffer_core::{Flow, NewEvent, NewTask, Payload, Risk, Status, Task, TaskKind, TaskState};
 
 /// The label of survey tasks.
 pub const SURVEY_LABEL: &str = "idle-survey";
-
-/// Event kind: an idle survey was started.
-pub const IDLE_SURVEY: &str = "idle.survey";
 
 const SURVEY_TITLE: &str = "Idle survey: what would you improve?";
 
@@ -120,15 +118,15 @@ pub(crate) fn round(board: &Board) -> Result<Option<Task>> {
         board
             .store
             .create_task(board.project.id, &new, &TaskState::new(flow, Risk::Low, 0))?;
-    board.store.append_events(&[NewEvent::new(
-        IDLE_SURVEY,
-        serde_json::json!({
-            "detail": "nothing is ready or running: one agent surveys the code and files proposals",
-            "budget_left_usd": left,
-        }),
-    )
-    .task(task.id)
-    .project(task.project)])?;
+    board
+        .store
+        .append_events(&[NewEvent::of(Payload::IdleSurvey(IdleSurvey {
+            detail: "nothing is ready or running: one agent surveys the code and files proposals"
+                .to_string(),
+            budget_left_usd: left,
+        }))
+        .task(task.id)
+        .project(task.project)])?;
     Ok(Some(task))
 }
 

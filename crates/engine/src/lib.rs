@@ -60,7 +60,7 @@ pub use landing::Landing;
 pub use paths::StatePaths;
 pub use pricing::priced;
 pub use prompts::{OVERRIDE_DIR as PROMPT_OVERRIDE_DIR, last_handoff};
-pub use proposals::{TASK_PROPOSED, parse_lines as proposal_lines, proposal_body};
+pub use proposals::{parse_lines as proposal_lines, proposal_body};
 pub use queue::{HostReport, QueueEntryReport, QueueExit, QueueMetrics, QueueReport};
 pub use registry::{agent_by_name, agents_from_settings, default_agent};
 pub use run_access::{RandomError, RunAccess, random_secret, same_secret};

@@ -12,12 +12,11 @@
 use crate::apply::Applied;
 use crate::board::Board;
 use crate::error::{EngineError, Result};
-use gaffer_core::{Input, NewEvent, NewTask, Run, Status, Task, TaskId, TaskKind, TransitionError};
+use gaffer_core::payload::{ProposalAccepted, ProposedBy, TaskProposed};
+use gaffer_core::{
+    Input, NewEvent, NewTask, Payload, Run, Status, Task, TaskId, TaskKind, TransitionError,
+};
 use gaffer_store::{StoreError, TaskEdit};
-
-/// Event kinds of proposals.
-pub const TASK_PROPOSED: &str = "task.proposed";
-pub const PROPOSAL_ACCEPTED: &str = "proposal.accepted";
 
 /// The line prefix agents use.
 const PREFIX: &str = "PROPOSAL:";
@@ -87,17 +86,21 @@ pub(crate) fn file(
             priority: origin.priority,
             ..NewTask::default()
         })?;
-        board.store.append_events(&[NewEvent::new(
-            TASK_PROPOSED,
-            serde_json::json!({
-                "proposal": task.id,
-                "title": task.title,
-                "proposed_by": { "agent": run.agent, "run": run.id, "task": origin.id },
-            }),
-        )
-        .task(origin.id)
-        .project(origin.project)
-        .run(run.id)])?;
+        board
+            .store
+            .append_events(&[NewEvent::of(Payload::TaskProposed(TaskProposed {
+                proposal: task.id,
+                title: task.title.clone(),
+                proposed_by: ProposedBy {
+                    agent: Some(run.agent.clone()),
+                    run: Some(run.id),
+                    task: origin.id,
+                },
+                via: None,
+            }))
+            .task(origin.id)
+            .project(origin.project)
+            .run(run.id)])?;
         filed.push(task);
     }
     Ok(filed)
@@ -133,12 +136,14 @@ impl Board {
             };
             match self.store.edit_task(id, task.version, &edit) {
                 Ok(accepted) => {
-                    self.store.append_events(&[NewEvent::new(
-                        PROPOSAL_ACCEPTED,
-                        serde_json::json!({ "by": who }),
-                    )
-                    .task(id)
-                    .project(accepted.project)])?;
+                    self.store
+                        .append_events(&[NewEvent::of(Payload::ProposalAccepted(
+                            ProposalAccepted {
+                                by: who.to_string(),
+                            },
+                        ))
+                        .task(id)
+                        .project(accepted.project)])?;
                     return Ok(accepted);
                 }
                 Err(StoreError::VersionConflict { .. }) => continue,

@@ -19,7 +19,14 @@ use crate::landing::Landing;
 use gaffer_core::queue::{self, Action, Entry, View};
 use gaffer_core::{
     Candidate, Input, JobId, JobSpec, JobStatus, NewEvent, NewJob, ObjectId, Seq, Status, Task,
-    TaskId, event_kind,
+    TaskId,
+};
+use gaffer_core::{
+    Payload,
+    payload::{
+        QueueCandidate, QueueEjected, QueueInvalidated, QueueJoined, QueueLanding, QueueParked,
+        QueueRecheck,
+    },
 };
 use gaffer_store::{Commit, EventFilter, JobFilter};
 use serde::Serialize;
@@ -121,7 +128,7 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
 /// The tasks whose candidates lie under `onto` (a candidate's base): the chain of candidates
 /// down to the tip, in train order. A task stepped over (parked, or suspected while its failure
 /// is checked again) is not in it.
-fn under(view: &View, onto: &ObjectId) -> Vec<i64> {
+fn under(view: &View, onto: &ObjectId) -> Vec<TaskId> {
     let by_commit: HashMap<&ObjectId, (&TaskId, &ObjectId)> = view
         .entries
         .iter()
@@ -134,7 +141,7 @@ fn under(view: &View, onto: &ObjectId) -> Vec<i64> {
     let mut chain = Vec::new();
     let mut at = onto;
     while let Some((task, below)) = by_commit.get(at) {
-        chain.push(task.0);
+        chain.push(**task);
         at = below;
         if chain.len() > view.entries.len() {
             break;
@@ -157,54 +164,42 @@ fn act(
         return Ok(());
     };
     let candidate = task.state.candidate.as_ref();
-    let (kind, data) = match action {
+    let payload = match action {
         Action::Join {
             position, since_ms, ..
-        } => (
-            event_kind::QUEUE_JOINED,
-            serde_json::json!({
-                "position": position, "priority": task.priority, "since_ms": since_ms,
-            }),
-        ),
-        Action::Requeue { .. } => (
-            event_kind::QUEUE_EJECTED,
-            serde_json::json!({
-                "reason": "dependency",
-                "detail": "a task it depends on left the train ahead of it; it waits again",
-            }),
-        ),
-        Action::Invalidate { .. } => (
-            event_kind::QUEUE_INVALIDATED,
-            serde_json::json!({
-                "commit": candidate.map(|c| &c.commit),
-                "onto": candidate.map(|c| &c.onto),
-                "reason": "what it was built on is no longer ahead of it",
-            }),
-        ),
-        Action::Recheck { .. } => (
-            event_kind::QUEUE_RECHECK,
-            serde_json::json!({ "commit": candidate.map(|c| &c.commit) }),
-        ),
+        } => Payload::QueueJoined(QueueJoined {
+            position: *position,
+            priority: task.priority,
+            since_ms: *since_ms,
+        }),
+        Action::Requeue { .. } => Payload::QueueEjected(QueueEjected::Dependency {
+            detail: "a task it depends on left the train ahead of it; it waits again".into(),
+        }),
+        Action::Invalidate { .. } => Payload::QueueInvalidated(QueueInvalidated {
+            commit: candidate.map(|c| c.commit.clone()),
+            onto: candidate.map(|c| c.onto.clone()),
+            reason: "what it was built on is no longer ahead of it".into(),
+        }),
+        Action::Recheck { .. } => Payload::QueueRecheck(QueueRecheck {
+            commit: candidate.map(|c| c.commit.clone()),
+        }),
         Action::Eject { .. } => {
             let summary = match candidate.map(|c| &c.status) {
                 Some(gaffer_core::CandidateStatus::FailedTwice { summary }) => summary.clone(),
                 _ => String::new(),
             };
-            (
-                event_kind::QUEUE_EJECTED,
-                serde_json::json!({
-                    "reason": "verify_failed",
-                    "commit": candidate.map(|c| &c.commit),
-                    "tree": candidate.map(|c| &c.tree),
-                    "detail": "verify failed twice on its candidate while every candidate \
-                               ahead passed; back to its coder",
-                    "summary": summary,
-                }),
-            )
+            Payload::QueueEjected(QueueEjected::VerifyFailed {
+                commit: candidate.map(|c| c.commit.clone()),
+                tree: candidate.map(|c| c.tree.clone()),
+                detail: "verify failed twice on its candidate while every candidate ahead \
+                         passed; back to its coder"
+                    .into(),
+                summary,
+            })
         }
         Action::Build { .. } | Action::Land(_) => return Ok(()),
     };
-    record(board, id, &input, NewEvent::new(kind, data), round)
+    record(board, id, &input, NewEvent::of(payload), round)
 }
 
 /// Applies `input` to task `id` with `event`; a refusal (the task changed meanwhile, say, a
@@ -253,15 +248,15 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
                     tree: object_id(&tree),
                     onto: onto.clone(),
                 },
-                NewEvent::new(
-                    event_kind::QUEUE_CANDIDATE,
-                    serde_json::json!({
-                        "commit": commit.as_str(), "tree": tree.as_str(), "onto": onto,
-                        "position": task.state.queue.as_ref().map(|q| q.position),
-                        "ahead": ahead, "strategy": strategy,
-                        "verified_already": verified_already,
-                    }),
-                ),
+                NewEvent::of(Payload::QueueCandidate(QueueCandidate {
+                    commit: object_id(&commit),
+                    tree: object_id(&tree),
+                    onto: onto.clone(),
+                    position: task.state.queue.as_ref().map(|q| q.position),
+                    ahead,
+                    strategy: strategy.as_str().to_string(),
+                    verified_already,
+                })),
             )
         }
         Ok(Built::Park { files }) => (
@@ -269,23 +264,23 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
                 onto: onto.clone(),
                 files: files.clone(),
             },
-            NewEvent::new(
-                event_kind::QUEUE_PARKED,
-                serde_json::json!({ "onto": onto, "files": files, "ahead": ahead }),
-            ),
+            NewEvent::of(Payload::QueueParked(QueueParked {
+                onto: onto.clone(),
+                files,
+                ahead,
+            })),
         ),
         Ok(Built::Conflict { files }) => (
             Input::Conflict {
                 files: files.clone(),
             },
-            NewEvent::new(
-                event_kind::QUEUE_EJECTED,
-                serde_json::json!({
-                    "reason": "conflict", "files": files, "onto": view.tip,
-                    "detail": "the branch no longer applies on the target; a resolver merges \
-                               the target into it",
-                }),
-            ),
+            NewEvent::of(Payload::QueueEjected(QueueEjected::Conflict {
+                files,
+                onto: view.tip.clone(),
+                detail: "the branch no longer applies on the target; a resolver merges the \
+                         target into it"
+                    .into(),
+            })),
         ),
         Err(EngineError::Git(e)) => {
             // The branch cannot be applied at all (unrelated histories, a missing object):
@@ -295,10 +290,9 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
                 Input::Fail {
                     reason: reason.clone(),
                 },
-                NewEvent::new(
-                    event_kind::QUEUE_EJECTED,
-                    serde_json::json!({ "reason": "error", "detail": reason }),
-                ),
+                NewEvent::of(Payload::QueueEjected(QueueEjected::Error {
+                    detail: reason,
+                })),
             )
         }
         Err(e) => return Err(e),
@@ -350,13 +344,12 @@ fn start_landing(board: &Board, landing: &queue::Landing) -> Result<()> {
         priority: 0,
         max_attempts: board.settings.limits.lost_run_retries.saturating_add(1),
     };
-    let event = NewEvent::new(
-        event_kind::QUEUE_LANDING,
-        serde_json::json!({
-            "commit": landing.commit, "tree": landing.tree, "onto": landing.onto,
-            "tasks": landing.tasks.iter().map(|t| t.task.0).collect::<Vec<_>>(),
-        }),
-    )
+    let event = NewEvent::of(Payload::QueueLanding(QueueLanding {
+        commit: landing.commit.clone(),
+        tree: landing.tree.clone(),
+        onto: landing.onto.clone(),
+        tasks: landing.tasks.iter().map(|t| t.task).collect(),
+    }))
     .project(project);
     board.store.commit(&Commit {
         events: vec![event],
@@ -504,7 +497,7 @@ pub(crate) fn report(board: &Board) -> Result<QueueReport> {
             ahead: e
                 .candidate
                 .as_ref()
-                .map(|c| under(&view, &c.onto).into_iter().map(TaskId).collect())
+                .map(|c| under(&view, &c.onto))
                 .unwrap_or_default(),
             verify_job: job.map(|j| j.id),
             verify_job_status: job.map(|j| j.status),
@@ -533,23 +526,19 @@ pub(crate) fn report(board: &Board) -> Result<QueueReport> {
     let (mut landed_total, mut ejected_total, mut flaky_total) = (0, 0, 0);
     let mut recent: Vec<(i64, i64)> = Vec::new();
     for e in &events {
-        match e.kind.as_str() {
-            event_kind::QUEUE_LANDED => {
+        match e.payload() {
+            Ok(Payload::QueueLanded(landed)) => {
                 landed_total += 1;
                 if e.at_ms >= now - 24 * 3_600_000 {
-                    recent.push((e.at_ms, e.data["time_in_queue_ms"].as_i64().unwrap_or(0)));
+                    recent.push((e.at_ms, landed.time_in_queue_ms));
                 }
             }
-            event_kind::QUEUE_FLAKY => flaky_total += 1,
-            event_kind::QUEUE_EJECTED => {
+            Ok(Payload::QueueFlaky(_)) => flaky_total += 1,
+            Ok(Payload::QueueEjected(ejected)) => {
                 ejected_total += 1;
-                let evidence = match (e.data["summary"].as_str(), e.data["files"].as_array()) {
-                    (Some(summary), _) => tail(summary, 12),
-                    (None, Some(files)) => files
-                        .iter()
-                        .filter_map(|f| f.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                let evidence = match &ejected {
+                    QueueEjected::VerifyFailed { summary, .. } => tail(summary, 12),
+                    QueueEjected::Conflict { files, .. } => files.join(", "),
                     _ => String::new(),
                 };
                 left.push(QueueExit {
@@ -560,8 +549,8 @@ pub(crate) fn report(board: &Board) -> Result<QueueReport> {
                         .map(|t| t.title)
                         .unwrap_or_default(),
                     at_ms: e.at_ms,
-                    reason: e.data["reason"].as_str().unwrap_or("?").to_string(),
-                    detail: e.data["detail"].as_str().unwrap_or("").to_string(),
+                    reason: ejected.reason().to_string(),
+                    detail: ejected.detail().to_string(),
                     evidence,
                 });
             }

@@ -12,21 +12,12 @@
 use crate::engine::{Engine, LOCAL_OWNER_PREFIX};
 use crate::error::Result;
 use crate::jobs::{blocking, worktree_name};
-use gaffer_core::{Status, event_kind};
-use serde::Serialize;
+use gaffer_core::{Payload, Status};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-#[derive(Debug, Default, Serialize)]
-pub struct RecoveryReport {
-    pub jobs_released: usize,
-    pub processes_killed: usize,
-    pub runs_lost: usize,
-    /// Lost runs whose commits (in their own git directory) were brought back to their branch.
-    pub runs_brought_back: usize,
-    pub worktrees_removed: usize,
-    pub branches_deleted: Vec<String>,
-}
+/// What recovery found and did: the `engine.recovery` event's payload.
+pub use gaffer_core::payload::Recovery as RecoveryReport;
 
 pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     let board = Arc::clone(&engine.board);
@@ -106,10 +97,7 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     .await?;
     report.worktrees_removed = removed;
     report.branches_deleted = deleted;
-    engine.event(
-        event_kind::RECOVERY,
-        serde_json::to_value(&report).unwrap_or_default(),
-    );
+    engine.event(Payload::Recovery(report.clone()));
     Ok(report)
 }
 

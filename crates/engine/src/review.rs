@@ -6,7 +6,7 @@
 use crate::board::Board;
 use crate::error::{EngineError, Result};
 use gaffer_core::structured::Plan;
-use gaffer_core::{Role, Seq, Task, event_kind};
+use gaffer_core::{Payload, Role, Seq, Task, event_kind};
 use gaffer_store::EventFilter;
 
 /// How much of the diff the prompt shows.
@@ -270,8 +270,11 @@ fn last_verify(board: &Board, task: &Task) -> Result<Option<VerifyResult>> {
         after = last.seq;
         found = events
             .iter()
-            .rfind(|e| e.kind == event_kind::VERIFY_FINISHED)
-            .cloned()
+            .rev()
+            .find_map(|e| match e.payload() {
+                Ok(Payload::VerifyFinished(v)) => Some(v),
+                _ => None,
+            })
             .or(found);
     }
     let command = board
@@ -282,11 +285,11 @@ fn last_verify(board: &Board, task: &Task) -> Result<Option<VerifyResult>> {
         .unwrap_or_else(|| "verify".into());
     Ok(found.map(|e| VerifyResult {
         command,
-        commit: e.data["commit"].as_str().unwrap_or_default().to_string(),
-        passed: e.data["passed"].as_bool().unwrap_or(false),
-        exit_code: e.data["exit_code"].as_i64(),
-        timed_out: e.data["timed_out"].as_bool().unwrap_or(false),
-        tail: e.data["tail"].as_str().unwrap_or_default().to_string(),
+        commit: e.commit.0,
+        passed: e.passed,
+        exit_code: e.exit_code.map(i64::from),
+        timed_out: e.timed_out,
+        tail: e.tail,
     }))
 }
 

@@ -13,6 +13,7 @@ use crate::board::Board;
 use crate::error::Result;
 use gaffer_config::ScopeEnforce;
 use gaffer_core::Task;
+use gaffer_core::payload::ScopeOutside;
 use globset::{GlobSet, GlobSetBuilder};
 
 /// The paths of `paths` that no pattern of `scope` covers. A pattern matches like a
@@ -73,14 +74,14 @@ impl Finding {
         )
     }
 
-    /// The `scope.outside` event's data.
-    pub(crate) fn event_data(&self, task: &Task, run: gaffer_core::RunId) -> serde_json::Value {
-        serde_json::json!({
-            "paths": self.paths,
-            "scope": task.write_scope,
-            "enforce": self.enforce.as_str(),
-            "run": run.0,
-        })
+    /// The `scope.outside` event's payload.
+    pub(crate) fn event(&self, task: &Task, run: gaffer_core::RunId) -> ScopeOutside {
+        ScopeOutside {
+            paths: self.paths.clone(),
+            scope: task.write_scope.clone(),
+            enforce: self.enforce.as_str().to_string(),
+            run,
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! What a hook is told: the notices of a burst, summarised, in the shape its kind wants.
 
 use gaffer_config::{NotifyEvent, WebhookKind};
-use gaffer_core::{Event, Seq};
+use gaffer_core::event::describe;
+use gaffer_core::payload::TaskNotice;
+use gaffer_core::{Event, Payload, Seq};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -26,6 +28,28 @@ impl Notification {
     /// The notification for a `task.notice` event, if it is a machine notice (events that
     /// record what a person did, or a result the engine ignored, are not notices for people).
     pub fn from_event(event: &Event) -> Option<Notification> {
+        let (name, text) = match event.payload() {
+            Ok(Payload::TaskNotice(notice)) => match notice {
+                TaskNotice::Notice(notice) => (notice.name().to_string(), notice.detail()),
+                TaskNotice::JobFailed { .. } => ("notice".to_string(), Some(describe(event))),
+                // A person's action and an ignored result tell no one anything new.
+                TaskNotice::Person { .. } | TaskNotice::Ignored { .. } => return None,
+            },
+            _ => Self::untyped(event)?,
+        };
+        Some(Notification {
+            seq: event.seq,
+            at_ms: event.at_ms,
+            event: name,
+            task: event.task.map(|t| t.0),
+            title: None,
+            text,
+        })
+    }
+
+    /// The name and detail of a notice whose shape this version does not know (one a newer
+    /// gaffer wrote): its `notice` tag and its text, else its other fields.
+    fn untyped(event: &Event) -> Option<(String, Option<String>)> {
         let data = event.data.as_object()?;
         let name = match data.get("notice").and_then(Value::as_str) {
             Some(name) => name.to_string(),
@@ -45,14 +69,7 @@ impl Notification {
                     .collect();
                 (!rest.is_empty()).then(|| Value::Object(rest).to_string())
             });
-        Some(Notification {
-            seq: event.seq,
-            at_ms: event.at_ms,
-            event: name,
-            task: event.task.map(|t| t.0),
-            title: None,
-            text,
-        })
+        Some((name, text))
     }
 
     /// Whether a hook listening to `events` hears it.

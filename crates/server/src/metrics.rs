@@ -24,7 +24,7 @@ use crate::state::Ctx;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use gaffer_core::{JobStatus, Seq, Status, event_kind};
+use gaffer_core::{JobStatus, Payload, Seq, Status};
 use gaffer_engine::Board;
 use gaffer_store::{EventFilter, JobFilter, UsageDimension};
 use std::collections::BTreeMap;
@@ -110,17 +110,13 @@ impl Followed {
             let Some(last) = events.last() else { break };
             state.last = last.seq;
             for event in &events {
-                match event.kind.as_str() {
-                    event_kind::VERIFY_FINISHED => {
-                        let result = if event.data["passed"].as_bool() == Some(true) {
-                            "passed"
-                        } else {
-                            "failed"
-                        };
-                        let ms = event.data["duration_ms"].as_f64().unwrap_or(0.0);
-                        state.verify.entry(result).or_default().observe(ms / 1000.0);
+                match event.payload() {
+                    Ok(Payload::VerifyFinished(verify)) => {
+                        let result = if verify.passed { "passed" } else { "failed" };
+                        let seconds = verify.duration_ms as f64 / 1000.0;
+                        state.verify.entry(result).or_default().observe(seconds);
                     }
-                    event_kind::JOB_RELEASED => state.released += 1,
+                    Ok(Payload::JobReleased(_)) => state.released += 1,
                     _ => {}
                 }
             }

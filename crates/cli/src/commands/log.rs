@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
             continue;
         }
         for e in &events {
-            println!("  {}", output::event_line(e));
+            println!("  {}", output::task_event_line(e));
         }
         if let Some(outcome) = &run.outcome {
             println!("  outcome: {}", outcome.trim());

@@ -138,7 +138,7 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
     }
     println!("history:");
     for e in events.iter().filter(|e| e.kind != "run.output") {
-        println!("  {}", output::event_line(e));
+        println!("  {}", output::task_event_line(e));
     }
     Ok(())
 }

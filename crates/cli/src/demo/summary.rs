@@ -2,7 +2,7 @@
 //! the commit that landed.
 
 use crate::error::CliResult;
-use gaffer_core::{Seq, Status, TaskId, event_kind};
+use gaffer_core::{Payload, Seq, Status, TaskId};
 use gaffer_engine::{Board, Landing};
 use gaffer_store::EventFilter;
 use serde::Serialize;
@@ -60,18 +60,19 @@ impl Summary {
             let mut states = vec![Status::Backlog.as_str().to_string()];
             let mut verify = Vec::new();
             for e in &events {
-                if e.kind == event_kind::TASK_STATUS {
-                    let to = e.data["to"].as_str();
-                    if let Some(to) = to.filter(|to| states.last().map(String::as_str) != Some(to))
-                    {
-                        states.push(to.to_string());
+                match e.payload() {
+                    Ok(Payload::TaskStatus(status)) => {
+                        let to = status.to.as_str();
+                        if states.last().map(String::as_str) != Some(to) {
+                            states.push(to.to_string());
+                        }
                     }
-                } else if e.kind == event_kind::VERIFY_FINISHED {
-                    verify.push(VerifyResult {
-                        commit: e.data["commit"].as_str().unwrap_or("").to_string(),
-                        purpose: e.data["purpose"].as_str().unwrap_or("").to_string(),
-                        passed: e.data["passed"].as_bool().unwrap_or(false),
-                    });
+                    Ok(Payload::VerifyFinished(v)) => verify.push(VerifyResult {
+                        commit: v.commit.0,
+                        purpose: v.purpose.as_str().to_string(),
+                        passed: v.passed,
+                    }),
+                    _ => {}
                 }
             }
             let mut usage = gaffer_core::Usage::default();

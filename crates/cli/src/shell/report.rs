@@ -2,7 +2,7 @@
 //! from the store, as the CLI's commands do; each returns lines for a [`super::app::Pane`].
 
 use crate::error::CliResult;
-use crate::output::{event_line, first_line};
+use crate::output::{first_line, task_event_line};
 use gaffer_core::{Event, Run, Seq, Status, Task, TaskId};
 use gaffer_engine::Board;
 use gaffer_store::{EventFilter, UsageDimension};
@@ -174,7 +174,7 @@ pub fn show(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
     lines.push(String::new());
     lines.push("history:".into());
     for e in task_events(board, id)? {
-        lines.push(format!("  {}", event_line(&e)));
+        lines.push(format!("  {}", task_event_line(&e)));
     }
     Ok(lines)
 }
@@ -266,7 +266,7 @@ pub fn log(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
             run.status.as_str()
         ));
         for e in &events {
-            lines.push(format!("  {}", event_line(e)));
+            lines.push(format!("  {}", task_event_line(e)));
         }
         if let Some(outcome) = &run.outcome {
             lines.push(format!("  outcome: {}", outcome.trim()));

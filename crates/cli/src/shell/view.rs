@@ -3,7 +3,7 @@
 
 use super::app::{App, Pane, PaneKind};
 use super::report;
-use crate::output::event_line;
+use crate::output::{event_line, task_event_line};
 use gaffer_core::Status;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -188,7 +188,7 @@ fn draw_detail(frame: &mut Frame<'_>, area: Rect, app: &App) {
         lines.extend(
             detail.events[skip..]
                 .iter()
-                .map(|e| Line::styled(fit(&format!("  {}", event_line(e)), width), dim())),
+                .map(|e| Line::styled(fit(&format!("  {}", task_event_line(e)), width), dim())),
         );
     }
     frame.render_widget(Paragraph::new(Text::from(lines)).block(block), area);

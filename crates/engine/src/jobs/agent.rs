@@ -25,6 +25,10 @@ use gaffer_core::{
     Input, NewEvent, NewRun, PendingRun, Role, Run, RunReason, RunResult, RunStatus, Seq,
     SessionMode, Task, event_kind,
 };
+use gaffer_core::{
+    Payload,
+    payload::{Output, RunOutput, SecretRefused},
+};
 use gaffer_store::{Commit, EventFilter, RunFinish};
 use std::io::Write;
 use std::path::Path;
@@ -739,10 +743,10 @@ async fn bring_back(
 
 /// Records `event` of `run` as a `run.output` event (the log, the feed, the task page).
 fn append_output(board: &Board, run: &Run, task: &Task, event: &AgentEvent) -> Result<()> {
-    if let Some(data) = output_event(event) {
+    if let Some(output) = output_event(event) {
         board
             .store
-            .append_events(&[NewEvent::new(event_kind::RUN_OUTPUT, data)
+            .append_events(&[NewEvent::of(Payload::RunOutput(output.into()))
                 .task(task.id)
                 .project(task.project)
                 .run(run.id)])?;
@@ -947,10 +951,12 @@ fn asked_question(board: &Board, run: &Run) -> Result<Option<String>> {
         };
         after = last.seq;
         for event in &events {
-            if event.data["type"] == "question"
-                && let Some(text) = event.data["text"].as_str()
+            if let Ok(Payload::RunOutput(RunOutput {
+                output: Output::Question { text },
+                ..
+            })) = event.payload()
             {
-                found = Some(text.to_string());
+                found = Some(text);
             }
         }
     }
@@ -1191,13 +1197,15 @@ async fn refuse_secrets(
     if secrets.is_empty() {
         return Ok(None);
     }
-    board.store.append_events(&[NewEvent::new(
-        event_kind::SECRET_REFUSED,
-        serde_json::json!({ "found": secrets, "run": run.id.0 }),
-    )
-    .task(task.id)
-    .project(task.project)
-    .run(run.id)])?;
+    board
+        .store
+        .append_events(&[NewEvent::of(Payload::SecretRefused(SecretRefused {
+            found: secrets.clone(),
+            run: run.id,
+        }))
+        .task(task.id)
+        .project(task.project)
+        .run(run.id)])?;
     Ok(Some(format!(
         "the change adds a secret, so it was not kept (its commits were undone; the files are \
          as you left them):\n{}\n\nRemove the secret (read it from the environment or a file \
@@ -1216,13 +1224,14 @@ async fn check_scope(
     let (b, t, h) = (Arc::clone(board), task.clone(), head.clone());
     let finding = blocking(move || crate::write_scope::check(&b, &t, &h)).await?;
     if let Some(finding) = &finding {
-        board.store.append_events(&[NewEvent::new(
-            event_kind::SCOPE_OUTSIDE,
-            finding.event_data(task, run.id),
-        )
-        .task(task.id)
-        .project(task.project)
-        .run(run.id)])?;
+        board
+            .store
+            .append_events(&[
+                NewEvent::of(Payload::ScopeOutside(finding.event(task, run.id)))
+                    .task(task.id)
+                    .project(task.project)
+                    .run(run.id),
+            ])?;
     }
     Ok(finding)
 }
@@ -1298,11 +1307,18 @@ fn pick_agent(
 }
 
 /// The normalized event as stored in the log (all but `Started`/`Finished`).
-fn output_event(event: &AgentEvent) -> Option<serde_json::Value> {
-    match event {
-        AgentEvent::Started { .. } | AgentEvent::Finished { .. } => None,
-        other => serde_json::to_value(other).ok(),
-    }
+fn output_event(event: &AgentEvent) -> Option<Output> {
+    Some(match event.clone() {
+        AgentEvent::Started { .. } | AgentEvent::Finished { .. } => return None,
+        AgentEvent::Text { text } => Output::Text { text },
+        AgentEvent::ToolCall { name, summary } => Output::ToolCall { name, summary },
+        AgentEvent::ToolResult { summary, is_error } => Output::ToolResult { summary, is_error },
+        AgentEvent::Status { text } => Output::Status { text },
+        AgentEvent::Question { text } => Output::Question { text },
+        AgentEvent::Stuck { text } => Output::Stuck { text },
+        AgentEvent::Refused { tool, reason } => Output::Refused { tool, reason },
+        AgentEvent::Usage { usage } => Output::Usage { usage },
+    })
 }
 
 /// The run's own record on disk: the full prompt (`prompt.md`), the role's system prompt

@@ -4,9 +4,10 @@
 
 use super::{JobContext, JobResult, blocking, ensure_named, object_id, oid, worktree_name};
 use crate::apply::Extra;
-use crate::best_of::{BEST_OF_SETTLED, attempt_branch, attempt_name, costs};
+use crate::best_of::{attempt_branch, attempt_name, costs};
 use crate::error::{EngineError, Result};
-use gaffer_core::{AttemptStatus, Input, NewEvent, ObjectId, Task, event_kind};
+use gaffer_core::payload::{BestOfSettled, VerifyOf, VerifyStarted};
+use gaffer_core::{AttemptStatus, Input, NewEvent, ObjectId, Payload, Task};
 use std::sync::Arc;
 
 fn task_of(ctx: &JobContext) -> Result<Task> {
@@ -46,23 +47,24 @@ pub(crate) async fn verify(ctx: &JobContext, slot: u32, commit: &ObjectId) -> Re
         Ok(b.git.tree_of(&c)?)
     })
     .await?;
-    board.store.append_events(&[NewEvent::new(
-        event_kind::VERIFY_STARTED,
-        serde_json::json!({
-            "commit": commit, "purpose": "attempt", "slot": slot, "command": command,
-        }),
-    )
-    .task(task.id)
-    .project(task.project)])?;
+    board
+        .store
+        .append_events(&[NewEvent::of(Payload::VerifyStarted(VerifyStarted {
+            commit: commit.clone(),
+            purpose: VerifyOf::Attempt,
+            command,
+            recheck: None,
+            slot: Some(slot),
+        }))
+        .task(task.id)
+        .project(task.project)])?;
     let Some(checked) = super::verify::run_command(ctx, &task, &worktree, commit, "branch").await?
     else {
         return Ok(JobResult::Interrupted { finish_run: None });
     };
     let passed = checked.passed;
-    let mut data = checked.event_data(commit, &tree);
-    data["purpose"] = serde_json::json!("attempt");
-    data["slot"] = serde_json::json!(slot);
-    let event = NewEvent::new(event_kind::VERIFY_FINISHED, data);
+    let finished = checked.finished(commit, &tree, VerifyOf::Attempt, Some(slot));
+    let event = NewEvent::of(Payload::VerifyFinished(finished));
     Ok(JobResult::Input {
         input: Input::AttemptVerified {
             slot,
@@ -107,32 +109,19 @@ pub(crate) async fn settle(ctx: &JobContext, slots: u32, kept: Option<u32>) -> R
         Ok(made)
     })
     .await?;
-    let discarded: Vec<serde_json::Value> = spent
-        .iter()
-        .filter(|c| c["slot"].as_u64() != kept.map(u64::from))
-        .cloned()
-        .collect();
-    let kept_cost = spent
-        .iter()
-        .find(|c| c["slot"].as_u64() == kept.map(u64::from))
-        .cloned();
+    let (kept_cost, discarded): (Vec<_>, Vec<_>) =
+        spent.into_iter().partition(|c| Some(c.slot) == kept);
     Ok(JobResult::Done {
         events: vec![
-            NewEvent::new(
-                BEST_OF_SETTLED,
-                serde_json::json!({
-                    "kept": kept,
-                    "kept_attempt": kept_cost,
-                    "branch": task.branch,
-                    "branch_made_at": made,
-                    "worktree": worktree_name(&task),
-                    "discarded": discarded,
-                    "discarded_cost_usd": discarded
-                        .iter()
-                        .filter_map(|c| c["cost_usd"].as_f64())
-                        .sum::<f64>(),
-                }),
-            )
+            NewEvent::of(Payload::BestOfSettled(BestOfSettled {
+                kept,
+                kept_attempt: kept_cost.into_iter().next(),
+                branch: task.branch.clone(),
+                branch_made_at: made,
+                worktree: worktree_name(&task),
+                discarded_cost_usd: discarded.iter().map(|c| c.cost_usd).sum(),
+                discarded,
+            }))
             .task(task.id)
             .project(task.project),
         ],

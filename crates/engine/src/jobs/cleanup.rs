@@ -3,7 +3,8 @@
 
 use super::{JobContext, JobResult, blocking, worktree_name};
 use crate::error::{EngineError, Result};
-use gaffer_core::{NewEvent, Status, event_kind};
+use gaffer_core::payload::WorktreeCleaned;
+use gaffer_core::{NewEvent, Payload, Status};
 use std::sync::Arc;
 
 pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResult> {
@@ -16,10 +17,10 @@ pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResu
     if !(task.status().is_terminal() || task.status() == Status::Delegated) {
         return Ok(JobResult::Done {
             events: vec![
-                NewEvent::new(
-                    event_kind::WORKTREE_CLEANED,
-                    serde_json::json!({ "skipped": "the task is active again", "status": task.status() }),
-                )
+                NewEvent::of(Payload::WorktreeCleaned(WorktreeCleaned::Skipped {
+                    skipped: "the task is active again".into(),
+                    status: task.status(),
+                }))
                 .task(task.id)
                 .project(task.project),
             ],
@@ -40,10 +41,10 @@ pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResu
     }
     Ok(JobResult::Done {
         events: vec![
-            NewEvent::new(
-                event_kind::WORKTREE_CLEANED,
-                serde_json::json!({ "branch": task.branch, "branch_deleted": delete_branch }),
-            )
+            NewEvent::of(Payload::WorktreeCleaned(WorktreeCleaned::Cleaned {
+                branch: task.branch.clone(),
+                branch_deleted: delete_branch,
+            }))
             .task(task.id)
             .project(task.project),
         ],

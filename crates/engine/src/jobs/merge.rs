@@ -9,7 +9,8 @@ use crate::apply::{Extra, apply};
 use crate::board::Board;
 use crate::error::{EngineError, Result};
 use gaffer_config::QueueStrategy;
-use gaffer_core::{CandidateStatus, NewEvent, ObjectId, Status, Task, event_kind};
+use gaffer_core::payload::{QueueLanded, QueuePushed, QueueTargetMoved};
+use gaffer_core::{CandidateStatus, NewEvent, ObjectId, Payload, Status, Task};
 use gaffer_git::{CasOutcome, MergeTree, Oid, PushOutcome};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -134,12 +135,10 @@ fn land_blocking(
     let new = oid(commit)?;
     let tasks = board.tasks(&[Status::Merging, Status::Merged])?;
     let Some(chain) = chain(&tasks, onto, commit) else {
-        return Ok(done(NewEvent::new(
-            event_kind::QUEUE_TARGET_MOVED,
-            serde_json::json!({
-                "expected": onto, "actual": null, "landing": commit,
-                "why": "the train changed before it landed",
-            }),
+        return Ok(done(not_landed(
+            onto,
+            commit,
+            "the train changed before it landed".into(),
         )));
     };
     let already = board.git.rev_parse(&refname)?.as_ref() == Some(&new);
@@ -156,12 +155,10 @@ fn land_blocking(
                     .is_some_and(|c| c.status == CandidateStatus::Passed)
         });
         if let Some(task) = unverified {
-            return Ok(done(NewEvent::new(
-                event_kind::QUEUE_TARGET_MOVED,
-                serde_json::json!({
-                    "expected": onto, "actual": null, "landing": commit,
-                    "why": format!("task #{} changed before the landing", task.id),
-                }),
+            return Ok(done(not_landed(
+                onto,
+                commit,
+                format!("task #{} changed before the landing", task.id),
             )));
         }
         advance(board, &landing, &new, onto)?
@@ -183,21 +180,29 @@ fn land_blocking(
             continue;
         };
         let since = task.state.queue.as_ref().map_or(now_ms, |q| q.since_ms);
-        let event = NewEvent::new(
-            event_kind::QUEUE_LANDED,
-            serde_json::json!({
-                "commit": candidate.commit, "tree": candidate.tree,
-                "branch": landing.branch, "target": landing.target,
-                "redirected": landing.is_redirected(),
-                "user_checkout": landing.checked_out_in,
-                "landed_to": commit, "landed_tree": tree,
-                "batch": batch, "index": index,
-                "position": task.state.queue.as_ref().map(|q| q.position),
-                "flaky": candidate.flaky,
-                "pushed_to": if pushed { board.settings.project.remote.clone() } else { None },
-                "time_in_queue_ms": (now_ms - since).max(0),
-            }),
-        );
+        let event = NewEvent::of(Payload::QueueLanded(QueueLanded {
+            commit: candidate.commit.clone(),
+            tree: candidate.tree.clone(),
+            branch: landing.branch.clone(),
+            target: landing.target.clone(),
+            redirected: landing.is_redirected(),
+            user_checkout: landing
+                .checked_out_in
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            landed_to: commit.clone(),
+            landed_tree: tree.clone(),
+            batch,
+            index,
+            position: task.state.queue.as_ref().map(|q| q.position),
+            flaky: candidate.flaky,
+            pushed_to: if pushed {
+                board.settings.project.remote.clone()
+            } else {
+                None
+            },
+            time_in_queue_ms: (now_ms - since).max(0),
+        }));
         let input = gaffer_core::Input::Landed {
             commit: candidate.commit.clone(),
             tree: candidate.tree.clone(),
@@ -265,9 +270,13 @@ fn advance(
                             landing.target
                         )));
                     }
-                    let mut event = moved(onto, now.as_ref(), Some(remote));
-                    event.data["why"] = serde_json::json!(reason);
-                    return Ok(Outcome::NotLanded(event));
+                    let event = QueueTargetMoved {
+                        why: Some(reason),
+                        ..target_moved(onto, now.as_ref(), Some(remote))
+                    };
+                    return Ok(Outcome::NotLanded(NewEvent::of(Payload::QueueTargetMoved(
+                        event,
+                    ))));
                 }
             }
         }
@@ -289,28 +298,45 @@ fn advance(
         }
     }
     if pushed {
-        board.store.append_events(&[NewEvent::new(
-            event_kind::QUEUE_PUSHED,
-            serde_json::json!({
-                "remote": board.settings.project.remote,
-                "branch": landing.target,
-                "commit": new.as_str(),
-            }),
-        )
-        .project(board.project.id)])?;
+        board
+            .store
+            .append_events(&[NewEvent::of(Payload::QueuePushed(QueuePushed {
+                remote: board.settings.project.remote.clone(),
+                branch: landing.target.clone(),
+                commit: object_id(new),
+            }))
+            .project(board.project.id)])?;
     }
     Ok(Outcome::Landed { pushed })
 }
 
+fn target_moved(
+    onto: &ObjectId,
+    actual: Option<&Oid>,
+    remote: Option<&String>,
+) -> QueueTargetMoved {
+    QueueTargetMoved {
+        expected: onto.clone(),
+        actual: actual.map(object_id),
+        remote: remote.cloned(),
+        landing: None,
+        why: None,
+    }
+}
+
 fn moved(onto: &ObjectId, actual: Option<&Oid>, remote: Option<&String>) -> NewEvent {
-    NewEvent::new(
-        event_kind::QUEUE_TARGET_MOVED,
-        serde_json::json!({
-            "expected": onto,
-            "actual": actual.map(|a| a.as_str().to_string()),
-            "remote": remote,
-        }),
-    )
+    NewEvent::of(Payload::QueueTargetMoved(target_moved(
+        onto, actual, remote,
+    )))
+}
+
+/// The landing of `commit` was given up: the train under it changed (`why`).
+fn not_landed(onto: &ObjectId, commit: &ObjectId, why: String) -> NewEvent {
+    NewEvent::of(Payload::QueueTargetMoved(QueueTargetMoved {
+        landing: Some(commit.clone()),
+        why: Some(why),
+        ..target_moved(onto, None, None)
+    }))
 }
 
 fn done(event: NewEvent) -> JobResult {

@@ -9,7 +9,10 @@
 use super::{JobContext, JobResult, blocking, ensure_worktree, object_id, oid};
 use crate::apply::Extra;
 use crate::error::{EngineError, Result};
-use gaffer_core::{CandidateStatus, Input, NewEvent, ObjectId, Status, VerifyPurpose, event_kind};
+use gaffer_core::payload::{
+    QueueConflict, QueueFlaky, QueueVerified, VerifyFinished, VerifyOf, VerifyStarted,
+};
+use gaffer_core::{CandidateStatus, Input, NewEvent, ObjectId, Payload, Status, VerifyPurpose};
 use gaffer_git::MergeTree;
 use gaffer_proc::{CommandSpec, Termination};
 use std::sync::Arc;
@@ -66,14 +69,17 @@ pub(crate) async fn run(
     })
     .await?;
 
-    board.store.append_events(&[NewEvent::new(
-        event_kind::VERIFY_STARTED,
-        serde_json::json!({
-            "commit": commit, "purpose": purpose, "command": command, "recheck": recheck,
-        }),
-    )
-    .task(task.id)
-    .project(task.project)])?;
+    board
+        .store
+        .append_events(&[NewEvent::of(Payload::VerifyStarted(VerifyStarted {
+            commit: commit.clone(),
+            purpose: purpose.into(),
+            command,
+            recheck: Some(recheck),
+            slot: None,
+        }))
+        .task(task.id)
+        .project(task.project)])?;
 
     let purpose_name = match purpose {
         VerifyPurpose::Branch => "branch",
@@ -86,30 +92,28 @@ pub(crate) async fn run(
     };
     let passed = checked.passed;
     let duration_ms = checked.outcome.duration.as_millis() as u64;
-    let mut data = checked.event_data(commit, &tree);
-    data["purpose"] = serde_json::json!(purpose);
-    let mut events = vec![NewEvent::new(event_kind::VERIFY_FINISHED, data)];
+    let finished = checked.finished(commit, &tree, purpose.into(), None);
+    let mut events = vec![NewEvent::of(Payload::VerifyFinished(finished))];
 
     let mut conflicts = Vec::new();
     match purpose {
         VerifyPurpose::Candidate => {
-            events.push(NewEvent::new(
-                event_kind::QUEUE_VERIFIED,
-                serde_json::json!({
-                    "commit": commit, "tree": tree.as_str(), "passed": passed,
-                    "recheck": recheck, "duration_ms": duration_ms,
-                    "position": task.state.queue.as_ref().map(|q| q.position),
-                }),
-            ));
+            events.push(NewEvent::of(Payload::QueueVerified(QueueVerified {
+                commit: commit.clone(),
+                tree: object_id(&tree),
+                passed,
+                recheck,
+                duration_ms,
+                position: task.state.queue.as_ref().map(|q| q.position),
+            })));
             if recheck && passed {
-                events.push(NewEvent::new(
-                    event_kind::QUEUE_FLAKY,
-                    serde_json::json!({
-                        "commit": commit, "tree": tree.as_str(),
-                        "detail": "verify failed, then passed on the same tree: flaky; the \
-                                   branch is not blamed",
-                    }),
-                ));
+                events.push(NewEvent::of(Payload::QueueFlaky(QueueFlaky {
+                    commit: commit.clone(),
+                    tree: object_id(&tree),
+                    detail: "verify failed, then passed on the same tree: flaky; the branch is \
+                             not blamed"
+                        .into(),
+                })));
             }
         }
         VerifyPurpose::Branch if passed => {
@@ -128,14 +132,14 @@ pub(crate) async fn run(
             })
             .await?;
             if let Some((base, files)) = predicted {
-                events.push(NewEvent::new(
-                    event_kind::QUEUE_CONFLICT,
-                    serde_json::json!({
-                        "predicted": true, "files": files, "onto": base.as_str(),
-                        "detail": "the branch passed verify but would conflict with the \
-                                   landing tip; a resolver merges the target into it first",
-                    }),
-                ));
+                events.push(NewEvent::of(Payload::QueueConflict(QueueConflict {
+                    predicted: true,
+                    files: files.clone(),
+                    onto: object_id(&base),
+                    detail: "the branch passed verify but would conflict with the landing tip; \
+                             a resolver merges the target into it first"
+                        .into(),
+                })));
                 conflicts = files;
             }
         }
@@ -165,21 +169,25 @@ pub(crate) struct Checked {
 }
 
 impl Checked {
-    /// The `verify.finished` event's data; callers add what is particular to them.
-    pub(crate) fn event_data(
+    /// The `verify.finished` event of this run on `commit` (`slot`: which attempt).
+    pub(crate) fn finished(
         &self,
         commit: &ObjectId,
         tree: &gaffer_git::Oid,
-    ) -> serde_json::Value {
-        serde_json::json!({
-            "commit": commit,
-            "tree": tree.as_str(),
-            "passed": self.passed,
-            "exit_code": self.outcome.exit_code(),
-            "timed_out": matches!(self.outcome.termination, Termination::TimedOut),
-            "duration_ms": self.outcome.duration.as_millis() as u64,
-            "tail": self.outcome.tail,
-        })
+        purpose: VerifyOf,
+        slot: Option<u32>,
+    ) -> VerifyFinished {
+        VerifyFinished {
+            commit: commit.clone(),
+            tree: object_id(tree),
+            purpose,
+            passed: self.passed,
+            exit_code: self.outcome.exit_code(),
+            timed_out: matches!(self.outcome.termination, Termination::TimedOut),
+            duration_ms: self.outcome.duration.as_millis() as u64,
+            tail: self.outcome.tail.clone(),
+            slot,
+        }
     }
 }
 

@@ -2,8 +2,7 @@
 // fetched (tasks, cost per task, recent events, what each run is), kept fresh by live events.
 
 import { get } from './api.js';
-import { debounce, fmt } from './dom.js';
-import { parseVerdict } from './transcript.js';
+import { debounce } from './dom.js';
 
 /** Every task status, in pipeline order, with the words people see. */
 export const STATUSES = [
@@ -34,110 +33,71 @@ export function statusName(status) {
 
 // ---- one line per event ------------------------------------------------------------------------
 
-/** `{icon, text, tone}` for an event: what a person reads in the feed. */
+/** `{icon, text, tone}` for an event: what a person reads in the feed and the timeline. The words
+ * are the server's (`text`, the sentence `gaffer feed` shows); only the icon and tone are chosen
+ * here. */
 export function describe(event) {
-  const d = event.data || {};
-  switch (event.kind) {
-    case 'task.created':
-      return { icon: '+', text: `created “${d.title || ''}”`, tone: 'info' };
-    case 'task.status': {
-      const note = d.note ? ` — ${d.note}` : '';
-      return { icon: '→', text: `${statusName(d.from)} → ${statusName(d.to)} (${d.input})${note}`, tone: toneOf(d.to) };
-    }
+  const [icon, tone] = look(event.kind, event.data || {});
+  return { icon, text: event.text || event.kind, tone };
+}
+
+/** The icon and tone of a kind (some depend on how it went). */
+function look(kind, d) {
+  switch (kind) {
+    case 'task.created': return ['+', 'info'];
+    case 'task.status': return ['→', toneOf(d.to)];
     case 'task.notice':
-      if (d.action) return { icon: '✎', text: `${d.action} by ${d.by || 'someone'}`, tone: 'info' };
-      return { icon: '•', text: String(d.notice || JSON.stringify(d)).replace(/_/g, ' '), tone: d.notice === 'merged' ? 'ok' : 'info' };
-    case 'run.started':
-      return { icon: '▶', text: `${d.role || 'agent'} run started: ${d.agent || ''}${d.model ? ` (${d.model})` : ''}`, tone: 'info' };
-    case 'run.output':
-      return describeOutput(d);
-    case 'run.finished': {
-      const cost = d.usage ? ` · ${fmt.cost(d.usage.cost_usd)}` : '';
-      const verdict = parseVerdict(d.outcome);
-      const text = verdict ? verdictLine(verdict) : d.outcome || d.error || '';
-      return { icon: '■', text: `run ${d.status || 'finished'}${cost}${text ? ` — ${firstLine(text)}` : ''}`, tone: d.status === 'succeeded' ? 'ok' : 'bad' };
-    }
-    case 'run.lost':
-      return { icon: '!', text: 'run lost (the daemon stopped during it); it runs again', tone: 'warn' };
-    case 'verify.started':
-      return { icon: '◌', text: `verify (${d.purpose || 'branch'}) started: ${d.command || ''}`, tone: 'info' };
-    case 'verify.finished':
-      return {
-        icon: d.passed ? '✓' : '✗',
-        text: `verify ${d.passed ? 'passed' : 'failed'} (${d.purpose || 'branch'} ${fmt.sha(d.commit)}, exit ${d.exit_code ?? '?'}, ${fmt.duration(d.duration_ms)})`,
-        tone: d.passed ? 'ok' : 'bad',
-      };
-    case 'scope.outside':
-      return { icon: '⚠', text: `edits outside its write scope (${[].concat(d.scope || []).join(', ')}): ${[].concat(d.paths || []).join(', ')}${d.enforce === 'reject' ? ' — sent back to the coder' : ' — shown to the reviewer'}`, tone: d.enforce === 'reject' ? 'bad' : 'warn' };
-    case 'task.edited':
-      return { icon: '✎', text: `edited: ${[].concat(d.changed || []).join(', ')}`, tone: 'info' };
-    case 'queue.joined':
-      return { icon: '⇢', text: `joined the merge queue${d.position != null ? ` (position ${d.position})` : ''}`, tone: 'info' };
-    case 'queue.candidate':
-      return { icon: '⇄', text: `candidate ${fmt.sha(d.commit)} built on ${fmt.sha(d.onto)}${d.ahead && d.ahead.length ? ` with ${d.ahead.length} ahead` : ''}${d.verified_already ? ' (already verified)' : ''}`, tone: 'info' };
-    case 'queue.parked':
-      return { icon: '‖', text: `parked: conflicts with the train ahead${d.files ? ` in ${[].concat(d.files).join(', ')}` : ''}`, tone: 'warn' };
-    case 'queue.invalidated':
-      return { icon: '↻', text: `candidate ${fmt.sha(d.commit)} dropped${d.reason ? `: ${d.reason}` : ''}`, tone: 'muted' };
-    case 'queue.verified':
-      return { icon: d.passed ? '✓' : '✗', text: `candidate verify ${d.passed ? 'passed' : 'failed'} (${fmt.sha(d.commit)}${d.duration_ms != null ? `, ${fmt.duration(d.duration_ms)}` : ''})`, tone: d.passed ? 'ok' : 'bad' };
-    case 'queue.recheck':
-      return { icon: '↻', text: `verify runs again on ${fmt.sha(d.commit)} before blaming the branch`, tone: 'warn' };
-    case 'queue.flaky':
-      return { icon: '≈', text: `flaky verify on ${fmt.sha(d.commit)}: failed, then passed`, tone: 'warn' };
-    case 'queue.landing':
-      return { icon: '⬇', text: `landing ${[].concat(d.tasks || []).length || ''} task(s) at ${fmt.sha(d.commit)}`, tone: 'info' };
-    case 'queue.landed':
-      return { icon: '⬇', text: `landed ${fmt.sha(d.commit)} on ${d.branch || d.target || ''}${Number(d.batch) > 1 ? ` in a batch of ${d.batch}` : ''}${d.time_in_queue_ms != null ? ` after ${fmt.duration(d.time_in_queue_ms)} in the queue` : ''}`, tone: 'ok' };
-    case 'queue.ejected':
-      return { icon: '⏏', text: `left the merge queue: ${String(d.reason || '').replace(/_/g, ' ')}${d.files ? ` (${[].concat(d.files).join(', ')})` : ''}`, tone: 'bad' };
-    case 'queue.conflict':
-      return { icon: '⚠', text: `would conflict with the landing tip${d.files ? ` in ${[].concat(d.files).join(', ')}` : ''}; a resolver merges first`, tone: 'warn' };
-    case 'queue.target_moved':
-      return { icon: '↻', text: 'the target moved; the train is rebuilt', tone: 'warn' };
-    case 'queue.pushed':
-      return { icon: '⇡', text: `pushed ${fmt.sha(d.commit)} to ${d.remote || ''} ${d.branch || ''}`, tone: 'ok' };
-    case 'merge.candidate':
-      return { icon: '⇄', text: `merge candidate ${fmt.sha(d.commit)}${d.fast_forward ? ' (fast-forward)' : ''} onto ${fmt.sha(d.onto)}`, tone: 'info' };
-    case 'merge.landed':
-      return { icon: '⬇', text: `landed ${fmt.sha(d.commit)} on ${d.branch || d.target || ''}`, tone: 'ok' };
-    case 'merge.conflict':
-      return { icon: '⚠', text: `merge conflict${d.paths ? ` in ${[].concat(d.paths).join(', ')}` : ''}`, tone: 'bad' };
-    case 'merge.target_moved':
-      return { icon: '↻', text: 'the target moved; the merge starts again', tone: 'warn' };
-    case 'engine.started':
-      return { icon: '●', text: 'engine started', tone: 'info' };
-    case 'engine.stopped':
-      return { icon: '○', text: 'engine stopped', tone: 'warn' };
-    case 'engine.recovery':
-      return { icon: '↺', text: `recovery: ${d.jobs_released || 0} jobs released, ${d.runs_lost || 0} runs lost`, tone: 'info' };
-    case 'worktree.cleaned':
-      return { icon: '×', text: `worktree cleaned${d.branch ? ` (${d.branch})` : ''}`, tone: 'muted' };
-    case 'job.released':
-      return { icon: '↺', text: 'job released', tone: 'muted' };
-    default:
-      return { icon: '·', text: compact(d), tone: 'muted' };
+      if (d.notice === 'merged') return ['•', 'ok'];
+      if (d.notice === 'failed' || d.failed) return ['!', 'bad'];
+      return [d.action ? '✎' : '•', d.notice === 'needs_input' || d.notice === 'needs_approval' ? 'warn' : 'info'];
+    case 'task.edited': return ['✎', 'info'];
+    case 'task.proposed': return ['✚', 'info'];
+    case 'proposal.accepted': return ['✓', 'info'];
+    case 'run.started': return ['▶', 'info'];
+    case 'run.output': return lookOutput(d);
+    case 'run.finished': return ['■', d.status === 'succeeded' ? 'ok' : 'bad'];
+    case 'run.lost': return ['!', 'warn'];
+    case 'verify.started': return ['◌', 'info'];
+    case 'verify.finished': return d.passed ? ['✓', 'ok'] : ['✗', 'bad'];
+    case 'scope.outside': return ['⚠', d.enforce === 'reject' ? 'bad' : 'warn'];
+    case 'secret.refused': return ['⚠', 'bad'];
+    case 'queue.joined': return ['⇢', 'info'];
+    case 'queue.candidate': return ['⇄', 'info'];
+    case 'queue.parked': return ['‖', 'warn'];
+    case 'queue.invalidated': return ['↻', 'muted'];
+    case 'queue.verified': return d.passed ? ['✓', 'ok'] : ['✗', 'bad'];
+    case 'queue.recheck': return ['↻', 'warn'];
+    case 'queue.flaky': return ['≈', 'warn'];
+    case 'queue.landing': return ['⬇', 'info'];
+    case 'queue.landed': return ['⬇', 'ok'];
+    case 'queue.ejected': return ['⏏', 'bad'];
+    case 'queue.conflict': return ['⚠', 'warn'];
+    case 'queue.target_moved': return ['↻', 'warn'];
+    case 'queue.pushed': return ['⇡', 'ok'];
+    case 'engine.started': return ['●', 'info'];
+    case 'engine.stopped': return ['○', 'warn'];
+    case 'engine.recovery': return ['↺', 'info'];
+    case 'worktree.cleaned': return ['×', 'muted'];
+    case 'job.released': return ['↺', 'muted'];
+    case 'idle.survey': return ['☼', 'info'];
+    case 'best_of.settled': return ['⚖', 'info'];
+    case 'budget.day_stop': return ['$', 'warn'];
+    case 'budget.day_resumed': return ['$', 'info'];
+    case 'budget.released': return ['$', 'info'];
+    default: return ['·', 'muted'];
   }
 }
 
-function describeOutput(d) {
+function lookOutput(d) {
   switch (d.type) {
-    case 'text':
-      return { icon: '✉', text: firstLine(d.text), tone: 'muted' };
-    case 'status':
-      return { icon: '▸', text: d.text, tone: 'info' };
-    case 'tool_call':
-      return { icon: '⚙', text: d.summary || d.name, tone: 'muted' };
-    case 'tool_result':
-      return { icon: '↳', text: d.summary || '', tone: d.is_error ? 'bad' : 'muted' };
-    case 'question':
-      return { icon: '?', text: `asked: ${d.text}`, tone: 'warn' };
-    case 'refused':
-      return { icon: '⊘', text: `refused ${d.tool}: ${firstLine(d.reason || '')}`, tone: 'bad' };
-    case 'usage':
-      return { icon: 'Σ', text: `${fmt.tokens(d.usage?.input_tokens)} in, ${fmt.tokens(d.usage?.output_tokens)} out`, tone: 'muted' };
-    default:
-      return { icon: '·', text: d.text || d.summary || compact(d), tone: 'muted' };
+    case 'status': return ['▸', 'info'];
+    case 'tool_call': return ['⚙', 'muted'];
+    case 'tool_result': return ['↳', d.is_error ? 'bad' : 'muted'];
+    case 'question': return ['?', 'warn'];
+    case 'stuck': return ['!', 'bad'];
+    case 'refused': return ['⊘', 'bad'];
+    case 'usage': return ['Σ', 'muted'];
+    default: return ['✉', 'muted'];
   }
 }
 
@@ -146,22 +106,6 @@ function toneOf(status) {
   if (status === 'failed') return 'bad';
   if (WAITS_ON_PERSON.has(status)) return 'warn';
   return 'info';
-}
-
-/** `approve: Looks right. (1 finding)` */
-export function verdictLine(v) {
-  const n = v.findings.length;
-  return `${v.verdict.replace('_', ' ')}${v.summary ? `: ${v.summary}` : ''}${n ? ` (${n} finding${n === 1 ? '' : 's'})` : ''}`;
-}
-
-export function firstLine(text) {
-  const line = String(text || '').trim().split('\n')[0];
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
-}
-
-function compact(value) {
-  const text = JSON.stringify(value);
-  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
 // ---- the shared board --------------------------------------------------------------------------

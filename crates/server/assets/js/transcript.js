@@ -41,7 +41,7 @@ export function renderTranscript(run, events) {
     if (d.type === 'text') items.push(h('div', { class: 'msg' }, d.text));
     else if (d.type === 'status') items.push(h('div', { class: 'status-line' }, `▸ ${d.text}`));
     else if (d.type === 'question') items.push(h('div', { class: 'question' }, h('strong', {}, 'Asked: '), d.text));
-    else items.push(h('div', { class: 'muted mono small' }, JSON.stringify(d)));
+    else items.push(h('div', { class: 'muted small' }, ev.text || d.type));
   }
   flush();
   if (!items.length && (run.status === 'running' || !run.outcome)) {

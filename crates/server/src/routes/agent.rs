@@ -19,7 +19,9 @@ use crate::state::Ctx;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use gaffer_core::{Event, NewEvent, Run, RunId, RunStatus, TaskId, event_kind};
+use gaffer_api::ReadableEvent;
+use gaffer_core::payload::{Output, RunOutput};
+use gaffer_core::{Event, NewEvent, Payload, Run, RunId, RunStatus, TaskId};
 use serde::Deserialize;
 
 /// The longest progress line or question accepted, in bytes.
@@ -54,17 +56,17 @@ pub async fn progress(
     caller: Option<Extension<RunCaller>>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<ProgressBody>,
-) -> Result<(StatusCode, Json<Event>), ApiError> {
+) -> Result<(StatusCode, Json<ReadableEvent>), ApiError> {
     let text = checked(body.text, "a progress report needs text")?;
     let (task, wanted) = (TaskId(id), reporting_run(caller, body.run)?);
     let event = ctx
         .blocking(move |board| {
             let project = board.task(task)?.project;
             let run = running_run(board, task, wanted)?;
-            let mut event = NewEvent::new(
-                event_kind::RUN_OUTPUT,
-                serde_json::json!({ "type": "status", "text": text, "via": "api" }),
-            )
+            let mut event = NewEvent::of(Payload::RunOutput(RunOutput {
+                output: Output::Status { text },
+                via: Some("api".into()),
+            }))
             .task(task)
             .project(project);
             event.run = run.map(|r| r.id);
@@ -72,7 +74,7 @@ pub async fn progress(
         })
         .await?;
     ctx.changed();
-    Ok((StatusCode::CREATED, Json(event)))
+    Ok((StatusCode::CREATED, Json(event.into())))
 }
 
 /// `POST /api/tasks/{id}/ask`: records a question of the task's running agent run (a
@@ -83,7 +85,7 @@ pub async fn ask(
     caller: Option<Extension<RunCaller>>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<AskBody>,
-) -> Result<(StatusCode, Json<Event>), ApiError> {
+) -> Result<(StatusCode, Json<ReadableEvent>), ApiError> {
     let question = checked(body.question, "a question needs text")?;
     let (task, wanted) = (TaskId(id), reporting_run(caller, body.run)?);
     let event = ctx
@@ -98,10 +100,10 @@ pub async fn ask(
                      add a task of kind `question`",
                 ));
             };
-            let event = NewEvent::new(
-                event_kind::RUN_OUTPUT,
-                serde_json::json!({ "type": "question", "text": question, "via": "api" }),
-            )
+            let event = NewEvent::of(Payload::RunOutput(RunOutput {
+                output: Output::Question { text: question },
+                via: Some("api".into()),
+            }))
             .task(task)
             .project(project)
             .run(run.id);
@@ -109,7 +111,7 @@ pub async fn ask(
         })
         .await?;
     ctx.changed();
-    Ok((StatusCode::CREATED, Json(event)))
+    Ok((StatusCode::CREATED, Json(event.into())))
 }
 
 /// The run a report is for: the caller's own when it came with a run's token, else the one the

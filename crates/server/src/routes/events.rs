@@ -6,7 +6,8 @@ use crate::query::Page;
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
-use gaffer_core::{Event, RunId, TaskId};
+use gaffer_api::{ReadableEvent, readable};
+use gaffer_core::{RunId, TaskId};
 use gaffer_store::EventFilter;
 use serde::Deserialize;
 
@@ -46,7 +47,7 @@ impl EventsQuery {
 pub async fn list(
     State(ctx): State<Ctx>,
     ApiQuery(q): ApiQuery<EventsQuery>,
-) -> Result<Json<Vec<Event>>, ApiError> {
+) -> Result<Json<Vec<ReadableEvent>>, ApiError> {
     let (page, filter) = (q.page(), q.filter());
     let events = ctx
         .blocking(move |board| {
@@ -55,7 +56,7 @@ pub async fn list(
                 .events_after(page.after(), page.limit(), &filter)?)
         })
         .await?;
-    Ok(Json(events))
+    Ok(Json(readable(events)))
 }
 
 /// `GET /api/tasks/{id}/events?after=N&limit=M`: the events of one task (404 if it does not
@@ -64,7 +65,7 @@ pub async fn of_task(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<Page>,
-) -> Result<Json<Vec<Event>>, ApiError> {
+) -> Result<Json<Vec<ReadableEvent>>, ApiError> {
     let id = TaskId(id);
     let events = ctx
         .blocking(move |board| {
@@ -78,5 +79,5 @@ pub async fn of_task(
                 .events_after(page.after(), page.limit(), &filter)?)
         })
         .await?;
-    Ok(Json(events))
+    Ok(Json(readable(events)))
 }

@@ -15,8 +15,10 @@ use crate::state::Ctx;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use gaffer_core::Payload;
+use gaffer_core::payload::{ProposedBy, TaskProposed};
 use gaffer_core::{NewEvent, NewTask, Status, Task, TaskId, TaskKind};
-use gaffer_engine::{TASK_PROPOSED, proposal_body};
+use gaffer_engine::proposal_body;
 use serde::Deserialize;
 
 /// `POST /api/tasks/{id}/propose` body.
@@ -75,19 +77,16 @@ pub async fn propose(
                 priority: origin.priority,
                 ..NewTask::default()
             })?;
-            let mut event = NewEvent::new(
-                TASK_PROPOSED,
-                serde_json::json!({
-                    "proposal": proposal.id,
-                    "title": proposal.title,
-                    "proposed_by": {
-                        "agent": run.as_ref().map(|r| r.agent.clone()),
-                        "run": run.as_ref().map(|r| r.id),
-                        "task": origin.id,
-                    },
-                    "via": "api",
-                }),
-            )
+            let mut event = NewEvent::of(Payload::TaskProposed(TaskProposed {
+                proposal: proposal.id,
+                title: proposal.title.clone(),
+                proposed_by: ProposedBy {
+                    agent: run.as_ref().map(|r| r.agent.clone()),
+                    run: run.as_ref().map(|r| r.id),
+                    task: origin.id,
+                },
+                via: Some("api".into()),
+            }))
             .task(origin.id)
             .project(origin.project);
             event.run = run.map(|r| r.id);

@@ -8,7 +8,8 @@ use crate::extract::ApiQuery;
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
-use gaffer_core::{Event, Seq};
+use gaffer_api::{ReadableEvent, readable};
+use gaffer_core::Seq;
 use gaffer_store::EventFilter;
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +31,7 @@ pub struct Recent {
     /// with `after=last_seq` to continue without a gap or a repeat.
     pub last_seq: Seq,
     /// Up to `limit` events before and at `last_seq`, oldest first.
-    pub events: Vec<Event>,
+    pub events: Vec<ReadableEvent>,
 }
 
 pub async fn recent(
@@ -46,7 +47,10 @@ pub async fn recent(
                 .store
                 .events_after(from, limit, &EventFilter::default())?;
             events.retain(|e| e.seq <= last_seq);
-            Ok(Recent { last_seq, events })
+            Ok(Recent {
+                last_seq,
+                events: readable(events),
+            })
         })
         .await?;
     Ok(Json(recent))

@@ -6,7 +6,8 @@ use crate::query::Page;
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
-use gaffer_core::{Event, Run, RunId};
+use gaffer_api::{ReadableEvent, readable};
+use gaffer_core::{Run, RunId};
 use gaffer_store::EventFilter;
 
 /// `GET /api/runs/{id}`.
@@ -26,7 +27,7 @@ pub async fn events(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<Page>,
-) -> Result<Json<Vec<Event>>, ApiError> {
+) -> Result<Json<Vec<ReadableEvent>>, ApiError> {
     let id = RunId(id);
     let events = ctx
         .blocking(move |board| {
@@ -40,5 +41,5 @@ pub async fn events(
                 .events_after(page.after(), page.limit(), &filter)?)
         })
         .await?;
-    Ok(Json(events))
+    Ok(Json(readable(events)))
 }

@@ -24,6 +24,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
+use gaffer_api::ReadableEvent;
 use gaffer_core::{Event, RunId, Seq, TaskId};
 use gaffer_store::EventFilter;
 use serde::Deserialize;
@@ -102,7 +103,7 @@ fn to_sse(event: &Event, plain: bool) -> SseEvent {
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .collect();
     // JSON text has no raw line breaks, so it fits one `data:` line.
-    let data = serde_json::to_string(event).unwrap_or_else(|e| {
+    let data = serde_json::to_string(&ReadableEvent::from(event.clone())).unwrap_or_else(|e| {
         serde_json::json!({ "seq": event.seq, "kind": kind, "error": e.to_string() }).to_string()
     });
     let sse = SseEvent::default().id(event.seq.to_string()).data(data);

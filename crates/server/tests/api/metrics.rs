@@ -2,9 +2,9 @@
 
 use crate::harness::Api;
 use axum::http::StatusCode;
-use gaffer_core::{NewEvent, RunStatus, Usage, event_kind};
+use gaffer_core::payload::{VerifyFinished, VerifyOf};
+use gaffer_core::{NewEvent, ObjectId, Payload, RunStatus, Usage};
 use gaffer_store::{Commit, RunFinish};
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The samples of one scrape, by name and labels (sorted `k=v` pairs).
@@ -184,10 +184,17 @@ async fn metrics_parse_and_match_the_board() {
     api.start_run(a);
     // Verify runs, as the engine records them.
     let verify = |passed: bool, ms: u64| {
-        NewEvent::new(
-            event_kind::VERIFY_FINISHED,
-            json!({"passed": passed, "duration_ms": ms, "purpose": "branch"}),
-        )
+        NewEvent::of(Payload::VerifyFinished(VerifyFinished {
+            commit: ObjectId::new("c0ffee"),
+            tree: ObjectId::new("7ree"),
+            purpose: VerifyOf::Branch,
+            passed,
+            exit_code: Some(if passed { 0 } else { 1 }),
+            timed_out: false,
+            duration_ms: ms,
+            tail: String::new(),
+            slot: None,
+        }))
         .project(board.project.id)
         .task(gaffer_core::TaskId(a))
     };

@@ -1,6 +1,7 @@
 //! What a test looks at: events, statuses, runs and their prompts, and what landed.
 
-use gaffer_core::{Event, Run, Seq, Status, TaskId, event_kind};
+use gaffer_core::payload::TaskNotice;
+use gaffer_core::{Event, Payload, Run, Seq, Status, TaskId, event_kind};
 use gaffer_store::EventFilter;
 
 use super::EngineHarness;
@@ -42,7 +43,9 @@ impl EngineHarness {
     pub fn notices(&self, id: TaskId, notice: &str) -> Vec<Event> {
         self.events_of(id, event_kind::TASK_NOTICE)
             .into_iter()
-            .filter(|e| e.data["notice"] == notice)
+            .filter(|e| {
+                matches!(e.payload(), Ok(Payload::TaskNotice(TaskNotice::Notice(n))) if n.name() == notice)
+            })
             .collect()
     }
 
@@ -50,8 +53,10 @@ impl EngineHarness {
     pub fn statuses(&self, id: TaskId) -> Vec<Status> {
         let mut out: Vec<Status> = Vec::new();
         for event in self.events_of(id, event_kind::TASK_STATUS) {
-            let status: Status = serde_json::from_value(event.data["to"].clone())
-                .unwrap_or_else(|e| panic!("a task.status event without a status: {e}"));
+            let status = match event.payload() {
+                Ok(Payload::TaskStatus(change)) => change.to,
+                other => panic!("a task.status event without a status: {other:?}"),
+            };
             if out.last() != Some(&status) {
                 out.push(status);
             }

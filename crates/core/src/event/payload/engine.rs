@@ -1,0 +1,47 @@
+//! Payloads about the engine itself: starts, stops, recovery, released jobs, cleaned worktrees.
+
+use crate::ids::JobId;
+use crate::task::Status;
+use serde::{Deserialize, Serialize};
+
+/// `engine.started`, `engine.stopped`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineOwner {
+    pub owner: String,
+}
+
+/// `engine.recovery`: what recovery found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recovery {
+    pub jobs_released: usize,
+    pub processes_killed: usize,
+    pub runs_lost: usize,
+    /// Lost runs whose commits (in their own git directory) were brought back to their branch.
+    pub runs_brought_back: usize,
+    pub worktrees_removed: usize,
+    pub branches_deleted: Vec<String>,
+}
+
+/// `job.released`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobReleased {
+    pub job: JobId,
+    pub kind: String,
+    pub owner: Option<String>,
+    /// The process the job had recorded, as it was recorded.
+    pub process: Option<serde_json::Value>,
+    pub reason: String,
+}
+
+/// `worktree.cleaned`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WorktreeCleaned {
+    Cleaned {
+        branch: String,
+        branch_deleted: bool,
+    },
+    /// The task became active again before its cleanup ran.
+    Skipped { skipped: String, status: Status },
+}

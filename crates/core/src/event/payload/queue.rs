@@ -1,0 +1,179 @@
+//! Payloads of the merge queue: joining, candidates, verification, landing, ejection.
+
+use crate::ids::{ObjectId, TaskId};
+use crate::task::Priority;
+use serde::{Deserialize, Serialize};
+
+/// `queue.joined`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueJoined {
+    pub position: u64,
+    pub priority: Priority,
+    pub since_ms: i64,
+}
+
+/// `queue.candidate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueCandidate {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    pub onto: ObjectId,
+    pub position: Option<u64>,
+    /// The tasks whose candidates it was built on, in train order.
+    pub ahead: Vec<TaskId>,
+    /// `merge` or `rebase`.
+    pub strategy: String,
+    /// Its tree is the one its branch passed verify with: no second verify.
+    pub verified_already: bool,
+}
+
+/// `queue.parked`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueParked {
+    pub onto: ObjectId,
+    pub files: Vec<String>,
+    pub ahead: Vec<TaskId>,
+}
+
+/// `queue.invalidated`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueInvalidated {
+    pub commit: Option<ObjectId>,
+    pub onto: Option<ObjectId>,
+    pub reason: String,
+}
+
+/// `queue.verified`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueVerified {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    pub passed: bool,
+    pub recheck: bool,
+    pub duration_ms: u64,
+    pub position: Option<u64>,
+}
+
+/// `queue.recheck`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueRecheck {
+    pub commit: Option<ObjectId>,
+}
+
+/// `queue.flaky`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueFlaky {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    pub detail: String,
+}
+
+/// `queue.landing` (project).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueLanding {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    pub onto: ObjectId,
+    pub tasks: Vec<TaskId>,
+}
+
+/// `queue.landed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueLanded {
+    /// The task's candidate.
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    /// The branch landed on (the target, or the landing branch beside a checked-out target).
+    pub branch: String,
+    pub target: String,
+    pub redirected: bool,
+    /// The checkout that has the target, when it is checked out.
+    pub user_checkout: Option<String>,
+    /// The commit the target moved to (the last of the batch).
+    pub landed_to: ObjectId,
+    pub landed_tree: ObjectId,
+    /// How many tasks landed together, and this one's place among them.
+    pub batch: usize,
+    pub index: usize,
+    pub position: Option<u64>,
+    pub flaky: bool,
+    pub pushed_to: Option<String>,
+    pub time_in_queue_ms: i64,
+}
+
+/// `queue.ejected`: why the task left the queue, tagged by `reason`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum QueueEjected {
+    /// Verify failed twice on its candidate while everything ahead passed: back to its coder.
+    VerifyFailed {
+        commit: Option<ObjectId>,
+        tree: Option<ObjectId>,
+        detail: String,
+        /// The verify output.
+        summary: String,
+    },
+    /// The branch no longer applies on the target: a resolver merges the target into it.
+    Conflict {
+        files: Vec<String>,
+        onto: ObjectId,
+        detail: String,
+    },
+    /// A task it depends on left the train ahead of it: it waits again.
+    Dependency { detail: String },
+    /// The branch cannot be applied at all.
+    Error { detail: String },
+}
+
+impl QueueEjected {
+    /// The `reason` tag: `verify_failed`, `conflict`, `dependency` or `error`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            QueueEjected::VerifyFailed { .. } => "verify_failed",
+            QueueEjected::Conflict { .. } => "conflict",
+            QueueEjected::Dependency { .. } => "dependency",
+            QueueEjected::Error { .. } => "error",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            QueueEjected::VerifyFailed { detail, .. }
+            | QueueEjected::Conflict { detail, .. }
+            | QueueEjected::Dependency { detail }
+            | QueueEjected::Error { detail } => detail,
+        }
+    }
+}
+
+/// `queue.conflict`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueConflict {
+    pub predicted: bool,
+    pub files: Vec<String>,
+    pub onto: ObjectId,
+    pub detail: String,
+}
+
+/// `queue.target_moved` (project).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueTargetMoved {
+    pub expected: ObjectId,
+    pub actual: Option<ObjectId>,
+    /// The remote that rejected the push, when it was one.
+    #[serde(default)]
+    pub remote: Option<String>,
+    /// The landing that did not happen, when the train changed under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landing: Option<ObjectId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+/// `queue.pushed` (project).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuePushed {
+    pub remote: Option<String>,
+    pub branch: String,
+    pub commit: ObjectId,
+}

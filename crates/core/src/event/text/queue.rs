@@ -1,0 +1,128 @@
+//! The words for the merge queue.
+
+use super::{duration, first_line, list, short};
+use crate::event::Payload;
+use crate::event::payload::{QueueEjected, QueueLanded, QueueTargetMoved};
+use crate::ids::TaskId;
+
+/// `tasks 3, 4` / `task 3`.
+fn tasks(ids: &[TaskId]) -> String {
+    format!(
+        "task{} {}",
+        if ids.len() == 1 { "" } else { "s" },
+        list(ids)
+    )
+}
+
+/// The sentence of a merge-queue kind; `None` for other kinds.
+pub(super) fn describe(payload: &Payload) -> Option<String> {
+    let commit = |c: &Option<crate::ObjectId>| c.as_ref().map_or("?", short).to_string();
+    Some(match payload {
+        Payload::QueueJoined(p) => format!("joined the merge train at position {}", p.position),
+        Payload::QueueCandidate(p) => format!(
+            "candidate {} built on {}{} ({}{})",
+            short(&p.commit),
+            short(&p.onto),
+            if p.ahead.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", tasks(&p.ahead))
+            },
+            p.strategy,
+            if p.verified_already {
+                ", already verified"
+            } else {
+                ""
+            }
+        ),
+        Payload::QueueParked(p) => format!(
+            "waits: it conflicts with the branches ahead in {}",
+            list(&p.files)
+        ),
+        Payload::QueueInvalidated(p) => format!(
+            "candidate {} dropped: {}",
+            commit(&p.commit),
+            first_line(&p.reason)
+        ),
+        Payload::QueueVerified(p) => format!(
+            "candidate {} {} verify in {}{}",
+            short(&p.commit),
+            if p.passed { "passed" } else { "FAILED" },
+            duration(p.duration_ms),
+            if p.recheck { " (run again)" } else { "" }
+        ),
+        Payload::QueueRecheck(p) => format!(
+            "candidate {} failed with everything ahead passing: running it again",
+            commit(&p.commit)
+        ),
+        Payload::QueueFlaky(p) => format!(
+            "flaky verify on {}: failed, then passed on the same tree",
+            short(&p.commit)
+        ),
+        Payload::QueueLanding(p) => {
+            format!("landing {} ({})", short(&p.commit), tasks(&p.tasks))
+        }
+        Payload::QueueLanded(p) => landed(p),
+        Payload::QueueEjected(p) => ejected(p),
+        Payload::QueueConflict(p) => format!(
+            "would conflict with the landing tip in {}: a resolver merges the target into it first",
+            list(&p.files)
+        ),
+        Payload::QueueTargetMoved(p) => moved(p),
+        Payload::QueuePushed(p) => format!(
+            "pushed {} to {} {}",
+            short(&p.commit),
+            p.remote.as_deref().unwrap_or("the remote"),
+            p.branch
+        ),
+        _ => return None,
+    })
+}
+
+fn landed(p: &QueueLanded) -> String {
+    let mut text = format!("landed {} on {}", short(&p.commit), p.branch);
+    if p.batch > 1 {
+        text.push_str(&format!(" (one of {} landed together)", p.batch));
+    }
+    if let Some(remote) = &p.pushed_to {
+        text.push_str(&format!(", pushed to {remote}"));
+    }
+    text.push_str(&format!(
+        ", after {} in the queue",
+        duration(p.time_in_queue_ms.max(0) as u64)
+    ));
+    text
+}
+
+fn ejected(p: &QueueEjected) -> String {
+    match p {
+        QueueEjected::VerifyFailed { detail, .. } => {
+            format!("left the queue, verify failed: {}", first_line(detail))
+        }
+        QueueEjected::Conflict { files, .. } => format!(
+            "left the queue, it conflicts with the target in {}: a resolver merges the target into it",
+            list(files)
+        ),
+        QueueEjected::Dependency { detail } => {
+            format!("left the queue for a dependency: {}", first_line(detail))
+        }
+        QueueEjected::Error { detail } => format!("left the queue: {}", first_line(detail)),
+    }
+}
+
+fn moved(p: &QueueTargetMoved) -> String {
+    let now = match (&p.actual, &p.remote) {
+        (Some(actual), Some(remote)) => format!(", {remote} has {}", short(actual)),
+        (Some(actual), None) => format!(", it is at {}", short(actual)),
+        (None, _) => String::new(),
+    };
+    let why = p
+        .why
+        .as_deref()
+        .map(|w| format!(" ({})", first_line(w)))
+        .unwrap_or_default();
+    format!(
+        "the target was not at {}{now}{why}: the train is rebuilt",
+        short(&p.expected)
+    )
+}
