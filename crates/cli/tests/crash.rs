@@ -292,7 +292,9 @@ if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then
 fi
 echo $$ > "$pidfile"
 echo "start $task $$" >> "$log"
-sleep 4
+# The first run is the one the crash orphans: it outlives the daemon by far however slow the
+# machine is, so only recovery can end it; the run after the restart is quick.
+if [ -f "$log.first" ]; then sleep 1; else : > "$log.first"; sleep 60; fi
 echo "done by $$" > "out-$task.txt"
 echo "end $task $$" >> "$log"
 "#;
