@@ -355,7 +355,8 @@ fn bench_engine(pool: usize) -> Result<()> {
 
     println!(
         "  defaults in effect: queue.max_candidates {}, host.heavy_slots {}, review off",
-        board.settings.queue.max_candidates, board.settings.host.heavy_slots
+        board.settings().queue.max_candidates,
+        board.settings().host.heavy_slots
     );
 
     let start_ms = now_ms();
@@ -422,11 +423,11 @@ fn bench_engine(pool: usize) -> Result<()> {
         .lines()
         .count();
 
-    let events = board.store.events_after(
+    let events = board.events_after(
         Seq(0),
         usize::MAX / 2,
         &EventFilter {
-            project: Some(board.project.id),
+            project: Some(board.project().id),
             ..EventFilter::default()
         },
     )?;
@@ -522,7 +523,7 @@ fn print_breakdown(board: &Board, events: &[Event], start_ms: i64, wall: Duratio
     }
 
     // Jobs: enqueue to completion.
-    let jobs = board.store.jobs(&JobFilter::default())?;
+    let jobs = board.jobs(&JobFilter::default())?;
     let mut by_kind: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for job in &jobs {
         by_kind
@@ -549,7 +550,7 @@ fn print_breakdown(board: &Board, events: &[Event], start_ms: i64, wall: Duratio
     let mut run_ms = Vec::new();
     let mut prep_ms = Vec::new();
     for task in &tasks {
-        for run in board.store.runs(task.id)? {
+        for run in board.runs(task.id)? {
             if let Some(end) = run.ended_ms {
                 run_ms.push(end - run.started_ms);
             }
@@ -634,7 +635,7 @@ fn print_breakdown(board: &Board, events: &[Event], start_ms: i64, wall: Duratio
             "  merge queue (max_candidates {}): first task queued at {:.1} s, last merged at \
              {:.1} s; {} merges in {:.1} s = {:.0} ms per merge; some task was merging {:.0}% \
              of that window",
-            board.settings.queue.max_candidates,
+            board.settings().queue.max_candidates,
             (first - start_ms) as f64 / 1000.0,
             (last - start_ms) as f64 / 1000.0,
             merged.len(),

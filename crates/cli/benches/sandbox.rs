@@ -70,7 +70,7 @@ fn run(mode: &str) -> Result<()> {
     )?);
     println!(
         "\n[sandbox] mode = \"{mode}\": {}",
-        gaffer_engine::describe_confinement(&board.settings)
+        gaffer_engine::describe_confinement(board.settings())
     );
     for i in 0..TASKS {
         board.add_task(NewTask {
@@ -91,9 +91,7 @@ fn run(mode: &str) -> Result<()> {
     if merged != TASKS {
         bail!("only {merged} of {TASKS} tasks merged with mode {mode}");
     }
-    let events = board
-        .store
-        .events_after(Seq(0), 1_000_000, &EventFilter::default())?;
+    let events = board.events_after(Seq(0), 1_000_000, &EventFilter::default())?;
     let mut started: BTreeMap<i64, i64> = BTreeMap::new();
     let mut first: Vec<Duration> = Vec::new();
     let mut verify: Vec<Duration> = Vec::new();

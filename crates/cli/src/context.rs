@@ -85,10 +85,10 @@ impl Context {
 
     /// A client for the running daemon of this board, if one answers.
     pub fn daemon(&self, board: &Board) -> Option<Client> {
-        let info = daemon::read(&board.paths)?;
+        let info = daemon::read(board.paths())?;
         if !info.is_alive() {
             return None;
         }
-        Some(info.client(&board.settings.server))
+        Some(info.client(&board.settings().server))
     }
 }

@@ -114,7 +114,9 @@ fn run(n: usize, rate: u32, t: f64, depth: usize) -> Result<Figures> {
             commit: ObjectId::new(head.clone()),
             tree: ObjectId::new(tree.clone()),
         });
-        let task = board.store.create_task(board.project.id, &new, &state)?;
+        let task = board
+            .store()
+            .create_task(board.project().id, &new, &state)?;
         repo.git(&["branch", &task.branch, head]);
         // Arrival order is queue order.
         std::thread::sleep(Duration::from_millis(2));

@@ -26,20 +26,22 @@ pub struct BoardOptions {
     pub clock: Option<Arc<dyn Clock>>,
 }
 
-/// One project: everything the engine, the server and the CLI share.
+/// One project: everything the engine, the server and the CLI share. Its parts are private:
+/// other crates read them through the accessors and queries of `board_read.rs`, and change
+/// tasks only through its actions.
 pub struct Board {
-    pub settings: Settings,
-    pub paths: StatePaths,
-    pub git: Git,
-    pub store: Arc<dyn Store>,
-    pub project: Project,
-    pub limits: Limits,
+    pub(crate) settings: Settings,
+    pub(crate) paths: StatePaths,
+    pub(crate) git: Git,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) project: Project,
+    pub(crate) limits: Limits,
     /// Task worktrees under the state directory.
-    pub worktrees: Worktrees,
+    pub(crate) worktrees: Worktrees,
     /// The tokens of running agents, which the API accepts for their own task's reports.
-    pub run_access: RunAccess,
+    pub(crate) run_access: RunAccess,
     /// The secrets never to store or show; the store redacts every write with them.
-    pub secrets: Arc<crate::secrets::Secrets>,
+    pub(crate) secrets: Arc<crate::secrets::Secrets>,
 }
 
 /// What a person may change about a task before work on it starts ([`Board::edit_task`]);

@@ -18,6 +18,7 @@ mod actions;
 mod apply;
 mod best_of;
 mod board;
+mod board_read;
 mod budget;
 mod confine;
 mod engine;

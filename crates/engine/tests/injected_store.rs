@@ -43,9 +43,9 @@ fn a_board_on_an_injected_store_writes_only_there() {
         (stored.title.as_str(), stored.body.as_str()),
         ("kept elsewhere", "edited")
     );
-    assert_eq!(stored.project, board.project.id);
+    assert_eq!(stored.project, board.project().id);
     assert!(
-        !board.paths.database().exists(),
+        !board.paths().database().exists(),
         "the default database was created beside the injected store"
     );
 }

@@ -102,7 +102,6 @@ async fn a_flaky_verify_is_reported_and_blamed_on_nobody() {
     settle(&board).await;
 
     let events = board
-        .store
         .events_after(Seq(0), 100_000, &EventFilter::default())
         .unwrap();
     let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
@@ -113,7 +112,7 @@ async fn a_flaky_verify_is_reported_and_blamed_on_nobody() {
     assert_eq!(count(event_kind::QUEUE_EJECTED), 0, "someone was blamed");
     for task in board.tasks(&[]).unwrap() {
         assert_eq!(task.state.total_failures, 0, "{task:?}");
-        assert_eq!(board.store.runs(task.id).unwrap().len(), 1);
+        assert_eq!(board.runs(task.id).unwrap().len(), 1);
     }
 }
 

@@ -139,7 +139,6 @@ async fn landings_are_pushed_with_a_lease_and_a_remote_that_moved_is_built_on_ne
     assert_eq!(repo.rev_parse("gaffer/landed/main"), remote_main);
 
     let events = board
-        .store
         .events_after(Seq(0), 100_000, &EventFilter::default())
         .unwrap();
     let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();

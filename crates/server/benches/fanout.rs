@@ -158,7 +158,7 @@ async fn run(clients: usize, rate: u64, total: usize) {
         )
         .unwrap(),
     );
-    let after = board.store.last_seq().unwrap();
+    let after = board.last_seq().unwrap();
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -227,7 +227,7 @@ async fn run(clients: usize, rate: u64, total: usize) {
                 "bench.fanout",
                 serde_json::json!({ "i": i, "sent_ns": now_ns() }),
             );
-            board.store.append_events(&[event]).unwrap()
+            board.store().append_events(&[event]).unwrap()
         })
         .await
         .unwrap();

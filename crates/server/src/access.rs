@@ -59,7 +59,7 @@ pub(crate) async fn check(State(ctx): State<Ctx>, mut request: Request, next: Ne
         return refused.into_response();
     }
     if needs_token(request.method(), request.uri().path()) {
-        match caller(headers, token, &ctx.app.board.run_access) {
+        match caller(headers, token, ctx.app.board.run_access()) {
             Some(Caller::Daemon) => {}
             Some(Caller::Run(run)) => {
                 if let Err(refused) = run.permits(request.method(), request.uri().path()) {

@@ -102,11 +102,11 @@ impl Followed {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let filter = EventFilter {
-            project: Some(board.project.id),
+            project: Some(board.project().id),
             ..EventFilter::default()
         };
         loop {
-            let events = board.store.events_after(state.last, BATCH, &filter)?;
+            let events = board.events_after(state.last, BATCH, &filter)?;
             let Some(last) = events.last() else { break };
             state.last = last.seq;
             for event in &events {
@@ -152,7 +152,7 @@ fn render(
     out.sample(
         "gaffer_info",
         &[
-            ("project", &board.project.name),
+            ("project", &board.project().name),
             ("version", env!("CARGO_PKG_VERSION")),
         ],
         1.0,
@@ -166,7 +166,7 @@ fn render(
 
     let mut runs: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
     for task in &tasks {
-        for run in board.store.runs(task.id)? {
+        for run in board.runs(task.id)? {
             *runs
                 .entry((run.role.as_str(), run.status.as_str()))
                 .or_default() += 1;
@@ -181,9 +181,7 @@ fn render(
         );
     }
 
-    let by_model = board
-        .store
-        .usage_breakdown(Some(board.project.id), UsageDimension::Model)?;
+    let by_model = board.usage_breakdown(Some(board.project().id), UsageDimension::Model)?;
     out.family(
         "gaffer_tokens_total",
         "counter",
@@ -227,10 +225,10 @@ fn render(
     );
     out.sample("gaffer_merge_queue_length", &[], queued as f64);
 
-    let jobs = board.store.jobs(&JobFilter::default())?;
+    let jobs = board.jobs(&JobFilter::default())?;
     let mut open: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
     let mut expiries = 0u64;
-    for job in jobs.iter().filter(|j| j.project == board.project.id) {
+    for job in jobs.iter().filter(|j| j.project == board.project().id) {
         // Releasing a job does not count its attempt, so every attempt beyond the first began
         // after a holder's lease expired.
         expiries += u64::from(job.attempts.saturating_sub(1));

@@ -39,7 +39,7 @@ where
     if !addr.ip().is_loopback() && state.token.is_generated() {
         return Err(ServeError::NotLoopback(addr));
     }
-    state.board.run_access.set_api_url(api_url(addr));
+    state.board.run_access().set_api_url(api_url(addr));
     let closing = state.shutdown.child_token();
     let app = routes::build(Ctx::new(state, closing.clone()));
     let stop = async move {

@@ -26,7 +26,7 @@ pub struct AppState {
 
 impl AppState {
     /// The API over `board`, open only to requests that carry `token` (and, for their own
-    /// task's reports, to running agents with a token from `board.run_access`).
+    /// task's reports, to running agents with a token from `board.run_access()`).
     pub fn new(board: Arc<Board>, engine: Option<EngineHandle>, token: ApiToken) -> Self {
         AppState {
             board,

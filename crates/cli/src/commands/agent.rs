@@ -24,9 +24,9 @@ pub fn run(ctx: &Context, args: &AgentRunArgs) -> CliResult<()> {
     // Inside a project its gaffer.toml applies; anywhere else, backend defaults.
     let (settings, root, data_dir) = match ctx.board() {
         Ok(board) => {
-            let data = board.paths.agent_dir(&args.agent);
-            let root = board.git.top_level().to_path_buf();
-            (board.settings.clone(), root, data)
+            let data = board.paths().agent_dir(&args.agent);
+            let root = board.git().top_level().to_path_buf();
+            (board.settings().clone(), root, data)
         }
         Err(_) => (
             gaffer_config::default_settings(),

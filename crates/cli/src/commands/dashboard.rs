@@ -8,13 +8,13 @@ use crate::output;
 
 pub fn run(ctx: &Context) -> CliResult<()> {
     let board = ctx.board()?;
-    let Some(info) = daemon::read(&board.paths).filter(|d| d.is_alive()) else {
+    let Some(info) = daemon::read(board.paths()).filter(|d| d.is_alive()) else {
         return Err(
             CliError::new(Kind::Daemon, "gaffer is not running for this repository")
                 .hint("`gaffer up` starts it and prints the dashboard's link"),
         );
     };
-    let server = &board.settings.server;
+    let server = &board.settings().server;
     if info.token_for(server).is_none() {
         eprintln!(
             "note: the daemon's token is configured in {}, which is not set here; \

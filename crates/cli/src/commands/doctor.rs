@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     if repo.is_ok() && settings.is_ok() {
         match ctx.board() {
             Ok(board) => {
-                let dir = board.paths.root().to_path_buf();
+                let dir = board.paths().root().to_path_buf();
                 let probe = dir.join(".doctor-probe");
                 let writable = std::fs::write(&probe, b"ok").is_ok();
                 let _ = std::fs::remove_file(&probe);
@@ -63,8 +63,8 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
                     dir.display().to_string(),
                     Some("make the state directory writable"),
                 ));
-                let port = board.settings.server.port;
-                let daemon = daemon::read(&board.paths).filter(|d| d.is_alive());
+                let port = board.settings().server.port;
+                let daemon = daemon::read(board.paths()).filter(|d| d.is_alive());
                 checks.push(match daemon {
                     Some(d) => check("port", true, format!("daemon running on port {} (pid {})", d.port, d.pid), None),
                     None => {

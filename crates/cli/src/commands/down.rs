@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 pub fn run(ctx: &Context) -> CliResult<()> {
     let board = ctx.board()?;
-    let Some(info) = daemon::read(&board.paths) else {
+    let Some(info) = daemon::read(board.paths()) else {
         println!("gaffer is not running");
         return Ok(());
     };
     if !info.is_alive() {
-        daemon::remove(&board.paths);
+        daemon::remove(board.paths());
         println!("gaffer is not running (removed a stale daemon.json)");
         return Ok(());
     }
-    let client = info.client(&board.settings.server);
+    let client = info.client(&board.settings().server);
     let asked: CliResult<serde_json::Value> =
         runtime()?.block_on(client.post(gaffer_api::paths::SHUTDOWN, &serde_json::json!({})));
     if asked.is_err() {
@@ -41,8 +41,8 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     }
     // A daemon that stopped without cleaning up (stopped by SIGTERM before it wrote its state,
     // or killed) leaves its daemon.json; it is stale now.
-    if daemon::read(&board.paths).is_some_and(|d| d.pid == info.pid) {
-        daemon::remove(&board.paths);
+    if daemon::read(board.paths()).is_some_and(|d| d.pid == info.pid) {
+        daemon::remove(board.paths());
     }
     println!(
         "gaffer is down (pid {}); every task can resume with `gaffer up`",

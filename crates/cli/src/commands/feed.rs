@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, args: &FeedArgs) -> CliResult<()> {
     };
     let mut after = match args.after {
         Some(a) => Seq(a),
-        None => Seq((board.store.last_seq()?.0 - 50).max(0)),
+        None => Seq((board.last_seq()?.0 - 50).max(0)),
     };
     let print = |e: &Event| -> CliResult<()> {
         if args.json {
@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: &FeedArgs) -> CliResult<()> {
         }
     };
     loop {
-        let events = board.store.events_after(after, 1000, &filter)?;
+        let events = board.events_after(after, 1000, &filter)?;
         for e in &events {
             print(e)?;
             after = e.seq;
@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, args: &FeedArgs) -> CliResult<()> {
     }
     loop {
         std::thread::sleep(Duration::from_millis(300));
-        for e in board.store.events_after(after, 1000, &filter)? {
+        for e in board.events_after(after, 1000, &filter)? {
             print(&e)?;
             after = e.seq;
         }

@@ -12,7 +12,6 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
     let board = ctx.board()?;
     let task = board.task(task_id(args.id))?;
     let runs: Vec<_> = board
-        .store
         .runs(task.id)?
         .into_iter()
         .filter(|r| args.run.is_none_or(|id| r.id == RunId(id)))
@@ -33,7 +32,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
     }
     let mut all = Vec::new();
     for run in &runs {
-        let events = board.store.events_after(
+        let events = board.events_after(
             Seq(0),
             100_000,
             &EventFilter {
@@ -54,7 +53,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
             run.status.as_str()
         );
         if args.raw {
-            let dir = board.paths.run_dir(run.id);
+            let dir = board.paths().run_dir(run.id);
             for file in ["prompt.md", "events.jsonl"] {
                 let path = dir.join(file);
                 let text = std::fs::read_to_string(&path).map_err(|e| {

@@ -10,7 +10,7 @@ use std::io::Read;
 
 pub fn run(ctx: &Context, args: &PlanArgs) -> CliResult<()> {
     let board = ctx.board()?;
-    if board.settings.roles.planner.is_empty() {
+    if board.settings().roles.planner.is_empty() {
         return Err(CliError::new(
             Kind::Config,
             "`gaffer plan` needs a planner, and roles.planner in gaffer.toml names no agent",

@@ -16,11 +16,11 @@ pub fn run(ctx: &Context) -> CliResult<()> {
         return Ok(());
     };
     let from = landing.refname();
-    if board.git.rev_parse(&from)?.is_none() {
+    if board.git().rev_parse(&from)?.is_none() {
         println!("nothing has landed yet");
         return Ok(());
     }
-    match gaffer_git::pull_into_checkout(&checkout, &landing.target, &from, board.git.env()) {
+    match gaffer_git::pull_into_checkout(&checkout, &landing.target, &from, board.git().env()) {
         Ok(PullOutcome::UpToDate) => println!("{} is up to date", landing.target),
         Ok(PullOutcome::FastForwarded { from, to }) => println!(
             "fast-forwarded {} from {} to {}",

@@ -30,10 +30,10 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         None => output::line(&format!("landing on {}", report.landing.branch))?,
     }
     // Unconfined runs are said loudly, every time.
-    if !gaffer_engine::sandbox_for(&board.settings).is_ok_and(|sb| sb.is_confined()) {
+    if !gaffer_engine::sandbox_for(board.settings()).is_ok_and(|sb| sb.is_confined()) {
         output::line(&format!(
             "sandbox {}",
-            gaffer_engine::describe_confinement(&board.settings)
+            gaffer_engine::describe_confinement(board.settings())
         ))?;
     }
     let counts: Vec<String> = report

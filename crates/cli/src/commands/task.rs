@@ -76,8 +76,8 @@ pub fn list(ctx: &Context, args: &TaskListArgs) -> CliResult<()> {
 pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
     let board = ctx.board()?;
     let task = board.task(task_id(args.id))?;
-    let runs = board.store.runs(task.id)?;
-    let events = board.store.events_after(
+    let runs = board.runs(task.id)?;
+    let events = board.events_after(
         gaffer_core::Seq(0),
         10_000,
         &EventFilter {

@@ -28,16 +28,16 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         return detach(ctx, args);
     }
     let board = ctx.board()?;
-    let _lock = StateLock::acquire(&board.paths)?;
-    let port = args.port.unwrap_or(board.settings.server.port);
-    let host = board.settings.server.host;
-    let token = api_token(&board.settings.server, &board.paths)?;
+    let _lock = StateLock::acquire(board.paths())?;
+    let port = args.port.unwrap_or(board.settings().server.port);
+    let host = board.settings().server.host;
+    let token = api_token(&board.settings().server, board.paths())?;
     // The token is a secret like any other: never stored or shown (but to whoever started us).
-    board.secrets.add("GAFFER_API_TOKEN", token.reveal());
+    board.secrets().add("GAFFER_API_TOKEN", token.reveal());
     // Runs cannot start without the sandbox the settings ask for: say so now, not per run.
-    gaffer_engine::sandbox_for(&board.settings)?;
-    let agents = agents_from_settings(&board.settings, board.git.top_level())?;
-    if board.settings.verify.command.is_none() {
+    gaffer_engine::sandbox_for(board.settings())?;
+    let agents = agents_from_settings(board.settings(), board.git().top_level())?;
+    if board.settings().verify.command.is_none() {
         eprintln!(
             "warning: no verify command is configured; tasks cannot pass verify (`gaffer init`)"
         );
@@ -63,11 +63,11 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         };
         let mut state = AppState::new(Arc::clone(&board), Some(engine.handle()), token);
         state.shutdown = shutdown.clone();
-        daemon::write(&info, &board.paths)?;
+        daemon::write(&info, board.paths())?;
         println!("gaffer is up: {} (pid {})", info.url(), std::process::id());
         if std::env::var_os(DETACHED_ENV).is_none() {
-            print_dashboard(&info, &board.settings.server);
-            println!("sandbox: {}", gaffer_engine::describe_confinement(&board.settings));
+            print_dashboard(&info, &board.settings().server);
+            println!("sandbox: {}", gaffer_engine::describe_confinement(board.settings()));
         }
         let signals = {
             let shutdown = shutdown.clone();
@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         // Notifications follow the event log in a task of their own: the engine never waits
         // on a webhook.
         let notifier = gaffer_notify::spawn(
-            Arc::clone(&board.store),
+            Arc::clone(board.store()),
             notifier_config(&board, info.url()),
             shutdown.clone(),
         );
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
             let _ = tokio::time::timeout(Duration::from_secs(2), notifier).await;
         }
         signals.abort();
-        daemon::remove(&board.paths);
+        daemon::remove(board.paths());
         result?;
         println!("gaffer is down; every task can resume with `gaffer up`");
         Ok(())
@@ -120,11 +120,11 @@ fn print_dashboard(info: &DaemonInfo, server: &ServerSettings) {
 /// The notifier of `[notify]`, linking its messages to the dashboard at `url`.
 fn notifier_config(board: &gaffer_engine::Board, url: String) -> gaffer_notify::NotifierConfig {
     let mut config = gaffer_notify::NotifierConfig::new(
-        board.project.id,
-        board.project.name.clone(),
-        board.settings.notify.clone(),
-        board.paths.notify_file(),
-        board.git.top_level().to_path_buf(),
+        board.project().id,
+        board.project().name.clone(),
+        board.settings().notify.clone(),
+        board.paths().notify_file(),
+        board.git().top_level().to_path_buf(),
     );
     config.link = Some(url);
     config
@@ -141,7 +141,7 @@ fn now_ms() -> i64 {
 /// it answers.
 fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let board = ctx.board()?;
-    if let Some(info) = daemon::read(&board.paths).filter(|d| d.is_alive()) {
+    if let Some(info) = daemon::read(board.paths()).filter(|d| d.is_alive()) {
         return Err(CliError::new(
             Kind::Daemon,
             format!(
@@ -151,9 +151,9 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         )
         .hint("`gaffer down` stops it"));
     }
-    daemon::remove(&board.paths);
+    daemon::remove(board.paths());
     let exe = std::env::current_exe()?;
-    let log = std::fs::File::create(board.paths.log_file())?;
+    let log = std::fs::File::create(board.paths().log_file())?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("-C").arg(ctx.dir()).args(ctx.settings_args());
     if let Some(port) = args.port {
@@ -171,16 +171,16 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let rt = runtime()?;
     while Instant::now() < deadline {
-        if let Some(info) = daemon::read(&board.paths).filter(|d| d.pid == child.id()) {
-            let client = info.client(&board.settings.server);
+        if let Some(info) = daemon::read(board.paths()).filter(|d| d.pid == child.id()) {
+            let client = info.client(&board.settings().server);
             if rt.block_on(client.healthy()) {
                 println!("gaffer is up: {} (pid {})", info.url(), info.pid);
-                print_dashboard(&info, &board.settings.server);
+                print_dashboard(&info, &board.settings().server);
                 println!(
                     "sandbox: {}",
-                    gaffer_engine::describe_confinement(&board.settings)
+                    gaffer_engine::describe_confinement(board.settings())
                 );
-                println!("log: {}", board.paths.log_file().display());
+                println!("log: {}", board.paths().log_file().display());
                 return Ok(());
             }
         }
@@ -189,10 +189,10 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let log = std::fs::read_to_string(board.paths.log_file()).unwrap_or_default();
+    let log = std::fs::read_to_string(board.paths().log_file()).unwrap_or_default();
     Err(CliError::new(
         Kind::Daemon,
         format!("the daemon did not start:\n{}", log.trim()),
     )
-    .hint(format!("see {}", board.paths.log_file().display())))
+    .hint(format!("see {}", board.paths().log_file().display())))
 }

@@ -8,7 +8,7 @@ use gaffer_store::{UsageDimension, UsageRow};
 
 pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult<()> {
     let board = ctx.board()?;
-    let project = Some(board.project.id);
+    let project = Some(board.project().id);
     let dimensions: Vec<UsageDimension> = match &args.by {
         Some(by) => vec![UsageDimension::parse(by).ok_or_else(|| {
             CliError::new(Kind::Usage, format!("cannot break usage down by `{by}`"))
@@ -16,10 +16,10 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult<()> {
         })?],
         None => UsageDimension::ALL.to_vec(),
     };
-    let total = board.store.usage_totals(project)?;
+    let total = board.usage_totals(project)?;
     let mut breakdowns = Vec::new();
     for by in dimensions {
-        breakdowns.push((by, board.store.usage_breakdown(project, by)?));
+        breakdowns.push((by, board.usage_breakdown(project, by)?));
     }
     if args.json {
         let by: serde_json::Map<String, serde_json::Value> = breakdowns

@@ -49,7 +49,7 @@ impl Summary {
         let mut tasks = Vec::new();
         for id in ids {
             let task = board.task(*id)?;
-            let events = board.store.events_after(
+            let events = board.events_after(
                 Seq(0),
                 100_000,
                 &EventFilter {
@@ -76,7 +76,7 @@ impl Summary {
                 }
             }
             let mut usage = gaffer_core::Usage::default();
-            for run in board.store.runs(*id)? {
+            for run in board.runs(*id)? {
                 usage.add(&run.usage);
             }
             tasks.push(TaskSummary {

@@ -63,11 +63,10 @@ impl Live {
 
     /// Loads the recent events and the board.
     pub fn start(&mut self, s: &Session<'_>, app: &mut App) -> CliResult<()> {
-        let last = s.board.store.last_seq()?;
+        let last = s.board.last_seq()?;
         app.last_seq = Seq((last.0 - BACKLOG).max(0));
         let events = s
             .board
-            .store
             .events_after(app.last_seq, 1000, &EventFilter::default())?;
         app.push_events(events);
         refresh(s, app)?;
@@ -113,7 +112,6 @@ impl Live {
             self.next_poll = now + POLL;
             match s
                 .board
-                .store
                 .events_after(app.last_seq, 1000, &EventFilter::default())
             {
                 Ok(events) => self.stale |= app.push_events(events) > 0,

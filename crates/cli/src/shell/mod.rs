@@ -44,14 +44,14 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     let board = ctx.board()?;
     let rt = crate::commands::runtime()?;
     let session = Session { ctx, board, rt };
-    let history_file = session.board.paths.root().join("shell_history");
+    let history_file = session.board.paths().root().join("shell_history");
     let mut app = App::new(
-        session.board.project.name.clone(),
+        session.board.project().name.clone(),
         load_history(&history_file),
     );
     let mut live = Live::new();
     live.start(&session, &mut app)?;
-    let mut screen = Screen::open(&session.board.paths.root().join("shell.log"))?;
+    let mut screen = Screen::open(&session.board.paths().root().join("shell.log"))?;
     let result = event_loop(&mut screen, &session, &mut app, &mut live, &history_file);
     drop(screen);
     live.stop();

@@ -93,8 +93,8 @@ pub fn pending(board: &Board) -> CliResult<Vec<String>> {
 
 /// `/usage`: totals, then every breakdown.
 pub fn usage(board: &Board) -> CliResult<Vec<String>> {
-    let project = Some(board.project.id);
-    let total = board.store.usage_totals(project)?;
+    let project = Some(board.project().id);
+    let total = board.usage_totals(project)?;
     let mut lines = vec![format!(
         "total: {} runs, {} input + {} cached + {} output tokens, ${:.4}",
         total.runs,
@@ -104,7 +104,7 @@ pub fn usage(board: &Board) -> CliResult<Vec<String>> {
         total.usage.cost_usd
     )];
     for by in UsageDimension::ALL {
-        let rows = board.store.usage_breakdown(project, by)?;
+        let rows = board.usage_breakdown(project, by)?;
         lines.push(String::new());
         lines.push(format!(
             "{:<24} {:>5} {:>12} {:>12} {:>12} {:>10}",
@@ -136,14 +136,14 @@ pub fn usage(board: &Board) -> CliResult<Vec<String>> {
 /// The selected task's runs and most recent events (without agent output), for the detail
 /// panel.
 pub fn detail_parts(board: &Board, id: TaskId, recent: usize) -> CliResult<(Vec<Run>, Vec<Event>)> {
-    let runs = board.store.runs(id)?;
+    let runs = board.runs(id)?;
     let events = task_events(board, id)?;
     let skip = events.len().saturating_sub(recent);
     Ok((runs, events.into_iter().skip(skip).collect()))
 }
 
 fn task_events(board: &Board, id: TaskId) -> CliResult<Vec<Event>> {
-    let events = board.store.events_after(
+    let events = board.events_after(
         Seq(0),
         10_000,
         &EventFilter {
@@ -160,7 +160,7 @@ fn task_events(board: &Board, id: TaskId) -> CliResult<Vec<Event>> {
 /// `/show N` and Enter: the task, its runs, its whole history.
 pub fn show(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
     let task = board.task(id)?;
-    let runs = board.store.runs(id)?;
+    let runs = board.runs(id)?;
     let mut lines = summary(&task);
     if !task.body.trim().is_empty() {
         lines.push(String::new());
@@ -243,13 +243,13 @@ pub fn run_line(r: &Run) -> String {
 /// `/log N`: every run of the task with its events and outcome.
 pub fn log(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
     let task = board.task(id)?;
-    let runs = board.store.runs(task.id)?;
+    let runs = board.runs(task.id)?;
     if runs.is_empty() {
         return Ok(vec![format!("task {} has no runs yet", task.id)]);
     }
     let mut lines = Vec::new();
     for run in &runs {
-        let events = board.store.events_after(
+        let events = board.events_after(
             Seq(0),
             100_000,
             &EventFilter {

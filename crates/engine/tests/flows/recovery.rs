@@ -26,7 +26,6 @@ fn recoveries(h: &EngineHarness) -> Vec<Event> {
 
 fn jobs(h: &EngineHarness, id: TaskId, status: JobStatus) -> Vec<gaffer_core::Job> {
     h.board()
-        .store
         .jobs(&JobFilter {
             task: Some(id),
             statuses: vec![status],

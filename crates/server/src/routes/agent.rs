@@ -70,7 +70,7 @@ pub async fn progress(
             .task(task)
             .project(project);
             event.run = run.map(|r| r.id);
-            one(board.store.append_events(&[event])?)
+            one(board.store().append_events(&[event])?)
         })
         .await?;
     ctx.changed();
@@ -107,7 +107,7 @@ pub async fn ask(
             .task(task)
             .project(project)
             .run(run.id);
-            one(board.store.append_events(&[event])?)
+            one(board.store().append_events(&[event])?)
         })
         .await?;
     ctx.changed();
@@ -150,7 +150,7 @@ pub(super) fn running_run(
     task: TaskId,
     wanted: Option<RunId>,
 ) -> Result<Option<Run>, ApiError> {
-    let runs = board.store.runs(task)?;
+    let runs = board.runs(task)?;
     match wanted {
         Some(id) => {
             let Some(run) = runs.into_iter().find(|r| r.id == id) else {

@@ -50,11 +50,7 @@ pub async fn list(
 ) -> Result<Json<Vec<ReadableEvent>>, ApiError> {
     let (page, filter) = (q.page(), q.filter());
     let events = ctx
-        .blocking(move |board| {
-            Ok(board
-                .store
-                .events_after(page.after(), page.limit(), &filter)?)
-        })
+        .blocking(move |board| Ok(board.events_after(page.after(), page.limit(), &filter)?))
         .await?;
     Ok(Json(readable(events)))
 }
@@ -74,9 +70,7 @@ pub async fn of_task(
                 task: Some(id),
                 ..EventFilter::default()
             };
-            Ok(board
-                .store
-                .events_after(page.after(), page.limit(), &filter)?)
+            Ok(board.events_after(page.after(), page.limit(), &filter)?)
         })
         .await?;
     Ok(Json(readable(events)))

@@ -26,7 +26,7 @@ pub struct Health {
 pub async fn healthz(State(ctx): State<Ctx>) -> Json<Health> {
     Json(Health {
         ok: true,
-        project: ctx.board().project.name.clone(),
+        project: ctx.board().project().name.clone(),
         pid: std::process::id(),
         version: env!("CARGO_PKG_VERSION"),
     })
@@ -34,7 +34,7 @@ pub async fn healthz(State(ctx): State<Ctx>) -> Json<Health> {
 
 /// `GET /api/projects`.
 pub async fn projects(State(ctx): State<Ctx>) -> Result<Json<Vec<Project>>, ApiError> {
-    let projects = ctx.blocking(|board| Ok(board.store.projects()?)).await?;
+    let projects = ctx.blocking(|board| Ok(board.projects()?)).await?;
     Ok(Json(projects))
 }
 
@@ -47,7 +47,7 @@ pub async fn status(State(ctx): State<Ctx>) -> Result<Json<StatusReport>, ApiErr
 /// `GET /api/usage`: tokens and cost of every run of the project.
 pub async fn usage(State(ctx): State<Ctx>) -> Result<Json<UsageTotals>, ApiError> {
     let totals = ctx
-        .blocking(|board| Ok(board.store.usage_totals(Some(board.project.id))?))
+        .blocking(|board| Ok(board.usage_totals(Some(board.project().id))?))
         .await?;
     Ok(Json(totals))
 }

@@ -90,7 +90,7 @@ pub async fn propose(
             .task(origin.id)
             .project(origin.project);
             event.run = run.map(|r| r.id);
-            one(board.store.append_events(&[event])?)?;
+            one(board.store().append_events(&[event])?)?;
             Ok(proposal)
         })
         .await?;

@@ -41,11 +41,9 @@ pub async fn recent(
     let limit = q.limit.unwrap_or(DEFAULT_RECENT).min(MAX_RECENT);
     let recent = ctx
         .blocking(move |board| {
-            let last_seq = board.store.last_seq()?;
+            let last_seq = board.last_seq()?;
             let from = Seq(last_seq.0.saturating_sub(i64::try_from(limit).unwrap_or(0)));
-            let mut events = board
-                .store
-                .events_after(from, limit, &EventFilter::default())?;
+            let mut events = board.events_after(from, limit, &EventFilter::default())?;
             events.retain(|e| e.seq <= last_seq);
             Ok(Recent {
                 last_seq,

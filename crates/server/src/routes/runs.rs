@@ -15,9 +15,7 @@ pub async fn show(
     State(ctx): State<Ctx>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Run>, ApiError> {
-    let run = ctx
-        .blocking(move |board| Ok(board.store.run(RunId(id))?))
-        .await?;
+    let run = ctx.blocking(move |board| Ok(board.run(RunId(id))?)).await?;
     Ok(Json(run))
 }
 
@@ -31,14 +29,12 @@ pub async fn events(
     let id = RunId(id);
     let events = ctx
         .blocking(move |board| {
-            board.store.run(id)?;
+            board.run(id)?;
             let filter = EventFilter {
                 run: Some(id),
                 ..EventFilter::default()
             };
-            Ok(board
-                .store
-                .events_after(page.after(), page.limit(), &filter)?)
+            Ok(board.events_after(page.after(), page.limit(), &filter)?)
         })
         .await?;
     Ok(Json(readable(events)))

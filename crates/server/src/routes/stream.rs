@@ -58,7 +58,7 @@ pub async fn stream(
     let after = match (last_event_id(&headers)?, q.after) {
         (Some(seq), _) => seq,
         (None, Some(after)) => Seq(after),
-        (None, None) => ctx.blocking(|board| Ok(board.store.last_seq()?)).await?,
+        (None, None) => ctx.blocking(|board| Ok(board.last_seq()?)).await?,
     };
     let filter = EventFilter {
         project: None,
@@ -67,7 +67,7 @@ pub async fn stream(
         kind_prefix: q.kind.filter(|k| !k.is_empty()),
     };
     let events = follow(
-        Arc::clone(&ctx.board().store),
+        Arc::clone(ctx.board().store()),
         filter,
         after,
         ctx.subscribe(),

@@ -60,8 +60,8 @@ pub async fn show(
     let detail = ctx
         .blocking(move |board| {
             let task = board.task(id)?;
-            let runs = board.store.runs(id)?;
-            let jobs = board.store.jobs(&JobFilter {
+            let runs = board.runs(id)?;
+            let jobs = board.jobs(&JobFilter {
                 task: Some(id),
                 statuses: Vec::new(),
             })?;

@@ -39,7 +39,7 @@ pub async fn breakdown(
         ApiError::invalid(format!("cannot break usage down by `{text}`")).with_hint(names())
     })?;
     let rows = ctx
-        .blocking(move |board| Ok(board.store.usage_breakdown(Some(board.project.id), by)?))
+        .blocking(move |board| Ok(board.usage_breakdown(Some(board.project().id), by)?))
         .await?;
     Ok(Json(Breakdown { by, rows }))
 }

@@ -96,7 +96,7 @@ async fn a_run_token_reports_on_its_own_task() {
     let api = Api::new();
     let own = api.add_task("Fix the login").await;
     let run = api.start_run(own);
-    let token = api.board().run_access.issue(TaskId(own), run);
+    let token = api.board().run_access().issue(TaskId(own), run);
 
     let reply = as_bearer(
         &api,
@@ -158,7 +158,7 @@ async fn a_run_token_opens_nothing_else() {
     let other = api.add_task("Someone else's").await;
     let run = api.start_run(own);
     let elsewhere = api.start_run(other);
-    let token = api.board().run_access.issue(TaskId(own), run);
+    let token = api.board().run_access().issue(TaskId(own), run);
 
     let progress = r#"{"text": "x"}"#;
     let forbidden = [
@@ -240,8 +240,8 @@ async fn a_revoked_run_token_is_refused() {
     let api = Api::new();
     let own = api.add_task("Fix the login").await;
     let run = api.start_run(own);
-    let token = api.board().run_access.issue(TaskId(own), run);
-    api.board().run_access.revoke(run);
+    let token = api.board().run_access().issue(TaskId(own), run);
+    api.board().run_access().revoke(run);
     let reply = as_bearer(
         &api,
         Method::POST,
@@ -251,5 +251,5 @@ async fn a_revoked_run_token_is_refused() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
-    api.board().run_access.revoke(RunId(999));
+    api.board().run_access().revoke(RunId(999));
 }

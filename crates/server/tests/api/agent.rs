@@ -18,7 +18,7 @@ impl Api {
     /// Starts an agent run of `task` in the store, as the engine does.
     pub fn start_run(&self, task: i64) -> RunId {
         self.board()
-            .store
+            .store()
             .start_run(&NewRun {
                 task: TaskId(task),
                 job: None,

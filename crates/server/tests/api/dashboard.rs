@@ -24,7 +24,7 @@ async fn send(api: &Api, request: axum::http::request::Builder) -> Reply {
 
 /// A finished run of `task` with `usage`, as the engine records one.
 fn finished_run(api: &Api, task: i64, role: Role, model: &str, usage: Usage) {
-    let store = &api.board().store;
+    let store = &api.board().store();
     let run = store
         .start_run(&NewRun {
             task: TaskId(task),

@@ -106,7 +106,7 @@ async fn a_tasks_events_are_only_its_own() {
 async fn runs_and_their_events() {
     let api = Api::new();
     let task = api.add_task("Run me").await;
-    let store = &api.board().store;
+    let store = &api.board().store();
     let run = store
         .start_run(&NewRun {
             task: TaskId(task),

@@ -164,7 +164,7 @@ async fn metrics_parse_and_match_the_board() {
     // Two runs of task a: one finished with usage, one still running.
     let first = api.start_run(a);
     board
-        .store
+        .store()
         .commit(&Commit {
             finish_run: Some(RunFinish {
                 run: first,
@@ -195,11 +195,11 @@ async fn metrics_parse_and_match_the_board() {
             tail: String::new(),
             slot: None,
         }))
-        .project(board.project.id)
+        .project(board.project().id)
         .task(gaffer_core::TaskId(a))
     };
     board
-        .store
+        .store()
         .append_events(&[
             verify(true, 2_500),
             verify(true, 45_000),
@@ -259,13 +259,13 @@ async fn metrics_parse_and_match_the_board() {
 
     assert_eq!(scrape.value("gaffer_lease_expiries_total", &[]), 0.0);
     assert_eq!(scrape.value("gaffer_jobs_released_total", &[]), 0.0);
-    let last = board.store.last_seq().unwrap();
+    let last = board.last_seq().unwrap();
     assert_eq!(scrape.value("gaffer_events_last_seq", &[]), last.0 as f64);
     assert_eq!(
         scrape.value(
             "gaffer_info",
             &[
-                ("project", &board.project.name),
+                ("project", &board.project().name),
                 ("version", env!("CARGO_PKG_VERSION"))
             ]
         ),
@@ -273,7 +273,7 @@ async fn metrics_parse_and_match_the_board() {
     );
 
     // A second scrape counts only what is new: the histogram does not double.
-    board.store.append_events(&[verify(true, 10)]).unwrap();
+    board.store().append_events(&[verify(true, 10)]).unwrap();
     let again = Scrape::of(&api).await;
     let (_, _, count) = again.histogram("gaffer_verify_duration_seconds", "passed");
     assert_eq!(count, 3.0);

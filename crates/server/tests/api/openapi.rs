@@ -574,7 +574,7 @@ async fn answers_match_their_documented_schemas() {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
     check(&doc, "get", "/api/tasks", &reply);
-    let token = board.run_access.issue(gaffer_core::TaskId(id), run);
+    let token = board.run_access().issue(gaffer_core::TaskId(id), run);
     let reply = api
         .call(
             Request::post(format!("/api/tasks/{id}/approve"))

@@ -30,8 +30,8 @@ async fn the_queue_lists_waiting_tasks_in_order_with_its_figures() {
             ..NewTask::default()
         };
         api.board()
-            .store
-            .create_task(api.board().project.id, &task, &state)
+            .store()
+            .create_task(api.board().project().id, &task, &state)
             .unwrap();
     }
     let queue = api.get("/api/queue").await.json();

@@ -39,7 +39,7 @@ async fn the_server_answers_on_a_real_port_and_stops_on_request() {
     );
     // Agents are told where the API is once it listens.
     assert_eq!(
-        api.board().run_access.api_url(),
+        api.board().run_access().api_url(),
         Some(format!("http://{addr}"))
     );
 

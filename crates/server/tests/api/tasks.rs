@@ -12,7 +12,7 @@ async fn healthz_names_the_project_and_process() {
     assert_eq!(reply.status, StatusCode::OK);
     let body = reply.json();
     assert_eq!(body["ok"], true);
-    assert_eq!(body["project"], api.board().project.name.as_str());
+    assert_eq!(body["project"], api.board().project().name.as_str());
     assert_eq!(body["pid"], std::process::id());
 }
 
@@ -277,7 +277,7 @@ async fn status_projects_and_usage() {
 
     let projects = api.get("/api/projects").await.json();
     assert_eq!(projects.as_array().unwrap().len(), 1);
-    assert_eq!(projects[0]["name"], api.board().project.name.as_str());
+    assert_eq!(projects[0]["name"], api.board().project().name.as_str());
 
     let usage = api.get("/api/usage").await;
     assert_eq!(usage.status, StatusCode::OK, "{}", usage.text);

@@ -14,7 +14,6 @@ impl EngineHarness {
     /// Every event of the project, in order.
     pub fn all_events(&self) -> Vec<Event> {
         self.board
-            .store
             .events_after(Seq(0), EVENT_LIMIT, &EventFilter::default())
             .unwrap_or_else(|e| panic!("cannot read the events: {e}"))
     }
@@ -26,7 +25,6 @@ impl EngineHarness {
             ..EventFilter::default()
         };
         self.board
-            .store
             .events_after(Seq(0), EVENT_LIMIT, &filter)
             .unwrap_or_else(|e| panic!("cannot read the events of task {id}: {e}"))
     }
@@ -67,14 +65,13 @@ impl EngineHarness {
     /// The runs of task `id`, in the order they started.
     pub fn runs(&self, id: TaskId) -> Vec<Run> {
         self.board
-            .store
             .runs(id)
             .unwrap_or_else(|e| panic!("cannot read the runs of task {id}: {e}"))
     }
 
     /// The prompt the run's agent was given (`runs/<id>/prompt.md`).
     pub fn prompt(&self, run: &Run) -> String {
-        let path = self.board.paths.run_dir(run.id).join("prompt.md");
+        let path = self.board.paths().run_dir(run.id).join("prompt.md");
         std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
     }

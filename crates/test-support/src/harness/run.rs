@@ -28,7 +28,7 @@ impl EngineHarness {
     /// A new engine on the board, with the configured agents and an owner of its own.
     fn engine(&mut self) -> Arc<Engine> {
         self.instances += 1;
-        let agents = agents_from_settings(&self.board.settings, self.repo.path())
+        let agents = agents_from_settings(self.board.settings(), self.repo.path())
             .unwrap_or_else(|e| panic!("cannot build the agents: {e}"));
         let owner = format!(
             "{LOCAL_OWNER_PREFIX}harness:{}:{}",
@@ -97,7 +97,7 @@ impl EngineHarness {
     /// kept), as a new daemon would.
     pub fn reopen(&mut self) {
         assert!(self.running.is_none(), "an engine still runs");
-        let settings = self.board.settings.clone();
+        let settings = self.board.settings().clone();
         self.board = open_board(&self.repo, settings);
     }
 

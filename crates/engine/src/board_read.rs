@@ -1,0 +1,96 @@
+//! What other crates may read of a [`Board`]: its parts (read-only) and the queries the
+//! surfaces need (runs, events, usage, jobs). Nothing here changes a task.
+
+use crate::board::Board;
+use crate::error::Result;
+use crate::paths::StatePaths;
+use crate::run_access::RunAccess;
+use gaffer_config::Settings;
+use gaffer_core::{Event, Job, Limits, Project, ProjectId, Run, RunId, Seq, TaskId};
+use gaffer_git::{Git, Worktrees};
+use gaffer_store::{EventFilter, JobFilter, Store, UsageDimension, UsageRow, UsageTotals};
+use std::sync::Arc;
+
+impl Board {
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn paths(&self) -> &StatePaths {
+        &self.paths
+    }
+
+    pub fn git(&self) -> &Git {
+        &self.git
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn worktrees(&self) -> &Worktrees {
+        &self.worktrees
+    }
+
+    pub fn run_access(&self) -> &RunAccess {
+        &self.run_access
+    }
+
+    pub fn secrets(&self) -> &Arc<crate::secrets::Secrets> {
+        &self.secrets
+    }
+
+    /// The store itself: for what follows the event log as it grows (the server's event
+    /// stream, the notifier), and for tests and benchmarks that set up or inspect what the
+    /// surfaces cannot. Everything else reads through the queries below and changes tasks
+    /// through the board's actions.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn runs(&self, task: TaskId) -> Result<Vec<Run>> {
+        Ok(self.store.runs(task)?)
+    }
+
+    pub fn run(&self, id: RunId) -> Result<Run> {
+        Ok(self.store.run(id)?)
+    }
+
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    pub fn events_after(
+        &self,
+        after: Seq,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<Event>> {
+        Ok(self.store.events_after(after, limit, filter)?)
+    }
+
+    pub fn last_seq(&self) -> Result<Seq> {
+        Ok(self.store.last_seq()?)
+    }
+
+    pub fn usage_totals(&self, project: Option<ProjectId>) -> Result<UsageTotals> {
+        Ok(self.store.usage_totals(project)?)
+    }
+
+    pub fn usage_breakdown(
+        &self,
+        project: Option<ProjectId>,
+        by: UsageDimension,
+    ) -> Result<Vec<UsageRow>> {
+        Ok(self.store.usage_breakdown(project, by)?)
+    }
+
+    pub fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        Ok(self.store.jobs(filter)?)
+    }
+
+    pub fn projects(&self) -> Result<Vec<Project>> {
+        Ok(self.store.projects()?)
+    }
+}
