@@ -168,6 +168,10 @@ impl From<EngineError> for CliError {
             EngineError::InvalidInput { message, hint } => {
                 CliError::new(Kind::Usage, message).hint(hint)
             }
+            EngineError::NotFound(message) => CliError::new(Kind::NotFound, message),
+            EngineError::Refused { message, hint } => {
+                CliError::new(Kind::Conflict, message).hint(hint)
+            }
             EngineError::NoAgent { role } => CliError::new(
                 Kind::Config,
                 format!("no agent is configured for the {role} role"),

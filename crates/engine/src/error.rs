@@ -21,6 +21,12 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// Something the request names does not exist (a run of another task, say).
+    #[error("{0}")]
+    NotFound(String),
+    /// A fine request the board's state refuses: why, and what to do instead.
+    #[error("{message}")]
+    Refused { message: String, hint: String },
     /// A request a person can put right: what is wrong, and how.
     #[error("{message}")]
     InvalidInput { message: String, hint: String },

@@ -163,6 +163,8 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidInput { message, hint } => {
                 ApiError::invalid(message).with_hint(hint)
             }
+            EngineError::NotFound(message) => ApiError::not_found(message),
+            EngineError::Refused { message, hint } => ApiError::conflict(message).with_hint(hint),
             EngineError::Contention(_) => {
                 ApiError::conflict(e.to_string()).with_hint("the task is busy; try again")
             }

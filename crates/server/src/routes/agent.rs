@@ -3,7 +3,8 @@
 //! An agent calls them with its run's token (`GAFFER_RUN_TOKEN`, see [`crate::run_token`]): the
 //! report is then recorded on that run, whatever the body says.
 //!
-//! Both are recorded as events of the task's running agent run, in the same shape the agent's
+//! `Board::report_progress` and `Board::ask` check and record them. Both are recorded as events
+//! of the task's running agent run, in the same shape the agent's
 //! own `STATUS:` and `QUESTION:` lines take (`run.output` with `{"type": "status" | "question",
 //! "text", "via": "api"}`), so the feed, the log and the dashboard show them the same way.
 //!
@@ -20,12 +21,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use gaffer_api::ReadableEvent;
-use gaffer_core::payload::{Output, RunOutput};
-use gaffer_core::{Event, NewEvent, Payload, Run, RunId, RunStatus, TaskId};
+use gaffer_core::{RunId, TaskId};
 use serde::Deserialize;
-
-/// The longest progress line or question accepted, in bytes.
-const MAX_TEXT: usize = 16 * 1024;
 
 /// `POST /api/tasks/{id}/progress` body.
 #[derive(Debug, Deserialize)]
@@ -57,21 +54,9 @@ pub async fn progress(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<ProgressBody>,
 ) -> Result<(StatusCode, Json<ReadableEvent>), ApiError> {
-    let text = checked(body.text, "a progress report needs text")?;
-    let (task, wanted) = (TaskId(id), reporting_run(caller, body.run)?);
+    let run = reporting_run(caller, body.run)?;
     let event = ctx
-        .blocking(move |board| {
-            let project = board.task(task)?.project;
-            let run = running_run(board, task, wanted)?;
-            let mut event = NewEvent::of(Payload::RunOutput(RunOutput {
-                output: Output::Status { text },
-                via: Some("api".into()),
-            }))
-            .task(task)
-            .project(project);
-            event.run = run.map(|r| r.id);
-            one(board.store().append_events(&[event])?)
-        })
+        .blocking(move |board| Ok(board.report_progress(TaskId(id), run, &body.text)?))
         .await?;
     ctx.changed();
     Ok((StatusCode::CREATED, Json(event.into())))
@@ -86,29 +71,9 @@ pub async fn ask(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<AskBody>,
 ) -> Result<(StatusCode, Json<ReadableEvent>), ApiError> {
-    let question = checked(body.question, "a question needs text")?;
-    let (task, wanted) = (TaskId(id), reporting_run(caller, body.run)?);
+    let run = reporting_run(caller, body.run)?;
     let event = ctx
-        .blocking(move |board| {
-            let project = board.task(task)?.project;
-            let Some(run) = running_run(board, task, wanted)? else {
-                return Err(ApiError::conflict(format!(
-                    "no agent of task {task} is running, so there is no run to ask from"
-                ))
-                .with_hint(
-                    "questions come from an agent gaffer runs; to reach a person otherwise, \
-                     add a task of kind `question`",
-                ));
-            };
-            let event = NewEvent::of(Payload::RunOutput(RunOutput {
-                output: Output::Question { text: question },
-                via: Some("api".into()),
-            }))
-            .task(task)
-            .project(project)
-            .run(run.id);
-            one(board.store().append_events(&[event])?)
-        })
+        .blocking(move |board| Ok(board.ask(TaskId(id), run, &body.question)?))
         .await?;
     ctx.changed();
     Ok((StatusCode::CREATED, Json(event.into())))
@@ -125,56 +90,4 @@ pub(super) fn reporting_run(
         Some(Extension(caller)) => caller.run_for(named).map(Some),
         None => Ok(named),
     }
-}
-
-/// Trimmed, not blank, not too long.
-pub(super) fn checked(text: String, message: &str) -> Result<String, ApiError> {
-    let text = text.trim().to_string();
-    if text.is_empty() {
-        return Err(ApiError::invalid(message).with_hint("send a line of text"));
-    }
-    if text.len() > MAX_TEXT {
-        return Err(ApiError::invalid(format!(
-            "the text is {} bytes long; at most {MAX_TEXT} are accepted",
-            text.len()
-        ))
-        .with_hint("summarize; the details belong in the agent's own output"));
-    }
-    Ok(text)
-}
-
-/// The task's running run: `wanted` if given (it must be one of the task's runs and still
-/// running), else the newest running one, if any.
-pub(super) fn running_run(
-    board: &gaffer_engine::Board,
-    task: TaskId,
-    wanted: Option<RunId>,
-) -> Result<Option<Run>, ApiError> {
-    let runs = board.runs(task)?;
-    match wanted {
-        Some(id) => {
-            let Some(run) = runs.into_iter().find(|r| r.id == id) else {
-                return Err(ApiError::not_found(format!(
-                    "run {id} is not a run of task {task}"
-                )));
-            };
-            if run.status != RunStatus::Running {
-                return Err(ApiError::conflict(format!(
-                    "run {id} of task {task} has ended ({})",
-                    run.status.as_str()
-                )));
-            }
-            Ok(Some(run))
-        }
-        None => Ok(runs
-            .into_iter()
-            .rev()
-            .find(|r| r.status == RunStatus::Running)),
-    }
-}
-
-pub(super) fn one(mut events: Vec<Event>) -> Result<Event, ApiError> {
-    events
-        .pop()
-        .ok_or_else(|| ApiError::internal("the store recorded no event"))
 }
