@@ -263,8 +263,8 @@ impl Board {
 
     /// The merge queue: the train with its candidates under test, the tasks waiting to join, why
     /// tasks left it lately, and its figures.
-    pub fn queue(&self) -> Result<crate::queue::QueueReport> {
-        crate::queue::report(self)
+    pub fn queue(&self) -> Result<crate::queue_report::QueueReport> {
+        crate::queue_report::report(self)
     }
 
     pub fn status(&self) -> Result<StatusReport> {

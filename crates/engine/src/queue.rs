@@ -12,15 +12,10 @@
 use crate::apply::{Extra, apply};
 use crate::board::Board;
 use crate::error::{EngineError, Result};
-use crate::host::{HostLoad, thresholds};
 use crate::jobs::merge::{Built, build};
 use crate::jobs::{object_id, oid};
-use crate::landing::Landing;
 use gaffer_core::queue::{self, Action, Entry, View};
-use gaffer_core::{
-    Candidate, Input, JobId, JobSpec, JobStatus, NewEvent, NewJob, ObjectId, Seq, Status, Task,
-    TaskId,
-};
+use gaffer_core::{Input, JobSpec, JobStatus, NewEvent, NewJob, ObjectId, Status, Task, TaskId};
 use gaffer_core::{
     Payload,
     payload::{
@@ -28,8 +23,7 @@ use gaffer_core::{
         QueueRecheck,
     },
 };
-use gaffer_store::{Commit, EventFilter, JobFilter};
-use serde::Serialize;
+use gaffer_store::{Commit, JobFilter};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -128,7 +122,7 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
 /// The tasks whose candidates lie under `onto` (a candidate's base): the chain of candidates
 /// down to the tip, in train order. A task stepped over (parked, or suspected while its failure
 /// is checked again) is not in it.
-fn under(view: &View, onto: &ObjectId) -> Vec<TaskId> {
+pub(crate) fn under(view: &View, onto: &ObjectId) -> Vec<TaskId> {
     let by_commit: HashMap<&ObjectId, (&TaskId, &ObjectId)> = view
         .entries
         .iter()
@@ -317,7 +311,7 @@ pub(crate) fn landing_in_flight(board: &Board) -> Result<bool> {
     Ok(!active_lands(board, vec![JobStatus::Queued, JobStatus::Leased])?.is_empty())
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -357,278 +351,4 @@ fn start_landing(board: &Board, landing: &queue::Landing) -> Result<()> {
         ..Commit::default()
     })?;
     Ok(())
-}
-
-// ---- the report: `gaffer queue`, `GET /api/queue` ------------------------------------------
-
-/// The merge queue at a glance.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueReport {
-    /// Where work lands.
-    pub landing: Landing,
-    /// The commit candidates build on (the landing tip).
-    pub tip: String,
-    pub strategy: String,
-    pub max_candidates: usize,
-    /// The remote the target is pushed to, if any.
-    pub remote: Option<String>,
-    /// The merge train, in landing order.
-    pub train: Vec<QueueEntryReport>,
-    /// Tasks waiting to join, in the order they would.
-    pub waiting: Vec<QueueEntryReport>,
-    /// A landing in progress: the commit the target moves to and the tasks it lands.
-    pub landing_now: Option<serde_json::Value>,
-    /// Why tasks left the queue lately, newest first.
-    pub left: Vec<QueueExit>,
-    pub metrics: QueueMetrics,
-    pub host: HostReport,
-}
-
-/// One task of the queue.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueEntryReport {
-    pub task: TaskId,
-    pub title: String,
-    pub priority: i32,
-    /// Its place in the train (`None`: waiting).
-    pub position: Option<u64>,
-    /// `waiting`, `building`, `parked`, `verifying`, `rechecking`, `passed`, `failed`,
-    /// `failed_twice`.
-    pub state: String,
-    /// The candidate under test: the branch on top of the tip and the tasks `ahead`.
-    pub candidate: Option<Candidate>,
-    /// The tasks whose changes the candidate includes besides its own (the prefix it tests).
-    pub ahead: Vec<TaskId>,
-    /// The verify job testing the candidate, while one is queued or running.
-    pub verify_job: Option<JobId>,
-    pub verify_job_status: Option<JobStatus>,
-    /// Tasks it depends on that have not merged.
-    pub waiting_on: Vec<TaskId>,
-    /// How long it has been in the queue.
-    pub in_queue_ms: i64,
-    pub note: Option<String>,
-}
-
-/// A task that left the queue, and why (from the `queue.ejected` events).
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueExit {
-    pub task: Option<TaskId>,
-    pub title: String,
-    pub at_ms: i64,
-    /// `verify_failed`, `conflict`, `dependency` or `error`.
-    pub reason: String,
-    pub detail: String,
-    /// Evidence: the end of verify's output, or the conflicting files.
-    pub evidence: String,
-}
-
-/// Figures of the queue.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueMetrics {
-    /// Tasks in the queue (train and waiting).
-    pub length: usize,
-    pub in_train: usize,
-    pub waiting: usize,
-    /// Tasks landed in the last hour: the current landings per hour.
-    pub landed_last_hour: usize,
-    /// Landings per hour over the last 24 hours' landing activity (from the first to the last
-    /// landing), or the last hour's count when there were fewer than two.
-    pub landings_per_hour: f64,
-    /// Mean time from entering the queue to landing, over the last 24 hours.
-    pub mean_time_in_queue_ms: Option<i64>,
-    pub landed_total: usize,
-    pub ejected_total: usize,
-    pub flaky_total: usize,
-}
-
-/// The heavy-work budget of this host, as configured and as it stands.
-#[derive(Debug, Clone, Serialize)]
-pub struct HostReport {
-    pub heavy_slots: usize,
-    /// Verify jobs running and waiting for a slot.
-    pub verify_running: usize,
-    pub verify_waiting: usize,
-    pub max_load: Option<f64>,
-    pub min_free_memory: Option<u64>,
-    pub now: HostLoad,
-    /// Why heavy work would be held back now, if it would.
-    pub held_back: Option<String>,
-}
-
-/// Builds the report from the board (the store and the repository only: it works without a
-/// running daemon).
-pub(crate) fn report(board: &Board) -> Result<QueueReport> {
-    let landing = board.landing()?;
-    let (view, tasks) = view(board)?;
-    let active: Vec<gaffer_core::Job> = board.store.jobs(&JobFilter {
-        task: None,
-        statuses: vec![JobStatus::Queued, JobStatus::Leased],
-    })?;
-    let now = now_ms();
-    let verify_of = |task: TaskId, commit: &ObjectId| {
-        active.iter().find(|j| {
-            j.task == Some(task)
-                && matches!(&j.spec, JobSpec::Verify { commit: c, .. } if c == commit)
-        })
-    };
-    let entry = |e: &Entry| -> QueueEntryReport {
-        let task = tasks.get(&e.task);
-        let job = e
-            .candidate
-            .as_ref()
-            .and_then(|c| verify_of(e.task, &c.commit));
-        let parked = e.slot.as_ref().is_some_and(|s| s.parked_on.is_some());
-        let state = match (&e.slot, &e.candidate) {
-            (None, _) => "waiting".to_string(),
-            (Some(_), None) if parked => "parked".to_string(),
-            (Some(_), None) => "building".to_string(),
-            (Some(_), Some(c)) => match c.status {
-                gaffer_core::CandidateStatus::Pending => "verifying".to_string(),
-                ref other => other.as_str().to_string(),
-            },
-        };
-        QueueEntryReport {
-            task: e.task,
-            title: task.map(|t| t.title.clone()).unwrap_or_default(),
-            priority: e.priority,
-            position: e.slot.as_ref().map(|s| s.position),
-            state,
-            candidate: e.candidate.clone(),
-            ahead: e
-                .candidate
-                .as_ref()
-                .map(|c| under(&view, &c.onto))
-                .unwrap_or_default(),
-            verify_job: job.map(|j| j.id),
-            verify_job_status: job.map(|j| j.status),
-            waiting_on: e.waiting_on.clone(),
-            in_queue_ms: (now - e.arrival).max(0),
-            note: task.and_then(|t| t.state.note.clone()),
-        }
-    };
-    let train: Vec<QueueEntryReport> = queue::train(&view).into_iter().map(entry).collect();
-    let waiting: Vec<QueueEntryReport> = queue::waiting(&view).into_iter().map(entry).collect();
-    let landing_now = active
-        .iter()
-        .find(|j| j.project == board.project.id && matches!(j.spec, JobSpec::Land { .. }))
-        .and_then(|j| serde_json::to_value(&j.spec).ok());
-
-    let events = board.store.events_after(
-        Seq(0),
-        1_000_000,
-        &EventFilter {
-            project: Some(board.project.id),
-            kind_prefix: Some("queue.".into()),
-            ..EventFilter::default()
-        },
-    )?;
-    let mut left = Vec::new();
-    let (mut landed_total, mut ejected_total, mut flaky_total) = (0, 0, 0);
-    let mut recent: Vec<(i64, i64)> = Vec::new();
-    for e in &events {
-        match e.payload() {
-            Ok(Payload::QueueLanded(landed)) => {
-                landed_total += 1;
-                if e.at_ms >= now - 24 * 3_600_000 {
-                    recent.push((e.at_ms, landed.time_in_queue_ms));
-                }
-            }
-            Ok(Payload::QueueFlaky(_)) => flaky_total += 1,
-            Ok(Payload::QueueEjected(ejected)) => {
-                ejected_total += 1;
-                let evidence = match &ejected {
-                    QueueEjected::VerifyFailed { summary, .. } => tail(summary, 12),
-                    QueueEjected::Conflict { files, .. } => files.join(", "),
-                    _ => String::new(),
-                };
-                left.push(QueueExit {
-                    task: e.task,
-                    title: e
-                        .task
-                        .and_then(|t| board.store.task(t).ok())
-                        .map(|t| t.title)
-                        .unwrap_or_default(),
-                    at_ms: e.at_ms,
-                    reason: ejected.reason().to_string(),
-                    detail: ejected.detail().to_string(),
-                    evidence,
-                });
-            }
-            _ => {}
-        }
-    }
-    left.reverse();
-    left.truncate(20);
-    let landed_last_hour = recent
-        .iter()
-        .filter(|(at, _)| *at >= now - 3_600_000)
-        .count();
-    let landings_per_hour = match (recent.first(), recent.last()) {
-        (Some(first), Some(last)) if recent.len() >= 2 && last.0 > first.0 => {
-            (recent.len() - 1) as f64 * 3_600_000.0 / (last.0 - first.0) as f64
-        }
-        _ => landed_last_hour as f64,
-    };
-    let mean_time_in_queue_ms = (!recent.is_empty())
-        .then(|| recent.iter().map(|(_, t)| *t).sum::<i64>() / recent.len() as i64);
-
-    let host_settings = &board.settings.host;
-    let load = HostLoad::read();
-    let verify_running = active
-        .iter()
-        .filter(|j| j.project == board.project.id)
-        .filter(|j| j.status == JobStatus::Leased && matches!(j.spec, JobSpec::Verify { .. }))
-        .count();
-    let verify_waiting = active
-        .iter()
-        .filter(|j| j.project == board.project.id)
-        .filter(|j| j.status == JobStatus::Queued && matches!(j.spec, JobSpec::Verify { .. }))
-        .count();
-    let held_back = if verify_running >= host_settings.heavy_slots && verify_waiting > 0 {
-        Some(format!(
-            "all {} heavy slots are in use",
-            host_settings.heavy_slots
-        ))
-    } else {
-        thresholds(host_settings.max_load, host_settings.min_free_memory, load)
-            .map(|h| h.to_string())
-    };
-
-    Ok(QueueReport {
-        tip: view.tip.to_string(),
-        strategy: board.settings.queue.strategy.to_string(),
-        max_candidates: board.settings.queue.max_candidates,
-        remote: board.settings.project.remote.clone(),
-        metrics: QueueMetrics {
-            length: train.len() + waiting.len(),
-            in_train: train.len(),
-            waiting: waiting.len(),
-            landed_last_hour,
-            landings_per_hour,
-            mean_time_in_queue_ms,
-            landed_total,
-            ejected_total,
-            flaky_total,
-        },
-        landing,
-        train,
-        waiting,
-        landing_now,
-        left,
-        host: HostReport {
-            heavy_slots: host_settings.heavy_slots,
-            verify_running,
-            verify_waiting,
-            max_load: host_settings.max_load,
-            min_free_memory: host_settings.min_free_memory,
-            now: load,
-            held_back,
-        },
-    })
-}
-
-/// The last `lines` lines of `text`.
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
