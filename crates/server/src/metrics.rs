@@ -164,8 +164,72 @@ fn render(
         out.sample("gaffer_tasks", &[("status", status.as_str())], n as f64);
     }
 
+    runs_and_usage(&mut out, board, &tasks)?;
+    let queued = tasks
+        .iter()
+        .filter(|t| matches!(t.status(), Status::Queued | Status::Merging))
+        .count();
+    out.family(
+        "gaffer_merge_queue_length",
+        "gauge",
+        "Tasks verified and reviewed that wait to land or are landing.",
+    );
+    out.sample("gaffer_merge_queue_length", &[], queued as f64);
+
+    let expiries = jobs(&mut out, board)?;
+    out.family(
+        "gaffer_verify_duration_seconds",
+        "histogram",
+        "How long verify runs took, by result.",
+    );
+    for result in ["passed", "failed"] {
+        let histogram = events.verify.get(result).cloned().unwrap_or_default();
+        out.histogram(
+            "gaffer_verify_duration_seconds",
+            &[("result", result)],
+            &histogram,
+        );
+    }
+
+    out.family(
+        "gaffer_lease_expiries_total",
+        "counter",
+        "Times a job was handed out again because its holder's lease expired.",
+    );
+    out.sample("gaffer_lease_expiries_total", &[], expiries as f64);
+    out.family(
+        "gaffer_jobs_released_total",
+        "counter",
+        "Jobs given back to the queue by their holder or after their daemon died.",
+    );
+    out.sample("gaffer_jobs_released_total", &[], events.released as f64);
+
+    out.family(
+        "gaffer_events_last_seq",
+        "gauge",
+        "The sequence number of the newest event of the project.",
+    );
+    out.sample("gaffer_events_last_seq", &[], events.last.0 as f64);
+
+    if let Some(n) = concurrency {
+        out.family(
+            "gaffer_concurrency",
+            "gauge",
+            "Agents allowed to run at once.",
+        );
+        out.sample("gaffer_concurrency", &[], n as f64);
+    }
+    Ok(out.text)
+}
+
+/// Agent runs by role and status, and tokens and cost by model.
+fn runs_and_usage(
+    out: &mut Exposition,
+    board: &Board,
+    tasks: &[gaffer_core::Task],
+) -> Result<(), ApiError> {
     let mut runs: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
-    for task in &tasks {
+    for task in tasks {
         for run in board.runs(task.id)? {
             *runs
                 .entry((run.role.as_str(), run.status.as_str()))
@@ -214,17 +278,11 @@ fn render(
         );
     }
 
-    let queued = tasks
-        .iter()
-        .filter(|t| matches!(t.status(), Status::Queued | Status::Merging))
-        .count();
-    out.family(
-        "gaffer_merge_queue_length",
-        "gauge",
-        "Tasks verified and reviewed that wait to land or are landing.",
-    );
-    out.sample("gaffer_merge_queue_length", &[], queued as f64);
+    Ok(())
+}
 
+/// Jobs waiting or running by kind; the lease expiries their attempts tell of.
+fn jobs(out: &mut Exposition, board: &Board) -> Result<u64, ApiError> {
     let jobs = board.jobs(&JobFilter::default())?;
     let mut open: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
     let mut expiries = 0u64;
@@ -261,49 +319,7 @@ fn render(
         );
     }
 
-    out.family(
-        "gaffer_verify_duration_seconds",
-        "histogram",
-        "How long verify runs took, by result.",
-    );
-    for result in ["passed", "failed"] {
-        let histogram = events.verify.get(result).cloned().unwrap_or_default();
-        out.histogram(
-            "gaffer_verify_duration_seconds",
-            &[("result", result)],
-            &histogram,
-        );
-    }
-
-    out.family(
-        "gaffer_lease_expiries_total",
-        "counter",
-        "Times a job was handed out again because its holder's lease expired.",
-    );
-    out.sample("gaffer_lease_expiries_total", &[], expiries as f64);
-    out.family(
-        "gaffer_jobs_released_total",
-        "counter",
-        "Jobs given back to the queue by their holder or after their daemon died.",
-    );
-    out.sample("gaffer_jobs_released_total", &[], events.released as f64);
-
-    out.family(
-        "gaffer_events_last_seq",
-        "gauge",
-        "The sequence number of the newest event of the project.",
-    );
-    out.sample("gaffer_events_last_seq", &[], events.last.0 as f64);
-
-    if let Some(n) = concurrency {
-        out.family(
-            "gaffer_concurrency",
-            "gauge",
-            "Agents allowed to run at once.",
-        );
-        out.sample("gaffer_concurrency", &[], n as f64);
-    }
-    Ok(out.text)
+    Ok(expiries)
 }
 
 /// Writes the text exposition format.
