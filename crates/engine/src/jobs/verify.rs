@@ -43,31 +43,7 @@ pub(crate) async fn run(
     let worktree = ensure_worktree(board, &task).await?;
     let git_commit = oid(commit)?;
 
-    // Put the worktree on exactly the commit under test.
-    let (b, wt, c, branch) = (
-        Arc::clone(board),
-        worktree.clone(),
-        git_commit.clone(),
-        task.branch.clone(),
-    );
-    let tree = blocking(move || {
-        let env = b.git.env().to_vec();
-        match purpose {
-            VerifyPurpose::Candidate => gaffer_git::checkout_detached(&wt, &c, &env)?,
-            VerifyPurpose::Branch => {
-                if gaffer_git::head_of(&wt, &env)? != c {
-                    gaffer_git::checkout_branch(&wt, &branch, &env)?;
-                }
-                if gaffer_git::head_of(&wt, &env)? != c {
-                    return Err(EngineError::Invalid(format!(
-                        "the branch {branch} is not at {c} any more; refusing to verify another tree"
-                    )));
-                }
-            }
-        }
-        Ok(b.git.tree_of(&c)?)
-    })
-    .await?;
+    let tree = put_on(board, &worktree, &git_commit, &task.branch, purpose).await?;
 
     board
         .store
@@ -117,20 +93,7 @@ pub(crate) async fn run(
             }
         }
         VerifyPurpose::Branch if passed => {
-            // Predict a conflict with the landing tip before the branch queues.
-            let b = Arc::clone(board);
-            let head = git_commit.clone();
-            let predicted = blocking(move || {
-                let (base, _) = b.landing()?.base(&b)?;
-                if b.git.is_ancestor(&base, &head)? {
-                    return Ok(None);
-                }
-                Ok(match b.git.merge_tree(&base, &head)? {
-                    MergeTree::Clean { .. } => None,
-                    MergeTree::Conflicted { files } => Some((base, files)),
-                })
-            })
-            .await?;
+            let predicted = predicted_conflict(board, &git_commit).await?;
             if let Some((base, files)) = predicted {
                 events.push(NewEvent::of(Payload::QueueConflict(QueueConflict {
                     predicted: true,
@@ -158,6 +121,61 @@ pub(crate) async fn run(
             ..Extra::default()
         },
     })
+}
+
+/// Puts the worktree on exactly the commit under test: detached on a candidate, on the branch
+/// (which must be at the commit) for the branch's own verify. Returns the commit's tree.
+async fn put_on(
+    board: &Arc<crate::Board>,
+    worktree: &std::path::Path,
+    commit: &gaffer_git::Oid,
+    branch: &str,
+    purpose: VerifyPurpose,
+) -> Result<gaffer_git::Oid> {
+    let (b, wt, c, branch) = (
+        Arc::clone(board),
+        worktree.to_path_buf(),
+        commit.clone(),
+        branch.to_string(),
+    );
+    blocking(move || {
+        let env = b.git.env().to_vec();
+        match purpose {
+            VerifyPurpose::Candidate => gaffer_git::checkout_detached(&wt, &c, &env)?,
+            VerifyPurpose::Branch => {
+                if gaffer_git::head_of(&wt, &env)? != c {
+                    gaffer_git::checkout_branch(&wt, &branch, &env)?;
+                }
+                if gaffer_git::head_of(&wt, &env)? != c {
+                    return Err(EngineError::Invalid(format!(
+                        "the branch {branch} is not at {c} any more; refusing to verify another tree"
+                    )));
+                }
+            }
+        }
+        Ok(b.git.tree_of(&c)?)
+    })
+    .await
+}
+
+/// A conflict of the branch with the landing tip, predicted before the branch queues: the tip
+/// and the conflicting files.
+async fn predicted_conflict(
+    board: &Arc<crate::Board>,
+    head: &gaffer_git::Oid,
+) -> Result<Option<(gaffer_git::Oid, Vec<String>)>> {
+    let (b, head) = (Arc::clone(board), head.clone());
+    blocking(move || {
+        let (base, _) = b.landing()?.base(&b)?;
+        if b.git.is_ancestor(&base, &head)? {
+            return Ok(None);
+        }
+        Ok(match b.git.merge_tree(&base, &head)? {
+            MergeTree::Clean { .. } => None,
+            MergeTree::Conflicted { files } => Some((base, files)),
+        })
+    })
+    .await
 }
 
 /// What one run of the project's verify command established.
