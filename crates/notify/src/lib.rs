@@ -116,56 +116,9 @@ struct Route {
 }
 
 async fn run(store: Arc<dyn Store>, config: NotifierConfig, shutdown: CancellationToken) {
-    let hooks: Vec<Hook> = config
-        .settings
-        .webhooks
-        .iter()
-        .cloned()
-        .map(Hook::Webhook)
-        .chain(config.settings.commands.iter().cloned().map(Hook::Command))
-        .collect();
-    let ids: Vec<String> = hooks.iter().map(Hook::id).collect();
-    let now = loop {
-        match blocking(&store, |s| s.last_seq()).await {
-            Ok(seq) => break seq,
-            Err(e) => {
-                tracing::warn!("the notifier cannot read the event log yet: {e}");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(STORE_BACKOFF) => {}
-                }
-            }
-        }
+    let Some((cursor, routes)) = start_routes(&store, &config, &shutdown).await else {
+        return;
     };
-    let cursor = Arc::new(Cursor::load(&config.state_file, &ids, now));
-    let shared = Arc::new(Shared {
-        project: config.project_name.clone(),
-        link: config.link.clone(),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .build()
-            .unwrap_or_default(),
-        workdir: config.workdir.clone(),
-        retry: config.retry,
-        cursor: Arc::clone(&cursor),
-    });
-    let mut routes = Vec::new();
-    for hook in hooks {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let skip_through = cursor.of(&hook.id());
-        tokio::spawn(deliver::worker(
-            hook.clone(),
-            receiver,
-            Arc::clone(&shared),
-            shutdown.child_token(),
-        ));
-        routes.push(Route {
-            hook,
-            sender,
-            skip_through,
-        });
-    }
-
     let filter = EventFilter {
         project: Some(config.project),
         kind_prefix: Some(event_kind::TASK_NOTICE.to_string()),
@@ -210,17 +163,7 @@ async fn run(store: Arc<dyn Store>, config: NotifierConfig, shutdown: Cancellati
         };
         if due {
             let notifications = with_titles(&store, std::mem::take(&mut pending)).await;
-            for route in &routes {
-                let batch = Batch {
-                    notifications: notifications
-                        .iter()
-                        .filter(|n| n.seq > route.skip_through && n.matches(route.hook.events()))
-                        .cloned()
-                        .collect(),
-                    through: after,
-                };
-                let _ = route.sender.send(batch);
-            }
+            dispatch(&routes, &notifications, after);
             cursor.read(after);
             flushed = after;
             deadline = None;
@@ -238,6 +181,81 @@ async fn run(store: Arc<dyn Store>, config: NotifierConfig, shutdown: Cancellati
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(pause) => {}
         }
+    }
+}
+
+/// Starts a delivery worker per hook, each resuming where its cursor says it stopped; `None`
+/// when shut down before the event log could be read.
+async fn start_routes(
+    store: &Arc<dyn Store>,
+    config: &NotifierConfig,
+    shutdown: &CancellationToken,
+) -> Option<(Arc<Cursor>, Vec<Route>)> {
+    let hooks: Vec<Hook> = config
+        .settings
+        .webhooks
+        .iter()
+        .cloned()
+        .map(Hook::Webhook)
+        .chain(config.settings.commands.iter().cloned().map(Hook::Command))
+        .collect();
+    let ids: Vec<String> = hooks.iter().map(Hook::id).collect();
+    let now = loop {
+        match blocking(store, |s| s.last_seq()).await {
+            Ok(seq) => break seq,
+            Err(e) => {
+                tracing::warn!("the notifier cannot read the event log yet: {e}");
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(STORE_BACKOFF) => {}
+                }
+            }
+        }
+    };
+    let cursor = Arc::new(Cursor::load(&config.state_file, &ids, now));
+    let shared = Arc::new(Shared {
+        project: config.project_name.clone(),
+        link: config.link.clone(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default(),
+        workdir: config.workdir.clone(),
+        retry: config.retry,
+        cursor: Arc::clone(&cursor),
+    });
+    let mut routes = Vec::new();
+    for hook in hooks {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let skip_through = cursor.of(&hook.id());
+        tokio::spawn(deliver::worker(
+            hook.clone(),
+            receiver,
+            Arc::clone(&shared),
+            shutdown.child_token(),
+        ));
+        routes.push(Route {
+            hook,
+            sender,
+            skip_through,
+        });
+    }
+
+    Some((cursor, routes))
+}
+
+/// Hands each hook the notifications it listens to and has not had, through `after`.
+fn dispatch(routes: &[Route], notifications: &[Notification], after: Seq) {
+    for route in routes {
+        let batch = Batch {
+            notifications: notifications
+                .iter()
+                .filter(|n| n.seq > route.skip_through && n.matches(route.hook.events()))
+                .cloned()
+                .collect(),
+            through: after,
+        };
+        let _ = route.sender.send(batch);
     }
 }
 
