@@ -59,6 +59,25 @@ fn git(dir: &Path, env: &[(String, String)], args: &[&str]) -> CliResult<String>
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// The demo's project: the greeter's files, committed on `main`.
+fn create_project(repo: &std::path::Path, env: &[(String, String)]) -> CliResult<()> {
+    git(repo, env, &["init", "-q", "-b", "main"])?;
+    for (path, content) in project::FILES {
+        let file = repo.join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(file, content)?;
+    }
+    git(repo, env, &["add", "-A"])?;
+    git(
+        repo,
+        env,
+        &["commit", "-q", "-m", "greeter: greet() and its tests"],
+    )?;
+    Ok(())
+}
+
 pub fn run(args: &DemoArgs) -> CliResult<()> {
     let temp = tempfile::Builder::new().prefix("gaffer-demo-").tempdir()?;
     let home = temp.path().join("home");
@@ -67,20 +86,7 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
     std::fs::create_dir_all(&repo)?;
     let env = demo_git_env(&home);
 
-    git(&repo, &env, &["init", "-q", "-b", "main"])?;
-    for (path, content) in project::FILES {
-        let file = repo.join(path);
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(file, content)?;
-    }
-    git(&repo, &env, &["add", "-A"])?;
-    git(
-        &repo,
-        &env,
-        &["commit", "-q", "-m", "greeter: greet() and its tests"],
-    )?;
+    create_project(&repo, &env)?;
 
     // The agent is gaffer's own loop speaking the OpenAI API over HTTP, to a scripted model
     // server in this process: the path users run, with no account and no network.
