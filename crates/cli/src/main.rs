@@ -8,6 +8,7 @@ mod daemon;
 mod demo;
 mod error;
 mod output;
+mod render;
 mod shell;
 
 use std::process::ExitCode;

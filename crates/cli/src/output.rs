@@ -20,32 +20,14 @@ pub fn line(text: &str) -> CliResult<()> {
     Ok(())
 }
 
-/// One line per task: id, status, attempts, title.
+/// The task table ([`crate::render::task_table`]), printed.
 pub fn task_table(tasks: &[Task]) -> CliResult<()> {
-    if tasks.is_empty() {
-        return line("no tasks");
-    }
-    line(&format!(
-        "{:>5}  {:<18} {:>8}  TITLE",
-        "ID", "STATUS", "ATTEMPTS"
-    ))?;
-    for t in tasks {
-        let note = t
-            .state
-            .note
-            .as_deref()
-            .map(|n| format!("  — {}", first_line(n)))
-            .unwrap_or_default();
-        line(&format!(
-            "{:>5}  {:<18} {:>8}  {}{}",
-            t.id,
-            t.status().as_str(),
-            t.state.code_runs,
-            t.title,
-            note
-        ))?;
-    }
-    Ok(())
+    lines(&crate::render::task_table(tasks))
+}
+
+/// Prints each of `texts` on its own line.
+pub fn lines(texts: &[String]) -> CliResult<()> {
+    texts.iter().try_for_each(|t| line(t))
 }
 
 pub fn first_line(text: &str) -> &str {

@@ -44,14 +44,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
             all.push(serde_json::json!({ "run": run, "events": events }));
             continue;
         }
-        println!(
-            "── run {} · {} · {} ({}) · {} ──",
-            run.id,
-            run.role.as_str(),
-            run.agent,
-            run.model,
-            run.status.as_str()
-        );
+        output::line(&crate::render::run_header(run))?;
         if args.raw {
             let dir = board.paths().run_dir(run.id);
             for file in ["prompt.md", "events.jsonl"] {
@@ -63,12 +56,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
             }
             continue;
         }
-        for e in &events {
-            println!("  {}", output::task_event_line(e));
-        }
-        if let Some(outcome) = &run.outcome {
-            println!("  outcome: {}", outcome.trim());
-        }
+        output::lines(&crate::render::run_events(run, &events))?;
     }
     if args.json {
         return output::json(&all);

@@ -12,38 +12,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     if json {
         return output::json(&serde_json::json!({ "status": report, "daemon": daemon }));
     }
-    output::line(&format!(
-        "project {} ({})",
-        report.project.name, report.project.root
-    ))?;
-    match &daemon {
-        Some(url) => output::line(&format!("daemon  running at {url}"))?,
-        None => output::line("daemon  not running (`gaffer up` starts it)")?,
-    }
-    match &report.landing.checked_out_in {
-        Some(path) => output::line(&format!(
-            "landing on {} because {} is checked out in {}; `gaffer pull` brings it in",
-            report.landing.branch,
-            report.landing.target,
-            path.display()
-        ))?,
-        None => output::line(&format!("landing on {}", report.landing.branch))?,
-    }
-    // Unconfined runs are said loudly, every time.
-    if !gaffer_engine::sandbox_for(board.settings()).is_ok_and(|sb| sb.is_confined()) {
-        output::line(&format!(
-            "sandbox {}",
-            gaffer_engine::describe_confinement(board.settings())
-        ))?;
-    }
-    let counts: Vec<String> = report
-        .counts
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    if !counts.is_empty() {
-        output::line(&format!("tasks   {}", counts.join(", ")))?;
-    }
+    output::lines(&crate::render::status_header(&report, daemon.as_deref()))?;
     output::line("")?;
     output::task_table(&report.tasks)
 }

@@ -4,7 +4,7 @@ use crate::cli::UsageArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
 use crate::output;
-use gaffer_store::{UsageDimension, UsageRow};
+use gaffer_store::UsageDimension;
 
 pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult<()> {
     let board = ctx.board()?;
@@ -33,44 +33,5 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult<()> {
             .collect();
         return output::json(&serde_json::json!({ "total": total, "by": by }));
     }
-    output::line(&format!(
-        "total: {} runs, {} input + {} cached + {} output tokens, ${:.4}",
-        total.runs,
-        total.usage.input_tokens,
-        total.usage.cached_tokens,
-        total.usage.output_tokens,
-        total.usage.cost_usd
-    ))?;
-    for (by, rows) in &breakdowns {
-        output::line("")?;
-        table(by.as_str(), rows)?;
-    }
-    Ok(())
-}
-
-fn table(title: &str, rows: &[UsageRow]) -> CliResult<()> {
-    output::line(&format!(
-        "{:<24} {:>5} {:>12} {:>12} {:>12} {:>10}",
-        format!("by {title}"),
-        "runs",
-        "input",
-        "cached",
-        "output",
-        "cost"
-    ))?;
-    if rows.is_empty() {
-        output::line("  (no runs)")?;
-    }
-    for r in rows {
-        output::line(&format!(
-            "{:<24} {:>5} {:>12} {:>12} {:>12} {:>10.4}",
-            r.key,
-            r.runs,
-            r.usage.input_tokens,
-            r.usage.cached_tokens,
-            r.usage.output_tokens,
-            r.usage.cost_usd
-        ))?;
-    }
-    Ok(())
+    output::lines(&crate::render::usage(&total, &breakdowns))
 }

@@ -2,7 +2,8 @@
 //! from the store, as the CLI's commands do; each returns lines for a [`super::app::Pane`].
 
 use crate::error::CliResult;
-use crate::output::{first_line, task_event_line};
+use crate::output::task_event_line;
+use crate::render;
 use gaffer_core::{Event, Run, Seq, Status, Task, TaskId};
 use gaffer_engine::Board;
 use gaffer_store::{EventFilter, UsageDimension};
@@ -10,62 +11,10 @@ use gaffer_store::{EventFilter, UsageDimension};
 /// `/status`: project, daemon, where work lands, counts, every task.
 pub fn status(board: &Board, daemon: Option<&str>) -> CliResult<Vec<String>> {
     let report = board.status()?;
-    let mut lines = vec![format!(
-        "project {} ({})",
-        report.project.name, report.project.root
-    )];
-    lines.push(match daemon {
-        Some(url) => format!("daemon  running at {url}"),
-        None => "daemon  not running (`gaffer up` starts it)".into(),
-    });
-    lines.push(match &report.landing.checked_out_in {
-        Some(path) => format!(
-            "landing on {} because {} is checked out in {}; `gaffer pull` brings it in",
-            report.landing.branch,
-            report.landing.target,
-            path.display()
-        ),
-        None => format!("landing on {}", report.landing.branch),
-    });
-    let counts: Vec<String> = report
-        .counts
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    if !counts.is_empty() {
-        lines.push(format!("tasks   {}", counts.join(", ")));
-    }
+    let mut lines = render::status_header(&report, daemon);
     lines.push(String::new());
-    lines.extend(task_table(&report.tasks));
+    lines.extend(render::task_table(&report.tasks));
     Ok(lines)
-}
-
-/// One line per task: id, status, attempts, title and note.
-pub fn task_table(tasks: &[Task]) -> Vec<String> {
-    if tasks.is_empty() {
-        return vec!["no tasks".into()];
-    }
-    let mut lines = vec![format!(
-        "{:>5}  {:<18} {:>8}  TITLE",
-        "ID", "STATUS", "ATTEMPTS"
-    )];
-    for t in tasks {
-        let note = t
-            .state
-            .note
-            .as_deref()
-            .map(|n| format!("  — {}", first_line(n)))
-            .unwrap_or_default();
-        lines.push(format!(
-            "{:>5}  {:<18} {:>8}  {}{}",
-            t.id,
-            t.status().as_str(),
-            t.state.code_runs,
-            t.title,
-            note
-        ));
-    }
-    lines
 }
 
 /// `/pending`: questions and approvals, with what to type.
@@ -95,42 +44,11 @@ pub fn pending(board: &Board) -> CliResult<Vec<String>> {
 pub fn usage(board: &Board) -> CliResult<Vec<String>> {
     let project = Some(board.project().id);
     let total = board.usage_totals(project)?;
-    let mut lines = vec![format!(
-        "total: {} runs, {} input + {} cached + {} output tokens, ${:.4}",
-        total.runs,
-        total.usage.input_tokens,
-        total.usage.cached_tokens,
-        total.usage.output_tokens,
-        total.usage.cost_usd
-    )];
-    for by in UsageDimension::ALL {
-        let rows = board.usage_breakdown(project, by)?;
-        lines.push(String::new());
-        lines.push(format!(
-            "{:<24} {:>5} {:>12} {:>12} {:>12} {:>10}",
-            format!("by {}", by.as_str()),
-            "runs",
-            "input",
-            "cached",
-            "output",
-            "cost"
-        ));
-        if rows.is_empty() {
-            lines.push("  (no runs)".into());
-        }
-        for r in rows {
-            lines.push(format!(
-                "{:<24} {:>5} {:>12} {:>12} {:>12} {:>10.4}",
-                r.key,
-                r.runs,
-                r.usage.input_tokens,
-                r.usage.cached_tokens,
-                r.usage.output_tokens,
-                r.usage.cost_usd
-            ));
-        }
-    }
-    Ok(lines)
+    let breakdowns = UsageDimension::ALL
+        .into_iter()
+        .map(|by| Ok((by, board.usage_breakdown(project, by)?)))
+        .collect::<CliResult<Vec<_>>>()?;
+    Ok(render::usage(&total, &breakdowns))
 }
 
 /// The selected task's runs and most recent events (without agent output), for the detail
@@ -257,20 +175,8 @@ pub fn log(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
                 ..EventFilter::default()
             },
         )?;
-        lines.push(format!(
-            "── run {} · {} · {} ({}) · {} ──",
-            run.id,
-            run.role.as_str(),
-            run.agent,
-            run.model,
-            run.status.as_str()
-        ));
-        for e in &events {
-            lines.push(format!("  {}", task_event_line(e)));
-        }
-        if let Some(outcome) = &run.outcome {
-            lines.push(format!("  outcome: {}", outcome.trim()));
-        }
+        lines.push(render::run_header(run));
+        lines.extend(render::run_events(run, &events));
         lines.push(String::new());
     }
     Ok(lines)
