@@ -109,6 +109,20 @@ pub fn usage(total: &UsageTotals, breakdowns: &[(UsageDimension, Vec<UsageRow>)]
     lines
 }
 
+/// One run in a list of a task's runs: id, role, agent, status, tokens and cost.
+pub fn run_line(r: &Run) -> String {
+    format!(
+        "  run {:<4} {:<8} {:<12} {:<9} {} in/{} out tokens, ${:.4}",
+        r.id,
+        r.role.as_str(),
+        r.agent,
+        r.status.as_str(),
+        r.usage.input_tokens,
+        r.usage.output_tokens,
+        r.usage.cost_usd
+    )
+}
+
 /// A run's header in a task's log: id, role, agent, model, status.
 pub fn run_header(run: &Run) -> String {
     format!(

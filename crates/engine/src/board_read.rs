@@ -70,6 +70,15 @@ impl Board {
         Ok(self.store.events_after(after, limit, filter)?)
     }
 
+    /// Every event of run `run`, oldest first.
+    pub fn events_of_run(&self, run: RunId) -> Result<Vec<Event>> {
+        let filter = EventFilter {
+            run: Some(run),
+            ..EventFilter::default()
+        };
+        self.events_after(Seq(0), 1_000_000, &filter)
+    }
+
     pub fn last_seq(&self) -> Result<Seq> {
         Ok(self.store.last_seq()?)
     }

@@ -5,8 +5,7 @@ use crate::cli::LogArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
 use crate::output;
-use gaffer_core::{RunId, Seq};
-use gaffer_store::EventFilter;
+use gaffer_core::RunId;
 
 pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
     let board = ctx.board()?;
@@ -32,14 +31,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
     }
     let mut all = Vec::new();
     for run in &runs {
-        let events = board.events_after(
-            Seq(0),
-            100_000,
-            &EventFilter {
-                run: Some(run.id),
-                ..EventFilter::default()
-            },
-        )?;
+        let events = board.events_of_run(run.id)?;
         if args.json {
             all.push(serde_json::json!({ "run": run, "events": events }));
             continue;

@@ -123,18 +123,7 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
     }
     if !runs.is_empty() {
         println!("runs:");
-        for r in &runs {
-            println!(
-                "  {:>4}  {:<8} {:<10} {:<9} {} in/{} out tokens, ${:.4}",
-                r.id,
-                r.role.as_str(),
-                r.agent,
-                r.status.as_str(),
-                r.usage.input_tokens,
-                r.usage.output_tokens,
-                r.usage.cost_usd
-            );
-        }
+        output::lines(&runs.iter().map(crate::render::run_line).collect::<Vec<_>>())?;
     }
     println!("history:");
     for e in events.iter().filter(|e| e.kind != "run.output") {

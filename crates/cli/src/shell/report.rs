@@ -87,7 +87,7 @@ pub fn show(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
     if !runs.is_empty() {
         lines.push(String::new());
         lines.push("runs:".into());
-        lines.extend(runs.iter().map(run_line));
+        lines.extend(runs.iter().map(render::run_line));
     }
     lines.push(String::new());
     lines.push("history:".into());
@@ -145,19 +145,6 @@ pub fn next_step(task: &Task) -> Option<String> {
     }
 }
 
-pub fn run_line(r: &Run) -> String {
-    format!(
-        "  run {:<4} {:<8} {:<12} {:<9} {} in/{} out tokens, ${:.4}",
-        r.id,
-        r.role.as_str(),
-        r.agent,
-        r.status.as_str(),
-        r.usage.input_tokens,
-        r.usage.output_tokens,
-        r.usage.cost_usd
-    )
-}
-
 /// `/log N`: every run of the task with its events and outcome.
 pub fn log(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
     let task = board.task(id)?;
@@ -167,14 +154,7 @@ pub fn log(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
     }
     let mut lines = Vec::new();
     for run in &runs {
-        let events = board.events_after(
-            Seq(0),
-            100_000,
-            &EventFilter {
-                run: Some(run.id),
-                ..EventFilter::default()
-            },
-        )?;
+        let events = board.events_of_run(run.id)?;
         lines.push(render::run_header(run));
         lines.extend(render::run_events(run, &events));
         lines.push(String::new());

@@ -176,7 +176,7 @@ fn draw_detail(frame: &mut Frame<'_>, area: Rect, app: &App) {
         lines.extend(
             detail.runs[earlier..]
                 .iter()
-                .map(|r| Line::raw(fit(&report::run_line(r), width))),
+                .map(|r| Line::raw(fit(&crate::render::run_line(r), width))),
         );
     }
     let room = usize::from(inner.height)
