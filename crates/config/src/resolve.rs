@@ -27,10 +27,10 @@ use crate::settings::{
 };
 use crate::source::Source;
 
-/// Checks `raw` and fills in defaults. `default_name` is the project name used when the file does
-/// not give one.
 mod policies;
 
+/// Checks `raw` and fills in defaults. `default_name` is the project name used when the file does
+/// not give one.
 pub(crate) fn resolve(
     raw: RawConfig,
     source: &Source,

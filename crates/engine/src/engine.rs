@@ -569,9 +569,10 @@ impl Engine {
     }
 
     pub(crate) fn event(&self, payload: Payload) {
+        let kind = payload.kind().to_string();
         let event = NewEvent::of(payload).project(self.board.project.id);
         if let Err(e) = self.board.store.append_events(&[event]) {
-            tracing::warn!("could not record an event: {e}");
+            tracing::warn!("could not record a {kind} event: {e}");
         }
     }
 }

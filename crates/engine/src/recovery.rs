@@ -120,36 +120,62 @@ pub(crate) fn forget_run_repo(scratch: &std::path::Path) {
     let _ = std::fs::remove_file(scratch.join(RUN_REPO_START));
 }
 
-/// Brings the commits a coder run that did not end normally (lost in a crash, or cut off by an
-/// error) made in its own git directory back to its branch, and removes that directory;
-/// `Ok(false)` when it had none, or made no commit.
-pub(crate) fn bring_back_remembered(
-    board: &crate::board::Board,
-    run: &gaffer_core::Run,
-) -> Result<bool> {
-    let scratch = board.paths.run_dir(run.id).join("git");
-    let Ok(text) = std::fs::read_to_string(scratch.join(RUN_REPO_START)) else {
-        return Ok(false);
-    };
-    let mut lines = text.lines();
-    let (Some(branch), Some(start)) = (lines.next(), lines.next()) else {
-        return Ok(false);
-    };
-    let worktree = std::path::Path::new(&run.worktree);
+/// Brings the commits a coder run that did not end normally (lost in a crash) made in its own
+/// git directory back to its branch, and removes that directory; `Ok(false)` when it had none,
+/// or made no commit.
+fn bring_back_remembered(board: &crate::board::Board, run: &gaffer_core::Run) -> Result<bool> {
     let writer = matches!(
         run.role,
         gaffer_core::Role::Coder | gaffer_core::Role::Resolver
     );
-    if !worktree.exists() || !writer {
+    let Some((repo, scratch)) = open_remembered(board, run)? else {
+        return Ok(false);
+    };
+    if !writer {
         return Ok(false);
     }
     let invalid = |e: &dyn std::fmt::Display| crate::error::EngineError::Invalid(e.to_string());
-    let start: gaffer_git::Oid = start.parse().map_err(|e| invalid(&e))?;
-    let repo = gaffer_git::RunRepo::open(&board.git, worktree, branch, &scratch, start)
-        .map_err(|e| invalid(&e))?;
     let brought = repo.bring_back().map_err(|e| invalid(&e))?;
     let moved = !matches!(brought.branch, gaffer_git::BranchChange::Unchanged);
     repo.remove().map_err(|e| invalid(&e))?;
     forget_run_repo(&scratch);
     Ok(moved)
+}
+
+/// Removes the git directory of a run that an error cut off, without taking its commits: its
+/// agent may still be winding down, and the judge may have undone some of them (a change that
+/// held a secret).
+pub(crate) fn discard_remembered(board: &crate::board::Board, run: &gaffer_core::Run) {
+    let scratch = board.paths.run_dir(run.id).join("git");
+    if let Ok(Some((repo, _))) = open_remembered(board, run)
+        && let Err(e) = repo.remove()
+    {
+        tracing::warn!(run = %run.id, "cannot remove the run's git directory: {e}");
+    }
+    forget_run_repo(&scratch);
+}
+
+/// The run's own git directory, as recorded beside it, with where it lives; `None` when none
+/// is recorded or the run's worktree is gone.
+fn open_remembered(
+    board: &crate::board::Board,
+    run: &gaffer_core::Run,
+) -> Result<Option<(gaffer_git::RunRepo, std::path::PathBuf)>> {
+    let scratch = board.paths.run_dir(run.id).join("git");
+    let Ok(text) = std::fs::read_to_string(scratch.join(RUN_REPO_START)) else {
+        return Ok(None);
+    };
+    let mut lines = text.lines();
+    let (Some(branch), Some(start)) = (lines.next(), lines.next()) else {
+        return Ok(None);
+    };
+    let worktree = std::path::Path::new(&run.worktree);
+    if !worktree.exists() {
+        return Ok(None);
+    }
+    let invalid = |e: &dyn std::fmt::Display| crate::error::EngineError::Invalid(e.to_string());
+    let start: gaffer_git::Oid = start.parse().map_err(|e| invalid(&e))?;
+    let repo = gaffer_git::RunRepo::open(&board.git, worktree, branch, &scratch, start)
+        .map_err(|e| invalid(&e))?;
+    Ok(Some((repo, scratch)))
 }

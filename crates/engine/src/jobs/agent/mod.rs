@@ -408,12 +408,16 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         Err(e) => {
             // Whatever stopped the job once its run had started, the run ends with it: left
             // "running", it would show as running forever (and count as the task's live run).
-            // What it committed in its own git directory comes back first, as recovery would
-            // bring back a lost run's.
+            // Its agent was told to stop (the run's token is cancelled when streaming ends,
+            // however it ends); its own git directory goes without its commits being taken.
             let (b, r) = (Arc::clone(board), run.clone());
-            match blocking(move || crate::recovery::bring_back_remembered(&b, &r)).await {
-                Ok(_) => {}
-                Err(back) => tracing::warn!(run = %run.id, "cannot take the run's commits: {back}"),
+            if let Err(gone) = blocking(move || {
+                crate::recovery::discard_remembered(&b, &r);
+                Ok(())
+            })
+            .await
+            {
+                tracing::warn!(run = %run.id, "cannot remove the run's git directory: {gone}");
             }
             let stopped = ctx.cancel.is_cancelled();
             let finish = RunFinish {

@@ -122,6 +122,9 @@ pub(super) async fn stream_run(
         .map_err(|e| EngineError::io(format!("creating {}", request.data_dir.display()), e))?;
     // The run's own token: the watchdog stops the run without stopping the job.
     let token = ctx.cancel.child_token();
+    // However streaming ends (an error included), the run is told to stop: nothing of it may
+    // go on once the engine stops listening to it.
+    let _stop_on_exit = token.clone().drop_guard();
     let max_wall = request.max_wall;
     let deadline = tokio::time::Instant::now() + max_wall;
     let mut handle = agent.backend.start(request, token.clone())?;
