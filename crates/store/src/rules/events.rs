@@ -1,8 +1,9 @@
 //! What each write records in the event log, and how an event's references are completed.
 
 use crate::RunFinish;
-use gaffer_core::{Job, NewEvent, ProjectId, Run, RunId, Task, TaskId, event_kind};
-use serde_json::{Value, json};
+use gaffer_core::payload::{JobReleased, RunFinished, RunLost, RunStarted, TaskCreated};
+use gaffer_core::{Job, NewEvent, Payload, ProjectId, Run, RunId, Task, TaskId, event_kind};
+use serde_json::Value;
 
 /// A commit's own events concern the task it updates unless they say otherwise: one without a
 /// task gets `task`, and one of `task` without a project gets `project`.
@@ -36,17 +37,14 @@ pub fn complete_refs<E>(
 
 /// `task.created`, showing the task as it stands (its final dependencies included).
 pub fn task_created(task: &Task) -> NewEvent {
-    NewEvent::new(
-        event_kind::TASK_CREATED,
-        json!({
-            "title": task.title,
-            "kind": task.kind,
-            "priority": task.priority,
-            "parent": task.parent,
-            "blocked_by": task.blocked_by,
-            "status": task.state.status,
-        }),
-    )
+    NewEvent::of(Payload::TaskCreated(TaskCreated {
+        title: task.title.clone(),
+        kind: task.kind,
+        priority: task.priority,
+        parent: task.parent,
+        blocked_by: task.blocked_by.clone(),
+        status: task.state.status,
+    }))
     .project(task.project)
     .task(task.id)
 }
@@ -60,18 +58,15 @@ pub fn task_edited(task: &Task, data: Value) -> NewEvent {
 
 /// `run.started`, for a run of `project` just stored.
 pub fn run_started(project: ProjectId, run: &Run) -> NewEvent {
-    NewEvent::new(
-        event_kind::RUN_STARTED,
-        json!({
-            "job": run.job,
-            "role": run.role,
-            "tier": run.tier,
-            "agent": run.agent,
-            "backend": run.backend,
-            "model": run.model,
-            "worktree": run.worktree,
-        }),
-    )
+    NewEvent::of(Payload::RunStarted(RunStarted {
+        job: run.job,
+        role: run.role,
+        tier: run.tier,
+        agent: run.agent.clone(),
+        backend: run.backend.clone(),
+        model: run.model.clone(),
+        worktree: run.worktree.clone(),
+    }))
     .project(project)
     .task(run.task)
     .run(run.id)
@@ -79,39 +74,38 @@ pub fn run_started(project: ProjectId, run: &Run) -> NewEvent {
 
 /// `run.finished` for `f`, ending `current` (the run as it was) at `now`.
 pub fn run_finished(f: &RunFinish, current: &Run, now: i64) -> NewEvent {
-    NewEvent::new(
-        event_kind::RUN_FINISHED,
-        json!({
-            "status": f.status,
-            "outcome": f.outcome,
-            "usage": f.usage,
-            "session_id": f.session_id.as_ref().or(current.session_id.as_ref()),
-            "duration_ms": now - current.started_ms,
-        }),
-    )
+    NewEvent::of(Payload::RunFinished(RunFinished {
+        status: f.status,
+        outcome: f.outcome.clone(),
+        usage: f.usage,
+        session_id: f.session_id.clone().or_else(|| current.session_id.clone()),
+        duration_ms: now - current.started_ms,
+    }))
     .task(current.task)
     .run(f.run)
 }
 
 /// `run.lost`, for a running run marked lost.
 pub fn run_lost(run: &Run, reason: &str) -> NewEvent {
-    NewEvent::new(event_kind::RUN_LOST, json!({ "reason": reason }))
-        .task(run.task)
-        .run(run.id)
+    NewEvent::of(Payload::RunLost(RunLost {
+        reason: reason.to_string(),
+    }))
+    .task(run.task)
+    .run(run.id)
 }
 
 /// `job.released`, for a leased job (as it was) given back to the queue.
 pub fn job_released(j: &Job, reason: &str) -> NewEvent {
-    let mut event = NewEvent::new(
-        event_kind::JOB_RELEASED,
-        json!({
-            "job": j.id,
-            "kind": j.spec.kind(),
-            "owner": j.lease_owner,
-            "process": j.process,
-            "reason": reason,
-        }),
-    )
+    let mut event = NewEvent::of(Payload::JobReleased(JobReleased {
+        job: j.id,
+        kind: j.spec.kind().as_str().to_string(),
+        owner: j.lease_owner.clone(),
+        process: j
+            .process
+            .as_ref()
+            .and_then(|p| serde_json::to_value(p).ok()),
+        reason: reason.to_string(),
+    }))
     .project(j.project);
     event.task = j.task;
     event
