@@ -1,9 +1,10 @@
 //! What each write records in the event log, and how an event's references are completed.
 
 use crate::RunFinish;
-use gaffer_core::payload::{JobReleased, RunFinished, RunLost, RunStarted, TaskCreated};
-use gaffer_core::{Job, NewEvent, Payload, ProjectId, Run, RunId, Task, TaskId, event_kind};
-use serde_json::Value;
+use gaffer_core::payload::{
+    JobReleased, RunFinished, RunLost, RunStarted, TaskCreated, TaskEdited,
+};
+use gaffer_core::{Job, NewEvent, Payload, ProjectId, Run, RunId, Task, TaskId};
 
 /// A commit's own events concern the task it updates unless they say otherwise: one without a
 /// task gets `task`, and one of `task` without a project gets `project`.
@@ -49,9 +50,9 @@ pub fn task_created(task: &Task) -> NewEvent {
     .task(task.id)
 }
 
-/// `task.edited`, with the data [`super::edit::apply`] returned.
-pub fn task_edited(task: &Task, data: Value) -> NewEvent {
-    NewEvent::new(event_kind::TASK_EDITED, data)
+/// `task.edited`, with the payload [`super::edit::apply`] returned.
+pub fn task_edited(task: &Task, edited: TaskEdited) -> NewEvent {
+    NewEvent::of(Payload::TaskEdited(edited))
         .project(task.project)
         .task(task.id)
 }
