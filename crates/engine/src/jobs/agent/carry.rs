@@ -20,6 +20,7 @@ pub(super) async fn carry_out(
     run: &Run,
     resume: Option<String>,
     attempt: u32,
+    usage: &mut gaffer_core::Usage,
 ) -> Result<Ran> {
     let board = &ctx.board;
     let (task, agent, role) = (spot.task, ask.agent, ask.role);
@@ -36,7 +37,6 @@ pub(super) async fn carry_out(
         run_repo,
         access: _access,
     } = prepare(ctx, spot, ask, run, resume, attempt, prompt, system_prompt).await?;
-    let mut usage = gaffer_core::Usage::default();
     let mut reasked = false;
     let mut texts: Vec<String> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
@@ -52,13 +52,14 @@ pub(super) async fn carry_out(
         let outcome = streamed.outcome.clone();
         texts.extend(streamed.texts.iter().cloned());
         refused.extend(streamed.refused.iter().cloned());
+        // Counted as it streams: a run cut off by an error later is still charged for it.
         usage.add(&outcome.usage);
         if ctx.cancel.is_cancelled() {
             return Ok(Ran::Interrupted(finish(
                 run,
                 RunStatus::Cancelled,
                 &outcome,
-                usage,
+                crate::pricing::priced(&board.settings, &agent.model, *usage),
                 Some("interrupted".into()),
             )));
         }
@@ -91,7 +92,7 @@ pub(super) async fn carry_out(
         _ => RunStatus::Succeeded,
     };
     let summary = summary_of(&result, &refused, &outcome);
-    let usage = crate::pricing::priced(&board.settings, &agent.model, usage);
+    let usage = crate::pricing::priced(&board.settings, &agent.model, *usage);
     // Ideas the agent filed on the way (`PROPOSAL:` lines) wait for a person as proposals.
     texts.push(outcome.final_text.clone());
     let proposed = crate::proposals::parse_lines(&texts.join("\n"));

@@ -404,7 +404,8 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         model: agent.model.clone(),
         worktree: spot.worktree.display().to_string(),
     })?;
-    match carry_out(ctx, spot, ask, &run, resume, attempt).await {
+    let mut usage = gaffer_core::Usage::default();
+    match carry_out(ctx, spot, ask, &run, resume, attempt, &mut usage).await {
         Err(e) => {
             // Whatever stopped the job once its run had started, the run ends with it: left
             // "running", it would show as running forever (and count as the task's live run).
@@ -428,7 +429,7 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
                     RunStatus::Failed
                 },
                 outcome: Some(e.to_string()),
-                usage: gaffer_core::Usage::default(),
+                usage: crate::pricing::priced(&board.settings, &agent.model, usage),
                 session_id: None,
             };
             // A job stopped on purpose (shutdown, a lost lease, a cancel) goes back to the
