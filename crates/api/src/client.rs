@@ -17,6 +17,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// The daemon's base URL, set by gaffer for every agent it runs (with [`RUN_TOKEN_ENV`]): inside
 /// a sandbox there is no `daemon.json` to read.
 pub const API_URL_ENV: &str = "GAFFER_API_URL";
+/// The header naming the surface a request comes from, which the daemon records as who acted.
+pub const CLIENT_HEADER: &str = "x-gaffer-client";
 /// The agent's run token, good for reporting on its own task while the run lasts.
 pub const RUN_TOKEN_ENV: &str = "GAFFER_RUN_TOKEN";
 
@@ -115,6 +117,21 @@ impl Api {
     /// whose `daemon.json` names no token of its own.
     pub fn with_configured_token(mut self, token: Option<&str>) -> Api {
         self.configured = usable(token);
+        self
+    }
+
+    /// Says which of gaffer's surfaces sends its requests (`cli`, `shell`, `mcp`): the daemon
+    /// records it as who acted ([`CLIENT_HEADER`]).
+    pub fn sent_by(mut self, surface: &'static str) -> Api {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-gaffer", HeaderValue::from_static("1"));
+        headers.insert(CLIENT_HEADER, HeaderValue::from_static(surface));
+        self.http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .no_proxy()
+            .default_headers(headers)
+            .build()
+            .unwrap_or_default();
         self
     }
 

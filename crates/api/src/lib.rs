@@ -16,6 +16,6 @@ pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,
     parse_budget, present,
 };
-pub use client::{API_URL_ENV, Api, ApiError, Endpoint, RUN_TOKEN_ENV};
+pub use client::{API_URL_ENV, Api, ApiError, CLIENT_HEADER, Endpoint, RUN_TOKEN_ENV};
 pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};
 pub use event::{ReadableEvent, readable};

@@ -18,8 +18,14 @@ impl Client {
     pub fn at(base: &str, token: Option<&str>) -> Client {
         Client {
             base: base.trim_end_matches('/').to_string(),
-            api: Api::new(Endpoint::Url(base.to_string()), token),
+            api: Api::new(Endpoint::Url(base.to_string()), token).sent_by("cli"),
         }
+    }
+
+    /// The same daemon, for requests another surface makes (the shell).
+    pub fn sent_by(mut self, surface: &'static str) -> Client {
+        self.api = self.api.sent_by(surface);
+        self
     }
 
     pub fn url(&self, path: &str) -> String {

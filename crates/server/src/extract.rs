@@ -121,3 +121,27 @@ mod tests {
         );
     }
 }
+
+/// Who acted, as the board records it: the surface the request names in
+/// [`gaffer_api::CLIENT_HEADER`] when it is one of gaffer's (`cli`, `shell`, `mcp`,
+/// `dashboard`), else `api`.
+#[derive(Debug, Clone, Copy)]
+pub struct Surface(pub &'static str);
+
+impl<S: Send + Sync> FromRequestParts<S> for Surface {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let named = parts
+            .headers
+            .get(gaffer_api::CLIENT_HEADER)
+            .and_then(|v| v.to_str().ok());
+        Ok(Surface(match named {
+            Some("cli") => "cli",
+            Some("shell") => "shell",
+            Some("mcp") => "mcp",
+            Some("dashboard") => "dashboard",
+            _ => super::routes::WHO,
+        }))
+    }
+}

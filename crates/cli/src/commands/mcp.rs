@@ -34,7 +34,7 @@ fn api(ctx: &Context, args: &McpArgs) -> CliResult<Api> {
             .settings()
             .unwrap_or_else(|_| gaffer_config::default_settings());
         let token = run_token.or_else(|| set(&settings.server.token_env));
-        return Ok(Api::new(Endpoint::Url(url), token.as_deref()));
+        return Ok(Api::new(Endpoint::Url(url), token.as_deref()).sent_by("mcp"));
     }
     let git = gaffer_git::Git::open(ctx.dir()).map_err(|e| {
         CliError::from(e).hint(
@@ -49,5 +49,6 @@ fn api(ctx: &Context, args: &McpArgs) -> CliResult<Api> {
         Endpoint::DaemonFile(paths.daemon_file()),
         run_token.as_deref(),
     )
-    .with_configured_token(configured.as_deref()))
+    .with_configured_token(configured.as_deref())
+    .sent_by("mcp"))
 }

@@ -22,7 +22,9 @@ pub struct Session<'a> {
 impl Session<'_> {
     /// A client for the daemon, when one runs.
     pub fn daemon(&self) -> Option<Client> {
-        self.ctx.daemon(&self.board)
+        self.ctx
+            .daemon(&self.board)
+            .map(|client| client.sent_by("shell"))
     }
 
     /// Parses and runs one command line, reporting into `app` (a message or a pane).

@@ -12,7 +12,7 @@ export class ApiError extends Error {
 }
 
 async function request(method, path, body) {
-  const headers = { 'X-Gaffer': '1', Accept: 'application/json' };
+  const headers = { 'X-Gaffer': '1', 'X-Gaffer-Client': 'dashboard', Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

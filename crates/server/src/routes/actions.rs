@@ -1,12 +1,11 @@
 //! What people do to a task: cancel, retry, approve, reject, answer, accept, decline and its
 //! budget. Each route reads its body as a [`gaffer_api::Action`] and hands it to
 //! [`gaffer_engine::Board::perform`], which checks and carries it out (recorded with
-//! `"by": "api"`). The answer is the task as it is afterwards; an input the machine refuses in
+//! `"by"` the surface that sent it: `cli`, `shell`, `mcp`, `dashboard`, else `api`). The answer is the task as it is afterwards; an input the machine refuses in
 //! the task's current state is a 409 with the machine's reason.
 
-use super::WHO;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, JsonBody};
+use crate::extract::{ApiPath, JsonBody, Surface};
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
@@ -15,73 +14,86 @@ use gaffer_core::{Task, TaskId};
 
 pub async fn cancel(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<CancelBody>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, body.into()).await
+    perform(&ctx, who, id, body.into()).await
 }
 
 pub async fn retry(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, Action::Retry).await
+    perform(&ctx, who, id, Action::Retry).await
 }
 
 pub async fn approve(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, Action::Approve).await
+    perform(&ctx, who, id, Action::Approve).await
 }
 
 pub async fn reject(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<RejectBody>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, body.into()).await
+    perform(&ctx, who, id, body.into()).await
 }
 
 pub async fn answer(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<AnswerBody>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, body.into()).await
+    perform(&ctx, who, id, body.into()).await
 }
 
 pub async fn accept(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, Action::Accept).await
+    perform(&ctx, who, id, Action::Accept).await
 }
 
 pub async fn decline(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<DeclineBody>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, body.into()).await
+    perform(&ctx, who, id, body.into()).await
 }
 
 pub async fn budget(
     State(ctx): State<Ctx>,
+    Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<BudgetBody>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, id, body.into()).await
+    perform(&ctx, who, id, body.into()).await
 }
 
 /// Carries out `action`, stops the task's running work when it asks for that, wakes the
 /// engine and the event streams, and answers the task as it is now.
-async fn perform(ctx: &Ctx, id: i64, action: Action) -> Result<Json<Task>, ApiError> {
+async fn perform(
+    ctx: &Ctx,
+    who: &'static str,
+    id: i64,
+    action: Action,
+) -> Result<Json<Task>, ApiError> {
     let engine = ctx.app.engine.clone();
     let id = TaskId(id);
     let result = ctx
         .blocking(move |board| {
-            let performed = board.perform(id, action, WHO)?;
+            let performed = board.perform(id, action, who)?;
             if performed.cancels_jobs
                 && let Some(engine) = &engine
             {

@@ -23,7 +23,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 
 /// Who the board records as the author of inputs that come through the API.
-const WHO: &str = "api";
+pub(crate) const WHO: &str = "api";
 
 /// Every route, with the loopback guard in front.
 pub(crate) fn build(ctx: Ctx) -> Router {

@@ -2,7 +2,7 @@
 
 use crate::harness::Api;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
 #[tokio::test]
@@ -309,4 +309,37 @@ async fn shutdown_cancels_the_token() {
     let reply = api.post("/api/shutdown", "").await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
     assert!(api.state.shutdown.is_cancelled());
+}
+
+#[tokio::test]
+async fn an_action_is_recorded_as_the_surface_that_sent_it() {
+    let api = Api::new();
+    let events_of = |id: i64| format!("/api/tasks/{id}/events");
+    for (sent, recorded) in [
+        (Some("cli"), "cli"),
+        (Some("shell"), "shell"),
+        (Some("mcp"), "mcp"),
+        (Some("dashboard"), "dashboard"),
+        (Some("someone-else"), "api"),
+        (None, "api"),
+    ] {
+        let id = api.add_task("Stop this").await;
+        let mut request = Request::post(format!("/api/tasks/{id}/cancel"))
+            .header("x-gaffer", "1")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(surface) = sent {
+            request = request.header(gaffer_api::CLIENT_HEADER, surface);
+        }
+        let reply = api.call(request.body(Body::from("{}")).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let events = api.get(&events_of(id)).await.json();
+        let by: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "task.notice")
+            .filter_map(|e| e["data"]["by"].as_str())
+            .collect();
+        assert_eq!(by, [recorded], "sent {sent:?}: {events}");
+    }
 }

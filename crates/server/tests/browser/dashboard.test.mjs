@@ -225,7 +225,7 @@ try {
   await page.click(`.proposal[data-task="${rename}"] button.decline`);
   await waitForStatus(rename, 'cancelled');
   const declined = await api('GET', `/api/tasks/${rename}/events`);
-  check(declined.some((e) => e.kind === 'task.notice' && e.data.action === 'cancel' && e.data.by === 'api'), 'the decline is recorded as a person\'s cancel');
+  check(declined.some((e) => e.kind === 'task.notice' && e.data.action === 'cancel' && e.data.by === 'dashboard'), 'the decline is recorded as a person\'s cancel, from the dashboard');
   const note = (await shown(rename)).state.note;
   check(note === 'declined: too much churn', `the reason is kept (${note})`);
   log(`#${rename} got a budget and was declined; #${cache} was accepted`);
