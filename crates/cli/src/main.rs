@@ -1,5 +1,8 @@
 //! `gaffer`: a foreman for AI coding agents.
 
+// First: its `outln!` is used everywhere below.
+#[macro_use]
+mod output;
 mod cli;
 mod client;
 mod commands;
@@ -7,7 +10,6 @@ mod context;
 mod daemon;
 mod demo;
 mod error;
-mod output;
 mod render;
 mod shell;
 

@@ -10,6 +10,16 @@ pub fn json<T: Serialize>(value: &T) -> CliResult<()> {
     line(&text)
 }
 
+/// `println!` that a closed pipe cannot crash: [`line`] with `format!`'s arguments.
+macro_rules! outln {
+    () => {
+        $crate::output::line("")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::line(&format!($($arg)*))
+    };
+}
+
 /// Prints one line on standard output. Unlike `println!`, which panics when the reader has gone
 /// (`gaffer feed --json | head`), a broken pipe comes back as an error that `main` turns into a
 /// quiet exit.

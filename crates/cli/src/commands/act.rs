@@ -29,6 +29,6 @@ pub fn perform(
 pub fn run(ctx: &Context, id: i64, action: Action) -> CliResult<()> {
     let board = ctx.board()?;
     let task = perform(&board, ctx.daemon(&board), &runtime()?, id, action, "cli")?;
-    println!("task {}: {}", task.id, task.status());
+    outln!("task {}: {}", task.id, task.status())?;
     Ok(())
 }

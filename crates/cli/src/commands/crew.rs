@@ -32,7 +32,7 @@ pub fn set_budget(ctx: &Context, id: i64, usd: &str) -> CliResult<()> {
     let task = perform(ctx, &board, id, Action::Budget { usd: amount })?;
     let limit = gaffer_engine::task_budget(&board, &task)
         .map_or("no limit".to_string(), |b| format!("${b:.2}"));
-    println!("task {}: budget {limit}; {}", task.id, task.status());
+    outln!("task {}: budget {limit}; {}", task.id, task.status())?;
     Ok(())
 }
 
@@ -43,30 +43,30 @@ fn show(ctx: &Context, json: bool) -> CliResult<()> {
         return output::json(&report);
     }
     let limit = |v: Option<f64>| v.map_or("no limit".to_string(), |v| format!("${v:.2}"));
-    println!(
+    outln!(
         "today (UTC): ${:.4} spent of {}",
         report.spent_today_usd,
         limit(report.day_usd)
-    );
+    )?;
     if let Some(stop) = &report.day_stop {
-        println!("  {stop}: no new task starts today");
+        outln!("  {stop}: no new task starts today")?;
     }
-    println!(
+    outln!(
         "per task: {} unless the task has its own; idle surveys: {} a day",
         limit(report.task_usd),
         limit(report.idle_usd)
-    );
+    )?;
     for t in &report.tasks {
-        println!(
+        outln!(
             "#{:<4} {:<18} ${:.4} of {}  {}",
             t.id,
             t.status.as_str(),
             t.spent_usd,
             limit(t.budget_usd),
             output::first_line(&t.title)
-        );
+        )?;
         if let Some(held) = &t.held {
-            println!("      held: {held}");
+            outln!("      held: {held}")?;
         }
     }
     Ok(())
@@ -75,11 +75,11 @@ fn show(ctx: &Context, json: bool) -> CliResult<()> {
 pub fn accept(ctx: &Context, args: &IdArg) -> CliResult<()> {
     let board = ctx.board()?;
     let task = perform(ctx, &board, args.id, Action::Accept)?;
-    println!(
+    outln!(
         "task {}: accepted; it is a task now ({})",
         task.id,
         task.status()
-    );
+    )?;
     Ok(())
 }
 
@@ -89,7 +89,7 @@ pub fn decline(ctx: &Context, args: &DeclineArgs) -> CliResult<()> {
         reason: Some(args.reason.clone()),
     };
     let task = perform(ctx, &board, args.id, action)?;
-    println!("task {}: declined ({})", task.id, task.status());
+    outln!("task {}: declined ({})", task.id, task.status())?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ pub fn run(ctx: &Context, id: i64) -> CliResult<()> {
     let board = ctx.board()?;
     let diff = board.diff(task_id(id))?;
     if diff.is_empty() {
-        println!("task {id} has no change yet");
+        outln!("task {id} has no change yet")?;
         return Ok(());
     }
     std::io::stdout().write_all(diff.as_bytes())?;

@@ -100,14 +100,14 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         output::json(&checks)?;
     } else {
         for c in &checks {
-            println!(
+            outln!(
                 "{} {:<10} {}",
                 if c.ok { "ok  " } else { "FAIL" },
                 c.name,
                 c.detail
-            );
+            )?;
             if let Some(h) = &c.hint {
-                println!("     hint: {h}");
+                outln!("     hint: {h}")?;
             }
         }
     }

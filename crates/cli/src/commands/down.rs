@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 pub fn run(ctx: &Context) -> CliResult<()> {
     let board = ctx.board()?;
     let Some(info) = daemon::read(board.paths()) else {
-        println!("gaffer is not running");
+        outln!("gaffer is not running")?;
         return Ok(());
     };
     if !info.is_alive() {
         daemon::remove(board.paths());
-        println!("gaffer is not running (removed a stale daemon.json)");
+        outln!("gaffer is not running (removed a stale daemon.json)")?;
         return Ok(());
     }
     let client = info.client(&board.settings().server);
@@ -44,9 +44,9 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     if daemon::read(board.paths()).is_some_and(|d| d.pid == info.pid) {
         daemon::remove(board.paths());
     }
-    println!(
+    outln!(
         "gaffer is down (pid {}); every task can resume with `gaffer up`",
         info.pid
-    );
+    )?;
     Ok(())
 }

@@ -28,19 +28,20 @@ pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
     // What we write must load; a template bug should never leave a broken file behind.
     gaffer_config::parse_str(&text, &path)?;
     std::fs::write(&path, text)?;
-    println!("wrote {}", path.display());
+    outln!("wrote {}", path.display())?;
     match detected.first() {
         Some(d) => {
-            println!("  detected {} ({})", d.kind, d.evidence);
+            outln!("  detected {} ({})", d.kind, d.evidence)?;
             if let Some(build) = &d.build {
-                println!("  build: {build}");
+                outln!("  build: {build}")?;
             }
-            println!("  test:  {}", d.test);
+            outln!("  test:  {}", d.test)?;
             for other in detected.iter().skip(1) {
-                println!(
+                outln!(
                     "  also found {} ({}); edit verify.command to use it",
-                    other.kind, other.evidence
-                );
+                    other.kind,
+                    other.evidence
+                )?;
             }
         }
         None => println!(
@@ -48,7 +49,7 @@ pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
             path.display()
         ),
     }
-    println!("  target branch: {target}");
-    println!("next: `gaffer doctor`, then `gaffer up`");
+    outln!("  target branch: {target}")?;
+    outln!("next: `gaffer doctor`, then `gaffer up`")?;
     Ok(())
 }

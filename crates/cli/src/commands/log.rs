@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
         if args.json {
             return output::json(&serde_json::json!([]));
         }
-        println!("task {} has no runs yet", task.id);
+        outln!("task {} has no runs yet", task.id)?;
         return Ok(());
     }
     let mut all = Vec::new();
@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, args: &LogArgs) -> CliResult<()> {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     CliError::new(Kind::NotFound, format!("{}: {e}", path.display()))
                 })?;
-                println!("{}:\n{}", file, text.trim_end());
+                outln!("{}:\n{}", file, text.trim_end())?;
             }
             continue;
         }

@@ -21,18 +21,18 @@ pub fn run(args: &MockLlmArgs) -> CliResult<()> {
         )
         .await
         .map_err(|e| CliError::new(Kind::Daemon, format!("cannot start the server: {e}")))?;
-        println!("scripted model server on {}", server.base_url());
-        println!(
+        outln!("scripted model server on {}", server.base_url())?;
+        outln!(
             "  Anthropic (Claude Code): {}={}",
             gaffer_config::ANTHROPIC.base_url_env,
             server.base_url()
-        );
-        println!(
+        )?;
+        outln!(
             "  OpenAI-compatible:       {}={}",
             gaffer_config::OPENAI.base_url_env,
             server.openai_base_url()
-        );
-        println!("Ctrl-C stops it.");
+        )?;
+        outln!("Ctrl-C stops it.")?;
         server
             .run_until_ctrl_c()
             .await

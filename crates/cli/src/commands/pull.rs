@@ -9,15 +9,15 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     let board = ctx.board()?;
     let landing = board.landing()?;
     let Some(checkout) = landing.checked_out_in.clone() else {
-        println!(
+        outln!(
             "nothing to pull: {} is not checked out, so gaffer lands on it directly",
             landing.target
-        );
+        )?;
         return Ok(());
     };
     let from = landing.refname();
     if board.git().rev_parse(&from)?.is_none() {
-        println!("nothing has landed yet");
+        outln!("nothing has landed yet")?;
         return Ok(());
     }
     match gaffer_git::pull_into_checkout(&checkout, &landing.target, &from, board.git().env()) {

@@ -31,7 +31,7 @@ pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
         return output::json(&tasks);
     }
     if tasks.is_empty() {
-        println!("nothing waits for a person");
+        outln!("nothing waits for a person")?;
     }
     for t in &tasks {
         let note = t.state.note.as_deref().unwrap_or("");
@@ -41,7 +41,7 @@ pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
             _ if t.state.held.is_some() => format!("stopped by a budget: {note}"),
             _ => format!("needs approval: {note}"),
         };
-        println!("#{} {} — {}", t.id, t.title, what.trim());
+        outln!("#{} {} — {}", t.id, t.title, what.trim())?;
         match t.status() {
             Status::NeedsInput => println!("    gaffer answer {} \"…\"", t.id),
             Status::Backlog => println!(

@@ -54,7 +54,7 @@ pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
     if args.json {
         return output::json(&task);
     }
-    println!("added task {}: {} ({})", task.id, task.title, task.branch);
+    outln!("added task {}: {} ({})", task.id, task.title, task.branch)?;
     Ok(())
 }
 
@@ -91,43 +91,45 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
             "task": task, "runs": runs, "events": events, "handoff": handoff,
         }));
     }
-    println!("task {}: {}", task.id, task.title);
-    println!("  status    {}", task.status());
+    outln!("task {}: {}", task.id, task.title)?;
+    outln!("  status    {}", task.status())?;
     if let Some(note) = &task.state.note {
-        println!("  note      {}", note.trim());
+        outln!("  note      {}", note.trim())?;
     }
-    println!("  branch    {}", task.branch);
-    println!(
+    outln!("  branch    {}", task.branch)?;
+    outln!(
         "  attempts  {} coding run(s), {} failed, tier {}",
-        task.state.code_runs, task.state.total_failures, task.state.tier
-    );
+        task.state.code_runs,
+        task.state.total_failures,
+        task.state.tier
+    )?;
     if !task.blocked_by.is_empty() {
         let deps: Vec<String> = task.blocked_by.iter().map(|d| d.to_string()).collect();
-        println!("  after     {}", deps.join(", "));
+        outln!("  after     {}", deps.join(", "))?;
     }
     if !task.write_scope.is_empty() {
-        println!("  scope     {}", task.write_scope.join(", "));
+        outln!("  scope     {}", task.write_scope.join(", "))?;
     }
-    println!("  risk      {}", task.state.risk);
+    outln!("  risk      {}", task.state.risk)?;
     if let Some(landed) = &task.state.landed {
-        println!("  landed    {}", landed.commit);
+        outln!("  landed    {}", landed.commit)?;
     }
     if !task.body.trim().is_empty() {
-        println!("\n{}\n", task.body.trim());
+        outln!("\n{}\n", task.body.trim())?;
     }
     if let Some(handoff) = handoff {
-        println!("handoff (what the last coding run did, what is left, what to watch):");
+        outln!("handoff (what the last coding run did, what is left, what to watch):")?;
         for line in handoff.trim().lines() {
-            println!("  {line}");
+            outln!("  {line}")?;
         }
     }
     if !runs.is_empty() {
-        println!("runs:");
+        outln!("runs:")?;
         output::lines(&runs.iter().map(crate::render::run_line).collect::<Vec<_>>())?;
     }
-    println!("history:");
+    outln!("history:")?;
     for e in events.iter().filter(|e| e.kind != "run.output") {
-        println!("  {}", output::task_event_line(e));
+        outln!("  {}", output::task_event_line(e))?;
     }
     Ok(())
 }

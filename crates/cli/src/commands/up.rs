@@ -64,10 +64,10 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         let mut state = AppState::new(Arc::clone(&board), Some(engine.handle()), token);
         state.shutdown = shutdown.clone();
         daemon::write(&info, board.paths())?;
-        println!("gaffer is up: {} (pid {})", info.url(), std::process::id());
+        outln!("gaffer is up: {} (pid {})", info.url(), std::process::id())?;
         if std::env::var_os(DETACHED_ENV).is_none() {
-            print_dashboard(&info, &board.settings().server);
-            println!("sandbox: {}", gaffer_engine::describe_confinement(board.settings()));
+            print_dashboard(&info, &board.settings().server)?;
+            outln!("sandbox: {}", gaffer_engine::describe_confinement(board.settings()))?;
         }
         let signals = {
             let shutdown = shutdown.clone();
@@ -98,22 +98,22 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         signals.abort();
         daemon::remove(board.paths());
         result?;
-        println!("gaffer is down; every task can resume with `gaffer up`");
+        outln!("gaffer is down; every task can resume with `gaffer up`")?;
         Ok(())
     })
 }
 
 /// The dashboard's link, with the token when the daemon made it (a configured token is the
 /// person's own: they open the dashboard once as `/?token=` with it, or run `gaffer dashboard`).
-fn print_dashboard(info: &DaemonInfo, server: &ServerSettings) {
+fn print_dashboard(info: &DaemonInfo, server: &ServerSettings) -> CliResult<()> {
     if info.token.is_some() {
-        println!("dashboard: {}", info.dashboard_link(server));
+        outln!("dashboard: {}", info.dashboard_link(server))
     } else {
-        println!(
+        outln!(
             "dashboard: {}/ (open it once as /?token=<{}>, or run `gaffer dashboard`)",
             info.url(),
             server.token_env
-        );
+        )
     }
 }
 
@@ -174,13 +174,13 @@ fn detach(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         if let Some(info) = daemon::read(board.paths()).filter(|d| d.pid == child.id()) {
             let client = info.client(&board.settings().server);
             if rt.block_on(client.healthy()) {
-                println!("gaffer is up: {} (pid {})", info.url(), info.pid);
-                print_dashboard(&info, &board.settings().server);
-                println!(
+                outln!("gaffer is up: {} (pid {})", info.url(), info.pid)?;
+                print_dashboard(&info, &board.settings().server)?;
+                outln!(
                     "sandbox: {}",
                     gaffer_engine::describe_confinement(board.settings())
-                );
-                println!("log: {}", board.paths().log_file().display());
+                )?;
+                outln!("log: {}", board.paths().log_file().display())?;
                 return Ok(());
             }
         }

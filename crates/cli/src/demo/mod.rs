@@ -124,16 +124,16 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
             ..NewTask::default()
         })?;
         if !args.json {
-            println!("added task {}: {}", task.id, task.title);
+            outln!("added task {}: {}", task.id, task.title)?;
         }
         ids.push(task.id);
     }
 
     if !args.json {
-        println!(
+        outln!(
             "running the pipeline (agent: gaffer's own loop against a scripted model at {}; verify = `sh tests/run.sh`)…",
             model_server.base_url()
-        );
+        )?;
     }
     let engine = Engine::new(Arc::clone(&board), agents);
     let finished = rt.block_on(async {
@@ -171,11 +171,11 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
     if args.keep {
         let kept = temp.keep();
         if !args.json {
-            println!(
+            outln!(
                 "kept the repository: {} (try `gaffer -C {} status`)",
                 kept.join("greeter").display(),
                 kept.join("greeter").display()
-            );
+            )?;
         }
     }
     if !all_merged || !report.target_tests_passed {

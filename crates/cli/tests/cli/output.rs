@@ -29,6 +29,12 @@ fn a_closed_pipe_ends_listings_quietly() {
         &["status", "--json"],
         &["feed", "--json"],
         &["feed"],
+        &["task", "show", "1"],
+        &["log", "1"],
+        &["pending"],
+        &["usage"],
+        &["budget"],
+        &["diff", "1"],
     ] {
         let out = run_with_closed_stdout(&project, args);
         let stderr = String::from_utf8_lossy(&out.stderr);
