@@ -4,20 +4,35 @@ use super::runtime;
 use crate::context::Context;
 use crate::daemon::{self, Running, pid_alive};
 use crate::error::{CliError, CliResult, Kind};
+use gaffer_engine::StatePaths;
 use std::time::{Duration, Instant};
 
 pub fn run(ctx: &Context) -> CliResult<()> {
-    let board = ctx.board()?;
-    let Some(info) = daemon::read(board.paths()) else {
+    // A gaffer.toml broken since the daemon started must not keep it from being stopped: the
+    // daemon is looked for where the default settings put it, and the error said only if none
+    // is found there (the broken file may name another state directory).
+    let git = gaffer_git::Git::open(ctx.dir())?;
+    let (settings, broken) = match ctx.settings() {
+        Ok(settings) => (settings, None),
+        Err(e) => (gaffer_config::default_settings(), Some(e)),
+    };
+    let paths = StatePaths::resolve(&git, &settings);
+    let Some(info) = daemon::read(&paths) else {
+        if let Some(e) = broken {
+            return Err(e);
+        }
         outln!("gaffer is not running")?;
         return Ok(());
     };
+    if let Some(e) = &broken {
+        eprintln!("warning: {} — stopping the daemon all the same", e.message);
+    }
     if !info.is_alive() {
-        daemon::remove(board.paths());
+        daemon::remove(&paths);
         outln!("gaffer is not running (removed a stale daemon.json)")?;
         return Ok(());
     }
-    let client = info.client(&board.settings().server);
+    let client = info.client(&settings.server);
     let asked: CliResult<serde_json::Value> =
         runtime()?.block_on(client.post(gaffer_api::paths::SHUTDOWN, &serde_json::json!({})));
     if asked.is_err() {
@@ -41,8 +56,8 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     }
     // A daemon that stopped without cleaning up (stopped by SIGTERM before it wrote its state,
     // or killed) leaves its daemon.json; it is stale now.
-    if daemon::read(board.paths()).is_some_and(|d| d.pid == info.pid) {
-        daemon::remove(board.paths());
+    if daemon::read(&paths).is_some_and(|d| d.pid == info.pid) {
+        daemon::remove(&paths);
     }
     outln!(
         "gaffer is down (pid {}); every task can resume with `gaffer up`",

@@ -206,6 +206,30 @@ fn down_when_not_running_exits_0() {
     );
 }
 
+#[test]
+fn down_stops_the_daemon_even_when_gaffer_toml_broke_since_it_started() {
+    let project = Project::new();
+    let daemon = project.start_daemon();
+    let pid: u32 =
+        serde_json::from_str::<Value>(&std::fs::read_to_string(project.daemon_file()).unwrap())
+            .unwrap()["pid"]
+            .as_u64()
+            .unwrap() as u32;
+    project.repo.write("gaffer.toml", "[engine\nconcurrency = ");
+    let out = project.gaffer().arg("down").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("stopping the daemon all the same"),
+        "the broken file is said: {}",
+        stderr_of(&out)
+    );
+    assert!(!pid_alive(pid), "the daemon (pid {pid}) still runs");
+    drop(daemon);
+    // With no daemon, the broken file is the error it is.
+    let out = project.gaffer().arg("down").output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+}
+
 /// The pid of a process that has exited (and been reaped).
 fn dead_pid() -> u32 {
     let mut child = std::process::Command::new("true").spawn().unwrap();
