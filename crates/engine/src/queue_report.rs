@@ -86,7 +86,8 @@ pub struct QueueMetrics {
     /// Tasks landed in the last hour: the current landings per hour.
     pub landed_last_hour: usize,
     /// Landings per hour over the last 24 hours' landing activity (from the first to the last
-    /// landing), or the last hour's count when there were fewer than two.
+    /// landing) when that activity spans an hour or more; else the last hour's count (a rate
+    /// projected from a few landings minutes apart says nothing).
     pub landings_per_hour: f64,
     /// Mean time from entering the queue to landing, over the last 24 hours.
     pub mean_time_in_queue_ms: Option<i64>,
@@ -243,12 +244,7 @@ fn history(
         .iter()
         .filter(|(at, _)| *at >= now - 3_600_000)
         .count();
-    let landings_per_hour = match (recent.first(), recent.last()) {
-        (Some(first), Some(last)) if recent.len() >= 2 && last.0 > first.0 => {
-            (recent.len() - 1) as f64 * 3_600_000.0 / (last.0 - first.0) as f64
-        }
-        _ => landed_last_hour as f64,
-    };
+    let landings_per_hour = rate_per_hour(&recent, landed_last_hour);
     let mean_time_in_queue_ms = (!recent.is_empty())
         .then(|| recent.iter().map(|(_, t)| *t).sum::<i64>() / recent.len() as i64);
     let metrics = QueueMetrics {
@@ -263,6 +259,17 @@ fn history(
         flaky_total,
     };
     Ok((left, metrics))
+}
+
+/// Landings per hour from `recent` (`(at_ms, _)`, oldest first): over their span when it is an
+/// hour or more, else `last_hour`, the count of the last hour itself.
+fn rate_per_hour(recent: &[(i64, i64)], last_hour: usize) -> f64 {
+    match (recent.first(), recent.last()) {
+        (Some(first), Some(last)) if last.0 - first.0 >= 3_600_000 => {
+            (recent.len() - 1) as f64 * 3_600_000.0 / (last.0 - first.0) as f64
+        }
+        _ => last_hour as f64,
+    }
 }
 
 /// The host's heavy-work budget as configured and as it stands, with why heavy work would wait.
@@ -301,4 +308,20 @@ fn host_report(board: &Board, active: &[Job]) -> HostReport {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_is_projected_only_over_an_hour_or_more() {
+        // Three landings in 16 seconds: three in the last hour, not 675 an hour.
+        let burst = [(0, 0), (8_000, 0), (16_000, 0)];
+        assert_eq!(rate_per_hour(&burst, 3), 3.0);
+        // Five landings over two hours: four intervals in two hours.
+        let steady: Vec<(i64, i64)> = (0..5).map(|i| (i * 1_800_000, 0)).collect();
+        assert_eq!(rate_per_hour(&steady, 2), 2.0);
+        assert_eq!(rate_per_hour(&[], 0), 0.0);
+    }
 }
