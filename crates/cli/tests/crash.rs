@@ -76,6 +76,19 @@ fn gaffer(repo: &TestRepo, marker: &str) -> Command {
     cmd
 }
 
+/// `gaffer task add TITLE`, which must succeed.
+fn add_task(repo: &TestRepo, marker: &str, title: &str) {
+    let out = gaffer(repo, marker)
+        .args(["task", "add", title])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn start(repo: &TestRepo, marker: &str, log: &Path) -> Daemon {
     let log = std::fs::File::options()
         .create(true)
@@ -174,15 +187,7 @@ fn killed_twice_every_task_merges_once_and_nothing_is_left() {
     let log = repo.scratch("daemon.log");
 
     for title in ["task one", "task two", "task three"] {
-        let out = gaffer(&repo, &marker)
-            .args(["task", "add", title])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        add_task(&repo, &marker, title);
     }
     let db = store(&repo);
 
@@ -353,15 +358,7 @@ fn an_agent_started_but_never_recorded_is_killed_by_recovery_before_the_run_star
     let agents_log = repo.scratch("agents.log");
     repo.write("gaffer.toml", escaping_config(&agent, &agents_log));
     repo.commit_all("project");
-    let out = gaffer(&repo, &marker)
-        .args(["task", "add", "write the output"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_task(&repo, &marker, "write the output");
     let db = store(&repo);
     let log = repo.scratch("daemon.log");
 
@@ -486,15 +483,7 @@ pass_env = ["GAFFER_CRASH_MARKER"]
     );
     repo.commit_all("project");
     for title in ["first", "second"] {
-        let out = gaffer(&repo, &marker)
-            .args(["task", "add", title])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        add_task(&repo, &marker, title);
     }
     let log = repo.scratch("daemon.log");
     let daemon = start(&repo, &marker, &log);
@@ -565,15 +554,7 @@ pass_env = ["GAFFER_CRASH_MARKER"]
          sleep 60\n",
     );
     repo.commit_all("project");
-    let out = gaffer(&repo, &marker)
-        .args(["task", "add", "commit then crash"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_task(&repo, &marker, "commit then crash");
     let db = store(&repo);
     let log = repo.scratch("daemon.log");
     let daemon = start(&repo, &marker, &log);
