@@ -97,19 +97,11 @@ impl Api {
     /// given (it wins over the token `daemon.json` names, which is sent otherwise). Every
     /// request carries `X-Gaffer: 1`, which the daemon asks of requests that change something.
     pub fn new(endpoint: Endpoint, token: Option<&str>) -> Api {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-gaffer", HeaderValue::from_static("1"));
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .no_proxy()
-            .default_headers(headers)
-            .build()
-            .unwrap_or_default();
         Api {
             endpoint,
             token: usable(token),
             configured: None,
-            http,
+            http: http_client(None),
         }
     }
 
@@ -123,15 +115,7 @@ impl Api {
     /// Says which of gaffer's surfaces sends its requests (`cli`, `shell`, `mcp`): the daemon
     /// records it as who acted ([`CLIENT_HEADER`]).
     pub fn sent_by(mut self, surface: &'static str) -> Api {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-gaffer", HeaderValue::from_static("1"));
-        headers.insert(CLIENT_HEADER, HeaderValue::from_static(surface));
-        self.http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .no_proxy()
-            .default_headers(headers)
-            .build()
-            .unwrap_or_default();
+        self.http = http_client(Some(surface));
         self
     }
 
@@ -273,6 +257,22 @@ impl Api {
             status: Some(status.as_u16()),
         })
     }
+}
+
+/// The HTTP client every request goes through: `X-Gaffer: 1`, which the daemon asks of requests
+/// that change something, and the surface sending them when one is named.
+fn http_client(surface: Option<&'static str>) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-gaffer", HeaderValue::from_static("1"));
+    if let Some(surface) = surface {
+        headers.insert(CLIENT_HEADER, HeaderValue::from_static(surface));
+    }
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .no_proxy()
+        .default_headers(headers)
+        .build()
+        .unwrap_or_default()
 }
 
 /// The daemon did not answer at `url`.

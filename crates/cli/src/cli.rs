@@ -272,7 +272,7 @@ pub struct TaskShowArgs {
 #[derive(Debug, Args)]
 pub struct CancelArgs {
     pub id: i64,
-    #[arg(long, default_value = "cancelled by a person")]
+    #[arg(long, default_value = gaffer_api::DEFAULT_CANCEL_REASON)]
     pub reason: String,
 }
 

@@ -265,7 +265,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "cancel" => Ok(Command::Cancel {
                     id,
                     reason: if rest.is_empty() {
-                        "cancelled by a person".into()
+                        gaffer_api::DEFAULT_CANCEL_REASON.into()
                     } else {
                         rest.to_string()
                     },
