@@ -48,7 +48,13 @@ impl StatePaths {
     /// A verify or setup command's own scratch directory (its `HOME` and `TMPDIR`), removed when
     /// it ends.
     pub fn command_scratch(&self, name: &str) -> PathBuf {
-        self.root.join("scratch").join(name)
+        self.scratch_root().join(name)
+    }
+
+    /// Where verify and setup runs keep their scratch directories (and the clean copy of the
+    /// repository's config they see): none outlives its run, so recovery empties it.
+    pub fn scratch_root(&self) -> PathBuf {
+        self.root.join("scratch")
     }
     /// Data an agent keeps across the runs of one task (its CLI's configuration and sessions):
     /// a run, writing there from its sandbox, never sees another task's conversations.

@@ -8,6 +8,7 @@
 //! 2. Runs still marked running are marked lost (their jobs run again and make new runs).
 //! 3. Worktrees of tasks that ended, or of no task, are removed; `gaffer/` branches of merged,
 //!    cancelled or unknown tasks are deleted.
+//! 4. The scratch of verify and setup runs a dead instance cut off is removed.
 
 use crate::engine::{Engine, LOCAL_OWNER_PREFIX};
 use crate::error::Result;
@@ -37,6 +38,13 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     // Whatever a dead gaffer started and never recorded (or that left its group), found by the
     // supervisor mark it carries since before it was spawned.
     report.processes_killed += blocking(|| Ok(gaffer_proc::kill_orphans())).await?;
+    // Their verify and setup runs are gone with them: so is what those kept on the side.
+    match std::fs::remove_dir_all(board.paths.scratch_root()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!("cannot clear {}: {e}", board.paths.scratch_root().display());
+        }
+        _ => {}
+    }
     let lost = board
         .store
         .mark_runs_lost(None, "the gaffer that ran it stopped")?;

@@ -59,10 +59,20 @@ async fn a_crash_during_verify_releases_its_job_and_the_task_merges_once() {
     let leased = jobs(&h, id, JobStatus::Leased);
     assert_eq!(leased.len(), 1, "{leased:?}");
 
+    // A verify cut off leaves what it kept on the side (the clean copy of the config a
+    // confined verify sees): recovery clears it.
+    let left = h
+        .board()
+        .paths()
+        .command_scratch("verify-999")
+        .with_extension("gitconfig");
+    std::fs::create_dir_all(left.parent().unwrap()).unwrap();
+    std::fs::write(&left, "[core]\n").unwrap();
     open(&gate);
     h.restart();
     h.wait_for_status(id, Status::Merged).await;
     h.stop().await;
+    assert!(!left.exists(), "recovery cleared the scratch of dead runs");
 
     let recoveries = recoveries(&h);
     assert_eq!(recoveries.len(), 2);
