@@ -55,6 +55,8 @@ pub(crate) struct RawConfig {
     pub prices: BTreeMap<String, At<RawPrice>>,
     #[serde(default)]
     pub budget: crate::budget::RawBudget,
+    #[serde(default)]
+    pub store: crate::store::RawStore,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -56,6 +56,7 @@ mod scope;
 mod secrets;
 mod settings;
 mod source;
+mod store;
 mod suggest;
 mod template;
 
@@ -93,6 +94,7 @@ pub use settings::{
     ExtraReviewer, LimitSettings, ProjectSettings, ReviewPathRule, ReviewSettings, RoleSettings,
     ServerSettings, Settings, VerifySettings,
 };
+pub use store::{StoreSettings, StoreUrl};
 pub use template::init_template;
 
 use source::{Layer, Source};

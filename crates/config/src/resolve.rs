@@ -57,6 +57,7 @@ pub(crate) fn resolve(
     let host = crate::queue::resolve_host(&check, &raw.host)?;
     let prices = check.prices(&raw.prices)?;
     let budget = crate::budget::resolve(&check, &raw.budget)?;
+    let store = crate::store::resolve(&check, &raw.store)?;
     let settings = Settings {
         project,
         verify,
@@ -76,6 +77,7 @@ pub(crate) fn resolve(
         host,
         prices,
         budget,
+        store,
         source: source.path().map(PathBuf::from),
     };
     check.local_only(&settings, &raw)?;

@@ -60,6 +60,8 @@ pub struct Settings {
     pub prices: BTreeMap<String, Price>,
     /// `[budget]`: what runs may spend per task, per day, and on idle surveys.
     pub budget: crate::budget::BudgetSettings,
+    /// `[store]`: where the board is kept (SQLite in the state directory, or PostgreSQL).
+    pub store: crate::store::StoreSettings,
     /// The file these settings were read from; `None` when there was none.
     pub source: Option<PathBuf>,
 }

@@ -307,4 +307,10 @@ const REST: &str = r#"
 # task_usd = 5.0
 # day_usd = 50.0
 # idle_usd = 1.0
+
+[store]
+# Where the board is kept. Default: one SQLite file in the state directory (one machine). A
+# PostgreSQL URL lets several daemons and workers on several machines share one board; move an
+# existing board there with `gaffer store copy --to URL`.
+# url = "postgres://gaffer@db-host:5432/gaffer"
 "#;

@@ -215,3 +215,31 @@ fn an_unreadable_path_is_not_needed_for_overrides() {
     assert_eq!(settings.server.port, 0);
     assert_eq!(settings.project.name, "dir");
 }
+
+#[test]
+fn the_store_url_comes_from_the_environment_and_its_password_never_shows() {
+    let none = env(&[]);
+    let settings = load_with(
+        FILE,
+        &env(&[(
+            "GAFFER_STORE__URL",
+            "postgres://gaffer:hunter2@db:5432/board",
+        )]),
+        &none,
+    )
+    .unwrap();
+    let url = settings.store.url.as_ref().unwrap();
+    assert_eq!(url.expose(), "postgres://gaffer:hunter2@db:5432/board");
+    assert!(!format!("{settings:?}").contains("hunter2"));
+    assert!(
+        !serde_json::to_string(&settings)
+            .unwrap()
+            .contains("hunter2")
+    );
+    assert!(load_with(FILE, &none, &none).unwrap().store.url.is_none());
+
+    let error = override_error(&[("GAFFER_STORE__URL", "mysql://root:hunter2@db/x")], &[]);
+    let text = error.to_string();
+    assert!(text.contains("not a PostgreSQL URL"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
