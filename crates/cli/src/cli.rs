@@ -28,8 +28,9 @@ pub struct Cli {
 pub enum Command {
     /// Detect the project's build and test commands and write a commented gaffer.toml.
     Init(InitArgs),
-    /// Check git, the configuration, the state directory, the port and the agent CLIs.
-    Doctor(JsonArg),
+    /// Check git, the configuration, the state directory, the port, the verify command's tools
+    /// and every configured agent (`--verify`: also run verify once on the landing branch).
+    Doctor(DoctorArgs),
     /// Run the engine and the HTTP API (foreground unless --detach).
     Up(UpArgs),
     /// Stop the daemon cleanly; every task stays resumable.
@@ -95,6 +96,17 @@ pub struct JsonArg {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also run setup and verify once on the landing branch's tip: is the baseline green, and
+    /// how long does verify take?
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

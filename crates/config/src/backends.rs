@@ -92,6 +92,9 @@ pub struct BackendInfo {
     pub keys: &'static [&'static str],
     /// Keys it cannot do without, each with an example value for the hint.
     pub needs: &'static [(&'static str, &'static str)],
+    /// For a CLI backend: the oldest version of the CLI (as its `--version` prints it) whose
+    /// output gaffer was measured against; older ones are refused by `gaffer doctor`.
+    pub min_cli_version: Option<(u32, u32, u32)>,
 }
 
 /// Every backend, in documentation order. Adding a backend starts with a row here.
@@ -109,6 +112,7 @@ pub const BACKENDS: [BackendInfo; 6] = [
             "env",
         ],
         needs: &[],
+        min_cli_version: Some((2, 1, 0)),
     },
     BackendInfo {
         backend: Backend::Codex,
@@ -117,6 +121,7 @@ pub const BACKENDS: [BackendInfo; 6] = [
         runs: Runs::Cli("codex"),
         keys: &["api_key_env", "sandbox", "args", "env"],
         needs: &[],
+        min_cli_version: Some((0, 169, 0)),
     },
     BackendInfo {
         backend: Backend::Openai,
@@ -125,6 +130,7 @@ pub const BACKENDS: [BackendInfo; 6] = [
         runs: Runs::InProcess,
         keys: &["api_key_env", "env", "retries"],
         needs: &[("model", "\"<model name>\"")],
+        min_cli_version: None,
     },
     BackendInfo {
         backend: Backend::Anthropic,
@@ -133,6 +139,7 @@ pub const BACKENDS: [BackendInfo; 6] = [
         runs: Runs::InProcess,
         keys: &["api_key_env", "env", "retries"],
         needs: &[("model", "\"<model name>\"")],
+        min_cli_version: None,
     },
     BackendInfo {
         backend: Backend::Command,
@@ -141,6 +148,7 @@ pub const BACKENDS: [BackendInfo; 6] = [
         runs: Runs::Template,
         keys: &["command", "api_key_env", "env"],
         needs: &[("command", "\"my-agent --model {model} {prompt}\"")],
+        min_cli_version: None,
     },
     BackendInfo {
         backend: Backend::Scripted,
@@ -149,6 +157,7 @@ pub const BACKENDS: [BackendInfo; 6] = [
         runs: Runs::InProcess,
         keys: &["script"],
         needs: &[("script", "\"path/to/script.json\"")],
+        min_cli_version: None,
     },
 ];
 

@@ -133,6 +133,15 @@ fn v6_is_local(ip: Ipv6Addr) -> bool {
     ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local() || ip.is_unspecified()
 }
 
+impl AgentSettings {
+    /// Whether the agent calls a provider API on this machine or a private network (its
+    /// `base_url`), where a key may not be needed; false for `command` and `scripted` agents,
+    /// whose endpoint gaffer cannot know.
+    pub fn endpoint_is_local(&self) -> bool {
+        self.kind().public_endpoint().is_some() && violation(self).is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@
 
 mod actions;
 mod apply;
+mod baseline;
 mod best_of;
 mod board;
 mod board_read;
@@ -50,6 +51,7 @@ mod write_scope;
 
 pub use actions::Performed;
 pub use apply::{Applied, Extra, apply};
+pub use baseline::Baseline;
 pub use board::{Board, BoardOptions, SandboxReport, StatusReport, TaskChanges};
 pub use budget::{BudgetReport, TaskSpend, spent as cost_of_runs, task_budget};
 pub use confine::{describe as describe_confinement, sandbox_for};

@@ -53,7 +53,7 @@ pub fn run() -> CliResult<ExitCode> {
     };
     match command {
         Command::Init(args) => init::run(&ctx, &args),
-        Command::Doctor(args) => doctor::run(&ctx, args.json),
+        Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Up(args) => up::run(&ctx, &args),
         Command::Down => down::run(&ctx),
         Command::Dashboard => dashboard::run(&ctx),

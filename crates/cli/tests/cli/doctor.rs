@@ -145,3 +145,185 @@ fn unconfined_runs_are_stated_loudly_by_doctor_and_status() {
         stdout_of(&status)
     );
 }
+
+fn checks_named<'a>(checks: &'a Value, name: &str) -> Vec<&'a Value> {
+    checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == name)
+        .collect()
+}
+
+/// Appends `extra` to the fixture's gaffer.toml (its `[roles]` and `[verify]` replaced when
+/// `extra` has its own).
+fn with_config(project: &Project, verify: &str, agents: &str, coder: &str) {
+    let toml = GAFFER_TOML
+        .replace(
+            "command = \"test ! -e BROKEN\"",
+            &format!("command = {verify:?}"),
+        )
+        .replace(
+            "coder = [\"scripted-agent\"]",
+            &if coder == "scripted-agent" {
+                "coder = [\"scripted-agent\"]".to_string()
+            } else {
+                format!("coder = [\"scripted-agent\", {coder:?}]")
+            },
+        );
+    project
+        .repo
+        .write("gaffer.toml", format!("{toml}\n{agents}\n"));
+}
+
+#[test]
+fn doctor_fails_with_8_when_the_verify_command_s_tool_is_missing() {
+    let project = Project::new();
+    with_config(
+        &project,
+        "cd . && no-such-test-runner -q || true",
+        "",
+        "scripted-agent",
+    );
+    let (code, checks) = doctor_json(&project);
+    assert_eq!(code, Some(8), "{checks:#}");
+    let tools = checks_named(&checks, "verify tool");
+    assert_eq!(tools.len(), 1, "{checks:#}");
+    assert_eq!(tools[0]["ok"], false);
+    assert_eq!(tools[0]["detail"], "no-such-test-runner: not installed");
+    assert!(
+        tools[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("verify.command"),
+        "{checks:#}"
+    );
+
+    with_config(&project, "sh -c 'exit 0'", "", "scripted-agent");
+    let (code, checks) = doctor_json(&project);
+    assert_eq!(code, Some(0), "{checks:#}");
+    assert_eq!(checks_named(&checks, "verify tool")[0]["ok"], true);
+}
+
+#[test]
+fn doctor_fails_with_8_for_a_missing_or_too_old_agent_cli() {
+    let project = Project::new();
+    let empty = project.path().join(".git/empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let agent = format!(
+        "[agents.claude-coder]\nbackend = \"claude\"\nenv = {{ PATH = {:?} }}\n",
+        empty.display().to_string()
+    );
+    with_config(&project, "true", &agent, "claude-coder");
+    let (code, checks) = doctor_json(&project);
+    assert_eq!(code, Some(8), "{checks:#}");
+    let agent = checks_named(&checks, "agent")
+        .into_iter()
+        .find(|c| c["detail"].as_str().unwrap().starts_with("claude-coder:"))
+        .unwrap();
+    assert_eq!(agent["ok"], false, "{agent:#}");
+    assert!(
+        agent["detail"]
+            .as_str()
+            .unwrap()
+            .contains("claude: not installed"),
+        "{agent:#}"
+    );
+
+    // An old CLI is refused by version.
+    let old = project.path().join(".git/old-bin");
+    std::fs::create_dir_all(&old).unwrap();
+    let claude = old.join("claude");
+    std::fs::write(&claude, "#!/bin/sh\necho '1.0.3 (Claude Code)'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let agent = format!(
+        "[agents.claude-coder]\nbackend = \"claude\"\nenv = {{ PATH = {:?} }}\n",
+        old.display().to_string()
+    );
+    with_config(&project, "true", &agent, "claude-coder");
+    let (code, checks) = doctor_json(&project);
+    assert_eq!(code, Some(8), "{checks:#}");
+    let detail = checks_named(&checks, "agent")
+        .into_iter()
+        .find(|c| c["detail"].as_str().unwrap().starts_with("claude-coder:"))
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(detail.contains("1.0.3 is older than 2.1.0"), "{detail}");
+}
+
+#[test]
+fn doctor_fails_with_8_for_an_unset_key_variable_and_never_prints_it() {
+    let project = Project::new();
+    let agent = "[agents.helper]\nbackend = \"command\"\ncommand = \"sh -c 'cat {prompt_file}'\"\napi_key_env = \"HELPER_API_KEY\"\n";
+    with_config(&project, "true", agent, "helper");
+    let (code, checks) = doctor_json(&project);
+    assert_eq!(code, Some(8), "{checks:#}");
+    let helper = checks_named(&checks, "agent")
+        .into_iter()
+        .find(|c| c["detail"].as_str().unwrap().starts_with("helper:"))
+        .unwrap()
+        .clone();
+    assert_eq!(helper["ok"], false, "{helper:#}");
+    assert!(
+        helper["detail"]
+            .as_str()
+            .unwrap()
+            .contains("HELPER_API_KEY is not set"),
+        "{helper:#}"
+    );
+
+    let out = project
+        .gaffer()
+        .args(["doctor", "--json"])
+        .env("HELPER_API_KEY", "sk-very-secret-value")
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("HELPER_API_KEY set"), "{text}");
+    assert!(!text.contains("sk-very-secret-value"), "{text}");
+}
+
+#[test]
+fn doctor_verify_runs_verify_once_on_the_landing_branch() {
+    let project = Project::new();
+    let out = project
+        .gaffer()
+        .args(["doctor", "--verify"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr_of(&out));
+    assert!(
+        text.lines().any(|l| l.starts_with("ok   baseline")
+            && l.contains("verify on main (")
+            && l.contains("exit code 0")),
+        "{text}"
+    );
+
+    // A red baseline: verify fails on the target itself.
+    project.repo.write("BROKEN", "x\n");
+    project.repo.commit_all("break the baseline");
+    let out = project
+        .gaffer()
+        .args(["doctor", "--verify"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(8), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL baseline") && l.contains("exit code 1")),
+        "{text}"
+    );
+    // The check's worktree and branch are gone.
+    let branches = std::process::Command::new("git")
+        .args(["branch", "--list", "gaffer/*"])
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&branches.stdout).trim().is_empty());
+}

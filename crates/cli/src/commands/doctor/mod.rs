@@ -1,5 +1,11 @@
-//! `gaffer doctor`: is this machine and repository ready for gaffer?
+//! `gaffer doctor`: is this machine and repository ready for gaffer? Every check that fails
+//! means some work cannot happen (exit 8): a missing tool of the verify command, an agent a role
+//! names whose CLI, script or key is missing; `--verify` runs verify once on the landing branch.
 
+mod agents;
+mod programs;
+
+use crate::cli::DoctorArgs;
 use crate::context::Context;
 use crate::daemon::{self, Running};
 use crate::error::{CliError, CliResult, Kind};
@@ -24,7 +30,8 @@ fn check(name: &'static str, ok: bool, detail: impl Into<String>, hint: Option<&
     }
 }
 
-pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
+pub fn run(ctx: &Context, args: &DoctorArgs) -> CliResult<()> {
+    let json = args.json;
     let mut checks = Vec::new();
     match gaffer_git::git_version() {
         Ok(v) => checks.push(check(
@@ -47,7 +54,23 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     });
     let settings = ctx.settings();
     match &settings {
-        Ok(s) => checks.extend(settings_checks(s)),
+        Ok(s) => {
+            checks.extend(settings_checks(s));
+            let root = repo.as_deref().unwrap_or(ctx.dir());
+            checks.extend(tool_checks(s, root));
+            checks.extend(agents::check_agents(s, root).into_iter().map(|a| {
+                let (ok, detail, hint) = match a.result {
+                    Ok(detail) => (true, detail, None),
+                    Err((detail, hint)) => (false, detail, Some(hint)),
+                };
+                Check {
+                    name: "agent",
+                    ok,
+                    detail: format!("{}: {detail}", a.name),
+                    hint,
+                }
+            }));
+        }
         Err(e) => checks.push(check("config", false, e.message.clone(), e.hint.as_deref())),
     }
     if repo.is_ok() && settings.is_ok() {
@@ -65,6 +88,9 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
                 ));
                 let port = board.settings().server.port;
                 let daemon = daemon::read(board.paths()).filter(|d| d.is_alive());
+                if args.verify && board.settings().verify.command.is_some() {
+                    checks.push(baseline_check(&board));
+                }
                 checks.push(match daemon {
                     Some(d) => check("port", true, format!("daemon running on port {} (pid {})", d.port, d.pid), None),
                     None => {
@@ -162,6 +188,84 @@ fn settings_checks(s: &gaffer_config::Settings) -> Vec<Check> {
         Some("add an agent under [agents] and list it in roles.coder"),
     ));
     checks
+}
+
+/// The programs the verify and setup commands start are installed (a missing `pytest` fails
+/// every task's verify, and would look like the agents' fault).
+fn tool_checks(s: &gaffer_config::Settings, root: &std::path::Path) -> Vec<Check> {
+    let commands = [
+        ("verify tool", s.verify.command.as_deref(), "verify.command"),
+        ("setup tool", s.verify.setup.as_deref(), "verify.setup"),
+    ];
+    let path = std::env::var_os("PATH");
+    let mut checks = Vec::new();
+    for (name, command, key) in commands {
+        let Some(command) = command else { continue };
+        for program in programs::programs(command) {
+            let found = programs::locate(&program, root, path.as_deref());
+            let hint = format!("install {program}, or change {key} (it runs `{command}`)");
+            checks.push(check(
+                name,
+                found.is_some(),
+                match &found {
+                    Some(at) => format!("{program}: {}", at.display()),
+                    None => format!("{program}: not installed"),
+                },
+                Some(hint.as_str()),
+            ));
+        }
+    }
+    checks
+}
+
+/// Verify once on the landing branch: a red baseline fails every task through no fault of its
+/// own.
+fn baseline_check(board: &gaffer_engine::Board) -> Check {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return check("baseline", false, e.to_string(), None),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    match runtime.block_on(board.verify_baseline(&cancel)) {
+        Ok(b) => {
+            let at = format!("{} ({})", b.branch, &b.commit[..b.commit.len().min(12)]);
+            let mut detail = match &b.setup_failed {
+                Some(setup) => format!("setup {setup} on {at}: verify did not run"),
+                None => format!(
+                    "verify on {at}: {} in {:.1}s",
+                    b.verdict,
+                    b.duration.as_secs_f64()
+                ),
+            };
+            if !b.passed {
+                detail.push('\n');
+                detail.push_str(&indent_tail(&b.tail));
+            }
+            check(
+                "baseline",
+                b.passed,
+                detail,
+                Some(
+                    "the landing branch fails its own verify: fix it first (every task would fail), or correct verify.command",
+                ),
+            )
+        }
+        Err(e) => check("baseline", false, e.to_string(), None),
+    }
+}
+
+/// The last lines of the output, indented under the check.
+fn indent_tail(tail: &str) -> String {
+    let lines: Vec<&str> = tail.lines().collect();
+    let start = lines.len().saturating_sub(15);
+    lines[start..]
+        .iter()
+        .map(|l| format!("     | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn find_in_path(program: &str) -> Option<std::path::PathBuf> {
