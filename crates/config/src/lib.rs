@@ -44,6 +44,7 @@ mod document;
 mod duration;
 mod error;
 mod file;
+mod init_crew;
 mod notify;
 mod overrides;
 mod prices;
@@ -72,6 +73,7 @@ pub use budget::{BudgetSettings, DEFAULT_IDLE_USD};
 pub use detect::{Detected, detect};
 pub use duration::format_duration;
 pub use error::ConfigError;
+pub use init_crew::{InitCrew, LocalModel};
 pub use notify::{
     CommandHookSettings, DEFAULT_BATCH, DEFAULT_COMMAND_TIMEOUT, NotifyEvent, NotifySettings,
     WebhookKind, WebhookSettings,
@@ -95,7 +97,7 @@ pub use settings::{
     ServerSettings, Settings, VerifySettings,
 };
 pub use store::{StoreSettings, StoreUrl};
-pub use template::init_template;
+pub use template::{init_template, init_template_with_crew};
 
 use source::{Layer, Source};
 

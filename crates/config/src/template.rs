@@ -2,6 +2,7 @@
 //! name and target set, every other key present as a comment showing its default.
 
 use crate::detect::Detected;
+use crate::init_crew::InitCrew;
 
 /// A fully commented `gaffer.toml` for a new project.
 ///
@@ -10,6 +11,17 @@ use crate::detect::Detected;
 /// The text parses with [`crate::parse_str`] to the defaults plus the given name, target and the
 /// detected commands.
 pub fn init_template(project_name: &str, detected: Option<&Detected>, target: &str) -> String {
+    init_template_with_crew(project_name, detected, target, &InitCrew::default())
+}
+
+/// [`init_template`] with the agents `gaffer init` found written as a crew that runs as it
+/// stands (see [`InitCrew`]); the commented examples stay as alternatives.
+pub fn init_template_with_crew(
+    project_name: &str,
+    detected: Option<&Detected>,
+    target: &str,
+    crew: &InitCrew,
+) -> String {
     let mut out = String::new();
     out.push_str(HEADER);
     if let Some(detected) = detected {
@@ -44,7 +56,21 @@ pub fn init_template(project_name: &str, detected: Option<&Detected>, target: &s
         None => out.push_str("# setup = \"npm ci\"\n"),
     }
 
-    out.push_str(REST);
+    let rest = match REST.split_once("[roles]\n") {
+        Some((agents, roles)) if !crew.is_empty() => {
+            // The role assignments go after the comment block that opens [roles].
+            let comments_end = roles.find("\n\n").map(|i| i + 1).unwrap_or(roles.len());
+            format!(
+                "{agents}{}[roles]\n{}{}{}",
+                crew.agent_tables(),
+                &roles[..comments_end],
+                crew.roles(),
+                &roles[comments_end..]
+            )
+        }
+        _ => REST.to_string(),
+    };
+    out.push_str(&rest);
     out
 }
 

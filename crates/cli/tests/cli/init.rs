@@ -171,3 +171,123 @@ fn init_outside_a_repository_fails_with_a_git_error() {
     assert!(stderr_of(&out).contains("hint:"), "{}", stderr_of(&out));
     assert!(!sandbox.dir().join("gaffer.toml").exists());
 }
+
+/// A directory of fake agent CLIs that print the versions gaffer was measured with.
+fn fake_clis(project: &Project) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = project.path().join(".git/fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (name, version) in [
+        ("claude", "2.1.329 (Claude Code)"),
+        ("codex", "codex-cli 0.169.0"),
+    ] {
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+fn written(project: &Project) -> toml::Table {
+    let text = project.repo.read("gaffer.toml");
+    text.parse()
+        .unwrap_or_else(|e| panic!("init wrote invalid TOML ({e}):\n{text}"))
+}
+
+#[test]
+fn init_writes_a_crew_of_the_clis_it_finds_that_doctor_accepts() {
+    let project = Project::bare();
+    project.repo.write("Makefile", "test:\n\ttrue\n");
+    let bin = fake_clis(&project);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = project
+        .gaffer()
+        .arg("init")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("agents: claude, codex"),
+        "{}",
+        stdout_of(&out)
+    );
+    let doc = written(&project);
+    assert_eq!(doc["agents"]["claude"]["backend"].as_str(), Some("claude"));
+    assert_eq!(doc["agents"]["codex"]["backend"].as_str(), Some("codex"));
+    let roles = doc["roles"].as_table().unwrap();
+    let names = |key: &str| -> Vec<&str> {
+        roles[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(names("coder"), ["claude"]);
+    assert_eq!(names("planner"), ["claude"]);
+    // A reviewer of the other family, for diffs and plans.
+    assert_eq!(names("reviewer"), ["codex"]);
+    assert_eq!(names("plan_reviewer"), ["codex"]);
+
+    let out = project
+        .gaffer()
+        .args(["doctor", "--json"])
+        .env("PATH", &path)
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .env("OPENAI_API_KEY", "test-key")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let agents: Vec<&Value> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "agent")
+        .collect();
+    assert_eq!(agents.len(), 2, "{checks:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_finds_a_local_model_server() {
+    let server = gaffer_mock_llm::MockServer::start(
+        gaffer_mock_llm::Script::default().with_models(["qwen2.5-coder:7b"]),
+    )
+    .await
+    .unwrap();
+    let project = Project::bare();
+    project.repo.write("Makefile", "test:\n\ttrue\n");
+    let out = project
+        .gaffer()
+        .arg("init")
+        .env("OLLAMA_HOST", server.addr().to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let doc = written(&project);
+    let local = doc["agents"]["local"].as_table().unwrap();
+    assert_eq!(local["backend"].as_str(), Some("openai"));
+    assert_eq!(local["model"].as_str(), Some("qwen2.5-coder:7b"));
+    assert_eq!(local["family"].as_str(), Some("qwen2.5-coder"));
+    assert_eq!(
+        local["base_url"].as_str(),
+        Some(server.openai_base_url().as_str())
+    );
+    assert_eq!(
+        doc["roles"]["coder"].as_array().unwrap()[0].as_str(),
+        Some("local")
+    );
+    let out = project.gaffer().args(["doctor"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout_of(&out),
+        stderr_of(&out)
+    );
+}

@@ -5,6 +5,8 @@
 mod agents;
 mod programs;
 
+pub use programs::locate;
+
 use crate::cli::DoctorArgs;
 use crate::context::Context;
 use crate::daemon::{self, Running};

@@ -1,4 +1,7 @@
-//! `gaffer init`: detect the project's build and test commands, write a commented gaffer.toml.
+//! `gaffer init`: detect the project's build and test commands and the agents this machine
+//! has, write a commented gaffer.toml whose crew runs as it stands.
+
+mod agents;
 
 use crate::cli::InitArgs;
 use crate::context::Context;
@@ -24,7 +27,8 @@ pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
         .ok()
         .flatten()
         .unwrap_or_else(|| "main".to_string());
-    let text = gaffer_config::init_template(&name, detected.first(), &target);
+    let crew = agents::find(&root);
+    let text = gaffer_config::init_template_with_crew(&name, detected.first(), &target, &crew);
     // What we write must load; a template bug should never leave a broken file behind.
     gaffer_config::parse_str(&text, &path)?;
     std::fs::write(&path, text)?;
@@ -50,6 +54,27 @@ pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
         ),
     }
     outln!("  target branch: {target}")?;
+    if crew.is_empty() {
+        outln!(
+            "  no agent found (no claude or codex on PATH, no local model server): add one under \
+             [agents] and name it in [roles]"
+        )?;
+    } else {
+        let mut found = Vec::new();
+        if crew.claude {
+            found.push("claude".to_string());
+        }
+        if crew.codex {
+            found.push("codex".to_string());
+        }
+        if let Some(local) = &crew.local {
+            found.push(format!(
+                "{} ({} at {})",
+                local.model, local.server, local.base_url
+            ));
+        }
+        outln!("  agents: {}", found.join(", "))?;
+    }
     outln!("next: `gaffer doctor`, then `gaffer up`")?;
     Ok(())
 }
