@@ -10,6 +10,7 @@ mod budgets;
 mod conflicts;
 mod errors;
 mod escalation;
+mod history;
 mod planning;
 mod questions;
 mod queue;

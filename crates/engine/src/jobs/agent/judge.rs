@@ -89,14 +89,7 @@ async fn judge_commit(
         );
         return Ok(Judged::Done(RunResult::Failed { reason }, None));
     }
-    let message = format!(
-        "{}\n\nTask #{} ({role} run {}, agent {}).\n\n{}",
-        task.title,
-        task.id,
-        run.id,
-        run.agent,
-        outcome.final_text.trim()
-    );
+    let message = commit_message(task, run, role, outcome.final_text.trim());
     // Commit messages land on the target and are pushed: never with a secret in them.
     let message = board.secrets.redact(&message).into_owned();
     let (b, wt, start) = (Arc::clone(board), worktree.to_path_buf(), base.clone());
@@ -329,4 +322,37 @@ impl Judged {
             ),
         }
     }
+}
+
+/// The engine's commit of a run's work: the task's title, what the agent said, and trailers
+/// naming the task, the run and the agent with its model (`Co-authored-by`, which forges and
+/// `git log` show), so that history tells who wrote what.
+fn commit_message(task: &Task, run: &Run, role: impl std::fmt::Display, said: &str) -> String {
+    let model = if run.model.is_empty() {
+        "default model"
+    } else {
+        run.model.as_str()
+    };
+    let agent = run.agent.replace(['<', '>', '\n'], "");
+    let model = model.replace(['<', '>', '\n'], "");
+    let email: String = agent
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let body = if said.is_empty() {
+        String::new()
+    } else {
+        format!("{said}\n\n")
+    };
+    format!(
+        "{}\n\n{body}Gaffer-Task: #{}\nGaffer-Run: {} ({role})\n\
+         Co-authored-by: {agent} ({model}) <{email}@agents.gaffer.invalid>",
+        task.title, task.id, run.id
+    )
 }
