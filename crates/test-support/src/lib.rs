@@ -12,6 +12,7 @@
 mod env;
 #[cfg(feature = "engine")]
 mod harness;
+pub mod netns;
 mod repo;
 
 pub use env::{git_cmd, hermetic_git_env};
