@@ -1,7 +1,8 @@
 //! The store as the engine, the server and the CLI see it: every write passes through the
 //! project's redactor first, so no secret gaffer knows reaches the database, and from there the
 //! API, the dashboard, `gaffer log`, notifications or MCP. Reads pass through unchanged (what is
-//! stored is already clean).
+//! stored is already clean). Imports are writes too: a board copied in through this wrapper is
+//! redacted like one written through it (its source may predate a secret gaffer knows now).
 
 use crate::secrets::Secrets;
 use gaffer_core::{
@@ -9,8 +10,8 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
-    UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, JobFilter, Listener, NewProject, Result, Store, TaskEdit,
+    TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 use std::sync::Arc;
 
@@ -28,6 +29,34 @@ impl RedactingStore {
         let mut event = event.clone();
         self.secrets.redact_json(&mut event.data);
         event
+    }
+
+    /// `rows` with what the writes below redact redacted the same way: what a task asks, its
+    /// state and plan, job specs, run outcomes. A task's branch is kept: it names a real branch.
+    fn rows(&self, rows: &BoardRows) -> BoardRows {
+        let mut rows = rows.clone();
+        for task in &mut rows.tasks {
+            task.title = self.secrets.redact(&task.title).into_owned();
+            task.body = self.secrets.redact(&task.body).into_owned();
+            task.labels = self.secrets.scrub(&task.labels);
+            task.write_scope = self.secrets.scrub(&task.write_scope);
+            task.read_scope = self.secrets.scrub(&task.read_scope);
+            task.state = self.secrets.scrub(&task.state);
+            if let Some(plan) = &mut task.plan {
+                self.secrets.redact_json(plan);
+            }
+        }
+        for row in &mut rows.jobs {
+            row.job.spec = self.secrets.scrub(&row.job.spec);
+        }
+        for row in &mut rows.runs {
+            row.run.outcome = row
+                .run
+                .outcome
+                .as_deref()
+                .map(|o| self.secrets.redact(o).into_owned());
+        }
+        rows
     }
 }
 
@@ -150,6 +179,27 @@ impl Store for RedactingStore {
         by: UsageDimension,
     ) -> Result<Vec<UsageRow>> {
         self.inner.usage_breakdown(project, by)
+    }
+    fn export_rows(&self) -> Result<BoardRows> {
+        self.inner.export_rows()
+    }
+    fn import_rows(&self, rows: &BoardRows) -> Result<()> {
+        self.inner.import_rows(&self.rows(rows))
+    }
+    fn import_events(&self, events: &[Event]) -> Result<()> {
+        // Redacted like appended events; their seqs and times are kept.
+        let events: Vec<Event> = events
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                self.secrets.redact_json(&mut e.data);
+                e
+            })
+            .collect();
+        self.inner.import_events(&events)
+    }
+    fn subscribe(&self, listener: Listener) {
+        self.inner.subscribe(listener);
     }
 }
 
