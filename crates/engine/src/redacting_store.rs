@@ -238,3 +238,70 @@ mod conformance {
 
     gaffer_store::conformance_tests!(fresh(), shared: one_file());
 }
+
+/// A board imported through the wrapper is redacted like one written through it.
+#[cfg(test)]
+mod import {
+    #![allow(clippy::unwrap_used)]
+
+    use super::RedactingStore;
+    use crate::secrets::Secrets;
+    use gaffer_core::{Flow, NewEvent, NewTask, Risk, Seq, TaskState};
+    use gaffer_store::{EventFilter, NewProject, SqliteStore, Store};
+    use std::sync::Arc;
+
+    const SECRET: &str = "daemon-token-0123456789";
+
+    #[test]
+    fn imported_rows_and_events_are_redacted_with_ids_and_seqs_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // The source was written before the secret was known.
+        let source = SqliteStore::open_default(&dir.path().join("source.db")).unwrap();
+        let p = source
+            .upsert_project(&NewProject {
+                name: "p".into(),
+                root: "/srv/p".into(),
+                target: "main".into(),
+            })
+            .unwrap();
+        let state = TaskState::new(Flow::default(), Risk::Low, 0);
+        let title = format!("use {SECRET}");
+        let t = source
+            .create_task(
+                p.id,
+                &NewTask {
+                    title: title.clone(),
+                    ..NewTask::default()
+                },
+                &state,
+            )
+            .unwrap();
+        source
+            .append_events(&[
+                NewEvent::new("note", serde_json::json!({ "said": SECRET })).task(t.id)
+            ])
+            .unwrap();
+
+        let secrets = Arc::new(Secrets::from_settings(&gaffer_config::default_settings()));
+        secrets.add("GAFFER_DAEMON_TOKEN", SECRET);
+        let target = RedactingStore::new(
+            Arc::new(SqliteStore::open_default(&dir.path().join("target.db")).unwrap()),
+            secrets,
+        );
+        target.import_rows(&source.export_rows().unwrap()).unwrap();
+        let log = source
+            .events_after(Seq(0), 100, &EventFilter::default())
+            .unwrap();
+        target.import_events(&log).unwrap();
+
+        let copied = target.task(t.id).unwrap();
+        assert!(!copied.title.contains(SECRET), "{}", copied.title);
+        assert_eq!(copied.branch, t.branch, "the branch names the real branch");
+        let copied_log = target
+            .events_after(Seq(0), 100, &EventFilter::default())
+            .unwrap();
+        let seqs = |events: &[gaffer_core::Event]| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&copied_log), seqs(&log));
+        assert!(!serde_json::to_string(&copied_log).unwrap().contains(SECRET));
+    }
+}
