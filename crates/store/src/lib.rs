@@ -133,7 +133,14 @@ pub trait Store: Send + Sync {
     /// other that the store knows of, and that appended events ([`Change::Events`]) or made a
     /// job claimable ([`Change::Jobs`]: enqueued, released, or imported queued or leased):
     /// once per transaction and kind at most, never for a transaction that rolled back, never
-    /// for reads. A lease running out is no change (time passing writes nothing): waiters on
+    /// for reads. Precisely: `Events` after `create_task`, an `edit_task` that changed
+    /// something, a `commit` that wrote an event, a non-empty `append_events`, a `release_job`
+    /// that released, a `release_jobs_of_dead_owners` that released any, `start_run`, a
+    /// `mark_runs_lost` that lost any, a non-empty `import_events`; `Jobs` after a `commit` that
+    /// enqueued, a `release_job` or `release_jobs_of_dead_owners` that released, an
+    /// `import_rows` with a queued or leased job; nothing after any other write
+    /// (`upsert_project`, `claim_job`, `heartbeat`, `set_job_process`, `set_run_session`).
+    /// A lease running out is no change (time passing writes nothing): waiters on
     /// jobs still wake at the earliest lease expiry. The listener stays for the life of this
     /// handle; it must be cheap and must not call back into the store (it typically pokes a
     /// `tokio::sync::Notify`); it may run on any thread, the writer's or the store's own.

@@ -104,9 +104,9 @@ fn note(n: i64) -> NewEvent {
 }
 
 /// Listeners hear `Events` after create_task, append_events (once for several events),
-/// commits with events, start_run, mark_runs_lost and import_events; `Jobs` after a commit
-/// enqueueing jobs, release_job (with `Events` for its `job.released`) and import_rows of a
-/// queued job. Reads, a claim, a heartbeat, a recorded process, a completion without events, an
+/// commits with events, an edit, start_run, mark_runs_lost and import_events; `Jobs` after a
+/// commit enqueueing jobs, release_job and release_jobs_of_dead_owners (each with `Events` for
+/// its `job.released`) and import_rows of a queued job. Reads, a claim, a heartbeat, a recorded process, a completion without events, an
 /// empty append, an edit that changes nothing, and commits refused (a version conflict, a lost
 /// lease) are heard as nothing.
 pub fn changes_wake_listeners(make: &MakeStore) {
@@ -185,17 +185,31 @@ pub fn changes_wake_listeners(make: &MakeStore) {
 
     assert!(must(store.release_job(job.id, "w"), "release"));
     expect(&heard, (6, 3), "release_job");
+    let t = must(store.task(t.id), "task");
+    let edit = TaskEdit {
+        title: Some("T, renamed".into()),
+        ..TaskEdit::default()
+    };
+    must(store.edit_task(t.id, t.version, &edit), "edit");
+    expect(&heard, (7, 3), "an edit that changed the title");
+    must(store.claim_job("host-a:1:w", &[], 60_000), "claim").expect_some("job");
+    let gone = must(
+        store.release_jobs_of_dead_owners("host-a:", "host-a:2:w"),
+        "release_jobs_of_dead_owners",
+    );
+    assert_eq!(gone.len(), 1);
+    expect(&heard, (8, 4), "release_jobs_of_dead_owners");
     let run = must(store.start_run(&new_run(t.id, Role::Coder)), "start_run");
-    expect(&heard, (7, 3), "start_run");
+    expect(&heard, (9, 4), "start_run");
     clock.advance(10);
     must(
         store.mark_runs_lost(Some(run.task), "gone"),
         "mark_runs_lost",
     );
-    expect(&heard, (8, 3), "mark_runs_lost");
+    expect(&heard, (10, 4), "mark_runs_lost");
     must(store.mark_runs_lost(None, "none running"), "mark_runs_lost");
     must(store.append_events(&[note(7)]), "append_events");
-    expect(&heard, (9, 3), "losing no run, then one append");
+    expect(&heard, (11, 4), "losing no run, then one append");
 
     // Imports into a fresh store: rows with queued jobs are `Jobs`, events are `Events`.
     let copy = make(clock.clone());
@@ -212,7 +226,7 @@ pub fn changes_wake_listeners(make: &MakeStore) {
     );
     must(copy.import_events(&log), "import_events");
     expect(&heard_copy, (1, 1), "import_events");
-    expect(&heard, (9, 3), "writes to another store");
+    expect(&heard, (11, 4), "writes to another store");
 }
 
 /// On one database, a write through one handle is heard by listeners on every handle, the
