@@ -1,7 +1,8 @@
 //! The store as the engine, the server and the CLI see it: every write passes through the
 //! project's redactor first, so no secret gaffer knows reaches the database, and from there the
 //! API, the dashboard, `gaffer log`, notifications or MCP. Reads pass through unchanged (what is
-//! stored is already clean).
+//! stored is already clean). Imports are writes too: a board copied in through this wrapper is
+//! redacted like one written through it (its source may predate a secret gaffer knows now).
 
 use crate::secrets::Secrets;
 use gaffer_core::{
@@ -9,8 +10,8 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
-    UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, JobFilter, Listener, NewProject, Result, Store, TaskEdit,
+    TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 use std::sync::Arc;
 
@@ -28,6 +29,34 @@ impl RedactingStore {
         let mut event = event.clone();
         self.secrets.redact_json(&mut event.data);
         event
+    }
+
+    /// `rows` with what the writes below redact redacted the same way: what a task asks, its
+    /// state and plan, job specs, run outcomes. A task's branch is kept: it names a real branch.
+    fn rows(&self, rows: &BoardRows) -> BoardRows {
+        let mut rows = rows.clone();
+        for task in &mut rows.tasks {
+            task.title = self.secrets.redact(&task.title).into_owned();
+            task.body = self.secrets.redact(&task.body).into_owned();
+            task.labels = self.secrets.scrub(&task.labels);
+            task.write_scope = self.secrets.scrub(&task.write_scope);
+            task.read_scope = self.secrets.scrub(&task.read_scope);
+            task.state = self.secrets.scrub(&task.state);
+            if let Some(plan) = &mut task.plan {
+                self.secrets.redact_json(plan);
+            }
+        }
+        for row in &mut rows.jobs {
+            row.job.spec = self.secrets.scrub(&row.job.spec);
+        }
+        for row in &mut rows.runs {
+            row.run.outcome = row
+                .run
+                .outcome
+                .as_deref()
+                .map(|o| self.secrets.redact(o).into_owned());
+        }
+        rows
     }
 }
 
@@ -151,6 +180,27 @@ impl Store for RedactingStore {
     ) -> Result<Vec<UsageRow>> {
         self.inner.usage_breakdown(project, by)
     }
+    fn export_rows(&self) -> Result<BoardRows> {
+        self.inner.export_rows()
+    }
+    fn import_rows(&self, rows: &BoardRows) -> Result<()> {
+        self.inner.import_rows(&self.rows(rows))
+    }
+    fn import_events(&self, events: &[Event]) -> Result<()> {
+        // Redacted like appended events; their seqs and times are kept.
+        let events: Vec<Event> = events
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                self.secrets.redact_json(&mut e.data);
+                e
+            })
+            .collect();
+        self.inner.import_events(&events)
+    }
+    fn subscribe(&self, listener: Listener) {
+        self.inner.subscribe(listener);
+    }
 }
 
 /// The wrapper is a store like any other: it passes the whole conformance suite over SQLite.
@@ -187,4 +237,71 @@ mod conformance {
     }
 
     gaffer_store::conformance_tests!(fresh(), shared: one_file());
+}
+
+/// A board imported through the wrapper is redacted like one written through it.
+#[cfg(test)]
+mod import {
+    #![allow(clippy::unwrap_used)]
+
+    use super::RedactingStore;
+    use crate::secrets::Secrets;
+    use gaffer_core::{Flow, NewEvent, NewTask, Risk, Seq, TaskState};
+    use gaffer_store::{EventFilter, NewProject, SqliteStore, Store};
+    use std::sync::Arc;
+
+    const SECRET: &str = "daemon-token-0123456789";
+
+    #[test]
+    fn imported_rows_and_events_are_redacted_with_ids_and_seqs_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // The source was written before the secret was known.
+        let source = SqliteStore::open_default(&dir.path().join("source.db")).unwrap();
+        let p = source
+            .upsert_project(&NewProject {
+                name: "p".into(),
+                root: "/srv/p".into(),
+                target: "main".into(),
+            })
+            .unwrap();
+        let state = TaskState::new(Flow::default(), Risk::Low, 0);
+        let title = format!("use {SECRET}");
+        let t = source
+            .create_task(
+                p.id,
+                &NewTask {
+                    title: title.clone(),
+                    ..NewTask::default()
+                },
+                &state,
+            )
+            .unwrap();
+        source
+            .append_events(&[
+                NewEvent::new("note", serde_json::json!({ "said": SECRET })).task(t.id)
+            ])
+            .unwrap();
+
+        let secrets = Arc::new(Secrets::from_settings(&gaffer_config::default_settings()));
+        secrets.add("GAFFER_DAEMON_TOKEN", SECRET);
+        let target = RedactingStore::new(
+            Arc::new(SqliteStore::open_default(&dir.path().join("target.db")).unwrap()),
+            secrets,
+        );
+        target.import_rows(&source.export_rows().unwrap()).unwrap();
+        let log = source
+            .events_after(Seq(0), 100, &EventFilter::default())
+            .unwrap();
+        target.import_events(&log).unwrap();
+
+        let copied = target.task(t.id).unwrap();
+        assert!(!copied.title.contains(SECRET), "{}", copied.title);
+        assert_eq!(copied.branch, t.branch, "the branch names the real branch");
+        let copied_log = target
+            .events_after(Seq(0), 100, &EventFilter::default())
+            .unwrap();
+        let seqs = |events: &[gaffer_core::Event]| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&copied_log), seqs(&log));
+        assert!(!serde_json::to_string(&copied_log).unwrap().contains(SECRET));
+    }
 }

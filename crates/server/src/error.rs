@@ -141,7 +141,9 @@ impl From<StoreError> for ApiError {
             StoreError::VersionConflict { .. } => {
                 ApiError::conflict(message).with_hint("the task changed meanwhile; try again")
             }
-            StoreError::LeaseLost { .. } => ApiError::conflict(message),
+            StoreError::LeaseLost { .. }
+            | StoreError::NotEmpty(_)
+            | StoreError::SeqOutOfOrder { .. } => ApiError::conflict(message),
             StoreError::Invalid(_) => ApiError::invalid(message),
             StoreError::SchemaTooNew { .. } => ApiError::internal(message)
                 .with_hint("run the gaffer version that created this database, or a newer one"),

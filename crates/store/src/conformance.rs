@@ -7,8 +7,9 @@
 //! exercises one part of the contract, and panics with a message naming what broke. Two more
 //! checks need more than one fresh store: the lease model
 //! ([`no_two_owners_hold_a_job_and_none_completes_twice`], a property test over many fresh
-//! stores) and the concurrency check ([`eight_connections_drain_ten_thousand_jobs_exactly_once`],
-//! several handles on one database, made by a [`Connect`] factory).
+//! stores), the concurrency check ([`eight_connections_drain_ten_thousand_jobs_exactly_once`],
+//! several handles on one database, made by a [`Connect`] factory) and
+//! [`changes_reach_other_handles`] (a write through one handle wakes a listener on another).
 //!
 //! To run the whole suite against an implementation, invoke
 //! [`conformance_tests!`](crate::conformance_tests) in an integration test of a crate that
@@ -33,6 +34,9 @@
 //! `conformance_tests!(factory())` alone defines the [`CHECKS`] tests; [`run_all`] runs those in
 //! one go (a quick smoke test of a new backend).
 
+mod board_copy;
+mod board_rich;
+mod changes;
 mod commits;
 mod concurrency;
 mod edit_status;
@@ -49,6 +53,8 @@ use crate::Store;
 use gaffer_core::FixedClock;
 use std::sync::Arc;
 
+pub use board_copy::{board_is_copied_without_loss, imports_are_checked};
+pub use changes::{changes_reach_other_handles, changes_wake_listeners};
 pub use commits::{
     cancel_jobs_of_task, children_are_created, commit_is_all_or_nothing, versions_and_conflicts,
 };
@@ -108,6 +114,9 @@ macro_rules! __with_conformance_checks {
             usage_totals
             usage_breakdown
             usage_since
+            board_is_copied_without_loss
+            imports_are_checked
+            changes_wake_listeners
         }
     };
 }
@@ -141,7 +150,8 @@ macro_rules! __conformance_test_fns {
 ///
 /// With `shared: $connect` (an expression evaluating to something callable as
 /// `Fn() -> Box<dyn Store> + Sync`, see [`Connect`]; evaluated once per test) it also defines the
-/// lease model and the concurrency check: the whole suite.
+/// lease model, the concurrency check and the check that changes reach other handles: the whole
+/// suite.
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr) => {
@@ -154,6 +164,12 @@ macro_rules! conformance_tests {
         fn no_two_owners_hold_a_job_and_none_completes_twice() {
             let make = $make;
             $crate::conformance::no_two_owners_hold_a_job_and_none_completes_twice(&make);
+        }
+
+        #[test]
+        fn changes_reach_other_handles() {
+            let connect = $connect;
+            $crate::conformance::changes_reach_other_handles(&connect);
         }
 
         #[test]

@@ -1,4 +1,4 @@
-use gaffer_core::{JobId, ProjectId, RunId, TaskId};
+use gaffer_core::{JobId, ProjectId, RunId, Seq, TaskId};
 
 /// What can go wrong in a store. Callers match on the first few; the rest are reported.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,13 @@ pub enum StoreError {
     LeaseLost { job: JobId, owner: String },
     #[error("invalid: {0}")]
     Invalid(String),
+    /// [`crate::Store::import_rows`] into a store that holds something already (what it holds).
+    #[error("cannot import a board into a store that is not empty: it holds {0}")]
+    NotEmpty(String),
+    /// [`crate::Store::import_events`] of an event whose seq is not above the one before it (the
+    /// store's last, or the previous of the batch).
+    #[error("cannot import event {seq} after event {after}: sequence numbers must increase")]
+    SeqOutOfOrder { seq: Seq, after: Seq },
     #[error("the database is newer than this gaffer (schema {found}, this build knows {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("stored data is corrupt: {0}")]

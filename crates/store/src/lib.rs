@@ -7,16 +7,25 @@
 //!
 //! The one rule that makes crash recovery possible: a task's state never changes without its
 //! event and the jobs its effects require, in the same transaction ([`Store::commit`]).
+//!
+//! A whole board moves between stores (`gaffer store copy`) through [`Store::export_rows`],
+//! [`Store::import_rows`] and, page by page, [`Store::events_after`] and
+//! [`Store::import_events`]. Waiters learn of new events and claimable jobs from
+//! [`Store::subscribe`] rather than by polling alone.
 
+mod change;
 mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod copy;
 mod error;
 pub mod rules;
 mod sqlite;
 mod types;
 
+pub use change::{Change, Listener};
 pub use clock::SystemClock;
+pub use copy::{BoardRows, JobRow, RunRow};
 pub use error::{Result, StoreError};
 pub use sqlite::SqliteStore;
 pub use types::{
@@ -100,4 +109,44 @@ pub trait Store: Send + Sync {
         project: Option<ProjectId>,
         by: UsageDimension,
     ) -> Result<Vec<UsageRow>>;
+
+    /// Every row of the board but the event log, from one consistent snapshot, each list
+    /// ordered by id (see [`BoardRows`]). Importing them into an empty store of any kind with
+    /// [`Store::import_rows`] makes every read of that store return what this one returns.
+    fn export_rows(&self) -> Result<BoardRows>;
+    /// Writes `rows` as they are (ids, versions, states, leases, processes, usage, exhaustion
+    /// marks; nothing is re-derived, no event is written) in one transaction. Only into an
+    /// empty store: one holding any project, task, run, job or event refuses with
+    /// [`StoreError::NotEmpty`] and stays as it was. Rows that are not a board on their own
+    /// ([`rules::import::rows`]) are refused with [`StoreError::Invalid`]. Afterwards new
+    /// projects, tasks, runs and jobs get ids above every imported id of their table. So a copy
+    /// imports rows first, then the events.
+    fn import_rows(&self, rows: &BoardRows) -> Result<()>;
+    /// Appends `events` exactly as given (seq, time, references, kind, data; nothing completed
+    /// or checked beyond order) in one transaction. Their seqs must be strictly increasing and
+    /// above [`Store::last_seq`], or nothing is written and the first one out of order is
+    /// refused with [`StoreError::SeqOutOfOrder`]. Gaps are kept. Later appends get seqs above
+    /// the last imported one. An empty slice does nothing.
+    fn import_events(&self, events: &[Event]) -> Result<()>;
+
+    /// Calls `listener` after each transaction that has committed, through this handle or any
+    /// other that the store knows of, and that appended events ([`Change::Events`]) or made a
+    /// job claimable ([`Change::Jobs`]: enqueued, released, or imported queued or leased):
+    /// once per transaction and kind at most, never for a transaction that rolled back, never
+    /// for reads. Precisely: `Events` after `create_task`, an `edit_task` that changed
+    /// something, a `commit` that wrote an event, a non-empty `append_events`, a `release_job`
+    /// that released, a `release_jobs_of_dead_owners` that released any, `start_run`, a
+    /// `mark_runs_lost` that lost any, a non-empty `import_events`; `Jobs` after a `commit` that
+    /// enqueued, a `release_job` or `release_jobs_of_dead_owners` that released, an
+    /// `import_rows` with a queued or leased job; nothing after any other write
+    /// (`upsert_project`, `claim_job`, `heartbeat`, `set_job_process`, `set_run_session`).
+    /// A lease running out is no change (time passing writes nothing): waiters on
+    /// jobs still wake at the earliest lease expiry. The listener stays for the life of this
+    /// handle; it must be cheap and must not call back into the store (it typically pokes a
+    /// `tokio::sync::Notify`); it may run on any thread, the writer's or the store's own.
+    ///
+    /// Which other handles a store hears: PostgreSQL hears every writer (LISTEN/NOTIFY);
+    /// SQLite hears the handles of this process on the same file, so callers keep a slow poll
+    /// for other processes.
+    fn subscribe(&self, listener: Listener);
 }

@@ -9,5 +9,6 @@
 pub mod children;
 pub mod edit;
 pub mod events;
+pub mod import;
 pub mod input;
 pub mod jobs;

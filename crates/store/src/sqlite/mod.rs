@@ -5,10 +5,15 @@
 //! lock is taken up front, so two writers never deadlock upgrading a read lock), and contention
 //! is absorbed by the busy timeout and retry loop in [`retry`]: callers never see
 //! "database is locked".
+//!
+//! Once a write has committed, the handle tells the listeners of every handle of this process on
+//! the same file what it changed ([`changes`]).
 
+mod changes;
 mod children;
 mod commit;
 mod connection;
+mod copy;
 mod events;
 mod jobs;
 mod migrate;
@@ -20,9 +25,10 @@ mod tasks;
 
 use crate::clock::SystemClock;
 use crate::{
-    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
-    UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, JobFilter, Listener, NewProject, Result, Store, TaskEdit,
+    TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
+use changes::{Changes, Touched};
 use gaffer_core::{
     Clock, Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project,
     ProjectId, Run, RunId, Seq, Task, TaskId, TaskState,
@@ -37,6 +43,7 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     clock: Arc<dyn Clock>,
     path: PathBuf,
+    changes: Changes,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -57,6 +64,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             clock,
             path: path.to_path_buf(),
+            changes: Changes::join(path),
         })
     }
 
@@ -84,14 +92,28 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), retried whole on contention.
-    fn write<T>(&self, mut f: impl FnMut(&Connection, i64) -> TxResult<T>) -> Result<T> {
-        let mut conn = self.lock();
-        retry(|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx, self.clock.now_ms())?;
-            tx.commit()?;
-            Ok(value)
-        })
+    fn write<T>(&self, f: impl FnMut(&Connection, i64) -> TxResult<T>) -> Result<T> {
+        self.write_then(f, |_| Touched::NONE)
+    }
+
+    /// [`SqliteStore::write`], then, once committed, tells the listeners what `touched` says the
+    /// transaction changed, judging by its value.
+    fn write_then<T>(
+        &self,
+        mut f: impl FnMut(&Connection, i64) -> TxResult<T>,
+        touched: impl FnOnce(&T) -> Touched,
+    ) -> Result<T> {
+        let value = {
+            let mut conn = self.lock();
+            retry(|| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let value = f(&tx, self.clock.now_ms())?;
+                tx.commit()?;
+                Ok(value)
+            })?
+        };
+        self.changes.publish(touched(&value));
+        Ok(value)
     }
 
     /// Runs `f` in a read transaction: one consistent snapshot, never blocking writers.
@@ -120,7 +142,10 @@ impl Store for SqliteStore {
     }
 
     fn create_task(&self, project: ProjectId, task: &NewTask, initial: &TaskState) -> Result<Task> {
-        self.write(|c, now| Ok(tasks::create(c, project, task, initial, now)?.0))
+        self.write_then(
+            |c, now| Ok(tasks::create(c, project, task, initial, now)?.0),
+            |_| Touched::EVENTS,
+        )
     }
 
     fn task(&self, id: TaskId) -> Result<Task> {
@@ -132,15 +157,34 @@ impl Store for SqliteStore {
     }
 
     fn edit_task(&self, id: TaskId, expected_version: i64, edit: &TaskEdit) -> Result<Task> {
-        self.write(|c, now| tasks::edit(c, id, expected_version, edit, now))
+        // An edit that changes nothing writes no event (and keeps the version).
+        self.write_then(
+            |c, now| tasks::edit(c, id, expected_version, edit, now),
+            |t| Touched {
+                events: t.version != expected_version,
+                jobs: false,
+            },
+        )
     }
 
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
-        self.write(|c, now| commit::apply(c, commit, now))
+        self.write_then(
+            |c, now| commit::apply(c, commit, now),
+            |written| Touched {
+                events: !written.is_empty(),
+                jobs: !commit.enqueue.is_empty(),
+            },
+        )
     }
 
     fn append_events(&self, events: &[NewEvent]) -> Result<Vec<Event>> {
-        self.write(|c, now| events::insert(c, events, now))
+        self.write_then(
+            |c, now| events::insert(c, events, now),
+            |written| Touched {
+                events: !written.is_empty(),
+                jobs: false,
+            },
+        )
     }
 
     fn events_after(&self, after: Seq, limit: usize, filter: &EventFilter) -> Result<Vec<Event>> {
@@ -160,7 +204,17 @@ impl Store for SqliteStore {
     }
 
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
-        self.write(|c, now| jobs::release(c, job, owner, now))
+        // A release writes `job.released` and puts the job back in the queue.
+        self.write_then(
+            |c, now| jobs::release(c, job, owner, now),
+            |&released| {
+                if released {
+                    Touched::BOTH
+                } else {
+                    Touched::NONE
+                }
+            },
+        )
     }
 
     fn release_jobs_of_dead_owners(
@@ -168,7 +222,16 @@ impl Store for SqliteStore {
         owner_prefix: &str,
         keep_owner: &str,
     ) -> Result<Vec<Job>> {
-        self.write(|c, now| jobs::release_dead_owners(c, owner_prefix, keep_owner, now))
+        self.write_then(
+            |c, now| jobs::release_dead_owners(c, owner_prefix, keep_owner, now),
+            |released| {
+                if released.is_empty() {
+                    Touched::NONE
+                } else {
+                    Touched::BOTH
+                }
+            },
+        )
     }
 
     fn set_job_process(&self, job: JobId, owner: &str, process: &ProcessRecord) -> Result<bool> {
@@ -188,7 +251,7 @@ impl Store for SqliteStore {
     }
 
     fn start_run(&self, run: &NewRun) -> Result<Run> {
-        self.write(|c, now| runs::start(c, run, now))
+        self.write_then(|c, now| runs::start(c, run, now), |_| Touched::EVENTS)
     }
 
     fn set_run_session(&self, run: RunId, session: &str) -> Result<()> {
@@ -196,7 +259,13 @@ impl Store for SqliteStore {
     }
 
     fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>> {
-        self.write(|c, now| runs::mark_lost(c, task, reason, now))
+        self.write_then(
+            |c, now| runs::mark_lost(c, task, reason, now),
+            |lost| Touched {
+                events: !lost.is_empty(),
+                jobs: false,
+            },
+        )
     }
 
     fn run(&self, id: RunId) -> Result<Run> {
@@ -221,5 +290,33 @@ impl Store for SqliteStore {
         by: UsageDimension,
     ) -> Result<Vec<UsageRow>> {
         self.read(|c, _| runs::usage_breakdown(c, project, by))
+    }
+
+    fn export_rows(&self) -> Result<BoardRows> {
+        self.read(|c, _| copy::export(c))
+    }
+
+    fn import_rows(&self, rows: &BoardRows) -> Result<()> {
+        self.write_then(
+            |c, _| copy::import(c, rows),
+            |_| Touched {
+                events: false,
+                jobs: crate::rules::import::has_claimable_job(rows),
+            },
+        )
+    }
+
+    fn import_events(&self, events: &[Event]) -> Result<()> {
+        self.write_then(
+            |c, _| copy::import_events(c, events),
+            |_| Touched {
+                events: !events.is_empty(),
+                jobs: false,
+            },
+        )
+    }
+
+    fn subscribe(&self, listener: Listener) {
+        self.changes.subscribe(listener);
     }
 }
