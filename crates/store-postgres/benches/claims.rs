@@ -9,9 +9,7 @@
 //! (`gaffer_test_support::postgres`: `GAFFER_TEST_PG_URL`, or a throwaway local cluster).
 
 use gaffer_core::{JobSpec, NewJob, ProjectId};
-use gaffer_store::{
-    Commit, JobCompletion, JobFilter, JobOutcome, NewProject, Store, SystemClock,
-};
+use gaffer_store::{Commit, JobCompletion, JobFilter, JobOutcome, NewProject, Store, SystemClock};
 use gaffer_store_postgres::{PgOptions, PgStore};
 use gaffer_test_support::postgres::server;
 use std::collections::HashSet;

@@ -364,3 +364,47 @@ fn notifications_are_sent_on_commit_only() {
         vec![(other.events_channel().to_string(), seq.to_string())]
     );
 }
+
+#[test]
+fn an_open_store_never_shows_its_password() {
+    let Some(server) = server() else { return };
+    // The throwaway cluster trusts local connections: any password is accepted (and ignored).
+    let Some(rest) = server.url().strip_prefix("postgres://postgres@") else {
+        return; // a server of another shape (GAFFER_TEST_PG_URL): nothing to rewrite
+    };
+    let url = format!("postgres://postgres:hunter2-secret@{rest}");
+    let store =
+        PgStore::open_in_schema(&url, &server.fresh_schema(), Arc::new(SystemClock)).unwrap();
+    for text in [format!("{store:?}"), store.server().to_string()] {
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("postgres@127.0.0.1"), "{text}");
+    }
+}
+
+#[test]
+fn text_postgresql_cannot_store_is_refused_as_invalid() {
+    let Some(server) = server() else { return };
+    let store = open(server, &server.fresh_schema());
+    let p = project(&store);
+    let err = store
+        .create_task(p.id, &new_task("a \0 in the title"), &backlog())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    // JSON columns escape it, so an event's data may hold one.
+    let e = gaffer_core::NewEvent {
+        kind: "agent.output".into(),
+        data: serde_json::json!({ "text": "nul \0 here" }),
+        project: Some(p.id),
+        task: None,
+        run: None,
+    };
+    let written = store.append_events(&[e]).unwrap();
+    let read = store
+        .events_after(
+            gaffer_core::Seq(0),
+            10,
+            &gaffer_store::EventFilter::default(),
+        )
+        .unwrap();
+    assert_eq!(read, written);
+}
