@@ -120,13 +120,16 @@ pub(crate) fn claim(
     rules::input::owner(owner)?;
     rules::input::lease(lease_ms)?;
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    // One kind is an equality, so that its claim index (kind, priority, id) is walked in claim
+    // order; several walk the index of all kinds and filter.
     let any = format!("{CLAIMABLE} {CLAIM_ORDER}");
+    let of_kind = format!("{CLAIMABLE} AND kind = $2 {CLAIM_ORDER}");
     let of_kinds = format!("{CLAIMABLE} AND kind = ANY($2) {CLAIM_ORDER}");
     loop {
-        let candidate = if kinds.is_empty() {
-            tx.query_opt(&any, &[&now])?
-        } else {
-            tx.query_opt(&of_kinds, &[&now, &kinds])?
+        let candidate = match kinds.as_slice() {
+            [] => tx.query_opt(&any, &[&now])?,
+            [kind] => tx.query_opt(&of_kind, &[&now, kind])?,
+            _ => tx.query_opt(&of_kinds, &[&now, &kinds])?,
         };
         let Some(row) = candidate else {
             return Ok(None);
