@@ -148,6 +148,9 @@ impl From<StoreError> for ApiError {
             StoreError::SchemaTooNew { .. } => ApiError::internal(message)
                 .with_hint("run the gaffer version that created this database, or a newer one"),
             StoreError::Corrupt(_) | StoreError::Database(_) => ApiError::internal(message),
+            StoreError::Unavailable(_) => ApiError::internal(message)
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+                .with_hint("the database server cannot be reached; try again"),
         }
     }
 }

@@ -34,6 +34,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot be reached (a server store's connection failed or was lost); trying
+    /// again later may succeed. The message names the server, never its password.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,9 +1,10 @@
 //! Where gaffer keeps everything: projects, tasks, runs, the event log and the job queue.
 //!
 //! [`Store`] is the port; [`SqliteStore`] is the embedded implementation (WAL, migrations embedded
-//! in the binary). A PostgreSQL implementation can follow behind the same trait: callers only see
-//! the trait, [`rules`] holds what every implementation checks and records the same way, and
-//! `conformance` (behind the feature of that name) is a test suite any implementation must pass.
+//! in the binary); `gaffer-store-postgres` is the PostgreSQL one, behind the same trait: callers
+//! only see the trait, [`rules`] holds what every implementation checks and records the same way,
+//! and `conformance` (behind the feature of that name) is a test suite any implementation must
+//! pass.
 //!
 //! The one rule that makes crash recovery possible: a task's state never changes without its
 //! event and the jobs its effects require, in the same transaction ([`Store::commit`]).

@@ -7,12 +7,16 @@
 //! With the `engine` feature, [`EngineHarness`] runs the real engine in process on a
 //! [`TestRepo`], with scripted agents and a verify command (the engine's own flow tests).
 //!
+//! [`postgres::server`] gives the PostgreSQL server that tests of the PostgreSQL store use: the
+//! one `GAFFER_TEST_PG_URL` names, or a throwaway cluster started once per test process.
+//!
 //! This is test code: helpers panic (with git's stderr) instead of returning errors.
 
 mod env;
 #[cfg(feature = "engine")]
 mod harness;
 pub mod netns;
+pub mod postgres;
 mod repo;
 
 pub use env::{git_cmd, hermetic_git_env};
