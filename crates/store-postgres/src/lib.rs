@@ -33,9 +33,11 @@
 
 mod children;
 mod commit;
+mod copy;
 mod error;
 mod events;
 mod jobs;
+mod listen;
 mod migrate;
 mod notify;
 mod pool;
@@ -88,6 +90,7 @@ impl Default for PgOptions {
 pub struct PgStore {
     settings: Arc<Settings>,
     pool: Pool,
+    listeners: Arc<listen::Listeners>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -128,7 +131,11 @@ impl PgStore {
         let settings = Arc::new(Settings::new(url, &options.schema)?);
         let pool = Pool::start(settings.clone(), clock, options.connections)?;
         pool.run(|session| session.migrate())?;
-        Ok(PgStore { settings, pool })
+        Ok(PgStore {
+            settings,
+            pool,
+            listeners: Arc::default(),
+        })
     }
 
     /// The schema version this build writes.

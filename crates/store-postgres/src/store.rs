@@ -1,14 +1,14 @@
 //! [`Store`] for [`PgStore`]: each method is one transaction on a connection thread. Arguments
 //! are cloned into the transaction (it runs on another thread and may run more than once).
 
-use crate::{PgStore, commit, events, jobs, projects, runs, tasks};
+use crate::{PgStore, commit, copy, events, jobs, projects, runs, tasks};
 use gaffer_core::{
     Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
-    UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, JobFilter, Listener, NewProject, Result, Store, TaskEdit,
+    TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 
 impl Store for PgStore {
@@ -142,5 +142,23 @@ impl Store for PgStore {
         by: UsageDimension,
     ) -> Result<Vec<UsageRow>> {
         self.read(move |tx, _| runs::usage_breakdown(tx, project, by))
+    }
+
+    fn export_rows(&self) -> Result<BoardRows> {
+        self.read(|tx, _| copy::export(tx))
+    }
+
+    fn import_rows(&self, rows: &BoardRows) -> Result<()> {
+        let rows = rows.clone();
+        self.write(move |tx, _| copy::import(tx, &rows))
+    }
+
+    fn import_events(&self, events: &[Event]) -> Result<()> {
+        let events = events.to_vec();
+        self.write(move |tx, _| copy::import_events(tx, &events))
+    }
+
+    fn subscribe(&self, listener: Listener) {
+        self.listeners.subscribe(&self.settings, listener);
     }
 }
