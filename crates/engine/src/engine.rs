@@ -116,11 +116,22 @@ impl Engine {
     pub fn with_owner(board: Arc<Board>, agents: Registry, owner: String) -> Arc<Engine> {
         let concurrency = board.settings.engine.concurrency;
         let budget = HostBudget::new(&board.settings.host);
+        // Whatever changes the board (this process, another one, another daemon through
+        // PostgreSQL's NOTIFY) wakes the loop at once; the tick stays as a fallback.
+        let wake = Arc::new(Notify::new());
+        let weak = Arc::downgrade(&wake);
+        board
+            .store
+            .subscribe(Arc::new(move |_: gaffer_store::Change| {
+                if let Some(wake) = weak.upgrade() {
+                    wake.notify_one();
+                }
+            }));
         Arc::new(Engine {
             board,
             agents: Arc::new(agents),
             owner,
-            wake: Arc::new(Notify::new()),
+            wake,
             concurrency: AtomicUsize::new(concurrency),
             budget,
             held_back: Mutex::new(None),

@@ -1,22 +1,32 @@
 //! Which store a board keeps its state in: chosen here, once, when a board opens. Everything
-//! else sees only the [`Store`] trait, so another store (PostgreSQL) is added by choosing it
-//! here (from the settings) and passing `gaffer_store::conformance`.
+//! else sees only the [`Store`] trait: the SQLite file in the state directory by default, the
+//! PostgreSQL database `[store] url` names when several daemons share one board.
 
 use crate::error::Result;
 use crate::paths::StatePaths;
 use gaffer_config::Settings;
 use gaffer_core::Clock;
 use gaffer_store::{SqliteStore, Store, SystemClock};
+use gaffer_store_postgres::PgStore;
 use std::sync::Arc;
 
 /// Opens the store `settings` choose for the project at `paths`, its times from `clock` (the
-/// system clock when `None`). Today that is always the SQLite file in the state directory
-/// ([`StatePaths::database`]); no setting chooses another yet.
+/// system clock when `None`): the PostgreSQL database of `[store] url` when set (migrated to
+/// this build's schema), else the SQLite file in the state directory
+/// ([`StatePaths::database`]).
 pub fn open(
-    _settings: &Settings,
+    settings: &Settings,
     paths: &StatePaths,
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<Arc<dyn Store>> {
     let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
-    Ok(Arc::new(SqliteStore::open(&paths.database(), clock)?))
+    Ok(match &settings.store.url {
+        Some(url) => Arc::new(PgStore::open(url.expose(), clock)?),
+        None => Arc::new(SqliteStore::open(&paths.database(), clock)?),
+    })
+}
+
+/// Whether `settings` put the board in a store other daemons may share (PostgreSQL).
+pub fn is_shared(settings: &Settings) -> bool {
+    settings.store.url.is_some()
 }

@@ -52,9 +52,22 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub fn new(app: AppState, closing: CancellationToken) -> Self {
         let (changes, _) = watch::channel(0);
+        let changes = Arc::new(changes);
+        // New events wake the streams at once, whoever wrote them (the CLI, the engine, another
+        // daemon through PostgreSQL's NOTIFY); the streams' poll stays as a fallback.
+        let weak = Arc::downgrade(&changes);
+        app.board
+            .store()
+            .subscribe(Arc::new(move |change: gaffer_store::Change| {
+                if change == gaffer_store::Change::Events
+                    && let Some(changes) = weak.upgrade()
+                {
+                    changes.send_modify(|n: &mut u64| *n = n.wrapping_add(1));
+                }
+            }));
         Ctx {
             app,
-            changes: Arc::new(changes),
+            changes,
             closing,
             metrics: Arc::default(),
         }
