@@ -11,6 +11,7 @@ mod commit;
 mod connection;
 mod events;
 mod jobs;
+mod leases;
 mod migrate;
 mod projects;
 mod retry;
@@ -20,7 +21,7 @@ mod tasks;
 
 use crate::clock::SystemClock;
 use crate::{
-    Commit, EventFilter, JobFilter, NewProject, Result, Store, TaskEdit, TaskFilter,
+    Commit, EventFilter, JobFilter, LeaseHolder, NewProject, Result, Store, TaskEdit, TaskFilter,
     UsageDimension, UsageRow, UsageTotals,
 };
 use gaffer_core::{
@@ -187,6 +188,18 @@ impl Store for SqliteStore {
         self.read(|c, _| jobs::list(c, filter))
     }
 
+    fn hold_lease(&self, name: &str, owner: &str, lease_ms: i64) -> Result<bool> {
+        self.write(|c, now| leases::hold(c, name, owner, lease_ms, now))
+    }
+
+    fn release_lease(&self, name: &str, owner: &str) -> Result<bool> {
+        self.write(|c, _| leases::release(c, name, owner))
+    }
+
+    fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>> {
+        self.read(|c, _| leases::holder(c, name))
+    }
+
     fn start_run(&self, run: &NewRun) -> Result<Run> {
         self.write(|c, now| runs::start(c, run, now))
     }
@@ -197,6 +210,10 @@ impl Store for SqliteStore {
 
     fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>> {
         self.write(|c, now| runs::mark_lost(c, task, reason, now))
+    }
+
+    fn mark_runs_of_job_lost(&self, job: JobId, reason: &str) -> Result<Vec<Run>> {
+        self.write(|c, now| runs::mark_lost_of_job(c, job, reason, now))
     }
 
     fn run(&self, id: RunId) -> Result<Run> {
