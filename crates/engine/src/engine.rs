@@ -18,10 +18,6 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Owners of this machine's engines share this prefix; the daemon's lock on the state directory
-/// guarantees that any other owner with it is a dead instance.
-pub const LOCAL_OWNER_PREFIX: &str = "local:";
-
 /// Job kinds by the slot they use: agents (`engine.concurrency`), heavy commands (the host
 /// budget, `[host]`), the merge queue's landing (one at a time, never behind other work), and
 /// light bookkeeping.
@@ -55,6 +51,8 @@ pub struct Engine {
     last_agent_start: Mutex<Option<std::time::Instant>>,
     /// What the budgets last said (to record each change once).
     spend: crate::budget::Watch,
+    /// Who drives the merge queue when the board is shared.
+    queue: crate::queue_lease::QueueLease,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -103,23 +101,19 @@ impl EngineHandle {
 impl Engine {
     pub fn new(board: Arc<Board>, agents: Registry) -> Arc<Engine> {
         let me = gaffer_proc::current_identity();
-        Engine::with_owner(
-            board,
-            agents,
-            format!("{LOCAL_OWNER_PREFIX}{}:{}", me.pid, me.start_time),
-        )
+        let owner = format!("{}{}:{}", board.owner_prefix(), me.pid, me.start_time);
+        Engine::with_owner(board, agents, owner)
     }
 
     /// An engine leasing jobs as `owner`. In-process tests start engine after engine on one
-    /// board; an owner of its own (`local:…`) makes each look like another instance, so the
-    /// next one's recovery treats the leases of one that was dropped as a dead instance's.
+    /// board; an owner of its own (under the board's [`Board::owner_prefix`]) makes each look
+    /// like another instance, so the next one's recovery treats the leases of one that was
+    /// dropped as a dead instance's.
     pub fn with_owner(board: Arc<Board>, agents: Registry, owner: String) -> Arc<Engine> {
         let concurrency = board.settings.engine.concurrency;
         let budget = HostBudget::new(&board.settings.host);
         Arc::new(Engine {
-            board,
             agents: Arc::new(agents),
-            owner,
             wake: Arc::new(Notify::new()),
             concurrency: AtomicUsize::new(concurrency),
             budget,
@@ -128,6 +122,9 @@ impl Engine {
             claims: AtomicU64::new(0),
             last_agent_start: Mutex::new(None),
             spend: crate::budget::Watch::default(),
+            queue: crate::queue_lease::QueueLease::new(&board, &owner),
+            board,
+            owner,
         })
     }
 
@@ -150,6 +147,7 @@ impl Engine {
     /// shutdown, running work is interrupted and its jobs go back to the queue: every task can
     /// be resumed by the next start.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
+        self.board.check_shared()?;
         let report = crate::recovery::recover(&self).await?;
         tracing::info!(?report, "recovered");
         self.event(Payload::EngineStarted(EngineOwner {
@@ -163,7 +161,9 @@ impl Engine {
             if let Err(e) = self.tick() {
                 tracing::error!("scheduling failed: {e}");
             }
-            self.queue_round().await;
+            if self.queue.hold(&self.board) {
+                self.queue_round().await;
+            }
             self.fill(&mut workers, &shutdown);
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -178,6 +178,7 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
+        self.queue.release(&self.board);
         self.event(Payload::EngineStopped(EngineOwner {
             owner: self.owner.clone(),
         }));
@@ -342,12 +343,35 @@ impl Engine {
                         break;
                     }
                 };
+                self.take_over(&job);
                 let token = shutdown.child_token();
                 if let Ok(mut running) = self.running.lock() {
                     running.insert(job.id, (job.spec.kind(), token.clone(), job.task));
                 }
                 let engine = Arc::clone(self);
                 workers.spawn(async move { engine.drive(job, token, permit).await });
+            }
+        }
+    }
+
+    /// A job handed out before and never given back (its attempts count only expired leases:
+    /// releases do not count) was taken from a holder that died or stalled: the runs it had
+    /// started will never end otherwise, so they are marked lost before it runs again.
+    fn take_over(&self, job: &Job) {
+        if job.attempts <= 1 {
+            return;
+        }
+        match self
+            .board
+            .store
+            .mark_runs_of_job_lost(job.id, "its job's previous holder lost the lease")
+        {
+            Ok(lost) if !lost.is_empty() => {
+                tracing::info!(job = %job.id, runs = lost.len(), "took over a job; its runs are lost");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(job = %job.id, "cannot mark the runs of a taken-over job lost: {e}")
             }
         }
     }

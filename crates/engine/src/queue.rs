@@ -46,6 +46,8 @@ pub(crate) fn round(board: &Board) -> Result<Round> {
     if board.tasks(&[Status::Queued, Status::Merging])?.is_empty() {
         return Ok(round);
     }
+    // A shared board: the branches, candidates and target as the remote has them now.
+    crate::remote_sync::fetch(board)?;
     let limit = 4 * board.settings.queue.max_candidates + 16;
     for _ in 0..limit {
         if landing_in_flight(board)? {
@@ -231,6 +233,9 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
     let mut round = Round::default();
     let (input, event) = match built {
         Ok(Built::Ready { commit, tree }) => {
+            // Whoever verifies or lands it may be another daemon: it must be on the remote
+            // before the board names it.
+            crate::remote_sync::publish_candidate(board, task.id, &commit)?;
             let verified_already = task
                 .state
                 .verified

@@ -18,6 +18,18 @@ pub enum PushOutcome {
 }
 
 impl Git {
+    /// The URL `remote` fetches from, as configured (`git remote get-url`).
+    pub fn remote_url(&self, remote: &str) -> Result<String> {
+        not_an_option("remote", remote)?;
+        Ok(self
+            .cmd()
+            .args(["remote", "get-url"])
+            .arg(remote)
+            .run()?
+            .trim()
+            .to_owned())
+    }
+
     /// Fetches `branch` of `remote` into `refs/remotes/<remote>/<branch>` and returns what it
     /// points at, or `None` when the remote has no such branch.
     pub fn fetch_branch(&self, remote: &str, branch: &str) -> Result<Option<Oid>> {

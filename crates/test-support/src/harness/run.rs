@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gaffer_core::{Event, Status, Task, TaskId};
-use gaffer_engine::{Engine, EngineError, LOCAL_OWNER_PREFIX, agents_from_settings};
+use gaffer_engine::{Engine, EngineError, agents_from_settings};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +31,8 @@ impl EngineHarness {
         let agents = agents_from_settings(self.board.settings(), self.repo.path())
             .unwrap_or_else(|e| panic!("cannot build the agents: {e}"));
         let owner = format!(
-            "{LOCAL_OWNER_PREFIX}harness:{}:{}",
+            "{}harness:{}:{}",
+            self.board.owner_prefix(),
             std::process::id(),
             self.instances
         );

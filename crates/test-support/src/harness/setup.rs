@@ -164,6 +164,7 @@ pub(super) fn open_board(repo: &TestRepo, settings: gaffer_config::Settings) -> 
     let options = BoardOptions {
         git_env: repo.env(),
         clock: None,
+        ..BoardOptions::default()
     };
     Board::open(repo.path(), settings, options)
         .map(Arc::new)
