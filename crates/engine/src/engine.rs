@@ -276,7 +276,14 @@ impl Engine {
             self.conclude(&job, Err(EngineError::Invalid(reason)));
         }
         let tasks = self.board.tasks(&[])?;
+        let mut room = self.room_to_start()?;
         for decision in scheduler::decide(&self.board, &tasks) {
+            if matches!(decision.input, Input::Start) {
+                if room == 0 {
+                    continue;
+                }
+                room -= 1;
+            }
             match apply(
                 &self.board,
                 decision.task,
@@ -294,6 +301,26 @@ impl Engine {
             tracing::warn!("idle survey failed: {e}");
         }
         Ok(())
+    }
+
+    /// How many tasks this engine may start now. Alone on its board, the scheduler's own limit
+    /// decides; on a shared board, where others start tasks too, as many as it has free agent
+    /// slots that no agent job waiting unclaimed would fill.
+    fn room_to_start(&self) -> Result<usize> {
+        if !self.board.shared {
+            return Ok(usize::MAX);
+        }
+        let waiting = self
+            .board
+            .store
+            .jobs(&gaffer_store::JobFilter {
+                task: None,
+                statuses: vec![gaffer_core::JobStatus::Queued],
+            })?
+            .iter()
+            .filter(|j| j.project == self.board.project.id && AGENT_KINDS.contains(&j.spec.kind()))
+            .count();
+        Ok(self.slots(AGENT_KINDS).saturating_sub(waiting))
     }
 
     fn slots(&self, kinds: &'static [JobKind]) -> usize {

@@ -101,8 +101,15 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     if !ready.is_empty() && crate::budget::day_stop(board).ok().flatten().is_some() {
         ready.clear();
     }
+    // A shared board counts no board-wide limit: each daemon starts only what it has room for
+    // itself (`Engine::tick`), so the board holds as much work as all daemons together.
+    let limit = if board.shared {
+        usize::MAX
+    } else {
+        board.settings.engine.concurrency
+    };
     for task in ready {
-        if busy >= board.settings.engine.concurrency {
+        if busy >= limit {
             break;
         }
         let clash = in_flight
