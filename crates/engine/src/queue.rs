@@ -62,8 +62,7 @@ pub(crate) fn round(board: &Board) -> Result<Round> {
                 Action::Land(l) => landing = Some(l),
                 Action::Build { task, onto } => {
                     if let Some(task) = tasks.get(&task) {
-                        build_candidate(board, &view, task, &onto)?;
-                        acted = true;
+                        acted |= build_candidate(board, &view, task, &onto)?;
                     }
                 }
                 other => {
@@ -226,7 +225,13 @@ fn record(
     }
 }
 
-fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> Result<()> {
+/// Builds `task`'s candidate on `onto` and records it; `false` when it could not be tried yet
+/// (a shared board whose remote does not have the commits yet).
+fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> Result<bool> {
+    if !crate::remote_sync::has_commits(board, &[task.state.head.as_ref(), Some(onto)])? {
+        tracing::info!(task = %task.id, "its commits are not here yet; building later");
+        return Ok(false);
+    }
     let strategy = board.settings.queue.strategy;
     let ahead = under(view, onto);
     let built = oid(onto).and_then(|base| build(board, task, &base, &oid(&view.tip)?, strategy));
@@ -296,7 +301,8 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
         }
         Err(e) => return Err(e),
     };
-    record(board, task.id, &input, event, &mut round)
+    record(board, task.id, &input, event, &mut round)?;
+    Ok(true)
 }
 
 fn active_lands(board: &Board, statuses: Vec<JobStatus>) -> Result<Vec<gaffer_core::Job>> {

@@ -241,6 +241,32 @@ fn follow(board: &Board, tracking: &str, new: Option<&Oid>, old: &Option<Oid>) {
     }
 }
 
+/// Whether every one of `commits` is in the local repository; on a shared board, after
+/// fetching again when one is missing: the board names a commit only once it is on the remote,
+/// but it may have named it after this daemon's last fetch. Always true on a board not shared
+/// (what is missing there is an error for the caller to meet).
+pub(crate) fn has_commits(
+    board: &Board,
+    commits: &[Option<&gaffer_core::ObjectId>],
+) -> Result<bool> {
+    if remote_of(board).is_none() {
+        return Ok(true);
+    }
+    let all_here = || -> Result<bool> {
+        for commit in commits.iter().flatten() {
+            if board.git.rev_parse_commit(commit.as_str())?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    if all_here()? {
+        return Ok(true);
+    }
+    fetch(board)?;
+    all_here()
+}
+
 /// Publishes the candidate `commit` of `task` on the remote before the queue records it, so
 /// that any daemon can verify and land it. Nothing on a board that is not shared.
 pub(crate) fn publish_candidate(board: &Board, task: TaskId, commit: &Oid) -> Result<()> {
