@@ -310,16 +310,7 @@ impl Engine {
         if !self.board.shared {
             return Ok(usize::MAX);
         }
-        let waiting = self
-            .board
-            .store
-            .jobs(&gaffer_store::JobFilter {
-                task: None,
-                statuses: vec![gaffer_core::JobStatus::Queued],
-            })?
-            .iter()
-            .filter(|j| j.project == self.board.project.id && AGENT_KINDS.contains(&j.spec.kind()))
-            .count();
+        let waiting = scheduler::waiting_jobs(&self.board, AGENT_KINDS)?;
         Ok(self.slots(AGENT_KINDS).saturating_sub(waiting))
     }
 
@@ -370,35 +361,13 @@ impl Engine {
                         break;
                     }
                 };
-                self.take_over(&job);
+                crate::recovery::take_over(&self.board, &job);
                 let token = shutdown.child_token();
                 if let Ok(mut running) = self.running.lock() {
                     running.insert(job.id, (job.spec.kind(), token.clone(), job.task));
                 }
                 let engine = Arc::clone(self);
                 workers.spawn(async move { engine.drive(job, token, permit).await });
-            }
-        }
-    }
-
-    /// A job handed out before and never given back (its attempts count only expired leases:
-    /// releases do not count) was taken from a holder that died or stalled: the runs it had
-    /// started will never end otherwise, so they are marked lost before it runs again.
-    fn take_over(&self, job: &Job) {
-        if job.attempts <= 1 {
-            return;
-        }
-        match self
-            .board
-            .store
-            .mark_runs_of_job_lost(job.id, "its job's previous holder lost the lease")
-        {
-            Ok(lost) if !lost.is_empty() => {
-                tracing::info!(job = %job.id, runs = lost.len(), "took over a job; its runs are lost");
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(job = %job.id, "cannot mark the runs of a taken-over job lost: {e}")
             }
         }
     }

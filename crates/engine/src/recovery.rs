@@ -7,7 +7,7 @@
 //!    spawning it and recording it): each carries its supervisor's mark from before it was
 //!    spawned (`gaffer_proc::SUPERVISOR_VAR`), and the sweep finds it by that mark. Other
 //!    daemons' jobs on a shared board are never touched: a dead one's leases run out and the
-//!    job is taken over by whoever claims it next (`Engine::take_over`).
+//!    job is taken over by whoever claims it next (`recovery::take_over`).
 //! 2. Runs still marked running are marked lost (their jobs run again and make new runs): on a
 //!    board of its own, every one; on a shared board, only the runs of the jobs released in 1
 //!    (the others belong to live daemons).
@@ -128,6 +128,27 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     report.branches_deleted = deleted;
     engine.event(Payload::Recovery(report.clone()));
     Ok(report)
+}
+
+/// A job handed out before and never given back (its attempts count only expired leases:
+/// releases do not count) was taken from a holder that died or stalled: the runs it had
+/// started will never end otherwise, so they are marked lost before it runs again.
+pub(crate) fn take_over(board: &crate::board::Board, job: &gaffer_core::Job) {
+    if job.attempts <= 1 {
+        return;
+    }
+    match board
+        .store
+        .mark_runs_of_job_lost(job.id, "its job's previous holder lost the lease")
+    {
+        Ok(lost) if !lost.is_empty() => {
+            tracing::info!(job = %job.id, runs = lost.len(), "took over a job; its runs are lost");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(job = %job.id, "cannot mark the runs of a taken-over job lost: {e}")
+        }
+    }
 }
 
 /// The file beside a run's git directory naming its branch and where it started.

@@ -129,3 +129,19 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     // Queued tasks are the merge queue's (`crate::queue`).
     out
 }
+
+/// How many jobs of `kinds` of the board's project wait unclaimed.
+pub(crate) fn waiting_jobs(
+    board: &Board,
+    kinds: &[gaffer_core::JobKind],
+) -> crate::error::Result<usize> {
+    Ok(board
+        .store
+        .jobs(&gaffer_store::JobFilter {
+            task: None,
+            statuses: vec![gaffer_core::JobStatus::Queued],
+        })?
+        .iter()
+        .filter(|j| j.project == board.project.id && kinds.contains(&j.spec.kind()))
+        .count())
+}

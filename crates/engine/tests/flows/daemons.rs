@@ -114,6 +114,19 @@ async fn two_daemons_share_eight_tasks_and_land_each_once() {
     let ids = add_tasks(&mut d, 8);
     d.start_all();
     wait_all_merged(d.daemon(0), &ids).await;
+    // And their cleanups done.
+    d.daemon(0)
+        .wait_until("no job left", |h| {
+            let open = h
+                .board()
+                .jobs(&JobFilter {
+                    task: None,
+                    statuses: vec![JobStatus::Queued, JobStatus::Leased],
+                })
+                .unwrap();
+            open.is_empty().then_some(())
+        })
+        .await;
     d.stop_all().await;
     assert_landed_once_each(&mut d, &ids);
 
