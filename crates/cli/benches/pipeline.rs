@@ -350,6 +350,7 @@ fn bench_engine(pool: usize) -> Result<()> {
         BoardOptions {
             git_env: repo.env(),
             clock: None,
+            ..BoardOptions::default()
         },
     )?);
 

@@ -66,6 +66,7 @@ fn run(mode: &str) -> Result<()> {
         BoardOptions {
             git_env: repo.env(),
             clock: None,
+            ..BoardOptions::default()
         },
     )?);
     println!(

@@ -184,6 +184,10 @@ impl From<EngineError> for CliError {
                 format!("the state directory {path} is in use by another gaffer (pid {pid})"),
             )
             .hint("`gaffer down` stops it"),
+            EngineError::SharedBoardWithoutRemote => {
+                let hint = e.hint().unwrap_or_default();
+                CliError::new(Kind::Config, e.to_string()).hint(hint)
+            }
             EngineError::Sandbox(e) => {
                 let error = CliError::new(Kind::Config, e.to_string());
                 match e.hint() {

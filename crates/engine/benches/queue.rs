@@ -98,6 +98,7 @@ fn run(n: usize, rate: u32, t: f64, depth: usize) -> Result<Figures> {
         BoardOptions {
             git_env: repo.env(),
             clock: None,
+            ..BoardOptions::default()
         },
     )?);
     // Branches that passed the coders' verify gate and wait in the queue, in order.

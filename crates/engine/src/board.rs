@@ -24,6 +24,17 @@ pub struct BoardOptions {
     pub git_env: Vec<(String, String)>,
     /// The store's clock; the system clock when `None`.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Whether other daemons use this board's store; when `None`, the settings say (a board
+    /// is shared when its store is a database others reach: `[store] url`).
+    pub shared: Option<bool>,
+}
+
+impl BoardOptions {
+    /// Opens the board as shared with other daemons (or not), whatever the settings say.
+    pub fn shared(mut self, yes: bool) -> BoardOptions {
+        self.shared = Some(yes);
+        self
+    }
 }
 
 /// One project: everything the engine, the server and the CLI share. Its parts are private:
@@ -32,6 +43,9 @@ pub struct BoardOptions {
 pub struct Board {
     pub(crate) settings: Settings,
     pub(crate) paths: StatePaths,
+    /// The repository's main worktree here (on a shared board the project's stored root is
+    /// its remote, the same for every daemon).
+    pub(crate) root: std::path::PathBuf,
     pub(crate) git: Git,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) project: Project,
@@ -42,6 +56,25 @@ pub struct Board {
     pub(crate) run_access: RunAccess,
     /// The secrets never to store or show; the store redacts every write with them.
     pub(crate) secrets: Arc<crate::secrets::Secrets>,
+    /// Other daemons may use this board's store: code moves only through the remote, the
+    /// merge queue needs its lease, recovery touches only this daemon's jobs.
+    pub(crate) shared: bool,
+    /// The owner prefix of this daemon (see `owner.rs`).
+    pub(crate) owner_prefix: String,
+    /// One exchange with the remote at a time: concurrent fetches into the same tracking refs
+    /// would fight over their locks.
+    pub(crate) remote_lock: std::sync::Mutex<()>,
+}
+
+/// What identifies the project in the store: its repository's main worktree; on a shared board,
+/// where every daemon has a clone of its own, the URL of `project.remote` (every daemon must
+/// name the remote by the same URL).
+fn project_key(git: &Git, settings: &Settings, root: &Path, shared: bool) -> Result<String> {
+    match (&settings.project.remote, shared) {
+        (Some(remote), true) => Ok(git.remote_url(remote)?),
+        // Refused when the engine starts (`Board::check_shared`): readers may still look.
+        _ => Ok(root.display().to_string()),
+    }
 }
 
 /// What a person may change about a task before work on it starts ([`Board::edit_task`]);
@@ -118,9 +151,10 @@ impl Board {
             .find(|w| !w.bare)
             .map(|w| w.path)
             .unwrap_or_else(|| git.top_level().to_path_buf());
+        let shared = options.shared.unwrap_or(settings.store.url.is_some());
         let project = store.upsert_project(&NewProject {
             name: settings.project.name.clone(),
-            root: root.display().to_string(),
+            root: project_key(&git, &settings, &root, shared)?,
             target: settings.project.target.clone(),
         })?;
         let limits = Limits {
@@ -138,9 +172,14 @@ impl Board {
             paths.worktrees(),
             settings.engine.worktree_pool,
         );
+        let owner_prefix = crate::owner::daemon_prefix(paths.root());
         Ok(Board {
+            shared,
+            owner_prefix,
+            remote_lock: std::sync::Mutex::new(()),
             settings,
             paths,
+            root,
             git,
             worktrees,
             store,
@@ -149,6 +188,24 @@ impl Board {
             secrets,
             run_access: RunAccess::new(),
         })
+    }
+
+    /// Other daemons may use this board's store.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// What every lease owner of this daemon starts with (`daemon:<host>:<state dir hash>:`).
+    pub fn owner_prefix(&self) -> &str {
+        &self.owner_prefix
+    }
+
+    /// A shared board needs a remote: the daemons share no file system, only it.
+    pub(crate) fn check_shared(&self) -> Result<()> {
+        if self.shared && self.settings.project.remote.is_none() {
+            return Err(EngineError::SharedBoardWithoutRemote);
+        }
+        Ok(())
     }
 
     /// The flow a new task gets from the configuration.

@@ -18,10 +18,6 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// Owners of this machine's engines share this prefix; the daemon's lock on the state directory
-/// guarantees that any other owner with it is a dead instance.
-pub const LOCAL_OWNER_PREFIX: &str = "local:";
-
 /// Job kinds by the slot they use: agents (`engine.concurrency`), heavy commands (the host
 /// budget, `[host]`), the merge queue's landing (one at a time, never behind other work), and
 /// light bookkeeping.
@@ -55,6 +51,8 @@ pub struct Engine {
     last_agent_start: Mutex<Option<std::time::Instant>>,
     /// What the budgets last said (to record each change once).
     spend: crate::budget::Watch,
+    /// Who drives the merge queue when the board is shared.
+    queue: crate::queue_lease::QueueLease,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -103,16 +101,14 @@ impl EngineHandle {
 impl Engine {
     pub fn new(board: Arc<Board>, agents: Registry) -> Arc<Engine> {
         let me = gaffer_proc::current_identity();
-        Engine::with_owner(
-            board,
-            agents,
-            format!("{LOCAL_OWNER_PREFIX}{}:{}", me.pid, me.start_time),
-        )
+        let owner = format!("{}{}:{}", board.owner_prefix(), me.pid, me.start_time);
+        Engine::with_owner(board, agents, owner)
     }
 
     /// An engine leasing jobs as `owner`. In-process tests start engine after engine on one
-    /// board; an owner of its own (`local:…`) makes each look like another instance, so the
-    /// next one's recovery treats the leases of one that was dropped as a dead instance's.
+    /// board; an owner of its own (under the board's [`Board::owner_prefix`]) makes each look
+    /// like another instance, so the next one's recovery treats the leases of one that was
+    /// dropped as a dead instance's.
     pub fn with_owner(board: Arc<Board>, agents: Registry, owner: String) -> Arc<Engine> {
         let concurrency = board.settings.engine.concurrency;
         let budget = HostBudget::new(&board.settings.host);
@@ -128,9 +124,7 @@ impl Engine {
                 }
             }));
         Arc::new(Engine {
-            board,
             agents: Arc::new(agents),
-            owner,
             wake,
             concurrency: AtomicUsize::new(concurrency),
             budget,
@@ -139,6 +133,9 @@ impl Engine {
             claims: AtomicU64::new(0),
             last_agent_start: Mutex::new(None),
             spend: crate::budget::Watch::default(),
+            queue: crate::queue_lease::QueueLease::new(&board, &owner),
+            board,
+            owner,
         })
     }
 
@@ -161,6 +158,7 @@ impl Engine {
     /// shutdown, running work is interrupted and its jobs go back to the queue: every task can
     /// be resumed by the next start.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
+        self.board.check_shared()?;
         let report = crate::recovery::recover(&self).await?;
         tracing::info!(?report, "recovered");
         self.event(Payload::EngineStarted(EngineOwner {
@@ -174,7 +172,9 @@ impl Engine {
             if let Err(e) = self.tick() {
                 tracing::error!("scheduling failed: {e}");
             }
-            self.queue_round().await;
+            if self.queue.hold(&self.board) {
+                self.queue_round().await;
+            }
             self.fill(&mut workers, &shutdown);
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -189,6 +189,7 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
+        self.queue.release(&self.board);
         self.event(Payload::EngineStopped(EngineOwner {
             owner: self.owner.clone(),
         }));
@@ -286,7 +287,14 @@ impl Engine {
             self.conclude(&job, Err(EngineError::Invalid(reason)));
         }
         let tasks = self.board.tasks(&[])?;
+        let mut room = self.room_to_start()?;
         for decision in scheduler::decide(&self.board, &tasks) {
+            if matches!(decision.input, Input::Start) {
+                if room == 0 {
+                    continue;
+                }
+                room -= 1;
+            }
             match apply(
                 &self.board,
                 decision.task,
@@ -304,6 +312,17 @@ impl Engine {
             tracing::warn!("idle survey failed: {e}");
         }
         Ok(())
+    }
+
+    /// How many tasks this engine may start now. Alone on its board, the scheduler's own limit
+    /// decides; on a shared board, where others start tasks too, as many as it has free agent
+    /// slots that no agent job waiting unclaimed would fill.
+    fn room_to_start(&self) -> Result<usize> {
+        if !self.board.shared {
+            return Ok(usize::MAX);
+        }
+        let waiting = scheduler::waiting_jobs(&self.board, AGENT_KINDS)?;
+        Ok(self.slots(AGENT_KINDS).saturating_sub(waiting))
     }
 
     fn slots(&self, kinds: &'static [JobKind]) -> usize {
@@ -353,6 +372,7 @@ impl Engine {
                         break;
                     }
                 };
+                crate::recovery::take_over(&self.board, &job);
                 let token = shutdown.child_token();
                 if let Ok(mut running) = self.running.lock() {
                     running.insert(job.id, (job.spec.kind(), token.clone(), job.task));

@@ -34,6 +34,13 @@ pub enum EngineError {
     NoAgent { role: String },
     #[error("the state directory {path} is in use by another gaffer (pid {pid})")]
     Locked { path: String, pid: String },
+    /// Several daemons share the board (`[store] url`) but no `project.remote` carries the
+    /// code between them.
+    #[error(
+        "this board is shared with other daemons, but project.remote is not set: the daemons \
+         exchange code only through a remote"
+    )]
+    SharedBoardWithoutRemote,
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -49,6 +56,17 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// What to do about this error, when the error knows.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            EngineError::SharedBoardWithoutRemote => Some(
+                "set project.remote in gaffer.toml to the remote every daemon's clone pushes to \
+                 (e.g. remote = \"origin\"), or remove [store] url to keep the board local",
+            ),
+            _ => None,
+        }
+    }
+
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         EngineError::Io {
             context: context.into(),

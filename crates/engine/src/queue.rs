@@ -46,6 +46,8 @@ pub(crate) fn round(board: &Board) -> Result<Round> {
     if board.tasks(&[Status::Queued, Status::Merging])?.is_empty() {
         return Ok(round);
     }
+    // A shared board: the branches, candidates and target as the remote has them now.
+    crate::remote_sync::fetch(board)?;
     let limit = 4 * board.settings.queue.max_candidates + 16;
     for _ in 0..limit {
         if landing_in_flight(board)? {
@@ -60,8 +62,7 @@ pub(crate) fn round(board: &Board) -> Result<Round> {
                 Action::Land(l) => landing = Some(l),
                 Action::Build { task, onto } => {
                     if let Some(task) = tasks.get(&task) {
-                        build_candidate(board, &view, task, &onto)?;
-                        acted = true;
+                        acted |= build_candidate(board, &view, task, &onto)?;
                     }
                 }
                 other => {
@@ -224,13 +225,22 @@ fn record(
     }
 }
 
-fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> Result<()> {
+/// Builds `task`'s candidate on `onto` and records it; `false` when it could not be tried yet
+/// (a shared board whose remote does not have the commits yet).
+fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> Result<bool> {
+    if !crate::remote_sync::has_commits(board, &[task.state.head.as_ref(), Some(onto)])? {
+        tracing::info!(task = %task.id, "its commits are not here yet; building later");
+        return Ok(false);
+    }
     let strategy = board.settings.queue.strategy;
     let ahead = under(view, onto);
     let built = oid(onto).and_then(|base| build(board, task, &base, &oid(&view.tip)?, strategy));
     let mut round = Round::default();
     let (input, event) = match built {
         Ok(Built::Ready { commit, tree }) => {
+            // Whoever verifies or lands it may be another daemon: it must be on the remote
+            // before the board names it.
+            crate::remote_sync::publish_candidate(board, task.id, &commit)?;
             let verified_already = task
                 .state
                 .verified
@@ -291,7 +301,8 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
         }
         Err(e) => return Err(e),
     };
-    record(board, task.id, &input, event, &mut round)
+    record(board, task.id, &input, event, &mut round)?;
+    Ok(true)
 }
 
 fn active_lands(board: &Board, statuses: Vec<JobStatus>) -> Result<Vec<gaffer_core::Job>> {

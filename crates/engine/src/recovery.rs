@@ -1,16 +1,21 @@
 //! Start-up recovery: whatever a killed instance left behind is put right before any new work.
 //!
-//! 1. Jobs leased by dead instances of this machine go back to the queue (without counting the
-//!    attempt against them), and the processes they had started are killed, group and all; so is
-//!    every process a dead gaffer started that nothing recorded (killed between spawning it and
-//!    recording it): each carries its supervisor's mark from before it was spawned
-//!    (`gaffer_proc::SUPERVISOR_VAR`), and the sweep finds it by that mark.
-//! 2. Runs still marked running are marked lost (their jobs run again and make new runs).
+//! 1. Jobs leased by dead instances of this daemon (owners under its prefix, `owner.rs`: the lock
+//!    on the state directory makes any other owner with it dead) go back to the queue (without
+//!    counting the attempt against them), and the processes they had started are killed, group
+//!    and all; so is every process a dead gaffer started that nothing recorded (killed between
+//!    spawning it and recording it): each carries its supervisor's mark from before it was
+//!    spawned (`gaffer_proc::SUPERVISOR_VAR`), and the sweep finds it by that mark. Other
+//!    daemons' jobs on a shared board are never touched: a dead one's leases run out and the
+//!    job is taken over by whoever claims it next (`recovery::take_over`).
+//! 2. Runs still marked running are marked lost (their jobs run again and make new runs): on a
+//!    board of its own, every one; on a shared board, only the runs of the jobs released in 1
+//!    (the others belong to live daemons).
 //! 3. Worktrees of tasks that ended, or of no task, are removed; `gaffer/` branches of merged,
 //!    cancelled or unknown tasks are deleted.
 //! 4. The scratch of verify and setup runs a dead instance cut off is removed.
 
-use crate::engine::{Engine, LOCAL_OWNER_PREFIX};
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::jobs::{blocking, worktree_name};
 use gaffer_core::{Payload, Status};
@@ -23,9 +28,18 @@ pub use gaffer_core::payload::Recovery as RecoveryReport;
 pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     let board = Arc::clone(&engine.board);
     let mut report = RecoveryReport::default();
-    let released = board
+    let mut released = board
         .store
-        .release_jobs_of_dead_owners(LOCAL_OWNER_PREFIX, engine.owner())?;
+        .release_jobs_of_dead_owners(&board.owner_prefix, engine.owner())?;
+    if !board.shared {
+        // Owners written before they named their daemon: on a board no other daemon uses,
+        // only this daemon's dead instances wrote them.
+        released.extend(
+            board
+                .store
+                .release_jobs_of_dead_owners(crate::owner::LEGACY_PREFIX, engine.owner())?,
+        );
+    }
     report.jobs_released = released.len();
     for job in &released {
         let Some(process) = &job.process else {
@@ -45,9 +59,16 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
         }
         _ => {}
     }
-    let lost = board
-        .store
-        .mark_runs_lost(None, "the gaffer that ran it stopped")?;
+    const STOPPED: &str = "the gaffer that ran it stopped";
+    let lost = if board.shared {
+        let mut lost = Vec::new();
+        for job in &released {
+            lost.extend(board.store.mark_runs_of_job_lost(job.id, STOPPED)?);
+        }
+        lost
+    } else {
+        board.store.mark_runs_lost(None, STOPPED)?
+    };
     report.runs_lost = lost.len();
     // A run cut off inside the sandbox committed in its own git directory: bring its commits
     // back to its branch (nothing moved meanwhile: its task waited for this recovery).
@@ -107,6 +128,27 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     report.branches_deleted = deleted;
     engine.event(Payload::Recovery(report.clone()));
     Ok(report)
+}
+
+/// A job handed out before and never given back (its attempts count only expired leases:
+/// releases do not count) was taken from a holder that died or stalled: the runs it had
+/// started will never end otherwise, so they are marked lost before it runs again.
+pub(crate) fn take_over(board: &crate::board::Board, job: &gaffer_core::Job) {
+    if job.attempts <= 1 {
+        return;
+    }
+    match board
+        .store
+        .mark_runs_of_job_lost(job.id, "its job's previous holder lost the lease")
+    {
+        Ok(lost) if !lost.is_empty() => {
+            tracing::info!(job = %job.id, runs = lost.len(), "took over a job; its runs are lost");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(job = %job.id, "cannot mark the runs of a taken-over job lost: {e}")
+        }
+    }
 }
 
 /// The file beside a run's git directory naming its branch and where it started.

@@ -10,8 +10,8 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, JobFilter, Listener, NewProject, Result, Store, TaskEdit,
-    TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, JobFilter, LeaseHolder, Listener, NewProject, Result, Store,
+    TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 use std::sync::Arc;
 
@@ -140,6 +140,15 @@ impl Store for RedactingStore {
         self.inner
             .release_jobs_of_dead_owners(owner_prefix, keep_owner)
     }
+    fn hold_lease(&self, name: &str, owner: &str, lease_ms: i64) -> Result<bool> {
+        self.inner.hold_lease(name, owner, lease_ms)
+    }
+    fn release_lease(&self, name: &str, owner: &str) -> Result<bool> {
+        self.inner.release_lease(name, owner)
+    }
+    fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>> {
+        self.inner.lease_holder(name)
+    }
     fn set_job_process(&self, job: JobId, owner: &str, process: &ProcessRecord) -> Result<bool> {
         self.inner.set_job_process(job, owner, process)
     }
@@ -160,6 +169,9 @@ impl Store for RedactingStore {
     }
     fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>> {
         self.inner.mark_runs_lost(task, reason)
+    }
+    fn mark_runs_of_job_lost(&self, job: JobId, reason: &str) -> Result<Vec<Run>> {
+        self.inner.mark_runs_of_job_lost(job, reason)
     }
     fn run(&self, id: RunId) -> Result<Run> {
         self.inner.run(id)

@@ -101,8 +101,15 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     if !ready.is_empty() && crate::budget::day_stop(board).ok().flatten().is_some() {
         ready.clear();
     }
+    // A shared board counts no board-wide limit: each daemon starts only what it has room for
+    // itself (`Engine::tick`), so the board holds as much work as all daemons together.
+    let limit = if board.shared {
+        usize::MAX
+    } else {
+        board.settings.engine.concurrency
+    };
     for task in ready {
-        if busy >= board.settings.engine.concurrency {
+        if busy >= limit {
             break;
         }
         let clash = in_flight
@@ -121,4 +128,20 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
 
     // Queued tasks are the merge queue's (`crate::queue`).
     out
+}
+
+/// How many jobs of `kinds` of the board's project wait unclaimed.
+pub(crate) fn waiting_jobs(
+    board: &Board,
+    kinds: &[gaffer_core::JobKind],
+) -> crate::error::Result<usize> {
+    Ok(board
+        .store
+        .jobs(&gaffer_store::JobFilter {
+            task: None,
+            statuses: vec![gaffer_core::JobStatus::Queued],
+        })?
+        .iter()
+        .filter(|j| j.project == board.project.id && kinds.contains(&j.spec.kind()))
+        .count())
 }

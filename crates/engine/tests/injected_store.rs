@@ -18,6 +18,7 @@ fn a_board_on_an_injected_store_writes_only_there() {
         BoardOptions {
             git_env: repo.env(),
             clock: None,
+            ..BoardOptions::default()
         },
         Arc::clone(&injected),
     )

@@ -45,6 +45,7 @@ fn board(repo: &TestRepo, settings: gaffer_config::Settings) -> Arc<Board> {
         BoardOptions {
             git_env: repo.env(),
             clock: None,
+            ..BoardOptions::default()
         },
     )
     .unwrap();

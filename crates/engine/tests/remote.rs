@@ -58,6 +58,7 @@ async fn landings_are_pushed_with_a_lease_and_a_remote_that_moved_is_built_on_ne
             BoardOptions {
                 git_env: repo.env(),
                 clock: None,
+                ..BoardOptions::default()
             },
         )
         .unwrap(),

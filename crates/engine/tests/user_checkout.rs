@@ -92,6 +92,7 @@ async fn a_full_run_leaves_the_users_dirty_checkout_byte_for_byte() {
             BoardOptions {
                 git_env: repo.env(),
                 clock: None,
+                ..BoardOptions::default()
             },
         )
         .unwrap(),
@@ -180,6 +181,7 @@ async fn the_target_catches_up_with_work_landed_beside_it() {
             BoardOptions {
                 git_env: repo.env(),
                 clock: None,
+                ..BoardOptions::default()
             },
         )
         .unwrap(),

@@ -53,7 +53,9 @@ pub use run_repo::{
     BranchChange, BroughtBack, IgnoredRef, Mounts, RunRepo, RunRepoError, RunRepoResult,
 };
 pub use version::{GitVersion, MIN_GIT_VERSION, ensure_supported_git, git_version};
-pub use workdir::{checkout_detached, commit_all, head_of, is_dirty, reset_soft, tracked_files};
+pub use workdir::{
+    checkout_detached, commit_all, head_of, is_dirty, reset_hard, reset_soft, tracked_files,
+};
 pub use worktree_list::WorktreeInfo;
 pub use worktrees::Worktrees;
 

@@ -21,6 +21,15 @@ pub fn reset_soft(dir: &Path, to: &Oid, env: &[(String, String)]) -> Result<()> 
     Ok(())
 }
 
+/// Points the worktree's branch (or detached HEAD) at `to` and makes its index and tracked
+/// files match (`git reset --hard`): whatever was there is dropped.
+pub fn reset_hard(dir: &Path, to: &Oid, env: &[(String, String)]) -> Result<()> {
+    GitCommand::new(dir, env)
+        .args(["reset", "-q", "--hard", to.as_str()])
+        .run()?;
+    Ok(())
+}
+
 /// Stages everything in the worktree at `dir` (`git add -A`) and, if that differs from HEAD,
 /// commits it with `message` (verbatim) and `author` (`"Name <email>"`). The committer is
 /// gaffer unless the environment sets `GIT_COMMITTER_*`. Never runs hooks, never signs.

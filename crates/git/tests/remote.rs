@@ -60,3 +60,68 @@ fn pushing_with_a_lease_refuses_a_remote_that_moved_and_never_forces() {
         PushOutcome::Pushed
     );
 }
+
+#[test]
+fn refs_beyond_the_target_move_by_lease_and_come_down_by_glob() {
+    let (repo, git) = setup();
+    let bare = repo.scratch("remote.git");
+    repo.git(&["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let base = oid(&repo.head());
+    repo.write("later.txt", "later\n");
+    let later = oid(&repo.commit_all("later"));
+    let candidate = "refs/gaffer/candidates/7";
+    for (refname, new) in [("refs/heads/gaffer/7-x", &base), (candidate, &base)] {
+        assert_eq!(
+            git.push_ref_with_lease("origin", Some(new), refname, None)
+                .unwrap(),
+            PushOutcome::Pushed
+        );
+    }
+    // A lease on "absent" refuses a ref that exists (at another value).
+    assert!(matches!(
+        git.push_ref_with_lease("origin", Some(&later), candidate, None)
+            .unwrap(),
+        PushOutcome::Rejected { .. }
+    ));
+    let specs = [
+        "+refs/heads/gaffer/*:refs/remotes/origin/gaffer/*".to_string(),
+        "+refs/gaffer/candidates/*:refs/remotes/origin/gaffer-candidates/*".to_string(),
+    ];
+    git.fetch_refspecs("origin", &specs, true).unwrap();
+    assert_eq!(
+        git.rev_parse("refs/remotes/origin/gaffer/7-x").unwrap(),
+        Some(base.clone())
+    );
+    assert_eq!(
+        git.rev_parse("refs/remotes/origin/gaffer-candidates/7")
+            .unwrap(),
+        Some(base.clone())
+    );
+    // Deleting takes the lease too; the next fetch prunes what went.
+    assert!(matches!(
+        git.push_ref_with_lease("origin", None, candidate, Some(&oid(&"1".repeat(40))))
+            .unwrap(),
+        PushOutcome::Rejected { .. }
+    ));
+    assert_eq!(
+        git.push_ref_with_lease("origin", None, candidate, Some(&base))
+            .unwrap(),
+        PushOutcome::Pushed
+    );
+    git.fetch_refspecs("origin", &specs, true).unwrap();
+    assert_eq!(
+        git.rev_parse("refs/remotes/origin/gaffer-candidates/7")
+            .unwrap(),
+        None
+    );
+    // A worktree reset hard onto another commit: files and index follow.
+    std::fs::write(repo.path().join("later.txt"), "scribbled\n").unwrap();
+    gaffer_git::reset_hard(repo.path(), &base, &repo.env()).unwrap();
+    assert!(!repo.path().join("later.txt").exists());
+    gaffer_git::reset_hard(repo.path(), &later, &repo.env()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("later.txt")).unwrap(),
+        "later\n"
+    );
+}

@@ -154,6 +154,7 @@ async fn run(clients: usize, rate: u64, total: usize) {
             BoardOptions {
                 git_env: repo.env(),
                 clock: None,
+                ..BoardOptions::default()
             },
         )
         .unwrap(),

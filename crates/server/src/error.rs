@@ -178,6 +178,10 @@ impl From<EngineError> for ApiError {
             EngineError::Config(_) | EngineError::Locked { .. } => {
                 ApiError::conflict(e.to_string())
             }
+            EngineError::SharedBoardWithoutRemote => {
+                let hint = e.hint().unwrap_or_default();
+                ApiError::conflict(e.to_string()).with_hint(hint)
+            }
             EngineError::Git(_)
             | EngineError::Agent(_)
             | EngineError::Process(_)

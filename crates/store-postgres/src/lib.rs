@@ -37,6 +37,7 @@ mod copy;
 mod error;
 mod events;
 mod jobs;
+mod leases;
 mod listen;
 mod migrate;
 mod notify;

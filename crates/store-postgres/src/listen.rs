@@ -16,6 +16,10 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(500);
 /// The longest pause before connecting again.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long the first `subscribe` waits for LISTEN to be in place, so that a change committed
+/// right after it returns is heard (past that, the thread keeps trying and wakes everyone once
+/// it listens).
+const READY_WAIT: Duration = Duration::from_secs(10);
 
 /// The listeners of one store, and whether its thread runs.
 #[derive(Default)]
@@ -36,11 +40,17 @@ impl Listeners {
             return;
         }
         let (me, settings) = (Arc::downgrade(self), Arc::clone(settings));
+        let (ready_tx, ready) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("gaffer-pg-listen".into())
-            .spawn(move || listen(&me, &settings));
+            .spawn(move || listen(&me, &settings, ready_tx));
         match spawned {
-            Ok(_) => *started = true,
+            Ok(_) => {
+                *started = true;
+                if ready.recv_timeout(READY_WAIT).is_err() {
+                    tracing::warn!("the store's listener is not connected yet; it keeps trying");
+                }
+            }
             Err(e) => tracing::error!("cannot start the PostgreSQL listener thread: {e}"),
         }
     }
@@ -57,9 +67,11 @@ impl Listeners {
     }
 }
 
-fn listen(listeners: &Weak<Listeners>, settings: &Settings) {
+fn listen(listeners: &Weak<Listeners>, settings: &Settings, ready: std::sync::mpsc::Sender<()>) {
     let mut backoff = Duration::from_millis(100);
-    let mut connected_before = false;
+    // Whether `subscribe` heard that LISTEN was in place: until then (and after any gap), the
+    // first LISTEN wakes every listener, since what was notified before it was not heard.
+    let mut heard_ready = false;
     loop {
         if listeners.strong_count() == 0 {
             return;
@@ -85,14 +97,20 @@ fn listen(listeners: &Weak<Listeners>, settings: &Settings) {
             continue;
         }
         backoff = Duration::from_millis(100);
-        if connected_before {
+        if heard_ready {
             // Whatever was notified while the connection was down is lost: wake everyone.
             if let Some(l) = listeners.upgrade() {
                 l.call(Change::Events);
                 l.call(Change::Jobs);
             }
+        } else if ready.send(()).is_err() {
+            // `subscribe` stopped waiting: it may have missed changes meanwhile.
+            if let Some(l) = listeners.upgrade() {
+                l.call(Change::Events);
+                l.call(Change::Jobs);
+            }
         }
-        connected_before = true;
+        heard_ready = true;
         loop {
             let Some(l) = listeners.upgrade() else {
                 return;

@@ -8,7 +8,10 @@ use gaffer_store::StoreError;
 use postgres::Client;
 
 /// Every migration, oldest first. Never edit one that has shipped; append a new file.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_leases.sql"),
+];
 
 /// The first key of the advisory lock that migrations hold (the second is the schema's hash):
 /// "gaf" in ASCII, so as not to collide with other programs' locks by chance.

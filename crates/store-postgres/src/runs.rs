@@ -4,7 +4,7 @@ use crate::error::TxResult;
 use crate::events;
 use crate::rows::{self, RUN_COLUMNS};
 use crate::tx::Tx;
-use gaffer_core::{Event, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage};
+use gaffer_core::{Event, JobId, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage};
 use gaffer_store::{RunFinish, StoreError, UsageDimension, UsageRow, UsageTotals, rules};
 use postgres::Row;
 
@@ -114,6 +114,34 @@ pub(crate) fn mark_lost(
          RETURNING {RUN_COLUMNS}"
     );
     let found = tx.query(&sql, &[&task.map(|t| t.0), &reason, &now])?;
+    let mut lost = rows::all(found, rows::run)?;
+    lost.sort_by_key(|r| r.id);
+    for r in &lost {
+        events::insert(tx, &[rules::events::run_lost(r, reason)], now)?;
+    }
+    Ok(lost)
+}
+
+/// Marks lost the runs `job` started that are still running (a job taken over from an owner
+/// whose lease expired), with a `run.lost` event each.
+pub(crate) fn mark_lost_of_job(
+    tx: &mut Tx<'_>,
+    job: JobId,
+    reason: &str,
+    now: i64,
+) -> TxResult<Vec<Run>> {
+    if tx
+        .query_opt("SELECT 1 FROM jobs WHERE id = $1", &[&job.0])?
+        .is_none()
+    {
+        return Err(StoreError::JobNotFound(job).into());
+    }
+    let sql = format!(
+        "UPDATE runs SET status = 'lost', outcome = $2, ended_ms = $3
+         WHERE status = 'running' AND job = $1
+         RETURNING {RUN_COLUMNS}"
+    );
+    let found = tx.query(&sql, &[&job.0, &reason, &now])?;
     let mut lost = rows::all(found, rows::run)?;
     lost.sort_by_key(|r| r.id);
     for r in &lost {

@@ -1,14 +1,14 @@
 //! [`Store`] for [`PgStore`]: each method is one transaction on a connection thread. Arguments
 //! are cloned into the transaction (it runs on another thread and may run more than once).
 
-use crate::{PgStore, commit, copy, events, jobs, projects, runs, tasks};
+use crate::{PgStore, commit, copy, events, jobs, leases, projects, runs, tasks};
 use gaffer_core::{
     Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, JobFilter, Listener, NewProject, Result, Store, TaskEdit,
-    TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, JobFilter, LeaseHolder, Listener, NewProject, Result, Store,
+    TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 
 impl Store for PgStore {
@@ -160,5 +160,25 @@ impl Store for PgStore {
 
     fn subscribe(&self, listener: Listener) {
         self.listeners.subscribe(&self.settings, listener);
+    }
+
+    fn hold_lease(&self, name: &str, owner: &str, lease_ms: i64) -> Result<bool> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        self.write(move |tx, now| leases::hold(tx, &name, &owner, lease_ms, now))
+    }
+
+    fn release_lease(&self, name: &str, owner: &str) -> Result<bool> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        self.write(move |tx, _| leases::release(tx, &name, &owner))
+    }
+
+    fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>> {
+        let name = name.to_string();
+        self.read(move |tx, _| leases::holder(tx, &name))
+    }
+
+    fn mark_runs_of_job_lost(&self, job: JobId, reason: &str) -> Result<Vec<Run>> {
+        let reason = reason.to_string();
+        self.write(move |tx, now| runs::mark_lost_of_job(tx, job, &reason, now))
     }
 }

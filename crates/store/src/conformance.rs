@@ -7,9 +7,10 @@
 //! exercises one part of the contract, and panics with a message naming what broke. Two more
 //! checks need more than one fresh store: the lease model
 //! ([`no_two_owners_hold_a_job_and_none_completes_twice`], a property test over many fresh
-//! stores), the concurrency check ([`eight_connections_drain_ten_thousand_jobs_exactly_once`],
-//! several handles on one database, made by a [`Connect`] factory) and
-//! [`changes_reach_other_handles`] (a write through one handle wakes a listener on another).
+//! stores), the concurrency checks ([`eight_connections_drain_ten_thousand_jobs_exactly_once`],
+//! [`handles_race_for_a_lease`]: several handles on one database, made by a [`Connect`]
+//! factory) and [`changes_reach_other_handles`] (a write through one handle wakes a listener on
+//! another).
 //!
 //! To run the whole suite against an implementation, invoke
 //! [`conformance_tests!`](crate::conformance_tests) in an integration test of a crate that
@@ -45,7 +46,9 @@ mod fixtures;
 mod jobs;
 mod lease_model;
 mod leases;
+mod named_leases;
 mod runs;
+mod taken_over;
 mod tasks;
 mod usage;
 
@@ -66,7 +69,9 @@ pub use lease_model::no_two_owners_hold_a_job_and_none_completes_twice;
 pub use leases::{
     dead_owner_release, heartbeat_and_expiry, max_attempts_exhaustion, release_returns_job_to_queue,
 };
+pub use named_leases::{handles_race_for_a_lease, named_leases};
 pub use runs::{runs_lifecycle, runs_lost, usage_totals};
+pub use taken_over::runs_of_a_taken_over_job_are_lost;
 pub use tasks::{
     invalid_input_is_refused, projects_upsert_and_read, tasks_are_edited, tasks_create_and_read,
 };
@@ -109,8 +114,10 @@ macro_rules! __with_conformance_checks {
             release_returns_job_to_queue
             max_attempts_exhaustion
             dead_owner_release
+            named_leases
             runs_lifecycle
             runs_lost
+            runs_of_a_taken_over_job_are_lost
             usage_totals
             usage_breakdown
             usage_since
@@ -176,6 +183,12 @@ macro_rules! conformance_tests {
         fn eight_connections_drain_ten_thousand_jobs_exactly_once() {
             let connect = $connect;
             $crate::conformance::eight_connections_drain_ten_thousand_jobs_exactly_once(&connect);
+        }
+
+        #[test]
+        fn handles_race_for_a_lease() {
+            let connect = $connect;
+            $crate::conformance::handles_race_for_a_lease(&connect);
         }
     };
 }

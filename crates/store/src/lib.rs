@@ -30,8 +30,8 @@ pub use copy::{BoardRows, JobRow, RunRow};
 pub use error::{Result, StoreError};
 pub use sqlite::SqliteStore;
 pub use types::{
-    Commit, EventFilter, JobCompletion, JobFilter, JobOutcome, NewProject, RunFinish, TaskEdit,
-    TaskFilter, TaskUpdate, UsageDimension, UsageRow, UsageTotals,
+    Commit, EventFilter, JobCompletion, JobFilter, JobOutcome, LeaseHolder, NewProject, RunFinish,
+    TaskEdit, TaskFilter, TaskUpdate, UsageDimension, UsageRow, UsageTotals,
 };
 
 use gaffer_core::{
@@ -91,12 +91,27 @@ pub trait Store: Send + Sync {
     fn job(&self, id: JobId) -> Result<Job>;
     fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
 
+    /// Takes the named lease (`queue:<project>`: who drives a project's merge queue) for
+    /// `owner` until `lease_ms` from now when it is free or its holder's time ran out, or
+    /// extends it when `owner` already holds it; `false` (nothing changed) while another owner
+    /// holds it. A lease is held while its expiry is at or after now, as a job's is.
+    fn hold_lease(&self, name: &str, owner: &str, lease_ms: i64) -> Result<bool>;
+    /// Gives the named lease up; `false` when `owner` did not hold it (nothing changed).
+    fn release_lease(&self, name: &str, owner: &str) -> Result<bool>;
+    /// The last holder of the named lease and until when (expired when before now); `None`
+    /// when nobody took it or it was released.
+    fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>>;
+
     /// Starts a run record (status running) and its `run.started` event.
     fn start_run(&self, run: &NewRun) -> Result<Run>;
     /// Sets the agent's session id once known.
     fn set_run_session(&self, run: RunId, session: &str) -> Result<()>;
     /// Marks running runs of `task` (or of all tasks) as lost, with an event each; returns them.
     fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>>;
+    /// Marks the runs of `job` still running as lost, with a `run.lost` event each; returns
+    /// them (none when it had none). For a job whose holder died or lost its lease: its runs
+    /// will never end otherwise. [`StoreError::JobNotFound`] when there is no such job.
+    fn mark_runs_of_job_lost(&self, job: JobId, reason: &str) -> Result<Vec<Run>>;
     fn run(&self, id: RunId) -> Result<Run>;
     fn runs(&self, task: TaskId) -> Result<Vec<Run>>;
     /// Sums of the usage recorded by every run (of `project`, or of all projects).

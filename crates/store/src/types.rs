@@ -128,6 +128,14 @@ pub struct Commit {
     pub children: Vec<(NewTask, TaskState)>,
 }
 
+/// Who holds a named lease ([`crate::Store::lease_holder`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseHolder {
+    pub owner: String,
+    /// Held until this instant (ms since the epoch); free after it.
+    pub expires_ms: i64,
+}
+
 /// Sums of recorded usage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageTotals {

@@ -21,5 +21,5 @@ mod repo;
 
 pub use env::{git_cmd, hermetic_git_env};
 #[cfg(feature = "engine")]
-pub use harness::{Agent, EngineHarness, HarnessBuilder};
+pub use harness::{Agent, Daemons, EngineHarness, HarnessBuilder};
 pub use repo::TestRepo;

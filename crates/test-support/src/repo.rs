@@ -55,8 +55,29 @@ impl TestRepo {
         repo
     }
 
-    /// `git init -b main` without any commit.
-    fn empty() -> TestRepo {
+    /// A clone of the repository at `source` (a bare remote, say; its remote is `origin`), with
+    /// its own temporary directory and home, on the source's default branch.
+    pub fn clone_of(source: &Path) -> TestRepo {
+        let (tmp, root) = TestRepo::temp_root();
+        let (repo, home) = (root.join("repo"), root.join("home"));
+        fs::create_dir_all(&home).unwrap_or_else(|e| panic!("cannot create {home:?}: {e}"));
+        let env = hermetic_git_env(&home);
+        let test_repo = TestRepo {
+            tmp,
+            repo,
+            home,
+            env,
+        };
+        let (from, to) = (
+            source.display().to_string(),
+            test_repo.repo.display().to_string(),
+        );
+        test_repo.git_in(&root, &["clone", "-q", &from, &to]);
+        test_repo
+    }
+
+    /// A fresh temporary directory, canonical.
+    fn temp_root() -> (TempDir, PathBuf) {
         let tmp = tempfile::Builder::new()
             .prefix("gaffer-test-")
             .tempdir()
@@ -66,6 +87,12 @@ impl TestRepo {
             .path()
             .canonicalize()
             .unwrap_or_else(|e| panic!("cannot canonicalize temp dir: {e}"));
+        (tmp, root)
+    }
+
+    /// `git init -b main` without any commit.
+    fn empty() -> TestRepo {
+        let (tmp, root) = TestRepo::temp_root();
         let repo = root.join("repo");
         let home = root.join("home");
         for dir in [&repo, &home] {

@@ -112,6 +112,7 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         BoardOptions {
             git_env: env.clone(),
             clock: None,
+            ..BoardOptions::default()
         },
     )?);
     let mut ids = Vec::new();

@@ -56,7 +56,15 @@ impl JobContext {
     }
 }
 
+/// Executes the job; on a shared board, between bringing its branches down from the remote and
+/// pushing back what it moved (`remote_sync.rs`).
 pub(crate) async fn execute(ctx: &JobContext) -> Result<JobResult> {
+    let fetched = crate::remote_sync::before(ctx).await?;
+    let result = execute_here(ctx).await;
+    crate::remote_sync::after(ctx, fetched, result).await
+}
+
+async fn execute_here(ctx: &JobContext) -> Result<JobResult> {
     match &ctx.job.spec {
         JobSpec::Run {
             role,

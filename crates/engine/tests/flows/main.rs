@@ -8,6 +8,7 @@ mod approvals;
 mod best_of;
 mod budgets;
 mod conflicts;
+mod daemons;
 mod errors;
 mod escalation;
 mod history;

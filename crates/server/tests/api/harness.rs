@@ -58,6 +58,7 @@ pub fn open_board(repo: &TestRepo) -> Arc<Board> {
     let options = BoardOptions {
         git_env: repo.env(),
         clock: None,
+        ..BoardOptions::default()
     };
     Arc::new(Board::open(repo.path(), settings, options).unwrap())
 }

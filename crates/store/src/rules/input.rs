@@ -108,6 +108,14 @@ pub fn owner(owner: &str) -> Result<()> {
     Ok(())
 }
 
+/// A named lease has a name.
+pub fn lease_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return invalid("a lease name is empty".into());
+    }
+    Ok(())
+}
+
 /// A lease lasts.
 pub fn lease(lease_ms: i64) -> Result<()> {
     if lease_ms <= 0 {

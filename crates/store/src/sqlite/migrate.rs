@@ -7,7 +7,10 @@ use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Every migration, oldest first. Never edit one that has shipped; append a new file.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_leases.sql"),
+];
 
 /// The schema version this build writes.
 pub(super) fn known_version() -> i64 {

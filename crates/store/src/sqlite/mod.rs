@@ -16,6 +16,7 @@ mod connection;
 mod copy;
 mod events;
 mod jobs;
+mod leases;
 mod migrate;
 mod projects;
 mod retry;
@@ -25,8 +26,8 @@ mod tasks;
 
 use crate::clock::SystemClock;
 use crate::{
-    BoardRows, Commit, EventFilter, JobFilter, Listener, NewProject, Result, Store, TaskEdit,
-    TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, JobFilter, LeaseHolder, Listener, NewProject, Result, Store,
+    TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 use changes::{Changes, Touched};
 use gaffer_core::{
@@ -250,6 +251,18 @@ impl Store for SqliteStore {
         self.read(|c, _| jobs::list(c, filter))
     }
 
+    fn hold_lease(&self, name: &str, owner: &str, lease_ms: i64) -> Result<bool> {
+        self.write(|c, now| leases::hold(c, name, owner, lease_ms, now))
+    }
+
+    fn release_lease(&self, name: &str, owner: &str) -> Result<bool> {
+        self.write(|c, _| leases::release(c, name, owner))
+    }
+
+    fn lease_holder(&self, name: &str) -> Result<Option<LeaseHolder>> {
+        self.read(|c, _| leases::holder(c, name))
+    }
+
     fn start_run(&self, run: &NewRun) -> Result<Run> {
         self.write_then(|c, now| runs::start(c, run, now), |_| Touched::EVENTS)
     }
@@ -261,6 +274,16 @@ impl Store for SqliteStore {
     fn mark_runs_lost(&self, task: Option<TaskId>, reason: &str) -> Result<Vec<Run>> {
         self.write_then(
             |c, now| runs::mark_lost(c, task, reason, now),
+            |lost| Touched {
+                events: !lost.is_empty(),
+                jobs: false,
+            },
+        )
+    }
+
+    fn mark_runs_of_job_lost(&self, job: JobId, reason: &str) -> Result<Vec<Run>> {
+        self.write_then(
+            |c, now| runs::mark_lost_of_job(c, job, reason, now),
             |lost| Touched {
                 events: !lost.is_empty(),
                 jobs: false,

@@ -4,7 +4,7 @@ use super::events;
 use super::retry::TxResult;
 use super::rows::{self, RUN_COLUMNS};
 use crate::{RunFinish, StoreError, UsageDimension, UsageRow, UsageTotals, rules};
-use gaffer_core::{Event, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage};
+use gaffer_core::{Event, JobId, NewRun, ProjectId, Run, RunId, RunStatus, TaskId, Usage};
 use rusqlite::{Connection, params};
 
 pub(super) fn start(conn: &Connection, r: &NewRun, now: i64) -> TxResult<Run> {
@@ -111,6 +111,33 @@ pub(super) fn mark_lost(
         params![task.map(|t| t.0), reason, now],
         rows::run,
     )?;
+    lost.sort_by_key(|r| r.id);
+    for r in &lost {
+        events::insert(conn, &[rules::events::run_lost(r, reason)], now)?;
+    }
+    Ok(lost)
+}
+
+/// Marks the running runs of `job` lost, with an event each.
+pub(super) fn mark_lost_of_job(
+    conn: &Connection,
+    job: JobId,
+    reason: &str,
+    now: i64,
+) -> TxResult<Vec<Run>> {
+    let known = conn
+        .prepare_cached("SELECT 1 FROM jobs WHERE id = ?1")?
+        .exists([job.0])?;
+    if !known {
+        return Err(StoreError::JobNotFound(job).into());
+    }
+    let sql = format!(
+        "UPDATE runs SET status = 'lost', outcome = ?2, ended_ms = ?3
+         WHERE status = 'running' AND job = ?1
+         RETURNING {RUN_COLUMNS}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut lost = rows::collect(&mut stmt, params![job.0, reason, now], rows::run)?;
     lost.sort_by_key(|r| r.id);
     for r in &lost {
         events::insert(conn, &[rules::events::run_lost(r, reason)], now)?;

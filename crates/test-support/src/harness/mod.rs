@@ -18,6 +18,7 @@
 //! the engine in the background, [`crash`](EngineHarness::crash) drops it mid-work and
 //! [`restart`](EngineHarness::restart) reopens the board and starts another.
 
+mod daemons;
 mod look;
 mod run;
 mod setup;
@@ -28,6 +29,7 @@ use gaffer_core::{Input, NewTask, Task, TaskId};
 use gaffer_engine::Board;
 
 use crate::TestRepo;
+pub use daemons::Daemons;
 pub use setup::{Agent, HarnessBuilder};
 
 /// The project, its board, and the engine when one runs in the background.
@@ -37,6 +39,8 @@ pub struct EngineHarness {
     running: Option<run::Running>,
     /// Engines started so far: each gets an owner of its own.
     instances: u32,
+    /// How its board is shared with other daemons (to open it again the same way).
+    sharing: setup::Sharing,
 }
 
 impl EngineHarness {
@@ -45,12 +49,13 @@ impl EngineHarness {
         HarnessBuilder::default()
     }
 
-    fn from_parts(repo: TestRepo, board: Arc<Board>) -> EngineHarness {
+    fn from_parts(repo: TestRepo, board: Arc<Board>, sharing: setup::Sharing) -> EngineHarness {
         EngineHarness {
             repo,
             board,
             running: None,
             instances: 0,
+            sharing,
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gaffer_core::{Event, Status, Task, TaskId};
-use gaffer_engine::{Engine, EngineError, LOCAL_OWNER_PREFIX, agents_from_settings};
+use gaffer_engine::{Engine, EngineError, agents_from_settings};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +31,8 @@ impl EngineHarness {
         let agents = agents_from_settings(self.board.settings(), self.repo.path())
             .unwrap_or_else(|e| panic!("cannot build the agents: {e}"));
         let owner = format!(
-            "{LOCAL_OWNER_PREFIX}harness:{}:{}",
+            "{}harness:{}:{}",
+            self.board.owner_prefix(),
             std::process::id(),
             self.instances
         );
@@ -55,6 +56,11 @@ impl EngineHarness {
                 self.describe()
             ),
         }
+    }
+
+    /// Whether an engine runs in the background.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
     }
 
     /// Starts an engine in the background (recovery first, as on any start).
@@ -83,7 +89,9 @@ impl EngineHarness {
 
     /// Drops the background engine where it is, as a crash would: nothing is released or
     /// recorded, its leases stay with it (its owner is dead from now on), runs stay `running`.
-    /// Processes it started die with their handles.
+    /// Then whatever it left going stops, as a dead process's threads would: the heartbeats of
+    /// its leases (so they run out, and another daemon sharing the board can take its jobs
+    /// over) and its agents.
     pub async fn crash(&mut self) {
         let Some(running) = self.running.take() else {
             panic!("no engine runs");
@@ -91,6 +99,9 @@ impl EngineHarness {
         running.handle.abort();
         // Its end (cancelled) is awaited, so nothing of it runs on.
         let _ = running.handle.await;
+        // Only now: its workers are aborted already, so none of them reacts to this by
+        // recording anything.
+        running.shutdown.cancel();
     }
 
     /// Opens the board again on the same state (a new store connection, nothing in memory
@@ -98,7 +109,7 @@ impl EngineHarness {
     pub fn reopen(&mut self) {
         assert!(self.running.is_none(), "an engine still runs");
         let settings = self.board.settings().clone();
-        self.board = open_board(&self.repo, settings);
+        self.board = open_board(&self.repo, settings, &self.sharing);
     }
 
     /// [`reopen`](Self::reopen) and [`start`](Self::start): the next daemon after a crash or a

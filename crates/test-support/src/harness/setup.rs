@@ -63,6 +63,8 @@ pub struct HarnessBuilder {
     toml: String,
     overrides: Vec<(String, String)>,
     verify: Option<String>,
+    /// The board is opened as shared with other daemons.
+    shared: bool,
 }
 
 impl HarnessBuilder {
@@ -97,8 +99,27 @@ impl HarnessBuilder {
         self
     }
 
+    /// Opens the board as shared with other daemons (`BoardOptions::shared`), on its own
+    /// store; [`daemons`](Self::daemons) makes several that really share one.
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
+    }
+
     /// Makes the repository, writes the configuration and opens the board.
     pub fn build(self) -> EngineHarness {
+        let repo = self.project();
+        let settings = self.settings(&repo);
+        let sharing = Sharing {
+            shared: self.shared,
+            database: None,
+        };
+        let board = open_board(&repo, settings, &sharing);
+        EngineHarness::from_parts(repo, board, sharing)
+    }
+
+    /// The project's repository with its files.
+    pub(super) fn project(&self) -> TestRepo {
         let repo = TestRepo::new();
         for (path, text) in &self.files {
             repo.write(path, text);
@@ -106,6 +127,11 @@ impl HarnessBuilder {
         if !self.files.is_empty() {
             repo.commit_all("the harness's project");
         }
+        repo
+    }
+
+    /// Writes the configuration beside `repo` (outside it) and loads it.
+    pub(super) fn settings(&self, repo: &TestRepo) -> gaffer_config::Settings {
         let config_dir = repo.scratch("config");
         fs::create_dir_all(&config_dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", config_dir.display()));
@@ -116,10 +142,8 @@ impl HarnessBuilder {
         for (key, value) in &self.overrides {
             flags.push(key.clone(), value.clone());
         }
-        let settings = gaffer_config::load(Some(&file), &gaffer_config::Overrides::new(), &flags)
-            .unwrap_or_else(|e| panic!("the harness's gaffer.toml is refused: {e}\n{text}"));
-        let board = open_board(&repo, settings);
-        EngineHarness::from_parts(repo, board)
+        gaffer_config::load(Some(&file), &gaffer_config::Overrides::new(), &flags)
+            .unwrap_or_else(|e| panic!("the harness's gaffer.toml is refused: {e}\n{text}"))
     }
 
     /// The configuration text; scripts are written beside it.
@@ -159,13 +183,37 @@ impl HarnessBuilder {
     }
 }
 
+/// How a harness's board is shared with other daemons.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sharing {
+    /// Opened as shared.
+    pub shared: bool,
+    /// The SQLite file every daemon's board opens (a handle of its own each); `None`: the
+    /// board's own store in its state directory.
+    pub database: Option<std::path::PathBuf>,
+}
+
 /// Opens the board on `repo` with its hermetic git environment.
-pub(super) fn open_board(repo: &TestRepo, settings: gaffer_config::Settings) -> Arc<Board> {
+pub(super) fn open_board(
+    repo: &TestRepo,
+    settings: gaffer_config::Settings,
+    sharing: &Sharing,
+) -> Arc<Board> {
     let options = BoardOptions {
         git_env: repo.env(),
         clock: None,
+        ..BoardOptions::default()
+    }
+    .shared(sharing.shared);
+    let opened = match &sharing.database {
+        Some(file) => {
+            let store = gaffer_store::SqliteStore::open_default(file)
+                .unwrap_or_else(|e| panic!("cannot open the shared store {}: {e}", file.display()));
+            Board::open_with_store(repo.path(), settings, options, Arc::new(store))
+        }
+        None => Board::open(repo.path(), settings, options),
     };
-    Board::open(repo.path(), settings, options)
+    opened
         .map(Arc::new)
         .unwrap_or_else(|e| panic!("cannot open the board: {e}"))
 }

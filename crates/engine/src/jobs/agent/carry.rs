@@ -25,7 +25,7 @@ pub(super) async fn carry_out(
     let board = &ctx.board;
     let (task, agent, role) = (spot.task, ask.agent, ask.role);
     let prompt = prompts::render(role, task, ask.reason, ask.feedback, ask.context);
-    let system_prompt = prompts::system(Path::new(&board.project.root), role);
+    let system_prompt = prompts::system(&board.root, role);
     let mut transcript = Transcript::create(
         &board.paths.run_dir(run.id),
         &prompt,

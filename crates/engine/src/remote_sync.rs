@@ -1,0 +1,297 @@
+//! Code moves only through git on a shared board. The daemons share no file system: each has
+//! its own clone, and the remote (`project.remote`) is the truth about every task's branch.
+//!
+//! - Before a job, the daemon fetches the target, every task branch (`refs/heads/gaffer/*`)
+//!   and every merge candidate (`refs/gaffer/candidates/<task>`) into its remote-tracking refs,
+//!   moves its landing ref forward to the remote's target, and makes the local branches the job
+//!   works on what the remote has (a worktree that has one checked out is reset to it).
+//! - After a job that finished (not one interrupted), each of those branches that moved
+//!   locally is pushed, or deleted there when the job deleted it, with a lease on what was
+//!   fetched: another daemon's push is never overwritten; a refused push puts the job back in
+//!   the queue, to run again on what the remote has now.
+//! - The daemon driving the merge queue fetches the same way before each round and publishes
+//!   each candidate it builds before recording it, so that whichever daemon verifies or lands
+//!   it finds its commit.
+//!
+//! All of this happens only on a shared board; a board of its own works in its one clone.
+
+use crate::board::Board;
+use crate::error::{EngineError, Result};
+use crate::jobs::{JobContext, JobResult, blocking};
+use gaffer_core::{JobSpec, Task, TaskId};
+use gaffer_git::{Oid, PushOutcome};
+use std::sync::{Arc, MutexGuard};
+
+/// What a job found on the remote before it ran: the branches it may move and their values
+/// there, and the task's published candidate.
+pub(crate) struct Fetched {
+    remote: String,
+    branches: Vec<(String, Option<Oid>)>,
+    candidate: Option<(TaskId, Option<Oid>)>,
+}
+
+fn remote_of(board: &Board) -> Option<String> {
+    board
+        .shared
+        .then(|| board.settings.project.remote.clone())
+        .flatten()
+}
+
+fn lock(board: &Board) -> MutexGuard<'_, ()> {
+    board
+        .remote_lock
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn tracking(remote: &str, branch: &str) -> String {
+    format!("refs/remotes/{remote}/{branch}")
+}
+
+/// Where the queue publishes task `task`'s candidate on the remote.
+fn candidate_ref(task: TaskId) -> String {
+    format!("refs/gaffer/candidates/{}", task.0)
+}
+
+fn candidate_tracking(remote: &str, task: TaskId) -> String {
+    format!("refs/remotes/{remote}/gaffer-candidates/{}", task.0)
+}
+
+/// Fetches the target, the task branches and the candidates, and moves the landing ref
+/// forward to the remote's target when it is ahead. Nothing on a board that is not shared.
+pub(crate) fn fetch(board: &Board) -> Result<()> {
+    let Some(remote) = remote_of(board) else {
+        return Ok(());
+    };
+    let _one_at_a_time = lock(board);
+    fetch_locked(board, &remote)
+}
+
+fn fetch_locked(board: &Board, remote: &str) -> Result<()> {
+    let target = &board.settings.project.target;
+    board.git.fetch_refspecs(
+        remote,
+        &[
+            format!("+refs/heads/{target}:{}", tracking(remote, target)),
+            format!("+refs/heads/gaffer/*:{}", tracking(remote, "gaffer/*")),
+            format!(
+                "+refs/gaffer/candidates/*:{}",
+                tracking(remote, "gaffer-candidates/*")
+            ),
+        ],
+        true,
+    )?;
+    let Some(theirs) = board.git.rev_parse(&tracking(remote, target))? else {
+        return Ok(());
+    };
+    let landing = board.landing()?;
+    let (base, expected) = landing.base(board)?;
+    if theirs != base && board.git.is_ancestor(&base, &theirs)? {
+        // Another daemon landed: build and start new work on it. A ref that moved meanwhile
+        // (a landing of ours) is left for the next fetch.
+        board
+            .git
+            .update_ref_cas(&landing.refname(), &theirs, expected.as_ref())?;
+    }
+    Ok(())
+}
+
+/// The local branches a job of `spec` on `task` works on: the task's, and its best-of
+/// attempts' (those at work, or those a settling job discards).
+fn branches_of(spec: &JobSpec, task: &Task) -> Vec<String> {
+    let mut branches = vec![task.branch.clone()];
+    match spec {
+        JobSpec::SettleAttempts { slots, .. } => {
+            branches.extend((1..=*slots).map(|slot| crate::best_of::attempt_branch(task, slot)));
+        }
+        _ => branches.extend(
+            crate::best_of::live_attempts(task)
+                .into_iter()
+                .map(|(_, branch)| branch),
+        ),
+    }
+    branches.dedup();
+    branches
+}
+
+/// Makes local `branch` what the remote has, when it has it (a worktree with it checked out is
+/// reset there); returns the remote's value, the lease of a later push.
+fn adopt(board: &Board, remote: &str, branch: &str) -> Result<Option<Oid>> {
+    let theirs = board.git.rev_parse(&tracking(remote, branch))?;
+    let refname = format!("refs/heads/{branch}");
+    let ours = board.git.rev_parse(&refname)?;
+    if let Some(theirs) = &theirs
+        && ours.as_ref() != Some(theirs)
+    {
+        match board.git.checked_out_in(branch)? {
+            Some(dir) => gaffer_git::reset_hard(&dir, theirs, board.git.env())?,
+            None => {
+                board.git.update_ref_cas(&refname, theirs, ours.as_ref())?;
+            }
+        }
+    }
+    Ok(theirs)
+}
+
+/// Before a job: see the module's documentation. `None` on a board that is not shared.
+pub(crate) async fn before(ctx: &JobContext) -> Result<Option<Fetched>> {
+    let Some(remote) = remote_of(&ctx.board) else {
+        return Ok(None);
+    };
+    let board = Arc::clone(&ctx.board);
+    let job = ctx.job.clone();
+    blocking(move || {
+        let _one_at_a_time = lock(&board);
+        fetch_locked(&board, &remote)?;
+        let mut fetched = Fetched {
+            remote,
+            branches: Vec::new(),
+            candidate: None,
+        };
+        let Some(task) = job.task else {
+            return Ok(Some(fetched));
+        };
+        let task = board.store.task(task)?;
+        for branch in branches_of(&job.spec, &task) {
+            let theirs = adopt(&board, &fetched.remote, &branch)?;
+            fetched.branches.push((branch, theirs));
+        }
+        if matches!(job.spec, JobSpec::Cleanup { .. }) {
+            let published = board
+                .git
+                .rev_parse(&candidate_tracking(&fetched.remote, task.id))?;
+            fetched.candidate = Some((task.id, published));
+        }
+        Ok(Some(fetched))
+    })
+    .await
+}
+
+/// After a job: pushes what it moved (see the module's documentation) and returns its result;
+/// a push refused because another daemon pushed first puts the job back in the queue.
+pub(crate) async fn after(
+    ctx: &JobContext,
+    fetched: Option<Fetched>,
+    result: Result<JobResult>,
+) -> Result<JobResult> {
+    let Some(fetched) = fetched else {
+        return result;
+    };
+    let finish_run = match &result {
+        Ok(JobResult::Input { extra, .. }) => extra.finish_run.clone(),
+        Ok(JobResult::Done { .. }) => None,
+        Ok(JobResult::Interrupted { .. }) | Err(_) => return result,
+    };
+    let board = Arc::clone(&ctx.board);
+    let refused = blocking(move || push(&board, &fetched)).await?;
+    match refused {
+        None => result,
+        Some(why) => {
+            tracing::warn!(job = %ctx.job.id, "{why}; the job runs again on what the remote has");
+            Ok(JobResult::Interrupted { finish_run })
+        }
+    }
+}
+
+/// Pushes or deletes each branch that moved since `fetched`, under its lease; then drops a
+/// cleaned-up task's candidate. Returns why a push was refused, if one was.
+fn push(board: &Board, fetched: &Fetched) -> Result<Option<String>> {
+    let _one_at_a_time = lock(board);
+    let remote = &fetched.remote;
+    for (branch, theirs) in &fetched.branches {
+        let refname = format!("refs/heads/{branch}");
+        let ours = board.git.rev_parse(&refname)?;
+        if &ours == theirs {
+            continue;
+        }
+        match board
+            .git
+            .push_ref_with_lease(remote, ours.as_ref(), &refname, theirs.as_ref())?
+        {
+            PushOutcome::Pushed => follow(board, &tracking(remote, branch), ours.as_ref(), theirs),
+            PushOutcome::Rejected { reason } => {
+                return Ok(Some(format!("{remote} refused {branch}: {reason}")));
+            }
+        }
+    }
+    if let Some((task, Some(published))) = &fetched.candidate {
+        let refname = candidate_ref(*task);
+        if let PushOutcome::Rejected { reason } =
+            board
+                .git
+                .push_ref_with_lease(remote, None, &refname, Some(published))?
+        {
+            tracing::debug!("{remote} kept {refname}: {reason}");
+        }
+    }
+    Ok(None)
+}
+
+/// Sets the local tracking ref to what was just pushed, so that the next lease starts there.
+fn follow(board: &Board, tracking: &str, new: Option<&Oid>, old: &Option<Oid>) {
+    let moved = match new {
+        Some(new) => board
+            .git
+            .update_ref_cas(tracking, new, old.as_ref())
+            .map(|_| ()),
+        None => board.git.delete_ref(tracking, None),
+    };
+    if let Err(e) = moved {
+        tracing::debug!("cannot update {tracking}: {e}");
+    }
+}
+
+/// Whether every one of `commits` is in the local repository; on a shared board, after
+/// fetching again when one is missing: the board names a commit only once it is on the remote,
+/// but it may have named it after this daemon's last fetch. Always true on a board not shared
+/// (what is missing there is an error for the caller to meet).
+pub(crate) fn has_commits(
+    board: &Board,
+    commits: &[Option<&gaffer_core::ObjectId>],
+) -> Result<bool> {
+    if remote_of(board).is_none() {
+        return Ok(true);
+    }
+    let all_here = || -> Result<bool> {
+        for commit in commits.iter().flatten() {
+            if board.git.rev_parse_commit(commit.as_str())?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    if all_here()? {
+        return Ok(true);
+    }
+    fetch(board)?;
+    all_here()
+}
+
+/// Publishes the candidate `commit` of `task` on the remote before the queue records it, so
+/// that any daemon can verify and land it. Nothing on a board that is not shared.
+pub(crate) fn publish_candidate(board: &Board, task: TaskId, commit: &Oid) -> Result<()> {
+    let Some(remote) = remote_of(board) else {
+        return Ok(());
+    };
+    let _one_at_a_time = lock(board);
+    let tracking = candidate_tracking(&remote, task);
+    let theirs = board.git.rev_parse(&tracking)?;
+    if theirs.as_ref() == Some(commit) {
+        return Ok(());
+    }
+    match board.git.push_ref_with_lease(
+        &remote,
+        Some(commit),
+        &candidate_ref(task),
+        theirs.as_ref(),
+    )? {
+        PushOutcome::Pushed => {
+            follow(board, &tracking, Some(commit), &theirs);
+            Ok(())
+        }
+        PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
+            "{remote} refused the candidate of task {task}: {reason} (another daemon drove the \
+             queue meanwhile?)"
+        ))),
+    }
+}

@@ -1,0 +1,109 @@
+//! [`Daemons`]: several daemons sharing one board, as on several machines: one bare remote,
+//! a clone, a state directory and a store handle per daemon, one SQLite file for the board,
+//! and nothing else in common. Each daemon is an [`EngineHarness`] (start, crash, stop,
+//! restart and every look at the board work on each), its board opened as shared with
+//! `project.remote = "origin"`.
+//!
+//! ```text
+//! let mut d = EngineHarness::builder()
+//!     .agent("writer", Agent::scripted(SCRIPT))
+//!     .set("roles.coder", "writer")
+//!     .daemons(2);
+//! let id = d.daemon(0).add("Write the notes");
+//! d.start_all();
+//! d.daemon(1).wait_for_status(id, Status::Merged).await;
+//! d.stop_all().await;
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use super::EngineHarness;
+use super::setup::{HarnessBuilder, Sharing, open_board};
+use crate::TestRepo;
+
+/// Daemons sharing one board through one remote.
+pub struct Daemons {
+    daemons: Vec<EngineHarness>,
+    /// Where the remote and the board's database live (its temporary directory).
+    origin: TestRepo,
+    remote: PathBuf,
+}
+
+impl HarnessBuilder {
+    /// `n` daemons sharing one board: the project is pushed to a bare remote, and each daemon
+    /// works in a clone of its own with its own state directory, on a store handle of its own
+    /// to one SQLite file, its board shared (`project.remote = "origin"`).
+    pub fn daemons(self, n: usize) -> Daemons {
+        let origin = self.project();
+        let remote = origin.scratch("remote.git");
+        let (from, to) = (
+            origin.path().display().to_string(),
+            remote.display().to_string(),
+        );
+        origin.git(&["clone", "-q", "--bare", &from, &to]);
+        let sharing = Sharing {
+            shared: true,
+            database: Some(origin.scratch("board.db")),
+        };
+        let builder = self.set("project.remote", "origin");
+        let daemons = (0..n)
+            .map(|_| {
+                let repo = TestRepo::clone_of(&remote);
+                let settings = builder.settings(&repo);
+                let board = open_board(&repo, settings, &sharing);
+                EngineHarness::from_parts(repo, board, sharing.clone())
+            })
+            .collect();
+        Daemons {
+            daemons,
+            origin,
+            remote,
+        }
+    }
+}
+
+impl Daemons {
+    /// Daemon `i` (0-based).
+    pub fn daemon(&mut self, i: usize) -> &mut EngineHarness {
+        &mut self.daemons[i]
+    }
+
+    /// Every daemon.
+    pub fn all(&mut self) -> &mut [EngineHarness] {
+        &mut self.daemons
+    }
+
+    /// Starts every daemon's engine in the background.
+    pub fn start_all(&mut self) {
+        for daemon in &mut self.daemons {
+            daemon.start();
+        }
+    }
+
+    /// Stops every daemon whose engine runs, as `gaffer down` does.
+    pub async fn stop_all(&mut self) {
+        for daemon in &mut self.daemons {
+            if daemon.is_running() {
+                daemon.stop().await;
+            }
+        }
+    }
+
+    /// The bare remote every daemon pushes to.
+    pub fn remote(&self) -> &Path {
+        &self.remote
+    }
+
+    /// Runs `git args` in the remote.
+    pub fn remote_git(&self, args: &[&str]) -> String {
+        self.origin.git_in(&self.remote, args)
+    }
+
+    /// The first-parent history of the remote's `branch`, newest first, as commit ids.
+    pub fn remote_first_parents(&self, branch: &str) -> Vec<String> {
+        self.remote_git(&["rev-list", "--first-parent", branch])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
