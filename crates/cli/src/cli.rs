@@ -78,9 +78,35 @@ pub enum Command {
     MockLlm(MockLlmArgs),
     /// Run the whole pipeline on a throwaway repository with a scripted agent.
     Demo(DemoArgs),
+    /// The board's database: migrate it, or copy a SQLite board to PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Serve the board as MCP tools on standard input and output (register it with Claude Code:
     /// `claude mcp add gaffer -- gaffer mcp`).
     Mcp(McpArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Bring the board's database to this gaffer's schema (PostgreSQL: `[store] url`, or --url).
+    Migrate(StoreMigrateArgs),
+    /// Copy this project's SQLite board (tasks, runs, events, usage, jobs) into an empty
+    /// PostgreSQL database; the daemon must be stopped. The SQLite file is left as it was.
+    Copy(StoreCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreMigrateArgs {
+    /// The PostgreSQL URL (default: `[store] url`; without one, the SQLite file).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The PostgreSQL database to copy into, e.g. postgres://gaffer@db-host:5432/gaffer.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

@@ -123,13 +123,21 @@ impl From<gaffer_store::StoreError> for CliError {
             S::TaskNotFound(_) | S::ProjectNotFound(_) | S::RunNotFound(_) | S::JobNotFound(_) => {
                 Kind::NotFound
             }
-            S::VersionConflict { .. } | S::LeaseLost { .. } => Kind::Conflict,
+            S::VersionConflict { .. }
+            | S::LeaseLost { .. }
+            | S::NotEmpty(_)
+            | S::SeqOutOfOrder { .. } => Kind::Conflict,
             S::Invalid(_) => Kind::Usage,
+            S::Unavailable(_) => Kind::Config,
             _ => Kind::Internal,
         };
         let hint = match &e {
             S::TaskNotFound(_) => Some("`gaffer task list` shows the tasks".to_string()),
             S::SchemaTooNew { .. } => Some("upgrade gaffer".to_string()),
+            S::Unavailable(_) => Some(
+                "check [store] url (or GAFFER_STORE__URL) and that the PostgreSQL server is up"
+                    .to_string(),
+            ),
             _ => None,
         };
         CliError {

@@ -69,12 +69,23 @@ pub struct Board {
 /// What identifies the project in the store: its repository's main worktree; on a shared board,
 /// where every daemon has a clone of its own, the URL of `project.remote` (every daemon must
 /// name the remote by the same URL).
-fn project_key(git: &Git, settings: &Settings, root: &Path, shared: bool) -> Result<String> {
+pub fn project_key(git: &Git, settings: &Settings, root: &Path, shared: bool) -> Result<String> {
     match (&settings.project.remote, shared) {
         (Some(remote), true) => Ok(git.remote_url(remote)?),
         // Refused when the engine starts (`Board::check_shared`): readers may still look.
         _ => Ok(root.display().to_string()),
     }
+}
+
+/// The project is the repository, whichever of its worktrees gaffer runs in: its main worktree
+/// (listed first by git) names it.
+pub fn main_worktree(git: &Git) -> Result<std::path::PathBuf> {
+    Ok(git
+        .worktrees()?
+        .into_iter()
+        .find(|w| !w.bare)
+        .map(|w| w.path)
+        .unwrap_or_else(|| git.top_level().to_path_buf()))
 }
 
 /// What a person may change about a task before work on it starts ([`Board::edit_task`]);
@@ -143,14 +154,7 @@ impl Board {
             store,
             Arc::clone(&secrets),
         ));
-        // The project is the repository, whichever of its worktrees gaffer runs in: its main
-        // worktree (listed first by git) names it.
-        let root = git
-            .worktrees()?
-            .into_iter()
-            .find(|w| !w.bare)
-            .map(|w| w.path)
-            .unwrap_or_else(|| git.top_level().to_path_buf());
+        let root = main_worktree(&git)?;
         let shared = options.shared.unwrap_or(settings.store.url.is_some());
         let project = store.upsert_project(&NewProject {
             name: settings.project.name.clone(),

@@ -55,7 +55,9 @@ mod write_scope;
 pub use actions::Performed;
 pub use apply::{Applied, Extra, apply};
 pub use baseline::Baseline;
-pub use board::{Board, BoardOptions, SandboxReport, StatusReport, TaskChanges};
+pub use board::{
+    Board, BoardOptions, SandboxReport, StatusReport, TaskChanges, main_worktree, project_key,
+};
 pub use budget::{BudgetReport, TaskSpend, spent as cost_of_runs, task_budget};
 pub use confine::{describe as describe_confinement, sandbox_for};
 pub use engine::{Engine, EngineHandle};

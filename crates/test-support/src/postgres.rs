@@ -52,6 +52,34 @@ impl PgServer {
     }
 }
 
+impl PgServer {
+    /// A new, empty database on the server (created with `psql`), as a URL: for tests of
+    /// programs that use a database's default schema.
+    pub fn fresh_database(&self) -> String {
+        let name = self.fresh_schema();
+        let psql = binaries()
+            .map(|b| b.join("psql"))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("psql"));
+        let out = Command::new(psql)
+            .args(["-v", "ON_ERROR_STOP=1", "-qc"])
+            .arg(format!("CREATE DATABASE {name}"))
+            .arg(&self.url)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run psql: {e}"));
+        assert!(
+            out.status.success(),
+            "CREATE DATABASE failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match self.url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("no database in {}", self.url),
+        }
+    }
+}
+
 /// The server for this process's tests, started on first use; `None` (after saying so on
 /// stderr) when there is none to be had outside CI. Panics under CI instead.
 pub fn server() -> Option<&'static PgServer> {

@@ -17,11 +17,12 @@ mod plan;
 mod pull;
 mod queue;
 mod status;
+mod store;
 mod task;
 mod up;
 mod usage;
 
-use crate::cli::{AgentCommand, Cli, Command, TaskCommand};
+use crate::cli::{AgentCommand, Cli, Command, StoreCommand, TaskCommand};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
 pub use act::perform;
@@ -56,6 +57,8 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Up(args) => up::run(&ctx, &args),
         Command::Down => down::run(&ctx),
+        Command::Store(StoreCommand::Migrate(args)) => store::migrate(&ctx, &args),
+        Command::Store(StoreCommand::Copy(args)) => store::copy(&ctx, &args),
         Command::Dashboard => dashboard::run(&ctx),
         Command::Task(TaskCommand::Add(args)) => task::add(&ctx, *args),
         Command::Task(TaskCommand::Import(args)) => import::run(&ctx, &args),

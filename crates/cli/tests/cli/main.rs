@@ -26,6 +26,7 @@ mod schedule;
 mod scope;
 mod secrets;
 mod status;
+mod store;
 mod task;
 mod token;
 mod usage;
