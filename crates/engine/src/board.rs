@@ -205,7 +205,7 @@ impl Board {
     }
 
     /// A shared board needs a remote: the daemons share no file system, only it.
-    pub(crate) fn check_shared(&self) -> Result<()> {
+    pub fn check_shared(&self) -> Result<()> {
         if self.shared && self.settings.project.remote.is_none() {
             return Err(EngineError::SharedBoardWithoutRemote);
         }

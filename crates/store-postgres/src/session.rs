@@ -187,7 +187,7 @@ pub(crate) fn connect(settings: &Settings) -> Result<Client> {
         .map_err(|e| settings.unavailable("cannot connect to", &e))?;
     client
         .batch_execute(&format!(
-            "SET search_path TO {}; SET TIME ZONE 'UTC'",
+            "SET search_path TO {}; SET TIME ZONE 'UTC'; SET client_min_messages TO WARNING",
             settings.quoted_schema()
         ))
         .map_err(|e| settings.unavailable("cannot set up a connection to", &e))?;

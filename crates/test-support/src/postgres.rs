@@ -129,7 +129,7 @@ fn find_or_start() -> Result<PgServer, String> {
 
 /// The directory holding `initdb` and `pg_ctl`: on PATH, else the newest
 /// `/usr/lib/postgresql/<version>/bin`.
-fn binaries() -> Option<PathBuf> {
+pub fn binaries() -> Option<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {

@@ -34,8 +34,10 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     let token = api_token(&board.settings().server, board.paths())?;
     // The token is a secret like any other: never stored or shown (but to whoever started us).
     board.secrets().add("GAFFER_API_TOKEN", token.reveal());
-    // Runs cannot start without the sandbox the settings ask for: say so now, not per run.
+    // Runs cannot start without the sandbox the settings ask for, nor a shared board without
+    // its remote: say so now, not once the daemon announced itself.
     gaffer_engine::sandbox_for(board.settings())?;
+    board.check_shared()?;
     let agents = agents_from_settings(board.settings(), board.git().top_level())?;
     if board.settings().verify.command.is_none() {
         eprintln!(

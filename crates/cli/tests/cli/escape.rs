@@ -242,14 +242,16 @@ verify = ["127.0.0.1:{allowed_port}"]
     project
         .repo
         .git(&["config", "http.extraheader", git_credential]);
-    let victim = project.json(&["task", "add", "victim work", "--tier", "2", "--json"]);
-    let victim_branch = victim["branch"].as_str().unwrap().to_string();
+    // The victim is the board's first task; where it works is known before it is added, so
+    // that the attack's instructions are committed before any worktree is made from the target
+    // (a daemon starts work the moment a task is added).
+    let (victim_id, victim_branch) = (1, "gaffer/1-victim-work".to_string());
     let state = project.state_dir();
     let config = serde_json::json!({
         "home": home, "home_secret": home.join("secret.txt"), "home_secret_value": secret_value,
         "repo": project.path(), "state": state, "scratch": scratch,
         "victim_worktree": state.join("worktrees").join(victim_branch.trim_start_matches("gaffer/")),
-        "victim_branch": victim_branch, "victim_task": victim["id"],
+        "victim_branch": victim_branch, "victim_task": victim_id,
         "daemon_pid": 0, "daemon_port": 1, "loopback_port": loopback_port,
         "netns_host": other.ip, "netns_port": other.port, "host_socket": host_socket, "allowed_port": allowed_port,
         "git_credential": git_credential,
@@ -261,9 +263,15 @@ verify = ["127.0.0.1:{allowed_port}"]
     config["daemon_port"] = Value::from(daemon.port);
     project.repo.write("attack.json", config.to_string());
     project.repo.commit_all("where to attack");
+    let victim = project.json(&["task", "add", "victim work", "--tier", "2", "--json"]);
+    assert_eq!(victim["id"].as_i64(), Some(victim_id), "{victim}");
+    assert_eq!(
+        victim["branch"].as_str(),
+        Some(victim_branch.as_str()),
+        "{victim}"
+    );
     let refs_before = refs(&project);
     let home_before = listing(&home);
-    let victim_id = victim["id"].as_i64().unwrap();
     crate::common::wait_until("the victim's worktree", TASK_DEADLINE, || {
         state
             .join("worktrees")

@@ -1,0 +1,447 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Several machines, one board: hosts are network namespaces on a bridge of their own
+//! (`gaffer_test_support::netns`). Host 1 holds PostgreSQL, the bare remote (served by
+//! `git daemon`) and a daemon; hosts 2 and 3 run daemons; each has its own directories and its
+//! own clone, and code moves only through the remote. Twelve tasks run with a scripted agent;
+//! meanwhile the daemon of host 2 is killed with SIGKILL and host 3 is cut off the network for
+//! longer than a lease. Every task merges exactly once, the target is green at every
+//! first-parent commit, and nothing is left running.
+
+use gaffer_core::{RunStatus, Seq, Status, event_kind};
+use gaffer_store::{EventFilter, Store, TaskFilter};
+use gaffer_store_postgres::PgStore;
+use gaffer_test_support::netns::{Host, Network};
+use gaffer_test_support::{TestRepo, hermetic_git_env, postgres};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PG_PORT: u16 = 5432;
+
+const GAFFER_TOML: &str = r#"
+[project]
+name = "multihost"
+target = "main"
+remote = "origin"
+[verify]
+command = "sleep 1 && sh tests/run.sh"
+timeout = "60s"
+[engine]
+concurrency = 2
+lease = "4s"
+heartbeat = "1s"
+worktree_pool = 0
+[agents.coder]
+backend = "scripted"
+script = "script.toml"
+[roles]
+coder = ["coder"]
+"#;
+
+const RUN_TESTS: &str = "#!/bin/sh\ntest ! -e BROKEN && test -f README.md\n";
+
+const TASKS: usize = 12;
+
+fn script() -> String {
+    let mut out = String::new();
+    for i in 1..=TASKS {
+        out.push_str(&format!(
+            "[[task]]\nmatch = \"task {i:02}\"\n[[task.attempt]]\ndelay_ms = 1500\n\
+             actions = [{{ write = \"f{i:02}.txt\", content = \"{i}\\n\" }}]\n"
+        ));
+    }
+    out
+}
+
+/// One machine of the test: its namespace and its own directory.
+struct Machine<'n> {
+    host: &'n Host,
+    dir: PathBuf,
+}
+
+impl Machine<'_> {
+    fn home(&self) -> PathBuf {
+        self.dir.join("home")
+    }
+
+    fn clone_dir(&self) -> PathBuf {
+        self.dir.join("clone")
+    }
+
+    /// `program` on this machine, in the hermetic environment.
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = self.host.command(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(hermetic_git_env(&self.home()))
+            .env("TMPDIR", self.dir.join("tmp"));
+        cmd
+    }
+
+    fn gaffer(&self, store: &str) -> Command {
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_gaffer"));
+        cmd.current_dir(self.clone_dir())
+            .env("GAFFER_STORE__URL", store)
+            .env("GAFFER_LOG", "info");
+        cmd
+    }
+
+    fn start_daemon(&self, store: &str) -> Child {
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("daemon.log"))
+            .unwrap();
+        self.gaffer(store)
+            .args(["up", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// PostgreSQL on host 1: TCP on its address for the daemons, a Unix socket in `dir` for this
+/// test (which sits outside every namespace).
+fn start_postgres(host: &Host, dir: &Path) -> String {
+    let bin = postgres::binaries().expect("PostgreSQL's programs (initdb, pg_ctl)");
+    std::fs::create_dir_all(dir).unwrap();
+    run(Command::new("chown").arg("postgres:").arg(dir), "chown");
+    let data = dir.join("data");
+    run(
+        Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin.join("initdb"))
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data),
+        "initdb",
+    );
+    // The other hosts connect over the test network.
+    let hba = data.join("pg_hba.conf");
+    let mut rules = std::fs::read_to_string(&hba).unwrap();
+    rules.push_str("\nhost all all 10.0.0.0/8 trust\n");
+    std::fs::write(&hba, rules).unwrap();
+    let options = format!(
+        "-p {PG_PORT} -c listen_addresses={} -c unix_socket_directories={} -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        host.addr,
+        dir.display()
+    );
+    run(
+        host.command("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &options, "start"]),
+        "pg_ctl start",
+    );
+    format!(
+        "host={} port={PG_PORT} user=postgres dbname=postgres",
+        dir.display()
+    )
+}
+
+fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn kill9(child: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
+    let Some(network) = Network::new(3) else {
+        return;
+    };
+    if postgres::binaries().is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the multi-host test needs PostgreSQL's programs under CI"
+        );
+        eprintln!("\n!!! SKIPPING the multi-host test: no initdb/pg_ctl\n");
+        return;
+    }
+    let root = tempfile::Builder::new()
+        .prefix("gaffer-multihost-")
+        .tempdir()
+        .unwrap();
+    let machines: Vec<Machine<'_>> = network
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let dir = root.path().join(format!("host{}", i + 1));
+            std::fs::create_dir_all(dir.join("home")).unwrap();
+            std::fs::create_dir_all(dir.join("tmp")).unwrap();
+            Machine { host, dir }
+        })
+        .collect();
+    let server = &machines[0];
+
+    // Host 1: the database and the remote.
+    let local_db = start_postgres(server.host, &root.path().join("db"));
+    let store_url = format!(
+        "postgres://postgres@{}:{PG_PORT}/postgres",
+        server.host.addr
+    );
+    let remote_dir = root.path().join("remote");
+    std::fs::create_dir_all(&remote_dir).unwrap();
+    let bare = remote_dir.join("board.git");
+    let seed = TestRepo::new();
+    seed.write("gaffer.toml", GAFFER_TOML);
+    seed.write("script.toml", &script());
+    seed.write("tests/run.sh", RUN_TESTS);
+    seed.commit_all("the project");
+    seed.git(&["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    seed.git(&["push", "-q", bare.to_str().unwrap(), "main"]);
+    let mut git_daemon = server
+        .command("git")
+        .args([
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+        ])
+        .arg(format!("--base-path={}", remote_dir.display()))
+        .arg(format!("--listen={}", server.host.addr))
+        .arg(&remote_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let remote_url = format!("git://{}/board.git", server.host.addr);
+    for m in &machines {
+        wait_for(20, "the remote to answer", || {
+            m.command("git")
+                .args(["ls-remote", &remote_url])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        run(
+            m.command("git")
+                .args(["clone", "-q", &remote_url])
+                .arg(m.clone_dir()),
+            "git clone",
+        );
+    }
+
+    // A daemon on every host.
+    let mut daemons: Vec<Child> = machines
+        .iter()
+        .map(|m| m.start_daemon(&store_url))
+        .collect();
+    let board = PgStore::open_default(&local_db).unwrap();
+    // Each daemon says where it listens once it serves.
+    for m in &machines {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !m.log().contains("gaffer is up: http://") {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start:\n{}",
+                m.host.name,
+                m.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    for i in 1..=TASKS {
+        let out = machines[1]
+            .gaffer(&store_url)
+            .args(["task", "add", &format!("task {i:02}")])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gaffer task add: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            machines[1].log()
+        );
+    }
+    let describe = |board: &PgStore| -> String {
+        let tasks = board.tasks(&TaskFilter::default()).unwrap();
+        let mut out: Vec<String> = tasks
+            .iter()
+            .map(|t| format!("#{} {} {:?}", t.id, t.title, t.status()))
+            .collect();
+        for m in &machines {
+            out.push(format!("--- {} log tail:", m.host.name));
+            let log = m.log();
+            let lines: Vec<&str> = log.lines().collect();
+            out.extend(
+                lines[lines.len().saturating_sub(30)..]
+                    .iter()
+                    .map(|l| l.to_string()),
+            );
+        }
+        out.join("\n")
+    };
+    // Kill host 2's daemon while agents run; cut host 3 off for three leases.
+    let started = || {
+        board
+            .events_after(Seq(0), 100_000, &EventFilter::default())
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == event_kind::RUN_STARTED)
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while started() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "no agent runs:\n{}",
+            describe(&board)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    kill9(&mut daemons[1]);
+    network.cut(machines[2].host);
+    std::thread::sleep(Duration::from_secs(12));
+    network.restore(machines[2].host);
+    // Host 2 comes back, as an operator would bring it back.
+    daemons[1] = machines[1].start_daemon(&store_url);
+
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let tasks = board.tasks(&TaskFilter::default()).unwrap();
+        if tasks.len() == TASKS && tasks.iter().all(|t| t.status() == Status::Merged) {
+            break;
+        }
+        if let Some(t) = tasks
+            .iter()
+            .find(|t| matches!(t.status(), Status::Failed | Status::Cancelled))
+        {
+            panic!("task {} ended {:?}\n{}", t.id, t.status(), describe(&board));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all merged:\n{}",
+            describe(&board)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Exactly once each.
+    let events = board
+        .events_after(Seq(0), 1_000_000, &EventFilter::default())
+        .unwrap();
+    for task in board.tasks(&TaskFilter::default()).unwrap() {
+        let landings = events
+            .iter()
+            .filter(|e| e.kind == event_kind::QUEUE_LANDED && e.task == Some(task.id))
+            .count();
+        assert_eq!(landings, 1, "task {} landed {landings} times", task.id);
+    }
+    // The killed daemon's runs were taken over: none is left running.
+    let running: usize = board
+        .tasks(&TaskFilter::default())
+        .unwrap()
+        .into_iter()
+        .flat_map(|t| board.runs(t.id).unwrap())
+        .filter(|r| r.status == RunStatus::Running)
+        .count();
+    assert_eq!(running, 0, "runs still marked running");
+    let lost = events
+        .iter()
+        .filter(|e| e.kind == event_kind::RUN_LOST)
+        .count();
+    assert!(lost > 0, "the killed daemon's runs were never taken over");
+
+    // The remote's target: one landing per task on the first-parent line, every one green.
+    let inspect = TestRepo::new();
+    inspect.git(&[
+        "fetch",
+        "-q",
+        bare.to_str().unwrap(),
+        "main:refs/remotes/remote/main",
+    ]);
+    let firsts = inspect.git(&["rev-list", "--first-parent", "refs/remotes/remote/main"]);
+    let firsts: Vec<&str> = firsts.lines().collect();
+    let seeded: usize = seed
+        .git(&["rev-list", "--count", "main"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        firsts.len(),
+        TASKS + seeded,
+        "first-parent history: one landing per task on the seed's history"
+    );
+    for commit in &firsts[..TASKS] {
+        let files = inspect.git(&["ls-tree", "-r", "--name-only", commit]);
+        assert!(
+            files.lines().any(|f| f == "README.md") && !files.lines().any(|f| f == "BROKEN"),
+            "{commit} is red"
+        );
+    }
+    let tip = inspect.git(&["ls-tree", "-r", "--name-only", "refs/remotes/remote/main"]);
+    for i in 1..=TASKS {
+        assert!(
+            tip.lines().any(|f| f == format!("f{i:02}.txt")),
+            "f{i:02}.txt missing"
+        );
+    }
+
+    // Stopped cleanly, nothing of gaffer's is left running on any host.
+    for d in &mut daemons {
+        let pid = nix::unistd::Pid::from_raw(d.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    }
+    for d in &mut daemons {
+        let _ = d.wait();
+    }
+    // `git daemon` serves through a `git-daemon` child: stop both.
+    let cmdline =
+        |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    for pid in server.host.pids() {
+        if cmdline(pid).contains("git-daemon") {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let _ = git_daemon.kill();
+    let _ = git_daemon.wait();
+    std::thread::sleep(Duration::from_millis(200));
+    // Whatever is left but the database (an empty command line is a process already gone).
+    let gaffer_left: Vec<String> = machines
+        .iter()
+        .flat_map(|m| m.host.pids())
+        .map(cmdline)
+        .filter(|cmd| !cmd.is_empty() && !cmd.contains("postgres") && !cmd.contains("git-daemon"))
+        .collect();
+    assert!(gaffer_left.is_empty(), "left running: {gaffer_left:?}");
+}
