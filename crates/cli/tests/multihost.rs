@@ -218,7 +218,7 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
     let bare = remote_dir.join("board.git");
     let seed = TestRepo::new();
     seed.write("gaffer.toml", GAFFER_TOML);
-    seed.write("script.toml", &script());
+    seed.write("script.toml", script());
     seed.write("tests/run.sh", RUN_TESTS);
     seed.commit_all("the project");
     seed.git(&["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
