@@ -193,8 +193,10 @@ fn holds_text(key: &str) -> bool {
 }
 
 fn is_role_list(key: &str) -> bool {
-    key.strip_prefix("roles.")
-        .is_some_and(|role| !role.is_empty() && !role.contains('.'))
+    key == "host.labels"
+        || key
+            .strip_prefix("roles.")
+            .is_some_and(|role| !role.is_empty() && !role.contains('.'))
 }
 
 #[cfg(test)]

@@ -92,6 +92,10 @@ pub struct HostSettings {
     pub max_load: Option<f64>,
     /// Hold heavy work back while less memory than this many bytes is available. Default: none.
     pub min_free_memory: Option<u64>,
+    /// What this machine has (`gpu`, `gtk`): jobs of tasks that need a label go only to
+    /// machines with it. Set per machine (`GAFFER_HOST__LABELS=gpu,gtk` or `gaffer up --label`),
+    /// since gaffer.toml is shared. Default: none (it takes only jobs that need nothing).
+    pub labels: Vec<String>,
 }
 
 /// Bounds of `host.heavy_slots`.
@@ -103,6 +107,7 @@ impl Default for HostSettings {
             heavy_slots: default_heavy_slots(),
             max_load: None,
             min_free_memory: None,
+            labels: Vec::new(),
         }
     }
 }
@@ -125,6 +130,7 @@ pub(crate) struct RawHost {
     pub heavy_slots: Option<At<i64>>,
     pub max_load: Option<At<RawNumber>>,
     pub min_free_memory: Option<At<RawSize>>,
+    pub labels: Option<At<Vec<String>>>,
 }
 
 /// A number written as an integer or a float.
@@ -287,10 +293,30 @@ pub(crate) fn resolve_host(check: &Check<'_>, raw: &RawHost) -> Result<HostSetti
             })?)
         }
     };
+    let mut labels = Vec::new();
+    if let Some(at) = &raw.labels {
+        for label in at.get_ref() {
+            let label = label.trim();
+            if label.is_empty() || label.len() > 64 || label.contains([' ', ',', '\t']) {
+                return Err(check.error(
+                    at,
+                    "host.labels",
+                    format!("host.labels: `{label}` is not a machine label"),
+                    "write labels of 1 to 64 characters without spaces or commas, e.g. \
+                     labels = [\"gpu\", \"gtk\"]"
+                        .to_string(),
+                ));
+            }
+            labels.push(label.to_string());
+        }
+    }
+    labels.sort();
+    labels.dedup();
     Ok(HostSettings {
         heavy_slots,
         max_load,
         min_free_memory,
+        labels,
     })
 }
 

@@ -162,6 +162,9 @@ const REST: &str = r#"
 # Hold them back while the load average is above this, or free memory below this.
 # max_load = 6.0
 # min_free_memory = "2GiB"
+# What this machine has: tasks added with `--needs gpu` run only on machines labelled gpu. Set
+# it per machine (GAFFER_HOST__LABELS=gpu or `gaffer up --label gpu`): this file is shared.
+# labels = ["gpu"]
 
 # Agents: give each a name and a backend. Backends:
 #   claude     the Claude Code CLI            (family "anthropic")

@@ -170,6 +170,10 @@ pub struct NewJob {
     /// How many times the job may be handed out before it counts as failed (a lease that expires
     /// counts: a job that keeps killing its worker must not loop forever).
     pub max_attempts: u32,
+    /// Labels a machine must have to take it (`gpu`, `gtk`): only a claimer with every one of
+    /// them is handed the job. Empty: any machine.
+    #[serde(default)]
+    pub needs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,4 +194,7 @@ pub struct Job {
     pub error: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Labels a machine must have to take it (see [`NewJob::needs`]).
+    #[serde(default)]
+    pub needs: Vec<String>,
 }

@@ -34,4 +34,6 @@ pub use machine::{
     VerifiedTree, VerifyPurpose, transition,
 };
 pub use run::{NewRun, Run, RunStatus, Usage};
-pub use task::{NewTask, Priority, Project, Risk, Role, Status, Task, TaskKind};
+pub use task::{
+    NEEDS_PREFIX, NewTask, Priority, Project, Risk, Role, Status, Task, TaskKind, needs_of,
+};

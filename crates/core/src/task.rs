@@ -228,6 +228,24 @@ pub struct NewTask {
     pub best_of: u32,
 }
 
+/// A task's label that names what a machine must have to work on it: `needs:gpu`
+/// (`gaffer task add --needs gpu`). Its agent runs and verify go only to machines with the label.
+pub const NEEDS_PREFIX: &str = "needs:";
+
+/// The machine labels `labels` ask for (every `needs:<label>`), sorted, without repeats.
+pub fn needs_of(labels: &[String]) -> Vec<String> {
+    let mut needs: Vec<String> = labels
+        .iter()
+        .filter_map(|l| l.strip_prefix(NEEDS_PREFIX))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    needs.sort();
+    needs.dedup();
+    needs
+}
+
 /// A task as stored: what was asked plus where the machine has it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
@@ -255,6 +273,11 @@ pub struct Task {
 }
 
 impl Task {
+    /// The machine labels this task needs (its `needs:` labels).
+    pub fn needs(&self) -> Vec<String> {
+        needs_of(&self.labels)
+    }
+
     pub fn status(&self) -> Status {
         self.state.status
     }

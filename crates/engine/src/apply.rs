@@ -103,6 +103,13 @@ fn build_commit(
         spec,
         priority: task.priority,
         max_attempts: board.settings.limits.lost_run_retries.saturating_add(1),
+        needs: vec![],
+    };
+    // Agent runs and verify go only to machines with the labels the task needs (`needs:gpu`);
+    // bookkeeping (cleanup, settling attempts) runs anywhere.
+    let needy = |spec: JobSpec| NewJob {
+        needs: task.needs(),
+        ..job(spec)
     };
     for effect in effects {
         match effect {
@@ -112,7 +119,7 @@ fn build_commit(
                 session,
                 reason,
                 feedback,
-            } => commit.enqueue.push(job(JobSpec::Run {
+            } => commit.enqueue.push(needy(JobSpec::Run {
                 role: *role,
                 tier: *tier,
                 session: *session,
@@ -122,7 +129,7 @@ fn build_commit(
             Effect::Verify { commit: c, purpose } => commit.enqueue.push(NewJob {
                 // Heavy work is granted in the order it was asked for, whatever the priority.
                 priority: 0,
-                ..job(JobSpec::Verify {
+                ..needy(JobSpec::Verify {
                     commit: c.clone(),
                     purpose: *purpose,
                 })
@@ -130,13 +137,13 @@ fn build_commit(
             Effect::Cleanup { delete_branch } => commit.enqueue.push(job(JobSpec::Cleanup {
                 delete_branch: *delete_branch,
             })),
-            Effect::StartAttempt { slot, tier } => commit.enqueue.push(job(JobSpec::Attempt {
+            Effect::StartAttempt { slot, tier } => commit.enqueue.push(needy(JobSpec::Attempt {
                 slot: *slot,
                 tier: *tier,
             })),
             Effect::VerifyAttempt { slot, commit: c } => commit.enqueue.push(NewJob {
                 priority: 0,
-                ..job(JobSpec::VerifyAttempt {
+                ..needy(JobSpec::VerifyAttempt {
                     slot: *slot,
                     commit: c.clone(),
                 })

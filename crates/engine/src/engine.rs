@@ -53,6 +53,8 @@ pub struct Engine {
     spend: crate::budget::Watch,
     /// Who drives the merge queue when the board is shared.
     queue: crate::queue_lease::QueueLease,
+    /// When this machine last said it is alive, and the jobs it said cannot be routed.
+    routing: Mutex<(Option<std::time::Instant>, std::collections::HashSet<JobId>)>,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -134,6 +136,7 @@ impl Engine {
             last_agent_start: Mutex::new(None),
             spend: crate::budget::Watch::default(),
             queue: crate::queue_lease::QueueLease::new(&board, &owner),
+            routing: Mutex::new((None, std::collections::HashSet::new())),
             board,
             owner,
         })
@@ -175,6 +178,7 @@ impl Engine {
             if self.queue.hold(&self.board) {
                 self.queue_round().await;
             }
+            self.routing_round();
             self.fill(&mut workers, &shutdown);
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -253,6 +257,29 @@ impl Engine {
 
     /// One round of the merge queue (git work, off the async workers); then stops the running
     /// verify of candidates the round dropped.
+    /// Once per heartbeat: say this machine is alive, and (the queue's driver, or the only
+    /// daemon) which jobs no live machine can take.
+    fn routing_round(&self) {
+        let Ok(mut routing) = self.routing.lock() else {
+            return;
+        };
+        let due = routing
+            .0
+            .is_none_or(|at| at.elapsed() >= self.board.settings.engine.heartbeat);
+        if !due {
+            return;
+        }
+        routing.0 = Some(std::time::Instant::now());
+        let running = self.running.lock().map(|r| r.len()).unwrap_or(0);
+        crate::routing::announce(&self.board, &self.board.owner_prefix, running);
+        if !self.board.shared || self.queue.held() {
+            let now = crate::queue::now_ms();
+            if let Err(e) = crate::routing::report_unroutable(&self.board, now, &mut routing.1) {
+                tracing::warn!("cannot tell which jobs no machine can take: {e}");
+            }
+        }
+    }
+
     async fn queue_round(&self) {
         let board = Arc::clone(&self.board);
         match jobs::blocking(move || queue::round(&board)).await {
@@ -364,7 +391,12 @@ impl Engine {
                 // suspend) and claimed again cannot be completed by the first worker too.
                 let claim = self.claims.fetch_add(1, Ordering::SeqCst);
                 let owner = format!("{}/{claim}", self.owner);
-                let job = match self.board.store.claim_job(&owner, kinds, lease_ms) {
+                let labels = &self.board.settings.host.labels;
+                let job = match self
+                    .board
+                    .store
+                    .claim_job_for(&owner, kinds, labels, lease_ms)
+                {
                     Ok(Some(job)) => job,
                     Ok(None) => break,
                     Err(e) => {

@@ -183,6 +183,7 @@ mod tests {
 
     fn settings(slots: usize, max_load: Option<f64>, min_free: Option<u64>) -> HostSettings {
         HostSettings {
+            labels: Vec::new(),
             heavy_slots: slots,
             max_load,
             min_free_memory: min_free,

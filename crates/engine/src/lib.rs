@@ -46,6 +46,7 @@ mod repo_map;
 mod reports;
 mod review;
 mod risk;
+mod routing;
 mod run_access;
 mod scheduler;
 mod secrets;

@@ -348,6 +348,7 @@ fn start_landing(board: &Board, landing: &queue::Landing) -> Result<()> {
         },
         priority: 0,
         max_attempts: board.settings.limits.lost_run_retries.saturating_add(1),
+        needs: vec![],
     };
     let event = NewEvent::of(Payload::QueueLanding(QueueLanding {
         commit: landing.commit.clone(),

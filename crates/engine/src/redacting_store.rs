@@ -10,8 +10,8 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, JobFilter, LeaseHolder, Listener, NewProject, Result, Store,
-    TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject, Result,
+    Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 use std::sync::Arc;
 
@@ -123,8 +123,26 @@ impl Store for RedactingStore {
     fn last_seq(&self) -> Result<Seq> {
         self.inner.last_seq()
     }
-    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>> {
-        self.inner.claim_job(owner, kinds, lease_ms)
+    fn claim_job_for(
+        &self,
+        owner: &str,
+        kinds: &[JobKind],
+        labels: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<Job>> {
+        self.inner.claim_job_for(owner, kinds, labels, lease_ms)
+    }
+    fn announce_host(
+        &self,
+        name: &str,
+        labels: &[String],
+        running: u32,
+        load: Option<f64>,
+    ) -> Result<()> {
+        self.inner.announce_host(name, labels, running, load)
+    }
+    fn hosts(&self) -> Result<Vec<HostInfo>> {
+        self.inner.hosts()
     }
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
         self.inner.heartbeat(job, owner, lease_ms)

@@ -143,5 +143,7 @@ pub(crate) fn waiting_jobs(
         })?
         .iter()
         .filter(|j| j.project == board.project.id && kinds.contains(&j.spec.kind()))
+        // Jobs this machine could not take do not fill its slots.
+        .filter(|j| crate::routing::fits(&j.needs, &board.settings.host.labels))
         .count())
 }

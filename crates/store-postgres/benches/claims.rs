@@ -52,6 +52,7 @@ fn drain(url: &str, schema: &str, claimers: usize) -> BenchResult<(f64, Vec<Dura
             },
             priority: (i % 5) as i32,
             max_attempts: 3,
+            needs: vec![],
         })
         .collect();
     store.commit(&Commit {

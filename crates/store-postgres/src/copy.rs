@@ -40,8 +40,8 @@ pub(crate) fn export(tx: &mut Tx<'_>) -> TxResult<BoardRows> {
     )? {
         jobs.push(JobRow {
             job: rows::job(&row)?,
-            exhausted: row.try_get(14)?,
-            acknowledged: row.try_get(15)?,
+            exhausted: row.try_get(15)?,
+            acknowledged: row.try_get(16)?,
         });
     }
     Ok(BoardRows {
@@ -117,8 +117,9 @@ pub(crate) fn import(tx: &mut Tx<'_>, board: &BoardRows) -> TxResult<()> {
         tx.execute(
             "INSERT INTO jobs (id, project, task, kind, spec, priority, status, attempts,
                  max_attempts, lease_owner, lease_expires_ms, process, error, exhausted,
-                 acknowledged, created_ms, updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 acknowledged, created_ms, updated_ms, needs)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18)",
             &[
                 &j.id.0,
                 &j.project.0,
@@ -137,6 +138,7 @@ pub(crate) fn import(tx: &mut Tx<'_>, board: &BoardRows) -> TxResult<()> {
                 &row.acknowledged,
                 &j.created_ms,
                 &j.updated_ms,
+                &rows::to_json(&j.needs)?,
             ],
         )?;
     }

@@ -51,11 +51,11 @@ pub(crate) fn enqueue(tx: &mut Tx<'_>, jobs: &[NewJob], now: i64) -> TxResult<()
     }
     tx.execute(
         "INSERT INTO jobs (project, task, kind, spec, priority, status, attempts, max_attempts,
-             created_ms, updated_ms)
-         SELECT project, task, kind, spec, priority, 'queued', 0, max_attempts, $7, $7
+             created_ms, updated_ms, needs)
+         SELECT project, task, kind, spec, priority, 'queued', 0, max_attempts, $7, $7, needs
          FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::INTEGER[],
-                     $6::BIGINT[]) WITH ORDINALITY
-              AS j (project, task, kind, spec, priority, max_attempts, n)
+                     $6::BIGINT[], $8::TEXT[]) WITH ORDINALITY
+              AS j (project, task, kind, spec, priority, max_attempts, needs, n)
          ORDER BY n",
         &[
             &columns.project,
@@ -65,6 +65,7 @@ pub(crate) fn enqueue(tx: &mut Tx<'_>, jobs: &[NewJob], now: i64) -> TxResult<()
             &columns.priority,
             &columns.max_attempts,
             &now,
+            &columns.needs,
         ],
     )?;
     tx.jobs_claimable();
@@ -79,6 +80,7 @@ struct Columns {
     spec: Vec<String>,
     priority: Vec<i32>,
     max_attempts: Vec<i64>,
+    needs: Vec<String>,
 }
 
 impl Columns {
@@ -90,6 +92,7 @@ impl Columns {
             spec: Vec::with_capacity(n),
             priority: Vec::with_capacity(n),
             max_attempts: Vec::with_capacity(n),
+            needs: Vec::with_capacity(n),
         }
     }
 
@@ -100,6 +103,8 @@ impl Columns {
         self.spec.push(rows::to_json(&j.spec)?);
         self.priority.push(j.priority);
         self.max_attempts.push(i64::from(j.max_attempts));
+        self.needs
+            .push(rows::to_json(&rules::input::needs(&j.needs)?)?);
         Ok(())
     }
 }
@@ -114,22 +119,27 @@ pub(crate) fn claim(
     tx: &mut Tx<'_>,
     owner: &str,
     kinds: &[JobKind],
+    labels: &[String],
     lease_ms: i64,
     now: i64,
 ) -> TxResult<Option<Job>> {
     rules::input::owner(owner)?;
     rules::input::lease(lease_ms)?;
+    let labels = rows::to_json(&rules::input::needs(labels)?)?;
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    // A job that needs labels goes only to a claimer that has every one of them (JSON array
+    // containment; most jobs need none and skip it).
+    let fits = |n: usize| format!("AND (needs = '[]' OR needs::jsonb <@ (${n}::text)::jsonb)");
     // One kind is an equality, so that its claim index (kind, priority, id) is walked in claim
     // order; several walk the index of all kinds and filter.
-    let any = format!("{CLAIMABLE} {CLAIM_ORDER}");
-    let of_kind = format!("{CLAIMABLE} AND kind = $2 {CLAIM_ORDER}");
-    let of_kinds = format!("{CLAIMABLE} AND kind = ANY($2) {CLAIM_ORDER}");
+    let any = format!("{CLAIMABLE} {} {CLAIM_ORDER}", fits(2));
+    let of_kind = format!("{CLAIMABLE} AND kind = $2 {} {CLAIM_ORDER}", fits(3));
+    let of_kinds = format!("{CLAIMABLE} AND kind = ANY($2) {} {CLAIM_ORDER}", fits(3));
     loop {
         let candidate = match kinds.as_slice() {
-            [] => tx.query_opt(&any, &[&now])?,
-            [kind] => tx.query_opt(&of_kind, &[&now, kind])?,
-            _ => tx.query_opt(&of_kinds, &[&now, &kinds])?,
+            [] => tx.query_opt(&any, &[&now, &labels])?,
+            [kind] => tx.query_opt(&of_kind, &[&now, kind, &labels])?,
+            _ => tx.query_opt(&of_kinds, &[&now, &kinds, &labels])?,
         };
         let Some(row) = candidate else {
             return Ok(None);

@@ -36,6 +36,7 @@ mod commit;
 mod copy;
 mod error;
 mod events;
+mod hosts;
 mod jobs;
 mod leases;
 mod listen;

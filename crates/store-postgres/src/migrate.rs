@@ -11,6 +11,7 @@ use postgres::Client;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_leases.sql"),
+    include_str!("../migrations/0003_needs_and_hosts.sql"),
 ];
 
 /// The first key of the advisory lock that migrations hold (the second is the schema's hash):

@@ -20,7 +20,7 @@ pub(crate) const TASK_COLUMNS: &str = "id, project, title, body, kind, priority,
      updated_ms";
 
 pub(crate) const JOB_COLUMNS: &str = "id, project, task, spec, priority, status, attempts, \
-     max_attempts, lease_owner, lease_expires_ms, process, error, created_ms, updated_ms";
+     max_attempts, lease_owner, lease_expires_ms, process, error, created_ms, updated_ms, needs";
 
 pub(crate) const RUN_COLUMNS: &str = "id, task, job, role, tier, agent, backend, model, worktree, \
      session_id, status, outcome, input_tokens, output_tokens, cached_tokens, cost_usd, \
@@ -154,6 +154,7 @@ pub(crate) fn job(row: &Row) -> TxResult<Job> {
         error: get(row, 11)?,
         created_ms: get(row, 12)?,
         updated_ms: get(row, 13)?,
+        needs: json::<Vec<String>>(row, 14, t, id)?,
     })
 }
 

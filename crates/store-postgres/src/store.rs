@@ -1,14 +1,14 @@
 //! [`Store`] for [`PgStore`]: each method is one transaction on a connection thread. Arguments
 //! are cloned into the transaction (it runs on another thread and may run more than once).
 
-use crate::{PgStore, commit, copy, events, jobs, leases, projects, runs, tasks};
+use crate::{PgStore, commit, copy, events, hosts, jobs, leases, projects, runs, tasks};
 use gaffer_core::{
     Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, JobFilter, LeaseHolder, Listener, NewProject, Result, Store,
-    TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject, Result,
+    Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 
 impl Store for PgStore {
@@ -63,9 +63,30 @@ impl Store for PgStore {
         self.read(|tx, _| events::last_seq(tx))
     }
 
-    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>> {
-        let (owner, kinds) = (owner.to_string(), kinds.to_vec());
-        self.write(move |tx, now| jobs::claim(tx, &owner, &kinds, lease_ms, now))
+    fn claim_job_for(
+        &self,
+        owner: &str,
+        kinds: &[JobKind],
+        labels: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<Job>> {
+        let (owner, kinds, labels) = (owner.to_string(), kinds.to_vec(), labels.to_vec());
+        self.write(move |tx, now| jobs::claim(tx, &owner, &kinds, &labels, lease_ms, now))
+    }
+
+    fn announce_host(
+        &self,
+        name: &str,
+        labels: &[String],
+        running: u32,
+        load: Option<f64>,
+    ) -> Result<()> {
+        let (name, labels) = (name.to_string(), labels.to_vec());
+        self.write(move |tx, now| hosts::announce(tx, &name, &labels, running, load, now))
+    }
+
+    fn hosts(&self) -> Result<Vec<HostInfo>> {
+        self.read(|tx, _| hosts::all(tx))
     }
 
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {

@@ -53,6 +53,7 @@ fn cleanup_job(project: gaffer_core::ProjectId) -> NewJob {
         },
         priority: 0,
         max_attempts: 3,
+        needs: vec![],
     }
 }
 

@@ -65,6 +65,7 @@ fn drain(path: &Path, claimers: usize) -> BenchResult<(f64, Vec<Duration>)> {
                 },
                 priority: (i % 5) as i32,
                 max_attempts: 3,
+                needs: vec![],
             })
             .collect();
         store.commit(&Commit {

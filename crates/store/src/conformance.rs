@@ -47,6 +47,7 @@ mod jobs;
 mod lease_model;
 mod leases;
 mod named_leases;
+mod routing;
 mod runs;
 mod taken_over;
 mod tasks;
@@ -70,6 +71,9 @@ pub use leases::{
     dead_owner_release, heartbeat_and_expiry, max_attempts_exhaustion, release_returns_job_to_queue,
 };
 pub use named_leases::{handles_race_for_a_lease, named_leases};
+pub use routing::{
+    hosts_are_announced_and_read_back, labelled_jobs_go_to_machines_with_the_labels,
+};
 pub use runs::{runs_lifecycle, runs_lost, usage_totals};
 pub use taken_over::runs_of_a_taken_over_job_are_lost;
 pub use tasks::{
@@ -108,6 +112,8 @@ macro_rules! __with_conformance_checks {
             children_are_created
             events_are_ordered_and_filtered
             claim_order_and_kinds
+            labelled_jobs_go_to_machines_with_the_labels
+            hosts_are_announced_and_read_back
             jobs_lookup_and_filters
             job_process_is_recorded
             heartbeat_and_expiry

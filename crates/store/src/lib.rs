@@ -30,8 +30,8 @@ pub use copy::{BoardRows, JobRow, RunRow};
 pub use error::{Result, StoreError};
 pub use sqlite::SqliteStore;
 pub use types::{
-    Commit, EventFilter, JobCompletion, JobFilter, JobOutcome, LeaseHolder, NewProject, RunFinish,
-    TaskEdit, TaskFilter, TaskUpdate, UsageDimension, UsageRow, UsageTotals,
+    Commit, EventFilter, HostInfo, JobCompletion, JobFilter, JobOutcome, LeaseHolder, NewProject,
+    RunFinish, TaskEdit, TaskFilter, TaskUpdate, UsageDimension, UsageRow, UsageTotals,
 };
 
 use gaffer_core::{
@@ -74,7 +74,31 @@ pub trait Store: Send + Sync {
     /// to `owner` for `lease_ms`. Claimable: queued, or leased with an expired lease (that
     /// previous holder lost it). A job whose attempts reached its maximum is marked failed
     /// instead of handed out again, and returned by [`Store::exhausted_jobs`].
-    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>>;
+    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>> {
+        self.claim_job_for(owner, kinds, &[], lease_ms)
+    }
+    /// [`Store::claim_job`] for a claimer with machine `labels`: a job is handed to it only if
+    /// it has every label the job needs ([`gaffer_core::NewJob::needs`]); the others are left
+    /// for claimers that have them, in claim order. `claim_job` claims with no label (jobs that
+    /// need none).
+    fn claim_job_for(
+        &self,
+        owner: &str,
+        kinds: &[JobKind],
+        labels: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<Job>>;
+    /// Records that the machine `name` is alive with `labels`, holding `running` jobs, at this
+    /// load (creates or replaces its row; its `seen_ms` is the store's now).
+    fn announce_host(
+        &self,
+        name: &str,
+        labels: &[String],
+        running: u32,
+        load: Option<f64>,
+    ) -> Result<()>;
+    /// Every machine that ever announced itself, by name, as it last did.
+    fn hosts(&self) -> Result<Vec<HostInfo>>;
     /// Extends the lease; `false` when `owner` no longer holds the job.
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool>;
     /// Gives a leased job back to the queue without counting the attempt against it.

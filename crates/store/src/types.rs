@@ -204,3 +204,18 @@ pub struct UsageRow {
     /// Their summed usage.
     pub usage: Usage,
 }
+
+/// A machine that takes jobs (a daemon; later a worker), as it last said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    /// Unique per machine and state directory: its owners' prefix.
+    pub name: String,
+    /// The labels it claims with (jobs that need others never go to it).
+    pub labels: Vec<String>,
+    /// The jobs it held when it last said.
+    pub running: u32,
+    /// Its one-minute load average, when known.
+    pub load: Option<f64>,
+    /// When it last said (store time).
+    pub seen_ms: i64,
+}

@@ -171,6 +171,11 @@ fn the_example_configures_the_merge_queue_the_host_budget_and_the_remote() {
     assert_eq!(settings.host.heavy_slots, 4);
     assert_eq!(settings.host.max_load, Some(6.0));
     assert_eq!(settings.host.min_free_memory, Some(2 << 30));
+    assert_eq!(settings.host.labels, ["gpu"]);
+    assert_eq!(
+        settings.store.url.as_ref().map(|u| u.expose()),
+        Some("postgres://gaffer@db-host:5432/gaffer")
+    );
 }
 
 #[test]

@@ -243,3 +243,12 @@ fn the_store_url_comes_from_the_environment_and_its_password_never_shows() {
     assert!(text.contains("not a PostgreSQL URL"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+#[test]
+fn machine_labels_come_from_the_environment_as_a_list() {
+    let none = env(&[]);
+    let settings = load_with(FILE, &env(&[("GAFFER_HOST__LABELS", "gtk, gpu")]), &none).unwrap();
+    assert_eq!(settings.host.labels, ["gpu", "gtk"]);
+    let error = override_error(&[("GAFFER_HOST__LABELS", "two words")], &[]);
+    assert!(error.to_string().contains("not a machine label"), "{error}");
+}

@@ -114,6 +114,8 @@ declare! {
     QueuePushed(QueuePushed) = "queue.pushed" as QUEUE_PUSHED;
     /// A leased job went back to the queue (its owner is gone).
     JobReleased(JobReleased) = "job.released" as JOB_RELEASED;
+    /// A job needs machine labels no live machine has: it waits for one (said once per job).
+    JobUnroutable(JobUnroutable) = "job.unroutable" as JOB_UNROUTABLE;
     /// What recovery found and did when the engine started.
     Recovery(Recovery) = "engine.recovery" as RECOVERY;
     EngineStarted(EngineOwner) = "engine.started" as ENGINE_STARTED;

@@ -213,6 +213,10 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({"job": 12, "kind": "verify", "owner": "local:1", "process": {"pid": 4}, "reason": "its owner is gone"}),
         ),
         (
+            JOB_UNROUTABLE,
+            json!({"job": 7, "kind": "run", "needs": ["gpu"], "machines": ["daemon:a [gtk]"]}),
+        ),
+        (
             RECOVERY,
             json!({"jobs_released": 1, "processes_killed": 2, "runs_lost": 1, "runs_brought_back": 1, "worktrees_removed": 0, "branches_deleted": ["gaffer/3-x"]}),
         ),

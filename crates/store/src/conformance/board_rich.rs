@@ -127,13 +127,25 @@ pub(super) fn build(store: &dyn Store, clock: &FixedClock) {
             store,
             vec![NewJob {
                 max_attempts,
+                needs: vec!["gpu".to_string()],
                 ..cleanup_job(alpha.id, Some(t2.id), 9)
             }],
         )
         .remove(0);
-        must(store.claim_job("host-b:7:worker", &[], 10), "claim").expect_some("job");
+        let gpu = ["gpu".to_string()];
+        must(
+            store.claim_job_for("host-b:7:worker", &[], &gpu, 10),
+            "claim",
+        )
+        .expect_some("job");
         clock.advance(20);
-        assert!(must(store.claim_job("host-b:8:worker", &[], 10), "claim").is_none());
+        assert!(
+            must(
+                store.claim_job_for("host-b:8:worker", &[], &gpu, 10),
+                "claim"
+            )
+            .is_none()
+        );
         job
     };
     exhausted(1); // left unacknowledged

@@ -23,6 +23,7 @@ fn enqueue_all(connect: &Connect) {
             },
             priority: i32::try_from(i % 7).unwrap_or(0),
             max_attempts: 3,
+            needs: vec![],
         })
         .collect();
     must(

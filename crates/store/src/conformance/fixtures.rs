@@ -79,6 +79,7 @@ pub(super) fn cleanup_job(project: ProjectId, task: Option<TaskId>, priority: i3
         },
         priority,
         max_attempts: 3,
+        needs: vec![],
     }
 }
 

@@ -85,6 +85,7 @@ impl World {
                 spec: JobSpec::PrepareCandidate,
                 priority: 0,
                 max_attempts: MAX_ATTEMPTS,
+                needs: vec![],
             })
             .collect();
         must(

@@ -130,6 +130,7 @@ pub fn max_attempts_exhaustion(make: &MakeStore) {
         vec![
             NewJob {
                 max_attempts: 2,
+                needs: vec![],
                 ..cleanup_job(p.id, Some(t.id), 1)
             },
             cleanup_job(p.id, None, 0),

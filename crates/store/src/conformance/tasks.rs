@@ -269,6 +269,7 @@ pub fn invalid_input_is_refused(make: &MakeStore) {
         store.commit(&Commit {
             enqueue: vec![NewJob {
                 max_attempts: 0,
+                needs: vec![],
                 ..cleanup_job(p.id, Some(a.id), 0)
             }],
             ..Commit::default()

@@ -108,6 +108,26 @@ pub fn owner(owner: &str) -> Result<()> {
     Ok(())
 }
 
+/// Machine labels (a job's needs, a claimer's labels, a host's): each non-empty, without
+/// whitespace or commas, at most 64 bytes; returned sorted without repeats, as stored.
+pub fn needs(labels: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(labels.len());
+    for label in labels {
+        let bad = label.is_empty()
+            || label.len() > 64
+            || label.chars().any(|c| c.is_whitespace() || c == ',');
+        if bad {
+            return invalid(format!(
+                "`{label}` is not a machine label (1 to 64 characters, no spaces or commas)"
+            ));
+        }
+        out.push(label.clone());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// A named lease has a name.
 pub fn lease_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {

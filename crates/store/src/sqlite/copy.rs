@@ -26,8 +26,8 @@ pub(super) fn export(conn: &Connection) -> TxResult<BoardRows> {
         |row| {
             Ok(JobRow {
                 job: rows::job(row)?,
-                exhausted: row.get(14)?,
-                acknowledged: row.get(15)?,
+                exhausted: row.get(15)?,
+                acknowledged: row.get(16)?,
             })
         },
     )?;
@@ -130,8 +130,9 @@ fn job(conn: &Connection, row: &JobRow) -> TxResult<()> {
     conn.prepare_cached(
         "INSERT INTO jobs (id, project, task, kind, spec, priority, status, attempts,
              max_attempts, lease_owner, lease_expires_ms, process, error, exhausted,
-             acknowledged, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             acknowledged, created_ms, updated_ms, needs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18)",
     )?
     .execute(params![
         j.id.0,
@@ -151,6 +152,7 @@ fn job(conn: &Connection, row: &JobRow) -> TxResult<()> {
         row.acknowledged,
         j.created_ms,
         j.updated_ms,
+        rows::to_json(&j.needs)?,
     ])?;
     Ok(())
 }

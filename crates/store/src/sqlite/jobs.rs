@@ -40,8 +40,8 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
         }
         let mut stmt = conn.prepare_cached(
             "INSERT INTO jobs (project, task, kind, spec, priority, status, attempts, max_attempts,
-                 created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?7, ?7)",
+                 created_ms, updated_ms, needs)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?7, ?7, ?8)",
         )?;
         stmt.execute(params![
             j.project.0,
@@ -50,7 +50,8 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
             rows::to_json(&j.spec)?,
             j.priority,
             j.max_attempts,
-            now
+            now,
+            rows::to_json(&rules::input::needs(&j.needs)?)?,
         ])?;
         ids.push(JobId(conn.last_insert_rowid()));
     }
@@ -88,27 +89,58 @@ fn best_of(conn: &Connection, sql: &str, args: Vec<Value>) -> TxResult<Option<Ca
 
 /// The best queued or expired-leased job among `kinds`. Each query is one seek in a claim index;
 /// several kinds are looked up one by one rather than with `IN`, which would force a sort.
-fn next_candidate(conn: &Connection, kinds: &[JobKind], now: i64) -> TxResult<Option<Candidate>> {
+fn next_candidate(
+    conn: &Connection,
+    kinds: &[JobKind],
+    labels: &str,
+    now: i64,
+) -> TxResult<Option<Candidate>> {
     const COLS: &str = "SELECT id, priority, attempts, max_attempts FROM jobs";
     const ORDER: &str = "ORDER BY priority DESC, id LIMIT 1";
+    // A job that needs labels goes only to a claimer that has every one of them (`labels` is a
+    // JSON array; most jobs need none and skip the lookup).
+    let fits = |n: usize| {
+        format!(
+            "AND (needs = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(jobs.needs) \
+             WHERE value NOT IN (SELECT value FROM json_each(?{n}))))"
+        )
+    };
     let mut queries: Vec<(String, Vec<Value>)> = Vec::new();
     if kinds.is_empty() {
-        queries.push((format!("{COLS} WHERE status = 'queued' {ORDER}"), vec![]));
         queries.push((
-            format!("{COLS} WHERE status = 'leased' AND lease_expires_ms < ?1 {ORDER}"),
-            vec![Value::Integer(now)],
+            format!("{COLS} WHERE status = 'queued' {} {ORDER}", fits(1)),
+            vec![Value::Text(labels.to_string())],
+        ));
+        queries.push((
+            format!(
+                "{COLS} WHERE status = 'leased' AND lease_expires_ms < ?1 {} {ORDER}",
+                fits(2)
+            ),
+            vec![Value::Integer(now), Value::Text(labels.to_string())],
         ));
     } else {
         for kind in kinds {
             queries.push((
-                format!("{COLS} WHERE status = 'queued' AND kind = ?1 {ORDER}"),
-                vec![Value::Text(kind.as_str().to_string())],
+                format!(
+                    "{COLS} WHERE status = 'queued' AND kind = ?1 {} {ORDER}",
+                    fits(2)
+                ),
+                vec![
+                    Value::Text(kind.as_str().to_string()),
+                    Value::Text(labels.to_string()),
+                ],
             ));
             queries.push((
                 format!(
-                    "{COLS} WHERE status = 'leased' AND kind = ?1 AND lease_expires_ms < ?2 {ORDER}"
+                    "{COLS} WHERE status = 'leased' AND kind = ?1 AND lease_expires_ms < ?2 {} \
+                     {ORDER}",
+                    fits(3)
                 ),
-                vec![Value::Text(kind.as_str().to_string()), Value::Integer(now)],
+                vec![
+                    Value::Text(kind.as_str().to_string()),
+                    Value::Integer(now),
+                    Value::Text(labels.to_string()),
+                ],
             ));
         }
     }
@@ -127,12 +159,14 @@ pub(super) fn claim(
     conn: &Connection,
     owner: &str,
     kinds: &[JobKind],
+    labels: &[String],
     lease_ms: i64,
     now: i64,
 ) -> TxResult<Option<Job>> {
     rules::input::owner(owner)?;
     rules::input::lease(lease_ms)?;
-    while let Some(c) = next_candidate(conn, kinds, now)? {
+    let labels = rows::to_json(labels)?;
+    while let Some(c) = next_candidate(conn, kinds, &labels, now)? {
         if c.attempts >= c.max_attempts {
             conn.prepare_cached(
                 "UPDATE jobs SET status = 'failed', exhausted = 1, lease_expires_ms = NULL,

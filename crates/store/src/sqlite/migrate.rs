@@ -10,6 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_leases.sql"),
+    include_str!("migrations/0003_needs_and_hosts.sql"),
 ];
 
 /// The schema version this build writes.

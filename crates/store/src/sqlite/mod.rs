@@ -15,6 +15,7 @@ mod commit;
 mod connection;
 mod copy;
 mod events;
+mod hosts;
 mod jobs;
 mod leases;
 mod migrate;
@@ -26,8 +27,8 @@ mod tasks;
 
 use crate::clock::SystemClock;
 use crate::{
-    BoardRows, Commit, EventFilter, JobFilter, LeaseHolder, Listener, NewProject, Result, Store,
-    TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject, Result,
+    Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
 };
 use changes::{Changes, Touched};
 use gaffer_core::{
@@ -196,8 +197,28 @@ impl Store for SqliteStore {
         self.read(|c, _| events::last_seq(c))
     }
 
-    fn claim_job(&self, owner: &str, kinds: &[JobKind], lease_ms: i64) -> Result<Option<Job>> {
-        self.write(|c, now| jobs::claim(c, owner, kinds, lease_ms, now))
+    fn claim_job_for(
+        &self,
+        owner: &str,
+        kinds: &[JobKind],
+        labels: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<Job>> {
+        self.write(|c, now| jobs::claim(c, owner, kinds, labels, lease_ms, now))
+    }
+
+    fn announce_host(
+        &self,
+        name: &str,
+        labels: &[String],
+        running: u32,
+        load: Option<f64>,
+    ) -> Result<()> {
+        self.write(|c, now| hosts::announce(c, name, labels, running, load, now))
+    }
+
+    fn hosts(&self) -> Result<Vec<HostInfo>> {
+        self.read(|c, _| hosts::all(c))
     }
 
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {

@@ -19,7 +19,7 @@ pub(super) const TASK_COLUMNS: &str = "id, project, title, body, kind, priority,
      updated_ms";
 
 pub(super) const JOB_COLUMNS: &str = "id, project, task, spec, priority, status, attempts, \
-     max_attempts, lease_owner, lease_expires_ms, process, error, created_ms, updated_ms";
+     max_attempts, lease_owner, lease_expires_ms, process, error, created_ms, updated_ms, needs";
 
 pub(super) const RUN_COLUMNS: &str = "id, task, job, role, tier, agent, backend, model, worktree, \
      session_id, status, outcome, input_tokens, output_tokens, cached_tokens, cost_usd, \
@@ -149,6 +149,7 @@ pub(super) fn job(row: &Row) -> TxResult<Job> {
         error: row.get(11)?,
         created_ms: row.get(12)?,
         updated_ms: row.get(13)?,
+        needs: json::<Vec<String>>(row, 14, t, id)?,
     })
 }
 

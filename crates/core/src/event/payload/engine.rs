@@ -34,6 +34,17 @@ pub struct JobReleased {
     pub reason: String,
 }
 
+/// `job.unroutable`: a job needs machine labels that no live machine has; it waits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobUnroutable {
+    pub job: JobId,
+    pub kind: String,
+    /// The labels it needs.
+    pub needs: Vec<String>,
+    /// The live machines and their labels, as `name [a, b]`.
+    pub machines: Vec<String>,
+}
+
 /// `worktree.cleaned`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -61,6 +61,17 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
         Payload::Recovery(p) => recovery(p),
         Payload::EngineStarted(p) => format!("engine started ({})", p.owner),
         Payload::EngineStopped(p) => format!("engine stopped ({})", p.owner),
+        Payload::JobUnroutable(p) => format!(
+            "job {} ({}) waits for a machine labelled {}: {}",
+            p.job,
+            p.kind,
+            p.needs.join(" and "),
+            if p.machines.is_empty() {
+                "no machine is up".to_string()
+            } else {
+                format!("none of {} has it", p.machines.join(", "))
+            }
+        ),
         Payload::JobReleased(p) => format!(
             "job {} ({}) went back to the queue: {}",
             p.job,

@@ -1,0 +1,104 @@
+//! Which machine takes which job. A task that needs machine labels (`needs:gpu`) has its agent
+//! runs and verify enqueued with those needs (`apply.rs`); each engine claims with its machine's
+//! labels (`[host] labels`), so the store hands such a job only to a machine that has them. Here:
+//! every engine says it is alive, with its labels and load (`Store::announce_host`, read back by
+//! `gaffer workers`), and a job that no live machine can take is said on the board
+//! (`job.unroutable`, once per job) instead of waiting silently.
+
+use crate::board::Board;
+use crate::error::Result;
+use gaffer_core::payload::JobUnroutable;
+use gaffer_core::{JobId, JobStatus, NewEvent, Payload};
+use gaffer_store::{HostInfo, JobFilter};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// A machine not heard from for this long is not counted as up.
+pub const LIVE_FOR: Duration = Duration::from_secs(60);
+
+/// Whether a machine with `labels` may take a job that needs `needs`.
+pub fn fits(needs: &[String], labels: &[String]) -> bool {
+    needs.iter().all(|n| labels.contains(n))
+}
+
+/// The machines heard from in the last [`LIVE_FOR`] (or three leases, if longer) at `now_ms`.
+pub fn live_hosts(board: &Board, now_ms: i64) -> Result<Vec<HostInfo>> {
+    let window = LIVE_FOR.max(board.settings.engine.lease * 3).as_millis() as i64;
+    Ok(board
+        .store
+        .hosts()?
+        .into_iter()
+        .filter(|h| h.seen_ms >= now_ms - window)
+        .collect())
+}
+
+/// Says this machine is alive (`name`: its daemon's owner prefix), holding `running` jobs.
+pub(crate) fn announce(board: &Board, name: &str, running: usize) {
+    let load = crate::host::HostLoad::read().load1;
+    let running = u32::try_from(running).unwrap_or(u32::MAX);
+    if let Err(e) = board
+        .store
+        .announce_host(name, &board.settings.host.labels, running, load)
+    {
+        tracing::warn!("cannot record this machine on the board: {e}");
+    }
+}
+
+/// Says on the board, once per job, which queued jobs of this project need labels no live
+/// machine has; `reported` remembers the jobs already said.
+pub(crate) fn report_unroutable(
+    board: &Board,
+    now_ms: i64,
+    reported: &mut HashSet<JobId>,
+) -> Result<()> {
+    let queued = board.store.jobs(&JobFilter {
+        task: None,
+        statuses: vec![JobStatus::Queued],
+    })?;
+    let waiting: Vec<_> = queued
+        .into_iter()
+        .filter(|j| j.project == board.project.id && !j.needs.is_empty())
+        .filter(|j| !reported.contains(&j.id))
+        .collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let hosts = live_hosts(board, now_ms)?;
+    for job in waiting {
+        if hosts.iter().any(|h| fits(&job.needs, &h.labels)) {
+            continue;
+        }
+        let machines = hosts
+            .iter()
+            .map(|h| format!("{} [{}]", h.name, h.labels.join(", ")))
+            .collect();
+        let mut event = NewEvent::of(Payload::JobUnroutable(JobUnroutable {
+            job: job.id,
+            kind: job.spec.kind().as_str().to_string(),
+            needs: job.needs.clone(),
+            machines,
+        }))
+        .project(job.project);
+        if let Some(task) = job.task {
+            event = event.task(task);
+        }
+        board.store.append_events(&[event])?;
+        reported.insert(job.id);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits;
+
+    #[test]
+    fn a_machine_fits_when_it_has_every_label() {
+        let labels = vec!["gpu".to_string(), "gtk".to_string()];
+        assert!(fits(&[], &[]));
+        assert!(fits(&["gpu".into()], &labels));
+        assert!(fits(&["gtk".into(), "gpu".into()], &labels));
+        assert!(!fits(&["cuda".into()], &labels));
+        assert!(!fits(&["gpu".into()], &[]));
+    }
+}

@@ -1,0 +1,13 @@
+-- gaffer schema, version 3 (PostgreSQL): what machine a job needs (its labels, a JSON array;
+-- empty: any), and the machines that take jobs (daemons, workers): their labels and when they
+-- were last seen.
+
+ALTER TABLE jobs ADD COLUMN needs TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE hosts (
+    name     TEXT    PRIMARY KEY,
+    labels   TEXT    NOT NULL,          -- JSON array
+    running  BIGINT  NOT NULL,          -- jobs it holds
+    load     DOUBLE PRECISION,          -- one-minute load average, when known
+    seen_ms  BIGINT  NOT NULL
+);
