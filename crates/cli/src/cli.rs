@@ -44,6 +44,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// The board at a glance: counts, where work lands, the tasks.
     Status(JsonArg),
+    /// The machines that take jobs: their labels, jobs, load and when they were last heard.
+    Workers(JsonArg),
     /// The merge queue: the train and its candidates under test, waiting tasks, why tasks left.
     Queue(JsonArg),
     /// Events as they happen.
@@ -156,6 +158,10 @@ pub struct UpArgs {
     /// Run in the background; logs go to the state directory's daemon.log.
     #[arg(long)]
     pub detach: bool,
+    /// What this machine has, e.g. `--label gpu` (repeatable): tasks added with `--needs gpu`
+    /// run only on machines labelled so. Same as `--set host.labels=gpu`.
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +224,10 @@ pub struct TaskAddArgs {
     pub body_file: Option<PathBuf>,
     #[arg(long = "label", value_name = "LABEL")]
     pub labels: Vec<String>,
+    /// A label the machine must have (repeatable): its agent runs and verify go only to
+    /// machines started with `--label` (or `[host] labels`) naming it. Stored as `needs:LABEL`.
+    #[arg(long = "needs", value_name = "LABEL")]
+    pub needs: Vec<String>,
     /// A task that must merge first (repeatable).
     #[arg(long = "dep", value_name = "ID")]
     pub deps: Vec<i64>,

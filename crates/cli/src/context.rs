@@ -30,6 +30,17 @@ impl Context {
         })
     }
 
+    /// This context with one more `--set key=value` (after those typed, so it wins).
+    pub fn with_set(&self, set: String) -> Context {
+        let mut more = self.set.clone();
+        more.push(set);
+        Context {
+            dir: self.dir.clone(),
+            config: self.config.clone(),
+            set: more,
+        }
+    }
+
     /// `--config` and `--set` as typed, for a gaffer started on this one's behalf (the detached
     /// daemon), so that it runs with the same settings.
     pub fn settings_args(&self) -> Vec<std::ffi::OsString> {

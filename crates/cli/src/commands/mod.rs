@@ -21,6 +21,7 @@ mod store;
 mod task;
 mod up;
 mod usage;
+mod workers;
 
 use crate::cli::{AgentCommand, Cli, Command, StoreCommand, TaskCommand};
 use crate::context::Context;
@@ -78,6 +79,7 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Accept(args) => crew::accept(&ctx, &args),
         Command::Decline(args) => crew::decline(&ctx, &args),
         Command::Status(args) => status::run(&ctx, args.json),
+        Command::Workers(args) => workers::run(&ctx, args.json),
         Command::Queue(args) => queue::run(&ctx, args.json),
         Command::Feed(args) => feed::run(&ctx, &args),
         Command::Log(args) => log::run(&ctx, &args),

@@ -35,7 +35,15 @@ pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
         body,
         kind: args.kind.parse().map_err(usage)?,
         priority: args.priority,
-        labels: args.labels,
+        labels: args
+            .labels
+            .into_iter()
+            .chain(
+                args.needs
+                    .iter()
+                    .map(|n| format!("{}{}", gaffer_core::NEEDS_PREFIX, n.trim())),
+            )
+            .collect(),
         parent: args.parent.map(TaskId),
         blocked_by: args.deps.into_iter().map(TaskId).collect(),
         write_scope: args.scope,

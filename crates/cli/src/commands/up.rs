@@ -24,6 +24,13 @@ use tokio_util::sync::CancellationToken;
 const DETACHED_ENV: &str = "GAFFER_UP_DETACHED";
 
 pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
+    let labelled;
+    let ctx = if args.labels.is_empty() {
+        ctx
+    } else {
+        labelled = ctx.with_set(format!("host.labels={}", args.labels.join(",")));
+        &labelled
+    };
     if args.detach {
         return detach(ctx, args);
     }

@@ -316,3 +316,80 @@ async fn a_shared_board_without_a_remote_does_not_start() {
     );
     assert!(err.hint().unwrap().contains("project.remote"));
 }
+
+/// A task that needs `gpu` runs (agent and verify) only on the daemon labelled gpu; one that
+/// needs a label no machine has waits, and the board says so once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labelled_tasks_go_only_to_machines_with_the_labels() {
+    let mut d = EngineHarness::builder()
+        .agent("writer", coder(0))
+        .set("roles.coder", "writer")
+        .verify("for f in *.txt; do test -s \"$f\"; done")
+        .set("engine.lease", "2s")
+        .set("engine.heartbeat", "300ms")
+        .labelled_daemons(&[&[], &["gpu"]]);
+    let gpu = d.daemon(0).add_task(gaffer_core::NewTask {
+        title: "Write alpha".into(),
+        labels: vec!["needs:gpu".into()],
+        ..Default::default()
+    });
+    let plain = d.daemon(0).add("Write bravo");
+    let nowhere = d.daemon(0).add_task(gaffer_core::NewTask {
+        title: "Write charlie".into(),
+        labels: vec!["needs:gtk".into()],
+        ..Default::default()
+    });
+    d.start_all();
+    wait_all_merged(d.daemon(0), &[gpu, plain]).await;
+    d.daemon(0)
+        .wait_until("the board to say no machine has gtk", |h| {
+            h.events_of(nowhere, event_kind::JOB_UNROUTABLE)
+                .first()
+                .cloned()
+        })
+        .await;
+    d.stop_all().await;
+
+    // Every run and verify of the gpu task happened in the gpu daemon's clone.
+    let gpu_clone = d.daemon(1).repo().path().to_path_buf();
+    let runs = d.daemon(0).runs(gpu);
+    assert!(!runs.is_empty());
+    for run in &runs {
+        assert!(
+            Path::new(&run.worktree).starts_with(&gpu_clone),
+            "run {} of the gpu task was in {}",
+            run.id,
+            run.worktree
+        );
+    }
+    let jobs = d
+        .daemon(0)
+        .board()
+        .store()
+        .jobs(&JobFilter {
+            task: Some(gpu),
+            statuses: vec![],
+        })
+        .unwrap();
+    for job in jobs.iter().filter(|j| !j.needs.is_empty()) {
+        assert_eq!(job.needs, ["gpu"]);
+    }
+    assert!(
+        jobs.iter()
+            .any(|j| j.spec.kind() == gaffer_core::JobKind::Verify && j.needs == ["gpu"]),
+        "verify of a gpu task needs gpu too"
+    );
+    // The gtk task waits, said once, naming the machines that are up.
+    let said = d.daemon(0).events_of(nowhere, event_kind::JOB_UNROUTABLE);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].data["machines"].to_string().contains("gpu"),
+        "{:?}",
+        said[0].data
+    );
+    assert_ne!(d.daemon(0).task(nowhere).status(), Status::Merged);
+    // Both machines are on the board with their labels.
+    let hosts = d.daemon(0).board().store().hosts().unwrap();
+    assert_eq!(hosts.len(), 2, "{hosts:?}");
+    assert!(hosts.iter().any(|h| h.labels == ["gpu"]));
+}

@@ -34,6 +34,13 @@ impl HarnessBuilder {
     /// works in a clone of its own with its own state directory, on a store handle of its own
     /// to one SQLite file, its board shared (`project.remote = "origin"`).
     pub fn daemons(self, n: usize) -> Daemons {
+        self.labelled_daemons(&vec![&[][..]; n])
+    }
+
+    /// [`daemons`](Self::daemons), one per entry of `labels`, each with those machine labels
+    /// (`host.labels`).
+    pub fn labelled_daemons(self, labels: &[&[&str]]) -> Daemons {
+        let n = labels.len();
         let origin = self.project();
         let remote = origin.scratch("remote.git");
         let (from, to) = (
@@ -47,9 +54,12 @@ impl HarnessBuilder {
         };
         let builder = self.set("project.remote", "origin");
         let daemons = (0..n)
-            .map(|_| {
+            .map(|i| {
                 let repo = TestRepo::clone_of(&remote);
-                let settings = builder.settings(&repo);
+                let settings = builder
+                    .clone()
+                    .set("host.labels", &labels[i].join(","))
+                    .settings(&repo);
                 let board = open_board(&repo, settings, &sharing);
                 EngineHarness::from_parts(repo, board, sharing.clone())
             })
