@@ -41,15 +41,31 @@ coder = ["coder"]
 const RUN_TESTS: &str = "#!/bin/sh\ntest ! -e BROKEN && test -f README.md\n";
 
 const TASKS: usize = 12;
+/// These need the `gpu` label, which only host 3 has.
+const GPU_TASKS: [usize; 3] = [4, 8, 11];
+/// Its first attempt breaks the tests (verify fails, it must never land); the second fixes it.
+const BREAKER: usize = 12;
 
 fn script() -> String {
     let mut out = String::new();
     for i in 1..=TASKS {
-        out.push_str(&format!(
-            "[[task]]\nmatch = \"task {i:02}\"\n[[task.attempt]]\ndelay_ms = 1500\n\
-             actions = [{{ write = \"f{i:02}.txt\", content = \"{i}\\n\" }}]\n"
-        ));
+        let write = format!("{{ write = \"f{i:02}.txt\", content = \"{i}\\n\" }}");
+        out.push_str(&format!("[[task]]\nmatch = \"task {i:02}\"\n"));
+        if i == BREAKER {
+            out.push_str(&format!(
+                "[[task.attempt]]\ndelay_ms = 1500\n\
+                 actions = [{write}, {{ write = \"BROKEN\", content = \"x\\n\" }}]\n\
+                 [[task.attempt]]\nactions = [{{ delete = \"BROKEN\" }}]\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "[[task.attempt]]\ndelay_ms = 1500\nactions = [{write}]\n"
+            ));
+        }
     }
+    out.push_str(
+        "[[task]]\nmatch = \"needs gtk\"\n[[task.attempt]]\nactions = [{ write = \"gtk.txt\", content = \"x\\n\" }]\n",
+    );
     out
 }
 
@@ -86,15 +102,18 @@ impl Machine<'_> {
         cmd
     }
 
-    fn start_daemon(&self, store: &str) -> Child {
+    fn start_daemon(&self, store: &str, labels: &[&str]) -> Child {
         let log = std::fs::File::options()
             .create(true)
             .append(true)
             .open(self.dir.join("daemon.log"))
             .unwrap();
-        self.gaffer(store)
-            .args(["up", "--port", "0"])
-            .stdin(Stdio::null())
+        let mut cmd = self.gaffer(store);
+        cmd.args(["up", "--port", "0"]);
+        for label in labels {
+            cmd.args(["--label", label]);
+        }
+        cmd.stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -257,10 +276,12 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
         );
     }
 
-    // A daemon on every host.
+    // A daemon on every host; host 3 has a GPU.
+    let labels = |i: usize| -> &'static [&'static str] { if i == 2 { &["gpu"] } else { &[] } };
     let mut daemons: Vec<Child> = machines
         .iter()
-        .map(|m| m.start_daemon(&store_url))
+        .enumerate()
+        .map(|(i, m)| m.start_daemon(&store_url, labels(i)))
         .collect();
     let board = PgStore::open_default(&local_db).unwrap();
     // Each daemon says where it listens once it serves.
@@ -276,13 +297,21 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    for i in 1..=TASKS {
-        let out = machines[1]
-            .gaffer(&store_url)
-            .args(["task", "add", &format!("task {i:02}")])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+    let titles = (1..=TASKS)
+        .map(|i| {
+            (
+                format!("task {i:02}"),
+                GPU_TASKS.contains(&i).then_some("gpu"),
+            )
+        })
+        .chain([("needs gtk".to_string(), Some("gtk"))]);
+    for (title, needs) in titles {
+        let mut add = machines[1].gaffer(&store_url);
+        add.args(["task", "add", &title]);
+        if let Some(label) = needs {
+            add.args(["--needs", label]);
+        }
+        let out = add.stdin(Stdio::null()).output().unwrap();
         assert!(
             out.status.success(),
             "gaffer task add: {}\n{}",
@@ -308,34 +337,39 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
         }
         out.join("\n")
     };
-    // Kill host 2's daemon while agents run; cut host 3 off for three leases.
-    let started = || {
+    // Kill host 2's daemon while it runs an agent; cut host 3 off for three leases.
+    let running_on = |m: &Machine<'_>| -> bool {
         board
-            .events_after(Seq(0), 100_000, &EventFilter::default())
+            .tasks(&TaskFilter::default())
             .unwrap()
             .iter()
-            .filter(|e| e.kind == event_kind::RUN_STARTED)
-            .count()
+            .flat_map(|t| board.runs(t.id).unwrap())
+            .any(|r| r.status == RunStatus::Running && Path::new(&r.worktree).starts_with(&m.dir))
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while started() < 3 {
+    while !running_on(&machines[1]) {
         assert!(
             Instant::now() < deadline,
-            "no agent runs:\n{}",
+            "no agent run on host 2:\n{}",
             describe(&board)
         );
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
     kill9(&mut daemons[1]);
     network.cut(machines[2].host);
     std::thread::sleep(Duration::from_secs(12));
     network.restore(machines[2].host);
     // Host 2 comes back, as an operator would bring it back.
-    daemons[1] = machines[1].start_daemon(&store_url);
+    daemons[1] = machines[1].start_daemon(&store_url, labels(1));
 
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let tasks = board.tasks(&TaskFilter::default()).unwrap();
+        let tasks: Vec<_> = board
+            .tasks(&TaskFilter::default())
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.title != "needs gtk")
+            .collect();
         if tasks.len() == TASKS && tasks.iter().all(|t| t.status() == Status::Merged) {
             break;
         }
@@ -357,7 +391,39 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
     let events = board
         .events_after(Seq(0), 1_000_000, &EventFilter::default())
         .unwrap();
-    for task in board.tasks(&TaskFilter::default()).unwrap() {
+    let all_tasks = board.tasks(&TaskFilter::default()).unwrap();
+    let gtk = all_tasks.iter().find(|t| t.title == "needs gtk").unwrap();
+    assert_ne!(gtk.status(), Status::Merged);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == event_kind::JOB_UNROUTABLE && e.task == Some(gtk.id)),
+        "the board never said no machine has gtk"
+    );
+    // The breaker's broken tree failed verify (and so never landed: checked below).
+    let breaker = all_tasks
+        .iter()
+        .find(|t| t.title == format!("task {BREAKER:02}"))
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == event_kind::VERIFY_FINISHED
+            && e.task == Some(breaker.id)
+            && e.data["passed"] == false),
+        "the breaker's broken attempt never failed verify"
+    );
+    // GPU tasks ran (agents and verify alike: every run) on host 3 only.
+    for task in all_tasks.iter().filter(|t| t.needs() == ["gpu"]) {
+        for run in board.runs(task.id).unwrap() {
+            assert!(
+                Path::new(&run.worktree).starts_with(&machines[2].dir),
+                "run {} of gpu task {} was in {}",
+                run.id,
+                task.id,
+                run.worktree
+            );
+        }
+    }
+    for task in all_tasks.iter().filter(|t| t.title != "needs gtk") {
         let landings = events
             .iter()
             .filter(|e| e.kind == event_kind::QUEUE_LANDED && e.task == Some(task.id))

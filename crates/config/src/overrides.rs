@@ -183,7 +183,7 @@ fn holds_text(key: &str) -> bool {
         ["project", "name" | "target" | "state_dir"]
             | ["verify", "command" | "setup"]
             | ["risk", "approval_at"]
-            | ["store", "url"]
+            | ["store", "url" | "schema"]
             | [
                 "agents",
                 _,

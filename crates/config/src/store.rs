@@ -22,6 +22,9 @@ use crate::resolve::Check;
 pub struct StoreSettings {
     /// A PostgreSQL URL; `None`: the embedded SQLite file in the state directory.
     pub url: Option<StoreUrl>,
+    /// The PostgreSQL schema holding this project's board (one board per schema). Default:
+    /// `public`.
+    pub schema: Option<String>,
 }
 
 /// A PostgreSQL connection URL (`postgres://` or `postgresql://`). Its `Debug`, `Display` and
@@ -58,19 +61,30 @@ impl StoreUrl {
         &self.0
     }
 
-    /// The password written in the URL, if any (so that it can be redacted wherever it shows).
+    /// The password written in the URL, if any (so that it can be redacted wherever it shows):
+    /// in `user:password@` (up to the first `@`, as the driver reads it: a password may hold
+    /// `/`), or a `password=` query parameter.
     pub fn password(&self) -> Option<&str> {
         let rest = self.0.split_once("://")?.1;
-        let authority = rest.split(['/', '?']).next()?;
-        let (userinfo, _) = authority.rsplit_once('@')?;
-        let (_, password) = userinfo.split_once(':')?;
-        (!password.is_empty()).then_some(password)
+        let from_userinfo = rest
+            .split_once('@')
+            .and_then(|(userinfo, _)| userinfo.split_once(':'))
+            .map(|(_, password)| password)
+            .filter(|p| !p.is_empty() && !p.contains('?'));
+        if from_userinfo.is_some() {
+            return from_userinfo;
+        }
+        rest.split_once('?')?
+            .1
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("password="))
+            .filter(|p| !p.is_empty())
     }
 
     /// The URL with its password replaced by `***`.
     pub fn redacted(&self) -> String {
         match self.password() {
-            Some(password) => self.0.replacen(&format!(":{password}@"), ":***@", 1),
+            Some(password) => self.0.replace(password, "***"),
             None => self.0.clone(),
         }
     }
@@ -98,16 +112,41 @@ impl Serialize for StoreUrl {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStore {
     pub url: Option<At<String>>,
+    pub schema: Option<At<String>>,
 }
 
 pub(crate) fn resolve(check: &Check<'_>, raw: &RawStore) -> Result<StoreSettings, ConfigError> {
+    let schema = match &raw.schema {
+        None => None,
+        Some(at) => {
+            let name = at.get_ref().trim();
+            let mut chars = name.chars();
+            let ok = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && name.len() <= 49
+                && !name.starts_with("pg_");
+            if !ok {
+                return Err(check.error(
+                    at,
+                    "store.schema",
+                    format!("store.schema = {} is not a schema name", check.written(at)),
+                    "write lowercase letters, digits and `_` (not starting with a digit or \
+                     `pg_`, at most 49 characters), e.g. schema = \"my_project\""
+                        .to_string(),
+                ));
+            }
+            Some(name.to_string())
+        }
+    };
     let Some(at) = &raw.url else {
-        return Ok(StoreSettings::default());
+        return Ok(StoreSettings { url: None, schema });
     };
     let written = at.get_ref();
     if written.trim().is_empty() {
         // An empty URL (e.g. `GAFFER_STORE__URL=`) keeps the embedded default.
-        return Ok(StoreSettings::default());
+        return Ok(StoreSettings { url: None, schema });
     }
     let url = StoreUrl::parse(written).map_err(|message| {
         check.error(
@@ -119,7 +158,10 @@ pub(crate) fn resolve(check: &Check<'_>, raw: &RawStore) -> Result<StoreSettings
                 .to_string(),
         )
     })?;
-    Ok(StoreSettings { url: Some(url) })
+    Ok(StoreSettings {
+        url: Some(url),
+        schema,
+    })
 }
 
 #[cfg(test)]
@@ -138,6 +180,16 @@ mod tests {
             "\"postgres://gaffer:***@db:5432/board\""
         );
         assert_eq!(url.expose(), "postgres://gaffer:s3cret@db:5432/board");
+    }
+
+    #[test]
+    fn passwords_with_slashes_or_in_the_query_never_show() {
+        let url = StoreUrl::parse("postgres://u:ab/cd+ef@db/x").unwrap();
+        assert_eq!(url.password(), Some("ab/cd+ef"));
+        assert_eq!(url.to_string(), "postgres://u:***@db/x");
+        let url = StoreUrl::parse("postgres://u@db/x?sslmode=disable&password=s3cret").unwrap();
+        assert_eq!(url.password(), Some("s3cret"));
+        assert!(!url.to_string().contains("s3cret"), "{url}");
     }
 
     #[test]

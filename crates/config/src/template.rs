@@ -342,4 +342,6 @@ const REST: &str = r#"
 # PostgreSQL URL lets several daemons and workers on several machines share one board; move an
 # existing board there with `gaffer store copy --to URL`.
 # url = "postgres://gaffer@db-host:5432/gaffer"
+# One board per schema: projects sharing a database each name their own (default "public").
+# schema = "my_project"
 "#;

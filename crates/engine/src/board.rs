@@ -71,9 +71,31 @@ pub struct Board {
 /// name the remote by the same URL).
 pub fn project_key(git: &Git, settings: &Settings, root: &Path, shared: bool) -> Result<String> {
     match (&settings.project.remote, shared) {
-        (Some(remote), true) => Ok(git.remote_url(remote)?),
+        (Some(remote), true) => Ok(remote_key(&git.remote_url(remote)?)),
         // Refused when the engine starts (`Board::check_shared`): readers may still look.
         _ => Ok(root.display().to_string()),
+    }
+}
+
+/// A remote's URL as the project's key: without credentials (`https://user:token@host/…` is a
+/// common way to give CI push rights, and the key is stored and shown), a trailing `/` or `.git`.
+fn remote_key(url: &str) -> String {
+    let url = url.trim();
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    // `user[:password]@` before the host; an scp-like `git@host:path` has no scheme.
+    let rest = match (scheme, rest.split_once('@')) {
+        (Some(_), Some((userinfo, host))) if !userinfo.contains('/') => host,
+        (None, Some((user, host))) if !user.contains(['/', ':']) => host,
+        _ => rest,
+    };
+    let rest = rest.trim_end_matches('/');
+    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+    match scheme {
+        Some(scheme) => format!("{scheme}://{rest}"),
+        None => rest.to_string(),
     }
 }
 
@@ -156,9 +178,27 @@ impl Board {
         ));
         let root = main_worktree(&git)?;
         let shared = options.shared.unwrap_or(settings.store.url.is_some());
+        let key = project_key(&git, &settings, &root, shared)?;
+        if shared {
+            // Claims, exhausted jobs and the event log are the whole store's: one board per
+            // database schema, never two projects' work mixed.
+            if let Some(other) = store.projects()?.into_iter().find(|p| p.root != key) {
+                return Err(EngineError::InvalidInput {
+                    message: format!(
+                        "the board's database already holds another project's board ({}), not \
+                         this one's ({key})",
+                        other.root
+                    ),
+                    hint: "give each project a schema of its own ([store] schema = \"name\", or \
+                           GAFFER_STORE__SCHEMA), or a database of its own; daemons of one project \
+                           must name its remote by the same URL"
+                        .to_string(),
+                });
+            }
+        }
         let project = store.upsert_project(&NewProject {
             name: settings.project.name.clone(),
-            root: project_key(&git, &settings, &root, shared)?,
+            root: key,
             target: settings.project.target.clone(),
         })?;
         let limits = Limits {
@@ -379,5 +419,28 @@ impl Board {
             self.git.merge_base(&base, &head)?.unwrap_or(base)
         };
         Ok(self.git.diff(&base, &head)?)
+    }
+}
+
+#[cfg(test)]
+mod remote_key_tests {
+    use super::remote_key;
+
+    #[test]
+    fn credentials_and_decorations_are_not_part_of_the_key() {
+        assert_eq!(
+            remote_key("https://ci:ghp_secret@github.com/o/r.git"),
+            "https://github.com/o/r"
+        );
+        assert_eq!(
+            remote_key("https://github.com/o/r/"),
+            "https://github.com/o/r"
+        );
+        assert_eq!(remote_key("git@github.com:o/r.git"), "github.com:o/r");
+        assert_eq!(
+            remote_key("git://10.0.0.1/board.git"),
+            "git://10.0.0.1/board"
+        );
+        assert_eq!(remote_key("/srv/git/board.git"), "/srv/git/board");
     }
 }

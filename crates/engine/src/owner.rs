@@ -9,14 +9,41 @@
 
 use std::path::Path;
 
-/// The owner prefix of the daemon whose state directory is `state_dir`.
+/// The owner prefix of the daemon whose state directory is `state_dir`. Its hash covers the
+/// directory's path and an id made once for it (`instance-id` in it): machines cloned from one
+/// image have the same host name and often the same paths, and must still never see each
+/// other as their own dead instances.
 pub fn daemon_prefix(state_dir: &Path) -> String {
     let canonical = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
-    format!(
-        "daemon:{}:{:016x}:",
-        hostname(),
-        fnv1a(canonical.as_os_str().as_encoded_bytes())
-    )
+    let mut identity = canonical.as_os_str().as_encoded_bytes().to_vec();
+    identity.extend_from_slice(instance_id(state_dir).as_bytes());
+    format!("daemon:{}:{:016x}:", hostname(), fnv1a(&identity))
+}
+
+/// The random id of this state directory, made at its first use; empty when it cannot be
+/// read or made (the path alone then tells daemons apart, as before).
+fn instance_id(state_dir: &Path) -> String {
+    let file = state_dir.join("instance-id");
+    if let Ok(id) = std::fs::read_to_string(&file) {
+        return id.trim().to_string();
+    }
+    let Ok(id) = crate::run_access::random_secret() else {
+        return String::new();
+    };
+    // `create_new`: of two daemons racing here (only one can hold the directory's lock), the
+    // loser reads the winner's id.
+    use std::io::Write;
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&file)
+        .and_then(|mut f| f.write_all(id.as_bytes()));
+    match written {
+        Ok(()) => id,
+        Err(_) => std::fs::read_to_string(&file)
+            .map(|id| id.trim().to_string())
+            .unwrap_or_default(),
+    }
 }
 
 /// Owners written by gaffer before owners named their daemon: on a board no other daemon uses,

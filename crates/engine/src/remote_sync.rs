@@ -104,6 +104,11 @@ fn branches_of(spec: &JobSpec, task: &Task) -> Vec<String> {
         JobSpec::SettleAttempts { slots, .. } => {
             branches.extend((1..=*slots).map(|slot| crate::best_of::attempt_branch(task, slot)));
         }
+        // Attempts run side by side: each adopts only its own branch, never rewinding a
+        // sibling's commit that is on its way to the remote.
+        JobSpec::Attempt { slot, .. } | JobSpec::VerifyAttempt { slot, .. } => {
+            branches.push(crate::best_of::attempt_branch(task, *slot));
+        }
         _ => branches.extend(
             crate::best_of::live_attempts(task)
                 .into_iter()
@@ -183,19 +188,30 @@ pub(crate) async fn after(
         Ok(JobResult::Interrupted { .. }) | Err(_) => return result,
     };
     let board = Arc::clone(&ctx.board);
-    let refused = blocking(move || push(&board, &fetched)).await?;
-    match refused {
-        None => result,
-        Some(why) => {
+    match blocking(move || push(&board, &fetched)).await? {
+        Pushed::All => result,
+        Pushed::Moved(why) => {
             tracing::warn!(job = %ctx.job.id, "{why}; the job runs again on what the remote has");
             Ok(JobResult::Interrupted { finish_run })
         }
+        // A refusal that running again would meet again (a hook, push protection, a size
+        // limit): the job fails, and its attempt counts.
+        Pushed::Refused(why) => Err(crate::error::EngineError::Invalid(why)),
     }
 }
 
+/// How the pushes after a job went.
+enum Pushed {
+    All,
+    /// The remote's branch moved since the fetch (another daemon pushed): run again on it.
+    Moved(String),
+    /// The remote refused the push itself: its branch is where the lease expected.
+    Refused(String),
+}
+
 /// Pushes or deletes each branch that moved since `fetched`, under its lease; then drops a
-/// cleaned-up task's candidate. Returns why a push was refused, if one was.
-fn push(board: &Board, fetched: &Fetched) -> Result<Option<String>> {
+/// cleaned-up task's candidate.
+fn push(board: &Board, fetched: &Fetched) -> Result<Pushed> {
     let _one_at_a_time = lock(board);
     let remote = &fetched.remote;
     for (branch, theirs) in &fetched.branches {
@@ -210,7 +226,13 @@ fn push(board: &Board, fetched: &Fetched) -> Result<Option<String>> {
         {
             PushOutcome::Pushed => follow(board, &tracking(remote, branch), ours.as_ref(), theirs),
             PushOutcome::Rejected { reason } => {
-                return Ok(Some(format!("{remote} refused {branch}: {reason}")));
+                let now = board.git.fetch_branch(remote, branch)?;
+                let why = format!("{remote} refused {branch}: {reason}");
+                return Ok(if &now == theirs {
+                    Pushed::Refused(why)
+                } else {
+                    Pushed::Moved(why)
+                });
             }
         }
     }
@@ -224,7 +246,7 @@ fn push(board: &Board, fetched: &Fetched) -> Result<Option<String>> {
             tracing::debug!("{remote} kept {refname}: {reason}");
         }
     }
-    Ok(None)
+    Ok(Pushed::All)
 }
 
 /// Sets the local tracking ref to what was just pushed, so that the next lease starts there.

@@ -7,7 +7,7 @@ use crate::paths::StatePaths;
 use gaffer_config::Settings;
 use gaffer_core::Clock;
 use gaffer_store::{SqliteStore, Store, SystemClock};
-use gaffer_store_postgres::PgStore;
+use gaffer_store_postgres::{PgOptions, PgStore};
 use std::sync::Arc;
 
 /// Opens the store `settings` choose for the project at `paths`, its times from `clock` (the
@@ -21,12 +21,23 @@ pub fn open(
 ) -> Result<Arc<dyn Store>> {
     let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
     Ok(match &settings.store.url {
-        Some(url) => Arc::new(PgStore::open(url.expose(), clock)?),
+        Some(url) => Arc::new(PgStore::open_with(
+            url.expose(),
+            &pg_options(settings),
+            clock,
+        )?),
         None => Arc::new(SqliteStore::open(&paths.database(), clock)?),
     })
 }
 
-/// Whether `settings` put the board in a store other daemons may share (PostgreSQL).
-pub fn is_shared(settings: &Settings) -> bool {
-    settings.store.url.is_some()
+/// How `settings` open a PostgreSQL board: in `[store] schema` (default `public`).
+pub fn pg_options(settings: &Settings) -> PgOptions {
+    PgOptions {
+        schema: settings
+            .store
+            .schema
+            .clone()
+            .unwrap_or_else(|| gaffer_store_postgres::DEFAULT_SCHEMA.to_string()),
+        ..PgOptions::default()
+    }
 }

@@ -11,3 +11,6 @@ CREATE TABLE hosts (
     load     DOUBLE PRECISION,          -- one-minute load average, when known
     seen_ms  BIGINT  NOT NULL
 );
+
+-- Taking over a job marks its running runs lost: find them by job.
+CREATE INDEX runs_job_running ON runs (job) WHERE status = 'running';

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// How often the thread looks whether its store is gone.
 const POLL: Duration = Duration::from_millis(500);
+/// How often the listener checks that its connection still answers.
+const PING_EVERY: Duration = Duration::from_secs(15);
 /// The longest pause before connecting again.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long the first `subscribe` waits for LISTEN to be in place, so that a change committed
@@ -111,6 +113,7 @@ fn listen(listeners: &Weak<Listeners>, settings: &Settings, ready: std::sync::mp
             }
         }
         heard_ready = true;
+        let mut last_ping = std::time::Instant::now();
         loop {
             let Some(l) = listeners.upgrade() else {
                 return;
@@ -136,6 +139,15 @@ fn listen(listeners: &Weak<Listeners>, settings: &Settings, ready: std::sync::mp
             drop(l);
             if broken || client.is_closed() {
                 break;
+            }
+            // A listener only reads: ask something now and then, so that a connection that
+            // died quietly is found (and its gap woken for) instead of waited on for ever.
+            if last_ping.elapsed() >= PING_EVERY {
+                last_ping = std::time::Instant::now();
+                if let Err(e) = client.simple_query("SELECT 1") {
+                    tracing::warn!("store listener: {e}");
+                    break;
+                }
             }
         }
     }

@@ -29,6 +29,8 @@ use std::time::Duration;
 const MAX_CONFLICT_ATTEMPTS: u32 = 12;
 /// Fresh connections tried for one call after the one it had was found lost.
 const MAX_RECONNECTS: u32 = 2;
+/// How many times a call waits for a server it cannot reach (about 12 s in all) before failing.
+const MAX_UNREACHABLE_WAITS: u32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -59,6 +61,14 @@ impl Session {
         }
     }
 
+    /// A connection found closed is dropped with its prepared statements (they belonged to
+    /// it: a new connection has none).
+    fn forget_closed(&mut self) {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.reset();
+        }
+    }
+
     /// Drops the connection (a new one is opened for the next call).
     pub(crate) fn reset(&mut self) {
         self.client = None;
@@ -67,6 +77,7 @@ impl Session {
 
     /// Brings the store's schema up to this build's version (see [`migrate`]).
     pub(crate) fn migrate(&mut self) -> Result<MigrateReport> {
+        self.forget_closed();
         let client = connected(&mut self.client, &self.settings)?;
         migrate::run(client, &self.settings).map_err(|e| self.store_error(e, false))
     }
@@ -80,6 +91,7 @@ impl Session {
     ) -> Result<T> {
         let mut conflicts = 0;
         let mut reconnects = 0;
+        let mut unreachable = 0;
         loop {
             let failure = match self.attempt(mode, &mut f) {
                 Ok(value) => return Ok(value),
@@ -94,6 +106,18 @@ impl Session {
                 conflicts += 1;
                 tracing::debug!(conflicts, "transaction conflict; running it again");
                 std::thread::sleep(jittered(Duration::from_millis(1u64 << conflicts.min(7))));
+                continue;
+            }
+            // The server is down or restarting (a failover takes seconds): wait a little rather
+            // than lose the result of work that finished meanwhile.
+            if matches!(failure.error, TxError::Store(StoreError::Unavailable(_)))
+                && !failure.committing
+                && unreachable < MAX_UNREACHABLE_WAITS
+            {
+                unreachable += 1;
+                std::thread::sleep(jittered(Duration::from_millis(
+                    250u64 << unreachable.min(4),
+                )));
                 continue;
             }
             if lost && !failure.committing && reconnects < MAX_RECONNECTS {
@@ -114,6 +138,7 @@ impl Session {
             error,
             committing: false,
         };
+        self.forget_closed();
         let client = connected(&mut self.client, &self.settings)
             .map_err(|e| before_commit(TxError::Store(e)))?;
         let builder = match mode {

@@ -32,6 +32,11 @@ impl std::fmt::Debug for Settings {
     }
 }
 
+/// How long a connection may sit idle before the kernel probes it.
+const KEEPALIVE_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long written data may stay unacknowledged before the connection is given up.
+const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+
 impl Settings {
     /// Parses a libpq-style URL (`postgres://user:password@host:port/db?options`, or
     /// `key=value` pairs) for a store in `schema`.
@@ -49,6 +54,15 @@ impl Settings {
         }
         if config.get_application_name().is_none() {
             config.application_name("gaffer");
+        }
+        // A connection whose peer vanished (a partition, a server restart behind a load
+        // balancer) must fail within a minute, not hang a call or deafen the listener for the
+        // kernel's two hours: keepalives probe an idle one, and unacknowledged writes time out.
+        if config.get_keepalives_idle() == std::time::Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(KEEPALIVE_IDLE);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
         }
         let password = config
             .get_password()
@@ -159,10 +173,22 @@ pub(crate) fn redact(url: &str) -> String {
 /// The password as written in a URL that may not parse.
 fn textual_password(url: &str) -> Option<String> {
     if let Some((_, rest)) = url.split_once("://") {
-        let authority = rest.split(['/', '?']).next().unwrap_or("");
-        let (userinfo, _) = authority.rsplit_once('@')?;
-        let (_, password) = userinfo.split_once(':')?;
-        return (!password.is_empty()).then(|| password.to_string());
+        // The driver reads credentials up to the first `@` (a password may hold `/`), and
+        // also takes a `password=` query parameter.
+        let from_userinfo = rest
+            .split_once('@')
+            .and_then(|(userinfo, _)| userinfo.split_once(':'))
+            .map(|(_, password)| password)
+            .filter(|p| !p.is_empty() && !p.contains('?'));
+        if let Some(password) = from_userinfo {
+            return Some(password.to_string());
+        }
+        let query = rest.split_once('?')?.1;
+        return query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("password="))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string);
     }
     let start = url.find("password=")? + "password=".len();
     let value: String = url[start..]

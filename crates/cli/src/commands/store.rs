@@ -23,7 +23,8 @@ pub fn migrate(ctx: &Context, args: &StoreMigrateArgs) -> CliResult<()> {
     };
     match url {
         Some(url) => {
-            let report = gaffer_store_postgres::migrate(url.expose())?;
+            let schema = gaffer_engine::store::pg_options(&settings).schema;
+            let report = gaffer_store_postgres::migrate_schema(url.expose(), &schema)?;
             if report.from == report.to {
                 outln!(
                     "{url}: schema {} is at version {} (nothing to do)",
@@ -91,7 +92,11 @@ pub fn copy(ctx: &Context, args: &StoreCopyArgs) -> CliResult<()> {
     }
     let shared = gaffer_engine::project_key(&git, &settings, &root, true)?;
     let from = SqliteStore::open_default(&file)?;
-    let dest = PgStore::open_default(to.expose())?;
+    let dest = PgStore::open_with(
+        to.expose(),
+        &gaffer_engine::store::pg_options(&settings),
+        std::sync::Arc::new(gaffer_store::SystemClock),
+    )?;
     let mut rows = from.export_rows()?;
     for project in &mut rows.projects {
         if project.root == local {
@@ -103,7 +108,7 @@ pub fn copy(ctx: &Context, args: &StoreCopyArgs) -> CliResult<()> {
             Kind::Conflict,
             format!("{to} already holds a board ({what}); nothing was copied"),
         )
-        .hint("copy into an empty database (or another schema: add ?options=-csearch_path%3Dname)"),
+        .hint("copy into an empty database, or into a schema of its own: [store] schema = \"name\" (or GAFFER_STORE__SCHEMA)"),
         other => other.into(),
     })?;
     let mut after = Seq(0);

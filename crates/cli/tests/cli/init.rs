@@ -262,10 +262,13 @@ async fn init_finds_a_local_model_server() {
     .unwrap();
     let project = Project::bare();
     project.repo.write("Makefile", "test:\n\ttrue\n");
+    // Only the system's programs on PATH: a `claude` or `codex` of the machine running the
+    // tests must not join the crew.
     let out = project
         .gaffer()
         .arg("init")
         .env("OLLAMA_HOST", server.addr().to_string())
+        .env("PATH", "/usr/bin:/bin")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));

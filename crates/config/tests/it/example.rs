@@ -176,6 +176,7 @@ fn the_example_configures_the_merge_queue_the_host_budget_and_the_remote() {
         settings.store.url.as_ref().map(|u| u.expose()),
         Some("postgres://gaffer@db-host:5432/gaffer")
     );
+    assert_eq!(settings.store.schema.as_deref(), Some("gaffer_demo"));
 }
 
 #[test]

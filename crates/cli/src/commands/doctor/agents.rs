@@ -78,7 +78,8 @@ fn check_agent(agent: &AgentSettings, root: &Path) -> Result<String, (String, St
                     "install it, or change the agent's command".to_string(),
                 ));
             }
-            format!("command `{}`", command.command)
+            // The programs only: a template may hold a key written inline.
+            format!("command starting {}", programs(&command.command).join(", "))
         }
         (BackendSettings::Scripted(scripted), _) => {
             let script = root.join(&scripted.script);

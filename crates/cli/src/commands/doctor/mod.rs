@@ -112,7 +112,11 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> CliResult<()> {
             _ => None,
         });
     for cli in backend_clis.chain(["aider", "gemini", "opencode"]) {
-        let found = find_in_path(cli);
+        let found = programs::locate(
+            cli,
+            std::path::Path::new("."),
+            std::env::var_os("PATH").as_deref(),
+        );
         checks.push(Check {
             name: "agent cli",
             ok: true,
@@ -268,11 +272,4 @@ fn indent_tail(tail: &str) -> String {
         .map(|l| format!("     | {l}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn find_in_path(program: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
 }

@@ -26,10 +26,17 @@ fn local_server() -> Option<LocalModel> {
         .filter(|h| !h.trim().is_empty())
         .map(|h| {
             let h = h.trim().trim_end_matches('/');
-            if h.starts_with("http://") || h.starts_with("https://") {
+            let url = if h.starts_with("http://") || h.starts_with("https://") {
                 h.to_string()
             } else {
                 format!("http://{h}")
+            };
+            // Ollama's own default port when OLLAMA_HOST names only a host (`0.0.0.0`).
+            let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+            if authority.contains(':') {
+                url
+            } else {
+                format!("{url}:11434")
             }
         })
         .unwrap_or_else(|| "http://127.0.0.1:11434".to_string());

@@ -10,3 +10,6 @@ CREATE TABLE hosts (
     load     REAL,                      -- one-minute load average, when known
     seen_ms  INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Taking over a job marks its running runs lost: find them by job.
+CREATE INDEX runs_job_running ON runs (job) WHERE status = 'running';
