@@ -7,6 +7,7 @@
 //! its route; clients build requests from the same types, so the wire format is written once.
 
 mod action;
+mod clean;
 mod client;
 mod daemon_file;
 mod event;
@@ -16,6 +17,7 @@ pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,
     parse_budget, present,
 };
+pub use clean::CleanReport;
 pub use client::{API_URL_ENV, Api, ApiError, CLIENT_HEADER, Endpoint, RUN_TOKEN_ENV};
 pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};
 pub use event::{ReadableEvent, readable};

@@ -7,6 +7,8 @@ pub const USAGE: &str = "/api/usage";
 pub const QUEUE: &str = "/api/queue";
 pub const SCALE: &str = "/api/scale";
 pub const SHUTDOWN: &str = "/api/shutdown";
+/// Removes idle worktrees and dead branches (`POST`), under the daemon's own locks.
+pub const CLEAN: &str = "/api/clean";
 
 /// One task, with its runs and events (`GET`), or changed (`PATCH`).
 pub fn task(id: i64) -> String {

@@ -34,7 +34,10 @@ pub enum Command {
     /// Run the engine and the HTTP API (foreground unless --detach).
     Up(UpArgs),
     /// Stop the daemon cleanly; every task stays resumable.
-    Down,
+    Down(DownArgs),
+    /// Remove idle worktrees (the reuse pool, those of tasks that ended or of no task) and the
+    /// `gaffer/` branches of merged, cancelled or unknown tasks; a running daemon does it.
+    Clean(JsonArg),
     /// Print the running daemon's dashboard link, with its token.
     Dashboard,
     /// Add, import, list, show, cancel or retry tasks.
@@ -125,6 +128,13 @@ pub struct JsonArg {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Then remove idle worktrees and dead branches, as `gaffer clean` does.
+    #[arg(long)]
+    pub clean: bool,
 }
 
 #[derive(Debug, Args)]

@@ -70,9 +70,9 @@ impl CliError {
         ExitCode::from(self.kind.code())
     }
     pub fn print(&self) {
-        eprintln!("error: {}", self.message);
+        errln!("error: {}", self.message);
         if let Some(hint) = &self.hint {
-            eprintln!("  hint: {hint}");
+            errln!("  hint: {hint}");
         }
     }
 }

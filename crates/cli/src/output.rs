@@ -20,6 +20,30 @@ macro_rules! outln {
     };
 }
 
+/// `eprintln!` that a closed standard error cannot crash: the line is lost, nothing else.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::error_line(&format!($($arg)*))
+    };
+}
+
+/// Prints one line on standard error, best effort: when it is closed there is no one left to
+/// tell, and `eprintln!` would panic.
+pub fn error_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Prints `text` as it is (no newline added) on standard output; a broken pipe is an error,
+/// as in [`line`].
+pub fn raw(text: &str) -> CliResult<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Prints one line on standard output. Unlike `println!`, which panics when the reader has gone
 /// (`gaffer feed --json | head`), a broken pipe comes back as an error that `main` turns into a
 /// quiet exit.

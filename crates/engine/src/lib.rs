@@ -21,6 +21,7 @@ mod best_of;
 mod board;
 mod board_read;
 mod budget;
+mod clean;
 mod confine;
 mod engine;
 mod error;

@@ -12,14 +12,14 @@
 //!    board of its own, every one; on a shared board, only the runs of the jobs released in 1
 //!    (the others belong to live daemons).
 //! 3. Worktrees of tasks that ended, or of no task, are removed; `gaffer/` branches of merged,
-//!    cancelled or unknown tasks are deleted.
+//!    cancelled or unknown tasks are deleted: `Board::clean` (`clean.rs`, which `gaffer clean`
+//!    uses too), keeping the pool.
 //! 4. The scratch of verify and setup runs a dead instance cut off is removed.
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::jobs::{blocking, worktree_name};
-use gaffer_core::{Payload, Status};
-use std::collections::HashMap;
+use crate::jobs::blocking;
+use gaffer_core::Payload;
 use std::sync::Arc;
 
 /// What recovery found and did: the `engine.recovery` event's payload.
@@ -86,46 +86,11 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
     })
     .await?;
 
+    // Nothing runs yet: the pool is kept for the work to come.
     let b = Arc::clone(&board);
-    let (removed, deleted) = blocking(move || {
-        let tasks = b.tasks(&[])?;
-        let live: Vec<&gaffer_core::Task> =
-            tasks.iter().filter(|t| !t.status().is_terminal()).collect();
-        // Best-of-N attempts still at work keep their worktrees and branches.
-        let attempts: Vec<(String, String)> = live
-            .iter()
-            .flat_map(|t| crate::best_of::live_attempts(t))
-            .collect();
-        let keep: Vec<String> = live
-            .iter()
-            .map(|t| worktree_name(t))
-            .chain(attempts.iter().map(|(name, _)| name.clone()))
-            .collect();
-        let removed = b.worktrees.reconcile(&keep)?;
-        let by_branch: HashMap<&str, Status> = tasks
-            .iter()
-            .map(|t| (t.branch.as_str(), t.status()))
-            .collect();
-        let mut deleted = Vec::new();
-        for (branch, _) in b.git.branches("gaffer/")? {
-            if branch.starts_with("gaffer/landed/") {
-                continue;
-            }
-            let orphan = match by_branch.get(branch.as_str()) {
-                None if attempts.iter().any(|(_, b)| *b == branch) => false,
-                None => true,
-                Some(status) => matches!(status, Status::Merged | Status::Cancelled),
-            };
-            if orphan {
-                b.git.delete_branch(&branch)?;
-                deleted.push(branch);
-            }
-        }
-        Ok((removed.len(), deleted))
-    })
-    .await?;
-    report.worktrees_removed = removed;
-    report.branches_deleted = deleted;
+    let cleaned = blocking(move || b.clean(false)).await?;
+    report.worktrees_removed = cleaned.worktrees_removed.len();
+    report.branches_deleted = cleaned.branches_deleted;
     engine.event(Payload::Recovery(report.clone()));
     Ok(report)
 }

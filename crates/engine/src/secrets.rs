@@ -66,7 +66,12 @@ impl Secrets {
     fn empty_or_abort() -> Secrets {
         // Without even the shapes there is nothing to redact with; the process cannot keep
         // its promise, so it stops rather than store secrets.
-        eprintln!("gaffer: cannot build the secret redactor; stopping");
+        // Best effort: a closed standard error must not turn this into a panic.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "gaffer: cannot build the secret redactor; stopping"
+        );
         std::process::exit(70)
     }
 

@@ -160,7 +160,22 @@ impl Worktrees {
     /// tidied: slots git does not know and slots beyond the pool size are removed. Finishes
     /// with `git worktree prune`. Returns the task paths it removed.
     pub fn reconcile(&self, keep: &[String]) -> Result<Vec<PathBuf>> {
+        self.reconcile_with(|| Ok::<_, GitError>(keep.to_vec()))
+    }
+
+    /// [`Worktrees::reconcile`], with the names to keep asked for once the lock is held: no
+    /// worktree is made while `keep` decides, so every one on disk then belongs to something
+    /// `keep` can see (used while the engine runs, which makes worktrees for new tasks).
+    pub fn reconcile_with<E: From<GitError>>(
+        &self,
+        keep: impl FnOnce() -> std::result::Result<Vec<String>, E>,
+    ) -> std::result::Result<Vec<PathBuf>, E> {
         let _guard = self.guard();
+        let keep = keep()?;
+        Ok(self.reconcile_locked(&keep)?)
+    }
+
+    fn reconcile_locked(&self, keep: &[String]) -> Result<Vec<PathBuf>> {
         let mut removed = Vec::new();
         for (name, path) in list_dir(&self.root)? {
             if name.starts_with('.') || keep.contains(&name) {
@@ -179,20 +194,22 @@ impl Worktrees {
         Ok(removed)
     }
 
-    /// Removes every pool slot and the pool directory.
-    pub fn drain_pool(&self) -> Result<()> {
+    /// Removes every pool slot and the pool directory; returns the slots it removed.
+    pub fn drain_pool(&self) -> Result<Vec<PathBuf>> {
         let _guard = self.guard();
         let pool = self.pool_dir();
+        let mut removed = Vec::new();
         for (_, slot) in list_dir(&pool)? {
             if self.git.worktree_at(&slot)?.is_some() {
                 self.remove_worktree(&slot)?;
             }
+            removed.push(slot);
         }
         if pool.exists() {
             remove_path(&pool)?;
         }
         self.git.cmd().args(["worktree", "prune"]).run()?;
-        Ok(())
+        Ok(removed)
     }
 
     fn guard(&self) -> MutexGuard<'_, ()> {

@@ -312,10 +312,10 @@ fn drain_pool_removes_every_slot() {
             .unwrap();
     }
     assert_eq!(pool_entries(&wts).len(), 2);
-    wts.drain_pool().unwrap();
+    assert_eq!(wts.drain_pool().unwrap().len(), 2);
     assert!(!wts.root().join(".pool").exists());
     assert_eq!(open(&repo).worktrees().unwrap().len(), 1);
-    wts.drain_pool().unwrap();
+    assert!(wts.drain_pool().unwrap().is_empty());
 }
 
 #[test]
@@ -349,4 +349,22 @@ fn concurrent_checkouts_and_releases_share_the_pool_safely() {
     let git = open(&repo);
     assert!(git.branches("gaffer/").unwrap().is_empty());
     assert!(git.worktrees().unwrap().len() <= 3);
+}
+
+#[test]
+fn reconcile_with_removes_nothing_when_keep_fails() {
+    let repo = TestRepo::new();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, 0);
+    let orphan = wts.checkout("orphan", "gaffer/orphan", &start).unwrap();
+    let failed = wts.reconcile_with(|| {
+        Err::<Vec<String>, GitError>(GitError::InvalidArgument("no tasks".into()))
+    });
+    assert!(failed.is_err());
+    assert!(orphan.exists());
+    let removed = wts
+        .reconcile_with(|| Ok::<_, GitError>(Vec::new()))
+        .unwrap();
+    assert_eq!(removed, vec![orphan.clone()]);
+    assert!(!orphan.exists());
 }

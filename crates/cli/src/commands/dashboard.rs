@@ -16,7 +16,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     };
     let server = &board.settings().server;
     if info.token_for(server).is_none() {
-        eprintln!(
+        errln!(
             "note: the daemon's token is configured in {}, which is not set here; \
              add ?token=<its value> to the link once",
             server.token_env

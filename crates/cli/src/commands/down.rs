@@ -1,4 +1,5 @@
-//! `gaffer down`: ask the daemon to stop, wait until it has.
+//! `gaffer down`: ask the daemon to stop, wait until it has; with `--clean`, then remove idle
+//! worktrees and dead branches (`gaffer clean`).
 
 use super::runtime;
 use crate::context::Context;
@@ -7,7 +8,15 @@ use crate::error::{CliError, CliResult, Kind};
 use gaffer_engine::StatePaths;
 use std::time::{Duration, Instant};
 
-pub fn run(ctx: &Context) -> CliResult<()> {
+pub fn run(ctx: &Context, clean: bool) -> CliResult<()> {
+    stop(ctx)?;
+    if clean {
+        super::clean::run(ctx, false)?;
+    }
+    Ok(())
+}
+
+fn stop(ctx: &Context) -> CliResult<()> {
     // A gaffer.toml broken since the daemon started must not keep it from being stopped: the
     // daemon is looked for where the default settings put it, and the error said only if none
     // is found there (the broken file may name another state directory).
@@ -25,7 +34,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
         return Ok(());
     };
     if let Some(e) = &broken {
-        eprintln!("warning: {} — stopping the daemon all the same", e.message);
+        errln!("warning: {} — stopping the daemon all the same", e.message);
     }
     if !info.is_alive() {
         daemon::remove(&paths);

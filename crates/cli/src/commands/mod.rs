@@ -2,6 +2,7 @@
 
 mod act;
 mod agent;
+mod clean;
 mod crew;
 mod dashboard;
 mod diff;
@@ -57,7 +58,8 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Up(args) => up::run(&ctx, &args),
-        Command::Down => down::run(&ctx),
+        Command::Down(args) => down::run(&ctx, args.clean),
+        Command::Clean(args) => clean::run(&ctx, args.json),
         Command::Store(StoreCommand::Migrate(args)) => store::migrate(&ctx, &args),
         Command::Store(StoreCommand::Copy(args)) => store::copy(&ctx, &args),
         Command::Dashboard => dashboard::run(&ctx),

@@ -21,14 +21,14 @@ pub fn run(ctx: &Context) -> CliResult<()> {
         return Ok(());
     }
     match gaffer_git::pull_into_checkout(&checkout, &landing.target, &from, board.git().env()) {
-        Ok(PullOutcome::UpToDate) => println!("{} is up to date", landing.target),
-        Ok(PullOutcome::FastForwarded { from, to }) => println!(
+        Ok(PullOutcome::UpToDate) => outln!("{} is up to date", landing.target),
+        Ok(PullOutcome::FastForwarded { from, to }) => outln!(
             "fast-forwarded {} from {} to {}",
             landing.target,
             &from.as_str()[..10],
             &to.as_str()[..10]
         ),
-        Ok(PullOutcome::Merged { commit }) => println!(
+        Ok(PullOutcome::Merged { commit }) => outln!(
             "merged landed work into {} ({})",
             landing.target,
             &commit.as_str()[..10]
@@ -38,6 +38,6 @@ pub fn run(ctx: &Context) -> CliResult<()> {
                 .hint("commit or stash those changes, then run `gaffer pull` again"));
         }
         Err(e) => return Err(e.into()),
-    }
+    }?;
     Ok(())
 }

@@ -43,21 +43,21 @@ pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
         };
         outln!("#{} {} — {}", t.id, t.title, what.trim())?;
         match t.status() {
-            Status::NeedsInput => println!("    gaffer answer {} \"…\"", t.id),
-            Status::Backlog => println!(
+            Status::NeedsInput => outln!("    gaffer answer {} \"…\"", t.id),
+            Status::Backlog => outln!(
                 "    gaffer accept {0}   |   gaffer decline {0} --reason \"…\"",
                 t.id
             ),
-            _ if t.state.held.is_some() => println!(
+            _ if t.state.held.is_some() => outln!(
                 "    gaffer task budget {0} USD   |   gaffer approve {0} (one more run)   |   \
                  gaffer reject {0} --reason \"…\"",
                 t.id
             ),
-            _ => println!(
+            _ => outln!(
                 "    gaffer approve {0}   |   gaffer reject {0} --reason \"…\"",
                 t.id
             ),
-        }
+        }?;
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
     board.check_shared()?;
     let agents = agents_from_settings(board.settings(), board.git().top_level())?;
     if board.settings().verify.command.is_none() {
-        eprintln!(
+        errln!(
             "warning: no verify command is configured; tasks cannot pass verify (`gaffer init`)"
         );
     }

@@ -162,22 +162,23 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         .current_dir(&repo)
         .output()?;
     let report = summary::Summary::collect(&board, &ids, &repo, &landing, tests.status.success())?;
+    // Kept before anything is printed: a reader that went away must not cost the repository.
+    let kept = if args.keep { Some(temp.keep()) } else { None };
     if args.json {
         crate::output::json(&report)?;
     } else {
-        report.print();
-        print!("{}", String::from_utf8_lossy(&tests.stdout));
+        report.print()?;
+        crate::output::raw(&String::from_utf8_lossy(&tests.stdout))?;
     }
     let all_merged = report.tasks.iter().all(|t| t.status == Status::Merged);
-    if args.keep {
-        let kept = temp.keep();
-        if !args.json {
-            outln!(
-                "kept the repository: {} (try `gaffer -C {} status`)",
-                kept.join("greeter").display(),
-                kept.join("greeter").display()
-            )?;
-        }
+    if let Some(kept) = kept
+        && !args.json
+    {
+        outln!(
+            "kept the repository: {} (try `gaffer -C {} status`)",
+            kept.join("greeter").display(),
+            kept.join("greeter").display()
+        )?;
     }
     if !all_merged || !report.target_tests_passed {
         return Err(CliError::new(

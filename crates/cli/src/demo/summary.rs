@@ -99,12 +99,12 @@ impl Summary {
         })
     }
 
-    pub fn print(&self) {
-        println!();
+    pub fn print(&self) -> crate::error::CliResult<()> {
+        outln!()?;
         for t in &self.tasks {
-            println!("task {} · {} · {}", t.id, t.title, t.status);
-            println!("  states   {}", t.states.join(" → "));
-            println!("  attempts {}", t.attempts);
+            outln!("task {} · {} · {}", t.id, t.title, t.status)?;
+            outln!("  states   {}", t.states.join(" → "))?;
+            outln!("  attempts {}", t.attempts)?;
             let verify: Vec<String> = t
                 .verify
                 .iter()
@@ -117,23 +117,27 @@ impl Summary {
                     )
                 })
                 .collect();
-            println!("  verify   {}", verify.join(", "));
+            outln!("  verify   {}", verify.join(", "))?;
             if let Some(c) = &t.landed_commit {
-                println!("  landed   {}", crate::output::short(c));
+                outln!("  landed   {}", crate::output::short(c))?;
             }
-            println!(
+            outln!(
                 "  usage    {} input + {} output tokens, ${:.4}",
-                t.usage.input_tokens, t.usage.output_tokens, t.usage.cost_usd
-            );
+                t.usage.input_tokens,
+                t.usage.output_tokens,
+                t.usage.cost_usd
+            )?;
         }
-        println!();
+        outln!()?;
         if self.landed_on != self.target {
-            println!(
+            outln!(
                 "work landed on {} ({} is checked out in the repository), then was pulled into {}",
-                self.landed_on, self.target, self.target
-            );
+                self.landed_on,
+                self.target,
+                self.target
+            )?;
         }
-        println!(
+        outln!(
             "{}'s own tests on {}: {}",
             self.repository.display(),
             self.target,
@@ -142,6 +146,7 @@ impl Summary {
             } else {
                 "FAIL"
             }
-        );
+        )?;
+        Ok(())
     }
 }

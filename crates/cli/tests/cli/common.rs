@@ -71,7 +71,14 @@ impl Sandbox {
 
     /// gaffer in [`Sandbox::dir`]; git does not look above the sandbox for a repository.
     pub fn gaffer(&self) -> Command {
-        let mut cmd = gaffer_in(&self.dir(), &self.root.join("home"), &self.tmp());
+        let mut cmd = Command::from_std(self.std_gaffer());
+        cmd.timeout(COMMAND_TIMEOUT);
+        cmd
+    }
+
+    /// [`Sandbox::gaffer`] as a plain `std::process::Command`.
+    pub fn std_gaffer(&self) -> std::process::Command {
+        let mut cmd = std_gaffer_in(&self.dir(), &self.root.join("home"), &self.tmp());
         let ceiling = self.root.parent().unwrap_or(Path::new("/"));
         cmd.env("GIT_CEILING_DIRECTORIES", ceiling);
         cmd

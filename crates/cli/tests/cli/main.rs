@@ -9,6 +9,7 @@ mod common;
 
 mod agents_e2e;
 
+mod clean;
 mod config;
 mod crew;
 mod crew_more;

@@ -7,6 +7,7 @@
 mod approvals;
 mod best_of;
 mod budgets;
+mod clean;
 mod conflicts;
 mod daemons;
 mod errors;

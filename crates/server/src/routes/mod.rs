@@ -2,6 +2,7 @@
 
 mod actions;
 mod agent;
+mod clean;
 mod edit;
 mod events;
 mod meta;
@@ -35,6 +36,7 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/queue", get(queue::show))
         .route("/scale", post(meta::scale))
         .route("/shutdown", post(meta::shutdown))
+        .route("/clean", post(clean::clean))
         .route("/tasks", get(tasks::list).post(tasks::add))
         .route("/tasks/{id}", get(tasks::show).patch(edit::edit))
         .route("/tasks/{id}/diff", get(tasks::diff))

@@ -7,6 +7,7 @@
 
 mod access;
 mod agent;
+mod clean;
 mod dashboard;
 mod events;
 mod guard;

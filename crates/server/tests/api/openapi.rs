@@ -528,6 +528,8 @@ async fn answers_match_their_documented_schemas() {
     check(&doc, "post", "/api/tasks/{id}/cancel", &reply);
     let reply = api.post("/api/scale", r#"{"concurrency": 3}"#).await;
     check(&doc, "post", "/api/scale", &reply);
+    let reply = api.post("/api/clean", "").await;
+    check(&doc, "post", "/api/clean", &reply);
 
     // Errors have the documented shape too.
     check(&doc, "get", t, &api.get("/api/tasks/999").await);

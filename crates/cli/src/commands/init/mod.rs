@@ -48,10 +48,10 @@ pub fn run(ctx: &Context, args: &InitArgs) -> CliResult<()> {
                 )?;
             }
         }
-        None => println!(
+        None => outln!(
             "  no build system detected: set verify.command in {} to the command that tests the project",
             path.display()
-        ),
+        )?,
     }
     outln!("  target branch: {target}")?;
     if crew.is_empty() {
