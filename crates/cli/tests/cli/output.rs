@@ -123,6 +123,8 @@ fn a_closed_pipe_ends_every_command_quietly() {
         (vec!["dashboard"], Ends::Ok),
         (vec!["status"], Ends::Ok),
         (vec!["status", "--json"], Ends::Ok),
+        (vec!["workers"], Ends::Ok),
+        (vec!["workers", "--json"], Ends::Ok),
         (vec!["queue"], Ends::Ok),
         (vec!["queue", "--json"], Ends::Ok),
         (vec!["feed"], Ends::Ok),
