@@ -198,6 +198,12 @@ fn kill9(child: &mut Child) {
 
 #[test]
 fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
+    // Declared before the network, so dropped after it: the hosts' processes (PostgreSQL
+    // among them) are killed before their directories go.
+    let root = tempfile::Builder::new()
+        .prefix("gaffer-multihost-")
+        .tempdir()
+        .unwrap();
     let Some(network) = Network::new(3) else {
         return;
     };
@@ -209,10 +215,6 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
         eprintln!("\n!!! SKIPPING the multi-host test: no initdb/pg_ctl\n");
         return;
     }
-    let root = tempfile::Builder::new()
-        .prefix("gaffer-multihost-")
-        .tempdir()
-        .unwrap();
     let machines: Vec<Machine<'_>> = network
         .hosts()
         .iter()

@@ -37,7 +37,8 @@ fn remote_of(board: &Board) -> Option<String> {
         .flatten()
 }
 
-fn lock(board: &Board) -> MutexGuard<'_, ()> {
+/// One exchange with the remote at a time per daemon (fetches share the tracking refs).
+pub(crate) fn lock(board: &Board) -> MutexGuard<'_, ()> {
     board
         .remote_lock
         .lock()

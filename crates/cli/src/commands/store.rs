@@ -111,16 +111,27 @@ pub fn copy(ctx: &Context, args: &StoreCopyArgs) -> CliResult<()> {
         .hint("copy into an empty database, or into a schema of its own: [store] schema = \"name\" (or GAFFER_STORE__SCHEMA)"),
         other => other.into(),
     })?;
+    // From here a failure leaves part of the board in the database: say how to start again.
+    let partial = |e: CliError| {
+        let hint = format!(
+            "{to} now holds part of the board: drop and recreate that database (or its schema) \
+             before copying again; {} is untouched",
+            file.display()
+        );
+        CliError::new(e.kind, format!("the copy stopped halfway: {}", e.message)).hint(hint)
+    };
     let mut after = Seq(0);
     let mut moved = 0usize;
     loop {
-        let page = from.events_after(after, PAGE, &EventFilter::default())?;
+        let page = from
+            .events_after(after, PAGE, &EventFilter::default())
+            .map_err(|e| partial(e.into()))?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        dest.import_events(&page)?;
+        dest.import_events(&page).map_err(|e| partial(e.into()))?;
         moved += page.len();
     }
-    check_same(&rows, &from, &dest)?;
+    check_same(&rows, &from, &dest).map_err(partial)?;
     outln!(
         "copied {} to {to}: {} project(s), {} task(s), {} run(s), {} job(s), {moved} event(s)",
         file.display(),

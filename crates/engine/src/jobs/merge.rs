@@ -237,10 +237,7 @@ fn advance(
     let mut pushed = false;
     // One exchange with the remote at a time (another job's fetch may be updating the same
     // tracking ref).
-    let _one_at_a_time = board
-        .remote_lock
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one_at_a_time = crate::remote_sync::lock(board);
     if let Some(remote) = &board.settings.project.remote {
         let theirs = git.fetch_branch(remote, &landing.target)?;
         if theirs.as_ref() != Some(new) {
