@@ -9,6 +9,7 @@ pub const SCALE: &str = "/api/scale";
 pub const SHUTDOWN: &str = "/api/shutdown";
 /// Removes idle worktrees and dead branches (`POST`), under the daemon's own locks.
 pub const CLEAN: &str = "/api/clean";
+pub const WORKERS: &str = "/api/workers";
 
 /// One task, with its runs and events (`GET`), or changed (`PATCH`).
 pub fn task(id: i64) -> String {

@@ -77,6 +77,6 @@ pub use queue_lease::queue_lease_name;
 pub use queue_report::{HostReport, QueueEntryReport, QueueExit, QueueMetrics, QueueReport};
 pub use registry::{agent_by_name, agents_from_settings, default_agent};
 pub use reports::MAX_REPORT;
-pub use routing::live_hosts;
+pub use routing::{WorkerReport, live_hosts};
 pub use run_access::{RandomError, RunAccess, random_secret, same_secret};
 pub use secrets::Secrets;

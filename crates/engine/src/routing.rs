@@ -32,6 +32,42 @@ pub fn live_hosts(board: &Board, now_ms: i64) -> Result<Vec<HostInfo>> {
         .collect())
 }
 
+/// A machine as `gaffer workers` and the dashboard show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WorkerReport {
+    pub name: String,
+    pub labels: Vec<String>,
+    /// Jobs it held when last heard.
+    pub running: u32,
+    pub load: Option<f64>,
+    pub seen_ms: i64,
+    /// Heard from within [`LIVE_FOR`] (or three leases).
+    pub live: bool,
+}
+
+impl Board {
+    /// Every machine that took this board's jobs, as last heard, at `now_ms`.
+    pub fn workers(&self, now_ms: i64) -> Result<Vec<WorkerReport>> {
+        let live: Vec<String> = live_hosts(self, now_ms)?
+            .into_iter()
+            .map(|h| h.name)
+            .collect();
+        Ok(self
+            .store
+            .hosts()?
+            .into_iter()
+            .map(|h| WorkerReport {
+                live: live.contains(&h.name),
+                name: h.name,
+                labels: h.labels,
+                running: h.running,
+                load: h.load,
+                seen_ms: h.seen_ms,
+            })
+            .collect())
+    }
+}
+
 /// Says this machine is alive (`name`: its daemon's owner prefix), holding `running` jobs.
 pub(crate) fn announce(board: &Board, name: &str, running: usize) {
     let load = crate::host::HostLoad::read().load1;

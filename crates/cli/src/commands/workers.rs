@@ -8,26 +8,13 @@ use crate::output;
 
 pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     let board = ctx.board()?;
-    let hosts = board.store().hosts()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let live: Vec<String> = gaffer_engine::live_hosts(&board, now)?
-        .into_iter()
-        .map(|h| h.name)
-        .collect();
+    let hosts = board.workers(now)?;
     if json {
-        let rows: Vec<serde_json::Value> = hosts
-            .iter()
-            .map(|h| {
-                serde_json::json!({
-                    "name": h.name, "labels": h.labels, "running": h.running, "load": h.load,
-                    "seen_ms": h.seen_ms, "live": live.contains(&h.name),
-                })
-            })
-            .collect();
-        return output::json(&rows);
+        return output::json(&hosts);
     }
     if hosts.is_empty() {
         outln!("no machine has taken jobs on this board yet (start one with `gaffer up`)")?;
@@ -46,7 +33,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         outln!(
             "{:<44} {:<6} {:<16} {:>4} {:>6}  {}s ago",
             h.name,
-            if live.contains(&h.name) { "up" } else { "gone" },
+            if h.live { "up" } else { "gone" },
             if h.labels.is_empty() {
                 "-".to_string()
             } else {

@@ -34,6 +34,7 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/usage", get(meta::usage))
         .route("/usage/breakdown", get(usage::breakdown))
         .route("/queue", get(queue::show))
+        .route("/workers", get(queue::workers))
         .route("/scale", post(meta::scale))
         .route("/shutdown", post(meta::shutdown))
         .route("/clean", post(clean::clean))

@@ -14,3 +14,16 @@ pub async fn show(State(ctx): State<Ctx>) -> Result<Json<QueueReport>, ApiError>
     let report = ctx.blocking(|board| Ok(board.queue()?)).await?;
     Ok(Json(report))
 }
+
+/// `GET /api/workers`: the machines that take this board's jobs (their labels, the jobs they
+/// hold, their load, when they were last heard and whether that counts as up).
+pub async fn workers(
+    State(ctx): State<Ctx>,
+) -> Result<Json<Vec<gaffer_engine::WorkerReport>>, ApiError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let report = ctx.blocking(move |board| Ok(board.workers(now)?)).await?;
+    Ok(Json(report))
+}

@@ -497,6 +497,10 @@ async fn answers_match_their_documented_schemas() {
             .await,
     );
 
+    api.board()
+        .store()
+        .announce_host("daemon:a:1:", &["gpu".to_string()], 1, None)
+        .unwrap();
     for (path, uri) in [
         ("/api/tasks", "/api/tasks".to_string()),
         ("/api/status", "/api/status".to_string()),
@@ -509,6 +513,7 @@ async fn answers_match_their_documented_schemas() {
         ("/api/events", "/api/events?limit=5".to_string()),
         ("/api/events/recent", "/api/events/recent".to_string()),
         ("/api/queue", "/api/queue".to_string()),
+        ("/api/workers", "/api/workers".to_string()),
         (t, format!("/api/tasks/{id}")),
         ("/api/tasks/{id}/events", format!("/api/tasks/{id}/events")),
         ("/api/tasks/{id}/diff", format!("/api/tasks/{id}/diff")),

@@ -47,3 +47,21 @@ async fn the_queue_lists_waiting_tasks_in_order_with_its_figures() {
     assert_eq!(queue["waiting"][0]["state"], "waiting");
     assert!(queue["host"]["heavy_slots"].as_u64().unwrap() >= 1);
 }
+
+/// `GET /api/workers`: every machine as last heard, with whether it counts as up.
+#[tokio::test]
+async fn workers_lists_the_machines_with_their_labels_and_liveness() {
+    let api = Api::new();
+    assert_eq!(api.get("/api/workers").await.json(), serde_json::json!([]));
+    let store = api.board().store();
+    store
+        .announce_host("daemon:gpu-box:1:", &["gpu".to_string()], 2, Some(0.25))
+        .unwrap();
+    let reply = api.get("/api/workers").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let workers = reply.json();
+    assert_eq!(workers[0]["name"], "daemon:gpu-box:1:");
+    assert_eq!(workers[0]["labels"], serde_json::json!(["gpu"]));
+    assert_eq!(workers[0]["running"], 2);
+    assert_eq!(workers[0]["live"], true);
+}

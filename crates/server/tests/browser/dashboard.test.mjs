@@ -309,6 +309,10 @@ try {
 
   log('merge queue');
   await go(page, '#/queue', '#queue-unavailable, .queue-list, .queue .panel');
+  // The daemon itself is a machine taking jobs, up, on the queue page.
+  await page.waitForSelector('#queue-workers li[data-machine]', { timeout: 15000 });
+  const machine = await page.textContent('#queue-workers li[data-machine]');
+  if (!machine.startsWith('up')) throw new Error(`the daemon is not shown up: ${machine}`);
   await shot(page, 'queue');
 
   // ---- the live connection drops and comes back ------------------------------------------------

@@ -14,8 +14,10 @@ export function mount(root) {
   const load = async () => {
     try {
       const queue = await get('api/queue');
+      // The machines are a daemon's newer route: without it, the page shows the rest.
+      const workers = await get('api/workers').catch(() => null);
       available = true;
-      if (alive) fill(body, renderQueue(queue));
+      if (alive) fill(body, renderQueue(queue), workers ? renderWorkers(workers) : null);
     } catch (e) {
       if (!alive) return;
       if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
@@ -107,6 +109,22 @@ function renderQueue(queue) {
         `${host.heavy_slots ?? '?'} heavy slot${host.heavy_slots === 1 ? '' : 's'} · verify ${host.verify_running ?? 0} running, ${host.verify_waiting ?? 0} waiting`,
         host.held_back ? h('span', { class: 'warn' }, ` · held back: ${host.held_back}`) : null)),
   ];
+}
+
+/** The machines that take jobs (`GET /api/workers`): labels, jobs held, load, last heard. */
+function renderWorkers(workers) {
+  const up = workers.filter((w) => w.live).length;
+  return h('section', { class: 'panel', id: 'queue-workers' },
+    h('div', { class: 'panel-head' }, h('h2', {}, 'Machines'), h('span', { class: 'count' }, `${up} up`)),
+    workers.length
+      ? h('ul', { class: 'queue-list' }, workers.map((w) => h('li', { dataset: { machine: w.name } },
+        h('span', { class: ['pill', w.live ? 'qs-passed' : 'qs-failed'] }, w.live ? 'up' : 'gone'), ' ',
+        h('code', {}, w.name),
+        (w.labels || []).map((l) => h('span', { class: 'chip' }, l)),
+        h('span', { class: 'muted small' }, ` · ${w.running} job${w.running === 1 ? '' : 's'}`,
+          w.load != null ? ` · load ${Number(w.load).toFixed(2)}` : '',
+          ` · heard ${fmt.ago(w.seen_ms)}`))))
+      : h('p', { class: 'muted' }, 'No machine has taken jobs yet.'));
 }
 
 function stat(name, value) {
