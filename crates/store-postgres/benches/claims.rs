@@ -26,6 +26,7 @@ fn handle(url: &str, schema: &str) -> BenchResult<PgStore> {
     let options = PgOptions {
         schema: schema.to_string(),
         connections: 1,
+        ..PgOptions::default()
     };
     Ok(PgStore::open_with(url, &options, Arc::new(SystemClock))?)
 }

@@ -25,6 +25,7 @@ fn handle(url: &str, schema: &str) -> BenchResult<PgStore> {
     let options = PgOptions {
         schema: schema.to_string(),
         connections: 2,
+        ..PgOptions::default()
     };
     Ok(PgStore::open_with(url, &options, Arc::new(SystemClock))?)
 }

@@ -76,6 +76,11 @@ pub struct PgOptions {
     pub schema: String,
     /// How many connections (each on its own thread) the store uses at most.
     pub connections: usize,
+    /// Run every transaction at the database server's time (this machine's clock plus an
+    /// offset measured every minute) instead of the store's clock: daemons on machines whose
+    /// clocks disagree then still agree on when a lease expires. For a store opened with the
+    /// system clock; a test's fixed clock must keep it off.
+    pub server_clock: bool,
 }
 
 impl Default for PgOptions {
@@ -83,6 +88,7 @@ impl Default for PgOptions {
         PgOptions {
             schema: DEFAULT_SCHEMA.to_string(),
             connections: DEFAULT_CONNECTIONS,
+            server_clock: false,
         }
     }
 }
@@ -130,7 +136,7 @@ impl PgStore {
 
     /// [`PgStore::open`] with every option.
     pub fn open_with(url: &str, options: &PgOptions, clock: Arc<dyn Clock>) -> Result<PgStore> {
-        let settings = Arc::new(Settings::new(url, &options.schema)?);
+        let settings = Arc::new(Settings::new(url, &options.schema, options.server_clock)?);
         let pool = Pool::start(settings.clone(), clock, options.connections)?;
         pool.run(|session| session.migrate())?;
         Ok(PgStore {
@@ -192,7 +198,7 @@ pub fn migrate(url: &str) -> Result<MigrateReport> {
 
 /// [`migrate`] for the store in `schema`.
 pub fn migrate_schema(url: &str, schema: &str) -> Result<MigrateReport> {
-    let settings = Arc::new(Settings::new(url, schema)?);
+    let settings = Arc::new(Settings::new(url, schema, false)?);
     let pool = Pool::start(settings, Arc::new(SystemClock), 1)?;
     pool.run(|session| session.migrate())
 }

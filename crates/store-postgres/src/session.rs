@@ -49,7 +49,13 @@ pub(crate) struct Session {
     clock: Arc<dyn Clock>,
     client: Option<Client>,
     statements: Statements,
+    /// With `PgOptions::server_clock`: how far the server's clock is ahead of this machine's,
+    /// and when that was measured.
+    offset: Option<(i64, std::time::Instant)>,
 }
+
+/// How often the server's clock is measured again.
+const OFFSET_FOR: Duration = Duration::from_secs(60);
 
 impl Session {
     pub(crate) fn new(settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Session {
@@ -58,7 +64,34 @@ impl Session {
             clock,
             client: None,
             statements: Statements::new(),
+            offset: None,
         }
+    }
+
+    /// The time a transaction runs at: the store's clock, or (with `server_clock`) the
+    /// database server's, so that machines whose clocks disagree still agree on leases.
+    fn now_ms(&mut self) -> std::result::Result<i64, TxError> {
+        let local = self.clock.now_ms();
+        if !self.settings.server_clock {
+            return Ok(local);
+        }
+        if let Some((offset, at)) = self.offset
+            && at.elapsed() < OFFSET_FOR
+        {
+            return Ok(local + offset);
+        }
+        let client = connected(&mut self.client, &self.settings).map_err(TxError::Store)?;
+        let before = self.clock.now_ms();
+        let row = client.query_one(
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT",
+            &[],
+        )?;
+        let after = self.clock.now_ms();
+        let server: i64 = row.try_get(0)?;
+        // The server read its clock about halfway through the round trip.
+        let offset = server - (before + after) / 2;
+        self.offset = Some((offset, std::time::Instant::now()));
+        Ok(self.clock.now_ms() + offset)
     }
 
     /// A connection found closed is dropped with its prepared statements (they belonged to
@@ -139,6 +172,8 @@ impl Session {
             committing: false,
         };
         self.forget_closed();
+        // Measured (when due) before the transaction starts, on the same connection.
+        self.now_ms().map_err(before_commit)?;
         let client = connected(&mut self.client, &self.settings)
             .map_err(|e| before_commit(TxError::Store(e)))?;
         let builder = match mode {
@@ -152,7 +187,7 @@ impl Session {
         };
         let inner = builder.start().map_err(|e| before_commit(e.into()))?;
         let mut tx = Tx::new(inner, &mut self.statements);
-        let now = self.clock.now_ms();
+        let now = self.clock.now_ms() + self.offset.map_or(0, |(offset, _)| offset);
         let value = f(&mut tx, now).map_err(before_commit)?;
         tx.notify(&self.settings.channels).map_err(before_commit)?;
         tx.commit().map_err(|error| Failure {

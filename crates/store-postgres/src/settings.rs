@@ -19,6 +19,8 @@ pub(crate) struct Settings {
     pub(crate) server: String,
     pub(crate) schema: String,
     pub(crate) channels: Channels,
+    /// Transactions run at the database server's time ([`crate::PgOptions::server_clock`]).
+    pub(crate) server_clock: bool,
     /// The URL's password, scrubbed from any message that might repeat it.
     password: Option<String>,
 }
@@ -40,7 +42,7 @@ const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45)
 impl Settings {
     /// Parses a libpq-style URL (`postgres://user:password@host:port/db?options`, or
     /// `key=value` pairs) for a store in `schema`.
-    pub(crate) fn new(url: &str, schema: &str) -> Result<Settings> {
+    pub(crate) fn new(url: &str, schema: &str, server_clock: bool) -> Result<Settings> {
         check_schema(schema)?;
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::Invalid(format!(
@@ -72,6 +74,7 @@ impl Settings {
             server: describe(&config),
             schema: schema.to_string(),
             channels: Channels::for_schema(schema),
+            server_clock,
             config,
             password,
         })
@@ -213,7 +216,12 @@ mod tests {
 
     #[test]
     fn the_server_is_described_without_its_password() {
-        let s = Settings::new("postgres://alice:s3cr3t@db.example:6543/board", "public").unwrap();
+        let s = Settings::new(
+            "postgres://alice:s3cr3t@db.example:6543/board",
+            "public",
+            false,
+        )
+        .unwrap();
         assert_eq!(s.server, "postgres://alice@db.example:6543/board");
         assert_eq!(s.scrub("bad password s3cr3t"), "bad password ***");
         assert_eq!(
@@ -229,7 +237,8 @@ mod tests {
 
     #[test]
     fn a_bad_url_is_refused_without_its_password() {
-        let err = Settings::new("postgres://alice:s3cr3t@db:notaport/x", "public").unwrap_err();
+        let err =
+            Settings::new("postgres://alice:s3cr3t@db:notaport/x", "public", false).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, StoreError::Invalid(_)), "{text}");
         assert!(!text.contains("s3cr3t"), "{text}");

@@ -21,6 +21,7 @@ fn factory() -> impl Fn(Arc<FixedClock>) -> Box<dyn Store> {
         let options = PgOptions {
             schema: server.fresh_schema(),
             connections: 2,
+            ..PgOptions::default()
         };
         Box::new(PgStore::open_with(server.url(), &options, clock).unwrap())
     }

@@ -234,6 +234,7 @@ fn a_lost_connection_is_replaced() {
     let options = PgOptions {
         schema: server.fresh_schema(),
         connections: 2,
+        ..PgOptions::default()
     };
     let store = PgStore::open_with(&url, &options, Arc::new(SystemClock)).unwrap();
     let p = project(&store);
@@ -408,4 +409,31 @@ fn text_postgresql_cannot_store_is_refused_as_invalid() {
         )
         .unwrap();
     assert_eq!(read, written);
+}
+
+/// With `server_clock`, transactions run at the database server's time whatever this
+/// machine's clock says (here a fixed clock decades behind): leases agree across machines.
+#[test]
+fn the_server_clock_overrides_a_wrong_local_clock() {
+    let Some(server) = server() else { return };
+    let options = PgOptions {
+        schema: server.fresh_schema(),
+        server_clock: true,
+        ..PgOptions::default()
+    };
+    let wrong = Arc::new(FixedClock::new(1_000));
+    let store = PgStore::open_with(server.url(), &options, wrong).unwrap();
+    let p = project(&store);
+    let task = store
+        .create_task(p.id, &new_task("on time"), &backlog())
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        (task.created_ms - now).abs() < 60_000,
+        "created at {} while the server says about {now}",
+        task.created_ms
+    );
 }
