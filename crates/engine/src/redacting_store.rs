@@ -335,3 +335,44 @@ mod import {
         assert!(!serde_json::to_string(&copied_log).unwrap().contains(SECRET));
     }
 }
+
+/// Text with a NUL (an agent's output may hold one) is stored the same in every store: the
+/// NUL becomes U+FFFD, which PostgreSQL's text can hold.
+#[cfg(test)]
+mod nul {
+    #![allow(clippy::unwrap_used)]
+
+    use super::RedactingStore;
+    use crate::secrets::Secrets;
+    use gaffer_core::{Flow, NewTask, Risk, TaskState};
+    use gaffer_store::{NewProject, SqliteStore, Store};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_nul_in_a_title_is_stored_as_a_replacement_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = SqliteStore::open_default(&dir.path().join("board.db")).unwrap();
+        let secrets = Arc::new(Secrets::from_settings(&gaffer_config::default_settings()));
+        let store = RedactingStore::new(Arc::new(inner), secrets);
+        let p = store
+            .upsert_project(&NewProject {
+                name: "p".into(),
+                root: "/p".into(),
+                target: "main".into(),
+            })
+            .unwrap();
+        let task = store
+            .create_task(
+                p.id,
+                &NewTask {
+                    title: "a\0b".into(),
+                    body: "c\0".into(),
+                    ..NewTask::default()
+                },
+                &TaskState::new(Flow::default(), Risk::Low, 0),
+            )
+            .unwrap();
+        assert_eq!(task.title, "a\u{FFFD}b");
+        assert_eq!(store.task(task.id).unwrap().body, "c\u{FFFD}");
+    }
+}

@@ -79,8 +79,15 @@ impl Redactor {
         self.inner.known.entries.iter().map(|(n, _)| n.as_str())
     }
 
-    /// `text` with every secret replaced by its marker; borrowed when there was none.
+    /// `text` with every secret replaced by its marker, and every NUL by U+FFFD; borrowed when
+    /// there was neither.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        // Nothing stored or shown carries a NUL either: PostgreSQL's text cannot hold one, and
+        // every store must keep the same text (an agent's output may contain one).
+        if text.contains('\0') {
+            let clean = text.replace('\0', "\u{FFFD}");
+            return Cow::Owned(self.redact(&clean).into_owned());
+        }
         let spans = self.spans(text);
         if spans.is_empty() {
             return Cow::Borrowed(text);
