@@ -40,6 +40,15 @@ pub(crate) async fn recover(engine: &Arc<Engine>) -> Result<RecoveryReport> {
                 .release_jobs_of_dead_owners(crate::owner::LEGACY_PREFIX, engine.owner())?,
         );
     }
+    // A dead instance of this daemon that drove the merge queue holds its lease until it
+    // expires: give it back now, so the queue does not stall for a lease after a restart.
+    let queue = crate::queue_lease::queue_lease_name(&board);
+    if let Some(holder) = board.store.lease_holder(&queue)?
+        && holder.owner.starts_with(&board.owner_prefix)
+        && holder.owner != engine.owner()
+    {
+        board.store.release_lease(&queue, &holder.owner)?;
+    }
     report.jobs_released = released.len();
     for job in &released {
         let Some(process) = &job.process else {
