@@ -74,20 +74,7 @@ impl Board {
     ) -> Result<(Option<String>, bool, String, Duration, String)> {
         let timeout = self.settings.verify.timeout;
         if let Some(setup) = &self.settings.verify.setup {
-            let spec = CommandSpec::shell(setup, worktree)
-                .timeout(timeout)
-                .tail_bytes(TAIL_BYTES);
-            let scratch = self.paths.command_scratch("setup-baseline-check");
-            let outcome = crate::confine::run_command(
-                self,
-                Kind::Setup,
-                spec,
-                worktree,
-                &scratch,
-                cancel,
-                |_| {},
-            )
-            .await?;
+            let outcome = self.confined(Kind::Setup, setup, worktree, cancel).await?;
             if !outcome.success() {
                 let verdict = verdict(&outcome.termination, timeout);
                 return Ok((
@@ -99,21 +86,9 @@ impl Board {
                 ));
             }
         }
-        let spec = CommandSpec::shell(command, worktree)
-            .timeout(timeout)
-            .tail_bytes(TAIL_BYTES)
-            .env("GAFFER_VERIFY_PURPOSE", "candidate");
-        let scratch = self.paths.command_scratch("verify-baseline-check");
-        let outcome = crate::confine::run_command(
-            self,
-            Kind::Verify,
-            spec,
-            worktree,
-            &scratch,
-            cancel,
-            |_| {},
-        )
-        .await?;
+        let outcome = self
+            .confined(Kind::Verify, command, worktree, cancel)
+            .await?;
         Ok((
             None,
             outcome.success(),
@@ -121,6 +96,26 @@ impl Board {
             outcome.duration,
             outcome.tail,
         ))
+    }
+
+    /// `command` run in `worktree` as a confined setup or verify run of the check.
+    async fn confined(
+        &self,
+        kind: Kind,
+        command: &str,
+        worktree: &std::path::Path,
+        cancel: &CancellationToken,
+    ) -> Result<gaffer_proc::ProcessOutcome> {
+        let spec = CommandSpec::shell(command, worktree)
+            .timeout(self.settings.verify.timeout)
+            .tail_bytes(TAIL_BYTES)
+            .env("GAFFER_VERIFY_PURPOSE", "candidate");
+        let name = match kind {
+            Kind::Setup => "setup-baseline-check",
+            _ => "verify-baseline-check",
+        };
+        let scratch = self.paths.command_scratch(name);
+        crate::confine::run_command(self, kind, spec, worktree, &scratch, cancel, |_| {}).await
     }
 }
 
