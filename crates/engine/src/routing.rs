@@ -104,6 +104,11 @@ pub(crate) fn report_unroutable(
         if hosts.iter().any(|h| fits(&job.needs, &h.labels)) {
             continue;
         }
+        // Once per job on the board, whichever daemon said it (the queue's driver may change).
+        if already_said(board, &job)? {
+            reported.insert(job.id);
+            continue;
+        }
         let machines = hosts
             .iter()
             .map(|h| format!("{} [{}]", h.name, h.labels.join(", ")))
@@ -122,6 +127,21 @@ pub(crate) fn report_unroutable(
         reported.insert(job.id);
     }
     Ok(())
+}
+
+/// Whether `job.unroutable` was already said for `job` (by any daemon).
+fn already_said(board: &Board, job: &gaffer_core::Job) -> Result<bool> {
+    let filter = gaffer_store::EventFilter {
+        project: Some(job.project),
+        task: job.task,
+        run: None,
+        kind_prefix: Some(gaffer_core::event_kind::JOB_UNROUTABLE.to_string()),
+    };
+    Ok(board
+        .store
+        .events_after(gaffer_core::Seq(0), 10_000, &filter)?
+        .iter()
+        .any(|e| e.data["job"] == serde_json::json!(job.id.0)))
 }
 
 #[cfg(test)]

@@ -56,10 +56,11 @@ pub(crate) fn build(
             });
         }
     };
+    let trailers = crate::authorship::landing_trailers(task, &board.store.runs(task.id)?);
     let commit = match strategy {
         QueueStrategy::Merge => {
             let message = format!(
-                "Merge task #{}: {}\n\nBranch {} at {}.\nLanded by gaffer's merge queue.",
+                "Merge task #{}: {}\n\nBranch {} at {}.\nLanded by gaffer's merge queue.\n\n{trailers}",
                 task.id,
                 task.title,
                 task.branch,
@@ -70,7 +71,7 @@ pub(crate) fn build(
         QueueStrategy::Rebase => {
             let message = format!(
                 "{}\n\nTask #{}: branch {} at {}, rebased and squashed.\nLanded by gaffer's merge \
-                 queue.",
+                 queue.\n\n{trailers}",
                 task.title,
                 task.id,
                 task.branch,

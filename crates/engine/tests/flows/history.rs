@@ -58,4 +58,14 @@ async fn the_commit_of_a_run_names_task_run_agent_and_model() {
         &format!("{}^2", landing.refname()),
     ]);
     assert!(trailers.contains("writer ("), "{trailers}");
+    // The landing names the task and its author too.
+    let landing_message = h.repo().git(&["log", "-1", "--format=%B", &landing.refname()]);
+    assert!(
+        landing_message.contains(&format!("Gaffer-Task: #{id}")),
+        "{landing_message}"
+    );
+    assert!(
+        landing_message.contains("Co-authored-by: writer ("),
+        "{landing_message}"
+    );
 }

@@ -328,31 +328,16 @@ impl Judged {
 /// naming the task, the run and the agent with its model (`Co-authored-by`, which forges and
 /// `git log` show), so that history tells who wrote what.
 fn commit_message(task: &Task, run: &Run, role: impl std::fmt::Display, said: &str) -> String {
-    let model = if run.model.is_empty() {
-        "default model"
-    } else {
-        run.model.as_str()
-    };
-    let agent = run.agent.replace(['<', '>', '\n'], "");
-    let model = model.replace(['<', '>', '\n'], "");
-    let email: String = agent
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
     let body = if said.is_empty() {
         String::new()
     } else {
         format!("{said}\n\n")
     };
     format!(
-        "{}\n\n{body}Gaffer-Task: #{}\nGaffer-Run: {} ({role})\n\
-         Co-authored-by: {agent} ({model}) <{email}@agents.gaffer.invalid>",
-        task.title, task.id, run.id
+        "{}\n\n{body}Gaffer-Task: #{}\nGaffer-Run: {} ({role})\n{}",
+        task.title,
+        task.id,
+        run.id,
+        crate::authorship::co_author(run)
     )
 }
