@@ -13,8 +13,12 @@ pub const DEFAULT_CANCEL_REASON: &str = "cancelled by a person";
 pub enum Action {
     /// Stops the task for good (its running work too).
     Cancel { reason: Option<String> },
-    /// Starts a failed or stuck task again.
-    Retry,
+    /// Starts a failed task again: on its branch as it is, or (`fresh`) from scratch on a new
+    /// branch from the target, at the bottom of the coder ladder, with a fresh session.
+    Retry {
+        #[serde(default)]
+        fresh: bool,
+    },
     /// Lets a change that waits for a person's approval merge.
     Approve,
     /// Sends a change back to the coder with `reason`, or cancels the task.
@@ -39,7 +43,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::Cancel { .. } => "cancel",
-            Action::Retry => "retry",
+            Action::Retry { .. } => "retry",
             Action::Approve => "approve",
             Action::Reject { .. } => "reject",
             Action::Answer { .. } => "answer",
@@ -60,7 +64,10 @@ impl Action {
             Action::Cancel { reason } => serde_json::to_value(CancelBody {
                 reason: reason.clone(),
             }),
-            Action::Retry | Action::Approve | Action::Accept => Ok(serde_json::json!({})),
+            Action::Retry { fresh: true } => serde_json::to_value(RetryBody { fresh: true }),
+            Action::Retry { fresh: false } | Action::Approve | Action::Accept => {
+                Ok(serde_json::json!({}))
+            }
             Action::Reject { reason, cancel } => serde_json::to_value(RejectBody {
                 reason: reason.clone(),
                 cancel: *cancel,
@@ -95,6 +102,13 @@ pub fn parse_budget(text: &str) -> Result<Option<f64>, String> {
 #[serde(default, deny_unknown_fields)]
 pub struct CancelBody {
     pub reason: Option<String>,
+}
+
+/// `POST /api/tasks/{id}/retry` body (optional): `{"fresh": true}` starts the task afresh.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryBody {
+    pub fresh: bool,
 }
 
 /// `POST /api/tasks/{id}/reject` body.
@@ -150,6 +164,12 @@ impl From<CancelBody> for Action {
     }
 }
 
+impl From<RetryBody> for Action {
+    fn from(body: RetryBody) -> Action {
+        Action::Retry { fresh: body.fresh }
+    }
+}
+
 impl From<RejectBody> for Action {
     fn from(body: RejectBody) -> Action {
         Action::Reject {
@@ -188,7 +208,8 @@ mod tests {
             Action::Cancel {
                 reason: Some("no".into()),
             },
-            Action::Retry,
+            Action::Retry { fresh: false },
+            Action::Retry { fresh: true },
             Action::Approve,
             Action::Reject {
                 reason: "tests".into(),
@@ -199,6 +220,18 @@ mod tests {
             Action::Decline { reason: None },
             Action::Budget { usd: Some(2.5) },
         ]
+    }
+
+    #[test]
+    fn a_retry_body_may_be_empty_and_then_is_a_plain_retry() {
+        let read = |text: &str| serde_json::from_str::<RetryBody>(text).map(Action::from);
+        assert_eq!(read("{}").unwrap(), Action::Retry { fresh: false });
+        assert_eq!(
+            read(r#"{"fresh": true}"#).unwrap(),
+            Action::Retry { fresh: true }
+        );
+        assert!(read(r#"{"fresh": "yes"}"#).is_err());
+        assert_eq!(Action::Retry { fresh: false }.body(), serde_json::json!({}));
     }
 
     #[test]
@@ -223,7 +256,8 @@ mod tests {
 
     #[test]
     fn every_action_is_named_once_and_routed_by_its_name() {
-        let names: Vec<&str> = every_action().iter().map(Action::name).collect();
+        let mut names: Vec<&str> = every_action().iter().map(Action::name).collect();
+        names.dedup();
         assert_eq!(names, Action::NAMES);
         assert_eq!(Action::Accept.path(7), "/api/tasks/7/accept");
     }
@@ -234,6 +268,7 @@ mod tests {
             let body = action.body();
             let back: Action = match action.name() {
                 "cancel" => serde_json::from_value::<CancelBody>(body).unwrap().into(),
+                "retry" => serde_json::from_value::<RetryBody>(body).unwrap().into(),
                 "reject" => serde_json::from_value::<RejectBody>(body).unwrap().into(),
                 "answer" => serde_json::from_value::<AnswerBody>(body).unwrap().into(),
                 "decline" => serde_json::from_value::<DeclineBody>(body).unwrap().into(),

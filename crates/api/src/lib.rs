@@ -15,7 +15,7 @@ pub mod paths;
 
 pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,
-    parse_budget, present,
+    RetryBody, parse_budget, present,
 };
 pub use clean::CleanReport;
 pub use client::{API_URL_ENV, Api, ApiError, CLIENT_HEADER, Endpoint, RUN_TOKEN_ENV};

@@ -187,8 +187,8 @@ pub enum TaskCommand {
     Show(TaskShowArgs),
     /// Cancel a task; its running work stops.
     Cancel(CancelArgs),
-    /// Retry a failed task.
-    Retry(IdArg),
+    /// Retry a failed task: on its branch as it is, or with `--fresh` from scratch.
+    Retry(RetryArgs),
     /// Set a task's own budget in US dollars (`none`: the default); a task held by its budget
     /// goes on when the budgets allow.
     Budget(BudgetSetArgs),
@@ -326,6 +326,16 @@ pub struct TaskShowArgs {
     pub id: i64,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Task id.
+    pub id: i64,
+    /// Start afresh: a new branch from the target (the old branch and the task's runs and
+    /// events are kept), the bottom of the coder ladder, a fresh agent session.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Args)]

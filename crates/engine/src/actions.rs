@@ -6,7 +6,7 @@
 use crate::board::Board;
 use crate::error::{EngineError, Result};
 use gaffer_api::{Action, DEFAULT_CANCEL_REASON};
-use gaffer_core::{Input, Task, TaskId};
+use gaffer_core::{Effect, Input, Task, TaskId};
 
 /// What an action did.
 #[derive(Debug)]
@@ -27,7 +27,13 @@ impl Board {
                 self.act(id, Input::Cancel { reason }, who)?;
                 true
             }
-            Action::Retry => self.act(id, Input::Retry, who)?.cancels_jobs(),
+            Action::Retry { fresh } => {
+                let applied = self.act(id, Input::Retry { fresh }, who)?;
+                if applied.effects.contains(&Effect::FreshBranch) {
+                    self.set_old_attempt_aside(&applied.before);
+                }
+                applied.cancels_jobs()
+            }
             Action::Approve => self.act(id, Input::Approve, who)?.cancels_jobs(),
             Action::Reject { reason, cancel } => {
                 let reason = required(

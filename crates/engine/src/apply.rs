@@ -72,6 +72,7 @@ fn build_commit(
             expected_version: task.version,
             state: after.clone(),
             plan: extra.plan.clone(),
+            branch: None,
         }),
         events: Vec::new(),
         complete_job: extra.complete_job.clone(),
@@ -155,6 +156,12 @@ fn build_commit(
                 }));
             }
             Effect::CancelJobs => commit.cancel_jobs_of = Some(task.id),
+            Effect::FreshBranch => {
+                let branch = crate::fresh::next_branch(board, task, after.restarts)?;
+                if let Some(update) = commit.task.as_mut() {
+                    update.branch = Some(branch);
+                }
+            }
             Effect::CreateChildren => {
                 commit.children = children_of(board, task, extra.plan.as_ref())?;
             }

@@ -6,7 +6,8 @@
 //! Removed: worktrees of tasks that ended or of no task, stray directories, pool slots beyond
 //! the pool's size (all of them when asked: `drain_pool`), and the `gaffer/` branches of
 //! merged, cancelled and unknown tasks. A failed task keeps its branch (a retry goes on from
-//! it); `gaffer/landed/*` is where work lands and is never touched.
+//! it); the branches of a task's earlier attempts (set aside by `retry --fresh`) go with its
+//! own; `gaffer/landed/*` is where work lands and is never touched.
 //!
 //! Safe while the engine runs in this process: the tasks are read under the worktrees' lock
 //! (no worktree is made meanwhile), and after the branches are listed (a task, and an attempt,
@@ -72,7 +73,14 @@ impl Board {
             if branch.starts_with(LANDED) {
                 continue;
             }
-            let dead = match by_branch.get(branch.as_str()) {
+            // A fresh retry's earlier attempts go with their task.
+            let status = by_branch.get(branch.as_str()).copied().or_else(|| {
+                tasks
+                    .iter()
+                    .find(|t| crate::fresh::earlier_attempt_of(t, &branch))
+                    .map(Task::status)
+            });
+            let dead = match status {
                 None => !attempts.contains(&branch),
                 Some(status) => matches!(status, Status::Merged | Status::Cancelled),
             };

@@ -26,6 +26,7 @@ mod clean;
 mod confine;
 mod engine;
 mod error;
+mod fresh;
 mod host;
 mod idle;
 pub mod intake;

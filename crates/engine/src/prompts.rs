@@ -155,6 +155,10 @@ pub(crate) fn render(
             Some("The branch no longer applies on the target branch. Resolve the conflict.")
         }
         RunReason::Retried => Some("A person asked to try again."),
+        RunReason::Restarted => Some(
+            "A person asked to start this task again from scratch: the branch is new, made from \
+             the target, and holds none of the earlier attempts' changes.",
+        ),
         RunReason::Pick => None,
     };
     if let Some(why) = why {
@@ -164,7 +168,9 @@ pub(crate) fn render(
         out.push_str(&format!("\n```\n{}\n```\n", feedback.trim()));
     }
     let code_role = matches!(role, Role::Coder | Role::Resolver);
-    if code_role && context.interrupted {
+    // A fresh start is on a new branch: nothing an earlier run left is there to go on from.
+    let interrupted = context.interrupted && reason != RunReason::Restarted;
+    if code_role && interrupted {
         out.push_str(
             "\n## The previous run was interrupted\n\ngaffer stopped while the previous run on \
              this task was working (it was lost, not finished). The worktree holds what it \
@@ -172,11 +178,7 @@ pub(crate) fn render(
         );
     }
     let fresh_start = matches!(reason, RunReason::Escalated | RunReason::Retried);
-    if let (true, true, Some(handoff)) = (
-        code_role,
-        fresh_start || context.interrupted,
-        &context.handoff,
-    ) {
+    if let (true, true, Some(handoff)) = (code_role, fresh_start || interrupted, &context.handoff) {
         out.push_str(&format!(
             "\n## Handoff from the previous run\n\n{}\n",
             handoff.trim()

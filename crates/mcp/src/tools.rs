@@ -163,6 +163,17 @@ pub struct RejectArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+pub struct RetryArgs {
+    /// The task's id.
+    pub id: i64,
+    /// Start afresh: a new branch from the target (the old branch and the task's evidence are
+    /// kept), the bottom of the coder ladder, a fresh agent session. Default: go on from the
+    /// failed branch as it is.
+    #[serde(default)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct CancelArgs {
     /// The task's id.
     pub id: i64,
@@ -423,9 +434,12 @@ impl GafferMcp {
         self.act(args.id, action).await
     }
 
-    #[tool(description = "Retry a failed task from the start of its pipeline.")]
-    async fn retry_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
-        self.act(args.id, Action::Retry).await
+    #[tool(
+        description = "Retry a failed task from the start of its pipeline: on its branch as it is, or with fresh=true from scratch on a new branch from the target."
+    )]
+    async fn retry_task(&self, Parameters(args): Parameters<RetryArgs>) -> ToolResult {
+        let action = Action::Retry { fresh: args.fresh };
+        self.act(args.id, action).await
     }
 
     #[tool(

@@ -175,7 +175,7 @@ pub(crate) fn update(tx: &mut Tx<'_>, u: &TaskUpdate, now: i64) -> TxResult<Proj
     let plan = u.plan.as_ref().map(rows::to_json).transpose()?;
     let row = tx.query_opt(
         "UPDATE tasks SET state = $3, status = $4, version = version + 1, updated_ms = $5,
-             plan = coalesce($6, plan)
+             plan = coalesce($6, plan), branch = coalesce($7, branch)
          WHERE id = $1 AND version = $2
          RETURNING project",
         &[
@@ -185,6 +185,7 @@ pub(crate) fn update(tx: &mut Tx<'_>, u: &TaskUpdate, now: i64) -> TxResult<Proj
             &u.state.status.as_str(),
             &now,
             &plan,
+            &u.branch,
         ],
     )?;
     if let Some(row) = row {

@@ -328,6 +328,7 @@ fn notifications_are_sent_on_commit_only() {
         expected_version: t.version + 7,
         state: backlog(),
         plan: None,
+        branch: None,
     };
     assert!(
         store

@@ -37,6 +37,7 @@
 
 mod board_copy;
 mod board_rich;
+mod branch;
 mod changes;
 mod commits;
 mod concurrency;
@@ -58,6 +59,7 @@ use gaffer_core::FixedClock;
 use std::sync::Arc;
 
 pub use board_copy::{board_is_copied_without_loss, imports_are_checked};
+pub use branch::task_branch_moves_with_a_commit;
 pub use changes::{changes_reach_other_handles, changes_wake_listeners};
 pub use commits::{
     cancel_jobs_of_task, children_are_created, commit_is_all_or_nothing, versions_and_conflicts,
@@ -107,6 +109,7 @@ macro_rules! __with_conformance_checks {
             edits_never_change_the_status
             invalid_input_is_refused
             versions_and_conflicts
+            task_branch_moves_with_a_commit
             commit_is_all_or_nothing
             cancel_jobs_of_task
             children_are_created

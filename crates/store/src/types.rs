@@ -44,6 +44,8 @@ pub struct TaskUpdate {
     pub state: TaskState,
     /// Replace the task's stored plan.
     pub plan: Option<serde_json::Value>,
+    /// Move the task to a new branch (a fresh retry); `None` keeps its branch.
+    pub branch: Option<String>,
 }
 
 /// Changes to what a task asks ([`crate::Store::edit_task`]); `None` leaves a field as it is.

@@ -75,7 +75,9 @@ pub fn run() -> CliResult<ExitCode> {
                 reason: Some(args.reason),
             },
         ),
-        Command::Task(TaskCommand::Retry(args)) => act::run(&ctx, args.id, Action::Retry),
+        Command::Task(TaskCommand::Retry(args)) => {
+            act::run(&ctx, args.id, Action::Retry { fresh: args.fresh })
+        }
         Command::Task(TaskCommand::Budget(args)) => crew::set_budget(&ctx, args.id, &args.usd),
         Command::Budget(args) => crew::budget(&ctx, &args),
         Command::Accept(args) => crew::accept(&ctx, &args),

@@ -29,7 +29,10 @@ pub enum Command {
         id: i64,
         reason: String,
     },
-    Retry(i64),
+    Retry {
+        id: i64,
+        fresh: bool,
+    },
     Accept(i64),
     Decline {
         id: i64,
@@ -133,8 +136,8 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "retry",
         id: Some(IdFor::Failed),
-        usage: "/retry N",
-        about: "retry a failed task",
+        usage: "/retry N [--fresh]",
+        about: "retry a failed task (--fresh: from scratch on a new branch)",
     },
     Spec {
         name: "accept",
@@ -246,7 +249,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "diff" => only_id(rest, Command::Diff(id), spec),
                 "log" => only_id(rest, Command::Log(id), spec),
                 "approve" => only_id(rest, Command::Approve(id), spec),
-                "retry" => only_id(rest, Command::Retry(id), spec),
+                "retry" => match rest {
+                    "" => Ok(Command::Retry { id, fresh: false }),
+                    "--fresh" => Ok(Command::Retry { id, fresh: true }),
+                    _ => Err(usage()),
+                },
                 "accept" => only_id(rest, Command::Accept(id), spec),
                 "decline" => Ok(Command::Decline {
                     id,
@@ -516,7 +523,18 @@ mod tests {
         assert_eq!(parse("/diff 12").unwrap(), Command::Diff(12));
         assert_eq!(parse("/log 1").unwrap(), Command::Log(1));
         assert_eq!(parse("/show 1").unwrap(), Command::Show(1));
-        assert_eq!(parse("/retry 1").unwrap(), Command::Retry(1));
+        assert_eq!(
+            parse("/retry 1").unwrap(),
+            Command::Retry {
+                id: 1,
+                fresh: false
+            }
+        );
+        assert_eq!(
+            parse("/retry #2 --fresh").unwrap(),
+            Command::Retry { id: 2, fresh: true }
+        );
+        assert!(parse("/retry 2 --fast").is_err());
         assert_eq!(parse("/accept #4").unwrap(), Command::Accept(4));
         assert_eq!(
             parse("/decline 4 not now").unwrap(),

@@ -101,7 +101,7 @@ impl Session<'_> {
                 app.info(format!("up to {now} agents now run at once"));
             }
             Command::Approve(id) => self.act(app, id, Action::Approve)?,
-            Command::Retry(id) => self.act(app, id, Action::Retry)?,
+            Command::Retry { id, fresh } => self.act(app, id, Action::Retry { fresh })?,
             Command::Reject { id, reason, cancel } => {
                 self.act(app, id, Action::Reject { reason, cancel })?
             }

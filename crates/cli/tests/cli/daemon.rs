@@ -477,6 +477,42 @@ fn a_failed_task_can_be_retried() {
     );
 }
 
+#[test]
+fn a_failed_task_retry_fresh_moves_it_to_a_new_branch() {
+    let project = Project::new();
+    let _daemon = project.start_daemon();
+    let id = project.add_task("A broken change", &[]);
+    let failed = project.wait_for_status(id, "failed");
+    let old_branch = failed["task"]["branch"].as_str().unwrap().to_string();
+    let runs_before = failed["task"]["state"]["code_runs"].as_i64().unwrap();
+
+    let out = project
+        .gaffer()
+        .args(["task", "retry", &id.to_string(), "--fresh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let shown = project.show(id);
+    assert_eq!(
+        shown["task"]["branch"],
+        format!("{old_branch}-attempt-2"),
+        "{shown:#}"
+    );
+    assert_eq!(shown["task"]["state"]["restarts"], 1, "{shown:#}");
+    // The old branch stays, with the broken attempt on it.
+    let listed = project.repo.git(&["branch", "--list", &old_branch]);
+    assert!(listed.contains(&old_branch), "{listed}");
+    wait_until(
+        "the task to code again on its new branch",
+        Duration::from_secs(60),
+        || {
+            let shown = project.show(id);
+            let runs = shown["task"]["state"]["code_runs"].as_i64().unwrap();
+            (runs > runs_before).then_some(())
+        },
+    );
+}
+
 /// The detached daemon runs with the `--config` it was started with.
 #[test]
 fn up_detach_passes_the_configuration_on() {

@@ -378,3 +378,20 @@ fn a_linked_worktree_sees_the_same_board() {
         .collect();
     assert_eq!(ids, vec![id], "the linked worktree sees another board");
 }
+
+#[test]
+fn task_retry_fresh_of_a_task_that_did_not_fail_is_a_conflict() {
+    let project = Project::new();
+    let id = project.add_task("Write the notes", &[]).to_string();
+    let out = project
+        .gaffer()
+        .args(["task", "retry", &id, "--fresh"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("retry"), "{stderr}");
+    let shown = project.show(id.parse().unwrap());
+    assert_eq!(shown["task"]["state"]["status"], "backlog");
+    assert_eq!(shown["task"]["branch"], "gaffer/1-write-the-notes");
+}

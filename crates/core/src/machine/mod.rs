@@ -12,7 +12,7 @@
 //!                             ▲  ╰──fail──╯ ▲          │           │
 //!                             ╰─────────────┴─changes──╯    awaiting_approval (risk gate)
 //!  any active state ─▶ needs_input (question to a person) ─▶ back where it was
-//!  any ─▶ cancelled        retries exhausted ─▶ failed (a person may retry)
+//!  any ─▶ cancelled        retries exhausted ─▶ failed (a person may retry, or retry afresh)
 //! ```
 
 mod crew;
@@ -34,3 +34,5 @@ pub use types::{
 mod tests;
 #[cfg(test)]
 mod tests_crew;
+#[cfg(test)]
+mod tests_retry;

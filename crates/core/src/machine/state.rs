@@ -140,6 +140,15 @@ pub struct TaskState {
     /// planning (and creating children) a second time.
     #[serde(default)]
     pub delegated: bool,
+    /// Times a person started the task afresh (`retry --fresh`); its branch says the attempt.
+    #[serde(default)]
+    pub restarts: u32,
+    /// Set by a fresh retry until the task starts: its first run is a [`RunReason::Restarted`]
+    /// one, without the earlier attempts' handoff.
+    ///
+    /// [`RunReason::Restarted`]: super::RunReason::Restarted
+    #[serde(default)]
+    pub restarting: bool,
 }
 
 /// A merge candidate: `commit` (with `tree`) is the task's branch applied on `onto`, which is the
@@ -238,6 +247,8 @@ impl TaskState {
             budget_approved: false,
             attempts: Vec::new(),
             delegated: false,
+            restarts: 0,
+            restarting: false,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::task::{Role, Status};
 mod best_of;
 mod budget;
 mod merging;
+mod retry;
 mod survey;
 
 /// Applies `input` to `state`. On success returns the new state and the effects the engine must
@@ -136,22 +137,8 @@ impl Step {
                 );
                 Ok(())
             }
-            (Status::Failed, Input::Retry) => {
-                self.s.failures = 0;
-                self.s.review_rounds = 0;
-                self.s.plan_rounds = 0;
-                self.s.merge_attempts = 0;
-                self.s.candidate = None;
-                self.s.queue = None;
-                self.s.note = None;
-                // A cleanup of the failed attempt may still be queued: it must not take the
-                // worktree the retry is about to use.
-                self.fx.push(Effect::CancelJobs);
-                self.s.status = if self.s.delegated {
-                    Status::Delegated
-                } else {
-                    Status::Ready
-                };
+            (Status::Failed, Input::Retry { fresh }) => {
+                self.retry(*fresh);
                 Ok(())
             }
             _ => Err(not_allowed(status, input)),
@@ -161,12 +148,16 @@ impl Step {
     /// A ready task starts: with its planner, its best-of attempts, or its coder.
     fn start(&mut self) {
         self.s.tier = self.s.tier.min(self.limits.tiers - 1);
+        // A fresh retry's mark lasts until the task starts, whichever run comes first.
+        let restarting = std::mem::take(&mut self.s.restarting);
         if self.s.flow.plan {
             self.s.status = Status::Planning;
             self.run(Role::Planner, SessionMode::Fresh, RunReason::Start, None);
-        } else if !self.fan_out() {
+        } else if !self.fan_out(restarting) {
             // A task that coded before starts again only after a person retried it.
-            let reason = if self.s.code_runs > 0 {
+            let reason = if restarting {
+                RunReason::Restarted
+            } else if self.s.code_runs > 0 {
                 RunReason::Retried
             } else {
                 RunReason::Start

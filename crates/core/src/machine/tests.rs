@@ -314,7 +314,7 @@ fn verify_failures_resume_then_escalate_then_fail() {
     }
     assert_eq!(s3.status, Status::Failed);
     assert_eq!(s3.total_failures, 4);
-    let (s4, _) = step(&s3, Input::Retry, &limits);
+    let (s4, _) = step(&s3, Input::Retry { fresh: false }, &limits);
     assert_eq!(s4.status, Status::Ready);
 }
 
@@ -582,7 +582,7 @@ fn arb_input() -> impl Strategy<Value = Input> {
             cancel
         }),
         Just(Input::Cancel { reason: "c".into() }),
-        Just(Input::Retry),
+        any::<bool>().prop_map(|fresh| Input::Retry { fresh }),
         Just(Input::Fail {
             reason: "gave up".into()
         }),
@@ -824,6 +824,7 @@ impl World {
             Effect::CreateChildren
             | Effect::CancelJobs
             | Effect::Cleanup { .. }
+            | Effect::FreshBranch
             | Effect::SettleAttempts { .. }
             | Effect::Notify(_) => None,
         }
@@ -920,6 +921,17 @@ proptest! {
                         let held = s.held.clone().map(|h| h.run.effect());
                         prop_assert_eq!(fx.first(), held.as_ref());
                         prop_assert_eq!(fx.len(), 1);
+                    }
+                    // A fresh retry forgets the branch and its verification and starts at the
+                    // bottom of the ladder, on a new branch (an epic has none).
+                    Input::Retry { fresh: true } => {
+                        prop_assert_eq!(next.status == Status::Ready, !s.delegated);
+                        prop_assert_eq!(fx.contains(&Effect::FreshBranch), !s.delegated);
+                        if !s.delegated {
+                            prop_assert!(next.head.is_none() && next.verified.is_none());
+                            prop_assert_eq!((next.tier, next.failures), (0, 0));
+                            prop_assert_eq!(next.restarts, s.restarts + 1);
+                        }
                     }
                     _ => {}
                 }

@@ -35,6 +35,9 @@ pub enum RunReason {
     Conflict,
     /// A person asked to try again after a failure.
     Retried,
+    /// A person asked to start the task again from scratch (`retry --fresh`): a new branch from
+    /// the target, no handoff from the attempts before.
+    Restarted,
     /// Best-of-N: several attempts passed verify; the reviewer picks one.
     Pick,
 }
@@ -136,8 +139,12 @@ pub enum Input {
     Reject { reason: String, cancel: bool },
     /// A person (or a dependency rule) cancels the task.
     Cancel { reason: String },
-    /// A person retries a failed task.
-    Retry,
+    /// A person retries a failed task: on its branch as it is, or (`fresh`) from scratch on a
+    /// new branch from the target, from the bottom of the coder ladder, with a fresh session.
+    Retry {
+        #[serde(default)]
+        fresh: bool,
+    },
     /// The engine gave up on a step it could not complete (a job that kept losing its worker,
     /// a repository in a state it cannot work with); the task fails with the reason.
     Fail { reason: String },
@@ -180,7 +187,7 @@ impl Input {
             Input::Approve => "approve",
             Input::Reject { .. } => "reject",
             Input::Cancel { .. } => "cancel",
-            Input::Retry => "retry",
+            Input::Retry { .. } => "retry",
             Input::Fail { .. } => "fail",
             Input::Hold { .. } => "hold",
             Input::Release => "release",
@@ -235,6 +242,9 @@ pub enum Effect {
     CreateChildren,
     /// Stop whatever is running or queued for the task.
     CancelJobs,
+    /// The task starts afresh (`retry --fresh`): it works on a new branch, made from the target
+    /// when first used; the old branch keeps the earlier attempts' commits and its worktree goes.
+    FreshBranch,
     /// The task's worktree is no longer needed.
     Cleanup {
         delete_branch: bool,

@@ -178,7 +178,10 @@ impl Sim {
                 Effect::CancelJobs => self.jobs.retain(|j| match j {
                     Job::Run { task: t, .. } | Job::Verify { task: t, .. } => *t != task,
                 }),
-                Effect::Cleanup { .. } | Effect::Notify(_) | Effect::CreateChildren => {}
+                Effect::Cleanup { .. }
+                | Effect::FreshBranch
+                | Effect::Notify(_)
+                | Effect::CreateChildren => {}
                 // No best-of tasks in this simulation.
                 Effect::StartAttempt { .. }
                 | Effect::VerifyAttempt { .. }

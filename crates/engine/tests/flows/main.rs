@@ -18,4 +18,5 @@ mod questions;
 mod queue;
 mod recovery;
 mod retry;
+mod retry_fresh;
 mod review;

@@ -9,7 +9,7 @@ use crate::extract::{ApiPath, JsonBody, Surface};
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
-use gaffer_api::{Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, RejectBody};
+use gaffer_api::{Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, RejectBody, RetryBody};
 use gaffer_core::{Task, TaskId};
 
 pub async fn cancel(
@@ -25,8 +25,9 @@ pub async fn retry(
     State(ctx): State<Ctx>,
     Surface(who): Surface,
     ApiPath(id): ApiPath<i64>,
+    JsonBody(body): JsonBody<RetryBody>,
 ) -> Result<Json<Task>, ApiError> {
-    perform(&ctx, who, id, Action::Retry).await
+    perform(&ctx, who, id, body.into()).await
 }
 
 pub async fn approve(

@@ -664,7 +664,8 @@ fn every_action_of_the_protocol_is_documented_with_the_body_clients_send() {
         Action::Cancel {
             reason: Some("dup".into()),
         },
-        Action::Retry,
+        Action::Retry { fresh: false },
+        Action::Retry { fresh: true },
         Action::Approve,
         Action::Reject {
             reason: "no tests".into(),

@@ -147,6 +147,7 @@ pub(super) fn moved(task: &Task, status: Status) -> TaskUpdate {
         expected_version: task.version,
         state,
         plan: None,
+        branch: None,
     }
 }
 

@@ -75,6 +75,23 @@ pub fn commit(c: &Commit) -> Result<()> {
             "child tasks need a parent: the commit has children but no task update".into(),
         );
     }
+    if let Some(branch) = c.task.as_ref().and_then(|u| u.branch.as_deref()) {
+        task_branch(branch)?;
+    }
+    Ok(())
+}
+
+/// A task's new branch is a plain `gaffer/...` branch name: no spaces, never an option.
+pub fn task_branch(branch: &str) -> Result<()> {
+    let rest = branch.strip_prefix("gaffer/").unwrap_or_default();
+    if rest.is_empty()
+        || rest.starts_with('-')
+        || branch.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return invalid(format!(
+            "`{branch}` is not a task branch (gaffer/<id>-<slug>, no spaces)"
+        ));
+    }
     Ok(())
 }
 

@@ -171,7 +171,7 @@ pub(super) fn update(conn: &Connection, u: &TaskUpdate, now: i64) -> TxResult<Pr
     let plan = u.plan.as_ref().map(rows::to_json).transpose()?;
     let mut stmt = conn.prepare_cached(
         "UPDATE tasks SET state = ?3, status = ?4, version = version + 1, updated_ms = ?5,
-             plan = coalesce(?6, plan)
+             plan = coalesce(?6, plan), branch = coalesce(?7, branch)
          WHERE id = ?1 AND version = ?2
          RETURNING project",
     )?;
@@ -183,7 +183,8 @@ pub(super) fn update(conn: &Connection, u: &TaskUpdate, now: i64) -> TxResult<Pr
                 rows::to_json(&u.state)?,
                 u.state.status.as_str(),
                 now,
-                plan
+                plan,
+                u.branch
             ],
             |r| r.get(0),
         )

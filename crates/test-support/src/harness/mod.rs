@@ -131,7 +131,15 @@ impl EngineHarness {
     }
 
     pub fn retry(&self, id: TaskId) {
-        self.act(id, Input::Retry);
+        self.act(id, Input::Retry { fresh: false });
+    }
+
+    /// Retries a failed task afresh, as `gaffer task retry --fresh` does: a new branch from the
+    /// target, the old attempt's worktree given back.
+    pub fn retry_fresh(&self, id: TaskId) {
+        self.board
+            .perform(id, gaffer_engine::Action::Retry { fresh: true }, "test")
+            .unwrap_or_else(|e| panic!("cannot retry task {id} afresh: {e}"));
     }
 
     /// Sets the task's own budget, as `gaffer task budget` does.

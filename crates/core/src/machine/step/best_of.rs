@@ -24,11 +24,12 @@ use crate::machine::types::{
 use crate::task::{Role, Status};
 
 impl Step {
-    /// At the first start of a best-of-N task: N attempts instead of one coder. False when the
-    /// task is not one (or coded before: a retried task gets one coder).
-    pub(super) fn fan_out(&mut self) -> bool {
+    /// At the first start of a best-of-N task (or its first after a fresh retry): N attempts
+    /// instead of one coder. False when the task is not one (or coded before: a retried task
+    /// gets one coder).
+    pub(super) fn fan_out(&mut self, restarting: bool) -> bool {
         let n = self.s.flow.best_of;
-        if n < 2 || self.s.code_runs > 0 {
+        if n < 2 || (self.s.code_runs > 0 && !restarting) {
             return false;
         }
         self.s.status = Status::Coding;
