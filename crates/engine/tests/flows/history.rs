@@ -59,7 +59,9 @@ async fn the_commit_of_a_run_names_task_run_agent_and_model() {
     ]);
     assert!(trailers.contains("writer ("), "{trailers}");
     // The landing names the task and its author too.
-    let landing_message = h.repo().git(&["log", "-1", "--format=%B", &landing.refname()]);
+    let landing_message = h
+        .repo()
+        .git(&["log", "-1", "--format=%B", &landing.refname()]);
     assert!(
         landing_message.contains(&format!("Gaffer-Task: #{id}")),
         "{landing_message}"
