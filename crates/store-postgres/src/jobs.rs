@@ -125,21 +125,34 @@ pub(crate) fn claim(
 ) -> TxResult<Option<Job>> {
     rules::input::owner(owner)?;
     rules::input::lease(lease_ms)?;
-    let labels = rows::to_json(&rules::input::needs(labels)?)?;
+    let labels = rules::input::needs(labels)?;
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     // A job that needs labels goes only to a claimer that has every one of them (JSON array
-    // containment; most jobs need none and skip it).
-    let fits = |n: usize| format!("AND (needs = '[]' OR needs::jsonb <@ (${n}::text)::jsonb)");
+    // containment). A claimer without labels takes only jobs that need none: a plain equality,
+    // which keeps the claim a walk of the index in claim order (the containment test, even
+    // behind an OR, made every claim several times slower).
+    let fits = |n: usize| {
+        if labels.is_empty() {
+            "AND needs = '[]'".to_string()
+        } else {
+            format!("AND (needs = '[]' OR needs::jsonb <@ (${n}::text)::jsonb)")
+        }
+    };
+    let labels = rows::to_json(&labels)?;
     // One kind is an equality, so that its claim index (kind, priority, id) is walked in claim
     // order; several walk the index of all kinds and filter.
     let any = format!("{CLAIMABLE} {} {CLAIM_ORDER}", fits(2));
     let of_kind = format!("{CLAIMABLE} AND kind = $2 {} {CLAIM_ORDER}", fits(3));
     let of_kinds = format!("{CLAIMABLE} AND kind = ANY($2) {} {CLAIM_ORDER}", fits(3));
+    let unlabelled = labels == "[]";
     loop {
-        let candidate = match kinds.as_slice() {
-            [] => tx.query_opt(&any, &[&now, &labels])?,
-            [kind] => tx.query_opt(&of_kind, &[&now, kind, &labels])?,
-            _ => tx.query_opt(&of_kinds, &[&now, &kinds, &labels])?,
+        let candidate = match (kinds.as_slice(), unlabelled) {
+            ([], true) => tx.query_opt(&any, &[&now])?,
+            ([], false) => tx.query_opt(&any, &[&now, &labels])?,
+            ([kind], true) => tx.query_opt(&of_kind, &[&now, kind])?,
+            ([kind], false) => tx.query_opt(&of_kind, &[&now, kind, &labels])?,
+            (_, true) => tx.query_opt(&of_kinds, &[&now, &kinds])?,
+            (_, false) => tx.query_opt(&of_kinds, &[&now, &kinds, &labels])?,
         };
         let Some(row) = candidate else {
             return Ok(None);
