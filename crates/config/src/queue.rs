@@ -297,7 +297,10 @@ pub(crate) fn resolve_host(check: &Check<'_>, raw: &RawHost) -> Result<HostSetti
     if let Some(at) = &raw.labels {
         for label in at.get_ref() {
             let label = label.trim();
-            if label.is_empty() || label.len() > 64 || label.contains([' ', ',', '\t']) {
+            if label.is_empty()
+                || label.len() > 64
+                || label.chars().any(|c| c.is_whitespace() || c == ',')
+            {
                 return Err(check.error(
                     at,
                     "host.labels",

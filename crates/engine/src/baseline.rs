@@ -106,13 +106,16 @@ impl Board {
         worktree: &std::path::Path,
         cancel: &CancellationToken,
     ) -> Result<gaffer_proc::ProcessOutcome> {
-        let spec = CommandSpec::shell(command, worktree)
+        let mut spec = CommandSpec::shell(command, worktree)
             .timeout(self.settings.verify.timeout)
-            .tail_bytes(TAIL_BYTES)
-            .env("GAFFER_VERIFY_PURPOSE", "candidate");
+            .tail_bytes(TAIL_BYTES);
         let name = match kind {
             Kind::Setup => "setup-baseline-check",
-            _ => "verify-baseline-check",
+            _ => {
+                // As the queue runs it on a candidate.
+                spec = spec.env("GAFFER_VERIFY_PURPOSE", "candidate");
+                "verify-baseline-check"
+            }
         };
         let scratch = self.paths.command_scratch(name);
         crate::confine::run_command(self, kind, spec, worktree, &scratch, cancel, |_| {}).await

@@ -99,6 +99,29 @@ fn remote_key(url: &str) -> String {
     }
 }
 
+/// A task's `needs:` labels name machine labels: refused now, with a hint, when one could never
+/// be a machine's (rather than failing every start of the task later).
+fn check_needs(labels: &[String]) -> Result<()> {
+    let needs = gaffer_core::needs_of(labels);
+    let blank = labels.iter().any(|l| {
+        l.strip_prefix(gaffer_core::NEEDS_PREFIX)
+            .is_some_and(|n| n.trim().is_empty())
+    });
+    match gaffer_store::rules::input::needs(&needs) {
+        Ok(_) if !blank => Ok(()),
+        Ok(_) => Err(EngineError::InvalidInput {
+            message: "a `needs:` label names no machine label".to_string(),
+            hint: "write needs:<label>, e.g. --needs gpu".to_string(),
+        }),
+        Err(e) => Err(EngineError::InvalidInput {
+            message: format!("{e}"),
+            hint: "a machine label is one word without spaces or commas, e.g. --needs gpu \
+                   (repeat --needs for several)"
+                .to_string(),
+        }),
+    }
+}
+
 /// The project is the repository, whichever of its worktrees gaffer runs in: its main worktree
 /// (listed first by git) names it.
 pub fn main_worktree(git: &Git) -> Result<std::path::PathBuf> {
@@ -277,6 +300,7 @@ impl Board {
             ));
         }
         crate::best_of::check_new(&self.settings, &task)?;
+        check_needs(&task.labels)?;
         if task
             .budget_usd
             .is_some_and(|b| !(b.is_finite() && b >= 0.0))
@@ -307,6 +331,9 @@ impl Board {
                         input: "edit",
                     },
                 });
+            }
+            if let Some(labels) = &edit.labels {
+                check_needs(labels)?;
             }
             let risk = edit.labels.as_ref().and_then(|labels| {
                 let risk = risk::for_labels(&self.settings, labels)?;

@@ -53,8 +53,12 @@ pub struct Engine {
     spend: crate::budget::Watch,
     /// Who drives the merge queue when the board is shared.
     queue: crate::queue_lease::QueueLease,
-    /// When this machine last said it is alive, and the jobs it said cannot be routed.
-    routing: Mutex<(Option<std::time::Instant>, std::collections::HashSet<JobId>)>,
+    /// When this machine last said it is alive, and the jobs (or ready tasks) it said cannot
+    /// be routed.
+    routing: Mutex<(Option<std::time::Instant>, crate::routing::Said)>,
+    /// When this engine started: machines get a moment to say they are up before a job is said
+    /// to have none.
+    started: std::time::Instant,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -137,6 +141,7 @@ impl Engine {
             spend: crate::budget::Watch::default(),
             queue: crate::queue_lease::QueueLease::new(&board, &owner),
             routing: Mutex::new((None, std::collections::HashSet::new())),
+            started: std::time::Instant::now(),
             board,
             owner,
         })
@@ -255,8 +260,6 @@ impl Engine {
             }))
     }
 
-    /// One round of the merge queue (git work, off the async workers); then stops the running
-    /// verify of candidates the round dropped.
     /// Once per heartbeat: say this machine is alive, and (the queue's driver, or the only
     /// daemon) which jobs no live machine can take.
     fn routing_round(&self) {
@@ -272,7 +275,9 @@ impl Engine {
         routing.0 = Some(std::time::Instant::now());
         let running = self.running.lock().map(|r| r.len()).unwrap_or(0);
         crate::routing::announce(&self.board, &self.board.owner_prefix, running);
-        if !self.board.shared || self.queue.held() {
+        // Every machine says it is up once per heartbeat: wait a few before judging.
+        let settled = self.started.elapsed() >= self.board.settings.engine.heartbeat * 3;
+        if settled && (!self.board.shared || self.queue.held()) {
             let now = crate::queue::now_ms();
             if let Err(e) = crate::routing::report_unroutable(&self.board, now, &mut routing.1) {
                 tracing::warn!("cannot tell which jobs no machine can take: {e}");
@@ -280,6 +285,8 @@ impl Engine {
         }
     }
 
+    /// One round of the merge queue (git work, off the async workers); then stops the running
+    /// verify of candidates the round dropped.
     async fn queue_round(&self) {
         let board = Arc::clone(&self.board);
         match jobs::blocking(move || queue::round(&board)).await {

@@ -266,7 +266,16 @@ pub fn parse_github(json: &str) -> Result<Vec<Draft>, String> {
             Draft {
                 title: issue.title.trim().to_string(),
                 body,
-                labels: issue.labels.into_iter().map(|l| l.name).collect(),
+                // An issue's own `needs: …` labels ("needs: more info") are the tracker's, not
+                // machine labels: kept, but not as routing.
+                labels: issue
+                    .labels
+                    .into_iter()
+                    .map(|l| match l.name.strip_prefix(gaffer_core::NEEDS_PREFIX) {
+                        Some(rest) => format!("issue-needs:{rest}"),
+                        None => l.name,
+                    })
+                    .collect(),
                 depends: Vec::new(),
                 scope: Vec::new(),
                 priority: 0,

@@ -29,13 +29,13 @@ impl QueueLease {
         }
     }
 
-    /// Whether this engine drives the queue now: always when the board is not shared, else
-    /// while it holds the lease (taken or extended by this call).
     /// Whether it was held at the last look ([`QueueLease::hold`]).
     pub(crate) fn held(&self) -> bool {
         self.held.load(Ordering::SeqCst)
     }
 
+    /// Whether this engine drives the queue now: always when the board is not shared, else
+    /// while it holds the lease (taken or extended by this call).
     pub(crate) fn hold(&self, board: &Board) -> bool {
         if !board.shared {
             return true;

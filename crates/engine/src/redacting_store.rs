@@ -87,6 +87,7 @@ impl Store for RedactingStore {
         let mut edit = edit.clone();
         edit.title = edit.title.map(|t| self.secrets.redact(&t).into_owned());
         edit.body = edit.body.map(|b| self.secrets.redact(&b).into_owned());
+        edit.labels = edit.labels.map(|labels| self.secrets.scrub(&labels));
         self.inner.edit_task(id, expected_version, &edit)
     }
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
@@ -98,6 +99,13 @@ impl Store for RedactingStore {
             }
         }
         commit.events = commit.events.iter().map(|e| self.event(e)).collect();
+        // A job's error may quote a tool's or a remote's output.
+        if let Some(done) = &mut commit.complete_job {
+            done.error = done
+                .error
+                .as_ref()
+                .map(|e| self.secrets.redact(e).into_owned());
+        }
         for job in &mut commit.enqueue {
             job.spec = self.secrets.scrub(&job.spec);
         }

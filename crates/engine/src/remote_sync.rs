@@ -196,8 +196,20 @@ pub(crate) async fn after(
             Ok(JobResult::Interrupted { finish_run })
         }
         // A refusal that running again would meet again (a hook, push protection, a size
-        // limit): the job fails, and its attempt counts.
-        Pushed::Refused(why) => Err(crate::error::EngineError::Invalid(why)),
+        // limit): the job fails, and its attempt counts; the run still ends with what it
+        // used (its cost is real).
+        Pushed::Refused(why) => {
+            if let Some(finish) = finish_run {
+                let commit = gaffer_store::Commit {
+                    finish_run: Some(finish),
+                    ..gaffer_store::Commit::default()
+                };
+                if let Err(e) = ctx.board.store.commit(&commit) {
+                    tracing::warn!(job = %ctx.job.id, "cannot end the run: {e}");
+                }
+            }
+            Err(crate::error::EngineError::Invalid(why))
+        }
     }
 }
 

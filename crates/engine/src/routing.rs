@@ -80,68 +80,99 @@ pub(crate) fn announce(board: &Board, name: &str, running: usize) {
     }
 }
 
-/// Says on the board, once per job, which queued jobs of this project need labels no live
-/// machine has; `reported` remembers the jobs already said.
-pub(crate) fn report_unroutable(
-    board: &Board,
-    now_ms: i64,
-    reported: &mut HashSet<JobId>,
-) -> Result<()> {
-    let queued = board.store.jobs(&JobFilter {
+/// What was said cannot be routed: a job (or, `None`, a ready task) of a task.
+pub(crate) type Said = HashSet<(Option<JobId>, gaffer_core::TaskId)>;
+
+/// Something that waits for labels: its job (if any), its task, what it is, what it needs.
+type Waiting = (
+    Option<JobId>,
+    Option<gaffer_core::TaskId>,
+    String,
+    Vec<String>,
+);
+
+/// Says on the board, once per job, which jobs of this project wait for labels no live machine
+/// has: queued ones, and leased ones whose holder's lease ran out (the only machine that could
+/// take it died). On a shared board, ready tasks no machine can start are said too (no job
+/// exists for them yet). `reported` remembers what was said.
+pub(crate) fn report_unroutable(board: &Board, now_ms: i64, reported: &mut Said) -> Result<()> {
+    let jobs = board.store.jobs(&JobFilter {
         task: None,
-        statuses: vec![JobStatus::Queued],
+        statuses: vec![JobStatus::Queued, JobStatus::Leased],
     })?;
-    let waiting: Vec<_> = queued
+    let mut waiting: Vec<Waiting> = jobs
         .into_iter()
         .filter(|j| j.project == board.project.id && !j.needs.is_empty())
-        .filter(|j| !reported.contains(&j.id))
+        .filter(|j| {
+            j.status == JobStatus::Queued || j.lease_expires_ms.is_some_and(|at| at < now_ms)
+        })
+        .map(|j| {
+            (
+                Some(j.id),
+                j.task,
+                j.spec.kind().as_str().to_string(),
+                j.needs,
+            )
+        })
+        .collect();
+    if board.shared {
+        for task in board.tasks(&[gaffer_core::Status::Ready])? {
+            let needs = task.needs();
+            if !needs.is_empty() {
+                waiting.push((None, Some(task.id), "task".to_string(), needs));
+            }
+        }
+    }
+    let waiting: Vec<_> = waiting
+        .into_iter()
+        .filter(|(job, task, _, _)| task.is_some_and(|t| !reported.contains(&(*job, t))))
         .collect();
     if waiting.is_empty() {
         return Ok(());
     }
     let hosts = live_hosts(board, now_ms)?;
-    for job in waiting {
-        if hosts.iter().any(|h| fits(&job.needs, &h.labels)) {
+    for (job, task, kind, needs) in waiting {
+        let Some(task) = task else { continue };
+        if hosts.iter().any(|h| fits(&needs, &h.labels)) {
             continue;
         }
-        // Once per job on the board, whichever daemon said it (the queue's driver may change).
-        if already_said(board, &job)? {
-            reported.insert(job.id);
+        // Once on the board, whichever daemon said it (the queue's driver may change).
+        if already_said(board, task, job)? {
+            reported.insert((job, task));
             continue;
         }
         let machines = hosts
             .iter()
             .map(|h| format!("{} [{}]", h.name, h.labels.join(", ")))
             .collect();
-        let mut event = NewEvent::of(Payload::JobUnroutable(JobUnroutable {
-            job: job.id,
-            kind: job.spec.kind().as_str().to_string(),
-            needs: job.needs.clone(),
+        let event = NewEvent::of(Payload::JobUnroutable(JobUnroutable {
+            job,
+            kind,
+            needs,
             machines,
         }))
-        .project(job.project);
-        if let Some(task) = job.task {
-            event = event.task(task);
-        }
+        .project(board.project.id)
+        .task(task);
         board.store.append_events(&[event])?;
-        reported.insert(job.id);
+        reported.insert((job, task));
     }
     Ok(())
 }
 
-/// Whether `job.unroutable` was already said for `job` (by any daemon).
-fn already_said(board: &Board, job: &gaffer_core::Job) -> Result<bool> {
+/// Whether `job.unroutable` was already said for `job` (or, `None`, for the ready task).
+fn already_said(board: &Board, task: gaffer_core::TaskId, job: Option<JobId>) -> Result<bool> {
     let filter = gaffer_store::EventFilter {
-        project: Some(job.project),
-        task: job.task,
+        project: Some(board.project.id),
+        task: Some(task),
         run: None,
         kind_prefix: Some(gaffer_core::event_kind::JOB_UNROUTABLE.to_string()),
     };
+    let said = serde_json::json!(job.map(|j| j.0));
     Ok(board
         .store
         .events_after(gaffer_core::Seq(0), 10_000, &filter)?
         .iter()
-        .any(|e| e.data["job"] == serde_json::json!(job.id.0)))
+        .any(|e| e.data["job"] == said))
 }
 
 #[cfg(test)]

@@ -29,8 +29,10 @@ use std::time::Duration;
 const MAX_CONFLICT_ATTEMPTS: u32 = 12;
 /// Fresh connections tried for one call after the one it had was found lost.
 const MAX_RECONNECTS: u32 = 2;
-/// How many times a call waits for a server it cannot reach (about 12 s in all) before failing.
+/// How many times a call waits for a server it cannot reach before failing…
 const MAX_UNREACHABLE_WAITS: u32 = 5;
+/// …and how long it may spend on that in all, connection attempts included.
+const UNREACHABLE_FOR: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -125,6 +127,7 @@ impl Session {
         let mut conflicts = 0;
         let mut reconnects = 0;
         let mut unreachable = 0;
+        let began = std::time::Instant::now();
         loop {
             let failure = match self.attempt(mode, &mut f) {
                 Ok(value) => return Ok(value),
@@ -146,6 +149,7 @@ impl Session {
             if matches!(failure.error, TxError::Store(StoreError::Unavailable(_)))
                 && !failure.committing
                 && unreachable < MAX_UNREACHABLE_WAITS
+                && began.elapsed() < UNREACHABLE_FOR
             {
                 unreachable += 1;
                 std::thread::sleep(jittered(Duration::from_millis(

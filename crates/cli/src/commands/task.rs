@@ -41,6 +41,7 @@ pub fn add(ctx: &Context, args: TaskAddArgs) -> CliResult<()> {
             .chain(
                 args.needs
                     .iter()
+                    .flat_map(|n| n.split(','))
                     .map(|n| format!("{}{}", gaffer_core::NEEDS_PREFIX, n.trim())),
             )
             .collect(),

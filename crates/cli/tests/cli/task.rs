@@ -395,3 +395,28 @@ fn task_retry_fresh_of_a_task_that_did_not_fail_is_a_conflict() {
     assert_eq!(shown["task"]["state"]["status"], "backlog");
     assert_eq!(shown["task"]["branch"], "gaffer/1-write-the-notes");
 }
+
+/// `--needs` takes labels (repeated or comma-separated) and refuses what no machine could have.
+#[test]
+fn task_add_needs_takes_machine_labels_and_refuses_others() {
+    let project = Project::new();
+    let task = project.json(&["task", "add", "gpu work", "--needs", "gpu,cuda", "--json"]);
+    let labels: Vec<&str> = task["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["needs:gpu", "needs:cuda"]);
+    let out = project
+        .gaffer()
+        .args(["task", "add", "odd", "--needs", "two words"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("machine label"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -165,7 +165,7 @@ pub(super) fn claim(
 ) -> TxResult<Option<Job>> {
     rules::input::owner(owner)?;
     rules::input::lease(lease_ms)?;
-    let labels = rows::to_json(labels)?;
+    let labels = rows::to_json(&rules::input::needs(labels)?)?;
     while let Some(c) = next_candidate(conn, kinds, &labels, now)? {
         if c.attempts >= c.max_attempts {
             conn.prepare_cached(

@@ -34,10 +34,12 @@ pub struct JobReleased {
     pub reason: String,
 }
 
-/// `job.unroutable`: a job needs machine labels that no live machine has; it waits.
+/// `job.unroutable`: a job (or a ready task, on a shared board, before it has one) needs machine
+/// labels that no live machine has; it waits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobUnroutable {
-    pub job: JobId,
+    /// The job; `None` for a ready task no machine can start.
+    pub job: Option<JobId>,
     pub kind: String,
     /// The labels it needs.
     pub needs: Vec<String>,

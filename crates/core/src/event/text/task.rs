@@ -62,9 +62,11 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
         Payload::EngineStarted(p) => format!("engine started ({})", p.owner),
         Payload::EngineStopped(p) => format!("engine stopped ({})", p.owner),
         Payload::JobUnroutable(p) => format!(
-            "job {} ({}) waits for a machine labelled {}: {}",
-            p.job,
-            p.kind,
+            "{} waits for a machine labelled {}: {}",
+            match p.job {
+                Some(job) => format!("job {job} ({})", p.kind),
+                None => "the task".to_string(),
+            },
             p.needs.join(" and "),
             if p.machines.is_empty() {
                 "no machine is up".to_string()
