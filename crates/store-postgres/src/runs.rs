@@ -108,18 +108,13 @@ pub(crate) fn mark_lost(
     reason: &str,
     now: i64,
 ) -> TxResult<Vec<Run>> {
-    let sql = format!(
-        "UPDATE runs SET status = 'lost', outcome = $2, ended_ms = $3
-         WHERE status = 'running' AND ($1::BIGINT IS NULL OR task = $1)
-         RETURNING {RUN_COLUMNS}"
-    );
-    let found = tx.query(&sql, &[&task.map(|t| t.0), &reason, &now])?;
-    let mut lost = rows::all(found, rows::run)?;
-    lost.sort_by_key(|r| r.id);
-    for r in &lost {
-        events::insert(tx, &[rules::events::run_lost(r, reason)], now)?;
-    }
-    Ok(lost)
+    lose(
+        tx,
+        "($1::BIGINT IS NULL OR task = $1)",
+        task.map(|t| t.0),
+        reason,
+        now,
+    )
 }
 
 /// Marks lost the runs `job` started that are still running (a job taken over from an owner
@@ -136,12 +131,24 @@ pub(crate) fn mark_lost_of_job(
     {
         return Err(StoreError::JobNotFound(job).into());
     }
+    lose(tx, "job = $1", Some(job.0), reason, now)
+}
+
+/// Marks lost the running runs that `which` (a condition on `$1`, the id) selects, with a
+/// `run.lost` event each, oldest first.
+fn lose(
+    tx: &mut Tx<'_>,
+    which: &str,
+    id: Option<i64>,
+    reason: &str,
+    now: i64,
+) -> TxResult<Vec<Run>> {
     let sql = format!(
         "UPDATE runs SET status = 'lost', outcome = $2, ended_ms = $3
-         WHERE status = 'running' AND job = $1
+         WHERE status = 'running' AND {which}
          RETURNING {RUN_COLUMNS}"
     );
-    let found = tx.query(&sql, &[&job.0, &reason, &now])?;
+    let found = tx.query(&sql, &[&id, &reason, &now])?;
     let mut lost = rows::all(found, rows::run)?;
     lost.sort_by_key(|r| r.id);
     for r in &lost {

@@ -100,22 +100,13 @@ pub(super) fn mark_lost(
     reason: &str,
     now: i64,
 ) -> TxResult<Vec<Run>> {
-    let sql = format!(
-        "UPDATE runs SET status = 'lost', outcome = ?2, ended_ms = ?3
-         WHERE status = 'running' AND (?1 IS NULL OR task = ?1)
-         RETURNING {RUN_COLUMNS}"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut lost = rows::collect(
-        &mut stmt,
-        params![task.map(|t| t.0), reason, now],
-        rows::run,
-    )?;
-    lost.sort_by_key(|r| r.id);
-    for r in &lost {
-        events::insert(conn, &[rules::events::run_lost(r, reason)], now)?;
-    }
-    Ok(lost)
+    lose(
+        conn,
+        "(?1 IS NULL OR task = ?1)",
+        task.map(|t| t.0),
+        reason,
+        now,
+    )
 }
 
 /// Marks the running runs of `job` lost, with an event each.
@@ -131,13 +122,25 @@ pub(super) fn mark_lost_of_job(
     if !known {
         return Err(StoreError::JobNotFound(job).into());
     }
+    lose(conn, "job = ?1", Some(job.0), reason, now)
+}
+
+/// Marks lost the running runs that `which` (a condition on `?1`, the id) selects, with a
+/// `run.lost` event each, oldest first.
+fn lose(
+    conn: &Connection,
+    which: &str,
+    id: Option<i64>,
+    reason: &str,
+    now: i64,
+) -> TxResult<Vec<Run>> {
     let sql = format!(
         "UPDATE runs SET status = 'lost', outcome = ?2, ended_ms = ?3
-         WHERE status = 'running' AND job = ?1
+         WHERE status = 'running' AND {which}
          RETURNING {RUN_COLUMNS}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut lost = rows::collect(&mut stmt, params![job.0, reason, now], rows::run)?;
+    let mut lost = rows::collect(&mut stmt, params![id, reason, now], rows::run)?;
     lost.sort_by_key(|r| r.id);
     for r in &lost {
         events::insert(conn, &[rules::events::run_lost(r, reason)], now)?;
