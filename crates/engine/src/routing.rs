@@ -46,8 +46,9 @@ pub struct WorkerReport {
 }
 
 impl Board {
-    /// Every machine that took this board's jobs, as last heard, at `now_ms`.
-    pub fn workers(&self, now_ms: i64) -> Result<Vec<WorkerReport>> {
+    /// Every machine that took this board's jobs, as last heard.
+    pub fn workers(&self) -> Result<Vec<WorkerReport>> {
+        let now_ms = crate::queue::now_ms();
         let live: Vec<String> = live_hosts(self, now_ms)?
             .into_iter()
             .map(|h| h.name)

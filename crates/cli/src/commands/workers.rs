@@ -12,7 +12,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let hosts = board.workers(now)?;
+    let hosts = board.workers()?;
     if json {
         return output::json(&hosts);
     }

@@ -20,10 +20,6 @@ pub async fn show(State(ctx): State<Ctx>) -> Result<Json<QueueReport>, ApiError>
 pub async fn workers(
     State(ctx): State<Ctx>,
 ) -> Result<Json<Vec<gaffer_engine::WorkerReport>>, ApiError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let report = ctx.blocking(move |board| Ok(board.workers(now)?)).await?;
+    let report = ctx.blocking(|board| Ok(board.workers()?)).await?;
     Ok(Json(report))
 }

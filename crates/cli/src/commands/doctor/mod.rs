@@ -227,12 +227,9 @@ fn tool_checks(s: &gaffer_config::Settings, root: &std::path::Path) -> Vec<Check
 /// Verify once on the landing branch: a red baseline fails every task through no fault of its
 /// own.
 fn baseline_check(board: &gaffer_engine::Board) -> Check {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
-        Err(e) => return check("baseline", false, e.to_string(), None),
+        Err(e) => return check("baseline", false, e.message, None),
     };
     let cancel = tokio_util::sync::CancellationToken::new();
     match runtime.block_on(board.verify_baseline(&cancel)) {

@@ -44,10 +44,7 @@ fn local_server() -> Option<LocalModel> {
         (ollama, "Ollama"),
         ("http://127.0.0.1:1234".to_string(), "LM Studio"),
     ];
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()?;
+    let runtime = crate::commands::runtime().ok()?;
     let client = reqwest::Client::builder()
         .timeout(PROBE_TIMEOUT)
         .no_proxy()
