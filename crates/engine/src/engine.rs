@@ -274,7 +274,8 @@ impl Engine {
         }
         routing.0 = Some(std::time::Instant::now());
         let running = self.running.lock().map(|r| r.len()).unwrap_or(0);
-        crate::routing::announce(&self.board, &self.board.owner_prefix, running);
+        let slots = self.concurrency.load(Ordering::SeqCst);
+        crate::routing::announce(&self.board, &self.board.owner_prefix, running, slots);
         // Every machine says it is up once per heartbeat: wait a few before judging.
         let settled = self.started.elapsed() >= self.board.settings.engine.heartbeat * 3;
         if settled && (!self.board.shared || self.queue.held()) {

@@ -10,8 +10,9 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject, Result,
-    Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
+    NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    WorkerToken,
 };
 use std::sync::Arc;
 
@@ -145,12 +146,27 @@ impl Store for RedactingStore {
         name: &str,
         labels: &[String],
         running: u32,
+        slots: Option<u32>,
         load: Option<f64>,
     ) -> Result<()> {
-        self.inner.announce_host(name, labels, running, load)
+        self.inner.announce_host(name, labels, running, slots, load)
     }
     fn hosts(&self) -> Result<Vec<HostInfo>> {
         self.inner.hosts()
+    }
+    // Worker tokens pass through: a token holds a name and labels a person chose and the hash
+    // of a secret gaffer made, nothing the redactor knows.
+    fn create_worker_token(&self, token: &NewWorkerToken) -> Result<WorkerToken> {
+        self.inner.create_worker_token(token)
+    }
+    fn worker_tokens(&self, project: ProjectId) -> Result<Vec<WorkerToken>> {
+        self.inner.worker_tokens(project)
+    }
+    fn worker_token_by_hash(&self, hash: &str) -> Result<Option<WorkerToken>> {
+        self.inner.worker_token_by_hash(hash)
+    }
+    fn revoke_worker_token(&self, project: ProjectId, id: i64) -> Result<bool> {
+        self.inner.revoke_worker_token(project, id)
     }
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
         self.inner.heartbeat(job, owner, lease_ms)

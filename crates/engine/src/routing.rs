@@ -39,6 +39,8 @@ pub struct WorkerReport {
     pub labels: Vec<String>,
     /// Jobs it held when last heard.
     pub running: u32,
+    /// How many agent jobs it runs at once, when it said.
+    pub slots: Option<u32>,
     pub load: Option<f64>,
     pub seen_ms: i64,
     /// Heard from within [`LIVE_FOR`] (or three leases).
@@ -62,6 +64,7 @@ impl Board {
                 name: h.name,
                 labels: h.labels,
                 running: h.running,
+                slots: h.slots,
                 load: h.load,
                 seen_ms: h.seen_ms,
             })
@@ -69,14 +72,19 @@ impl Board {
     }
 }
 
-/// Says this machine is alive (`name`: its daemon's owner prefix), holding `running` jobs.
-pub(crate) fn announce(board: &Board, name: &str, running: usize) {
+/// Says this machine is alive (`name`: its daemon's owner prefix), holding `running` jobs of
+/// the `slots` agent jobs it runs at once (the engine's concurrency).
+pub(crate) fn announce(board: &Board, name: &str, running: usize, slots: usize) {
     let load = crate::host::HostLoad::read().load1;
     let running = u32::try_from(running).unwrap_or(u32::MAX);
-    if let Err(e) = board
-        .store
-        .announce_host(name, &board.settings.host.labels, running, load)
-    {
+    let slots = u32::try_from(slots).unwrap_or(u32::MAX);
+    if let Err(e) = board.store.announce_host(
+        name,
+        &board.settings.host.labels,
+        running,
+        Some(slots),
+        load,
+    ) {
         tracing::warn!("cannot record this machine on the board: {e}");
     }
 }

@@ -2,10 +2,12 @@
 //! `import_events`, with the same checks as every store ([`rules::import`]).
 
 use crate::error::TxResult;
-use crate::rows::{self, JOB_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS, TASK_COLUMNS};
+use crate::rows::{
+    self, JOB_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, WORKER_TOKEN_COLUMNS,
+};
 use crate::tx::Tx;
 use gaffer_core::{Event, ProjectId};
-use gaffer_store::{BoardRows, JobRow, RunRow, rules};
+use gaffer_store::{BoardRows, JobRow, RunRow, WorkerTokenRow, rules};
 
 /// Every row but the events, inside the caller's read transaction (one snapshot).
 pub(crate) fn export(tx: &mut Tx<'_>) -> TxResult<BoardRows> {
@@ -44,11 +46,22 @@ pub(crate) fn export(tx: &mut Tx<'_>) -> TxResult<BoardRows> {
             acknowledged: row.try_get(16)?,
         });
     }
+    let mut worker_tokens = Vec::new();
+    for row in tx.query(
+        &format!("SELECT {WORKER_TOKEN_COLUMNS}, hash FROM worker_tokens ORDER BY id"),
+        &[],
+    )? {
+        worker_tokens.push(WorkerTokenRow {
+            token: rows::worker_token(&row)?,
+            hash: row.try_get(7)?,
+        });
+    }
     Ok(BoardRows {
         projects,
         tasks,
         runs,
         jobs,
+        worker_tokens,
     })
 }
 
@@ -173,8 +186,26 @@ pub(crate) fn import(tx: &mut Tx<'_>, board: &BoardRows) -> TxResult<()> {
             ],
         )?;
     }
+    for row in &board.worker_tokens {
+        let t = &row.token;
+        tx.execute(
+            "INSERT INTO worker_tokens (id, project, name, labels, hash, created_ms, revoked_ms,
+                 last_used_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &t.id,
+                &t.project.0,
+                &t.name,
+                &rows::to_json(&t.labels)?,
+                &row.hash,
+                &t.created_ms,
+                &t.revoked_ms,
+                &t.last_used_ms,
+            ],
+        )?;
+    }
     // Identity columns do not follow explicit ids: move each past the highest imported one.
-    for table in ["projects", "tasks", "jobs", "runs"] {
+    for table in ["projects", "tasks", "jobs", "runs", "worker_tokens"] {
         tx.query_one(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'),

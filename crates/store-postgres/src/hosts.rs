@@ -11,16 +11,25 @@ pub(crate) fn announce(
     name: &str,
     labels: &[String],
     running: u32,
+    slots: Option<u32>,
     load: Option<f64>,
     now: i64,
 ) -> TxResult<()> {
     rules::input::owner(name)?;
     let labels = rows::to_json(&rules::input::needs(labels)?)?;
     tx.execute(
-        "INSERT INTO hosts (name, labels, running, load, seen_ms) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO hosts (name, labels, running, slots, load, seen_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, running = excluded.running,
-             load = excluded.load, seen_ms = excluded.seen_ms",
-        &[&name, &labels, &i64::from(running), &load, &now],
+             slots = excluded.slots, load = excluded.load, seen_ms = excluded.seen_ms",
+        &[
+            &name,
+            &labels,
+            &i64::from(running),
+            &slots.map(i64::from),
+            &load,
+            &now,
+        ],
     )?;
     Ok(())
 }
@@ -28,18 +37,20 @@ pub(crate) fn announce(
 pub(crate) fn all(tx: &mut Tx<'_>) -> TxResult<Vec<HostInfo>> {
     let mut out = Vec::new();
     for row in tx.query(
-        "SELECT name, labels, running, load, seen_ms FROM hosts ORDER BY name",
+        "SELECT name, labels, running, load, seen_ms, slots FROM hosts ORDER BY name",
         &[],
     )? {
         let name: String = row.try_get(0)?;
         let labels: String = row.try_get(1)?;
         let running: i64 = row.try_get(2)?;
+        let slots: Option<i64> = row.try_get(5)?;
         out.push(HostInfo {
             labels: serde_json::from_str(&labels)
                 .map_err(|e| StoreError::Corrupt(format!("hosts {name}, column labels: {e}")))?,
             running: u32::try_from(running).unwrap_or(u32::MAX),
             load: row.try_get(3)?,
             seen_ms: row.try_get(4)?,
+            slots: slots.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
             name,
         });
     }

@@ -51,6 +51,7 @@ mod settings;
 mod store;
 mod tasks;
 mod tx;
+mod worker_tokens;
 
 pub use migrate::MigrateReport;
 

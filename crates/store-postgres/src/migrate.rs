@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_leases.sql"),
     include_str!("../migrations/0003_needs_and_hosts.sql"),
+    include_str!("../migrations/0004_worker_tokens.sql"),
 ];
 
 /// The first key of the advisory lock that migrations hold (the second is the schema's hash):

@@ -6,7 +6,7 @@ use gaffer_core::{
     Event, Job, JobId, JobSpec, JobStatus, ProcessRecord, Project, ProjectId, Run, RunId,
     RunStatus, Seq, Task, TaskId, Usage,
 };
-use gaffer_store::StoreError;
+use gaffer_store::{StoreError, WorkerToken};
 use postgres::Row;
 use postgres::types::FromSqlOwned;
 use serde::Serialize;
@@ -27,6 +27,10 @@ pub(crate) const RUN_COLUMNS: &str = "id, task, job, role, tier, agent, backend,
      started_ms, ended_ms";
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, at_ms, project, task, run, kind, data";
+
+/// Never the hash: only a copy of the board reads it, by name.
+pub(crate) const WORKER_TOKEN_COLUMNS: &str =
+    "id, project, name, labels, created_ms, revoked_ms, last_used_ms";
 
 fn corrupt(table: &str, id: i64, column: &str, why: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{table} {id}, column {column}: {why}"))
@@ -184,6 +188,19 @@ pub(crate) fn run(row: &Row) -> TxResult<Run> {
         },
         started_ms: get(row, 16)?,
         ended_ms: get(row, 17)?,
+    })
+}
+
+pub(crate) fn worker_token(row: &Row) -> TxResult<WorkerToken> {
+    let id: i64 = get(row, 0)?;
+    Ok(WorkerToken {
+        id,
+        project: ProjectId(get(row, 1)?),
+        name: get(row, 2)?,
+        labels: json(row, 3, "worker token", id)?,
+        created_ms: get(row, 4)?,
+        revoked_ms: get(row, 5)?,
+        last_used_ms: get(row, 6)?,
     })
 }
 

@@ -1,14 +1,17 @@
 //! [`Store`] for [`PgStore`]: each method is one transaction on a connection thread. Arguments
 //! are cloned into the transaction (it runs on another thread and may run more than once).
 
-use crate::{PgStore, commit, copy, events, hosts, jobs, leases, projects, runs, tasks};
+use crate::{
+    PgStore, commit, copy, events, hosts, jobs, leases, projects, runs, tasks, worker_tokens,
+};
 use gaffer_core::{
     Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project, ProjectId, Run,
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject, Result,
-    Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
+    NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    WorkerToken, rules,
 };
 
 impl Store for PgStore {
@@ -79,14 +82,46 @@ impl Store for PgStore {
         name: &str,
         labels: &[String],
         running: u32,
+        slots: Option<u32>,
         load: Option<f64>,
     ) -> Result<()> {
         let (name, labels) = (name.to_string(), labels.to_vec());
-        self.write(move |tx, now| hosts::announce(tx, &name, &labels, running, load, now))
+        self.write(move |tx, now| hosts::announce(tx, &name, &labels, running, slots, load, now))
     }
 
     fn hosts(&self) -> Result<Vec<HostInfo>> {
         self.read(|tx, _| hosts::all(tx))
+    }
+
+    fn create_worker_token(&self, token: &NewWorkerToken) -> Result<WorkerToken> {
+        let token = token.clone();
+        self.write(move |tx, now| worker_tokens::create(tx, &token, now))
+    }
+
+    fn worker_tokens(&self, project: ProjectId) -> Result<Vec<WorkerToken>> {
+        self.read(move |tx, _| worker_tokens::of_project(tx, project))
+    }
+
+    fn worker_token_by_hash(&self, hash: &str) -> Result<Option<WorkerToken>> {
+        // A read answers most calls; a write only when the use is worth recording.
+        let hash = hash.to_string();
+        let found = self.read(move |tx, now| {
+            Ok(worker_tokens::live_by_hash(tx, &hash)?.map(|t| {
+                let due = rules::worker_tokens::use_is_due(t.last_used_ms, now);
+                (t, due)
+            }))
+        })?;
+        match found {
+            Some((token, true)) => {
+                self.write(move |tx, now| worker_tokens::record_use(tx, token.id, now))
+            }
+            Some((token, false)) => Ok(Some(token)),
+            None => Ok(None),
+        }
+    }
+
+    fn revoke_worker_token(&self, project: ProjectId, id: i64) -> Result<bool> {
+        self.write(move |tx, now| worker_tokens::revoke(tx, project, id, now))
     }
 
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {

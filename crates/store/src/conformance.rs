@@ -53,6 +53,7 @@ mod runs;
 mod taken_over;
 mod tasks;
 mod usage;
+mod worker_tokens;
 
 use crate::Store;
 use gaffer_core::FixedClock;
@@ -82,6 +83,9 @@ pub use tasks::{
     invalid_input_is_refused, projects_upsert_and_read, tasks_are_edited, tasks_create_and_read,
 };
 pub use usage::{usage_breakdown, usage_since};
+pub use worker_tokens::{
+    worker_token_use_is_recorded, worker_tokens_are_created_listed_and_revoked,
+};
 
 /// Builds a fresh, empty store whose clock is the given one.
 pub type MakeStore = dyn Fn(Arc<FixedClock>) -> Box<dyn Store>;
@@ -117,6 +121,8 @@ macro_rules! __with_conformance_checks {
             claim_order_and_kinds
             labelled_jobs_go_to_machines_with_the_labels
             hosts_are_announced_and_read_back
+            worker_tokens_are_created_listed_and_revoked
+            worker_token_use_is_recorded
             jobs_lookup_and_filters
             job_process_is_recorded
             heartbeat_and_expiry

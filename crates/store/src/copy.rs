@@ -1,6 +1,7 @@
 //! What [`crate::Store::export_rows`] hands over and [`crate::Store::import_rows`] takes: a whole
 //! board but its event log, row for row, to move it from one store to another without loss.
 
+use crate::WorkerToken;
 use gaffer_core::{Job, Project, ProjectId, Run, Task};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,10 @@ pub struct BoardRows {
     pub tasks: Vec<Task>,
     pub runs: Vec<RunRow>,
     pub jobs: Vec<JobRow>,
+    /// Worker tokens, revoked ones included, with their hashes: a board moved to another store
+    /// keeps its workers. (Absent in a board exported before tokens existed.)
+    #[serde(default)]
+    pub worker_tokens: Vec<WorkerTokenRow>,
 }
 
 /// A run and the project it counts against (its task's project when it started; [`Run`] does not
@@ -33,4 +38,12 @@ pub struct JobRow {
     pub exhausted: bool,
     /// ... and that failure was acknowledged through [`crate::Commit::complete_job`].
     pub acknowledged: bool,
+}
+
+/// A worker token and its hash, which [`WorkerToken`] never carries: only a copy of the board
+/// needs it (the secret itself is stored nowhere).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerTokenRow {
+    pub token: WorkerToken,
+    pub hash: String,
 }

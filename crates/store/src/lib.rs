@@ -26,12 +26,13 @@ mod types;
 
 pub use change::{Change, Listener};
 pub use clock::SystemClock;
-pub use copy::{BoardRows, JobRow, RunRow};
+pub use copy::{BoardRows, JobRow, RunRow, WorkerTokenRow};
 pub use error::{Result, StoreError};
 pub use sqlite::SqliteStore;
 pub use types::{
     Commit, EventFilter, HostInfo, JobCompletion, JobFilter, JobOutcome, LeaseHolder, NewProject,
-    RunFinish, TaskEdit, TaskFilter, TaskUpdate, UsageDimension, UsageRow, UsageTotals,
+    NewWorkerToken, RunFinish, TaskEdit, TaskFilter, TaskUpdate, UsageDimension, UsageRow,
+    UsageTotals, WorkerToken,
 };
 
 use gaffer_core::{
@@ -88,17 +89,33 @@ pub trait Store: Send + Sync {
         labels: &[String],
         lease_ms: i64,
     ) -> Result<Option<Job>>;
-    /// Records that the machine `name` is alive with `labels`, holding `running` jobs, at this
-    /// load (creates or replaces its row; its `seen_ms` is the store's now).
+    /// Records that the machine `name` is alive with `labels`, holding `running` jobs of the
+    /// `slots` it can run at once, at this load (creates or replaces its row; its `seen_ms` is
+    /// the store's now).
     fn announce_host(
         &self,
         name: &str,
         labels: &[String],
         running: u32,
+        slots: Option<u32>,
         load: Option<f64>,
     ) -> Result<()>;
     /// Every machine that ever announced itself, by name, as it last did.
     fn hosts(&self) -> Result<Vec<HostInfo>>;
+
+    /// Stores a worker token of `token.project` (its name, labels sorted without repeats, the
+    /// hash of its secret; see [`rules::worker_tokens::new_token`], refused with
+    /// [`StoreError::Invalid`] otherwise, or when another token has the same hash). Returns it
+    /// as stored; nothing is said on the event log (the caller may).
+    fn create_worker_token(&self, token: &NewWorkerToken) -> Result<WorkerToken>;
+    /// Every worker token of `project`, revoked ones included, by id.
+    fn worker_tokens(&self, project: ProjectId) -> Result<Vec<WorkerToken>>;
+    /// The token with this hash when it exists and is not revoked; records its use
+    /// (last_used_ms = now, written at most once a minute so that every request is not a write:
+    /// [`rules::worker_tokens::USE_RECORDED_EVERY_MS`]).
+    fn worker_token_by_hash(&self, hash: &str) -> Result<Option<WorkerToken>>;
+    /// Revokes token `id` of `project`; false when there is none (or it was already revoked).
+    fn revoke_worker_token(&self, project: ProjectId, id: i64) -> Result<bool>;
     /// Extends the lease; `false` when `owner` no longer holds the job.
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool>;
     /// Gives a leased job back to the queue without counting the attempt against it.
@@ -179,7 +196,8 @@ pub trait Store: Send + Sync {
     /// `mark_runs_lost` that lost any, a non-empty `import_events`; `Jobs` after a `commit` that
     /// enqueued, a `release_job` or `release_jobs_of_dead_owners` that released, an
     /// `import_rows` with a queued or leased job; nothing after any other write
-    /// (`upsert_project`, `claim_job`, `heartbeat`, `set_job_process`, `set_run_session`).
+    /// (`upsert_project`, `claim_job`, `heartbeat`, `set_job_process`, `set_run_session`,
+    /// `announce_host`, the worker tokens' writes).
     /// A lease running out is no change (time passing writes nothing): waiters on
     /// jobs still wake at the earliest lease expiry. The listener stays for the life of this
     /// handle; it must be cheap and must not call back into the store (it typically pokes a

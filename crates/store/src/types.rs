@@ -218,6 +218,37 @@ pub struct HostInfo {
     pub running: u32,
     /// Its one-minute load average, when known.
     pub load: Option<f64>,
+    /// How many agent jobs it can run at once (a daemon's `engine.concurrency`), when it said.
+    #[serde(default)]
+    pub slots: Option<u32>,
     /// When it last said (store time).
     pub seen_ms: i64,
+}
+
+/// A worker token to store ([`crate::Store::create_worker_token`]): what a remote worker
+/// presents to take a project's jobs. Only the secret's hash is stored, never the secret: a copy
+/// of the database must not give anyone a worker's powers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWorkerToken {
+    pub project: ProjectId,
+    /// What people call the worker (never empty).
+    pub name: String,
+    /// The machine labels its worker claims with (checked like a job's needs; stored sorted).
+    pub labels: Vec<String>,
+    /// The SHA-256 of the whole secret, 64 lowercase hex digits.
+    pub hash: String,
+}
+
+/// A worker token as stored, without its hash (which only a lookup by hash needs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerToken {
+    pub id: i64,
+    pub project: ProjectId,
+    pub name: String,
+    pub labels: Vec<String>,
+    pub created_ms: i64,
+    /// When it was revoked; a revoked token opens nothing.
+    pub revoked_ms: Option<i64>,
+    /// When a worker last presented it (recorded at most once a minute).
+    pub last_used_ms: Option<i64>,
 }

@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
         return Ok(());
     }
     outln!(
-        "{:<44} {:<6} {:<16} {:>4} {:>6}  last heard",
+        "{:<44} {:<6} {:<16} {:>7} {:>6}  last heard",
         "machine",
         "state",
         "labels",
@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     for h in &hosts {
         let ago = (now - h.seen_ms).max(0) / 1000;
         outln!(
-            "{:<44} {:<6} {:<16} {:>4} {:>6}  {}s ago",
+            "{:<44} {:<6} {:<16} {:>7} {:>6}  {}s ago",
             h.name,
             if h.live { "up" } else { "gone" },
             if h.labels.is_empty() {
@@ -39,7 +39,11 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
             } else {
                 h.labels.join(",")
             },
-            h.running,
+            // Held of the slots it has: `2/4`.
+            match h.slots {
+                Some(slots) => format!("{}/{slots}", h.running),
+                None => h.running.to_string(),
+            },
             h.load
                 .map(|l| format!("{l:.2}"))
                 .unwrap_or_else(|| "-".into()),

@@ -499,7 +499,7 @@ async fn answers_match_their_documented_schemas() {
 
     api.board()
         .store()
-        .announce_host("daemon:a:1:", &["gpu".to_string()], 1, None)
+        .announce_host("daemon:a:1:", &["gpu".to_string()], 1, Some(2), None)
         .unwrap();
     for (path, uri) in [
         ("/api/tasks", "/api/tasks".to_string()),

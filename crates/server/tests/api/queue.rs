@@ -55,7 +55,13 @@ async fn workers_lists_the_machines_with_their_labels_and_liveness() {
     assert_eq!(api.get("/api/workers").await.json(), serde_json::json!([]));
     let store = api.board().store();
     store
-        .announce_host("daemon:gpu-box:1:", &["gpu".to_string()], 2, Some(0.25))
+        .announce_host(
+            "daemon:gpu-box:1:",
+            &["gpu".to_string()],
+            2,
+            Some(4),
+            Some(0.25),
+        )
         .unwrap();
     let reply = api.get("/api/workers").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -63,5 +69,6 @@ async fn workers_lists_the_machines_with_their_labels_and_liveness() {
     assert_eq!(workers[0]["name"], "daemon:gpu-box:1:");
     assert_eq!(workers[0]["labels"], serde_json::json!(["gpu"]));
     assert_eq!(workers[0]["running"], 2);
+    assert_eq!(workers[0]["slots"], 4);
     assert_eq!(workers[0]["live"], true);
 }

@@ -66,6 +66,9 @@ fn assert_same_board(a: &dyn Store, b: &dyn Store) {
     same(a, b, "projects", |s| must(s.projects(), "projects"));
     for p in &rows.projects {
         same(a, b, "project", |s| must(s.project(p.id), "project"));
+        same(a, b, "worker tokens", |s| {
+            must(s.worker_tokens(p.id), "worker_tokens")
+        });
     }
 
     let mut statuses: Vec<Status> = Vec::new();
@@ -225,10 +228,10 @@ fn assert_same_board(a: &dyn Store, b: &dyn Store) {
 }
 
 /// A board built through the trait, copied into a fresh store of the same kind, reads the same
-/// through every method (rows, leases, processes, exhaustion, usage, the event log with its seqs
-/// and times). The copy then goes on: the same job is claimed next on both, the held lease is
-/// still held, and new projects, tasks, jobs, runs and events get ids and seqs above every
-/// imported one. Importing into a store that holds anything is refused and changes nothing.
+/// through every method (rows, leases, processes, exhaustion, usage, worker tokens, the event log
+/// with its seqs and times). The copy then goes on: the same job is claimed next on both, the
+/// held lease is still held, a live worker token is still found by its hash, and new projects,
+/// tasks, jobs, runs, worker tokens and events get ids and seqs above every imported one. Importing into a store that holds anything is refused and changes nothing.
 pub fn board_is_copied_without_loss(make: &MakeStore) {
     let (clock, source) = fresh(make);
     let source = source.as_ref();
@@ -250,6 +253,18 @@ pub fn board_is_copied_without_loss(make: &MakeStore) {
     assert!(
         usize::try_from(last.0).unwrap_or(0) > 2 * PAGE,
         "several pages"
+    );
+    assert!(
+        rows.worker_tokens.len() >= 3
+            && rows
+                .worker_tokens
+                .iter()
+                .any(|w| w.token.revoked_ms.is_some())
+            && rows
+                .worker_tokens
+                .iter()
+                .any(|w| w.token.last_used_ms.is_some()),
+        "the board has worker tokens, used and revoked"
     );
 
     refused_into_a_store_that_holds_something(target, &rows);
@@ -282,6 +297,23 @@ pub fn board_is_copied_without_loss(make: &MakeStore) {
     assert!(job.id.0 > max(rows.jobs.iter().map(|j| j.job.id.0).collect()));
     let run = must(target.start_run(&new_run(t.id, Role::Coder)), "start_run");
     assert!(run.id.0 > max(rows.runs.iter().map(|r| r.run.id.0).collect()));
+    // Workers go on with their tokens; a new token gets an id above the imported ones.
+    let live = must(
+        target.worker_token_by_hash(board_rich::LIVE_TOKEN_HASH),
+        "by hash",
+    )
+    .expect_some("the live worker token");
+    assert_eq!(live.name, "w-live");
+    let token = must(
+        target.create_worker_token(&crate::NewWorkerToken {
+            project: p.id,
+            name: "after the copy".into(),
+            labels: vec![],
+            hash: "4".repeat(64),
+        }),
+        "create_worker_token",
+    );
+    assert!(token.id > max(rows.worker_tokens.iter().map(|w| w.token.id).collect()));
     let appended = must(
         target.append_events(&[NewEvent::new("progress.note", json!({"after": "copy"}))]),
         "append_events",
@@ -342,9 +374,14 @@ pub fn imports_are_checked(make: &MakeStore) {
     orphan.projects.retain(|p| p.id != rows.tasks[0].project);
     let mut twice = rows.clone();
     twice.runs.push(twice.runs[0].clone());
+    let mut same_hash = rows.clone();
+    let mut copied = same_hash.worker_tokens[0].clone();
+    copied.token.id = 999_999;
+    same_hash.worker_tokens.push(copied);
     for (bad, what) in [
         (orphan, "a task without its project"),
         (twice, "a run twice"),
+        (same_hash, "two worker tokens with one hash"),
     ] {
         match must_fail(empty.import_rows(&bad), what) {
             StoreError::Invalid(_) => {}

@@ -2,16 +2,17 @@
 //! projects; tasks with dependencies, children, labels, scopes, budgets, a plan and edits; jobs
 //! done, failed, exhausted (acknowledged or not), cancelled, released, leased with a process and
 //! leased past their lease; runs with sessions and usage over several days, running and lost;
-//! and more events than one page.
+//! more events than one page; worker tokens used, revoked and never used.
 
 use super::fixtures::{
     ExpectSome, backlog, cleanup_job, complete, enqueue, moved, must, new_task, process, project,
     with_status,
 };
 use super::runs::{new_run, usage};
-use crate::{Commit, JobCompletion, JobOutcome, RunFinish, Store, TaskEdit};
+use crate::{Commit, JobCompletion, JobOutcome, NewWorkerToken, RunFinish, Store, TaskEdit};
 use gaffer_core::{
-    FixedClock, Job, NewEvent, NewJob, NewRun, NewTask, Role, RunStatus, Status, TaskId, TaskKind,
+    FixedClock, Job, NewEvent, NewJob, NewRun, NewTask, ProjectId, Role, RunStatus, Status, TaskId,
+    TaskKind,
 };
 use serde_json::json;
 
@@ -278,4 +279,41 @@ pub(super) fn build(store: &dyn Store, clock: &FixedClock) {
         };
         must(store.append_events(&[note]), "append_events");
     }
+    worker_tokens(store, clock, alpha.id, beta.id);
+}
+
+/// The hash of the board's worker token that stays live (`w-live`, of project alpha).
+pub(super) const LIVE_TOKEN_HASH: &str =
+    "1111111111111111111111111111111111111111111111111111111111111111";
+
+/// Worker tokens: one used, one used and revoked, one never used (of another project).
+fn worker_tokens(store: &dyn Store, clock: &FixedClock, alpha: ProjectId, beta: ProjectId) {
+    let token = |project, name: &str, labels: &[&str], hash: String| {
+        must(
+            store.create_worker_token(&NewWorkerToken {
+                project,
+                name: name.to_string(),
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                hash,
+            }),
+            "create_worker_token",
+        )
+    };
+    token(alpha, "w-live", &["gpu"], LIVE_TOKEN_HASH.to_string());
+    let revoked = token(alpha, "w-revoked", &[], "2".repeat(64));
+    token(beta, "w-unused", &["gtk", "gpu"], "3".repeat(64));
+    clock.advance(7);
+    must(
+        store.worker_token_by_hash(LIVE_TOKEN_HASH),
+        "worker_token_by_hash",
+    );
+    must(
+        store.worker_token_by_hash(&"2".repeat(64)),
+        "worker_token_by_hash",
+    );
+    clock.advance(7);
+    must(
+        store.revoke_worker_token(alpha, revoked.id),
+        "revoke_worker_token",
+    );
 }

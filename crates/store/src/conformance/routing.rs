@@ -77,37 +77,43 @@ pub fn labelled_jobs_go_to_machines_with_the_labels(make: &MakeStore) {
     assert!(matches!(bad, StoreError::Invalid(_)), "{bad:?}");
 }
 
-/// Machines announce themselves (created, then replaced), with labels sorted; `hosts` reads
-/// them back by name with the store's time.
+/// Machines announce themselves (created, then replaced), with labels sorted and the slots they
+/// have, when they say; `hosts` reads them back by name with the store's time.
 pub fn hosts_are_announced_and_read_back(make: &MakeStore) {
     let (clock, store) = fresh(make);
     let store = store.as_ref();
     assert!(must(store.hosts(), "hosts").is_empty());
     must(
-        store.announce_host("daemon:b:", &labels(&["gtk", "gpu"]), 2, Some(0.5)),
+        store.announce_host("daemon:b:", &labels(&["gtk", "gpu"]), 2, Some(4), Some(0.5)),
         "announce",
     );
-    must(store.announce_host("daemon:a:", &[], 0, None), "announce");
+    must(
+        store.announce_host("daemon:a:", &[], 0, None, None),
+        "announce",
+    );
     let hosts = must(store.hosts(), "hosts");
     let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(names, ["daemon:a:", "daemon:b:"]);
     assert_eq!(hosts[1].labels, labels(&["gpu", "gtk"]));
     assert_eq!(hosts[1].running, 2);
     assert_eq!(hosts[1].load, Some(0.5));
+    assert_eq!(hosts[1].slots, Some(4));
+    assert_eq!(hosts[0].slots, None);
     assert_eq!(hosts[1].seen_ms, super::START_MS);
     assert_eq!(hosts[0].load, None);
 
     clock.advance(5_000);
     must(
-        store.announce_host("daemon:b:", &labels(&["gpu"]), 0, None),
+        store.announce_host("daemon:b:", &labels(&["gpu"]), 0, Some(1), None),
         "again",
     );
     let hosts = must(store.hosts(), "hosts");
     assert_eq!(hosts.len(), 2);
     assert_eq!(hosts[1].labels, labels(&["gpu"]));
     assert_eq!(hosts[1].seen_ms, super::START_MS + 5_000);
+    assert_eq!(hosts[1].slots, Some(1));
     assert!(matches!(
-        must_fail(store.announce_host(" ", &[], 0, None), "no name"),
+        must_fail(store.announce_host(" ", &[], 0, None, None), "no name"),
         StoreError::Invalid(_)
     ));
 }

@@ -24,9 +24,10 @@ pub fn into_empty(held: &[(&str, u64)]) -> Result<()> {
     }
 }
 
-/// `rows` is a board on its own: ids positive and unique per table; every task, job and run in
-/// one of its projects; parents and dependencies are tasks of the same project; a job's task is
-/// in the job's project; a run's task exists, its project is that task's, and its job exists.
+/// `rows` is a board on its own: ids positive and unique per table; every task, job, run and
+/// worker token in one of its projects; parents and dependencies are tasks of the same project;
+/// a job's task is in the job's project; a run's task exists, its project is that task's, and
+/// its job exists; worker tokens have a name, machine labels and a hash each of their own.
 pub fn rows(rows: &BoardRows) -> Result<()> {
     let projects = unique("project", rows.projects.iter().map(|p| p.id.0))?;
     let task_project: HashMap<TaskId, ProjectId> =
@@ -74,6 +75,24 @@ pub fn rows(rows: &BoardRows) -> Result<()> {
         if (j.exhausted || j.acknowledged) && !matches!(job.status, gaffer_core::JobStatus::Failed)
         {
             return invalid(format!("job {} is marked exhausted but not failed", job.id));
+        }
+    }
+    unique(
+        "worker token",
+        rows.worker_tokens.iter().map(|w| w.token.id),
+    )?;
+    let mut hashes = HashSet::new();
+    for w in &rows.worker_tokens {
+        let t = &w.token;
+        in_project(format!("worker token {}", t.id), t.project)?;
+        super::worker_tokens::new_token(&crate::NewWorkerToken {
+            project: t.project,
+            name: t.name.clone(),
+            labels: t.labels.clone(),
+            hash: w.hash.clone(),
+        })?;
+        if !hashes.insert(w.hash.as_str()) {
+            return invalid(format!("worker token {} has another token's hash", t.id));
         }
     }
     for r in &rows.runs {

@@ -12,3 +12,4 @@ pub mod events;
 pub mod import;
 pub mod input;
 pub mod jobs;
+pub mod worker_tokens;

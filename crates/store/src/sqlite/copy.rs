@@ -3,8 +3,10 @@
 
 use super::events;
 use super::retry::TxResult;
-use super::rows::{self, JOB_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS, TASK_COLUMNS};
-use crate::{BoardRows, JobRow, RunRow, rules};
+use super::rows::{
+    self, JOB_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, WORKER_TOKEN_COLUMNS,
+};
+use crate::{BoardRows, JobRow, RunRow, WorkerTokenRow, rules};
 use gaffer_core::{Event, Job, Project, Run, Task};
 use rusqlite::{Connection, params};
 
@@ -31,11 +33,24 @@ pub(super) fn export(conn: &Connection) -> TxResult<BoardRows> {
             })
         },
     )?;
+    let worker_tokens = all(
+        conn,
+        WORKER_TOKEN_COLUMNS,
+        "worker_tokens",
+        ", hash",
+        |row| {
+            Ok(WorkerTokenRow {
+                token: rows::worker_token(row)?,
+                hash: row.get(7)?,
+            })
+        },
+    )?;
     Ok(BoardRows {
         projects,
         tasks,
         runs,
         jobs,
+        worker_tokens,
     })
 }
 
@@ -75,6 +90,9 @@ pub(super) fn import(conn: &Connection, board: &BoardRows) -> TxResult<()> {
     }
     for r in &board.runs {
         run(conn, r)?;
+    }
+    for w in &board.worker_tokens {
+        worker_token(conn, w)?;
     }
     // Ids are INTEGER PRIMARY KEYs: SQLite hands out max(id) + 1 next, past every imported one.
     Ok(())
@@ -186,6 +204,26 @@ fn run(conn: &Connection, row: &RunRow) -> TxResult<()> {
         r.usage.cost_usd,
         r.started_ms,
         r.ended_ms,
+    ])?;
+    Ok(())
+}
+
+fn worker_token(conn: &Connection, row: &WorkerTokenRow) -> TxResult<()> {
+    let t = &row.token;
+    conn.prepare_cached(
+        "INSERT INTO worker_tokens (id, project, name, labels, hash, created_ms, revoked_ms,
+             last_used_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        t.id,
+        t.project.0,
+        t.name,
+        rows::to_json(&t.labels)?,
+        row.hash,
+        t.created_ms,
+        t.revoked_ms,
+        t.last_used_ms,
     ])?;
     Ok(())
 }

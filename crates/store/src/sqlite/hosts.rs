@@ -11,23 +11,33 @@ pub(super) fn announce(
     name: &str,
     labels: &[String],
     running: u32,
+    slots: Option<u32>,
     load: Option<f64>,
     now: i64,
 ) -> TxResult<()> {
     rules::input::owner(name)?;
     let labels = rules::input::needs(labels)?;
     conn.prepare_cached(
-        "INSERT INTO hosts (name, labels, running, load, seen_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO hosts (name, labels, running, slots, load, seen_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, running = excluded.running,
-             load = excluded.load, seen_ms = excluded.seen_ms",
+             slots = excluded.slots, load = excluded.load, seen_ms = excluded.seen_ms",
     )?
-    .execute(params![name, rows::to_json(&labels)?, running, load, now])?;
+    .execute(params![
+        name,
+        rows::to_json(&labels)?,
+        running,
+        slots,
+        load,
+        now
+    ])?;
     Ok(())
 }
 
 pub(super) fn all(conn: &Connection) -> TxResult<Vec<HostInfo>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT name, labels, running, load, seen_ms FROM hosts ORDER BY name")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, labels, running, load, seen_ms, slots FROM hosts ORDER BY name",
+    )?;
     let mut out = Vec::new();
     let mut found = stmt.query([])?;
     while let Some(row) = found.next()? {
@@ -40,6 +50,7 @@ pub(super) fn all(conn: &Connection) -> TxResult<Vec<HostInfo>> {
             running: row.get(2)?,
             load: row.get(3)?,
             seen_ms: row.get(4)?,
+            slots: row.get(5)?,
             name,
         });
     }

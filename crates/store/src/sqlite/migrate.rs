@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_leases.sql"),
     include_str!("migrations/0003_needs_and_hosts.sql"),
+    include_str!("migrations/0004_worker_tokens.sql"),
 ];
 
 /// The schema version this build writes.

@@ -24,11 +24,13 @@ mod retry;
 mod rows;
 mod runs;
 mod tasks;
+mod worker_tokens;
 
 use crate::clock::SystemClock;
 use crate::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject, Result,
-    Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
+    NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
+    WorkerToken,
 };
 use changes::{Changes, Touched};
 use gaffer_core::{
@@ -212,13 +214,42 @@ impl Store for SqliteStore {
         name: &str,
         labels: &[String],
         running: u32,
+        slots: Option<u32>,
         load: Option<f64>,
     ) -> Result<()> {
-        self.write(|c, now| hosts::announce(c, name, labels, running, load, now))
+        self.write(|c, now| hosts::announce(c, name, labels, running, slots, load, now))
     }
 
     fn hosts(&self) -> Result<Vec<HostInfo>> {
         self.read(|c, _| hosts::all(c))
+    }
+
+    fn create_worker_token(&self, token: &NewWorkerToken) -> Result<WorkerToken> {
+        self.write(|c, now| worker_tokens::create(c, token, now))
+    }
+
+    fn worker_tokens(&self, project: ProjectId) -> Result<Vec<WorkerToken>> {
+        self.read(|c, _| worker_tokens::of_project(c, project))
+    }
+
+    fn worker_token_by_hash(&self, hash: &str) -> Result<Option<WorkerToken>> {
+        // A read answers most calls; the write lock is taken only when the use is worth
+        // recording.
+        let found = self.read(|c, now| {
+            Ok(worker_tokens::live_by_hash(c, hash)?.map(|t| {
+                let due = crate::rules::worker_tokens::use_is_due(t.last_used_ms, now);
+                (t, due)
+            }))
+        })?;
+        match found {
+            Some((token, true)) => self.write(|c, now| worker_tokens::record_use(c, token.id, now)),
+            Some((token, false)) => Ok(Some(token)),
+            None => Ok(None),
+        }
+    }
+
+    fn revoke_worker_token(&self, project: ProjectId, id: i64) -> Result<bool> {
+        self.write(|c, now| worker_tokens::revoke(c, project, id, now))
     }
 
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {

@@ -2,7 +2,7 @@
 //! does not decode is reported as [`StoreError::Corrupt`] with the table, row and column.
 
 use super::retry::TxResult;
-use crate::StoreError;
+use crate::{StoreError, WorkerToken};
 use gaffer_core::{
     Event, Job, JobId, JobSpec, JobStatus, ProcessRecord, Project, ProjectId, Run, RunId,
     RunStatus, Seq, Task, TaskId, Usage,
@@ -26,6 +26,10 @@ pub(super) const RUN_COLUMNS: &str = "id, task, job, role, tier, agent, backend,
      started_ms, ended_ms";
 
 pub(super) const EVENT_COLUMNS: &str = "seq, at_ms, project, task, run, kind, data";
+
+/// Never the hash: only a copy of the board reads it, by name.
+pub(super) const WORKER_TOKEN_COLUMNS: &str =
+    "id, project, name, labels, created_ms, revoked_ms, last_used_ms";
 
 fn corrupt(table: &str, id: i64, column: &str, why: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{table} {id}, column {column}: {why}"))
@@ -179,6 +183,19 @@ pub(super) fn run(row: &Row) -> TxResult<Run> {
         },
         started_ms: row.get(16)?,
         ended_ms: row.get(17)?,
+    })
+}
+
+pub(super) fn worker_token(row: &Row) -> TxResult<WorkerToken> {
+    let id: i64 = row.get(0)?;
+    Ok(WorkerToken {
+        id,
+        project: ProjectId(row.get(1)?),
+        name: row.get(2)?,
+        labels: json(row, 3, "worker token", id)?,
+        created_ms: row.get(4)?,
+        revoked_ms: row.get(5)?,
+        last_used_ms: row.get(6)?,
     })
 }
 
