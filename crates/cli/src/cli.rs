@@ -95,9 +95,9 @@ pub enum Command {
 pub enum StoreCommand {
     /// Bring the board's database to this gaffer's schema (PostgreSQL: `[store] url`, or --url).
     Migrate(StoreMigrateArgs),
-    /// Copy this project's SQLite board (tasks, runs, events, usage, jobs) into an empty
-    /// PostgreSQL database (its `[store] schema`); the daemon must be stopped. The SQLite
-    /// board keeps its rows (its file is brought to this gaffer's schema first).
+    /// Copy this project's SQLite board (tasks, runs, events, usage, jobs, worker tokens) into
+    /// an empty PostgreSQL database (its `[store] schema`); the daemon must be stopped. The
+    /// SQLite board keeps its rows (its file is brought to this gaffer's schema first).
     Copy(StoreCopyArgs),
 }
 

@@ -133,12 +133,14 @@ pub fn copy(ctx: &Context, args: &StoreCopyArgs) -> CliResult<()> {
     }
     check_same(&rows, &from, &dest).map_err(partial)?;
     outln!(
-        "copied {} to {to}: {} project(s), {} task(s), {} run(s), {} job(s), {moved} event(s)",
+        "copied {} to {to}: {} project(s), {} task(s), {} run(s), {} job(s), {} worker \
+         token(s), {moved} event(s)",
         file.display(),
         rows.projects.len(),
         rows.tasks.len(),
         rows.runs.len(),
         rows.jobs.len(),
+        rows.worker_tokens.len(),
     )?;
     outln!(
         "next: set [store] url in gaffer.toml (or GAFFER_STORE__URL) to that URL and start \
@@ -157,6 +159,7 @@ fn check_same(copied: &gaffer_store::BoardRows, from: &SqliteStore, to: &PgStore
         && copied.runs == b.0.runs
         && copied.jobs == b.0.jobs
         && copied.projects == b.0.projects
+        && copied.worker_tokens == b.0.worker_tokens
         && a.0 == b.1
         && a.1 == b.2;
     if same {
