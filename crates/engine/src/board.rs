@@ -27,6 +27,10 @@ pub struct BoardOptions {
     /// Whether other daemons use this board's store; when `None`, the settings say (a board
     /// is shared when its store is a database others reach: `[store] url`).
     pub shared: Option<bool>,
+    /// What every lease owner of this machine starts with; the daemon's
+    /// ([`crate::daemon_prefix`] of its state directory) when `None`. A remote worker's is
+    /// given by its token (`worker:<token id>:…`).
+    pub owner_prefix: Option<String>,
 }
 
 impl BoardOptions {
@@ -239,7 +243,10 @@ impl Board {
             paths.worktrees(),
             settings.engine.worktree_pool,
         );
-        let owner_prefix = crate::owner::daemon_prefix(paths.root());
+        let owner_prefix = options
+            .owner_prefix
+            .clone()
+            .unwrap_or_else(|| crate::owner::daemon_prefix(paths.root()));
         Ok(Board {
             shared,
             owner_prefix,

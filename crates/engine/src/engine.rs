@@ -2,14 +2,15 @@
 
 use crate::apply::{Extra, apply};
 use crate::board::Board;
+use crate::conclude::JobReport;
 use crate::error::{EngineError, Result};
 use crate::host::{HeavyPermit, HeldBack, HostBudget};
 use crate::jobs::{self, JobContext, JobResult};
 use crate::{queue, scheduler};
 use gaffer_agents::Registry;
-use gaffer_core::payload::{EngineOwner, TaskNotice};
+use gaffer_core::payload::EngineOwner;
 use gaffer_core::{Input, Job, JobId, JobKind, NewEvent, Payload, Status, TaskId};
-use gaffer_store::{Commit, JobCompletion, JobOutcome, StoreError};
+use gaffer_store::StoreError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,8 @@ pub struct Engine {
     /// When this engine started: machines get a moment to say they are up before a job is said
     /// to have none.
     started: std::time::Instant,
+    /// On a remote worker, where job results go (the daemon); `None` on a daemon.
+    reporter: Option<Arc<dyn crate::worker::Reporter>>,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -116,6 +119,15 @@ impl Engine {
     /// like another instance, so the next one's recovery treats the leases of one that was
     /// dropped as a dead instance's.
     pub fn with_owner(board: Arc<Board>, agents: Registry, owner: String) -> Arc<Engine> {
+        Engine::build(board, agents, owner, None)
+    }
+
+    fn build(
+        board: Arc<Board>,
+        agents: Registry,
+        owner: String,
+        reporter: Option<Arc<dyn crate::worker::Reporter>>,
+    ) -> Arc<Engine> {
         let concurrency = board.settings.engine.concurrency;
         let budget = HostBudget::new(&board.settings.host);
         // Whatever changes the board (this process, another one, another daemon through
@@ -142,9 +154,27 @@ impl Engine {
             queue: crate::queue_lease::QueueLease::new(&board, &owner),
             routing: Mutex::new((None, std::collections::HashSet::new())),
             started: std::time::Instant::now(),
+            reporter,
             board,
             owner,
         })
+    }
+
+    /// A remote worker's engine (`crate::worker`): on a board whose store is the daemon, it
+    /// only claims agent runs and verify with the machine's labels, runs them and reports each
+    /// result to `reporter`. It schedules nothing, drives no merge queue and recovers nothing
+    /// (its dead instances' leases run out).
+    pub fn worker(
+        board: Arc<Board>,
+        agents: Registry,
+        owner: String,
+        reporter: Arc<dyn crate::worker::Reporter>,
+    ) -> Arc<Engine> {
+        Engine::build(board, agents, owner, Some(reporter))
+    }
+
+    fn is_worker(&self) -> bool {
+        self.reporter.is_some()
     }
 
     pub fn handle(self: &Arc<Self>) -> EngineHandle {
@@ -167,21 +197,25 @@ impl Engine {
     /// be resumed by the next start.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
         self.board.check_shared()?;
-        let report = crate::recovery::recover(&self).await?;
-        tracing::info!(?report, "recovered");
-        self.event(Payload::EngineStarted(EngineOwner {
-            owner: self.owner.clone(),
-        }));
+        if !self.is_worker() {
+            let report = crate::recovery::recover(&self).await?;
+            tracing::info!(?report, "recovered");
+            self.event(Payload::EngineStarted(EngineOwner {
+                owner: self.owner.clone(),
+            }));
+        }
         let mut workers: JoinSet<()> = JoinSet::new();
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            if let Err(e) = self.tick() {
-                tracing::error!("scheduling failed: {e}");
-            }
-            if self.queue.hold(&self.board) {
-                self.queue_round().await;
+            if !self.is_worker() {
+                if let Err(e) = self.tick() {
+                    tracing::error!("scheduling failed: {e}");
+                }
+                if self.queue.hold(&self.board) {
+                    self.queue_round().await;
+                }
             }
             self.routing_round();
             self.fill(&mut workers, &shutdown);
@@ -198,10 +232,12 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
-        self.queue.release(&self.board);
-        self.event(Payload::EngineStopped(EngineOwner {
-            owner: self.owner.clone(),
-        }));
+        if !self.is_worker() {
+            self.queue.release(&self.board);
+            self.event(Payload::EngineStopped(EngineOwner {
+                owner: self.owner.clone(),
+            }));
+        }
         Ok(())
     }
 
@@ -278,7 +314,7 @@ impl Engine {
         crate::routing::announce(&self.board, &self.board.owner_prefix, running, slots);
         // Every machine says it is up once per heartbeat: wait a few before judging.
         let settled = self.started.elapsed() >= self.board.settings.engine.heartbeat * 3;
-        if settled && (!self.board.shared || self.queue.held()) {
+        if settled && !self.is_worker() && (!self.board.shared || self.queue.held()) {
             let now = crate::queue::now_ms();
             if let Err(e) = crate::routing::report_unroutable(&self.board, now, &mut routing.1) {
                 tracing::warn!("cannot tell which jobs no machine can take: {e}");
@@ -350,14 +386,21 @@ impl Engine {
     }
 
     /// How many tasks this engine may start now. Alone on its board, the scheduler's own limit
-    /// decides; on a shared board, where others start tasks too, as many as it has free agent
-    /// slots that no agent job waiting unclaimed would fill.
+    /// decides; on a shared board, where others start tasks too, as many as it and the live
+    /// remote workers have free agent slots that no agent job waiting unclaimed would fill.
     fn room_to_start(&self) -> Result<usize> {
         if !self.board.shared {
             return Ok(usize::MAX);
         }
-        let waiting = scheduler::waiting_jobs(&self.board, AGENT_KINDS)?;
-        Ok(self.slots(AGENT_KINDS).saturating_sub(waiting))
+        // Remote workers start nothing themselves: daemons start tasks for their free slots
+        // too (each daemon counts them; the jobs waiting unclaimed keep that from adding up).
+        let workers = crate::routing::live_workers(&self.board, crate::queue::now_ms())?;
+        let theirs: usize = workers
+            .iter()
+            .map(|w| w.slots.unwrap_or(0).saturating_sub(w.running) as usize)
+            .sum();
+        let waiting = scheduler::waiting_jobs(&self.board, AGENT_KINDS, &workers)?;
+        Ok((self.slots(AGENT_KINDS) + theirs).saturating_sub(waiting))
     }
 
     fn slots(&self, kinds: &'static [JobKind]) -> usize {
@@ -382,7 +425,13 @@ impl Engine {
     /// Claims jobs while slots are free and spawns a worker for each.
     fn fill(self: &Arc<Self>, workers: &mut JoinSet<()>, shutdown: &CancellationToken) {
         let lease_ms = self.board.settings.engine.lease.as_millis() as i64;
-        for kinds in [LAND_KINDS, LIGHT_KINDS, HEAVY_KINDS, AGENT_KINDS] {
+        // A worker takes only agent runs and verify (`crate::worker::WORKER_KINDS`).
+        let all: &[&'static [JobKind]] = if self.is_worker() {
+            &[HEAVY_KINDS, AGENT_KINDS]
+        } else {
+            &[LAND_KINDS, LIGHT_KINDS, HEAVY_KINDS, AGENT_KINDS]
+        };
+        for &kinds in all {
             for _ in 0..self.slots(kinds) {
                 if kinds == AGENT_KINDS && !self.stagger_allows_start() {
                     break;
@@ -513,69 +562,14 @@ impl Engine {
             .unwrap_or_else(|| self.owner.clone())
     }
 
-    /// Records a job's result: the machine's input and the job's completion in one transaction.
+    /// Records a job's result: here (`crate::conclude`), or, on a worker, by reporting it to
+    /// the daemon, which concludes it the same way.
     fn conclude(&self, job: &Job, result: Result<JobResult>) {
-        let completion = |outcome, error| JobCompletion {
-            job: job.id,
-            owner: self.holder(job),
-            outcome,
-            error,
-        };
-        let outcome = match result {
-            Ok(JobResult::Input { input, mut extra }) => {
-                extra.complete_job = Some(completion(JobOutcome::Done, None));
-                let finish_run = extra.finish_run.clone();
-                let applied = self.apply_or_ack(job, &input, extra);
-                if let (Err(EngineError::Store(StoreError::LeaseLost { .. })), Some(_)) =
-                    (&applied, &finish_run)
-                {
-                    // The job runs again elsewhere, but this run happened: keep its record and
-                    // its usage (budgets count it).
-                    let _ = self.board.store.commit(&Commit {
-                        finish_run,
-                        ..Commit::default()
-                    });
-                }
-                applied
-            }
-            Ok(JobResult::Done { events }) => self
-                .board
-                .store
-                .commit(&Commit {
-                    events: events
-                        .into_iter()
-                        .map(|e| match e.project {
-                            Some(_) => e,
-                            None => e.project(job.project),
-                        })
-                        .collect(),
-                    complete_job: Some(completion(JobOutcome::Done, None)),
-                    ..Commit::default()
-                })
-                .map(|_| ())
-                .map_err(EngineError::from),
-            Ok(JobResult::Interrupted { finish_run }) => {
-                if finish_run.is_some() {
-                    let _ = self.board.store.commit(&Commit {
-                        finish_run,
-                        ..Commit::default()
-                    });
-                }
-                self.board
-                    .store
-                    .release_job(job.id, &self.holder(job))
-                    .map(|_| ())
-                    .map_err(EngineError::from)
-            }
-            Err(error) => {
-                tracing::warn!(job = %job.id, "job failed: {error}");
-                let reason = format!("{} job failed: {error}", job.spec.kind());
-                let extra = Extra {
-                    complete_job: Some(completion(JobOutcome::Failed, Some(reason.clone()))),
-                    ..Extra::default()
-                };
-                self.apply_or_ack(job, &Input::Fail { reason }, extra)
-            }
+        let holder = self.holder(job);
+        let report = JobReport::of(result);
+        let outcome = match &self.reporter {
+            Some(reporter) => reporter.report(job, &holder, report),
+            None => crate::conclude::conclude(&self.board, job, &holder, report),
         };
         match outcome {
             Ok(()) => {}
@@ -583,59 +577,6 @@ impl Engine {
                 tracing::warn!(job = %job.id, "result dropped: the lease was lost, the job will run again");
             }
             Err(e) => tracing::error!(job = %job.id, "recording the job's result failed: {e}"),
-        }
-    }
-
-    /// Applies the input; if the machine refuses it (stale result, task cancelled meanwhile),
-    /// still completes the job and records why its result was ignored.
-    fn apply_or_ack(&self, job: &Job, input: &Input, extra: Extra) -> Result<()> {
-        let Some(task) = job.task else {
-            // A job of the project (a landing): there is no task to tell; record why it ended.
-            let mut events: Vec<NewEvent> = extra
-                .events
-                .into_iter()
-                .map(|e| e.project(job.project))
-                .collect();
-            if let Input::Fail { reason } = input {
-                events.push(
-                    NewEvent::of(Payload::TaskNotice(TaskNotice::JobFailed {
-                        job: job.id,
-                        kind: job.spec.kind().to_string(),
-                        failed: reason.clone(),
-                    }))
-                    .project(job.project),
-                );
-            }
-            self.board.store.commit(&Commit {
-                events,
-                complete_job: extra.complete_job,
-                ..Commit::default()
-            })?;
-            return Ok(());
-        };
-        match apply(&self.board, task, input, extra.clone()) {
-            Ok(_) => Ok(()),
-            Err(EngineError::Transition { source, .. }) => {
-                let event = NewEvent::of(Payload::TaskNotice(TaskNotice::Ignored {
-                    ignored: input.name().to_string(),
-                    why: source.to_string(),
-                }))
-                .task(task)
-                .project(job.project);
-                let mut events = extra.events;
-                events.push(event);
-                self.board.store.commit(&Commit {
-                    events: events
-                        .into_iter()
-                        .map(|e| e.task(task).project(job.project))
-                        .collect(),
-                    complete_job: extra.complete_job,
-                    finish_run: extra.finish_run,
-                    ..Commit::default()
-                })?;
-                Ok(())
-            }
-            Err(e) => Err(e),
         }
     }
 

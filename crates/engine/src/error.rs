@@ -30,6 +30,9 @@ pub enum EngineError {
     /// A request a person can put right: what is wrong, and how.
     #[error("{message}")]
     InvalidInput { message: String, hint: String },
+    /// A caller asked for what it may not do (a remote worker beyond its token).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("no agent is configured for the {role} role")]
     NoAgent { role: String },
     #[error("the state directory {path} is in use by another gaffer (pid {pid})")]

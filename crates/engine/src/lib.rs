@@ -23,6 +23,7 @@ mod board;
 mod board_read;
 mod budget;
 mod clean;
+mod conclude;
 mod confine;
 mod engine;
 mod error;
@@ -54,6 +55,7 @@ mod run_access;
 mod scheduler;
 mod secrets;
 pub mod store;
+pub mod worker;
 mod write_scope;
 
 pub use actions::Performed;
@@ -63,6 +65,7 @@ pub use board::{
     Board, BoardOptions, SandboxReport, StatusReport, TaskChanges, main_worktree, project_key,
 };
 pub use budget::{BudgetReport, TaskSpend, spent as cost_of_runs, task_budget};
+pub use conclude::{JobReport, conclude};
 pub use confine::{describe as describe_confinement, sandbox_for};
 pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;

@@ -32,6 +32,28 @@ pub fn live_hosts(board: &Board, now_ms: i64) -> Result<Vec<HostInfo>> {
         .collect())
 }
 
+/// The remote workers heard from lately (`crate::worker`): a daemon starts tasks for them too.
+pub(crate) fn live_workers(board: &Board, now_ms: i64) -> Result<Vec<HostInfo>> {
+    Ok(live_hosts(board, now_ms)?
+        .into_iter()
+        .filter(|h| is_worker(&h.name))
+        .collect())
+}
+
+/// Whether the machine named `name` is a remote worker (its owners are a worker token's).
+pub fn is_worker(name: &str) -> bool {
+    name.starts_with("worker:")
+}
+
+/// Whether this daemon starts a task that needs `needs`: on a board of its own, always; on a
+/// shared board, when this machine or a live remote worker could work on it (another daemon
+/// that could starts it from its own room).
+pub(crate) fn starts_here(board: &Board, needs: &[String], workers: &[HostInfo]) -> bool {
+    !board.shared
+        || fits(needs, &board.settings.host.labels)
+        || workers.iter().any(|w| fits(needs, &w.labels))
+}
+
 /// A machine as `gaffer workers` and the dashboard show it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkerReport {

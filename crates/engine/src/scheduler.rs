@@ -91,14 +91,20 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     // Start ready tasks by priority while slots and write scopes allow.
     let mut in_flight: Vec<&Task> = tasks.iter().filter(|t| t.status().is_in_flight()).collect();
     let mut busy = tasks.iter().filter(|t| uses_agent_slot(t.status())).count();
-    // On a shared board a daemon starts only the tasks its machine can work on (their
-    // needs, `needs:gpu`): the machine that has the labels starts them from its own room.
+    // On a shared board a daemon starts only the tasks its machine, or a remote worker, can
+    // work on (their needs, `needs:gpu`): another daemon that has the labels starts them from
+    // its own room.
     // Alone on its board, a daemon starts them all (one that no machine can take is said by
     // `job.unroutable`).
+    let workers = if board.shared {
+        crate::routing::live_workers(board, crate::queue::now_ms()).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let mut ready: Vec<&Task> = tasks
         .iter()
         .filter(|t| t.status() == Status::Ready)
-        .filter(|t| !board.shared || crate::routing::fits(&t.needs(), &board.settings.host.labels))
+        .filter(|t| crate::routing::starts_here(board, &t.needs(), &workers))
         .collect();
     // A task promoted in this very round starts in the next one (the machine needs it ready).
     ready.sort_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
@@ -135,10 +141,12 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     out
 }
 
-/// How many jobs of `kinds` of the board's project wait unclaimed.
+/// How many jobs of `kinds` of the board's project wait unclaimed that this machine or one of
+/// the live remote `workers` could take.
 pub(crate) fn waiting_jobs(
     board: &Board,
     kinds: &[gaffer_core::JobKind],
+    workers: &[gaffer_store::HostInfo],
 ) -> crate::error::Result<usize> {
     Ok(board
         .store
@@ -148,7 +156,12 @@ pub(crate) fn waiting_jobs(
         })?
         .iter()
         .filter(|j| j.project == board.project.id && kinds.contains(&j.spec.kind()))
-        // Jobs this machine could not take do not fill its slots.
-        .filter(|j| crate::routing::fits(&j.needs, &board.settings.host.labels))
+        // Jobs neither this machine nor a worker could take do not fill their slots.
+        .filter(|j| {
+            crate::routing::fits(&j.needs, &board.settings.host.labels)
+                || workers
+                    .iter()
+                    .any(|w| crate::routing::fits(&j.needs, &w.labels))
+        })
         .count())
 }

@@ -169,6 +169,7 @@ impl From<EngineError> for ApiError {
                 ApiError::invalid(message).with_hint(hint)
             }
             EngineError::NotFound(message) => ApiError::not_found(message),
+            EngineError::Forbidden(message) => ApiError::new(ErrorCode::Forbidden, message),
             EngineError::Refused { message, hint } => ApiError::conflict(message).with_hint(hint),
             EngineError::Contention(_) => {
                 ApiError::conflict(e.to_string()).with_hint("the task is busy; try again")

@@ -98,7 +98,7 @@ pub struct JobCompletion {
 /// The end of a run: refused unless the run is still running (a run ends once). Writes a
 /// `run.finished` event. `usage` replaces the run's recorded usage; `session_id`, when given,
 /// replaces the stored session.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFinish {
     pub run: RunId,
     pub status: RunStatus,

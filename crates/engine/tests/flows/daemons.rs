@@ -13,7 +13,7 @@ use gaffer_store::JobFilter;
 use gaffer_test_support::{Agent, Daemons, EngineHarness};
 use tokio_util::sync::CancellationToken;
 
-const NAMES: [&str; 8] = [
+pub(crate) const NAMES: [&str; 8] = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
 ];
 
@@ -29,7 +29,7 @@ fn coder(delay_ms: u64) -> Agent {
     Agent::scripted(&script)
 }
 
-fn daemons(n: usize, delay_ms: u64, extra: &[(&str, &str)]) -> Daemons {
+pub(crate) fn daemons(n: usize, delay_ms: u64, extra: &[(&str, &str)]) -> Daemons {
     let mut builder = EngineHarness::builder()
         .agent("writer", coder(delay_ms))
         .set("roles.coder", "writer")
@@ -43,14 +43,14 @@ fn daemons(n: usize, delay_ms: u64, extra: &[(&str, &str)]) -> Daemons {
     builder.daemons(n)
 }
 
-fn add_tasks(d: &mut Daemons, n: usize) -> Vec<TaskId> {
+pub(crate) fn add_tasks(d: &mut Daemons, n: usize) -> Vec<TaskId> {
     NAMES[..n]
         .iter()
         .map(|name| d.daemon(0).add(&format!("Write {name}")))
         .collect()
 }
 
-async fn wait_all_merged(h: &EngineHarness, ids: &[TaskId]) {
+pub(crate) async fn wait_all_merged(h: &EngineHarness, ids: &[TaskId]) {
     h.wait_until("every task to merge", |h| {
         ids.iter()
             .all(|id| h.task(*id).status() == Status::Merged)
@@ -66,7 +66,7 @@ fn daemon_of(d: &mut Daemons, worktree: &str) -> Option<usize> {
 
 /// Every task merged exactly once, and the remote's target holds one landing per task on its
 /// first-parent line, each a tree that passed verify.
-fn assert_landed_once_each(d: &mut Daemons, ids: &[TaskId]) {
+pub(crate) fn assert_landed_once_each(d: &mut Daemons, ids: &[TaskId]) {
     let h = d.daemon(0);
     for id in ids {
         assert_eq!(h.task(*id).status(), Status::Merged, "{}", h.describe());

@@ -20,3 +20,4 @@ mod recovery;
 mod retry;
 mod retry_fresh;
 mod review;
+mod workers;

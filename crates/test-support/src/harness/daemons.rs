@@ -18,12 +18,16 @@
 use std::path::{Path, PathBuf};
 
 use super::EngineHarness;
-use super::setup::{HarnessBuilder, Sharing, open_board};
+use super::setup::{HarnessBuilder, Sharing, WorkerLink, open_board};
 use crate::TestRepo;
+use std::sync::Arc;
 
 /// Daemons sharing one board through one remote.
 pub struct Daemons {
     daemons: Vec<EngineHarness>,
+    /// Remote workers of the board ([`Daemons::add_workers`]), each reaching daemon 0.
+    workers: Vec<EngineHarness>,
+    builder: HarnessBuilder,
     /// Where the remote and the board's database live (its temporary directory).
     origin: TestRepo,
     remote: PathBuf,
@@ -51,6 +55,7 @@ impl HarnessBuilder {
         let sharing = Sharing {
             shared: true,
             database: Some(origin.scratch("board.db")),
+            worker: None,
         };
         let builder = self.set("project.remote", "origin");
         let daemons = (0..n)
@@ -66,6 +71,8 @@ impl HarnessBuilder {
             .collect();
         Daemons {
             daemons,
+            workers: Vec::new(),
+            builder,
             origin,
             remote,
         }
@@ -73,6 +80,45 @@ impl HarnessBuilder {
 }
 
 impl Daemons {
+    /// Adds remote workers, one per entry of `labels`, each granted and claiming those labels:
+    /// a clone of the remote and a state directory of its own each, its board's store daemon 0
+    /// reached as a worker (token ids 1, 2, …), as `gaffer worker` does over HTTP.
+    pub fn add_workers(&mut self, labels: &[&[&str]]) {
+        for granted in labels {
+            let token = self.workers.len() as i64 + 1;
+            let daemon = Arc::clone(self.daemons[0].board());
+            let identity = gaffer_engine::worker::WorkerIdentity {
+                token,
+                name: format!("worker-{token}"),
+                project: daemon.project().id,
+                labels: granted.iter().map(|l| l.to_string()).collect(),
+            };
+            let repo = TestRepo::clone_of(&self.remote);
+            let settings = self
+                .builder
+                .clone()
+                .set("host.labels", &granted.join(","))
+                .settings(&repo);
+            let sharing = Sharing {
+                shared: true,
+                database: None,
+                worker: Some(WorkerLink {
+                    daemon,
+                    identity,
+                    machine: format!("w{token}"),
+                }),
+            };
+            let board = open_board(&repo, settings, &sharing);
+            self.workers
+                .push(EngineHarness::from_parts(repo, board, sharing));
+        }
+    }
+
+    /// Worker `i` (0-based).
+    pub fn worker(&mut self, i: usize) -> &mut EngineHarness {
+        &mut self.workers[i]
+    }
+
     /// Daemon `i` (0-based).
     pub fn daemon(&mut self, i: usize) -> &mut EngineHarness {
         &mut self.daemons[i]
@@ -92,7 +138,7 @@ impl Daemons {
 
     /// Stops every daemon whose engine runs, as `gaffer down` does.
     pub async fn stop_all(&mut self) {
-        for daemon in &mut self.daemons {
+        for daemon in self.daemons.iter_mut().chain(self.workers.iter_mut()) {
             if daemon.is_running() {
                 daemon.stop().await;
             }

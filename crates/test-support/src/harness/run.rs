@@ -36,7 +36,17 @@ impl EngineHarness {
             std::process::id(),
             self.instances
         );
-        Engine::with_owner(Arc::clone(&self.board), agents, owner)
+        match &self.sharing.worker {
+            // A worker's results go to the daemon through a store of its own (the board's
+            // is wrapped in the redactor).
+            Some(link) => Engine::worker(
+                Arc::clone(&self.board),
+                agents,
+                owner,
+                super::setup::worker_store(link),
+            ),
+            None => Engine::with_owner(Arc::clone(&self.board), agents, owner),
+        }
     }
 
     /// Runs an engine until nothing moves without a person: every task is merged, failed,

@@ -113,6 +113,7 @@ impl HarnessBuilder {
         let sharing = Sharing {
             shared: self.shared,
             database: None,
+            worker: None,
         };
         let board = open_board(&repo, settings, &sharing);
         EngineHarness::from_parts(repo, board, sharing)
@@ -191,6 +192,35 @@ pub(super) struct Sharing {
     /// The SQLite file every daemon's board opens (a handle of its own each); `None`: the
     /// board's own store in its state directory.
     pub database: Option<std::path::PathBuf>,
+    /// A remote worker's board: its store is this daemon's board, reached as this worker.
+    pub worker: Option<WorkerLink>,
+}
+
+/// How a worker's board reaches the daemon (in process, through `gaffer_engine::worker::Direct`).
+#[derive(Clone)]
+pub(super) struct WorkerLink {
+    pub daemon: Arc<Board>,
+    pub identity: gaffer_engine::worker::WorkerIdentity,
+    /// The worker's own part of its owner names.
+    pub machine: String,
+}
+
+impl std::fmt::Debug for WorkerLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerLink")
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+/// A worker's store: the daemon, as this worker.
+pub(super) fn worker_store(link: &WorkerLink) -> Arc<gaffer_engine::worker::WorkerStore> {
+    let transport =
+        gaffer_engine::worker::Direct::new(Arc::clone(&link.daemon), link.identity.clone());
+    Arc::new(
+        gaffer_engine::worker::WorkerStore::connect(Arc::new(transport))
+            .unwrap_or_else(|e| panic!("the daemon refused the worker: {e}")),
+    )
 }
 
 /// Opens the board on `repo` with its hermetic git environment.
@@ -205,6 +235,15 @@ pub(super) fn open_board(
         ..BoardOptions::default()
     }
     .shared(sharing.shared);
+    if let Some(link) = &sharing.worker {
+        let options = BoardOptions {
+            owner_prefix: Some(format!("{}{}:", link.identity.prefix(), link.machine)),
+            ..options
+        };
+        return Board::open_with_store(repo.path(), settings, options, worker_store(link))
+            .map(Arc::new)
+            .unwrap_or_else(|e| panic!("cannot open the worker's board: {e}"));
+    }
     let opened = match &sharing.database {
         Some(file) => {
             let store = gaffer_store::SqliteStore::open_default(file)

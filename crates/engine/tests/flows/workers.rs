@@ -1,0 +1,269 @@
+//! Remote workers (`gaffer_engine::worker`): a daemon and workers that reach its board only
+//! through worker calls (`Direct`, the HTTP route without the network), each worker in a clone
+//! of its own. Work is claimed once and lands once, labelled work goes only to a worker with the
+//! label, a dead worker's job moves on, and a worker can do nothing but its jobs.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::daemons::{add_tasks, assert_landed_once_each, daemons, wait_all_merged};
+use gaffer_core::{
+    Input, JobKind, JobStatus, NewEvent, Payload, RunStatus, Status, event_kind, payload,
+};
+use gaffer_engine::JobReport;
+use gaffer_engine::worker::{WorkerCall, WorkerIdentity, serve};
+use gaffer_store::JobFilter;
+use gaffer_test_support::{Daemons, EngineHarness};
+
+/// Whose clone `worktree` is in: `Some(i)` for worker `i`, `None` for anything else.
+fn worker_of(d: &mut Daemons, n: usize, worktree: &str) -> Option<usize> {
+    (0..n).find(|&i| Path::new(worktree).starts_with(d.worker(i).repo().path()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_take_the_board_s_runs_and_labelled_work_goes_only_to_its_worker() {
+    // The daemon runs one agent at a time itself; two workers (one with gpu) add theirs.
+    let mut d = daemons(1, 400, &[("engine.concurrency", "1")]);
+    d.add_workers(&[&["gpu"], &[]]);
+    let mut ids = add_tasks(&mut d, 4);
+    for name in ["echo", "foxtrot"] {
+        ids.push(d.daemon(0).add_task(gaffer_core::NewTask {
+            title: format!("Write {name}"),
+            labels: vec!["needs:gpu".into()],
+            ..Default::default()
+        }));
+    }
+    d.start_all();
+    d.worker(0).start();
+    d.worker(1).start();
+    wait_all_merged(d.daemon(0), &ids).await;
+    d.daemon(0)
+        .wait_until("no job left", |h| {
+            let open = h
+                .board()
+                .jobs(&JobFilter {
+                    task: None,
+                    statuses: vec![JobStatus::Queued, JobStatus::Leased],
+                })
+                .unwrap();
+            open.is_empty().then_some(())
+        })
+        .await;
+    d.stop_all().await;
+    assert_landed_once_each(&mut d, &ids);
+
+    let mut by_worker = [0usize; 2];
+    for id in &ids {
+        let gpu = d.daemon(0).task(*id).needs() == ["gpu"];
+        for run in d.daemon(0).runs(*id) {
+            let who = worker_of(&mut d, 2, &run.worktree);
+            if let Some(i) = who {
+                by_worker[i] += 1;
+            }
+            if gpu {
+                assert_eq!(who, Some(0), "a gpu task's run ran on the gpu worker only");
+            }
+            assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+        }
+    }
+    assert!(
+        by_worker[0] > 0 && by_worker[1] > 0,
+        "both workers ran agents: {by_worker:?}"
+    );
+    // The workers are on the board, with their labels.
+    let hosts = d.daemon(0).board().store().hosts().unwrap();
+    assert!(
+        hosts
+            .iter()
+            .any(|h| h.name.starts_with("worker:1:") && h.labels == ["gpu"]),
+        "{hosts:?}"
+    );
+    assert!(hosts.iter().any(|h| h.name.starts_with("worker:2:")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_worker_s_job_moves_to_another_worker() {
+    // The daemon runs no agent (its labels fit none of the tasks): only workers do.
+    let mut d = daemons(1, 2_000, &[("engine.lease", "2s")]);
+    d.add_workers(&[&["gpu"], &["gpu"]]);
+    let id = d.daemon(0).add_task(gaffer_core::NewTask {
+        title: "Write alpha".into(),
+        labels: vec!["needs:gpu".into()],
+        ..Default::default()
+    });
+    d.daemon(0).start();
+    d.worker(0).start();
+    let run = d
+        .daemon(0)
+        .wait_until("worker 0 to run the agent", |h| {
+            h.runs(id)
+                .into_iter()
+                .find(|r| r.status == RunStatus::Running)
+        })
+        .await;
+    d.worker(0).crash().await;
+    d.worker(1).start();
+    wait_all_merged(d.daemon(0), &[id]).await;
+    d.stop_all().await;
+    let lost = d.daemon(0).board().run(run.id).unwrap();
+    assert_eq!(lost.status, RunStatus::Lost, "{lost:?}");
+    let runs = d.daemon(0).runs(id);
+    assert!(
+        runs.iter()
+            .any(|r| r.status == RunStatus::Succeeded
+                && worker_of(&mut d, 2, &r.worktree) == Some(1)),
+        "worker 1 finished the task: {runs:?}"
+    );
+    assert_landed_once_each(&mut d, &[id]);
+}
+
+fn identity(h: &EngineHarness, token: i64, labels: &[&str]) -> WorkerIdentity {
+    WorkerIdentity {
+        token,
+        name: format!("worker-{token}"),
+        project: h.board().project().id,
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+    }
+}
+
+fn refused(result: Result<serde_json::Value, gaffer_engine::EngineError>, what: &str) {
+    match result {
+        Err(gaffer_engine::EngineError::Forbidden(_)) => {}
+        other => panic!("{what}: expected a refusal, got {other:?}"),
+    }
+}
+
+/// A worker's calls do its jobs and nothing else: no other kinds, labels or owners, no input
+/// a person gives, no events of tasks it does not work on, no other project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_can_do_its_jobs_and_nothing_else() {
+    let mut d = daemons(1, 0, &[]);
+    let h = d.daemon(0);
+    let board = Arc::clone(h.board());
+    let me = identity(h, 7, &["gpu"]);
+    let id = h.add("Write alpha");
+    let other = h.add("Write bravo");
+    for input in [Input::Promote, Input::Start] {
+        h.act(id, input.clone());
+        h.act(other, input);
+    }
+    let call = |c: WorkerCall| serve(&board, &me, c);
+
+    refused(
+        call(WorkerCall::Claim {
+            owner: "worker:7:m:1".into(),
+            kinds: vec![JobKind::Land],
+            labels: vec![],
+            lease_ms: 1000,
+        }),
+        "a landing",
+    );
+    refused(
+        call(WorkerCall::Claim {
+            owner: "worker:7:m:1".into(),
+            kinds: vec![JobKind::Run],
+            labels: vec!["gtk".into()],
+            lease_ms: 1000,
+        }),
+        "a label the token does not grant",
+    );
+    refused(
+        call(WorkerCall::Claim {
+            owner: "daemon:x:1".into(),
+            kinds: vec![JobKind::Run],
+            labels: vec![],
+            lease_ms: 1000,
+        }),
+        "another machine's owner name",
+    );
+    refused(
+        call(WorkerCall::Claim {
+            owner: "worker:8:m:1".into(),
+            kinds: vec![JobKind::Run],
+            labels: vec![],
+            lease_ms: 1000,
+        }),
+        "another token's owner name",
+    );
+    let job: gaffer_core::Job = serde_json::from_value(
+        call(WorkerCall::Claim {
+            owner: "worker:7:m:1".into(),
+            kinds: vec![JobKind::Run],
+            labels: vec![],
+            lease_ms: 60_000,
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let mine = job.task.unwrap();
+    let theirs = if mine == id { other } else { id };
+    // A run job cannot approve, answer or say verify passed.
+    for input in [
+        Input::Approve,
+        Input::Answer { text: "yes".into() },
+        Input::VerifyFinished {
+            commit: gaffer_core::ObjectId::new("0".repeat(40)),
+            tree: gaffer_core::ObjectId::new("0".repeat(40)),
+            passed: true,
+            summary: String::new(),
+            conflicts: vec![],
+        },
+    ] {
+        refused(
+            call(WorkerCall::Report {
+                job: job.id,
+                owner: "worker:7:m:1".into(),
+                report: JobReport::Input {
+                    input,
+                    events: vec![],
+                    finish_run: None,
+                    plan: None,
+                },
+            }),
+            "a person's input",
+        );
+    }
+    // Events of the task it works on: yes; of another task: no.
+    let progress = |task| {
+        NewEvent::of(Payload::TaskNotice(payload::TaskNotice::Ignored {
+            ignored: "x".into(),
+            why: "y".into(),
+        }))
+        .task(task)
+    };
+    call(WorkerCall::AppendEvents {
+        events: vec![progress(mine)],
+    })
+    .unwrap();
+    refused(
+        call(WorkerCall::AppendEvents {
+            events: vec![progress(theirs)],
+        }),
+        "events of a task it does not work on",
+    );
+    // Another project's worker sees nothing.
+    let stranger = WorkerIdentity {
+        project: gaffer_core::ProjectId(board.project().id.0 + 1),
+        ..me.clone()
+    };
+    refused(
+        serve(&board, &stranger, WorkerCall::Task { task: mine }),
+        "another project",
+    );
+    // Its job fails honestly, and the task goes on as the machine says.
+    call(WorkerCall::Report {
+        job: job.id,
+        owner: "worker:7:m:1".into(),
+        report: JobReport::Failed {
+            error: "the worker's disk is full".into(),
+        },
+    })
+    .unwrap();
+    assert_eq!(h_status(&mut d, mine), Status::Failed);
+    assert_eq!(h_status(&mut d, theirs), Status::Coding);
+    let _ = event_kind::TASK_STATUS;
+}
+
+fn h_status(d: &mut Daemons, id: gaffer_core::TaskId) -> Status {
+    d.daemon(0).task(id).status()
+}
