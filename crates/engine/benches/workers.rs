@@ -1,0 +1,101 @@
+//! Landings per hour with one remote worker and with three, on the same workload: figures, not a
+//! timed test.
+//!
+//! `cargo bench -p gaffer-engine --bench workers` runs 12 tasks (an agent that takes 1.5 s,
+//! verify `sleep 0.5` plus the project's test) that need the label `w`, which the daemon lacks:
+//! every agent run and verify goes to the workers (`engine.concurrency = 2` each, a clone and a
+//! state directory each, code moving only through a bare remote), the daemon only drives the
+//! merge queue. Workers reach the daemon's board in process (`gaffer_engine::worker::Direct`,
+//! the calls the HTTP route carries, without the network). It prints the wall time until every
+//! task merged and the landings per hour, and checks that every task landed exactly once.
+//!
+//! Environment: `WORKERS_BENCH_TASKS` (12), `WORKERS_BENCH_AGENT_MS` (1500).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gaffer_core::{NewTask, Status, TaskId, event_kind};
+use gaffer_test_support::{Agent, EngineHarness};
+use std::time::{Duration, Instant};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn coder(tasks: u64, delay_ms: u64) -> Agent {
+    let mut script = String::new();
+    for i in 0..tasks {
+        script.push_str(&format!(
+            "[[task]]\nmatch = \"task {i:02}\"\n[[task.attempt]]\ndelay_ms = {delay_ms}\n\
+             actions = [{{ write = \"f{i:02}.txt\", content = \"{i}\\n\" }}]\n\n"
+        ));
+    }
+    Agent::scripted(&script)
+}
+
+async fn run(workers: usize, tasks: u64, delay_ms: u64) -> Duration {
+    let mut d = EngineHarness::builder()
+        .agent("writer", coder(tasks, delay_ms))
+        .set("roles.coder", "writer")
+        .set("engine.concurrency", "2")
+        .set("engine.lease", "10s")
+        .set("engine.heartbeat", "1s")
+        .verify("sleep 0.5 && for f in *.txt; do test -s \"$f\"; done")
+        .daemons(1);
+    d.add_workers(&vec![&["w"][..]; workers]);
+    let ids: Vec<TaskId> = (0..tasks)
+        .map(|i| {
+            d.daemon(0).add_task(NewTask {
+                title: format!("task {i:02}"),
+                labels: vec!["needs:w".into()],
+                ..NewTask::default()
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    d.start_all();
+    for i in 0..workers {
+        d.worker(i).start();
+    }
+    d.daemon(0)
+        .wait_until("every task to merge", |h| {
+            ids.iter()
+                .all(|id| h.task(*id).status() == Status::Merged)
+                .then_some(())
+        })
+        .await;
+    let wall = start.elapsed();
+    d.stop_all().await;
+    for id in &ids {
+        let landed = d.daemon(0).events_of(*id, event_kind::QUEUE_LANDED).len();
+        assert_eq!(landed, 1, "task {id} landed {landed} times");
+    }
+    wall
+}
+
+fn main() {
+    let tasks = env_number("WORKERS_BENCH_TASKS", 12);
+    let delay_ms = env_number("WORKERS_BENCH_AGENT_MS", 1500);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "{tasks} tasks, agent {delay_ms} ms, verify 0.5 s, concurrency 2 per worker, one daemon \
+         landing:"
+    );
+    let mut first = None;
+    for workers in [1usize, 3] {
+        let wall = runtime.block_on(run(workers, tasks, delay_ms));
+        let per_hour = tasks as f64 * 3600.0 / wall.as_secs_f64();
+        let speedup = first.map(|f: f64| per_hour / f).unwrap_or(1.0);
+        first.get_or_insert(per_hour);
+        println!(
+            "  {workers} worker(s): all merged in {:>6.1} s, {per_hour:>7.0} landings/hour ({speedup:.2}x)",
+            wall.as_secs_f64()
+        );
+    }
+}
