@@ -54,6 +54,7 @@ mod run_access;
 mod scheduler;
 mod secrets;
 pub mod store;
+mod worker_tokens;
 mod write_scope;
 
 pub use actions::Performed;
@@ -82,3 +83,4 @@ pub use reports::MAX_REPORT;
 pub use routing::WorkerReport;
 pub use run_access::{RandomError, RunAccess, random_secret, same_secret};
 pub use secrets::Secrets;
+pub use worker_tokens::{WORKER_TOKEN_PREFIX, worker_token_hash};
