@@ -56,6 +56,7 @@ mod scheduler;
 mod secrets;
 pub mod store;
 pub mod worker;
+mod worker_tokens;
 mod write_scope;
 
 pub use actions::Performed;
@@ -85,3 +86,4 @@ pub use reports::MAX_REPORT;
 pub use routing::WorkerReport;
 pub use run_access::{RandomError, RunAccess, random_secret, same_secret};
 pub use secrets::Secrets;
+pub use worker_tokens::{WORKER_TOKEN_PREFIX, worker_token_hash};

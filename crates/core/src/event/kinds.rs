@@ -137,4 +137,8 @@ declare! {
     BudgetDayResumed(BudgetDayResumed) = "budget.day_resumed" as BUDGET_DAY_RESUMED;
     /// A run a budget held was let go.
     BudgetReleased(BudgetReleased) = "budget.released" as BUDGET_RELEASED;
+    /// (project) A person made a worker token for a remote worker (never its secret).
+    WorkerTokenCreated(WorkerTokenChanged) = "worker_token.created" as WORKER_TOKEN_CREATED;
+    /// (project) A person revoked a worker token: its worker is refused from now on.
+    WorkerTokenRevoked(WorkerTokenChanged) = "worker_token.revoked" as WORKER_TOKEN_REVOKED;
 }

@@ -262,6 +262,18 @@ fn samples() -> Vec<(&'static str, Value)> {
             BUDGET_RELEASED,
             json!({"by": "engine", "spent_usd": 0.4, "budget_usd": 1.0, "detail": "the budgets allow the held run now"}),
         ),
+        (
+            WORKER_TOKEN_CREATED,
+            json!({"id": 3, "name": "gpu box", "labels": ["gpu", "linux"]}),
+        ),
+        (
+            WORKER_TOKEN_CREATED,
+            json!({"id": 4, "name": "worker", "labels": []}),
+        ),
+        (
+            WORKER_TOKEN_REVOKED,
+            json!({"id": 3, "name": "gpu box", "labels": ["gpu"]}),
+        ),
     ]
 }
 
@@ -337,6 +349,18 @@ fn sentences_say_what_happened() {
     assert_eq!(
         say(event_kind::TASK_STATUS, of(event_kind::TASK_STATUS)),
         "task 3: coding → verifying (run finished)"
+    );
+    let made = sentence(&Event {
+        task: None,
+        run: None,
+        ..event(
+            event_kind::WORKER_TOKEN_CREATED,
+            of(event_kind::WORKER_TOKEN_CREATED),
+        )
+    });
+    assert_eq!(
+        made,
+        "worker token 3 (gpu box) made, for a worker labelled gpu, linux"
     );
 }
 

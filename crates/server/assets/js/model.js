@@ -84,6 +84,8 @@ function look(kind, d) {
     case 'budget.day_stop': return ['$', 'warn'];
     case 'budget.day_resumed': return ['$', 'info'];
     case 'budget.released': return ['$', 'info'];
+    case 'worker_token.created': return ['⚿', 'info'];
+    case 'worker_token.revoked': return ['⚿', 'warn'];
     default: return ['·', 'muted'];
   }
 }

@@ -66,7 +66,7 @@ pub fn worker_tokens_are_created_listed_and_revoked(make: &MakeStore) {
     );
     assert_eq!(
         must(store.worker_tokens(beta.id), "worker_tokens"),
-        [c.clone()]
+        std::slice::from_ref(&c)
     );
 
     for (bad, what) in [
@@ -106,7 +106,7 @@ pub fn worker_tokens_are_created_listed_and_revoked(make: &MakeStore) {
     );
     assert_eq!(
         must(store.worker_tokens(beta.id), "worker_tokens"),
-        [c.clone()]
+        std::slice::from_ref(&c)
     );
 
     let found = must(store.worker_token_by_hash(&digest(1)), "by hash").expect_some("token a");

@@ -1,4 +1,5 @@
-//! Payloads about the engine itself: starts, stops, recovery, released jobs, cleaned worktrees.
+//! Payloads about the engine itself: starts, stops, recovery, released jobs, cleaned worktrees,
+//! and the worker tokens that let remote machines take its jobs.
 
 use crate::ids::JobId;
 use crate::task::Status;
@@ -57,4 +58,15 @@ pub enum WorktreeCleaned {
     },
     /// The task became active again before its cleanup ran.
     Skipped { skipped: String, status: Status },
+}
+
+/// `worker_token.created`, `worker_token.revoked`: a person gave a remote worker a token, or took
+/// it back. Never the secret, nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerTokenChanged {
+    /// The token's id (`gaffer worker token list`).
+    pub id: i64,
+    pub name: String,
+    /// The labels its worker claims with.
+    pub labels: Vec<String>,
 }

@@ -3,7 +3,8 @@
 use super::{count, first_line, list, usd, words};
 use crate::event::Payload;
 use crate::event::payload::{
-    BestOfSettled, Recovery, TaskEdited, TaskNotice, TaskProposed, WorktreeCleaned,
+    BestOfSettled, Recovery, TaskEdited, TaskNotice, TaskProposed, WorkerTokenChanged,
+    WorktreeCleaned,
 };
 use crate::machine::Notice;
 use crate::task::TaskKind;
@@ -90,8 +91,28 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
         Payload::WorktreeCleaned(WorktreeCleaned::Skipped { skipped, status }) => {
             format!("cleanup skipped ({}): {skipped}", words(status.as_str()))
         }
+        Payload::WorkerTokenCreated(p) => format!(
+            "{} made, for a worker {}",
+            worker_token(p),
+            if p.labels.is_empty() {
+                "without labels".to_string()
+            } else {
+                format!("labelled {}", p.labels.join(", "))
+            }
+        ),
+        Payload::WorkerTokenRevoked(p) => {
+            format!(
+                "{} revoked: its worker is refused from now on",
+                worker_token(p)
+            )
+        }
         _ => return None,
     })
+}
+
+/// `worker token 3 (gpu box)`.
+fn worker_token(p: &WorkerTokenChanged) -> String {
+    format!("worker token {} ({})", p.id, first_line(&p.name))
 }
 
 /// Predicate of a run: `proposed task 12: “Add a cache”`.
