@@ -20,6 +20,11 @@
 //!    `POST /api/tasks/{its task}/progress`, `/ask` and `/propose`. Anything else with it: 403
 //!    `forbidden`. An agent thus reports on its own work but cannot approve its own change, read
 //!    other tasks or follow the event stream. A revoked or unknown token: 401.
+//!    A **worker token** (`gfw_…`, made by `gaffer worker token create`, stored hashed in the
+//!    board) is the other exception: it opens `POST /api/worker` only, where the engine checks
+//!    each call against the token's project, labels and the worker's own leases
+//!    ([`gaffer_engine::worker::serve`]). It is looked up in the store on every request, so a
+//!    revoked token is refused (401) from the next request on.
 //! 4. **Intent.** A request that changes something (any method but `GET`, `HEAD` and `OPTIONS`)
 //!    must carry an `X-Gaffer` header (the dashboard sends `X-Gaffer: 1`) or a JSON body
 //!    (`Content-Type: application/json`, as the CLI sends). A page on another site can make a
@@ -30,6 +35,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::guard;
+use crate::routes::worker::WorkerCaller;
 use crate::run_token::RunCaller;
 use crate::state::Ctx;
 use crate::token::{ApiToken, cookie_carries};
@@ -49,7 +55,12 @@ enum Caller {
     Daemon,
     /// A running agent: its own task's reports.
     Run(RunCaller),
+    /// A remote worker: `POST /api/worker`, nothing else.
+    Worker(WorkerCaller),
 }
+
+/// The one route a worker token opens.
+const WORKER_ROUTE: &str = "/api/worker";
 
 /// Middleware: the four checks of this module.
 pub(crate) async fn check(State(ctx): State<Ctx>, mut request: Request, next: Next) -> Response {
@@ -59,13 +70,38 @@ pub(crate) async fn check(State(ctx): State<Ctx>, mut request: Request, next: Ne
         return refused.into_response();
     }
     if needs_token(request.method(), request.uri().path()) {
-        match caller(headers, token, ctx.app.board.run_access()) {
+        let found = match caller(headers, token, ctx.app.board.run_access()) {
+            Some(caller) => Some(caller),
+            None => match worker_caller(headers, &ctx).await {
+                Ok(worker) => worker,
+                Err(refused) => return refused.into_response(),
+            },
+        };
+        match found {
             Some(Caller::Daemon) => {}
             Some(Caller::Run(run)) => {
                 if let Err(refused) = run.permits(request.method(), request.uri().path()) {
                     return refused.into_response();
                 }
                 request.extensions_mut().insert(run);
+            }
+            Some(Caller::Worker(worker)) => {
+                if request.method() != Method::POST || request.uri().path() != WORKER_ROUTE {
+                    return ApiError::new(
+                        ErrorCode::Forbidden,
+                        format!(
+                            "worker token {} may only call POST {WORKER_ROUTE}, not {} {}",
+                            worker.0.token,
+                            request.method(),
+                            request.uri().path()
+                        ),
+                    )
+                    .with_hint(
+                        "a worker token claims and reports jobs; people use the daemon's token",
+                    )
+                    .into_response();
+                }
+                request.extensions_mut().insert(worker);
             }
             None => return unauthorized(),
         }
@@ -87,14 +123,7 @@ pub(crate) async fn check(State(ctx): State<Ctx>, mut request: Request, next: Ne
 /// The daemon's token as a bearer token or in the dashboard's cookie, else a run's token as a
 /// bearer token (never a cookie: no browser holds one).
 fn caller(headers: &HeaderMap, token: &ApiToken, runs: &RunAccess) -> Option<Caller> {
-    let bearers: Vec<&str> = headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, value)| value)
-        .collect();
+    let bearers = bearers(headers);
     if bearers.iter().any(|b| token.matches(b)) || cookie_carries(headers, token) {
         return Some(Caller::Daemon);
     }
@@ -102,6 +131,42 @@ fn caller(headers: &HeaderMap, token: &ApiToken, runs: &RunAccess) -> Option<Cal
         .iter()
         .find_map(|b| runs.check(b))
         .map(|(task, run)| Caller::Run(RunCaller { task, run }))
+}
+
+/// A worker token (`gfw_…`) as a bearer token, looked up in the board's store on every request
+/// (a revoked token is refused at once): `Ok(None)` when the request carries none that is live.
+async fn worker_caller(headers: &HeaderMap, ctx: &Ctx) -> Result<Option<Caller>, ApiError> {
+    let Some(secret) = bearers(headers)
+        .into_iter()
+        .find(|b| b.starts_with(gaffer_engine::WORKER_TOKEN_PREFIX))
+        .map(str::to_string)
+    else {
+        return Ok(None);
+    };
+    let project = ctx.app.board.project().id;
+    let found = ctx
+        .blocking(move |board| Ok(board.worker_by_token(&secret)?))
+        .await?;
+    Ok(found.filter(|t| t.project == project).map(|t| {
+        Caller::Worker(WorkerCaller(gaffer_engine::worker::WorkerIdentity {
+            token: t.id,
+            name: t.name,
+            project: t.project,
+            labels: t.labels,
+        }))
+    }))
+}
+
+/// The request's bearer tokens.
+fn bearers(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, value)| value.trim())
+        .collect()
 }
 
 /// `any_host`: a person configured the token, so the daemon may be reached by any name.

@@ -13,6 +13,7 @@ mod runs;
 mod stream;
 mod tasks;
 mod usage;
+pub(crate) mod worker;
 
 use crate::access;
 use crate::error::ApiError;
@@ -58,7 +59,8 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/runs/{id}/events", get(runs::events))
         .route("/events", get(events::list))
         .route("/events/stream", get(stream::stream))
-        .route("/events/recent", get(recent::recent));
+        .route("/events/recent", get(recent::recent))
+        .route("/worker", post(worker::call));
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(metrics::metrics))
