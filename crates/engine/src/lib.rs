@@ -32,6 +32,7 @@ mod idle;
 pub mod intake;
 mod jobs;
 mod landing;
+mod needs;
 mod owner;
 mod paths;
 mod pricing;
@@ -54,6 +55,7 @@ mod run_access;
 mod scheduler;
 mod secrets;
 pub mod store;
+mod who;
 mod write_scope;
 
 pub use actions::Performed;

@@ -91,14 +91,20 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     // Start ready tasks by priority while slots and write scopes allow.
     let mut in_flight: Vec<&Task> = tasks.iter().filter(|t| t.status().is_in_flight()).collect();
     let mut busy = tasks.iter().filter(|t| uses_agent_slot(t.status())).count();
-    // On a shared board a daemon starts only the tasks its machine can work on (their
-    // needs, `needs:gpu`): the machine that has the labels starts them from its own room.
-    // Alone on its board, a daemon starts them all (one that no machine can take is said by
-    // `job.unroutable`).
+    // On a shared board a daemon starts only the tasks its machine can work on (it can take a
+    // job their start enqueues: the task's needs, `needs:gpu`, and its first agents'): the
+    // machine that has the labels starts them from its own room. Alone on its board, a daemon
+    // starts them all (one that no machine can take is said by `job.unroutable`).
+    let labels = &board.settings.host.labels;
     let mut ready: Vec<&Task> = tasks
         .iter()
         .filter(|t| t.status() == Status::Ready)
-        .filter(|t| !board.shared || crate::routing::fits(&t.needs(), &board.settings.host.labels))
+        .filter(|t| {
+            !board.shared
+                || crate::needs::start_needs(board, t)
+                    .iter()
+                    .any(|needs| crate::routing::fits(needs, labels))
+        })
         .collect();
     // A task promoted in this very round starts in the next one (the machine needs it ready).
     ready.sort_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
