@@ -14,7 +14,7 @@ use gaffer_core::{Input, Task, transition};
 pub(crate) fn run_needs(board: &Board, task: &Task, asked: Asked) -> Result<Vec<String>> {
     let settings = &board.settings;
     // Most boards have no agent that needs anything: the task's runs need not be read.
-    if settings.agents.values().all(|a| a.needs.is_empty()) {
+    if !any_agent_needs(settings) {
         return Ok(task.needs());
     }
     let previous = if asked.reads_runs() {
@@ -30,6 +30,9 @@ pub(crate) fn run_needs(board: &Board, task: &Task, asked: Asked) -> Result<Vec<
 /// enqueues needs, one list per job (the task's own needs when the machine would enqueue none).
 /// A machine that can take one of those jobs can work on the task.
 pub(crate) fn start_needs(board: &Board, task: &Task) -> Vec<Vec<String>> {
+    if !any_agent_needs(&board.settings) {
+        return vec![task.needs()];
+    }
     let asked: Vec<Asked> = match transition(&task.state, &Input::Start, &board.limits) {
         Ok((_, effects)) => effects.iter().filter_map(Asked::of).collect(),
         Err(_) => Vec::new(),
@@ -43,6 +46,11 @@ pub(crate) fn start_needs(board: &Board, task: &Task) -> Vec<Vec<String>> {
         // task's own needs are the least its jobs need.
         .map(|a| run_needs(board, task, a).unwrap_or_else(|_| task.needs()))
         .collect()
+}
+
+/// Whether some agent needs machine labels (else every agent job needs only its task's).
+fn any_agent_needs(settings: &Settings) -> bool {
+    settings.agents.values().any(|a| !a.needs.is_empty())
 }
 
 /// The task's needs and those of `agents` (unknown names add nothing), sorted, without repeats.
