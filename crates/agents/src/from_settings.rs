@@ -170,6 +170,7 @@ pub fn default_agent(
         max_output_tokens: None,
         max_total_tokens: None,
         timeout: None,
+        needs: Vec::new(),
     };
     let at = Build {
         root: Path::new("."),

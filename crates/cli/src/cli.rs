@@ -169,8 +169,9 @@ pub struct UpArgs {
     /// Run in the background; logs go to the state directory's daemon.log.
     #[arg(long)]
     pub detach: bool,
-    /// What this machine has, e.g. `--label gpu` (repeatable): tasks added with `--needs gpu`
-    /// run only on machines labelled so. Same as `--set host.labels=gpu`.
+    /// What this machine has, e.g. `--label gpu` (repeatable): tasks added with `--needs gpu`,
+    /// and agents with `needs = ["gpu"]`, run only on machines labelled so. Same as
+    /// `--set host.labels=gpu`.
     #[arg(long = "label", value_name = "LABEL")]
     pub labels: Vec<String>,
 }

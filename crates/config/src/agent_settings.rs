@@ -36,6 +36,10 @@ pub struct AgentSettings {
     /// Wall time one run may take before it is stopped. `None`: no limit of the agent's own.
     #[serde(serialize_with = "as_optional_duration_text")]
     pub timeout: Option<Duration>,
+    /// Machine labels a machine must have to run it (`gpu` for a local model that only the GPU
+    /// box serves), sorted, without repeats: every agent job that runs it goes only to machines
+    /// with all of them (`[host] labels`), as a task's `--needs` does. Default: none.
+    pub needs: Vec<String>,
 }
 
 /// The backend of an agent and the keys only it reads.

@@ -88,7 +88,7 @@ pub struct BackendInfo {
     pub provider: Option<&'static Provider>,
     pub runs: Runs,
     /// The keys of `[agents.<name>]` beyond the common ones (`model`, `family`, `base_url`,
-    /// `max_turns`, `max_output_tokens`, `max_total_tokens`, `timeout`) that it reads.
+    /// `max_turns`, `max_output_tokens`, `max_total_tokens`, `timeout`, `needs`) that it reads.
     pub keys: &'static [&'static str],
     /// Keys it cannot do without, each with an example value for the hint.
     pub needs: &'static [(&'static str, &'static str)],

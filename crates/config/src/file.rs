@@ -119,6 +119,7 @@ pub(crate) struct RawAgent {
     pub args: Option<At<Vec<At<String>>>>,
     pub env: Option<At<BTreeMap<At<String>, At<String>>>>,
     pub retries: Option<At<i64>>,
+    pub needs: Option<At<Vec<At<String>>>>,
 }
 
 /// A list of agent names, each with its own span so that an unknown one can be pointed at.

@@ -45,6 +45,7 @@ mod duration;
 mod error;
 mod file;
 mod init_crew;
+mod labels;
 mod notify;
 mod overrides;
 mod prices;

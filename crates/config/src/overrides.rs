@@ -4,7 +4,7 @@
 //! loaded: first the environment, then the flags, so a flag beats a variable and a variable beats
 //! the file. A value is written the way it would be in TOML (`8`, `true`, `"20m"`,
 //! `["a", "b"]`), but quotes may be left off: `20m`, `cargo test --all` and `claude,codex` (for a
-//! role list) mean what they look like.
+//! role list or machine labels) mean what they look like.
 //!
 //! # Environment variables
 //!
@@ -136,7 +136,7 @@ pub fn flag_name(key: &str) -> String {
 /// file and checked by the same rules.
 ///
 /// Keys that hold text take the value literally unless it is already a quoted TOML string; role
-/// lists accept `a,b,c`; every other key takes TOML value syntax and falls back to a string, so
+/// lists and machine labels accept `a,b,c`; every other key takes TOML value syntax and falls back to a string, so
 /// that `20m` is a duration and `lots` a wrong-typed concurrency rather than a syntax error.
 pub(crate) fn value_text(key: &str, raw: &str) -> String {
     let trimmed = raw.trim();
@@ -147,7 +147,7 @@ pub(crate) fn value_text(key: &str, raw: &str) -> String {
             _ => quote(raw),
         };
     }
-    if is_role_list(key) {
+    if is_name_list(key) {
         return match parsed {
             Some(DeValue::Array(_)) => trimmed.to_string(),
             Some(DeValue::String(names)) => name_list(&names),
@@ -192,11 +192,14 @@ fn holds_text(key: &str) -> bool {
     )
 }
 
-fn is_role_list(key: &str) -> bool {
-    key == "host.labels"
-        || key
-            .strip_prefix("roles.")
-            .is_some_and(|role| !role.is_empty() && !role.contains('.'))
+/// Whether the key's value is a list of names (a role's agents, machine labels), so that
+/// `a,b` means `["a", "b"]`.
+fn is_name_list(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('.').collect();
+    matches!(
+        parts.as_slice(),
+        ["host", "labels"] | ["roles", _] | ["agents", _, "needs"]
+    ) && parts.iter().all(|part| !part.is_empty())
 }
 
 #[cfg(test)]
@@ -301,5 +304,12 @@ mod tests {
         assert_eq!(value_text("roles.coder", "[\"a\"]"), "[\"a\"]");
         assert_eq!(value_text("roles.coder", "\"a,b\""), "[\"a\", \"b\"]");
         assert_eq!(value_text("roles.coder", ""), "[]");
+        assert_eq!(value_text("host.labels", "gpu,gtk"), "[\"gpu\", \"gtk\"]");
+        assert_eq!(value_text("agents.local.needs", "gpu"), "[\"gpu\"]");
+        assert_eq!(
+            value_text("agents.local.needs", "gpu, cuda"),
+            "[\"gpu\", \"cuda\"]"
+        );
+        assert_eq!(value_text("agents..needs", "gpu"), "\"gpu\"");
     }
 }

@@ -92,8 +92,8 @@ pub struct HostSettings {
     pub max_load: Option<f64>,
     /// Hold heavy work back while less memory than this many bytes is available. Default: none.
     pub min_free_memory: Option<u64>,
-    /// What this machine has (`gpu`, `gtk`): jobs of tasks that need a label go only to
-    /// machines with it. Set per machine (`GAFFER_HOST__LABELS=gpu,gtk` or `gaffer up --label`),
+    /// What this machine has (`gpu`, `gtk`): jobs of tasks that need a label, and runs of agents
+    /// that need one (`[agents.<name>] needs`), go only to machines with it. Set per machine (`GAFFER_HOST__LABELS=gpu,gtk` or `gaffer up --label`),
     /// since gaffer.toml is shared. Default: none (it takes only jobs that need nothing).
     pub labels: Vec<String>,
 }
@@ -293,28 +293,22 @@ pub(crate) fn resolve_host(check: &Check<'_>, raw: &RawHost) -> Result<HostSetti
             })?)
         }
     };
-    let mut labels = Vec::new();
-    if let Some(at) = &raw.labels {
-        for label in at.get_ref() {
-            let label = label.trim();
-            if label.is_empty()
-                || label.len() > 64
-                || label.chars().any(|c| c.is_whitespace() || c == ',')
-            {
-                return Err(check.error(
+    let labels = match &raw.labels {
+        None => Vec::new(),
+        Some(at) => crate::labels::labels(at.get_ref().iter().map(String::as_str)).map_err(
+            |(_, label)| {
+                check.error(
                     at,
                     "host.labels",
                     format!("host.labels: `{label}` is not a machine label"),
-                    "write labels of 1 to 64 characters without spaces or commas, e.g. \
-                     labels = [\"gpu\", \"gtk\"]"
-                        .to_string(),
-                ));
-            }
-            labels.push(label.to_string());
-        }
-    }
-    labels.sort();
-    labels.dedup();
+                    format!(
+                        "write labels of {}, e.g. labels = [\"gpu\", \"gtk\"]",
+                        crate::labels::LABEL_FORM
+                    ),
+                )
+            },
+        )?,
+    };
     Ok(HostSettings {
         heavy_slots,
         max_load,

@@ -162,8 +162,9 @@ const REST: &str = r#"
 # Hold them back while the load average is above this, or free memory below this.
 # max_load = 6.0
 # min_free_memory = "2GiB"
-# What this machine has: tasks added with `--needs gpu` run only on machines labelled gpu. Set
-# it per machine (GAFFER_HOST__LABELS=gpu or `gaffer up --label gpu`): this file is shared.
+# What this machine has: tasks added with `--needs gpu`, and agents with needs = ["gpu"], run
+# only on machines labelled gpu. Set it per machine (GAFFER_HOST__LABELS=gpu or
+# `gaffer up --label gpu`): this file is shared.
 # labels = ["gpu"]
 
 # Agents: give each a name and a backend. Backends:
@@ -181,7 +182,8 @@ const REST: &str = r#"
 # API key (default ANTHROPIC_API_KEY or OPENAI_API_KEY); never write a key in this file.
 # claude takes permission_mode and skip_permissions, codex takes sandbox, both take args (extra
 # CLI arguments); openai and anthropic take retries (on 429 and 5xx, default 3); env adds
-# environment variables. See gaffer.example.toml for every key.
+# environment variables. needs = ["gpu"] runs an agent only on machines labelled gpu (a local
+# model only that machine serves). See gaffer.example.toml for every key.
 #
 # [agents.claude]
 # backend = "claude"

@@ -3,6 +3,7 @@
 
 use crate::board::Board;
 use crate::error::{EngineError, Result};
+use crate::who::Asked;
 use gaffer_core::structured::Plan;
 use gaffer_core::{
     Effect, Input, JobSpec, NewEvent, NewJob, NewTask, Payload, Task, TaskId, TaskKind, TaskState,
@@ -106,11 +107,19 @@ fn build_commit(
         max_attempts: board.settings.limits.lost_run_retries.saturating_add(1),
         needs: vec![],
     };
-    // Agent runs and verify go only to machines with the labels the task needs (`needs:gpu`);
-    // bookkeeping (cleanup, settling attempts) runs anywhere.
+    // Verify goes only to machines with the labels the task needs (`needs:gpu`); agent jobs
+    // also to machines with those their agents need (`crate::needs`); bookkeeping (cleanup,
+    // settling attempts) runs anywhere.
     let needy = |spec: JobSpec| NewJob {
         needs: task.needs(),
         ..job(spec)
+    };
+    let agent_job = |spec: JobSpec, effect: &Effect| -> Result<NewJob> {
+        let needs = match Asked::of(effect) {
+            Some(asked) => crate::needs::run_needs(board, task, asked)?,
+            None => task.needs(),
+        };
+        Ok(NewJob { needs, ..job(spec) })
     };
     for effect in effects {
         match effect {
@@ -120,13 +129,16 @@ fn build_commit(
                 session,
                 reason,
                 feedback,
-            } => commit.enqueue.push(needy(JobSpec::Run {
-                role: *role,
-                tier: *tier,
-                session: *session,
-                reason: *reason,
-                feedback: feedback.clone(),
-            })),
+            } => commit.enqueue.push(agent_job(
+                JobSpec::Run {
+                    role: *role,
+                    tier: *tier,
+                    session: *session,
+                    reason: *reason,
+                    feedback: feedback.clone(),
+                },
+                effect,
+            )?),
             Effect::Verify { commit: c, purpose } => commit.enqueue.push(NewJob {
                 // Heavy work is granted in the order it was asked for, whatever the priority.
                 priority: 0,
@@ -138,10 +150,13 @@ fn build_commit(
             Effect::Cleanup { delete_branch } => commit.enqueue.push(job(JobSpec::Cleanup {
                 delete_branch: *delete_branch,
             })),
-            Effect::StartAttempt { slot, tier } => commit.enqueue.push(needy(JobSpec::Attempt {
-                slot: *slot,
-                tier: *tier,
-            })),
+            Effect::StartAttempt { slot, tier } => commit.enqueue.push(agent_job(
+                JobSpec::Attempt {
+                    slot: *slot,
+                    tier: *tier,
+                },
+                effect,
+            )?),
             Effect::VerifyAttempt { slot, commit: c } => commit.enqueue.push(NewJob {
                 priority: 0,
                 ..needy(JobSpec::VerifyAttempt {

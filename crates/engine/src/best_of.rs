@@ -12,7 +12,6 @@
 use crate::board::Board;
 use crate::error::{EngineError, Result};
 use crate::jobs::worktree_name;
-use gaffer_agents::{AgentSpec, Registry};
 use gaffer_config::Settings;
 use gaffer_core::payload::AttemptCost;
 use gaffer_core::{AttemptStatus, NewTask, Run, Task};
@@ -52,23 +51,6 @@ pub(crate) fn attempt_name(task: &Task, slot: u32) -> String {
 /// The branch of attempt `slot`.
 pub(crate) fn attempt_branch(task: &Task, slot: u32) -> String {
     format!("{}-c{slot}", task.branch)
-}
-
-/// The agent of attempt `slot`: the coder ladder's agents in turn, from the task's tier.
-pub(crate) fn agent_for(
-    board: &Board,
-    agents: &Registry,
-    slot: u32,
-    tier: u32,
-) -> Result<AgentSpec> {
-    let ladder = &board.settings.roles.coder;
-    if ladder.is_empty() {
-        return Err(EngineError::NoAgent {
-            role: "coder".into(),
-        });
-    }
-    let index = (tier as usize + slot.saturating_sub(1) as usize) % ladder.len();
-    Ok(agents.get(&ladder[index])?.clone())
 }
 
 /// The reviewer picks among the attempts (rather than reviewing the task's own change).

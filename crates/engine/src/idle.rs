@@ -129,13 +129,3 @@ pub(crate) fn round(board: &Board) -> Result<Option<Task>> {
         .project(task.project)])?;
     Ok(Some(task))
 }
-
-/// The agent that surveys: the first planner, else the first coder.
-pub(crate) fn agent_name(board: &Board) -> Option<&str> {
-    let roles = &board.settings.roles;
-    roles
-        .planner
-        .first()
-        .or_else(|| roles.coder.first())
-        .map(String::as_str)
-}

@@ -1,6 +1,8 @@
 //! Which machine takes which job. A task that needs machine labels (`needs:gpu`) has its agent
-//! runs and verify enqueued with those needs (`apply.rs`); each engine claims with its machine's
-//! labels (`[host] labels`), so the store hands such a job only to a machine that has them. Here:
+//! runs and verify enqueued with those needs, and an agent that needs some
+//! (`[agents.<name>] needs`) has its runs enqueued with them too (`needs.rs`, from `apply.rs`);
+//! each engine claims with its machine's labels (`[host] labels`), so the store hands such a job
+//! only to a machine that has them. Here:
 //! every engine says it is alive, with its labels and load (`Store::announce_host`, read back by
 //! `gaffer workers`), and a job that no live machine can take is said on the board
 //! (`job.unroutable`, once per job) instead of waiting silently.
@@ -45,9 +47,9 @@ pub fn is_worker(name: &str) -> bool {
     name.starts_with("worker:")
 }
 
-/// Whether this daemon starts a task that needs `needs`: on a board of its own, always; on a
-/// shared board, when this machine or a live remote worker could work on it (another daemon
-/// that could starts it from its own room).
+/// Whether this daemon starts work that needs `needs`: on a board of its own, always; on a
+/// shared board, when this machine or a live remote worker could take it (another daemon that
+/// could starts it from its own room).
 pub(crate) fn starts_here(board: &Board, needs: &[String], workers: &[HostInfo]) -> bool {
     !board.shared
         || fits(needs, &board.settings.host.labels)
@@ -114,12 +116,14 @@ pub(crate) fn announce(board: &Board, name: &str, running: usize, slots: usize) 
 /// What was said cannot be routed: a job (or, `None`, a ready task) of a task.
 pub(crate) type Said = HashSet<(Option<JobId>, gaffer_core::TaskId)>;
 
-/// Something that waits for labels: its job (if any), its task, what it is, what it needs.
+/// Something that waits for labels: its job (if any), its task, what it is, and what it needs,
+/// one list per way it can go (a job: its needs; a ready task: those of each job its start
+/// enqueues, any of which a machine may take).
 type Waiting = (
     Option<JobId>,
     Option<gaffer_core::TaskId>,
     String,
-    Vec<String>,
+    Vec<Vec<String>>,
 );
 
 /// Says on the board, once per job, which jobs of this project wait for labels no live machine
@@ -142,14 +146,14 @@ pub(crate) fn report_unroutable(board: &Board, now_ms: i64, reported: &mut Said)
                 Some(j.id),
                 j.task,
                 j.spec.kind().as_str().to_string(),
-                j.needs,
+                vec![j.needs],
             )
         })
         .collect();
     if board.shared {
         for task in board.tasks(&[gaffer_core::Status::Ready])? {
-            let needs = task.needs();
-            if !needs.is_empty() {
+            let needs = crate::needs::start_needs(board, &task);
+            if needs.iter().all(|n| !n.is_empty()) {
                 waiting.push((None, Some(task.id), "task".to_string(), needs));
             }
         }
@@ -164,7 +168,10 @@ pub(crate) fn report_unroutable(board: &Board, now_ms: i64, reported: &mut Said)
     let hosts = live_hosts(board, now_ms)?;
     for (job, task, kind, needs) in waiting {
         let Some(task) = task else { continue };
-        if hosts.iter().any(|h| fits(&needs, &h.labels)) {
+        if hosts
+            .iter()
+            .any(|h| needs.iter().any(|n| fits(n, &h.labels)))
+        {
             continue;
         }
         // Once on the board, whichever daemon said it (the queue's driver may change).
@@ -176,6 +183,8 @@ pub(crate) fn report_unroutable(board: &Board, now_ms: i64, reported: &mut Said)
             .iter()
             .map(|h| format!("{} [{}]", h.name, h.labels.join(", ")))
             .collect();
+        // A ready task says what its first job needs.
+        let needs = needs.into_iter().next().unwrap_or_default();
         let event = NewEvent::of(Payload::JobUnroutable(JobUnroutable {
             job,
             kind,

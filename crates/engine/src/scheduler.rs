@@ -91,10 +91,10 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     // Start ready tasks by priority while slots and write scopes allow.
     let mut in_flight: Vec<&Task> = tasks.iter().filter(|t| t.status().is_in_flight()).collect();
     let mut busy = tasks.iter().filter(|t| uses_agent_slot(t.status())).count();
-    // On a shared board a daemon starts only the tasks its machine, or a remote worker, can
-    // work on (their needs, `needs:gpu`): another daemon that has the labels starts them from
-    // its own room.
-    // Alone on its board, a daemon starts them all (one that no machine can take is said by
+    // On a shared board a daemon starts only the tasks that it, or a live remote worker, can
+    // work on (can take a job their start enqueues: the task's needs, `needs:gpu`, and its
+    // first agents'): another daemon that has the labels starts them from its own room. Alone
+    // on its board, a daemon starts them all (one that no machine can take is said by
     // `job.unroutable`).
     let workers = if board.shared {
         crate::routing::live_workers(board, crate::queue::now_ms()).unwrap_or_default()
@@ -104,7 +104,12 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     let mut ready: Vec<&Task> = tasks
         .iter()
         .filter(|t| t.status() == Status::Ready)
-        .filter(|t| crate::routing::starts_here(board, &t.needs(), &workers))
+        .filter(|t| {
+            !board.shared
+                || crate::needs::start_needs(board, t)
+                    .iter()
+                    .any(|needs| crate::routing::starts_here(board, needs, &workers))
+        })
         .collect();
     // A task promoted in this very round starts in the next one (the machine needs it ready).
     ready.sort_by_key(|t| (std::cmp::Reverse(t.priority), t.id));

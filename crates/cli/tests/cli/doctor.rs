@@ -254,6 +254,56 @@ fn doctor_fails_with_8_for_a_missing_or_too_old_agent_cli() {
     assert!(detail.contains("1.0.3 is older than 2.1.0"), "{detail}");
 }
 
+/// An agent that needs a label this machine lacks runs elsewhere: its missing CLI is no fault
+/// here; on a machine with the label it is.
+#[test]
+fn doctor_checks_an_agent_only_where_its_labels_are() {
+    let project = Project::new();
+    let empty = project.path().join(".git/empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let agent = format!(
+        "[agents.gpu-coder]\nbackend = \"claude\"\nneeds = [\"gpu\"]\nenv = {{ PATH = {:?} }}\n",
+        empty.display().to_string()
+    );
+    with_config(&project, "true", &agent, "gpu-coder");
+    let (code, checks) = doctor_json(&project);
+    let detail = |checks: &Value| {
+        checks_named(checks, "agent")
+            .into_iter()
+            .find(|c| c["detail"].as_str().unwrap().starts_with("gpu-coder:"))
+            .unwrap()
+            .clone()
+    };
+    let here = detail(&checks);
+    assert_eq!(here["ok"], true, "{here:#}");
+    assert!(
+        here["detail"]
+            .as_str()
+            .unwrap()
+            .contains("needs gpu, which this machine lacks"),
+        "{here:#}"
+    );
+    assert_eq!(code, Some(0), "{checks:#}");
+
+    let out = project
+        .gaffer()
+        .env("GAFFER_HOST__LABELS", "gpu")
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(8), "{checks:#}");
+    let there = detail(&checks);
+    assert_eq!(there["ok"], false, "{there:#}");
+    assert!(
+        there["detail"]
+            .as_str()
+            .unwrap()
+            .contains("claude: not installed"),
+        "{there:#}"
+    );
+}
+
 #[test]
 fn doctor_fails_with_8_for_an_unset_key_variable_and_never_prints_it() {
     let project = Project::new();

@@ -124,6 +124,31 @@ impl Agent<'_> {
         ))
     }
 
+    /// `needs`: machine labels, each pointed at when it is not one (the rule of `[host] labels`).
+    pub(super) fn needs(
+        &self,
+        value: &Option<At<Vec<At<String>>>>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(list) = value else {
+            return Ok(Vec::new());
+        };
+        crate::labels::labels(list.get_ref().iter().map(|at| at.get_ref().as_str())).map_err(
+            |(index, label)| {
+                let key = self.key("needs");
+                let bad = list.get_ref().get(index).map_or(list.span(), At::span);
+                self.check.source.invalid(
+                    Some(&bad),
+                    &key,
+                    format!("{key}: `{label}` is not a machine label"),
+                    format!(
+                        "write labels of {}, e.g. needs = [\"gpu\"]",
+                        crate::labels::LABEL_FORM
+                    ),
+                )
+            },
+        )
+    }
+
     /// The checks of a `command` template (see the module documentation).
     pub(super) fn command_template(
         &self,

@@ -11,6 +11,7 @@
 //! - `base_url` is an `http(s)://` URL with a host;
 //! - a `command` template passes the prompt (`{prompt}` or `{prompt_file}`), uses no unknown
 //!   `{name}` placeholder, and uses `{model}` only when `model` is set;
+//! - `needs` holds machine labels, the rule of `[host] labels` (one word each, no commas);
 //! - numbers are within their bounds, `timeout` is a positive duration, `api_key_env` and the
 //!   names in `env` are environment variable names, `skip_permissions = true` does not
 //!   contradict `permission_mode`.
@@ -138,6 +139,7 @@ pub(crate) fn resolve(
             &MAX_TOTAL_TOKENS_RANGE,
         )?
         .map(|n| u64::try_from(n).unwrap_or(0));
+    let needs = agent.needs(&fields.needs)?;
     let timeout = match &fields.timeout {
         Some(_) => Some(check.duration(
             &fields.timeout,
@@ -160,6 +162,7 @@ pub(crate) fn resolve(
         max_output_tokens,
         max_total_tokens,
         timeout,
+        needs,
     })
 }
 

@@ -252,3 +252,80 @@ fn new_keys_serialize_for_gaffer_config() {
     assert_eq!(json["privacy"]["mode"], "any");
     assert_eq!(json["prices"], serde_json::json!({}));
 }
+
+#[test]
+fn an_agent_may_need_machine_labels() {
+    let settings = parse(
+        r#"
+[agents.local]
+backend = "openai"
+model = "qwen"
+base_url = "http://127.0.0.1:11434/v1"
+needs = ["gpu", " cuda", "gpu"]
+[agents.claude]
+backend = "claude"
+"#,
+    );
+    assert_eq!(settings.agents["local"].needs, ["cuda", "gpu"]);
+    assert!(settings.agents["claude"].needs.is_empty());
+    let json = serde_json::to_value(&settings).unwrap();
+    assert_eq!(
+        json["agents"]["local"]["needs"],
+        serde_json::json!(["cuda", "gpu"])
+    );
+    assert_eq!(json["agents"]["claude"]["needs"], serde_json::json!([]));
+}
+
+#[test]
+fn a_needed_label_is_one_word() {
+    let error = parse_err(
+        "[agents.local]\nbackend = \"scripted\"\nscript = \"s.json\"\nneeds = [\"gpu\",\n  \"big gpu\"]\n",
+    );
+    assert_eq!(error.key(), Some("agents.local.needs"));
+    assert_eq!(error.line(), Some(5), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("agents.local.needs: `big gpu` is not a machine label"),
+        "{text}"
+    );
+    assert!(text.contains("without spaces or commas"), "{text}");
+    for bad in ["\"\"", "\"a,b\"", &format!("\"{}\"", "x".repeat(65))] {
+        let error = parse_err(&format!(
+            "[agents.x]\nbackend = \"scripted\"\nscript = \"s.json\"\nneeds = [{bad}]\n"
+        ));
+        assert!(
+            error.to_string().contains("is not a machine label"),
+            "{error}"
+        );
+    }
+    let error =
+        parse_err("[agents.x]\nbackend = \"scripted\"\nscript = \"s.json\"\nneeds = \"gpu\"\n");
+    assert_eq!(error.key(), Some("agents.x.needs"), "{error}");
+}
+
+#[test]
+fn needs_come_from_the_environment_as_a_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gaffer.toml");
+    std::fs::write(
+        &path,
+        "[agents.local-qwen]\nbackend = \"scripted\"\nscript = \"s.json\"\nneeds = [\"gpu\"]\n",
+    )
+    .unwrap();
+    let env = Overrides::from_env([(
+        "GAFFER_AGENTS__LOCAL_QWEN__NEEDS".to_string(),
+        "gtk, gpu".to_string(),
+    )]);
+    let settings = load(Some(&path), &env, &Overrides::new()).unwrap();
+    assert_eq!(settings.agents["local-qwen"].needs, ["gpu", "gtk"]);
+
+    let mut flags = Overrides::new();
+    flags.push("agents.local-qwen.needs", "two words");
+    let error = load(Some(&path), &Overrides::new(), &flags).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("--set agents.local-qwen.needs: agents.local-qwen.needs: `two words`"),
+        "{error}"
+    );
+}

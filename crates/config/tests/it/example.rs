@@ -93,6 +93,8 @@ fn the_shipped_example_parses_to_what_it_says() {
         ),
         (Some(8192), Some(2_000_000), Some(5))
     );
+    assert_eq!(local.needs, ["gpu"]);
+    assert!(settings.agents["claude-sonnet"].needs.is_empty());
     let aider = &settings.agents["aider"];
     assert_eq!(
         Some(crate::command(aider).command.as_str()),

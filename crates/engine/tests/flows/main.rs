@@ -4,6 +4,7 @@
 //! Each test asserts what came out: the statuses a task went through, its runs (agents, tiers,
 //! sessions, costs), its events, and what landed on the target.
 
+mod agent_needs;
 mod approvals;
 mod best_of;
 mod budgets;

@@ -1,5 +1,7 @@
 //! Can each configured agent work? Its CLI is installed at a version gaffer supports, its
 //! command's program exists, its script is there, and its key variable is set (never printed).
+//! An agent that needs machine labels this machine lacks (`[agents.<name>] needs`, `host.labels`)
+//! never runs here, so nothing of it is looked for.
 
 use super::programs::{locate, programs};
 use gaffer_config::{AgentSettings, BackendSettings, Runs, Settings};
@@ -32,9 +34,35 @@ pub fn check_agents(settings: &Settings, root: &Path) -> Vec<AgentCheck> {
         .filter_map(|name| Some((name, settings.agent(name)?)))
         .map(|(name, agent)| AgentCheck {
             name: name.clone(),
-            result: check_agent(agent, root),
+            result: check_here(agent, &settings.host.labels, root),
         })
         .collect()
+}
+
+/// [`check_agent`] on a machine with `labels` that may run the agent, with what it needs; a
+/// machine that may not is told so, and nothing is checked.
+fn check_here(
+    agent: &AgentSettings,
+    labels: &[String],
+    root: &Path,
+) -> Result<String, (String, String)> {
+    if agent.needs.is_empty() {
+        return check_agent(agent, root);
+    }
+    let missing: Vec<&str> = agent
+        .needs
+        .iter()
+        .filter(|label| !labels.contains(label))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Ok(format!(
+            "needs {}, which this machine lacks (host.labels): it runs on machines labelled so, \
+             not checked here",
+            missing.join(", ")
+        ));
+    }
+    check_agent(agent, root).map(|found| format!("{found}, needs {}", agent.needs.join(", ")))
 }
 
 fn check_agent(agent: &AgentSettings, root: &Path) -> Result<String, (String, String)> {

@@ -19,7 +19,7 @@ use crate::error::{EngineError, Result};
 use crate::prompts::Context;
 use crate::review::{ReviewContext, plan_for};
 use crate::{best_of, prompts, repo_map};
-use gaffer_agents::{AgentSpec, Outcome, Registry};
+use gaffer_agents::{AgentSpec, Outcome};
 use gaffer_core::{
     Input, NewRun, PendingRun, Role, Run, RunReason, RunResult, RunStatus, SessionMode, Task,
 };
@@ -97,17 +97,12 @@ pub(crate) async fn run(ctx: &JobContext, planned: Planned<'_>) -> Result<JobRes
         });
     }
     let picking = role == Role::Reviewer && best_of::picking(&task);
-    let agent = match slot {
-        Some(slot) => best_of::agent_for(board, &ctx.agents, slot, tier)?,
-        // An idle survey: the first planner, else the first coder.
-        None if role == Role::Planner && crate::idle::is_survey(&task) => {
-            let name = crate::idle::agent_name(board).ok_or_else(|| EngineError::NoAgent {
-                role: role.to_string(),
-            })?;
-            ctx.agents.get(name)?.clone()
-        }
-        None => pick_agent(board, &ctx.agents, role, tier, &previous)?,
-    };
+    let agent = chosen_agent(
+        ctx,
+        &task,
+        crate::who::Asked { role, tier, slot },
+        &previous,
+    )?;
     let worktree = match slot {
         // Each attempt in its own worktree and branch, from the landing base.
         Some(slot) => {
@@ -466,48 +461,31 @@ fn finish(
     }
 }
 
-/// Picks the configured agent for a role and tier. Reviewers prefer a family other than the
-/// author's (cross-family review).
-fn pick_agent(
-    board: &Board,
-    agents: &Registry,
-    role: Role,
-    tier: u32,
+/// The agent of the job's first run, chosen as when the job was enqueued with its agents'
+/// labels (`crate::who`).
+fn chosen_agent(
+    ctx: &JobContext,
+    task: &Task,
+    asked: crate::who::Asked,
     previous: &[Run],
 ) -> Result<AgentSpec> {
-    let roles = &board.settings.roles;
-    let ladder: &[String] = match role {
-        Role::Coder => &roles.coder,
-        Role::Resolver if !roles.resolver.is_empty() => &roles.resolver,
-        Role::Resolver => &roles.coder,
-        Role::Reviewer => &roles.reviewer,
-        Role::Planner => &roles.planner,
-        Role::PlanReviewer => &roles.plan_reviewer,
-    };
-    if ladder.is_empty() {
-        return Err(EngineError::NoAgent {
-            role: role.to_string(),
-        });
-    }
-    let name = match role {
-        Role::Coder | Role::Resolver => &ladder[(tier as usize).min(ladder.len() - 1)],
-        Role::Reviewer | Role::PlanReviewer => {
-            let author = previous
-                .iter()
-                .rev()
-                .find(|r| matches!(r.role, Role::Coder | Role::Resolver | Role::Planner))
-                .and_then(|r| agents.get(&r.agent).ok())
-                .map(|a| a.family.clone());
-            ladder
-                .iter()
-                .find(|n| {
-                    agents
-                        .get(n)
-                        .is_ok_and(|a| Some(&a.family) != author.as_ref())
-                })
-                .unwrap_or(&ladder[0])
+    let settings = &ctx.board.settings;
+    let name = crate::who::main_agent(settings, task, asked, previous).ok_or_else(|| {
+        EngineError::NoAgent {
+            role: asked.role.to_string(),
         }
-        Role::Planner => &ladder[0],
-    };
-    Ok(agents.get(name)?.clone())
+    })?;
+    // Only settings that differ between machines (an agent's needs set in one machine's
+    // environment) can choose otherwise here than when the job was enqueued.
+    let wanted = settings.agent(name).map_or(&[][..], |a| &a.needs[..]);
+    if !crate::routing::fits(wanted, &settings.host.labels) {
+        tracing::warn!(
+            "job {} runs agent `{name}`, which needs [{}], on a machine labelled [{}]: the \
+             machine that enqueued it saw other settings",
+            ctx.job.id,
+            wanted.join(", "),
+            settings.host.labels.join(", ")
+        );
+    }
+    Ok(ctx.agents.get(name)?.clone())
 }
