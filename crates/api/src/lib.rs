@@ -12,6 +12,7 @@ mod client;
 mod daemon_file;
 mod event;
 pub mod paths;
+mod worker_token;
 
 pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,
@@ -21,3 +22,4 @@ pub use clean::CleanReport;
 pub use client::{API_URL_ENV, Api, ApiError, CLIENT_HEADER, Endpoint, RUN_TOKEN_ENV};
 pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};
 pub use event::{ReadableEvent, readable};
+pub use worker_token::{CreatedWorkerToken, NewWorkerTokenBody, Revoked};

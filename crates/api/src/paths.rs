@@ -10,6 +10,8 @@ pub const SHUTDOWN: &str = "/api/shutdown";
 /// Removes idle worktrees and dead branches (`POST`), under the daemon's own locks.
 pub const CLEAN: &str = "/api/clean";
 pub const WORKERS: &str = "/api/workers";
+/// The project's worker tokens (`GET`), or a new one (`POST`).
+pub const WORKER_TOKENS: &str = "/api/worker-tokens";
 
 /// One task, with its runs and events (`GET`), or changed (`PATCH`).
 pub fn task(id: i64) -> String {
@@ -31,6 +33,11 @@ pub fn tasks_in(statuses: &[&str]) -> String {
     }
 }
 
+/// Revokes worker token `id` (`POST`).
+pub fn revoke_worker_token(id: i64) -> String {
+    format!("{WORKER_TOKENS}/{id}/revoke")
+}
+
 /// The live event stream, from the event after `after`.
 pub fn event_stream(after: i64) -> String {
     format!("/api/events/stream?after={after}")
@@ -50,5 +57,6 @@ mod tests {
             "/api/tasks?status=queued,merging"
         );
         assert_eq!(event_stream(12), "/api/events/stream?after=12");
+        assert_eq!(revoke_worker_token(4), "/api/worker-tokens/4/revoke");
     }
 }

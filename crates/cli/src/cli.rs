@@ -49,6 +49,9 @@ pub enum Command {
     Status(JsonArg),
     /// The machines that take jobs: their labels, jobs, load and when they were last heard.
     Workers(JsonArg),
+    /// Remote workers: `gaffer worker token create|list|revoke` manages the tokens they
+    /// present to take this project's jobs.
+    Worker(WorkerArgs),
     /// The merge queue: the train and its candidates under test, waiting tasks, why tasks left.
     Queue(JsonArg),
     /// Events as they happen.
@@ -89,6 +92,48 @@ pub enum Command {
     /// Serve the board as MCP tools on standard input and output (register it with Claude Code:
     /// `claude mcp add gaffer -- gaffer mcp`).
     Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct WorkerArgs {
+    #[command(subcommand)]
+    pub command: Option<WorkerCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkerCommand {
+    /// Make, list or revoke the tokens remote workers present (`gaffer worker --token`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a remote worker; its secret is printed this once.
+    Create {
+        /// A label the worker's machine has (repeatable, or comma-separated): it takes the jobs
+        /// of tasks added with `--needs` naming it, and jobs that need nothing.
+        #[arg(long = "label", value_name = "LABEL")]
+        labels: Vec<String>,
+        /// What to call the worker (default: `worker` and its labels, e.g. worker-gpu).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Print JSON (`{"token", "secret"}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The project's worker tokens, revoked ones included (never a secret).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: its worker is refused from now on.
+    Revoke {
+        /// The token's id (`gaffer worker token list`).
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -49,6 +49,10 @@ impl Client {
         Ok(self.api.post_as(path, body).await?)
     }
 
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
+        Ok(self.api.get_as(path).await?)
+    }
+
     pub async fn get_stream(&self, path: &str) -> CliResult<reqwest::Response> {
         Ok(self.api.get_stream(path).await?)
     }

@@ -41,6 +41,10 @@
 //! | `GET /api/usage` | tokens and cost of the project's runs |
 //! | `GET /api/usage/breakdown?by=task\|role\|model\|agent\|day` | `{"by", "rows"}`: usage per value, highest cost first |
 //! | `GET /api/queue` | the merge queue: train with candidates, waiting tasks, exits, figures |
+//! | `GET /api/workers` | the machines that take jobs: labels, jobs held, slots, load, last heard |
+//! | `GET /api/worker-tokens` | the project's worker tokens, revoked ones included (never a secret) |
+//! | `POST /api/worker-tokens` | `{"name"?, "labels"}`: 201 and `{"token", "secret"}`, the secret shown this once |
+//! | `POST /api/worker-tokens/{id}/revoke` | `{"revoked"}` (`false`: revoked already); 404 when there is no such token |
 //! | `POST /api/scale` | `{"concurrency"}`: agents running at once |
 //! | `POST /api/shutdown` | 202; the daemon stops cleanly |
 //! | `GET /api/openapi.json` | this API as an OpenAPI 3.1 document ([`openapi`]) |

@@ -22,9 +22,12 @@ mod store;
 mod task;
 mod up;
 mod usage;
+mod worker_token;
 mod workers;
 
-use crate::cli::{AgentCommand, Cli, Command, StoreCommand, TaskCommand};
+use crate::cli::{
+    AgentCommand, Cli, Command, StoreCommand, TaskCommand, TokenCommand, WorkerCommand,
+};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
 pub use act::perform;
@@ -84,6 +87,25 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Decline(args) => crew::decline(&ctx, &args),
         Command::Status(args) => status::run(&ctx, args.json),
         Command::Workers(args) => workers::run(&ctx, args.json),
+        Command::Worker(args) => match args.command {
+            Some(WorkerCommand::Token(TokenCommand::Create { labels, name, json })) => {
+                worker_token::create(&ctx, &labels, name.as_deref(), json)
+            }
+            Some(WorkerCommand::Token(TokenCommand::List { json })) => {
+                worker_token::list(&ctx, json)
+            }
+            Some(WorkerCommand::Token(TokenCommand::Revoke { id })) => {
+                worker_token::revoke(&ctx, id)
+            }
+            None => Err(CliError::new(
+                Kind::Usage,
+                "`gaffer worker` needs a subcommand: running a worker is not in this build",
+            )
+            .hint(
+                "`gaffer worker token create --label gpu` makes a token for a remote worker; \
+                 `gaffer worker --help` lists what there is",
+            )),
+        },
         Command::Queue(args) => queue::run(&ctx, args.json),
         Command::Feed(args) => feed::run(&ctx, &args),
         Command::Log(args) => log::run(&ctx, &args),

@@ -105,6 +105,7 @@ fn a_closed_pipe_ends_every_command_quietly() {
     run(&project, &["clean", "--json"], Ends::Ok);
     run(&project, &["down"], Ends::Ok);
     run(&project, &["store", "migrate"], Ends::Ok);
+    run(&project, &["worker", "token", "list"], Ends::Ok);
 
     let daemon = project.start_daemon();
     project.wait_for_status(1, "merged");
@@ -125,6 +126,11 @@ fn a_closed_pipe_ends_every_command_quietly() {
         (vec!["status", "--json"], Ends::Ok),
         (vec!["workers"], Ends::Ok),
         (vec!["workers", "--json"], Ends::Ok),
+        (vec!["worker"], Ends::Refused),
+        (vec!["worker", "--help"], Ends::Ok),
+        (vec!["worker", "token", "list"], Ends::Ok),
+        (vec!["worker", "token", "list", "--json"], Ends::Ok),
+        (vec!["worker", "token", "revoke", "999"], Ends::Refused),
         (vec!["queue"], Ends::Ok),
         (vec!["queue", "--json"], Ends::Ok),
         (vec!["feed"], Ends::Ok),
@@ -189,6 +195,16 @@ fn a_closed_pipe_ends_every_command_quietly() {
         Ends::Ok,
     );
     assert_eq!(task_count(&project), before + 3);
+    run(
+        &project,
+        &["worker", "token", "create", "--label", "gpu"],
+        Ends::Ok,
+    );
+    run(&project, &["worker", "token", "create", "--json"], Ends::Ok);
+    let tokens = project.json(&["worker", "token", "list", "--json"]);
+    assert_eq!(tokens.as_array().unwrap().len(), 2, "each token made once");
+    run(&project, &["worker", "token", "revoke", "1"], Ends::Ok);
+    assert!(project.json(&["worker", "token", "list", "--json"])[0]["revoked_ms"].is_i64());
     run(&project, &["answer", &q, "Hello"], Ends::Ok);
     assert_ne!(project.status_of(question), "needs_input");
     let last = project.add_task("Cancel me", &[]);

@@ -14,6 +14,7 @@ mod stream;
 mod tasks;
 mod usage;
 pub(crate) mod worker;
+mod worker_tokens;
 
 use crate::access;
 use crate::error::ApiError;
@@ -36,6 +37,11 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/usage/breakdown", get(usage::breakdown))
         .route("/queue", get(queue::show))
         .route("/workers", get(queue::workers))
+        .route(
+            "/worker-tokens",
+            get(worker_tokens::list).post(worker_tokens::create),
+        )
+        .route("/worker-tokens/{id}/revoke", post(worker_tokens::revoke))
         .route("/scale", post(meta::scale))
         .route("/shutdown", post(meta::shutdown))
         .route("/clean", post(clean::clean))

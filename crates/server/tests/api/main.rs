@@ -18,6 +18,7 @@ mod queue;
 mod serve;
 mod stream;
 mod tasks;
+mod worker_tokens;
 mod workers;
 
 /// A file added to this directory but not declared above would silently never run.

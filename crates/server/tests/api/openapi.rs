@@ -535,6 +535,33 @@ async fn answers_match_their_documented_schemas() {
     check(&doc, "post", "/api/scale", &reply);
     let reply = api.post("/api/clean", "").await;
     check(&doc, "post", "/api/clean", &reply);
+    let reply = api
+        .post(
+            "/api/worker-tokens",
+            r#"{"name": "gpu box", "labels": ["gpu"]}"#,
+        )
+        .await;
+    check(&doc, "post", "/api/worker-tokens", &reply);
+    let token = reply.json()["token"]["id"].as_i64().unwrap();
+    check(
+        &doc,
+        "post",
+        "/api/worker-tokens",
+        &api.post("/api/worker-tokens", r#"{"labels": []}"#).await,
+    );
+    let revoke = "/api/worker-tokens/{id}/revoke";
+    for _ in 0..2 {
+        let reply = api
+            .post(&format!("/api/worker-tokens/{token}/revoke"), "")
+            .await;
+        check(&doc, "post", revoke, &reply);
+    }
+    check(
+        &doc,
+        "get",
+        "/api/worker-tokens",
+        &api.get("/api/worker-tokens").await,
+    );
 
     // Errors have the documented shape too.
     check(&doc, "get", t, &api.get("/api/tasks/999").await);
@@ -568,6 +595,19 @@ async fn answers_match_their_documented_schemas() {
         "get",
         "/api/usage/breakdown",
         &api.get("/api/usage/breakdown").await,
+    );
+    check(
+        &doc,
+        "post",
+        "/api/worker-tokens",
+        &api.post("/api/worker-tokens", r#"{"labels": ["two words"]}"#)
+            .await,
+    );
+    check(
+        &doc,
+        "post",
+        "/api/worker-tokens/{id}/revoke",
+        &api.post("/api/worker-tokens/999/revoke", "").await,
     );
 
     // Without the token, and with a run's token where it does not reach.
