@@ -49,8 +49,9 @@ pub enum Command {
     Status(JsonArg),
     /// The machines that take jobs: their labels, jobs, load and when they were last heard.
     Workers(JsonArg),
-    /// Remote workers: `gaffer worker token create|list|revoke` manages the tokens they
-    /// present to take this project's jobs.
+    /// Run a remote worker for a daemon (`--server URL`): it claims agent runs and verify over
+    /// HTTP with a worker token and runs them in its own clone; `gaffer worker token
+    /// create|list|revoke` manages those tokens.
     Worker(WorkerArgs),
     /// The merge queue: the train and its candidates under test, waiting tasks, why tasks left.
     Queue(JsonArg),
@@ -99,6 +100,30 @@ pub enum Command {
 pub struct WorkerArgs {
     #[command(subcommand)]
     pub command: Option<WorkerCommand>,
+    /// The daemon to work for: its base URL (`http://host:7420`).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The worker token (`gfw_…`, from `gaffer worker token create`); better given in
+    /// GAFFER_WORKER_TOKEN, which `ps` does not show.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "GAFFER_WORKER_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// A label to claim with (repeatable, or comma-separated), among those the token grants;
+    /// all of them by default.
+    #[arg(long = "label", value_name = "LABEL", value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// Where the worker keeps its clone and state (default:
+    /// `~/.local/state/gaffer/worker-<token id>`).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+    /// Clone from this URL instead of the one the daemon names (the same repository, e.g. with
+    /// this machine's credentials).
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

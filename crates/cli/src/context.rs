@@ -30,6 +30,16 @@ impl Context {
         })
     }
 
+    /// This context in another directory (its `--config` and `--set` as typed): a worker's
+    /// clone.
+    pub fn at(&self, dir: PathBuf) -> Context {
+        Context {
+            dir,
+            config: self.config.clone(),
+            set: self.set.clone(),
+        }
+    }
+
     /// This context with one more `--set key=value` (after those typed, so it wins).
     pub fn with_set(&self, set: String) -> Context {
         let mut more = self.set.clone();

@@ -1,10 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Several machines, one board: hosts are network namespaces on a bridge of their own
 //! (`gaffer_test_support::netns`). Host 1 holds PostgreSQL, the bare remote (served by
-//! `git daemon`) and a daemon; hosts 2 and 3 run daemons; each has its own directories and its
-//! own clone, and code moves only through the remote. Twelve tasks run with a scripted agent;
-//! meanwhile the daemon of host 2 is killed with SIGKILL and host 3 is cut off the network for
-//! longer than a lease. Every task merges exactly once, the target is green at every
+//! `git daemon`) and a daemon that also serves remote workers; hosts 2 and 3 run daemons; every
+//! host runs a remote worker (`gaffer worker`, with a worker token of its own and different
+//! labels: none, gpu, gpu and big) that reaches the board only through host 1's daemon. Each
+//! daemon and worker has its own directories and its own clone, and code moves only through the
+//! remote. Twelve tasks run with a scripted agent, some needing labels only workers have;
+//! meanwhile host 2's worker and daemon are killed with SIGKILL, and host 3 (its worker
+//! included) is cut off the network for longer than a lease. Every task merges exactly once,
+//! labelled tasks ran only on workers with the labels, the target is green at every
 //! first-parent commit, and nothing is left running.
 
 use gaffer_core::{RunStatus, Seq, Status, event_kind};
@@ -41,8 +45,23 @@ coder = ["coder"]
 const RUN_TESTS: &str = "#!/bin/sh\ntest ! -e BROKEN && test -f README.md\n";
 
 const TASKS: usize = 12;
-/// These need the `gpu` label, which only host 3 has.
+/// These need the `gpu` label, which only the workers of hosts 2 and 3 have.
 const GPU_TASKS: [usize; 3] = [4, 8, 11];
+/// This one needs `big`, which only host 3's worker has.
+const BIG_TASK: usize = 6;
+/// Host 1's daemon listens here, on its own address, for the workers.
+const API_PORT: u16 = 7420;
+/// The daemons' API token (configured, as a daemon reached beyond loopback needs).
+const API_TOKEN: &str = "multihost-api-token";
+
+/// The labels of each host's worker (daemons have none).
+fn worker_labels(i: usize) -> &'static [&'static str] {
+    match i {
+        0 => &[],
+        1 => &["gpu"],
+        _ => &["gpu", "big"],
+    }
+}
 /// Its first attempt breaks the tests (verify fails, it must never land); the second fixes it.
 const BREAKER: usize = 12;
 
@@ -98,20 +117,28 @@ impl Machine<'_> {
         let mut cmd = self.command(env!("CARGO_BIN_EXE_gaffer"));
         cmd.current_dir(self.clone_dir())
             .env("GAFFER_STORE__URL", store)
+            .env("GAFFER_TOKEN", API_TOKEN)
             .env("GAFFER_LOG", "info");
         cmd
     }
 
-    fn start_daemon(&self, store: &str, labels: &[&str]) -> Child {
-        let log = std::fs::File::options()
+    fn log_file(&self, name: &str) -> std::fs::File {
+        std::fs::File::options()
             .create(true)
             .append(true)
-            .open(self.dir.join("daemon.log"))
-            .unwrap();
+            .open(self.dir.join(name))
+            .unwrap()
+    }
+
+    /// The daemon; `serve_workers`: listening on the host's address for remote workers.
+    fn start_daemon(&self, store: &str, serve_workers: bool) -> Child {
+        let log = self.log_file("daemon.log");
         let mut cmd = self.gaffer(store);
-        cmd.args(["up", "--port", "0"]);
-        for label in labels {
-            cmd.args(["--label", label]);
+        if serve_workers {
+            cmd.env("GAFFER_SERVER__HOST", self.host.addr.to_string())
+                .args(["up", "--port", &API_PORT.to_string()]);
+        } else {
+            cmd.args(["up", "--port", "0"]);
         }
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -120,8 +147,32 @@ impl Machine<'_> {
             .unwrap()
     }
 
+    /// The remote worker: its own directory, no database, host 1's daemon at `server`.
+    fn start_worker(&self, server: &str, token: &str) -> Child {
+        let log = self.log_file("worker.log");
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_gaffer"));
+        cmd.current_dir(&self.dir)
+            .env("GAFFER_WORKER_TOKEN", token)
+            .env("GAFFER_LOG", "info")
+            .args(["worker", "--server", server, "--dir"])
+            .arg(self.worker_dir())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    fn worker_dir(&self) -> PathBuf {
+        self.dir.join("worker")
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    fn worker_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("worker.log")).unwrap_or_default()
     }
 }
 
@@ -278,12 +329,11 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
         );
     }
 
-    // A daemon on every host; host 3 has a GPU.
-    let labels = |i: usize| -> &'static [&'static str] { if i == 2 { &["gpu"] } else { &[] } };
+    // A daemon on every host; host 1's serves the workers.
     let mut daemons: Vec<Child> = machines
         .iter()
         .enumerate()
-        .map(|(i, m)| m.start_daemon(&store_url, labels(i)))
+        .map(|(i, m)| m.start_daemon(&store_url, i == 0))
         .collect();
     let board = PgStore::open_default(&local_db).unwrap();
     // Each daemon says where it listens once it serves.
@@ -299,12 +349,46 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    // A worker token per host's worker, made on host 1; a worker on every host.
+    let tokens: Vec<String> = (0..machines.len())
+        .map(|i| {
+            let mut create = server.gaffer(&store_url);
+            create.args(["worker", "token", "create", "--json", "--name"]);
+            create.arg(format!("host{}", i + 1));
+            for label in worker_labels(i) {
+                create.args(["--label", label]);
+            }
+            let out = run(&mut create, "gaffer worker token create");
+            let made: serde_json::Value = serde_json::from_str(&out).unwrap();
+            made["secret"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let api = format!("http://{}:{API_PORT}", server.host.addr);
+    let mut workers: Vec<Child> = machines
+        .iter()
+        .zip(&tokens)
+        .map(|(m, token)| m.start_worker(&api, token))
+        .collect();
+    for m in &machines {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !m.worker_log().contains("works for multihost") {
+            assert!(
+                Instant::now() < deadline,
+                "the worker of {} did not start:\n{}",
+                m.host.name,
+                m.worker_log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     let titles = (1..=TASKS)
         .map(|i| {
-            (
-                format!("task {i:02}"),
-                GPU_TASKS.contains(&i).then_some("gpu"),
-            )
+            let needs = if GPU_TASKS.contains(&i) {
+                Some("gpu")
+            } else {
+                (i == BIG_TASK).then_some("big")
+            };
+            (format!("task {i:02}"), needs)
         })
         .chain([("needs gtk".to_string(), Some("gtk"))]);
     for (title, needs) in titles {
@@ -328,41 +412,53 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
             .map(|t| format!("#{} {} {:?}", t.id, t.title, t.status()))
             .collect();
         for m in &machines {
-            out.push(format!("--- {} log tail:", m.host.name));
-            let log = m.log();
-            let lines: Vec<&str> = log.lines().collect();
-            out.extend(
-                lines[lines.len().saturating_sub(30)..]
-                    .iter()
-                    .map(|l| l.to_string()),
-            );
+            for (what, log) in [("daemon", m.log()), ("worker", m.worker_log())] {
+                out.push(format!("--- {} {what} log tail:", m.host.name));
+                let lines: Vec<&str> = log.lines().collect();
+                out.extend(
+                    lines[lines.len().saturating_sub(30)..]
+                        .iter()
+                        .map(|l| l.to_string()),
+                );
+            }
         }
         out.join("\n")
     };
-    // Kill host 2's daemon while it runs an agent; cut host 3 off for three leases.
-    let running_on = |m: &Machine<'_>| -> bool {
+    // Kill host 2's worker, then its daemon, each while it runs an agent; cut host 3 (its
+    // daemon and its worker) off for three leases.
+    let running_in = |dir: &Path| -> bool {
         board
             .tasks(&TaskFilter::default())
             .unwrap()
             .iter()
             .flat_map(|t| board.runs(t.id).unwrap())
-            .any(|r| r.status == RunStatus::Running && Path::new(&r.worktree).starts_with(&m.dir))
+            .any(|r| r.status == RunStatus::Running && Path::new(&r.worktree).starts_with(dir))
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !running_on(&machines[1]) {
-        assert!(
-            Instant::now() < deadline,
-            "no agent run on host 2:\n{}",
-            describe(&board)
-        );
-        std::thread::sleep(Duration::from_millis(100));
+    for (what, dir) in [
+        ("host 2's worker", machines[1].worker_dir()),
+        ("host 2's daemon", machines[1].clone_dir()),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !running_in(&dir) {
+            assert!(
+                Instant::now() < deadline,
+                "no agent run by {what}:\n{}",
+                describe(&board)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if what.ends_with("worker") {
+            kill9(&mut workers[1]);
+        } else {
+            kill9(&mut daemons[1]);
+        }
     }
-    kill9(&mut daemons[1]);
     network.cut(machines[2].host);
     std::thread::sleep(Duration::from_secs(12));
     network.restore(machines[2].host);
     // Host 2 comes back, as an operator would bring it back.
-    daemons[1] = machines[1].start_daemon(&store_url, labels(1));
+    daemons[1] = machines[1].start_daemon(&store_url, false);
+    workers[1] = machines[1].start_worker(&api, &tokens[1]);
 
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
@@ -413,18 +509,45 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
             && e.data["passed"] == false),
         "the breaker's broken attempt never failed verify"
     );
-    // GPU tasks ran (agents and verify alike: every run) on host 3 only.
-    for task in all_tasks.iter().filter(|t| t.needs() == ["gpu"]) {
-        for run in board.runs(task.id).unwrap() {
+    // Labelled tasks ran (every agent run) only on workers with the labels: gpu on host 2's
+    // or host 3's worker, big on host 3's.
+    for task in all_tasks
+        .iter()
+        .filter(|t| !t.needs().is_empty() && t.title != "needs gtk")
+    {
+        let able: Vec<PathBuf> = machines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                task.needs()
+                    .iter()
+                    .all(|n| worker_labels(*i).contains(&n.as_str()))
+            })
+            .map(|(_, m)| m.worker_dir())
+            .collect();
+        let runs = board.runs(task.id).unwrap();
+        assert!(!runs.is_empty(), "task {} has no run", task.id);
+        for run in runs {
             assert!(
-                Path::new(&run.worktree).starts_with(&machines[2].dir),
-                "run {} of gpu task {} was in {}",
+                able.iter().any(|d| Path::new(&run.worktree).starts_with(d)),
+                "run {} of task {} (needs {:?}) was in {}",
                 run.id,
                 task.id,
+                task.needs(),
                 run.worktree
             );
         }
     }
+    // Every worker is on the board.
+    let hosts = board.hosts().unwrap();
+    assert_eq!(
+        hosts
+            .iter()
+            .filter(|h| h.name.starts_with("worker:"))
+            .count(),
+        machines.len(),
+        "{hosts:?}"
+    );
     for task in all_tasks.iter().filter(|t| t.title != "needs gtk") {
         let landings = events
             .iter()
@@ -483,12 +606,12 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
     }
 
     // Stopped cleanly, nothing of gaffer's is left running on any host.
-    for d in &mut daemons {
-        let pid = nix::unistd::Pid::from_raw(d.id() as i32);
+    for w in workers.iter_mut().chain(daemons.iter_mut()) {
+        let pid = nix::unistd::Pid::from_raw(w.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
     }
-    for d in &mut daemons {
-        let _ = d.wait();
+    for w in workers.iter_mut().chain(daemons.iter_mut()) {
+        let _ = w.wait();
     }
     // `git daemon` serves through a `git-daemon` child: stop both.
     let cmdline =

@@ -97,14 +97,26 @@ pub fn run() -> CliResult<ExitCode> {
             Some(WorkerCommand::Token(TokenCommand::Revoke { id })) => {
                 worker_token::revoke(&ctx, id)
             }
-            None => Err(CliError::new(
-                Kind::Usage,
-                "`gaffer worker` needs a subcommand: running a worker is not in this build",
-            )
-            .hint(
-                "`gaffer worker token create --label gpu` makes a token for a remote worker; \
-                 `gaffer worker --help` lists what there is",
-            )),
+            None => match args.server {
+                Some(server) => crate::worker::run(
+                    &ctx,
+                    &crate::worker::WorkerRun {
+                        server,
+                        token: args.token,
+                        labels: args.labels,
+                        dir: args.dir,
+                        remote: args.remote,
+                    },
+                ),
+                None => Err(CliError::new(
+                    Kind::Usage,
+                    "`gaffer worker` needs the daemon to work for (--server URL)",
+                )
+                .hint(
+                    "`gaffer worker --server http://host:7420` with GAFFER_WORKER_TOKEN set runs \
+                     a worker; `gaffer worker token create --label gpu` makes its token",
+                )),
+            },
         },
         Command::Queue(args) => queue::run(&ctx, args.json),
         Command::Feed(args) => feed::run(&ctx, &args),
