@@ -31,6 +31,7 @@ mod store;
 mod task;
 mod token;
 mod usage;
+mod worker;
 mod worker_token;
 
 /// A file added to this directory but not declared above would silently never run.

@@ -6,7 +6,7 @@ use gaffer_test_support::postgres;
 use serde_json::Value;
 
 /// A bare remote named `origin` with the project's main, and `project.remote` set.
-fn with_remote(project: &Project) -> tempfile::TempDir {
+pub(crate) fn with_remote(project: &Project) -> tempfile::TempDir {
     let remote = tempfile::tempdir().unwrap();
     let bare = remote.path().join("origin.git");
     project
