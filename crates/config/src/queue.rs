@@ -8,7 +8,8 @@
 //!
 //! [host]
 //! heavy_slots = 4             # verify runs at once (queue and coders together); default: CPUs
-//! max_load = 6.0              # hold heavy work back while the 1-minute load average is above
+//! max_load = 6.0              # hold heavy work (and new agent runs) back while the 1-minute
+//!                             # load average is above
 //! min_free_memory = "2GiB"    # ... or while less memory than this is available
 //! ```
 

@@ -45,6 +45,8 @@ pub struct Engine {
     budget: HostBudget,
     /// Why heavy work was last held back by the host's load, to log each change once.
     held_back: Mutex<Option<String>>,
+    /// The same for agent runs.
+    agents_held_back: Mutex<Option<String>>,
     running: Mutex<HashMap<JobId, Running>>,
     /// Numbers each claim (see `fill`).
     claims: AtomicU64,
@@ -147,6 +149,7 @@ impl Engine {
             concurrency: AtomicUsize::new(concurrency),
             budget,
             held_back: Mutex::new(None),
+            agents_held_back: Mutex::new(None),
             running: Mutex::new(HashMap::new()),
             claims: AtomicU64::new(0),
             last_agent_start: Mutex::new(None),
@@ -433,7 +436,8 @@ impl Engine {
         };
         for &kinds in all {
             for _ in 0..self.slots(kinds) {
-                if kinds == AGENT_KINDS && !self.stagger_allows_start() {
+                if kinds == AGENT_KINDS && (!self.agent_admitted() || !self.stagger_allows_start())
+                {
                     break;
                 }
                 let permit = if kinds == HEAVY_KINDS {
@@ -490,6 +494,22 @@ impl Engine {
             *last = why;
         }
         permit
+    }
+
+    /// Whether this host can take another agent run (its load and memory thresholds, `[host]`);
+    /// logs each change of why agents wait, as heavy work does.
+    fn agent_admitted(&self) -> bool {
+        let why = self.budget.agent_held_back().map(|held| held.to_string());
+        if let Ok(mut last) = self.agents_held_back.lock()
+            && *last != why
+        {
+            match &why {
+                Some(why) => tracing::info!("agent runs wait: {why}"),
+                None => tracing::info!("agent runs resume"),
+            }
+            *last = why.clone();
+        }
+        why.is_none()
     }
 
     /// Agent starts are spread by `engine.agent_stagger`; true when the next may start now (and

@@ -3,7 +3,9 @@
 //! while the load average or the free memory is past its configured threshold.
 //!
 //! The engine asks for a permit before it claims a verify job and holds it while the job runs;
-//! jobs are claimed oldest first, so permits go out in the order the work was asked for. The
+//! jobs are claimed oldest first, so permits go out in the order the work was asked for. Agent
+//! runs have slots of their own (`engine.concurrency`) but wait on the same load and memory
+//! thresholds ([`HostBudget::agent_held_back`]). The
 //! budget is this daemon's: several daemons on one machine each have their own, and the load and
 //! memory thresholds are what keeps them from overloading it together.
 
@@ -126,6 +128,16 @@ impl HostBudget {
         thresholds(self.max_load, self.min_free_memory, (self.probe)())
     }
 
+    /// Why no new agent run may start on this host now, if none may: agents have their own
+    /// slots (`engine.concurrency`), but the load and memory thresholds hold them back too, so
+    /// that a machine (a daemon's or a remote worker's) claims no work it cannot carry.
+    pub fn agent_held_back(&self) -> Option<HeldBack> {
+        if self.max_load.is_none() && self.min_free_memory.is_none() {
+            return None;
+        }
+        thresholds(self.max_load, self.min_free_memory, (self.probe)())
+    }
+
     /// A slot, unless every slot is taken or the host is past a threshold.
     pub fn try_acquire(&self) -> Result<HeavyPermit, HeldBack> {
         let watched = self.max_load.is_some() || self.min_free_memory.is_some();
@@ -188,6 +200,31 @@ mod tests {
             max_load,
             min_free_memory: min_free,
         }
+    }
+
+    #[test]
+    fn agents_wait_on_the_thresholds_but_not_on_the_heavy_slots() {
+        let budget = HostBudget::with_probe(&settings(1, None, None), Box::new(HostLoad::default));
+        let _permit = budget.try_acquire().unwrap();
+        assert_eq!(
+            budget.agent_held_back(),
+            None,
+            "heavy slots are not agents'"
+        );
+        let busy = HostBudget::with_probe(
+            &settings(1, Some(2.0), Some(1 << 30)),
+            Box::new(|| HostLoad {
+                load1: Some(1.0),
+                available_memory: Some(1 << 20),
+            }),
+        );
+        assert_eq!(
+            busy.agent_held_back(),
+            Some(HeldBack::Memory {
+                available: 1 << 20,
+                min: 1 << 30
+            })
+        );
     }
 
     #[test]

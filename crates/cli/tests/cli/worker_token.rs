@@ -132,7 +132,10 @@ fn bad_usage_is_refused_with_a_hint() {
     let bare = run(&project, &["worker"]);
     assert_eq!(bare.status.code(), Some(2), "{}", stderr_of(&bare));
     let err = stderr_of(&bare);
-    assert!(err.contains("`gaffer worker` needs the daemon to work for"), "{err}");
+    assert!(
+        err.contains("`gaffer worker` needs the daemon to work for"),
+        "{err}"
+    );
     assert!(err.contains("`gaffer worker token create"), "{err}");
 
     for labels in ["two words", "a,,b", "x/y z"] {

@@ -267,3 +267,38 @@ async fn a_worker_can_do_its_jobs_and_nothing_else() {
 fn h_status(d: &mut Daemons, id: gaffer_core::TaskId) -> Status {
     d.daemon(0).task(id).status()
 }
+
+/// Each worker applies its own host budget before claiming: one whose machine is short of
+/// memory (by its own `[host] min_free_memory`) takes no agent run or verify; the other does it
+/// all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_past_its_own_host_thresholds_claims_nothing() {
+    let mut d = daemons(1, 200, &[]);
+    d.add_worker(&["w"], &[("host.min_free_memory", "1000000GiB")]);
+    d.add_worker(&["w"], &[]);
+    let ids: Vec<gaffer_core::TaskId> = ["alpha", "bravo", "charlie"]
+        .iter()
+        .map(|name| {
+            d.daemon(0).add_task(gaffer_core::NewTask {
+                title: format!("Write {name}"),
+                labels: vec!["needs:w".into()],
+                ..Default::default()
+            })
+        })
+        .collect();
+    d.start_all();
+    d.worker(0).start();
+    d.worker(1).start();
+    wait_all_merged(d.daemon(0), &ids).await;
+    d.stop_all().await;
+    for id in &ids {
+        for run in d.daemon(0).runs(*id) {
+            assert_eq!(
+                worker_of(&mut d, 2, &run.worktree),
+                Some(1),
+                "run {} ran on the worker short of memory",
+                run.id
+            );
+        }
+    }
+}

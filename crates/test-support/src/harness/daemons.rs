@@ -85,6 +85,14 @@ impl Daemons {
     /// reached as a worker (token ids 1, 2, …), as `gaffer worker` does over HTTP.
     pub fn add_workers(&mut self, labels: &[&[&str]]) {
         for granted in labels {
+            self.add_worker(granted, &[]);
+        }
+    }
+
+    /// One more remote worker ([`Daemons::add_workers`]) with these settings of its own
+    /// (`host.min_free_memory`, …) over the board's.
+    pub fn add_worker(&mut self, granted: &[&str], extra: &[(&str, &str)]) {
+        {
             let token = self.workers.len() as i64 + 1;
             let daemon = Arc::clone(self.daemons[0].board());
             let identity = gaffer_engine::worker::WorkerIdentity {
@@ -94,11 +102,11 @@ impl Daemons {
                 labels: granted.iter().map(|l| l.to_string()).collect(),
             };
             let repo = TestRepo::clone_of(&self.remote);
-            let settings = self
-                .builder
-                .clone()
-                .set("host.labels", &granted.join(","))
-                .settings(&repo);
+            let mut builder = self.builder.clone().set("host.labels", &granted.join(","));
+            for (key, value) in extra {
+                builder = builder.set(key, value);
+            }
+            let settings = builder.settings(&repo);
             let sharing = Sharing {
                 shared: true,
                 database: None,
