@@ -106,12 +106,7 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
         outln!("  note      {}", note.trim())?;
     }
     outln!("  branch    {}", task.branch)?;
-    outln!(
-        "  attempts  {} coding run(s), {} failed, tier {}",
-        task.state.code_runs,
-        task.state.total_failures,
-        task.state.tier
-    )?;
+    outln!("  attempts  {}", task.state.attempts_summary())?;
     if !task.blocked_by.is_empty() {
         let deps: Vec<String> = task.blocked_by.iter().map(|d| d.to_string()).collect();
         outln!("  after     {}", deps.join(", "))?;

@@ -151,10 +151,88 @@ impl Session<'_> {
     }
 }
 
-/// An error as one line: the message, then the hint.
+/// An error as one line: the message, then the hint in the shell's own words.
 pub fn describe(e: &CliError) -> String {
     match &e.hint {
-        Some(hint) => format!("{} (hint: {hint})", e.message),
+        Some(hint) => format!("{} (hint: {})", e.message, in_shell_words(hint)),
         None => e.message.clone(),
+    }
+}
+
+/// A hint written for the command line or the API, as the shell says it: `` `gaffer answer 3
+/// TEXT` `` becomes `` `/answer 3 TEXT` `` where the shell has that command, and an API route
+/// given beside its command (`GET /api/tasks (`gaffer task list`)`) is left out.
+pub fn in_shell_words(hint: &str) -> String {
+    let mut out = String::with_capacity(hint.len());
+    let mut rest = hint;
+    while let Some(start) = rest.find("`gaffer ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "`gaffer ".len()..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        // `gaffer task list` and `gaffer task show` are the shell's `/status` and `/show`.
+        let shell = match (name.as_str(), after) {
+            ("task", a) if a.starts_with("task list") => Some(("status", "task list".len())),
+            ("task", a) if a.starts_with("task show") => Some(("show", "task show".len())),
+            (n, _) if n != "task" && super::command::spec(n).is_some() => Some((n, n.len())),
+            _ => None,
+        };
+        match shell {
+            Some((command, skip)) => {
+                out.push_str("`/");
+                out.push_str(command);
+                rest = &after[skip..];
+            }
+            None => {
+                out.push_str("`gaffer ");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    without_routes(&out)
+}
+
+/// Leaves out `GET /api/… (` … `)` around a command: the shell's people have no use for the
+/// route.
+fn without_routes(text: &str) -> String {
+    let mut out = text.to_string();
+    for method in ["GET ", "POST ", "PATCH ", "DELETE "] {
+        while let Some(start) = out.find(&format!("{method}/api/")) {
+            let after = &out[start..];
+            let Some(open) = after.find(" (") else { break };
+            let inner = &after[open + 2..];
+            let Some(close) = inner.find(')') else { break };
+            let command = inner[..close].to_string();
+            let end = start + open + 2 + close + 1;
+            out.replace_range(start..end, &command);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_shell_words;
+
+    #[test]
+    fn hints_name_the_shell_s_commands_not_the_cli_s_or_the_api_s() {
+        assert_eq!(
+            in_shell_words("answer it with `gaffer answer 3 TEXT`"),
+            "answer it with `/answer 3 TEXT`"
+        );
+        assert_eq!(
+            in_shell_words("list the tasks with GET /api/tasks (`gaffer task list`)"),
+            "list the tasks with `/status`"
+        );
+        assert_eq!(
+            in_shell_words("to stop all work, use POST /api/shutdown (`gaffer down`)"),
+            "to stop all work, use `gaffer down`"
+        );
+        // No such shell command: the CLI's stays.
+        assert_eq!(in_shell_words("run `gaffer up`"), "run `gaffer up`");
+        assert_eq!(in_shell_words("nothing to change"), "nothing to change");
     }
 }

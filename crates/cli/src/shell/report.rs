@@ -117,10 +117,7 @@ pub fn summary(task: &Task) -> Vec<String> {
         task.state.risk, task.kind, task.priority
     ));
     lines.push(format!("branch    {}", task.branch));
-    lines.push(format!(
-        "attempts  {} coding run(s), {} failed, tier {}",
-        task.state.code_runs, task.state.total_failures, task.state.tier
-    ));
+    lines.push(format!("attempts  {}", task.state.attempts_summary()));
     if !task.blocked_by.is_empty() {
         let deps: Vec<String> = task.blocked_by.iter().map(|d| d.to_string()).collect();
         lines.push(format!("after     {}", deps.join(", ")));

@@ -350,6 +350,15 @@ fn sentences_say_what_happened() {
         say(event_kind::TASK_STATUS, of(event_kind::TASK_STATUS)),
         "task 3: coding → verifying (run finished)"
     );
+    // A step within one status is not a move.
+    let mut within = of(event_kind::TASK_STATUS);
+    within["from"] = json!("merging");
+    within["to"] = json!("merging");
+    within["input"] = json!("candidate_ready");
+    assert_eq!(
+        say(event_kind::TASK_STATUS, within),
+        "task 3: merging: candidate ready"
+    );
     let made = sentence(&Event {
         task: None,
         run: None,

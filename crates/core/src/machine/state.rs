@@ -222,6 +222,20 @@ pub struct QueueSlot {
 }
 
 impl TaskState {
+    /// Its attempts as people read them, the same everywhere: `2 coding runs, 1 attempt sent
+    /// back, tier 0`. An attempt is sent back when its verify failed, it changed nothing, or its
+    /// run failed: its run may still have succeeded.
+    pub fn attempts_summary(&self) -> String {
+        let plural =
+            |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{}, {} sent back, tier {}",
+            plural(self.code_runs, "coding run", "coding runs"),
+            plural(self.total_failures, "attempt", "attempts"),
+            self.tier
+        )
+    }
+
     /// A new task in the backlog.
     pub fn new(flow: Flow, risk: Risk, tier: u32) -> Self {
         Self {

@@ -1020,3 +1020,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn attempts_read_the_same_everywhere() {
+    let mut s = TaskState::new(Flow::default(), Risk::Low, 0);
+    assert_eq!(
+        s.attempts_summary(),
+        "0 coding runs, 0 attempts sent back, tier 0"
+    );
+    s.code_runs = 2;
+    s.total_failures = 1;
+    s.tier = 1;
+    assert_eq!(
+        s.attempts_summary(),
+        "2 coding runs, 1 attempt sent back, tier 1"
+    );
+    s.code_runs = 1;
+    assert_eq!(
+        s.attempts_summary(),
+        "1 coding run, 1 attempt sent back, tier 1"
+    );
+}

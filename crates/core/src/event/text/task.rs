@@ -26,12 +26,17 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
             text
         }
         Payload::TaskStatus(p) => {
-            let mut text = format!(
-                "{} → {} ({})",
-                words(p.from.as_str()),
-                words(p.to.as_str()),
-                words(&p.input)
-            );
+            // A step within one status (a candidate built, verify of it ended) is not a move.
+            let mut text = if p.from == p.to {
+                format!("{}: {}", words(p.to.as_str()), words(&p.input))
+            } else {
+                format!(
+                    "{} → {} ({})",
+                    words(p.from.as_str()),
+                    words(p.to.as_str()),
+                    words(&p.input)
+                )
+            };
             if let Some(note) = p.note.as_deref().filter(|n| !n.trim().is_empty()) {
                 text.push_str(&format!(": {}", first_line(note)));
             }

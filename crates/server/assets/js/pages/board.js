@@ -101,7 +101,7 @@ function card(t) {
     h('div', { class: 'activity' }, activity && !['merged', 'cancelled', 'failed'].includes(st.status) ? activity : ''),
     h('div', { class: 'card-foot' },
       t.labels.map((l) => h('span', { class: 'label' }, l)),
-      st.total_failures ? h('span', { class: 'chip chip-warn', title: 'failed attempts' }, `${st.total_failures}× retried`) : null,
+      st.total_failures ? h('span', { class: 'chip chip-warn', title: 'attempts sent back (verify failed, no change, or a failed run)' }, `${st.total_failures} sent back`) : null,
       cost ? h('span', { class: 'card-cost', title: `${fmt.int(cost.usage.input_tokens)} in, ${fmt.int(cost.usage.output_tokens)} out` }, fmt.cost(cost.usage.cost_usd)) : null));
 }
 

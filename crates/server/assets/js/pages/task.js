@@ -108,7 +108,7 @@ function page(detail, events, diffText, runEvents, reload) {
           st.note ? fact('Note', st.note) : null,
           fact('Cost', fmt.cost(usage.cost)),
           fact('Tokens', `${fmt.int(usage.input)} in · ${fmt.int(usage.output)} out${usage.cached ? ` · ${fmt.int(usage.cached)} cached` : ''}`),
-          fact('Runs', `${runs.length} (${st.code_runs} coding, ${st.total_failures} failed attempt${st.total_failures === 1 ? '' : 's'})`),
+          fact('Runs', `${runs.length} (${st.code_runs} coding, ${st.total_failures} attempt${st.total_failures === 1 ? '' : 's'} sent back)`),
           st.review_rounds ? fact('Review rounds', String(st.review_rounds)) : null,
           fact('Tier', String(st.tier)),
           fact('Branch', h('code', {}, task.branch)),
