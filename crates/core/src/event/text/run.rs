@@ -39,13 +39,19 @@ pub(super) fn output(output: &Output) -> String {
             "was refused: the agent's {tool} call was not allowed: {}",
             first_line(reason)
         ),
-        Output::Usage { usage } => format!(
-            "used {} tokens in ({} cached), {} out, {}",
-            usage.input_tokens,
-            usage.cached_tokens,
-            usage.output_tokens,
-            usd(usage.cost_usd)
-        ),
+        // A turn's usage as the agent reported it: most agents price only the run as a whole
+        // (its end says what it cost), so a turn's cost is said only when there is one.
+        Output::Usage { usage } => {
+            let tokens = format!(
+                "used {} tokens in ({} cached), {} out",
+                usage.input_tokens, usage.cached_tokens, usage.output_tokens
+            );
+            if usage.cost_usd > 0.0 {
+                format!("{tokens}, {}", usd(usage.cost_usd))
+            } else {
+                tokens
+            }
+        }
     }
 }
 
