@@ -31,6 +31,11 @@ pub struct BoardOptions {
     /// ([`crate::daemon_prefix`] of its state directory) when `None`. A remote worker's is
     /// given by its token (`worker:<token id>:…`).
     pub owner_prefix: Option<String>,
+    /// On a remote worker, the daemon, for what its store does not carry (`crate::worker`).
+    pub remote: Option<Arc<dyn crate::worker::Remote>>,
+    /// The project's key in the store, when another machine already named it (a remote
+    /// worker works for the daemon's project, however its own clone names the remote).
+    pub project_key: Option<String>,
 }
 
 impl BoardOptions {
@@ -65,6 +70,8 @@ pub struct Board {
     pub(crate) shared: bool,
     /// The owner prefix of this daemon (see `owner.rs`).
     pub(crate) owner_prefix: String,
+    /// On a remote worker, the daemon (see [`BoardOptions::remote`]).
+    pub(crate) remote: Option<Arc<dyn crate::worker::Remote>>,
     /// One exchange with the remote at a time: concurrent fetches into the same tracking refs
     /// would fight over their locks.
     pub(crate) remote_lock: std::sync::Mutex<()>,
@@ -101,6 +108,28 @@ fn remote_key(url: &str) -> String {
         Some(scheme) => format!("{scheme}://{rest}"),
         None => rest.to_string(),
     }
+}
+
+/// A remote's URL without the secrets it may carry, to hand to another machine: over HTTP(S)
+/// the whole `user[:password]@` goes (a token is often the user), elsewhere (`ssh://git@host`)
+/// only a password; an scp-like `git@host:path` carries none.
+pub(crate) fn without_credentials(url: &str) -> String {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        return format!("{scheme}://{host}{path}");
+    }
+    let user = userinfo.split(':').next().unwrap_or_default();
+    format!("{scheme}://{user}@{host}{path}")
 }
 
 /// A task's `needs:` labels name machine labels: refused now, with a hint, when one could never
@@ -205,7 +234,10 @@ impl Board {
         ));
         let root = main_worktree(&git)?;
         let shared = options.shared.unwrap_or(settings.store.url.is_some());
-        let key = project_key(&git, &settings, &root, shared)?;
+        let key = match &options.project_key {
+            Some(key) => key.clone(),
+            None => project_key(&git, &settings, &root, shared)?,
+        };
         if shared {
             // Claims, exhausted jobs and the event log are the whole store's: one board per
             // database schema, never two projects' work mixed.
@@ -250,6 +282,7 @@ impl Board {
         Ok(Board {
             shared,
             owner_prefix,
+            remote: options.remote.clone(),
             remote_lock: std::sync::Mutex::new(()),
             settings,
             paths,
@@ -459,6 +492,24 @@ impl Board {
 #[cfg(test)]
 mod remote_key_tests {
     use super::remote_key;
+
+    #[test]
+    fn urls_handed_to_workers_carry_no_credentials() {
+        use super::without_credentials as w;
+        assert_eq!(
+            w("https://ci:s3cret@github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            w("https://ghp_token@github.com/o/r"),
+            "https://github.com/o/r"
+        );
+        assert_eq!(w("ssh://git:pw@host:22/r.git"), "ssh://git@host:22/r.git");
+        assert_eq!(w("ssh://git@host/r.git"), "ssh://git@host/r.git");
+        assert_eq!(w("git@github.com:o/r.git"), "git@github.com:o/r.git");
+        assert_eq!(w("git://10.0.0.1/board.git"), "git://10.0.0.1/board.git");
+        assert_eq!(w("/srv/git/r.git"), "/srv/git/r.git");
+    }
 
     #[test]
     fn credentials_and_decorations_are_not_part_of_the_key() {

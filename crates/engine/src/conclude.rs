@@ -41,6 +41,16 @@ pub enum JobReport {
 }
 
 impl JobReport {
+    /// The run the report ends, if any.
+    pub fn finish_run(&self) -> Option<&RunFinish> {
+        match self {
+            JobReport::Input { finish_run, .. } | JobReport::Interrupted { finish_run } => {
+                finish_run.as_ref()
+            }
+            JobReport::Done { .. } | JobReport::Failed { .. } => None,
+        }
+    }
+
     /// The report of a job executed here.
     pub(crate) fn of(result: Result<JobResult>) -> JobReport {
         match result {

@@ -28,8 +28,44 @@ const LAND_KINDS: &[JobKind] = &[JobKind::Land];
 const LIGHT_KINDS: &[JobKind] = &[JobKind::PrepareCandidate, JobKind::Cleanup];
 const LIGHT_SLOTS: usize = 2;
 
+/// How often a remote worker removes the worktrees and branches of tasks that ended, in
+/// heartbeats (five minutes with the default heartbeat of ten seconds).
+const WORKER_CLEAN_HEARTBEATS: u32 = 30;
+
 /// How often the loop looks at the board when nothing wakes it.
 const TICK: Duration = Duration::from_millis(250);
+
+/// Room to start tasks in one scheduling round: in this machine's free agent slots, and in
+/// the live remote workers'.
+struct Room {
+    own: usize,
+    theirs: usize,
+    workers: Vec<gaffer_store::HostInfo>,
+}
+
+impl Room {
+    /// Takes a slot for starting `task`: one of this machine's if it can take a job the start
+    /// enqueues, else a worker's if one of them can; `false` when there is none.
+    fn take(&mut self, board: &Board, tasks: &[gaffer_core::Task], task: TaskId) -> bool {
+        if self.own == usize::MAX {
+            return true;
+        }
+        let Some(task) = tasks.iter().find(|t| t.id == task) else {
+            return false;
+        };
+        let needs = crate::needs::start_needs(board, task);
+        let fits = |labels: &[String]| needs.iter().any(|n| crate::routing::fits(n, labels));
+        if self.own > 0 && fits(&board.settings.host.labels) {
+            self.own -= 1;
+            true
+        } else if self.theirs > 0 && self.workers.iter().any(|w| fits(&w.labels)) {
+            self.theirs -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
 
 /// A job being worked on: its kind, how to stop it, and its task.
 type Running = (JobKind, CancellationToken, Option<TaskId>);
@@ -64,6 +100,8 @@ pub struct Engine {
     started: std::time::Instant,
     /// On a remote worker, where job results go (the daemon); `None` on a daemon.
     reporter: Option<Arc<dyn crate::worker::Reporter>>,
+    /// On a remote worker, when its worktrees were last cleaned up.
+    last_clean: Mutex<Option<std::time::Instant>>,
 }
 
 /// What the server and the CLI hold to poke a running engine.
@@ -158,6 +196,7 @@ impl Engine {
             routing: Mutex::new((None, std::collections::HashSet::new())),
             started: std::time::Instant::now(),
             reporter,
+            last_clean: Mutex::new(None),
             board,
             owner,
         })
@@ -221,6 +260,9 @@ impl Engine {
                 }
             }
             self.routing_round();
+            if self.is_worker() {
+                self.clean_round().await;
+            }
             self.fill(&mut workers, &shutdown);
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -325,6 +367,34 @@ impl Engine {
         }
     }
 
+    /// On a worker, once per [`WORKER_CLEAN_HEARTBEATS`] heartbeats: the worktrees and branches of tasks that
+    /// ended go (a daemon's recovery and cleanup jobs do it on its own machine; nothing else
+    /// would on a worker's).
+    async fn clean_round(&self) {
+        let due = match self.last_clean.lock() {
+            Ok(mut last)
+                if last.is_none_or(|at| {
+                    at.elapsed() >= self.board.settings.engine.heartbeat * WORKER_CLEAN_HEARTBEATS
+                }) =>
+            {
+                *last = Some(std::time::Instant::now());
+                true
+            }
+            _ => false,
+        };
+        if !due {
+            return;
+        }
+        let board = Arc::clone(&self.board);
+        match jobs::blocking(move || board.clean(false)).await {
+            Ok(report) if !report.worktrees_removed.is_empty() => {
+                tracing::info!(worktrees = report.worktrees_removed.len(), "cleaned up");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("cleaning up failed: {e}"),
+        }
+    }
+
     /// One round of the merge queue (git work, off the async workers); then stops the running
     /// verify of candidates the round dropped.
     async fn queue_round(&self) {
@@ -363,11 +433,10 @@ impl Engine {
         let tasks = self.board.tasks(&[])?;
         let mut room = self.room_to_start()?;
         for decision in scheduler::decide(&self.board, &tasks) {
-            if matches!(decision.input, Input::Start) {
-                if room == 0 {
-                    continue;
-                }
-                room -= 1;
+            if matches!(decision.input, Input::Start)
+                && !room.take(&self.board, &tasks, decision.task)
+            {
+                continue;
             }
             match apply(
                 &self.board,
@@ -388,22 +457,28 @@ impl Engine {
         Ok(())
     }
 
-    /// How many tasks this engine may start now. Alone on its board, the scheduler's own limit
-    /// decides; on a shared board, where others start tasks too, as many as it and the live
-    /// remote workers have free agent slots that no agent job waiting unclaimed would fill.
-    fn room_to_start(&self) -> Result<usize> {
+    /// How many tasks this engine may start now, for itself and for the remote workers. Alone
+    /// on its board, the scheduler's own limit decides; on a shared board, where others start
+    /// tasks too, as many as it has free agent slots, and as many as the live workers have
+    /// (`routing::workers_free_agent_slots`), that no agent job waiting unclaimed would fill.
+    fn room_to_start(&self) -> Result<Room> {
         if !self.board.shared {
-            return Ok(usize::MAX);
+            return Ok(Room {
+                own: usize::MAX,
+                theirs: 0,
+                workers: Vec::new(),
+            });
         }
         // Remote workers start nothing themselves: daemons start tasks for their free slots
-        // too (each daemon counts them; the jobs waiting unclaimed keep that from adding up).
+        // (each daemon counts them; the jobs waiting unclaimed keep that from adding up).
         let workers = crate::routing::live_workers(&self.board, crate::queue::now_ms())?;
-        let theirs: usize = workers
-            .iter()
-            .map(|w| w.slots.unwrap_or(0).saturating_sub(w.running) as usize)
-            .sum();
-        let waiting = scheduler::waiting_jobs(&self.board, AGENT_KINDS, &workers)?;
-        Ok((self.slots(AGENT_KINDS) + theirs).saturating_sub(waiting))
+        let theirs = crate::routing::workers_free_agent_slots(&self.board, &workers)?;
+        let (mine, others) = scheduler::waiting_jobs(&self.board, AGENT_KINDS, &workers)?;
+        Ok(Room {
+            own: self.slots(AGENT_KINDS).saturating_sub(mine),
+            theirs: theirs.saturating_sub(others),
+            workers,
+        })
     }
 
     fn slots(&self, kinds: &'static [JobKind]) -> usize {
@@ -567,8 +642,16 @@ impl Engine {
         };
         let result = jobs::execute(&ctx).await;
         drop(permit);
-        heartbeat.abort();
-        self.conclude(&job, result);
+        if self.is_worker() {
+            // A report crosses the network (and is retried while the daemon is out of reach):
+            // off the async workers, with the lease kept alive until it has landed.
+            let (engine, reported) = (Arc::clone(&self), job.clone());
+            let _ = tokio::task::spawn_blocking(move || engine.conclude(&reported, result)).await;
+            heartbeat.abort();
+        } else {
+            heartbeat.abort();
+            self.conclude(&job, result);
+        }
         if let Ok(mut running) = self.running.lock() {
             running.remove(&job.id);
         }

@@ -64,6 +64,10 @@ pub(crate) fn file(
     if proposals.is_empty() {
         return Ok(Vec::new());
     }
+    // A remote worker's board cannot list or add tasks: the daemon files them.
+    if let Some(remote) = &board.remote {
+        return remote.propose(run.id, proposals);
+    }
     let open: Vec<String> = board
         .tasks(&[Status::Backlog])?
         .into_iter()

@@ -42,6 +42,35 @@ pub(crate) fn live_workers(board: &Board, now_ms: i64) -> Result<Vec<HostInfo>> 
         .collect())
 }
 
+/// The agent slots the live remote `workers` have free: each one's announced slots (at most
+/// [`crate::worker::MAX_SLOTS`]) less the agent jobs its owners hold now, read from the board's
+/// jobs rather than from what it last said (a heartbeat old, and counting its verify jobs too).
+pub(crate) fn workers_free_agent_slots(board: &Board, workers: &[HostInfo]) -> Result<usize> {
+    if workers.is_empty() {
+        return Ok(0);
+    }
+    let leased = board.store.jobs(&JobFilter {
+        task: None,
+        statuses: vec![JobStatus::Leased],
+    })?;
+    Ok(workers
+        .iter()
+        .map(|w| {
+            let slots = w.slots.unwrap_or(0).min(crate::worker::MAX_SLOTS) as usize;
+            let busy = leased
+                .iter()
+                .filter(|j| j.spec.kind() == gaffer_core::JobKind::Run)
+                .filter(|j| {
+                    j.lease_owner
+                        .as_deref()
+                        .is_some_and(|o| o.starts_with(&w.name))
+                })
+                .count();
+            slots.saturating_sub(busy)
+        })
+        .sum())
+}
+
 /// Whether the machine named `name` is a remote worker (its owners are a worker token's).
 pub fn is_worker(name: &str) -> bool {
     name.starts_with("worker:")

@@ -146,27 +146,31 @@ pub fn decide(board: &Board, tasks: &[Task]) -> Vec<Decision> {
     out
 }
 
-/// How many jobs of `kinds` of the board's project wait unclaimed that this machine or one of
-/// the live remote `workers` could take.
+/// How many jobs of `kinds` of the board's project wait unclaimed: those this machine could
+/// take, and those only one of the live remote `workers` could.
 pub(crate) fn waiting_jobs(
     board: &Board,
     kinds: &[gaffer_core::JobKind],
     workers: &[gaffer_store::HostInfo],
-) -> crate::error::Result<usize> {
-    Ok(board
-        .store
-        .jobs(&gaffer_store::JobFilter {
-            task: None,
-            statuses: vec![gaffer_core::JobStatus::Queued],
-        })?
-        .iter()
-        .filter(|j| j.project == board.project.id && kinds.contains(&j.spec.kind()))
+) -> crate::error::Result<(usize, usize)> {
+    let labels = &board.settings.host.labels;
+    let mut waiting = (0, 0);
+    for job in board.store.jobs(&gaffer_store::JobFilter {
+        task: None,
+        statuses: vec![gaffer_core::JobStatus::Queued],
+    })? {
+        if job.project != board.project.id || !kinds.contains(&job.spec.kind()) {
+            continue;
+        }
         // Jobs neither this machine nor a worker could take do not fill their slots.
-        .filter(|j| {
-            crate::routing::fits(&j.needs, &board.settings.host.labels)
-                || workers
-                    .iter()
-                    .any(|w| crate::routing::fits(&j.needs, &w.labels))
-        })
-        .count())
+        if crate::routing::fits(&job.needs, labels) {
+            waiting.0 += 1;
+        } else if workers
+            .iter()
+            .any(|w| crate::routing::fits(&job.needs, &w.labels))
+        {
+            waiting.1 += 1;
+        }
+    }
+    Ok(waiting)
 }

@@ -54,7 +54,7 @@ pub fn create(ctx: &Context, labels: &[String], name: Option<&str>, json: bool) 
     outln!("on the worker's machine, run:")?;
     outln!()?;
     outln!(
-        "  gaffer worker --server http://{}:{port} --token {secret}",
+        "  GAFFER_WORKER_TOKEN={secret} gaffer worker --server http://{}:{port}",
         reachable_name(host)
     )?;
     if host.is_loopback() {

@@ -85,9 +85,13 @@ pub fn run(ctx: &Context, args: &WorkerRun) -> CliResult<()> {
         None => default_dir(welcome.worker.token)?,
     };
     let repo = clone::ensure(&dir, &welcome, args.remote.as_deref())?;
+    // The board's lease and heartbeat are the daemon's: a worker renewing on its own
+    // settings could lose every lease on a board with shorter ones.
     let ctx = ctx
         .at(repo.clone())
-        .with_set(format!("host.labels={}", labels.join(",")));
+        .with_set(format!("host.labels={}", labels.join(",")))
+        .with_set(format!("engine.lease={}ms", welcome.lease_ms))
+        .with_set(format!("engine.heartbeat={}ms", welcome.heartbeat_ms));
     let settings = ctx.settings()?;
     let prefix = format!(
         "{}{}",
@@ -98,6 +102,9 @@ pub fn run(ctx: &Context, args: &WorkerRun) -> CliResult<()> {
     );
     let options = BoardOptions {
         owner_prefix: Some(prefix.clone()),
+        // The daemon's project, however this clone names its remote (`--remote`).
+        project_key: Some(welcome.project.root.clone()),
+        remote: Some(Arc::clone(&store) as _),
         ..BoardOptions::default()
     }
     .shared(true);

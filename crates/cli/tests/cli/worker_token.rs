@@ -51,7 +51,9 @@ fn tokens_are_made_listed_and_revoked_through_the_daemon() {
     );
     assert!(made.contains("shown this once"), "{made}");
     assert!(
-        made.contains(&format!(":{} --token {secret}", daemon.port))
+        made.contains(&format!(
+            "GAFFER_WORKER_TOKEN={secret} gaffer worker --server http://"
+        )) && made.contains(&format!(":{}", daemon.port))
             && made.contains("gaffer worker --server http://"),
         "{made}"
     );
@@ -113,7 +115,10 @@ fn without_a_daemon_tokens_are_made_on_the_board() {
         made.starts_with("made worker token 1 (worker-gpu)"),
         "{made}"
     );
-    assert!(made.contains(&format!("--token {secret}")), "{made}");
+    assert!(
+        made.contains(&format!("GAFFER_WORKER_TOKEN={secret}")),
+        "{made}"
+    );
     let listed = project.json(&["worker", "token", "list", "--json"]);
     assert_eq!(listed[0]["name"], "worker-gpu");
     assert!(!listed.to_string().contains(&secret[4..]));

@@ -21,8 +21,14 @@ impl Direct {
 }
 
 impl Transport for Direct {
+    /// The call and its reply go through JSON, as over HTTP: what cannot cross the wire fails
+    /// here too.
     fn call(&self, call: &WorkerCall) -> gaffer_store::Result<serde_json::Value> {
-        super::serve(&self.board, &self.worker, call.clone()).map_err(as_store_error)
+        let wire = |e: serde_json::Error| StoreError::Invalid(format!("not wire-safe: {e}"));
+        let sent: WorkerCall =
+            serde_json::from_str(&serde_json::to_string(call).map_err(wire)?).map_err(wire)?;
+        let reply = super::serve(&self.board, &self.worker, sent).map_err(as_store_error)?;
+        serde_json::from_str(&serde_json::to_string(&reply).map_err(wire)?).map_err(wire)
     }
 }
 

@@ -15,15 +15,21 @@ mod store;
 
 pub use direct::{Direct, as_store_error};
 pub use protocol::{Welcome, WorkerCall, WorkerIdentity, owner_prefix};
-pub use serve::{WORKER_KINDS, serve};
+pub use serve::{MAX_SLOTS, WORKER_KINDS, serve};
 pub use store::{Transport, WorkerStore};
 
 use crate::conclude::JobReport;
 use crate::error::Result;
-use gaffer_core::Job;
+use gaffer_core::{Job, RunId, Task};
 
 /// Where a job's result goes instead of the local store: the daemon, for a worker.
 pub trait Reporter: Send + Sync {
     /// Reports `job`'s result as `holder`, which claimed it.
     fn report(&self, job: &Job, holder: &str, report: JobReport) -> Result<()>;
+}
+
+/// What a worker's board asks of the daemon beyond its store's calls: filing the proposals an
+/// agent's run made (`PROPOSAL:` lines), which the daemon files as it files its own (once each).
+pub trait Remote: Send + Sync {
+    fn propose(&self, run: RunId, proposals: &[(String, String)]) -> Result<Vec<Task>>;
 }

@@ -76,6 +76,9 @@ pub enum WorkerCall {
     },
     /// → the task (of the token's project).
     Task { task: TaskId },
+    /// → the project's tasks with any of these statuses (all when empty): a worker cleans up
+    /// the worktrees and branches of those that ended.
+    Tasks { statuses: Vec<gaffer_core::Status> },
     /// → the task's runs.
     Runs { task: TaskId },
     /// → the run.
@@ -100,9 +103,29 @@ pub enum WorkerCall {
     SetRunSession { run: RunId, session: String },
     /// The end of a run of a job this worker holds: → the events it wrote.
     FinishRun { finish: RunFinish },
+    /// Proposals (title, body) an agent's run filed: → the proposals made.
+    Propose {
+        run: RunId,
+        proposals: Vec<(String, String)>,
+    },
 }
 
 impl WorkerCall {
+    /// Whether the call may change the board (streams and the engine then look again).
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self,
+            WorkerCall::Hello
+                | WorkerCall::Task { .. }
+                | WorkerCall::Tasks { .. }
+                | WorkerCall::Runs { .. }
+                | WorkerCall::Run { .. }
+                | WorkerCall::Events { .. }
+                | WorkerCall::LastSeq
+                | WorkerCall::UsageSince { .. }
+        )
+    }
+
     /// The job and owner a call acts for, when it names both (a refusal of such a call as a
     /// conflict means the owner lost the job's lease).
     pub fn held_job(&self) -> Option<(JobId, &str)> {

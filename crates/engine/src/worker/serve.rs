@@ -20,6 +20,9 @@ pub fn serve(board: &Board, worker: &WorkerIdentity, call: WorkerCall) -> Result
     if worker.project != board.project.id {
         return Err(forbidden("this worker token belongs to another project"));
     }
+    // Code moves only through the remote: a board no other machine shares fetches nothing a
+    // worker pushed, so no call is served on one.
+    not_shared(board)?;
     let store = &board.store;
     let prefix = worker.prefix();
     let lease_ms = board.settings.engine.lease.as_millis() as i64;
@@ -44,6 +47,8 @@ pub fn serve(board: &Board, worker: &WorkerIdentity, call: WorkerCall) -> Result
         } => {
             own(&name)?;
             granted(worker, &labels)?;
+            // What a machine says it can take only makes daemons start tasks for it: bounded.
+            let slots = slots.map(|n| n.min(MAX_SLOTS));
             store.announce_host(&name, &labels, running, slots, load)?;
             Value::Null
         }
@@ -59,6 +64,10 @@ pub fn serve(board: &Board, worker: &WorkerIdentity, call: WorkerCall) -> Result
                 return Err(forbidden(format!(
                     "a worker claims agent runs and verify only, not {kind} jobs"
                 )));
+            }
+            // The stores read no kinds as any kind: a worker always names its own.
+            if kinds.is_empty() {
+                return Err(forbidden("a worker's claim names the kinds it takes"));
             }
             let job = store.claim_job_for(&owner, &kinds, &labels, lease_ms)?;
             if let Some(job) = &job
@@ -93,14 +102,26 @@ pub fn serve(board: &Board, worker: &WorkerIdentity, call: WorkerCall) -> Result
         WorkerCall::Report { job, owner, report } => {
             own(&owner)?;
             let job = store.job(job)?;
+            if job.project != board.project.id {
+                return Err(forbidden(format!("job {} is not of this project", job.id)));
+            }
+            let report = fits_job(board, &job, report)?;
             if job.status != JobStatus::Leased || job.lease_owner.as_deref() != Some(&owner) {
+                // Stopped or taken over meanwhile: the run still happened; it ends with what it
+                // used (budgets count it), and the result goes nowhere.
+                if let Some(finish) = report.finish_run() {
+                    let _ = store.commit(&gaffer_store::Commit {
+                        finish_run: Some(finish.clone()),
+                        ..gaffer_store::Commit::default()
+                    });
+                }
                 return Err(StoreError::LeaseLost { job: job.id, owner }.into());
             }
-            fits_job(&job, &report)?;
             conclude(board, &job, &owner, report)?;
             Value::Null
         }
         WorkerCall::Task { task } => to_value(project_task(board, task)?),
+        WorkerCall::Tasks { statuses } => to_value(board.tasks(&statuses)?),
         WorkerCall::Runs { task } => {
             project_task(board, task)?;
             to_value(store.runs(task)?)
@@ -133,6 +154,17 @@ pub fn serve(board: &Board, worker: &WorkerIdentity, call: WorkerCall) -> Result
             let events = of_held_tasks(board, &prefix, events)?;
             to_value(store.append_events(&events)?)
         }
+        WorkerCall::Propose { run, proposals } => {
+            // Ideas an agent filed on the way (`PROPOSAL:` lines): proposals for a person, filed
+            // here as a daemon files them (once each), from a run of a job the worker holds.
+            let run = store.run(run)?;
+            let Some(job) = run.job else {
+                return Err(forbidden(format!("run {} belongs to no job", run.id)));
+            };
+            held(board, &prefix, job)?;
+            let origin = project_task(board, run.task)?;
+            to_value(crate::proposals::file(board, &origin, &run, &proposals)?)
+        }
         WorkerCall::StartRun { run } => {
             let Some(job) = run.job else {
                 return Err(forbidden("a worker's run belongs to a job it holds"));
@@ -161,26 +193,35 @@ pub fn serve(board: &Board, worker: &WorkerIdentity, call: WorkerCall) -> Result
 fn welcome(board: &Board, worker: &WorkerIdentity) -> Result<Welcome> {
     // Code moves only through the remote, and the board must say so to every daemon: a board no
     // other machine shares fetches nothing a worker pushed.
-    let remote = match (&board.settings.project.remote, board.shared) {
-        (Some(remote), true) => remote.clone(),
-        _ => {
-            return Err(EngineError::Refused {
-                message: "this daemon's board is not shared: remote workers need one".into(),
-                hint: "put the board on PostgreSQL ([store] url, or `gaffer store copy --to \
-                       postgres://…` then GAFFER_STORE__URL) with project.remote set; see the \
-                       README's \"From one machine to several\""
-                    .into(),
-            });
-        }
+    let Some(remote) = board.settings.project.remote.clone() else {
+        return Err(EngineError::SharedBoardWithoutRemote);
     };
     Ok(Welcome {
         worker: worker.clone(),
         project: board.project.clone(),
-        remote_url: board.git.remote_url(&remote)?,
+        // Never the daemon's credentials (`https://user:token@…`): a worker brings its own.
+        remote_url: crate::board::without_credentials(&board.git.remote_url(&remote)?),
         remote_name: remote,
         target: board.project.target.clone(),
         lease_ms: board.settings.engine.lease.as_millis() as i64,
         heartbeat_ms: board.settings.engine.heartbeat.as_millis() as i64,
+    })
+}
+
+/// The most agent slots a machine may say it has: daemons start tasks for what it says.
+pub const MAX_SLOTS: u32 = 64;
+
+/// Refuses every call on a board no other machine shares.
+fn not_shared(board: &Board) -> Result<()> {
+    if board.shared {
+        return Ok(());
+    }
+    Err(EngineError::Refused {
+        message: "this daemon's board is not shared: remote workers need one".into(),
+        hint: "put the board on PostgreSQL ([store] url, or `gaffer store copy --to \
+               postgres://…` then GAFFER_STORE__URL) with project.remote set; see the \
+               README's \"From one machine to several\""
+            .into(),
     })
 }
 
@@ -271,30 +312,89 @@ fn of_held_tasks(board: &Board, prefix: &str, events: Vec<NewEvent>) -> Result<V
         {
             return Err(forbidden(format!("run {run} is not of task {task}")));
         }
+        if !WORKER_EVENTS.contains(&event.kind.as_str()) {
+            return Err(forbidden(format!(
+                "a worker does not write `{}` events",
+                event.kind
+            )));
+        }
         out.push(event.project(board.project.id));
     }
     Ok(out)
 }
 
+/// The events job code writes while it runs (its results' own events go with its report).
+const WORKER_EVENTS: [&str; 5] = [
+    gaffer_core::event_kind::RUN_OUTPUT,
+    gaffer_core::event_kind::VERIFY_STARTED,
+    gaffer_core::event_kind::SECRET_REFUSED,
+    gaffer_core::event_kind::SCOPE_OUTSIDE,
+    gaffer_core::event_kind::TASK_PROPOSED,
+];
+
 /// A report says what its job can say: a run's end for a run job, a verify result of the very
-/// commit for a verify job, a failure for any; its events are of the job's task.
-fn fits_job(job: &Job, report: &JobReport) -> Result<()> {
-    let events = match report {
-        JobReport::Input { events, .. } | JobReport::Done { events } => events.as_slice(),
-        JobReport::Interrupted { .. } | JobReport::Failed { .. } => &[],
+/// commit for a verify job, a failure for any; never "done" with nothing said (that would
+/// strand its task). Its events become its task's, in this project; the run it ends is one of
+/// this job's that is still running; a plan comes only from a planner. Returns the report as
+/// it will be concluded.
+fn fits_job(board: &Board, job: &Job, report: JobReport) -> Result<JobReport> {
+    let Some(task) = job.task else {
+        return Err(forbidden(format!("job {} is not a task's", job.id)));
     };
-    if events
-        .iter()
-        .any(|e| e.task.is_some() && e.task != job.task)
-    {
-        return Err(forbidden(
-            "a job's report carries events of its own task only",
-        ));
+    if let Some(finish) = report.finish_run() {
+        let run = board.store.run(finish.run)?;
+        if run.job != Some(job.id) || run.task != task {
+            return Err(forbidden(format!(
+                "run {} is not of job {}",
+                finish.run, job.id
+            )));
+        }
     }
-    let JobReport::Input { input, .. } = report else {
-        return Ok(());
+    let pin = |events: Vec<NewEvent>| -> Result<Vec<NewEvent>> {
+        events
+            .into_iter()
+            .map(|e| {
+                if let Some(run) = e.run
+                    && board.store.run(run)?.task != task
+                {
+                    return Err(forbidden(format!("run {run} is not of task {task}")));
+                }
+                Ok(NewEvent {
+                    task: Some(task),
+                    project: Some(board.project.id),
+                    ..e
+                })
+            })
+            .collect()
     };
-    let fits = match (&job.spec, input) {
+    let input = match report {
+        JobReport::Done { .. } => {
+            return Err(forbidden(format!(
+                "a {} job ends with its result, not with nothing",
+                job.spec.kind()
+            )));
+        }
+        JobReport::Interrupted { .. } | JobReport::Failed { .. } => return Ok(report),
+        JobReport::Input {
+            input,
+            events,
+            finish_run,
+            plan,
+        } => {
+            let planner = matches!(
+                job.spec,
+                JobSpec::Run {
+                    role: gaffer_core::Role::Planner,
+                    ..
+                }
+            );
+            if plan.is_some() && !planner {
+                return Err(forbidden("only a planner's run brings a plan"));
+            }
+            (input, pin(events)?, finish_run, plan)
+        }
+    };
+    let fits = match (&job.spec, &input.0) {
         (_, Input::Fail { .. }) => true,
         (JobSpec::Run { role, .. }, Input::RunFinished { role: r, .. }) => role == r,
         (JobSpec::Run { .. } | JobSpec::Attempt { .. }, Input::Hold { .. }) => true,
@@ -308,15 +408,20 @@ fn fits_job(job: &Job, report: &JobReport) -> Result<()> {
         ) => slot == s && commit == c,
         _ => false,
     };
-    if fits {
-        Ok(())
-    } else {
-        Err(forbidden(format!(
+    if !fits {
+        return Err(forbidden(format!(
             "a {} job cannot report `{}`",
             job.spec.kind(),
-            input.name()
-        )))
+            input.0.name()
+        )));
     }
+    let (input, events, finish_run, plan) = input;
+    Ok(JobReport::Input {
+        input,
+        events,
+        finish_run,
+        plan,
+    })
 }
 
 fn forbidden(message: impl Into<String>) -> EngineError {

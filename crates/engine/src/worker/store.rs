@@ -68,15 +68,40 @@ fn refused(what: &str) -> StoreError {
     StoreError::Invalid(format!("a remote worker cannot {what}"))
 }
 
+impl super::Remote for WorkerStore {
+    fn propose(&self, run: RunId, proposals: &[(String, String)]) -> EngineResult<Vec<Task>> {
+        self.ask(WorkerCall::Propose {
+            run,
+            proposals: proposals.to_vec(),
+        })
+        .map_err(EngineError::from)
+    }
+}
+
 impl Reporter for WorkerStore {
+    /// Sends the report, again and again while the daemon is out of reach (a restart, a
+    /// network blip), for as long as a lease lasts: the job's heartbeat keeps its lease alive
+    /// meanwhile, and a result thrown away would mean doing the work again.
     fn report(&self, job: &Job, holder: &str, report: JobReport) -> EngineResult<()> {
-        self.ask::<serde_json::Value>(WorkerCall::Report {
+        let call = WorkerCall::Report {
             job: job.id,
             owner: holder.to_string(),
             report,
-        })
-        .map(|_| ())
-        .map_err(EngineError::from)
+        };
+        let deadline = std::time::Instant::now()
+            + std::time::Duration::from_millis(self.welcome.lease_ms.max(1_000) as u64);
+        let mut pause = std::time::Duration::from_millis(250);
+        loop {
+            match self.transport.call(&call) {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Unavailable(why)) if std::time::Instant::now() < deadline => {
+                    tracing::warn!(job = %job.id, "the daemon is out of reach ({why}); reporting again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
@@ -104,8 +129,17 @@ impl Store for WorkerStore {
     fn task(&self, task: TaskId) -> Result<Task> {
         self.ask(WorkerCall::Task { task })
     }
-    fn tasks(&self, _: &TaskFilter) -> Result<Vec<Task>> {
-        Err(refused("list the board's tasks"))
+    fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        if filter.project.is_some_and(|p| p != self.welcome.project.id) {
+            return Ok(Vec::new());
+        }
+        let tasks: Vec<Task> = self.ask(WorkerCall::Tasks {
+            statuses: filter.statuses.clone(),
+        })?;
+        Ok(tasks
+            .into_iter()
+            .filter(|t| filter.parent.is_none() || t.parent == filter.parent)
+            .collect())
     }
     fn edit_task(&self, _: TaskId, _: i64, _: &TaskEdit) -> Result<Task> {
         Err(refused("edit tasks"))

@@ -223,18 +223,101 @@ async fn a_worker_can_do_its_jobs_and_nothing_else() {
             "a person's input",
         );
     }
-    // Events of the task it works on: yes; of another task: no.
+    // Events of the task it works on: yes; of another task, or of a kind job code does not
+    // write, no.
     let progress = |task| {
-        NewEvent::of(Payload::TaskNotice(payload::TaskNotice::Ignored {
-            ignored: "x".into(),
-            why: "y".into(),
-        }))
+        NewEvent::new(
+            event_kind::RUN_OUTPUT,
+            serde_json::json!({"type": "status", "text": "half way"}),
+        )
         .task(task)
     };
     call(WorkerCall::AppendEvents {
         events: vec![progress(mine)],
     })
     .unwrap();
+    refused(
+        call(WorkerCall::AppendEvents {
+            events: vec![
+                NewEvent::of(Payload::TaskNotice(payload::TaskNotice::Ignored {
+                    ignored: "x".into(),
+                    why: "y".into(),
+                }))
+                .task(mine),
+            ],
+        }),
+        "an event kind job code does not write",
+    );
+    // No claim without kinds (the stores read none as any).
+    refused(
+        call(WorkerCall::Claim {
+            owner: "worker:7:m:1".into(),
+            kinds: vec![],
+            labels: vec![],
+            lease_ms: 1000,
+        }),
+        "a claim of any kind",
+    );
+    // A report is its job's: never "done" with nothing said, no plan from a coder, no other
+    // job's run ended.
+    refused(
+        call(WorkerCall::Report {
+            job: job.id,
+            owner: "worker:7:m:1".into(),
+            report: JobReport::Done { events: vec![] },
+        }),
+        "done with nothing said",
+    );
+    let coded = Input::RunFinished {
+        role: gaffer_core::Role::Coder,
+        result: gaffer_core::RunResult::Failed { reason: "x".into() },
+    };
+    refused(
+        call(WorkerCall::Report {
+            job: job.id,
+            owner: "worker:7:m:1".into(),
+            report: JobReport::Input {
+                input: coded.clone(),
+                events: vec![],
+                finish_run: None,
+                plan: Some(serde_json::json!({"subtasks": []})),
+            },
+        }),
+        "a plan from a coder",
+    );
+    let other_run = board
+        .store()
+        .start_run(&gaffer_core::NewRun {
+            task: theirs,
+            job: None,
+            role: gaffer_core::Role::Coder,
+            tier: 0,
+            agent: "a".into(),
+            backend: "scripted".into(),
+            model: "m".into(),
+            worktree: "/w".into(),
+        })
+        .unwrap();
+    refused(
+        call(WorkerCall::Report {
+            job: job.id,
+            owner: "worker:7:m:1".into(),
+            report: JobReport::Input {
+                input: coded,
+                events: vec![],
+                finish_run: Some(gaffer_store::RunFinish {
+                    run: other_run.id,
+                    status: RunStatus::Failed,
+                    outcome: None,
+                    usage: gaffer_core::Usage::default(),
+                    session_id: None,
+                }),
+                plan: None,
+            },
+        }),
+        "another job's run ended",
+    );
+    assert_eq!(board.run(other_run.id).unwrap().status, RunStatus::Running);
     refused(
         call(WorkerCall::AppendEvents {
             events: vec![progress(theirs)],
@@ -301,4 +384,110 @@ async fn a_worker_past_its_own_host_thresholds_claims_nothing() {
             );
         }
     }
+}
+
+/// What a worker's agent files (`PROPOSAL:`) reaches the board as proposals; a task cancelled
+/// while a worker runs it ends that run; and the worker removes the worktrees of tasks that
+/// ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_files_proposals_ends_a_cancelled_run_and_cleans_up() {
+    let script = "[[task]]\nmatch = \"Write alpha\"\n[[task.attempt]]\n\
+        summary = \"Wrote alpha.\\nPROPOSAL: Add a changelog -- nobody can tell what changed\"\n\
+        actions = [{ write = \"alpha.txt\", content = \"alpha\\n\" }]\n\n\
+        [[task]]\nmatch = \"Write slowly\"\n[[task.attempt]]\ndelay_ms = 60000\n\
+        actions = [{ write = \"slow.txt\", content = \"slow\\n\" }]\n";
+    let mut d = EngineHarness::builder()
+        .agent("writer", gaffer_test_support::Agent::scripted(script))
+        .set("roles.coder", "writer")
+        .verify("for f in *.txt; do test -s \"$f\"; done")
+        .set("engine.lease", "2s")
+        .set("engine.heartbeat", "200ms")
+        .daemons(1);
+    d.add_workers(&[&["w"]]);
+    let needs_w = |title: &str| gaffer_core::NewTask {
+        title: title.into(),
+        labels: vec!["needs:w".into()],
+        ..Default::default()
+    };
+    let alpha = d.daemon(0).add_task(needs_w("Write alpha"));
+    let slow = d.daemon(0).add_task(needs_w("Write slowly"));
+    d.start_all();
+    d.worker(0).start();
+    wait_all_merged(d.daemon(0), &[alpha]).await;
+    let proposals = d.daemon(0).board().tasks(&[]).unwrap();
+    let filed: Vec<_> = proposals
+        .iter()
+        .filter(|t| t.kind == gaffer_core::TaskKind::Proposal)
+        .collect();
+    assert_eq!(filed.len(), 1, "{filed:?}");
+    assert_eq!(filed[0].title, "Add a changelog");
+
+    let run = d
+        .daemon(0)
+        .wait_until("the worker to run the slow agent", |h| {
+            h.runs(slow)
+                .into_iter()
+                .find(|r| r.status == RunStatus::Running)
+        })
+        .await;
+    d.daemon(0).act(
+        slow,
+        Input::Cancel {
+            reason: "not needed".into(),
+        },
+    );
+    d.daemon(0)
+        .wait_until("the cancelled run to end", |h| {
+            (h.board().run(run.id).unwrap().status != RunStatus::Running).then_some(())
+        })
+        .await;
+    assert_eq!(d.daemon(0).task(slow).status(), Status::Cancelled);
+    // Both tasks ended: the worker's clean-up takes their worktrees (every 30 heartbeats).
+    let worktrees = d.worker(0).board().paths().worktrees();
+    d.worker(0)
+        .wait_until("the worker to remove the ended tasks' worktrees", |_| {
+            let left = std::fs::read_dir(&worktrees)
+                .map(|entries| entries.count())
+                .unwrap_or(0);
+            (left == 0).then_some(())
+        })
+        .await;
+    d.stop_all().await;
+}
+
+/// A daemon starts tasks for the workers' free slots, not only its own: with one agent slot of
+/// its own and two workers of two slots each, more than one task codes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_daemon_starts_tasks_for_the_workers_free_slots() {
+    let mut d = daemons(1, 1_500, &[("engine.concurrency", "1")]);
+    d.add_worker(&["w"], &[("engine.concurrency", "2")]);
+    d.add_worker(&["w"], &[("engine.concurrency", "2")]);
+    let ids: Vec<gaffer_core::TaskId> = ["alpha", "bravo", "charlie", "delta"]
+        .iter()
+        .map(|name| {
+            d.daemon(0).add_task(gaffer_core::NewTask {
+                title: format!("Write {name}"),
+                labels: vec!["needs:w".into()],
+                ..Default::default()
+            })
+        })
+        .collect();
+    d.start_all();
+    d.worker(0).start();
+    d.worker(1).start();
+    // Only workers can code these: every run at once is a worker's, started by the daemon.
+    let most = d
+        .daemon(0)
+        .wait_until("several tasks to code at once", |h| {
+            let running = ids
+                .iter()
+                .filter(|id| h.runs(**id).iter().any(|r| r.status == RunStatus::Running))
+                .count();
+            (running >= 3).then_some(running)
+        })
+        .await;
+    assert!(most >= 3);
+    wait_all_merged(d.daemon(0), &ids).await;
+    d.stop_all().await;
+    assert_landed_once_each(&mut d, &ids);
 }

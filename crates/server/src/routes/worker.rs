@@ -29,10 +29,14 @@ pub async fn call(
             "make one with `gaffer worker token create`, then run `gaffer worker --token …`",
         ));
     };
+    let writes = call.writes();
     let reply = ctx
         .blocking(move |board| Ok(gaffer_engine::worker::serve(board, &worker, call)?))
         .await?;
-    // Its calls record runs, events and results: streams and the engine look again.
-    ctx.changed();
+    // A call that recorded runs, events or results: streams and the engine look again (a poll
+    // for work or a read wakes nobody).
+    if writes {
+        ctx.changed();
+    }
     Ok(Json(reply))
 }

@@ -71,6 +71,26 @@ impl Api {
         Api::with_state(repo, AppState::new(board, None, generated()))
     }
 
+    /// A board shared with other machines (as on PostgreSQL: `project.remote` set), as remote
+    /// workers need, without an engine.
+    pub fn shared() -> Api {
+        let repo = TestRepo::new();
+        let remote = repo.scratch("remote.git");
+        repo.git(&["init", "-q", "--bare", remote.to_str().unwrap()]);
+        repo.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+        let mut settings = gaffer_config::default_settings();
+        settings.verify.command = Some("true".into());
+        settings.project.remote = Some("origin".into());
+        let options = BoardOptions {
+            git_env: repo.env(),
+            clock: None,
+            ..BoardOptions::default()
+        }
+        .shared(true);
+        let board = Arc::new(Board::open(repo.path(), settings, options).unwrap());
+        Api::with_state(repo, AppState::new(board, None, generated()))
+    }
+
     /// A board with an engine handle. The engine is not started: nothing is claimed or run,
     /// but waking, cancelling and scaling go through the real handle.
     pub fn with_engine() -> Api {

@@ -35,7 +35,7 @@ impl Api {
 
 #[tokio::test]
 async fn a_worker_token_opens_the_worker_route_only() {
-    let api = Api::new();
+    let api = Api::shared();
     let task = api.add_task("Fix the login").await;
     let (_, secret) = api.worker_secret(&["gpu"]);
 
@@ -115,7 +115,7 @@ async fn a_worker_token_opens_the_worker_route_only() {
 
 #[tokio::test]
 async fn a_revoked_or_unknown_worker_token_is_refused_at_once() {
-    let api = Api::new();
+    let api = Api::shared();
     let (id, secret) = api.worker_secret(&[]);
     let call = r#"{"call": "last_seq"}"#;
     assert_eq!(
@@ -131,8 +131,19 @@ async fn a_revoked_or_unknown_worker_token_is_refused_at_once() {
 }
 
 #[tokio::test]
-async fn a_worker_sees_no_other_project() {
+async fn a_board_no_other_machine_shares_serves_no_worker() {
     let api = Api::new();
+    let (_, secret) = api.worker_secret(&[]);
+    let reply = api
+        .post_as(&secret, "/api/worker", r#"{"call": "last_seq"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
+    assert!(reply.text.contains("not shared"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn a_worker_sees_no_other_project() {
+    let api = Api::shared();
     let store = api.board().store();
     let other = store
         .upsert_project(&NewProject {

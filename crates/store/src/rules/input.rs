@@ -174,6 +174,13 @@ pub fn run_end(f: &RunFinish) -> Result<()> {
     if f.status == RunStatus::Running {
         return invalid(format!("run {} cannot finish with status `running`", f.run));
     }
+    // Spend is summed into budgets: a negative or non-finite cost would hide real spend.
+    if !(f.usage.cost_usd.is_finite() && f.usage.cost_usd >= 0.0) {
+        return invalid(format!(
+            "run {} cannot finish with a cost of {} USD",
+            f.run, f.usage.cost_usd
+        ));
+    }
     Ok(())
 }
 

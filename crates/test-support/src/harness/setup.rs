@@ -236,11 +236,14 @@ pub(super) fn open_board(
     }
     .shared(sharing.shared);
     if let Some(link) = &sharing.worker {
+        let store = worker_store(link);
         let options = BoardOptions {
             owner_prefix: Some(format!("{}{}:", link.identity.prefix(), link.machine)),
+            project_key: Some(store.welcome().project.root.clone()),
+            remote: Some(Arc::clone(&store) as _),
             ..options
         };
-        return Board::open_with_store(repo.path(), settings, options, worker_store(link))
+        return Board::open_with_store(repo.path(), settings, options, store)
             .map(Arc::new)
             .unwrap_or_else(|e| panic!("cannot open the worker's board: {e}"));
     }
