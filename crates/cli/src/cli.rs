@@ -85,7 +85,8 @@ pub enum Command {
     Agent(AgentCommand),
     /// Run the scripted model server standalone (OpenAI, Anthropic and Responses APIs).
     MockLlm(MockLlmArgs),
-    /// Run the whole pipeline on a throwaway repository with a scripted agent.
+    /// Run the whole pipeline and its crew (planner, coders, a reviewer of another family) on a
+    /// throwaway repository, with a scripted model.
     Demo(DemoArgs),
     /// The board's database: migrate it, or copy a SQLite board to PostgreSQL.
     #[command(subcommand)]
