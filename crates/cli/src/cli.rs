@@ -520,4 +520,11 @@ pub struct DemoArgs {
     /// Keep the repository and its state for inspection.
     #[arg(long)]
     pub keep: bool,
+    /// Then keep the demo's board up as a daemon, with its API and dashboard on 127.0.0.1,
+    /// until Ctrl-C or SIGTERM (the repository goes afterwards, unless --keep).
+    #[arg(long)]
+    pub serve: bool,
+    /// The port to serve on (default: a free one).
+    #[arg(long, requires = "serve")]
+    pub port: Option<u16>,
 }

@@ -10,11 +10,13 @@
 //! (the OpenAI API for the planner and the coder, the Anthropic API for the reviewer) to an
 //! in-process scripted model server. The demo then brings the landed work into the
 //! repository's checkout with `gaffer pull`'s code path, runs the project's tests there, and
-//! prints what happened, read back from the board.
+//! prints what happened, read back from the board. With `--serve` the board then stays up as a
+//! daemon, with its dashboard, until Ctrl-C.
 
 mod crew;
 mod print;
 mod project;
+mod serve;
 mod summary;
 
 use crate::cli::DemoArgs;
@@ -121,6 +123,9 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         crate::output::raw(&String::from_utf8_lossy(&tests.stdout))?;
     }
     let all_merged = report.tasks.iter().all(|t| t.status == Status::Merged);
+    if args.serve {
+        serve::serve(&rt, &crew, &repo, args.port, args.json)?;
+    }
     let _ = rt.block_on(crew.model_server.shutdown());
     if let Some(kept) = kept
         && !args.json
