@@ -1,6 +1,6 @@
 //! The demo's crew at work: the scripted model server, the board with its agents, the work
-//! the demo asks for (a goal for the planner and a plain task), and the engine run in rounds,
-//! with the demo answering, between rounds, whatever an agent asked a person.
+//! the demo asks for (a goal for the planner and a plain task), and the engine running until
+//! the board is settled, with the demo answering whatever an agent asks a person meanwhile.
 
 use super::project;
 use crate::error::{CliError, CliResult, Kind};
@@ -20,8 +20,11 @@ const DEADLINE: Duration = Duration::from_secs(300);
 /// Who the demo's answers are from, on the task's notice (as `cli` or `dashboard` are).
 pub const WHO: &str = "demo";
 
-/// More rounds than this means an agent keeps asking: the demo stops rather than loop.
-const MAX_ROUNDS: usize = 5;
+/// More answers than this means an agent keeps asking: the demo stops rather than loop.
+const MAX_ANSWERS: usize = 5;
+
+/// How often the demo looks for questions, and whether the board is settled.
+const POLL: Duration = Duration::from_millis(50);
 
 /// The project opened as a daemon opens it, its agents pointed at the scripted model server.
 pub struct Crew {
@@ -103,34 +106,62 @@ impl Crew {
         Ok(())
     }
 
-    /// Runs the engine until nothing moves without a person; answers every question an agent
-    /// asked (through the board's action, as a person would with `gaffer answer`), and runs it
-    /// again, until no question is left.
+    /// Runs the engine until nothing moves without a person, answering every question an agent
+    /// asks while it runs, through the board's action, as a person does with `gaffer answer` or
+    /// the dashboard while the daemon works (and waking the engine, as the server does).
     pub async fn work(&self, quiet: bool) -> CliResult<()> {
+        let engine = Engine::new(Arc::clone(&self.board), self.agents.clone());
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(Arc::clone(&engine).run(shutdown.clone()));
+        let watched = self.watch(&engine, &running, quiet).await;
+        shutdown.cancel();
+        let ran = running.await.map_err(|e| {
+            CliError::new(Kind::Internal, format!("the demo's engine stopped: {e}"))
+        })?;
+        watched?;
+        Ok(ran?)
+    }
+
+    /// Watches the running engine: answers questions as they come, until the board is settled
+    /// (or the engine stopped on its own, whose result says why).
+    async fn watch(
+        &self,
+        engine: &Arc<Engine>,
+        running: &tokio::task::JoinHandle<Result<(), gaffer_engine::EngineError>>,
+        quiet: bool,
+    ) -> CliResult<()> {
         let deadline = Instant::now() + DEADLINE;
-        for _ in 0..MAX_ROUNDS {
-            let engine = Engine::new(Arc::clone(&self.board), self.agents.clone());
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, engine.run_until_settled(CancellationToken::new()))
-                .await
-            {
-                Ok(result) => result?,
-                Err(_) => {
-                    return Err(CliError::new(
-                        Kind::Unfinished,
-                        format!("the demo did not finish within {}s", DEADLINE.as_secs()),
-                    ));
-                }
-            }
-            if self.answer_questions(quiet)? == 0 {
+        let handle = engine.handle();
+        let mut answered = 0;
+        loop {
+            tokio::time::sleep(POLL).await;
+            if running.is_finished() {
                 return Ok(());
             }
+            let now = self.answer_questions(quiet)?;
+            if now > 0 {
+                answered += now;
+                if answered > MAX_ANSWERS {
+                    return Err(CliError::new(
+                        Kind::Unfinished,
+                        format!("the demo's agents asked more than {MAX_ANSWERS} questions"),
+                    )
+                    .hint("run `gaffer demo --keep` and look at `gaffer -C <repo> log N`"));
+                }
+                handle.wake();
+                continue;
+            }
+            if engine.settled()? {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(CliError::new(
+                    Kind::Unfinished,
+                    format!("the demo did not finish within {}s", DEADLINE.as_secs()),
+                )
+                .hint("run `gaffer demo --keep` and look at `gaffer -C <repo> status`"));
+            }
         }
-        Err(CliError::new(
-            Kind::Unfinished,
-            format!("the demo's agents were still asking questions after {MAX_ROUNDS} rounds"),
-        )
-        .hint("run `gaffer demo --keep` and look at `gaffer -C <repo> pending`"))
     }
 
     /// Answers each task waiting for a person's answer; how many it answered.

@@ -17,6 +17,7 @@ mod crew;
 mod print;
 mod project;
 mod serve;
+mod story;
 mod summary;
 
 use crate::cli::DemoArgs;

@@ -4,9 +4,10 @@
 //! question with its answer, its verify results (a failure with the run that fixed it), the
 //! commit that landed and what it cost.
 
+use super::story;
 use crate::error::CliResult;
 use gaffer_core::payload::TaskNotice;
-use gaffer_core::structured::{Finding, Plan, parse_verdict};
+use gaffer_core::structured::Plan;
 use gaffer_core::{
     JobId, JobSpec, Notice, Payload, Role, Run, RunId, RunReason, RunStatus, Seq, Status, TaskId,
     TaskKind,
@@ -244,7 +245,7 @@ fn task_summary(
             .unwrap_or_default()
     };
 
-    let mut story = Story::default();
+    let mut story = story::Story::default();
     for e in &events {
         let Ok(payload) = e.payload() else { continue };
         match payload {
@@ -276,7 +277,7 @@ fn task_summary(
                 commit: v.commit.0,
                 purpose: v.purpose.as_str().to_string(),
                 passed: v.passed,
-                output: (!v.passed).then(|| last_lines(&v.tail, OUTPUT_LINES)),
+                output: (!v.passed).then(|| story::last_lines(&v.tail, OUTPUT_LINES)),
                 fix: None,
             }),
             _ => {}
@@ -356,138 +357,4 @@ fn plan_summary(
             })
             .collect(),
     }))
-}
-
-/// A task's history as the summary tells it, built from its events in order.
-#[derive(Default)]
-struct Story {
-    states: Vec<String>,
-    runs: Vec<RunSummary>,
-    reviews: Vec<Review>,
-    questions: Vec<Question>,
-    verify: Vec<VerifyResult>,
-}
-
-impl Story {
-    fn status(&mut self, to: &str) {
-        if self.states.is_empty() {
-            self.states.push(Status::Backlog.as_str().to_string());
-        }
-        if self.states.last().map(String::as_str) != Some(to) {
-            self.states.push(to.to_string());
-        }
-    }
-
-    /// A run started: a fix of what the last review, failed verify or question gave it.
-    fn started(
-        &mut self,
-        run: &Run,
-        reason: Option<RunReason>,
-        feedback: Option<String>,
-        family: String,
-    ) {
-        let previous = self
-            .runs
-            .iter()
-            .rev()
-            .find(|r| r.role == run.role)
-            .and_then(|r| r.session_id.clone());
-        let fix = || Fix {
-            run: run.id,
-            agent: run.agent.clone(),
-            same_session: previous.is_some() && previous == run.session_id,
-            said: run.outcome.clone().unwrap_or_default().trim().to_string(),
-        };
-        match reason {
-            Some(RunReason::ChangesRequested | RunReason::PlanRejected) => {
-                if let Some(review) = self.reviews.iter_mut().rev().find(|r| !r.approved) {
-                    review.fix.get_or_insert_with(fix);
-                }
-            }
-            Some(RunReason::VerifyFailed) => {
-                if let Some(failed) = self
-                    .verify
-                    .iter_mut()
-                    .rev()
-                    .find(|v| !v.passed && v.purpose == "branch")
-                {
-                    failed.fix.get_or_insert_with(fix);
-                }
-            }
-            Some(RunReason::Answered) => {
-                if let Some(question) = self.questions.last_mut() {
-                    question.answer = feedback;
-                    question.resumed.get_or_insert_with(fix);
-                }
-            }
-            _ => {}
-        }
-        self.runs.push(RunSummary {
-            id: run.id,
-            role: run.role,
-            agent: run.agent.clone(),
-            family,
-            reason,
-            status: run.status,
-            session_id: run.session_id.clone(),
-        });
-    }
-
-    /// A reviewer's run finished: its verdict, as it answered it.
-    fn reviewed(&mut self, run: &Run, family: String) {
-        let Ok(verdict) = parse_verdict(run.outcome.as_deref().unwrap_or_default()) else {
-            return;
-        };
-        self.reviews.push(Review {
-            role: run.role,
-            agent: run.agent.clone(),
-            family,
-            approved: verdict.approved(),
-            summary: verdict.summary.trim().to_string(),
-            findings: verdict.findings.iter().map(finding).collect(),
-            fix: None,
-        });
-    }
-
-    fn asked(&mut self, question: String) {
-        let asked_by = self
-            .runs
-            .last()
-            .map(|r| r.agent.clone())
-            .unwrap_or_default();
-        self.questions.push(Question {
-            asked_by,
-            question,
-            answer: None,
-            answered_by: None,
-            resumed: None,
-        });
-    }
-
-    fn answered_by(&mut self, by: String) {
-        if let Some(question) = self.questions.last_mut() {
-            question.answered_by = Some(by);
-        }
-    }
-
-    fn verified(&mut self, result: VerifyResult) {
-        self.verify.push(result);
-    }
-}
-
-/// A finding as the coder is shown it: `file:line [severity] text`.
-fn finding(f: &Finding) -> String {
-    let place = match (&f.file, f.line) {
-        (Some(file), Some(line)) => format!("{file}:{line} "),
-        (Some(file), None) => format!("{file} "),
-        _ => String::new(),
-    };
-    let severity = f.severity.map(|s| format!("[{s}] ")).unwrap_or_default();
-    format!("{place}{severity}{}", f.text.trim())
-}
-
-/// The last `n` non-blank lines of `text`.
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
