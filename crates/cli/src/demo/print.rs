@@ -1,5 +1,5 @@
-//! The demo's summary as text: the crew, then per task what happened to it, in the order a
-//! reader follows the story (plan, question, reviews, verify, landing, cost).
+//! The demo's summary as text: the crew, then per task what happened to it, in the pipeline's
+//! order (plan, question, verify, reviews, landing, cost).
 
 use super::summary::{Fix, Member, Review, Summary, TaskSummary, VerifyResult};
 use crate::error::CliResult;
@@ -126,10 +126,10 @@ fn print_task(summary: &Summary, t: &TaskSummary) -> CliResult<()> {
             print_fix("went on with it", fix)?;
         }
     }
+    print_verify(&t.verify)?;
     for r in &t.reviews {
         print_review(r)?;
     }
-    print_verify(&t.verify)?;
     if let Some(c) = &t.landed_commit {
         outln!("  landed   {}", short(c))?;
     }
