@@ -85,7 +85,8 @@ pub enum Command {
     Agent(AgentCommand),
     /// Run the scripted model server standalone (OpenAI, Anthropic and Responses APIs).
     MockLlm(MockLlmArgs),
-    /// Run the whole pipeline on a throwaway repository with a scripted agent.
+    /// Run the whole pipeline and its crew (planner, coders, a reviewer of another family) on a
+    /// throwaway repository, with a scripted model.
     Demo(DemoArgs),
     /// The board's database: migrate it, or copy a SQLite board to PostgreSQL.
     #[command(subcommand)]
@@ -519,4 +520,11 @@ pub struct DemoArgs {
     /// Keep the repository and its state for inspection.
     #[arg(long)]
     pub keep: bool,
+    /// Then keep the demo's board up as a daemon, with its API and dashboard on 127.0.0.1,
+    /// until Ctrl-C or SIGTERM (the repository goes afterwards, unless --keep).
+    #[arg(long)]
+    pub serve: bool,
+    /// The port to serve on (default: a free one).
+    #[arg(long, requires = "serve")]
+    pub port: Option<u16>,
 }

@@ -20,7 +20,7 @@ mod queue;
 mod status;
 mod store;
 mod task;
-mod up;
+pub(crate) mod up;
 mod usage;
 mod worker_token;
 mod workers;

@@ -11,9 +11,10 @@ use crate::cli::UpArgs;
 use crate::context::Context;
 use crate::daemon::{self, DaemonInfo, Running, Secret, StateLock, api_token};
 use crate::error::{CliError, CliResult, Kind};
+use gaffer_agents::Registry;
 use gaffer_config::ServerSettings;
-use gaffer_engine::{Engine, agents_from_settings};
-use gaffer_server::AppState;
+use gaffer_engine::{Board, Engine, agents_from_settings};
+use gaffer_server::{ApiToken, AppState};
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -57,59 +58,92 @@ pub fn run(ctx: &Context, args: &UpArgs) -> CliResult<()> {
         let listener = tokio::net::TcpListener::bind((host, port))
             .await
             .map_err(|e| {
-                CliError::new(Kind::Daemon, format!("cannot listen on {}: {e}", SocketAddr::new(host, port)))
-                    .hint("choose another port with `gaffer up --port N` (0 picks a free one)")
+                CliError::new(
+                    Kind::Daemon,
+                    format!("cannot listen on {}: {e}", SocketAddr::new(host, port)),
+                )
+                .hint("choose another port with `gaffer up --port N` (0 picks a free one)")
             })?;
-        let port = listener.local_addr()?.port();
-        let shutdown = CancellationToken::new();
-        let engine = Engine::new(Arc::clone(&board), agents);
-        let info = DaemonInfo {
-            pid: std::process::id(),
-            port,
-            started_ms: now_ms(),
-            host: (!host.is_loopback()).then_some(host),
-            token: token.is_generated().then(|| Secret::new(token.reveal())),
-        };
-        let mut state = AppState::new(Arc::clone(&board), Some(engine.handle()), token);
-        state.shutdown = shutdown.clone();
-        daemon::write(&info, board.paths())?;
-        outln!("gaffer is up: {} (pid {})", info.url(), std::process::id())?;
-        if std::env::var_os(DETACHED_ENV).is_none() {
-            print_dashboard(&info, &board.settings().server)?;
-            outln!("sandbox: {}", gaffer_engine::describe_confinement(board.settings()))?;
-        }
-        let signals = {
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-                    _ = shutdown.cancelled() => {}
-                }
-                shutdown.cancel();
-            })
-        };
-        let server = tokio::spawn(gaffer_server::serve(listener, state, shutdown.clone().cancelled_owned()));
-        // Notifications follow the event log in a task of their own: the engine never waits
-        // on a webhook.
-        let notifier = gaffer_notify::spawn(
-            Arc::clone(board.store()),
-            notifier_config(&board, info.url()),
-            shutdown.clone(),
-        );
-        let result = Arc::clone(&engine).run(shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = server.await;
-        if let Some(notifier) = notifier {
-            let _ = tokio::time::timeout(Duration::from_secs(2), notifier).await;
-        }
-        signals.abort();
-        daemon::remove(board.paths());
-        result?;
+        let settings = board.settings().server.clone();
+        serve(Arc::clone(&board), agents, listener, token, |info| {
+            outln!("gaffer is up: {} (pid {})", info.url(), std::process::id())?;
+            if std::env::var_os(DETACHED_ENV).is_none() {
+                print_dashboard(info, &settings)?;
+                outln!(
+                    "sandbox: {}",
+                    gaffer_engine::describe_confinement(board.settings())
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
         outln!("gaffer is down; every task can resume with `gaffer up`")?;
         Ok(())
     })
+}
+
+/// A daemon's life on a bound `listener`, until Ctrl-C, SIGTERM or `POST /api/shutdown`: the
+/// engine, the API and dashboard, and the notifier, with `daemon.json` naming it meanwhile (so
+/// the CLI, the shell and `gaffer dashboard` find it). `announce` is called once the record is
+/// written. The caller holds the state directory's lock. `gaffer up` and `gaffer demo --serve`.
+pub(crate) async fn serve(
+    board: Arc<Board>,
+    agents: Registry,
+    listener: tokio::net::TcpListener,
+    token: ApiToken,
+    announce: impl FnOnce(&DaemonInfo) -> CliResult<()>,
+) -> CliResult<()> {
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let engine = Engine::new(Arc::clone(&board), agents);
+    let info = DaemonInfo {
+        pid: std::process::id(),
+        port: addr.port(),
+        started_ms: now_ms(),
+        host: (!addr.ip().is_loopback()).then_some(addr.ip()),
+        token: token.is_generated().then(|| Secret::new(token.reveal())),
+    };
+    let mut state = AppState::new(Arc::clone(&board), Some(engine.handle()), token);
+    state.shutdown = shutdown.clone();
+    daemon::write(&info, board.paths())?;
+    if let Err(e) = announce(&info) {
+        daemon::remove(board.paths());
+        return Err(e);
+    }
+    let signals = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                _ = shutdown.cancelled() => {}
+            }
+            shutdown.cancel();
+        })
+    };
+    let server = tokio::spawn(gaffer_server::serve(
+        listener,
+        state,
+        shutdown.clone().cancelled_owned(),
+    ));
+    // Notifications follow the event log in a task of their own: the engine never waits
+    // on a webhook.
+    let notifier = gaffer_notify::spawn(
+        Arc::clone(board.store()),
+        notifier_config(&board, info.url()),
+        shutdown.clone(),
+    );
+    let result = Arc::clone(&engine).run(shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = server.await;
+    if let Some(notifier) = notifier {
+        let _ = tokio::time::timeout(Duration::from_secs(2), notifier).await;
+    }
+    signals.abort();
+    daemon::remove(board.paths());
+    result.map_err(CliError::from)
 }
 
 /// The dashboard's link, with the token when the daemon made it (a configured token is the

@@ -1,27 +1,31 @@
-//! `gaffer demo`: the whole pipeline on a throwaway repository, with no account and no network.
+//! `gaffer demo`: the whole pipeline and its crew on a throwaway repository, with no account
+//! and no network.
 //!
-//! It creates a small project with its own tests, adds three tasks (one depending on another,
-//! one whose first attempt fails verify), runs the real engine on them until they merge (the
-//! agent is gaffer's own agent loop talking HTTP to an in-process scripted model server), brings
-//! the landed work into the repository's checkout with `gaffer pull`'s code path, runs the
-//! project's tests there, and prints what happened.
+//! It creates a small project with its own tests and gives the real engine a goal and a task.
+//! A planner splits the goal into two subtasks, one after the other, and a plan reviewer of
+//! another family approves the plan; coders work on the subtasks and the task at once. The
+//! reviewer asks for one change, which the coder makes in the same session; a coder asks a
+//! question, which the demo answers itself as a person would; the task's first attempt fails
+//! the tests and is fixed on its retry. Every agent is gaffer's own agent loop talking HTTP
+//! (the OpenAI API for the planner and the coder, the Anthropic API for the reviewer) to an
+//! in-process scripted model server. The demo then brings the landed work into the
+//! repository's checkout with `gaffer pull`'s code path, runs the project's tests there, and
+//! prints what happened, read back from the board. With `--serve` the board then stays up as a
+//! daemon, with its dashboard, until Ctrl-C.
 
+mod crew;
+mod print;
 mod project;
+mod serve;
+mod story;
 mod summary;
 
 use crate::cli::DemoArgs;
 use crate::commands::runtime;
 use crate::error::{CliError, CliResult, Kind};
-use gaffer_core::{NewTask, Status};
-use gaffer_engine::{Board, BoardOptions, Engine, agents_from_settings};
+use gaffer_core::Status;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-
-/// How long the demo may take before it gives up.
-const DEADLINE: Duration = Duration::from_secs(300);
 
 /// Git as the demo uses it: no system or user configuration (no hooks, no signing), a fixed
 /// identity. The throwaway repository must behave the same on every machine.
@@ -88,72 +92,19 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
 
     create_project(&repo, &env)?;
 
-    // The agent is gaffer's own loop speaking the OpenAI API over HTTP, to a scripted model
-    // server in this process: the path users run, with no account and no network.
     let rt = runtime()?;
-    let script = gaffer_mock_llm::Script::from_toml_str(project::SCRIPT)
-        .map_err(|e| CliError::new(Kind::Internal, format!("the demo's script: {e}")))?;
-    let model_server = rt
-        .block_on(gaffer_mock_llm::MockServer::start(script))
-        .map_err(|e| CliError::new(Kind::Internal, format!("the scripted model server: {e}")))?;
-    let base_url = format!(
-        "agents.demo-agent.base_url={}",
-        model_server.openai_base_url()
-    );
-    let settings = gaffer_config::load(
-        Some(&repo.join("gaffer.toml")),
-        &gaffer_config::Overrides::default(),
-        &gaffer_config::Overrides::from_flags([base_url])?,
-    )?;
-    let agents = agents_from_settings(&settings, &repo)?;
-    let board = Arc::new(Board::open(
-        &repo,
-        settings,
-        BoardOptions {
-            git_env: env.clone(),
-            clock: None,
-            ..BoardOptions::default()
-        },
-    )?);
-    let mut ids = Vec::new();
-    for (title, body, scope, dep) in project::TASKS {
-        let task = board.add_task(NewTask {
-            title: title.to_string(),
-            body: body.to_string(),
-            write_scope: scope.iter().map(|s| s.to_string()).collect(),
-            blocked_by: dep.iter().map(|i| ids[*i]).collect(),
-            ..NewTask::default()
-        })?;
-        if !args.json {
-            outln!("added task {}: {}", task.id, task.title)?;
-        }
-        ids.push(task.id);
-    }
-
+    let crew = rt.block_on(crew::Crew::start(&repo, env.clone()))?;
+    crew.add_work(args.json)?;
     if !args.json {
         outln!(
-            "running the pipeline (agent: gaffer's own loop against a scripted model at {}; verify = `sh tests/run.sh`)…",
-            model_server.base_url()
+            "running the pipeline (every agent is gaffer's own loop against a scripted model at {}; verify = `sh tests/run.sh`)…",
+            crew.model_server.base_url()
         )?;
     }
-    let engine = Engine::new(Arc::clone(&board), agents);
-    let finished = rt.block_on(async {
-        tokio::time::timeout(DEADLINE, engine.run_until_settled(CancellationToken::new())).await
-    });
-    match finished {
-        Ok(result) => result?,
-        Err(_) => {
-            return Err(CliError::new(
-                Kind::Unfinished,
-                format!("the demo did not finish within {}s", DEADLINE.as_secs()),
-            ));
-        }
-    }
-
-    let _ = rt.block_on(model_server.shutdown());
+    rt.block_on(crew.work(args.json))?;
 
     // Bring the landed work into the checkout, as `gaffer pull` does.
-    let landing = board.landing()?;
+    let landing = crew.board.landing()?;
     if landing.is_redirected() {
         gaffer_git::pull_into_checkout(&repo, &landing.target, &landing.refname(), &env)?;
     }
@@ -161,7 +112,9 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         .arg("tests/run.sh")
         .current_dir(&repo)
         .output()?;
-    let report = summary::Summary::collect(&board, &ids, &repo, &landing, tests.status.success())?;
+    let ids = crew.task_ids()?;
+    let report =
+        summary::Summary::collect(&crew.board, &ids, &repo, &landing, tests.status.success())?;
     // Kept before anything is printed: a reader that went away must not cost the repository.
     let kept = if args.keep { Some(temp.keep()) } else { None };
     if args.json {
@@ -171,11 +124,15 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         crate::output::raw(&String::from_utf8_lossy(&tests.stdout))?;
     }
     let all_merged = report.tasks.iter().all(|t| t.status == Status::Merged);
+    if args.serve {
+        serve::serve(&rt, &crew, &repo, args.port, args.json)?;
+    }
+    let _ = rt.block_on(crew.model_server.shutdown());
     if let Some(kept) = kept
         && !args.json
     {
         outln!(
-            "kept the repository: {} (try `gaffer -C {} status`)",
+            "kept the repository: {} (try `gaffer -C {} status`, `log 3`, `diff 3`)",
             kept.join("greeter").display(),
             kept.join("greeter").display()
         )?;

@@ -1,5 +1,6 @@
 //! The throwaway project `gaffer demo` works on: a few shell functions with their own tests,
-//! a gaffer.toml, and the script the demo's agent follows.
+//! a gaffer.toml with a crew of three agents, the work the demo asks for, and the script the
+//! scripted model server answers from.
 
 /// Files of the initial commit.
 pub const FILES: &[(&str, &str)] = &[
@@ -33,13 +34,19 @@ got=$(greet World)
     ("demo/script.toml", SCRIPT),
 ];
 
-const GAFFER_TOML: &str = r#"# gaffer's demo configuration: one agent (gaffer's own agent loop, speaking the OpenAI API)
-# and the project's own tests as verify.
+/// The agents of the crew, by name: `gaffer demo` points each at its scripted model server
+/// (the OpenAI agents at its `/v1`, the Anthropic one at its root).
+pub const OPENAI_AGENTS: &[&str] = &["demo-planner", "demo-coder"];
+pub const ANTHROPIC_AGENTS: &[&str] = &["demo-reviewer"];
+
+const GAFFER_TOML: &str = r#"# gaffer's demo configuration: a crew of three agents, all gaffer's own agent loop, and the
+# project's own tests as verify. The planner and the coder speak the OpenAI API; the reviewer,
+# of another family, speaks the Anthropic API and reviews both the plan and every change.
 #
-# `gaffer demo` points the agent at an in-process scripted model server. To run this repository
-# again by hand, start that server and point the agent at it:
+# `gaffer demo` points them at an in-process scripted model server. To run this repository
+# again by hand, start that server on the port below and start gaffer:
 #   gaffer mock-llm --script demo/script.toml --port 8787 &
-#   gaffer --set agents.demo-agent.base_url=http://127.0.0.1:8787/v1 up
+#   gaffer up
 [project]
 name = "greeter"
 target = "main"
@@ -52,53 +59,144 @@ timeout = "60s"
 concurrency = 2
 worktree_pool = 0
 
-[agents.demo-agent]
+[agents.demo-planner]
 backend = "openai"
-model = "demo-model"
+model = "demo-planner"
+base_url = "http://127.0.0.1:8787/v1"
+
+[agents.demo-coder]
+backend = "openai"
+model = "demo-coder"
+base_url = "http://127.0.0.1:8787/v1"
+
+[agents.demo-reviewer]
+backend = "anthropic"
+model = "demo-reviewer"
+base_url = "http://127.0.0.1:8787"
 
 [roles]
-coder = ["demo-agent"]
+planner = ["demo-planner"]
+plan_reviewer = ["demo-reviewer"]
+coder = ["demo-coder"]
+reviewer = ["demo-reviewer"]
 
-[prices.demo-model]
+[prices.demo-planner]
 input = 3.0
 output = 15.0
+
+[prices.demo-coder]
+input = 3.0
+output = 15.0
+
+[prices.demo-reviewer]
+input = 1.0
+output = 5.0
 "#;
 
-/// The scripted model's answers, one conversation per task (chosen by the task's title in the
-/// prompt). The add task's first answer has a bug the tests catch; resumed with the failing
-/// output, the same conversation continues with the fix.
+/// The goal the demo gives the planner: `gaffer plan`'s epic.
+pub const GOAL: (&str, &str) = (
+    "Teach the greeter to say goodbye",
+    "A farewell function beside greet(), and a bin/goodbye.sh command that uses it, each with \
+     its tests.",
+);
+
+/// The plain tasks the demo adds beside the goal: title, body, write scope.
+pub const TASKS: &[(&str, &str, &[&str])] = &[(
+    "Add an add function",
+    "Add add A B to lib/math.sh, printing the sum, with a test.",
+    &["lib/math.sh", "tests/test_math.sh"],
+)];
+
+/// What the demo answers, as a person would, to a question whose text holds the key; any
+/// other question gets the last answer.
+pub const ANSWERS: &[(&str, &str)] = &[
+    ("greet", "Greet first, then say goodbye: two lines."),
+    ("", "Do what the task says; keep it small."),
+];
+
+/// The answer the demo gives to `question`.
+pub fn answer_for(question: &str) -> &'static str {
+    ANSWERS
+        .iter()
+        .find(|(key, _)| question.contains(key))
+        .map_or("", |(_, answer)| answer)
+}
+
+/// The scripted model's answers.
+///
+/// The server picks a conversation by the first `marker` found anywhere in a request (system
+/// prompt and history included), else by the requested `model`, and a turn by how many answers
+/// of the model the history already holds. Every prompt about a task holds its title, its body
+/// and, for subtasks, the whole plan, so those cannot tell the crew apart; what can:
+///
+/// - a reviewer, and only a reviewer, is shown the change as a diff: `+++ b/` claims every
+///   review, and a line only the first version of the farewell had (`+farewell() { echo`),
+///   listed first, claims that one review, which requests a change. The review of the fixed
+///   version no longer holds it, and is approved like the others;
+/// - a coder's prompt (and its resumed session's history) says which files its own task may
+///   change (`Only change files matching: …`), which no other task's prompt says;
+/// - the planner and the plan reviewer see neither: they are told apart by their models.
+///
+/// A coder resumed after a failed verify, a review or an answer continues its conversation at
+/// the next turn, since its history holds its earlier answers.
 pub const SCRIPT: &str = r#"
 [[conversations]]
+name = "review-farewell"
+marker = "+farewell() { echo"
+[[conversations.turns]]
+text = '{"verdict": "request_changes", "summary": "Works, but not the way greet() does it.", "findings": [{"file": "lib/farewell.sh", "line": 1, "severity": "low", "text": "echo treats backslashes and a leading -n differently from shell to shell: use printf, as greet() does"}]}'
+usage = { input_tokens = 2400, output_tokens = 90 }
+
+[[conversations]]
+name = "review"
+marker = "+++ b/"
+[[conversations.turns]]
+text = '{"verdict": "approve", "summary": "Does what the task asks, with a test, within its scope."}'
+usage = { input_tokens = 2200, output_tokens = 30 }
+
+[[conversations]]
 name = "farewell"
-marker = "Add a farewell function"
+marker = "Only change files matching: lib/farewell.sh"
 [[conversations.turns]]
 text = "STATUS: writing lib/farewell.sh"
 tool_calls = [
-  { name = "write_file", arguments = { path = "lib/farewell.sh", content = "farewell() { printf 'Goodbye, %s!\\n' \"$1\"; }\n" } },
+  { name = "write_file", arguments = { path = "lib/farewell.sh", content = "farewell() { echo \"Goodbye, $1!\"; }\n" } },
   { name = "write_file", arguments = { path = "tests/test_farewell.sh", content = ". lib/farewell.sh\ngot=$(farewell Ada)\n[ \"$got\" = \"Goodbye, Ada!\" ] || { echo \"farewell Ada gave: $got\"; exit 1; }\n" } },
 ]
 usage = { input_tokens = 1200, output_tokens = 180 }
 [[conversations.turns]]
 text = "Added farewell() in lib/farewell.sh with a test."
 usage = { input_tokens = 1500, output_tokens = 40 }
+[[conversations.turns]]
+text = "STATUS: the reviewer asks for printf: changing lib/farewell.sh"
+tool_calls = [
+  { name = "edit_file", arguments = { path = "lib/farewell.sh", old = 'echo "Goodbye, $1!"', new = "printf 'Goodbye, %s!\\n' \"$1\"" } },
+]
+usage = { input_tokens = 1900, output_tokens = 60 }
+[[conversations.turns]]
+text = "farewell() prints with printf now, as greet() does."
+usage = { input_tokens = 2100, output_tokens = 20 }
 
 [[conversations]]
 name = "goodbye"
-marker = "Add a goodbye command"
+marker = "Only change files matching: bin/goodbye.sh"
 [[conversations.turns]]
-text = "STATUS: writing bin/goodbye.sh"
+text = "STATUS: reading the task\nQUESTION: Should bin/goodbye.sh greet the person before it says goodbye, or only say goodbye?"
+usage = { input_tokens = 1300, output_tokens = 50 }
+[[conversations.turns]]
+text = "STATUS: writing bin/goodbye.sh: greet, then farewell"
 tool_calls = [
   { name = "write_file", arguments = { path = "bin/goodbye.sh", content = ". lib/greet.sh\n. lib/farewell.sh\ngreet \"$1\"\nfarewell \"$1\"\n" } },
-  { name = "write_file", arguments = { path = "tests/test_goodbye.sh", content = "got=$(sh bin/goodbye.sh Ada | tail -n 1)\n[ \"$got\" = \"Goodbye, Ada!\" ] || { echo \"goodbye.sh Ada ended with: $got\"; exit 1; }\n" } },
+  { name = "write_file", arguments = { path = "tests/test_goodbye.sh", content = "got=$(sh bin/goodbye.sh Ada | tr '\\n' ' ')\n[ \"$got\" = \"Hello, Ada! Goodbye, Ada! \" ] || { echo \"goodbye.sh Ada said: $got\"; exit 1; }\n" } },
 ]
-usage = { input_tokens = 1300, output_tokens = 170 }
+usage = { input_tokens = 1600, output_tokens = 170 }
 [[conversations.turns]]
-text = "Added bin/goodbye.sh, which greets and says goodbye, with a test."
-usage = { input_tokens = 1600, output_tokens = 40 }
+text = "Added bin/goodbye.sh, which greets and then says goodbye (as answered), with a test."
+usage = { input_tokens = 1900, output_tokens = 40 }
 
 [[conversations]]
 name = "add"
-marker = "Add an add function"
+marker = "Only change files matching: lib/math.sh"
 [[conversations.turns]]
 text = "STATUS: writing lib/math.sh"
 tool_calls = [
@@ -116,26 +214,21 @@ usage = { input_tokens = 1900, output_tokens = 60 }
 [[conversations.turns]]
 text = "Fixed add(): it subtracted."
 usage = { input_tokens = 2100, output_tokens = 20 }
-"#;
 
-/// The tasks the demo adds: title, body, write scope, and the index of a dependency.
-pub const TASKS: &[(&str, &str, &[&str], Option<usize>)] = &[
-    (
-        "Add a farewell function",
-        "Add farewell NAME to lib/farewell.sh, printing `Goodbye, NAME!`, with a test.",
-        &["lib/farewell.sh", "tests/test_farewell.sh"],
-        None,
-    ),
-    (
-        "Add a goodbye command",
-        "Add bin/goodbye.sh NAME that greets NAME and then says goodbye, with a test.",
-        &["bin/**", "tests/test_goodbye.sh"],
-        Some(0),
-    ),
-    (
-        "Add an add function",
-        "Add add A B to lib/math.sh, printing the sum, with a test.",
-        &["lib/math.sh", "tests/test_math.sh"],
-        None,
-    ),
-];
+[[conversations]]
+name = "planner"
+model = "demo-planner"
+[[conversations.turns]]
+text = '''{"subtasks": [
+  {"title": "Add a farewell function", "body": "Add farewell NAME to lib/farewell.sh, printing `Goodbye, NAME!`, with a test.", "write_scope": ["lib/farewell.sh", "tests/test_farewell.sh"]},
+  {"title": "Add a goodbye command", "body": "Add bin/goodbye.sh NAME, built on greet and farewell, with a test.", "depends_on": [0], "write_scope": ["bin/goodbye.sh", "tests/test_goodbye.sh"]}
+]}'''
+usage = { input_tokens = 3000, output_tokens = 160 }
+
+[[conversations]]
+name = "plan-review"
+model = "demo-reviewer"
+[[conversations.turns]]
+text = '{"verdict": "approve", "summary": "Two subtasks in the right order; their write scopes do not overlap."}'
+usage = { input_tokens = 1800, output_tokens = 30 }
+"#;

@@ -1,6 +1,8 @@
 //! `gaffer up --detach` / `down`, and the commands that go through a running daemon.
 
-use crate::common::{Project, pid_alive, stderr_of, stdout_of, wait_until};
+use crate::common::{
+    ChildGuard, Project, pid_alive, stderr_of, stdout_of, wait_for_exit, wait_until,
+};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -527,20 +529,6 @@ fn up_detach_passes_the_configuration_on() {
         "the daemon ignored --config:\n{log}"
     );
     project.wait_for_status(id, "merged");
-}
-
-/// Kills a child process the test started if the test ends before it exited.
-struct ChildGuard(std::process::Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for_exit(child: &mut std::process::Child, timeout: Duration) -> std::process::ExitStatus {
-    wait_until("the process to exit", timeout, || child.try_wait().unwrap())
 }
 
 #[test]
