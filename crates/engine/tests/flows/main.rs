@@ -12,6 +12,7 @@ mod conflicts;
 mod daemons;
 mod errors;
 mod escalation;
+mod failures;
 mod history;
 mod planning;
 mod questions;
