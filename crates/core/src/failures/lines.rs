@@ -21,13 +21,25 @@ pub(crate) fn clean(output: &str) -> Vec<String> {
         // The first line is only the end of one: skip it, unless it is all there is.
         text = text.split_once('\n').map_or(text, |(_, rest)| rest);
     }
-    text.split('\n').map(clean_line).collect()
+    text.split('\n')
+        .map(|line| clean_line(line, MAX_READ_LINE))
+        .collect()
 }
 
-/// One line without its escape sequences and control characters.
-fn clean_line(raw: &str) -> String {
+/// `output` as a terminal would show it, without its escape sequences and control characters
+/// (tabs and newlines stay): safe to print to a person's terminal, whatever the command wrote.
+pub fn plain(output: &str) -> String {
+    output
+        .split('\n')
+        .map(|line| clean_line(line, usize::MAX))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One line without its escape sequences and control characters, cut at `max` bytes.
+fn clean_line(raw: &str, max: usize) -> String {
     let raw = raw.strip_suffix('\r').unwrap_or(raw);
-    let mut out = String::with_capacity(raw.len().min(MAX_READ_LINE));
+    let mut out = String::with_capacity(raw.len().min(max));
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -68,7 +80,7 @@ fn clean_line(raw: &str) -> String {
             c if c.is_control() => {}
             c => out.push(c),
         }
-        if out.len() >= MAX_READ_LINE {
+        if out.len() >= max {
             break;
         }
     }
@@ -180,6 +192,14 @@ mod tests {
             Some(1)
         );
         assert_eq!(count_of("9 passed in 0.1s", "failed"), None);
+    }
+
+    #[test]
+    fn plain_text_keeps_every_line_and_tab() {
+        assert_eq!(
+            plain("\u{1b}[31mFAILED\u{1b}[0m\ta\r\n\u{1b}[2Jnext\n"),
+            "FAILED\ta\nnext\n"
+        );
     }
 
     #[test]

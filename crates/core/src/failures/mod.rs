@@ -39,7 +39,7 @@ mod tests_runners;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-pub use lines::clip;
+pub use lines::{clip, plain};
 
 /// How much of the output is read: its last mebibyte (test runners summarise at the end).
 pub const MAX_INPUT: usize = 1 << 20;
