@@ -17,9 +17,10 @@ const OUTPUT_MARK = '\n\nOutput:\n';
 const LEAD_LINES = 3;
 
 /**
- * `{ lead, tests, output }` of an evidence text: the lead (headline and command: up to the
- * first blank line), what follows up to the output (the failing tests), and the output (null
- * when the text holds none).
+ * `{ lead, tests, output, rest }` of an evidence text: the lead (headline and command: up to
+ * the first blank line), what follows up to the output (the failing tests), and the output
+ * (null when the text holds none). A longer note that is not evidence keeps its first lines as
+ * the lead and the others as `rest`.
  */
 export function splitEvidence(text) {
   const t = String(text || '').trim();
@@ -34,9 +35,9 @@ export function splitEvidence(text) {
   if (lines.length > LEAD_LINES) {
     lead = lines.slice(0, LEAD_LINES).join('\n');
     const rest = lines.slice(LEAD_LINES).join('\n');
-    return { lead, tests: '', output: [rest, tests, output].filter(Boolean).join('\n\n') };
+    return { lead, tests: '', output: null, rest: [rest, tests, output].filter(Boolean).join('\n\n') };
   }
-  return { lead, tests, output };
+  return { lead, tests, output, rest: null };
 }
 
 /** The first line of a note: a failed verify's headline. */
@@ -54,13 +55,14 @@ export function folded(text, key, label = 'Full output') {
 
 /** A note or reason made of evidence: its lead, the failing tests, the output folded. */
 export function evidenceView(text, key) {
-  const { lead, tests, output } = splitEvidence(text);
+  const { lead, tests, output, rest } = splitEvidence(text);
   const [first, ...rest] = lead.split('\n');
   return h('div', { class: 'failure' },
     h('p', { class: 'failure-headline' }, first),
     rest.length ? h('p', { class: 'failure-command muted' }, rest.join('\n')) : null,
     tests ? h('pre', { class: 'failure-block' }, tests) : null,
-    output ? folded(output, key) : null);
+    output ? folded(output, key) : null,
+    rest ? folded(rest, key, 'The rest') : null);
 }
 
 /** The summary a `verify.finished` event carries: the headline and each failing test. */
