@@ -56,10 +56,10 @@ export function folded(text, key, label = 'Full output') {
 /** A note or reason made of evidence: its lead, the failing tests, the output folded. */
 export function evidenceView(text, key) {
   const { lead, tests, output, rest } = splitEvidence(text);
-  const [first, ...rest] = lead.split('\n');
+  const [first, ...then] = lead.split('\n');
   return h('div', { class: 'failure' },
     h('p', { class: 'failure-headline' }, first),
-    rest.length ? h('p', { class: 'failure-command muted' }, rest.join('\n')) : null,
+    then.length ? h('p', { class: 'failure-command muted' }, then.join('\n')) : null,
     tests ? h('pre', { class: 'failure-block' }, tests) : null,
     output ? folded(output, key) : null,
     rest ? folded(rest, key, 'The rest') : null);
