@@ -396,6 +396,9 @@ pub struct TaskListArgs {
 #[derive(Debug, Args)]
 pub struct TaskShowArgs {
     pub id: i64,
+    /// Also print the whole output of its last failed verify (else its failing tests only).
+    #[arg(long)]
+    pub full: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -457,6 +460,9 @@ pub struct LogArgs {
     /// Print the runs' raw transcripts (prompt and every event) instead.
     #[arg(long)]
     pub raw: bool,
+    /// Also print the whole output of each failed verify (else its failing tests only).
+    #[arg(long)]
+    pub full: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -12,6 +12,7 @@ mod demo;
 mod error;
 mod render;
 mod shell;
+mod verify_text;
 mod worker;
 
 use std::process::ExitCode;

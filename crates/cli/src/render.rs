@@ -146,3 +146,24 @@ pub fn run_events(run: &Run, events: &[Event]) -> Vec<String> {
     }
     lines
 }
+
+/// Which verify results follow which run in a task's log: each verify after the last run that
+/// started before it (`runs`: each run with its events, in order; `verifies`: the task's
+/// `verify.finished` events). One list per run.
+pub fn verifies_after<'a>(
+    runs: &[(Run, Vec<Event>)],
+    verifies: &'a [Event],
+) -> Vec<Vec<&'a Event>> {
+    let starts: Vec<i64> = runs
+        .iter()
+        .map(|(_, events)| events.first().map_or(i64::MAX, |e| e.seq.0))
+        .collect();
+    let mut after = vec![Vec::new(); runs.len()];
+    for verify in verifies {
+        let last_before = starts.iter().rposition(|start| *start < verify.seq.0);
+        if let Some(i) = last_before {
+            after[i].push(verify);
+        }
+    }
+    after
+}

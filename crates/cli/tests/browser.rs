@@ -6,8 +6,9 @@
 //! This test builds the repository and starts `gaffer up` without configuring a token, so that
 //! the daemon makes its own, and hands the script the dashboard's link that `gaffer up` printed
 //! (`/?token=…`); the Node script does the rest through the page (adding a task, answering a
-//! question, approving a change, reading the task page, dropping the live connection, restarting
-//! the daemon) and saves a screenshot of every page under
+//! question, approving a change, reading the task page, a task that failed pytest on its card,
+//! the people page and its own page with the output folded, dropping the live connection,
+//! restarting the daemon) and saves a screenshot of every page under
 //! `target/gaffer-artifacts/screenshots/` (or `$GAFFER_ARTIFACTS/screenshots/`).
 //!
 //! Needs `node` on `PATH`, `/usr/bin/chromium` (`apt-get install chromium`) and `playwright-core`
@@ -64,11 +65,16 @@ output = 15.0
 port = 0
 "#;
 
-/// Verify: fails while a file named BROKEN exists, and says what it checked. It takes a second,
-/// so that the board shows tasks verifying.
+/// Verify: fails while a file named BROKEN exists, and says what it checked; while
+/// LOGIN_BROKEN exists, prints what pytest printed on a broken login and fails. It takes a
+/// second, so that the board shows tasks verifying.
 const CHECK_SH: &str = r#"#!/bin/sh
 echo "verify: checking the tree"
 sleep 1
+if [ -e LOGIN_BROKEN ]; then
+  cat pytest-login.txt
+  exit 1
+fi
 if [ -e BROKEN ]; then
   echo "FAIL: BROKEN is still there"
   exit 1
@@ -76,9 +82,62 @@ fi
 echo "ok: the tree is clean"
 "#;
 
+/// pytest's output (`--color=yes`) for a login that broke: three failing tests, one of them
+/// comparing markup, which the dashboard must show as text.
+const PYTEST_LOGIN: &str = "============================= test session starts ==============================
+platform linux -- Python 3.11.2, pytest-8.3.3, pluggy-1.5.0
+rootdir: /work/shop
+configfile: pyproject.toml
+collected 9 items
+
+tests/test_auth.py \u{1b}[31mF\u{1b}[0m\u{1b}[31mF\u{1b}[0m\u{1b}[32m.\u{1b}[0m\u{1b}[32m.\u{1b}[0m                                                 [ 44%]
+tests/test_banner.py \u{1b}[31mF\u{1b}[0m\u{1b}[32m.\u{1b}[0m\u{1b}[32m.\u{1b}[0m\u{1b}[32m.\u{1b}[0m\u{1b}[32m.\u{1b}[0m                                            [100%]
+
+=================================== FAILURES ===================================
+\u{1b}[31m\u{1b}[1m__________________________________ test_login __________________________________\u{1b}[0m
+
+client = <FlaskClient <Flask 'shop'>>
+
+    \u{1b}[94mdef\u{1b}[39;49;00m \u{1b}[92mtest_login\u{1b}[39;49;00m(client):
+        response = client.post(\u{1b}[33m\"/login\"\u{1b}[39;49;00m, data={\u{1b}[33m\"user\"\u{1b}[39;49;00m: \u{1b}[33m\"ada\"\u{1b}[39;49;00m, \u{1b}[33m\"password\"\u{1b}[39;49;00m: \u{1b}[33m\"pw\"\u{1b}[39;49;00m})
+>       \u{1b}[94massert\u{1b}[39;49;00m response.status_code == \u{1b}[94m200\u{1b}[39;49;00m
+\u{1b}[1m\u{1b}[31mE       assert 401 == 200\u{1b}[0m
+\u{1b}[1m\u{1b}[31mE        +  where 401 = <WrapperTestResponse streamed [401 UNAUTHORIZED]>.status_code\u{1b}[0m
+
+\u{1b}[1m\u{1b}[31mtests/test_auth.py\u{1b}[0m:14: AssertionError
+\u{1b}[31m\u{1b}[1m_________________________________ test_logout __________________________________\u{1b}[0m
+
+client = <FlaskClient <Flask 'shop'>>
+
+    \u{1b}[94mdef\u{1b}[39;49;00m \u{1b}[92mtest_logout\u{1b}[39;49;00m(client):
+>       client.get(\u{1b}[33m\"/logout\"\u{1b}[39;49;00m)
+
+\u{1b}[1m\u{1b}[31mtests/test_auth.py\u{1b}[0m:21: 
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ 
+
+    \u{1b}[37m@bp\u{1b}[39;49;00m.route(\u{1b}[33m\"/logout\"\u{1b}[39;49;00m)
+    \u{1b}[94mdef\u{1b}[39;49;00m \u{1b}[92mlogout\u{1b}[39;49;00m():
+>       \u{1b}[94mdel\u{1b}[39;49;00m session[\u{1b}[33m\"user_id\"\u{1b}[39;49;00m]
+\u{1b}[1m\u{1b}[31mE       KeyError: 'user_id'\u{1b}[0m
+
+\u{1b}[1m\u{1b}[31mshop/auth.py\u{1b}[0m:41: KeyError
+\u{1b}[31m\u{1b}[1m_________________________________ test_greets __________________________________\u{1b}[0m
+
+    \u{1b}[94mdef\u{1b}[39;49;00m \u{1b}[92mtest_greets\u{1b}[39;49;00m():
+>       \u{1b}[94massert\u{1b}[39;49;00m banner(\u{1b}[33m\"ada\"\u{1b}[39;49;00m) == \u{1b}[33m\"Hello, ada\"\u{1b}[39;49;00m
+\u{1b}[1m\u{1b}[31mE       AssertionError: assert '<b>Hi</b><script>window.__xss = 1</script>' == 'Hello, ada'\u{1b}[0m
+
+\u{1b}[1m\u{1b}[31mtests/test_banner.py\u{1b}[0m:6: AssertionError
+\u{1b}[36m\u{1b}[1m=========================== short test summary info ============================\u{1b}[0m
+\u{1b}[31mFAILED\u{1b}[0m tests/test_auth.py::\u{1b}[1mtest_login\u{1b}[0m - assert 401 == 200
+\u{1b}[31mFAILED\u{1b}[0m tests/test_auth.py::\u{1b}[1mtest_logout\u{1b}[0m - KeyError: 'user_id'
+\u{1b}[31mFAILED\u{1b}[0m tests/test_banner.py::\u{1b}[1mtest_greets\u{1b}[0m - AssertionError: assert '<b>Hi</b><script>window.__xss = 1</script>' == 'Hello, ada'
+\u{1b}[31m========================= \u{1b}[31m\u{1b}[1m3 failed\u{1b}[0m, \u{1b}[32m6 passed\u{1b}[0m\u{1b}[31m in 0.42s\u{1b}[0m\u{1b}[31m ==========================\u{1b}[0m
+";
+
 /// The coder, by task title. "notes" fails verify once, then fixes it; "greeting" asks a
-/// question first; "deploy" touches what the `risky` label protects; "farewell" is added while
-/// the daemon is down.
+/// question first; "deploy" touches what the `risky` label protects; "login" fails pytest on
+/// both tries and so fails; "farewell" is added while the daemon is down.
 const CODER: &str = r##"
 [[task]]
 match = "notes"
@@ -116,6 +175,17 @@ match = "deploy"
 delay_ms = 300
 summary = "Changed the deploy settings."
 actions = [{ write = "deploy.toml", content = "[deploy]\nreplicas = 3\n" }]
+
+[[task]]
+match = "login"
+[[task.attempt]]
+delay_ms = 300
+summary = "Changed the redirect after login."
+actions = [{ write = "auth.py", content = "REDIRECT = '/home'\n" }, { write = "LOGIN_BROKEN", content = "pytest fails while this exists\n" }]
+[[task.attempt]]
+delay_ms = 300
+summary = "Tried the session handling."
+actions = [{ write = "auth.py", content = "REDIRECT = '/dashboard'\n" }]
 
 [[task]]
 match = "farewell"
@@ -238,6 +308,7 @@ fn project() -> TestRepo {
     repo.write("check.sh", CHECK_SH);
     repo.write("coder.toml", CODER);
     repo.write("reviewer.toml", REVIEWER);
+    repo.write("pytest-login.txt", PYTEST_LOGIN);
     repo.commit_all("dashboard fixture");
     // No checkout holds `main`, so work lands on it directly (not beside it on a landing branch).
     repo.git(&["checkout", "--quiet", "--detach"]);
@@ -420,6 +491,8 @@ fn the_dashboard_drives_a_scripted_pipeline_in_chromium() {
         "feed",
         "task",
         "people",
+        "people-failed",
+        "task-failed",
         "usage",
         "queue",
         "board-phone",

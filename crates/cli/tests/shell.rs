@@ -146,9 +146,17 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
+        Fixture::with(GAFFER_TOML, SCRIPT, &[])
+    }
+
+    /// A repository with this configuration, agent script and files.
+    fn with(gaffer_toml: &str, script: &str, files: &[(&str, &str)]) -> Fixture {
         let repo = TestRepo::new();
-        repo.write("gaffer.toml", GAFFER_TOML);
-        repo.write("script.toml", SCRIPT);
+        repo.write("gaffer.toml", gaffer_toml);
+        repo.write("script.toml", script);
+        for (path, text) in files {
+            repo.write(path, text);
+        }
         repo.commit_all("fixture: gaffer.toml and the agent's script");
         std::fs::create_dir_all(repo.scratch("tmp")).unwrap();
         let tmux = Tmux {
@@ -454,4 +462,72 @@ fn the_shell_reports_errors_and_quits_on_ctrl_c() {
         Path::new(&fixture.state_dir().join("shell_history")).exists(),
         "no history file"
     );
+}
+
+/// pytest's output on a broken login, coloured (`--color=yes`).
+const PYTEST: &str = "============================= test session starts ==============================
+collected 4 items
+
+tests/test_auth.py \u{1b}[31mFF\u{1b}[0m\u{1b}[32m..\u{1b}[0m                                                   [100%]
+
+=================================== FAILURES ===================================
+__________________________________ test_login __________________________________
+
+>       assert client.post(\"/login\").status_code == 200
+\u{1b}[1m\u{1b}[31mE       assert 401 == 200\u{1b}[0m
+
+tests/test_auth.py:9: AssertionError
+_________________________________ test_logout __________________________________
+
+>       client.get(\"/logout\")
+\u{1b}[1m\u{1b}[31mE       KeyError: 'user_id'\u{1b}[0m
+
+shop/auth.py:41: KeyError
+=========================== short test summary info ============================
+\u{1b}[31mFAILED\u{1b}[0m tests/test_auth.py::test_login - assert 401 == 200
+\u{1b}[31mFAILED\u{1b}[0m tests/test_auth.py::test_logout - KeyError: 'user_id'
+========================= 2 failed, 2 passed in 0.12s ==========================
+";
+
+#[test]
+fn the_shell_says_which_tests_failed() {
+    if tmux_available().is_none() {
+        return;
+    }
+    let toml = GAFFER_TOML
+        .replace(
+            "command = \"true\"",
+            "command = \"test ! -e BROKEN || { cat pytest.txt; exit 1; }\"",
+        )
+        .replace(
+            "[agents.",
+            "[limits]\nverify_failures_per_tier = 1\n\n[agents.",
+        );
+    let script = "[[task]]\nmatch = \"login\"\n[[task.attempt]]\nsummary = \"Broke it.\"\n\
+                  actions = [{ write = \"BROKEN\", content = \"1\\n\" }]\n";
+    let fixture = Fixture::with(&toml, script, &[("pytest.txt", PYTEST)]);
+    let _daemon = Daemon::start(&fixture);
+    fixture.open_shell();
+    fixture.wait_for_text("Feed (live from the daemon)");
+    fixture.tmux.type_line("/task Fix the login");
+    fixture.wait_for("task 1 failed", |s| board_has(s, "failed", 1));
+    // The selected task's panel leads with the headline, not the command or the output.
+    fixture.wait_for_all(&["note      2 tests failed: test_login, test_logout"]);
+    fixture.tmux.type_line("/show 1");
+    let screen = fixture.wait_for_all(&[
+        "last verify:",
+        ": 2 tests failed: test_login, test_logout",
+        "tests/test_auth.py::test_login",
+        "assert 401 == 200",
+        "tests/test_auth.py::test_logout",
+        "KeyError: 'user_id'",
+    ]);
+    assert!(
+        !screen.contains("test session starts"),
+        "the output stays folded:\n{screen}"
+    );
+    assert!(!screen.contains("[31m"), "no escape code shows:\n{screen}");
+    fixture.tmux.keys(&["Escape"]);
+    fixture.tmux.type_line("/quit");
+    fixture.wait_for_text("[gaffer exited with 0]");
 }

@@ -7,12 +7,15 @@
 //! each new state together with its event in one transaction. Nothing in this crate reads a clock,
 //! a file, or the network, which is what makes it property-testable and replayable.
 //!
+//! [`failures`] reads a failed verify's output: which tests failed and the first lines of each.
+//!
 //! [`queue`] is the merge queue's planner, pure in the same way: from the queue as it stands (the
 //! landing tip, the waiting tasks, the merge train and its candidates) to what happens next (who
 //! joins, which candidate is built on what, who is rechecked or ejected, which prefix lands).
 
 pub mod clock;
 pub mod event;
+pub mod failures;
 pub mod ids;
 pub mod job;
 pub mod machine;

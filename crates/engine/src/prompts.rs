@@ -165,7 +165,7 @@ pub(crate) fn render(
         out.push_str(&format!("\n## Why you are running again\n\n{why}\n"));
     }
     if let Some(feedback) = feedback {
-        out.push_str(&format!("\n```\n{}\n```\n", feedback.trim()));
+        out.push_str(&evidence(feedback));
     }
     let code_role = matches!(role, Role::Coder | Role::Resolver);
     // A fresh start is on a new branch: nothing an earlier run left is there to go on from.
@@ -197,6 +197,29 @@ pub(crate) fn render(
         out.push_str(attempts);
     }
     out
+}
+
+/// The evidence of why a run happens again, fenced. A failed verify's (see
+/// `gaffer_core::failures`) leads with its headline, the command and the failing tests with
+/// their first lines; the end of its output follows in a block of its own.
+fn evidence(feedback: &str) -> String {
+    let (lead, output) = gaffer_core::failures::split_evidence(feedback);
+    let mut out = format!("\n{}", fenced(lead.trim()));
+    if let Some(output) = output.map(str::trim).filter(|o| !o.is_empty()) {
+        out.push_str(&format!(
+            "\nThe end of verify's output:\n\n{}",
+            fenced(output)
+        ));
+    }
+    out
+}
+
+/// `text` in a code fence longer than any run of backticks inside it, so test output that
+/// quotes markdown cannot end the block early.
+fn fenced(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}\n{text}\n{fence}\n")
 }
 
 #[cfg(test)]
@@ -321,6 +344,49 @@ mod tests {
             "{again}"
         );
         assert!(again.contains("did A; B is left"), "{again}");
+    }
+
+    #[test]
+    fn a_failed_verify_leads_with_the_failing_tests_then_the_output() {
+        let output = "tests/test_auth.py F\n```\nFAILED tests/test_auth.py::test_login - assert 401 == 200\n1 failed in 0.1s\n";
+        let failure = gaffer_core::failures::summarize(output);
+        let feedback = failure.evidence("`pytest` exit code 1", output);
+        let prompt = render(
+            Role::Coder,
+            &task(),
+            RunReason::VerifyFailed,
+            Some(&feedback),
+            &Context::default(),
+        );
+        let why = prompt.find("## Why you are running again").unwrap();
+        let headline = prompt.find("1 test failed: test_login").unwrap();
+        let tests = prompt
+            .find("Failing tests:\n  tests/test_auth.py::test_login\n      assert 401 == 200")
+            .unwrap();
+        let output_at = prompt
+            .find("The end of verify's output:\n\n````\ntests/test_auth.py F")
+            .unwrap();
+        assert!(
+            why < headline && headline < tests && tests < output_at,
+            "{prompt}"
+        );
+        // The fence outlasts the output's own backticks.
+        assert!(
+            prompt.trim_end().ends_with("1 failed in 0.1s\n````"),
+            "{prompt}"
+        );
+        // Any other feedback is fenced as before.
+        let other = render(
+            Role::Coder,
+            &task(),
+            RunReason::VerifyFailed,
+            Some("the agent made no changes"),
+            &Context::default(),
+        );
+        assert!(
+            other.contains("\n```\nthe agent made no changes\n```\n"),
+            "{other}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use gaffer_config::{NotifyEvent, WebhookKind};
 use gaffer_core::event::describe;
+use gaffer_core::failures::split_evidence;
 use gaffer_core::payload::TaskNotice;
 use gaffer_core::{Event, Payload, Seq};
 use serde::Serialize;
@@ -20,7 +21,9 @@ pub struct Notification {
     pub task: Option<i64>,
     /// The task's title, when the task could be read.
     pub title: Option<String>,
-    /// The question, reason or other detail of the notice.
+    /// The question, reason or other detail of the notice. A failed verify's evidence comes
+    /// without its output: its headline, the command and the failing tests with their first
+    /// lines (the output is on the dashboard and in `gaffer task show N --full`).
     pub text: Option<String>,
 }
 
@@ -37,6 +40,7 @@ impl Notification {
             },
             _ => Self::untyped(event)?,
         };
+        let text = text.map(|t| split_evidence(&t).0.trim_end().to_string());
         Some(Notification {
             seq: event.seq,
             at_ms: event.at_ms,
@@ -318,6 +322,32 @@ mod tests {
                 .unwrap()
                 .starts_with("*gaffer · demo*: 1 task needs a person")
         );
+    }
+
+    #[test]
+    fn a_failed_verify_is_told_by_its_failing_tests_without_the_output() {
+        let output = "FAILED tests/test_auth.py::test_login - assert 401 == 200\n\
+                      FAILED tests/test_auth.py::test_logout - KeyError: 'user_id'\n\
+                      2 failed, 3 passed in 0.31s\n";
+        let reason =
+            gaffer_core::failures::summarize(output).evidence("`pytest` exit code 1", output);
+        let mut n = Notification::from_event(&event(json!({"notice": "failed", "reason": reason})))
+            .unwrap();
+        n.title = Some("Fix the login".into());
+        assert_eq!(
+            n.line(),
+            "#3 Fix the login: failed: 2 tests failed: test_login, test_logout"
+        );
+        let text = n.text.unwrap();
+        assert!(
+            text.starts_with("2 tests failed: test_login, test_logout\n`pytest` exit code 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tests/test_auth.py::test_logout\n      KeyError: 'user_id'"),
+            "{text}"
+        );
+        assert!(!text.contains("2 failed, 3 passed"), "no output: {text}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::cli::{TaskAddArgs, TaskListArgs, TaskShowArgs};
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
 use crate::output;
+use crate::verify_text::Output;
 use gaffer_core::{NewTask, Status, Task, TaskId};
 use gaffer_store::EventFilter;
 use std::io::Read;
@@ -102,8 +103,13 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
     }
     outln!("task {}: {}", task.id, task.title)?;
     outln!("  status    {}", task.status())?;
+    let failure = crate::verify_text::last_failure(&events);
     if let Some(note) = &task.state.note {
-        outln!("  note      {}", note.trim())?;
+        // The output, when asked for, is printed once: under the last verify if it failed.
+        let lines = crate::verify_text::note_lines(note, args.full && failure.is_none());
+        for (i, line) in lines.iter().enumerate() {
+            outln!("  {:<9} {line}", if i == 0 { "note" } else { "" })?;
+        }
     }
     outln!("  branch    {}", task.branch)?;
     outln!("  attempts  {}", task.state.attempts_summary())?;
@@ -126,6 +132,16 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
         for line in handoff.trim().lines() {
             outln!("  {line}")?;
         }
+    }
+    if let Some(failure) = failure {
+        outln!("last verify:")?;
+        let more = format!("gaffer task show {} --full", task.id);
+        let shown = if args.full {
+            Output::Full
+        } else {
+            Output::Elsewhere(Some(&more))
+        };
+        output::lines(&crate::verify_text::verify_lines(failure, shown, "  "))?;
     }
     if !runs.is_empty() {
         outln!("runs:")?;

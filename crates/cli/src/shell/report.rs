@@ -4,6 +4,7 @@
 use crate::error::CliResult;
 use crate::output::task_event_line;
 use crate::render;
+use crate::verify_text;
 use gaffer_core::{Event, Run, Seq, Status, Task, TaskId};
 use gaffer_engine::Board;
 use gaffer_store::{EventFilter, UsageDimension};
@@ -89,10 +90,20 @@ pub fn show(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
         lines.push("runs:".into());
         lines.extend(runs.iter().map(render::run_line));
     }
+    let events = task_events(board, id)?;
+    if let Some(failure) = verify_text::last_failure(&events) {
+        lines.push(String::new());
+        lines.push("last verify:".into());
+        lines.extend(verify_text::verify_lines(
+            failure,
+            verify_text::Output::Elsewhere(None),
+            "  ",
+        ));
+    }
     lines.push(String::new());
     lines.push("history:".into());
-    for e in task_events(board, id)? {
-        lines.push(format!("  {}", task_event_line(&e)));
+    for e in &events {
+        lines.push(format!("  {}", task_event_line(e)));
     }
     Ok(lines)
 }
@@ -104,7 +115,7 @@ pub fn summary(task: &Task) -> Vec<String> {
         format!("status    {}", task.status()),
     ];
     if let Some(note) = &task.state.note {
-        for (i, line) in note.trim().lines().enumerate() {
+        for (i, line) in verify_text::note_lines(note, false).iter().enumerate() {
             let label = if i == 0 { "note" } else { "" };
             lines.push(format!("{label:<9} {line}"));
         }
@@ -149,11 +160,32 @@ pub fn log(board: &Board, id: TaskId) -> CliResult<Vec<String>> {
     if runs.is_empty() {
         return Ok(vec![format!("task {} has no runs yet", task.id)]);
     }
-    let mut lines = Vec::new();
-    for run in &runs {
+    let mut logs = Vec::new();
+    for run in runs {
         let events = board.events_of_run(run.id)?;
+        logs.push((run, events));
+    }
+    let verifies = board.events_after(
+        Seq(0),
+        10_000,
+        &EventFilter {
+            task: Some(task.id),
+            kind_prefix: Some(gaffer_core::event_kind::VERIFY_FINISHED.to_string()),
+            ..EventFilter::default()
+        },
+    )?;
+    let after = render::verifies_after(&logs, &verifies);
+    let mut lines = Vec::new();
+    for ((run, events), verifies) in logs.iter().zip(after) {
         lines.push(render::run_header(run));
-        lines.extend(render::run_events(run, &events));
+        lines.extend(render::run_events(run, events));
+        for verify in verifies {
+            lines.extend(verify_text::verify_lines(
+                verify,
+                verify_text::Output::Elsewhere(None),
+                "  ",
+            ));
+        }
         lines.push(String::new());
     }
     Ok(lines)

@@ -17,6 +17,7 @@ mod daemon;
 mod demo;
 mod doctor;
 mod escape;
+mod failures;
 mod init;
 mod inspect;
 mod output;

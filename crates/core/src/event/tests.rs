@@ -144,6 +144,10 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({"commit": C, "tree": T, "passed": false, "exit_code": null, "timed_out": true, "duration_ms": 90000, "tail": "", "purpose": "attempt", "slot": 1}),
         ),
         (
+            VERIFY_FINISHED,
+            json!({"commit": C, "tree": T, "passed": false, "exit_code": 1, "timed_out": false, "duration_ms": 870, "tail": "FAILED tests/test_auth.py::test_login - assert 401 == 200\n1 failed in 0.87s\n", "purpose": "branch", "failure": {"runner": "pytest", "headline": "1 test failed: test_login", "tests": [{"name": "tests/test_auth.py::test_login", "detail": ["assert 401 == 200"]}], "total": 1}}),
+        ),
+        (
             QUEUE_JOINED,
             json!({"position": 3, "priority": 0, "since_ms": 1000}),
         ),
@@ -334,6 +338,16 @@ fn sentences_say_what_happened() {
     assert_eq!(
         say(event_kind::VERIFY_FINISHED, of(event_kind::VERIFY_FINISHED)),
         "task 3: verify passed on 1a2b3c4 (branch) in 2.1 s"
+    );
+    let failed = samples
+        .iter()
+        .filter(|(k, _)| *k == event_kind::VERIFY_FINISHED)
+        .map(|(_, d)| d.clone())
+        .next_back()
+        .unwrap();
+    assert_eq!(
+        say(event_kind::VERIFY_FINISHED, failed),
+        "task 3: verify FAILED (exit 1) on 1a2b3c4 (branch) in 870 ms: 1 test failed: test_login"
     );
     assert_eq!(
         say(

@@ -1,6 +1,9 @@
 //! The verify gate: the project's own command, in the task's worktree, on exactly one commit
 //! (the branch head after coding, or a merge candidate of the queue). The exit code decides; the
-//! tail of the output is kept as evidence. The command sees `GAFFER_VERIFY_PURPOSE` (`branch` or
+//! tail of the output is kept as evidence, and a failure's output is read once
+//! (`gaffer_core::failures`) for the failing tests, kept with `verify.finished` and leading the
+//! summary the machine keeps. A best-of attempt's verify (`attempt.rs`) runs through
+//! [`run_command`] too. The command sees `GAFFER_VERIFY_PURPOSE` (`branch` or
 //! `candidate`), so a project may run a quick check at the gate and its full suite in the queue.
 //!
 //! A branch that passes is also checked against the landing tip with `git merge-tree`: a
@@ -9,6 +12,7 @@
 use super::{JobContext, JobResult, blocking, ensure_worktree, object_id, oid};
 use crate::apply::Extra;
 use crate::error::{EngineError, Result};
+use gaffer_core::failures::{self, FailureSummary};
 use gaffer_core::payload::{
     QueueConflict, QueueFlaky, QueueVerified, VerifyFinished, VerifyOf, VerifyStarted,
 };
@@ -181,8 +185,12 @@ async fn predicted_conflict(
 /// What one run of the project's verify command established.
 pub(crate) struct Checked {
     pub passed: bool,
-    /// The command, how it ended, and the tail of its output: the evidence a coder gets back.
+    /// The evidence a coder gets back (and a failed task's note): when it failed, the
+    /// headline, the command and how it ended, the failing tests with their first lines, then
+    /// the tail of the output; when it passed, the command, how it ended and the tail.
     pub summary: String,
+    /// A failure: what its output says, read once here and kept with `verify.finished`.
+    pub failure: Option<FailureSummary>,
     pub outcome: gaffer_proc::ProcessOutcome,
 }
 
@@ -205,6 +213,7 @@ impl Checked {
             duration_ms: self.outcome.duration.as_millis() as u64,
             tail: self.outcome.tail.clone(),
             slot,
+            failure: self.failure.clone(),
         }
     }
 }
@@ -248,9 +257,30 @@ pub(crate) async fn run_command(
         ),
         Termination::Cancelled => return Ok(None),
     };
+    let passed = outcome.success();
+    // Only its first line: the evidence's lead is one line each (headline, command).
+    let shown = match command.trim().split_once('\n') {
+        Some((first, _)) => format!("{first} …"),
+        None => command.trim().to_string(),
+    };
+    let said = format!("`{shown}` {verdict}");
+    if passed {
+        return Ok(Some(Checked {
+            passed,
+            summary: format!("{said}\n{}", outcome.tail),
+            failure: None,
+            outcome,
+        }));
+    }
+    let mut failure = failures::summarize(&outcome.tail);
+    // Stopped from outside with no test seen failing: that is the news, not its last line.
+    if failure.tests.is_empty() && !matches!(outcome.termination, Termination::Exited(_)) {
+        failure.headline = format!("verify {verdict}");
+    }
     Ok(Some(Checked {
-        passed: outcome.success(),
-        summary: format!("`{command}` {verdict}\n{}", outcome.tail),
+        passed,
+        summary: failure.evidence(&said, &outcome.tail),
+        failure: Some(failure),
         outcome,
     }))
 }

@@ -13,6 +13,7 @@ mod conflicts;
 mod daemons;
 mod errors;
 mod escalation;
+mod failures;
 mod history;
 mod planning;
 mod questions;

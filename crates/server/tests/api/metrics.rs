@@ -194,6 +194,7 @@ async fn metrics_parse_and_match_the_board() {
             duration_ms: ms,
             tail: String::new(),
             slot: None,
+            failure: None,
         }))
         .project(board.project().id)
         .task(gaffer_core::TaskId(a))

@@ -104,6 +104,24 @@ function watch(page, label) {
   });
 }
 
+/** The failure the fixture's pytest prints (browser.rs): its headline and failing tests. */
+const LOGIN_HEADLINE = '3 tests failed: test_login, test_logout, +1';
+const LOGIN_TESTS = ['tests/test_auth.py::test_login', 'tests/test_auth.py::test_logout', 'tests/test_banner.py::test_greets'];
+
+/** The `<details>` at `sel` is folded: its output is not visible until its summary is clicked. */
+async function checkFolded(page, sel, where) {
+  const details = page.locator(sel).first();
+  const output = details.locator('pre.output');
+  check(!(await output.isVisible()), `${where}: the full output is hidden until unfolded`);
+  const shown = await page.evaluate(() => [...document.querySelectorAll('pre, p, div')]
+    .filter((e) => e.childElementCount === 0 || e.tagName === 'PRE')
+    .filter((e) => e.textContent.includes('test session starts') && e.checkVisibility()).length);
+  check(shown === 0, `${where}: no line of the output is visible while folded (${shown} shown)`);
+  await details.locator('summary').click();
+  await output.waitFor({ state: 'visible', timeout: 5000 });
+  check((await output.textContent()).includes('test session starts'), `${where}: unfolded, the whole output is there`);
+}
+
 async function go(page, hash, ready) {
   await page.evaluate((h) => { location.hash = h; }, hash);
   await page.waitForSelector(ready, { timeout: 30000 });
@@ -164,7 +182,8 @@ try {
 
   const greeting = (await api('POST', '/api/tasks', { title: 'Pick the greeting', body: 'The banner greets people; ask which greeting.' })).id;
   const deploy = (await api('POST', '/api/tasks', { title: 'Tune the deploy settings', body: 'Three replicas.', labels: ['risky'] })).id;
-  log(`added #${greeting} (asks a question) and #${deploy} (needs approval) through the API`);
+  const login = (await api('POST', '/api/tasks', { title: 'Fix the login redirect', body: 'Logging in should land on the dashboard.' })).id;
+  log(`added #${greeting} (asks a question), #${deploy} (needs approval) and #${login} (fails pytest twice) through the API`);
 
   await page.waitForSelector(`.column[data-status="merged"] .card[data-id="${notes}"]`, { timeout: 90000 });
   const moves = await page.evaluate((id) => window.__moves[id], String(notes));
@@ -173,6 +192,17 @@ try {
   await page.waitForSelector(`.column[data-status="needs_input"] .card[data-id="${greeting}"]`, { timeout: 60000 });
   await page.waitForSelector(`.column[data-status="awaiting_approval"] .card[data-id="${deploy}"]`, { timeout: 60000 });
   check(await page.evaluate(() => window.__noReload === true), 'the page never reloaded');
+
+  // ---- a failed pytest run explains itself on the card ---------------------------------------------
+  log(`#${login} fails pytest: its card names the failing tests`);
+  await page.waitForSelector(`.column[data-status="failed"] .card[data-id="${login}"]`, { timeout: 90000 });
+  const card = await page.evaluate((id) => {
+    const el = document.querySelector(`.card[data-id="${id}"]`);
+    const note = el.querySelector('.card-note');
+    return { note: note ? note.textContent : null, text: el.innerText };
+  }, String(login));
+  check(card.note === LOGIN_HEADLINE, `the failed card leads with the failing tests (${card.note})`);
+  check(!card.text.includes('sh check.sh') && !card.text.includes('test session starts'), `the card shows no command and no output (${card.text})`);
   await shot(page, 'board');
 
   // ---- a question answered through the page ----------------------------------------------------
@@ -273,6 +303,61 @@ try {
     tool.open = true;
   });
   await shot(page, 'task');
+
+  // ---- the failed task on the people page and its own page -----------------------------------------
+  log(`#${login} on the people page: the failing tests shown, the output folded`);
+  await go(page, '#/people', `#people-failed .person-item[data-task="${login}"] .failure`);
+  const failedItem = `#people-failed .person-item[data-task="${login}"]`;
+  const listed = await page.evaluate((sel) => {
+    const item = document.querySelector(sel);
+    return {
+      headline: item.querySelector('.failure-headline').textContent,
+      tests: item.querySelector('.failure-block').textContent,
+      open: item.querySelector('details.full-output').open,
+    };
+  }, failedItem);
+  check(listed.headline === LOGIN_HEADLINE, `the people page leads with the failing tests (${listed.headline})`);
+  for (const name of LOGIN_TESTS) check(listed.tests.includes(name), `the people page names ${name} (${listed.tests})`);
+  check(listed.tests.includes('assert 401 == 200'), `the people page shows the first lines of a failure (${listed.tests})`);
+  check(!listed.open, 'the output is folded on the people page');
+  await checkFolded(page, `${failedItem} details.full-output`, 'the people page');
+  await shot(page, 'people-failed');
+
+  log(`#${login}'s own page: each verify lists its failing tests; the output one click away, coloured`);
+  await go(page, `#/task/${login}`, '#task-verify .verify-fail .failure-tests');
+  const verifyFacts = await page.evaluate(() => {
+    const latest = document.querySelector('#task-verify .verify-fail');
+    return {
+      headline: latest.querySelector('.failure-headline').textContent,
+      names: [...latest.querySelectorAll('.failure-name')].map((n) => n.textContent),
+      detail: [...latest.querySelectorAll('.failure-detail')].map((n) => n.textContent).join('\n'),
+      failures: document.querySelectorAll('#task-verify .verify-fail').length,
+      note: document.querySelector('#task-note .failure-headline')?.textContent,
+      noteTests: document.querySelector('#task-note .failure-block')?.textContent || '',
+      glance: document.getElementById('task-facts').textContent,
+    };
+  });
+  check(verifyFacts.failures === 2, `both failed verifies are listed (${verifyFacts.failures})`);
+  check(verifyFacts.headline === LOGIN_HEADLINE, `the verify result leads with its headline (${verifyFacts.headline})`);
+  check(JSON.stringify(verifyFacts.names) === JSON.stringify(LOGIN_TESTS), `the failing tests are listed (${verifyFacts.names})`);
+  check(verifyFacts.detail.includes('assert 401 == 200') && verifyFacts.detail.includes("KeyError: 'user_id'"), `each failure's first lines (${verifyFacts.detail})`);
+  check(verifyFacts.note === LOGIN_HEADLINE && LOGIN_TESTS.every((n) => verifyFacts.noteTests.includes(n)), `the failed task's note names the tests (${verifyFacts.note} / ${verifyFacts.noteTests})`);
+  check(!verifyFacts.glance.includes('test session starts'), 'the facts show the headline, not the output');
+  await checkFolded(page, '#task-verify .verify-fail details.full-output', 'the task page');
+  const rendered = await page.evaluate(() => {
+    const pre = document.querySelector('#task-verify .verify-fail details.full-output pre');
+    return {
+      text: pre.textContent,
+      red: [...pre.querySelectorAll('span.ansi-fg-1')].map((s) => s.textContent),
+      bold: pre.querySelectorAll('span.ansi-bold').length,
+      markup: pre.querySelectorAll('script, b').length,
+    };
+  });
+  check(!rendered.text.includes('\x1b') && !rendered.text.includes('[31m') && !rendered.text.includes('[0m'), 'no raw escape code is shown');
+  check(rendered.red.includes('FAILED') && rendered.bold > 0, `colours are rendered as spans (red: ${rendered.red.slice(0, 5)}, bold: ${rendered.bold})`);
+  check(rendered.markup === 0 && rendered.text.includes('<script>window.__xss = 1</script>'), 'markup in the output stays text');
+  check(await page.evaluate(() => window.__xss === undefined), 'nothing in the output ran');
+  await shot(page, 'task-failed');
 
   // ---- the feed -----------------------------------------------------------------------------------
   log('the feed filters by task, role and agent');

@@ -148,6 +148,10 @@ pub struct VerifyFinished {
     /// Attempts: which one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<u32>,
+    /// A failed verify: what its output says (the failing tests and the first lines of each),
+    /// read once when it failed. Absent when it passed, and in events written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<crate::failures::FailureSummary>,
 }
 
 /// `scope.outside`.

@@ -137,8 +137,12 @@ pub(super) fn verify_finished(p: &VerifyFinished) -> String {
             None => "FAILED".to_string(),
         }
     };
+    let what = match &p.failure {
+        Some(failure) if !p.passed => format!(": {}", first_line(&failure.headline)),
+        _ => String::new(),
+    };
     format!(
-        "verify {how} on {} ({}) in {}",
+        "verify {how} on {} ({}) in {}{what}",
         short(&p.commit),
         of(p.purpose, p.slot),
         duration(p.duration_ms)

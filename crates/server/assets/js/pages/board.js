@@ -4,6 +4,7 @@
 import { explain, post } from '../api.js';
 import { fill, fmt, h, toast } from '../dom.js';
 import { STATUSES, board } from '../model.js';
+import { headline, splitEvidence } from '../failure.js';
 
 /** Columns shown even when empty, so the board keeps its shape. */
 const ALWAYS = new Set(['coding', 'verifying', 'queued', 'merged']);
@@ -92,8 +93,12 @@ function card(t) {
       st.risk !== 'low' ? h('span', { class: ['chip', risky ? 'chip-bad' : 'chip-warn'] }, `risk ${st.risk}`) : null,
       h('span', { class: 'card-ago', dataset: { ago: String(t.updated_ms) } }, fmt.ago(t.updated_ms))),
     h('div', { class: 'card-title' }, t.title),
-    st.note && (st.status === 'needs_input' || st.status === 'awaiting_approval' || st.status === 'failed')
-      ? h('div', { class: ['card-note', st.status === 'failed' ? 'bad' : 'warn'] }, st.note)
+    st.note && (st.status === 'needs_input' || st.status === 'awaiting_approval')
+      ? h('div', { class: 'card-note warn' }, st.note)
+      : null,
+    // A failure leads with its headline (which tests failed); the rest is on the task page.
+    st.note && st.status === 'failed'
+      ? h('div', { class: 'card-note bad', title: splitEvidence(st.note).lead }, headline(st.note))
       : null,
     outside && outside.length && !['merged', 'cancelled'].includes(st.status)
       ? h('div', { class: 'card-note warn scope-outside', title: outside.join('\n') }, `outside its write scope: ${outside.join(', ')}`)

@@ -2,9 +2,10 @@
 // and failed tasks to retry.
 
 import { explain, post } from '../api.js';
-import { fill, fmt, h, keepTyped, toast } from '../dom.js';
+import { fill, fmt, h, keepTyped, openState, toast } from '../dom.js';
 import { TERMINAL, board } from '../model.js';
 import { answerForm, approvalPanel } from './task.js';
+import { evidenceView } from '../failure.js';
 
 export function mount(root) {
   const body = h('div', { class: 'people' });
@@ -29,6 +30,8 @@ export function mount(root) {
       return;
     }
     const restoreTyped = keepTyped(body);
+    // Nor may it fold an output someone unfolded.
+    const restoreOpen = openState(body);
     const tasks = [...board.tasks.values()].sort((a, b) => a.id - b.id);
     const questions = tasks.filter((t) => t.state.status === 'needs_input');
     const approvals = tasks.filter((t) => t.state.status === 'awaiting_approval');
@@ -42,6 +45,7 @@ export function mount(root) {
       group('Failed', 'failed', failed, 'Nothing failed.', (t) => item(t, retry(t, act(t)))));
 
     restoreTyped();
+    restoreOpen(body);
   };
 
   board.addEventListener('tasks', render);
@@ -79,7 +83,7 @@ function proposal(task, act) {
 
 function retry(task, act) {
   return h('div', { class: 'panel action-panel', dataset: { task: String(task.id) } },
-    task.state.note ? h('pre', { class: 'output' }, task.state.note) : null,
+    task.state.note ? evidenceView(task.state.note, `people-note-${task.id}`) : null,
     h('div', { class: 'actions' },
       h('button', { class: 'primary', onclick: (e) => act(e.currentTarget, 'retry', {}, `Task #${task.id} goes again`) }, 'Retry'),
       h('button', { class: 'danger ghost', onclick: (e) => act(e.currentTarget, 'cancel', { reason: 'given up from the dashboard' }, `Cancelled task #${task.id}`) }, 'Give up')));

@@ -6,6 +6,7 @@ import { debounce, fill, fmt, h, keepTyped, openState, toast } from '../dom.js';
 import { parseDiff, renderDiff, finding } from '../diff.js';
 import { TERMINAL, board, describe, statusName } from '../model.js';
 import { parseVerdict, renderTranscript } from '../transcript.js';
+import { evidenceView, folded, headline, summaryView } from '../failure.js';
 
 export function mount(root, where) {
   const id = Number(where.arg);
@@ -105,7 +106,7 @@ function page(detail, events, diffText, runEvents, reload) {
       h('aside', { class: 'task-side' },
         section('At a glance', 'facts', h('dl', { class: 'facts' },
           fact('Status', statusName(st.status)),
-          st.note ? fact('Note', st.note) : null,
+          st.note ? fact('Note', st.status === 'failed' ? headline(st.note) : st.note) : null,
           fact('Cost', fmt.cost(usage.cost)),
           fact('Tokens', `${fmt.int(usage.input)} in · ${fmt.int(usage.output)} out${usage.cached ? ` · ${fmt.int(usage.cached)} cached` : ''}`),
           fact('Runs', `${runs.length} (${st.code_runs} coding, ${st.total_failures} attempt${st.total_failures === 1 ? '' : 's'} sent back)`),
@@ -158,8 +159,9 @@ function plan(value) {
     s.write_scope && s.write_scope.length ? h('div', { class: 'small muted' }, `writes ${s.write_scope.join(', ')}`) : null)));
 }
 
-/** A verify result: `verify.finished` (with its output), a merge-queue candidate's
- * `queue.verified`, or the output a `queue.ejected` carries. */
+/** A verify result: `verify.finished` (a failure with the tests it names; its output folded,
+ * coloured), a merge-queue candidate's `queue.verified`, or the evidence a `queue.ejected`
+ * carries. */
 function verify(e) {
   const d = e.data || {};
   const ejected = e.kind === 'queue.ejected';
@@ -174,10 +176,14 @@ function verify(e) {
     ejected ? 'ejected from the queue' : null,
     fmt.datetime(e.at_ms),
   ].filter(Boolean).join(' · ');
-  const output = d.tail || d.summary;
-  return h('div', { class: ['verify', passed ? 'verify-pass' : 'verify-fail'] },
+  const key = `verify-${e.seq}`;
+  let body;
+  if (ejected) body = evidenceView(d.summary, key);
+  else if (d.tail) body = [d.failure && !passed ? summaryView(d.failure) : null, folded(d.tail, key, passed ? 'Output' : 'Full output')];
+  else body = e.kind === 'verify.finished' ? h('p', { class: 'muted pad' }, 'No output recorded.') : null;
+  return h('div', { class: ['verify', passed ? 'verify-pass' : 'verify-fail'], dataset: { seq: String(e.seq) } },
     h('div', { class: 'verify-head' }, h('strong', {}, passed ? '✓ passed' : '✗ failed'), h('span', { class: 'muted' }, ` ${facts}`)),
-    output ? h('pre', { class: 'output' }, output) : h('p', { class: 'muted pad' }, 'No output recorded.'));
+    body);
 }
 
 function runCard(run, events, open) {
@@ -236,8 +242,9 @@ function actionPanel(task, reload) {
   }
   const budget = TERMINAL.has(st.status) ? null : budgetForm(task, act);
   if (!buttons.length && !st.note && !budget) return null;
-  return h('div', { class: 'panel action-panel' },
-    st.note ? h('p', { class: st.status === 'failed' ? 'bad' : 'muted' }, st.note) : null,
+  const note = st.status === 'failed' ? evidenceView(st.note, `note-${task.id}`) : h('p', { class: 'muted' }, st.note);
+  return h('div', { class: 'panel action-panel', id: 'task-note' },
+    st.note ? note : null,
     buttons.length ? h('div', { class: 'actions' }, buttons) : null,
     budget);
 }
