@@ -74,6 +74,7 @@ pub(crate) struct RawVerify {
     pub command: Option<At<String>>,
     pub timeout: Option<At<RawDuration>>,
     pub setup: Option<At<String>>,
+    pub skip_identical_candidates: Option<At<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

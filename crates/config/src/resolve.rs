@@ -300,6 +300,10 @@ impl Check<'_> {
             command: self.text(&raw.command, "verify.command")?,
             timeout: self.duration(&raw.timeout, "verify.timeout", defaults.timeout, false)?,
             setup: self.text(&raw.setup, "verify.setup")?,
+            skip_identical_candidates: raw
+                .skip_identical_candidates
+                .as_ref()
+                .map_or(defaults.skip_identical_candidates, |at| *at.get_ref()),
         })
     }
 

@@ -165,6 +165,11 @@ pub struct VerifySettings {
     pub timeout: Duration,
     /// Shell command run once in each new worktree before anything else (e.g. `npm ci`).
     pub setup: Option<String>,
+    /// A merge candidate whose tree its branch already passed is not verified again. Only for a
+    /// verify command that does the same whatever `GAFFER_VERIFY_PURPOSE` says (a project that
+    /// runs a quick check at the gate and its full suite in the queue must leave it off).
+    /// Default: false.
+    pub skip_identical_candidates: bool,
 }
 
 impl Default for VerifySettings {
@@ -173,6 +178,7 @@ impl Default for VerifySettings {
             command: None,
             timeout: Duration::from_secs(20 * 60),
             setup: None,
+            skip_identical_candidates: false,
         }
     }
 }

@@ -55,6 +55,11 @@ pub fn init_template_with_crew(
         Some(setup) => out.push_str(&format!("setup = {}\n", quote(setup))),
         None => out.push_str("# setup = \"npm ci\"\n"),
     }
+    out.push_str(
+        "# Verify sees GAFFER_VERIFY_PURPOSE (`branch` at the gate, `candidate` in the queue). When it\n\
+         # does the same for both, a candidate whose tree its branch passed need not run again:\n\
+         # skip_identical_candidates = true\n",
+    );
 
     let rest = match REST.split_once("[roles]\n") {
         Some((agents, roles)) if !crew.is_empty() => {

@@ -268,6 +268,7 @@ impl Board {
             review_rounds: settings.limits.review_rounds,
             plan_rounds: settings.limits.plan_rounds,
             merge_attempts: settings.limits.merge_attempts,
+            skip_identical_candidates: settings.verify.skip_identical_candidates,
         }
         .sanitized();
         let worktrees = Worktrees::new(

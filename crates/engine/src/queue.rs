@@ -241,11 +241,12 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
             // Whoever verifies or lands it may be another daemon: it must be on the remote
             // before the board names it.
             crate::remote_sync::publish_candidate(board, task.id, &commit)?;
-            let verified_already = task
-                .state
-                .verified
-                .as_ref()
-                .is_some_and(|v| v.tree.as_str() == tree.as_str());
+            let verified_already = board.limits.skip_identical_candidates
+                && task
+                    .state
+                    .verified
+                    .as_ref()
+                    .is_some_and(|v| v.tree.as_str() == tree.as_str());
             (
                 Input::CandidateReady {
                     commit: object_id(&commit),

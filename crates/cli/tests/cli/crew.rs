@@ -630,8 +630,10 @@ actions = [{ delete = "BROKEN" }, { write = "parser.txt", content = "v2\n" }]
         all[2]["session_id"], all[0]["session_id"],
         "a new tier starts afresh"
     );
+    // The gate's verifies (the queue then verifies the candidate too).
     let verified: Vec<bool> = events(&shown, "verify.finished")
         .iter()
+        .filter(|e| e["data"]["purpose"] == "branch")
         .map(|e| e["data"]["passed"].as_bool().unwrap())
         .collect();
     assert_eq!(verified, [false, false, true]);

@@ -51,6 +51,9 @@ pub struct Limits {
     pub plan_rounds: u32,
     /// Conflicts with the target (each sends the branch to a resolver) before the task fails.
     pub merge_attempts: u32,
+    /// A candidate whose tree the branch's own verify passed lands without a verify of its own
+    /// (`[verify] skip_identical_candidates`: only when verify does not depend on its purpose).
+    pub skip_identical_candidates: bool,
 }
 
 impl Default for Limits {
@@ -61,6 +64,7 @@ impl Default for Limits {
             review_rounds: 2,
             plan_rounds: 2,
             merge_attempts: 3,
+            skip_identical_candidates: false,
         }
     }
 }

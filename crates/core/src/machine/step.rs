@@ -460,8 +460,11 @@ impl Step {
         }
     }
 
+    /// Whether a candidate of `tree` needs no verify of its own: the branch passed that very
+    /// tree and the project says its verify does not depend on its purpose.
     fn tree_verified(&self, tree: &crate::ObjectId) -> bool {
-        self.s.verified.as_ref().is_some_and(|v| &v.tree == tree)
+        self.limits.skip_identical_candidates
+            && self.s.verified.as_ref().is_some_and(|v| &v.tree == tree)
     }
 
     fn current_candidate(

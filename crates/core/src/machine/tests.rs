@@ -68,8 +68,40 @@ fn candidate(commit: &str, tree: &str) -> Input {
 }
 
 #[test]
+fn a_candidate_is_verified_even_when_its_branch_passed_the_same_tree_unless_verify_is_the_same() {
+    let queued = |limits: &Limits| {
+        let s = TaskState::new(Flow::default(), Risk::Low, 0);
+        let (s, _) = step(&s, Input::Promote, limits);
+        let (s, _) = step(&s, Input::Start, limits);
+        let (s, _) = step(&s, code("c1"), limits);
+        let (s, _) = step(&s, verified("c1", "t1", true), limits);
+        let (s, _) = step(&s, begin_merge(), limits);
+        step(&s, candidate("m1", "t1"), limits)
+    };
+    // By default a branch's pass may be a quick check (`GAFFER_VERIFY_PURPOSE=branch`).
+    let (s, fx) = queued(&Limits::default());
+    assert_eq!(
+        fx,
+        vec![Effect::Verify {
+            commit: oid("m1"),
+            purpose: VerifyPurpose::Candidate
+        }]
+    );
+    assert!(!s.candidate.as_ref().is_some_and(Candidate::passed));
+    let (s, fx) = queued(&Limits {
+        skip_identical_candidates: true,
+        ..Limits::default()
+    });
+    assert!(fx.is_empty(), "no second verify of a verified tree: {fx:?}");
+    assert!(s.candidate.as_ref().is_some_and(Candidate::passed));
+}
+
+#[test]
 fn happy_path_reaches_merged_with_verified_tree() {
-    let limits = Limits::default();
+    let limits = Limits {
+        skip_identical_candidates: true,
+        ..Limits::default()
+    };
     let s = TaskState::new(Flow::default(), Risk::Low, 0);
     let (s, _) = step(&s, Input::Promote, &limits);
     let (s, fx) = step(&s, Input::Start, &limits);
@@ -627,13 +659,16 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
 }
 
 fn arb_limits() -> impl Strategy<Value = Limits> {
-    (1u32..4, 1u32..4, 1u32..4, 1u32..4, 1u32..4).prop_map(|(f, t, r, p, m)| Limits {
-        failures_per_tier: f,
-        tiers: t,
-        review_rounds: r,
-        plan_rounds: p,
-        merge_attempts: m,
-    })
+    (1u32..4, 1u32..4, 1u32..4, 1u32..4, 1u32..4, any::<bool>()).prop_map(
+        |(f, t, r, p, m, skip)| Limits {
+            failures_per_tier: f,
+            tiers: t,
+            review_rounds: r,
+            plan_rounds: p,
+            merge_attempts: m,
+            skip_identical_candidates: skip,
+        },
+    )
 }
 
 fn within_limits(s: &TaskState, l: &Limits) -> bool {

@@ -200,7 +200,10 @@ fn three_committed(review: bool, limits: &Limits) -> TaskState {
 
 #[test]
 fn best_of_three_one_fails_verify_and_the_reviewer_picks_between_the_other_two() {
-    let limits = Limits::default();
+    let limits = Limits {
+        skip_identical_candidates: true,
+        ..Limits::default()
+    };
     let s = three_committed(true, &limits);
     let (s, fx) = step(&s, attempt_verified(1, "a1", false), &limits);
     assert!(fx.is_empty());

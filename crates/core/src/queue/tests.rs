@@ -76,6 +76,8 @@ impl Sim {
             review_rounds: 2,
             plan_rounds: 2,
             merge_attempts: 3,
+            // The simulated verify is the same for branches and candidates.
+            skip_identical_candidates: true,
         };
         let flow = Flow {
             plan: false,

@@ -44,7 +44,19 @@ pub(crate) async fn ensure_named(
                 None => board.landing()?.base(&board)?.0,
             },
         };
-        let path = board.worktrees.checkout(&name, &branch, &start)?;
+        let path = match board.worktrees.checkout(&name, &branch, &start) {
+            Ok(path) => path,
+            // The branch was made meanwhile (settling a best-of task's attempts puts the kept
+            // commit on the task's branch while the queue may already verify its candidate):
+            // the worktree goes on the branch as it now is.
+            Err(first) => match board
+                .git
+                .rev_parse_commit(&format!("refs/heads/{branch}"))?
+            {
+                Some(now) => board.worktrees.checkout(&name, &branch, &now)?,
+                None => return Err(first.into()),
+            },
+        };
         Ok((path, !existed))
     })
     .await?;

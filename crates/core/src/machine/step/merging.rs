@@ -118,7 +118,7 @@ impl Step {
     /// The branch merged with the target is ready: verified, unless the branch itself passed
     /// with the same tree.
     fn candidate_ready(&mut self, commit: &ObjectId, tree: &ObjectId, onto: &ObjectId) {
-        // A tree the branch itself passed with needs no second run.
+        // A tree the branch itself passed needs no second run, if verify is the same for both.
         let status = if self.tree_verified(tree) {
             CandidateStatus::Passed
         } else {
