@@ -292,6 +292,7 @@ impl Board {
             approval_at: self.settings.risk.approval_at.map(risk::to_core),
             best_of: if task.best_of > 1 { task.best_of } else { 0 },
             survey: false,
+            prepared: false,
         }
     }
 
