@@ -12,6 +12,8 @@
 //! - The daemon driving the merge queue fetches the same way before each round and publishes
 //!   each candidate it builds before recording it, so that whichever daemon verifies or lands
 //!   it finds its commit.
+//! - A branch gaffer makes itself, outside any job (a revert's), is published as soon as it is
+//!   made; a daemon that takes its job before then fetches again for the commit.
 //!
 //! All of this happens only on a shared board; a board of its own works in its one clone.
 
@@ -327,6 +329,29 @@ pub(crate) fn publish_candidate(board: &Board, task: TaskId, commit: &Oid) -> Re
         PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
             "{remote} refused the candidate of task {task}: {reason} (another daemon drove the \
              queue meanwhile?)"
+        ))),
+    }
+}
+
+/// Publishes `branch` at `commit` on the remote, where it must not exist yet: a task whose
+/// change gaffer made itself (a revert) has its branch before any job ran, and whichever daemon
+/// verifies it must find it. Nothing on a board that is not shared.
+pub(crate) fn publish_branch(board: &Board, branch: &str, commit: &Oid) -> Result<()> {
+    let Some(remote) = remote_of(board) else {
+        return Ok(());
+    };
+    let _one_at_a_time = lock(board);
+    let refname = format!("refs/heads/{branch}");
+    match board
+        .git
+        .push_ref_with_lease(&remote, Some(commit), &refname, None)?
+    {
+        PushOutcome::Pushed => {
+            follow(board, &tracking(&remote, branch), Some(commit), &None);
+            Ok(())
+        }
+        PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
+            "{remote} refused the new branch {branch}: {reason}"
         ))),
     }
 }

@@ -40,7 +40,16 @@ pub(crate) async fn ensure_named(
         {
             Some(existing) => existing,
             None => match head {
-                Some(head) => super::oid(&head)?,
+                // On a shared board the commit may have been named after this daemon's last
+                // fetch (a revert's, published right after its task was stored).
+                Some(head) if crate::remote_sync::has_commits(&board, &[Some(&head)])? => {
+                    super::oid(&head)?
+                }
+                Some(head) => {
+                    return Err(crate::error::EngineError::Invalid(format!(
+                        "the task's commit {head} is not on the remote yet; its job runs again"
+                    )));
+                }
                 None => board.landing()?.base(&board)?.0,
             },
         };
