@@ -53,7 +53,7 @@ impl Board {
             .iter()
             .copied()
             .find(|e| e.task == id)
-            .ok_or_else(|| EngineError::Contention(id))?;
+            .ok_or(EngineError::Contention(id))?;
         let index = match to {
             Place::To(place) => (place.max(1) as usize - 1).min(order.len()),
             Place::Before(other) | Place::After(other) => {
