@@ -25,4 +25,7 @@ pub use client::{API_URL_ENV, Api, ApiError, CLIENT_HEADER, Endpoint, RUN_TOKEN_
 pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};
 pub use edit::TaskChanges;
 pub use event::{ReadableEvent, readable};
+/// The task ids the protocol's bodies carry (`Place`, `TaskChanges`), for clients that know no
+/// other part of the core.
+pub use gaffer_core::TaskId;
 pub use worker_token::{CreatedWorkerToken, NewWorkerTokenBody, Revoked};
