@@ -86,20 +86,29 @@ impl Board {
                 });
             }
         };
-        let revert = self.add_revert(&task, &commit)?;
-        // The branch holds the revert before any job looks for it; should this fail, the
-        // task's worktree is made from its head anyway (and pushed after its verify).
-        let refname = format!("refs/heads/{}", revert.branch);
-        match self.git.update_ref_cas(&refname, &commit, None) {
-            Ok(CasOutcome::Updated) => {}
-            Ok(CasOutcome::Moved { actual }) => {
-                tracing::warn!(task = %revert.id, ?actual, "the revert's branch existed already");
+        // On a shared board the commit is on the remote before the board names it, so that
+        // whichever daemon takes the revert's first job finds it (`remote_sync`).
+        crate::remote_sync::publish_revert(self, &commit)?;
+        // Stored and given its branch while no worktree is made here, so that the engine, which
+        // may start the task at once, checks out that branch rather than racing to make it.
+        let revert = self.worktrees.exclusive(|| -> Result<Task> {
+            let revert = self.add_revert(&task, &commit)?;
+            let refname = format!("refs/heads/{}", revert.branch);
+            match self.git.update_ref_cas(&refname, &commit, None) {
+                Ok(CasOutcome::Updated) => {}
+                Ok(CasOutcome::Moved { actual }) => {
+                    tracing::warn!(task = %revert.id, ?actual, "the revert's branch existed already");
+                }
+                // The worktree is made from the task's head anyway.
+                Err(e) => tracing::warn!(task = %revert.id, "cannot make the revert's branch: {e}"),
             }
-            Err(e) => tracing::warn!(task = %revert.id, "cannot make the revert's branch: {e}"),
-        }
+            Ok(revert)
+        })?;
         if let Err(e) = crate::remote_sync::publish_branch(self, &revert.branch, &commit) {
+            // Its first job pushes it, as after any job that moved a branch.
             tracing::warn!(task = %revert.id, "cannot publish the revert's branch yet: {e}");
         }
+        crate::remote_sync::unpublish_revert(self, &commit);
         let event = |on: TaskId| {
             NewEvent::of(Payload::TaskRevert(TaskRevert {
                 reverts: id,

@@ -228,4 +228,29 @@ async fn a_revert_made_by_one_daemon_lands_through_the_shared_queue() {
     assert!(!files.contains("alpha.txt"), "{files}");
     assert!(files.contains("bravo.txt"), "{files}");
     assert!(d.daemon(0).runs(undo.id).is_empty(), "no agent ran");
+    assert_eq!(
+        d.remote_git(&["for-each-ref", "refs/gaffer/reverts"]),
+        "",
+        "the revert commit's waiting ref is gone once its branch holds it"
+    );
+}
+
+/// The engine may start the revert the moment it is stored: it finds the branch made, never a
+/// half-made one (a job that failed there would fail the task).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revert_made_while_the_engine_runs_lands() {
+    let mut h = harness();
+    let ids = [h.add("feature alpha"), h.add("feature bravo")];
+    h.start();
+    for id in ids {
+        h.wait_for_status(id, Status::Merged).await;
+    }
+    for id in ids {
+        let undo = revert(&h, id).expect("revert");
+        let done = h.wait_for_status(undo.id, Status::Merged).await;
+        assert!(done.state.note.is_none(), "{:?}", done.state.note);
+    }
+    h.stop().await;
+    assert_eq!(h.file_on_target("features/alpha.txt"), None);
+    assert_eq!(h.file_on_target("features/bravo.txt"), None);
 }
