@@ -31,12 +31,31 @@ pub enum Action {
     Decline { reason: Option<String> },
     /// Sets the task's own budget in US dollars (`None`: the default, `budget.task_usd`).
     Budget { usd: Option<f64> },
+    /// Undoes a merged task: a new task carries the revert of its landing through verify and
+    /// the merge queue (the answer is that new task).
+    Revert,
+    /// Puts a task waiting in the merge queue at a place in the waiting line.
+    Move { to: Place },
+}
+
+/// Where a waiting task goes in the merge queue's waiting line: `POST /api/tasks/{id}/move`
+/// with `{"to": 1}` (1 is the head of the line), `{"before": 7}` or `{"after": 7}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// At this place, counted from 1.
+    To(u32),
+    /// Just ahead of this waiting task.
+    Before(gaffer_core::TaskId),
+    /// Just behind this waiting task.
+    After(gaffer_core::TaskId),
 }
 
 impl Action {
     /// Every action's name, as in its route.
-    pub const NAMES: [&'static str; 8] = [
-        "cancel", "retry", "approve", "reject", "answer", "accept", "decline", "budget",
+    pub const NAMES: [&'static str; 10] = [
+        "cancel", "retry", "approve", "reject", "answer", "accept", "decline", "budget", "revert",
+        "move",
     ];
 
     /// The action's name: the last segment of its route, the `action` of its notice.
@@ -50,6 +69,8 @@ impl Action {
             Action::Accept => "accept",
             Action::Decline { .. } => "decline",
             Action::Budget { .. } => "budget",
+            Action::Revert => "revert",
+            Action::Move { .. } => "move",
         }
     }
 
@@ -65,7 +86,7 @@ impl Action {
                 reason: reason.clone(),
             }),
             Action::Retry { fresh: true } => serde_json::to_value(RetryBody { fresh: true }),
-            Action::Retry { fresh: false } | Action::Approve | Action::Accept => {
+            Action::Retry { fresh: false } | Action::Approve | Action::Accept | Action::Revert => {
                 Ok(serde_json::json!({}))
             }
             Action::Reject { reason, cancel } => serde_json::to_value(RejectBody {
@@ -77,6 +98,7 @@ impl Action {
                 reason: reason.clone(),
             }),
             Action::Budget { usd } => serde_json::to_value(BudgetBody { usd: *usd }),
+            Action::Move { to } => serde_json::to_value(to),
         };
         // Plain structs of strings, numbers and booleans always serialize.
         value.unwrap_or_default()
@@ -110,6 +132,11 @@ pub struct CancelBody {
 pub struct RetryBody {
     pub fresh: bool,
 }
+
+/// `POST /api/tasks/{id}/revert` body: empty (`{}`); room for options later.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevertBody {}
 
 /// `POST /api/tasks/{id}/reject` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,6 +220,18 @@ impl From<DeclineBody> for Action {
     }
 }
 
+impl From<RevertBody> for Action {
+    fn from(_: RevertBody) -> Action {
+        Action::Revert
+    }
+}
+
+impl From<Place> for Action {
+    fn from(to: Place) -> Action {
+        Action::Move { to }
+    }
+}
+
 impl From<BudgetBody> for Action {
     fn from(body: BudgetBody) -> Action {
         Action::Budget { usd: body.usd }
@@ -219,6 +258,14 @@ mod tests {
             Action::Accept,
             Action::Decline { reason: None },
             Action::Budget { usd: Some(2.5) },
+            Action::Revert,
+            Action::Move { to: Place::To(1) },
+            Action::Move {
+                to: Place::Before(gaffer_core::TaskId(3)),
+            },
+            Action::Move {
+                to: Place::After(gaffer_core::TaskId(4)),
+            },
         ]
     }
 
@@ -241,6 +288,23 @@ mod tests {
         assert_eq!(read(r#"{"usd": null}"#).unwrap().usd, None);
         assert!(read("{}").is_err());
         assert!(read(r#"{"amount": 5}"#).is_err());
+    }
+
+    #[test]
+    fn a_move_says_exactly_one_place() {
+        let read = |text: &str| serde_json::from_str::<Place>(text);
+        assert_eq!(read(r#"{"to": 2}"#).unwrap(), Place::To(2));
+        assert_eq!(
+            read(r#"{"before": 7}"#).unwrap(),
+            Place::Before(gaffer_core::TaskId(7))
+        );
+        assert!(read("{}").is_err());
+        assert!(read(r#"{"to": 1, "before": 7}"#).is_err());
+        assert!(read(r#"{"first": true}"#).is_err());
+        assert_eq!(
+            Action::Move { to: Place::To(1) }.body(),
+            serde_json::json!({"to": 1})
+        );
     }
 
     #[test]
@@ -273,6 +337,8 @@ mod tests {
                 "answer" => serde_json::from_value::<AnswerBody>(body).unwrap().into(),
                 "decline" => serde_json::from_value::<DeclineBody>(body).unwrap().into(),
                 "budget" => serde_json::from_value::<BudgetBody>(body).unwrap().into(),
+                "revert" => serde_json::from_value::<RevertBody>(body).unwrap().into(),
+                "move" => serde_json::from_value::<Place>(body).unwrap().into(),
                 _ => {
                     assert_eq!(body, serde_json::json!({}));
                     action.clone()

@@ -184,6 +184,15 @@ impl Api {
         decode(self.post(path, body).await?)
     }
 
+    /// `PATCH path` with `body`, the answer read as a `T`.
+    pub async fn patch_as<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        decode(self.patch(path, body).await?)
+    }
+
     /// `GET path`, the answer read as a `T`.
     pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         decode(self.get(path).await?)

@@ -53,8 +53,12 @@ pub enum Command {
     /// HTTP with a worker token and runs them in its own clone; `gaffer worker token
     /// create|list|revoke` manages those tokens.
     Worker(WorkerArgs),
-    /// The merge queue: the train and its candidates under test, waiting tasks, why tasks left.
-    Queue(JsonArg),
+    /// The merge queue: the train and its candidates under test, waiting tasks, why tasks left;
+    /// `queue move` reorders the tasks waiting to join.
+    Queue(QueueArgs),
+    /// Undo a merged task: a new task carries the revert of its landing through verify and the
+    /// merge queue (never a push to the target).
+    Revert(RevertArgs),
     /// Events as they happen.
     Feed(FeedArgs),
     /// What the agents of a task did, run by run.
@@ -195,6 +199,51 @@ pub struct McpArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct QueueArgs {
+    #[command(subcommand)]
+    pub command: Option<QueueCommand>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Move a task waiting to join the train to a place in the waiting line (the train's own
+    /// order is fixed: its candidates are built on each other).
+    Move(QueueMoveArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("place").required(true).args(["to", "before", "after"])))]
+pub struct QueueMoveArgs {
+    /// The waiting task to move.
+    pub id: i64,
+    /// Its place in the waiting line, 1 being the head.
+    #[arg(long, value_name = "PLACE")]
+    pub to: Option<u32>,
+    /// Just ahead of this waiting task.
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+    /// Just behind this waiting task.
+    #[arg(long, value_name = "ID")]
+    pub after: Option<i64>,
+    /// Print the task as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevertArgs {
+    /// The merged task to undo.
+    pub id: i64,
+    /// Print the new task as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct JsonArg {
     /// Print JSON.
     #[arg(long)]
@@ -261,6 +310,9 @@ pub enum TaskCommand {
     Cancel(CancelArgs),
     /// Retry a failed task: on its branch as it is, or with `--fresh` from scratch.
     Retry(RetryArgs),
+    /// Change a task before work on it starts (backlog or ready): title, body, labels,
+    /// priority, dependencies, write and read scopes.
+    Edit(Box<TaskEditArgs>),
     /// Set a task's own budget in US dollars (`none`: the default); a task held by its budget
     /// goes on when the budgets allow.
     Budget(BudgetSetArgs),
@@ -344,6 +396,45 @@ pub struct TaskAddArgs {
     /// Have N coders attempt the task at once; the reviewer picks one (needs roles.reviewer).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub best_of: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskEditArgs {
+    pub id: i64,
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A new description (`-` reads standard input).
+    #[arg(long)]
+    pub body: Option<String>,
+    /// New labels (repeatable; they replace the old ones).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// Remove every label.
+    #[arg(long, conflicts_with = "labels")]
+    pub no_labels: bool,
+    /// Higher runs first.
+    #[arg(long, allow_hyphen_values = true)]
+    pub priority: Option<i32>,
+    /// A task that must merge first (repeatable): added to its dependencies.
+    #[arg(long = "dep", value_name = "ID")]
+    pub deps: Vec<i64>,
+    /// A task it no longer waits for (repeatable).
+    #[arg(long = "no-dep", value_name = "ID")]
+    pub no_deps: Vec<i64>,
+    /// Paths (globs) the task may write (repeatable; they replace the old scope).
+    #[arg(long = "scope", value_name = "GLOB")]
+    pub scope: Vec<String>,
+    /// Clear the write scope.
+    #[arg(long, conflicts_with = "scope")]
+    pub no_scope: bool,
+    /// Paths (globs) the task should read (repeatable; they replace the old ones).
+    #[arg(long = "read-scope", value_name = "GLOB")]
+    pub read_scope: Vec<String>,
+    /// Clear the read scope.
+    #[arg(long, conflicts_with = "read_scope")]
+    pub no_read_scope: bool,
     #[arg(long)]
     pub json: bool,
 }

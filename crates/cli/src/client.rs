@@ -49,6 +49,14 @@ impl Client {
         Ok(self.api.post_as(path, body).await?)
     }
 
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> CliResult<T> {
+        Ok(self.api.patch_as(path, body).await?)
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
         Ok(self.api.get_as(path).await?)
     }

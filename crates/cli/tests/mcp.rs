@@ -30,7 +30,7 @@ const MCP_PACKAGE: &str = "mcp==2.3.0";
 const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code@2.1.329";
 
 /// Every tool `gaffer mcp` offers.
-const TOOLS: [&str; 19] = [
+const TOOLS: [&str; 21] = [
     "accept_proposal",
     "add_task",
     "answer",
@@ -40,12 +40,14 @@ const TOOLS: [&str; 19] = [
     "cancel_task",
     "decline_proposal",
     "list_tasks",
+    "move_in_queue",
     "plan_goal",
     "propose",
     "queue_status",
     "reject",
     "report_progress",
     "retry_task",
+    "revert_task",
     "set_budget",
     "show_task",
     "update_task",
@@ -237,6 +239,22 @@ fn an_mcp_client_lists_the_tools_adds_a_task_and_reads_it_back() {
     let board = project.show(id);
     assert_eq!(board["task"]["title"], "Document gaffer mcp");
     assert_eq!(board["task"]["priority"], 5);
+    // Its scope set, its dependencies checked; a revert or a move of a task that has not
+    // merged or queued is refused with the API's words.
+    assert_eq!(seen["scoped"]["json"]["write_scope"], json!(["docs/**"]));
+    for (key, words) in [
+        ("cycle_refused", "cannot depend on itself"),
+        ("revert_refused", "not merged"),
+        ("move_refused", "not waiting in the merge queue"),
+        ("move_without_place", "exactly one of"),
+    ] {
+        let refused = &seen[key];
+        assert_eq!(refused["is_error"], true, "{key}: {refused:#}");
+        assert!(
+            refused["text"].as_str().unwrap().contains(words),
+            "{key}: {refused:#}"
+        );
+    }
 
     // A person's decisions on proposals and budgets, through the same actions as every surface.
     let accepted = &seen["accepted"];

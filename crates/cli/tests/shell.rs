@@ -429,6 +429,27 @@ fn the_shell_adds_a_task_shows_it_and_approves_it() {
     fixture.tmux.type_line("/budget 3 lots");
     fixture.wait_for_text("`lots` is not an amount of US dollars");
 
+    // Undo: the merged task is reverted by task 4 (as risky as what it undoes: it waits for
+    // approval); a task that waits there can be neither edited nor moved in the queue.
+    fixture.tmux.type_line("/revert 1");
+    fixture.wait_for_text("task 4 reverts task 1");
+    fixture.wait_for("task 4 awaiting approval", |s| {
+        board_has(s, "awaiting_approval", 4)
+    });
+    fixture.tmux.type_line("/edit 4 --dep 2");
+    fixture.wait_for_text("`edit` is not allowed while the task is awaiting_approval");
+    fixture.tmux.type_line("/move 4 --to 1");
+    fixture.wait_for_text("task 4 is not waiting in the merge queue");
+    fixture.tmux.type_line("/approve 4");
+    fixture.wait_for("task 4 merged", |s| board_has(s, "merged", 4));
+    assert!(
+        !fixture
+            .repo
+            .git(&["ls-tree", "--name-only", "gaffer/landed/main"])
+            .contains("notes.txt"),
+        "the revert landed"
+    );
+
     fixture.tmux.type_line("/diff 1");
     fixture.wait_for_all(&["diff #1", "+landed notes"]);
     fixture.tmux.keys(&["Escape"]);

@@ -34,7 +34,7 @@ pub use job::{Job, JobKind, JobSpec, JobStatus, NewJob, ProcessRecord, RecordedI
 pub use machine::{
     Attempt, AttemptStatus, Candidate, CandidateStatus, Effect, Flow, Held, Input, Limits, Notice,
     PendingRun, QueueSlot, RunReason, RunResult, SessionMode, TaskState, TransitionError,
-    VerifiedTree, VerifyPurpose, transition,
+    VerifiedTree, VerifyPurpose, WaitingPlace, transition,
 };
 pub use run::{NewRun, Run, RunStatus, Usage};
 pub use task::{

@@ -11,7 +11,7 @@ use gaffer_core::{Effect, Input, Task, TaskId};
 /// What an action did.
 #[derive(Debug)]
 pub struct Performed {
-    /// The task as it is afterwards.
+    /// The task as it is afterwards; for a revert, the new task that carries it.
     pub task: Task,
     /// The task's running work must stop (a cancel, or an input the machine answered so):
     /// whoever runs the engine stops it.
@@ -58,6 +58,17 @@ impl Board {
             }
             Action::Budget { usd } => {
                 self.set_budget(id, usd, who)?;
+                false
+            }
+            Action::Revert => {
+                let task = self.revert(id, who)?;
+                return Ok(Performed {
+                    task,
+                    cancels_jobs: false,
+                });
+            }
+            Action::Move { to } => {
+                self.move_in_queue(id, to, who)?;
                 false
             }
         };

@@ -8,11 +8,11 @@ use crate::risk;
 use crate::run_access::RunAccess;
 use gaffer_config::Settings;
 use gaffer_core::{
-    Clock, Flow, Input, Limits, NewEvent, NewTask, Payload, Priority, Project, Status, Task,
-    TaskId, TaskKind, TaskState, TransitionError, payload::TaskNotice,
+    Clock, Flow, Input, Limits, NewEvent, NewTask, Payload, Project, Status, Task, TaskId,
+    TaskKind, TaskState, payload::TaskNotice,
 };
 use gaffer_git::{Git, Worktrees};
-use gaffer_store::{NewProject, Store, StoreError, TaskEdit, TaskFilter};
+use gaffer_store::{NewProject, Store, TaskFilter};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -75,6 +75,8 @@ pub struct Board {
     /// One exchange with the remote at a time: concurrent fetches into the same tracking refs
     /// would fight over their locks.
     pub(crate) remote_lock: std::sync::Mutex<()>,
+    /// One revert at a time (`revert.rs`): two of one task would both find it not reverted.
+    pub(crate) revert_lock: std::sync::Mutex<()>,
 }
 
 /// What identifies the project in the store: its repository's main worktree; on a shared board,
@@ -134,7 +136,7 @@ pub(crate) fn without_credentials(url: &str) -> String {
 
 /// A task's `needs:` labels name machine labels: refused now, with a hint, when one could never
 /// be a machine's (rather than failing every start of the task later).
-fn check_needs(labels: &[String]) -> Result<()> {
+pub(crate) fn check_needs(labels: &[String]) -> Result<()> {
     let needs = gaffer_core::needs_of(labels);
     let blank = labels.iter().any(|l| {
         l.strip_prefix(gaffer_core::NEEDS_PREFIX)
@@ -164,17 +166,6 @@ pub fn main_worktree(git: &Git) -> Result<std::path::PathBuf> {
         .find(|w| !w.bare)
         .map(|w| w.path)
         .unwrap_or_else(|| git.top_level().to_path_buf()))
-}
-
-/// What a person may change about a task before work on it starts ([`Board::edit_task`]);
-/// `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TaskChanges {
-    pub title: Option<String>,
-    pub body: Option<String>,
-    pub labels: Option<Vec<String>>,
-    pub priority: Option<Priority>,
 }
 
 /// The board at a glance.
@@ -285,6 +276,7 @@ impl Board {
             owner_prefix,
             remote: options.remote.clone(),
             remote_lock: std::sync::Mutex::new(()),
+            revert_lock: std::sync::Mutex::new(()),
             settings,
             paths,
             root,
@@ -326,6 +318,7 @@ impl Board {
             approval_at: self.settings.risk.approval_at.map(risk::to_core),
             best_of: if task.best_of > 1 { task.best_of } else { 0 },
             survey: false,
+            prepared: false,
         }
     }
 
@@ -354,46 +347,6 @@ impl Board {
         let risk = label_risk.map_or(task.risk, |r| r.max(task.risk));
         let state = TaskState::new(self.flow_for(&task), risk, task.tier);
         Ok(self.store.create_task(self.project.id, &task, &state)?)
-    }
-
-    /// Changes what a task asks (title, body, labels, priority) while no work on it has started
-    /// (it is in the backlog or ready); labels that the risk rules rate higher raise its risk.
-    /// Any other status is refused as a [`TransitionError::NotAllowed`] for input `edit`.
-    pub fn edit_task(&self, id: TaskId, edit: TaskChanges) -> Result<Task> {
-        const ATTEMPTS: usize = 5;
-        for _ in 0..ATTEMPTS {
-            let task = self.task(id)?;
-            let status = task.status();
-            if !matches!(status, Status::Backlog | Status::Ready) {
-                return Err(EngineError::Transition {
-                    task: id,
-                    source: TransitionError::NotAllowed {
-                        status,
-                        input: "edit",
-                    },
-                });
-            }
-            if let Some(labels) = &edit.labels {
-                check_needs(labels)?;
-            }
-            let risk = edit.labels.as_ref().and_then(|labels| {
-                let risk = risk::for_labels(&self.settings, labels)?;
-                (risk > task.state.risk).then_some(risk)
-            });
-            let change = TaskEdit {
-                title: edit.title.clone(),
-                body: edit.body.clone(),
-                labels: edit.labels.clone(),
-                priority: edit.priority,
-                risk,
-                ..TaskEdit::default()
-            };
-            match self.store.edit_task(id, task.version, &change) {
-                Err(StoreError::VersionConflict { .. }) => continue,
-                other => return Ok(other?),
-            }
-        }
-        Err(EngineError::Contention(id))
     }
 
     pub fn task(&self, id: TaskId) -> Result<Task> {

@@ -113,6 +113,7 @@ pub(crate) fn round(board: &Board) -> Result<Option<Task>> {
         approval_at: None,
         best_of: 0,
         survey: true,
+        prepared: false,
     };
     let task =
         board

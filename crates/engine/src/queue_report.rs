@@ -46,6 +46,8 @@ pub struct QueueEntryReport {
     pub priority: i32,
     /// Its place in the train (`None`: waiting).
     pub position: Option<u64>,
+    /// Where a person put it in the waiting line (`gaffer queue move`), if one did.
+    pub place: Option<u32>,
     /// `waiting`, `building`, `parked`, `verifying`, `rechecking`, `passed`, `failed`,
     /// `failed_twice`.
     pub state: String,
@@ -172,6 +174,7 @@ fn entry_report(
         title: task.map(|t| t.title.clone()).unwrap_or_default(),
         priority: e.priority,
         position: e.slot.as_ref().map(|s| s.position),
+        place: e.place,
         state,
         candidate: e.candidate.clone(),
         ahead: e

@@ -89,6 +89,8 @@ impl Store for RedactingStore {
         edit.title = edit.title.map(|t| self.secrets.redact(&t).into_owned());
         edit.body = edit.body.map(|b| self.secrets.redact(&b).into_owned());
         edit.labels = edit.labels.map(|labels| self.secrets.scrub(&labels));
+        edit.write_scope = edit.write_scope.map(|scope| self.secrets.scrub(&scope));
+        edit.read_scope = edit.read_scope.map(|scope| self.secrets.scrub(&scope));
         self.inner.edit_task(id, expected_version, &edit)
     }
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {

@@ -12,6 +12,9 @@
 //! - The daemon driving the merge queue fetches the same way before each round and publishes
 //!   each candidate it builds before recording it, so that whichever daemon verifies or lands
 //!   it finds its commit.
+//! - A commit gaffer makes itself, outside any job (a revert), is published under
+//!   `refs/gaffer/reverts/<commit>` before the board names it, then on its task's branch; the
+//!   fetch before every job brings it along.
 //!
 //! All of this happens only on a shared board; a board of its own works in its one clone.
 
@@ -78,6 +81,10 @@ fn fetch_locked(board: &Board, remote: &str) -> Result<()> {
             format!(
                 "+refs/gaffer/candidates/*:{}",
                 tracking(remote, "gaffer-candidates/*")
+            ),
+            format!(
+                "+refs/gaffer/reverts/*:{}",
+                tracking(remote, "gaffer-reverts/*")
             ),
         ],
         true,
@@ -328,5 +335,66 @@ pub(crate) fn publish_candidate(board: &Board, task: TaskId, commit: &Oid) -> Re
             "{remote} refused the candidate of task {task}: {reason} (another daemon drove the \
              queue meanwhile?)"
         ))),
+    }
+}
+
+/// Publishes `branch` at `commit` on the remote, where it must not exist yet: a task whose
+/// change gaffer made itself (a revert) has its branch before any job ran, and whichever daemon
+/// verifies it must find it. Nothing on a board that is not shared.
+pub(crate) fn publish_branch(board: &Board, branch: &str, commit: &Oid) -> Result<()> {
+    let Some(remote) = remote_of(board) else {
+        return Ok(());
+    };
+    let _one_at_a_time = lock(board);
+    let refname = format!("refs/heads/{branch}");
+    match board
+        .git
+        .push_ref_with_lease(&remote, Some(commit), &refname, None)?
+    {
+        PushOutcome::Pushed => {
+            follow(board, &tracking(&remote, branch), Some(commit), &None);
+            Ok(())
+        }
+        PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
+            "{remote} refused the new branch {branch}: {reason}"
+        ))),
+    }
+}
+
+/// Where a revert commit waits on the remote until its task's branch holds it.
+fn revert_ref(commit: &Oid) -> String {
+    format!("refs/gaffer/reverts/{}", commit.as_str())
+}
+
+/// Publishes a revert `commit` on the remote before a task names it (its branch does not exist
+/// yet: its name comes with the task's id). Nothing on a board that is not shared.
+pub(crate) fn publish_revert(board: &Board, commit: &Oid) -> Result<()> {
+    let Some(remote) = remote_of(board) else {
+        return Ok(());
+    };
+    let _one_at_a_time = lock(board);
+    match board
+        .git
+        .push_ref_with_lease(&remote, Some(commit), &revert_ref(commit), None)?
+    {
+        PushOutcome::Pushed => Ok(()),
+        PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
+            "{remote} refused the revert commit {commit}: {reason}"
+        ))),
+    }
+}
+
+/// Drops the revert's waiting ref once its branch holds the commit (best effort: a leftover
+/// only keeps a commit alive on the remote).
+pub(crate) fn unpublish_revert(board: &Board, commit: &Oid) {
+    let Some(remote) = remote_of(board) else {
+        return;
+    };
+    let _one_at_a_time = lock(board);
+    if let Err(e) = board
+        .git
+        .push_ref_with_lease(&remote, None, &revert_ref(commit), Some(commit))
+    {
+        tracing::debug!("cannot drop {} on {remote}: {e}", revert_ref(commit));
     }
 }

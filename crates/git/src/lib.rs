@@ -18,6 +18,7 @@
 //! - [`Worktrees`]: per-task worktrees under gaffer's state directory, with a reuse pool.
 //! - [`merge_into_worktree`]: merge the target into a task's worktree for a resolver to finish.
 //! - [`Git::fetch_branch`], [`Git::push_with_lease`]: the target on a remote, never forced.
+//! - [`Git::revert_onto`]: the commit that undoes a landing, made in a throwaway worktree.
 //! - [`pull_into_checkout`]: bring landed work into the user's own checkout, safely.
 
 mod branch;
@@ -30,6 +31,7 @@ mod pull;
 mod refs;
 mod remote;
 mod repo;
+mod revert;
 mod run_repo;
 mod status;
 mod version;
@@ -49,6 +51,7 @@ pub use pull::{PullOutcome, pull_into_checkout};
 pub use refs::CasOutcome;
 pub use remote::PushOutcome;
 pub use repo::Git;
+pub use revert::Reverted;
 pub use run_repo::{
     BranchChange, BroughtBack, IgnoredRef, Mounts, RunRepo, RunRepoError, RunRepoResult,
 };

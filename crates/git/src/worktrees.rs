@@ -124,6 +124,14 @@ impl Worktrees {
         Ok(path)
     }
 
+    /// Runs `f` while no worktree is made or removed here (it holds the lock every operation
+    /// holds): a caller that stores a task and makes its branch in `f` is never overtaken by a
+    /// checkout of that branch made in between.
+    pub fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _guard = self.guard();
+        f()
+    }
+
     /// Ends the task worktree `name`: if the pool has room, it is detached, reset to a clean
     /// state (`git clean -ffdx`) and moved into the pool; otherwise it is removed
     /// (`git worktree remove --force`). Then deletes `branch` when `delete_branch` is set.

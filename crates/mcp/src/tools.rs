@@ -1,7 +1,7 @@
 //! The tools: what an MCP client (a person's own agent session, or an agent gaffer runs) can do
 //! with the board. Each one is one or two calls of the daemon's HTTP API.
 
-use gaffer_api::{Action, Api, ApiError, paths};
+use gaffer_api::{Action, Api, ApiError, Place, TaskChanges, TaskId, paths};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -22,7 +22,9 @@ repository, verifies and reviews their work, and lands it on the target branch i
 it green. These tools act on its board. To get work done, add tasks (add_task) with a clear title \
 and a body that says what done looks like, or hand a larger goal to gaffer's planner (plan_goal). \
 Watch progress with list_tasks, show_task and queue_status; tasks in needs_input wait for an \
-answer (answer) and tasks in awaiting_approval for approve or reject. An agent that gaffer itself \
+answer (answer) and tasks in awaiting_approval for approve or reject. Redirect waiting work with \
+update_task (dependencies, scopes, priority) and move_in_queue; undo a merged task with \
+revert_task. An agent that gaffer itself \
 runs reports with report_progress, asks a person with ask_person, and files ideas outside its task \
 with propose.";
 
@@ -125,6 +127,34 @@ pub struct UpdateTaskArgs {
     /// A new priority.
     #[serde(default)]
     pub priority: Option<i32>,
+    /// Ids of tasks it must also wait for (they must merge before it starts). A ready task given
+    /// one that has not merged goes back to the backlog until it has.
+    #[serde(default)]
+    pub add_depends_on: Vec<i64>,
+    /// Ids of tasks it no longer waits for.
+    #[serde(default)]
+    pub remove_depends_on: Vec<i64>,
+    /// A new write scope: paths (globs) the task may change (replaces the old one; [] clears).
+    #[serde(default)]
+    pub write_scope: Option<Vec<String>>,
+    /// A new read scope: paths (globs) worth reading first (replaces the old one; [] clears).
+    #[serde(default)]
+    pub read_scope: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct MoveArgs {
+    /// The id of a task waiting to join the merge train (status queued).
+    pub id: i64,
+    /// Its place in the waiting line, 1 being the head. Give exactly one of to, before, after.
+    #[serde(default)]
+    pub to: Option<u32>,
+    /// The id of a waiting task it goes just ahead of.
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// The id of a waiting task it goes just behind.
+    #[serde(default)]
+    pub after: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -356,23 +386,48 @@ impl GafferMcp {
     }
 
     #[tool(
-        description = "Change a task's title, body, labels or priority before work on it starts (while it is in backlog or ready). Fields left out stay as they are. Answers the task as it is now."
+        description = "Change a task before work on it starts (while it is in backlog or ready): its title, body, labels, priority, write and read scopes, and what it waits for (add_depends_on, remove_depends_on; a cycle, an unknown or a cancelled task is refused). Fields left out stay as they are. Answers the task as it is now."
     )]
     async fn update_task(&self, Parameters(args): Parameters<UpdateTaskArgs>) -> ToolResult {
-        let mut body = json!({});
-        if let Some(title) = args.title {
-            body["title"] = json!(title);
+        let ids = |ids: Vec<i64>| ids.into_iter().map(TaskId).collect();
+        let changes = TaskChanges {
+            title: args.title,
+            body: args.body,
+            labels: args.labels,
+            priority: args.priority,
+            add_deps: ids(args.add_depends_on),
+            remove_deps: ids(args.remove_depends_on),
+            write_scope: args.write_scope,
+            read_scope: args.read_scope,
+        };
+        if changes.is_empty() {
+            return failed("update_task needs something to change: title, body, labels, priority, add_depends_on, remove_depends_on, write_scope or read_scope".into());
         }
-        if let Some(text) = args.body {
-            body["body"] = json!(text);
-        }
-        if let Some(labels) = args.labels {
-            body["labels"] = json!(labels);
-        }
-        if let Some(priority) = args.priority {
-            body["priority"] = json!(priority);
-        }
-        answer(self.api.patch(&paths::task(args.id), &body).await)
+        answer(self.api.patch(&paths::task(args.id), &changes).await)
+    }
+
+    #[tool(
+        description = "Undo a merged task: gaffer makes the revert of its landing itself and files it as a new task (title Revert \"...\", label reverts:<id>) that is verified and lands through the merge queue like any change; the target is never pushed to directly. Refused when the task has not merged, is reverted already, or when later work conflicts with it (the files are named). Answers the new task."
+    )]
+    async fn revert_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
+        self.act(args.id, Action::Revert).await
+    }
+
+    #[tool(
+        description = "Reorder the merge queue's waiting line: put a task waiting to join the merge train (status queued) at a place (to: 1 is the head), or just before or after another waiting task. Tasks already in the train keep their order. Answers the moved task."
+    )]
+    async fn move_in_queue(&self, Parameters(args): Parameters<MoveArgs>) -> ToolResult {
+        let to = match (args.to, args.before, args.after) {
+            (Some(place), None, None) => Place::To(place),
+            (None, Some(before), None) => Place::Before(TaskId(before)),
+            (None, None, Some(after)) => Place::After(TaskId(after)),
+            _ => {
+                return failed(
+                    "move_in_queue needs exactly one of to (a place from 1), before or after (a waiting task's id)".into(),
+                );
+            }
+        };
+        self.act(args.id, Action::Move { to }).await
     }
 
     #[tool(

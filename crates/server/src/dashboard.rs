@@ -69,6 +69,7 @@ static ASSETS: &[Asset] = assets! {
     "js/pages/people.js" => JS,
     "js/pages/usage.js" => JS,
     "js/pages/queue.js" => JS,
+    "js/pages/redirect.js" => JS,
 };
 
 /// Scripts, styles, images and connections from the daemon itself only; no inline script; no

@@ -221,10 +221,14 @@ pub(crate) fn edit(
     let Some(changed) = rules::edit::apply(&mut task, e)? else {
         return Ok(task);
     };
+    if changed.blocked_by.is_some() {
+        check_dependencies(tx, &task)?;
+    }
     // The status column is not written: an edit never changes it.
     tx.execute(
         "UPDATE tasks SET title = $3, body = $4, labels = $5, priority = $6, state = $7,
-             version = version + 1, updated_ms = $8, kind = $9, budget_usd = $10
+             version = version + 1, updated_ms = $8, kind = $9, budget_usd = $10,
+             blocked_by = $11, write_scope = $12, read_scope = $13
          WHERE id = $1 AND version = $2",
         &[
             &id.0,
@@ -237,10 +241,37 @@ pub(crate) fn edit(
             &now,
             &task.kind.as_str(),
             &task.budget_usd,
+            &rows::to_json(&task.blocked_by)?,
+            &rows::to_json(&task.write_scope)?,
+            &rows::to_json(&task.read_scope)?,
         ],
     )?;
+    if changed.blocked_by.is_some() {
+        tx.execute("DELETE FROM task_deps WHERE task = $1", &[&id.0])?;
+        for &dep in &task.blocked_by {
+            insert_dep(tx, id, dep)?;
+        }
+    }
     task.version += 1;
     task.updated_ms = now;
     events::insert(tx, &[rules::events::task_edited(&task, changed)], now)?;
     Ok(task)
+}
+
+/// The dependencies an edit gave `task` exist in its project and make no cycle.
+fn check_dependencies(tx: &mut Tx<'_>, task: &Task) -> TxResult<()> {
+    for &dep in &task.blocked_by {
+        same_project(tx, task.project, dep, "dependency")?;
+    }
+    let graph = list(
+        tx,
+        &TaskFilter {
+            project: Some(task.project),
+            ..TaskFilter::default()
+        },
+    )?
+    .into_iter()
+    .map(|t| (t.id, t.blocked_by))
+    .collect();
+    Ok(rules::edit::acyclic(task.id, &task.blocked_by, &graph)?)
 }

@@ -41,6 +41,7 @@ mod branch;
 mod changes;
 mod commits;
 mod concurrency;
+mod edit_deps;
 mod edit_status;
 mod events;
 mod fixtures;
@@ -66,6 +67,7 @@ pub use commits::{
     cancel_jobs_of_task, children_are_created, commit_is_all_or_nothing, versions_and_conflicts,
 };
 pub use concurrency::eight_connections_drain_ten_thousand_jobs_exactly_once;
+pub use edit_deps::dependencies_and_scopes_are_edited;
 pub use edit_status::edits_never_change_the_status;
 pub use events::events_are_ordered_and_filtered;
 pub use jobs::{claim_order_and_kinds, job_process_is_recorded, jobs_lookup_and_filters};
@@ -111,6 +113,7 @@ macro_rules! __with_conformance_checks {
             tasks_create_and_read
             tasks_are_edited
             edits_never_change_the_status
+            dependencies_and_scopes_are_edited
             invalid_input_is_refused
             versions_and_conflicts
             task_branch_moves_with_a_commit

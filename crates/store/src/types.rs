@@ -64,6 +64,13 @@ pub struct TaskEdit {
     pub kind: Option<TaskKind>,
     /// A new budget: `Some(None)` removes the task's own budget.
     pub budget_usd: Option<Option<f64>>,
+    /// New dependencies (all of them): tasks of the same project, not the task itself nor its
+    /// parent, and no cycle (the store checks each in the edit's transaction).
+    pub blocked_by: Option<Vec<TaskId>>,
+    /// A new write scope (globs).
+    pub write_scope: Option<Vec<String>>,
+    /// A new read scope (globs).
+    pub read_scope: Option<Vec<String>>,
 }
 
 impl TaskEdit {
@@ -76,6 +83,9 @@ impl TaskEdit {
             && self.risk.is_none()
             && self.kind.is_none()
             && self.budget_usd.is_none()
+            && self.blocked_by.is_none()
+            && self.write_scope.is_none()
+            && self.read_scope.is_none()
     }
 }
 

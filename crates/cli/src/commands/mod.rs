@@ -8,6 +8,7 @@ mod dashboard;
 mod diff;
 mod doctor;
 mod down;
+mod edit;
 mod feed;
 mod import;
 mod init;
@@ -17,6 +18,7 @@ mod mock_llm;
 mod plan;
 mod pull;
 mod queue;
+mod revert;
 mod status;
 mod store;
 mod task;
@@ -26,7 +28,8 @@ mod worker_token;
 mod workers;
 
 use crate::cli::{
-    AgentCommand, Cli, Command, StoreCommand, TaskCommand, TokenCommand, WorkerCommand,
+    AgentCommand, Cli, Command, QueueCommand, StoreCommand, TaskCommand, TokenCommand,
+    WorkerCommand,
 };
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
@@ -81,6 +84,7 @@ pub fn run() -> CliResult<ExitCode> {
         Command::Task(TaskCommand::Retry(args)) => {
             act::run(&ctx, args.id, Action::Retry { fresh: args.fresh })
         }
+        Command::Task(TaskCommand::Edit(args)) => edit::run(&ctx, *args),
         Command::Task(TaskCommand::Budget(args)) => crew::set_budget(&ctx, args.id, &args.usd),
         Command::Budget(args) => crew::budget(&ctx, &args),
         Command::Accept(args) => crew::accept(&ctx, &args),
@@ -118,7 +122,11 @@ pub fn run() -> CliResult<ExitCode> {
                 )),
             },
         },
-        Command::Queue(args) => queue::run(&ctx, args.json),
+        Command::Queue(args) => match args.command {
+            Some(QueueCommand::Move(args)) => queue::move_task(&ctx, &args),
+            None => queue::run(&ctx, args.json),
+        },
+        Command::Revert(args) => revert::run(&ctx, &args),
         Command::Feed(args) => feed::run(&ctx, &args),
         Command::Log(args) => log::run(&ctx, &args),
         Command::Diff(args) => diff::run(&ctx, args.id),

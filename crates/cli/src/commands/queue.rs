@@ -1,10 +1,50 @@
 //! `gaffer queue`: the merge queue. The train in landing order with the candidate each task is
 //! tested on, the tasks waiting to join, why tasks left lately, and the queue's figures.
+//! `gaffer queue move N --to P | --before M | --after M` reorders the waiting line
+//! (`Action::Move`, carried out by `Board::move_in_queue`).
 
+use super::{act, runtime};
+use crate::cli::QueueMoveArgs;
 use crate::context::Context;
 use crate::error::CliResult;
 use crate::output::{self, first_line, short};
+use gaffer_api::{Action, Place};
+use gaffer_core::TaskId;
 use gaffer_engine::{QueueEntryReport, QueueReport};
+
+/// `gaffer queue move`: puts the task at its place and prints the waiting line.
+pub fn move_task(ctx: &Context, args: &QueueMoveArgs) -> CliResult<()> {
+    let to = match (args.to, args.before, args.after) {
+        (Some(place), _, _) => Place::To(place),
+        (_, Some(before), _) => Place::Before(TaskId(before)),
+        // clap requires one of the three.
+        (_, _, after) => Place::After(TaskId(after.unwrap_or_default())),
+    };
+    let board = ctx.board()?;
+    let task = act::perform(
+        &board,
+        ctx.daemon(&board),
+        &runtime()?,
+        args.id,
+        Action::Move { to },
+        "cli",
+    )?;
+    if args.json {
+        return output::json(&task);
+    }
+    let line = board.queue()?.waiting;
+    let place = line
+        .iter()
+        .position(|e| e.task == task.id)
+        .map_or(0, |i| i + 1);
+    outln!(
+        "task {}: place {place} of {} waiting to join the train: {}",
+        task.id,
+        line.len(),
+        ids(&line.iter().map(|e| e.task).collect::<Vec<_>>())
+    )?;
+    Ok(())
+}
 
 pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
     let board = ctx.board()?;
@@ -72,15 +112,21 @@ fn print(report: &QueueReport) -> CliResult<()> {
     }
     if !report.waiting.is_empty() {
         output::line("")?;
-        output::line("waiting to join, in order:")?;
-        for e in &report.waiting {
+        output::line("waiting to join, in order (`gaffer queue move` reorders them):")?;
+        for (i, e) in report.waiting.iter().enumerate() {
             let deps = if e.waiting_on.is_empty() {
                 String::new()
             } else {
                 format!(" (after {})", ids(&e.waiting_on))
             };
+            let placed = if e.place.is_some() {
+                " (placed by a person)"
+            } else {
+                ""
+            };
             output::line(&format!(
-                "      {:>5}  priority {:<3} {} in the queue  {}{deps}",
+                "{:>4}  {:>5}  priority {:<3} {} in the queue  {}{deps}{placed}",
+                i + 1,
                 format!("#{}", e.task),
                 e.priority,
                 duration(e.in_queue_ms),

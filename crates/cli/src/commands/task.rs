@@ -120,6 +120,9 @@ pub fn show(ctx: &Context, args: &TaskShowArgs) -> CliResult<()> {
     if !task.write_scope.is_empty() {
         outln!("  scope     {}", task.write_scope.join(", "))?;
     }
+    if !task.read_scope.is_empty() {
+        outln!("  reads     {}", task.read_scope.join(", "))?;
+    }
     outln!("  risk      {}", task.state.risk)?;
     if let Some(landed) = &task.state.landed {
         outln!("  landed    {}", landed.commit)?;

@@ -570,7 +570,7 @@ pub(crate) mod tests {
         assert_eq!(app.input.text(), "/re");
         assert_eq!(
             app.message.as_ref().map(|m| m.text.as_str()),
-            Some("/reject  ·  /retry")
+            Some("/reject  ·  /retry  ·  /revert")
         );
     }
 

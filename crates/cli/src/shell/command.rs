@@ -42,6 +42,18 @@ pub enum Command {
         id: i64,
         usd: Option<f64>,
     },
+    /// `/revert N`: a merged task undone by a new task.
+    Revert(i64),
+    /// `/edit N [--dep M]… [--no-dep M]… [--scope GLOB]… …`.
+    Edit {
+        id: i64,
+        changes: gaffer_api::TaskChanges,
+    },
+    /// `/move N --to P | --before M | --after M`.
+    Move {
+        id: i64,
+        to: gaffer_api::Place,
+    },
     Usage,
     Scale(usize),
     Help,
@@ -61,6 +73,12 @@ pub enum IdFor {
     Failed,
     /// A task that has not ended.
     Open,
+    /// A task that has not started (backlog or ready).
+    Waiting,
+    /// A task waiting to join the merge train.
+    Queued,
+    /// A merged task.
+    Merged,
 }
 
 /// One slash command: its name, whether its first argument is a task id, and its help line.
@@ -156,6 +174,24 @@ pub const COMMANDS: &[Spec] = &[
         id: Some(IdFor::Open),
         usage: "/budget N USD|none",
         about: "set a task's own budget (`none`: the default); a held task starts again",
+    },
+    Spec {
+        name: "edit",
+        id: Some(IdFor::Waiting),
+        usage: "/edit N [--dep M] [--no-dep M] [--scope GLOB] [--no-scope] [--read-scope GLOB] [--priority P] [--label L]",
+        about: "change what a task waits for, its scopes, priority or labels before it starts",
+    },
+    Spec {
+        name: "move",
+        id: Some(IdFor::Queued),
+        usage: "/move N --to PLACE | --before M | --after M",
+        about: "reorder the tasks waiting to join the merge train",
+    },
+    Spec {
+        name: "revert",
+        id: Some(IdFor::Merged),
+        usage: "/revert N",
+        about: "undo a merged task: a new task lands its revert through verify and the queue",
     },
     Spec {
         name: "usage",
@@ -255,6 +291,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     _ => Err(usage()),
                 },
                 "accept" => only_id(rest, Command::Accept(id), spec),
+                "revert" => only_id(rest, Command::Revert(id), spec),
+                "edit" => {
+                    super::redirect::parse_edit(rest).map(|changes| Command::Edit { id, changes })
+                }
+                "move" => super::redirect::parse_move(rest).map(|to| Command::Move { id, to }),
                 "decline" => Ok(Command::Decline {
                     id,
                     reason: (!rest.is_empty()).then(|| rest.to_string()),

@@ -100,6 +100,9 @@ fn wanted(kind: IdFor, status: Status) -> bool {
         IdFor::Question => status == Status::NeedsInput,
         IdFor::Failed => status == Status::Failed,
         IdFor::Open => !matches!(status, Status::Merged | Status::Cancelled | Status::Failed),
+        IdFor::Waiting => matches!(status, Status::Backlog | Status::Ready),
+        IdFor::Queued => status == Status::Queued,
+        IdFor::Merged => status == Status::Merged,
     }
 }
 
@@ -197,7 +200,7 @@ mod tests {
         assert_eq!(c.candidates, vec!["/status", "/show", "/scale"]);
         let c = complete("/re", &tasks()).unwrap();
         assert_eq!(c.text, "/re");
-        assert_eq!(c.candidates, vec!["/reject", "/retry"]);
+        assert_eq!(c.candidates, vec!["/reject", "/retry", "/revert"]);
         let c = complete("", &tasks()).unwrap();
         assert_eq!(c.text, "/");
         assert_eq!(c.candidates.len(), COMMANDS.len());
@@ -231,6 +234,11 @@ mod tests {
         let c = complete("/retry ", &tasks()).unwrap();
         assert_eq!(c.text, "/retry ");
         assert!(c.candidates.is_empty());
+        // Nothing merged or queued: nothing to revert or move; 12 is coding, not waiting.
+        for command in ["/revert ", "/move ", "/edit 12"] {
+            let c = complete(command, &tasks()).unwrap();
+            assert!(c.candidates.is_empty(), "{command}: {:?}", c.candidates);
+        }
         // Past the id, nothing more.
         assert_eq!(complete("/answer 13 Blu", &tasks()), None);
         assert_eq!(complete("/status ", &tasks()), None);

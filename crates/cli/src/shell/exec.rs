@@ -116,6 +116,43 @@ impl Session<'_> {
             Command::Accept(id) => self.act(app, id, Action::Accept)?,
             Command::Decline { id, reason } => self.act(app, id, Action::Decline { reason })?,
             Command::Budget { id, usd } => self.act(app, id, Action::Budget { usd })?,
+            Command::Move { id, to } => self.act(app, id, Action::Move { to })?,
+            Command::Revert(id) => {
+                let task = crate::commands::perform(
+                    &self.board,
+                    self.daemon(),
+                    &self.rt,
+                    id,
+                    Action::Revert,
+                    "shell",
+                )?;
+                app.info(format!(
+                    "task {} reverts task {id}: {} — it lands through verify and the queue",
+                    task.id,
+                    task.status()
+                ));
+                app.select(task.id);
+            }
+            Command::Edit { id, changes } => {
+                let task: Task = match self.daemon() {
+                    Some(client) => self
+                        .rt
+                        .block_on(client.patch(&gaffer_api::paths::task(id), &changes))?,
+                    None => self.board.edit_task(TaskId(id), changes)?,
+                };
+                let deps: Vec<String> = task.blocked_by.iter().map(|d| d.to_string()).collect();
+                app.info(format!(
+                    "task {}: {}{}",
+                    task.id,
+                    task.status(),
+                    if deps.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after {}", deps.join(", "))
+                    }
+                ));
+                app.select(task.id);
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! command line taking slash commands (`/help` lists them). The parts:
 //!
 //! - [`command`]: what can be typed, parsed into a [`command::Command`] (pure);
+//! - [`redirect`]: parsing `/edit` and `/move` (pure);
 //! - [`complete`]: Tab completion of command names, `/task` options and task ids (pure);
 //! - [`input`]: the line editor and its history (pure);
 //! - [`app`]: the state on screen and what keys do to it (pure);
@@ -19,6 +20,7 @@ mod complete;
 mod exec;
 mod input;
 mod live;
+mod redirect;
 mod report;
 mod terminal;
 mod view;

@@ -31,6 +31,7 @@ mod status;
 mod store;
 mod task;
 mod token;
+mod undo;
 mod usage;
 mod worker;
 mod worker_token;

@@ -73,6 +73,9 @@ declare! {
     /// A person changed what a task asks (title, body, labels, priority, ...) before work on it
     /// started.
     TaskEdited(TaskEdited) = "task.edited" as TASK_EDITED;
+    /// A person had a merged task reverted: on the task reverted and on the task that carries
+    /// the revert.
+    TaskRevert(TaskRevert) = "task.revert" as TASK_REVERT;
     /// An agent proposed a task (filed as a proposal); on the task it was working on.
     TaskProposed(TaskProposed) = "task.proposed" as TASK_PROPOSED;
     /// A person accepted a proposal: it is a task now.
@@ -84,6 +87,8 @@ declare! {
     RunLost(RunLost) = "run.lost" as RUN_LOST;
     VerifyStarted(VerifyStarted) = "verify.started" as VERIFY_STARTED;
     VerifyFinished(VerifyFinished) = "verify.finished" as VERIFY_FINISHED;
+    /// Merge queue: a person put a waiting task at a place in the waiting line.
+    QueueMoved(QueueMoved) = "queue.moved" as QUEUE_MOVED;
     /// Merge queue: a task joined the merge train.
     QueueJoined(QueueJoined) = "queue.joined" as QUEUE_JOINED;
     /// A candidate was built on the tip plus the tasks `ahead` of it.

@@ -73,6 +73,14 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({"changed": ["body", "budget_usd"], "body": "More words", "budget_usd": 2.5}),
         ),
         (
+            TASK_EDITED,
+            json!({"changed": ["blocked_by", "read_scope", "write_scope"], "blocked_by": [3, 4], "write_scope": ["src/**"], "read_scope": []}),
+        ),
+        (
+            TASK_REVERT,
+            json!({"reverts": 3, "revert_task": 9, "landed": C, "commit": T, "onto": C, "by": "cli"}),
+        ),
+        (
             TASK_PROPOSED,
             json!({"proposal": 9, "title": "Add a cache", "proposed_by": {"agent": "claude", "run": 7, "task": 3}}),
         ),
@@ -150,6 +158,10 @@ fn samples() -> Vec<(&'static str, Value)> {
         (
             QUEUE_JOINED,
             json!({"position": 3, "priority": 0, "since_ms": 1000}),
+        ),
+        (
+            QUEUE_MOVED,
+            json!({"place": 1, "order": [7, 3, 5], "by": "dashboard"}),
         ),
         (
             QUEUE_CANDIDATE,

@@ -6,8 +6,8 @@
 //! an input that makes no sense in the current state is a typed [`TransitionError`], never a panic.
 //!
 //! ```text
-//! backlog ─▶ ready ─▶ planning ─▶ plan_review ─▶ delegated (epic waits on its children) ─▶ merged
-//!              │
+//! backlog ◀▶ ready ─▶ planning ─▶ plan_review ─▶ delegated (epic waits on its children) ─▶ merged
+//!  (demote)    │                      (a prepared change, a revert, starts at verifying)
 //!              └──────────▶ coding ─▶ verifying ─▶ reviewing ─▶ queued ─▶ merging ─▶ merged
 //!                             ▲  ╰──fail──╯ ▲          │           │
 //!                             ╰─────────────┴─changes──╯    awaiting_approval (risk gate)
@@ -24,6 +24,7 @@ pub use crew::{Attempt, AttemptStatus, Held, PendingRun};
 
 pub use state::{
     Candidate, CandidateStatus, Flow, Limits, Paused, QueueSlot, TaskState, VerifiedTree,
+    WaitingPlace,
 };
 pub use step::transition;
 pub use types::{
@@ -34,5 +35,7 @@ pub use types::{
 mod tests;
 #[cfg(test)]
 mod tests_crew;
+#[cfg(test)]
+mod tests_redirect;
 #[cfg(test)]
 mod tests_retry;

@@ -22,6 +22,11 @@ pub struct Flow {
     /// An idle survey: the planner looks at the code read-only and its plan's subtasks become
     /// proposals; the task ends once they are filed.
     pub survey: bool,
+    /// The change is already on the task's branch, made by gaffer itself (a revert: `gaffer
+    /// revert N`), and its head is set when the task is created: the first start verifies it
+    /// instead of running a coder. From there on it is a change like any other (a failed verify
+    /// goes to a coder with the output).
+    pub prepared: bool,
 }
 
 impl Default for Flow {
@@ -33,6 +38,7 @@ impl Default for Flow {
             approval_at: Some(Risk::High),
             best_of: 0,
             survey: false,
+            prepared: false,
         }
     }
 }
@@ -153,6 +159,21 @@ pub struct TaskState {
     /// [`RunReason::Restarted`]: super::RunReason::Restarted
     #[serde(default)]
     pub restarting: bool,
+    /// A person's place for the task in the waiting line of the merge queue (`gaffer queue
+    /// move`), set only while `queued`: placed tasks join the train before the others, in the
+    /// order of their places.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<WaitingPlace>,
+}
+
+/// Where a person put a `queued` task in the merge queue's waiting line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingPlace {
+    /// Lower joins first (1 is the head of the line).
+    pub rank: u32,
+    /// When the task entered the queue (ms since the epoch), kept for time-in-queue figures:
+    /// writing the place moves the task's own last-written time.
+    pub since_ms: i64,
 }
 
 /// A merge candidate: `commit` (with `tree`) is the task's branch applied on `onto`, which is the
@@ -267,6 +288,7 @@ impl TaskState {
             delegated: false,
             restarts: 0,
             restarting: false,
+            place: None,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::task::{Role, Status};
 mod best_of;
 mod budget;
 mod merging;
+mod redirect;
 mod retry;
 mod survey;
 
@@ -26,6 +27,7 @@ pub fn transition(
     };
     step.apply(input)?;
     step.after(input);
+    step.keep_place_while_queued();
     Ok((step.s, step.fx))
 }
 
@@ -72,6 +74,10 @@ impl Step {
             }
             (Status::Ready, Input::Start) => {
                 self.start();
+                Ok(())
+            }
+            (Status::Ready, Input::Demote) => {
+                self.demote();
                 Ok(())
             }
             (
@@ -150,6 +156,9 @@ impl Step {
         self.s.tier = self.s.tier.min(self.limits.tiers - 1);
         // A fresh retry's mark lasts until the task starts, whichever run comes first.
         let restarting = std::mem::take(&mut self.s.restarting);
+        if self.start_prepared() {
+            return;
+        }
         if self.s.flow.plan {
             self.s.status = Status::Planning;
             self.run(Role::Planner, SessionMode::Fresh, RunReason::Start, None);

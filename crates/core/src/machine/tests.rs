@@ -573,6 +573,8 @@ fn arb_input() -> impl Strategy<Value = Input> {
     prop_oneof![
         Just(Input::Promote),
         Just(Input::Start),
+        Just(Input::Demote),
+        (1u32..4).prop_map(|rank| Input::Place { rank, since_ms: 1 }),
         (arb_role(), arb_result()).prop_map(|(role, result)| Input::RunFinished { role, result }),
         (arb_oid(), arb_oid(), any::<bool>(), any::<bool>()).prop_map(
             |(commit, tree, passed, conflict)| {
@@ -644,18 +646,33 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
         proptest::option::of(Just(Risk::High)),
         prop_oneof![Just(0u32), 2u32..4],
         proptest::bool::weighted(0.1),
+        proptest::bool::weighted(0.15),
     )
         .prop_map(
-            |(plan, plan_review, review, approval_at, best_of, survey)| Flow {
-                // A survey is a planner run; the engine always makes it one.
-                plan: plan || survey,
-                plan_review: plan_review && !survey,
-                review,
-                approval_at,
-                best_of,
-                survey,
+            |(plan, plan_review, review, approval_at, best_of, survey, prepared)| {
+                // A prepared change (a revert) is made by gaffer: one branch, no plan.
+                let prepared = prepared && !survey;
+                Flow {
+                    // A survey is a planner run; the engine always makes it one.
+                    plan: (plan || survey) && !prepared,
+                    plan_review: plan_review && !survey,
+                    review,
+                    approval_at,
+                    best_of: if prepared { 0 } else { best_of },
+                    survey,
+                    prepared,
+                }
             },
         )
+}
+
+/// A new task of `flow`: a prepared change is created with its head (the revert commit).
+fn new_task(flow: Flow) -> TaskState {
+    let mut s = TaskState::new(flow, Risk::Low, 0);
+    if flow.prepared {
+        s.head = Some(oid("prepared"));
+    }
+    s
 }
 
 fn arb_limits() -> impl Strategy<Value = Limits> {
@@ -693,6 +710,9 @@ fn side_state_consistent(s: &TaskState) -> Result<(), String> {
     ];
     if !s.attempts.is_empty() && !attempt_states.contains(&s.status) {
         return Err(format!("attempts while {}", s.status));
+    }
+    if s.place.is_some() && s.status != Status::Queued {
+        return Err(format!("a place in the waiting line while {}", s.status));
     }
     if s.status.is_terminal() && (s.held.is_some() || s.budget_approved) {
         return Err("an ended task holds a run or a permission".into());
@@ -942,7 +962,7 @@ proptest! {
         limits in arb_limits(),
         inputs in proptest::collection::vec(arb_input(), 0..60),
     ) {
-        let mut s = TaskState::new(flow, Risk::Low, 0);
+        let mut s = new_task(flow);
         let mut passing: HashSet<ObjectId> = HashSet::new();
         for input in &inputs {
             if let Ok((next, fx)) = transition(&s, input, &limits) {
@@ -997,7 +1017,7 @@ proptest! {
         picks in proptest::collection::vec(any::<u8>(), 400),
     ) {
         let mut world = World { passing_trees: HashSet::new(), next: 0, tip: 0, moves: 0 };
-        let mut s = TaskState::new(flow, Risk::Low, 0);
+        let mut s = new_task(flow);
         let mut pending: Vec<Effect> = Vec::new();
         let mut picks = picks.into_iter().cycle();
         let mut settled = false;

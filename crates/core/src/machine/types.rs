@@ -86,8 +86,12 @@ pub enum RunResult {
 pub enum Input {
     /// Scheduler: dependencies merged; backlog → ready.
     Promote,
-    /// Scheduler: a slot and the write scope are free; ready → planning or coding.
+    /// Scheduler: a slot and the write scope are free; ready → planning or coding (or, for a
+    /// prepared change, verifying).
     Start,
+    /// A person gave a ready task a dependency that has not merged: ready → backlog, where it
+    /// waits for it like any task.
+    Demote,
     /// An agent run ended.
     RunFinished { role: Role, result: RunResult },
     /// Verify of `commit` ended. For a branch that passed, `conflicts` are the files in which it
@@ -129,6 +133,9 @@ pub enum Input {
     Eject,
     /// A task it depends on left the train ahead of it: back to waiting in the queue.
     Requeue,
+    /// A person put the waiting (`queued`) task at `rank` in the queue's waiting line;
+    /// `since_ms` is when it entered the queue.
+    Place { rank: u32, since_ms: i64 },
     /// The target ref now points at `commit` (or at a descendant made of the train behind it).
     Landed { commit: ObjectId, tree: ObjectId },
     /// A person answered the pending question.
@@ -171,6 +178,7 @@ impl Input {
         match self {
             Input::Promote => "promote",
             Input::Start => "start",
+            Input::Demote => "demote",
             Input::RunFinished { .. } => "run_finished",
             Input::VerifyFinished { .. } => "verify_finished",
             Input::ChildrenSettled { .. } => "children_settled",
@@ -182,6 +190,7 @@ impl Input {
             Input::Recheck => "recheck",
             Input::Eject => "eject",
             Input::Requeue => "requeue",
+            Input::Place { .. } => "place",
             Input::Landed { .. } => "landed",
             Input::Answer { .. } => "answer",
             Input::Approve => "approve",

@@ -10,9 +10,10 @@
 //! tip ◀── c1 = tip + #4 ◀── c2 = c1 + #7 ◀── c3 = c2 + #2        (verified in parallel)
 //! ```
 //!
-//! - **Ordering.** Waiting tasks join by priority, then arrival; a task joins only when every
-//!   task it depends on has merged or is in the train (ahead of it, since it joins at the end).
-//!   A task of the train whose dependency left it goes back to waiting.
+//! - **Ordering.** Waiting tasks join in the order a person gave them (their places, `gaffer
+//!   queue move`), then by priority, then arrival; a task joins only when every task it depends
+//!   on has merged or is in the train (ahead of it, since it joins at the end). A task of the
+//!   train whose dependency left it goes back to waiting. The train's own order is fixed.
 //! - **Candidates.** The first task without a candidate gets one built on what is ahead of it;
 //!   a candidate built on something that is no longer ahead is dropped and built again.
 //! - **Landing.** The longest prefix of passed candidates lands at once: the target moves to the
@@ -44,16 +45,20 @@ pub struct Entry {
     pub waiting_on: Vec<TaskId>,
     /// Its place in the train; `None` while it waits to join.
     pub slot: Option<QueueSlot>,
+    /// Where a person put it in the waiting line (lower first); placed tasks wait ahead of the
+    /// others.
+    pub place: Option<u32>,
     pub candidate: Option<Candidate>,
 }
 
 impl Entry {
     /// The entry of a `queued` or `merging` task (`None` for any other status). A waiting task
-    /// entered the queue when it was last written: nothing writes a `queued` task but the
-    /// transition that queued it.
+    /// entered the queue when it was last written (nothing writes a `queued` task but the
+    /// transition that queued it), or when its place says, once a person placed it.
     pub fn of(task: &Task, waiting_on: Vec<TaskId>) -> Option<Entry> {
+        let place = task.state.place.as_ref();
         let (slot, arrival) = match task.status() {
-            Status::Queued => (None, task.updated_ms),
+            Status::Queued => (None, place.map_or(task.updated_ms, |p| p.since_ms)),
             Status::Merging => {
                 let slot = task.state.queue.clone()?;
                 let since = slot.since_ms;
@@ -67,6 +72,7 @@ impl Entry {
             arrival,
             waiting_on,
             slot,
+            place: place.map(|p| p.rank),
             candidate: if task.status() == Status::Merging {
                 task.state.candidate.clone()
             } else {
@@ -198,11 +204,18 @@ pub fn train(view: &View) -> Vec<&Entry> {
     train
 }
 
-/// The waiting tasks, in the order they would join if nothing held them back: priority (higher
-/// first), then arrival, then id.
+/// The waiting tasks, in the order they would join if nothing held them back: those a person
+/// placed, by place; then priority (higher first), then arrival, then id.
 pub fn waiting(view: &View) -> Vec<&Entry> {
     let mut waiting: Vec<&Entry> = view.entries.iter().filter(|e| !e.in_train()).collect();
-    waiting.sort_by_key(|e| (std::cmp::Reverse(e.priority), e.arrival, e.task));
+    waiting.sort_by_key(|e| {
+        (
+            e.place.unwrap_or(u32::MAX),
+            std::cmp::Reverse(e.priority),
+            e.arrival,
+            e.task,
+        )
+    });
     waiting
 }
 

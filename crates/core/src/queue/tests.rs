@@ -86,6 +86,7 @@ impl Sim {
             approval_at: None,
             best_of: 0,
             survey: false,
+            prepared: false,
         };
         let root = oid("root");
         let mut sim = Sim {
@@ -211,6 +212,7 @@ impl Sim {
                         .map(|d| TaskId(*d as i64))
                         .collect(),
                     slot: s.queue.clone(),
+                    place: s.place.as_ref().map(|p| p.rank),
                     candidate: if s.status == Status::Merging {
                         s.candidate.clone()
                     } else {
@@ -492,6 +494,20 @@ impl Sim {
         Ok(())
     }
 
+    /// A person puts a waiting task at a place in the line (`gaffer queue move`).
+    fn place(&mut self, any: usize) {
+        let waiting: Vec<usize> = (0..self.specs.len())
+            .filter(|i| self.states[*i].status == Status::Queued)
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        let task = waiting[any % waiting.len()];
+        let rank = (any / 7 % 3) as u32 + 1;
+        let since_ms = self.arrival[task];
+        self.apply(task, Input::Place { rank, since_ms });
+    }
+
     /// Someone else pushes to the target.
     fn move_target(&mut self) {
         let mut contents = self.tip_contents().clone();
@@ -520,6 +536,10 @@ impl Sim {
             8 if self.land_job.is_some() => self.land(),
             9 if self.external_moves < 2 && pick.is_multiple_of(7) => {
                 self.move_target();
+                Ok(())
+            }
+            9 if pick % 7 == 3 => {
+                self.place(any);
                 Ok(())
             }
             _ => self.drive(),
@@ -688,6 +708,7 @@ fn the_longest_passing_prefix_lands_at_once() {
         priority: 0,
         arrival: 0,
         waiting_on: vec![],
+        place: None,
         slot: Some(QueueSlot {
             position,
             since_ms: 0,
@@ -715,4 +736,43 @@ fn the_longest_passing_prefix_lands_at_once() {
         landing.tasks.iter().map(|t| t.task.0).collect::<Vec<_>>(),
         [1, 2]
     );
+}
+
+/// A person's places come first in the waiting line, whatever the priorities; the rest wait by
+/// priority, then arrival. The train keeps its order.
+#[test]
+fn placed_tasks_join_first_in_the_order_of_their_places() {
+    let waiting = |task: i64, priority: i32, arrival: i64, place: Option<u32>| Entry {
+        task: TaskId(task),
+        priority,
+        arrival,
+        waiting_on: vec![],
+        slot: None,
+        place,
+        candidate: None,
+    };
+    let view = View {
+        tip: oid("tip"),
+        entries: vec![
+            waiting(1, 5, 10, None),
+            waiting(2, 0, 20, Some(2)),
+            waiting(3, 9, 30, None),
+            waiting(4, 0, 40, Some(1)),
+        ],
+        max_train: 2,
+    };
+    let order: Vec<i64> = waiting_order(&view);
+    assert_eq!(order, [4, 2, 3, 1]);
+    let joined: Vec<i64> = plan(&view)
+        .iter()
+        .filter_map(|a| match a {
+            Action::Join { task, .. } => Some(task.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(joined, [4, 2], "the two placed tasks fill the train");
+}
+
+fn waiting_order(view: &View) -> Vec<i64> {
+    waiting(view).iter().map(|e| e.task.0).collect()
 }

@@ -40,7 +40,16 @@ pub(crate) async fn ensure_named(
         {
             Some(existing) => existing,
             None => match head {
-                Some(head) => super::oid(&head)?,
+                // On a shared board the commit may have been named after this daemon's last
+                // fetch (a revert's): fetch again for it.
+                Some(head) if crate::remote_sync::has_commits(&board, &[Some(&head)])? => {
+                    super::oid(&head)?
+                }
+                Some(head) => {
+                    return Err(crate::error::EngineError::Invalid(format!(
+                        "the task's commit {head} is neither here nor on the remote"
+                    )));
+                }
                 None => board.landing()?.base(&board)?.0,
             },
         };

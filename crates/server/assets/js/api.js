@@ -49,6 +49,10 @@ export async function post(path, body = {}) {
   return (await request('POST', path, body)).json();
 }
 
+export async function patch(path, body) {
+  return (await request('PATCH', path, body)).json();
+}
+
 /** The message to show a person for a failed call. */
 export function explain(error) {
   if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);

@@ -51,6 +51,7 @@ function look(kind, d) {
       if (d.notice === 'failed' || d.failed) return ['!', 'bad'];
       return [d.action ? '✎' : '•', d.notice === 'needs_input' || d.notice === 'needs_approval' ? 'warn' : 'info'];
     case 'task.edited': return ['✎', 'info'];
+    case 'task.revert': return ['↶', 'warn'];
     case 'task.proposed': return ['✚', 'info'];
     case 'proposal.accepted': return ['✓', 'info'];
     case 'run.started': return ['▶', 'info'];
@@ -62,6 +63,7 @@ function look(kind, d) {
     case 'scope.outside': return ['⚠', d.enforce === 'reject' ? 'bad' : 'warn'];
     case 'secret.refused': return ['⚠', 'bad'];
     case 'queue.joined': return ['⇢', 'info'];
+    case 'queue.moved': return ['⇅', 'info'];
     case 'queue.candidate': return ['⇄', 'info'];
     case 'queue.parked': return ['‖', 'warn'];
     case 'queue.invalidated': return ['↻', 'muted'];

@@ -1,5 +1,5 @@
-//! What people do to a task: cancel, retry, approve, reject, answer, accept, decline and its
-//! budget. Each route reads its body as a [`gaffer_api::Action`] and hands it to
+//! What people do to a task: cancel, retry, approve, reject, answer, accept, decline, its
+//! budget, a revert of a merged task and a move in the merge queue's waiting line. Each route reads its body as a [`gaffer_api::Action`] and hands it to
 //! [`gaffer_engine::Board::perform`], which checks and carries it out (recorded with
 //! `"by"` the surface that sent it: `cli`, `shell`, `mcp`, `dashboard`, else `api`). The answer is the task as it is afterwards; an input the machine refuses in
 //! the task's current state is a 409 with the machine's reason.
@@ -9,7 +9,10 @@ use crate::extract::{ApiPath, JsonBody, Surface};
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
-use gaffer_api::{Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, RejectBody, RetryBody};
+use gaffer_api::{
+    Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, Place, RejectBody, RetryBody,
+    RevertBody,
+};
 use gaffer_core::{Task, TaskId};
 
 pub async fn cancel(
@@ -80,6 +83,25 @@ pub async fn budget(
     JsonBody(body): JsonBody<BudgetBody>,
 ) -> Result<Json<Task>, ApiError> {
     perform(&ctx, who, id, body.into()).await
+}
+
+/// The answer is the new task that carries the revert.
+pub async fn revert(
+    State(ctx): State<Ctx>,
+    Surface(who): Surface,
+    ApiPath(id): ApiPath<i64>,
+    JsonBody(body): JsonBody<RevertBody>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, who, id, body.into()).await
+}
+
+pub async fn move_in_queue(
+    State(ctx): State<Ctx>,
+    Surface(who): Surface,
+    ApiPath(id): ApiPath<i64>,
+    JsonBody(to): JsonBody<Place>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, who, id, to.into()).await
 }
 
 /// Carries out `action`, stops the task's running work when it asks for that, wakes the

@@ -18,6 +18,7 @@ mod queue;
 mod serve;
 mod stream;
 mod tasks;
+mod undo;
 mod worker_tokens;
 mod workers;
 

@@ -14,7 +14,7 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-fn document() -> Value {
+pub(crate) fn document() -> Value {
     serde_json::from_str(gaffer_server::openapi::OPENAPI_JSON).unwrap()
 }
 
@@ -367,7 +367,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
 }
 
 /// Checks a reply against the schema the document gives for `method path` and its status.
-fn check(doc: &Value, method: &str, path: &str, reply: &Reply) {
+pub(crate) fn check(doc: &Value, method: &str, path: &str, reply: &Reply) {
     let op = &doc["paths"][path][method];
     assert!(op.is_object(), "{method} {path} is not documented");
     let code = reply.status.as_u16().to_string();
@@ -531,6 +531,20 @@ async fn answers_match_their_documented_schemas() {
         )
         .await;
     check(&doc, "post", "/api/tasks/{id}/cancel", &reply);
+    for (path, body) in [
+        ("/api/tasks/{id}/revert", ""),
+        ("/api/tasks/{id}/move", r#"{"to": 1}"#),
+    ] {
+        let uri = path.replace("{id}", &id.to_string());
+        check(&doc, "post", path, &api.post(&uri, body).await);
+    }
+    let scoped = api
+        .patch(
+            &format!("/api/tasks/{id}"),
+            r#"{"write_scope": ["src/**"], "remove_deps": [1]}"#,
+        )
+        .await;
+    check(&doc, "patch", t, &scoped);
     let reply = api.post("/api/scale", r#"{"concurrency": 3}"#).await;
     check(&doc, "post", "/api/scale", &reply);
     let reply = api.post("/api/clean", "").await;
@@ -718,6 +732,16 @@ fn every_action_of_the_protocol_is_documented_with_the_body_clients_send() {
         },
         Action::Budget { usd: Some(1.5) },
         Action::Budget { usd: None },
+        Action::Revert,
+        Action::Move {
+            to: gaffer_api::Place::To(2),
+        },
+        Action::Move {
+            to: gaffer_api::Place::Before(gaffer_core::TaskId(3)),
+        },
+        Action::Move {
+            to: gaffer_api::Place::After(gaffer_core::TaskId(3)),
+        },
     ];
     let mut named: BTreeSet<&str> = BTreeSet::new();
     for action in &actions {

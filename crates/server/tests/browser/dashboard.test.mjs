@@ -67,7 +67,10 @@ async function waitForStatus(id, want, timeoutMs = 90000) {
   return waitFor(`task ${id} to be ${want}`, async () => {
     const s = await statusOf(id);
     if (s === want) return true;
-    if (['merged', 'failed', 'cancelled'].includes(s) && s !== want) throw new Error(`task ${id} ended ${s}, not ${want}`);
+    if (['merged', 'failed', 'cancelled'].includes(s) && s !== want) {
+      const note = (await api('GET', `/api/tasks/${id}`)).task.state.note;
+      throw new Error(`task ${id} ended ${s}, not ${want}: ${note}`);
+    }
     return false;
   }, timeoutMs, 200);
 }
@@ -231,8 +234,42 @@ try {
   await waitForStatus(greeting, 'merged');
   log(`#${greeting} merged after the answer`);
 
+  // ---- a waiting task redirected, a merged one reverted, through the task page --------------------
+  log('editing what a waiting task waits for, its scope and priority');
+  const changelog = (await api('POST', '/api/tasks', { title: 'Write the changelog', blocked_by: [deploy] })).id;
+  await go(page, `#/task/${changelog}`, `.edit-form[data-task="${changelog}"]`);
+  await page.fill(`.edit-form[data-task="${changelog}"] input[name="deps"]`, `${deploy}, ${greeting}`);
+  await page.fill(`.edit-form[data-task="${changelog}"] input[name="write_scope"]`, 'docs/**');
+  await page.fill(`.edit-form[data-task="${changelog}"] input[name="priority"]`, '3');
+  await page.click(`.edit-form[data-task="${changelog}"] button[type=submit]`);
+  const edited = await waitFor(`task ${changelog} to be edited`, async () => {
+    const t = (await api('GET', `/api/tasks/${changelog}`)).task;
+    return t.priority === 3 ? t : null;
+  }, 15000);
+  check(JSON.stringify(edited.blocked_by) === JSON.stringify([deploy, greeting]), `the dependency was added (${JSON.stringify(edited.blocked_by)})`);
+  check(JSON.stringify(edited.write_scope) === '["docs/**"]', `the scope was set (${JSON.stringify(edited.write_scope)})`);
+  check(edited.state.status === 'backlog', `it still waits for #${deploy} (${edited.state.status})`);
+  await api('POST', `/api/tasks/${changelog}/cancel`, { reason: 'only here to be edited' });
+
+  log(`reverting #${greeting} from its task page`);
+  await go(page, `#/task/${greeting}`, '.action-panel button.revert');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.click('.action-panel button.revert');
+  const revert = await waitFor('the page to show the revert task', async () => {
+    const m = /#\/task\/(\d+)/.exec(page.url());
+    return m && Number(m[1]) !== greeting ? Number(m[1]) : null;
+  }, 15000);
+  const reverting = (await api('GET', `/api/tasks/${revert}`)).task;
+  check(reverting.title === 'Revert "Pick the greeting"' && reverting.labels.includes(`reverts:${greeting}`), `the new task reverts #${greeting} (${reverting.title})`);
+  await waitForStatus(revert, 'merged');
+  const revertRuns = (await api('GET', `/api/tasks/${revert}`)).runs;
+  check(revertRuns.length === 0, `no agent ran for the revert (${revertRuns.length} runs)`);
+  check((await api('GET', `/api/tasks/${greeting}/events`)).some((e) => e.kind === 'task.revert' && e.data.by === 'dashboard'), 'the revert is recorded as the dashboard\'s');
+  log(`#${revert} reverted #${greeting} through verify and the merge queue`);
+
   // ---- an approval given through the page ------------------------------------------------------
   log('approving the risky change');
+  await go(page, '#/people', `.approval[data-task="${deploy}"]`);
   await page.click(`.approval[data-task="${deploy}"] button.approve`);
   await waitForStatus(deploy, 'merged');
   await page.waitForSelector(`.approval[data-task="${deploy}"]`, { state: 'detached', timeout: 15000 });

@@ -30,6 +30,9 @@ pub fn edits_never_change_the_status(make: &MakeStore) {
             risk: Some(Risk::Critical),
             kind: Some(TaskKind::Proposal),
             budget_usd: Some(Some(1.0)),
+            blocked_by: Some(vec![]),
+            write_scope: Some(vec!["src/**".into()]),
+            read_scope: Some(vec!["docs/**".into()]),
         };
         let after = must(
             store.edit_task(before.id, before.version, &edit),

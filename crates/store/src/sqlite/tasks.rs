@@ -220,10 +220,14 @@ pub(super) fn edit(
     let Some(changed) = rules::edit::apply(&mut task, e)? else {
         return Ok(task);
     };
+    if changed.blocked_by.is_some() {
+        check_dependencies(conn, &task)?;
+    }
     // The status column is not written: an edit never changes it.
     conn.prepare_cached(
         "UPDATE tasks SET title = ?3, body = ?4, labels = ?5, priority = ?6, state = ?7,
-             version = version + 1, updated_ms = ?8, kind = ?9, budget_usd = ?10
+             version = version + 1, updated_ms = ?8, kind = ?9, budget_usd = ?10,
+             blocked_by = ?11, write_scope = ?12, read_scope = ?13
          WHERE id = ?1 AND version = ?2",
     )?
     .execute(params![
@@ -237,9 +241,37 @@ pub(super) fn edit(
         now,
         task.kind.as_str(),
         task.budget_usd,
+        rows::to_json(&task.blocked_by)?,
+        rows::to_json(&task.write_scope)?,
+        rows::to_json(&task.read_scope)?,
     ])?;
+    if changed.blocked_by.is_some() {
+        conn.prepare_cached("DELETE FROM task_deps WHERE task = ?1")?
+            .execute([id.0])?;
+        for &dep in &task.blocked_by {
+            insert_dep(conn, id, dep)?;
+        }
+    }
     task.version += 1;
     task.updated_ms = now;
     events::insert(conn, &[rules::events::task_edited(&task, changed)], now)?;
     Ok(task)
+}
+
+/// The dependencies an edit gave `task` exist in its project and make no cycle.
+fn check_dependencies(conn: &Connection, task: &Task) -> TxResult<()> {
+    for &dep in &task.blocked_by {
+        same_project(conn, task.project, dep, "dependency")?;
+    }
+    let graph = list(
+        conn,
+        &TaskFilter {
+            project: Some(task.project),
+            ..TaskFilter::default()
+        },
+    )?
+    .into_iter()
+    .map(|t| (t.id, t.blocked_by))
+    .collect();
+    Ok(rules::edit::acyclic(task.id, &task.blocked_by, &graph)?)
 }

@@ -4,6 +4,17 @@ use crate::ids::{ObjectId, TaskId};
 use crate::task::Priority;
 use serde::{Deserialize, Serialize};
 
+/// `queue.moved`: a person put a waiting task at a place in the line (`gaffer queue move`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueMoved {
+    /// Its place now, 1 being the head of the waiting line.
+    pub place: u32,
+    /// The waiting line afterwards, in the order the tasks will join the train.
+    pub order: Vec<TaskId>,
+    /// Who moved it.
+    pub by: String,
+}
+
 /// `queue.joined`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueJoined {

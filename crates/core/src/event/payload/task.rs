@@ -1,6 +1,6 @@
 //! Payloads about tasks: created, status, notices, edits, proposals, budgets, surveys, best-of.
 
-use crate::ids::{RunId, TaskId};
+use crate::ids::{ObjectId, RunId, TaskId};
 use crate::machine::Notice;
 use crate::task::{Priority, Risk, Status, TaskKind};
 use serde::{Deserialize, Serialize};
@@ -100,6 +100,32 @@ pub struct TaskEdited {
         skip_serializing_if = "Option::is_none"
     )]
     pub budget_usd: Option<Option<f64>>,
+    /// The tasks it now depends on (all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<Vec<TaskId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_scope: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_scope: Option<Vec<String>>,
+}
+
+/// `task.revert`: a person had a merged task reverted (`gaffer revert N`). Written on both
+/// tasks: the one reverted and the new one that carries the revert through verify and the
+/// merge queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRevert {
+    /// The merged task whose change is undone.
+    pub reverts: TaskId,
+    /// The task that lands the revert.
+    pub revert_task: TaskId,
+    /// What `reverts` landed (its commit on the target), which the revert undoes.
+    pub landed: ObjectId,
+    /// The revert commit, on the new task's branch.
+    pub commit: ObjectId,
+    /// The landing tip it was made on.
+    pub onto: ObjectId,
+    /// Who asked: `cli`, `shell`, `mcp`, `dashboard`, `api`.
+    pub by: String,
 }
 
 /// `task.proposed` (on the task the proposer worked on).

@@ -19,6 +19,12 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
     let commit = |c: &Option<crate::ObjectId>| c.as_ref().map_or("?", short).to_string();
     Some(match payload {
         Payload::QueueJoined(p) => format!("joined the merge train at position {}", p.position),
+        Payload::QueueMoved(p) => format!(
+            "moved to place {} of the waiting line by {} (now {})",
+            p.place,
+            p.by,
+            tasks(&p.order)
+        ),
         Payload::QueueCandidate(p) => format!(
             "candidate {} built on {}{} ({}{})",
             short(&p.commit),

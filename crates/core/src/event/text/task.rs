@@ -1,9 +1,9 @@
 //! The words for tasks, proposals, budgets, surveys, best-of attempts and the engine itself.
 
-use super::{count, first_line, list, usd, words};
+use super::{count, first_line, list, short, usd, words};
 use crate::event::Payload;
 use crate::event::payload::{
-    BestOfSettled, Recovery, TaskEdited, TaskNotice, TaskProposed, WorkerTokenChanged,
+    BestOfSettled, Recovery, TaskEdited, TaskNotice, TaskProposed, TaskRevert, WorkerTokenChanged,
     WorktreeCleaned,
 };
 use crate::machine::Notice;
@@ -44,6 +44,7 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
         }
         Payload::TaskNotice(p) => notice(p),
         Payload::TaskEdited(p) => edited(p),
+        Payload::TaskRevert(p) => revert(p),
         Payload::ProposalAccepted(p) => format!("accepted by {}: it is a task now", p.by),
         Payload::IdleSurvey(p) => match p.budget_left_usd {
             Some(left) => format!("idle survey started ({} left): {}", usd(left), p.detail),
@@ -160,6 +161,9 @@ fn edited(p: &TaskEdited) -> String {
             "risk" => p.risk.map(|r| r.as_str().to_string()),
             "kind" => p.kind.map(|k| words(k.as_str())),
             "budget_usd" => p.budget_usd.map(|b| b.map_or("none".to_string(), usd)),
+            "blocked_by" => p.blocked_by.as_ref().map(|d| or_none(&list(d))),
+            "write_scope" => p.write_scope.as_ref().map(|s| or_none(&list(s))),
+            "read_scope" => p.read_scope.as_ref().map(|s| or_none(&list(s))),
             _ => None,
         };
         parts.push(match value {
@@ -168,6 +172,26 @@ fn edited(p: &TaskEdited) -> String {
         });
     }
     format!("edited: {}", parts.join(", "))
+}
+
+fn or_none(text: &str) -> String {
+    if text.is_empty() {
+        "none".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+fn revert(p: &TaskRevert) -> String {
+    format!(
+        "task {} reverts task {}: its landing {} is undone by {} (made on {}, asked by {})",
+        p.revert_task,
+        p.reverts,
+        short(&p.landed),
+        short(&p.commit),
+        short(&p.onto),
+        p.by
+    )
 }
 
 fn best_of(p: &BestOfSettled) -> String {

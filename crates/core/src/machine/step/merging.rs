@@ -25,6 +25,10 @@ impl Step {
                 });
                 Ok(())
             }
+            (Status::Queued, Input::Place { rank, since_ms }) => {
+                self.place(*rank, *since_ms);
+                Ok(())
+            }
             (Status::Queued | Status::Merging, Input::Conflict { files }) => {
                 self.conflict(files);
                 Ok(())

@@ -4,6 +4,7 @@
 import { ApiError, explain, get } from '../api.js';
 import { debounce, fill, fmt, h } from '../dom.js';
 import { board, statusName } from '../model.js';
+import { moveButtons } from './redirect.js';
 
 export function mount(root) {
   const body = h('div', { class: 'queue' }, h('p', { class: 'empty' }, 'Loading the merge queue…'));
@@ -17,7 +18,7 @@ export function mount(root) {
       // The machines are a daemon's newer route: without it, the page shows the rest.
       const workers = await get('api/workers').catch(() => null);
       available = true;
-      if (alive) fill(body, renderQueue(queue), workers ? renderWorkers(workers) : null);
+      if (alive) fill(body, renderQueue(queue, reload), workers ? renderWorkers(workers) : null);
     } catch (e) {
       if (!alive) return;
       if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
@@ -68,7 +69,7 @@ function notAvailable() {
 }
 
 /** The queue report: figures, the train in landing order, who waits to join, who left and why. */
-function renderQueue(queue) {
+function renderQueue(queue, reload) {
   if (!queue || !Array.isArray(queue.train)) return renderAnyShape(queue);
   const m = queue.metrics || {};
   const host = queue.host || {};
@@ -91,10 +92,11 @@ function renderQueue(queue) {
       `${fmt.sha(queue.landing_now.commit)}${queue.landing_now.tasks ? ` (${[].concat(queue.landing_now.tasks).map((t) => `#${t}`).join(', ')})` : ''}`) : null,
     h('section', { class: 'panel', id: 'queue-train' },
       h('div', { class: 'panel-head' }, h('h2', {}, 'The train'), h('span', { class: 'muted small' }, 'in landing order')),
-      queue.train.length ? h('ol', { class: 'queue-list' }, queue.train.map(trainEntry)) : h('p', { class: 'muted' }, 'Nothing is waiting to land.')),
+      queue.train.length ? h('ol', { class: 'queue-list' }, queue.train.map((e) => trainEntry(e))) : h('p', { class: 'muted' }, 'Nothing is waiting to land.')),
     (queue.waiting || []).length ? h('section', { class: 'panel', id: 'queue-waiting' },
-      h('div', { class: 'panel-head' }, h('h2', {}, 'Waiting to join'), h('span', { class: 'count' }, String(queue.waiting.length))),
-      h('ol', { class: 'queue-list' }, queue.waiting.map(trainEntry))) : null,
+      h('div', { class: 'panel-head' }, h('h2', {}, 'Waiting to join'), h('span', { class: 'count' }, String(queue.waiting.length)),
+        h('span', { class: 'muted small' }, 'in the order they join; move them to change it')),
+      h('ol', { class: 'queue-list' }, queue.waiting.map((e, i, all) => trainEntry(e, moveButtons(all, i, reload))))) : null,
     (queue.left || []).length ? h('section', { class: 'panel', id: 'queue-left' },
       h('div', { class: 'panel-head' }, h('h2', {}, 'Left the queue lately')),
       h('ul', { class: 'queue-list' }, queue.left.map((x) => h('li', {},
@@ -131,9 +133,10 @@ function stat(name, value) {
   return h('div', { class: 'stat' }, h('div', { class: 'stat-value' }, String(value)), h('div', { class: 'stat-name' }, name));
 }
 
-function trainEntry(e) {
+function trainEntry(e, controls) {
   const c = e.candidate;
   return h('li', { dataset: { task: String(e.task) } },
+    controls || null,
     h('span', { class: ['pill', `qs-${e.state}`] }, String(e.state || '').replace(/_/g, ' ')),
     h('a', { href: `#/task/${e.task}` }, h('span', { class: 'muted' }, `#${e.task} `), e.title),
     c ? h('span', { class: 'chip', title: `candidate ${c.commit} on ${c.onto}` }, `candidate ${fmt.sha(c.commit)}`) : null,
@@ -141,6 +144,7 @@ function trainEntry(e) {
     e.verify_job_status ? h('span', { class: 'chip' }, `verify ${e.verify_job_status}`) : null,
     e.waiting_on && e.waiting_on.length ? h('span', { class: 'muted small' }, `waits on ${e.waiting_on.map((t) => `#${t}`).join(' ')}`) : null,
     e.in_queue_ms != null ? h('span', { class: 'muted small' }, fmt.duration(e.in_queue_ms)) : null,
+    e.place != null ? h('span', { class: 'chip', title: 'a person put it here' }, `placed ${e.place}`) : null,
     e.note ? h('div', { class: 'small queue-detail' }, e.note) : null);
 }
 

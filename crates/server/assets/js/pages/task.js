@@ -7,6 +7,7 @@ import { parseDiff, renderDiff, finding } from '../diff.js';
 import { TERMINAL, board, describe, statusName } from '../model.js';
 import { parseVerdict, renderTranscript } from '../transcript.js';
 import { evidenceView, folded, headline, summaryView } from '../failure.js';
+import { editForm, revertButton } from './redirect.js';
 
 export function mount(root, where) {
   const id = Number(where.arg);
@@ -76,7 +77,7 @@ function page(detail, events, diffText, runEvents, reload) {
   const findings = verdicts.filter((v) => v.run.role === 'reviewer').flatMap((v) => v.verdict.findings);
   const verifies = events.filter((e) => e.kind === 'verify.finished' || e.kind === 'queue.verified' || (e.kind === 'queue.ejected' && e.data && e.data.summary));
   const outsideScope = latestOutsideScope(events);
-  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.ejected');
+  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind === 'task.revert' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.moved' || e.kind === 'queue.ejected');
 
   return h('div', { class: 'task-page', dataset: { id: String(task.id), status: st.status } },
     h('p', { class: 'crumbs' }, h('a', { href: '#/board' }, '← Board')),
@@ -115,6 +116,7 @@ function page(detail, events, diffText, runEvents, reload) {
           fact('Branch', h('code', {}, task.branch)),
           st.landed ? fact('Landed', h('code', {}, fmt.sha(st.landed.commit))) : null,
           task.write_scope.length ? fact('Writes', task.write_scope.join(', ')) : null,
+          task.read_scope.length ? fact('Reads', task.read_scope.join(', ')) : null,
           outsideScope ? fact('Outside scope', h('span', { class: 'bad', id: 'task-outside-scope' }, outsideScope.join(', '))) : null,
           task.blocked_by.length ? fact('After', task.blocked_by.map((b) => h('a', { href: `#/task/${b}` }, `#${b} `))) : null,
           task.parent != null ? fact('Part of', h('a', { href: `#/task/${task.parent}` }, `#${task.parent}`)) : null,
@@ -232,6 +234,8 @@ function actionPanel(task, reload) {
   if (st.status === 'failed') {
     buttons.push(h('button', { class: 'primary', onclick: (e) => act(e.currentTarget, 'retry', {}, `Task #${task.id} goes again`) }, 'Retry'));
   }
+  // Merged work is undone by a new task, never by moving the target back.
+  if (st.status === 'merged' && st.landed) buttons.push(revertButton(task));
   if (!TERMINAL.has(st.status)) {
     buttons.push(h('button', {
       class: 'danger ghost',
@@ -241,11 +245,14 @@ function actionPanel(task, reload) {
     }, 'Cancel task'));
   }
   const budget = TERMINAL.has(st.status) ? null : budgetForm(task, act);
-  if (!buttons.length && !st.note && !budget) return null;
+  // Before work starts, what it waits for, its scopes and priority can change.
+  const edit = st.status === 'backlog' || st.status === 'ready' ? editForm(task, reload) : null;
+  if (!buttons.length && !st.note && !budget && !edit) return null;
   const note = st.status === 'failed' ? evidenceView(st.note, `note-${task.id}`) : h('p', { class: 'muted' }, st.note);
   return h('div', { class: 'panel action-panel', id: 'task-note' },
     st.note ? note : null,
     buttons.length ? h('div', { class: 'actions' }, buttons) : null,
+    edit,
     budget);
 }
 
