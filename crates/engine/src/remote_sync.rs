@@ -373,14 +373,26 @@ pub(crate) fn publish_revert(board: &Board, commit: &Oid) -> Result<()> {
         return Ok(());
     };
     let _one_at_a_time = lock(board);
+    let refname = revert_ref(commit);
     match board
         .git
-        .push_ref_with_lease(&remote, Some(commit), &revert_ref(commit), None)?
+        .push_ref_with_lease(&remote, Some(commit), &refname, None)?
     {
         PushOutcome::Pushed => Ok(()),
-        PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
-            "{remote} refused the revert commit {commit}: {reason}"
-        ))),
+        PushOutcome::Rejected { reason } => {
+            // The ref is named by its commit: one left by an earlier revert made of the very
+            // same commit (same landing, tip, message and second) is as good as a new one.
+            let there = tracking(&remote, &format!("gaffer-reverts/{}", commit.as_str()));
+            board
+                .git
+                .fetch_refspecs(&remote, &[format!("+{refname}:{there}")], false)?;
+            if board.git.rev_parse(&there)?.as_ref() == Some(commit) {
+                return Ok(());
+            }
+            Err(EngineError::Invalid(format!(
+                "{remote} refused the revert commit {commit}: {reason}"
+            )))
+        }
     }
 }
 
