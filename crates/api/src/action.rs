@@ -31,12 +31,15 @@ pub enum Action {
     Decline { reason: Option<String> },
     /// Sets the task's own budget in US dollars (`None`: the default, `budget.task_usd`).
     Budget { usd: Option<f64> },
+    /// Tells the task's agent something: its run going on in this daemon stops and resumes
+    /// its session with the message; otherwise the task's next run carries it.
+    Say { text: String },
 }
 
 impl Action {
     /// Every action's name, as in its route.
-    pub const NAMES: [&'static str; 8] = [
-        "cancel", "retry", "approve", "reject", "answer", "accept", "decline", "budget",
+    pub const NAMES: [&'static str; 9] = [
+        "cancel", "retry", "approve", "reject", "answer", "accept", "decline", "budget", "say",
     ];
 
     /// The action's name: the last segment of its route, the `action` of its notice.
@@ -50,6 +53,7 @@ impl Action {
             Action::Accept => "accept",
             Action::Decline { .. } => "decline",
             Action::Budget { .. } => "budget",
+            Action::Say { .. } => "say",
         }
     }
 
@@ -77,6 +81,7 @@ impl Action {
                 reason: reason.clone(),
             }),
             Action::Budget { usd } => serde_json::to_value(BudgetBody { usd: *usd }),
+            Action::Say { text } => serde_json::to_value(SayBody { text: text.clone() }),
         };
         // Plain structs of strings, numbers and booleans always serialize.
         value.unwrap_or_default()
@@ -146,6 +151,14 @@ pub struct BudgetBody {
     pub usd: Option<f64>,
 }
 
+/// `POST /api/tasks/{id}/say` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SayBody {
+    /// The message for the task's agent.
+    pub text: String,
+}
+
 /// An `Option` field that must be written (`null` allowed): serde reads a missing `Option`
 /// as `None` unless told otherwise.
 pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
@@ -193,6 +206,12 @@ impl From<DeclineBody> for Action {
     }
 }
 
+impl From<SayBody> for Action {
+    fn from(body: SayBody) -> Action {
+        Action::Say { text: body.text }
+    }
+}
+
 impl From<BudgetBody> for Action {
     fn from(body: BudgetBody) -> Action {
         Action::Budget { usd: body.usd }
@@ -219,6 +238,9 @@ mod tests {
             Action::Accept,
             Action::Decline { reason: None },
             Action::Budget { usd: Some(2.5) },
+            Action::Say {
+                text: "use the new API".into(),
+            },
         ]
     }
 
@@ -273,6 +295,7 @@ mod tests {
                 "answer" => serde_json::from_value::<AnswerBody>(body).unwrap().into(),
                 "decline" => serde_json::from_value::<DeclineBody>(body).unwrap().into(),
                 "budget" => serde_json::from_value::<BudgetBody>(body).unwrap().into(),
+                "say" => serde_json::from_value::<SayBody>(body).unwrap().into(),
                 _ => {
                     assert_eq!(body, serde_json::json!({}));
                     action.clone()

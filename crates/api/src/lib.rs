@@ -16,7 +16,7 @@ mod worker_token;
 
 pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, RejectBody,
-    RetryBody, parse_budget, present,
+    RetryBody, SayBody, parse_budget, present,
 };
 pub use clean::CleanReport;
 pub use client::{API_URL_ENV, Api, ApiError, CLIENT_HEADER, Endpoint, RUN_TOKEN_ENV};

@@ -16,11 +16,16 @@ pub struct Performed {
     /// The task's running work must stop (a cancel, or an input the machine answered so):
     /// whoever runs the engine stops it.
     pub cancels_jobs: bool,
+    /// A person said something to the task's agent: whoever runs the engine stops the task's
+    /// agent runs going on there, without failing them; their jobs run again and resume their
+    /// sessions with the message (`EngineHandle::interrupt_task_runs`).
+    pub interrupts_runs: bool,
 }
 
 impl Board {
     /// Carries out `action` on task `id` for `who` (`cli`, `api`, `shell`, `mcp`).
     pub fn perform(&self, id: TaskId, action: Action, who: &str) -> Result<Performed> {
+        let mut interrupts_runs = false;
         let cancels_jobs = match action {
             Action::Cancel { reason } => {
                 let reason = trimmed(reason).unwrap_or_else(|| DEFAULT_CANCEL_REASON.into());
@@ -60,10 +65,16 @@ impl Board {
                 self.set_budget(id, usd, who)?;
                 false
             }
+            Action::Say { text } => {
+                self.say_to_agent(id, &text, who)?;
+                interrupts_runs = true;
+                false
+            }
         };
         Ok(Performed {
             task: self.task(id)?,
             cancels_jobs,
+            interrupts_runs,
         })
     }
 }

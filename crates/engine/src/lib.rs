@@ -53,6 +53,7 @@ mod review;
 mod risk;
 mod routing;
 mod run_access;
+mod said;
 mod scheduler;
 mod secrets;
 pub mod store;

@@ -21,4 +21,5 @@ mod recovery;
 mod retry;
 mod retry_fresh;
 mod review;
+mod steer;
 mod workers;
