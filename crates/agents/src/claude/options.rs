@@ -102,6 +102,12 @@ impl ClaudeOptions {
         crate::cli_agent::model_for(request, self.model.as_ref())
     }
 
+    /// Whether Claude Code keeps its sessions where gaffer put them ([`Self::config_dir`]): the
+    /// agent's `env` table may name another `CLAUDE_CONFIG_DIR`.
+    pub fn config_dir_is_gaffers(&self) -> bool {
+        !self.env.iter().any(|(k, _)| k == "CLAUDE_CONFIG_DIR")
+    }
+
     /// The directory Claude Code keeps its configuration and sessions in for this agent.
     pub fn config_dir(data_dir: &Path) -> PathBuf {
         data_dir.join("claude-config")
