@@ -69,6 +69,9 @@ pub enum Command {
     Reject(RejectArgs),
     /// Answer a task's question; its agent resumes with the answer.
     Answer(AnswerArgs),
+    /// Say something to a task's agent: its run going on stops and resumes its session with
+    /// the message; otherwise its next run starts with it.
+    Say(SayArgs),
     /// The budgets, what was spent today and per task, and the tasks a budget holds; `set`
     /// changes a task's own budget.
     Budget(BudgetArgs),
@@ -430,6 +433,14 @@ pub struct RejectArgs {
 pub struct AnswerArgs {
     pub id: i64,
     pub text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SayArgs {
+    pub id: i64,
+    /// The message (several words are joined with spaces).
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    pub text: Vec<String>,
 }
 
 #[derive(Debug, Args)]

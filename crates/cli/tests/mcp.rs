@@ -30,7 +30,7 @@ const MCP_PACKAGE: &str = "mcp==2.3.0";
 const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code@2.1.329";
 
 /// Every tool `gaffer mcp` offers.
-const TOOLS: [&str; 19] = [
+const TOOLS: [&str; 20] = [
     "accept_proposal",
     "add_task",
     "answer",
@@ -46,6 +46,7 @@ const TOOLS: [&str; 19] = [
     "reject",
     "report_progress",
     "retry_task",
+    "say",
     "set_budget",
     "show_task",
     "update_task",

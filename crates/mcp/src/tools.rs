@@ -22,9 +22,9 @@ repository, verifies and reviews their work, and lands it on the target branch i
 it green. These tools act on its board. To get work done, add tasks (add_task) with a clear title \
 and a body that says what done looks like, or hand a larger goal to gaffer's planner (plan_goal). \
 Watch progress with list_tasks, show_task and queue_status; tasks in needs_input wait for an \
-answer (answer) and tasks in awaiting_approval for approve or reject. An agent that gaffer itself \
-runs reports with report_progress, asks a person with ask_person, and files ideas outside its task \
-with propose.";
+answer (answer) and tasks in awaiting_approval for approve or reject; say tells a task's agent \
+something while it works. An agent that gaffer itself runs reports with report_progress, asks a \
+person with ask_person, and files ideas outside its task with propose.";
 
 /// The MCP server: the board's tools over an [`Api`].
 #[derive(Clone)]
@@ -148,6 +148,14 @@ pub struct AnswerArgs {
     /// The id of the task waiting in needs_input.
     pub id: i64,
     /// The answer; the agent resumes with it.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SayArgs {
+    /// The id of the task whose agent should hear it.
+    pub id: i64,
+    /// What the agent should know or do differently.
     pub text: String,
 }
 
@@ -406,6 +414,13 @@ impl GafferMcp {
     )]
     async fn answer(&self, Parameters(args): Parameters<AnswerArgs>) -> ToolResult {
         self.act(args.id, Action::Answer { text: args.text }).await
+    }
+
+    #[tool(
+        description = "Say something to a task's agent (steer it): its run going on in the daemon stops and resumes its session with the message first; otherwise the task's next run starts with it. Refused for a task that is merged, cancelled or failed."
+    )]
+    async fn say(&self, Parameters(args): Parameters<SayArgs>) -> ToolResult {
+        self.act(args.id, Action::Say { text: args.text }).await
     }
 
     #[tool(

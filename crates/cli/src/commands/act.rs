@@ -1,4 +1,5 @@
-//! What people do to a task (cancel, retry, approve, reject, answer, accept, decline, budget):
+//! What people do to a task (cancel, retry, approve, reject, answer, accept, decline, budget,
+//! say):
 //! through the daemon when it runs (so it acts at once), else directly on the board. Either
 //! way `Board::perform` carries it out; this file only says what happened.
 
@@ -30,5 +31,21 @@ pub fn run(ctx: &Context, id: i64, action: Action) -> CliResult<()> {
     let board = ctx.board()?;
     let task = perform(&board, ctx.daemon(&board), &runtime()?, id, action, "cli")?;
     outln!("task {}: {}", task.id, task.status())?;
+    Ok(())
+}
+
+/// `gaffer say N TEXT`: the message goes to the task's agent; says when it will hear it.
+pub fn say(ctx: &Context, id: i64, text: String) -> CliResult<()> {
+    let board = ctx.board()?;
+    let daemon = ctx.daemon(&board);
+    let running = daemon.is_some();
+    let task = perform(&board, daemon, &runtime()?, id, Action::Say { text }, "cli")?;
+    let when = if running {
+        "its agent's run going on in the daemon stops and resumes with it; otherwise its next \
+         run starts with it"
+    } else {
+        "no daemon runs: its next run starts with it"
+    };
+    outln!("task {} ({}): said; {when}", task.id, task.status())?;
     Ok(())
 }

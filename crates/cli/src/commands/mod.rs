@@ -133,6 +133,7 @@ pub fn run() -> CliResult<ExitCode> {
             },
         ),
         Command::Answer(args) => act::run(&ctx, args.id, Action::Answer { text: args.text }),
+        Command::Say(args) => act::say(&ctx, args.id, args.text.join(" ")),
         Command::Pull => pull::run(&ctx),
         Command::Usage(args) => usage::run(&ctx, &args),
         Command::Agent(AgentCommand::Run(args)) => agent::run(&ctx, &args),

@@ -25,6 +25,10 @@ pub enum Command {
         id: i64,
         text: String,
     },
+    Say {
+        id: i64,
+        text: String,
+    },
     Cancel {
         id: i64,
         reason: String,
@@ -126,6 +130,12 @@ pub const COMMANDS: &[Spec] = &[
         id: Some(IdFor::Question),
         usage: "/answer N TEXT",
         about: "answer a task's question; its agent resumes",
+    },
+    Spec {
+        name: "say",
+        id: Some(IdFor::Open),
+        usage: "/say N TEXT",
+        about: "tell a task's agent something: its run stops and goes on with it (else its next run)",
     },
     Spec {
         name: "cancel",
@@ -263,6 +273,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "budget" => Ok(Command::Budget {
                     id,
                     usd: gaffer_api::parse_budget(rest).map_err(|e| format!("{e}; {}", usage()))?,
+                }),
+                "say" if rest.is_empty() => Err(usage()),
+                "say" => Ok(Command::Say {
+                    id,
+                    text: rest.to_string(),
                 }),
                 "answer" if rest.is_empty() => Err(usage()),
                 "answer" => Ok(Command::Answer {
@@ -596,6 +611,14 @@ mod tests {
         assert!(parse("/reject 2").unwrap_err().contains("say why"));
         assert!(parse("/reject 2 --cancel").unwrap_err().contains("say why"));
         assert!(parse("/answer 2").unwrap_err().contains("usage"));
+        assert!(parse("/say 2").unwrap_err().contains("usage"));
+        assert_eq!(
+            parse("/say #2 use the v2 API").unwrap(),
+            Command::Say {
+                id: 2,
+                text: "use the v2 API".into()
+            }
+        );
         assert!(parse("/approve").unwrap_err().contains("usage: /approve N"));
         assert!(parse("/approve x").is_err());
         assert!(parse("/approve 0").is_err());

@@ -194,7 +194,7 @@ mod tests {
         assert_eq!(text("/st"), "/status ");
         let c = complete("/s", &tasks()).unwrap();
         assert_eq!(c.text, "/s");
-        assert_eq!(c.candidates, vec!["/status", "/show", "/scale"]);
+        assert_eq!(c.candidates, vec!["/status", "/show", "/say", "/scale"]);
         let c = complete("/re", &tasks()).unwrap();
         assert_eq!(c.text, "/re");
         assert_eq!(c.candidates, vec!["/reject", "/retry"]);

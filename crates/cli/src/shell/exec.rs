@@ -106,6 +106,7 @@ impl Session<'_> {
                 self.act(app, id, Action::Reject { reason, cancel })?
             }
             Command::Answer { id, text } => self.act(app, id, Action::Answer { text })?,
+            Command::Say { id, text } => self.act(app, id, Action::Say { text })?,
             Command::Cancel { id, reason } => self.act(
                 app,
                 id,

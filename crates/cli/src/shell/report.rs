@@ -138,6 +138,9 @@ pub fn next_step(task: &Task) -> Option<String> {
         Status::AwaitingApproval => Some(format!("/approve {id}  or  /reject {id} REASON")),
         Status::NeedsInput => Some(format!("/answer {id} TEXT")),
         Status::Failed => Some(format!("/retry {id}  (/log {id} shows why)")),
+        Status::Planning | Status::PlanReview | Status::Coding | Status::Reviewing => {
+            Some(format!("/say {id} TEXT  tells its agent something"))
+        }
         _ => None,
     }
 }

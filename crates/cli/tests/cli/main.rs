@@ -27,6 +27,7 @@ mod schedule;
 mod scope;
 mod secrets;
 mod status;
+mod steer;
 mod store;
 mod task;
 mod token;

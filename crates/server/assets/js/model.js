@@ -51,6 +51,7 @@ function look(kind, d) {
       if (d.notice === 'failed' || d.failed) return ['!', 'bad'];
       return [d.action ? '✎' : '•', d.notice === 'needs_input' || d.notice === 'needs_approval' ? 'warn' : 'info'];
     case 'task.edited': return ['✎', 'info'];
+    case 'task.said': return ['💬', 'info'];
     case 'task.proposed': return ['✚', 'info'];
     case 'proposal.accepted': return ['✓', 'info'];
     case 'run.started': return ['▶', 'info'];

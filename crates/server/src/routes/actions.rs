@@ -1,5 +1,5 @@
-//! What people do to a task: cancel, retry, approve, reject, answer, accept, decline and its
-//! budget. Each route reads its body as a [`gaffer_api::Action`] and hands it to
+//! What people do to a task: cancel, retry, approve, reject, answer, accept, decline, its
+//! budget, and a word to its agent (say). Each route reads its body as a [`gaffer_api::Action`] and hands it to
 //! [`gaffer_engine::Board::perform`], which checks and carries it out (recorded with
 //! `"by"` the surface that sent it: `cli`, `shell`, `mcp`, `dashboard`, else `api`). The answer is the task as it is afterwards; an input the machine refuses in
 //! the task's current state is a 409 with the machine's reason.
@@ -9,7 +9,9 @@ use crate::extract::{ApiPath, JsonBody, Surface};
 use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
-use gaffer_api::{Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, RejectBody, RetryBody};
+use gaffer_api::{
+    Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, RejectBody, RetryBody, SayBody,
+};
 use gaffer_core::{Task, TaskId};
 
 pub async fn cancel(
@@ -82,6 +84,15 @@ pub async fn budget(
     perform(&ctx, who, id, body.into()).await
 }
 
+pub async fn say(
+    State(ctx): State<Ctx>,
+    Surface(who): Surface,
+    ApiPath(id): ApiPath<i64>,
+    JsonBody(body): JsonBody<SayBody>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, who, id, body.into()).await
+}
+
 /// Carries out `action`, stops the task's running work when it asks for that, wakes the
 /// engine and the event streams, and answers the task as it is now.
 async fn perform(
@@ -95,10 +106,14 @@ async fn perform(
     let result = ctx
         .blocking(move |board| {
             let performed = board.perform(id, action, who)?;
-            if performed.cancels_jobs
-                && let Some(engine) = &engine
-            {
-                engine.cancel_task_jobs(id);
+            if let Some(engine) = &engine {
+                if performed.cancels_jobs {
+                    engine.cancel_task_jobs(id);
+                }
+                // A person's message: the task's agent run here stops and resumes with it.
+                if performed.interrupts_runs {
+                    engine.interrupt_task_runs(id);
+                }
             }
             Ok(performed.task)
         })

@@ -57,6 +57,7 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/tasks/{id}/accept", post(actions::accept))
         .route("/tasks/{id}/decline", post(actions::decline))
         .route("/tasks/{id}/budget", post(actions::budget))
+        .route("/tasks/{id}/say", post(actions::say))
         .route("/tasks/{id}/progress", post(agent::progress))
         .route("/tasks/{id}/ask", post(agent::ask))
         .route("/tasks/{id}/propose", post(propose::propose))

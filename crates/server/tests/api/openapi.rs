@@ -718,6 +718,9 @@ fn every_action_of_the_protocol_is_documented_with_the_body_clients_send() {
         },
         Action::Budget { usd: Some(1.5) },
         Action::Budget { usd: None },
+        Action::Say {
+            text: "use the v2 API".into(),
+        },
     ];
     let mut named: BTreeSet<&str> = BTreeSet::new();
     for action in &actions {

@@ -217,6 +217,14 @@ try {
   await page.fill(`.budget-form[data-task="${rename}"] input`, '2.5');
   await page.click(`.budget-form[data-task="${rename}"] button[type=submit]`);
   await waitFor(`task ${rename}'s budget to be set`, async () => (await shown(rename)).budget_usd === 2.5, 15000);
+  // A word to its agent, from the task page's text box: on the board as the dashboard's.
+  await page.waitForSelector(`.say-form[data-task="${rename}"] textarea`, { timeout: 15000 });
+  await page.fill(`.say-form[data-task="${rename}"] textarea`, 'Keep the old names as aliases.');
+  await page.click(`.say-form[data-task="${rename}"] button[type=submit]`);
+  await waitFor(`task ${rename}'s message to be recorded`, async () => (await api('GET', `/api/tasks/${rename}/events`))
+    .some((e) => e.kind === 'task.said' && e.data.by === 'dashboard' && e.data.text === 'Keep the old names as aliases.'), 15000);
+  await page.waitForFunction((id) => [...document.querySelectorAll('#task-timeline li')]
+    .some((li) => li.textContent.includes('dashboard said to the agent')), rename, { timeout: 15000 });
   await go(page, '#/people', `.proposal[data-task="${cache}"]`);
   await page.waitForSelector(`.proposal[data-task="${rename}"]`, { timeout: 15000 });
   await page.click(`.proposal[data-task="${cache}"] button.accept`);

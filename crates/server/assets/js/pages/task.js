@@ -75,7 +75,7 @@ function page(detail, events, diffText, runEvents, reload) {
   const findings = verdicts.filter((v) => v.run.role === 'reviewer').flatMap((v) => v.verdict.findings);
   const verifies = events.filter((e) => e.kind === 'verify.finished' || e.kind === 'queue.verified' || (e.kind === 'queue.ejected' && e.data && e.data.summary));
   const outsideScope = latestOutsideScope(events);
-  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.ejected');
+  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind === 'task.said' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.ejected');
 
   return h('div', { class: 'task-page', dataset: { id: String(task.id), status: st.status } },
     h('p', { class: 'crumbs' }, h('a', { href: '#/board' }, '← Board')),
@@ -235,11 +235,32 @@ function actionPanel(task, reload) {
     }, 'Cancel task'));
   }
   const budget = TERMINAL.has(st.status) ? null : budgetForm(task, act);
+  const say = TERMINAL.has(st.status) ? null : sayForm(task, act);
   if (!buttons.length && !st.note && !budget) return null;
   return h('div', { class: 'panel action-panel' },
     st.note ? h('p', { class: st.status === 'failed' ? 'bad' : 'muted' }, st.note) : null,
+    say,
     buttons.length ? h('div', { class: 'actions' }, buttons) : null,
     budget);
+}
+
+/** A word to the task's agent: its run going on stops and resumes with it, else its next run
+ * starts with it (`POST api/tasks/{id}/say`). */
+function sayForm(task, act) {
+  const input = h('textarea', { name: 'say', rows: 2, required: true, placeholder: 'Tell the agent something: a hint, a correction, what matters most', 'aria-label': `Message to the agent of task ${task.id}` });
+  const form = h('form', { class: 'say-form', dataset: { task: String(task.id) } },
+    input,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'ghost' }, 'Say to the agent')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    const button = form.querySelector('button[type=submit]');
+    // Sent (the button stays disabled until the page is drawn again): the box empties.
+    act(button, 'say', { text }, `Task #${task.id}'s agent hears it now if it is running, else at its next run`)
+      .then(() => { if (button.disabled) input.value = ''; });
+  });
+  return form;
 }
 
 /** The task's own budget in US dollars; empty sets it back to the project's default. */
