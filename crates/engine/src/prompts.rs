@@ -193,6 +193,10 @@ pub(crate) fn render(
              the target, and holds none of the earlier attempts' changes.",
         ),
         RunReason::Pick => None,
+        RunReason::HandedBack => Some(
+            "A person took this task over by hand and gave it back without changing the branch. \
+             Go on with the task from the branch as it is.",
+        ),
     };
     if let Some(why) = why {
         out.push_str(&format!("\n## Why you are running again\n\n{why}\n"));
