@@ -113,6 +113,30 @@ impl ClaudeOptions {
         data_dir.join("claude-config")
     }
 
+    /// `claude --resume <session>` as a person runs it in the task's worktree: with the
+    /// configuration directory that holds the session, the endpoint and model the runs used.
+    pub fn by_hand(&self, session: &str, data_dir: &Path) -> crate::ByHand {
+        let mut env = Vec::new();
+        if self.config_dir_is_gaffers() {
+            env.push((
+                "CLAUDE_CONFIG_DIR".to_string(),
+                Self::config_dir(data_dir).display().to_string(),
+            ));
+        }
+        if let Some(url) = &self.base_url {
+            env.push((ANTHROPIC.base_url_env.to_string(), url.clone()));
+        }
+        let mut args = vec!["--resume".to_string(), session.to_string()];
+        if let Some(model) = &self.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        crate::ByHand {
+            env,
+            program: self.program.clone(),
+            args,
+        }
+    }
+
     /// The command for one run (`running_as_root` decides `IS_SANDBOX`).
     pub fn command(&self, request: &RunRequest, running_as_root: bool) -> CommandSpec {
         let mut args: Vec<String> = vec![

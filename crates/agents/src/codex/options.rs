@@ -118,6 +118,37 @@ impl CodexOptions {
         run_dir.join("tmp")
     }
 
+    /// `codex resume <session>` as a person runs it in the task's worktree: with the
+    /// `CODEX_HOME` that holds the session, the provider (endpoint and the variable its key is
+    /// read from) and the model the runs used.
+    pub fn by_hand(&self, session: &str, data_dir: &Path) -> crate::ByHand {
+        let mut args = vec!["resume".to_string(), session.to_string()];
+        if let Some(model) = &self.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        if let Some(url) = &self.base_url {
+            let provider = format!("model_providers.{PROVIDER_ID}");
+            let key_env = self.api_key_env.as_deref().unwrap_or(DEFAULT_API_KEY_ENV);
+            for (key, value) in [
+                ("model_provider".to_string(), PROVIDER_ID),
+                (format!("{provider}.name"), PROVIDER_ID),
+                (format!("{provider}.base_url"), url.as_str()),
+                (format!("{provider}.wire_api"), "responses"),
+                (format!("{provider}.env_key"), key_env),
+            ] {
+                args.extend(["-c".to_string(), format!("{key}={}", toml_string(value))]);
+            }
+        }
+        crate::ByHand {
+            env: vec![(
+                "CODEX_HOME".to_string(),
+                Self::home_dir(data_dir).display().to_string(),
+            )],
+            program: self.program.clone(),
+            args,
+        }
+    }
+
     /// The command for one run, with gaffer's own environment as inherited.
     pub fn command(&self, request: &RunRequest) -> CommandSpec {
         let env = crate::edge::Environment::Process;
