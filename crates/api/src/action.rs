@@ -34,12 +34,19 @@ pub enum Action {
     /// Tells the task's agent something: its run going on in this daemon stops and resumes
     /// its session with the message; otherwise the task's next run carries it.
     Say { text: String },
+    /// A person takes the task over by hand: its running work stops, nothing of the engine
+    /// touches it until it is released; its worktree is made if needed.
+    Attach,
+    /// The person hands the task back: the engine commits what they left in the worktree and
+    /// the task goes on to verify, as after a coder's run.
+    Release,
 }
 
 impl Action {
     /// Every action's name, as in its route.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 11] = [
         "cancel", "retry", "approve", "reject", "answer", "accept", "decline", "budget", "say",
+        "attach", "release",
     ];
 
     /// The action's name: the last segment of its route, the `action` of its notice.
@@ -54,6 +61,8 @@ impl Action {
             Action::Decline { .. } => "decline",
             Action::Budget { .. } => "budget",
             Action::Say { .. } => "say",
+            Action::Attach => "attach",
+            Action::Release => "release",
         }
     }
 
@@ -69,9 +78,11 @@ impl Action {
                 reason: reason.clone(),
             }),
             Action::Retry { fresh: true } => serde_json::to_value(RetryBody { fresh: true }),
-            Action::Retry { fresh: false } | Action::Approve | Action::Accept => {
-                Ok(serde_json::json!({}))
-            }
+            Action::Retry { fresh: false }
+            | Action::Approve
+            | Action::Accept
+            | Action::Attach
+            | Action::Release => Ok(serde_json::json!({})),
             Action::Reject { reason, cancel } => serde_json::to_value(RejectBody {
                 reason: reason.clone(),
                 cancel: *cancel,
@@ -241,6 +252,8 @@ mod tests {
             Action::Say {
                 text: "use the new API".into(),
             },
+            Action::Attach,
+            Action::Release,
         ]
     }
 

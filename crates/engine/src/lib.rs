@@ -16,6 +16,7 @@
 
 mod actions;
 mod apply;
+mod attach;
 mod authorship;
 mod baseline;
 mod best_of;

@@ -30,28 +30,35 @@ pub(crate) async fn ensure_named(
     head: Option<gaffer_core::ObjectId>,
 ) -> Result<PathBuf> {
     let board_for_git = Arc::clone(board);
-    let (path, created) = blocking(move || {
-        let board = board_for_git;
-        let path = board.worktrees.path_of(&name);
-        let existed = path.join(".git").exists();
-        let start = match board
-            .git
-            .rev_parse_commit(&format!("refs/heads/{branch}"))?
-        {
-            Some(existing) => existing,
-            None => match head {
-                Some(head) => super::oid(&head)?,
-                None => board.landing()?.base(&board)?.0,
-            },
-        };
-        let path = board.worktrees.checkout(&name, &branch, &start)?;
-        Ok((path, !existed))
-    })
-    .await?;
-    if created {
+    let path = blocking(move || checkout_named(&board_for_git, &name, &branch, head)).await?;
+    ensure_setup(board, &path).await?;
+    Ok(path)
+}
+
+/// The worktree `name` on `branch`, checked out when it does not exist (from the branch, else
+/// `head`, else the landing base), without running setup: a new one is marked as needing it.
+pub(crate) fn checkout_named(
+    board: &Board,
+    name: &str,
+    branch: &str,
+    head: Option<gaffer_core::ObjectId>,
+) -> Result<PathBuf> {
+    let path = board.worktrees.path_of(name);
+    let existed = path.join(".git").exists();
+    let start = match board
+        .git
+        .rev_parse_commit(&format!("refs/heads/{branch}"))?
+    {
+        Some(existing) => existing,
+        None => match head {
+            Some(head) => super::oid(&head)?,
+            None => board.landing()?.base(board)?.0,
+        },
+    };
+    let path = board.worktrees.checkout(name, branch, &start)?;
+    if !existed {
         forget_setup(board, &path);
     }
-    ensure_setup(board, &path).await?;
     Ok(path)
 }
 

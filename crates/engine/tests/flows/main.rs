@@ -6,6 +6,7 @@
 
 mod agent_needs;
 mod approvals;
+mod attach;
 mod best_of;
 mod budgets;
 mod clean;
