@@ -58,6 +58,8 @@ pub(crate) fn build(ctx: Ctx) -> Router {
         .route("/tasks/{id}/decline", post(actions::decline))
         .route("/tasks/{id}/budget", post(actions::budget))
         .route("/tasks/{id}/say", post(actions::say))
+        .route("/tasks/{id}/attach", post(actions::attach))
+        .route("/tasks/{id}/release", post(actions::release))
         .route("/tasks/{id}/progress", post(agent::progress))
         .route("/tasks/{id}/ask", post(agent::ask))
         .route("/tasks/{id}/propose", post(propose::propose))
