@@ -295,4 +295,32 @@ mod tests {
             assert!(!toml_string(text).contains('\n'));
         }
     }
+
+    #[test]
+    fn a_session_is_resumed_by_hand_in_its_codex_home_with_its_provider() {
+        let options = CodexOptions {
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            api_key: Some("sk-secret".into()),
+            api_key_env: Some("MY_KEY".into()),
+            ..CodexOptions::default()
+        };
+        let line = options
+            .by_hand("019a-thread", Path::new("/data/codex"))
+            .shell_line();
+        assert!(
+            line.starts_with("CODEX_HOME=/data/codex/codex-home codex resume 019a-thread -c "),
+            "{line}"
+        );
+        assert!(
+            line.contains("'model_providers.gaffer.base_url=\"http://127.0.0.1:9/v1\"'"),
+            "{line}"
+        );
+        assert!(line.contains("env_key=\"MY_KEY\""), "{line}");
+        assert!(!line.contains("sk-secret"), "{line}");
+        let plain = CodexOptions::default().by_hand("t", Path::new("/d"));
+        assert_eq!(
+            plain.shell_line(),
+            "CODEX_HOME=/d/codex-home codex resume t"
+        );
+    }
 }
