@@ -24,7 +24,8 @@ use gaffer_core::{Input, Status, Task, TaskId};
 const SOMEONE: &str = "a person <person@gaffer.invalid>";
 
 impl Board {
-    /// Takes task `id` over for `who`: see the module's doc.
+    /// Takes task `id` over for `who`: see the module's doc. A task already attached is left
+    /// as it is, and the answer says again where to work on it.
     pub fn attach(&self, id: TaskId, who: &str) -> Result<Attached> {
         if self.shared {
             return Err(EngineError::Refused {
@@ -37,7 +38,9 @@ impl Board {
                     .into(),
             });
         }
-        self.act(id, Input::Attach, who)?;
+        if self.task(id)?.status() != Status::Attached {
+            self.act(id, Input::Attach, who)?;
+        }
         let task = self.task(id)?;
         let worktree = checkout_named(
             self,

@@ -47,6 +47,8 @@ async fn a_persons_commit_and_edit_land_after_release() {
     .await;
     let attached = attach(&h, id);
     assert_eq!(attached.task.status(), Status::Attached);
+    // Asked again, it says the same, and changes nothing.
+    assert_eq!(attach(&h, id).worktree, attached.worktree);
     assert_eq!(attached.branch, h.task(id).branch);
     assert!(
         attached.resume.is_none(),
