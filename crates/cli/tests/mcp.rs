@@ -30,12 +30,13 @@ const MCP_PACKAGE: &str = "mcp==2.3.0";
 const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code@2.1.329";
 
 /// Every tool `gaffer mcp` offers.
-const TOOLS: [&str; 20] = [
+const TOOLS: [&str; 22] = [
     "accept_proposal",
     "add_task",
     "answer",
     "approve",
     "ask_person",
+    "attach_task",
     "board_status",
     "cancel_task",
     "decline_proposal",
@@ -44,6 +45,7 @@ const TOOLS: [&str; 20] = [
     "propose",
     "queue_status",
     "reject",
+    "release_task",
     "report_progress",
     "retry_task",
     "say",

@@ -29,6 +29,8 @@ pub enum Command {
         id: i64,
         text: String,
     },
+    Attach(i64),
+    Release(i64),
     Cancel {
         id: i64,
         reason: String,
@@ -65,6 +67,8 @@ pub enum IdFor {
     Failed,
     /// A task that has not ended.
     Open,
+    /// A task a person has in hand.
+    Attached,
 }
 
 /// One slash command: its name, whether its first argument is a task id, and its help line.
@@ -136,6 +140,18 @@ pub const COMMANDS: &[Spec] = &[
         id: Some(IdFor::Open),
         usage: "/say N TEXT",
         about: "tell a task's agent something: its run stops and goes on with it (else its next run)",
+    },
+    Spec {
+        name: "attach",
+        id: Some(IdFor::Open),
+        usage: "/attach N",
+        about: "take a task over by hand: its work stops; shows its worktree and how to resume its agent",
+    },
+    Spec {
+        name: "release",
+        id: Some(IdFor::Attached),
+        usage: "/release N",
+        about: "hand a task back: what you left is committed as yours, then verify, review, queue",
     },
     Spec {
         name: "cancel",
@@ -259,6 +275,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "diff" => only_id(rest, Command::Diff(id), spec),
                 "log" => only_id(rest, Command::Log(id), spec),
                 "approve" => only_id(rest, Command::Approve(id), spec),
+                "attach" => only_id(rest, Command::Attach(id), spec),
+                "release" => only_id(rest, Command::Release(id), spec),
                 "retry" => match rest {
                     "" => Ok(Command::Retry { id, fresh: false }),
                     "--fresh" => Ok(Command::Retry { id, fresh: true }),
@@ -612,6 +630,13 @@ mod tests {
         assert!(parse("/reject 2 --cancel").unwrap_err().contains("say why"));
         assert!(parse("/answer 2").unwrap_err().contains("usage"));
         assert!(parse("/say 2").unwrap_err().contains("usage"));
+        assert_eq!(parse("/attach 4").unwrap(), Command::Attach(4));
+        assert_eq!(parse("/release #4").unwrap(), Command::Release(4));
+        assert!(
+            parse("/release 4 now")
+                .unwrap_err()
+                .contains("no arguments")
+        );
         assert_eq!(
             parse("/say #2 use the v2 API").unwrap(),
             Command::Say {

@@ -100,6 +100,7 @@ fn wanted(kind: IdFor, status: Status) -> bool {
         IdFor::Question => status == Status::NeedsInput,
         IdFor::Failed => status == Status::Failed,
         IdFor::Open => !matches!(status, Status::Merged | Status::Cancelled | Status::Failed),
+        IdFor::Attached => status == Status::Attached,
     }
 }
 
@@ -197,7 +198,7 @@ mod tests {
         assert_eq!(c.candidates, vec!["/status", "/show", "/say", "/scale"]);
         let c = complete("/re", &tasks()).unwrap();
         assert_eq!(c.text, "/re");
-        assert_eq!(c.candidates, vec!["/reject", "/retry"]);
+        assert_eq!(c.candidates, vec!["/reject", "/release", "/retry"]);
         let c = complete("", &tasks()).unwrap();
         assert_eq!(c.text, "/");
         assert_eq!(c.candidates.len(), COMMANDS.len());

@@ -9,6 +9,7 @@ mod common;
 
 mod agents_e2e;
 
+mod by_hand;
 mod clean;
 mod config;
 mod crew;

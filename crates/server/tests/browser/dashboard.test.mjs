@@ -201,6 +201,25 @@ try {
   await waitForStatus(greeting, 'merged');
   log(`#${greeting} merged after the answer`);
 
+  // ---- taken over by hand and handed back, from the task page ---------------------------------
+  log('taking the risky change over by hand, then handing it back');
+  await go(page, `#/task/${deploy}`, `.approval[data-task="${deploy}"] button.attach`);
+  page.once('dialog', (d) => d.accept());
+  await page.click(`.approval[data-task="${deploy}"] button.attach`);
+  await waitForStatus(deploy, 'attached', 20000);
+  await page.waitForSelector(`.attached-panel[data-task="${deploy}"] button.where`, { timeout: 15000 });
+  await page.click(`.attached-panel[data-task="${deploy}"] button.where`);
+  const worktree = await (await page.waitForSelector(`.attached-panel[data-task="${deploy}"] code.worktree`, { timeout: 15000 })).textContent();
+  check(worktree.includes('/.git/gaffer/worktrees/'), `the page says where its worktree is (${worktree})`);
+  const attachedEvents = await api('GET', `/api/tasks/${deploy}/events`);
+  check(attachedEvents.some((e) => e.kind === 'task.notice' && e.data.action === 'attach' && e.data.by === 'dashboard'), 'the take-over is recorded as the dashboard\'s');
+  await shot(page, 'task-attached');
+  await page.click(`.attached-panel[data-task="${deploy}"] button.release`);
+  await waitFor(`task ${deploy} to be handed back`, async () => (await statusOf(deploy)) !== 'attached', 20000);
+  await waitForStatus(deploy, 'awaiting_approval');
+  await page.waitForSelector(`.approval[data-task="${deploy}"] button.approve`, { timeout: 15000 });
+  log(`#${deploy} was taken over and handed back; it waits for approval again`);
+
   // ---- an approval given through the page ------------------------------------------------------
   log('approving the risky change');
   await page.click(`.approval[data-task="${deploy}"] button.approve`);

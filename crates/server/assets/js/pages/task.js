@@ -220,9 +220,17 @@ function actionPanel(task, reload) {
       button.disabled = false;
     }
   };
-  if (st.status === 'needs_input') return answerForm(task, act);
-  if (st.status === 'awaiting_approval') return approvalPanel(task, act);
+  if (st.status === 'attached') return attachedPanel(task, act);
+  const takeOver = ATTACHABLE.has(st.status) ? h('button', {
+    class: 'ghost attach',
+    onclick: (e) => {
+      if (window.confirm(`Take task #${task.id} over by hand? Its running work stops, and gaffer leaves it alone until you hand it back.`)) act(e.currentTarget, 'attach', {}, `Task #${task.id} is in your hands`);
+    },
+  }, 'Take over by hand') : null;
+  if (st.status === 'needs_input') return withTakeOver(answerForm(task, act), takeOver);
+  if (st.status === 'awaiting_approval') return withTakeOver(approvalPanel(task, act), takeOver);
   const buttons = [];
+  if (takeOver) buttons.push(takeOver);
   if (st.status === 'failed') {
     buttons.push(h('button', { class: 'primary', onclick: (e) => act(e.currentTarget, 'retry', {}, `Task #${task.id} goes again`) }, 'Retry'));
   }
@@ -242,6 +250,40 @@ function actionPanel(task, reload) {
     say,
     buttons.length ? h('div', { class: 'actions' }, buttons) : null,
     budget);
+}
+
+/** Where a person can take a task over by hand (`POST api/tasks/{id}/attach`). */
+const ATTACHABLE = new Set(['ready', 'coding', 'verifying', 'reviewing', 'needs_input', 'awaiting_approval', 'failed']);
+
+function withTakeOver(panel, button) {
+  if (button) panel.append(h('div', { class: 'actions' }, button));
+  return panel;
+}
+
+/** A task in a person's hands: where to work on it, how to resume its agent (asked of the
+ * daemon: attaching an attached task changes nothing and says where again), and handing it back. */
+function attachedPanel(task, act) {
+  const where = h('div', { class: 'attached-where' });
+  const show = async (button) => {
+    button.disabled = true;
+    try {
+      const a = await post(`api/tasks/${task.id}/attach`, {});
+      fill(where,
+        h('p', {}, 'Worktree: ', h('code', { class: 'worktree' }, a.worktree), ' on ', h('code', {}, a.branch)),
+        a.resume
+          ? h('div', {}, h('p', { class: 'muted' }, `Resume ${a.resume.agent}'s session there:`), h('pre', { class: 'mono small resume' }, `cd ${a.worktree} && ${a.resume.command}`))
+          : h('p', { class: 'muted' }, 'No agent session to resume by hand.'));
+    } catch (e) {
+      toast(explain(e), 'error');
+      button.disabled = false;
+    }
+  };
+  return h('div', { class: 'panel action-panel needs-you attached-panel', dataset: { task: String(task.id) } },
+    h('p', { class: 'ask' }, h('strong', {}, 'In a person\'s hands. '), 'gaffer leaves this task alone until it is handed back; what is left uncommitted in its worktree is then committed as the person\'s, and the task goes on to verify.'),
+    where,
+    h('div', { class: 'actions' },
+      h('button', { class: 'ghost where', onclick: (e) => show(e.currentTarget) }, 'Show worktree and resume command'),
+      h('button', { class: 'primary release', onclick: (e) => act(e.currentTarget, 'release', {}, `Task #${task.id} is handed back`) }, 'Hand back')));
 }
 
 /** A word to the task's agent: its run going on stops and resumes with it, else its next run
