@@ -35,5 +35,5 @@ pub use from_settings::{
     Build, agent_by_name, agents_from_settings, default_agent, endpoints_of, key_of, program_of,
 };
 pub use lines::{classify_line, classify_text};
-pub use registry::{AgentBackend, AgentError, AgentSpec, Registry};
+pub use registry::{AgentBackend, AgentError, AgentSpec, ByHand, Registry};
 pub use scripted::{Script, ScriptAction, ScriptAttempt, ScriptTask, ScriptedBackend};

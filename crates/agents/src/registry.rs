@@ -23,10 +23,50 @@ pub enum AgentError {
     Start(String),
 }
 
+/// How a person goes on with an agent's session by hand, in a terminal (`gaffer attach`): the
+/// program, its arguments and the environment that finds the session (where the CLI keeps it,
+/// the endpoint it ran against). Never a key: the person's own environment supplies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByHand {
+    pub env: Vec<(String, String)>,
+    pub program: String,
+    pub args: Vec<String>,
+}
+
+impl ByHand {
+    /// As one line for a POSIX shell, every word quoted when it needs to be.
+    pub fn shell_line(&self) -> String {
+        let quote = |word: &str| {
+            let plain = !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+            if plain {
+                word.to_string()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        };
+        self.env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(v)))
+            .chain(std::iter::once(quote(&self.program)))
+            .chain(self.args.iter().map(|a| quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// One kind of agent (Claude Code, Codex, an HTTP model, a scripted stand-in).
 pub trait AgentBackend: Send + Sync {
     /// The backend's name (`claude`, `codex`, `openai`, `anthropic`, `command`, `scripted`).
     fn backend(&self) -> &str;
+    /// How a person resumes `session` of this agent interactively, its data kept in
+    /// `data_dir` (the agent's directory for the task); `None` for a backend without an
+    /// interactive CLI.
+    fn by_hand(&self, _session: &str, _data_dir: &std::path::Path) -> Option<ByHand> {
+        None
+    }
     /// Starts a run; events arrive on the returned handle.
     fn start(
         &self,

@@ -346,3 +346,60 @@ async fn the_wall_time_limit_stops_the_run() {
     );
     assert!(processes_with(&marker).is_empty());
 }
+
+/// A session asked for is resumed when Claude Code kept its transcript; a run stopped as it
+/// began may have left none, and Claude Code would refuse it: the run starts a new conversation
+/// and says why.
+#[tokio::test]
+async fn a_session_without_a_transcript_starts_a_new_conversation_and_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    let body = format!(
+        "printf '%s\\n' \"$@\" > args.txt\ncat '{}'",
+        fixture("write_file.jsonl").display()
+    );
+    let options = ClaudeOptions {
+        program: script(root.path(), &body).display().to_string(),
+        skip_permissions: true,
+        ..ClaudeOptions::default()
+    };
+    let backend = ClaudeBackend::new(options);
+    let args = |request: &RunRequest| {
+        std::fs::read_to_string(request.worktree.join("args.txt")).unwrap_or_default()
+    };
+
+    let mut request = request(root.path(), &unique("claude-no-transcript"));
+    request.resume_session = Some("gone-session".into());
+    let handle = backend
+        .start(request.clone(), CancellationToken::new())
+        .unwrap();
+    let (events, outcome) = collect(handle).await;
+    assert!(outcome.success, "{outcome:?}");
+    assert!(!args(&request).contains("--resume"), "{}", args(&request));
+    assert!(
+        matches!(&events[1], AgentEvent::Status { text } if text.starts_with("cannot resume session gone-session")),
+        "{events:?}"
+    );
+
+    let kept = request
+        .data_dir
+        .join("claude-config/projects/-work-tree/kept-session.jsonl");
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    std::fs::write(&kept, "{}\n").unwrap();
+    request.resume_session = Some("kept-session".into());
+    let (events, _) = collect(
+        backend
+            .start(request.clone(), CancellationToken::new())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        args(&request).contains("--resume\nkept-session"),
+        "{}",
+        args(&request)
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Status { text } if text.starts_with("cannot resume")))
+    );
+}

@@ -183,3 +183,32 @@ fn debug_output_hides_the_api_key() {
     assert!(!shown.contains("secret"), "{shown}");
     assert!(shown.contains("LANG"));
 }
+
+/// `gaffer attach` prints how to go on with a session by hand: the configuration directory
+/// that holds it, the endpoint and model the runs used, quoted for a shell; never the key.
+#[test]
+fn a_session_is_resumed_by_hand_with_the_runs_environment_and_no_key() {
+    let options = ClaudeOptions {
+        model: Some("claude-sonnet-4-5".into()),
+        base_url: Some("http://127.0.0.1:9/anthropic".into()),
+        api_key: Some("sk-secret-key".into()),
+        ..ClaudeOptions::default()
+    };
+    let hand = options.by_hand("0af6-83f9", std::path::Path::new("/data/my agent"));
+    assert_eq!(
+        hand.shell_line(),
+        "CLAUDE_CONFIG_DIR='/data/my agent/claude-config' \
+         ANTHROPIC_BASE_URL=http://127.0.0.1:9/anthropic claude --resume 0af6-83f9 \
+         --model claude-sonnet-4-5"
+    );
+    assert!(!hand.shell_line().contains("sk-secret"));
+    // An agent whose env table moves Claude Code's directory keeps it where it said.
+    let moved = ClaudeOptions {
+        env: vec![("CLAUDE_CONFIG_DIR".into(), "/elsewhere".into())],
+        ..ClaudeOptions::default()
+    };
+    assert_eq!(
+        moved.by_hand("s", std::path::Path::new("/d")).shell_line(),
+        "claude --resume s"
+    );
+}

@@ -36,6 +36,15 @@ pub enum Action {
     Revert,
     /// Puts a task waiting in the merge queue at a place in the waiting line.
     Move { to: Place },
+    /// Tells the task's agent something: its run going on in this daemon stops and resumes
+    /// its session with the message; otherwise the task's next run carries it.
+    Say { text: String },
+    /// A person takes the task over by hand: its running work stops, nothing of the engine
+    /// touches it until it is released; its worktree is made if needed.
+    Attach,
+    /// The person hands the task back: the engine commits what they left in the worktree and
+    /// the task goes on to verify, as after a coder's run.
+    Release,
 }
 
 /// Where a waiting task goes in the merge queue's waiting line: `POST /api/tasks/{id}/move`
@@ -53,9 +62,9 @@ pub enum Place {
 
 impl Action {
     /// Every action's name, as in its route.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 13] = [
         "cancel", "retry", "approve", "reject", "answer", "accept", "decline", "budget", "revert",
-        "move",
+        "move", "say", "attach", "release",
     ];
 
     /// The action's name: the last segment of its route, the `action` of its notice.
@@ -71,6 +80,9 @@ impl Action {
             Action::Budget { .. } => "budget",
             Action::Revert => "revert",
             Action::Move { .. } => "move",
+            Action::Say { .. } => "say",
+            Action::Attach => "attach",
+            Action::Release => "release",
         }
     }
 
@@ -86,9 +98,12 @@ impl Action {
                 reason: reason.clone(),
             }),
             Action::Retry { fresh: true } => serde_json::to_value(RetryBody { fresh: true }),
-            Action::Retry { fresh: false } | Action::Approve | Action::Accept | Action::Revert => {
-                Ok(serde_json::json!({}))
-            }
+            Action::Retry { fresh: false }
+            | Action::Approve
+            | Action::Accept
+            | Action::Revert
+            | Action::Attach
+            | Action::Release => Ok(serde_json::json!({})),
             Action::Reject { reason, cancel } => serde_json::to_value(RejectBody {
                 reason: reason.clone(),
                 cancel: *cancel,
@@ -99,6 +114,7 @@ impl Action {
             }),
             Action::Budget { usd } => serde_json::to_value(BudgetBody { usd: *usd }),
             Action::Move { to } => serde_json::to_value(to),
+            Action::Say { text } => serde_json::to_value(SayBody { text: text.clone() }),
         };
         // Plain structs of strings, numbers and booleans always serialize.
         value.unwrap_or_default()
@@ -173,6 +189,14 @@ pub struct BudgetBody {
     pub usd: Option<f64>,
 }
 
+/// `POST /api/tasks/{id}/say` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SayBody {
+    /// The message for the task's agent.
+    pub text: String,
+}
+
 /// An `Option` field that must be written (`null` allowed): serde reads a missing `Option`
 /// as `None` unless told otherwise.
 pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
@@ -232,6 +256,12 @@ impl From<Place> for Action {
     }
 }
 
+impl From<SayBody> for Action {
+    fn from(body: SayBody) -> Action {
+        Action::Say { text: body.text }
+    }
+}
+
 impl From<BudgetBody> for Action {
     fn from(body: BudgetBody) -> Action {
         Action::Budget { usd: body.usd }
@@ -266,6 +296,11 @@ mod tests {
             Action::Move {
                 to: Place::After(gaffer_core::TaskId(4)),
             },
+            Action::Say {
+                text: "use the new API".into(),
+            },
+            Action::Attach,
+            Action::Release,
         ]
     }
 
@@ -339,6 +374,7 @@ mod tests {
                 "budget" => serde_json::from_value::<BudgetBody>(body).unwrap().into(),
                 "revert" => serde_json::from_value::<RevertBody>(body).unwrap().into(),
                 "move" => serde_json::from_value::<Place>(body).unwrap().into(),
+                "say" => serde_json::from_value::<SayBody>(body).unwrap().into(),
                 _ => {
                     assert_eq!(body, serde_json::json!({}));
                     action.clone()

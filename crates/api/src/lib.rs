@@ -8,6 +8,7 @@
 //! its route; clients build requests from the same types, so the wire format is written once.
 
 mod action;
+mod attach;
 mod clean;
 mod client;
 mod daemon_file;
@@ -18,8 +19,9 @@ mod worker_token;
 
 pub use action::{
     Action, AnswerBody, BudgetBody, CancelBody, DEFAULT_CANCEL_REASON, DeclineBody, Place,
-    RejectBody, RetryBody, RevertBody, parse_budget, present,
+    RejectBody, RetryBody, RevertBody, SayBody, parse_budget, present,
 };
+pub use attach::{Attached, Resume};
 pub use clean::CleanReport;
 pub use client::{API_URL_ENV, Api, ApiError, CLIENT_HEADER, Endpoint, RUN_TOKEN_ENV};
 pub use daemon_file::{DaemonFileError, DaemonInfo, Secret};

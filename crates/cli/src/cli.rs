@@ -73,6 +73,15 @@ pub enum Command {
     Reject(RejectArgs),
     /// Answer a task's question; its agent resumes with the answer.
     Answer(AnswerArgs),
+    /// Say something to a task's agent: its run going on stops and resumes its session with
+    /// the message; otherwise its next run starts with it.
+    Say(SayArgs),
+    /// Take a task over by hand: its work stops, and this prints its worktree and the command
+    /// that resumes its agent's last session; nothing of the engine touches it until released.
+    Attach(AttachArgs),
+    /// Hand a task you attached back: what you left in its worktree is committed as yours and
+    /// the task goes on to verify, review and the queue.
+    Release(IdArg),
     /// The budgets, what was spent today and per task, and the tasks a budget holds; `set`
     /// changes a task's own budget.
     Budget(BudgetArgs),
@@ -525,6 +534,22 @@ pub struct RejectArgs {
 pub struct AnswerArgs {
     pub id: i64,
     pub text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    pub id: i64,
+    /// Print the task, its worktree and the resume command as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SayArgs {
+    pub id: i64,
+    /// The message (several words are joined with spaces).
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    pub text: Vec<String>,
 }
 
 #[derive(Debug, Args)]

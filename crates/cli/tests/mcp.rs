@@ -30,12 +30,13 @@ const MCP_PACKAGE: &str = "mcp==2.3.0";
 const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code@2.1.329";
 
 /// Every tool `gaffer mcp` offers.
-const TOOLS: [&str; 21] = [
+const TOOLS: [&str; 24] = [
     "accept_proposal",
     "add_task",
     "answer",
     "approve",
     "ask_person",
+    "attach_task",
     "board_status",
     "cancel_task",
     "decline_proposal",
@@ -45,9 +46,11 @@ const TOOLS: [&str; 21] = [
     "propose",
     "queue_status",
     "reject",
+    "release_task",
     "report_progress",
     "retry_task",
     "revert_task",
+    "say",
     "set_budget",
     "show_task",
     "update_task",

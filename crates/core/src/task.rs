@@ -81,10 +81,13 @@ pub enum Status {
     /// Retries exhausted; a person may retry.
     Failed,
     Cancelled,
+    /// A person has it in hand (`gaffer attach`): no engine work touches it until they hand it
+    /// back (`gaffer release`).
+    Attached,
 }
 
 impl Status {
-    pub const ALL: [Status; 15] = [
+    pub const ALL: [Status; 16] = [
         Status::Backlog,
         Status::Ready,
         Status::Planning,
@@ -100,6 +103,7 @@ impl Status {
         Status::NeedsInput,
         Status::Failed,
         Status::Cancelled,
+        Status::Attached,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +123,7 @@ impl Status {
             Status::NeedsInput => "needs_input",
             Status::Failed => "failed",
             Status::Cancelled => "cancelled",
+            Status::Attached => "attached",
         }
     }
 
@@ -127,9 +132,12 @@ impl Status {
         matches!(self, Status::Merged | Status::Failed | Status::Cancelled)
     }
 
-    /// Waits on a person's answer or approval.
+    /// Waits on a person's answer or approval, or on a person who has it in hand.
     pub fn waits_on_person(self) -> bool {
-        matches!(self, Status::NeedsInput | Status::AwaitingApproval)
+        matches!(
+            self,
+            Status::NeedsInput | Status::AwaitingApproval | Status::Attached
+        )
     }
 
     /// Waits on other tasks (dependencies, children, a slot).
@@ -150,6 +158,7 @@ impl Status {
                 | Status::Queued
                 | Status::Merging
                 | Status::NeedsInput
+                | Status::Attached
         )
     }
 }

@@ -16,11 +16,19 @@ pub struct Performed {
     /// The task's running work must stop (a cancel, or an input the machine answered so):
     /// whoever runs the engine stops it.
     pub cancels_jobs: bool,
+    /// A person said something to the task's agent: whoever runs the engine stops the task's
+    /// agent runs going on there, without failing them; their jobs run again and resume their
+    /// sessions with the message (`EngineHandle::interrupt_task_runs`).
+    pub interrupts_runs: bool,
+    /// A person took the task over: where its worktree is and how to resume its agent.
+    pub attached: Option<gaffer_api::Attached>,
 }
 
 impl Board {
     /// Carries out `action` on task `id` for `who` (`cli`, `api`, `shell`, `mcp`).
     pub fn perform(&self, id: TaskId, action: Action, who: &str) -> Result<Performed> {
+        let mut interrupts_runs = false;
+        let mut attached = None;
         let cancels_jobs = match action {
             Action::Cancel { reason } => {
                 let reason = trimmed(reason).unwrap_or_else(|| DEFAULT_CANCEL_REASON.into());
@@ -65,16 +73,33 @@ impl Board {
                 return Ok(Performed {
                     task,
                     cancels_jobs: false,
+                    interrupts_runs: false,
+                    attached: None,
                 });
             }
             Action::Move { to } => {
                 self.move_in_queue(id, to, who)?;
                 false
             }
+            Action::Say { text } => {
+                self.say_to_agent(id, &text, who)?;
+                interrupts_runs = true;
+                false
+            }
+            Action::Attach => {
+                attached = Some(self.attach(id, who)?);
+                true
+            }
+            Action::Release => {
+                self.release(id, who)?;
+                false
+            }
         };
         Ok(Performed {
             task: self.task(id)?,
             cancels_jobs,
+            interrupts_runs,
+            attached,
         })
     }
 }

@@ -145,6 +145,21 @@ impl EngineHandle {
         }
         self.wake();
     }
+
+    /// Stops the agent runs of `task` going on in this engine without failing them: each job
+    /// goes back to the queue (no attempt counted), and its next run resumes the stopped run's
+    /// session with what a person just said (`crate::said`). Runs on other machines are not
+    /// reached: they hear it at the task's next run.
+    pub fn interrupt_task_runs(&self, task: gaffer_core::TaskId) {
+        if let Ok(running) = self.engine.running.lock() {
+            for (kind, token, of) in running.values() {
+                if *of == Some(task) && AGENT_KINDS.contains(kind) {
+                    token.cancel();
+                }
+            }
+        }
+        self.wake();
+    }
 }
 
 impl Engine {

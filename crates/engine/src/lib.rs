@@ -16,6 +16,7 @@
 
 mod actions;
 mod apply;
+mod attach;
 mod authorship;
 mod baseline;
 mod best_of;
@@ -56,6 +57,7 @@ mod review;
 mod risk;
 mod routing;
 mod run_access;
+mod said;
 mod scheduler;
 mod secrets;
 pub mod store;

@@ -85,6 +85,39 @@ pub fn last_handoff(runs: &[Run]) -> Option<&str> {
         .find_map(|r| r.outcome.as_deref().filter(|o| !o.trim().is_empty()))
 }
 
+/// What people said to the task's agent since its last run (`gaffer say`), for the start of a
+/// run's prompt: after `stopped`, the run it resumes was stopped to deliver it.
+pub(crate) fn said(messages: &[crate::said::Message], stopped: bool) -> String {
+    let one = messages.len() == 1;
+    let mut out = String::from(if one {
+        "## A message from a person\n\n"
+    } else {
+        "## Messages from people\n\n"
+    });
+    if stopped {
+        out.push_str(
+            "gaffer stopped your run to give you this; your work so far is in the worktree and \
+             in this conversation. ",
+        );
+    }
+    out.push_str(if one {
+        "A person following this task says:\n\n"
+    } else {
+        "People following this task say, oldest first:\n\n"
+    });
+    for message in messages {
+        for line in message.text.trim().lines() {
+            out.push_str(&format!("> {line}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "Take it into account: it comes from the people you work for, and where it changes \
+         what the task below asks, it wins. Then go on with the task.\n\n",
+    );
+    out
+}
+
 /// Evidence beyond the task itself, by role; each part is a section of the prompt when present.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Context {
@@ -160,6 +193,10 @@ pub(crate) fn render(
              the target, and holds none of the earlier attempts' changes.",
         ),
         RunReason::Pick => None,
+        RunReason::HandedBack => Some(
+            "A person took this task over by hand and gave it back without changing the branch. \
+             Go on with the task from the branch as it is.",
+        ),
     };
     if let Some(why) = why {
         out.push_str(&format!("\n## Why you are running again\n\n{why}\n"));

@@ -57,7 +57,8 @@ pub use run_repo::{
 };
 pub use version::{GitVersion, MIN_GIT_VERSION, ensure_supported_git, git_version};
 pub use workdir::{
-    checkout_detached, commit_all, head_of, is_dirty, reset_hard, reset_soft, tracked_files,
+    checkout_detached, commit_all, configured_author, head_of, is_dirty, reset_hard, reset_soft,
+    tracked_files,
 };
 pub use worktree_list::WorktreeInfo;
 pub use worktrees::Worktrees;

@@ -72,6 +72,26 @@ pub fn commit_all(
     head_of(dir, env).map(Some)
 }
 
+/// Who commits in `dir` by git's own configuration (`user.name`, `user.email`: the person's,
+/// as their `git commit` would find it), as `Name <email>`; `None` when either is not set.
+pub fn configured_author(dir: &Path, env: &[(String, String)]) -> Result<Option<String>> {
+    let get = |key: &str| -> Result<Option<String>> {
+        let out = GitCommand::new(dir, env)
+            .args(["config", "--get", key])
+            .output()?;
+        Ok(match out.code {
+            Some(0) => Some(out.stdout_text().trim().to_string()).filter(|v| !v.is_empty()),
+            // 1: not set.
+            Some(1) => None,
+            _ => return Err(out.into_error()),
+        })
+    };
+    Ok(match (get("user.name")?, get("user.email")?) {
+        (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+        _ => None,
+    })
+}
+
 /// Whether the worktree at `dir` has staged, unstaged or untracked (not ignored) changes.
 pub fn is_dirty(dir: &Path, env: &[(String, String)]) -> Result<bool> {
     Ok(!dirty_paths(dir, env)?.is_empty())

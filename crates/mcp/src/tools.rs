@@ -22,11 +22,12 @@ repository, verifies and reviews their work, and lands it on the target branch i
 it green. These tools act on its board. To get work done, add tasks (add_task) with a clear title \
 and a body that says what done looks like, or hand a larger goal to gaffer's planner (plan_goal). \
 Watch progress with list_tasks, show_task and queue_status; tasks in needs_input wait for an \
-answer (answer) and tasks in awaiting_approval for approve or reject. Redirect waiting work with \
-update_task (dependencies, scopes, priority) and move_in_queue; undo a merged task with \
-revert_task. An agent that gaffer itself \
-runs reports with report_progress, asks a person with ask_person, and files ideas outside its task \
-with propose.";
+answer (answer) and tasks in awaiting_approval for approve or reject; say tells a task's agent \
+something while it works, attach_task and release_task take a task over by hand and give it \
+back. Redirect waiting work with update_task (dependencies, scopes, priority) and \
+move_in_queue; undo a merged task with revert_task. An agent that gaffer itself runs reports \
+with report_progress, asks a person with ask_person, and files ideas outside its task with \
+propose.";
 
 /// The MCP server: the board's tools over an [`Api`].
 #[derive(Clone)]
@@ -178,6 +179,14 @@ pub struct AnswerArgs {
     /// The id of the task waiting in needs_input.
     pub id: i64,
     /// The answer; the agent resumes with it.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SayArgs {
+    /// The id of the task whose agent should hear it.
+    pub id: i64,
+    /// What the agent should know or do differently.
     pub text: String,
 }
 
@@ -461,6 +470,27 @@ impl GafferMcp {
     )]
     async fn answer(&self, Parameters(args): Parameters<AnswerArgs>) -> ToolResult {
         self.act(args.id, Action::Answer { text: args.text }).await
+    }
+
+    #[tool(
+        description = "Say something to a task's agent (steer it): its run going on in the daemon stops and resumes its session with the message first; otherwise the task's next run starts with it. Refused for a task that is merged, cancelled or failed."
+    )]
+    async fn say(&self, Parameters(args): Parameters<SayArgs>) -> ToolResult {
+        self.act(args.id, Action::Say { text: args.text }).await
+    }
+
+    #[tool(
+        description = "Take a task over by hand (it becomes attached): its running work stops and gaffer leaves it alone until it is released. Answers the task, its worktree path and, when its agent has an interactive CLI, the shell command that resumes the agent's last session there. Refused on a board several daemons share."
+    )]
+    async fn attach_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
+        self.act(args.id, Action::Attach).await
+    }
+
+    #[tool(
+        description = "Hand an attached task back: gaffer commits what was left uncommitted in its worktree (as the repository's user; commits made there count too) and the task goes on to verify, review and the merge queue, or back to its coder when the branch holds no change."
+    )]
+    async fn release_task(&self, Parameters(args): Parameters<TaskIdArgs>) -> ToolResult {
+        self.act(args.id, Action::Release).await
     }
 
     #[tool(

@@ -31,18 +31,36 @@ impl AgentBackend for ClaudeBackend {
         "claude"
     }
 
+    fn by_hand(&self, session: &str, data_dir: &std::path::Path) -> Option<crate::ByHand> {
+        Some(self.options.by_hand(session, data_dir))
+    }
+
     fn start(
         &self,
-        request: RunRequest,
+        mut request: RunRequest,
         cancel: CancellationToken,
     ) -> Result<RunHandle, AgentError> {
         cli_agent::create_dirs(&[
             ClaudeOptions::config_dir(&request.data_dir),
             request.run_dir.clone(),
         ])?;
+        // A run stopped right after it started (a person's message, a shutdown) may have left
+        // no transcript: Claude Code would refuse to resume it ("No conversation found"), so
+        // the run starts a new conversation and says why, as gaffer's own loop does.
+        let mut note = None;
+        if let Some(session) = request.resume_session.clone()
+            && self.options.config_dir_is_gaffers()
+            && !transcript_exists(&ClaudeOptions::config_dir(&request.data_dir), &session)
+        {
+            note = Some(format!(
+                "cannot resume session {session} (Claude Code kept no transcript of it: its \
+                 run was stopped as it began); starting a new conversation"
+            ));
+            request.resume_session = None;
+        }
         let spec = self.options.command(&request, running_as_root());
         let model = self.options.model_for(&request).unwrap_or_default();
-        let mut parser = ClaudeParser::new(&request.worktree, model);
+        let mut parser = ClaudeParser::new(&request.worktree, model).with_note(note);
         if let Some(session) = &request.resume_session {
             let recorded: Option<SessionTotals> = super::SESSIONS.load(&request.data_dir, session);
             parser = parser.resuming(session.clone(), recorded.map(|t| t.total_cost_usd));
@@ -57,6 +75,17 @@ impl AgentBackend for ClaudeBackend {
         };
         cli_agent::start(run, parser, cancel)
     }
+}
+
+/// Whether Claude Code keeps a transcript of `session` under `config_dir` (in the directory of
+/// any project: it names them after the working directory, its own way).
+pub(crate) fn transcript_exists(config_dir: &std::path::Path, session: &str) -> bool {
+    let file = format!("{session}.jsonl");
+    std::fs::read_dir(config_dir.join("projects")).is_ok_and(|projects| {
+        projects
+            .flatten()
+            .any(|project| project.path().join(&file).is_file())
+    })
 }
 
 /// True when gaffer runs with effective user id 0.

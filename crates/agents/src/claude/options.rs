@@ -102,9 +102,39 @@ impl ClaudeOptions {
         crate::cli_agent::model_for(request, self.model.as_ref())
     }
 
+    /// Whether Claude Code keeps its sessions where gaffer put them ([`Self::config_dir`]): the
+    /// agent's `env` table may name another `CLAUDE_CONFIG_DIR`.
+    pub fn config_dir_is_gaffers(&self) -> bool {
+        !self.env.iter().any(|(k, _)| k == "CLAUDE_CONFIG_DIR")
+    }
+
     /// The directory Claude Code keeps its configuration and sessions in for this agent.
     pub fn config_dir(data_dir: &Path) -> PathBuf {
         data_dir.join("claude-config")
+    }
+
+    /// `claude --resume <session>` as a person runs it in the task's worktree: with the
+    /// configuration directory that holds the session, the endpoint and model the runs used.
+    pub fn by_hand(&self, session: &str, data_dir: &Path) -> crate::ByHand {
+        let mut env = Vec::new();
+        if self.config_dir_is_gaffers() {
+            env.push((
+                "CLAUDE_CONFIG_DIR".to_string(),
+                Self::config_dir(data_dir).display().to_string(),
+            ));
+        }
+        if let Some(url) = &self.base_url {
+            env.push((ANTHROPIC.base_url_env.to_string(), url.clone()));
+        }
+        let mut args = vec!["--resume".to_string(), session.to_string()];
+        if let Some(model) = &self.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        crate::ByHand {
+            env,
+            program: self.program.clone(),
+            args,
+        }
     }
 
     /// The command for one run (`running_as_root` decides `IS_SANDBOX`).

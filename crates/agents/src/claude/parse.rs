@@ -48,6 +48,8 @@ pub struct ClaudeParser {
     /// The session this run resumes, and its total cost when its last run ended.
     resumed: Option<(String, Option<f64>)>,
     result: Option<RunResult>,
+    /// Said once the run has started (see [`ClaudeParser::with_note`]).
+    note: Option<String>,
 }
 
 /// What the `result` line said.
@@ -79,7 +81,14 @@ impl ClaudeParser {
             refusals: Refusals::default(),
             resumed: None,
             result: None,
+            note: None,
         }
+    }
+
+    /// A status line to send right after `Started` (why the run does not resume its session).
+    pub fn with_note(mut self, note: Option<String>) -> Self {
+        self.note = note;
+        self
     }
 
     /// Resumes `session`, whose total cost was `earlier_cost` when its last run ended, if
@@ -320,6 +329,9 @@ impl ClaudeParser {
                     .unwrap_or_else(|| self.fallback_model.clone()),
                 session_id: self.session_id.clone(),
             });
+            if let Some(text) = self.note.take() {
+                out.push(AgentEvent::Status { text });
+            }
         }
     }
 }

@@ -31,6 +31,10 @@ impl AgentBackend for CodexBackend {
         "codex"
     }
 
+    fn by_hand(&self, session: &str, data_dir: &std::path::Path) -> Option<crate::ByHand> {
+        Some(self.options.by_hand(session, data_dir))
+    }
+
     fn start(
         &self,
         request: RunRequest,

@@ -118,6 +118,37 @@ impl CodexOptions {
         run_dir.join("tmp")
     }
 
+    /// `codex resume <session>` as a person runs it in the task's worktree: with the
+    /// `CODEX_HOME` that holds the session, the provider (endpoint and the variable its key is
+    /// read from) and the model the runs used.
+    pub fn by_hand(&self, session: &str, data_dir: &Path) -> crate::ByHand {
+        let mut args = vec!["resume".to_string(), session.to_string()];
+        if let Some(model) = &self.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        if let Some(url) = &self.base_url {
+            let provider = format!("model_providers.{PROVIDER_ID}");
+            let key_env = self.api_key_env.as_deref().unwrap_or(DEFAULT_API_KEY_ENV);
+            for (key, value) in [
+                ("model_provider".to_string(), PROVIDER_ID),
+                (format!("{provider}.name"), PROVIDER_ID),
+                (format!("{provider}.base_url"), url.as_str()),
+                (format!("{provider}.wire_api"), "responses"),
+                (format!("{provider}.env_key"), key_env),
+            ] {
+                args.extend(["-c".to_string(), format!("{key}={}", toml_string(value))]);
+            }
+        }
+        crate::ByHand {
+            env: vec![(
+                "CODEX_HOME".to_string(),
+                Self::home_dir(data_dir).display().to_string(),
+            )],
+            program: self.program.clone(),
+            args,
+        }
+    }
+
     /// The command for one run, with gaffer's own environment as inherited.
     pub fn command(&self, request: &RunRequest) -> CommandSpec {
         let env = crate::edge::Environment::Process;
@@ -263,5 +294,33 @@ mod tests {
             assert_eq!(value["v"].as_str(), Some(text), "{doc}");
             assert!(!toml_string(text).contains('\n'));
         }
+    }
+
+    #[test]
+    fn a_session_is_resumed_by_hand_in_its_codex_home_with_its_provider() {
+        let options = CodexOptions {
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            api_key: Some("sk-secret".into()),
+            api_key_env: Some("MY_KEY".into()),
+            ..CodexOptions::default()
+        };
+        let line = options
+            .by_hand("019a-thread", Path::new("/data/codex"))
+            .shell_line();
+        assert!(
+            line.starts_with("CODEX_HOME=/data/codex/codex-home codex resume 019a-thread -c "),
+            "{line}"
+        );
+        assert!(
+            line.contains("'model_providers.gaffer.base_url=\"http://127.0.0.1:9/v1\"'"),
+            "{line}"
+        );
+        assert!(line.contains("env_key=\"MY_KEY\""), "{line}");
+        assert!(!line.contains("sk-secret"), "{line}");
+        let plain = CodexOptions::default().by_hand("t", Path::new("/d"));
+        assert_eq!(
+            plain.shell_line(),
+            "CODEX_HOME=/d/codex-home codex resume t"
+        );
     }
 }

@@ -33,7 +33,7 @@ use crate::cli::{
 };
 use crate::context::Context;
 use crate::error::{CliError, CliResult, Kind};
-pub use act::perform;
+pub use act::{attach_task, attached_lines, perform};
 use clap::Parser;
 use gaffer_api::Action;
 use std::process::ExitCode;
@@ -141,6 +141,9 @@ pub fn run() -> CliResult<ExitCode> {
             },
         ),
         Command::Answer(args) => act::run(&ctx, args.id, Action::Answer { text: args.text }),
+        Command::Say(args) => act::say(&ctx, args.id, args.text.join(" ")),
+        Command::Attach(args) => act::attach(&ctx, args.id, args.json),
+        Command::Release(args) => act::release(&ctx, args.id),
         Command::Pull => pull::run(&ctx),
         Command::Usage(args) => usage::run(&ctx, &args),
         Command::Agent(AgentCommand::Run(args)) => agent::run(&ctx, &args),

@@ -19,7 +19,11 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
 
 pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
     let board = ctx.board()?;
-    let mut tasks = board.tasks(&[Status::NeedsInput, Status::AwaitingApproval])?;
+    let mut tasks = board.tasks(&[
+        Status::NeedsInput,
+        Status::AwaitingApproval,
+        Status::Attached,
+    ])?;
     // Proposals wait for a person too: accept or decline.
     tasks.extend(
         board
@@ -37,6 +41,7 @@ pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
         let note = t.state.note.as_deref().unwrap_or("");
         let what = match t.status() {
             Status::NeedsInput => format!("asks: {note}"),
+            Status::Attached => "a person has it in hand".to_string(),
             Status::Backlog => format!("proposal: {}", crate::output::first_line(&t.body)),
             _ if t.state.held.is_some() => format!("stopped by a budget: {note}"),
             _ => format!("needs approval: {note}"),
@@ -44,6 +49,7 @@ pub fn pending(ctx: &Context, json: bool) -> CliResult<()> {
         outln!("#{} {} — {}", t.id, t.title, what.trim())?;
         match t.status() {
             Status::NeedsInput => outln!("    gaffer answer {} \"…\"", t.id),
+            Status::Attached => outln!("    gaffer release {} (when done)", t.id),
             Status::Backlog => outln!(
                 "    gaffer accept {0}   |   gaffer decline {0} --reason \"…\"",
                 t.id

@@ -239,5 +239,6 @@ fn why(reason: RunReason) -> &'static str {
         RunReason::Retried => "retried",
         RunReason::Restarted => "restarted",
         RunReason::Pick => "pick",
+        RunReason::HandedBack => "handed back",
     }
 }

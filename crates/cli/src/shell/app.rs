@@ -13,9 +13,10 @@ pub const FEED_LIMIT: usize = 1000;
 
 /// The order of the board's groups: what needs a person first, then work in flight, then work
 /// waiting to start, then what has ended.
-pub const BOARD_ORDER: [Status; 15] = [
+pub const BOARD_ORDER: [Status; 16] = [
     Status::NeedsInput,
     Status::AwaitingApproval,
+    Status::Attached,
     Status::Failed,
     Status::Planning,
     Status::PlanReview,
@@ -570,7 +571,7 @@ pub(crate) mod tests {
         assert_eq!(app.input.text(), "/re");
         assert_eq!(
             app.message.as_ref().map(|m| m.text.as_str()),
-            Some("/reject  ·  /retry  ·  /revert")
+            Some("/reject  ·  /release  ·  /retry  ·  /revert")
         );
     }
 

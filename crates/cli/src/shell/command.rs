@@ -25,6 +25,12 @@ pub enum Command {
         id: i64,
         text: String,
     },
+    Say {
+        id: i64,
+        text: String,
+    },
+    Attach(i64),
+    Release(i64),
     Cancel {
         id: i64,
         reason: String,
@@ -79,6 +85,8 @@ pub enum IdFor {
     Queued,
     /// A merged task.
     Merged,
+    /// A task a person has in hand.
+    Attached,
 }
 
 /// One slash command: its name, whether its first argument is a task id, and its help line.
@@ -144,6 +152,24 @@ pub const COMMANDS: &[Spec] = &[
         id: Some(IdFor::Question),
         usage: "/answer N TEXT",
         about: "answer a task's question; its agent resumes",
+    },
+    Spec {
+        name: "say",
+        id: Some(IdFor::Open),
+        usage: "/say N TEXT",
+        about: "tell a task's agent something: its run stops and goes on with it (else its next run)",
+    },
+    Spec {
+        name: "attach",
+        id: Some(IdFor::Open),
+        usage: "/attach N",
+        about: "take a task over by hand: its work stops; shows its worktree and how to resume its agent",
+    },
+    Spec {
+        name: "release",
+        id: Some(IdFor::Attached),
+        usage: "/release N",
+        about: "hand a task back: what you left is committed as yours, then verify, review, queue",
     },
     Spec {
         name: "cancel",
@@ -285,6 +311,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "diff" => only_id(rest, Command::Diff(id), spec),
                 "log" => only_id(rest, Command::Log(id), spec),
                 "approve" => only_id(rest, Command::Approve(id), spec),
+                "attach" => only_id(rest, Command::Attach(id), spec),
+                "release" => only_id(rest, Command::Release(id), spec),
                 "retry" => match rest {
                     "" => Ok(Command::Retry { id, fresh: false }),
                     "--fresh" => Ok(Command::Retry { id, fresh: true }),
@@ -304,6 +332,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 "budget" => Ok(Command::Budget {
                     id,
                     usd: gaffer_api::parse_budget(rest).map_err(|e| format!("{e}; {}", usage()))?,
+                }),
+                "say" if rest.is_empty() => Err(usage()),
+                "say" => Ok(Command::Say {
+                    id,
+                    text: rest.to_string(),
                 }),
                 "answer" if rest.is_empty() => Err(usage()),
                 "answer" => Ok(Command::Answer {
@@ -637,6 +670,21 @@ mod tests {
         assert!(parse("/reject 2").unwrap_err().contains("say why"));
         assert!(parse("/reject 2 --cancel").unwrap_err().contains("say why"));
         assert!(parse("/answer 2").unwrap_err().contains("usage"));
+        assert!(parse("/say 2").unwrap_err().contains("usage"));
+        assert_eq!(parse("/attach 4").unwrap(), Command::Attach(4));
+        assert_eq!(parse("/release #4").unwrap(), Command::Release(4));
+        assert!(
+            parse("/release 4 now")
+                .unwrap_err()
+                .contains("no arguments")
+        );
+        assert_eq!(
+            parse("/say #2 use the v2 API").unwrap(),
+            Command::Say {
+                id: 2,
+                text: "use the v2 API".into()
+            }
+        );
         assert!(parse("/approve").unwrap_err().contains("usage: /approve N"));
         assert!(parse("/approve x").is_err());
         assert!(parse("/approve 0").is_err());

@@ -103,6 +103,7 @@ fn wanted(kind: IdFor, status: Status) -> bool {
         IdFor::Waiting => matches!(status, Status::Backlog | Status::Ready),
         IdFor::Queued => status == Status::Queued,
         IdFor::Merged => status == Status::Merged,
+        IdFor::Attached => status == Status::Attached,
     }
 }
 
@@ -197,10 +198,13 @@ mod tests {
         assert_eq!(text("/st"), "/status ");
         let c = complete("/s", &tasks()).unwrap();
         assert_eq!(c.text, "/s");
-        assert_eq!(c.candidates, vec!["/status", "/show", "/scale"]);
+        assert_eq!(c.candidates, vec!["/status", "/show", "/say", "/scale"]);
         let c = complete("/re", &tasks()).unwrap();
         assert_eq!(c.text, "/re");
-        assert_eq!(c.candidates, vec!["/reject", "/retry", "/revert"]);
+        assert_eq!(
+            c.candidates,
+            vec!["/reject", "/release", "/retry", "/revert"]
+        );
         let c = complete("", &tasks()).unwrap();
         assert_eq!(c.text, "/");
         assert_eq!(c.candidates.len(), COMMANDS.len());

@@ -106,6 +106,27 @@ impl Session<'_> {
                 self.act(app, id, Action::Reject { reason, cancel })?
             }
             Command::Answer { id, text } => self.act(app, id, Action::Answer { text })?,
+            Command::Say { id, text } => self.act(app, id, Action::Say { text })?,
+            Command::Attach(id) => {
+                let attached = crate::commands::attach_task(
+                    &self.board,
+                    self.daemon(),
+                    &self.rt,
+                    id,
+                    "shell",
+                )?;
+                let lines = crate::commands::attached_lines(&attached)
+                    .iter()
+                    .map(|l| in_shell_words(l))
+                    .collect();
+                app.open_pane(Pane::new(
+                    format!("task #{id} in your hands"),
+                    lines,
+                    PaneKind::Text,
+                ));
+                app.select(attached.task.id);
+            }
+            Command::Release(id) => self.act(app, id, Action::Release)?,
             Command::Cancel { id, reason } => self.act(
                 app,
                 id,

@@ -20,7 +20,11 @@ pub fn status(board: &Board, daemon: Option<&str>) -> CliResult<Vec<String>> {
 
 /// `/pending`: questions and approvals, with what to type.
 pub fn pending(board: &Board) -> CliResult<Vec<String>> {
-    let tasks = board.tasks(&[Status::NeedsInput, Status::AwaitingApproval])?;
+    let tasks = board.tasks(&[
+        Status::NeedsInput,
+        Status::AwaitingApproval,
+        Status::Attached,
+    ])?;
     if tasks.is_empty() {
         return Ok(vec!["nothing waits for a person".into()]);
     }
@@ -31,6 +35,10 @@ pub fn pending(board: &Board) -> CliResult<Vec<String>> {
             Status::NeedsInput => {
                 lines.push(format!("#{} {} — asks: {note}", t.id, t.title));
                 lines.push(format!("    /answer {} …", t.id));
+            }
+            Status::Attached => {
+                lines.push(format!("#{} {} — a person has it in hand", t.id, t.title));
+                lines.push(format!("    /release {} (when done)", t.id));
             }
             _ => {
                 lines.push(format!("#{} {} — needs approval: {note}", t.id, t.title));
@@ -148,7 +156,11 @@ pub fn next_step(task: &Task) -> Option<String> {
     match task.status() {
         Status::AwaitingApproval => Some(format!("/approve {id}  or  /reject {id} REASON")),
         Status::NeedsInput => Some(format!("/answer {id} TEXT")),
+        Status::Attached => Some(format!("/release {id}  hands it back to the engine")),
         Status::Failed => Some(format!("/retry {id}  (/log {id} shows why)")),
+        Status::Planning | Status::PlanReview | Status::Coding | Status::Reviewing => {
+            Some(format!("/say {id} TEXT  tells its agent something"))
+        }
         _ => None,
     }
 }

@@ -60,7 +60,12 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let waiting = app
         .tasks
         .iter()
-        .filter(|t| matches!(t.status(), Status::NeedsInput | Status::AwaitingApproval))
+        .filter(|t| {
+            matches!(
+                t.status(),
+                Status::NeedsInput | Status::AwaitingApproval | Status::Attached
+            )
+        })
         .count();
     spans.push(Span::raw(format!(" · {} tasks", app.tasks.len())));
     if waiting > 0 {
@@ -75,7 +80,7 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App) {
 
 pub fn status_style(status: Status) -> Style {
     let colour = match status {
-        Status::NeedsInput | Status::AwaitingApproval => Color::Yellow,
+        Status::NeedsInput | Status::AwaitingApproval | Status::Attached => Color::Yellow,
         Status::Failed => Color::Red,
         Status::Merged => Color::Green,
         Status::Cancelled => Color::DarkGray,

@@ -471,3 +471,289 @@ async fn a_claude_reviewer_cannot_edit_the_change_it_reviews() {
     );
     server.shutdown().await.unwrap();
 }
+
+const STEER_SCRIPT: &str = r#"
+[[conversations]]
+name = "steered"
+marker = "MOCK:claude-steer"
+  [[conversations.turns]]
+  text = "STATUS: thinking it over"
+  usage = { input_tokens = 1000, output_tokens = 30 }
+    [[conversations.turns.tool_calls]]
+    name = "Bash"
+    arguments = { command = "timeout 120 tail -f /dev/null", description = "Think it over" }
+  # Resuming a call that was cut off, Claude Code answers it as interrupted and adds an
+  # assistant turn of its own ("No response requested."): the resumed run's first request is
+  # turn 2. Turn 1 does the same, should a version not add it.
+  [[conversations.turns]]
+  text = "Writing the notes in French, as asked."
+  usage = { input_tokens = 1200, output_tokens = 20 }
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/notes.txt", content = "bonjour\n" }
+  [[conversations.turns]]
+  text = "Writing the notes in French, as asked."
+  usage = { input_tokens = 1200, output_tokens = 20 }
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/notes.txt", content = "bonjour\n" }
+  [[conversations.turns]]
+  text = "Wrote notes.txt in French."
+  usage = { input_tokens = 1400, output_tokens = 10 }
+"#;
+
+/// `gaffer say` to the real Claude Code while a command it runs takes long: the run stops (not
+/// a failure), the next run resumes the same session, and the model server's next request is
+/// that conversation (the first turn, the interrupted call) with the person's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_to_claude_resumes_its_session_with_it() {
+    let Some(bin) = npm_bin() else { return };
+    let server = MockServer::start(Script::from_toml_str(STEER_SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let project = claude_project(
+        &bin,
+        &server,
+        "grep -q bonjour notes.txt",
+        "skip_permissions = true",
+    );
+    let daemon = project.start_daemon();
+    let id = project.add_task("Write the notes MOCK:claude-steer", &[]);
+    crate::steer::wait_for_tool_call(&project, id);
+    // Claude Code writes its transcript a moment after it prints a turn: the message is said
+    // once the call is in it, so that the conversation checked below holds it. (Said sooner,
+    // the session resumes from what was written, or a new one starts when nothing was.)
+    let projects = project
+        .state_dir()
+        .join(format!("agents/claude/tasks/{id}/claude-config/projects"));
+    crate::common::wait_until(
+        "Claude Code's transcript to hold the call",
+        std::time::Duration::from_secs(60),
+        || {
+            let session = project.show(id)["runs"][0]["session_id"]
+                .as_str()?
+                .to_string();
+            let found = std::fs::read_dir(&projects).ok()?.flatten().any(|dir| {
+                std::fs::read_to_string(dir.path().join(format!("{session}.jsonl")))
+                    .is_ok_and(|t| t.contains("tail -f /dev/null"))
+            });
+            found.then_some(())
+        },
+    );
+    let out = project
+        .gaffer()
+        .args(["say", &id.to_string(), crate::steer::MESSAGE])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr_of(&out));
+    let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        project.wait_for_status(id, "merged")
+    }))
+    .unwrap_or_else(|e| {
+        for r in server.requests() {
+            eprintln!(
+                "{} {} -> {:?}\n{}",
+                r.method,
+                r.path,
+                r.conversation,
+                r.body.to_string().chars().take(3000).collect::<String>()
+            );
+        }
+        std::panic::resume_unwind(e)
+    });
+    drop(daemon);
+
+    let runs = shown["runs"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or("?"),
+                r["outcome"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("cancelled", "interrupted"),
+            ("succeeded", "Wrote notes.txt in French.")
+        ],
+        "{shown:#}"
+    );
+    let session = runs[0]["session_id"].as_str().unwrap_or_default();
+    assert!(!session.is_empty(), "{shown:#}");
+    assert_eq!(
+        runs[1]["session_id"], session,
+        "the same session: {shown:#}"
+    );
+    assert_eq!(shown["task"]["state"]["total_failures"], 0);
+
+    let requests: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.conversation.as_deref() == Some("steered"))
+        .map(|r| r.body.to_string())
+        .collect();
+    assert!(requests.len() >= 3, "{requests:#?}");
+    let second = &requests[1];
+    assert!(second.contains(crate::steer::MESSAGE), "{second}");
+    assert!(second.contains("A message from a person"), "{second}");
+    assert!(
+        second.contains("timeout 120 tail -f /dev/null"),
+        "the interrupted call: {second}"
+    );
+    assert!(
+        second.contains("thinking it over"),
+        "the first turn: {second}"
+    );
+    let landed = project.repo.git(&["show", "gaffer/landed/main:notes.txt"]);
+    assert_eq!(landed.trim(), "bonjour");
+    server.shutdown().await.unwrap();
+}
+
+const BY_HAND_SCRIPT: &str = r#"
+[[conversations]]
+name = "by-hand"
+marker = "MOCK:claude-by-hand"
+  [[conversations.turns]]
+  text = "STATUS: thinking it over"
+  usage = { input_tokens = 1000, output_tokens = 30 }
+    [[conversations.turns.tool_calls]]
+    name = "Bash"
+    arguments = { command = "timeout 120 tail -f /dev/null", description = "Think it over" }
+  [[conversations.turns]]
+  text = "Picked up where the run stopped."
+  [[conversations.turns]]
+  text = "Picked up where the run stopped."
+"#;
+
+/// `gaffer attach` on a task the real Claude Code works on: the run stops, and the command it
+/// prints, run by hand in the worktree (here with `-p`, as a person would type in it), resumes
+/// that very session: the model server's next request is the run's conversation. The person's
+/// file lands after `gaffer release`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_prints_a_command_that_resumes_claudes_session_by_hand() {
+    let Some(bin) = npm_bin() else { return };
+    let server = MockServer::start(Script::from_toml_str(BY_HAND_SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let project = claude_project(
+        &bin,
+        &server,
+        "test -f by-hand.txt",
+        "skip_permissions = true",
+    );
+    let daemon = project.start_daemon();
+    let id = project.add_task("Write it by hand MOCK:claude-by-hand", &[]);
+    crate::steer::wait_for_tool_call(&project, id);
+    let projects = project
+        .state_dir()
+        .join(format!("agents/claude/tasks/{id}/claude-config/projects"));
+    crate::common::wait_until(
+        "Claude Code's transcript to hold the call",
+        std::time::Duration::from_secs(60),
+        || {
+            let found = std::fs::read_dir(&projects).ok()?.flatten().any(|dir| {
+                std::fs::read_dir(dir.path()).is_ok_and(|files| {
+                    files.flatten().any(|f| {
+                        std::fs::read_to_string(f.path())
+                            .is_ok_and(|t| t.contains("tail -f /dev/null"))
+                    })
+                })
+            });
+            found.then_some(())
+        },
+    );
+    let out = project
+        .gaffer()
+        .args(["attach", &id.to_string(), "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr_of(&out));
+    let attached: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let worktree = attached["worktree"].as_str().unwrap().to_string();
+    let resume = &attached["resume"];
+    let session = project.show(id)["runs"][0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(resume["session"], session.as_str(), "{attached:#}");
+    let command = resume["command"].as_str().unwrap();
+    assert!(
+        command.contains(&format!(
+            "CLAUDE_CONFIG_DIR={}",
+            projects.parent().unwrap().display()
+        )),
+        "{command}"
+    );
+    assert!(
+        command.contains(&format!("ANTHROPIC_BASE_URL={}", server.base_url())),
+        "{command}"
+    );
+    assert!(
+        command.contains(&format!("--resume {session}")),
+        "{command}"
+    );
+    assert!(!command.contains("sk-test"), "no key in it: {command}");
+    crate::common::wait_until(
+        "the run to stop",
+        std::time::Duration::from_secs(60),
+        || (project.show(id)["runs"][0]["status"] == "cancelled").then_some(()),
+    );
+
+    // The person runs it (print mode here; a person would talk to it), with their own key.
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let by_hand = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{command} --dangerously-skip-permissions -p 'Go on, by hand.' < /dev/null"
+        ))
+        .current_dir(&worktree)
+        .env("PATH", path)
+        .env("ANTHROPIC_API_KEY", "sk-test")
+        .env("IS_SANDBOX", "1")
+        .output()
+        .unwrap();
+    assert!(
+        by_hand.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&by_hand.stdout),
+        String::from_utf8_lossy(&by_hand.stderr)
+    );
+    let requests: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.conversation.as_deref() == Some("by-hand"))
+        .map(|r| r.body.to_string())
+        .collect();
+    let last = requests.last().unwrap();
+    assert!(last.contains("Go on, by hand."), "{last}");
+    assert!(
+        last.contains("thinking it over"),
+        "the run's conversation: {last}"
+    );
+
+    std::fs::write(
+        std::path::Path::new(&worktree).join("by-hand.txt"),
+        "written by a person\n",
+    )
+    .unwrap();
+    let out = project
+        .gaffer()
+        .args(["release", &id.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::common::stderr_of(&out));
+    project.wait_for_status(id, "merged");
+    drop(daemon);
+    let landed = project
+        .repo
+        .git(&["show", "gaffer/landed/main:by-hand.txt"]);
+    assert_eq!(landed.trim(), "written by a person");
+    server.shutdown().await.unwrap();
+}

@@ -9,6 +9,7 @@ mod common;
 
 mod agents_e2e;
 
+mod by_hand;
 mod clean;
 mod config;
 mod crew;
@@ -28,6 +29,7 @@ mod schedule;
 mod scope;
 mod secrets;
 mod status;
+mod steer;
 mod store;
 mod task;
 mod token;

@@ -76,6 +76,9 @@ declare! {
     /// A person had a merged task reverted: on the task reverted and on the task that carries
     /// the revert.
     TaskRevert(TaskRevert) = "task.revert" as TASK_REVERT;
+    /// A person said something to the task's agent: its run going on in this daemon stops and
+    /// resumes its session with the message, else the task's next run carries it.
+    TaskSaid(TaskSaid) = "task.said" as TASK_SAID;
     /// An agent proposed a task (filed as a proposal); on the task it was working on.
     TaskProposed(TaskProposed) = "task.proposed" as TASK_PROPOSED;
     /// A person accepted a proposal: it is a task now.

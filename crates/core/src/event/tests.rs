@@ -81,6 +81,10 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({"reverts": 3, "revert_task": 9, "landed": C, "commit": T, "onto": C, "by": "cli"}),
         ),
         (
+            TASK_SAID,
+            json!({"by": "cli", "text": "Use the new API, not the old one."}),
+        ),
+        (
             TASK_PROPOSED,
             json!({"proposal": 9, "title": "Add a cache", "proposed_by": {"agent": "claude", "run": 7, "task": 3}}),
         ),
@@ -367,6 +371,10 @@ fn sentences_say_what_happened() {
             json!({"type": "question", "text": "Which one?"})
         ),
         "task 3: run 7 asked: Which one?"
+    );
+    assert_eq!(
+        say(event_kind::TASK_SAID, of(event_kind::TASK_SAID)),
+        "task 3: cli said to the agent: “Use the new API, not the old one.”"
     );
     assert_eq!(
         say(event_kind::RUN_STARTED, of(event_kind::RUN_STARTED)),

@@ -12,6 +12,8 @@
 //!                             ▲  ╰──fail──╯ ▲          │           │
 //!                             ╰─────────────┴─changes──╯    awaiting_approval (risk gate)
 //!  any active state ─▶ needs_input (question to a person) ─▶ back where it was
+//!  ready, coding, verifying, reviewing, needs_input, awaiting_approval, failed ─▶ attached
+//!      (a person has it in hand) ─hand back─▶ verifying (a change) or coding (none)
 //!  any ─▶ cancelled        retries exhausted ─▶ failed (a person may retry, or retry afresh)
 //! ```
 
@@ -26,13 +28,15 @@ pub use state::{
     Candidate, CandidateStatus, Flow, Limits, Paused, QueueSlot, TaskState, VerifiedTree,
     WaitingPlace,
 };
-pub use step::transition;
+pub use step::{ATTACHED_NOTE, transition};
 pub use types::{
     Effect, Input, Notice, RunReason, RunResult, SessionMode, TransitionError, VerifyPurpose,
 };
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_attach;
 #[cfg(test)]
 mod tests_crew;
 #[cfg(test)]

@@ -6,12 +6,15 @@ use super::types::{
 };
 use crate::task::{Role, Status};
 
+mod attach;
 mod best_of;
 mod budget;
 mod merging;
 mod redirect;
 mod retry;
 mod survey;
+
+pub use attach::ATTACHED_NOTE;
 
 /// Applies `input` to `state`. On success returns the new state and the effects the engine must
 /// carry out; on error nothing has changed.
@@ -141,6 +144,11 @@ impl Step {
                     RunReason::Answered,
                     Some(text.clone()),
                 );
+                Ok(())
+            }
+            (_, Input::Attach) => self.attach(input),
+            (Status::Attached, Input::HandBack { head, risk }) => {
+                self.hand_back(head.as_ref(), *risk);
                 Ok(())
             }
             (Status::Failed, Input::Retry { fresh }) => {

@@ -635,6 +635,12 @@ fn arb_input() -> impl Strategy<Value = Input> {
                 summary: "s".into(),
             }
         }),
+        Just(Input::Attach),
+        (
+            proptest::option::of(arb_oid()),
+            proptest::option::of(Just(Risk::High))
+        )
+            .prop_map(|(head, risk)| Input::HandBack { head, risk }),
     ]
 }
 
@@ -716,6 +722,11 @@ fn side_state_consistent(s: &TaskState) -> Result<(), String> {
     }
     if s.status.is_terminal() && (s.held.is_some() || s.budget_approved) {
         return Err("an ended task holds a run or a permission".into());
+    }
+    if s.status == Status::Attached
+        && (s.candidate.is_some() || s.queue.is_some() || s.paused.is_some() || s.budget_approved)
+    {
+        return Err("an attached task keeps what it waited for".into());
     }
     let open = s.attempts.iter().filter(|a| a.is_open()).count();
     if s.status == Status::Reviewing && !s.attempts.is_empty() && open > 0 {
@@ -988,7 +999,37 @@ proptest! {
                             prop_assert_eq!(next.restarts, s.restarts + 1);
                         }
                     }
+                    // A person takes over only where an agent works or the task waits, and
+                    // everything running for it stops; handing back is what a coder's commit is.
+                    Input::Attach => {
+                        prop_assert!(
+                            !matches!(
+                                s.status,
+                                Status::Backlog
+                                    | Status::Planning
+                                    | Status::PlanReview
+                                    | Status::Delegated
+                                    | Status::Queued
+                                    | Status::Merging
+                            ),
+                            "attached from {:?}",
+                            s.status
+                        );
+                        prop_assert_eq!(&fx, &vec![Effect::CancelJobs]);
+                    }
+                    Input::HandBack { head: Some(head), .. } => {
+                        prop_assert_eq!(s.status, Status::Attached);
+                        prop_assert_eq!(next.status, Status::Verifying);
+                        prop_assert_eq!(next.head.as_ref(), Some(head));
+                    }
                     _ => {}
+                }
+                // While attached, only a person moves the task.
+                if s.status == Status::Attached {
+                    prop_assert!(
+                        matches!(input, Input::HandBack { .. } | Input::Cancel { .. } | Input::Fail { .. }),
+                        "{input:?} moved an attached task"
+                    );
                 }
                 s = next;
             }
@@ -1016,64 +1057,102 @@ proptest! {
         limits in arb_limits(),
         picks in proptest::collection::vec(any::<u8>(), 400),
     ) {
-        let mut world = World { passing_trees: HashSet::new(), next: 0, tip: 0, moves: 0 };
-        let mut s = new_task(flow);
-        let mut pending: Vec<Effect> = Vec::new();
-        let mut picks = picks.into_iter().cycle();
-        let mut settled = false;
-        for _ in 0..400 {
-            let pick = picks.next().unwrap_or(0);
-            let input = if pending.is_empty() {
-                match scheduler_input(&mut world, &s, pick) {
-                    Some(input) => input,
-                    None => {
-                        settled = true;
-                        break;
-                    }
+        drive(flow, limits, picks, false)?;
+    }
+
+    /// The same with a person who now and then takes the task over by hand and hands it back
+    /// (with a change or without): the task still settles, and whatever lands passed verify.
+    #[test]
+    fn a_person_taking_over_now_and_then_never_breaks_the_flow(
+        flow in arb_flow(),
+        limits in arb_limits(),
+        picks in proptest::collection::vec(any::<u8>(), 400),
+    ) {
+        drive(flow, limits, picks, true)?;
+    }
+}
+
+/// Drives one task with the simulated engine (and, with `person`, someone who attaches and
+/// hands back at random moments) until nothing moves without a person; checks the invariants
+/// at every step and what it settled in.
+fn drive(flow: Flow, limits: Limits, picks: Vec<u8>, person: bool) -> Result<(), TestCaseError> {
+    let mut world = World {
+        passing_trees: HashSet::new(),
+        next: 0,
+        tip: 0,
+        moves: 0,
+    };
+    let mut s = new_task(flow);
+    let mut pending: Vec<Effect> = Vec::new();
+    let mut picks = picks.into_iter().cycle();
+    let mut settled = false;
+    // At most a few times, so that the task has room to settle.
+    let mut takeovers = 0;
+    for _ in 0..400 {
+        let pick = picks.next().unwrap_or(0);
+        let input = if s.status == Status::Attached {
+            let head = (!pick.is_multiple_of(4)).then(|| world.fresh("p"));
+            Input::HandBack { head, risk: None }
+        } else if person && takeovers < 3 && pick % 11 == 3 {
+            match transition(&s, &Input::Attach, &limits) {
+                Ok(_) => {
+                    takeovers += 1;
+                    Input::Attach
                 }
-            } else {
-                let effect = pending.remove(0);
-                match world.answer(&s, &effect, pick) {
-                    Some(input) => input,
-                    None => continue,
-                }
-            };
-            let (next, fx) = transition(&s, &input, &limits)
-                .map_err(|e| TestCaseError::fail(format!("{input:?} in {:?}: {e}", s.status)))?;
-            s = next;
-            for effect in fx {
-                if effect == Effect::CancelJobs {
-                    // The engine stops the task's queued and running work.
-                    pending.retain(|e| {
-                        !matches!(
-                            e,
-                            Effect::Verify { .. }
-                                | Effect::StartRun { .. }
-                                | Effect::StartAttempt { .. }
-                                | Effect::VerifyAttempt { .. }
-                        )
-                    });
-                }
-                pending.push(effect);
+                Err(_) => continue,
             }
-            prop_assert!(within_limits(&s, &limits));
-            if let Err(e) = side_state_consistent(&s) {
-                prop_assert!(false, "{e}: {s:?}");
+        } else if pending.is_empty() {
+            match scheduler_input(&mut world, &s, pick) {
+                Some(input) => input,
+                None => {
+                    settled = true;
+                    break;
+                }
             }
+        } else {
+            let effect = pending.remove(0);
+            match world.answer(&s, &effect, pick) {
+                Some(input) => input,
+                None => continue,
+            }
+        };
+        let (next, fx) = transition(&s, &input, &limits)
+            .map_err(|e| TestCaseError::fail(format!("{input:?} in {:?}: {e}", s.status)))?;
+        s = next;
+        for effect in fx {
+            if effect == Effect::CancelJobs {
+                // The engine stops the task's queued and running work.
+                pending.retain(|e| {
+                    !matches!(
+                        e,
+                        Effect::Verify { .. }
+                            | Effect::StartRun { .. }
+                            | Effect::StartAttempt { .. }
+                            | Effect::VerifyAttempt { .. }
+                    )
+                });
+            }
+            pending.push(effect);
         }
-        prop_assert!(settled, "did not settle: {s:?}");
-        prop_assert!(
-            s.status.is_terminal() || s.status.waits_on_person() || s.status == Status::Backlog,
-            "ended in {:?}", s.status
-        );
-        if s.status == Status::Merged {
-            if let Some(landed) = &s.landed {
-                prop_assert!(world.passing_trees.contains(&landed.tree));
-            } else {
-                prop_assert!(flow.plan, "only an epic merges without a tree");
-            }
+        prop_assert!(within_limits(&s, &limits));
+        if let Err(e) = side_state_consistent(&s) {
+            prop_assert!(false, "{e}: {s:?}");
         }
     }
+    prop_assert!(settled, "did not settle: {s:?}");
+    prop_assert!(
+        s.status.is_terminal() || s.status.waits_on_person() || s.status == Status::Backlog,
+        "ended in {:?}",
+        s.status
+    );
+    if s.status == Status::Merged {
+        if let Some(landed) = &s.landed {
+            prop_assert!(world.passing_trees.contains(&landed.tree));
+        } else {
+            prop_assert!(flow.plan, "only an epic merges without a tree");
+        }
+    }
+    Ok(())
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub enum RunReason {
     Restarted,
     /// Best-of-N: several attempts passed verify; the reviewer picks one.
     Pick,
+    /// A person had the task in hand (`gaffer attach`) and gave it back without a change.
+    HandedBack,
 }
 
 /// Which tree a verify run is checking.
@@ -170,6 +172,17 @@ pub enum Input {
         passed: bool,
         summary: String,
     },
+    /// A person takes the task over by hand: its running work stops and nothing of the engine
+    /// starts for it until it is handed back.
+    Attach,
+    /// The person hands the task back: `head` is the branch with what they did (committed by
+    /// the engine, with their own commits), `None` when the branch holds no change at all;
+    /// `risk` is what path rules say about the change.
+    HandBack {
+        head: Option<ObjectId>,
+        #[serde(default)]
+        risk: Option<Risk>,
+    },
 }
 
 impl Input {
@@ -202,6 +215,8 @@ impl Input {
             Input::Release => "release",
             Input::AttemptFinished { .. } => "attempt_finished",
             Input::AttemptVerified { .. } => "attempt_verified",
+            Input::Attach => "attach",
+            Input::HandBack { .. } => "hand_back",
         }
     }
 }

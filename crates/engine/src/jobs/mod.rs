@@ -17,7 +17,9 @@ use gaffer_core::{Input, Job, JobSpec, NewEvent};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use worktree::{ensure_named, ensure_worktree, forget_setup, worktree_name};
+pub(crate) use worktree::{
+    checkout_named, ensure_named, ensure_worktree, forget_setup, worktree_name,
+};
 
 /// What executing a job produced.
 // One value per finished job, moved once: its size does not matter.

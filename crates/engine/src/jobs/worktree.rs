@@ -30,49 +30,56 @@ pub(crate) async fn ensure_named(
     head: Option<gaffer_core::ObjectId>,
 ) -> Result<PathBuf> {
     let board_for_git = Arc::clone(board);
-    let (path, created) = blocking(move || {
-        let board = board_for_git;
-        let path = board.worktrees.path_of(&name);
-        let existed = path.join(".git").exists();
-        let start = match board
+    let path = blocking(move || checkout_named(&board_for_git, &name, &branch, head)).await?;
+    ensure_setup(board, &path).await?;
+    Ok(path)
+}
+
+/// The worktree `name` on `branch`, checked out when it does not exist (from the branch, else
+/// `head`, else the landing base), without running setup: a new one is marked as needing it.
+pub(crate) fn checkout_named(
+    board: &Board,
+    name: &str,
+    branch: &str,
+    head: Option<gaffer_core::ObjectId>,
+) -> Result<PathBuf> {
+    let path = board.worktrees.path_of(name);
+    let existed = path.join(".git").exists();
+    let start = match board
+        .git
+        .rev_parse_commit(&format!("refs/heads/{branch}"))?
+    {
+        Some(existing) => existing,
+        None => match head {
+            // On a shared board the commit may have been named after this daemon's last
+            // fetch (a revert's): fetch again for it.
+            Some(head) if crate::remote_sync::has_commits(board, &[Some(&head)])? => {
+                super::oid(&head)?
+            }
+            Some(head) => {
+                return Err(crate::error::EngineError::Invalid(format!(
+                    "the task's commit {head} is neither here nor on the remote"
+                )));
+            }
+            None => board.landing()?.base(board)?.0,
+        },
+    };
+    let path = match board.worktrees.checkout(name, branch, &start) {
+        Ok(path) => path,
+        // The branch was made meanwhile (settling a best-of task's attempts puts the kept
+        // commit on the task's branch while the queue may already verify its candidate): the
+        // worktree goes on the branch as it now is.
+        Err(first) => match board
             .git
             .rev_parse_commit(&format!("refs/heads/{branch}"))?
         {
-            Some(existing) => existing,
-            None => match head {
-                // On a shared board the commit may have been named after this daemon's last
-                // fetch (a revert's): fetch again for it.
-                Some(head) if crate::remote_sync::has_commits(&board, &[Some(&head)])? => {
-                    super::oid(&head)?
-                }
-                Some(head) => {
-                    return Err(crate::error::EngineError::Invalid(format!(
-                        "the task's commit {head} is neither here nor on the remote"
-                    )));
-                }
-                None => board.landing()?.base(&board)?.0,
-            },
-        };
-        let path = match board.worktrees.checkout(&name, &branch, &start) {
-            Ok(path) => path,
-            // The branch was made meanwhile (settling a best-of task's attempts puts the kept
-            // commit on the task's branch while the queue may already verify its candidate):
-            // the worktree goes on the branch as it now is.
-            Err(first) => match board
-                .git
-                .rev_parse_commit(&format!("refs/heads/{branch}"))?
-            {
-                Some(now) => board.worktrees.checkout(&name, &branch, &now)?,
-                None => return Err(first.into()),
-            },
-        };
-        Ok((path, !existed))
-    })
-    .await?;
-    if created {
+            Some(now) => board.worktrees.checkout(name, branch, &now)?,
+            None => return Err(first.into()),
+        },
+    };
+    if !existed {
         forget_setup(board, &path);
     }
-    ensure_setup(board, &path).await?;
     Ok(path)
 }
 

@@ -6,6 +6,7 @@
 
 mod agent_needs;
 mod approvals;
+mod attach;
 mod best_of;
 mod budgets;
 mod clean;
@@ -24,4 +25,5 @@ mod retry;
 mod retry_fresh;
 mod revert;
 mod review;
+mod steer;
 mod workers;

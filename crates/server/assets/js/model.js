@@ -16,6 +16,7 @@ export const STATUSES = [
   ['reviewing', 'Reviewing'],
   ['needs_input', 'Needs input'],
   ['awaiting_approval', 'Awaiting approval'],
+  ['attached', 'In a person\'s hands'],
   ['queued', 'Queued'],
   ['merging', 'Merging'],
   ['merged', 'Merged'],
@@ -24,7 +25,7 @@ export const STATUSES = [
 ];
 export const STATUS_NAME = Object.fromEntries(STATUSES);
 export const TERMINAL = new Set(['merged', 'failed', 'cancelled']);
-export const WAITS_ON_PERSON = new Set(['needs_input', 'awaiting_approval']);
+export const WAITS_ON_PERSON = new Set(['needs_input', 'awaiting_approval', 'attached']);
 export const ROLES = ['planner', 'plan_reviewer', 'coder', 'reviewer', 'resolver'];
 
 export function statusName(status) {
@@ -52,6 +53,7 @@ function look(kind, d) {
       return [d.action ? '✎' : '•', d.notice === 'needs_input' || d.notice === 'needs_approval' ? 'warn' : 'info'];
     case 'task.edited': return ['✎', 'info'];
     case 'task.revert': return ['↶', 'warn'];
+    case 'task.said': return ['💬', 'info'];
     case 'task.proposed': return ['✚', 'info'];
     case 'proposal.accepted': return ['✓', 'info'];
     case 'run.started': return ['▶', 'info'];

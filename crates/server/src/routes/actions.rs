@@ -1,8 +1,12 @@
 //! What people do to a task: cancel, retry, approve, reject, answer, accept, decline, its
-//! budget, a revert of a merged task and a move in the merge queue's waiting line. Each route reads its body as a [`gaffer_api::Action`] and hands it to
-//! [`gaffer_engine::Board::perform`], which checks and carries it out (recorded with
-//! `"by"` the surface that sent it: `cli`, `shell`, `mcp`, `dashboard`, else `api`). The answer is the task as it is afterwards; an input the machine refuses in
-//! the task's current state is a 409 with the machine's reason.
+//! budget, a revert of a merged task, a move in the merge queue's waiting line, a word to its
+//! agent (say), taking it over by hand and handing it back (attach, release). Each route reads
+//! its body as a [`gaffer_api::Action`] and hands it to
+//! [`gaffer_engine::Board::perform`], which checks and carries it out (recorded with `"by"` the
+//! surface that sent it: `cli`, `shell`, `mcp`, `dashboard`, else `api`). The answer is the task
+//! as it is afterwards (for a revert, the new task; for attach, with its worktree and how to
+//! resume its agent); an input the machine refuses in the task's current state is a 409 with
+//! the machine's reason.
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, JsonBody, Surface};
@@ -10,8 +14,8 @@ use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
 use gaffer_api::{
-    Action, AnswerBody, BudgetBody, CancelBody, DeclineBody, Place, RejectBody, RetryBody,
-    RevertBody,
+    Action, AnswerBody, Attached, BudgetBody, CancelBody, DeclineBody, Place, RejectBody,
+    RetryBody, RevertBody, SayBody,
 };
 use gaffer_core::{Task, TaskId};
 
@@ -95,6 +99,15 @@ pub async fn revert(
     perform(&ctx, who, id, body.into()).await
 }
 
+pub async fn say(
+    State(ctx): State<Ctx>,
+    Surface(who): Surface,
+    ApiPath(id): ApiPath<i64>,
+    JsonBody(body): JsonBody<SayBody>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, who, id, body.into()).await
+}
+
 pub async fn move_in_queue(
     State(ctx): State<Ctx>,
     Surface(who): Surface,
@@ -104,27 +117,61 @@ pub async fn move_in_queue(
     perform(&ctx, who, id, to.into()).await
 }
 
-/// Carries out `action`, stops the task's running work when it asks for that, wakes the
-/// engine and the event streams, and answers the task as it is now.
+pub async fn attach(
+    State(ctx): State<Ctx>,
+    Surface(who): Surface,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Attached>, ApiError> {
+    let performed = performed(&ctx, who, id, Action::Attach).await?;
+    performed
+        .attached
+        .map(Json)
+        .ok_or_else(|| ApiError::internal("the task was attached, but nothing says where"))
+}
+
+pub async fn release(
+    State(ctx): State<Ctx>,
+    Surface(who): Surface,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Task>, ApiError> {
+    perform(&ctx, who, id, Action::Release).await
+}
+
+/// Carries out `action` and answers the task as it is now.
 async fn perform(
     ctx: &Ctx,
     who: &'static str,
     id: i64,
     action: Action,
 ) -> Result<Json<Task>, ApiError> {
+    performed(ctx, who, id, action).await.map(|p| Json(p.task))
+}
+
+/// Carries out `action`, stops the task's running work when it asks for that, and wakes the
+/// engine and the event streams.
+async fn performed(
+    ctx: &Ctx,
+    who: &'static str,
+    id: i64,
+    action: Action,
+) -> Result<gaffer_engine::Performed, ApiError> {
     let engine = ctx.app.engine.clone();
     let id = TaskId(id);
     let result = ctx
         .blocking(move |board| {
             let performed = board.perform(id, action, who)?;
-            if performed.cancels_jobs
-                && let Some(engine) = &engine
-            {
-                engine.cancel_task_jobs(id);
+            if let Some(engine) = &engine {
+                if performed.cancels_jobs {
+                    engine.cancel_task_jobs(id);
+                }
+                // A person's message: the task's agent run here stops and resumes with it.
+                if performed.interrupts_runs {
+                    engine.interrupt_task_runs(id);
+                }
             }
-            Ok(performed.task)
+            Ok(performed)
         })
         .await;
     ctx.changed();
-    result.map(Json)
+    result
 }

@@ -545,6 +545,25 @@ async fn answers_match_their_documented_schemas() {
         )
         .await;
     check(&doc, "patch", t, &scoped);
+    // Taken over by hand (refused in the backlog), then handed back.
+    let by_hand = api.add_task("Do it by hand").await;
+    let attach = "/api/tasks/{id}/attach";
+    let refused = api.post(&format!("/api/tasks/{by_hand}/attach"), "").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    check(&doc, "post", attach, &refused);
+    board
+        .act(
+            gaffer_core::TaskId(by_hand),
+            gaffer_core::Input::Promote,
+            "test",
+        )
+        .unwrap();
+    let reply = api.post(&format!("/api/tasks/{by_hand}/attach"), "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    check(&doc, "post", attach, &reply);
+    let reply = api.post(&format!("/api/tasks/{by_hand}/release"), "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    check(&doc, "post", "/api/tasks/{id}/release", &reply);
     let reply = api.post("/api/scale", r#"{"concurrency": 3}"#).await;
     check(&doc, "post", "/api/scale", &reply);
     let reply = api.post("/api/clean", "").await;
@@ -742,6 +761,11 @@ fn every_action_of_the_protocol_is_documented_with_the_body_clients_send() {
         Action::Move {
             to: gaffer_api::Place::After(gaffer_core::TaskId(3)),
         },
+        Action::Say {
+            text: "use the v2 API".into(),
+        },
+        Action::Attach,
+        Action::Release,
     ];
     let mut named: BTreeSet<&str> = BTreeSet::new();
     for action in &actions {

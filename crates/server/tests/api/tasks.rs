@@ -230,6 +230,8 @@ async fn action_bodies_are_checked() {
         ("reject", r#"{"reason": "  "}"#, "needs a reason"),
         ("answer", "{}", "missing field `text`"),
         ("answer", r#"{"text": ""}"#, "needs text"),
+        ("say", "{}", "missing field `text`"),
+        ("say", r#"{"text": " "}"#, "needs text"),
         ("cancel", r#"{"reasn": "typo"}"#, "unknown field `reasn`"),
     ];
     for (action, body, expected) in cases {
@@ -246,6 +248,49 @@ async fn action_bodies_are_checked() {
             reply.text
         );
     }
+}
+
+/// A word to a task's agent is recorded on the task as the surface that sent it; a task no
+/// agent works on any more refuses it.
+#[tokio::test]
+async fn a_message_to_the_agent_is_recorded_and_refused_once_the_task_ended() {
+    let api = Api::with_engine();
+    let id = api.add_task("Steer me").await;
+    let reply = api
+        .post(
+            &format!("/api/tasks/{id}/say"),
+            r#"{"text": "use the v2 API"}"#,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["id"], id);
+    let events = api.get(&format!("/api/tasks/{id}/events")).await.json();
+    let said = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "task.said")
+        .unwrap_or_else(|| panic!("nothing said in {events}"))
+        .clone();
+    assert_eq!(said["data"]["text"], "use the v2 API");
+    assert_eq!(said["data"]["by"], "api");
+    assert_eq!(said["text"], "api said to the agent: “use the v2 API”");
+
+    api.post(&format!("/api/tasks/{id}/cancel"), "").await;
+    let refused = api
+        .post(&format!("/api/tasks/{id}/say"), r#"{"text": "hello?"}"#)
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused.error_message().contains("cancelled"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.json()["error"]["hint"].is_string(),
+        "{}",
+        refused.text
+    );
 }
 
 #[tokio::test]

@@ -234,6 +234,25 @@ try {
   await waitForStatus(greeting, 'merged');
   log(`#${greeting} merged after the answer`);
 
+  // ---- taken over by hand and handed back, from the task page ---------------------------------
+  log('taking the risky change over by hand, then handing it back');
+  await go(page, `#/task/${deploy}`, `.approval[data-task="${deploy}"] button.attach`);
+  page.once('dialog', (d) => d.accept());
+  await page.click(`.approval[data-task="${deploy}"] button.attach`);
+  await waitForStatus(deploy, 'attached', 20000);
+  await page.waitForSelector(`.attached-panel[data-task="${deploy}"] button.where`, { timeout: 15000 });
+  await page.click(`.attached-panel[data-task="${deploy}"] button.where`);
+  const worktree = await (await page.waitForSelector(`.attached-panel[data-task="${deploy}"] code.worktree`, { timeout: 15000 })).textContent();
+  check(worktree.includes('/.git/gaffer/worktrees/'), `the page says where its worktree is (${worktree})`);
+  const attachedEvents = await api('GET', `/api/tasks/${deploy}/events`);
+  check(attachedEvents.some((e) => e.kind === 'task.notice' && e.data.action === 'attach' && e.data.by === 'dashboard'), 'the take-over is recorded as the dashboard\'s');
+  await shot(page, 'task-attached');
+  await page.click(`.attached-panel[data-task="${deploy}"] button.release`);
+  await waitFor(`task ${deploy} to be handed back`, async () => (await statusOf(deploy)) !== 'attached', 20000);
+  await waitForStatus(deploy, 'awaiting_approval');
+  await page.waitForSelector(`.approval[data-task="${deploy}"] button.approve`, { timeout: 15000 });
+  log(`#${deploy} was taken over and handed back; it waits for approval again`);
+
   // ---- a waiting task redirected, a merged one reverted, through the task page --------------------
   log('editing what a waiting task waits for, its scope and priority');
   const changelog = (await api('POST', '/api/tasks', { title: 'Write the changelog', blocked_by: [deploy] })).id;
@@ -284,6 +303,14 @@ try {
   await page.fill(`.budget-form[data-task="${rename}"] input`, '2.5');
   await page.click(`.budget-form[data-task="${rename}"] button[type=submit]`);
   await waitFor(`task ${rename}'s budget to be set`, async () => (await shown(rename)).budget_usd === 2.5, 15000);
+  // A word to its agent, from the task page's text box: on the board as the dashboard's.
+  await page.waitForSelector(`.say-form[data-task="${rename}"] textarea`, { timeout: 15000 });
+  await page.fill(`.say-form[data-task="${rename}"] textarea`, 'Keep the old names as aliases.');
+  await page.click(`.say-form[data-task="${rename}"] button[type=submit]`);
+  await waitFor(`task ${rename}'s message to be recorded`, async () => (await api('GET', `/api/tasks/${rename}/events`))
+    .some((e) => e.kind === 'task.said' && e.data.by === 'dashboard' && e.data.text === 'Keep the old names as aliases.'), 15000);
+  await page.waitForFunction((id) => [...document.querySelectorAll('#task-timeline li')]
+    .some((li) => li.textContent.includes('dashboard said to the agent')), rename, { timeout: 15000 });
   await go(page, '#/people', `.proposal[data-task="${cache}"]`);
   await page.waitForSelector(`.proposal[data-task="${rename}"]`, { timeout: 15000 });
   await page.click(`.proposal[data-task="${cache}"] button.accept`);

@@ -142,6 +142,39 @@ impl EngineHarness {
             .unwrap_or_else(|e| panic!("cannot retry task {id} afresh: {e}"));
     }
 
+    /// Carries out a person's `action` as the server does: on the board, then, when an engine
+    /// runs in the background, stopping the task's work it asks to stop (a cancel's jobs, the
+    /// agent runs a message interrupts).
+    pub fn perform(
+        &self,
+        id: TaskId,
+        action: gaffer_engine::Action,
+    ) -> Result<gaffer_engine::Performed, String> {
+        let performed = self
+            .board
+            .perform(id, action, "test")
+            .map_err(|e| e.to_string())?;
+        if let Some(running) = &self.running {
+            if performed.cancels_jobs {
+                running.engine.cancel_task_jobs(id);
+            }
+            if performed.interrupts_runs {
+                running.engine.interrupt_task_runs(id);
+            }
+        }
+        Ok(performed)
+    }
+
+    /// Says `text` to task `id`'s agent, as `gaffer say` does; panics if it is refused.
+    pub fn say(&self, id: TaskId, text: &str) {
+        let action = gaffer_engine::Action::Say {
+            text: text.to_string(),
+        };
+        if let Err(e) = self.perform(id, action) {
+            panic!("cannot say it to task {id}: {e}");
+        }
+    }
+
     /// Sets the task's own budget, as `gaffer task budget` does.
     pub fn set_budget(&self, id: TaskId, usd: Option<f64>) {
         self.board

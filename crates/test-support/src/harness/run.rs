@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gaffer_core::{Event, Status, Task, TaskId};
-use gaffer_engine::{Engine, EngineError, agents_from_settings};
+use gaffer_engine::{Engine, EngineError, EngineHandle, agents_from_settings};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +22,8 @@ const POLL: Duration = Duration::from_millis(50);
 pub(super) struct Running {
     handle: JoinHandle<Result<(), EngineError>>,
     shutdown: CancellationToken,
+    /// What the server holds to poke it (a person's action stops work through it).
+    pub(super) engine: EngineHandle,
 }
 
 impl EngineHarness {
@@ -78,8 +80,13 @@ impl EngineHarness {
         assert!(self.running.is_none(), "an engine already runs");
         let engine = self.engine();
         let shutdown = CancellationToken::new();
+        let poke = engine.handle();
         let handle = tokio::spawn(engine.run(shutdown.clone()));
-        self.running = Some(Running { handle, shutdown });
+        self.running = Some(Running {
+            handle,
+            shutdown,
+            engine: poke,
+        });
     }
 
     /// Stops the background engine as `gaffer down` does: running work is interrupted and its

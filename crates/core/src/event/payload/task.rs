@@ -128,6 +128,14 @@ pub struct TaskRevert {
     pub by: String,
 }
 
+/// `task.said`: a person's message to the task's agent (`gaffer say`), as they wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSaid {
+    /// The surface it came through: `cli`, `shell`, `mcp`, `dashboard`, `api`.
+    pub by: String,
+    pub text: String,
+}
+
 /// `task.proposed` (on the task the proposer worked on).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskProposed {

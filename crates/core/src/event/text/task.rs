@@ -45,6 +45,7 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
         Payload::TaskNotice(p) => notice(p),
         Payload::TaskEdited(p) => edited(p),
         Payload::TaskRevert(p) => revert(p),
+        Payload::TaskSaid(p) => format!("{} said to the agent: “{}”", p.by, first_line(&p.text)),
         Payload::ProposalAccepted(p) => format!("accepted by {}: it is a task now", p.by),
         Payload::IdleSurvey(p) => match p.budget_left_usd {
             Some(left) => format!("idle survey started ({} left): {}", usd(left), p.detail),

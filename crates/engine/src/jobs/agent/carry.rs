@@ -18,13 +18,35 @@ pub(super) async fn carry_out(
     spot: &Spot<'_>,
     ask: &Ask<'_>,
     run: &Run,
-    resume: Option<String>,
-    attempt: u32,
+    begin: Begin,
     usage: &mut gaffer_core::Usage,
 ) -> Result<Ran> {
     let board = &ctx.board;
     let (task, agent, role) = (spot.task, ask.agent, ask.role);
-    let prompt = prompts::render(role, task, ask.reason, ask.feedback, ask.context);
+    let mut prompt = prompts::render(role, task, ask.reason, ask.feedback, ask.context);
+    // What people said since the run this one follows on comes first.
+    if !begin.said.is_empty() {
+        prompt = format!(
+            "{}{prompt}",
+            prompts::said(&begin.said, begin.resumes_stopped)
+        );
+        let event = AgentEvent::Status {
+            text: format!(
+                "gaffer: {} first in this run's prompt{}",
+                match begin.said.len() {
+                    1 => "a person's message is".to_string(),
+                    n => format!("{n} messages from people are"),
+                },
+                if begin.resumes_stopped {
+                    ", in the session of the run it stopped"
+                } else {
+                    ""
+                }
+            ),
+        };
+        append_output(board, run, task, &event)?;
+    }
+    let (resume, attempt) = (begin.resume, begin.attempt);
     let system_prompt = prompts::system(&board.root, role);
     let mut transcript = Transcript::create(
         &board.paths.run_dir(run.id),

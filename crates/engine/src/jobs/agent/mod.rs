@@ -197,6 +197,16 @@ struct Ask<'a> {
     context: &'a Context,
 }
 
+/// How a recorded run begins: the session it resumes, its place in its line, and what people
+/// said that it carries.
+struct Begin {
+    resume: Option<String>,
+    /// The session resumed is a run's that was stopped to hear a person.
+    resumes_stopped: bool,
+    attempt: u32,
+    said: Vec<crate::said::Message>,
+}
+
 /// A run that ended, with what the machine should hear.
 struct Done {
     result: RunResult,
@@ -368,6 +378,13 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     let board = &ctx.board;
     let (task, agent, role) = (spot.task, ask.agent, ask.role);
     let previous = board.store.runs(task.id)?;
+    // The runs this one follows on: an attempt's own (its worktree), else the task's.
+    let own_worktree = spot.worktree.display().to_string();
+    let line: Vec<&Run> = previous
+        .iter()
+        .filter(|r| spot.slot.is_none() || r.worktree == own_worktree)
+        .collect();
+    let mut heard = crate::said::Heard::load(board, task.id)?;
     let resume = match ask.session {
         // An attempt always starts afresh, in its own worktree.
         SessionMode::Resume if spot.slot.is_some() => None,
@@ -378,16 +395,16 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
             .and_then(|r| r.session_id.clone()),
         SessionMode::Fresh => None,
     };
+    // A run stopped to hear a person goes on in its session, whatever the job planned.
+    let stopped = heard.resumable(&line, role, &agent.name);
+    let resumes_stopped = stopped.is_some();
+    let resume = stopped.or(resume);
     // Coder and resolver runs write the same branch: they count as one line of attempts.
     let code_role = |r: Role| matches!(r, Role::Coder | Role::Resolver);
     // An attempt of a best-of task counts its own line: the runs in its worktree.
-    let own_worktree = spot.worktree.display().to_string();
-    let attempt = previous
+    let attempt = line
         .iter()
-        .filter(|r| match spot.slot {
-            Some(_) => r.worktree == own_worktree,
-            None => r.role == role || (code_role(r.role) && code_role(role)),
-        })
+        .filter(|r| spot.slot.is_some() || r.role == role || (code_role(r.role) && code_role(role)))
         .count() as u32;
     let run = board.store.start_run(&NewRun {
         task: task.id,
@@ -399,8 +416,15 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
         model: agent.model.clone(),
         worktree: spot.worktree.display().to_string(),
     })?;
+    heard.note_start(board, run.id)?;
+    let begin = Begin {
+        said: heard.carried(&line, resume.as_deref(), run.id),
+        resumes_stopped,
+        resume,
+        attempt,
+    };
     let mut usage = gaffer_core::Usage::default();
-    match carry_out(ctx, spot, ask, &run, resume, attempt, &mut usage).await {
+    match carry_out(ctx, spot, ask, &run, begin, &mut usage).await {
         Err(e) => {
             // Whatever stopped the job once its run had started, the run ends with it: left
             // "running", it would show as running forever (and count as the task's live run).

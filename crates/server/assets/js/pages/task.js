@@ -77,7 +77,7 @@ function page(detail, events, diffText, runEvents, reload) {
   const findings = verdicts.filter((v) => v.run.role === 'reviewer').flatMap((v) => v.verdict.findings);
   const verifies = events.filter((e) => e.kind === 'verify.finished' || e.kind === 'queue.verified' || (e.kind === 'queue.ejected' && e.data && e.data.summary));
   const outsideScope = latestOutsideScope(events);
-  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind === 'task.revert' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.moved' || e.kind === 'queue.ejected');
+  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind === 'task.revert' || e.kind === 'task.said' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.moved' || e.kind === 'queue.ejected');
 
   return h('div', { class: 'task-page', dataset: { id: String(task.id), status: st.status } },
     h('p', { class: 'crumbs' }, h('a', { href: '#/board' }, '← Board')),
@@ -228,9 +228,17 @@ function actionPanel(task, reload) {
       button.disabled = false;
     }
   };
-  if (st.status === 'needs_input') return answerForm(task, act);
-  if (st.status === 'awaiting_approval') return approvalPanel(task, act);
+  if (st.status === 'attached') return attachedPanel(task, act);
+  const takeOver = ATTACHABLE.has(st.status) ? h('button', {
+    class: 'ghost attach',
+    onclick: (e) => {
+      if (window.confirm(`Take task #${task.id} over by hand? Its running work stops, and gaffer leaves it alone until you hand it back.`)) act(e.currentTarget, 'attach', {}, `Task #${task.id} is in your hands`);
+    },
+  }, 'Take over by hand') : null;
+  if (st.status === 'needs_input') return withTakeOver(answerForm(task, act), takeOver);
+  if (st.status === 'awaiting_approval') return withTakeOver(approvalPanel(task, act), takeOver);
   const buttons = [];
+  if (takeOver) buttons.push(takeOver);
   if (st.status === 'failed') {
     buttons.push(h('button', { class: 'primary', onclick: (e) => act(e.currentTarget, 'retry', {}, `Task #${task.id} goes again`) }, 'Retry'));
   }
@@ -247,13 +255,68 @@ function actionPanel(task, reload) {
   const budget = TERMINAL.has(st.status) ? null : budgetForm(task, act);
   // Before work starts, what it waits for, its scopes and priority can change.
   const edit = st.status === 'backlog' || st.status === 'ready' ? editForm(task, reload) : null;
+  const say = TERMINAL.has(st.status) ? null : sayForm(task, act);
   if (!buttons.length && !st.note && !budget && !edit) return null;
   const note = st.status === 'failed' ? evidenceView(st.note, `note-${task.id}`) : h('p', { class: 'muted' }, st.note);
   return h('div', { class: 'panel action-panel', id: 'task-note' },
     st.note ? note : null,
+    say,
     buttons.length ? h('div', { class: 'actions' }, buttons) : null,
     edit,
     budget);
+}
+
+/** Where a person can take a task over by hand (`POST api/tasks/{id}/attach`). */
+const ATTACHABLE = new Set(['ready', 'coding', 'verifying', 'reviewing', 'needs_input', 'awaiting_approval', 'failed']);
+
+function withTakeOver(panel, button) {
+  if (button) panel.append(h('div', { class: 'actions' }, button));
+  return panel;
+}
+
+/** A task in a person's hands: where to work on it, how to resume its agent (asked of the
+ * daemon: attaching an attached task changes nothing and says where again), and handing it back. */
+function attachedPanel(task, act) {
+  const where = h('div', { class: 'attached-where' });
+  const show = async (button) => {
+    button.disabled = true;
+    try {
+      const a = await post(`api/tasks/${task.id}/attach`, {});
+      fill(where,
+        h('p', {}, 'Worktree: ', h('code', { class: 'worktree' }, a.worktree), ' on ', h('code', {}, a.branch)),
+        a.resume
+          ? h('div', {}, h('p', { class: 'muted' }, `Resume ${a.resume.agent}'s session there:`), h('pre', { class: 'mono small resume' }, `cd ${a.worktree} && ${a.resume.command}`))
+          : h('p', { class: 'muted' }, 'No agent session to resume by hand.'));
+    } catch (e) {
+      toast(explain(e), 'error');
+      button.disabled = false;
+    }
+  };
+  return h('div', { class: 'panel action-panel needs-you attached-panel', dataset: { task: String(task.id) } },
+    h('p', { class: 'ask' }, h('strong', {}, 'In a person\'s hands. '), 'gaffer leaves this task alone until it is handed back; what is left uncommitted in its worktree is then committed as the person\'s, and the task goes on to verify.'),
+    where,
+    h('div', { class: 'actions' },
+      h('button', { class: 'ghost where', onclick: (e) => show(e.currentTarget) }, 'Show worktree and resume command'),
+      h('button', { class: 'primary release', onclick: (e) => act(e.currentTarget, 'release', {}, `Task #${task.id} is handed back`) }, 'Hand back')));
+}
+
+/** A word to the task's agent: its run going on stops and resumes with it, else its next run
+ * starts with it (`POST api/tasks/{id}/say`). */
+function sayForm(task, act) {
+  const input = h('textarea', { name: 'say', rows: 2, required: true, placeholder: 'Tell the agent something: a hint, a correction, what matters most', 'aria-label': `Message to the agent of task ${task.id}` });
+  const form = h('form', { class: 'say-form', dataset: { task: String(task.id) } },
+    input,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'ghost' }, 'Say to the agent')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    const button = form.querySelector('button[type=submit]');
+    // Sent (the button stays disabled until the page is drawn again): the box empties.
+    act(button, 'say', { text }, `Task #${task.id}'s agent hears it now if it is running, else at its next run`)
+      .then(() => { if (button.disabled) input.value = ''; });
+  });
+  return form;
 }
 
 /** The task's own budget in US dollars; empty sets it back to the project's default. */
