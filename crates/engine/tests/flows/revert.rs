@@ -115,7 +115,13 @@ async fn a_revert_lands_through_verify_and_the_queue_and_the_target_stays_green(
         [Ready, Verifying, Queued, Merging, Merged]
     );
     assert!(h.runs(undo.id).is_empty(), "no agent ran for the revert");
-    assert_eq!(h.events_of(undo.id, event_kind::VERIFY_FINISHED).len(), 1);
+    // One verify of the prepared change at the gate (and one of its candidate in the queue).
+    let gate: Vec<_> = h
+        .events_of(undo.id, event_kind::VERIFY_FINISHED)
+        .into_iter()
+        .filter(|e| e.data["purpose"] == "branch")
+        .collect();
+    assert_eq!(gate.len(), 1);
     assert_eq!(h.events_of(undo.id, event_kind::QUEUE_LANDED).len(), 1);
     // Alpha's change is gone from the target, bravo's is there, and the target passed its tests
     // at every first-parent commit.
