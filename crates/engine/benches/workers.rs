@@ -13,27 +13,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{coder, env_number};
+
 use gaffer_core::{NewTask, Status, TaskId, event_kind};
-use gaffer_test_support::{Agent, EngineHarness};
+use gaffer_test_support::EngineHarness;
 use std::time::{Duration, Instant};
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn coder(tasks: u64, delay_ms: u64) -> Agent {
-    let mut script = String::new();
-    for i in 0..tasks {
-        script.push_str(&format!(
-            "[[task]]\nmatch = \"task {i:02}\"\n[[task.attempt]]\ndelay_ms = {delay_ms}\n\
-             actions = [{{ write = \"f{i:02}.txt\", content = \"{i}\\n\" }}]\n\n"
-        ));
-    }
-    Agent::scripted(&script)
-}
 
 async fn run(workers: usize, tasks: u64, delay_ms: u64) -> Duration {
     let mut d = EngineHarness::builder()

@@ -59,6 +59,21 @@ pub(crate) async fn wait_all_merged(h: &EngineHarness, ids: &[TaskId]) {
     .await;
 }
 
+/// Waits until no job of the board is queued or leased (cleanups included).
+pub(crate) async fn wait_no_job_left(h: &EngineHarness) {
+    h.wait_until("no job left", |h| {
+        let open = h
+            .board()
+            .jobs(&JobFilter {
+                task: None,
+                statuses: vec![JobStatus::Queued, JobStatus::Leased],
+            })
+            .unwrap();
+        open.is_empty().then_some(())
+    })
+    .await;
+}
+
 /// Which daemon (by index) worked in `worktree`.
 fn daemon_of(d: &mut Daemons, worktree: &str) -> Option<usize> {
     (0..d.all().len()).find(|&i| Path::new(worktree).starts_with(d.daemon(i).repo().path()))
@@ -115,18 +130,7 @@ async fn two_daemons_share_eight_tasks_and_land_each_once() {
     d.start_all();
     wait_all_merged(d.daemon(0), &ids).await;
     // And their cleanups done.
-    d.daemon(0)
-        .wait_until("no job left", |h| {
-            let open = h
-                .board()
-                .jobs(&JobFilter {
-                    task: None,
-                    statuses: vec![JobStatus::Queued, JobStatus::Leased],
-                })
-                .unwrap();
-            open.is_empty().then_some(())
-        })
-        .await;
+    wait_no_job_left(d.daemon(0)).await;
     d.stop_all().await;
     assert_landed_once_each(&mut d, &ids);
 

@@ -6,13 +6,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::daemons::{add_tasks, assert_landed_once_each, daemons, wait_all_merged};
-use gaffer_core::{
-    Input, JobKind, JobStatus, NewEvent, Payload, RunStatus, Status, event_kind, payload,
+use crate::daemons::{
+    add_tasks, assert_landed_once_each, daemons, wait_all_merged, wait_no_job_left,
 };
+use gaffer_core::{Input, JobKind, NewEvent, Payload, RunStatus, Status, event_kind, payload};
 use gaffer_engine::JobReport;
 use gaffer_engine::worker::{WorkerCall, WorkerIdentity, serve};
-use gaffer_store::JobFilter;
 use gaffer_test_support::{Daemons, EngineHarness};
 
 /// Whose clone `worktree` is in: `Some(i)` for worker `i`, `None` for anything else.
@@ -37,18 +36,7 @@ async fn workers_take_the_board_s_runs_and_labelled_work_goes_only_to_its_worker
     d.worker(0).start();
     d.worker(1).start();
     wait_all_merged(d.daemon(0), &ids).await;
-    d.daemon(0)
-        .wait_until("no job left", |h| {
-            let open = h
-                .board()
-                .jobs(&JobFilter {
-                    task: None,
-                    statuses: vec![JobStatus::Queued, JobStatus::Leased],
-                })
-                .unwrap();
-            open.is_empty().then_some(())
-        })
-        .await;
+    wait_no_job_left(d.daemon(0)).await;
     d.stop_all().await;
     assert_landed_once_each(&mut d, &ids);
 

@@ -1,0 +1,23 @@
+//! What the landings-per-hour benches share: their knobs and the scripted coder they run.
+
+use gaffer_test_support::Agent;
+
+/// The number in the environment variable `name`, else `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A coder that writes `fNN.txt` for a task titled `task NN`, taking `delay_ms`.
+pub fn coder(tasks: u64, delay_ms: u64) -> Agent {
+    let mut script = String::new();
+    for i in 0..tasks {
+        script.push_str(&format!(
+            "[[task]]\nmatch = \"task {i:02}\"\n[[task.attempt]]\ndelay_ms = {delay_ms}\n\
+             actions = [{{ write = \"f{i:02}.txt\", content = \"{i}\\n\" }}]\n\n"
+        ));
+    }
+    Agent::scripted(&script)
+}
