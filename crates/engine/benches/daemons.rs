@@ -16,7 +16,7 @@ mod common;
 
 use common::{coder, env_number};
 
-use gaffer_core::{Status, TaskId, event_kind};
+use gaffer_core::TaskId;
 use gaffer_test_support::EngineHarness;
 use std::time::{Duration, Instant};
 
@@ -34,20 +34,7 @@ async fn run(daemons: usize, tasks: u64, delay_ms: u64) -> Duration {
         .collect();
     let start = Instant::now();
     d.start_all();
-    d.daemon(0)
-        .wait_until("every task to merge", |h| {
-            ids.iter()
-                .all(|id| h.task(*id).status() == Status::Merged)
-                .then_some(())
-        })
-        .await;
-    let wall = start.elapsed();
-    d.stop_all().await;
-    for id in &ids {
-        let landed = d.daemon(0).events_of(*id, event_kind::QUEUE_LANDED).len();
-        assert_eq!(landed, 1, "task {id} landed {landed} times");
-    }
-    wall
+    common::landed_once_each(&mut d, &ids, start).await
 }
 
 fn main() {
