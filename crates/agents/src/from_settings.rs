@@ -60,6 +60,7 @@ fn spec(name: &str, agent: &AgentSettings, at: &Build<'_>) -> Result<AgentSpec, 
             .model
             .clone()
             .unwrap_or_else(|| agent.kind().as_str().to_string()),
+        configured_model: agent.model.clone(),
         family: agent.family.clone(),
         backend: build(agent, at)?,
     })
@@ -180,6 +181,7 @@ pub fn default_agent(
     Ok(AgentSpec {
         name: name.to_string(),
         model: agent.model.clone().unwrap_or_else(|| "default".to_string()),
+        configured_model: agent.model.clone(),
         family: agent.family.clone(),
         backend: build(&agent, &at)?,
     })

@@ -79,9 +79,21 @@ pub trait AgentBackend: Send + Sync {
 #[derive(Clone)]
 pub struct AgentSpec {
     pub name: String,
+    /// The model, for records and prices: the configured one, else the backend's name.
     pub model: String,
+    /// The model the configuration names; without one a run asks for none and the agent's CLI
+    /// or endpoint uses its own default (never the backend's name as a model).
+    pub configured_model: Option<String>,
     pub family: String,
     pub backend: Arc<dyn AgentBackend>,
+}
+
+impl AgentSpec {
+    /// The model a run asks for: the configured one, else none (empty), which the backends read
+    /// as "your own default".
+    pub fn run_model(&self) -> String {
+        self.configured_model.clone().unwrap_or_default()
+    }
 }
 
 /// The agents a project configured, by name.

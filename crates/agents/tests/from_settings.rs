@@ -63,8 +63,53 @@ fn every_backend_is_built_from_its_settings() {
             ("x", "codex".into(), "openai".into()),
         ]
     );
-    // A CLI agent's model is its backend's name unless it names one.
+    // A CLI agent's model is its backend's name unless it names one, for records and prices;
+    // its runs ask for no model, so the CLI uses its own default (`--model claude` is no model).
     assert_eq!(registry.get("c").unwrap().model, "claude");
+    assert_eq!(registry.get("c").unwrap().run_model(), "");
+    assert_eq!(registry.get("o").unwrap().run_model(), "m");
+}
+
+/// The CLIs run in a clean environment: a provider base URL set for gaffer reaches Claude Code
+/// (and Codex) through the agent, as the agent's own `base_url` would.
+#[test]
+fn a_cli_agent_takes_its_endpoint_from_gaffer_s_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("script.json"), r#"{"task": []}"#).unwrap();
+    let env = Environment::fixed([
+        ("ANTHROPIC_BASE_URL", "http://10.0.0.2:8080"),
+        ("OPENAI_BASE_URL", "http://10.0.0.3:8080/v1"),
+        ("MY_KEY", "k"),
+    ]);
+    let registry = agents_from_settings(&settings(AGENTS), dir.path(), &env).unwrap();
+    let claude = registry
+        .get("c")
+        .unwrap()
+        .backend
+        .by_hand("s", dir.path())
+        .unwrap();
+    assert!(
+        claude
+            .env
+            .contains(&("ANTHROPIC_BASE_URL".into(), "http://10.0.0.2:8080".into())),
+        "{:?}",
+        claude.env
+    );
+    assert!(
+        !claude.args.contains(&"--model".to_string()),
+        "{:?}",
+        claude.args
+    );
+    // The agent's own base_url wins over the environment's.
+    let codex = registry
+        .get("x")
+        .unwrap()
+        .backend
+        .by_hand("s", dir.path())
+        .unwrap();
+    let line = codex.shell_line();
+    assert!(line.contains("127.0.0.1:9"), "{line}");
+    assert!(!line.contains("10.0.0.3"), "{line}");
 }
 
 #[test]

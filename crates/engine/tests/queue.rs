@@ -30,6 +30,7 @@ fn registry() -> Registry {
     registry.insert(gaffer_agents::AgentSpec {
         name: "scripted".into(),
         model: "script".into(),
+        configured_model: Some("script".into()),
         family: "scripted".into(),
         backend: Arc::new(ScriptedBackend::new(
             toml::from_str::<Script>(SCRIPT).unwrap(),

@@ -26,10 +26,11 @@ pub struct ClaudeOptions {
     /// `--dangerously-skip-permissions`: every tool runs without asking. When gaffer runs as
     /// root, gaffer also sets `IS_SANDBOX=1`, without which the CLI refuses.
     pub skip_permissions: bool,
-    /// `ANTHROPIC_BASE_URL` for the CLI; without it the variable passes through from gaffer's
-    /// environment, if set there.
+    /// `ANTHROPIC_BASE_URL` for the CLI: the agent's `base_url`, else the variable as gaffer's
+    /// own environment has it (read when the agent is built).
     pub base_url: Option<String>,
-    /// `ANTHROPIC_API_KEY` for the CLI; without it the variable passes through likewise.
+    /// `ANTHROPIC_API_KEY` for the CLI: the key read from the variable the agent's
+    /// `api_key_env` names.
     pub api_key: Option<String>,
     /// `--max-turns`.
     pub max_turns: Option<u32>,
@@ -86,7 +87,12 @@ pub(crate) fn from_settings(
         model: agent.model.clone(),
         permission_mode: own.permission_mode.map(|m| m.as_str().to_string()),
         skip_permissions: own.skip_permissions,
-        base_url: agent.base_url.clone(),
+        // gaffer's sandbox gives the CLI a clean environment: a base URL set for gaffer
+        // (a gateway, a proxy) must be handed on explicitly, as for Codex.
+        base_url: agent
+            .base_url
+            .clone()
+            .or_else(|| at.env.var(ANTHROPIC.base_url_env)),
         api_key: at.api_key(&own.credentials),
         max_turns: agent.max_turns,
         extra_args: own.args.clone(),

@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &AgentRunArgs) -> CliResult<()> {
         prompt: args.prompt.clone(),
         system_prompt: String::new(),
         worktree: dir.clone(),
-        model: agent.model.clone(),
+        model: agent.run_model(),
         resume_session: args.resume.clone(),
         env: Vec::new(),
         max_wall: Duration::from_secs(args.timeout),

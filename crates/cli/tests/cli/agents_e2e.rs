@@ -757,3 +757,140 @@ async fn attach_prints_a_command_that_resumes_claudes_session_by_hand() {
     assert_eq!(landed.trim(), "written by a person");
     server.shutdown().await.unwrap();
 }
+
+const INIT_SCRIPT: &str = r#"
+# The reviewer's conversation comes first: its marker is in gaffer's reviewer prompt only, while
+# the task's own marker is in the reviewer's prompt too.
+[[conversations]]
+name = "review"
+marker = "You are a reviewer"
+  [[conversations.turns]]
+  text = '{"verdict": "approve", "summary": "The note is there, as asked."}'
+  usage = { input_tokens = 900, output_tokens = 20 }
+
+[[conversations]]
+name = "code"
+marker = "MOCK:init-crew"
+  [[conversations.turns]]
+  text = "STATUS: writing the note"
+  usage = { input_tokens = 1000, output_tokens = 30 }
+    [[conversations.turns.tool_calls]]
+    name = "Write"
+    arguments = { file_path = "{{cwd}}/note.txt", content = "written by the crew init found\n" }
+  [[conversations.turns]]
+  text = "Wrote note.txt."
+  usage = { input_tokens = 1200, output_tokens = 10 }
+"#;
+
+/// A first run as a person makes it: `gaffer init` on a machine with the real `claude` and
+/// `codex` on PATH writes a crew (Claude codes, Codex of the other family reviews), `doctor`
+/// accepts it, and `gaffer up` takes a task to merged with that file exactly as init wrote it:
+/// the CLIs reach the scripted model server only through the provider variables a person sets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crew_init_writes_from_the_real_clis_merges_a_task() {
+    let Some(bin) = npm_bin() else { return };
+    let server = MockServer::start(Script::from_toml_str(INIT_SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let anthropic = server.base_url();
+    let openai = server.openai_base_url();
+    let env: [(&str, &str); 5] = [
+        ("PATH", &path),
+        ("ANTHROPIC_BASE_URL", &anthropic),
+        ("ANTHROPIC_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", &openai),
+        ("OPENAI_API_KEY", "sk-test"),
+    ];
+    let project = Project::bare();
+    project
+        .repo
+        .write("Makefile", "test:\n\ttest -f README.md\n");
+    project.repo.commit_all("a project with a Makefile");
+
+    let out = project
+        .gaffer()
+        .arg("init")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("agents: claude, codex"), "{stdout}");
+    let written = project.repo.read("gaffer.toml");
+    let doc: toml::Table = written.parse().unwrap();
+    assert_eq!(
+        doc["roles"]["coder"][0].as_str(),
+        Some("claude"),
+        "{written}"
+    );
+    assert_eq!(
+        doc["roles"]["reviewer"][0].as_str(),
+        Some("codex"),
+        "{written}"
+    );
+    project.repo.commit_all("gaffer.toml as init wrote it");
+
+    let out = project
+        .gaffer()
+        .arg("doctor")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "doctor refused the crew init wrote:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let daemon = project.start_daemon_with_env(&env);
+    let id = project.add_task("Write a note MOCK:init-crew", &["--scope", "note.txt"]);
+    let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        project.wait_for_status(id, "merged")
+    }))
+    .unwrap_or_else(|e| {
+        eprintln!("{}", project.daemon_log());
+        let log = project
+            .gaffer()
+            .args(["log", &id.to_string(), "--full"])
+            .output()
+            .unwrap();
+        eprintln!("{}", String::from_utf8_lossy(&log.stdout));
+        for r in server.requests() {
+            eprintln!("{} {} -> {:?}", r.method, r.path, r.conversation);
+        }
+        std::panic::resume_unwind(e)
+    });
+    drop(daemon);
+    let runs = shown["runs"].as_array().unwrap();
+    let by_role = |role: &str| -> Vec<&str> {
+        runs.iter()
+            .filter(|r| r["role"] == role)
+            .filter_map(|r| r["agent"].as_str())
+            .collect()
+    };
+    assert_eq!(by_role("coder"), ["claude"], "{shown:#}");
+    assert_eq!(by_role("reviewer"), ["codex"], "{shown:#}");
+    assert!(runs.iter().all(|r| r["status"] == "succeeded"), "{shown:#}");
+    let landed = project.repo.git(&["show", "gaffer/landed/main:note.txt"]);
+    assert_eq!(landed.trim(), "written by the crew init found");
+    // Both CLIs reached the scripted server, each for its own part.
+    let served: Vec<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.conversation.clone())
+        .collect();
+    assert!(served.iter().any(|c| c == "code"), "{served:?}");
+    assert!(served.iter().any(|c| c == "review"), "{served:?}");
+    server.shutdown().await.unwrap();
+}

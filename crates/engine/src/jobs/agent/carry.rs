@@ -199,7 +199,7 @@ async fn prepare<'a>(
         prompt,
         system_prompt,
         worktree: spot.worktree.to_path_buf(),
-        model: agent.model.clone(),
+        model: agent.run_model(),
         resume_session: resume,
         env,
         // The agent's own `timeout`, else at least an hour (and never less than verify may take).
