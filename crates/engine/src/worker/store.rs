@@ -12,9 +12,9 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
-    NewWorkerToken, Result, Store, StoreError, TaskEdit, TaskFilter, UsageDimension, UsageRow,
-    UsageTotals, WorkerToken,
+    BoardRows, Commit, EventFilter, HeldLease, HostInfo, JobFilter, LeaseHolder, Listener,
+    NewProject, NewWorkerToken, Result, Store, StoreError, TaskEdit, TaskFilter, UsageDimension,
+    UsageRow, UsageTotals, WorkerToken,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -230,6 +230,15 @@ impl Store for WorkerStore {
         self.ask(WorkerCall::Heartbeat {
             job,
             owner: owner.to_string(),
+            lease_ms,
+        })
+    }
+    fn heartbeat_jobs(&self, leases: &[HeldLease], lease_ms: i64) -> Result<Vec<HeldLease>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ask(WorkerCall::Heartbeats {
+            leases: leases.to_vec(),
             lease_ms,
         })
     }

@@ -2,8 +2,9 @@
 //!
 //! Each [`SqliteStore`] owns one connection behind a mutex; any number of them, in one process
 //! or several, may open the same file. Writes run in `BEGIN IMMEDIATE` transactions (the write
-//! lock is taken up front, so two writers never deadlock upgrading a read lock), and contention
-//! is absorbed by the busy timeout and retry loop in [`retry`]: callers never see
+//! lock is taken up front, so two writers never deadlock upgrading a read lock). The writers of
+//! one process on one file wait their turn on the file's [`gate`]; contention with other
+//! processes is absorbed by the busy handler and retry loop in [`retry`]: callers never see
 //! "database is locked".
 //!
 //! Once a write has committed, the handle tells the listeners of every handle of this process on
@@ -15,6 +16,7 @@ mod commit;
 mod connection;
 mod copy;
 mod events;
+mod gate;
 mod hosts;
 mod jobs;
 mod leases;
@@ -28,9 +30,9 @@ mod worker_tokens;
 
 use crate::clock::SystemClock;
 use crate::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
-    NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
-    WorkerToken,
+    BoardRows, Commit, EventFilter, HeldLease, HostInfo, JobFilter, LeaseHolder, Listener,
+    NewProject, NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow,
+    UsageTotals, WorkerToken,
 };
 use changes::{Changes, Touched};
 use gaffer_core::{
@@ -48,6 +50,7 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     path: PathBuf,
     changes: Changes,
+    gate: gate::Gate,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -69,6 +72,7 @@ impl SqliteStore {
             clock,
             path: path.to_path_buf(),
             changes: Changes::join(path),
+            gate: gate::Gate::join(path),
         })
     }
 
@@ -109,6 +113,7 @@ impl SqliteStore {
     ) -> Result<T> {
         let value = {
             let mut conn = self.lock();
+            let _turn = self.gate.enter();
             retry(|| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let value = f(&tx, self.clock.now_ms())?;
@@ -116,6 +121,7 @@ impl SqliteStore {
                 Ok(value)
             })?
         };
+        self.gate.committed();
         self.changes.publish(touched(&value));
         Ok(value)
     }
@@ -254,6 +260,10 @@ impl Store for SqliteStore {
 
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
         self.write(|c, now| jobs::heartbeat(c, job, owner, lease_ms, now))
+    }
+
+    fn heartbeat_jobs(&self, leases: &[HeldLease], lease_ms: i64) -> Result<Vec<HeldLease>> {
+        self.write(|c, now| jobs::heartbeat_many(c, leases, lease_ms, now))
     }
 
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
