@@ -12,6 +12,7 @@
 
 mod changes;
 mod children;
+mod combine;
 mod commit;
 mod connection;
 mod copy;
@@ -31,8 +32,8 @@ mod worker_tokens;
 use crate::clock::SystemClock;
 use crate::{
     BoardRows, Commit, EventFilter, HeldLease, HostInfo, JobFilter, LeaseHolder, Listener,
-    NewProject, NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow,
-    UsageTotals, WorkerToken,
+    NewProject, NewWorkerToken, Result, Store, StoreError, TaskEdit, TaskFilter, UsageDimension,
+    UsageRow, UsageTotals, WorkerToken,
 };
 use changes::{Changes, Touched};
 use gaffer_core::{
@@ -51,6 +52,8 @@ pub struct SqliteStore {
     path: PathBuf,
     changes: Changes,
     gate: gate::Gate,
+    /// Claims and commits waiting for the connection (`combine`).
+    queue: combine::Queue,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -73,6 +76,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             changes: Changes::join(path),
             gate: gate::Gate::join(path),
+            queue: combine::Queue::default(),
         })
     }
 
@@ -126,6 +130,30 @@ impl SqliteStore {
         Ok(value)
     }
 
+    /// Runs `op` in a write transaction together with the claims and commits waiting for this
+    /// handle, or takes its result when a previous holder of the connection already ran it
+    /// (`combine`). Listeners hear of the batch's changes before any of its callers returns.
+    fn combined(&self, op: combine::Op) -> Result<combine::Done> {
+        let slot = self.queue.push(op);
+        let mut conn = self.lock();
+        if let Some(done) = combine::result(&slot) {
+            return done;
+        }
+        let touched = {
+            let _turn = self.gate.enter();
+            combine::run_queued(&mut conn, &self.queue, self.clock.as_ref())
+        };
+        self.gate.committed();
+        // Listeners must not call back into the store: they may run with the connection held.
+        self.changes.publish(touched);
+        drop(conn);
+        combine::result(&slot).unwrap_or_else(|| {
+            Err(StoreError::Database(
+                "a write was lost: the thread running it panicked".into(),
+            ))
+        })
+    }
+
     /// Runs `f` in a read transaction: one consistent snapshot, never blocking writers.
     fn read<T>(&self, mut f: impl FnMut(&Connection, i64) -> TxResult<T>) -> Result<T> {
         let mut conn = self.lock();
@@ -136,6 +164,11 @@ impl SqliteStore {
             Ok(value)
         })
     }
+}
+
+/// A combined write answered as another kind of write: a bug, said rather than panicked.
+fn mismatch() -> StoreError {
+    StoreError::Database("a combined write got another write's result".into())
 }
 
 impl Store for SqliteStore {
@@ -178,13 +211,10 @@ impl Store for SqliteStore {
     }
 
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
-        self.write_then(
-            |c, now| commit::apply(c, commit, now),
-            |written| Touched {
-                events: !written.is_empty(),
-                jobs: !commit.enqueue.is_empty(),
-            },
-        )
+        match self.combined(combine::Op::Commit(commit.clone()))? {
+            combine::Done::Committed(written) => Ok(written),
+            combine::Done::Claimed(_) => Err(mismatch()),
+        }
     }
 
     fn append_events(&self, events: &[NewEvent]) -> Result<Vec<Event>> {
@@ -212,7 +242,16 @@ impl Store for SqliteStore {
         labels: &[String],
         lease_ms: i64,
     ) -> Result<Option<Job>> {
-        self.write(|c, now| jobs::claim(c, owner, kinds, labels, lease_ms, now))
+        let op = combine::Op::Claim {
+            owner: owner.to_string(),
+            kinds: kinds.to_vec(),
+            labels: labels.to_vec(),
+            lease_ms,
+        };
+        match self.combined(op)? {
+            combine::Done::Claimed(job) => Ok(job),
+            combine::Done::Committed(_) => Err(mismatch()),
+        }
     }
 
     fn announce_host(

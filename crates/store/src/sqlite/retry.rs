@@ -87,7 +87,7 @@ impl From<StoreError> for TxError {
 }
 
 impl TxError {
-    fn is_busy(&self) -> bool {
+    pub(super) fn is_busy(&self) -> bool {
         match self {
             TxError::Sql(e) => is_busy(e),
             TxError::Store(_) => false,
