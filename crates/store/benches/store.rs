@@ -228,15 +228,41 @@ fn child(spec: &str) -> BenchResult<()> {
     Ok(())
 }
 
-fn drain(path: &Path, layout: Layout, claimers: usize) -> BenchResult<(f64, Vec<Duration>)> {
+/// Processor time used so far by this process and its children that ended, when the system
+/// says (Linux: `/proc/self/stat`, in clock ticks of 10 ms).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime, stime, cutime, cstime: fields 14 to 17 of the line, 12 to 15 after the name.
+    let ticks: u64 = fields
+        .get(11..15)?
+        .iter()
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Drains the queue in `layout`; the rate, the claims' latencies and the processor time used
+/// per job (by every claimer: what the machine spent, whatever else ran on it).
+fn drain(
+    path: &Path,
+    layout: Layout,
+    claimers: usize,
+) -> BenchResult<(f64, Vec<Duration>, Option<Duration>)> {
     enqueue(path)?;
+    let cpu_before = cpu_time();
     let (rate, claimed) = match layout {
         Layout::OneStore => drain_in_process(path, claimers, true)?,
         Layout::StoreEach => drain_in_process(path, claimers, false)?,
         Layout::ProcessEach => drain_in_processes(path, claimers)?,
     };
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before) / JOBS as u32);
     exactly_once(path, &claimed.jobs)?;
-    Ok((rate, claimed.latencies))
+    Ok((rate, claimed.latencies, cpu))
 }
 
 /// Every job of the queue claimed once, none twice, none left.
@@ -272,10 +298,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-fn row(what: &str, rate: f64, mut latencies: Vec<Duration>) {
+fn row(what: &str, rate: f64, mut latencies: Vec<Duration>, cpu: Option<Duration>) {
     latencies.sort();
+    let cpu = cpu.map_or("-".to_string(), |c| format!("{:.1}", c.as_secs_f64() * 1e6));
     println!(
-        "{what:<46} {rate:>10.0} {:>10.1} {:>10.1}",
+        "{what:<46} {rate:>10.0} {:>10.1} {:>10.1} {cpu:>10}",
         percentile(&latencies, 0.5).as_secs_f64() * 1e6,
         percentile(&latencies, 0.99).as_secs_f64() * 1e6
     );
@@ -287,18 +314,18 @@ fn main() -> BenchResult<()> {
     }
     let dir = tempfile::tempdir()?;
     println!(
-        "{:<46} {:>10} {:>10} {:>10}",
-        "gaffer-store (SQLite, WAL)", "per second", "p50 µs", "p99 µs"
+        "{:<46} {:>10} {:>10} {:>10} {:>10}",
+        "gaffer-store (SQLite, WAL)", "per second", "p50 µs", "p99 µs", "cpu µs/job"
     );
-    println!("{}", "-".repeat(79));
+    println!("{}", "-".repeat(90));
     let (rate, lat) = create_tasks(&dir.path().join("tasks.db"))?;
-    row(&format!("create_task ({TASKS} tasks)"), rate, lat);
+    row(&format!("create_task ({TASKS} tasks)"), rate, lat, None);
     for layout in [Layout::OneStore, Layout::StoreEach, Layout::ProcessEach] {
         for claimers in [1, 4, 8] {
             let path = dir
                 .path()
                 .join(format!("jobs-{}-{claimers}.db", layout as u8));
-            let (rate, lat) = drain(&path, layout, claimers)?;
+            let (rate, lat, cpu) = drain(&path, layout, claimers)?;
             row(
                 &format!(
                     "claim+complete, {claimers} claimer{}, {}",
@@ -307,12 +334,14 @@ fn main() -> BenchResult<()> {
                 ),
                 rate,
                 lat,
+                cpu,
             );
         }
     }
     println!(
-        "(latency: one create_task call; one claim_job call. Every job claimed exactly once, \
-         checked. Baseline: a process each)"
+        "(latency: one create_task call; one claim_job call. cpu: processor time of all the \
+         claimers per job claimed and completed. Every job claimed exactly once, checked. \
+         Baseline: a process each)"
     );
     Ok(())
 }
