@@ -30,12 +30,12 @@ pub(super) enum Op {
         labels: Vec<String>,
         lease_ms: i64,
     },
-    Commit(Commit),
+    Commit(Box<Commit>),
 }
 
 /// What a request wrote.
 pub(super) enum Done {
-    Claimed(Option<Job>),
+    Claimed(Option<Box<Job>>),
     Committed(Vec<Event>),
 }
 
@@ -88,7 +88,7 @@ fn run(conn: &Connection, op: &Op, now: i64) -> TxResult<Done> {
             kinds,
             labels,
             lease_ms,
-        } => Done::Claimed(jobs::claim(conn, owner, kinds, labels, *lease_ms, now)?),
+        } => Done::Claimed(jobs::claim(conn, owner, kinds, labels, *lease_ms, now)?.map(Box::new)),
         Op::Commit(c) => Done::Committed(commit::apply(conn, c, now)?),
     })
 }
@@ -211,7 +211,7 @@ mod tests {
             lease_ms: 1_000,
         };
         let complete = |id, owner: &str| {
-            Op::Commit(Commit {
+            Op::Commit(Box::new(Commit {
                 complete_job: Some(JobCompletion {
                     job: id,
                     owner: owner.into(),
@@ -220,7 +220,7 @@ mod tests {
                 }),
                 enqueue: vec![job(0)],
                 ..Commit::default()
-            })
+            }))
         };
         let first = gaffer_core::JobId(1);
         let queue = Queue::default();

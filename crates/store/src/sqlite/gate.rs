@@ -102,7 +102,7 @@ impl Gate {
     /// A write transaction committed: every [`WAKE_EVERY`] of them, the checkpointer is woken.
     pub(super) fn committed(&self) {
         let n = self.0.commits.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % WAKE_EVERY == 0 {
+        if n.is_multiple_of(WAKE_EVERY) {
             // A checkpointer that is gone (it could not start) is no error.
             let _ = locked(&self.0.wake).send(());
         }

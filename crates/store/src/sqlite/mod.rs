@@ -211,7 +211,7 @@ impl Store for SqliteStore {
     }
 
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
-        match self.combined(combine::Op::Commit(commit.clone()))? {
+        match self.combined(combine::Op::Commit(Box::new(commit.clone())))? {
             combine::Done::Committed(written) => Ok(written),
             combine::Done::Claimed(_) => Err(mismatch()),
         }
@@ -249,7 +249,7 @@ impl Store for SqliteStore {
             lease_ms,
         };
         match self.combined(op)? {
-            combine::Done::Claimed(job) => Ok(job),
+            combine::Done::Claimed(job) => Ok(job.map(|j| *j)),
             combine::Done::Committed(_) => Err(mismatch()),
         }
     }
