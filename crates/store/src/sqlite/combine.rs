@@ -20,7 +20,8 @@ use super::{commit, jobs};
 use crate::{Commit, Result, StoreError};
 use gaffer_core::{Clock, Event, Job, JobKind};
 use rusqlite::{Connection, TransactionBehavior};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// A write waiting for the connection.
 pub(super) enum Op {
@@ -51,8 +52,43 @@ impl Done {
     }
 }
 
-/// Where a request's result goes.
-type Slot = Arc<Mutex<Option<Result<Done>>>>;
+/// Where a request's result goes, and how its caller is told.
+#[derive(Default)]
+pub(super) struct Answer {
+    result: Mutex<Option<Result<Done>>>,
+    ready: Condvar,
+}
+
+type Slot = Arc<Answer>;
+
+impl Answer {
+    fn put(&self, result: Result<Done>) {
+        *locked(&self.result) = Some(result);
+        self.ready.notify_one();
+    }
+
+    /// The result once a holder of the connection has put it there.
+    pub(super) fn take(&self) -> Option<Result<Done>> {
+        locked(&self.result).take()
+    }
+
+    /// Waits up to `timeout` for the result (or for a nudge to try the connection again).
+    pub(super) fn wait(&self, timeout: Duration) -> Option<Result<Done>> {
+        let mut result = locked(&self.result);
+        if result.is_none() {
+            result = self
+                .ready
+                .wait_timeout(result, timeout)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        result.take()
+    }
+
+    fn nudge(&self) {
+        self.ready.notify_one();
+    }
+}
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A queue and result slots: still valid whatever panicked while one was held.
@@ -74,11 +110,20 @@ impl Queue {
     fn take(&self) -> Vec<(Op, Slot)> {
         std::mem::take(&mut *locked(&self.0))
     }
+
+    /// Tells the callers of the waiting requests to try the connection (its holder just let
+    /// it go without running them): the first to get it runs them all.
+    pub(super) fn nudge_waiting(&self) {
+        for (_, slot) in locked(&self.0).iter() {
+            slot.nudge();
+        }
+    }
 }
 
 /// The result in `slot`, once a holder of the connection has put it there.
-pub(super) fn result(slot: &Slot) -> Option<Result<Done>> {
-    locked(slot).take()
+#[cfg(test)]
+fn result(slot: &Slot) -> Option<Result<Done>> {
+    slot.take()
 }
 
 fn run(conn: &Connection, op: &Op, now: i64) -> TxResult<Done> {
@@ -146,7 +191,7 @@ pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock
                     touched.events |= t.events;
                     touched.jobs |= t.jobs;
                 }
-                *locked(slot) = Some(result);
+                slot.put(result);
             }
         }
         Err(e) => {
@@ -154,14 +199,14 @@ pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock
             // request's own failure stayed in its savepoint, so what failed the batch is the
             // database's, and every request gets what it says.
             if let [(_, slot)] = batch.as_slice() {
-                *locked(slot) = Some(Err(e));
+                slot.put(Err(e));
             } else {
                 let message = match e {
                     StoreError::Database(m) => m,
                     other => other.to_string(),
                 };
                 for (_, slot) in &batch {
-                    *locked(slot) = Some(Err(StoreError::Database(message.clone())));
+                    slot.put(Err(StoreError::Database(message.clone())));
                 }
             }
         }

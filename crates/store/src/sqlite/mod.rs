@@ -131,27 +131,50 @@ impl SqliteStore {
     }
 
     /// Runs `op` in a write transaction together with the claims and commits waiting for this
-    /// handle, or takes its result when a previous holder of the connection already ran it
-    /// (`combine`). Listeners hear of the batch's changes before any of its callers returns.
+    /// handle, or takes its result when a holder of the connection already ran it (`combine`).
+    /// A caller whose request waits does not queue for the connection: it waits for its
+    /// answer, trying the connection whenever it is free, so a caller that keeps coming back
+    /// cannot keep it from returning. Listeners hear of a batch's changes before any of its
+    /// callers returns.
     fn combined(&self, op: combine::Op) -> Result<combine::Done> {
         let slot = self.queue.push(op);
-        let mut conn = self.lock();
-        if let Some(done) = combine::result(&slot) {
-            return done;
+        loop {
+            if let Some(done) = slot.take() {
+                return done;
+            }
+            let mut conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    // Woken with the answer, or nudged when the connection is let go.
+                    if let Some(done) = slot.wait(COMBINED_WAIT) {
+                        return done;
+                    }
+                    continue;
+                }
+            };
+            if let Some(done) = slot.take() {
+                return done;
+            }
+            let touched = {
+                let _turn = self.gate.enter();
+                combine::run_queued(&mut conn, &self.queue, self.clock.as_ref())
+            };
+            self.gate.committed();
+            // Listeners must not call back into the store: they may run with the connection
+            // held.
+            self.changes.publish(touched);
+            drop(conn);
+            // Requests queued while this batch ran: their callers try the connection now.
+            self.queue.nudge_waiting();
+            // The batch held this request unless a holder that took it panicked: answered
+            // under the connection, so it is there now or never.
+            return slot.take().unwrap_or_else(|| {
+                Err(StoreError::Database(
+                    "a write was lost: the thread running it panicked".into(),
+                ))
+            });
         }
-        let touched = {
-            let _turn = self.gate.enter();
-            combine::run_queued(&mut conn, &self.queue, self.clock.as_ref())
-        };
-        self.gate.committed();
-        // Listeners must not call back into the store: they may run with the connection held.
-        self.changes.publish(touched);
-        drop(conn);
-        combine::result(&slot).unwrap_or_else(|| {
-            Err(StoreError::Database(
-                "a write was lost: the thread running it panicked".into(),
-            ))
-        })
     }
 
     /// Runs `f` in a read transaction: one consistent snapshot, never blocking writers.
@@ -165,6 +188,10 @@ impl SqliteStore {
         })
     }
 }
+
+/// How long a combined request's caller waits for its answer before it tries the connection
+/// again (it is woken earlier when the answer comes or the connection is let go by a batch).
+const COMBINED_WAIT: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// A combined write answered as another kind of write: a bug, said rather than panicked.
 fn mismatch() -> StoreError {
