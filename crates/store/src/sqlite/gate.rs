@@ -7,9 +7,10 @@
 //! CLI command beside the daemon's server, tests, the bench's claimers) can wait for each other
 //! properly: each write transaction first takes the file's gate, a mutex shared by every handle
 //! of this process on that file (a process-wide registry keyed by canonical path, as for
-//! [`super::changes`]). A writer that waits on the gate is woken the moment the previous one
-//! commits, instead of sleeping in SQLite's busy handler while the lock sits free. Readers never
-//! take it (in WAL mode they do not block the writer).
+//! [`super::changes`]). A writer that waits on the gate is handed the turn the moment the
+//! previous one commits, in the order the writers came, instead of sleeping in SQLite's busy
+//! handler while the lock sits free. Readers never take it (in WAL mode they do not block the
+//! writer).
 //!
 //! **Checkpoints off the writers' path.** A checkpoint copies the WAL back into the database
 //! and is the one place where `synchronous=NORMAL` calls fsync (on the WAL, then on the
@@ -44,7 +45,7 @@ const IDLE: Duration = Duration::from_secs(1);
 
 /// What the handles of this process on one file share.
 struct Shared {
-    turn: Mutex<()>,
+    turn: Turn,
     commits: AtomicU64,
     /// Wakes the checkpointer; dropped with the last handle, which ends it.
     wake: Mutex<Sender<()>>,
@@ -53,8 +54,73 @@ struct Shared {
 /// A handle's place among the handles of this process on its file.
 pub(super) struct Gate(Arc<Shared>);
 
-/// Held while a write transaction runs.
-pub(super) type Entered<'a> = MutexGuard<'a, ()>;
+/// The turn to write, handed from one writer to the next in the order they came: a writer
+/// that just let it go and comes straight back queues behind those already waiting (with a
+/// plain mutex it took the turn again and again while they waited).
+#[derive(Default)]
+struct Turn {
+    state: Mutex<TurnState>,
+}
+
+#[derive(Default)]
+struct TurnState {
+    held: bool,
+    line: std::collections::VecDeque<Arc<Waiter>>,
+}
+
+/// A writer waiting in line, told when the turn is its.
+#[derive(Default)]
+struct Waiter {
+    go: Mutex<bool>,
+    called: std::sync::Condvar,
+}
+
+/// Held while a write transaction runs; passes the turn on when dropped.
+pub(super) struct Entered<'a> {
+    turn: &'a Turn,
+}
+
+impl Turn {
+    fn enter(&self) -> Entered<'_> {
+        let waiter = {
+            let mut state = locked(&self.state);
+            if !state.held {
+                state.held = true;
+                return Entered { turn: self };
+            }
+            let waiter = Arc::new(Waiter::default());
+            state.line.push_back(Arc::clone(&waiter));
+            waiter
+        };
+        let mut go = locked(&waiter.go);
+        while !*go {
+            go = waiter
+                .called
+                .wait(go)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        Entered { turn: self }
+    }
+
+    #[cfg(test)]
+    fn is_held(&self) -> bool {
+        locked(&self.state).held
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        let mut state = locked(&self.turn.state);
+        match state.line.pop_front() {
+            // Handed over: the turn stays held, by the next in line.
+            Some(next) => {
+                *locked(&next.go) = true;
+                next.called.notify_one();
+            }
+            None => state.held = false,
+        }
+    }
+}
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing is guarded but the turn, a sender and the registry: a panic leaves them usable.
@@ -96,7 +162,7 @@ impl Gate {
 
     /// Waits for this process's turn to write the file.
     pub(super) fn enter(&self) -> Entered<'_> {
-        locked(&self.0.turn)
+        self.0.turn.enter()
     }
 
     /// A write transaction committed: every [`WAKE_EVERY`] of them, the checkpointer is woken.
@@ -112,7 +178,7 @@ impl Gate {
 impl Shared {
     fn new(wake: Sender<()>) -> Shared {
         Shared {
-            turn: Mutex::new(()),
+            turn: Turn::default(),
             commits: AtomicU64::new(0),
             wake: Mutex::new(wake),
         }
@@ -152,7 +218,7 @@ fn checkpointer(path: &Path, woken: &Receiver<()>, shared: &Weak<Shared>) {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
-                let _turn = locked(&shared.turn);
+                let _turn = shared.turn.enter();
                 if let Err(e) = checkpoint(c) {
                     tracing::debug!("checkpoint: {e}");
                 }
@@ -182,8 +248,10 @@ mod tests {
         let other = Gate::join(&b);
         assert!(Arc::ptr_eq(&first.0, &second.0));
         assert!(!Arc::ptr_eq(&first.0, &other.0));
-        let _turn = first.enter();
-        assert!(second.0.turn.try_lock().is_err(), "the second handle waits");
-        assert!(other.0.turn.try_lock().is_ok(), "another file does not");
+        let turn = first.enter();
+        assert!(second.0.turn.is_held(), "the second handle waits");
+        assert!(!other.0.turn.is_held(), "another file does not");
+        drop(turn);
+        assert!(!second.0.turn.is_held());
     }
 }
