@@ -84,6 +84,8 @@ pub struct Engine {
     /// The same for agent runs.
     agents_held_back: Mutex<Option<String>>,
     running: Mutex<HashMap<JobId, Running>>,
+    /// The leases of the running jobs, renewed together (`crate::heartbeats`).
+    heartbeats: Arc<crate::heartbeats::Heartbeats>,
     /// Numbers each claim (see `fill`).
     claims: AtomicU64,
     /// When the last agent run was handed out (for `engine.agent_stagger`).
@@ -204,6 +206,7 @@ impl Engine {
             held_back: Mutex::new(None),
             agents_held_back: Mutex::new(None),
             running: Mutex::new(HashMap::new()),
+            heartbeats: Arc::default(),
             claims: AtomicU64::new(0),
             last_agent_start: Mutex::new(None),
             spend: crate::budget::Watch::default(),
@@ -261,6 +264,14 @@ impl Engine {
                 owner: self.owner.clone(),
             }));
         }
+        // One heartbeat for every job this engine runs; it outlives them all.
+        let beats_stop = CancellationToken::new();
+        let beats = tokio::spawn(Arc::clone(&self.heartbeats).run(
+            Arc::clone(&self.board.store),
+            self.board.settings.engine.heartbeat,
+            self.board.settings.engine.lease.as_millis() as i64,
+            beats_stop.clone(),
+        ));
         let mut workers: JoinSet<()> = JoinSet::new();
         loop {
             if shutdown.is_cancelled() {
@@ -292,6 +303,8 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
+        beats_stop.cancel();
+        let _ = beats.await;
         if !self.is_worker() {
             self.queue.release(&self.board);
             self.event(Payload::EngineStopped(EngineOwner {
@@ -625,29 +638,9 @@ impl Engine {
         cancel: CancellationToken,
         permit: Option<HeavyPermit>,
     ) {
-        let heartbeat = {
-            let store = Arc::clone(&self.board.store);
-            let (owner, id, cancel) = (self.holder(&job), job.id, cancel.clone());
-            let every = self.board.settings.engine.heartbeat;
-            let lease_ms = self.board.settings.engine.lease.as_millis() as i64;
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep(every) => {}
-                        _ = cancel.cancelled() => return,
-                    }
-                    match store.heartbeat(id, &owner, lease_ms) {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            tracing::warn!(job = %id, "lease lost; stopping the job");
-                            cancel.cancel();
-                            return;
-                        }
-                        Err(e) => tracing::warn!(job = %id, "heartbeat failed: {e}"),
-                    }
-                }
-            })
-        };
+        let heartbeat = self
+            .heartbeats
+            .hold(job.id, self.holder(&job), cancel.clone());
         let ctx = JobContext {
             board: Arc::clone(&self.board),
             agents: Arc::clone(&self.agents),
@@ -662,9 +655,9 @@ impl Engine {
             // off the async workers, with the lease kept alive until it has landed.
             let (engine, reported) = (Arc::clone(&self), job.clone());
             let _ = tokio::task::spawn_blocking(move || engine.conclude(&reported, result)).await;
-            heartbeat.abort();
+            drop(heartbeat);
         } else {
-            heartbeat.abort();
+            drop(heartbeat);
             self.conclude(&job, result);
         }
         if let Ok(mut running) = self.running.lock() {

@@ -30,6 +30,7 @@ mod edit;
 mod engine;
 mod error;
 mod fresh;
+mod heartbeats;
 mod host;
 mod idle;
 pub mod intake;

@@ -10,9 +10,9 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
-    NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
-    WorkerToken,
+    BoardRows, Commit, EventFilter, HeldLease, HostInfo, JobFilter, LeaseHolder, Listener,
+    NewProject, NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow,
+    UsageTotals, WorkerToken,
 };
 use std::sync::Arc;
 
@@ -172,6 +172,9 @@ impl Store for RedactingStore {
     }
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
         self.inner.heartbeat(job, owner, lease_ms)
+    }
+    fn heartbeat_jobs(&self, leases: &[HeldLease], lease_ms: i64) -> Result<Vec<HeldLease>> {
+        self.inner.heartbeat_jobs(leases, lease_ms)
     }
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
         self.inner.release_job(job, owner)

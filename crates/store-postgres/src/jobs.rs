@@ -14,7 +14,7 @@ use crate::rows::{self, JOB_COLUMNS};
 use crate::tx::Tx;
 use crate::{events, projects};
 use gaffer_core::{Job, JobId, JobKind, JobStatus, NewJob, ProcessRecord, ProjectId, TaskId};
-use gaffer_store::{JobCompletion, JobFilter, StoreError, rules};
+use gaffer_store::{HeldLease, JobCompletion, JobFilter, StoreError, rules};
 use postgres::types::ToSql;
 use std::collections::HashMap;
 
@@ -199,6 +199,46 @@ pub(crate) fn heartbeat(
         ensure_exists(tx, job)?;
     }
     Ok(changed == 1)
+}
+
+/// Renews every lease of `leases` still held by its owner, in one statement; returns the others,
+/// in the order given. The rows are updated in id order (`ORDER BY` under
+/// `FOR NO KEY UPDATE`), so that two batches never wait on each other in a cycle.
+pub(crate) fn heartbeat_many(
+    tx: &mut Tx<'_>,
+    leases: &[HeldLease],
+    lease_ms: i64,
+    now: i64,
+) -> TxResult<Vec<HeldLease>> {
+    rules::input::lease(lease_ms)?;
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = leases.iter().map(|l| l.job.0).collect();
+    let owners: Vec<&str> = leases.iter().map(|l| l.owner.as_str()).collect();
+    let rows = tx.query(
+        "WITH held AS (
+             SELECT j.id FROM jobs j
+             JOIN unnest($1::bigint[], $2::text[]) AS l(id, owner)
+               ON j.id = l.id AND j.lease_owner = l.owner
+             WHERE j.status = 'leased' AND j.lease_expires_ms >= $3
+             ORDER BY j.id
+             FOR NO KEY UPDATE OF j
+         )
+         UPDATE jobs SET lease_expires_ms = $4, updated_ms = $3
+         FROM held WHERE jobs.id = held.id
+         RETURNING jobs.id, jobs.lease_owner",
+        &[&ids, &owners, &now, &now.saturating_add(lease_ms)],
+    )?;
+    let renewed = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)))
+        .collect::<Result<std::collections::HashSet<(i64, String)>, postgres::Error>>()?;
+    Ok(leases
+        .iter()
+        .filter(|l| !renewed.contains(&(l.job.0, l.owner.clone())))
+        .cloned()
+        .collect())
 }
 
 pub(crate) fn set_process(

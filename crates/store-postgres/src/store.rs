@@ -9,9 +9,9 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
-    NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
-    WorkerToken, rules,
+    BoardRows, Commit, EventFilter, HeldLease, HostInfo, JobFilter, LeaseHolder, Listener,
+    NewProject, NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow,
+    UsageTotals, WorkerToken, rules,
 };
 
 impl Store for PgStore {
@@ -127,6 +127,11 @@ impl Store for PgStore {
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
         let owner = owner.to_string();
         self.write(move |tx, now| jobs::heartbeat(tx, job, &owner, lease_ms, now))
+    }
+
+    fn heartbeat_jobs(&self, leases: &[HeldLease], lease_ms: i64) -> Result<Vec<HeldLease>> {
+        let leases = leases.to_vec();
+        self.write(move |tx, now| jobs::heartbeat_many(tx, &leases, lease_ms, now))
     }
 
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {

@@ -8,7 +8,8 @@
 //! checks need more than one fresh store: the lease model
 //! ([`no_two_owners_hold_a_job_and_none_completes_twice`], a property test over many fresh
 //! stores), the concurrency checks ([`eight_connections_drain_ten_thousand_jobs_exactly_once`],
-//! [`handles_race_for_a_lease`]: several handles on one database, made by a [`Connect`]
+//! [`claimers_sharing_a_handle_and_not_drain_every_job_once`], [`handles_race_for_a_lease`]:
+//! several handles on one database, made by a [`Connect`]
 //! factory) and [`changes_reach_other_handles`] (a write through one handle wakes a listener on
 //! another).
 //!
@@ -45,6 +46,7 @@ mod edit_deps;
 mod edit_status;
 mod events;
 mod fixtures;
+mod heartbeats;
 mod jobs;
 mod lease_model;
 mod leases;
@@ -66,10 +68,14 @@ pub use changes::{changes_reach_other_handles, changes_wake_listeners};
 pub use commits::{
     cancel_jobs_of_task, children_are_created, commit_is_all_or_nothing, versions_and_conflicts,
 };
-pub use concurrency::eight_connections_drain_ten_thousand_jobs_exactly_once;
+pub use concurrency::{
+    claimers_sharing_a_handle_and_not_drain_every_job_once,
+    eight_connections_drain_ten_thousand_jobs_exactly_once,
+};
 pub use edit_deps::dependencies_and_scopes_are_edited;
 pub use edit_status::edits_never_change_the_status;
 pub use events::events_are_ordered_and_filtered;
+pub use heartbeats::heartbeats_renew_only_held_leases;
 pub use jobs::{claim_order_and_kinds, job_process_is_recorded, jobs_lookup_and_filters};
 pub use lease_model::no_two_owners_hold_a_job_and_none_completes_twice;
 pub use leases::{
@@ -129,6 +135,7 @@ macro_rules! __with_conformance_checks {
             jobs_lookup_and_filters
             job_process_is_recorded
             heartbeat_and_expiry
+            heartbeats_renew_only_held_leases
             release_returns_job_to_queue
             max_attempts_exhaustion
             dead_owner_release
@@ -201,6 +208,14 @@ macro_rules! conformance_tests {
         fn eight_connections_drain_ten_thousand_jobs_exactly_once() {
             let connect = $connect;
             $crate::conformance::eight_connections_drain_ten_thousand_jobs_exactly_once(&connect);
+        }
+
+        #[test]
+        fn claimers_sharing_a_handle_and_not_drain_every_job_once() {
+            let connect = $connect;
+            $crate::conformance::claimers_sharing_a_handle_and_not_drain_every_job_once(
+                &connect,
+            );
         }
 
         #[test]

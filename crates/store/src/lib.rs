@@ -30,9 +30,9 @@ pub use copy::{BoardRows, JobRow, RunRow, WorkerTokenRow};
 pub use error::{Result, StoreError};
 pub use sqlite::SqliteStore;
 pub use types::{
-    Commit, EventFilter, HostInfo, JobCompletion, JobFilter, JobOutcome, LeaseHolder, NewProject,
-    NewWorkerToken, RunFinish, TaskEdit, TaskFilter, TaskUpdate, UsageDimension, UsageRow,
-    UsageTotals, WorkerToken,
+    Commit, EventFilter, HeldLease, HostInfo, JobCompletion, JobFilter, JobOutcome, LeaseHolder,
+    NewProject, NewWorkerToken, RunFinish, TaskEdit, TaskFilter, TaskUpdate, UsageDimension,
+    UsageRow, UsageTotals, WorkerToken,
 };
 
 use gaffer_core::{
@@ -118,6 +118,23 @@ pub trait Store: Send + Sync {
     fn revoke_worker_token(&self, project: ProjectId, id: i64) -> Result<bool>;
     /// Extends the lease; `false` when `owner` no longer holds the job.
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool>;
+    /// [`Store::heartbeat`] for many leases in one transaction (one engine's running jobs, each
+    /// claimed under its own owner name): extends every lease still held by its owner to
+    /// `lease_ms` from now and returns the leases that were not (expired, taken by another,
+    /// released, finished, or no such job), in the order given; nothing else changes. The
+    /// default renews them one by one (stores override it with one transaction).
+    fn heartbeat_jobs(&self, leases: &[HeldLease], lease_ms: i64) -> Result<Vec<HeldLease>> {
+        rules::input::lease(lease_ms)?;
+        let mut lost = Vec::new();
+        for lease in leases {
+            match self.heartbeat(lease.job, &lease.owner, lease_ms) {
+                Ok(true) => {}
+                Ok(false) | Err(StoreError::JobNotFound(_)) => lost.push(lease.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(lost)
+    }
     /// Gives a leased job back to the queue without counting the attempt against it.
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool>;
     /// Gives back every job held by owners other than `keep_owner` whose owner name starts with

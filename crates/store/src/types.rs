@@ -105,6 +105,14 @@ pub struct JobCompletion {
     pub error: Option<String>,
 }
 
+/// A job's lease as its holder knows it, for [`crate::Store::heartbeat_jobs`]: the job and the
+/// owner name it was claimed under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HeldLease {
+    pub job: JobId,
+    pub owner: String,
+}
+
 /// The end of a run: refused unless the run is still running (a run ends once). Writes a
 /// `run.finished` event. `usage` replaces the run's recorded usage; `session_id`, when given,
 /// replaces the stored session.

@@ -32,5 +32,5 @@ gaffer_store::conformance_tests!(sqlite(), shared: one_file());
 fn run_all_passes() {
     let make = sqlite();
     gaffer_store::conformance::run_all(&make);
-    assert_eq!(gaffer_store::conformance::CHECKS.len(), 33);
+    assert_eq!(gaffer_store::conformance::CHECKS.len(), 34);
 }

@@ -4,7 +4,7 @@
 
 use crate::conclude::JobReport;
 use gaffer_core::{JobId, JobKind, NewEvent, NewRun, ProcessRecord, Project, RunId, Seq, TaskId};
-use gaffer_store::RunFinish;
+use gaffer_store::{HeldLease, RunFinish};
 use serde::{Deserialize, Serialize};
 
 /// Who a worker is, as its token says: the daemon checks every call against it.
@@ -56,6 +56,12 @@ pub enum WorkerCall {
     Heartbeat {
         job: JobId,
         owner: String,
+        lease_ms: i64,
+    },
+    /// The leases of every job the worker is running, renewed in one transaction: → the
+    /// leases it no longer holds (each a [`gaffer_store::HeldLease`]).
+    Heartbeats {
+        leases: Vec<HeldLease>,
         lease_ms: i64,
     },
     /// → whether the job went back to the queue.

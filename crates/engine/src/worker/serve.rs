@@ -83,6 +83,12 @@ pub fn serve(board: &Board, worker: &WorkerIdentity, call: WorkerCall) -> Result
             own(&owner)?;
             json!(store.heartbeat(job, &owner, lease_ms)?)
         }
+        WorkerCall::Heartbeats { leases, .. } => {
+            for lease in &leases {
+                own(&lease.owner)?;
+            }
+            to_value(store.heartbeat_jobs(&leases, lease_ms)?)
+        }
         WorkerCall::Release { job, owner } => {
             own(&owner)?;
             json!(store.release_job(job, &owner)?)

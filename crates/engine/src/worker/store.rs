@@ -12,9 +12,9 @@ use gaffer_core::{
     RunId, Seq, Task, TaskId, TaskState,
 };
 use gaffer_store::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
-    NewWorkerToken, Result, Store, StoreError, TaskEdit, TaskFilter, UsageDimension, UsageRow,
-    UsageTotals, WorkerToken,
+    BoardRows, Commit, EventFilter, HeldLease, HostInfo, JobFilter, LeaseHolder, Listener,
+    NewProject, NewWorkerToken, Result, Store, StoreError, TaskEdit, TaskFilter, UsageDimension,
+    UsageRow, UsageTotals, WorkerToken,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -233,6 +233,34 @@ impl Store for WorkerStore {
             lease_ms,
         })
     }
+    fn heartbeat_jobs(&self, leases: &[HeldLease], lease_ms: i64) -> Result<Vec<HeldLease>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = self.ask(WorkerCall::Heartbeats {
+            leases: leases.to_vec(),
+            lease_ms,
+        });
+        match batch {
+            // A daemon from before batched heartbeats does not know the call: one per lease.
+            Err(StoreError::Invalid(why)) => {
+                tracing::debug!("batched heartbeat refused ({why}); renewing lease by lease");
+                let mut lost = Vec::new();
+                for lease in leases {
+                    match self.heartbeat(lease.job, &lease.owner, lease_ms) {
+                        Ok(true) => {}
+                        Ok(false)
+                        | Err(StoreError::LeaseLost { .. } | StoreError::JobNotFound(_)) => {
+                            lost.push(lease.clone());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(lost)
+            }
+            other => other,
+        }
+    }
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
         self.ask(WorkerCall::Release {
             job,
@@ -313,5 +341,75 @@ impl Store for WorkerStore {
     }
     fn subscribe(&self, _: Listener) {
         // Nothing to hear: a worker looks for jobs on its own tick.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::protocol::WorkerIdentity;
+    use std::sync::Mutex;
+
+    /// A daemon from before batched heartbeats: it refuses the `heartbeats` call and answers
+    /// `heartbeat` for the job it says the owner holds.
+    struct OldDaemon {
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Transport for OldDaemon {
+        fn call(&self, call: &WorkerCall) -> Result<serde_json::Value> {
+            let project = Project {
+                id: ProjectId(1),
+                name: "p".into(),
+                root: "/srv/p".into(),
+                target: "main".into(),
+                created_ms: 0,
+            };
+            match call {
+                WorkerCall::Hello => Ok(serde_json::to_value(Welcome {
+                    worker: WorkerIdentity {
+                        token: 1,
+                        name: "w".into(),
+                        project: project.id,
+                        labels: vec![],
+                    },
+                    project,
+                    remote_name: "origin".into(),
+                    remote_url: "https://example.invalid/p.git".into(),
+                    target: "main".into(),
+                    lease_ms: 30_000,
+                    heartbeat_ms: 10_000,
+                })
+                .unwrap()),
+                WorkerCall::Heartbeats { .. } => {
+                    self.calls.lock().unwrap().push("heartbeats".into());
+                    Err(StoreError::Invalid("unknown variant `heartbeats`".into()))
+                }
+                WorkerCall::Heartbeat { job, .. } => {
+                    self.calls.lock().unwrap().push(format!("heartbeat {job}"));
+                    Ok(serde_json::json!(job.0 == 1))
+                }
+                other => panic!("unexpected call {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn heartbeats_fall_back_to_one_call_per_lease_on_a_daemon_that_does_not_batch() {
+        let daemon = Arc::new(OldDaemon {
+            calls: Mutex::new(vec![]),
+        });
+        let store = WorkerStore::connect(daemon.clone()).unwrap();
+        let lease = |job| HeldLease {
+            job: JobId(job),
+            owner: "worker:1:m:1".into(),
+        };
+        let lost = store.heartbeat_jobs(&[lease(1), lease(2)], 30_000).unwrap();
+        assert_eq!(lost, vec![lease(2)]);
+        assert_eq!(
+            *daemon.calls.lock().unwrap(),
+            vec!["heartbeats", "heartbeat 1", "heartbeat 2"]
+        );
+        assert!(store.heartbeat_jobs(&[], 30_000).unwrap().is_empty());
     }
 }

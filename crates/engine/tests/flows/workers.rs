@@ -12,6 +12,7 @@ use crate::daemons::{
 use gaffer_core::{Input, JobKind, NewEvent, Payload, RunStatus, Status, event_kind, payload};
 use gaffer_engine::JobReport;
 use gaffer_engine::worker::{WorkerCall, WorkerIdentity, serve};
+use gaffer_store::HeldLease;
 use gaffer_test_support::{Daemons, EngineHarness};
 
 /// Whose clone `worktree` is in: `Some(i)` for worker `i`, `None` for anything else.
@@ -185,6 +186,26 @@ async fn a_worker_can_do_its_jobs_and_nothing_else() {
     .unwrap();
     let mine = job.task.unwrap();
     let theirs = if mine == id { other } else { id };
+    // Its leases are renewed in one call: the ones it holds; one of its owner names that does
+    // not hold the job comes back lost; a batch naming another token's owner is refused whole.
+    let lease = |owner: &str| HeldLease {
+        job: job.id,
+        owner: owner.into(),
+    };
+    let beat = |leases: Vec<HeldLease>| {
+        call(WorkerCall::Heartbeats {
+            leases,
+            lease_ms: 60_000,
+        })
+    };
+    let lost: Vec<HeldLease> =
+        serde_json::from_value(beat(vec![lease("worker:7:m:1"), lease("worker:7:m:0")]).unwrap())
+            .unwrap();
+    assert_eq!(lost, vec![lease("worker:7:m:0")]);
+    refused(
+        beat(vec![lease("worker:7:m:1"), lease("worker:8:m:1")]),
+        "another token's lease in a batch",
+    );
     // A run job cannot approve, answer or say verify passed.
     for input in [
         Input::Approve,

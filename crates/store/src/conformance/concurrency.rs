@@ -35,10 +35,14 @@ fn enqueue_all(connect: &Connect) {
     );
 }
 
-/// Claims and completes until the queue is empty; returns the jobs it completed, or the first
-/// error any call returned.
+/// Claims and completes through a handle of its own until the queue is empty.
 fn drain(connect: &Connect, owner: &str) -> Result<Vec<JobId>, StoreError> {
-    let store = connect();
+    drain_through(connect().as_ref(), owner)
+}
+
+/// Claims and completes through `store` until the queue is empty; returns the jobs it
+/// completed, or the first error any call returned.
+fn drain_through(store: &dyn crate::Store, owner: &str) -> Result<Vec<JobId>, StoreError> {
     let mut done = Vec::new();
     while let Some(job) = store.claim_job(owner, &[], 60_000)? {
         store.commit(&Commit {
@@ -58,10 +62,26 @@ fn drain(connect: &Connect, owner: &str) -> Result<Vec<JobId>, StoreError> {
 /// Eight claimers, each on its own handle from `connect`, drain 10,000 jobs: each is completed
 /// exactly once, after one attempt, by no call that failed, and more than one claimer got work.
 pub fn eight_connections_drain_ten_thousand_jobs_exactly_once(connect: &Connect) {
+    drain_with(connect, THREADS);
+}
+
+/// [`eight_connections_drain_ten_thousand_jobs_exactly_once`] with the first `sharing`
+/// claimers on one handle (as a daemon's job runners share its store) and the others each on
+/// its own.
+fn drain_with(connect: &Connect, sharing: usize) {
     enqueue_all(connect);
+    let shared = connect();
+    let shared = shared.as_ref();
     let results: Vec<Result<Vec<JobId>, StoreError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
-            .map(|i| scope.spawn(move || drain(connect, &format!("worker-{i}"))))
+            .map(|i| {
+                let owner = format!("worker-{i}");
+                if i < sharing {
+                    scope.spawn(move || drain_through(shared, &owner))
+                } else {
+                    scope.spawn(move || drain(connect, &owner))
+                }
+            })
             .collect();
         handles
             .into_iter()
@@ -96,4 +116,10 @@ pub fn eight_connections_drain_ten_thousand_jobs_exactly_once(connect: &Connect)
         per_thread.iter().filter(|&&n| n > 0).count() > 1,
         "work was shared: {per_thread:?}"
     );
+}
+
+/// Eight claimers drain 10,000 jobs exactly once, four of them sharing one handle (a daemon's
+/// job runners) and four on handles of their own (other processes).
+pub fn claimers_sharing_a_handle_and_not_drain_every_job_once(connect: &Connect) {
+    drain_with(connect, THREADS / 2);
 }

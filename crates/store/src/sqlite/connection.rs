@@ -1,7 +1,8 @@
 //! Opening one SQLite connection the way every part of the store expects it.
 
+use super::gate::CATCH_UP_PAGES;
 use super::migrate::migrate;
-use super::retry::{BUSY_TIMEOUT, TxResult};
+use super::retry::{self, TxResult};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
@@ -16,7 +17,7 @@ pub(super) fn open(path: &Path) -> TxResult<Connection> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)?;
     // First, so that even the pragmas below wait for a lock held by another process.
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_handler(Some(retry::busy))?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, path = %path.display(), "SQLite refused WAL journal mode");
@@ -31,7 +32,26 @@ pub(super) fn open(path: &Path) -> TxResult<Connection> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
         true,
     )?;
-    conn.set_prepared_statement_cache_capacity(64);
+    // Checkpoints are the process's checkpointer thread's (`gate`): a writer checkpoints in its
+    // own commit only past this mark, when that thread could not keep up or does not run.
+    conn.pragma_update(None, "wal_autocheckpoint", 4 * CATCH_UP_PAGES)?;
+    // Every hot statement is prepared once per connection (`prepare_cached`); room for all.
+    conn.set_prepared_statement_cache_capacity(128);
     migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// A connection to the (existing, migrated) database at `path` for its checkpointer: WAL mode is
+/// the file's, and it never writes rows, so nothing else is set but the busy handler.
+pub(super) fn open_for_checkpoints(path: &Path) -> TxResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_handler(Some(retry::busy))?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
     Ok(conn)
 }

@@ -7,7 +7,7 @@
 use super::events;
 use super::retry::TxResult;
 use super::rows::{self, JOB_COLUMNS};
-use crate::{JobCompletion, JobFilter, StoreError, rules};
+use crate::{HeldLease, JobCompletion, JobFilter, StoreError, rules};
 use gaffer_core::{Job, JobId, JobKind, JobStatus, NewJob, ProcessRecord, ProjectId, TaskId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -155,6 +155,51 @@ fn next_candidate(
     Ok(best)
 }
 
+/// The claim in one statement: the best candidate (as [`next_candidate`] finds it, for a
+/// claimer without labels or with some) leased to `?1` until `?2` at `?3`, unless it ran out of
+/// attempts. `?4` is the claimer's labels when `labelled`; the kinds follow.
+fn claim_sql(kinds: usize, labelled: bool) -> String {
+    let fits = if labelled {
+        "(needs = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(jobs.needs) \
+         WHERE value NOT IN (SELECT value FROM json_each(?4))))"
+    } else {
+        "needs = '[]'"
+    };
+    let first_kind = if labelled { 5 } else { 4 };
+    let kind_conditions: Vec<String> = if kinds == 0 {
+        vec![String::new()]
+    } else {
+        (0..kinds)
+            .map(|k| format!("AND kind = ?{} ", first_kind + k))
+            .collect()
+    };
+    let best = |condition: &str| {
+        format!(
+            "SELECT * FROM (SELECT id, priority FROM jobs WHERE {condition} AND {fits} \
+             ORDER BY priority DESC, id LIMIT 1)"
+        )
+    };
+    let candidates: Vec<String> = kind_conditions
+        .iter()
+        .flat_map(|kind| {
+            [
+                best(&format!("status = 'queued' {kind}")),
+                best(&format!(
+                    "status = 'leased' {kind}AND lease_expires_ms < ?3"
+                )),
+            ]
+        })
+        .collect();
+    format!(
+        "UPDATE jobs SET status = 'leased', lease_owner = ?1, lease_expires_ms = ?2,
+             attempts = attempts + 1, process = NULL, updated_ms = ?3
+         WHERE id = (SELECT id FROM ({}) ORDER BY priority DESC, id LIMIT 1)
+           AND attempts < max_attempts
+         RETURNING {JOB_COLUMNS}",
+        candidates.join(" UNION ALL ")
+    )
+}
+
 pub(super) fn claim(
     conn: &Connection,
     owner: &str,
@@ -165,7 +210,24 @@ pub(super) fn claim(
 ) -> TxResult<Option<Job>> {
     rules::input::owner(owner)?;
     rules::input::lease(lease_ms)?;
-    let labels = rows::to_json(&rules::input::needs(labels)?)?;
+    let labels = rules::input::needs(labels)?;
+    let expires = now.saturating_add(lease_ms);
+    // The common case, one statement: the best candidate has attempts left.
+    let mut args = vec![
+        Value::Text(owner.to_string()),
+        Value::Integer(expires),
+        Value::Integer(now),
+    ];
+    if !labels.is_empty() {
+        args.push(Value::Text(rows::to_json(&labels)?));
+    }
+    args.extend(kinds.iter().map(|k| Value::Text(k.as_str().to_string())));
+    let mut stmt = conn.prepare_cached(&claim_sql(kinds.len(), !labels.is_empty()))?;
+    if let Some(job) = rows::first(&mut stmt, params_from_iter(args), rows::job)? {
+        return Ok(Some(job));
+    }
+    // Nothing claimable, or the best candidate is out of attempts: look step by step.
+    let labels = rows::to_json(&labels)?;
     while let Some(c) = next_candidate(conn, kinds, &labels, now)? {
         if c.attempts >= c.max_attempts {
             conn.prepare_cached(
@@ -188,7 +250,6 @@ pub(super) fn claim(
              RETURNING {JOB_COLUMNS}"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let expires = now.saturating_add(lease_ms);
         return rows::first(&mut stmt, params![c.id, owner, expires, now], rows::job);
     }
     Ok(None)
@@ -216,6 +277,27 @@ pub(super) fn heartbeat(
         ensure_exists(conn, job)?;
     }
     Ok(changed == 1)
+}
+
+/// Renews every lease of `leases` still held by its owner; returns the others, in the order
+/// given. One cached statement, run once per lease, in the caller's transaction.
+pub(super) fn heartbeat_many(
+    conn: &Connection,
+    leases: &[HeldLease],
+    lease_ms: i64,
+    now: i64,
+) -> TxResult<Vec<HeldLease>> {
+    rules::input::lease(lease_ms)?;
+    let sql = format!("UPDATE jobs SET lease_expires_ms = ?4, updated_ms = ?3 WHERE {HELD}");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let expires = now.saturating_add(lease_ms);
+    let mut lost = Vec::new();
+    for lease in leases {
+        if stmt.execute(params![lease.job.0, lease.owner, now, expires])? == 0 {
+            lost.push(lease.clone());
+        }
+    }
+    Ok(lost)
 }
 
 pub(super) fn set_process(
@@ -283,41 +365,26 @@ fn requeue(conn: &Connection, j: &Job, reason: &str, now: i64) -> TxResult<()> {
     Ok(())
 }
 
-/// What [`complete`] needs to know about a job's lease.
-struct LeaseRow {
-    status: String,
-    owner: Option<String>,
-    expires: Option<i64>,
-    exhausted: bool,
-    acknowledged: bool,
-}
-
 /// Finishes the job behind a commit: its holder completes it, or anyone acknowledges an
 /// exhausted one. Anything else is [`StoreError::LeaseLost`].
 pub(super) fn complete(conn: &Connection, c: &JobCompletion, now: i64) -> TxResult<()> {
-    let row = conn
+    let done = rules::jobs::completed_status(c.outcome);
+    // The common case, one statement: the holder completes its job.
+    let completed = conn
         .prepare_cached(
-            "SELECT status, lease_owner, lease_expires_ms, exhausted, acknowledged
-             FROM jobs WHERE id = ?1",
+            "UPDATE jobs SET status = ?4, error = ?5, lease_expires_ms = NULL, updated_ms = ?3
+             WHERE id = ?1 AND status = 'leased' AND lease_owner = ?2 AND lease_expires_ms >= ?3",
         )?
-        .query_row([c.job.0], |r| {
-            Ok(LeaseRow {
-                status: r.get(0)?,
-                owner: r.get(1)?,
-                expires: r.get(2)?,
-                exhausted: r.get(3)?,
-                acknowledged: r.get(4)?,
-            })
-        })
+        .execute(params![c.job.0, c.owner, now, done.as_str(), c.error])?;
+    if completed == 1 {
+        return Ok(());
+    }
+    // Not held by `c.owner`: an exhausted job to acknowledge, or a lease lost.
+    let row: Option<(String, bool, bool)> = conn
+        .prepare_cached("SELECT status, exhausted, acknowledged FROM jobs WHERE id = ?1")?
+        .query_row([c.job.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let Some(LeaseRow {
-        status,
-        owner,
-        expires,
-        exhausted,
-        acknowledged,
-    }) = row
-    else {
+    let Some((status, exhausted, acknowledged)) = row else {
         return Err(StoreError::JobNotFound(c.job).into());
     };
     if status == JobStatus::Failed.as_str() && exhausted && !acknowledged {
@@ -325,23 +392,11 @@ pub(super) fn complete(conn: &Connection, c: &JobCompletion, now: i64) -> TxResu
             .execute(params![c.job.0, now])?;
         return Ok(());
     }
-    let held = status == JobStatus::Leased.as_str()
-        && owner.as_deref() == Some(c.owner.as_str())
-        && expires.is_some_and(|e| e >= now);
-    if !held {
-        return Err(StoreError::LeaseLost {
-            job: c.job,
-            owner: c.owner.clone(),
-        }
-        .into());
+    Err(StoreError::LeaseLost {
+        job: c.job,
+        owner: c.owner.clone(),
     }
-    let status = rules::jobs::completed_status(c.outcome);
-    conn.prepare_cached(
-        "UPDATE jobs SET status = ?2, error = ?3, lease_expires_ms = NULL, updated_ms = ?4
-         WHERE id = ?1",
-    )?
-    .execute(params![c.job.0, status.as_str(), c.error, now])?;
-    Ok(())
+    .into())
 }
 
 /// Cancels the queued and leased jobs of `task` other than `except`; returns how many.

@@ -2,8 +2,9 @@
 //!
 //! Each [`SqliteStore`] owns one connection behind a mutex; any number of them, in one process
 //! or several, may open the same file. Writes run in `BEGIN IMMEDIATE` transactions (the write
-//! lock is taken up front, so two writers never deadlock upgrading a read lock), and contention
-//! is absorbed by the busy timeout and retry loop in [`retry`]: callers never see
+//! lock is taken up front, so two writers never deadlock upgrading a read lock). The writers of
+//! one process on one file wait their turn on the file's [`gate`]; contention with other
+//! processes is absorbed by the busy handler and retry loop in [`retry`]: callers never see
 //! "database is locked".
 //!
 //! Once a write has committed, the handle tells the listeners of every handle of this process on
@@ -11,10 +12,12 @@
 
 mod changes;
 mod children;
+mod combine;
 mod commit;
 mod connection;
 mod copy;
 mod events;
+mod gate;
 mod hosts;
 mod jobs;
 mod leases;
@@ -28,9 +31,9 @@ mod worker_tokens;
 
 use crate::clock::SystemClock;
 use crate::{
-    BoardRows, Commit, EventFilter, HostInfo, JobFilter, LeaseHolder, Listener, NewProject,
-    NewWorkerToken, Result, Store, TaskEdit, TaskFilter, UsageDimension, UsageRow, UsageTotals,
-    WorkerToken,
+    BoardRows, Commit, EventFilter, HeldLease, HostInfo, JobFilter, LeaseHolder, Listener,
+    NewProject, NewWorkerToken, Result, Store, StoreError, TaskEdit, TaskFilter, UsageDimension,
+    UsageRow, UsageTotals, WorkerToken,
 };
 use changes::{Changes, Touched};
 use gaffer_core::{
@@ -48,6 +51,9 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     path: PathBuf,
     changes: Changes,
+    gate: gate::Gate,
+    /// Claims and commits waiting for the connection (`combine`).
+    queue: combine::Queue,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -69,6 +75,8 @@ impl SqliteStore {
             clock,
             path: path.to_path_buf(),
             changes: Changes::join(path),
+            gate: gate::Gate::join(path),
+            queue: combine::Queue::default(),
         })
     }
 
@@ -109,6 +117,7 @@ impl SqliteStore {
     ) -> Result<T> {
         let value = {
             let mut conn = self.lock();
+            let _turn = self.gate.enter();
             retry(|| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let value = f(&tx, self.clock.now_ms())?;
@@ -116,8 +125,56 @@ impl SqliteStore {
                 Ok(value)
             })?
         };
+        self.gate.committed();
         self.changes.publish(touched(&value));
         Ok(value)
+    }
+
+    /// Runs `op` in a write transaction together with the claims and commits waiting for this
+    /// handle, or takes its result when a holder of the connection already ran it (`combine`).
+    /// A caller whose request waits does not queue for the connection: it waits for its
+    /// answer, trying the connection whenever it is free, so a caller that keeps coming back
+    /// cannot keep it from returning. Listeners hear of a batch's changes before any of its
+    /// callers returns.
+    fn combined(&self, op: combine::Op) -> Result<combine::Done> {
+        let slot = self.queue.push(op);
+        loop {
+            if let Some(done) = slot.take() {
+                return done;
+            }
+            let mut conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    // Woken with the answer, or nudged when the connection is let go.
+                    if let Some(done) = slot.wait(COMBINED_WAIT) {
+                        return done;
+                    }
+                    continue;
+                }
+            };
+            if let Some(done) = slot.take() {
+                return done;
+            }
+            let touched = {
+                let _turn = self.gate.enter();
+                combine::run_queued(&mut conn, &self.queue, self.clock.as_ref())
+            };
+            self.gate.committed();
+            // Listeners must not call back into the store: they may run with the connection
+            // held.
+            self.changes.publish(touched);
+            drop(conn);
+            // Requests queued while this batch ran: their callers try the connection now.
+            self.queue.nudge_waiting();
+            // The batch held this request unless a holder that took it panicked: answered
+            // under the connection, so it is there now or never.
+            return slot.take().unwrap_or_else(|| {
+                Err(StoreError::Database(
+                    "a write was lost: the thread running it panicked".into(),
+                ))
+            });
+        }
     }
 
     /// Runs `f` in a read transaction: one consistent snapshot, never blocking writers.
@@ -130,6 +187,15 @@ impl SqliteStore {
             Ok(value)
         })
     }
+}
+
+/// How long a combined request's caller waits for its answer before it tries the connection
+/// again (it is woken earlier when the answer comes or the connection is let go by a batch).
+const COMBINED_WAIT: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// A combined write answered as another kind of write: a bug, said rather than panicked.
+fn mismatch() -> StoreError {
+    StoreError::Database("a combined write got another write's result".into())
 }
 
 impl Store for SqliteStore {
@@ -172,13 +238,10 @@ impl Store for SqliteStore {
     }
 
     fn commit(&self, commit: &Commit) -> Result<Vec<Event>> {
-        self.write_then(
-            |c, now| commit::apply(c, commit, now),
-            |written| Touched {
-                events: !written.is_empty(),
-                jobs: !commit.enqueue.is_empty(),
-            },
-        )
+        match self.combined(combine::Op::Commit(Box::new(commit.clone())))? {
+            combine::Done::Committed(written) => Ok(written),
+            combine::Done::Claimed(_) => Err(mismatch()),
+        }
     }
 
     fn append_events(&self, events: &[NewEvent]) -> Result<Vec<Event>> {
@@ -206,7 +269,16 @@ impl Store for SqliteStore {
         labels: &[String],
         lease_ms: i64,
     ) -> Result<Option<Job>> {
-        self.write(|c, now| jobs::claim(c, owner, kinds, labels, lease_ms, now))
+        let op = combine::Op::Claim {
+            owner: owner.to_string(),
+            kinds: kinds.to_vec(),
+            labels: labels.to_vec(),
+            lease_ms,
+        };
+        match self.combined(op)? {
+            combine::Done::Claimed(job) => Ok(job.map(|j| *j)),
+            combine::Done::Committed(_) => Err(mismatch()),
+        }
     }
 
     fn announce_host(
@@ -254,6 +326,10 @@ impl Store for SqliteStore {
 
     fn heartbeat(&self, job: JobId, owner: &str, lease_ms: i64) -> Result<bool> {
         self.write(|c, now| jobs::heartbeat(c, job, owner, lease_ms, now))
+    }
+
+    fn heartbeat_jobs(&self, leases: &[HeldLease], lease_ms: i64) -> Result<Vec<HeldLease>> {
+        self.write(|c, now| jobs::heartbeat_many(c, leases, lease_ms, now))
     }
 
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
