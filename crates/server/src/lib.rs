@@ -62,7 +62,6 @@ mod access;
 mod dashboard;
 mod error;
 mod extract;
-mod follow;
 pub mod guard;
 mod metrics;
 pub mod openapi;

@@ -11,14 +11,15 @@
 //! Where it starts: after the `Last-Event-ID` header when present (a browser's `EventSource`
 //! sends it when it reconnects), else after `?after=N`, else at the end of the log (only new
 //! events). It replays what is stored after that point, then goes live, without gap or
-//! duplicate (see [`crate::follow`]). `?task=ID`, `?run=ID` and `?kind=prefix` narrow it as on
+//! duplicate: each stream is a subscription to the daemon's one follower of the event log
+//! ([`gaffer_feed::EventFeed`]), which pushes an event to every stream the moment it is
+//! committed. `?task=ID`, `?run=ID` and `?kind=prefix` narrow it as on
 //! `GET /api/events`; `?plain=1` leaves out the `event:` lines (the dashboard's `EventSource`
 //! takes every kind through `onmessage`). A comment is sent every 15 seconds so that idle
 //! connections stay open.
 
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::follow::follow;
 use crate::state::Ctx;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -29,7 +30,6 @@ use gaffer_core::{Event, RunId, Seq, TaskId};
 use gaffer_store::EventFilter;
 use serde::Deserialize;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The header a reconnecting `EventSource` sends with the last `id` it received.
@@ -66,13 +66,10 @@ pub async fn stream(
         run: q.run.map(RunId),
         kind_prefix: q.kind.filter(|k| !k.is_empty()),
     };
-    let events = follow(
-        Arc::clone(ctx.board().store()),
-        filter,
-        after,
-        ctx.subscribe(),
-        ctx.closing.clone(),
-    );
+    let events = ctx
+        .feed()
+        .subscribe(filter, after)
+        .into_stream(ctx.closing.clone());
     let plain = q.plain.is_some_and(|p| p != 0);
     let stream = events.map(move |event| Ok(to_sse(&event, plain)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
