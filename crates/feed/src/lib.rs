@@ -205,7 +205,10 @@ impl Shared {
             return;
         }
         let mut follower = locked(&self.follower);
-        if follower.as_ref().is_some_and(|handle| !handle.is_finished()) {
+        if follower
+            .as_ref()
+            .is_some_and(|handle| !handle.is_finished())
+        {
             return;
         }
         // Subscriptions call this from their async `next`, so there is a runtime.

@@ -55,16 +55,14 @@ async fn until(subscription: &mut Subscription, last: Seq) -> Vec<Seq> {
 
 /// Asserts that nothing more arrives for a while.
 async fn quiet(subscription: &mut Subscription) {
-    if let Ok(event) = tokio::time::timeout(Duration::from_millis(100), subscription.next()).await
-    {
+    if let Ok(event) = tokio::time::timeout(Duration::from_millis(100), subscription.next()).await {
         panic!("unexpected event: {event:?}");
     }
 }
 
 /// Reads the subscription's backlog (none expected) so that it takes the broadcast next.
 async fn go_live(subscription: &mut Subscription) {
-    if let Ok(event) = tokio::time::timeout(Duration::from_millis(50), subscription.next()).await
-    {
+    if let Ok(event) = tokio::time::timeout(Duration::from_millis(50), subscription.next()).await {
         panic!("unexpected event: {event:?}");
     }
 }
@@ -72,7 +70,10 @@ async fn go_live(subscription: &mut Subscription) {
 async fn wait_for_head(feed: &EventFeed, seq: Seq) {
     let start = Instant::now();
     while feed.head().is_none_or(|head| head < seq) {
-        assert!(start.elapsed() < PATIENCE, "the follower did not read {seq:?}");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the follower did not read {seq:?}"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -81,7 +82,11 @@ async fn wait_for_head(feed: &EventFeed, seq: Seq) {
 type Targets = tokio::sync::watch::Receiver<Option<Vec<Seq>>>;
 
 /// Reads `subscription` as it goes, until the targets are known and reached.
-async fn read_along(mut subscription: Subscription, which: usize, mut targets: Targets) -> Vec<Seq> {
+async fn read_along(
+    mut subscription: Subscription,
+    which: usize,
+    mut targets: Targets,
+) -> Vec<Seq> {
     let mut got = Vec::new();
     loop {
         let target = targets.borrow().as_ref().map(|t| t[which]);
@@ -147,7 +152,10 @@ async fn subscriptions_get_every_event_once_while_others_are_appended() {
     let last_of = |f: &EventFilter| *stored(&store, Seq(0), f).last().unwrap();
     set_targets.send_replace(Some(filters.iter().map(last_of).collect()));
     for (reading, which, after) in readers {
-        let got = tokio::time::timeout(PATIENCE, reading).await.unwrap().unwrap();
+        let got = tokio::time::timeout(PATIENCE, reading)
+            .await
+            .unwrap()
+            .unwrap();
         let expected = stored(&store, after, &filters[which]);
         assert_eq!(got, expected, "after {after:?} with {:?}", filters[which]);
     }
@@ -270,7 +278,10 @@ async fn closing_the_feed_ends_its_follower_and_subscriptions() {
     });
     tokio::time::sleep(Duration::from_millis(20)).await;
     feed.close();
-    let (ended, _) = tokio::time::timeout(PATIENCE, waiting).await.unwrap().unwrap();
+    let (ended, _) = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(ended, "a waiting subscription ends");
     let start = Instant::now();
     while feed.is_following() {

@@ -137,7 +137,10 @@ async fn run(feed: EventFeed, config: NotifierConfig, shutdown: CancellationToke
             },
         };
         // With what else is at hand: one pass per burst, not per notice.
-        for event in first.into_iter().chain(std::iter::from_fn(|| notices.try_next())) {
+        for event in first
+            .into_iter()
+            .chain(std::iter::from_fn(|| notices.try_next()))
+        {
             after = event.seq;
             if let Some(n) = wanted(&event, &routes) {
                 pending.push(n);

@@ -337,12 +337,8 @@ async fn a_failing_receiver_is_retried_and_a_restart_does_not_resend() {
     };
 
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        &board.feed(),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     board.notice(&task, json!({"notice": "merged"}));
     wait_for("three tries", Duration::from_secs(10), || {
@@ -362,12 +358,8 @@ async fn a_failing_receiver_is_retried_and_a_restart_does_not_resend() {
 
     // Started again on the same state: nothing is sent again...
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        &board.feed(),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     settle().await;
     assert_eq!(
         receiver.on("/hook").len(),
@@ -407,12 +399,8 @@ async fn a_notice_missed_while_down_is_sent_after_a_restart() {
         )
     };
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        &board.feed(),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     shutdown.cancel();
     handle.await.unwrap();
@@ -422,12 +410,8 @@ async fn a_notice_missed_while_down_is_sent_after_a_restart() {
         json!({"notice": "failed", "reason": "while nobody watched"}),
     );
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        &board.feed(),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     wait_for("the missed notice", Duration::from_secs(10), || {
         receiver.on("/hook").len() == 1
     })
@@ -520,7 +504,5 @@ async fn command_hooks_get_the_batch_on_stdin_and_are_retried() {
 async fn no_hook_no_notifier() {
     let board = Board::new();
     let config = board.config(NotifySettings::default());
-    assert!(
-        gaffer_notify::spawn(&board.feed(), config, CancellationToken::new()).is_none()
-    );
+    assert!(gaffer_notify::spawn(&board.feed(), config, CancellationToken::new()).is_none());
 }

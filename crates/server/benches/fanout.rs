@@ -227,7 +227,13 @@ fn other_process_writer(db: &Path) {
             "bench.fanout",
             serde_json::json!({ "i": i, "sent_ns": now_ns(), "from": OTHER_PROCESS }),
         );
-        seqs.extend(store.append_events(&[event]).unwrap().iter().map(|e| e.seq.0));
+        seqs.extend(
+            store
+                .append_events(&[event])
+                .unwrap()
+                .iter()
+                .map(|e| e.seq.0),
+        );
     }
     let mut out = std::io::stdout().lock();
     for seq in seqs {

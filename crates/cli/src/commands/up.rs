@@ -133,11 +133,8 @@ pub(crate) async fn serve(
     ));
     // Notifications follow the event log in a task of their own: the engine never waits
     // on a webhook.
-    let notifier = gaffer_notify::spawn(
-        &feed,
-        notifier_config(&board, info.url()),
-        shutdown.clone(),
-    );
+    let notifier =
+        gaffer_notify::spawn(&feed, notifier_config(&board, info.url()), shutdown.clone());
     let result = Arc::clone(&engine).run(shutdown.clone()).await;
     shutdown.cancel();
     let _ = server.await;

@@ -278,7 +278,12 @@ async fn events_from_another_process_arrive_promptly() {
 
     let start = std::time::Instant::now();
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "stream::other_process_writer", "--ignored", "--quiet"])
+        .args([
+            "--exact",
+            "stream::other_process_writer",
+            "--ignored",
+            "--quiet",
+        ])
         .env(WRITER_DB, api.board().paths().database())
         .stdout(std::process::Stdio::null())
         .status()
@@ -291,7 +296,10 @@ async fn events_from_another_process_arrive_promptly() {
     // Nothing announces another process's commit: the follower's tick (10 ms) finds it.
     // Generous for a loaded machine; the fan-out bench measures the latency.
     let arrived = start.elapsed() - written;
-    assert!(arrived < Duration::from_secs(2), "arrived after {arrived:?}");
+    assert!(
+        arrived < Duration::from_secs(2),
+        "arrived after {arrived:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -334,12 +342,7 @@ async fn resuming_with_after_repeats_nothing() {
     for title in ["c", "d"] {
         api.add_task(title).await;
     }
-    let mut again = Reader::open(
-        &api,
-        &format!("/api/events/stream?after={}", had[1]),
-        None,
-    )
-    .await;
+    let mut again = Reader::open(&api, &format!("/api/events/stream?after={}", had[1]), None).await;
     let stored = api.event_seqs().await;
     let mut seen = had.clone();
     seen.extend(ids(&again.take(stored.len() - 2).await));

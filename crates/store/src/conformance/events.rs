@@ -125,7 +125,10 @@ pub fn events_are_ordered_and_filtered(make: &MakeStore) {
             .collect();
         // Those who filter events in memory (the daemon's fan-out) agree with the store.
         let matched: Vec<Seq> = all.iter().filter(|e| f.matches(e)).map(|e| e.seq).collect();
-        assert_eq!(read, matched, "EventFilter::matches agrees with the store on {f:?}");
+        assert_eq!(
+            read, matched,
+            "EventFilter::matches agrees with the store on {f:?}"
+        );
         read
     };
     let expect = |pred: &dyn Fn(&gaffer_core::Event) -> bool| -> Vec<Seq> {
