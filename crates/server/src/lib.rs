@@ -66,6 +66,7 @@ pub mod guard;
 mod metrics;
 pub mod openapi;
 mod query;
+mod rendered;
 mod routes;
 mod run_token;
 mod serve;

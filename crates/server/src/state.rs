@@ -51,6 +51,8 @@ pub(crate) struct Ctx {
     pub closing: CancellationToken,
     /// What `GET /metrics` has counted from the event log so far.
     metrics: Arc<crate::metrics::Followed>,
+    /// Each new event's JSON, made once for every stream that sends it.
+    rendered: Arc<crate::rendered::Rendered>,
 }
 
 impl Ctx {
@@ -59,6 +61,7 @@ impl Ctx {
             app,
             closing,
             metrics: Arc::default(),
+            rendered: Arc::default(),
         }
     }
 
@@ -78,6 +81,11 @@ impl Ctx {
     /// The event-log counts behind `GET /metrics`.
     pub(crate) fn metrics(&self) -> Arc<crate::metrics::Followed> {
         Arc::clone(&self.metrics)
+    }
+
+    /// The JSON of recent events, shared by the event streams.
+    pub(crate) fn rendered(&self) -> Arc<crate::rendered::Rendered> {
+        Arc::clone(&self.rendered)
     }
 
     /// The daemon's event feed.

@@ -20,12 +20,12 @@
 
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::rendered::Rendered;
 use crate::state::Ctx;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
-use gaffer_api::ReadableEvent;
 use gaffer_core::{Event, RunId, Seq, TaskId};
 use gaffer_store::EventFilter;
 use serde::Deserialize;
@@ -71,7 +71,8 @@ pub async fn stream(
         .subscribe(filter, after)
         .into_stream(ctx.closing.clone());
     let plain = q.plain.is_some_and(|p| p != 0);
-    let stream = events.map(move |event| Ok(to_sse(&event, plain)));
+    let rendered = ctx.rendered();
+    let stream = events.map(move |event| Ok(to_sse(&event, plain, &rendered)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -91,7 +92,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<Seq>, ApiError> {
     })
 }
 
-fn to_sse(event: &Event, plain: bool) -> SseEvent {
+fn to_sse(event: &Event, plain: bool, rendered: &Rendered) -> SseEvent {
     // The SSE framing forbids line breaks in the event name; kinds never have them, but the log
     // accepts any text.
     let kind: String = event
@@ -100,10 +101,9 @@ fn to_sse(event: &Event, plain: bool) -> SseEvent {
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .collect();
     // JSON text has no raw line breaks, so it fits one `data:` line.
-    let data = serde_json::to_string(&ReadableEvent::from(event.clone())).unwrap_or_else(|e| {
-        serde_json::json!({ "seq": event.seq, "kind": kind, "error": e.to_string() }).to_string()
-    });
-    let sse = SseEvent::default().id(event.seq.to_string()).data(data);
+    let sse = SseEvent::default()
+        .id(event.seq.to_string())
+        .data(rendered.json(event));
     if plain { sse } else { sse.event(kind) }
 }
 
