@@ -3,6 +3,7 @@
 
 use gaffer_api::ReadableEvent;
 use gaffer_core::{Event, Seq};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -28,12 +29,13 @@ impl Rendered {
         }
         let json: Arc<str> = render(event).into();
         let mut recent = self.locked();
-        if !recent.by_seq.contains_key(&event.seq) {
-            recent.by_seq.insert(event.seq, Arc::clone(&json));
-            recent.order.push_back(event.seq);
-            while recent.order.len() > KEPT {
-                if let Some(old) = recent.order.pop_front() {
-                    recent.by_seq.remove(&old);
+        let Recent { by_seq, order } = &mut *recent;
+        if let Entry::Vacant(slot) = by_seq.entry(event.seq) {
+            slot.insert(Arc::clone(&json));
+            order.push_back(event.seq);
+            while order.len() > KEPT {
+                if let Some(old) = order.pop_front() {
+                    by_seq.remove(&old);
                 }
             }
         }
