@@ -260,6 +260,9 @@ impl Store for RedactingStore {
     fn subscribe(&self, listener: Listener) {
         self.inner.subscribe(listener);
     }
+    fn hears_other_processes(&self) -> bool {
+        self.inner.hears_other_processes()
+    }
 }
 
 /// The wrapper is a store like any other: it passes the whole conformance suite over SQLite.

@@ -2,9 +2,10 @@
 //! when a person is needed, when a task merges or fails, and when a budget stops work.
 //!
 //! The notifier is a task of its own beside the engine (`gaffer up` starts it when
-//! `[notify]` has a hook). It never talks to the engine: it follows the event log in the store
-//! by sequence number, reading the `task.notice` events the state machine writes, so however
-//! slow or broken a receiver is, the engine does not wait on it.
+//! `[notify]` has a hook). It never talks to the engine: it follows the event log by sequence
+//! number through the daemon's event feed (`gaffer_feed`: a notice reaches it the moment it is
+//! committed), taking the `task.notice` events the state machine writes, so however slow or
+//! broken a receiver is, the engine does not wait on it.
 //!
 //! - **Batched.** The first notice after a quiet spell opens a window of `notify.batch`
 //!   (default 5 s); when it closes, each hook gets **one** message summarising every notice of
@@ -34,6 +35,7 @@ use cursor::Cursor;
 use deliver::{Batch, Hook, Shared};
 use gaffer_config::NotifySettings;
 use gaffer_core::{Event, ProjectId, Seq, TaskId, event_kind};
+use gaffer_feed::EventFeed;
 use gaffer_store::{EventFilter, Store};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -43,12 +45,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// How often the event log is read.
-pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
-
-/// Events read at once.
-const READ_BATCH: usize = 500;
 
 /// How long to wait after the store failed before reading it again.
 const STORE_BACKOFF: Duration = Duration::from_secs(2);
@@ -67,13 +63,11 @@ pub struct NotifierConfig {
     pub workdir: PathBuf,
     /// Where people can look, added to every message (the dashboard's URL).
     pub link: Option<String>,
-    /// How often the log is read ([`DEFAULT_POLL`]).
-    pub poll: Duration,
     pub retry: RetryPolicy,
 }
 
 impl NotifierConfig {
-    /// The defaults for `project`: poll every half second, retry for about six minutes.
+    /// The defaults for `project`: retry for about six minutes.
     pub fn new(
         project: ProjectId,
         project_name: impl Into<String>,
@@ -88,23 +82,24 @@ impl NotifierConfig {
             state_file,
             workdir,
             link: None,
-            poll: DEFAULT_POLL,
             retry: RetryPolicy::default(),
         }
     }
 }
 
 /// Starts the notifier on the current tokio runtime; `None` when no hook is configured. It
-/// stops when `shutdown` is cancelled (a batch still collecting is read again after a restart).
+/// reads the notices from `feed` (the daemon's one follower of the event log: a notice reaches
+/// it the moment it is committed) and stops when `shutdown` is cancelled or the feed is closed
+/// (a batch still collecting is read again after a restart).
 pub fn spawn(
-    store: Arc<dyn Store>,
+    feed: &EventFeed,
     config: NotifierConfig,
     shutdown: CancellationToken,
 ) -> Option<JoinHandle<()>> {
     if !config.settings.is_enabled() {
         return None;
     }
-    Some(tokio::spawn(run(store, config, shutdown)))
+    Some(tokio::spawn(run(feed.clone(), config, shutdown)))
 }
 
 /// One hook's channel, what it listens to, and where it was when the notifier started.
@@ -115,7 +110,8 @@ struct Route {
     skip_through: Seq,
 }
 
-async fn run(store: Arc<dyn Store>, config: NotifierConfig, shutdown: CancellationToken) {
+async fn run(feed: EventFeed, config: NotifierConfig, shutdown: CancellationToken) {
+    let store = Arc::clone(feed.store());
     let Some((cursor, routes)) = start_routes(&store, &config, &shutdown).await else {
         return;
     };
@@ -126,37 +122,31 @@ async fn run(store: Arc<dyn Store>, config: NotifierConfig, shutdown: Cancellati
     };
     let mut after = cursor.start();
     let mut flushed = after;
+    let mut notices = feed.subscribe(filter, after);
     let mut pending: Vec<Notification> = Vec::new();
     let mut deadline: Option<Instant> = None;
     loop {
-        if shutdown.is_cancelled() {
-            return;
+        // The next notice, or the end of the batching window, whichever comes first.
+        let first = tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = sleep_until(deadline), if deadline.is_some() => None,
+            event = notices.next() => match event {
+                Some(event) => Some(event),
+                // The feed was closed: the daemon is stopping.
+                None => return,
+            },
+        };
+        // With what else is at hand: one pass per burst, not per notice.
+        for event in first
+            .into_iter()
+            .chain(std::iter::from_fn(|| notices.try_next()))
+        {
+            after = event.seq;
+            if let Some(n) = wanted(&event, &routes) {
+                pending.push(n);
+                deadline.get_or_insert_with(|| Instant::now() + config.settings.batch);
+            }
         }
-        let read = {
-            let filter = filter.clone();
-            blocking(&store, move |s| s.events_after(after, READ_BATCH, &filter)).await
-        };
-        let full = match read {
-            Ok(events) => {
-                let full = events.len() == READ_BATCH;
-                for event in &events {
-                    after = event.seq;
-                    if let Some(n) = wanted(event, &routes) {
-                        pending.push(n);
-                        deadline.get_or_insert_with(|| Instant::now() + config.settings.batch);
-                    }
-                }
-                full
-            }
-            Err(e) => {
-                tracing::warn!("the notifier cannot read the event log: {e}");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(STORE_BACKOFF) => {}
-                }
-                continue;
-            }
-        };
         let due = match deadline {
             Some(at) => Instant::now() >= at,
             None => after > flushed,
@@ -168,19 +158,14 @@ async fn run(store: Arc<dyn Store>, config: NotifierConfig, shutdown: Cancellati
             flushed = after;
             deadline = None;
         }
-        if full {
-            continue;
-        }
-        let pause = match deadline {
-            Some(at) => at
-                .saturating_duration_since(Instant::now())
-                .min(config.poll),
-            None => config.poll,
-        };
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(pause) => {}
-        }
+    }
+}
+
+/// Waits until `deadline` (forever without one).
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -12,6 +12,7 @@ use gaffer_config::{
     CommandHookSettings, NotifyEvent, NotifySettings, WebhookKind, WebhookSettings,
 };
 use gaffer_core::{NewEvent, NewTask, Project, Task, TaskState, event_kind};
+use gaffer_feed::EventFeed;
 use gaffer_notify::{NotifierConfig, RetryPolicy};
 use gaffer_store::{NewProject, SqliteStore, Store};
 use serde_json::{Value, json};
@@ -132,6 +133,11 @@ impl Board {
             .unwrap();
     }
 
+    /// The board's event log as a daemon follows it.
+    fn feed(&self) -> EventFeed {
+        EventFeed::new(Arc::clone(&self.store))
+    }
+
     fn config(&self, settings: NotifySettings) -> NotifierConfig {
         let mut config = NotifierConfig::new(
             self.project.id,
@@ -140,7 +146,6 @@ impl Board {
             self.dir.path().join("notify.json"),
             self.dir.path().to_path_buf(),
         );
-        config.poll = Duration::from_millis(50);
         config.retry = RetryPolicy {
             attempts: 5,
             first_delay: Duration::from_millis(100),
@@ -215,7 +220,7 @@ async fn each_hook_gets_one_message_per_burst() {
             ),
         ],
     ));
-    let handle = gaffer_notify::spawn(Arc::clone(&board.store), config, shutdown.clone()).unwrap();
+    let handle = gaffer_notify::spawn(&board.feed(), config, shutdown.clone()).unwrap();
     // Let it take its starting position.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -332,12 +337,8 @@ async fn a_failing_receiver_is_retried_and_a_restart_does_not_resend() {
     };
 
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        Arc::clone(&board.store),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     board.notice(&task, json!({"notice": "merged"}));
     wait_for("three tries", Duration::from_secs(10), || {
@@ -357,12 +358,8 @@ async fn a_failing_receiver_is_retried_and_a_restart_does_not_resend() {
 
     // Started again on the same state: nothing is sent again...
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        Arc::clone(&board.store),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     settle().await;
     assert_eq!(
         receiver.on("/hook").len(),
@@ -402,12 +399,8 @@ async fn a_notice_missed_while_down_is_sent_after_a_restart() {
         )
     };
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        Arc::clone(&board.store),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     shutdown.cancel();
     handle.await.unwrap();
@@ -417,12 +410,8 @@ async fn a_notice_missed_while_down_is_sent_after_a_restart() {
         json!({"notice": "failed", "reason": "while nobody watched"}),
     );
     let shutdown = CancellationToken::new();
-    let handle = gaffer_notify::spawn(
-        Arc::clone(&board.store),
-        board.config(hooks()),
-        shutdown.clone(),
-    )
-    .unwrap();
+    let handle =
+        gaffer_notify::spawn(&board.feed(), board.config(hooks()), shutdown.clone()).unwrap();
     wait_for("the missed notice", Duration::from_secs(10), || {
         receiver.on("/hook").len() == 1
     })
@@ -447,7 +436,7 @@ async fn a_refused_message_is_not_retried() {
             &[NotifyEvent::Any],
         )],
     ));
-    let handle = gaffer_notify::spawn(Arc::clone(&board.store), config, shutdown.clone()).unwrap();
+    let handle = gaffer_notify::spawn(&board.feed(), config, shutdown.clone()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     board.notice(&task, json!({"notice": "merged"}));
     wait_for("one try", Duration::from_secs(10), || {
@@ -483,7 +472,7 @@ async fn command_hooks_get_the_batch_on_stdin_and_are_retried() {
             timeout: Duration::from_secs(10),
         }],
     });
-    let handle = gaffer_notify::spawn(Arc::clone(&board.store), config, shutdown.clone()).unwrap();
+    let handle = gaffer_notify::spawn(&board.feed(), config, shutdown.clone()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     board.notice(&task, json!({"notice": "merged"}));
     board.notice(
@@ -515,7 +504,5 @@ async fn command_hooks_get_the_batch_on_stdin_and_are_retried() {
 async fn no_hook_no_notifier() {
     let board = Board::new();
     let config = board.config(NotifySettings::default());
-    assert!(
-        gaffer_notify::spawn(Arc::clone(&board.store), config, CancellationToken::new()).is_none()
-    );
+    assert!(gaffer_notify::spawn(&board.feed(), config, CancellationToken::new()).is_none());
 }

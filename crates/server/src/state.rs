@@ -1,11 +1,11 @@
 //! What the handlers share: the board, the engine (when one runs in this process), the shutdown
-//! token, and a signal that wakes event streams when the server writes something.
+//! token, and the daemon's one follower of the event log, which every event stream reads.
 
 use crate::error::ApiError;
 use crate::token::ApiToken;
 use gaffer_engine::{Board, EngineHandle};
+use gaffer_feed::EventFeed;
 use std::sync::Arc;
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// What the daemon hands the server.
@@ -22,17 +22,23 @@ pub struct AppState {
     /// The token every request must carry (see [`crate::access`]). A generated one keeps the
     /// server on loopback; a configured one lets it listen beyond.
     pub token: ApiToken,
+    /// The event log of the board's store, read once for the whole daemon and pushed to every
+    /// event stream (see [`gaffer_feed`]). The daemon hands the same feed to its other readers
+    /// (the notifier), so that one follower serves them all.
+    pub feed: EventFeed,
 }
 
 impl AppState {
     /// The API over `board`, open only to requests that carry `token` (and, for their own
     /// task's reports, to running agents with a token from `board.run_access()`).
     pub fn new(board: Arc<Board>, engine: Option<EngineHandle>, token: ApiToken) -> Self {
+        let feed = EventFeed::new(Arc::clone(board.store()));
         AppState {
             board,
             engine,
             shutdown: CancellationToken::new(),
             token,
+            feed,
         }
     }
 }
@@ -41,35 +47,21 @@ impl AppState {
 #[derive(Clone)]
 pub(crate) struct Ctx {
     pub app: AppState,
-    /// Bumped after every write the server handles; event streams wait on it.
-    changes: Arc<watch::Sender<u64>>,
     /// Cancelled when the server is going away; event streams end on it.
     pub closing: CancellationToken,
     /// What `GET /metrics` has counted from the event log so far.
     metrics: Arc<crate::metrics::Followed>,
+    /// Each new event's JSON, made once for every stream that sends it.
+    rendered: Arc<crate::rendered::Rendered>,
 }
 
 impl Ctx {
     pub fn new(app: AppState, closing: CancellationToken) -> Self {
-        let (changes, _) = watch::channel(0);
-        let changes = Arc::new(changes);
-        // New events wake the streams at once, whoever wrote them (the CLI, the engine, another
-        // daemon through PostgreSQL's NOTIFY); the streams' poll stays as a fallback.
-        let weak = Arc::downgrade(&changes);
-        app.board
-            .store()
-            .subscribe(Arc::new(move |change: gaffer_store::Change| {
-                if change == gaffer_store::Change::Events
-                    && let Some(changes) = weak.upgrade()
-                {
-                    changes.send_modify(|n: &mut u64| *n = n.wrapping_add(1));
-                }
-            }));
         Ctx {
             app,
-            changes,
             closing,
             metrics: Arc::default(),
+            rendered: Arc::default(),
         }
     }
 
@@ -77,9 +69,10 @@ impl Ctx {
         &self.app.board
     }
 
-    /// Tells event streams (and the engine, if any) that the board changed.
+    /// Tells the event feed (and the engine, if any) that the board changed. The store
+    /// announces its own commits to the feed already; this costs one extra read at most.
     pub fn changed(&self) {
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        self.app.feed.wake();
         if let Some(engine) = &self.app.engine {
             engine.wake();
         }
@@ -90,9 +83,14 @@ impl Ctx {
         Arc::clone(&self.metrics)
     }
 
-    /// A receiver that sees every [`Ctx::changed`] after this call.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
+    /// The JSON of recent events, shared by the event streams.
+    pub(crate) fn rendered(&self) -> Arc<crate::rendered::Rendered> {
+        Arc::clone(&self.rendered)
+    }
+
+    /// The daemon's event feed.
+    pub fn feed(&self) -> &EventFeed {
+        &self.app.feed
     }
 
     /// Runs `work` on the blocking pool: the board talks to SQLite and git synchronously, and

@@ -223,6 +223,10 @@ impl Store for PgStore {
         self.listeners.subscribe(&self.settings, listener);
     }
 
+    fn hears_other_processes(&self) -> bool {
+        true
+    }
+
     fn hold_lease(&self, name: &str, owner: &str, lease_ms: i64) -> Result<bool> {
         let (name, owner) = (name.to_string(), owner.to_string());
         self.write(move |tx, now| leases::hold(tx, &name, &owner, lease_ms, now))

@@ -224,4 +224,11 @@ pub trait Store: Send + Sync {
     /// SQLite hears the handles of this process on the same file, so callers keep a slow poll
     /// for other processes.
     fn subscribe(&self, listener: Listener);
+
+    /// Whether [`Store::subscribe`] hears the writes of every process and host (PostgreSQL's
+    /// LISTEN/NOTIFY), so that a waiter's poll is only a safety net; false (the default) when
+    /// other processes' writes are found only by reading (SQLite).
+    fn hears_other_processes(&self) -> bool {
+        false
+    }
 }

@@ -30,6 +30,22 @@ pub struct EventFilter {
     pub kind_prefix: Option<String>,
 }
 
+impl EventFilter {
+    /// Whether `event` is one [`crate::Store::events_after`] returns under this filter: every
+    /// field given is equal (an event without a project, task or run matches no filter on
+    /// it), and the kind starts with the prefix, literally. For those who filter events they
+    /// already hold (the daemon's fan-out) exactly as the store filters what it reads.
+    pub fn matches(&self, event: &gaffer_core::Event) -> bool {
+        self.project.is_none_or(|p| event.project == Some(p))
+            && self.task.is_none_or(|t| event.task == Some(t))
+            && self.run.is_none_or(|r| event.run == Some(r))
+            && self
+                .kind_prefix
+                .as_deref()
+                .is_none_or(|prefix| event.kind.starts_with(prefix))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {
     pub task: Option<TaskId>,

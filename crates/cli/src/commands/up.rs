@@ -123,6 +123,9 @@ pub(crate) async fn serve(
             shutdown.cancel();
         })
     };
+    // One follower of the event log for the whole daemon: the API's event streams and the
+    // notifier read it.
+    let feed = state.feed.clone();
     let server = tokio::spawn(gaffer_server::serve(
         listener,
         state,
@@ -130,17 +133,15 @@ pub(crate) async fn serve(
     ));
     // Notifications follow the event log in a task of their own: the engine never waits
     // on a webhook.
-    let notifier = gaffer_notify::spawn(
-        Arc::clone(board.store()),
-        notifier_config(&board, info.url()),
-        shutdown.clone(),
-    );
+    let notifier =
+        gaffer_notify::spawn(&feed, notifier_config(&board, info.url()), shutdown.clone());
     let result = Arc::clone(&engine).run(shutdown.clone()).await;
     shutdown.cancel();
     let _ = server.await;
     if let Some(notifier) = notifier {
         let _ = tokio::time::timeout(Duration::from_secs(2), notifier).await;
     }
+    feed.close();
     signals.abort();
     daemon::remove(board.paths());
     result.map_err(CliError::from)

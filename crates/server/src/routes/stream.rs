@@ -11,25 +11,25 @@
 //! Where it starts: after the `Last-Event-ID` header when present (a browser's `EventSource`
 //! sends it when it reconnects), else after `?after=N`, else at the end of the log (only new
 //! events). It replays what is stored after that point, then goes live, without gap or
-//! duplicate (see [`crate::follow`]). `?task=ID`, `?run=ID` and `?kind=prefix` narrow it as on
+//! duplicate: each stream is a subscription to the daemon's one follower of the event log
+//! ([`gaffer_feed::EventFeed`]), which pushes an event to every stream the moment it is
+//! committed. `?task=ID`, `?run=ID` and `?kind=prefix` narrow it as on
 //! `GET /api/events`; `?plain=1` leaves out the `event:` lines (the dashboard's `EventSource`
 //! takes every kind through `onmessage`). A comment is sent every 15 seconds so that idle
 //! connections stay open.
 
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::follow::follow;
+use crate::rendered::Rendered;
 use crate::state::Ctx;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
-use gaffer_api::ReadableEvent;
 use gaffer_core::{Event, RunId, Seq, TaskId};
 use gaffer_store::EventFilter;
 use serde::Deserialize;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The header a reconnecting `EventSource` sends with the last `id` it received.
@@ -66,15 +66,13 @@ pub async fn stream(
         run: q.run.map(RunId),
         kind_prefix: q.kind.filter(|k| !k.is_empty()),
     };
-    let events = follow(
-        Arc::clone(ctx.board().store()),
-        filter,
-        after,
-        ctx.subscribe(),
-        ctx.closing.clone(),
-    );
+    let events = ctx
+        .feed()
+        .subscribe(filter, after)
+        .into_stream(ctx.closing.clone());
     let plain = q.plain.is_some_and(|p| p != 0);
-    let stream = events.map(move |event| Ok(to_sse(&event, plain)));
+    let rendered = ctx.rendered();
+    let stream = events.map(move |event| Ok(to_sse(&event, plain, &rendered)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -94,7 +92,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<Seq>, ApiError> {
     })
 }
 
-fn to_sse(event: &Event, plain: bool) -> SseEvent {
+fn to_sse(event: &Event, plain: bool, rendered: &Rendered) -> SseEvent {
     // The SSE framing forbids line breaks in the event name; kinds never have them, but the log
     // accepts any text.
     let kind: String = event
@@ -103,10 +101,9 @@ fn to_sse(event: &Event, plain: bool) -> SseEvent {
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .collect();
     // JSON text has no raw line breaks, so it fits one `data:` line.
-    let data = serde_json::to_string(&ReadableEvent::from(event.clone())).unwrap_or_else(|e| {
-        serde_json::json!({ "seq": event.seq, "kind": kind, "error": e.to_string() }).to_string()
-    });
-    let sse = SseEvent::default().id(event.seq.to_string()).data(data);
+    let sse = SseEvent::default()
+        .id(event.seq.to_string())
+        .data(rendered.json(event));
     if plain { sse } else { sse.event(kind) }
 }
 

@@ -33,8 +33,8 @@ pub async fn call(
     let reply = ctx
         .blocking(move |board| Ok(gaffer_engine::worker::serve(board, &worker, call)?))
         .await?;
-    // A call that recorded runs, events or results: streams and the engine look again (a poll
-    // for work or a read wakes nobody).
+    // A call that recorded runs, events or results: the event feed and the engine look again
+    // (a poll for work or a read wakes nobody).
     if writes {
         ctx.changed();
     }

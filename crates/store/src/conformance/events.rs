@@ -119,10 +119,17 @@ pub fn events_are_ordered_and_filtered(make: &MakeStore) {
     );
 
     let filtered = |f: EventFilter| -> Vec<Seq> {
-        must(store.events_after(Seq(0), 1_000, &f), "events_after")
+        let read: Vec<Seq> = must(store.events_after(Seq(0), 1_000, &f), "events_after")
             .into_iter()
             .map(|e| e.seq)
-            .collect()
+            .collect();
+        // Those who filter events in memory (the daemon's fan-out) agree with the store.
+        let matched: Vec<Seq> = all.iter().filter(|e| f.matches(e)).map(|e| e.seq).collect();
+        assert_eq!(
+            read, matched,
+            "EventFilter::matches agrees with the store on {f:?}"
+        );
+        read
     };
     let expect = |pred: &dyn Fn(&gaffer_core::Event) -> bool| -> Vec<Seq> {
         all.iter().filter(|e| pred(e)).map(|e| e.seq).collect()
