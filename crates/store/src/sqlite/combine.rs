@@ -156,13 +156,34 @@ fn run_in_savepoint(conn: &Connection, op: &Op, now: i64) -> TxResult<Result<Don
     }
 }
 
-/// Runs every request queued on `queue` in one write transaction on `conn`, puts each result
-/// in its slot, and returns what the transaction changed (for the listeners, once committed).
-/// Called with the handle's connection and the file's gate held.
-pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock) -> Touched {
+/// A batch run and committed whose callers have not been answered yet: the listeners are told
+/// what it `touched` first, then [`Batch::answer`] puts each result in its caller's slot.
+pub(super) struct Batch {
+    answers: Vec<(Slot, Result<Done>)>,
+    pub(super) touched: Touched,
+}
+
+impl Batch {
+    /// Puts each request's result in its slot and wakes its caller.
+    pub(super) fn answer(self) {
+        for (slot, result) in self.answers {
+            slot.put(result);
+        }
+    }
+}
+
+/// Runs every request queued on `queue` in one write transaction on `conn` and returns their
+/// results with what the transaction changed; the caller tells the listeners, then answers
+/// (so that no caller returns before the listeners heard of its write). Called with the
+/// handle's connection and the file's gate held.
+pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock) -> Batch {
     let batch = queue.take();
+    let mut touched = Touched::NONE;
     if batch.is_empty() {
-        return Touched::NONE;
+        return Batch {
+            answers: Vec::new(),
+            touched,
+        };
     }
     let results = retry(|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -182,36 +203,38 @@ pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock
         tx.commit()?;
         Ok(results)
     });
-    let mut touched = Touched::NONE;
-    match results {
-        Ok(results) => {
-            for ((op, slot), result) in batch.iter().zip(results) {
+    let answers = match results {
+        Ok(results) => batch
+            .into_iter()
+            .zip(results)
+            .map(|((op, slot), result)| {
                 if let Ok(done) = &result {
-                    let t = done.touched(op);
+                    let t = done.touched(&op);
                     touched.events |= t.events;
                     touched.jobs |= t.jobs;
                 }
-                slot.put(result);
-            }
-        }
+                (slot, result)
+            })
+            .collect(),
         Err(e) => {
             // Nothing was written. A request alone gets its own error; in a batch, each
             // request's own failure stayed in its savepoint, so what failed the batch is the
             // database's, and every request gets what it says.
             if let [(_, slot)] = batch.as_slice() {
-                slot.put(Err(e));
+                vec![(Arc::clone(slot), Err(e))]
             } else {
                 let message = match e {
                     StoreError::Database(m) => m,
                     other => other.to_string(),
                 };
-                for (_, slot) in &batch {
-                    slot.put(Err(StoreError::Database(message.clone())));
-                }
+                batch
+                    .into_iter()
+                    .map(|(_, slot)| (slot, Err(StoreError::Database(message.clone()))))
+                    .collect()
             }
         }
-    }
-    touched
+    };
+    Batch { answers, touched }
 }
 
 #[cfg(test)]
@@ -277,7 +300,13 @@ mod tests {
             queue.push(claim("b")),
         ];
         let mut conn = super::super::connection::open(&path).unwrap();
-        let touched = run_queued(&mut conn, &queue, clock.as_ref());
+        let batch = run_queued(&mut conn, &queue, clock.as_ref());
+        assert!(
+            slots.iter().all(|s| result(s).is_none()),
+            "no caller is answered before the listeners are told"
+        );
+        let touched = batch.touched;
+        batch.answer();
         assert_eq!(
             touched,
             Touched {

@@ -156,14 +156,15 @@ impl SqliteStore {
             if let Some(done) = slot.take() {
                 return done;
             }
-            let touched = {
+            let batch = {
                 let _turn = self.gate.enter();
                 combine::run_queued(&mut conn, &self.queue, self.clock.as_ref())
             };
             self.gate.committed();
             // Listeners must not call back into the store: they may run with the connection
-            // held.
-            self.changes.publish(touched);
+            // held. They hear of the batch before any of its callers is answered.
+            self.changes.publish(batch.touched);
+            batch.answer();
             drop(conn);
             // Requests queued while this batch ran: their callers try the connection now.
             self.queue.nudge_waiting();
