@@ -333,12 +333,44 @@ mod tests {
                 ..Commit::default()
             }))
         };
+        let task = store
+            .create_task(
+                p.id,
+                &gaffer_core::NewTask {
+                    title: "t".into(),
+                    ..gaffer_core::NewTask::default()
+                },
+                &gaffer_core::TaskState::new(
+                    gaffer_core::Flow::default(),
+                    gaffer_core::Risk::Low,
+                    0,
+                ),
+            )
+            .unwrap();
         let first = gaffer_core::JobId(1);
+        // Not a's lease: refused after it moved the task (written first, with its event),
+        // so the move, its event and the job it would enqueue with it are all rolled back.
+        let refused = {
+            let mut state = task.state.clone();
+            state.status = gaffer_core::Status::Ready;
+            let Op::Commit(mut c) = complete(first, "b") else {
+                unreachable!()
+            };
+            c.task = Some(crate::TaskUpdate {
+                task: task.id,
+                expected_version: task.version,
+                state,
+                plan: None,
+                branch: None,
+            });
+            c.events = vec![gaffer_core::NewEvent::new("note", serde_json::json!({}))];
+            Op::Commit(c)
+        };
+        let last_seq = store.last_seq().unwrap();
         let queue = Queue::default();
         let slots = [
             queue.push(claim("a")),
-            // Not a's lease: refused, and the job it would enqueue with it is not written.
-            queue.push(complete(first, "b")),
+            queue.push(refused),
             queue.push(complete(first, "a")),
             queue.push(claim("b")),
         ];
@@ -369,6 +401,13 @@ mod tests {
             other => panic!("{:?}", other.as_ref().err()),
         }
         assert_eq!(store.job(first).unwrap().status, JobStatus::Done);
+        let after = store.task(task.id).unwrap();
+        assert_eq!(
+            (after.version, after.state.status),
+            (task.version, task.state.status),
+            "the refused request's task update is rolled back"
+        );
+        assert_eq!(store.last_seq().unwrap(), last_seq, "and its events");
         let all = store.jobs(&crate::JobFilter::default()).unwrap();
         assert_eq!(
             all.len(),
