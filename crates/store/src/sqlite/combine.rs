@@ -80,6 +80,8 @@ impl Answered {
 pub(super) struct Answer {
     result: Mutex<Option<Answered>>,
     ready: Condvar,
+    #[cfg(test)]
+    nudges: std::sync::atomic::AtomicUsize,
 }
 
 type Slot = Arc<Answer>;
@@ -113,7 +115,16 @@ impl Answer {
     }
 
     fn nudge(&self) {
+        #[cfg(test)]
+        self.nudges
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.ready.notify_one();
+    }
+
+    /// How many times its caller was told to try the connection.
+    #[cfg(test)]
+    pub(super) fn nudges(&self) -> usize {
+        self.nudges.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -139,7 +150,10 @@ impl Queue {
     }
 
     /// Tells the callers of the waiting requests to try the connection (its holder just let
-    /// it go without running them): the first to get it runs them all.
+    /// it go without running them): the first to get it runs them all. Every holder of the
+    /// connection calls it once it lets go (a read, a write of its own, a batch): a waiting
+    /// caller does not queue on the connection's mutex, so it would otherwise sleep out its
+    /// [`COMBINED_WAIT`](super::COMBINED_WAIT) while readers took the connection again and again.
     pub(super) fn nudge_waiting(&self) {
         for (_, slot) in locked(&self.0).iter() {
             slot.nudge();

@@ -123,8 +123,11 @@ impl SqliteStore {
                 let value = f(&tx, self.clock.now_ms())?;
                 tx.commit()?;
                 Ok(value)
-            })?
+            })
         };
+        // Claims and commits waiting for the connection try it now.
+        self.queue.nudge_waiting();
+        let value = value?;
         self.gate.committed();
         self.changes.publish(touched(&value));
         Ok(value)
@@ -180,13 +183,19 @@ impl SqliteStore {
 
     /// Runs `f` in a read transaction: one consistent snapshot, never blocking writers.
     fn read<T>(&self, mut f: impl FnMut(&Connection, i64) -> TxResult<T>) -> Result<T> {
-        let mut conn = self.lock();
-        retry(|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx, self.clock.now_ms())?;
-            tx.commit()?;
-            Ok(value)
-        })
+        let value = {
+            let mut conn = self.lock();
+            retry(|| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                let value = f(&tx, self.clock.now_ms())?;
+                tx.commit()?;
+                Ok(value)
+            })
+        };
+        // Claims and commits waiting for the connection try it now (they do not queue on it:
+        // without this, back-to-back reads could keep them waiting).
+        self.queue.nudge_waiting();
+        value
     }
 }
 
@@ -470,5 +479,33 @@ impl Store for SqliteStore {
 
     fn subscribe(&self, listener: Listener) {
         self.changes.subscribe(listener);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaffer_core::FixedClock;
+
+    #[test]
+    fn reads_and_writes_nudge_the_claims_and_commits_waiting_for_the_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(
+            &dir.path().join("board.db"),
+            Arc::new(FixedClock::new(1_000_000)),
+        )
+        .unwrap();
+        // A commit queued while the connection was held, its caller waiting for a nudge.
+        let slot = store.queue.push(combine::Op::Commit(Box::default()));
+        store.projects().unwrap();
+        assert_eq!(slot.nudges(), 1, "a read lets go of the connection");
+        store
+            .upsert_project(&NewProject {
+                name: "p".into(),
+                root: "/srv/p".into(),
+                target: "main".into(),
+            })
+            .unwrap();
+        assert_eq!(slot.nudges(), 2, "so does a write");
     }
 }
