@@ -264,14 +264,13 @@ impl Engine {
                 owner: self.owner.clone(),
             }));
         }
-        // One heartbeat for every job this engine runs; it outlives them all.
-        let beats_stop = CancellationToken::new();
-        let beats = tokio::spawn(Arc::clone(&self.heartbeats).run(
+        // One heartbeat for every job this engine runs; it outlives them all, and ends with
+        // this run even when its future is dropped.
+        let beats = Arc::clone(&self.heartbeats).spawn(
             Arc::clone(&self.board.store),
             self.board.settings.engine.heartbeat,
             self.board.settings.engine.lease.as_millis() as i64,
-            beats_stop.clone(),
-        ));
+        );
         let mut workers: JoinSet<()> = JoinSet::new();
         loop {
             if shutdown.is_cancelled() {
@@ -303,8 +302,7 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
-        beats_stop.cancel();
-        let _ = beats.await;
+        beats.stop().await;
         if !self.is_worker() {
             self.queue.release(&self.board);
             self.event(Payload::EngineStopped(EngineOwner {

@@ -106,9 +106,26 @@ impl Heartbeats {
         lost
     }
 
+    /// Starts beating every `every` on a task of its own, until the returned [`BeatTask`] is
+    /// stopped or dropped: the task is tied to its owner (an engine's run whose future is
+    /// dropped must not leave it beating forever, holding the store).
+    pub(crate) fn spawn(
+        self: Arc<Self>,
+        store: Arc<dyn Store>,
+        every: Duration,
+        lease_ms: i64,
+    ) -> BeatTask {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(self.run(store, every, lease_ms, stop.clone()));
+        BeatTask {
+            task,
+            stop: stop.drop_guard(),
+        }
+    }
+
     /// Beats every `every` until `stop` is cancelled. The store is called off the async
     /// workers (a remote worker's store is the network).
-    pub(crate) async fn run(
+    async fn run(
         self: Arc<Self>,
         store: Arc<dyn Store>,
         every: Duration,
@@ -128,6 +145,21 @@ impl Heartbeats {
                 tracing::warn!("heartbeat failed: {e}");
             }
         }
+    }
+}
+
+/// The beating task of [`Heartbeats::spawn`]: stops it when dropped.
+pub(crate) struct BeatTask {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio_util::sync::DropGuard,
+}
+
+impl BeatTask {
+    /// Stops the beats and waits for the last one to end.
+    pub(crate) async fn stop(self) {
+        let BeatTask { task, stop } = self;
+        drop(stop);
+        let _ = task.await;
     }
 }
 
@@ -214,5 +246,34 @@ mod tests {
             store.job(a.id).unwrap().lease_expires_ms,
             Some(1_000_000 + 3_000 + 1_000)
         );
+    }
+
+    #[tokio::test]
+    async fn the_beats_end_when_their_task_is_dropped() {
+        let (_dir, _clock, store) = store_with_jobs(0);
+        let store: Arc<dyn Store> = Arc::new(store);
+        let beats = Arc::new(Heartbeats::default());
+        let task = Arc::clone(&beats).spawn(Arc::clone(&store), Duration::from_millis(5), 1_000);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(Arc::strong_count(&store) > 1, "the beats hold the store");
+        // As when an engine's run is dropped mid-flight (a crash in the tests' harness).
+        drop(task);
+        for _ in 0..200 {
+            if Arc::strong_count(&store) == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the beats went on after their task was dropped");
+    }
+
+    #[tokio::test]
+    async fn stopping_the_beats_waits_for_them_to_end() {
+        let (_dir, _clock, store) = store_with_jobs(0);
+        let store: Arc<dyn Store> = Arc::new(store);
+        let beats = Arc::new(Heartbeats::default());
+        let task = Arc::clone(&beats).spawn(Arc::clone(&store), Duration::from_millis(5), 1_000);
+        task.stop().await;
+        assert_eq!(Arc::strong_count(&store), 1);
     }
 }
