@@ -203,14 +203,17 @@ mod tests {
 
     #[test]
     fn one_beat_renews_every_held_lease_and_stops_only_the_lost_ones() {
-        let (_dir, clock, store) = store_with_jobs(3);
+        let (_dir, clock, store) = store_with_jobs(4);
         let beats = Arc::new(Heartbeats::default());
         let claim = |owner: &str| store.claim_job(owner, &[], 1_000).unwrap().unwrap();
         let (a, b, c) = (claim("e/1"), claim("e/2"), claim("e/3"));
-        let tokens: Vec<CancellationToken> = (0..3).map(|_| CancellationToken::new()).collect();
+        // d's lease is longer: still held when the others have run out.
+        let d = store.claim_job("e/4", &[], 5_000).unwrap().unwrap();
+        let tokens: Vec<CancellationToken> = (0..4).map(|_| CancellationToken::new()).collect();
         let _a = beats.hold(a.id, "e/1".into(), tokens[0].clone());
         let _b = beats.hold(b.id, "e/2".into(), tokens[1].clone());
         let ended = beats.hold(c.id, "e/3".into(), tokens[2].clone());
+        let _d = beats.hold(d.id, "e/4".into(), tokens[3].clone());
         // Every lease runs out; another claimer takes the first job.
         clock.advance(1_001);
         let taken = store.claim_job("other", &[], 1_000).unwrap().unwrap();
@@ -222,8 +225,21 @@ mod tests {
         assert!(tokens[0].is_cancelled() && tokens[1].is_cancelled());
         assert!(!tokens[2].is_cancelled(), "an ended job is left alone");
         assert!(
-            beats.leases().is_empty(),
-            "lost leases are not renewed again"
+            !tokens[3].is_cancelled(),
+            "a lease still held, renewed in the same beat, is not stopped"
+        );
+        assert_eq!(
+            beats.leases(),
+            vec![HeldLease {
+                job: d.id,
+                owner: "e/4".into()
+            }],
+            "lost leases are not renewed again; the held one is"
+        );
+        assert_eq!(
+            store.job(d.id).unwrap().lease_expires_ms,
+            Some(1_000_000 + 1_001 + 1_000),
+            "renewed by the beat"
         );
     }
 
