@@ -653,11 +653,13 @@ impl Engine {
             // off the async workers, with the lease kept alive until it has landed.
             let (engine, reported) = (Arc::clone(&self), job.clone());
             let _ = tokio::task::spawn_blocking(move || engine.conclude(&reported, result)).await;
-            drop(heartbeat);
         } else {
-            drop(heartbeat);
             self.conclude(&job, result);
         }
+        // The job is held until its result is recorded: its lease is renewed until then (a
+        // conclusion that waits on a busy store must not let it run out and the job be claimed
+        // again while its result is being written).
+        drop(heartbeat);
         if let Ok(mut running) = self.running.lock() {
             running.remove(&job.id);
         }
