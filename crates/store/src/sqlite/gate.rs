@@ -49,6 +49,9 @@ struct Shared {
     commits: AtomicU64,
     /// Wakes the checkpointer; dropped with the last handle, which ends it.
     wake: Mutex<Sender<()>>,
+    /// Alive while the checkpointer thread runs (the tests watch it end).
+    #[cfg(test)]
+    checkpointer: Mutex<Weak<()>>,
 }
 
 /// A handle's place among the handles of this process on its file.
@@ -151,9 +154,19 @@ impl Gate {
         let shared = Arc::new(Shared::new(wake));
         files.insert(key.clone(), Arc::downgrade(&shared));
         let weak = Arc::downgrade(&shared);
+        #[cfg(test)]
+        let alive = {
+            let alive = Arc::new(());
+            *locked(&shared.checkpointer) = Arc::downgrade(&alive);
+            alive
+        };
         let spawned = std::thread::Builder::new()
             .name("gaffer-sqlite-checkpoint".into())
-            .spawn(move || checkpointer(&key, &woken, &weak));
+            .spawn(move || {
+                #[cfg(test)]
+                let _alive = alive;
+                checkpointer(&key, &woken, &weak);
+            });
         if let Err(e) = spawned {
             tracing::warn!("no checkpointer thread ({e}); writers checkpoint the WAL themselves");
         }
@@ -181,6 +194,8 @@ impl Shared {
             turn: Turn::default(),
             commits: AtomicU64::new(0),
             wake: Mutex::new(wake),
+            #[cfg(test)]
+            checkpointer: Mutex::default(),
         }
     }
 }
@@ -253,5 +268,30 @@ mod tests {
         assert!(!other.0.turn.is_held(), "another file does not");
         drop(turn);
         assert!(!second.0.turn.is_held());
+    }
+
+    #[test]
+    fn the_checkpointer_ends_when_the_last_handle_of_its_file_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("board.db");
+        let store = crate::SqliteStore::open_default(&path).unwrap();
+        let other = crate::SqliteStore::open_default(&path).unwrap();
+        let alive = locked(&Gate::join(&path).0.checkpointer).clone();
+        assert!(
+            alive.upgrade().is_some(),
+            "a checkpointer runs for the file"
+        );
+        drop(store);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(alive.upgrade().is_some(), "it runs while a handle is open");
+        drop(other);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive.upgrade().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the checkpointer outlived the last handle of its file"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
