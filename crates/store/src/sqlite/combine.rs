@@ -16,7 +16,7 @@
 //! once per batch instead of once per request.
 
 use super::changes::Touched;
-use super::retry::{TxResult, retry};
+use super::retry::{TxResult, retry_since};
 use super::{commit, jobs};
 use crate::{Commit, Result, StoreError};
 use gaffer_core::{Clock, Event, Job, JobKind};
@@ -24,7 +24,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A write waiting for the connection.
 pub(super) enum Op {
@@ -224,11 +224,29 @@ impl Batch {
     }
 }
 
+/// Answers every request queued on `queue` with `error`, running none (no turn to write came).
+pub(super) fn refuse_queued(queue: &Queue, error: fn() -> StoreError) -> Batch {
+    let answers = queue
+        .take()
+        .into_iter()
+        .map(|(_, slot)| (slot, Answered::Result(Err(error()))))
+        .collect();
+    Batch {
+        answers,
+        touched: Touched::NONE,
+    }
+}
+
 /// Runs every request queued on `queue` in one write transaction on `conn` and returns their
 /// results with what the transaction changed; the caller tells the listeners, then answers
 /// (so that no caller returns before the listeners heard of its write). Called with the
 /// handle's connection and the file's gate held.
-pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock) -> Batch {
+pub(super) fn run_queued(
+    conn: &mut Connection,
+    queue: &Queue,
+    clock: &dyn Clock,
+    started: Instant,
+) -> Batch {
     let batch = queue.take();
     let mut touched = Touched::NONE;
     if batch.is_empty() {
@@ -237,7 +255,7 @@ pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock
             touched,
         };
     }
-    let results = retry(|| {
+    let results = retry_since(started, || {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let results = if let [(op, _)] = batch.as_slice() {
             // Alone: no savepoint needed, its failure rolls the transaction back.
@@ -389,7 +407,7 @@ mod tests {
             queue.push(claim("b")),
         ];
         let mut conn = super::super::connection::open(&path).unwrap();
-        let batch = run_queued(&mut conn, &queue, clock.as_ref());
+        let batch = run_queued(&mut conn, &queue, clock.as_ref(), Instant::now());
         assert!(
             slots.iter().all(|s| result(s).is_none()),
             "no caller is answered before the listeners are told"
@@ -467,7 +485,7 @@ mod tests {
         ];
         let mut conn = super::super::connection::open(&path).unwrap();
         // The runner does not panic: the batch goes through.
-        let batch = run_queued(&mut conn, &queue, clock.as_ref());
+        let batch = run_queued(&mut conn, &queue, clock.as_ref(), Instant::now());
         assert!(batch.touched.jobs);
         batch.answer();
         assert!(matches!(result(&slots[0]), Some(Ok(Done::Committed(_)))));
@@ -491,7 +509,7 @@ mod tests {
 
         // Alone in its batch: rolled back all the same.
         let slot = queue.push(Op::PanicAfter(enqueue(4)));
-        run_queued(&mut conn, &queue, clock.as_ref()).answer();
+        run_queued(&mut conn, &queue, clock.as_ref(), Instant::now()).answer();
         assert!(std::panic::catch_unwind(AssertUnwindSafe(|| result(&slot))).is_err());
         assert_eq!(store.jobs(&crate::JobFilter::default()).unwrap().len(), 2);
     }

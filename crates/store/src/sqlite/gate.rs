@@ -9,7 +9,9 @@
 //! of this process on that file (a process-wide registry keyed by canonical path, as for
 //! [`super::changes`]). A writer that waits on the gate is handed the turn the moment the
 //! previous one commits, in the order the writers came, instead of sleeping in SQLite's busy
-//! handler while the lock sits free. Readers never take it (in WAL mode they do not block the
+//! handler while the lock sits free. The time a writer waits in line counts against its budget
+//! for waiting on the database ([`super::retry::WRITE_BUDGET`]): it leaves the line when that
+//! runs out, and retries only while some is left. Readers never take it (in WAL mode they do not block the
 //! writer).
 //!
 //! **Checkpoints off the writers' path.** A checkpoint copies the WAL back into the database
@@ -31,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Commits of this process on a file between two wake-ups of its checkpointer (a job's claim
 /// and completion write about 8 pages each: roughly every 1,000 pages).
@@ -105,6 +107,41 @@ impl Turn {
         Entered { turn: self }
     }
 
+    /// [`Turn::enter`], waiting no longer than `budget`: `None` if the turn did not come.
+    fn enter_within(&self, budget: Duration) -> Option<Entered<'_>> {
+        let deadline = Instant::now() + budget;
+        let waiter = {
+            let mut state = locked(&self.state);
+            if !state.held {
+                state.held = true;
+                return Some(Entered { turn: self });
+            }
+            let waiter = Arc::new(Waiter::default());
+            state.line.push_back(Arc::clone(&waiter));
+            waiter
+        };
+        let mut go = locked(&waiter.go);
+        while !*go {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(go);
+                let mut state = locked(&self.state);
+                if let Some(at) = state.line.iter().position(|w| Arc::ptr_eq(w, &waiter)) {
+                    state.line.remove(at);
+                    return None;
+                }
+                // Handed the turn just now (under the state's lock, so it is ours): take it.
+                return Some(Entered { turn: self });
+            }
+            go = waiter
+                .called
+                .wait_timeout(go, left)
+                .map(|(go, _)| go)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        Some(Entered { turn: self })
+    }
+
     #[cfg(test)]
     fn is_held(&self) -> bool {
         locked(&self.state).held
@@ -173,9 +210,11 @@ impl Gate {
         Gate(shared)
     }
 
-    /// Waits for this process's turn to write the file.
-    pub(super) fn enter(&self) -> Entered<'_> {
-        self.0.turn.enter()
+    /// Waits for this process's turn to write the file, for what is left of a write's budget
+    /// ([`super::retry::WRITE_BUDGET`]) since it `started`; `None` if it did not come by then.
+    pub(super) fn enter_since(&self, started: Instant) -> Option<Entered<'_>> {
+        let left = super::retry::WRITE_BUDGET.saturating_sub(started.elapsed());
+        self.0.turn.enter_within(left)
     }
 
     /// A write transaction committed: every [`WAKE_EVERY`] of them, the checkpointer is woken.
@@ -263,7 +302,7 @@ mod tests {
         let other = Gate::join(&b);
         assert!(Arc::ptr_eq(&first.0, &second.0));
         assert!(!Arc::ptr_eq(&first.0, &other.0));
-        let turn = first.enter();
+        let turn = first.0.turn.enter();
         assert!(second.0.turn.is_held(), "the second handle waits");
         assert!(!other.0.turn.is_held(), "another file does not");
         drop(turn);
@@ -293,5 +332,30 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    #[test]
+    fn a_writer_leaves_the_line_when_its_budget_runs_out_and_the_turn_goes_on() {
+        let turn = Arc::new(Turn::default());
+        let held = turn.enter();
+        assert!(
+            turn.enter_within(Duration::from_millis(20)).is_none(),
+            "the turn did not come in time"
+        );
+        let next = {
+            let turn = Arc::clone(&turn);
+            std::thread::spawn(move || turn.enter_within(Duration::from_secs(10)).is_some())
+        };
+        while locked(&turn.state).line.is_empty() {
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            locked(&turn.state).line.len(),
+            1,
+            "the writer that gave up left the line"
+        );
+        drop(held);
+        assert!(next.join().unwrap(), "the turn went to the next in line");
+        assert!(!turn.is_held());
     }
 }

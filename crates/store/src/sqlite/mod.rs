@@ -40,10 +40,11 @@ use gaffer_core::{
     Clock, Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project,
     ProjectId, Run, RunId, Seq, Task, TaskId, TaskState,
 };
-use retry::{TxResult, retry};
+use retry::{TxResult, retry, retry_since};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// A [`Store`] backed by one SQLite database file.
 pub struct SqliteStore {
@@ -116,9 +117,16 @@ impl SqliteStore {
         touched: impl FnOnce(&T) -> Touched,
     ) -> Result<T> {
         let value = {
+            // The time spent waiting for the connection and the turn counts against the
+            // write's budget for waiting on the database.
+            let started = Instant::now();
             let mut conn = self.lock();
-            let _turn = self.gate.enter();
-            retry(|| {
+            let Some(_turn) = self.gate.enter_since(started) else {
+                drop(conn);
+                self.queue.nudge_waiting();
+                return Err(retry::no_turn());
+            };
+            retry_since(started, || {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let value = f(&tx, self.clock.now_ms())?;
                 tx.commit()?;
@@ -141,6 +149,9 @@ impl SqliteStore {
     /// callers returns.
     fn combined(&self, op: combine::Op) -> Result<combine::Done> {
         let slot = self.queue.push(op);
+        // The time spent waiting for the connection and the turn counts against the write's
+        // budget for waiting on the database.
+        let started = Instant::now();
         loop {
             if let Some(done) = slot.take() {
                 return done;
@@ -159,9 +170,11 @@ impl SqliteStore {
             if let Some(done) = slot.take() {
                 return done;
             }
-            let batch = {
-                let _turn = self.gate.enter();
-                combine::run_queued(&mut conn, &self.queue, self.clock.as_ref())
+            let batch = match self.gate.enter_since(started) {
+                Some(_turn) => {
+                    combine::run_queued(&mut conn, &self.queue, self.clock.as_ref(), started)
+                }
+                None => combine::refuse_queued(&self.queue, retry::no_turn),
             };
             self.gate.committed();
             // Listeners must not call back into the store: they may run with the connection
