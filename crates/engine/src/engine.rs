@@ -264,14 +264,13 @@ impl Engine {
                 owner: self.owner.clone(),
             }));
         }
-        // One heartbeat for every job this engine runs; it outlives them all.
-        let beats_stop = CancellationToken::new();
-        let beats = tokio::spawn(Arc::clone(&self.heartbeats).run(
+        // One heartbeat for every job this engine runs; it outlives them all, and ends with
+        // this run even when its future is dropped.
+        let beats = Arc::clone(&self.heartbeats).spawn(
             Arc::clone(&self.board.store),
             self.board.settings.engine.heartbeat,
             self.board.settings.engine.lease.as_millis() as i64,
-            beats_stop.clone(),
-        ));
+        );
         let mut workers: JoinSet<()> = JoinSet::new();
         loop {
             if shutdown.is_cancelled() {
@@ -303,8 +302,7 @@ impl Engine {
             }
         }
         while workers.join_next().await.is_some() {}
-        beats_stop.cancel();
-        let _ = beats.await;
+        beats.stop().await;
         if !self.is_worker() {
             self.queue.release(&self.board);
             self.event(Payload::EngineStopped(EngineOwner {
@@ -655,11 +653,13 @@ impl Engine {
             // off the async workers, with the lease kept alive until it has landed.
             let (engine, reported) = (Arc::clone(&self), job.clone());
             let _ = tokio::task::spawn_blocking(move || engine.conclude(&reported, result)).await;
-            drop(heartbeat);
         } else {
-            drop(heartbeat);
             self.conclude(&job, result);
         }
+        // The job is held until its result is recorded: its lease is renewed until then (a
+        // conclusion that waits on a busy store must not let it run out and the job be claimed
+        // again while its result is being written).
+        drop(heartbeat);
         if let Ok(mut running) = self.running.lock() {
             running.remove(&job.id);
         }

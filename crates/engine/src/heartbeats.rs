@@ -106,9 +106,26 @@ impl Heartbeats {
         lost
     }
 
+    /// Starts beating every `every` on a task of its own, until the returned [`BeatTask`] is
+    /// stopped or dropped: the task is tied to its owner (an engine's run whose future is
+    /// dropped must not leave it beating forever, holding the store).
+    pub(crate) fn spawn(
+        self: Arc<Self>,
+        store: Arc<dyn Store>,
+        every: Duration,
+        lease_ms: i64,
+    ) -> BeatTask {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(self.run(store, every, lease_ms, stop.clone()));
+        BeatTask {
+            task,
+            stop: stop.drop_guard(),
+        }
+    }
+
     /// Beats every `every` until `stop` is cancelled. The store is called off the async
     /// workers (a remote worker's store is the network).
-    pub(crate) async fn run(
+    async fn run(
         self: Arc<Self>,
         store: Arc<dyn Store>,
         every: Duration,
@@ -128,6 +145,21 @@ impl Heartbeats {
                 tracing::warn!("heartbeat failed: {e}");
             }
         }
+    }
+}
+
+/// The beating task of [`Heartbeats::spawn`]: stops it when dropped.
+pub(crate) struct BeatTask {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio_util::sync::DropGuard,
+}
+
+impl BeatTask {
+    /// Stops the beats and waits for the last one to end.
+    pub(crate) async fn stop(self) {
+        let BeatTask { task, stop } = self;
+        drop(stop);
+        let _ = task.await;
     }
 }
 
@@ -171,14 +203,17 @@ mod tests {
 
     #[test]
     fn one_beat_renews_every_held_lease_and_stops_only_the_lost_ones() {
-        let (_dir, clock, store) = store_with_jobs(3);
+        let (_dir, clock, store) = store_with_jobs(4);
         let beats = Arc::new(Heartbeats::default());
         let claim = |owner: &str| store.claim_job(owner, &[], 1_000).unwrap().unwrap();
         let (a, b, c) = (claim("e/1"), claim("e/2"), claim("e/3"));
-        let tokens: Vec<CancellationToken> = (0..3).map(|_| CancellationToken::new()).collect();
+        // d's lease is longer: still held when the others have run out.
+        let d = store.claim_job("e/4", &[], 5_000).unwrap().unwrap();
+        let tokens: Vec<CancellationToken> = (0..4).map(|_| CancellationToken::new()).collect();
         let _a = beats.hold(a.id, "e/1".into(), tokens[0].clone());
         let _b = beats.hold(b.id, "e/2".into(), tokens[1].clone());
         let ended = beats.hold(c.id, "e/3".into(), tokens[2].clone());
+        let _d = beats.hold(d.id, "e/4".into(), tokens[3].clone());
         // Every lease runs out; another claimer takes the first job.
         clock.advance(1_001);
         let taken = store.claim_job("other", &[], 1_000).unwrap().unwrap();
@@ -190,8 +225,21 @@ mod tests {
         assert!(tokens[0].is_cancelled() && tokens[1].is_cancelled());
         assert!(!tokens[2].is_cancelled(), "an ended job is left alone");
         assert!(
-            beats.leases().is_empty(),
-            "lost leases are not renewed again"
+            !tokens[3].is_cancelled(),
+            "a lease still held, renewed in the same beat, is not stopped"
+        );
+        assert_eq!(
+            beats.leases(),
+            vec![HeldLease {
+                job: d.id,
+                owner: "e/4".into()
+            }],
+            "lost leases are not renewed again; the held one is"
+        );
+        assert_eq!(
+            store.job(d.id).unwrap().lease_expires_ms,
+            Some(1_000_000 + 1_001 + 1_000),
+            "renewed by the beat"
         );
     }
 
@@ -214,5 +262,34 @@ mod tests {
             store.job(a.id).unwrap().lease_expires_ms,
             Some(1_000_000 + 3_000 + 1_000)
         );
+    }
+
+    #[tokio::test]
+    async fn the_beats_end_when_their_task_is_dropped() {
+        let (_dir, _clock, store) = store_with_jobs(0);
+        let store: Arc<dyn Store> = Arc::new(store);
+        let beats = Arc::new(Heartbeats::default());
+        let task = Arc::clone(&beats).spawn(Arc::clone(&store), Duration::from_millis(5), 1_000);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(Arc::strong_count(&store) > 1, "the beats hold the store");
+        // As when an engine's run is dropped mid-flight (a crash in the tests' harness).
+        drop(task);
+        for _ in 0..200 {
+            if Arc::strong_count(&store) == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the beats went on after their task was dropped");
+    }
+
+    #[tokio::test]
+    async fn stopping_the_beats_waits_for_them_to_end() {
+        let (_dir, _clock, store) = store_with_jobs(0);
+        let store: Arc<dyn Store> = Arc::new(store);
+        let beats = Arc::new(Heartbeats::default());
+        let task = Arc::clone(&beats).spawn(Arc::clone(&store), Duration::from_millis(5), 1_000);
+        task.stop().await;
+        assert_eq!(Arc::strong_count(&store), 1);
     }
 }

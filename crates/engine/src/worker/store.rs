@@ -18,6 +18,7 @@ use gaffer_store::{
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How a worker's calls reach the daemon: HTTP with the worker's token (the CLI's), or, in
 /// tests, straight into [`super::serve`].
@@ -32,13 +33,19 @@ pub trait Transport: Send + Sync {
 pub struct WorkerStore {
     transport: Arc<dyn Transport>,
     welcome: Welcome,
+    /// The daemon said it does not know batched heartbeats: they go one lease at a time.
+    heartbeats_one_by_one: AtomicBool,
 }
 
 impl WorkerStore {
     /// Says hello to the daemon: who this worker is, and which project it works for.
     pub fn connect(transport: Arc<dyn Transport>) -> Result<WorkerStore> {
         let welcome = typed(transport.call(&WorkerCall::Hello)?)?;
-        Ok(WorkerStore { transport, welcome })
+        Ok(WorkerStore {
+            transport,
+            welcome,
+            heartbeats_one_by_one: AtomicBool::new(false),
+        })
     }
 
     pub fn welcome(&self) -> &Welcome {
@@ -61,6 +68,12 @@ impl WorkerStore {
 fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
     serde_json::from_value(value)
         .map_err(|e| StoreError::Invalid(format!("the daemon's reply is not understood: {e}")))
+}
+
+/// Whether a refusal says the daemon does not know the call (one from before it was added: its
+/// request body names a variant it cannot read), as opposed to refusing what it asks.
+fn unknown_call(why: &str) -> bool {
+    why.contains("unknown variant")
 }
 
 /// What a worker may not do.
@@ -237,29 +250,32 @@ impl Store for WorkerStore {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = self.ask(WorkerCall::Heartbeats {
-            leases: leases.to_vec(),
-            lease_ms,
-        });
-        match batch {
-            // A daemon from before batched heartbeats does not know the call: one per lease.
-            Err(StoreError::Invalid(why)) => {
-                tracing::debug!("batched heartbeat refused ({why}); renewing lease by lease");
-                let mut lost = Vec::new();
-                for lease in leases {
-                    match self.heartbeat(lease.job, &lease.owner, lease_ms) {
-                        Ok(true) => {}
-                        Ok(false)
-                        | Err(StoreError::LeaseLost { .. } | StoreError::JobNotFound(_)) => {
-                            lost.push(lease.clone());
-                        }
-                        Err(e) => return Err(e),
-                    }
+        if !self.heartbeats_one_by_one.load(Ordering::Relaxed) {
+            let batch = self.ask(WorkerCall::Heartbeats {
+                leases: leases.to_vec(),
+                lease_ms,
+            });
+            match batch {
+                // A daemon from before batched heartbeats does not know the call: one per
+                // lease, from now on. Any other refusal (a revoked token, say) is the caller's.
+                Err(StoreError::Invalid(why)) if unknown_call(&why) => {
+                    tracing::debug!("batched heartbeats unknown ({why}); renewing lease by lease");
+                    self.heartbeats_one_by_one.store(true, Ordering::Relaxed);
                 }
-                Ok(lost)
+                other => return other,
             }
-            other => other,
         }
+        let mut lost = Vec::new();
+        for lease in leases {
+            match self.heartbeat(lease.job, &lease.owner, lease_ms) {
+                Ok(true) => {}
+                Ok(false) | Err(StoreError::LeaseLost { .. } | StoreError::JobNotFound(_)) => {
+                    lost.push(lease.clone());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(lost)
     }
     fn release_job(&self, job: JobId, owner: &str) -> Result<bool> {
         self.ask(WorkerCall::Release {
@@ -354,6 +370,8 @@ mod tests {
     /// `heartbeat` for the job it says the owner holds.
     struct OldDaemon {
         calls: Mutex<Vec<String>>,
+        /// The daemon's answer to a batched heartbeat.
+        batched: fn() -> Result<serde_json::Value>,
     }
 
     impl Transport for OldDaemon {
@@ -383,7 +401,7 @@ mod tests {
                 .unwrap()),
                 WorkerCall::Heartbeats { .. } => {
                     self.calls.lock().unwrap().push("heartbeats".into());
-                    Err(StoreError::Invalid("unknown variant `heartbeats`".into()))
+                    (self.batched)()
                 }
                 WorkerCall::Heartbeat { job, .. } => {
                     self.calls.lock().unwrap().push(format!("heartbeat {job}"));
@@ -398,6 +416,13 @@ mod tests {
     fn heartbeats_fall_back_to_one_call_per_lease_on_a_daemon_that_does_not_batch() {
         let daemon = Arc::new(OldDaemon {
             calls: Mutex::new(vec![]),
+            batched: || {
+                Err(StoreError::Invalid(
+                    "the daemon refused: Failed to deserialize the JSON body: unknown variant \
+                     `heartbeats`, expected one of `hello`, `heartbeat`"
+                        .into(),
+                ))
+            },
         });
         let store = WorkerStore::connect(daemon.clone()).unwrap();
         let lease = |job| HeldLease {
@@ -411,5 +436,40 @@ mod tests {
             vec!["heartbeats", "heartbeat 1", "heartbeat 2"]
         );
         assert!(store.heartbeat_jobs(&[], 30_000).unwrap().is_empty());
+        // Remembered: the next beat does not ask for a batch again.
+        daemon.calls.lock().unwrap().clear();
+        assert_eq!(
+            store.heartbeat_jobs(&[lease(1)], 30_000).unwrap(),
+            Vec::<HeldLease>::new()
+        );
+        assert_eq!(*daemon.calls.lock().unwrap(), vec!["heartbeat 1"]);
+    }
+
+    #[test]
+    fn a_refused_batched_heartbeat_is_not_retried_lease_by_lease() {
+        let daemon = Arc::new(OldDaemon {
+            calls: Mutex::new(vec![]),
+            batched: || {
+                Err(StoreError::Invalid(
+                    "the daemon refused this worker's token: revoked".into(),
+                ))
+            },
+        });
+        let store = WorkerStore::connect(daemon.clone()).unwrap();
+        let lease = HeldLease {
+            job: JobId(1),
+            owner: "worker:1:m:1".into(),
+        };
+        for _ in 0..2 {
+            assert!(matches!(
+                store.heartbeat_jobs(std::slice::from_ref(&lease), 30_000),
+                Err(StoreError::Invalid(_))
+            ));
+        }
+        assert_eq!(
+            *daemon.calls.lock().unwrap(),
+            vec!["heartbeats", "heartbeats"],
+            "a refusal is no sign of an old daemon"
+        );
     }
 }

@@ -9,19 +9,22 @@
 //! otherwise it runs all the queued requests, its own among them, in arrival order, in one
 //! `BEGIN IMMEDIATE` transaction, each inside a savepoint of its own. A request that fails
 //! (a lost lease, a version conflict) rolls back to its savepoint and gets its error; the others
-//! are unaffected: each request is all or nothing and sees the ones before it, exactly as if
+//! are unaffected; a request whose code panics is rolled back the same way, and its panic is
+//! resumed in its own caller's thread, not in the runner's: each request is all or nothing and sees the ones before it, exactly as if
 //! they had run one after the other, and none returns before the transaction that holds it has
 //! committed. Pages that several requests touch (the claim indexes' leaves, mostly) are written
 //! once per batch instead of once per request.
 
 use super::changes::Touched;
-use super::retry::{TxResult, retry};
+use super::retry::{TxResult, retry_since};
 use super::{commit, jobs};
 use crate::{Commit, Result, StoreError};
 use gaffer_core::{Clock, Event, Job, JobKind};
 use rusqlite::{Connection, TransactionBehavior};
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A write waiting for the connection.
 pub(super) enum Op {
@@ -32,6 +35,9 @@ pub(super) enum Op {
         lease_ms: i64,
     },
     Commit(Box<Commit>),
+    /// A commit whose code panics once it has written (the tests' stand-in for a bug).
+    #[cfg(test)]
+    PanicAfter(Box<Commit>),
 }
 
 /// What a request wrote.
@@ -52,24 +58,45 @@ impl Done {
     }
 }
 
+/// A request's answer: its result, or the panic of the code that ran it, which is resumed in
+/// its own caller's thread (not in the thread of whoever ran the batch).
+enum Answered {
+    Result(Result<Done>),
+    Panicked(Box<dyn Any + Send>),
+}
+
+impl Answered {
+    /// The result; a panic is resumed here, in the caller's thread.
+    fn into_result(self) -> Result<Done> {
+        match self {
+            Answered::Result(result) => result,
+            Answered::Panicked(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
 /// Where a request's result goes, and how its caller is told.
 #[derive(Default)]
 pub(super) struct Answer {
-    result: Mutex<Option<Result<Done>>>,
+    result: Mutex<Option<Answered>>,
     ready: Condvar,
+    #[cfg(test)]
+    nudges: std::sync::atomic::AtomicUsize,
 }
 
 type Slot = Arc<Answer>;
 
 impl Answer {
-    fn put(&self, result: Result<Done>) {
-        *locked(&self.result) = Some(result);
+    fn put(&self, answer: Answered) {
+        *locked(&self.result) = Some(answer);
         self.ready.notify_one();
     }
 
-    /// The result once a holder of the connection has put it there.
+    /// The result once a holder of the connection has put it there. If the request's code
+    /// panicked, the panic resumes here.
     pub(super) fn take(&self) -> Option<Result<Done>> {
-        locked(&self.result).take()
+        let answer = locked(&self.result).take();
+        answer.map(Answered::into_result)
     }
 
     /// Waits up to `timeout` for the result (or for a nudge to try the connection again).
@@ -82,11 +109,22 @@ impl Answer {
                 .map(|(guard, _)| guard)
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
         }
-        result.take()
+        let answer = result.take();
+        drop(result);
+        answer.map(Answered::into_result)
     }
 
     fn nudge(&self) {
+        #[cfg(test)]
+        self.nudges
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.ready.notify_one();
+    }
+
+    /// How many times its caller was told to try the connection.
+    #[cfg(test)]
+    pub(super) fn nudges(&self) -> usize {
+        self.nudges.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -112,7 +150,10 @@ impl Queue {
     }
 
     /// Tells the callers of the waiting requests to try the connection (its holder just let
-    /// it go without running them): the first to get it runs them all.
+    /// it go without running them): the first to get it runs them all. Every holder of the
+    /// connection calls it once it lets go (a read, a write of its own, a batch): a waiting
+    /// caller does not queue on the connection's mutex, so it would otherwise sleep out its
+    /// [`COMBINED_WAIT`](super::COMBINED_WAIT) while readers took the connection again and again.
     pub(super) fn nudge_waiting(&self) {
         for (_, slot) in locked(&self.0).iter() {
             slot.nudge();
@@ -135,42 +176,94 @@ fn run(conn: &Connection, op: &Op, now: i64) -> TxResult<Done> {
             lease_ms,
         } => Done::Claimed(jobs::claim(conn, owner, kinds, labels, *lease_ms, now)?.map(Box::new)),
         Op::Commit(c) => Done::Committed(commit::apply(conn, c, now)?),
+        #[cfg(test)]
+        Op::PanicAfter(c) => {
+            commit::apply(conn, c, now)?;
+            panic!("a request's bug");
+        }
     })
+}
+
+/// [`run`], with a panic caught: it is the request's own, for its caller.
+fn run_caught(conn: &Connection, op: &Op, now: i64) -> std::thread::Result<TxResult<Done>> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| run(conn, op, now)))
 }
 
 /// Runs `op` alone, inside a savepoint of the transaction on `conn`: its failure rolls back
 /// only what it wrote. A busy database fails the whole transaction (it is run again).
-fn run_in_savepoint(conn: &Connection, op: &Op, now: i64) -> TxResult<Result<Done>> {
+/// A panic in its code rolls back the same way and is kept for its caller.
+fn run_in_savepoint(conn: &Connection, op: &Op, now: i64) -> TxResult<Answered> {
     conn.prepare_cached("SAVEPOINT request")?.execute([])?;
-    match run(conn, op, now) {
-        Ok(done) => {
+    let failed = match run_caught(conn, op, now) {
+        Ok(Ok(done)) => {
             conn.prepare_cached("RELEASE request")?.execute([])?;
-            Ok(Ok(done))
+            return Ok(Answered::Result(Ok(done)));
         }
-        Err(e) if e.is_busy() => Err(e),
-        Err(e) => {
-            conn.prepare_cached("ROLLBACK TO request")?.execute([])?;
-            conn.prepare_cached("RELEASE request")?.execute([])?;
-            Ok(Err(e.into_store()))
+        Ok(Err(e)) if e.is_busy() => return Err(e),
+        Ok(Err(e)) => Answered::Result(Err(e.into_store())),
+        Err(panic) => Answered::Panicked(panic),
+    };
+    conn.prepare_cached("ROLLBACK TO request")?.execute([])?;
+    conn.prepare_cached("RELEASE request")?.execute([])?;
+    Ok(failed)
+}
+
+/// A batch run and committed whose callers have not been answered yet: the listeners are told
+/// what it `touched` first, then [`Batch::answer`] puts each result in its caller's slot.
+pub(super) struct Batch {
+    answers: Vec<(Slot, Answered)>,
+    pub(super) touched: Touched,
+}
+
+impl Batch {
+    /// Puts each request's result in its slot and wakes its caller.
+    pub(super) fn answer(self) {
+        for (slot, answer) in self.answers {
+            slot.put(answer);
         }
     }
 }
 
-/// Runs every request queued on `queue` in one write transaction on `conn`, puts each result
-/// in its slot, and returns what the transaction changed (for the listeners, once committed).
-/// Called with the handle's connection and the file's gate held.
-pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock) -> Touched {
-    let batch = queue.take();
-    if batch.is_empty() {
-        return Touched::NONE;
+/// Answers every request queued on `queue` with `error`, running none (no turn to write came).
+pub(super) fn refuse_queued(queue: &Queue, error: fn() -> StoreError) -> Batch {
+    let answers = queue
+        .take()
+        .into_iter()
+        .map(|(_, slot)| (slot, Answered::Result(Err(error()))))
+        .collect();
+    Batch {
+        answers,
+        touched: Touched::NONE,
     }
-    let results = retry(|| {
+}
+
+/// Runs every request queued on `queue` in one write transaction on `conn` and returns their
+/// results with what the transaction changed; the caller tells the listeners, then answers
+/// (so that no caller returns before the listeners heard of its write). Called with the
+/// handle's connection and the file's gate held.
+pub(super) fn run_queued(
+    conn: &mut Connection,
+    queue: &Queue,
+    clock: &dyn Clock,
+    started: Instant,
+) -> Batch {
+    let batch = queue.take();
+    let mut touched = Touched::NONE;
+    if batch.is_empty() {
+        return Batch {
+            answers: Vec::new(),
+            touched,
+        };
+    }
+    let results = retry_since(started, || {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let results = if let [(op, _)] = batch.as_slice() {
             // Alone: no savepoint needed, its failure rolls the transaction back.
-            match run(&tx, op, clock.now_ms()) {
-                Ok(done) => vec![Ok(done)],
-                Err(e) => return Err(e),
+            match run_caught(&tx, op, clock.now_ms()) {
+                Ok(Ok(done)) => vec![Answered::Result(Ok(done))],
+                Ok(Err(e)) => return Err(e),
+                // Its panic is its caller's; dropping the transaction rolls it back.
+                Err(panic) => return Ok(vec![Answered::Panicked(panic)]),
             }
         } else {
             let mut results = Vec::with_capacity(batch.len());
@@ -182,36 +275,41 @@ pub(super) fn run_queued(conn: &mut Connection, queue: &Queue, clock: &dyn Clock
         tx.commit()?;
         Ok(results)
     });
-    let mut touched = Touched::NONE;
-    match results {
-        Ok(results) => {
-            for ((op, slot), result) in batch.iter().zip(results) {
-                if let Ok(done) = &result {
-                    let t = done.touched(op);
+    let answers = match results {
+        Ok(results) => batch
+            .into_iter()
+            .zip(results)
+            .map(|((op, slot), result)| {
+                if let Answered::Result(Ok(done)) = &result {
+                    let t = done.touched(&op);
                     touched.events |= t.events;
                     touched.jobs |= t.jobs;
                 }
-                slot.put(result);
-            }
-        }
+                (slot, result)
+            })
+            .collect(),
         Err(e) => {
             // Nothing was written. A request alone gets its own error; in a batch, each
             // request's own failure stayed in its savepoint, so what failed the batch is the
             // database's, and every request gets what it says.
             if let [(_, slot)] = batch.as_slice() {
-                slot.put(Err(e));
+                vec![(Arc::clone(slot), Answered::Result(Err(e)))]
             } else {
                 let message = match e {
                     StoreError::Database(m) => m,
                     other => other.to_string(),
                 };
-                for (_, slot) in &batch {
-                    slot.put(Err(StoreError::Database(message.clone())));
-                }
+                batch
+                    .into_iter()
+                    .map(|(_, slot)| {
+                        let e = StoreError::Database(message.clone());
+                        (slot, Answered::Result(Err(e)))
+                    })
+                    .collect()
             }
         }
-    }
-    touched
+    };
+    Batch { answers, touched }
 }
 
 #[cfg(test)]
@@ -267,17 +365,55 @@ mod tests {
                 ..Commit::default()
             }))
         };
+        let task = store
+            .create_task(
+                p.id,
+                &gaffer_core::NewTask {
+                    title: "t".into(),
+                    ..gaffer_core::NewTask::default()
+                },
+                &gaffer_core::TaskState::new(
+                    gaffer_core::Flow::default(),
+                    gaffer_core::Risk::Low,
+                    0,
+                ),
+            )
+            .unwrap();
         let first = gaffer_core::JobId(1);
+        // Not a's lease: refused after it moved the task (written first, with its event),
+        // so the move, its event and the job it would enqueue with it are all rolled back.
+        let refused = {
+            let mut state = task.state.clone();
+            state.status = gaffer_core::Status::Ready;
+            let Op::Commit(mut c) = complete(first, "b") else {
+                unreachable!()
+            };
+            c.task = Some(crate::TaskUpdate {
+                task: task.id,
+                expected_version: task.version,
+                state,
+                plan: None,
+                branch: None,
+            });
+            c.events = vec![gaffer_core::NewEvent::new("note", serde_json::json!({}))];
+            Op::Commit(c)
+        };
+        let last_seq = store.last_seq().unwrap();
         let queue = Queue::default();
         let slots = [
             queue.push(claim("a")),
-            // Not a's lease: refused, and the job it would enqueue with it is not written.
-            queue.push(complete(first, "b")),
+            queue.push(refused),
             queue.push(complete(first, "a")),
             queue.push(claim("b")),
         ];
         let mut conn = super::super::connection::open(&path).unwrap();
-        let touched = run_queued(&mut conn, &queue, clock.as_ref());
+        let batch = run_queued(&mut conn, &queue, clock.as_ref(), Instant::now());
+        assert!(
+            slots.iter().all(|s| result(s).is_none()),
+            "no caller is answered before the listeners are told"
+        );
+        let touched = batch.touched;
+        batch.answer();
         assert_eq!(
             touched,
             Touched {
@@ -297,6 +433,13 @@ mod tests {
             other => panic!("{:?}", other.as_ref().err()),
         }
         assert_eq!(store.job(first).unwrap().status, JobStatus::Done);
+        let after = store.task(task.id).unwrap();
+        assert_eq!(
+            (after.version, after.state.status),
+            (task.version, task.state.status),
+            "the refused request's task update is rolled back"
+        );
+        assert_eq!(store.last_seq().unwrap(), last_seq, "and its events");
         let all = store.jobs(&crate::JobFilter::default()).unwrap();
         assert_eq!(
             all.len(),
@@ -304,5 +447,70 @@ mod tests {
             "one job enqueued, by the commit that went through"
         );
         assert!(result(&slots[0]).is_none(), "a result is taken once");
+    }
+
+    #[test]
+    fn a_request_that_panics_is_rolled_back_and_its_panic_goes_to_its_own_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("board.db");
+        let clock = Arc::new(FixedClock::new(1_000_000));
+        let store = super::super::SqliteStore::open(&path, clock.clone()).unwrap();
+        let p = store
+            .upsert_project(&NewProject {
+                name: "p".into(),
+                root: "/srv/p".into(),
+                target: "main".into(),
+            })
+            .unwrap();
+        let enqueue = |priority| {
+            Box::new(Commit {
+                enqueue: vec![NewJob {
+                    project: p.id,
+                    task: None,
+                    spec: JobSpec::Cleanup {
+                        delete_branch: false,
+                    },
+                    priority,
+                    max_attempts: 3,
+                    needs: vec![],
+                }],
+                ..Commit::default()
+            })
+        };
+        let queue = Queue::default();
+        let slots = [
+            queue.push(Op::Commit(enqueue(1))),
+            queue.push(Op::PanicAfter(enqueue(2))),
+            queue.push(Op::Commit(enqueue(3))),
+        ];
+        let mut conn = super::super::connection::open(&path).unwrap();
+        // The runner does not panic: the batch goes through.
+        let batch = run_queued(&mut conn, &queue, clock.as_ref(), Instant::now());
+        assert!(batch.touched.jobs);
+        batch.answer();
+        assert!(matches!(result(&slots[0]), Some(Ok(Done::Committed(_)))));
+        assert!(matches!(result(&slots[2]), Some(Ok(Done::Committed(_)))));
+        let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| result(&slots[1]))) else {
+            panic!("the panic is resumed in its caller's thread");
+        };
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"a request's bug"));
+        let priorities: Vec<_> = store
+            .jobs(&crate::JobFilter::default())
+            .unwrap()
+            .iter()
+            .map(|j| j.priority)
+            .collect();
+        assert_eq!(
+            priorities.len(),
+            2,
+            "the panicked request's job is not written"
+        );
+        assert!(!priorities.contains(&2), "{priorities:?}");
+
+        // Alone in its batch: rolled back all the same.
+        let slot = queue.push(Op::PanicAfter(enqueue(4)));
+        run_queued(&mut conn, &queue, clock.as_ref(), Instant::now()).answer();
+        assert!(std::panic::catch_unwind(AssertUnwindSafe(|| result(&slot))).is_err());
+        assert_eq!(store.jobs(&crate::JobFilter::default()).unwrap().len(), 2);
     }
 }

@@ -9,7 +9,9 @@
 //! of this process on that file (a process-wide registry keyed by canonical path, as for
 //! [`super::changes`]). A writer that waits on the gate is handed the turn the moment the
 //! previous one commits, in the order the writers came, instead of sleeping in SQLite's busy
-//! handler while the lock sits free. Readers never take it (in WAL mode they do not block the
+//! handler while the lock sits free. The time a writer waits in line counts against its budget
+//! for waiting on the database ([`super::retry::WRITE_BUDGET`]): it leaves the line when that
+//! runs out, and retries only while some is left. Readers never take it (in WAL mode they do not block the
 //! writer).
 //!
 //! **Checkpoints off the writers' path.** A checkpoint copies the WAL back into the database
@@ -31,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Commits of this process on a file between two wake-ups of its checkpointer (a job's claim
 /// and completion write about 8 pages each: roughly every 1,000 pages).
@@ -49,6 +51,9 @@ struct Shared {
     commits: AtomicU64,
     /// Wakes the checkpointer; dropped with the last handle, which ends it.
     wake: Mutex<Sender<()>>,
+    /// Alive while the checkpointer thread runs (the tests watch it end).
+    #[cfg(test)]
+    checkpointer: Mutex<Weak<()>>,
 }
 
 /// A handle's place among the handles of this process on its file.
@@ -102,6 +107,41 @@ impl Turn {
         Entered { turn: self }
     }
 
+    /// [`Turn::enter`], waiting no longer than `budget`: `None` if the turn did not come.
+    fn enter_within(&self, budget: Duration) -> Option<Entered<'_>> {
+        let deadline = Instant::now() + budget;
+        let waiter = {
+            let mut state = locked(&self.state);
+            if !state.held {
+                state.held = true;
+                return Some(Entered { turn: self });
+            }
+            let waiter = Arc::new(Waiter::default());
+            state.line.push_back(Arc::clone(&waiter));
+            waiter
+        };
+        let mut go = locked(&waiter.go);
+        while !*go {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(go);
+                let mut state = locked(&self.state);
+                if let Some(at) = state.line.iter().position(|w| Arc::ptr_eq(w, &waiter)) {
+                    state.line.remove(at);
+                    return None;
+                }
+                // Handed the turn just now (under the state's lock, so it is ours): take it.
+                return Some(Entered { turn: self });
+            }
+            go = waiter
+                .called
+                .wait_timeout(go, left)
+                .map(|(go, _)| go)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        Some(Entered { turn: self })
+    }
+
     #[cfg(test)]
     fn is_held(&self) -> bool {
         locked(&self.state).held
@@ -151,18 +191,30 @@ impl Gate {
         let shared = Arc::new(Shared::new(wake));
         files.insert(key.clone(), Arc::downgrade(&shared));
         let weak = Arc::downgrade(&shared);
+        #[cfg(test)]
+        let alive = {
+            let alive = Arc::new(());
+            *locked(&shared.checkpointer) = Arc::downgrade(&alive);
+            alive
+        };
         let spawned = std::thread::Builder::new()
             .name("gaffer-sqlite-checkpoint".into())
-            .spawn(move || checkpointer(&key, &woken, &weak));
+            .spawn(move || {
+                #[cfg(test)]
+                let _alive = alive;
+                checkpointer(&key, &woken, &weak);
+            });
         if let Err(e) = spawned {
             tracing::warn!("no checkpointer thread ({e}); writers checkpoint the WAL themselves");
         }
         Gate(shared)
     }
 
-    /// Waits for this process's turn to write the file.
-    pub(super) fn enter(&self) -> Entered<'_> {
-        self.0.turn.enter()
+    /// Waits for this process's turn to write the file, for what is left of a write's budget
+    /// ([`super::retry::WRITE_BUDGET`]) since it `started`; `None` if it did not come by then.
+    pub(super) fn enter_since(&self, started: Instant) -> Option<Entered<'_>> {
+        let left = super::retry::WRITE_BUDGET.saturating_sub(started.elapsed());
+        self.0.turn.enter_within(left)
     }
 
     /// A write transaction committed: every [`WAKE_EVERY`] of them, the checkpointer is woken.
@@ -181,6 +233,8 @@ impl Shared {
             turn: Turn::default(),
             commits: AtomicU64::new(0),
             wake: Mutex::new(wake),
+            #[cfg(test)]
+            checkpointer: Mutex::default(),
         }
     }
 }
@@ -248,10 +302,60 @@ mod tests {
         let other = Gate::join(&b);
         assert!(Arc::ptr_eq(&first.0, &second.0));
         assert!(!Arc::ptr_eq(&first.0, &other.0));
-        let turn = first.enter();
+        let turn = first.0.turn.enter();
         assert!(second.0.turn.is_held(), "the second handle waits");
         assert!(!other.0.turn.is_held(), "another file does not");
         drop(turn);
         assert!(!second.0.turn.is_held());
+    }
+
+    #[test]
+    fn the_checkpointer_ends_when_the_last_handle_of_its_file_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("board.db");
+        let store = crate::SqliteStore::open_default(&path).unwrap();
+        let other = crate::SqliteStore::open_default(&path).unwrap();
+        let alive = locked(&Gate::join(&path).0.checkpointer).clone();
+        assert!(
+            alive.upgrade().is_some(),
+            "a checkpointer runs for the file"
+        );
+        drop(store);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(alive.upgrade().is_some(), "it runs while a handle is open");
+        drop(other);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive.upgrade().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the checkpointer outlived the last handle of its file"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_writer_leaves_the_line_when_its_budget_runs_out_and_the_turn_goes_on() {
+        let turn = Arc::new(Turn::default());
+        let held = turn.enter();
+        assert!(
+            turn.enter_within(Duration::from_millis(20)).is_none(),
+            "the turn did not come in time"
+        );
+        let next = {
+            let turn = Arc::clone(&turn);
+            std::thread::spawn(move || turn.enter_within(Duration::from_secs(10)).is_some())
+        };
+        while locked(&turn.state).line.is_empty() {
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            locked(&turn.state).line.len(),
+            1,
+            "the writer that gave up left the line"
+        );
+        drop(held);
+        assert!(next.join().unwrap(), "the turn went to the next in line");
+        assert!(!turn.is_held());
     }
 }

@@ -40,10 +40,11 @@ use gaffer_core::{
     Clock, Event, Job, JobId, JobKind, NewEvent, NewRun, NewTask, ProcessRecord, Project,
     ProjectId, Run, RunId, Seq, Task, TaskId, TaskState,
 };
-use retry::{TxResult, retry};
+use retry::{TxResult, retry, retry_since};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// A [`Store`] backed by one SQLite database file.
 pub struct SqliteStore {
@@ -116,15 +117,25 @@ impl SqliteStore {
         touched: impl FnOnce(&T) -> Touched,
     ) -> Result<T> {
         let value = {
+            // The time spent waiting for the connection and the turn counts against the
+            // write's budget for waiting on the database.
+            let started = Instant::now();
             let mut conn = self.lock();
-            let _turn = self.gate.enter();
-            retry(|| {
+            let Some(_turn) = self.gate.enter_since(started) else {
+                drop(conn);
+                self.queue.nudge_waiting();
+                return Err(retry::no_turn());
+            };
+            retry_since(started, || {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let value = f(&tx, self.clock.now_ms())?;
                 tx.commit()?;
                 Ok(value)
-            })?
+            })
         };
+        // Claims and commits waiting for the connection try it now.
+        self.queue.nudge_waiting();
+        let value = value?;
         self.gate.committed();
         self.changes.publish(touched(&value));
         Ok(value)
@@ -138,6 +149,9 @@ impl SqliteStore {
     /// callers returns.
     fn combined(&self, op: combine::Op) -> Result<combine::Done> {
         let slot = self.queue.push(op);
+        // The time spent waiting for the connection and the turn counts against the write's
+        // budget for waiting on the database.
+        let started = Instant::now();
         loop {
             if let Some(done) = slot.take() {
                 return done;
@@ -156,14 +170,17 @@ impl SqliteStore {
             if let Some(done) = slot.take() {
                 return done;
             }
-            let touched = {
-                let _turn = self.gate.enter();
-                combine::run_queued(&mut conn, &self.queue, self.clock.as_ref())
+            let batch = match self.gate.enter_since(started) {
+                Some(_turn) => {
+                    combine::run_queued(&mut conn, &self.queue, self.clock.as_ref(), started)
+                }
+                None => combine::refuse_queued(&self.queue, retry::no_turn),
             };
             self.gate.committed();
             // Listeners must not call back into the store: they may run with the connection
-            // held.
-            self.changes.publish(touched);
+            // held. They hear of the batch before any of its callers is answered.
+            self.changes.publish(batch.touched);
+            batch.answer();
             drop(conn);
             // Requests queued while this batch ran: their callers try the connection now.
             self.queue.nudge_waiting();
@@ -179,13 +196,19 @@ impl SqliteStore {
 
     /// Runs `f` in a read transaction: one consistent snapshot, never blocking writers.
     fn read<T>(&self, mut f: impl FnMut(&Connection, i64) -> TxResult<T>) -> Result<T> {
-        let mut conn = self.lock();
-        retry(|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx, self.clock.now_ms())?;
-            tx.commit()?;
-            Ok(value)
-        })
+        let value = {
+            let mut conn = self.lock();
+            retry(|| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                let value = f(&tx, self.clock.now_ms())?;
+                tx.commit()?;
+                Ok(value)
+            })
+        };
+        // Claims and commits waiting for the connection try it now (they do not queue on it:
+        // without this, back-to-back reads could keep them waiting).
+        self.queue.nudge_waiting();
+        value
     }
 }
 
@@ -469,5 +492,33 @@ impl Store for SqliteStore {
 
     fn subscribe(&self, listener: Listener) {
         self.changes.subscribe(listener);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaffer_core::FixedClock;
+
+    #[test]
+    fn reads_and_writes_nudge_the_claims_and_commits_waiting_for_the_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(
+            &dir.path().join("board.db"),
+            Arc::new(FixedClock::new(1_000_000)),
+        )
+        .unwrap();
+        // A commit queued while the connection was held, its caller waiting for a nudge.
+        let slot = store.queue.push(combine::Op::Commit(Box::default()));
+        store.projects().unwrap();
+        assert_eq!(slot.nudges(), 1, "a read lets go of the connection");
+        store
+            .upsert_project(&NewProject {
+                name: "p".into(),
+                root: "/srv/p".into(),
+                target: "main".into(),
+            })
+            .unwrap();
+        assert_eq!(slot.nudges(), 2, "so does a write");
     }
 }

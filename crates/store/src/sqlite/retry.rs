@@ -14,7 +14,7 @@
 
 use crate::StoreError;
 use std::hash::{BuildHasher, RandomState};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the busy handler waits for the write lock before one attempt fails with BUSY.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -115,14 +115,39 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// What one write may spend waiting for the database in all: its turn on the file's gate
+/// ([`super::gate`]), its busy handler and its retries. A writer that waited its turn behind
+/// others has that much less left (without this, the k-th of k writers queued behind another
+/// process's long transaction failed only after k times the whole budget).
+pub(super) const WRITE_BUDGET: Duration = Duration::from_secs(65);
+
+/// The error of a write that did not get its turn on the gate within [`WRITE_BUDGET`].
+pub(super) fn no_turn() -> StoreError {
+    StoreError::Database(format!(
+        "the database stayed locked: no turn to write within {WRITE_BUDGET:?} (the writers \
+         ahead waited on another writer); is another program holding a long transaction on it?"
+    ))
+}
+
 /// Runs `attempt` until it succeeds, fails with something other than BUSY/LOCKED, or the attempts
 /// run out. `attempt` must be a whole transaction, so that running it again is safe.
-pub(super) fn retry<T>(mut attempt: impl FnMut() -> TxResult<T>) -> crate::Result<T> {
+pub(super) fn retry<T>(attempt: impl FnMut() -> TxResult<T>) -> crate::Result<T> {
+    retry_since(Instant::now(), attempt)
+}
+
+/// [`retry`] for a write that began waiting at `started` (for its turn on the gate): it is not
+/// tried again once [`WRITE_BUDGET`] has passed since.
+pub(super) fn retry_since<T>(
+    started: Instant,
+    mut attempt: impl FnMut() -> TxResult<T>,
+) -> crate::Result<T> {
     let mut tries = 0;
     loop {
         match attempt() {
             Ok(v) => return Ok(v),
-            Err(e) if e.is_busy() && tries + 1 < MAX_ATTEMPTS => {
+            Err(e)
+                if e.is_busy() && tries + 1 < MAX_ATTEMPTS && started.elapsed() < WRITE_BUDGET =>
+            {
                 tries += 1;
                 tracing::debug!(tries, "database busy; retrying the transaction");
                 std::thread::sleep(jittered(Duration::from_millis(2u64 << tries.min(6))));
@@ -195,5 +220,23 @@ mod tests {
         });
         assert!(matches!(r, Err(StoreError::Database(_))));
         assert_eq!(calls, MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn a_write_that_waited_out_its_budget_is_not_tried_again() {
+        let mut calls = 0;
+        let long_ago = Instant::now()
+            .checked_sub(WRITE_BUDGET)
+            .expect("the clock goes back that far");
+        let r: crate::Result<()> = retry_since(long_ago, || {
+            calls += 1;
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                None,
+            )
+            .into())
+        });
+        assert!(matches!(r, Err(StoreError::Database(_))));
+        assert_eq!(calls, 1, "the time in line counts against the budget");
     }
 }
