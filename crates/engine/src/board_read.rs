@@ -12,6 +12,13 @@ use gaffer_store::{EventFilter, JobFilter, Store, UsageDimension, UsageRow, Usag
 use std::sync::Arc;
 
 impl Board {
+    /// Where the engine's own time went since the board was opened, by phase of a task's way
+    /// (wall time summed over jobs, and how often each ran): what the pipeline benchmark
+    /// prints.
+    pub fn phase_times(&self) -> Vec<crate::phases::PhaseTotal> {
+        self.phases.totals()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
