@@ -537,6 +537,11 @@ fn bench_engine(sizes: Sizes, pool: usize) -> Result<Figures> {
         cpu.as_secs_f64(),
         cpu.as_secs_f64() * 1000.0 / (merged.max(1) as f64)
     );
+    let made = board.worktree_checkouts();
+    println!(
+        "  worktrees handed out: {} fresh checkouts, {} pool slots reused",
+        made.fresh, made.reused
+    );
     print_phases(&board, merged);
     print_breakdown(&board, &events, start_ms, to_merged)?;
     Ok(Figures {

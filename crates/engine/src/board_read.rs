@@ -19,6 +19,12 @@ impl Board {
         self.phases.totals()
     }
 
+    /// How the task worktrees handed out since the board was opened were made: fresh
+    /// checkouts and pool slots reused.
+    pub fn worktree_checkouts(&self) -> gaffer_git::CheckoutCounts {
+        self.worktrees.checkout_counts()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

@@ -322,3 +322,50 @@ fn a_checkout_waits_for_a_slot_being_reset_rather_than_making_a_fresh_one() {
         );
     });
 }
+
+#[test]
+fn a_new_slot_cut_off_while_it_filled_is_filled_by_reconcile_and_reused() {
+    // A fresh checkout registers a slot without files, then fills it outside the lock; the
+    // process died in between.
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let slot = wts.root().join(".pool/0");
+    fs::create_dir_all(wts.root().join(".pool")).unwrap();
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--no-checkout",
+        "--detach",
+        slot.to_str().unwrap(),
+        start.as_str(),
+    ]);
+    let admin = gitdir_of(&slot);
+    // Never handed out as it is.
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    assert_ne!(gitdir_of(&t1), admin);
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    wts.reconcile(&[]).unwrap();
+    assert!(
+        ready_mark(&wts, 0).exists(),
+        "filled and marked by reconcile"
+    );
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(gitdir_of(&t2), admin);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+    assert_eq!(
+        wts.checkout_counts(),
+        gaffer_git::CheckoutCounts {
+            fresh: 1,
+            reused: 1
+        }
+    );
+}

@@ -17,6 +17,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,9 @@ struct Busy {
     resetting: usize,
     /// Worktrees in the trash being deleted now.
     deleting: usize,
+    /// New pool slots being filled (a fresh checkout) for the checkout that made them: not
+    /// to be taken, reset or removed by anyone else.
+    filling: Vec<u64>,
 }
 
 /// Manages task worktrees under `root`.
@@ -55,8 +59,24 @@ pub struct Worktrees {
     /// git commands from reading a worktree's administrative files while another thread is
     /// writing them.
     lock: Mutex<Busy>,
-    /// Signalled when a slot's reset or a deletion ends.
+    /// Signalled when a slot's reset, a new slot's filling or a deletion ends.
     settled: Condvar,
+    counts: Counts,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    made: AtomicU64,
+    reused: AtomicU64,
+}
+
+/// How the worktrees handed out so far were made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckoutCounts {
+    /// Full checkouts (every file written).
+    pub fresh: u64,
+    /// Pool slots moved to their start (only what differs written).
+    pub reused: u64,
 }
 
 impl Worktrees {
@@ -70,6 +90,15 @@ impl Worktrees {
             pool_size,
             lock: Mutex::new(Busy::default()),
             settled: Condvar::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// How the worktrees handed out since this was made came about.
+    pub fn checkout_counts(&self) -> CheckoutCounts {
+        CheckoutCounts {
+            fresh: self.counts.made.load(Ordering::Relaxed),
+            reused: self.counts.reused.load(Ordering::Relaxed),
         }
     }
 
@@ -143,7 +172,7 @@ impl Worktrees {
         }
 
         fs::create_dir_all(&self.root).map_err(|e| GitError::io("create", &self.root, e))?;
-        let (_guard, taken) = self.take_from_pool(guard, &path)?;
+        let (guard, taken) = self.take_from_pool(guard, &path)?;
         if let Some(from) = taken {
             if let Err(e) = self.advance(&path, &from, start) {
                 // The slot was not as clean as its mark said: make the whole tree right.
@@ -151,16 +180,70 @@ impl Worktrees {
                 self.force_onto(&path, start)?;
             }
             self.put_on_branch(&path, branch, start, reuse_branch)?;
+            self.counts.reused.fetch_add(1, Ordering::Relaxed);
             return Ok(path);
         }
-        let mut add = self.git.cmd().args(["worktree", "add", "-q"]);
-        add = if reuse_branch {
-            add.arg(&path).arg(branch)
-        } else {
-            add.args(["-b", branch]).arg(&path).arg(start.as_str())
-        };
-        add.run()?;
+        let (_guard, slot) = self.fill_new_slot(guard, start)?;
+        let moved = self
+            .git
+            .cmd()
+            .args(["worktree", "move"])
+            .arg(&slot.path)
+            .arg(&path)
+            .run();
+        if let Err(e) = moved {
+            self.remove_worktree(&slot.path)?;
+            return Err(e);
+        }
+        self.put_on_branch(&path, branch, start, reuse_branch)?;
         Ok(path)
+    }
+
+    /// A new pool slot, a full checkout of `start`, for the caller alone: registered under the
+    /// lock without a single file (`git worktree add --no-checkout`), then filled
+    /// (`git reset --hard`, every file written) with the lock released, so that other tasks'
+    /// checkouts and releases do not wait seconds behind it. A crash while it fills leaves a
+    /// slot without a mark, which reconcile fills and marks ready. Returns the lock again.
+    fn fill_new_slot<'a>(
+        &'a self,
+        mut guard: MutexGuard<'a, Busy>,
+        start: &Oid,
+    ) -> Result<(MutexGuard<'a, Busy>, Slot)> {
+        let pool = self.pool_dir();
+        fs::create_dir_all(&pool).map_err(|e| GitError::io("create", &pool, e))?;
+        let number = (0..)
+            .find(|n: &u64| pool.join(n.to_string()).symlink_metadata().is_err())
+            .unwrap_or(0);
+        self.unmark(number)?;
+        let path = pool.join(number.to_string());
+        self.git
+            .cmd()
+            .args(["worktree", "add", "-q", "--no-checkout", "--detach"])
+            .arg(&path)
+            .arg(start.as_str())
+            .run()?;
+        guard.filling.push(number);
+        drop(guard);
+        let filled = self
+            .cmd_in(&path)
+            .args(["reset", "-q", "--hard", start.as_str()])
+            .run();
+        let mut guard = self.guard();
+        guard.filling.retain(|n| *n != number);
+        self.settled.notify_all();
+        self.counts.made.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = filled {
+            self.remove_worktree(&path)?;
+            return Err(e);
+        }
+        Ok((
+            guard,
+            Slot {
+                path,
+                number,
+                head: Some(start.clone()),
+            },
+        ))
     }
 
     /// Runs `f` while no worktree is made or removed here (it holds the lock every operation
@@ -185,7 +268,7 @@ impl Worktrees {
         let mut parked = None;
         let mut trashed = None;
         if self.git.worktree_at(&path)?.is_some() {
-            if self.pool_has_room()? {
+            if self.pool_has_room(&guard)? {
                 // Pooling is best effort: a worktree that cannot be parked is deleted.
                 match self.park(&path) {
                     Ok(slot) => parked = Some(slot),
@@ -282,7 +365,7 @@ impl Worktrees {
     /// returns the slots it removed.
     pub fn drain_pool(&self) -> Result<Vec<PathBuf>> {
         let mut guard = self.guard();
-        while guard.resetting > 0 {
+        while guard.resetting > 0 || !guard.filling.is_empty() {
             guard = self
                 .settled
                 .wait(guard)
@@ -326,8 +409,10 @@ impl Worktrees {
         crate::cmd::GitCommand::new(dir, self.git.env())
     }
 
-    fn pool_has_room(&self) -> Result<bool> {
-        Ok(self.pool_size > 0 && self.slots()?.len() < self.pool_size)
+    fn pool_has_room(&self, busy: &Busy) -> Result<bool> {
+        // Slots being filled are on their way out to a task.
+        let slots = self.slots()?.len().saturating_sub(busy.filling.len());
+        Ok(self.pool_size > 0 && slots < self.pool_size)
     }
 
     /// Moves a ready pool slot to `path` and returns the commit it is at; `None` when there is
@@ -386,8 +471,13 @@ impl Worktrees {
     /// resets slots a crash left unready (when nobody here is resetting one).
     fn tidy_pool(&self, busy: &Busy) -> Result<()> {
         let slots = self.slots()?;
-        let mut keep: Vec<PathBuf> = Vec::new();
-        for slot in slots.iter().take(self.pool_size) {
+        let mut keep: Vec<PathBuf> = slots
+            .iter()
+            .filter(|s| busy.filling.contains(&s.number))
+            .map(|s| canonical(&s.path))
+            .collect();
+        let settled = slots.iter().filter(|s| !busy.filling.contains(&s.number));
+        for slot in settled.take(self.pool_size) {
             if busy.resetting == 0 && !self.is_ready(slot) {
                 self.unmark(slot.number)?;
                 if let Err(e) = self.reset_slot(slot) {
