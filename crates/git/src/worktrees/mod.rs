@@ -195,6 +195,7 @@ impl Worktrees {
             self.remove_worktree(&slot.path)?;
             return Err(e);
         }
+        remove_if_empty(&self.pool_dir());
         self.put_on_branch(&path, branch, start, reuse_branch)?;
         Ok(path)
     }
@@ -296,7 +297,13 @@ impl Worktrees {
 
         if let Some(trash) = trashed {
             let deleted = remove_path(&trash);
-            self.settle(|busy| busy.deleting -= 1);
+            let trash_dir = self.trash_dir();
+            self.settle(|busy| {
+                busy.deleting -= 1;
+                if busy.deleting == 0 {
+                    remove_if_empty(&trash_dir);
+                }
+            });
             deleted?;
         }
         if let Some(slot) = parked {
@@ -356,6 +363,7 @@ impl Worktrees {
             for (_, entry) in list_dir(&self.trash_dir())? {
                 remove_path(&entry)?;
             }
+            remove_if_empty(&self.trash_dir());
         }
         self.git.cmd().args(["worktree", "prune"]).run()?;
         Ok(removed)
@@ -463,6 +471,7 @@ impl Worktrees {
             self.remove_worktree(&from)?;
             return Ok((guard, None));
         }
+        remove_if_empty(&self.pool_dir());
         Ok((guard, Some(head)))
     }
 }
@@ -637,6 +646,12 @@ fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Removes `dir` if it is an empty directory (the pool's and the trash's directories, so that
+/// nothing is left under the root when no worktree is).
+fn remove_if_empty(dir: &Path) {
+    let _ = fs::remove_dir(dir);
 }
 
 /// Deletes a file, symlink or directory tree.
