@@ -8,7 +8,13 @@
 //! 2. The engine's own overhead per task: 200 tasks on a repository of 20,000 files, each with its
 //!    own write scope, a scripted agent that writes one file at once and `verify = "true"`, run
 //!    in-process with `Engine::run_until_settled` as `gaffer demo` does, once without a worktree
-//!    pool and once with a pool of 4. The store's event log then says where the time went.
+//!    pool (every task a fresh checkout: the old path) and once with a pool of 4. The engine's
+//!    own phase timings and the store's event log then say where the time went.
+//!
+//! Environment: `GAFFER_BENCH_FILES` (files in part 2's repository, default 20000),
+//! `GAFFER_BENCH_TASKS` (tasks per engine run, default 200), `GAFFER_BENCH_POOLS` (the pool sizes
+//! to run, default `0,4`), `GAFFER_BENCH_BASELINE_TASKS` (tasks of the run without a pool, default
+//! the same; fresh checkouts of 100,000 files take seconds each).
 
 use anyhow::{Context as _, Result, bail};
 use gaffer_core::{Event, JobSpec, NewTask, Seq, Status, VerifyPurpose, event_kind};
@@ -27,9 +33,9 @@ const GAFFER: &str = env!("CARGO_BIN_EXE_gaffer");
 
 /// Runs of `gaffer task add` per measurement.
 const ADD_RUNS: usize = 100;
-/// Files in the engine benchmark's repository.
+/// Files in the engine benchmark's repository (`GAFFER_BENCH_FILES`).
 const FILES: usize = 20_000;
-/// Tasks the engine benchmark runs to merge.
+/// Tasks the engine benchmark runs to merge (`GAFFER_BENCH_TASKS`).
 const TASKS: usize = 200;
 /// Agents at once in the engine benchmark.
 const CONCURRENCY: usize = 4;
@@ -55,11 +61,76 @@ fn main() -> Result<()> {
         bench_task_add()?;
     }
     if wants("engine") {
-        for pool in [0, 4] {
-            bench_engine(pool)?;
+        let files = env_usize("GAFFER_BENCH_FILES", FILES);
+        let tasks = env_usize("GAFFER_BENCH_TASKS", TASKS);
+        let baseline_tasks = env_usize("GAFFER_BENCH_BASELINE_TASKS", tasks);
+        let pools = std::env::var("GAFFER_BENCH_POOLS").unwrap_or_else(|_| "0,4".into());
+        let mut summary = Vec::new();
+        for pool in pools
+            .split(',')
+            .filter_map(|p| p.trim().parse::<usize>().ok())
+        {
+            let tasks = if pool == 0 { baseline_tasks } else { tasks };
+            summary.push((pool, bench_engine(Sizes { files, tasks }, pool)?));
+        }
+        println!();
+        println!(
+            "engine overhead per task, {files} files (first add_task -> all merged, amortized):"
+        );
+        for (pool, figures) in summary {
+            let what = if pool == 0 {
+                "no pool: a fresh checkout per task (the old path)"
+            } else {
+                "pooled worktrees"
+            };
+            println!(
+                "  worktree_pool {pool}: {:>7.1} ms wall per task, {:>7.1} ms CPU per task ({} tasks; {what})",
+                figures.wall_ms_per_task, figures.cpu_ms_per_task, figures.tasks
+            );
         }
     }
     Ok(())
+}
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// The size of one engine run.
+#[derive(Clone, Copy)]
+struct Sizes {
+    files: usize,
+    tasks: usize,
+}
+
+/// The headline figures of one engine run.
+struct Figures {
+    tasks: usize,
+    wall_ms_per_task: f64,
+    cpu_ms_per_task: f64,
+}
+
+/// CPU time of this process and of the children it waited for (git, verify), from
+/// `/proc/self/stat`; zero where that does not exist.
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime, stime, cutime, cstime are fields 14..=17, i.e. indices 11..=14 here.
+    let ticks: u64 = fields.get(11..15).map_or(0, |f| f.iter().sum());
+    // USER_HZ is 100 on every Linux this runs on.
+    Duration::from_millis(ticks * 10)
 }
 
 fn git_version() -> Result<String> {
@@ -237,9 +308,9 @@ fn title(i: usize) -> String {
 }
 
 /// One entry per task: the title is unique, the agent writes `bench/NNN.txt` at once.
-fn engine_script() -> String {
+fn engine_script(tasks: usize) -> String {
     let mut s = String::new();
-    for i in 0..TASKS {
+    for i in 0..tasks {
         let _ = write!(
             s,
             "[[task]]\nmatch = \"{t}\"\n[[task.attempt]]\nsummary = \"wrote bench/{i:03}.txt\"\n\
@@ -297,14 +368,18 @@ fn time_git(repo: &TestRepo, args: &[&str]) -> Result<Duration> {
     Ok(start.elapsed())
 }
 
-fn bench_engine(pool: usize) -> Result<()> {
+fn bench_engine(sizes: Sizes, pool: usize) -> Result<Figures> {
+    let Sizes {
+        files,
+        tasks: task_count,
+    } = sizes;
     println!();
     println!(
-        "2. engine overhead: {TASKS} tasks on {FILES} files, concurrency {CONCURRENCY}, \
+        "2. engine overhead: {task_count} tasks on {files} files, concurrency {CONCURRENCY}, \
          worktree_pool {pool}"
     );
     let made = Instant::now();
-    let repo = TestRepo::with_files(FILES);
+    let repo = TestRepo::with_files(files);
     println!(
         "  repository created in {:.1} s",
         made.elapsed().as_secs_f64()
@@ -335,7 +410,7 @@ fn bench_engine(pool: usize) -> Result<()> {
     );
 
     let script = repo.scratch("script.toml");
-    std::fs::write(&script, engine_script())?;
+    std::fs::write(&script, engine_script(task_count))?;
     let config = repo.scratch("gaffer.toml");
     std::fs::write(&config, engine_config(&script, pool))?;
     let settings = gaffer_config::load(
@@ -362,7 +437,8 @@ fn bench_engine(pool: usize) -> Result<()> {
 
     let start_ms = now_ms();
     let start = Instant::now();
-    for i in 0..TASKS {
+    let cpu_before = cpu_time();
+    for i in 0..task_count {
         board.add_task(NewTask {
             title: title(i),
             body: format!("Write bench/{i:03}.txt."),
@@ -391,6 +467,7 @@ fn bench_engine(pool: usize) -> Result<()> {
         result
     });
     let settled = start.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu_before);
     result?;
     if stop.is_cancelled() {
         println!(
@@ -404,7 +481,7 @@ fn bench_engine(pool: usize) -> Result<()> {
         .iter()
         .filter(|t| t.status() == Status::Merged)
         .count();
-    if merged != TASKS {
+    if merged != task_count {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for t in &tasks {
             *counts.entry(t.status().as_str()).or_default() += 1;
@@ -441,7 +518,7 @@ fn bench_engine(pool: usize) -> Result<()> {
     let to_merged = Duration::from_millis((last_merge_ms - start_ms).max(0) as u64);
     let secs = to_merged.as_secs_f64();
     println!(
-        "  {merged}/{TASKS} merged ({landed_files} bench files on {}); {TASKS} add_task calls took {}",
+        "  {merged}/{task_count} merged ({landed_files} bench files on {}); {task_count} add_task calls took {}",
         landing.branch,
         ms(added)
     );
@@ -454,8 +531,58 @@ fn bench_engine(pool: usize) -> Result<()> {
         "  first add_task -> settled (last worktrees cleaned up): {:.1} s",
         settled.as_secs_f64()
     );
+    println!(
+        "  CPU time of the whole process and its children (git, verify) until settled: {:.1} s = \
+         {:.1} ms per task",
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1000.0 / (merged.max(1) as f64)
+    );
+    let made = board.worktree_checkouts();
+    println!(
+        "  worktrees handed out: {} fresh checkouts, {} pool slots reused",
+        made.fresh, made.reused
+    );
+    print_phases(&board, merged);
     print_breakdown(&board, &events, start_ms, to_merged)?;
-    Ok(())
+    Ok(Figures {
+        tasks: merged,
+        wall_ms_per_task: secs * 1000.0 / (merged.max(1) as f64),
+        cpu_ms_per_task: cpu.as_secs_f64() * 1000.0 / (merged.max(1) as f64),
+    })
+}
+
+/// The engine's own timings by phase (`Board::phase_times`), amortized over the merged tasks:
+/// wall time summed over jobs (jobs run concurrently, so the sum may exceed the elapsed time).
+fn print_phases(board: &Board, tasks: usize) {
+    let per_task = |d: Duration| d.as_secs_f64() * 1000.0 / (tasks.max(1) as f64);
+    println!(
+        "  engine phases, amortized per task (wall time summed over concurrent jobs; n = times run):"
+    );
+    let phases = board.phase_times();
+    let mut total = Duration::ZERO;
+    for p in &phases {
+        if p.phase != gaffer_engine::Phase::Agent && p.phase != gaffer_engine::Phase::VerifyCommand
+        {
+            total += p.total;
+        }
+        let mean = if p.count == 0 {
+            0.0
+        } else {
+            p.total.as_secs_f64() * 1000.0 / p.count as f64
+        };
+        println!(
+            "    {:<18} {:>8.1} ms per task   n={:<5} mean {:>7.1} ms",
+            p.phase.name(),
+            per_task(p.total),
+            p.count,
+            mean
+        );
+    }
+    println!(
+        "    {:<18} {:>8.1} ms per task   (every phase but the agent and the verify command)",
+        "engine's own",
+        per_task(total)
+    );
 }
 
 /// Where the time went, from the store: the time each task spent in each status (from its

@@ -39,6 +39,12 @@ impl Applied {
 
 /// Applies `input` to task `id`, retrying on a concurrent change of the same task.
 pub fn apply(board: &Board, id: TaskId, input: &Input, extra: Extra) -> Result<Applied> {
+    board.phases.time(crate::phases::Phase::Store, || {
+        apply_timed(board, id, input, extra)
+    })
+}
+
+fn apply_timed(board: &Board, id: TaskId, input: &Input, extra: Extra) -> Result<Applied> {
     for _ in 0..8 {
         let task = board.store.task(id)?;
         let (after, effects) = transition(&task.state, input, &board.limits)

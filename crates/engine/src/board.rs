@@ -77,6 +77,8 @@ pub struct Board {
     pub(crate) remote_lock: std::sync::Mutex<()>,
     /// One revert at a time (`revert.rs`): two of one task would both find it not reverted.
     pub(crate) revert_lock: std::sync::Mutex<()>,
+    /// Where the engine's time goes, by phase (`phases.rs`; read by the benchmarks).
+    pub(crate) phases: crate::phases::PhaseTimes,
 }
 
 /// What identifies the project in the store: its repository's main worktree; on a shared board,
@@ -277,6 +279,7 @@ impl Board {
             remote: options.remote.clone(),
             remote_lock: std::sync::Mutex::new(()),
             revert_lock: std::sync::Mutex::new(()),
+            phases: crate::phases::PhaseTimes::default(),
             settings,
             paths,
             root,

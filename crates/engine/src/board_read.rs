@@ -12,6 +12,19 @@ use gaffer_store::{EventFilter, JobFilter, Store, UsageDimension, UsageRow, Usag
 use std::sync::Arc;
 
 impl Board {
+    /// Where the engine's own time went since the board was opened, by phase of a task's way
+    /// (wall time summed over jobs, and how often each ran): what the pipeline benchmark
+    /// prints.
+    pub fn phase_times(&self) -> Vec<crate::phases::PhaseTotal> {
+        self.phases.totals()
+    }
+
+    /// How the task worktrees handed out since the board was opened were made: fresh
+    /// checkouts and pool slots reused.
+    pub fn worktree_checkouts(&self) -> gaffer_git::CheckoutCounts {
+        self.worktrees.checkout_counts()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

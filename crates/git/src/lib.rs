@@ -61,7 +61,7 @@ pub use workdir::{
     tracked_files,
 };
 pub use worktree_list::WorktreeInfo;
-pub use worktrees::Worktrees;
+pub use worktrees::{CheckoutCounts, Worktrees};
 
 /// Name and email gaffer commits under unless the environment says otherwise.
 pub const GAFFER_IDENTITY: (&str, &str) = ("gaffer", "gaffer@localhost");

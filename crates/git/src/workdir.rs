@@ -34,6 +34,13 @@ pub fn reset_hard(dir: &Path, to: &Oid, env: &[(String, String)]) -> Result<()> 
 /// commits it with `message` (verbatim) and `author` (`"Name <email>"`). The committer is
 /// gaffer unless the environment sets `GIT_COMMITTER_*`. Never runs hooks, never signs.
 ///
+/// `git add -A` is the one pass over the whole tree (it must look at every file to find what
+/// the agent changed; the index's stat data, kept valid by every checkout gaffer makes, spares
+/// it rehashing). The commit itself is made from the index in the object store
+/// (`write-tree`, `commit-tree`, a compare-and-swap of HEAD): `git commit` would refresh the
+/// index, a second pass over every file, and start background maintenance. A merge in
+/// progress (a resolver's) is committed with `git commit`, which concludes it.
+///
 /// Returns the new HEAD, or `None` when there was nothing to commit.
 pub fn commit_all(
     dir: &Path,
@@ -51,6 +58,50 @@ pub fn commit_all(
         Some(1) => {}
         _ => return Err(staged.into_error()),
     }
+    if rev_parse_in(dir, env, "MERGE_HEAD")?.is_some() {
+        return commit_merge(dir, message, (name, email), env).map(Some);
+    }
+    let parent = head_of(dir, env)?;
+    let tree: Oid = GitCommand::new(dir, env)
+        .arg("write-tree")
+        .run()?
+        .trim()
+        .parse()?;
+    let commit: Oid = GitCommand::new(dir, env)
+        .default_identity()
+        .env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .args([
+            "commit-tree",
+            "--no-gpg-sign",
+            tree.as_str(),
+            "-p",
+            parent.as_str(),
+            "-F",
+            "-",
+        ])
+        .stdin(message)
+        .run()?
+        .trim()
+        .parse()?;
+    // HEAD (and the branch it names) moves only from the commit the tree was made on.
+    let first_line = message.lines().next().unwrap_or_default();
+    GitCommand::new(dir, env)
+        .args(["update-ref", "-m"])
+        .arg(format!("commit: {first_line}"))
+        .args(["HEAD", commit.as_str(), parent.as_str()])
+        .run()?;
+    Ok(Some(commit))
+}
+
+/// Concludes a merge in progress with `git commit` (which records `MERGE_HEAD` as a parent and
+/// ends the merge).
+fn commit_merge(
+    dir: &Path,
+    message: &str,
+    (name, email): (&str, &str),
+    env: &[(String, String)],
+) -> Result<Oid> {
     GitCommand::new(dir, env)
         .default_identity()
         // Passed as variables rather than --author, which searches history for a match when
@@ -69,7 +120,7 @@ pub fn commit_all(
         ])
         .stdin(message)
         .run()?;
-    head_of(dir, env).map(Some)
+    head_of(dir, env)
 }
 
 /// Who commits in `dir` by git's own configuration (`user.name`, `user.email`: the person's,

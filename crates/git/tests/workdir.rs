@@ -76,6 +76,44 @@ fn commit_all_commits_modified_new_and_deleted_files_with_attribution() {
 }
 
 #[test]
+fn commit_all_concludes_a_merge_in_progress_with_both_parents() {
+    let (repo, _) = setup();
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("README.md", "side\n");
+    let side = repo.commit_all("side");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("README.md", "main\n");
+    let main = repo.commit_all("main");
+    let out = gaffer_test_support::git_cmd(repo.path(), &repo.env())
+        .args(["merge", "--no-edit", "side"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the merge conflicts");
+    repo.write("README.md", "resolved\n");
+    let merged = commit_all(repo.path(), "resolve", AGENT, &repo.env())
+        .unwrap()
+        .unwrap();
+    assert_eq!(repo.git(&["rev-parse", "HEAD^1"]), main);
+    assert_eq!(repo.git(&["rev-parse", "HEAD^2"]), side);
+    assert_eq!(merged.as_str(), repo.head());
+    assert!(!repo.path().join(".git/MERGE_HEAD").exists());
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn commit_all_in_a_detached_worktree_moves_head_only() {
+    let (repo, _) = setup();
+    let before = repo.head();
+    repo.git(&["checkout", "-q", "--detach"]);
+    repo.write("new.txt", "new\n");
+    let made = commit_all(repo.path(), "detached", AGENT, &repo.env())
+        .unwrap()
+        .unwrap();
+    assert_eq!(repo.head(), made.as_str());
+    assert_eq!(repo.rev_parse("main"), before);
+}
+
+#[test]
 fn commit_all_skips_hooks() {
     let (repo, _) = setup();
     let hooks = repo.path().join(".git/hooks");

@@ -31,7 +31,15 @@ pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResu
     let branch = task.branch.clone();
     let path = board.worktrees.path_of(&name);
     let released = Arc::clone(&board);
-    blocking(move || Ok(released.worktrees.release(&name, &branch, delete_branch)?)).await?;
+    blocking(move || {
+        released
+            .phases
+            .time(crate::phases::Phase::Cleanup, || {
+                released.worktrees.release(&name, &branch, delete_branch)
+            })
+            .map_err(Into::into)
+    })
+    .await?;
     // The slot was cleaned (`git clean -ffdx`): whoever uses it next runs setup again.
     super::forget_setup(&board, &path);
     // A task that merged or was cancelled is never resumed: its agents' per-task data (the

@@ -36,6 +36,18 @@ pub(crate) fn build(
     tip: &Oid,
     strategy: QueueStrategy,
 ) -> Result<Built> {
+    board.phases.time(crate::phases::Phase::CandidateBuild, || {
+        build_timed(board, task, onto, tip, strategy)
+    })
+}
+
+fn build_timed(
+    board: &Board,
+    task: &Task,
+    onto: &Oid,
+    tip: &Oid,
+    strategy: QueueStrategy,
+) -> Result<Built> {
     let head = task
         .state
         .head
@@ -122,7 +134,12 @@ pub(crate) async fn land(
 ) -> Result<JobResult> {
     let board = Arc::clone(&ctx.board);
     let (commit, tree, onto) = (commit.clone(), tree.clone(), onto.clone());
-    blocking(move || land_blocking(&board, &commit, &tree, &onto)).await
+    blocking(move || {
+        board.phases.time(crate::phases::Phase::Landing, || {
+            land_blocking(&board, &commit, &tree, &onto)
+        })
+    })
+    .await
 }
 
 fn land_blocking(

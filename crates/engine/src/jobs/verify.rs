@@ -12,6 +12,7 @@
 use super::{JobContext, JobResult, blocking, ensure_worktree, object_id, oid};
 use crate::apply::Extra;
 use crate::error::{EngineError, Result};
+use crate::phases::Phase;
 use gaffer_core::failures::{self, FailureSummary};
 use gaffer_core::payload::{
     QueueConflict, QueueFlaky, QueueVerified, VerifyFinished, VerifyOf, VerifyStarted,
@@ -47,7 +48,13 @@ pub(crate) async fn run(
     let worktree = ensure_worktree(board, &task).await?;
     let git_commit = oid(commit)?;
 
-    let tree = put_on(board, &worktree, &git_commit, &task.branch, purpose).await?;
+    let tree = board
+        .phases
+        .time_async(
+            Phase::VerifyCheckout,
+            put_on(board, &worktree, &git_commit, &task.branch, purpose),
+        )
+        .await?;
 
     board
         .store
@@ -97,7 +104,10 @@ pub(crate) async fn run(
             }
         }
         VerifyPurpose::Branch if passed => {
-            let predicted = predicted_conflict(board, &git_commit).await?;
+            let predicted = board
+                .phases
+                .time_async(Phase::ConflictCheck, predicted_conflict(board, &git_commit))
+                .await?;
             if let Some((base, files)) = predicted {
                 events.push(NewEvent::of(Payload::QueueConflict(QueueConflict {
                     predicted: true,
@@ -238,16 +248,21 @@ pub(crate) async fn run_command(
     let scratch = board
         .paths
         .command_scratch(&format!("verify-{}", ctx.job.id));
-    let outcome = crate::confine::run_command(
-        board,
-        crate::confine::Kind::Verify,
-        spec,
-        worktree,
-        &scratch,
-        &ctx.cancel,
-        |id| ctx.record_process(id),
-    )
-    .await?;
+    let outcome = board
+        .phases
+        .time_async(
+            Phase::VerifyCommand,
+            crate::confine::run_command(
+                board,
+                crate::confine::Kind::Verify,
+                spec,
+                worktree,
+                &scratch,
+                &ctx.cancel,
+                |id| ctx.record_process(id),
+            ),
+        )
+        .await?;
     let verdict = match outcome.termination {
         Termination::Exited(code) => format!("exit code {code}"),
         Termination::Signaled(sig) => format!("killed by signal {sig}"),

@@ -64,7 +64,25 @@ pub(crate) fn checkout_named(
             None => board.landing()?.base(board)?.0,
         },
     };
-    let path = match board.worktrees.checkout(name, branch, &start) {
+    let path = board
+        .phases
+        .time(crate::phases::Phase::WorktreeCheckout, || {
+            checkout_or_follow(board, name, branch, &start)
+        })?;
+    if !existed {
+        forget_setup(board, &path);
+    }
+    Ok(path)
+}
+
+/// Checks the worktree out at `start`, or at where its branch is when it was made meanwhile.
+fn checkout_or_follow(
+    board: &Board,
+    name: &str,
+    branch: &str,
+    start: &gaffer_git::Oid,
+) -> Result<PathBuf> {
+    let path = match board.worktrees.checkout(name, branch, start) {
         Ok(path) => path,
         // The branch was made meanwhile (settling a best-of task's attempts puts the kept
         // commit on the task's branch while the queue may already verify its candidate): the
@@ -77,9 +95,6 @@ pub(crate) fn checkout_named(
             None => return Err(first.into()),
         },
     };
-    if !existed {
-        forget_setup(board, &path);
-    }
     Ok(path)
 }
 

@@ -17,6 +17,7 @@ mod escalation;
 mod failures;
 mod history;
 mod planning;
+mod pool;
 mod questions;
 mod queue;
 mod recovery;

@@ -63,6 +63,7 @@ pub(super) async fn carry_out(
     let mut texts: Vec<String> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
+        let started = std::time::Instant::now();
         let streamed = stream_run(ctx, agent, request.clone(), run, task, &mut transcript).await?;
         // What the run committed in its own git directory becomes the branch's, now that
         // every process of the run has ended; a reviewer's or a planner's commits do not.
@@ -71,6 +72,9 @@ pub(super) async fn carry_out(
         {
             bring_back(board, run, task, repo).await?;
         }
+        board
+            .phases
+            .add(crate::phases::Phase::Agent, started.elapsed());
         let outcome = streamed.outcome.clone();
         texts.extend(streamed.texts.iter().cloned());
         refused.extend(streamed.refused.iter().cloned());
@@ -85,7 +89,13 @@ pub(super) async fn carry_out(
                 Some("interrupted".into()),
             )));
         }
-        let judged = judge(board, task, role, run, spot, streamed).await?;
+        let judged = board
+            .phases
+            .time_async(
+                crate::phases::Phase::Commit,
+                judge(board, task, role, run, spot, streamed),
+            )
+            .await?;
         // A malformed plan or verdict is asked for once more, in the same session, with the
         // parse error; then the run fails with the raw answer kept as evidence.
         if let (Judged::Malformed(error), false, Some(session)) =

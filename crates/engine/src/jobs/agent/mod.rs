@@ -124,6 +124,7 @@ pub(crate) async fn run(ctx: &JobContext, planned: Planned<'_>) -> Result<JobRes
         }
         None => ensure_worktree(board, &task).await?,
     };
+    let preparing = std::time::Instant::now();
     // On its branch; for a resolver, with the landing tip merged in and its conflicts described.
     let prepared = match slot {
         Some(_) => {
@@ -158,6 +159,9 @@ pub(crate) async fn run(ctx: &JobContext, planned: Planned<'_>) -> Result<JobRes
         feedback: feedback.as_deref(),
         context: &context,
     };
+    board
+        .phases
+        .add(crate::phases::Phase::RunPrepare, preparing.elapsed());
     let done = match one_run(ctx, &spot, &main).await? {
         Ran::Interrupted(finish) => {
             return Ok(JobResult::Interrupted {

@@ -1,0 +1,58 @@
+//! The worktree pool through the engine: tasks one after another reuse released worktrees, and
+//! none sees what an earlier one left (untracked files, ignored build outputs): each task's
+//! verify fails if its worktree holds another task's leftovers.
+
+use gaffer_core::Status;
+use gaffer_test_support::{Agent, EngineHarness};
+
+/// Each task commits its own file and leaves an untracked-but-ignored build output and a
+/// scratch file its commit picks up.
+const CODER: &str = r#"
+[[task]]
+match = "first"
+[[task.attempt]]
+actions = [{ write = "one.txt", content = "one\n" }, { write = "build/first.o", content = "x\n" }]
+[[task]]
+match = "second"
+[[task.attempt]]
+actions = [{ write = "two.txt", content = "two\n" }, { write = "build/second.o", content = "x\n" }]
+[[task]]
+match = "third"
+[[task.attempt]]
+actions = [{ write = "three.txt", content = "three\n" }, { write = "build/third.o", content = "x\n" }]
+"#;
+
+/// Fails when the worktree holds more than the task's own build output.
+const VERIFY: &str = r#"#!/bin/sh
+n=$(ls build 2>/dev/null | wc -l)
+if [ "$n" -gt 1 ]; then echo "leftovers of another task: $(ls build)"; exit 1; fi
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_in_turn_reuse_pooled_worktrees_and_see_nothing_of_each_other() {
+    let mut h = EngineHarness::builder()
+        .agent("writer", Agent::scripted(CODER))
+        .set("roles.coder", "writer")
+        .set("engine.worktree_pool", "1")
+        .set("limits.verify_failures_per_tier", "1")
+        .file(".gitignore", "build/\n")
+        .file("tests/run.sh", VERIFY)
+        .verify("sh tests/run.sh")
+        .build();
+    for title in ["first", "second", "third"] {
+        let id = h.add(title);
+        h.settle().await;
+        assert_eq!(h.task(id).status(), Status::Merged, "{}", h.describe());
+    }
+    for (file, text) in [
+        ("one.txt", "one\n"),
+        ("two.txt", "two\n"),
+        ("three.txt", "three\n"),
+    ] {
+        assert_eq!(h.file_on_target(file).as_deref(), Some(text));
+    }
+    assert_eq!(h.file_on_target("build/first.o"), None);
+    let made = h.board().worktree_checkouts();
+    assert_eq!(made.fresh, 1, "{made:?}");
+    assert_eq!(made.reused, 2, "{made:?}");
+}

@@ -1,0 +1,681 @@
+//! [`Worktrees`]: one git worktree per task under gaffer's state directory, optionally reused
+//! from a pool of clean, detached worktrees (see `pool.rs` for a slot's life).
+//!
+//! Layout: `root/<name>` for a task's worktree, `root/.pool/<N>` for pool slots,
+//! `root/.pool-ready/<N>` for the marks of slots ready for reuse, `root/.trash/` for worktrees
+//! being deleted. Task names never start with a dot, so they cannot collide with these.
+//!
+//! What a task pays for its worktree: taking a ready slot is a `git worktree move` and a
+//! `git read-tree -m -u` of only the paths that changed since the slot's commit; releasing one
+//! is a detached HEAD and a `git worktree move` under the lock, then the slot's reset (the one
+//! whole-tree pass) outside it, in the released task's cleanup. A worktree the pool has no room
+//! for is renamed into the trash under the lock and deleted outside it. Only when the pool has no
+//! ready slot, and none is being reset, does a task wait for a fresh `git worktree add`.
+//!
+//! Every operation is written to be re-run after a crash at any point: the state on disk and
+//! in git's worktree list is inspected rather than remembered.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::cmd::not_an_option;
+use crate::worktree_list::canonical;
+use crate::{CasOutcome, Git, GitError, Oid, Result, WorktreeInfo};
+
+mod pool;
+
+use pool::Slot;
+
+/// Name of the directory of worktrees being deleted, under the root.
+const TRASH_DIR: &str = ".trash";
+
+/// How long a checkout waits for a slot being reset before making a fresh worktree instead.
+const WAIT_FOR_RESET: Duration = Duration::from_secs(60);
+
+/// What the lock guards besides git's own files: work this process does outside the lock.
+#[derive(Debug, Default)]
+struct Busy {
+    /// Pool slots being reset now (not ready, but not abandoned either).
+    resetting: usize,
+    /// Worktrees in the trash being deleted now.
+    deleting: usize,
+    /// New pool slots being filled (a fresh checkout) for the checkout that made them: not
+    /// to be taken, reset or removed by anyone else.
+    filling: Vec<u64>,
+}
+
+/// Manages task worktrees under `root`.
+#[derive(Debug)]
+pub struct Worktrees {
+    git: Git,
+    root: PathBuf,
+    pool_size: usize,
+    /// Held for the whole of each public operation except the whole-tree work of a release
+    /// (a slot's reset, a deletion), which is counted in [`Busy`]. Besides keeping the pool
+    /// consistent (two threads never take the same slot or overfill it), this keeps our own
+    /// git commands from reading a worktree's administrative files while another thread is
+    /// writing them.
+    lock: Mutex<Busy>,
+    /// Signalled when a slot's reset, a new slot's filling or a deletion ends.
+    settled: Condvar,
+    counts: Counts,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    made: AtomicU64,
+    reused: AtomicU64,
+}
+
+/// How the worktrees handed out so far were made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckoutCounts {
+    /// Full checkouts (every file written).
+    pub fresh: u64,
+    /// Pool slots moved to their start (only what differs written).
+    pub reused: u64,
+}
+
+impl Worktrees {
+    /// Worktrees of `git`'s repository under `root` (made absolute), keeping up to
+    /// `pool_size` released worktrees for reuse (0 disables the pool).
+    pub fn new(git: Git, root: PathBuf, pool_size: usize) -> Worktrees {
+        let root = std::path::absolute(&root).unwrap_or(root);
+        Worktrees {
+            git,
+            root,
+            pool_size,
+            lock: Mutex::new(Busy::default()),
+            settled: Condvar::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// How the worktrees handed out since this was made came about.
+    pub fn checkout_counts(&self) -> CheckoutCounts {
+        CheckoutCounts {
+            fresh: self.counts.made.load(Ordering::Relaxed),
+            reused: self.counts.reused.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The directory holding the task worktrees.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the worktree called `name` lives (whether or not it exists).
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Creates a worktree at `root/<name>` with a new branch `branch` starting at `start`,
+    /// taking a ready slot from the pool when there is one (moved to `start` by writing only
+    /// what differs), and returns its path. The worktree is an exact checkout of `start`:
+    /// nothing of a slot's previous task is left, not even ignored files.
+    ///
+    /// Re-running after a crash is safe: if `root/<name>` is already a worktree on `branch`,
+    /// it is returned unchanged (work in it is kept); a half-made one is completed or redone.
+    /// If `branch` already exists at `start` and is checked out nowhere (a crash right after
+    /// git created it), it is used. Fails with [`GitError::BranchExists`] if the branch is
+    /// checked out elsewhere or points at another commit, and with [`GitError::PathInUse`]
+    /// if `root/<name>` is a worktree on another branch.
+    pub fn checkout(&self, name: &str, branch: &str, start: &Oid) -> Result<PathBuf> {
+        validate_name(name)?;
+        not_an_option("branch name", branch)?;
+        let path = self.path_of(name);
+        // The common case (the task's worktree exists, on its branch) needs no lock: nothing
+        // else moves a task's own worktree, and waiting here behind another task's checkout
+        // is what made every job slow.
+        if let Some(wt) = self.git.worktree_at(&path)?
+            && wt.branch.as_deref() == Some(branch)
+        {
+            return Ok(path);
+        }
+        let guard = self.guard();
+        let existing = self.git.worktree_at(&path)?;
+        if let Some(wt) = &existing
+            && wt.branch.as_deref() == Some(branch)
+        {
+            return Ok(path);
+        }
+
+        let reuse_branch = self.check_branch_is_free(branch, start)?;
+        match existing {
+            Some(WorktreeInfo {
+                branch: Some(other),
+                ..
+            }) => {
+                return Err(GitError::PathInUse {
+                    path,
+                    reason: format!("it is a worktree on branch {other}"),
+                });
+            }
+            Some(_) => {
+                // Detached: a pool slot moved here by a checkout that then crashed, somewhere
+                // between the move and the branch. Nothing about its files is known: the
+                // whole tree is made right.
+                self.force_onto(&path, start)?;
+                self.put_on_branch(&path, branch, start, reuse_branch)?;
+                return Ok(path);
+            }
+            None if path.symlink_metadata().is_ok() => {
+                // Not a worktree git knows: the remains of an interrupted creation.
+                tracing::warn!(path = %path.display(), "removing stray directory");
+                remove_path(&path)?;
+                self.git.cmd().args(["worktree", "prune"]).run()?;
+            }
+            None => {}
+        }
+
+        fs::create_dir_all(&self.root).map_err(|e| GitError::io("create", &self.root, e))?;
+        let (guard, taken) = self.take_from_pool(guard, &path)?;
+        if let Some(from) = taken {
+            if let Err(e) = self.advance(&path, &from, start) {
+                // The slot was not as clean as its mark said: make the whole tree right.
+                tracing::warn!(path = %path.display(), error = %e, "pool slot did not move cleanly; checking out in full");
+                self.force_onto(&path, start)?;
+            }
+            self.put_on_branch(&path, branch, start, reuse_branch)?;
+            self.counts.reused.fetch_add(1, Ordering::Relaxed);
+            return Ok(path);
+        }
+        let (_guard, slot) = self.fill_new_slot(guard, start)?;
+        let moved = self
+            .git
+            .cmd()
+            .args(["worktree", "move"])
+            .arg(&slot.path)
+            .arg(&path)
+            .run();
+        if let Err(e) = moved {
+            self.remove_worktree(&slot.path)?;
+            return Err(e);
+        }
+        remove_if_empty(&self.pool_dir());
+        self.put_on_branch(&path, branch, start, reuse_branch)?;
+        Ok(path)
+    }
+
+    /// A new pool slot, a full checkout of `start`, for the caller alone: registered under the
+    /// lock without a single file (`git worktree add --no-checkout`), then filled
+    /// (`git reset --hard`, every file written) with the lock released, so that other tasks'
+    /// checkouts and releases do not wait seconds behind it. A crash while it fills leaves a
+    /// slot without a mark, which reconcile fills and marks ready. Returns the lock again.
+    fn fill_new_slot<'a>(
+        &'a self,
+        mut guard: MutexGuard<'a, Busy>,
+        start: &Oid,
+    ) -> Result<(MutexGuard<'a, Busy>, Slot)> {
+        let pool = self.pool_dir();
+        fs::create_dir_all(&pool).map_err(|e| GitError::io("create", &pool, e))?;
+        let number = (0..)
+            .find(|n: &u64| pool.join(n.to_string()).symlink_metadata().is_err())
+            .unwrap_or(0);
+        self.unmark(number)?;
+        let path = pool.join(number.to_string());
+        self.git
+            .cmd()
+            .args(["worktree", "add", "-q", "--no-checkout", "--detach"])
+            .arg(&path)
+            .arg(start.as_str())
+            .run()?;
+        guard.filling.push(number);
+        drop(guard);
+        let filled = self
+            .cmd_in(&path)
+            .args(["reset", "-q", "--hard", start.as_str()])
+            .run();
+        let mut guard = self.guard();
+        guard.filling.retain(|n| *n != number);
+        self.settled.notify_all();
+        self.counts.made.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = filled {
+            self.remove_worktree(&path)?;
+            return Err(e);
+        }
+        Ok((
+            guard,
+            Slot {
+                path,
+                number,
+                head: Some(start.clone()),
+            },
+        ))
+    }
+
+    /// Runs `f` while no worktree is made or removed here (it holds the lock every operation
+    /// holds): a caller that stores a task and makes its branch in `f` is never overtaken by a
+    /// checkout of that branch made in between.
+    pub fn exclusive<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _guard = self.guard();
+        f()
+    }
+
+    /// Ends the task worktree `name`: if the pool has room, it is parked there (HEAD detached,
+    /// moved, no file touched) and then reset to a clean checkout (`git reset --hard`,
+    /// `git clean -ffdx`) and marked ready; otherwise it is renamed into the trash and deleted.
+    /// Only the parking or the renaming holds the lock: the whole-tree work (the reset, the
+    /// deletion) runs after it is released, here, so checkouts of other tasks never wait
+    /// behind it. Then deletes `branch` when `delete_branch` is set. A worktree that does not
+    /// exist is not an error, so this can be repeated.
+    pub fn release(&self, name: &str, branch: &str, delete_branch: bool) -> Result<()> {
+        validate_name(name)?;
+        let mut guard = self.guard();
+        let path = self.path_of(name);
+        let mut parked = None;
+        let mut trashed = None;
+        if self.git.worktree_at(&path)?.is_some() {
+            if self.pool_has_room(&guard)? {
+                // Pooling is best effort: a worktree that cannot be parked is deleted.
+                match self.park(&path) {
+                    Ok(slot) => parked = Some(slot),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot return worktree to the pool");
+                    }
+                }
+            }
+            if parked.is_none() {
+                trashed = Some(self.discard(&path)?);
+            }
+        } else if path.symlink_metadata().is_ok() {
+            trashed = Some(self.discard(&path)?);
+        }
+        if delete_branch {
+            self.git.delete_branch(branch)?;
+        }
+        if parked.is_some() {
+            guard.resetting += 1;
+        }
+        if trashed.is_some() {
+            guard.deleting += 1;
+        }
+        drop(guard);
+
+        if let Some(trash) = trashed {
+            let deleted = remove_path(&trash);
+            let trash_dir = self.trash_dir();
+            self.settle(|busy| {
+                busy.deleting -= 1;
+                if busy.deleting == 0 {
+                    remove_if_empty(&trash_dir);
+                }
+            });
+            deleted?;
+        }
+        if let Some(slot) = parked {
+            let reset = self.reset_slot(&slot);
+            let mut guard = self.guard();
+            guard.resetting -= 1;
+            if let Err(e) = &reset {
+                // A slot that cannot be made clean is not kept.
+                tracing::warn!(slot = %slot.path.display(), error = %e, "cannot reset pool slot; removing it");
+                let _ = self.unmark(slot.number);
+                self.remove_worktree(&slot.path)?;
+            }
+            drop(guard);
+            self.settled.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Removes everything under the root that is not a worktree named in `keep`: worktrees of
+    /// tasks that no longer exist and stray directories left by crashes. Hidden entries
+    /// (including the pool) are not task worktrees and are left, except that the pool is
+    /// tidied (slots git does not know and slots beyond the pool size are removed; slots left
+    /// half reset by a crash are reset) and the trash emptied. Finishes with
+    /// `git worktree prune`. Returns the task paths it removed.
+    pub fn reconcile(&self, keep: &[String]) -> Result<Vec<PathBuf>> {
+        self.reconcile_with(|| Ok::<_, GitError>(keep.to_vec()))
+    }
+
+    /// [`Worktrees::reconcile`], with the names to keep asked for once the lock is held: no
+    /// worktree is made while `keep` decides, so every one on disk then belongs to something
+    /// `keep` can see (used while the engine runs, which makes worktrees for new tasks).
+    pub fn reconcile_with<E: From<GitError>>(
+        &self,
+        keep: impl FnOnce() -> std::result::Result<Vec<String>, E>,
+    ) -> std::result::Result<Vec<PathBuf>, E> {
+        let guard = self.guard();
+        let keep = keep()?;
+        Ok(self.reconcile_locked(&guard, &keep)?)
+    }
+
+    fn reconcile_locked(&self, busy: &Busy, keep: &[String]) -> Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        for (name, path) in list_dir(&self.root)? {
+            if name.starts_with('.') || keep.contains(&name) {
+                continue;
+            }
+            if self.git.worktree_at(&path)?.is_some() {
+                self.remove_worktree(&path)?;
+            } else {
+                remove_path(&path)?;
+            }
+            tracing::info!(path = %path.display(), "removed leftover worktree");
+            removed.push(path);
+        }
+        self.tidy_pool(busy)?;
+        if busy.deleting == 0 {
+            for (_, entry) in list_dir(&self.trash_dir())? {
+                remove_path(&entry)?;
+            }
+            remove_if_empty(&self.trash_dir());
+        }
+        self.git.cmd().args(["worktree", "prune"]).run()?;
+        Ok(removed)
+    }
+
+    /// Removes every pool slot and the pool directory (after waiting for resets in progress);
+    /// returns the slots it removed.
+    pub fn drain_pool(&self) -> Result<Vec<PathBuf>> {
+        let mut guard = self.guard();
+        while guard.resetting > 0 || !guard.filling.is_empty() {
+            guard = self
+                .settled
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let pool = self.pool_dir();
+        let mut removed = Vec::new();
+        self.remove_marks()?;
+        for (_, slot) in list_dir(&pool)? {
+            if self.git.worktree_at(&slot)?.is_some() {
+                self.remove_worktree(&slot)?;
+            }
+            removed.push(slot);
+        }
+        if pool.exists() {
+            remove_path(&pool)?;
+        }
+        self.git.cmd().args(["worktree", "prune"]).run()?;
+        drop(guard);
+        Ok(removed)
+    }
+
+    fn guard(&self) -> MutexGuard<'_, Busy> {
+        // A panic while holding the lock leaves nothing in memory to repair but the counts of
+        // work in progress, which at worst delay a wait or a tidy-up: all other state is on
+        // disk and re-inspected by every operation.
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Updates the counts of work in progress and wakes whoever waits on them.
+    fn settle(&self, f: impl FnOnce(&mut Busy)) {
+        f(&mut self.guard());
+        self.settled.notify_all();
+    }
+
+    fn trash_dir(&self) -> PathBuf {
+        self.root.join(TRASH_DIR)
+    }
+
+    fn cmd_in(&self, dir: &Path) -> crate::cmd::GitCommand {
+        crate::cmd::GitCommand::new(dir, self.git.env())
+    }
+
+    fn pool_has_room(&self, busy: &Busy) -> Result<bool> {
+        // Slots being filled are on their way out to a task.
+        let slots = self.slots()?.len().saturating_sub(busy.filling.len());
+        Ok(self.pool_size > 0 && slots < self.pool_size)
+    }
+
+    /// Moves a ready pool slot to `path` and returns the commit it is at; `None` when there is
+    /// none (after waiting, up to [`WAIT_FOR_RESET`], for a slot being reset: that is far
+    /// cheaper than a fresh checkout) or the move failed.
+    fn take_from_pool<'a>(
+        &'a self,
+        mut guard: MutexGuard<'a, Busy>,
+        path: &Path,
+    ) -> Result<(MutexGuard<'a, Busy>, Option<Oid>)> {
+        if self.pool_size == 0 {
+            return Ok((guard, None));
+        }
+        let deadline = Instant::now() + WAIT_FOR_RESET;
+        let slot = loop {
+            if let Some(slot) = self.ready_slot()? {
+                break slot;
+            }
+            let now = Instant::now();
+            if guard.resetting == 0 || now >= deadline {
+                return Ok((guard, None));
+            }
+            guard = self
+                .settled
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        let Slot {
+            path: from,
+            number,
+            head,
+        } = slot;
+        self.unmark(number)?;
+        let Some(head) = head else {
+            return Ok((guard, None));
+        };
+        let moved = self
+            .git
+            .cmd()
+            .args(["worktree", "move"])
+            .arg(&from)
+            .arg(path)
+            .run();
+        if let Err(e) = moved {
+            // A broken slot must not block the task: drop it and make a fresh worktree.
+            tracing::warn!(slot = %from.display(), error = %e, "discarding unusable pool slot");
+            self.remove_worktree(&from)?;
+            return Ok((guard, None));
+        }
+        remove_if_empty(&self.pool_dir());
+        Ok((guard, Some(head)))
+    }
+}
+impl Worktrees {
+    /// Removes pool entries git does not know as usable slots and slots beyond the size;
+    /// resets slots a crash left unready (when nobody here is resetting one).
+    fn tidy_pool(&self, busy: &Busy) -> Result<()> {
+        let slots = self.slots()?;
+        let mut keep: Vec<PathBuf> = slots
+            .iter()
+            .filter(|s| busy.filling.contains(&s.number))
+            .map(|s| canonical(&s.path))
+            .collect();
+        let settled = slots.iter().filter(|s| !busy.filling.contains(&s.number));
+        for slot in settled.take(self.pool_size) {
+            if busy.resetting == 0 && !self.is_ready(slot) {
+                self.unmark(slot.number)?;
+                if let Err(e) = self.reset_slot(slot) {
+                    tracing::warn!(slot = %slot.path.display(), error = %e, "cannot reset pool slot left by a crash");
+                    continue;
+                }
+            }
+            keep.push(canonical(&slot.path));
+        }
+        for (_, entry) in list_dir(&self.pool_dir())? {
+            if keep.contains(&canonical(&entry)) {
+                continue;
+            }
+            if let Some(number) = entry.file_name().and_then(|n| n.to_str()?.parse().ok()) {
+                self.unmark(number)?;
+            }
+            if self.git.worktree_at(&entry)?.is_some() {
+                self.remove_worktree(&entry)?;
+            } else {
+                remove_path(&entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the worktree at `path` an exact, clean checkout of `start` with a detached HEAD,
+    /// whatever state it is in: the whole tree is checked (used only after a crash or a slot
+    /// that did not move cleanly).
+    fn force_onto(&self, path: &Path, start: &Oid) -> Result<()> {
+        self.cmd_in(path)
+            .args(["checkout", "-q", "--force", "--detach"])
+            .arg(start.as_str())
+            .arg("--")
+            .run()?;
+        self.cmd_in(path).args(["clean", "-ffdxq"]).run()?;
+        Ok(())
+    }
+
+    /// Puts the worktree at `path` (an exact checkout of `start`, detached) on `branch`:
+    /// created at `start` unless `existing` says it is there already. Neither the index nor a
+    /// file is touched.
+    fn put_on_branch(&self, path: &Path, branch: &str, start: &Oid, existing: bool) -> Result<()> {
+        let refname = format!("refs/heads/{branch}");
+        if !existing {
+            match self.git.update_ref_cas(&refname, start, None)? {
+                CasOutcome::Updated => {}
+                CasOutcome::Moved { actual } if actual.as_ref() == Some(start) => {}
+                CasOutcome::Moved { .. } => {
+                    return Err(GitError::BranchExists {
+                        branch: branch.to_owned(),
+                        checked_out_in: None,
+                    });
+                }
+            }
+        }
+        self.cmd_in(path)
+            .args(["symbolic-ref", "-m", "gaffer: task worktree", "HEAD"])
+            .arg(&refname)
+            .run()?;
+        Ok(())
+    }
+
+    /// Whether `branch` can be used for a new task worktree at `start`: `Ok(false)` if it does
+    /// not exist, `Ok(true)` if it exists at `start` and is checked out nowhere.
+    fn check_branch_is_free(&self, branch: &str, start: &Oid) -> Result<bool> {
+        let Some(at) = self.git.rev_parse(&format!("refs/heads/{branch}"))? else {
+            return Ok(false);
+        };
+        let checked_out_in = self.git.checked_out_in(branch)?;
+        if checked_out_in.is_some() || at != *start {
+            return Err(GitError::BranchExists {
+                branch: branch.to_owned(),
+                checked_out_in,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Takes the worktree (or stray directory) at `path` out of git's list and out of the
+    /// way at once: it is renamed into the trash and git forgets it (`git worktree prune`).
+    /// Returns where it now is, for the caller to delete without holding the lock. Falls
+    /// back to removing it in place when it cannot be renamed.
+    fn discard(&self, path: &Path) -> Result<PathBuf> {
+        let trash = self.trash_dir();
+        fs::create_dir_all(&trash).map_err(|e| GitError::io("create", &trash, e))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let to = trash.join(format!("{name}-{nanos}-{}", std::process::id()));
+        if let Err(e) = fs::rename(path, &to) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot move worktree to the trash; removing it in place");
+            if self.git.worktree_at(path)?.is_some() {
+                self.remove_worktree(path)?;
+            } else if path.symlink_metadata().is_ok() {
+                remove_path(path)?;
+            }
+            fs::create_dir_all(&to).map_err(|e| GitError::io("create", &to, e))?;
+            return Ok(to);
+        }
+        self.git.cmd().args(["worktree", "prune"]).run()?;
+        Ok(to)
+    }
+
+    /// `git worktree remove --force --force` (dirty and locked alike), falling back to
+    /// deleting the directory and pruning if git refuses.
+    fn remove_worktree(&self, path: &Path) -> Result<()> {
+        let out = self
+            .git
+            .cmd()
+            .args(["worktree", "remove", "--force", "--force"])
+            .arg(path)
+            .output()?;
+        if out.code != Some(0) {
+            tracing::warn!(path = %path.display(), stderr = %out.stderr.trim(), "git worktree remove failed; deleting");
+            if path.symlink_metadata().is_ok() {
+                remove_path(path)?;
+            }
+            self.git.cmd().args(["worktree", "prune"]).run()?;
+        }
+        Ok(())
+    }
+}
+
+/// Task names become directory names: one plain, non-hidden path component.
+fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.starts_with('-')
+        && !name.contains(['/', '\\', '\0']);
+    if ok {
+        Ok(())
+    } else {
+        Err(GitError::InvalidArgument(format!(
+            "worktree name must be one path component not starting with '.' or '-': {name:?}"
+        )))
+    }
+}
+
+/// Entries of `dir` as (name, path); empty when `dir` does not exist.
+fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(GitError::io("read", dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| GitError::io("read", dir, e))?;
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Removes `dir` if it is an empty directory (the pool's and the trash's directories, so that
+/// nothing is left under the root when no worktree is).
+fn remove_if_empty(dir: &Path) {
+    let _ = fs::remove_dir(dir);
+}
+
+/// Deletes a file, symlink or directory tree.
+fn remove_path(path: &Path) -> Result<()> {
+    let meta = path
+        .symlink_metadata()
+        .map_err(|e| GitError::io("inspect", path, e))?;
+    let result = if meta.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    result.map_err(|e| GitError::io("remove", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_name;
+
+    #[test]
+    fn names_are_single_visible_components() {
+        assert!(validate_name("t-12-fix-login").is_ok());
+        for bad in ["", ".pool", "..", "a/b", "-x", "a\\b"] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The pool of released worktrees: slots `root/.pool/<N>`, each a registered, detached worktree,
+//! usable only when its readiness mark `root/.pool-ready/<N>` names the commit its HEAD is at.
+//!
+//! A slot's life: a task's worktree is *parked* (HEAD detached where it was, without touching
+//! the index or the files, then `git worktree move`d into the pool: no file is written); it is
+//! then *reset* outside the worktrees' lock (`git reset --hard`, `git clean -ffdx`, leftover
+//! operation state removed), which is the only whole-tree work of the cycle and runs in the
+//! released task's cleanup, never on a task's path; then it is *marked ready*. A new task
+//! *takes* a ready slot (mark removed first, `git worktree move` to the task's path) and moves
+//! it to its start with `git read-tree -m -u <slot's commit> <start>`: a two-tree merge that
+//! writes only the paths that differ between the two commits (and the index), so the cost
+//! follows the size of the change since the slot's commit, not the size of the repository.
+//!
+//! Crash safety: the mark is written (atomically, by rename) only after a reset succeeded and
+//! removed before anything else touches the slot, so a slot whose mark is missing or names
+//! another commit was interrupted somewhere and is never handed out; `Worktrees::reconcile`
+//! resets (or removes) such slots when nobody in this process is resetting them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::cmd::GitCommand;
+use crate::worktree_list::canonical;
+use crate::{GitError, Oid, Result};
+
+use super::Worktrees;
+
+/// Name of the pool directory under the root.
+const POOL_DIR: &str = ".pool";
+/// Name of the directory of readiness marks under the root.
+const READY_DIR: &str = ".pool-ready";
+
+/// Operation state an agent may leave in a worktree's administrative directory (a rebase, a
+/// cherry-pick, a bisection), which `git reset --hard` does not end. A slot handed to the next
+/// task must not say it is in the middle of someone else's rebase.
+const OPERATION_STATE: &[&str] = &[
+    "rebase-merge",
+    "rebase-apply",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "sequencer",
+    "BISECT_LOG",
+    "BISECT_START",
+    "BISECT_TERMS",
+    "BISECT_NAMES",
+    "BISECT_EXPECTED_REV",
+    "BISECT_ANCESTORS_OK",
+    "AUTO_MERGE",
+];
+
+/// A pool slot as git lists it.
+#[derive(Debug, Clone)]
+pub(super) struct Slot {
+    pub path: PathBuf,
+    /// Its number (the directory's name).
+    pub number: u64,
+    /// The commit its HEAD is at.
+    pub head: Option<Oid>,
+}
+
+impl Worktrees {
+    pub(super) fn pool_dir(&self) -> PathBuf {
+        self.root.join(POOL_DIR)
+    }
+
+    fn ready_dir(&self) -> PathBuf {
+        self.root.join(READY_DIR)
+    }
+
+    fn mark_of(&self, number: u64) -> PathBuf {
+        self.ready_dir().join(number.to_string())
+    }
+
+    /// Registered, detached pool slots whose directory is there, lowest number first (ready
+    /// or not).
+    pub(super) fn slots(&self) -> Result<Vec<Slot>> {
+        let pool = canonical(&self.pool_dir());
+        let mut slots: Vec<Slot> = self
+            .git
+            .worktrees()?
+            .into_iter()
+            .filter(|wt| !wt.prunable && wt.branch.is_none() && !wt.bare)
+            .filter(|wt| canonical(&wt.path).parent() == Some(pool.as_path()))
+            .filter_map(|wt| {
+                let number = wt.path.file_name()?.to_str()?.parse().ok()?;
+                Some(Slot {
+                    path: wt.path,
+                    number,
+                    head: wt.head,
+                })
+            })
+            .collect();
+        slots.sort_by_key(|s| s.number);
+        Ok(slots)
+    }
+
+    /// Whether the slot's mark names the commit it is at: it was reset there and nothing
+    /// touched it since.
+    pub(super) fn is_ready(&self, slot: &Slot) -> bool {
+        let Some(head) = &slot.head else {
+            return false;
+        };
+        fs::read_to_string(self.mark_of(slot.number)).is_ok_and(|mark| mark.trim() == head.as_str())
+    }
+
+    /// The first ready slot, if any.
+    pub(super) fn ready_slot(&self) -> Result<Option<Slot>> {
+        Ok(self.slots()?.into_iter().find(|s| self.is_ready(s)))
+    }
+
+    /// Forgets that slot `number` is ready (before anything touches it).
+    pub(super) fn unmark(&self, number: u64) -> Result<()> {
+        let mark = self.mark_of(number);
+        match fs::remove_file(&mark) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(GitError::io("remove", &mark, e)),
+        }
+    }
+
+    /// Records that the slot at `path` (number `number`) is a clean checkout of `head`.
+    fn mark_ready(&self, number: u64, head: &Oid) -> Result<()> {
+        let dir = self.ready_dir();
+        fs::create_dir_all(&dir).map_err(|e| GitError::io("create", &dir, e))?;
+        let mark = self.mark_of(number);
+        let tmp = dir.join(format!(".{number}.tmp"));
+        fs::write(&tmp, format!("{}\n", head.as_str()))
+            .map_err(|e| GitError::io("write", &tmp, e))?;
+        fs::rename(&tmp, &mark).map_err(|e| GitError::io("rename", &tmp, e))
+    }
+
+    /// Removes every readiness mark (with the pool).
+    pub(super) fn remove_marks(&self) -> Result<()> {
+        let dir = self.ready_dir();
+        if dir.symlink_metadata().is_ok() {
+            super::remove_path(&dir)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the task worktree at `path` into a free pool slot without touching its files or
+    /// index: HEAD is detached at the commit it is on, then the directory is moved. Returns
+    /// the slot (not ready: it must be [reset](Worktrees::reset_slot) first).
+    pub(super) fn park(&self, path: &Path) -> Result<Slot> {
+        let env = self.git.env();
+        let head = crate::head_of(path, env)?;
+        GitCommand::new(path, env)
+            .args(["update-ref", "--no-deref", "-m", "gaffer: released", "HEAD"])
+            .arg(head.as_str())
+            .run()?;
+        let pool = self.pool_dir();
+        fs::create_dir_all(&pool).map_err(|e| GitError::io("create", &pool, e))?;
+        let number = (0..)
+            .find(|n: &u64| pool.join(n.to_string()).symlink_metadata().is_err())
+            .unwrap_or(0);
+        self.unmark(number)?;
+        let slot = pool.join(number.to_string());
+        self.git
+            .cmd()
+            .args(["worktree", "move"])
+            .arg(path)
+            .arg(&slot)
+            .run()?;
+        Ok(Slot {
+            path: slot,
+            number,
+            head: Some(head),
+        })
+    }
+
+    /// Makes the slot an exact, clean checkout of the commit it is at, and marks it ready:
+    /// the index and every tracked file as the commit has them (`git reset --hard`), nothing
+    /// untracked or ignored left (`git clean -ffdx`, nested repositories included), no
+    /// operation in progress. Whole-tree work: run it where no task waits for it.
+    pub(super) fn reset_slot(&self, slot: &Slot) -> Result<()> {
+        let env = self.git.env();
+        let dir = &slot.path;
+        GitCommand::new(dir, env)
+            .args(["reset", "-q", "--hard", "HEAD"])
+            .run()?;
+        GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
+        let admin = GitCommand::new(dir, env)
+            .args(["rev-parse", "--absolute-git-dir"])
+            .run()?;
+        let admin = PathBuf::from(admin.trim());
+        for name in OPERATION_STATE {
+            let state = admin.join(name);
+            if state.symlink_metadata().is_ok() {
+                super::remove_path(&state)?;
+            }
+        }
+        let head = crate::head_of(dir, env)?;
+        self.mark_ready(slot.number, &head)
+    }
+
+    /// Moves a slot just taken out of the pool (now at `path`, clean, at `from`) to `to`:
+    /// only the paths that differ between the two commits are written.
+    pub(super) fn advance(&self, path: &Path, from: &Oid, to: &Oid) -> Result<()> {
+        if from == to {
+            return Ok(());
+        }
+        GitCommand::new(path, self.git.env())
+            .args(["read-tree", "-m", "-u", from.as_str(), to.as_str()])
+            .run()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,371 @@
+//! The worktree pool's promise: a slot handed to a task is byte for byte what a fresh checkout
+//! of its start would be, whatever the previous task left (modified, deleted, renamed and
+//! mode-changed files, untracked and ignored files, staged changes, an operation in progress),
+//! and a slot interrupted between two steps is never handed out.
+
+// Helpers outside #[test] functions panic too; clippy only exempts the test functions.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use common::{oid, open};
+use gaffer_git::{Oid, Worktrees, commit_all, head_of};
+use gaffer_test_support::TestRepo;
+
+const AGENT: &str = "Agent <agent@example.com>";
+
+fn manager(repo: &TestRepo, root: &str, pool_size: usize) -> Worktrees {
+    Worktrees::new(open(repo), repo.scratch(root), pool_size)
+}
+
+/// What a directory holds, `.git` aside: for each path, its kind, executable bit and contents
+/// (a symlink's target).
+fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let rel = path.strip_prefix(base).unwrap().display().to_string();
+            if rel == ".git" {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).unwrap();
+                out.insert(rel, format!("link -> {}", target.display()));
+            } else if meta.is_dir() {
+                out.insert(rel.clone(), "dir".into());
+                walk(base, &path, out);
+            } else {
+                let exec = meta.permissions().mode() & 0o111 != 0;
+                let contents = String::from_utf8_lossy(&fs::read(&path).unwrap()).into_owned();
+                out.insert(rel, format!("file exec={exec} {contents:?}"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A repository with an executable, a symlink, nested directories and an ignore rule.
+fn rich_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "build/\n*.log\n");
+    repo.write("src/lib.rs", "pub fn lib() {}\n");
+    repo.write("src/deep/a/b/c.txt", "deep\n");
+    repo.write("run.sh", "#!/bin/sh\necho hi\n");
+    chmod(&repo.path().join("run.sh"), 0o755);
+    repo.write("plain.sh", "echo plain\n");
+    repo.write("gone/soon.txt", "soon gone\n");
+    repo.write("renamed-from.txt", "moving\n");
+    repo.write("dir-becomes-file/inner.txt", "inner\n");
+    symlink("src/lib.rs", repo.path().join("link")).unwrap();
+    repo.commit_all("rich");
+    repo
+}
+
+/// Moves `main` on with every kind of change: deletions, a rename, mode changes both ways, a
+/// directory replaced by a file, a new nested directory, a changed symlink.
+fn move_main_on(repo: &TestRepo) -> Oid {
+    let root = repo.path();
+    fs::remove_dir_all(root.join("gone")).unwrap();
+    fs::rename(root.join("renamed-from.txt"), root.join("renamed-to.txt")).unwrap();
+    chmod(&root.join("run.sh"), 0o644);
+    chmod(&root.join("plain.sh"), 0o755);
+    fs::remove_dir_all(root.join("dir-becomes-file")).unwrap();
+    repo.write("dir-becomes-file", "now a file\n");
+    repo.write("new/nested/dir/file.txt", "new\n");
+    repo.write("src/lib.rs", "pub fn lib() { /* changed */ }\n");
+    fs::remove_file(root.join("link")).unwrap();
+    symlink("run.sh", root.join("link")).unwrap();
+    oid(&repo.commit_all("main moves on"))
+}
+
+/// What a careless task leaves behind in its worktree: commits of its own, then uncommitted
+/// edits of every kind, untracked and ignored files, a staged change, a nested repository and a
+/// rebase in progress.
+fn leave_a_mess(repo: &TestRepo, wt: &Path) {
+    fs::write(wt.join("src/lib.rs"), "committed by the task\n").unwrap();
+    fs::write(wt.join("task-file.txt"), "committed\n").unwrap();
+    commit_all(wt, "task work", AGENT, &repo.env()).unwrap();
+    fs::write(wt.join("src/deep/a/b/c.txt"), "edited, not committed\n").unwrap();
+    fs::remove_file(wt.join("renamed-from.txt")).unwrap();
+    chmod(&wt.join("plain.sh"), 0o700);
+    fs::write(wt.join("untracked.txt"), "untracked\n").unwrap();
+    fs::create_dir_all(wt.join("build/cache")).unwrap();
+    fs::write(wt.join("build/cache/obj.o"), "ignored build output\n").unwrap();
+    fs::write(wt.join("debug.log"), "ignored log\n").unwrap();
+    fs::create_dir_all(wt.join("new")).unwrap();
+    fs::write(
+        wt.join("new/clash.txt"),
+        "untracked where main adds a directory\n",
+    )
+    .unwrap();
+    fs::write(wt.join("staged.txt"), "staged\n").unwrap();
+    repo.git_in(wt, &["add", "staged.txt"]);
+    fs::create_dir_all(wt.join("nested")).unwrap();
+    repo.git_in(&wt.join("nested"), &["init", "-q"]);
+    let admin = repo.git_in(wt, &["rev-parse", "--absolute-git-dir"]);
+    fs::create_dir_all(Path::new(&admin).join("rebase-merge")).unwrap();
+}
+
+fn gitdir_of(path: &Path) -> String {
+    fs::read_to_string(path.join(".git")).unwrap()
+}
+
+fn ready_mark(wts: &Worktrees, n: u32) -> PathBuf {
+    wts.root().join(".pool-ready").join(n.to_string())
+}
+
+#[test]
+fn a_reused_slot_equals_a_fresh_checkout_byte_for_byte() {
+    let repo = rich_repo();
+    let first = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    let admin = gitdir_of(&t1);
+    leave_a_mess(&repo, &t1);
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    assert!(
+        ready_mark(&wts, 0).exists(),
+        "the slot was reset and marked ready"
+    );
+
+    let second = move_main_on(&repo);
+    let reused = wts.checkout("t2", "gaffer/t2", &second).unwrap();
+    assert_eq!(gitdir_of(&reused), admin, "the pooled worktree was reused");
+    assert!(!ready_mark(&wts, 0).exists(), "a slot in use is not ready");
+
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(snapshot(&reused), snapshot(&fresh));
+    assert_eq!(head_of(&reused, &repo.env()).unwrap(), second);
+    assert_eq!(
+        repo.git_in(&reused, &["symbolic-ref", "--short", "HEAD"]),
+        "gaffer/t2"
+    );
+    // Nothing staged, modified, untracked or ignored; no operation in progress; the index
+    // agrees with the files without a refresh.
+    assert_eq!(
+        repo.git_in(&reused, &["status", "--porcelain", "--ignored", "-uall"]),
+        ""
+    );
+    let admin = repo.git_in(&reused, &["rev-parse", "--absolute-git-dir"]);
+    assert!(!Path::new(&admin).join("rebase-merge").exists());
+    assert_eq!(
+        repo.git_in(&reused, &["ls-files", "--stage"]),
+        repo.git_in(&fresh, &["ls-files", "--stage"])
+    );
+}
+
+#[test]
+fn a_slot_whose_reset_was_cut_off_is_never_handed_out_and_is_reset_by_reconcile() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let admin = gitdir_of(&t1);
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    // A crash after the slot was parked and before its reset ended: no mark, files dirty.
+    fs::remove_file(ready_mark(&wts, 0)).unwrap();
+    let slot = wts.root().join(".pool/0");
+    fs::write(slot.join("src/lib.rs"), "half reset\n").unwrap();
+    fs::write(slot.join("left.txt"), "left\n").unwrap();
+
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_ne!(gitdir_of(&t2), admin, "the unready slot was not used");
+    assert!(slot.exists());
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+
+    // Recovery resets it; then it is handed out, clean.
+    wts.reconcile(&["t2".to_owned()]).unwrap();
+    assert!(ready_mark(&wts, 0).exists());
+    let t3 = wts.checkout("t3", "gaffer/t3", &start).unwrap();
+    assert_eq!(gitdir_of(&t3), admin);
+    assert_eq!(
+        repo.git_in(&t3, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+    assert_eq!(
+        fs::read_to_string(t3.join("src/lib.rs")).unwrap(),
+        "pub fn lib() {}\n"
+    );
+}
+
+#[test]
+fn a_mark_that_names_another_commit_is_not_trusted() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let admin = gitdir_of(&t1);
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    // Something moved the slot's HEAD after it was marked.
+    let other = move_main_on(&repo);
+    let slot = wts.root().join(".pool/0");
+    repo.git_in(&slot, &["update-ref", "--no-deref", "HEAD", other.as_str()]);
+    let t2 = wts.checkout("t2", "gaffer/t2", &other).unwrap();
+    assert_ne!(gitdir_of(&t2), admin);
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn a_slot_dirtied_behind_its_mark_is_made_right_in_full() {
+    // The mark says clean, but someone wrote into the slot since: the two-tree move refuses
+    // to overwrite the change and the checkout falls back to a full one.
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let slot = wts.root().join(".pool/0");
+    fs::write(slot.join("src/lib.rs"), "tampered\n").unwrap();
+    let next = move_main_on(&repo);
+    let t2 = wts.checkout("t2", "gaffer/t2", &next).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &next)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn a_take_cut_off_between_the_move_and_the_branch_is_completed() {
+    // The slot was moved to the task's path and moved to its start, then the process died
+    // before the branch was made.
+    let repo = rich_repo();
+    let first = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let second = move_main_on(&repo);
+    let path = wts.path_of("t2");
+    let slot = wts.root().join(".pool/0");
+    fs::remove_file(ready_mark(&wts, 0)).unwrap();
+    repo.git(&[
+        "worktree",
+        "move",
+        slot.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    repo.git_in(
+        &path,
+        &["read-tree", "-m", "-u", first.as_str(), second.as_str()],
+    );
+    let t2 = wts.checkout("t2", "gaffer/t2", &second).unwrap();
+    assert_eq!(t2, path);
+    assert_eq!(
+        repo.git_in(&t2, &["symbolic-ref", "--short", "HEAD"]),
+        "gaffer/t2"
+    );
+    assert_eq!(head_of(&t2, &repo.env()).unwrap(), second);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+}
+
+#[test]
+fn a_worktree_the_pool_has_no_room_for_is_deleted_through_the_trash() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 0);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    fs::write(t1.join("untracked.txt"), "x").unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    assert!(!t1.exists());
+    // Deleted after the rename; nothing at all is left under the root.
+    assert_eq!(fs::read_dir(wts.root()).unwrap().count(), 0);
+    assert_eq!(open(&repo).worktrees().unwrap().len(), 1);
+    // Leftovers of a deletion cut off by a crash go at the next reconcile.
+    fs::create_dir_all(wts.root().join(".trash/t9-1-1/src")).unwrap();
+    wts.reconcile(&[]).unwrap();
+    assert_eq!(fs::read_dir(wts.root()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_checkout_waits_for_a_slot_being_reset_rather_than_making_a_fresh_one() {
+    let repo = TestRepo::with_files(2_000);
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    std::thread::scope(|scope| {
+        let releasing = scope.spawn(|| wts.release("t1", "gaffer/t1", true).unwrap());
+        // Whether the release has parked the slot yet or not, the checkout ends with a clean
+        // worktree; when it has, it is the slot.
+        let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+        releasing.join().unwrap();
+        assert_eq!(
+            repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+            ""
+        );
+    });
+}
+
+#[test]
+fn a_new_slot_cut_off_while_it_filled_is_filled_by_reconcile_and_reused() {
+    // A fresh checkout registers a slot without files, then fills it outside the lock; the
+    // process died in between.
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let slot = wts.root().join(".pool/0");
+    fs::create_dir_all(wts.root().join(".pool")).unwrap();
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--no-checkout",
+        "--detach",
+        slot.to_str().unwrap(),
+        start.as_str(),
+    ]);
+    let admin = gitdir_of(&slot);
+    // Never handed out as it is.
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    assert_ne!(gitdir_of(&t1), admin);
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    wts.reconcile(&[]).unwrap();
+    assert!(
+        ready_mark(&wts, 0).exists(),
+        "filled and marked by reconcile"
+    );
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(gitdir_of(&t2), admin);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+    assert_eq!(
+        wts.checkout_counts(),
+        gaffer_git::CheckoutCounts {
+            fresh: 1,
+            reused: 1
+        }
+    );
+}
