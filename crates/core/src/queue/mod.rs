@@ -36,8 +36,9 @@
 //!   the failed batch, and the suspects are tested in halves that stack (the first half on what
 //!   is ahead, the first half of the rest on it, ...), never all together again (they are known
 //!   to fail together). A half that passes lands; one that fails is bisected in turn; a suspect
-//!   alone fails, is rechecked and is ejected exactly like a task of a plain train, and the other
-//!   suspects of its group are acquitted ([`Action::Acquit`]) and batched as usual again.
+//!   alone fails, is rechecked and is ejected exactly like a task of a plain train; the other
+//!   suspects of its group are acquitted ([`Action::Acquit`]) as soon as it fails alone, and
+//!   batched as usual again.
 //!
 //! ```text
 //! tip ◀── b1 = tip + #4 #7 #2 #9 (batch, failed)
@@ -563,6 +564,19 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry], batch: usize) -> Walked<'a> {
                 // before it is settled). Flaky after all, they are rebuilt on it.
                 if matches!(status, CandidateStatus::Failed { .. }) {
                     actions.push(Action::Recheck { task: entry.task });
+                    // A suspect that fails alone is most likely its group's guilty branch: the
+                    // others go back to being batched (should it pass after all, they are
+                    // tested again in whatever batch they are in, and bisected if it fails).
+                    if let Some(group) = entry.suspect() {
+                        let others: Vec<TaskId> = train
+                            .iter()
+                            .filter(|e| e.task != entry.task && e.suspect() == Some(group))
+                            .map(|e| e.task)
+                            .collect();
+                        if !others.is_empty() {
+                            actions.push(Action::Acquit { tasks: others });
+                        }
+                    }
                 }
                 skipped.insert(entry.task);
                 landing = false;
