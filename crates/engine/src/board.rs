@@ -77,6 +77,9 @@ pub struct Board {
     pub(crate) remote_lock: std::sync::Mutex<()>,
     /// One revert at a time (`revert.rs`): two of one task would both find it not reverted.
     pub(crate) revert_lock: std::sync::Mutex<()>,
+    /// How the merge queue's recent branches ended (for `queue.batch = "auto"`), read from the
+    /// event log as it grows (`queue.rs`).
+    pub(crate) queue_outcomes: std::sync::Mutex<crate::queue::Outcomes>,
 }
 
 /// What identifies the project in the store: its repository's main worktree; on a shared board,
@@ -277,6 +280,7 @@ impl Board {
             remote: options.remote.clone(),
             remote_lock: std::sync::Mutex::new(()),
             revert_lock: std::sync::Mutex::new(()),
+            queue_outcomes: std::sync::Mutex::new(crate::queue::Outcomes::default()),
             settings,
             paths,
             root,
