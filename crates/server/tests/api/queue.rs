@@ -71,8 +71,16 @@ async fn the_queue_shows_a_batch_and_a_bisection() {
         batch: batch.iter().map(|t| TaskId(*t)).collect(),
     };
     let tasks = [
-        (1, Some(failed.clone()), Some(candidate(&half, &tip, &[1, 2]))),
-        (2, Some(failed.clone()), Some(candidate(&half, &tip, &[1, 2]))),
+        (
+            1,
+            Some(failed.clone()),
+            Some(candidate(&half, &tip, &[1, 2])),
+        ),
+        (
+            2,
+            Some(failed.clone()),
+            Some(candidate(&half, &tip, &[1, 2])),
+        ),
         (3, Some(failed.clone()), None),
         (4, None, Some(candidate(&batch, &half, &[4, 5]))),
         (5, None, Some(candidate(&batch, &half, &[4, 5]))),
