@@ -88,9 +88,9 @@ pub struct QueueSettings {
 #[serde(rename_all = "lowercase")]
 pub enum QueueBatch {
     /// Batch only while more branches wait than the heavy slots can test one by one: up to the
-    /// branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], fewer as more of the
-    /// recent branches failed (none above a third), and one per candidate otherwise (exactly
-    /// the train of `batch = 1`).
+    /// branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most 1/p for a
+    /// share p of recent branches failing (the engine estimates it, with a prior), none from a
+    /// third up; one per candidate otherwise (exactly the train of `batch = 1`).
     #[default]
     Auto,
     /// At most this many branches per candidate, `1..=64`; 1: one candidate per branch.

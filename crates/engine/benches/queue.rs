@@ -258,6 +258,27 @@ fn check(
             );
         }
     }
+    if std::env::var("QUEUE_BENCH_GAPS").is_ok() {
+        let all = board.store().events_after(
+            Seq(0),
+            1_000_000,
+            &EventFilter {
+                project: Some(board.project().id),
+                ..EventFilter::default()
+            },
+        )?;
+        let start = all.first().map_or(0, |e| e.at_ms);
+        for e in &all {
+            if e.kind.starts_with("queue.") || e.kind.starts_with("verify.") {
+                eprintln!(
+                    "{:>6} {:<22} {:?}",
+                    e.at_ms - start,
+                    e.kind,
+                    e.task.map(|t| t.0)
+                );
+            }
+        }
+    }
     let line = repo.git(&["rev-list", "--first-parent", &format!("{base}..main")]);
     let commits: Vec<&str> = line.lines().filter(|l| !l.is_empty()).collect();
     for commit in &commits {

@@ -38,6 +38,9 @@ pub(crate) struct Round {
     pub stopped: Vec<TaskId>,
     /// A landing was started.
     pub landing: bool,
+    /// The round stopped after building a candidate, so that its verify can be claimed at
+    /// once: the engine runs another round right away.
+    pub more: bool,
 }
 
 /// One round of the queue. Blocking (git, store): run it off the async workers.
@@ -62,7 +65,12 @@ pub(crate) fn round(board: &Board) -> Result<Round> {
             match action {
                 Action::Land(l) => landing = Some(l),
                 Action::Build { tasks: unit, onto } => {
-                    acted |= build_unit(board, &view, &tasks, &unit, &onto)?;
+                    if build_unit(board, &view, &tasks, &unit, &onto)? {
+                        // The candidate's verify may start while the ones behind it are built
+                        // (a bisection's parts, a rebuilt train): hand it over now.
+                        round.more = true;
+                        return Ok(round);
+                    }
                 }
                 other => {
                     act(board, &other, &tasks, &mut round)?;
@@ -178,8 +186,8 @@ impl Default for Outcomes {
 /// How many recent outcomes the failure rate is taken over.
 const RECENT_OUTCOMES: usize = 24;
 
-/// The share of the queue's recent branches that were ejected for a failing verify (0 when
-/// none ended yet); only read when `queue.batch = "auto"`.
+/// The share of the queue's recent branches that were ejected for a failing verify, estimated
+/// with a prior of one in eight; only read when `queue.batch = "auto"`.
 fn failure_rate(board: &Board) -> Result<f64> {
     if board.settings.queue.batch != gaffer_config::QueueBatch::Auto {
         return Ok(0.0);
@@ -217,12 +225,11 @@ fn failure_rate(board: &Board) -> Result<f64> {
             break;
         }
     }
+    // With a prior of one failing branch in eight, so that a queue without history batches by
+    // eight rather than by as many as it can, and one bad batch does not swing it.
     let n = outcomes.recent.len();
-    Ok(if n == 0 {
-        0.0
-    } else {
-        outcomes.recent.iter().filter(|f| **f).count() as f64 / n as f64
-    })
+    let failed = outcomes.recent.iter().filter(|f| **f).count();
+    Ok((failed as f64 + 1.0) / (n as f64 + 8.0))
 }
 
 fn act(

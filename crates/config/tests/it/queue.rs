@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use gaffer_config::{
-    Overrides, QueueBatch, QueueStrategy, default_heavy_slots, load, parse_str,
-};
+use gaffer_config::{Overrides, QueueBatch, QueueStrategy, default_heavy_slots, load, parse_str};
 
 fn parse(text: &str) -> Result<gaffer_config::Settings, gaffer_config::ConfigError> {
     parse_str(text, Path::new("/p/gaffer.toml"))

@@ -499,6 +499,14 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry], batch: usize) -> Walked<'a> {
             if entry.waiting_on.iter().any(|d| skipped.contains(d)) {
                 break;
             }
+            // Every candidate behind it was built without it: stale. Dropped first, so that
+            // their verify never starts.
+            actions.extend(
+                train[at + 1..]
+                    .iter()
+                    .filter(|e| e.candidate.is_some() && !skipped.contains(&e.task))
+                    .map(|e| Action::Invalidate { task: e.task }),
+            );
             actions.push(Action::Build {
                 tasks: next_unit(train, at, &skipped, batch),
                 onto: base,
@@ -614,6 +622,13 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry], batch: usize) -> Walked<'a> {
                         .collect(),
                     None => Vec::new(),
                 };
+                // The candidates behind it were built on it: stale.
+                actions.extend(
+                    train[at + unit.len()..]
+                        .iter()
+                        .filter(|e| e.candidate.is_some())
+                        .map(|e| Action::Invalidate { task: e.task }),
+                );
                 actions.push(Action::Bisect {
                     tasks,
                     group: candidate.commit.clone(),
