@@ -20,7 +20,9 @@
 //! times as fast as the serial queue with two slots, and batching at least 4 times with one.
 //!
 //! Environment: `QUEUE_BENCH_T` (seconds of verify, default 1), `QUEUE_BENCH_BRANCHES` (24),
-//! `QUEUE_BENCH_RATES` (`0,10,25`), `QUEUE_BENCH_SLOTS` (`1,2`: which parts to run).
+//! `QUEUE_BENCH_RATES` (`0,10,25`), `QUEUE_BENCH_SLOTS` (`1,2`: which parts to run),
+//! `QUEUE_BENCH_GAPS` (set: print each run's `queue.*` and `verify.*` events with their times,
+//! to see where the time between verify runs goes).
 //! Failing branches fail their candidate twice (a recheck rules out flaky verify) and, with one
 //! coder tier and one attempt per tier, fail their task; the rest land.
 
