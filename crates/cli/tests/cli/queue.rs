@@ -220,7 +220,10 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
         .collect();
     assert!(!formed.is_empty(), "no batch was ever formed");
     if batch_json {
-        assert!(batch_text, "`gaffer queue` did not show a batch the JSON had");
+        assert!(
+            batch_text,
+            "`gaffer queue` did not show a batch the JSON had"
+        );
     }
     // A batch that failed was bisected: its tasks were tested again in parts, and only a bad
     // branch was found guilty.
@@ -228,9 +231,8 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
         let tasks = failed["data"]["tasks"].as_array().unwrap();
         assert!(tasks.len() > 1, "{failed}");
         assert!(
-            events
-                .iter()
-                .any(|e| e["kind"] == "queue.bisecting" && e["data"]["group"] == failed["data"]["commit"]),
+            events.iter().any(|e| e["kind"] == "queue.bisecting"
+                && e["data"]["group"] == failed["data"]["commit"]),
             "batch {} failed and was not bisected",
             failed["data"]["commit"]
         );
