@@ -83,8 +83,8 @@ pub use overrides::{ENV_PREFIX, ENV_SHORTCUTS, Overrides, env_var_name, flag_nam
 pub use prices::Price;
 pub use privacy::{PrivacyMode, PrivacySettings};
 pub use queue::{
-    HEAVY_SLOTS_RANGE, HostSettings, MAX_CANDIDATES_RANGE, QueueSettings, QueueStrategy,
-    default_heavy_slots,
+    AUTO_BATCH_MAX, BATCH_RANGE, HEAVY_SLOTS_RANGE, HostSettings, MAX_CANDIDATES_RANGE, QueueBatch,
+    QueueSettings, QueueStrategy, default_heavy_slots,
 };
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings, compile_glob};
 pub use sandbox::{

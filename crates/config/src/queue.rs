@@ -4,7 +4,10 @@
 //! ```toml
 //! [queue]
 //! strategy = "merge"          # or "rebase": each branch lands as one commit on top
-//! max_candidates = 8          # branches tested at once, each on top of those ahead; 1 = serial
+//! max_candidates = 8          # candidates tested at once, each on top of those ahead; 1 = serial
+//! batch = "auto"              # branches tested together as one candidate: a number (1 = one
+//!                             # candidate per branch) or "auto" (from the heavy slots, the
+//!                             # queue's length and its recent failures)
 //!
 //! [host]
 //! heavy_slots = 4             # verify runs at once (queue and coders together); default: CPUs
@@ -66,9 +69,79 @@ impl fmt::Display for QueueStrategy {
 pub struct QueueSettings {
     /// How branches are applied. Default: merge.
     pub strategy: QueueStrategy,
-    /// Branches in the merge train at once, each tested on top of the ones ahead of it,
+    /// Candidates in the merge train at once, each tested on top of the ones ahead of it,
     /// `1..=64`; 1 is a serial queue. Default: 8.
     pub max_candidates: usize,
+    /// How many branches may be tested together as one candidate (a batch, bisected when it
+    /// fails). Default: auto.
+    pub batch: QueueBatch,
+}
+
+/// `queue.batch`: how many branches the merge queue tests as one candidate.
+///
+/// A batch is one commit holding several branches, verified once; when it passes, all of them
+/// land at once (one commit on the target, whose tree is the one verified); when it fails, the
+/// queue finds the guilty branch by bisection (halves, tested on top of each other where the
+/// heavy slots allow). Batching pays when verify is the bottleneck: fewer heavy slots than
+/// branches waiting, and few branches that fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueBatch {
+    /// Batch only while more branches wait than the heavy slots can test one by one: up to the
+    /// branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most 1/p for a
+    /// share p of recent branches failing (the engine estimates it, with a prior), none from a
+    /// third up; one per candidate otherwise (exactly the train of `batch = 1`).
+    #[default]
+    Auto,
+    /// At most this many branches per candidate, `1..=64`; 1: one candidate per branch.
+    Fixed(usize),
+}
+
+/// The largest batch `batch = "auto"` makes.
+pub const AUTO_BATCH_MAX: usize = 16;
+
+/// Bounds of a fixed `queue.batch`.
+pub const BATCH_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
+
+impl QueueBatch {
+    /// The most branches per candidate now: `waiting` branches in the queue (train and waiting
+    /// line), `heavy_slots` verify runs at once on this host, and `failure_rate` the share of
+    /// recent branches that failed in the queue (0.0 to 1.0).
+    pub fn size(self, waiting: usize, heavy_slots: usize, failure_rate: f64) -> usize {
+        match self {
+            QueueBatch::Fixed(n) => n.max(1),
+            QueueBatch::Auto => {
+                let slots = heavy_slots.max(1);
+                if waiting <= slots {
+                    // Every branch can have a slot of its own: a train of one branch per
+                    // candidate is as fast and never pays for a bisection.
+                    return 1;
+                }
+                // Group testing: with a share p of guilty branches, a batch of about 1/p
+                // branches fails about once in two; bisection costs a few runs per failure.
+                let by_failures = if failure_rate <= 0.0 {
+                    AUTO_BATCH_MAX
+                } else if failure_rate >= 1.0 / 3.0 {
+                    1
+                } else {
+                    ((1.0 / failure_rate).floor() as usize).clamp(1, AUTO_BATCH_MAX)
+                };
+                waiting
+                    .div_ceil(slots)
+                    .min(by_failures)
+                    .clamp(1, AUTO_BATCH_MAX)
+            }
+        }
+    }
+}
+
+impl fmt::Display for QueueBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueBatch::Auto => f.write_str("auto"),
+            QueueBatch::Fixed(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 /// Bounds of `queue.max_candidates`.
@@ -79,6 +152,7 @@ impl Default for QueueSettings {
         QueueSettings {
             strategy: QueueStrategy::Merge,
             max_candidates: 8,
+            batch: QueueBatch::Auto,
         }
     }
 }
@@ -123,6 +197,37 @@ pub fn default_heavy_slots() -> usize {
 pub(crate) struct RawQueue {
     pub strategy: Option<At<String>>,
     pub max_candidates: Option<At<i64>>,
+    pub batch: Option<At<RawBatch>>,
+}
+
+/// `queue.batch` as written: a number, or text (`"auto"`, or a number given as text by an
+/// override).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawBatch {
+    Number(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawBatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BatchVisitor;
+        impl Visitor<'_> for BatchVisitor {
+            type Value = RawBatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of branches, or \"auto\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawBatch, E> {
+                Ok(RawBatch::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawBatch, E> {
+                Ok(RawBatch::Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawBatch, E> {
+                Ok(RawBatch::Text(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(BatchVisitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,9 +348,40 @@ pub(crate) fn resolve_queue(
         None => defaults.max_candidates,
         Some(at) => check.number(at, "queue.max_candidates", &MAX_CANDIDATES_RANGE)? as usize,
     };
+    let batch = match &raw.batch {
+        None => defaults.batch,
+        Some(at) => {
+            let number = match at.get_ref() {
+                RawBatch::Number(n) => Some(*n),
+                RawBatch::Text(text) if text.trim() == "auto" => None,
+                RawBatch::Text(text) => Some(text.trim().parse::<i64>().map_err(|_| {
+                    check.error(
+                        at,
+                        "queue.batch",
+                        format!("queue.batch = {} is not a batch size", check.written(at)),
+                        "write a number of branches tested together (1 tests each branch \
+                         alone) or \"auto\""
+                            .to_string(),
+                    )
+                })?),
+            };
+            match number {
+                None => QueueBatch::Auto,
+                Some(n) => {
+                    let n = check.number(
+                        &toml::Spanned::new(at.span(), n),
+                        "queue.batch",
+                        &BATCH_RANGE,
+                    )?;
+                    QueueBatch::Fixed(n as usize)
+                }
+            }
+        }
+    };
     Ok(QueueSettings {
         strategy,
         max_candidates,
+        batch,
     })
 }
 

@@ -158,8 +158,13 @@ const REST: &str = r#"
 # How a branch is applied on the target and the branches ahead of it: "merge" (a merge commit
 # each) or "rebase" (one commit each, its change squashed).
 # strategy = "merge"
-# Branches tested at once, each on top of those ahead of it (1 to 64; 1 is a serial queue).
+# Candidates tested at once, each on top of those ahead of it (1 to 64; 1 is a serial queue).
 # max_candidates = 8
+# Branches tested together as one candidate, landing as one commit when it passes and bisected
+# to find the guilty branch when it fails: a number (1: each branch alone) or "auto" (only
+# while more branches wait than the heavy slots can test one by one; smaller batches as more
+# branches fail).
+# batch = "auto"
 
 [host]
 # Verify runs at once on this machine, for the queue and the coders together (default: CPUs).

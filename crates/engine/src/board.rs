@@ -79,6 +79,9 @@ pub struct Board {
     pub(crate) revert_lock: std::sync::Mutex<()>,
     /// Where the engine's time goes, by phase (`phases.rs`; read by the benchmarks).
     pub(crate) phases: crate::phases::PhaseTimes,
+    /// How the merge queue's recent branches ended (for `queue.batch = "auto"`), read from the
+    /// event log as it grows (`queue.rs`).
+    pub(crate) queue_outcomes: std::sync::Mutex<crate::queue::Outcomes>,
 }
 
 /// What identifies the project in the store: its repository's main worktree; on a shared board,
@@ -280,6 +283,7 @@ impl Board {
             remote_lock: std::sync::Mutex::new(()),
             revert_lock: std::sync::Mutex::new(()),
             phases: crate::phases::PhaseTimes::default(),
+            queue_outcomes: std::sync::Mutex::new(crate::queue::Outcomes::default()),
             settings,
             paths,
             root,

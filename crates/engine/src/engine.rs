@@ -427,6 +427,9 @@ impl Engine {
         let board = Arc::clone(&self.board);
         match jobs::blocking(move || queue::round(&board)).await {
             Ok(round) => {
+                if round.more {
+                    self.wake.notify_one();
+                }
                 for task in round.stopped {
                     self.stop_running(task);
                 }

@@ -12,19 +12,20 @@
 use crate::apply::{Extra, apply};
 use crate::board::Board;
 use crate::error::{EngineError, Result};
-use crate::jobs::merge::{Built, build};
+use crate::jobs::merge::{Built, build, build_batch};
 use crate::jobs::{object_id, oid};
 use gaffer_core::queue::{self, Action, Entry, View};
 use gaffer_core::{Input, JobSpec, JobStatus, NewEvent, NewJob, ObjectId, Status, Task, TaskId};
 use gaffer_core::{
     Payload,
     payload::{
-        QueueCandidate, QueueEjected, QueueInvalidated, QueueJoined, QueueLanding, QueueParked,
-        QueueRecheck,
+        QueueBatchFailed, QueueBatchFormed, QueueBisecting, QueueCandidate, QueueEjected,
+        QueueGuilty, QueueInvalidated, QueueJoined, QueueLanding, QueueParked, QueueRecheck,
     },
 };
-use gaffer_store::{Commit, JobFilter};
-use std::collections::HashMap;
+use gaffer_core::{Seq, event_kind};
+use gaffer_store::{Commit, EventFilter, JobFilter};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long the queue waits before trying again after a landing failed (a diverged remote, say).
@@ -37,6 +38,9 @@ pub(crate) struct Round {
     pub stopped: Vec<TaskId>,
     /// A landing was started.
     pub landing: bool,
+    /// The round stopped after building a candidate, so that its verify can be claimed at
+    /// once: the engine runs another round right away.
+    pub more: bool,
 }
 
 /// One round of the queue. Blocking (git, store): run it off the async workers.
@@ -60,9 +64,12 @@ pub(crate) fn round(board: &Board) -> Result<Round> {
         for action in actions {
             match action {
                 Action::Land(l) => landing = Some(l),
-                Action::Build { task, onto } => {
-                    if let Some(task) = tasks.get(&task) {
-                        acted |= build_candidate(board, &view, task, &onto)?;
+                Action::Build { tasks: unit, onto } => {
+                    if build_unit(board, &view, &tasks, &unit, &onto)? {
+                        // The candidate's verify may start while the ones behind it are built
+                        // (a bisection's parts, a rebuilt train): hand it over now.
+                        round.more = true;
+                        return Ok(round);
                     }
                 }
                 other => {
@@ -112,10 +119,16 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
         }
         entries.extend(Entry::of(task, waiting_on));
     }
+    let batch = board.settings.queue.batch.size(
+        entries.len(),
+        board.settings.host.heavy_slots,
+        failure_rate(board)?,
+    );
     let view = View {
         tip: object_id(&tip),
         entries,
         max_train: board.settings.queue.max_candidates.max(1),
+        batch,
     };
     Ok((view, tasks.into_iter().map(|t| (t.id, t)).collect()))
 }
@@ -124,19 +137,25 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
 /// down to the tip, in train order. A task stepped over (parked, or suspected while its failure
 /// is checked again) is not in it.
 pub(crate) fn under(view: &View, onto: &ObjectId) -> Vec<TaskId> {
-    let by_commit: HashMap<&ObjectId, (&TaskId, &ObjectId)> = view
+    // A batch's tasks share one candidate commit: the batch, in its order.
+    let by_commit: HashMap<&ObjectId, (Vec<TaskId>, &ObjectId)> = view
         .entries
         .iter()
         .filter_map(|e| {
-            e.candidate
-                .as_ref()
-                .map(|c| (&c.commit, (&e.task, &c.onto)))
+            e.candidate.as_ref().map(|c| {
+                let tasks = if c.batch.is_empty() {
+                    vec![e.task]
+                } else {
+                    c.batch.clone()
+                };
+                (&c.commit, (tasks, &c.onto))
+            })
         })
         .collect();
     let mut chain = Vec::new();
     let mut at = onto;
-    while let Some((task, below)) = by_commit.get(at) {
-        chain.push(**task);
+    while let Some((tasks, below)) = by_commit.get(at) {
+        chain.extend(tasks.iter().rev());
         at = below;
         if chain.len() > view.entries.len() {
             break;
@@ -146,12 +165,125 @@ pub(crate) fn under(view: &View, onto: &ObjectId) -> Vec<TaskId> {
     chain
 }
 
+/// How the merge queue's recent branches ended, newest last: `true` for a branch ejected
+/// because its verify failed, `false` for one that landed. Read from the event log as it grows
+/// (a daemon that starts reads it from the beginning once).
+#[derive(Debug)]
+pub(crate) struct Outcomes {
+    after: Seq,
+    recent: VecDeque<bool>,
+}
+
+impl Default for Outcomes {
+    fn default() -> Self {
+        Outcomes {
+            after: Seq(0),
+            recent: VecDeque::new(),
+        }
+    }
+}
+
+/// How many recent outcomes the failure rate is taken over.
+const RECENT_OUTCOMES: usize = 24;
+
+/// The share of the queue's recent branches that were ejected for a failing verify, estimated
+/// with a prior of one in eight; only read when `queue.batch = "auto"`.
+fn failure_rate(board: &Board) -> Result<f64> {
+    if board.settings.queue.batch != gaffer_config::QueueBatch::Auto {
+        return Ok(0.0);
+    }
+    let Ok(mut outcomes) = board.queue_outcomes.lock() else {
+        return Ok(0.0);
+    };
+    let filter = EventFilter {
+        project: Some(board.project.id),
+        kind_prefix: Some("queue.".into()),
+        ..EventFilter::default()
+    };
+    loop {
+        let events = board.store.events_after(outcomes.after, 10_000, &filter)?;
+        let Some(last) = events.last() else {
+            break;
+        };
+        outcomes.after = last.seq;
+        let full = events.len() >= 10_000;
+        for event in &events {
+            let failed = match event.kind.as_str() {
+                event_kind::QUEUE_LANDED => false,
+                event_kind::QUEUE_EJECTED => match event.payload() {
+                    Ok(Payload::QueueEjected(QueueEjected::VerifyFailed { .. })) => true,
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            outcomes.recent.push_back(failed);
+            if outcomes.recent.len() > RECENT_OUTCOMES {
+                outcomes.recent.pop_front();
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    // With a prior of one failing branch in eight, so that a queue without history batches by
+    // eight rather than by as many as it can, and one bad batch does not swing it.
+    let n = outcomes.recent.len();
+    let failed = outcomes.recent.iter().filter(|f| **f).count();
+    Ok((failed as f64 + 1.0) / (n as f64 + 8.0))
+}
+
 fn act(
     board: &Board,
     action: &Action,
     tasks: &HashMap<TaskId, Task>,
     round: &mut Round,
 ) -> Result<()> {
+    match action {
+        Action::Bisect {
+            tasks: batch,
+            group,
+            acquitted,
+        } => {
+            // The lead (the last task, which ran verify) tells what failed.
+            let lead = batch.last().and_then(|id| tasks.get(id));
+            let candidate = lead.and_then(|t| t.state.candidate.as_ref());
+            let summary = match candidate.map(|c| &c.status) {
+                Some(
+                    gaffer_core::CandidateStatus::Failed { summary }
+                    | gaffer_core::CandidateStatus::FailedTwice { summary }
+                    | gaffer_core::CandidateStatus::Rechecking { summary },
+                ) => summary.clone(),
+                _ => String::new(),
+            };
+            let failed = NewEvent::of(Payload::QueueBatchFailed(QueueBatchFailed {
+                commit: group.clone(),
+                tree: candidate.map_or_else(|| group.clone(), |c| c.tree.clone()),
+                tasks: batch.clone(),
+                acquitted: acquitted.clone(),
+                summary,
+            }));
+            // The others first, the lead last, with the event: a crash in between leaves a
+            // batch with members missing, which the planner drops and builds again.
+            let inputs = action.inputs();
+            let last = batch.last().copied();
+            for (id, input) in inputs {
+                let events = if Some(id) == last && matches!(input, Input::Bisect { .. }) {
+                    vec![failed.clone()]
+                } else {
+                    vec![]
+                };
+                record(board, id, &input, events, round)?;
+            }
+            return Ok(());
+        }
+        Action::Acquit { .. } => {
+            for (id, input) in action.inputs() {
+                record(board, id, &input, vec![], round)?;
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     let Some((id, input)) = action.input() else {
         return Ok(());
     };
@@ -159,6 +291,7 @@ fn act(
         return Ok(());
     };
     let candidate = task.state.candidate.as_ref();
+    let mut events = Vec::new();
     let payload = match action {
         Action::Join {
             position, since_ms, ..
@@ -183,6 +316,21 @@ fn act(
                 Some(gaffer_core::CandidateStatus::FailedTwice { summary }) => summary.clone(),
                 _ => String::new(),
             };
+            if let Some(group) = task.state.queue.as_ref().and_then(|q| q.suspect.clone()) {
+                events.push(NewEvent::of(Payload::QueueGuilty(QueueGuilty {
+                    group,
+                    commit: candidate.map(|c| c.commit.clone()),
+                    acquitted: tasks
+                        .values()
+                        .filter(|t| {
+                            t.id != id
+                                && t.state.queue.as_ref().and_then(|q| q.suspect.as_ref())
+                                    == task.state.queue.as_ref().and_then(|q| q.suspect.as_ref())
+                        })
+                        .map(|t| t.id)
+                        .collect(),
+                })));
+            }
             Payload::QueueEjected(QueueEjected::VerifyFailed {
                 commit: candidate.map(|c| c.commit.clone()),
                 tree: candidate.map(|c| c.tree.clone()),
@@ -192,9 +340,14 @@ fn act(
                 summary,
             })
         }
-        Action::Build { .. } | Action::Land(_) => return Ok(()),
+        // A batch's other tasks take its lead's result: the lead's events say it.
+        Action::Share { .. } => return record(board, id, &input, vec![], round),
+        Action::Build { .. } | Action::Land(_) | Action::Bisect { .. } | Action::Acquit { .. } => {
+            return Ok(());
+        }
     };
-    record(board, id, &input, NewEvent::of(payload), round)
+    events.insert(0, NewEvent::of(payload));
+    record(board, id, &input, events, round)
 }
 
 /// Applies `input` to task `id` with `event`; a refusal (the task changed meanwhile, say, a
@@ -203,11 +356,11 @@ fn record(
     board: &Board,
     id: TaskId,
     input: &Input,
-    event: NewEvent,
+    events: Vec<NewEvent>,
     round: &mut Round,
 ) -> Result<()> {
     let extra = Extra {
-        events: vec![event],
+        events,
         ..Extra::default()
     };
     match apply(board, id, input, extra) {
@@ -302,7 +455,95 @@ fn build_candidate(board: &Board, view: &View, task: &Task, onto: &ObjectId) -> 
         }
         Err(e) => return Err(e),
     };
-    record(board, task.id, &input, event, &mut round)?;
+    let mut events = vec![event];
+    if let Some(group) = task.state.queue.as_ref().and_then(|q| q.suspect.clone()) {
+        events.push(bisecting(view, group, &[task.id], &input));
+    }
+    record(board, task.id, &input, events, &mut round)?;
+    Ok(true)
+}
+
+/// `queue.bisecting`: the part of a failed batch now tested (`tasks`) and its suspects behind.
+fn bisecting(view: &View, group: ObjectId, tasks: &[TaskId], input: &Input) -> NewEvent {
+    let commit = match input {
+        Input::CandidateReady { commit, .. } | Input::BatchReady { commit, .. } => commit.clone(),
+        _ => group.clone(),
+    };
+    let rest = queue::train(view)
+        .into_iter()
+        .filter(|e| e.suspect() == Some(&group) && !tasks.contains(&e.task))
+        .map(|e| e.task)
+        .collect();
+    NewEvent::of(Payload::QueueBisecting(QueueBisecting {
+        group,
+        commit,
+        tasks: tasks.to_vec(),
+        rest,
+    }))
+}
+
+/// Builds the candidate of `unit` (one task, or a batch) on `onto` and records it; `false`
+/// when it could not be tried yet (a shared board whose remote does not have the commits yet).
+fn build_unit(
+    board: &Board,
+    view: &View,
+    tasks: &HashMap<TaskId, Task>,
+    unit: &[TaskId],
+    onto: &ObjectId,
+) -> Result<bool> {
+    let members: Vec<&Task> = unit.iter().filter_map(|id| tasks.get(id)).collect();
+    let Some(first) = members.first() else {
+        return Ok(false);
+    };
+    if members.len() < 2 {
+        return build_candidate(board, view, first, onto);
+    }
+    let mut commits: Vec<Option<&ObjectId>> =
+        members.iter().map(|t| t.state.head.as_ref()).collect();
+    commits.push(Some(onto));
+    if !crate::remote_sync::has_commits(board, &commits)? {
+        tracing::info!(task = %first.id, "the batch's commits are not here yet; building later");
+        return Ok(false);
+    }
+    let strategy = board.settings.queue.strategy;
+    let built = match oid(onto).and_then(|base| build_batch(board, &members, &base, strategy)) {
+        Ok(Some(built)) => built,
+        // Fewer than two apply in a row: the first alone says why.
+        Ok(None) | Err(EngineError::Git(_)) => return build_candidate(board, view, first, onto),
+        Err(e) => return Err(e),
+    };
+    let Some(lead) = built.tasks.last().copied() else {
+        return Ok(false);
+    };
+    crate::remote_sync::publish_candidate(board, lead, &built.commit)?;
+    let (commit, tree) = (object_id(&built.commit), object_id(&built.tree));
+    let suspect = first.state.queue.as_ref().and_then(|q| q.suspect.clone());
+    let mut round = Round::default();
+    for id in &built.tasks {
+        let input = Input::BatchReady {
+            commit: commit.clone(),
+            tree: tree.clone(),
+            onto: onto.clone(),
+            batch: built.tasks.clone(),
+            lead: *id == lead,
+        };
+        let mut events = Vec::new();
+        if *id == lead {
+            events.push(NewEvent::of(Payload::QueueBatchFormed(QueueBatchFormed {
+                commit: commit.clone(),
+                tree: tree.clone(),
+                onto: onto.clone(),
+                tasks: built.tasks.clone(),
+                ahead: under(view, onto),
+                strategy: strategy.as_str().to_string(),
+                bisecting: suspect.clone(),
+            })));
+            if let Some(group) = suspect.clone() {
+                events.push(bisecting(view, group, &built.tasks, &input));
+            }
+        }
+        record(board, *id, &input, events, &mut round)?;
+    }
     Ok(true)
 }
 

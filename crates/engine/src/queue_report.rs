@@ -24,6 +24,12 @@ pub struct QueueReport {
     pub tip: String,
     pub strategy: String,
     pub max_candidates: usize,
+    /// `queue.batch` as configured: a number, or `auto`.
+    pub batch: String,
+    /// The most branches the queue would test together as one candidate now.
+    pub batch_now: usize,
+    /// Failed batches being bisected to find their guilty branch.
+    pub bisecting: Vec<Bisection>,
     /// The remote the target is pushed to, if any.
     pub remote: Option<String>,
     /// The merge train, in landing order.
@@ -36,6 +42,18 @@ pub struct QueueReport {
     pub left: Vec<QueueExit>,
     pub metrics: QueueMetrics,
     pub host: HostReport,
+}
+
+/// A failed batch being bisected: its suspects left and the part of them under test.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bisection {
+    /// The failed batch's candidate commit.
+    pub group: String,
+    /// Its tasks still suspected, in train order.
+    pub suspects: Vec<TaskId>,
+    /// The first part of them tested now (the first half, or the last one alone), whose
+    /// candidate is built (the others are tested behind it, in smaller parts).
+    pub testing: Vec<TaskId>,
 }
 
 /// One task of the queue.
@@ -55,6 +73,13 @@ pub struct QueueEntryReport {
     pub candidate: Option<Candidate>,
     /// The tasks whose changes the candidate includes besides its own (the prefix it tests).
     pub ahead: Vec<TaskId>,
+    /// The batch it is tested in (every task of it, in order, itself included); empty when its
+    /// candidate is its own.
+    pub batch: Vec<TaskId>,
+    /// It runs the batch's verify (the last task of it); the others take the result.
+    pub lead: bool,
+    /// The failed batch it is a suspect of, while bisected.
+    pub suspect: Option<String>,
     /// The verify job testing the candidate, while one is queued or running.
     pub verify_job: Option<JobId>,
     pub verify_job_status: Option<JobStatus>,
@@ -133,6 +158,9 @@ pub(crate) fn report(board: &Board) -> Result<QueueReport> {
         tip: view.tip.to_string(),
         strategy: board.settings.queue.strategy.to_string(),
         max_candidates: board.settings.queue.max_candidates,
+        batch: board.settings.queue.batch.to_string(),
+        batch_now: view.batch,
+        bisecting: bisections(&view),
         remote: board.settings.project.remote.clone(),
         metrics,
         landing,
@@ -153,9 +181,10 @@ fn entry_report(
     now: i64,
 ) -> QueueEntryReport {
     let task = tasks.get(&e.task);
+    // A batch's verify job is its lead's.
     let job = e.candidate.as_ref().and_then(|c| {
         active.iter().find(|j| {
-            j.task == Some(e.task)
+            (j.task == Some(e.task) || c.batch.iter().any(|t| j.task == Some(*t)))
                 && matches!(&j.spec, JobSpec::Verify { commit, .. } if commit == &c.commit)
         })
     });
@@ -182,12 +211,56 @@ fn entry_report(
             .as_ref()
             .map(|c| under(view, &c.onto))
             .unwrap_or_default(),
+        batch: e
+            .candidate
+            .as_ref()
+            .map(|c| c.batch.clone())
+            .unwrap_or_default(),
+        lead: e
+            .candidate
+            .as_ref()
+            .is_some_and(|c| c.batch.last() == Some(&e.task)),
+        suspect: e.suspect().map(|g| g.to_string()),
         verify_job: job.map(|j| j.id),
         verify_job_status: job.map(|j| j.status),
         waiting_on: e.waiting_on.clone(),
         in_queue_ms: (now - e.arrival).max(0),
         note: task.and_then(|t| t.state.note.clone()),
     }
+}
+
+/// The failed batches being bisected, from the suspects of the train.
+fn bisections(view: &View) -> Vec<Bisection> {
+    let mut out: Vec<Bisection> = Vec::new();
+    for e in queue::train(view) {
+        let Some(group) = e.suspect() else {
+            continue;
+        };
+        let at = match out.iter().position(|b| b.group == group.as_str()) {
+            Some(at) => at,
+            None => {
+                out.push(Bisection {
+                    group: group.to_string(),
+                    suspects: Vec::new(),
+                    testing: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let b = &mut out[at];
+        b.suspects.push(e.task);
+        // The first part of the suspects with a candidate: a batch of them, or one alone.
+        if b.testing.is_empty()
+            && let Some(c) = &e.candidate
+        {
+            b.testing = if c.batch.is_empty() {
+                vec![e.task]
+            } else {
+                c.batch.clone()
+            };
+        }
+    }
+    out
 }
 
 /// From the `queue.*` events: why tasks left lately (newest first) and the queue's figures.

@@ -58,10 +58,8 @@ impl Board {
         }
         let scratch = self.paths.command_scratch(&format!("revert-{id}"));
         let message = message(&task, &landed, target, who);
-        let commit = match self
-            .git
-            .revert_onto(&landed_commit, &tip, &scratch, &message)?
-        {
+        let undone = own_change(self, &task, &landed_commit)?;
+        let commit = match self.git.revert_onto(&undone, &tip, &scratch, &message)? {
             Reverted::Commit(commit) => commit,
             Reverted::Conflicted { files } => {
                 return Err(EngineError::Refused {
@@ -174,6 +172,36 @@ impl Board {
         let mut state = TaskState::new(flow, task.state.risk, 0);
         state.head = Some(object_id(commit));
         Ok(self.store.create_task(self.project.id, &new, &state)?)
+    }
+}
+
+/// The commit whose change is the task's own: what it landed, unless it landed in a batch (one
+/// commit holding several tasks' branches), in which case a scratch commit of its branch alone
+/// applied on what the batch was built on (never on any ref), so that the revert undoes this
+/// task and not its batch-mates.
+fn own_change(board: &Board, task: &Task, landed: &gaffer_git::Oid) -> Result<gaffer_git::Oid> {
+    let Some(candidate) = task.state.candidate.as_ref().filter(|c| c.batch.len() > 1) else {
+        return Ok(landed.clone());
+    };
+    let (Some(head), onto) = (task.state.head.as_ref(), oid(&candidate.onto)?) else {
+        return Ok(landed.clone());
+    };
+    let head = oid(head)?;
+    match board.git.merge_tree(&onto, &head)? {
+        gaffer_git::MergeTree::Clean { tree } => Ok(board.git.commit_tree(
+            &tree,
+            std::slice::from_ref(&onto),
+            &format!("task #{}'s own change in its batch", task.id),
+        )?),
+        gaffer_git::MergeTree::Conflicted { files } => Err(EngineError::Refused {
+            message: format!(
+                "task {} landed in a batch, and its change alone cannot be told apart from the \
+                 batch's (it conflicts with what the batch was built on in {})",
+                task.id,
+                files.join(", ")
+            ),
+            hint: "undo the change by hand, or add a task saying what to remove".into(),
+        }),
     }
 }
 

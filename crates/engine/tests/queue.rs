@@ -1,9 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The merge queue in-process, with the real engine and real git: flaky verify is told apart
-//! from a broken branch, and the rebase strategy lands one commit per branch in a line.
+//! from a broken branch, the rebase strategy lands one commit per branch in a line, a batch
+//! lands as one merge commit whose tree passed verify, and a failing batch is bisected down to
+//! its guilty branch.
 
 use gaffer_agents::{Registry, Script, ScriptedBackend};
-use gaffer_core::{NewTask, Seq, Status, event_kind};
+use gaffer_core::{NewTask, ObjectId, Risk, Seq, Status, TaskState, VerifiedTree, event_kind};
 use gaffer_engine::{Board, BoardOptions, Engine};
 use gaffer_store::EventFilter;
 use gaffer_test_support::TestRepo;
@@ -67,6 +69,8 @@ fn settings(verify: String) -> gaffer_config::Settings {
     settings.roles.coder = vec!["scripted".into()];
     settings.engine.worktree_pool = 0;
     settings.host.heavy_slots = 2;
+    // One candidate per branch: these tests are about a candidate's own verify and commit.
+    settings.queue.batch = gaffer_config::QueueBatch::Fixed(1);
     settings
 }
 
@@ -145,5 +149,146 @@ async fn the_rebase_strategy_lands_one_commit_per_branch_in_a_line() {
     for task in board.tasks(&[]).unwrap() {
         let commit = task.state.landed.unwrap().commit;
         assert!(history.contains(commit.as_str()));
+    }
+}
+
+/// `n` branches from the tip, each adding a file (those in `breaking` also a `breaks` file that
+/// fails verify), queued as verified tasks in order on a board with one heavy slot and batches
+/// of up to `batch`. Returns the board, the base and the branches' heads.
+fn queued(
+    n: usize,
+    breaking: &[usize],
+    batch: usize,
+) -> (TestRepo, Arc<Board>, String, Vec<String>) {
+    let repo = TestRepo::new();
+    let base = repo.head();
+    let mut heads = Vec::new();
+    for i in 0..n {
+        repo.git(&["checkout", "-q", "-b", &format!("b/{i}"), &base]);
+        repo.write(&format!("f{i}.txt"), format!("{i}\n"));
+        if breaking.contains(&i) {
+            repo.write(&format!("breaks-{i}"), "");
+        }
+        heads.push(repo.commit_all(&format!("change {i}")));
+    }
+    repo.git(&["checkout", "-q", "--detach", &base]);
+    let mut settings = settings("for f in breaks-*; do test ! -e \"$f\" || exit 1; done".into());
+    settings.host.heavy_slots = 1;
+    settings.queue.batch = gaffer_config::QueueBatch::Fixed(batch);
+    settings.limits.verify_failures_per_tier = 1;
+    let board = Arc::new(
+        Board::open(
+            repo.path(),
+            settings,
+            BoardOptions {
+                git_env: repo.env(),
+                clock: None,
+                ..BoardOptions::default()
+            },
+        )
+        .unwrap(),
+    );
+    for (i, head) in heads.iter().enumerate() {
+        let new = NewTask {
+            title: format!("change {i}"),
+            ..NewTask::default()
+        };
+        let mut state = TaskState::new(board.flow_for(&new), Risk::Low, 0);
+        state.status = Status::Queued;
+        state.code_runs = 1;
+        state.head = Some(ObjectId::new(head.clone()));
+        state.verified = Some(VerifiedTree {
+            commit: ObjectId::new(head.clone()),
+            tree: ObjectId::new(repo.rev_parse(&format!("{head}^{{tree}}"))),
+        });
+        let task = board
+            .store()
+            .create_task(board.project().id, &new, &state)
+            .unwrap();
+        repo.git(&["branch", &task.branch, head]);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    (repo, board, base, heads)
+}
+
+async fn run(board: &Arc<Board>) {
+    let engine = Engine::new(Arc::clone(board), Registry::new());
+    tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        engine.run_until_settled(CancellationToken::new()),
+    )
+    .await
+    .expect("the run settles")
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_lands_as_one_merge_commit_whose_tree_passed_verify() {
+    let (repo, board, base, heads) = queued(3, &[], 4);
+    run(&board).await;
+    let line = repo.git(&[
+        "rev-list",
+        "--first-parent",
+        "--parents",
+        &format!("{base}..main"),
+    ]);
+    let commits: Vec<&str> = line.lines().collect();
+    assert_eq!(commits.len(), 1, "one commit for the batch: {line}");
+    let parents: Vec<&str> = commits[0].split(' ').skip(1).collect();
+    let mut expected = vec![base.as_str()];
+    expected.extend(heads.iter().map(String::as_str));
+    assert_eq!(
+        parents, expected,
+        "first parent the base, then the branches"
+    );
+    let landed = commits[0].split(' ').next().unwrap();
+    let tree = repo.rev_parse(&format!("{landed}^{{tree}}"));
+    let events = board
+        .events_after(Seq(0), 100_000, &EventFilter::default())
+        .unwrap();
+    let verified: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == event_kind::QUEUE_VERIFIED)
+        .collect();
+    assert_eq!(verified.len(), 1, "one verify for the batch");
+    assert_eq!(verified[0].data["tree"], tree.as_str());
+    assert_eq!(verified[0].data["passed"], true);
+    for task in board.tasks(&[]).unwrap() {
+        assert_eq!(task.status(), Status::Merged);
+        assert_eq!(task.state.landed.unwrap().commit.as_str(), landed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_batch_is_bisected_and_only_its_guilty_branch_leaves() {
+    let (repo, board, base, _) = queued(6, &[4], 6);
+    run(&board).await;
+    let events = board
+        .events_after(Seq(0), 100_000, &EventFilter::default())
+        .unwrap();
+    let of = |kind: &str| events.iter().filter(|e| e.kind == kind).collect::<Vec<_>>();
+    assert_eq!(
+        of(event_kind::QUEUE_BATCH_FAILED).len(),
+        1 + 1,
+        "the batch, then its half"
+    );
+    assert!(!of(event_kind::QUEUE_BISECTING).is_empty());
+    let guilty = of(event_kind::QUEUE_GUILTY);
+    assert_eq!(guilty.len(), 1);
+    let tasks = board.tasks(&[]).unwrap();
+    for (i, task) in tasks.iter().enumerate() {
+        let want = if i == 4 {
+            Status::Failed
+        } else {
+            Status::Merged
+        };
+        assert_eq!(task.status(), want, "task {i}: {:?}", task.state.note);
+    }
+    assert_eq!(guilty[0].task, Some(tasks[4].id));
+    // The target is green at every first-parent commit.
+    let line = repo.git(&["rev-list", "--first-parent", &format!("{base}..main")]);
+    for commit in line.lines() {
+        let files = repo.git(&["ls-tree", "--name-only", commit]);
+        assert!(!files.contains("breaks-"), "red at {commit}: {files}");
     }
 }

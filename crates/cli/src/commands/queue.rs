@@ -58,11 +58,16 @@ pub fn run(ctx: &Context, json: bool) -> CliResult<()> {
 fn print(report: &QueueReport) -> CliResult<()> {
     let m = &report.metrics;
     output::line(&format!(
-        "landing on {} at {} ({} strategy, up to {} candidates at once{})",
+        "landing on {} at {} ({} strategy, up to {} candidates at once, batches {}{})",
         report.landing.branch,
         short(&report.tip),
         report.strategy,
         report.max_candidates,
+        if report.batch == "auto" {
+            format!("auto: up to {} branches now", report.batch_now)
+        } else {
+            format!("of up to {}", report.batch)
+        },
         report
             .remote
             .as_ref()
@@ -101,12 +106,36 @@ fn print(report: &QueueReport) -> CliResult<()> {
     if report.train.is_empty() && report.waiting.is_empty() {
         output::line("the queue is empty")?;
     }
+    for b in &report.bisecting {
+        output::line(&format!(
+            "bisecting batch {}: suspects {}; testing {}",
+            short(&b.group),
+            ids(&b.suspects),
+            if b.testing.is_empty() {
+                "-".to_string()
+            } else {
+                ids(&b.testing)
+            }
+        ))?;
+    }
     if !report.train.is_empty() {
         output::line(&format!(
             "{:>4}  {:>5}  {:<12} {:<10} {:<14} TITLE",
             "POS", "ID", "STATE", "CANDIDATE", "TESTS WITH"
         ))?;
         for e in &report.train {
+            if e.batch.first() == Some(&e.task) {
+                output::line(&format!(
+                    "      batch of {}: {}{}",
+                    e.batch.len(),
+                    ids(&e.batch),
+                    if e.suspect.is_some() {
+                        " (bisecting: a part of a failed batch)"
+                    } else {
+                        ""
+                    }
+                ))?;
+            }
             entry(e)?;
         }
     }
@@ -165,6 +194,15 @@ fn entry(e: &QueueEntryReport) -> CliResult<()> {
     } else {
         format!("tip + {}", ids(&e.ahead))
     };
+    let with = match e.batch.len() {
+        0 => with,
+        n => format!("{with} (batch of {n})"),
+    };
+    let suspect = if e.suspect.is_some() {
+        " (suspect)"
+    } else {
+        ""
+    };
     let job = e
         .verify_job
         .map(|j| format!(" [verify job {j}]"))
@@ -175,7 +213,7 @@ fn entry(e: &QueueEntryReport) -> CliResult<()> {
         ""
     };
     output::line(&format!(
-        "{:>4}  {:>5}  {:<12} {:<10} {:<14} {}{job}{flaky}",
+        "{:>4}  {:>5}  {:<12} {:<10} {:<14} {}{job}{flaky}{suspect}",
         e.position.map(|p| p.to_string()).unwrap_or_default(),
         format!("#{}", e.task),
         e.state,

@@ -3,7 +3,8 @@
 //! own) and one of which conflicts with another. The ten good ones land; the two bad ones are
 //! isolated, go back to their coders with the verify output, are fixed and land; the conflicting
 //! one goes to a resolver, which resolves it, and lands. Every commit the target passes through
-//! passes the tests.
+//! passes the tests. The queue tests up to three branches as one candidate (`batch = 3`), so
+//! batches form, and a batch holding a bad branch is bisected.
 
 use crate::common::{Project, wait_until};
 use serde_json::Value;
@@ -30,6 +31,7 @@ merge_attempts = 3
 
 [queue]
 max_candidates = 6
+batch = 3
 
 [host]
 heavy_slots = 2
@@ -176,6 +178,8 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
     // While it works, the queue shows a train of candidates stacked on one another.
     let mut stacked = false;
     let mut seen_train = 0;
+    // A batch seen in `gaffer queue --json`, and in `gaffer queue` right after.
+    let (mut batch_json, mut batch_text) = (false, false);
     let all: Vec<i64> = ids
         .values()
         .copied()
@@ -188,6 +192,14 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
         stacked |= train
             .iter()
             .any(|e| e["ahead"].as_array().is_some_and(|a| !a.is_empty()));
+        let batched = train
+            .iter()
+            .any(|e| e["batch"].as_array().is_some_and(|b| b.len() > 1));
+        if batched && !batch_text {
+            batch_json = true;
+            let out = project.gaffer().arg("queue").output().unwrap();
+            batch_text = String::from_utf8_lossy(&out.stdout).contains("batch of");
+        }
         let statuses: Vec<String> = all.iter().map(|id| project.status_of(*id)).collect();
         if let Some(bad) = statuses
             .iter()
@@ -201,6 +213,36 @@ fn twelve_branches_land_green_the_bad_ones_are_isolated_and_the_conflict_is_reso
     assert!(stacked, "no candidate was ever tested on top of another");
 
     let events = events(&project);
+    // Branches were tested together, and `gaffer queue` showed the batch.
+    let formed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "queue.batch_formed")
+        .collect();
+    assert!(!formed.is_empty(), "no batch was ever formed");
+    if batch_json {
+        assert!(
+            batch_text,
+            "`gaffer queue` did not show a batch the JSON had"
+        );
+    }
+    // A batch that failed was bisected: its tasks were tested again in parts, and only a bad
+    // branch was found guilty.
+    for failed in events.iter().filter(|e| e["kind"] == "queue.batch_failed") {
+        let tasks = failed["data"]["tasks"].as_array().unwrap();
+        assert!(tasks.len() > 1, "{failed}");
+        assert!(
+            events.iter().any(|e| e["kind"] == "queue.bisecting"
+                && e["data"]["group"] == failed["data"]["commit"]),
+            "batch {} failed and was not bisected",
+            failed["data"]["commit"]
+        );
+    }
+    for guilty in events.iter().filter(|e| e["kind"] == "queue.guilty") {
+        assert!(
+            guilty["task"] == ids["b1"] || guilty["task"] == ids["b2"],
+            "an innocent branch was found guilty: {guilty}"
+        );
+    }
     let ejected_for = |task: i64, reason: &str| -> Vec<&Value> {
         of_task(&events, task, "queue.ejected")
             .into_iter()

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use gaffer_config::{Overrides, QueueStrategy, default_heavy_slots, load, parse_str};
+use gaffer_config::{Overrides, QueueBatch, QueueStrategy, default_heavy_slots, load, parse_str};
 
 fn parse(text: &str) -> Result<gaffer_config::Settings, gaffer_config::ConfigError> {
     parse_str(text, Path::new("/p/gaffer.toml"))
@@ -13,6 +13,7 @@ fn defaults_are_a_merge_queue_of_eight_and_one_heavy_slot_per_cpu() {
     let settings = parse("").unwrap();
     assert_eq!(settings.queue.strategy, QueueStrategy::Merge);
     assert_eq!(settings.queue.max_candidates, 8);
+    assert_eq!(settings.queue.batch, QueueBatch::Auto);
     assert_eq!(settings.host.heavy_slots, default_heavy_slots());
     assert!(settings.host.heavy_slots >= 1);
     assert_eq!(settings.host.max_load, None);
@@ -52,6 +53,12 @@ fn bad_values_name_the_key_and_the_line() {
             "not a strategy",
         ),
         (
+            "[queue]\nbatch = \"lots\"\n",
+            "queue.batch",
+            "not a batch size",
+        ),
+        ("[queue]\nbatch = 0\n", "queue.batch", "between 1 and 64"),
+        (
             "[queue]\nmax_candidates = 0\n",
             "queue.max_candidates",
             "between 1 and 64",
@@ -79,4 +86,36 @@ fn bad_values_name_the_key_and_the_line() {
             "{text:?} gave: {error}"
         );
     }
+}
+
+#[test]
+fn batch_is_a_number_or_auto_in_every_form() {
+    let settings = parse("[queue]\nbatch = 4\n").unwrap();
+    assert_eq!(settings.queue.batch, QueueBatch::Fixed(4));
+    let settings = parse("[queue]\nbatch = \"auto\"\n").unwrap();
+    assert_eq!(settings.queue.batch, QueueBatch::Auto);
+    let mut flags = Overrides::new();
+    flags.push("queue.batch", "1");
+    let settings = load(None, &Overrides::new(), &flags).unwrap();
+    assert_eq!(settings.queue.batch, QueueBatch::Fixed(1));
+}
+
+/// `auto` batches only while more branches wait than the heavy slots can test one by one, and
+/// less as more branches fail; a fixed size is what it says.
+#[test]
+fn auto_batches_by_slots_queue_and_failures() {
+    let auto = QueueBatch::Auto;
+    // Enough slots for every branch: one branch per candidate, as a plain train.
+    assert_eq!(auto.size(2, 2, 0.0), 1);
+    assert_eq!(auto.size(4, 8, 0.0), 1);
+    // More branches than slots: the queue spread over the slots, at most 16.
+    assert_eq!(auto.size(24, 1, 0.0), 16);
+    assert_eq!(auto.size(24, 2, 0.0), 12);
+    assert_eq!(auto.size(5, 2, 0.0), 3);
+    // Failures make batches smaller; a third failing or more, none.
+    assert_eq!(auto.size(24, 1, 0.1), 10);
+    assert_eq!(auto.size(24, 1, 0.25), 4);
+    assert_eq!(auto.size(24, 1, 0.4), 1);
+    assert_eq!(QueueBatch::Fixed(4).size(1, 8, 0.9), 4);
+    assert_eq!(QueueBatch::Fixed(1).size(24, 1, 0.0), 1);
 }

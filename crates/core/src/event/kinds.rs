@@ -120,6 +120,14 @@ declare! {
     QueueTargetMoved(QueueTargetMoved) = "queue.target_moved" as QUEUE_TARGET_MOVED;
     /// (project) The landed target was pushed.
     QueuePushed(QueuePushed) = "queue.pushed" as QUEUE_PUSHED;
+    /// Several tasks are tested as one candidate (a batch, or a half of a failed one).
+    QueueBatchFormed(QueueBatchFormed) = "queue.batch_formed" as QUEUE_BATCH_FORMED;
+    /// A batch failed verify with everything ahead passing: one of its branches is guilty.
+    QueueBatchFailed(QueueBatchFailed) = "queue.batch_failed" as QUEUE_BATCH_FAILED;
+    /// A part of a failed batch is tested to find the guilty branch (bisection).
+    QueueBisecting(QueueBisecting) = "queue.bisecting" as QUEUE_BISECTING;
+    /// Bisection found the branch that broke its batch (it failed twice alone).
+    QueueGuilty(QueueGuilty) = "queue.guilty" as QUEUE_GUILTY;
     /// A leased job went back to the queue (its owner is gone).
     JobReleased(JobReleased) = "job.released" as JOB_RELEASED;
     /// A job needs machine labels no live machine has: it waits for one (said once per job).

@@ -185,6 +185,22 @@ fn samples() -> Vec<(&'static str, Value)> {
         ),
         (QUEUE_RECHECK, json!({"commit": C})),
         (
+            QUEUE_BATCH_FORMED,
+            json!({"commit": C, "tree": T, "onto": T, "tasks": [3, 4, 5], "ahead": [2], "strategy": "merge", "bisecting": C}),
+        ),
+        (
+            QUEUE_BATCH_FAILED,
+            json!({"commit": C, "tree": T, "tasks": [3, 4], "acquitted": [5], "summary": "1 failed"}),
+        ),
+        (
+            QUEUE_BISECTING,
+            json!({"group": C, "commit": C, "tasks": [3, 4], "rest": [5, 6]}),
+        ),
+        (
+            QUEUE_GUILTY,
+            json!({"group": C, "commit": C, "acquitted": [5]}),
+        ),
+        (
             QUEUE_FLAKY,
             json!({"commit": C, "tree": T, "detail": "verify failed, then passed on the same tree"}),
         ),

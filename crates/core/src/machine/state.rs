@@ -1,7 +1,7 @@
 //! The machine's state for one task, and the limits it works within.
 
 use super::crew::{Attempt, Held};
-use crate::ids::ObjectId;
+use crate::ids::{ObjectId, TaskId};
 use crate::task::{Risk, Role, Status};
 use serde::{Deserialize, Serialize};
 
@@ -191,6 +191,13 @@ pub struct Candidate {
     /// It failed verify once and passed when the same tree ran again.
     #[serde(default)]
     pub flaky: bool,
+    /// A batch: the tasks tested together as this one candidate (this task among them), in
+    /// train order. `commit` is then one commit holding all their branches (a merge commit whose
+    /// first parent is `onto` and whose other parents are the branches, or one squashed commit),
+    /// and every member holds the same candidate; the last member (the lead) runs its verify and
+    /// the others take its result. Empty for a candidate of one task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<TaskId>,
 }
 
 impl Candidate {
@@ -244,6 +251,11 @@ pub struct QueueSlot {
     /// ahead landed or left) instead of going to a resolver for a conflict that may never land.
     #[serde(default)]
     pub parked_on: Option<ObjectId>,
+    /// Set while the task is a suspect of a batch that failed verify (the batch's candidate
+    /// commit names the group): the queue tests the group's remaining tasks in halves
+    /// (bisection) until the guilty branch is found, instead of batching them with others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspect: Option<ObjectId>,
 }
 
 impl TaskState {

@@ -597,6 +597,17 @@ fn arb_input() -> impl Strategy<Value = Input> {
             tree,
             onto
         }),
+        (arb_oid(), arb_oid(), arb_oid(), 1i64..4, any::<bool>()).prop_map(
+            |(commit, tree, onto, n, lead)| Input::BatchReady {
+                commit,
+                tree,
+                onto,
+                batch: (0..n).map(crate::TaskId).collect(),
+                lead,
+            }
+        ),
+        arb_oid().prop_map(|group| Input::Bisect { group }),
+        Just(Input::Acquit),
         arb_oid().prop_map(|onto| Input::Park {
             onto,
             files: vec!["a".into()]

@@ -119,6 +119,24 @@ pub enum Input {
         tree: ObjectId,
         onto: ObjectId,
     },
+    /// The candidate of a batch: `commit` (with `tree`) holds the branches of every task of
+    /// `batch` (this one among them, in train order) applied on `onto` at once. The `lead` (the
+    /// last member) runs verify; the others take its result ([`Input::VerifyFinished`] of the
+    /// same commit, given by the queue).
+    BatchReady {
+        commit: ObjectId,
+        tree: ObjectId,
+        onto: ObjectId,
+        batch: Vec<crate::ids::TaskId>,
+        lead: bool,
+    },
+    /// The batch the task was tested in failed verify with every candidate ahead passing: the
+    /// guilty branch is among its tasks. The candidate is dropped and the task becomes a suspect
+    /// of `group` (the failed batch's commit): the queue tests the suspects in halves.
+    Bisect { group: ObjectId },
+    /// The task is no longer a suspect: the guilty branch of its group was found elsewhere (or
+    /// the half it was in is not known to hold one any more). Its candidate, if any, stays.
+    Acquit,
     /// The branch applies on the target but not on the branches ahead of it in the train
     /// (`onto`): it waits until they landed or left.
     Park { onto: ObjectId, files: Vec<String> },
@@ -197,6 +215,9 @@ impl Input {
             Input::ChildrenSettled { .. } => "children_settled",
             Input::BeginMerge { .. } => "begin_merge",
             Input::CandidateReady { .. } => "candidate_ready",
+            Input::BatchReady { .. } => "batch_ready",
+            Input::Bisect { .. } => "bisect",
+            Input::Acquit => "acquit",
             Input::Park { .. } => "park",
             Input::Conflict { .. } => "conflict",
             Input::TargetMoved => "target_moved",

@@ -27,6 +27,23 @@
 //! - **Conflicts.** A branch that does not apply on what is ahead of it but applies on the tip
 //!   parks until what is ahead changes (the engine decides, with git); one that does not apply on
 //!   the tip goes to a resolver ([`Input::Conflict`]).
+//! - **Batches.** With [`View::batch`] above 1, several consecutive tasks are tested as one
+//!   candidate: one commit holding all their branches (every task of the batch holds the same
+//!   [`Candidate`], naming the batch; the last, the lead, runs verify and the others take its
+//!   result with [`Action::Share`]). The train is a chain of such units; everything above holds
+//!   for units, and a passing batch lands as one commit on the target. A batch that fails with
+//!   everything ahead passing is bisected ([`Action::Bisect`]): its tasks become suspects of
+//!   the failed batch, and the suspects are tested in halves that stack (the first half on what
+//!   is ahead, the first half of the rest on it, ...), never all together again (they are known
+//!   to fail together). A half that passes lands; one that fails is bisected in turn; a suspect
+//!   alone fails, is rechecked and is ejected exactly like a task of a plain train; the other
+//!   suspects of its group are acquitted ([`Action::Acquit`]) as soon as it fails alone, and
+//!   batched as usual again.
+//!
+//! ```text
+//! tip ◀── b1 = tip + #4 #7 #2 #9 (batch, failed)
+//!  bisect: tip ◀── h1 = tip + #4 #7 ◀── h2 = h1 + #2 ◀── h3 = h2 + #9
+//! ```
 
 use crate::ids::{ObjectId, TaskId};
 use crate::machine::{Candidate, CandidateStatus, Input, QueueSlot};
@@ -92,6 +109,11 @@ impl Entry {
     fn parked_on(&self) -> Option<&ObjectId> {
         self.slot.as_ref().and_then(|s| s.parked_on.as_ref())
     }
+
+    /// The failed batch it is a suspect of, while the queue bisects it.
+    pub fn suspect(&self) -> Option<&ObjectId> {
+        self.slot.as_ref().and_then(|s| s.suspect.as_ref())
+    }
 }
 
 /// The queue as the planner sees it.
@@ -101,8 +123,13 @@ pub struct View {
     pub tip: ObjectId,
     /// Waiting and train entries, in any order.
     pub entries: Vec<Entry>,
-    /// The most tasks in the train at once (at least 1; 1 is a serial queue).
+    /// The most candidates in the train at once (at least 1; 1 is a serial queue).
     pub max_train: usize,
+    /// The most tasks tested together as one candidate (a batch) now, at least 1 (1: one
+    /// candidate per task). The engine decides it (`queue.batch`, fixed or from the host's
+    /// heavy slots, the queue's length and its recent failures); the train holds up to
+    /// `max_train × batch` tasks.
+    pub batch: usize,
 }
 
 /// A landing: the target moves from `onto` to `commit` (whose tree is `tree`) in one
@@ -148,9 +175,30 @@ pub enum Action {
     Requeue { task: TaskId },
     /// The candidate was built on something no longer ahead of it: drop it.
     Invalidate { task: TaskId },
-    /// Build the task's candidate on `onto` (the tip or the candidate ahead); the engine reports
-    /// [`Input::CandidateReady`], [`Input::Park`] or [`Input::Conflict`].
-    Build { task: TaskId, onto: ObjectId },
+    /// Build the candidate of `tasks` (one task, or a batch: their branches applied in order)
+    /// on `onto` (the tip or the candidate ahead); the engine reports [`Input::CandidateReady`],
+    /// [`Input::Park`] or [`Input::Conflict`] for one task, and for a batch
+    /// [`Input::BatchReady`] to each task it could apply (it stops before the first branch that
+    /// does not apply on the ones before it, which is then built alone, next).
+    Build { tasks: Vec<TaskId>, onto: ObjectId },
+    /// The batch's lead passed verify: the other tasks of the batch take the result (the tree
+    /// is theirs too).
+    Share {
+        task: TaskId,
+        commit: ObjectId,
+        tree: ObjectId,
+    },
+    /// The batch `tasks` failed verify with every candidate ahead passing: the guilty branch is
+    /// among them. Each drops the candidate and becomes a suspect of `group` (the batch's
+    /// commit); the queue then tests the suspects in halves. `acquitted` are the other suspects
+    /// of the group the batch was a half of: the failure is explained within the batch.
+    Bisect {
+        tasks: Vec<TaskId>,
+        group: ObjectId,
+        acquitted: Vec<TaskId>,
+    },
+    /// The guilty branch of their group was found (ejected): the other suspects are not.
+    Acquit { tasks: Vec<TaskId> },
     /// Verify the failed candidate again before blaming its branch.
     Recheck { task: TaskId },
     /// The candidate failed twice with everything ahead passing: the branch leaves the queue.
@@ -160,8 +208,34 @@ pub enum Action {
 }
 
 impl Action {
+    /// The machine inputs the action is made of, one per task, in order: empty for builds (the
+    /// engine finds out with git what to say) and landings (recorded once the target moved).
+    pub fn inputs(&self) -> Vec<(TaskId, Input)> {
+        match self {
+            Action::Bisect {
+                tasks,
+                group,
+                acquitted,
+            } => tasks
+                .iter()
+                .map(|t| {
+                    (
+                        *t,
+                        Input::Bisect {
+                            group: group.clone(),
+                        },
+                    )
+                })
+                .chain(acquitted.iter().map(|t| (*t, Input::Acquit)))
+                .collect(),
+            Action::Acquit { tasks } => tasks.iter().map(|t| (*t, Input::Acquit)).collect(),
+            other => other.input().into_iter().collect(),
+        }
+    }
+
     /// The machine input of a per-task action; `None` for builds (the engine finds out with git
-    /// what to say) and landings (they concern several tasks).
+    /// what to say), landings (they concern several tasks) and the actions on several tasks
+    /// ([`Action::inputs`]).
     pub fn input(&self) -> Option<(TaskId, Input)> {
         match self {
             Action::Join {
@@ -179,7 +253,20 @@ impl Action {
             Action::Invalidate { task } => Some((*task, Input::TargetMoved)),
             Action::Recheck { task } => Some((*task, Input::Recheck)),
             Action::Eject { task } => Some((*task, Input::Eject)),
-            Action::Build { .. } | Action::Land(_) => None,
+            Action::Share { task, commit, tree } => Some((
+                *task,
+                Input::VerifyFinished {
+                    commit: commit.clone(),
+                    tree: tree.clone(),
+                    passed: true,
+                    summary: String::new(),
+                    conflicts: Vec::new(),
+                },
+            )),
+            Action::Build { .. }
+            | Action::Land(_)
+            | Action::Bisect { .. }
+            | Action::Acquit { .. } => None,
         }
     }
 
@@ -189,10 +276,11 @@ impl Action {
             Action::Join { task, .. }
             | Action::Requeue { task }
             | Action::Invalidate { task }
-            | Action::Build { task, .. }
             | Action::Recheck { task }
+            | Action::Share { task, .. }
             | Action::Eject { task } => Some(*task),
-            Action::Land(_) => None,
+            Action::Build { tasks, .. } | Action::Bisect { tasks, .. } => tasks.first().copied(),
+            Action::Land(_) | Action::Acquit { .. } => None,
         }
     }
 }
@@ -221,8 +309,25 @@ pub fn waiting(view: &View) -> Vec<&Entry> {
 
 /// The longest prefix of `train` (in order) whose candidates passed and stack on `tip`: what can
 /// land now. Parked tasks are stepped over; they are not part of any candidate.
-pub fn passed_prefix<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Vec<&'a Entry> {
-    walk(tip, train).landable
+pub fn passed_prefix<'a>(tip: &ObjectId, train: &[&'a Entry], batch: usize) -> Vec<&'a Entry> {
+    walk(tip, train, batch).landable
+}
+
+/// The tasks of the train grouped as they are tested, in landing order: each group holds one
+/// candidate (a task, or a batch of several); tasks without a candidate are groups of their own.
+pub fn units<'a>(train: &[&'a Entry]) -> Vec<Vec<&'a Entry>> {
+    let mut units = Vec::new();
+    let mut at = 0;
+    while at < train.len() {
+        let unit = if train[at].candidate.is_some() {
+            unit_at(train, at)
+        } else {
+            vec![train[at]]
+        };
+        at += unit.len().max(1);
+        units.push(unit);
+    }
+    units
 }
 
 /// Everything that should happen now, in order. Per-task actions come first; a [`Action::Land`]
@@ -246,13 +351,13 @@ pub fn plan(view: &View) -> Vec<Action> {
         }
     }
 
-    let walked = walk(&view.tip, &kept);
+    let walked = walk(&view.tip, &kept, view.batch.max(1));
     actions.extend(walked.actions);
 
     // Join while the train has room, by priority then arrival, dependencies first.
     let mut size = kept.len();
     let mut waiting = waiting(view);
-    while size < view.max_train.max(1) {
+    while size < view.max_train.max(1) * view.batch.max(1) {
         let Some(i) = waiting
             .iter()
             .position(|w| w.waiting_on.iter().all(|d| ahead.contains(d)))
@@ -296,12 +401,82 @@ struct Walked<'a> {
     landable: Vec<&'a Entry>,
 }
 
+/// The tasks of the train tested as one candidate: the entries from `from` on that hold the
+/// same candidate commit as the entry at `from`.
+fn unit_at<'a>(train: &[&'a Entry], from: usize) -> Vec<&'a Entry> {
+    let commit = train[from].candidate.as_ref().map(|c| &c.commit);
+    train[from..]
+        .iter()
+        .take_while(|e| e.candidate.as_ref().map(|c| &c.commit) == commit)
+        .copied()
+        .collect()
+}
+
+/// The unit holds together: one task with a candidate of its own, or exactly the tasks its
+/// batch names, in that order, each holding the same candidate.
+fn whole(unit: &[&Entry]) -> bool {
+    let Some(first) = unit.first().and_then(|e| e.candidate.as_ref()) else {
+        return false;
+    };
+    if first.batch.is_empty() {
+        return unit.len() == 1;
+    }
+    first.batch.len() == unit.len()
+        && unit.iter().zip(&first.batch).all(|(e, t)| {
+            e.task == *t
+                && e.candidate.as_ref().is_some_and(|c| {
+                    c.commit == first.commit
+                        && c.tree == first.tree
+                        && c.onto == first.onto
+                        && c.batch == first.batch
+                })
+        })
+}
+
+/// The tasks of the next candidate to build, from `train[from]` (which has none) on: a suspect
+/// and the first half of its group's remaining suspects (bisection); or the task and those after
+/// it without a candidate, not parked, not suspects, and not waiting on a task stepped over, up
+/// to `batch`.
+fn next_unit(
+    train: &[&Entry],
+    from: usize,
+    skipped: &BTreeSet<TaskId>,
+    batch: usize,
+) -> Vec<TaskId> {
+    let first = train[from];
+    let mut tasks = vec![first.task];
+    let fits = |e: &Entry| {
+        e.candidate.is_none()
+            && e.parked_on().is_none()
+            && !e.waiting_on.iter().any(|d| skipped.contains(d))
+    };
+    let limit = match first.suspect() {
+        Some(group) => {
+            // The group failed as a whole: test its first half (speculatively, the candidates
+            // behind test the halves of the rest, on top of it).
+            let remaining = train[from..]
+                .iter()
+                .take_while(|e| e.suspect() == Some(group))
+                .count();
+            remaining.div_ceil(2)
+        }
+        None => batch,
+    };
+    for e in &train[from + 1..] {
+        if tasks.len() >= limit || !fits(e) || e.suspect() != first.suspect() {
+            break;
+        }
+        tasks.push(e.task);
+    }
+    tasks
+}
+
 /// Follows the chain of candidates from `tip` through `train`.
-fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
+fn walk<'a>(tip: &ObjectId, train: &[&'a Entry], batch: usize) -> Walked<'a> {
     let mut actions = Vec::new();
     let mut landable = Vec::new();
     let mut base = tip.clone();
-    // Every candidate so far passed: a failure here is this branch's own.
+    // Every candidate so far passed: a failure here is this unit's own.
     let mut clear = true;
     // Every task so far can land: the prefix goes on.
     let mut landing = true;
@@ -309,35 +484,78 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
     // Tasks of the train the candidates behind them are built without: parked ones, and
     // suspects (a failure with everything ahead passing, being checked again).
     let mut skipped: BTreeSet<TaskId> = BTreeSet::new();
-    for &entry in train {
+    let mut at = 0;
+    while at < train.len() {
+        let entry = train[at];
         let Some(candidate) = &entry.candidate else {
             // Parked on what is still ahead of it: it waits. Once that landed (its base is the
             // tip now) or changed, it is built again, and conflicts for real or applies.
             if entry.parked_on() == Some(&base) && &base != tip {
                 skipped.insert(entry.task);
+                at += 1;
                 continue;
             }
             // Never built without what it depends on.
             if entry.waiting_on.iter().any(|d| skipped.contains(d)) {
                 break;
             }
+            // Every candidate behind it was built without it: stale. Dropped first, so that
+            // their verify never starts.
+            actions.extend(
+                train[at + 1..]
+                    .iter()
+                    .filter(|e| e.candidate.is_some() && !skipped.contains(&e.task))
+                    .map(|e| Action::Invalidate { task: e.task }),
+            );
             actions.push(Action::Build {
-                task: entry.task,
+                tasks: next_unit(train, at, &skipped, batch),
                 onto: base,
             });
             break;
         };
-        if candidate.onto != base {
-            actions.push(Action::Invalidate { task: entry.task });
+        let unit = unit_at(train, at);
+        if candidate.onto != base || !whole(&unit) {
+            // Built on something no longer ahead of it, or a batch that lost a task (or was
+            // not recorded whole): dropped, and built again. Every candidate behind it is built
+            // on it: they go too, so that their tasks can be batched afresh.
+            actions.extend(
+                train[at..]
+                    .iter()
+                    .filter(|e| e.candidate.is_some())
+                    .map(|e| Action::Invalidate { task: e.task }),
+            );
             break;
         }
-        match &candidate.status {
+        let lead = unit[unit.len() - 1];
+        let status = lead
+            .candidate
+            .as_ref()
+            .map_or(&CandidateStatus::Pending, |c| &c.status);
+        match status {
             CandidateStatus::Passed => {
-                // Not before what it depends on (a parked dependency is stepped over).
-                let deps_land = entry.waiting_on.iter().all(|d| landing_tasks.contains(d));
-                if landing && deps_land {
-                    landable.push(entry);
-                    landing_tasks.insert(entry.task);
+                // The batch's tree passed: every task of it takes the result.
+                let mut shared = false;
+                for e in &unit[..unit.len() - 1] {
+                    if e.candidate.as_ref().is_some_and(|c| !c.passed()) {
+                        actions.push(Action::Share {
+                            task: e.task,
+                            commit: candidate.commit.clone(),
+                            tree: candidate.tree.clone(),
+                        });
+                        shared = true;
+                    }
+                }
+                // Not before what it depends on (a parked dependency is stepped over); a task
+                // of the batch may depend on one ahead of it in the batch.
+                let mut deps_land = true;
+                let mut with: BTreeSet<TaskId> = landing_tasks.clone();
+                for e in &unit {
+                    deps_land &= e.waiting_on.iter().all(|d| with.contains(d));
+                    with.insert(e.task);
+                }
+                if landing && deps_land && !shared {
+                    landable.extend(unit.iter().copied());
+                    landing_tasks = with;
                 } else {
                     landing = false;
                 }
@@ -346,19 +564,76 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
                 clear = false;
                 landing = false;
             }
-            CandidateStatus::Failed { .. } | CandidateStatus::Rechecking { .. } if clear => {
+            CandidateStatus::Failed { .. } | CandidateStatus::Rechecking { .. }
+                if clear && unit.len() == 1 =>
+            {
                 // Everything ahead passed, so its own branch is the likely cause: it runs again,
                 // and the tasks behind it are tested without it meanwhile (they do not land
                 // before it is settled). Flaky after all, they are rebuilt on it.
-                if matches!(candidate.status, CandidateStatus::Failed { .. }) {
+                if matches!(status, CandidateStatus::Failed { .. }) {
                     actions.push(Action::Recheck { task: entry.task });
+                    // A suspect that fails alone is most likely its group's guilty branch: the
+                    // others go back to being batched (should it pass after all, they are
+                    // tested again in whatever batch they are in, and bisected if it fails).
+                    if let Some(group) = entry.suspect() {
+                        let others: Vec<TaskId> = train
+                            .iter()
+                            .filter(|e| e.task != entry.task && e.suspect() == Some(group))
+                            .map(|e| e.task)
+                            .collect();
+                        if !others.is_empty() {
+                            actions.push(Action::Acquit { tasks: others });
+                        }
+                    }
                 }
                 skipped.insert(entry.task);
                 landing = false;
+                at += 1;
                 continue;
             }
-            CandidateStatus::FailedTwice { .. } if clear => {
+            CandidateStatus::FailedTwice { .. } if clear && unit.len() == 1 => {
                 actions.push(Action::Eject { task: entry.task });
+                // The guilty branch of its group is found: the other suspects are innocent.
+                if let Some(group) = entry.suspect() {
+                    let others: Vec<TaskId> = train
+                        .iter()
+                        .filter(|e| e.task != entry.task && e.suspect() == Some(group))
+                        .map(|e| e.task)
+                        .collect();
+                    if !others.is_empty() {
+                        actions.push(Action::Acquit { tasks: others });
+                    }
+                }
+                break;
+            }
+            CandidateStatus::Failed { .. }
+            | CandidateStatus::Rechecking { .. }
+            | CandidateStatus::FailedTwice { .. }
+                if clear =>
+            {
+                // A batch failed with everything ahead passing: one of its branches (or more)
+                // is guilty. Bisect: its tasks are tested again in halves.
+                let tasks: Vec<TaskId> = unit.iter().map(|e| e.task).collect();
+                let acquitted = match entry.suspect() {
+                    Some(group) => train
+                        .iter()
+                        .filter(|e| e.suspect() == Some(group) && !tasks.contains(&e.task))
+                        .map(|e| e.task)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                // The candidates behind it were built on it: stale.
+                actions.extend(
+                    train[at + unit.len()..]
+                        .iter()
+                        .filter(|e| e.candidate.is_some())
+                        .map(|e| Action::Invalidate { task: e.task }),
+                );
+                actions.push(Action::Bisect {
+                    tasks,
+                    group: candidate.commit.clone(),
+                    acquitted,
+                });
                 break;
             }
             CandidateStatus::Failed { .. }
@@ -369,6 +644,7 @@ fn walk<'a>(tip: &ObjectId, train: &[&'a Entry]) -> Walked<'a> {
             }
         }
         base = candidate.commit.clone();
+        at += unit.len();
     }
     Walked { actions, landable }
 }

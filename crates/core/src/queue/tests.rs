@@ -65,6 +65,16 @@ struct Sim {
     ejected: Vec<usize>,
     resolver_runs: Vec<usize>,
     landed_order: Vec<usize>,
+    /// The most tasks tested as one candidate (changes during a run, as `batch = "auto"` does).
+    batch: usize,
+    /// How each version of a branch left the queue: landed, ejected, or sent to a resolver.
+    outcomes: HashMap<(usize, u32), Vec<&'static str>>,
+    /// Verify runs of candidates, and how many of them tested a batch.
+    candidate_verifies: u32,
+    batches_built: u32,
+    bisections: u32,
+    /// Every candidate whose id is a multiple of this fails its first verify (0: none).
+    flaky_every: u32,
 }
 
 impl Sim {
@@ -110,6 +120,12 @@ impl Sim {
             ejected: Vec::new(),
             resolver_runs: Vec::new(),
             landed_order: Vec::new(),
+            batch: 1,
+            outcomes: HashMap::new(),
+            candidate_verifies: 0,
+            batches_built: 0,
+            bisections: 0,
+            flaky_every: 5,
         };
         // Tasks start at once, whatever they depend on: the queue must keep the order itself.
         for i in 0..n {
@@ -152,6 +168,14 @@ impl Sim {
         !self.resolved[task] && self.partners(task).iter().any(|p| contents.contains_key(p))
     }
 
+    /// Records how the current version of `task`'s branch left the queue.
+    fn outcome(&mut self, task: usize, how: &'static str) {
+        self.outcomes
+            .entry((task, self.version[task]))
+            .or_default()
+            .push(how);
+    }
+
     fn merged(&self, task: usize) -> bool {
         self.states[task].status == Status::Merged
     }
@@ -166,6 +190,10 @@ impl Sim {
             ),
         };
         let was_queued = self.states[task].status == Status::Queued;
+        let was_in_queue = matches!(self.states[task].status, Status::Queued | Status::Merging);
+        if was_in_queue && matches!(input, Input::Conflict { .. }) {
+            self.outcome(task, "resolver");
+        }
         self.states[task] = next;
         if self.states[task].status == Status::Queued && !was_queued {
             self.arrival[task] = self.clock;
@@ -225,6 +253,7 @@ impl Sim {
             tip: self.tip.clone(),
             entries,
             max_train: 4,
+            batch: self.batch,
         }
     }
 
@@ -242,20 +271,23 @@ impl Sim {
             for action in actions {
                 match action {
                     Action::Land(l) => landing = Some(l),
-                    Action::Build { task, onto } => {
-                        self.build(task.0 as usize, onto)?;
+                    Action::Build { tasks, onto } => {
+                        let tasks: Vec<usize> = tasks.iter().map(|t| t.0 as usize).collect();
+                        self.build_unit(&tasks, onto)?;
                         acted = true;
                     }
                     other => {
-                        let Some((task, input)) = other.input() else {
-                            continue;
-                        };
-                        let i = task.0 as usize;
-                        if input == Input::Eject {
-                            self.check_guilty(i)?;
+                        if matches!(other, Action::Bisect { .. }) {
+                            self.bisections += 1;
                         }
-                        self.apply(i, input);
-                        acted = true;
+                        for (task, input) in other.inputs() {
+                            let i = task.0 as usize;
+                            if input == Input::Eject {
+                                self.check_guilty(i)?;
+                            }
+                            self.apply(i, input);
+                            acted = true;
+                        }
                     }
                 }
             }
@@ -322,6 +354,58 @@ impl Sim {
             );
         }
         self.ejected.push(task);
+        self.outcome(task, "ejected");
+        Ok(())
+    }
+
+    /// Builds the candidate of `tasks`: one task as [`Sim::build`], a batch as one commit of
+    /// their branches applied in order, up to the first that does not apply (built next, alone).
+    fn build_unit(&mut self, tasks: &[usize], onto: ObjectId) -> Result<(), TestCaseError> {
+        let base = self
+            .commits
+            .get(&onto)
+            .cloned()
+            .ok_or_else(|| TestCaseError::fail(format!("build on unknown {onto}")))?;
+        let mut contents = base;
+        let mut included = Vec::new();
+        for &task in tasks {
+            prop_assert!(
+                self.states[task].status == Status::Merging
+                    && self.states[task].candidate.is_none(),
+                "task {task} built while {:?} with {:?}",
+                self.states[task].status,
+                self.states[task].candidate
+            );
+            if self.conflicts_with(task, &contents) {
+                break;
+            }
+            contents.insert(task, self.version[task]);
+            included.push(task);
+        }
+        if included.len() < 2 {
+            return self.build(tasks[0], onto);
+        }
+        let commit = self.fresh("b");
+        let tree = tree_of(&contents);
+        self.commits.insert(commit.clone(), contents);
+        if self.flaky_every > 0 && self.next_id.is_multiple_of(self.flaky_every) {
+            self.flaky.insert(commit.clone());
+        }
+        self.batches_built += 1;
+        let batch: Vec<TaskId> = included.iter().map(|t| TaskId(*t as i64)).collect();
+        let last = included.len() - 1;
+        for (k, &task) in included.iter().enumerate() {
+            self.apply(
+                task,
+                Input::BatchReady {
+                    commit: commit.clone(),
+                    tree: tree.clone(),
+                    onto: onto.clone(),
+                    batch: batch.clone(),
+                    lead: k == last,
+                },
+            );
+        }
         Ok(())
     }
 
@@ -356,7 +440,7 @@ impl Sim {
         let commit = self.fresh("m");
         let tree = tree_of(&contents);
         self.commits.insert(commit.clone(), contents);
-        if self.next_id.is_multiple_of(5) {
+        if self.flaky_every > 0 && self.next_id.is_multiple_of(self.flaky_every) {
             self.flaky.insert(commit.clone());
         }
         self.apply(task, Input::CandidateReady { commit, tree, onto });
@@ -411,6 +495,7 @@ impl Sim {
             } => {
                 let contents = self.commits[&commit].clone();
                 let tree = tree_of(&contents);
+                self.candidate_verifies += 1;
                 let runs = {
                     let runs = self.runs_of.entry(commit.clone()).or_insert(0);
                     *runs += 1;
@@ -483,6 +568,7 @@ impl Sim {
             let task = landed.task.0 as usize;
             self.apply(task, landed.input());
             self.landed_order.push(task);
+            self.outcome(task, "landed");
         }
         let broken: Vec<(usize, u32)> = self
             .tip_contents()
@@ -542,6 +628,11 @@ impl Sim {
                 self.place(any);
                 Ok(())
             }
+            9 if pick % 7 == 5 => {
+                // `batch = "auto"` changes its mind as the queue and its failures change.
+                self.batch = 1 + any % 6;
+                Ok(())
+            }
             _ => self.drive(),
         }
     }
@@ -564,7 +655,8 @@ impl Sim {
             .map(|s| (s.status, s.note.clone()))
             .collect();
         Err(TestCaseError::fail(format!(
-            "the queue did not drain: {statuses:?}"
+            "the queue did not drain: {statuses:?}, jobs {:?}, landing {:?}",
+            self.jobs, self.land_job
         )))
     }
 }
@@ -609,10 +701,12 @@ proptest! {
     fn the_queue_lands_exactly_the_innocent_and_keeps_every_promise(
         (specs, conflicts) in arb_specs(),
         picks in proptest::collection::vec(any::<u16>(), 50..400),
+        batch in prop_oneof![Just(1usize), 2usize..9],
     ) {
         let guilty: Vec<usize> =
             (0..specs.len()).filter(|i| specs[*i].guilty).collect();
         let mut sim = Sim::new(specs, conflicts);
+        sim.batch = batch;
         for pick in picks {
             sim.step(pick)?;
         }
@@ -629,6 +723,23 @@ proptest! {
         for task in &sim.resolver_runs {
             prop_assert!(!sim.partners(*task).is_empty(), "task {task} was sent to a resolver");
         }
+        // Every version of a branch that left the queue left it once: landed, ejected (only
+        // a guilty one), or sent to a resolver.
+        for ((task, version), how) in &sim.outcomes {
+            prop_assert_eq!(how.len(), 1, "task {} version {}: {:?}", task, version, how);
+            if how[0] == "ejected" {
+                prop_assert!(sim.guilty(*task, *version), "innocent {task}.{version} ejected");
+            }
+            if how[0] == "landed" {
+                prop_assert!(!sim.guilty(*task, *version), "guilty {task}.{version} landed");
+            }
+        }
+        for task in 0..sim.specs.len() {
+            let landed = sim.outcomes.iter().filter(|((t, _), h)| *t == task && h[0] == "landed").count();
+            prop_assert_eq!(landed, 1, "task {} landed {} times", task, landed);
+        }
+        // No suspect is left once the queue drained.
+        prop_assert!(sim.states.iter().all(|s| s.queue.is_none()));
     }
 }
 
@@ -702,6 +813,7 @@ fn the_longest_passing_prefix_lands_at_once() {
         onto: oid(onto),
         status,
         flaky: false,
+        batch: vec![],
     };
     let entry = |task: i64, position: u64, candidate: Candidate| Entry {
         task: TaskId(task),
@@ -713,6 +825,7 @@ fn the_longest_passing_prefix_lands_at_once() {
             position,
             since_ms: 0,
             parked_on: None,
+            suspect: None,
         }),
         candidate: Some(candidate),
     };
@@ -724,6 +837,7 @@ fn the_longest_passing_prefix_lands_at_once() {
             entry(2, 2, cand("c2", "c1", CandidateStatus::Passed)),
         ],
         max_train: 8,
+        batch: 1,
     };
     let actions = plan(&view);
     assert_eq!(actions.len(), 1, "{actions:?}");
@@ -760,6 +874,7 @@ fn placed_tasks_join_first_in_the_order_of_their_places() {
             waiting(4, 0, 40, Some(1)),
         ],
         max_train: 2,
+        batch: 1,
     };
     let order: Vec<i64> = waiting_order(&view);
     assert_eq!(order, [4, 2, 3, 1]);
@@ -775,4 +890,135 @@ fn placed_tasks_join_first_in_the_order_of_their_places() {
 
 fn waiting_order(view: &View) -> Vec<i64> {
     waiting(view).iter().map(|e| e.task.0).collect()
+}
+
+impl Sim {
+    /// As [`Sim::settle`], with one heavy slot: the oldest job runs alone, and the queue plans
+    /// after each (as the engine does).
+    fn settle_one_at_a_time(&mut self) -> Result<(), TestCaseError> {
+        for _ in 0..2000 {
+            if self.states.iter().all(|s| s.status == Status::Merged) {
+                return Ok(());
+            }
+            self.clock += 1;
+            self.drive()?;
+            self.land()?;
+            self.drive()?;
+            if !self.jobs.is_empty() {
+                self.run_job(0)?;
+            }
+        }
+        Err(TestCaseError::fail("the queue did not drain"))
+    }
+}
+
+fn plain(n: usize, guilty: &[usize]) -> Vec<Spec> {
+    (0..n)
+        .map(|i| Spec {
+            priority: 0,
+            deps: vec![],
+            guilty: guilty.contains(&i),
+        })
+        .collect()
+}
+
+/// Codes and verifies every branch, so that all of them wait in the queue.
+fn all_queued(specs: Vec<Spec>, batch: usize) -> Sim {
+    let mut sim = Sim::new(specs, vec![]);
+    sim.batch = batch;
+    sim.flaky_every = 0;
+    while !sim.jobs.is_empty() {
+        sim.run_job(0).unwrap();
+    }
+    sim
+}
+
+/// Eight innocent branches, batches of eight: one candidate (one commit on the target, whose
+/// tree is the one verified), one verify, one landing.
+#[test]
+fn a_batch_that_passes_lands_as_one_commit_after_one_verify() {
+    let mut sim = all_queued(plain(8, &[]), 8);
+    sim.drive().unwrap();
+    let view = sim.view();
+    let units = units(&train(&view));
+    assert_eq!(units.len(), 1, "one batch of eight: {units:?}");
+    assert_eq!(units[0].len(), 8);
+    sim.settle().unwrap();
+    assert_eq!(sim.candidate_verifies, 1);
+    assert_eq!(sim.landed_order, (0..8).collect::<Vec<_>>());
+    assert_eq!(sim.bisections, 0);
+}
+
+/// Eight branches, the sixth guilty, tested as one batch: the batch fails, its first half
+/// passes and lands, the rest is known to hold the guilty branch and is halved again without
+/// being tested whole, down to the guilty branch, which fails twice alone and is ejected; the
+/// innocent last one lands, then the guilty one once its coder fixed it.
+#[test]
+fn a_failed_batch_is_bisected_down_to_the_guilty_branch() {
+    let mut sim = all_queued(plain(8, &[5]), 8);
+    sim.settle_one_at_a_time().unwrap();
+    assert_eq!(sim.ejected, vec![5]);
+    assert!(sim.bisections >= 1);
+    // The batch, the halves on the way to #5 ([0, 4), [4, 6), [4], [5] twice), the two
+    // innocent ones behind it, #5 fixed: 8 (a serial queue: 8, a recheck, #5 fixed: 10).
+    assert!(
+        sim.candidate_verifies <= 8,
+        "{} verify runs for eight branches with one guilty",
+        sim.candidate_verifies
+    );
+    assert_eq!(&sim.landed_order[..4], &[0, 1, 2, 3]);
+    assert_eq!(sim.landed_order.len(), 8);
+    assert_eq!(sim.landed_order.iter().filter(|t| **t == 5).count(), 1);
+}
+
+/// While a batch is bisected, its suspects are only tested with each other, in halves that
+/// stack: the first half on the tip, the first half of the rest on it, and so on.
+#[test]
+fn suspects_are_tested_in_stacked_halves() {
+    let mut sim = all_queued(plain(8, &[6]), 8);
+    sim.drive().unwrap();
+    // The batch of eight fails.
+    sim.run_job(0).unwrap();
+    sim.drive().unwrap();
+    let view = sim.view();
+    let sizes: Vec<usize> = units(&train(&view)).iter().map(Vec::len).collect();
+    assert_eq!(sizes, [4, 2, 1, 1], "{sizes:?}");
+    assert!(
+        train(&view).iter().all(|e| e.suspect().is_some()),
+        "every task of the failed batch is a suspect"
+    );
+    sim.settle().unwrap();
+    assert_eq!(sim.ejected, vec![6]);
+}
+
+#[test]
+#[ignore]
+fn tune_batch_sizes() {
+    for guilty in [vec![], vec![6, 18], vec![2, 6, 10, 14, 18, 22]] {
+        for batch in [1, 2, 3, 4, 5, 6, 8, 12, 16, 24] {
+            let mut sim = all_queued(plain(24, &guilty), batch);
+            // Count until every guilty branch was ejected and every innocent one landed.
+            let mut at = None;
+            for _ in 0..4000 {
+                if at.is_none()
+                    && sim.ejected.len() == guilty.len()
+                    && (0..24)
+                        .filter(|t| !guilty.contains(t))
+                        .all(|t| sim.states[t].status == Status::Merged)
+                {
+                    at = Some(sim.candidate_verifies);
+                }
+                if sim.states.iter().all(|s| s.status == Status::Merged) {
+                    break;
+                }
+                sim.drive().unwrap();
+                sim.land().unwrap();
+                sim.drive().unwrap();
+                if !sim.jobs.is_empty() {
+                    sim.run_job(0).unwrap();
+                }
+            }
+            println!("guilty {:?} batch {batch}: {:?} verifies", guilty.len(), at);
+        }
+    }
 }

@@ -95,21 +95,128 @@ fn build_timed(
     Ok(Built::Ready { commit, tree })
 }
 
+/// What applying several branches at once on a base gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BuiltBatch {
+    /// The tasks whose branches it holds, a prefix of those asked for (it stops before the
+    /// first branch that does not apply on the ones before it); at least two.
+    pub tasks: Vec<gaffer_core::TaskId>,
+    pub commit: Oid,
+    pub tree: Oid,
+}
+
+/// Applies the branches of `tasks` in order on `onto`, in the object store only: each merged
+/// (`merge-tree`) on the result of the ones before it, through scratch commits that no ref ever
+/// names. The batch is then ONE commit with the final tree: with `merge`, a merge commit whose
+/// first parent is `onto` and whose other parents are the branches (so the target's
+/// first-parent history gets exactly one commit, the tree verified); with `rebase`, one commit
+/// on `onto` holding all their changes. `None` when fewer than two branches apply in a row from
+/// the first: the first is then built alone ([`build`]), which says why it does not apply.
+pub(crate) fn build_batch(
+    board: &Board,
+    tasks: &[&Task],
+    onto: &Oid,
+    strategy: QueueStrategy,
+) -> Result<Option<BuiltBatch>> {
+    let git = &board.git;
+    let mut at = onto.clone();
+    let mut tree = None;
+    let mut included: Vec<(&Task, Oid)> = Vec::new();
+    for task in tasks {
+        let Some(head) = task.state.head.as_ref() else {
+            break;
+        };
+        let head = oid(head)?;
+        match git.merge_tree(&at, &head)? {
+            MergeTree::Clean { tree: merged } => {
+                // A scratch commit, only for the next merge's base: never on any ref.
+                at = git.commit_tree(
+                    &merged,
+                    &[at.clone(), head.clone()],
+                    &format!("gaffer: batch step, task #{}", task.id),
+                )?;
+                tree = Some(merged);
+                included.push((task, head));
+            }
+            MergeTree::Conflicted { .. } => break,
+        }
+    }
+    let Some(tree) = tree.filter(|_| included.len() >= 2) else {
+        return Ok(None);
+    };
+    let mut lines = String::new();
+    let mut trailers = Vec::new();
+    for (task, head) in &included {
+        lines.push_str(&format!(
+            "- #{}: {} (branch {} at {})\n",
+            task.id,
+            task.title,
+            task.branch,
+            head.as_str()
+        ));
+        let t = crate::authorship::landing_trailers(task, &board.store.runs(task.id)?);
+        for line in t.lines().map(str::to_string) {
+            if !line.is_empty() && !trailers.contains(&line) {
+                trailers.push(line);
+            }
+        }
+    }
+    let ids: Vec<String> = included.iter().map(|(t, _)| format!("#{}", t.id)).collect();
+    let message = format!(
+        "{} tasks {}\n\n{lines}\nTested and landed together by gaffer's merge queue.\n\n{}",
+        match strategy {
+            QueueStrategy::Merge => "Merge",
+            QueueStrategy::Rebase => "Land",
+        },
+        ids.join(", "),
+        trailers.join("\n")
+    );
+    let parents: Vec<Oid> = match strategy {
+        QueueStrategy::Merge => std::iter::once(onto.clone())
+            .chain(included.iter().map(|(_, head)| head.clone()))
+            .collect(),
+        QueueStrategy::Rebase => vec![onto.clone()],
+    };
+    let commit = git.commit_tree(&tree, &parents, &message)?;
+    Ok(Some(BuiltBatch {
+        tasks: included.iter().map(|(t, _)| t.id).collect(),
+        commit,
+        tree,
+    }))
+}
+
 /// The tasks a landing from `onto` to `commit` records, in train order: the chain of candidates
 /// that leads there. Merged tasks are included (a landing repeated after a crash finds some
 /// already recorded). `None` when no such chain exists any more.
 fn chain(tasks: &[Task], onto: &ObjectId, commit: &ObjectId) -> Option<Vec<Task>> {
-    let by_commit: HashMap<&ObjectId, &Task> = tasks
+    // A batch's tasks share its candidate commit.
+    let mut by_commit: HashMap<&ObjectId, Vec<&Task>> = HashMap::new();
+    for t in tasks
         .iter()
         .filter(|t| matches!(t.status(), Status::Merging | Status::Merged))
-        .filter_map(|t| t.state.candidate.as_ref().map(|c| (&c.commit, t)))
-        .collect();
+    {
+        if let Some(c) = t.state.candidate.as_ref() {
+            by_commit.entry(&c.commit).or_default().push(t);
+        }
+    }
     let mut chain = Vec::new();
     let mut at = commit;
     while at != onto {
-        let task = by_commit.get(at)?;
-        chain.push((*task).clone());
-        at = &task.state.candidate.as_ref()?.onto;
+        let unit = by_commit.get(at)?;
+        let candidate = unit.first()?.state.candidate.as_ref()?;
+        let mut members: Vec<Task> = if candidate.batch.is_empty() {
+            vec![(*unit.first()?).clone()]
+        } else {
+            // In the batch's order, every member present.
+            candidate
+                .batch
+                .iter()
+                .map(|id| unit.iter().find(|t| t.id == *id).map(|t| (*t).clone()))
+                .collect::<Option<Vec<Task>>>()?
+        };
+        members.reverse();
+        chain.extend(members);
+        at = &candidate.onto;
         if chain.len() > tasks.len() {
             return None;
         }

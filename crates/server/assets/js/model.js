@@ -72,6 +72,10 @@ function look(kind, d) {
     case 'queue.verified': return d.passed ? ['✓', 'ok'] : ['✗', 'bad'];
     case 'queue.recheck': return ['↻', 'warn'];
     case 'queue.flaky': return ['≈', 'warn'];
+    case 'queue.batch_formed': return ['⧉', 'info'];
+    case 'queue.batch_failed': return ['✗', 'bad'];
+    case 'queue.bisecting': return ['½', 'warn'];
+    case 'queue.guilty': return ['⚑', 'bad'];
     case 'queue.landing': return ['⬇', 'info'];
     case 'queue.landed': return ['⬇', 'ok'];
     case 'queue.ejected': return ['⏏', 'bad'];

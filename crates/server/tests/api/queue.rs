@@ -2,7 +2,10 @@
 
 use crate::harness::Api;
 use axum::http::StatusCode;
-use gaffer_core::{Flow, NewTask, ObjectId, Risk, Status, TaskState, VerifiedTree};
+use gaffer_core::{
+    Candidate, CandidateStatus, Flow, NewTask, ObjectId, QueueSlot, Risk, Status, TaskId,
+    TaskState, VerifiedTree,
+};
 
 #[tokio::test]
 async fn the_queue_lists_waiting_tasks_in_order_with_its_figures() {
@@ -46,6 +49,84 @@ async fn the_queue_lists_waiting_tasks_in_order_with_its_figures() {
     assert_eq!(titles, ["urgent", "first"], "priority first: {queue:#}");
     assert_eq!(queue["waiting"][0]["state"], "waiting");
     assert!(queue["host"]["heavy_slots"].as_u64().unwrap() >= 1);
+}
+
+/// A batch under test and the bisection of a failed one, as the dashboard and `gaffer queue`
+/// show them: which tasks are tested together, which runs the verify, which are suspects and
+/// which part of them is tested now.
+#[tokio::test]
+async fn the_queue_shows_a_batch_and_a_bisection() {
+    let api = Api::new();
+    let tip = ObjectId::new(api.repo.head());
+    let failed = ObjectId::new("f".repeat(40));
+    let (half, batch) = (ObjectId::new("a".repeat(40)), ObjectId::new("b".repeat(40)));
+    // Tasks 1 and 2 are the first half of failed batch `f…` (with 3), tested together on the
+    // tip; 3 waits behind them, a suspect too; 4 and 5 are a batch of their own behind.
+    let candidate = |commit: &ObjectId, onto: &ObjectId, batch: &[i64]| Candidate {
+        commit: commit.clone(),
+        tree: commit.clone(),
+        onto: onto.clone(),
+        status: CandidateStatus::Pending,
+        flaky: false,
+        batch: batch.iter().map(|t| TaskId(*t)).collect(),
+    };
+    let tasks = [
+        (
+            1,
+            Some(failed.clone()),
+            Some(candidate(&half, &tip, &[1, 2])),
+        ),
+        (
+            2,
+            Some(failed.clone()),
+            Some(candidate(&half, &tip, &[1, 2])),
+        ),
+        (3, Some(failed.clone()), None),
+        (4, None, Some(candidate(&batch, &half, &[4, 5]))),
+        (5, None, Some(candidate(&batch, &half, &[4, 5]))),
+    ];
+    for (n, suspect, candidate) in tasks {
+        let mut state = TaskState::new(Flow::default(), Risk::Low, 0);
+        state.status = Status::Merging;
+        state.head = Some(tip.clone());
+        state.queue = Some(QueueSlot {
+            position: n,
+            since_ms: 0,
+            parked_on: None,
+            suspect,
+        });
+        state.candidate = candidate;
+        let task = NewTask {
+            title: format!("change {n}"),
+            ..NewTask::default()
+        };
+        let created = api
+            .board()
+            .store()
+            .create_task(api.board().project().id, &task, &state)
+            .unwrap();
+        assert_eq!(created.id, TaskId(n as i64));
+    }
+    let reply = api.get("/api/queue").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let queue = reply.json();
+    let train = queue["train"].as_array().unwrap();
+    assert_eq!(train.len(), 5, "{queue:#}");
+    assert_eq!(train[0]["batch"], serde_json::json!([1, 2]));
+    assert_eq!(train[0]["lead"], false);
+    assert_eq!(train[1]["lead"], true);
+    assert_eq!(train[0]["suspect"], failed.as_str());
+    assert_eq!(train[2]["suspect"], failed.as_str());
+    assert_eq!(train[2]["state"], "building");
+    assert_eq!(train[3]["batch"], serde_json::json!([4, 5]));
+    assert_eq!(train[3]["suspect"], serde_json::Value::Null);
+    assert_eq!(train[3]["ahead"], serde_json::json!([1, 2]));
+    assert_eq!(
+        queue["bisecting"],
+        serde_json::json!([{ "group": failed.as_str(), "suspects": [1, 2, 3], "testing": [1, 2] }])
+    );
+    assert_eq!(queue["batch"], "auto");
+    assert!(queue["batch_now"].as_u64().unwrap() >= 1);
 }
 
 /// `GET /api/workers`: every machine as last heard, with whether it counts as up.

@@ -38,6 +38,62 @@ pub struct QueueCandidate {
     pub verified_already: bool,
 }
 
+/// `queue.batch_formed`: the tasks tested as one candidate, held by the lead (the last task of
+/// the batch, which runs its verify).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueBatchFormed {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    pub onto: ObjectId,
+    /// The tasks of the batch, in train order.
+    pub tasks: Vec<TaskId>,
+    /// The tasks whose candidates it was built on, in train order.
+    pub ahead: Vec<TaskId>,
+    /// `merge` or `rebase`.
+    pub strategy: String,
+    /// The failed batch it is a part of, when it is a half tested to find the guilty branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bisecting: Option<ObjectId>,
+}
+
+/// `queue.batch_failed`: a batch failed verify with every candidate ahead passing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueBatchFailed {
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    /// Its tasks, now suspects, tested again in halves.
+    pub tasks: Vec<TaskId>,
+    /// Suspects of the batch this one was a half of, cleared: the failure is within this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acquitted: Vec<TaskId>,
+    /// The verify output.
+    pub summary: String,
+}
+
+/// `queue.bisecting`: a part of a failed batch is tested to find its guilty branch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueBisecting {
+    /// The failed batch (its candidate commit names the suspects' group).
+    pub group: ObjectId,
+    /// The candidate testing `tasks`.
+    pub commit: ObjectId,
+    /// The part under test, in train order.
+    pub tasks: Vec<TaskId>,
+    /// The suspects not in it (behind it), in train order.
+    pub rest: Vec<TaskId>,
+}
+
+/// `queue.guilty`: bisection found the branch that broke its batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueGuilty {
+    /// The failed batch it was found in.
+    pub group: ObjectId,
+    /// Its own candidate, which failed twice.
+    pub commit: Option<ObjectId>,
+    /// The other suspects, cleared.
+    pub acquitted: Vec<TaskId>,
+}
+
 /// `queue.parked`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueParked {

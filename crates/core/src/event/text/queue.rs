@@ -41,6 +41,50 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
                 ""
             }
         ),
+        Payload::QueueBatchFormed(p) => format!(
+            "{} {} tested together as candidate {} on {}{}",
+            match &p.bisecting {
+                Some(group) => format!("bisecting {}:", short(group)),
+                None => "batch:".to_string(),
+            },
+            tasks(&p.tasks),
+            short(&p.commit),
+            short(&p.onto),
+            if p.ahead.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", tasks(&p.ahead))
+            },
+        ),
+        Payload::QueueBatchFailed(p) => format!(
+            "batch {} ({}) FAILED verify with everything ahead passing: bisecting it{}",
+            short(&p.commit),
+            tasks(&p.tasks),
+            if p.acquitted.is_empty() {
+                String::new()
+            } else {
+                format!("; {} cleared", tasks(&p.acquitted))
+            }
+        ),
+        Payload::QueueBisecting(p) => format!(
+            "bisecting {}: testing {}{}",
+            short(&p.group),
+            tasks(&p.tasks),
+            if p.rest.is_empty() {
+                String::new()
+            } else {
+                format!(", then {}", tasks(&p.rest))
+            }
+        ),
+        Payload::QueueGuilty(p) => format!(
+            "found guilty by bisecting {}: it fails alone, twice{}",
+            short(&p.group),
+            if p.acquitted.is_empty() {
+                String::new()
+            } else {
+                format!("; {} cleared", tasks(&p.acquitted))
+            }
+        ),
         Payload::QueueParked(p) => format!(
             "waits: it conflicts with the branches ahead in {}",
             list(&p.files)

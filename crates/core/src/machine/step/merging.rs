@@ -22,6 +22,7 @@ impl Step {
                     position: *position,
                     since_ms: *since_ms,
                     parked_on: None,
+                    suspect: None,
                 });
                 Ok(())
             }
@@ -33,15 +34,59 @@ impl Step {
                 self.conflict(files);
                 Ok(())
             }
-            (Status::Merging, Input::CandidateReady { .. } | Input::Park { .. })
-                if self.s.candidate.is_some() =>
-            {
-                refused()
-            }
+            (
+                Status::Merging,
+                Input::CandidateReady { .. } | Input::BatchReady { .. } | Input::Park { .. },
+            ) if self.s.candidate.is_some() => refused(),
             (Status::Merging, Input::CandidateReady { commit, tree, onto }) => {
                 self.candidate_ready(commit, tree, onto);
                 Ok(())
             }
+            (
+                Status::Merging,
+                Input::BatchReady {
+                    commit,
+                    tree,
+                    onto,
+                    batch,
+                    lead,
+                },
+            ) => {
+                if batch.len() < 2 {
+                    return refused();
+                }
+                self.candidate_ready(commit, tree, onto);
+                if let Some(c) = &mut self.s.candidate {
+                    c.batch = batch.clone();
+                    // The batch's tree holds other branches: whatever the branch passed alone
+                    // says nothing of it. Only the lead runs verify.
+                    c.status = CandidateStatus::Pending;
+                }
+                self.fx.retain(|e| !matches!(e, Effect::Verify { .. }));
+                if *lead {
+                    self.fx.push(Effect::Verify {
+                        commit: commit.clone(),
+                        purpose: VerifyPurpose::Candidate,
+                    });
+                }
+                Ok(())
+            }
+            (Status::Merging, Input::Bisect { group }) => {
+                if self.s.candidate.take().is_some() {
+                    self.fx.push(Effect::CancelJobs);
+                }
+                if let Some(slot) = &mut self.s.queue {
+                    slot.suspect = Some(group.clone());
+                }
+                Ok(())
+            }
+            (Status::Merging, Input::Acquit) => match &mut self.s.queue {
+                Some(slot) if slot.suspect.is_some() => {
+                    slot.suspect = None;
+                    Ok(())
+                }
+                _ => refused(),
+            },
             (Status::Merging, Input::Park { onto, files }) => {
                 if let Some(slot) = &mut self.s.queue {
                     slot.parked_on = Some(onto.clone());
@@ -65,12 +110,14 @@ impl Step {
                 true => Ok(()),
                 false => refused(),
             },
+            // A batch is never rechecked nor blamed as a whole: it is bisected.
             (Status::Merging, Input::Recheck) => match self.s.candidate.clone() {
                 Some(Candidate {
                     commit,
                     status: CandidateStatus::Failed { summary },
+                    batch,
                     ..
-                }) => {
+                }) if batch.is_empty() => {
                     if let Some(c) = &mut self.s.candidate {
                         c.status = CandidateStatus::Rechecking { summary };
                     }
@@ -85,8 +132,9 @@ impl Step {
             (Status::Merging, Input::Eject) => match self.s.candidate.clone() {
                 Some(Candidate {
                     status: CandidateStatus::FailedTwice { summary },
+                    batch,
                     ..
-                }) => {
+                }) if batch.is_empty() => {
                     self.s.candidate = None;
                     self.s.queue = None;
                     self.failed_attempt(format!(
@@ -140,6 +188,7 @@ impl Step {
             onto: onto.clone(),
             status,
             flaky: false,
+            batch: Vec::new(),
         });
         self.s.note = None;
         if let Some(slot) = &mut self.s.queue {

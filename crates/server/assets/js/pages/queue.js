@@ -80,6 +80,7 @@ function renderQueue(queue, reload) {
       queue.tip ? [' at ', h('code', {}, fmt.sha(queue.tip))] : null,
       queue.strategy ? ` · ${queue.strategy}` : null,
       queue.max_candidates ? ` · up to ${queue.max_candidates} candidates at once` : null,
+      queue.batch ? ` · batches: ${queue.batch === 'auto' ? `auto (up to ${queue.batch_now ?? '?'} branches now)` : `up to ${queue.batch}`}` : null,
       queue.remote ? [' · pushed to ', h('code', {}, queue.remote)] : null),
     h('div', { class: 'stats' },
       stat('In the train', m.in_train ?? queue.train.length),
@@ -90,9 +91,13 @@ function renderQueue(queue, reload) {
       stat('Landed · ejected · flaky', `${m.landed_total ?? 0} · ${m.ejected_total ?? 0} · ${m.flaky_total ?? 0}`)),
     queue.landing_now ? h('div', { class: 'panel notice' }, h('strong', {}, 'Landing now: '),
       `${fmt.sha(queue.landing_now.commit)}${queue.landing_now.tasks ? ` (${[].concat(queue.landing_now.tasks).map((t) => `#${t}`).join(', ')})` : ''}`) : null,
+    (queue.bisecting || []).map((b) => h('div', { class: 'panel notice queue-bisecting', dataset: { group: b.group } },
+      h('strong', {}, `Bisecting failed batch ${fmt.sha(b.group)}: `),
+      `suspects ${(b.suspects || []).map((t) => `#${t}`).join(' ')}`,
+      b.testing && b.testing.length ? ` · testing ${b.testing.map((t) => `#${t}`).join(' ')} now` : '')),
     h('section', { class: 'panel', id: 'queue-train' },
       h('div', { class: 'panel-head' }, h('h2', {}, 'The train'), h('span', { class: 'muted small' }, 'in landing order')),
-      queue.train.length ? h('ol', { class: 'queue-list' }, queue.train.map((e) => trainEntry(e))) : h('p', { class: 'muted' }, 'Nothing is waiting to land.')),
+      queue.train.length ? h('ol', { class: 'queue-list' }, trainItems(queue.train)) : h('p', { class: 'muted' }, 'Nothing is waiting to land.')),
     (queue.waiting || []).length ? h('section', { class: 'panel', id: 'queue-waiting' },
       h('div', { class: 'panel-head' }, h('h2', {}, 'Waiting to join'), h('span', { class: 'count' }, String(queue.waiting.length)),
         h('span', { class: 'muted small' }, 'in the order they join; move them to change it')),
@@ -133,6 +138,28 @@ function stat(name, value) {
   return h('div', { class: 'stat' }, h('div', { class: 'stat-value' }, String(value)), h('div', { class: 'stat-name' }, name));
 }
 
+/** The train's entries, each batch (tasks tested as one candidate) grouped under its heading. */
+function trainItems(train) {
+  const items = [];
+  for (let i = 0; i < train.length; i++) {
+    const e = train[i];
+    const batch = e.batch || [];
+    if (batch.length > 1 && batch[0] === e.task) {
+      const members = train.slice(i, i + batch.length);
+      items.push(h('li', { class: 'queue-batch', dataset: { batch: batch.join(' ') } },
+        h('div', { class: 'small' },
+          h('strong', {}, e.suspect ? 'Bisecting: ' : 'Batch: '),
+          `${batch.length} branches tested as one candidate`,
+          e.suspect ? ` (a part of failed batch ${fmt.sha(e.suspect)})` : ''),
+        h('ol', { class: 'queue-list' }, members.map((m) => trainEntry(m)))));
+      i += members.length - 1;
+    } else {
+      items.push(trainEntry(e));
+    }
+  }
+  return items;
+}
+
 function trainEntry(e, controls) {
   const c = e.candidate;
   return h('li', { dataset: { task: String(e.task) } },
@@ -142,6 +169,8 @@ function trainEntry(e, controls) {
     c ? h('span', { class: 'chip', title: `candidate ${c.commit} on ${c.onto}` }, `candidate ${fmt.sha(c.commit)}`) : null,
     e.ahead && e.ahead.length ? h('span', { class: 'muted small' }, `with ${e.ahead.map((t) => `#${t}`).join(' ')} ahead`) : null,
     e.verify_job_status ? h('span', { class: 'chip' }, `verify ${e.verify_job_status}`) : null,
+    e.lead ? h('span', { class: 'chip', title: 'runs the verify of its batch' }, 'runs verify') : null,
+    e.suspect ? h('span', { class: 'chip warn', title: `a suspect of failed batch ${e.suspect}` }, 'suspect') : null,
     e.waiting_on && e.waiting_on.length ? h('span', { class: 'muted small' }, `waits on ${e.waiting_on.map((t) => `#${t}`).join(' ')}`) : null,
     e.in_queue_ms != null ? h('span', { class: 'muted small' }, fmt.duration(e.in_queue_ms)) : null,
     e.place != null ? h('span', { class: 'chip', title: 'a person put it here' }, `placed ${e.place}`) : null,
