@@ -72,7 +72,8 @@ pub async fn stream(
         .into_stream(ctx.closing.clone());
     let plain = q.plain.is_some_and(|p| p != 0);
     let rendered = ctx.rendered();
-    let stream = events.map(move |event| Ok(to_sse(&event, plain, &rendered)));
+    let feed = ctx.feed().clone();
+    let stream = events.map(move |event| Ok(to_sse(&event, plain, &rendered, feed.head())));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -92,7 +93,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<Seq>, ApiError> {
     })
 }
 
-fn to_sse(event: &Event, plain: bool, rendered: &Rendered) -> SseEvent {
+fn to_sse(event: &Event, plain: bool, rendered: &Rendered, head: Option<Seq>) -> SseEvent {
     // The SSE framing forbids line breaks in the event name; kinds never have them, but the log
     // accepts any text.
     let kind: String = event
@@ -103,7 +104,7 @@ fn to_sse(event: &Event, plain: bool, rendered: &Rendered) -> SseEvent {
     // JSON text has no raw line breaks, so it fits one `data:` line.
     let sse = SseEvent::default()
         .id(event.seq.to_string())
-        .data(rendered.json(event));
+        .data(rendered.json(event, head));
     if plain { sse } else { sse.event(kind) }
 }
 
