@@ -41,6 +41,7 @@ pub use subscription::Subscription;
 
 use gaffer_core::{Event, Seq};
 use gaffer_store::{Change, EventFilter, Store};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast, watch};
@@ -48,15 +49,29 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How often the follower reads the store when nothing told it of a write, on a store that
-/// does not hear other processes (SQLite): the longest another process's event waits.
+/// does not hear other processes (SQLite), while events come (for [`FAST_FOR`] after the last
+/// event or wake): the longest another process's event waits then.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(10);
-/// The same on a store that hears every writer (PostgreSQL): a safety net only.
-pub const DEFAULT_HEARD_TICK: Duration = Duration::from_secs(1);
+/// How long the follower keeps its fast tick after the last event it read or the last wake;
+/// after that its tick doubles up to [`IDLE_TICK`].
+pub const FAST_FOR: Duration = Duration::from_secs(2);
+/// The longest tick of an idle follower on a store that does not hear other processes (or
+/// the fast tick, when that is longer).
+pub const IDLE_TICK: Duration = Duration::from_millis(500);
+/// The tick on a store that hears every writer (PostgreSQL): a safety net, and the only path
+/// while the store's listener is down.
+pub const DEFAULT_HEARD_TICK: Duration = Duration::from_millis(250);
 /// Events the broadcast holds for subscriptions that are behind; one further behind reads
 /// from the store.
-pub const DEFAULT_CAPACITY: usize = 4096;
+pub const DEFAULT_CAPACITY: usize = 1024;
+/// The bounds of [`FeedOptions::capacity`].
+pub const CAPACITY_RANGE: std::ops::RangeInclusive<usize> = 16..=65_536;
 /// Events read from the store at once.
 pub const DEFAULT_BATCH: usize = 500;
+/// The bounds of [`FeedOptions::batch`].
+pub const BATCH_RANGE: std::ops::RangeInclusive<usize> = 1..=10_000;
+/// The shortest tick: a zero tick must not spin.
+pub const MIN_TICK: Duration = Duration::from_millis(1);
 /// How long to wait after the store failed before reading it again.
 const BACKOFF: Duration = Duration::from_secs(1);
 
@@ -68,10 +83,25 @@ pub struct FeedOptions {
     pub tick: Duration,
     /// The follower's tick when it does.
     pub heard_tick: Duration,
-    /// Events held for subscriptions that are behind (at least 1).
+    /// Events held for subscriptions that are behind (within [`CAPACITY_RANGE`]).
     pub capacity: usize,
-    /// Events read from the store at once (at least 1).
+    /// Events read from the store at once (within [`BATCH_RANGE`]).
     pub batch: usize,
+}
+
+impl FeedOptions {
+    /// The options brought within their bounds: ticks of at least [`MIN_TICK`], capacity in
+    /// [`CAPACITY_RANGE`], batch in [`BATCH_RANGE`].
+    pub fn clamped(self) -> FeedOptions {
+        FeedOptions {
+            tick: self.tick.max(MIN_TICK),
+            heard_tick: self.heard_tick.max(MIN_TICK),
+            capacity: self
+                .capacity
+                .clamp(*CAPACITY_RANGE.start(), *CAPACITY_RANGE.end()),
+            batch: self.batch.clamp(*BATCH_RANGE.start(), *BATCH_RANGE.end()),
+        }
+    }
 }
 
 impl Default for FeedOptions {
@@ -117,6 +147,21 @@ pub(crate) struct Shared {
     wake: Arc<Notify>,
     closing: CancellationToken,
     follower: Mutex<Option<JoinHandle<()>>>,
+    /// The generation of the running follower, 0 when none runs: checked without the lock on
+    /// every `next`. The follower clears it when it ends, however it ends (a drop guard: its
+    /// runtime went away, or it panicked past its own recovery).
+    running: AtomicU64,
+    /// The last generation started (under the `follower` lock).
+    generation: AtomicU64,
+    /// Poked when the follower ends: subscriptions waiting on the broadcast start it again.
+    stopped: Notify,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The follower holds the feed only weakly; it ends at once rather than at its tick.
+        self.closing.cancel();
+    }
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,11 +178,7 @@ impl EventFeed {
     /// The feed of `store`. It registers a listener on the store (for as long as the store
     /// lives; it holds nothing of the feed but a weak reference).
     pub fn with_options(store: Arc<dyn Store>, options: FeedOptions) -> EventFeed {
-        let options = FeedOptions {
-            capacity: options.capacity.max(1),
-            batch: options.batch.max(1),
-            ..options
-        };
+        let options = options.clamped();
         let wake = Arc::new(Notify::new());
         let weak = Arc::downgrade(&wake);
         store.subscribe(Arc::new(move |change: Change| {
@@ -158,6 +199,9 @@ impl EventFeed {
                 wake,
                 closing: CancellationToken::new(),
                 follower: Mutex::new(None),
+                running: AtomicU64::new(0),
+                generation: AtomicU64::new(0),
+                stopped: Notify::new(),
             }),
         }
     }
@@ -191,38 +235,26 @@ impl EventFeed {
 
     /// Whether the follower is running now.
     pub fn is_following(&self) -> bool {
-        locked(&self.shared.follower)
-            .as_ref()
-            .is_some_and(|handle| !handle.is_finished())
+        self.shared.running.load(Ordering::Acquire) != 0
     }
 }
 
 impl Shared {
     /// Starts the follower on the current runtime unless it runs, or the feed is closed. A
-    /// follower whose runtime went away is started again, from where it was.
+    /// follower that ended (its runtime went away) is started again, from where it was.
     fn ensure_following(self: &Arc<Self>) {
-        if self.closing.is_cancelled() {
+        if self.running.load(Ordering::Acquire) != 0 || self.closing.is_cancelled() {
             return;
         }
         let mut follower = locked(&self.follower);
-        if follower
-            .as_ref()
-            .is_some_and(|handle| !handle.is_finished())
-        {
+        if self.running.load(Ordering::Acquire) != 0 {
             return;
         }
         // Subscriptions call this from their async `next`, so there is a runtime.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            *follower = Some(runtime.spawn(follower::follow(Arc::downgrade(self))));
-        }
-    }
-
-    /// The tick the follower keeps on this store.
-    fn tick(&self) -> Duration {
-        if self.store.hears_other_processes() {
-            self.options.heard_tick
-        } else {
-            self.options.tick
+            let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+            self.running.store(generation, Ordering::Release);
+            *follower = Some(runtime.spawn(follower::follow(Arc::downgrade(self), generation)));
         }
     }
 }

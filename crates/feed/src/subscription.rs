@@ -6,6 +6,7 @@ use gaffer_core::{Event, Seq};
 use gaffer_store::EventFilter;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +68,16 @@ impl Subscription {
                 self.catch_up().await?;
                 continue;
             };
+            let shared = &self.shared;
+            // Registered before the check, so that a follower ending after it still wakes
+            // this wait: then the loop starts it again.
+            let stopped = shared.stopped.notified();
+            if shared.running.load(Ordering::Acquire) == 0 {
+                continue;
+            }
             let received = tokio::select! {
-                () = self.shared.closing.cancelled() => return None,
+                () = shared.closing.cancelled() => return None,
+                () = stopped => continue,
                 received = live.recv() => received,
             };
             match received {
@@ -151,6 +160,9 @@ impl Subscription {
             known = known => known.ok()?,
         }
         let receiver = self.shared.sender.subscribe();
+        // An idle follower does not tick while nobody takes the broadcast: it must read from
+        // now on, for what the store does not announce.
+        self.shared.wake.notify_one();
         let (after, batch, filter) = (
             self.position,
             self.shared.options.batch,

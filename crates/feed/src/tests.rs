@@ -6,6 +6,8 @@ use gaffer_store::{NewProject, SqliteStore};
 use std::path::Path;
 use std::time::Instant;
 
+mod recovery;
+mod rigged;
 mod seam;
 
 /// How long a test waits for an event before failing.

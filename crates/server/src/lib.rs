@@ -35,8 +35,8 @@
 //! | `GET /api/tasks/{id}/events?after&limit` | the task's events |
 //! | `GET /api/runs/{id}` | one agent run |
 //! | `GET /api/runs/{id}/events?after&limit` | the run's events |
-//! | `GET /api/events?after&limit&task&run&kind` | the event log (`kind` is a prefix) |
-//! | `GET /api/events/stream?after&task&run&kind&plain` | the event log as SSE, replay then live |
+//! | `GET /api/events?after&limit&task&run&kind` | the project's event log (`kind` is a prefix) |
+//! | `GET /api/events/stream?after&task&run&kind&plain` | the project's event log as SSE, replay then live |
 //! | `GET /api/events/recent?limit` | `{"last_seq", "events"}`: the end of the log, to stream on from |
 //! | `GET /api/usage` | tokens and cost of the project's runs |
 //! | `GET /api/usage/breakdown?by=task\|role\|model\|agent\|day` | `{"by", "rows"}`: usage per value, highest cost first |

@@ -23,11 +23,20 @@ struct Recent {
 
 impl Rendered {
     /// `event` as a `ReadableEvent` in JSON (one line: JSON text has no raw line breaks).
-    pub fn json(&self, event: &Event) -> Arc<str> {
+    /// `head` is the last event the daemon's feed read: only events near it are kept, so that
+    /// a stream replaying the old log (`?after=0`) does not push the live events out.
+    pub fn json(&self, event: &Event, head: Option<Seq>) -> Arc<str> {
         if let Some(json) = self.locked().by_seq.get(&event.seq) {
             return Arc::clone(json);
         }
         let json: Arc<str> = render(event).into();
+        let oldest_kept = head.map_or(i64::MIN, |head| {
+            head.0
+                .saturating_sub(i64::try_from(KEPT).unwrap_or(i64::MAX))
+        });
+        if event.seq.0 <= oldest_kept {
+            return json;
+        }
         let mut recent = self.locked();
         let Recent { by_seq, order } = &mut *recent;
         if let Entry::Vacant(slot) = by_seq.entry(event.seq) {
@@ -76,15 +85,36 @@ mod tests {
     #[test]
     fn each_event_is_rendered_once_and_the_cache_stays_bounded() {
         let rendered = Rendered::default();
-        let first = rendered.json(&event(1));
-        assert!(Arc::ptr_eq(&first, &rendered.json(&event(1))));
+        let first = rendered.json(&event(1), Some(Seq(1)));
+        assert!(Arc::ptr_eq(&first, &rendered.json(&event(1), Some(Seq(1)))));
         assert!(first.contains("\"seq\":1"), "{first}");
         for seq in 2..=(KEPT as i64 + 10) {
-            rendered.json(&event(seq));
+            rendered.json(&event(seq), Some(Seq(seq)));
         }
         let recent = rendered.locked();
         assert_eq!(recent.by_seq.len(), KEPT);
         assert_eq!(recent.order.len(), KEPT);
         assert!(!recent.by_seq.contains_key(&Seq(1)));
+    }
+
+    #[test]
+    fn a_replay_of_old_events_does_not_push_out_the_live_ones() {
+        let rendered = Rendered::default();
+        let head = KEPT as i64 * 10;
+        let live: Vec<Arc<str>> = (head - 100..=head)
+            .map(|seq| rendered.json(&event(seq), Some(Seq(head))))
+            .collect();
+        // A stream replaying the log from the start.
+        for seq in 1..=(KEPT as i64 * 2) {
+            let json = rendered.json(&event(seq), Some(Seq(head)));
+            assert!(json.contains(&format!("\"seq\":{seq}")));
+        }
+        for (seq, json) in (head - 100..=head).zip(&live) {
+            assert!(Arc::ptr_eq(
+                json,
+                &rendered.json(&event(seq), Some(Seq(head)))
+            ));
+        }
+        assert_eq!(rendered.locked().by_seq.len(), 101);
     }
 }

@@ -7,7 +7,7 @@ use crate::state::Ctx;
 use axum::Json;
 use axum::extract::State;
 use gaffer_api::{ReadableEvent, readable};
-use gaffer_core::{RunId, TaskId};
+use gaffer_core::{ProjectId, RunId, TaskId};
 use gaffer_store::EventFilter;
 use serde::Deserialize;
 
@@ -32,9 +32,11 @@ impl EventsQuery {
         }
     }
 
-    pub fn filter(&self) -> EventFilter {
+    /// The filter of the query within `project`: a daemon serves its own project's events, not
+    /// those of every project on a shared store.
+    pub fn filter(&self, project: ProjectId) -> EventFilter {
         EventFilter {
-            project: None,
+            project: Some(project),
             task: self.task.map(TaskId),
             run: self.run.map(RunId),
             kind_prefix: self.kind.clone().filter(|k| !k.is_empty()),
@@ -48,7 +50,7 @@ pub async fn list(
     State(ctx): State<Ctx>,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Vec<ReadableEvent>>, ApiError> {
-    let (page, filter) = (q.page(), q.filter());
+    let (page, filter) = (q.page(), q.filter(ctx.board().project().id));
     let events = ctx
         .blocking(move |board| Ok(board.events_after(page.after(), page.limit(), &filter)?))
         .await?;

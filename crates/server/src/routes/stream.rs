@@ -10,7 +10,8 @@
 //!
 //! Where it starts: after the `Last-Event-ID` header when present (a browser's `EventSource`
 //! sends it when it reconnects), else after `?after=N`, else at the end of the log (only new
-//! events). It replays what is stored after that point, then goes live, without gap or
+//! events; a position beyond the log's end is taken as the end). Only the daemon's project's
+//! events are sent (a shared store holds other projects' too), as on `GET /api/events`. It replays what is stored after that point, then goes live, without gap or
 //! duplicate: each stream is a subscription to the daemon's one follower of the event log
 //! ([`gaffer_feed::EventFeed`]), which pushes an event to every stream the moment it is
 //! committed. `?task=ID`, `?run=ID` and `?kind=prefix` narrow it as on
@@ -55,13 +56,19 @@ pub async fn stream(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let end = ctx.blocking(|board| Ok(board.last_seq()?)).await?;
+    // A position beyond the log's end (a client that saw another board, a log restored from
+    // an older copy) would pass over the next events until the log reached it: the stream
+    // starts at the end instead.
     let after = match (last_event_id(&headers)?, q.after) {
         (Some(seq), _) => seq,
         (None, Some(after)) => Seq(after),
-        (None, None) => ctx.blocking(|board| Ok(board.last_seq()?)).await?,
-    };
+        (None, None) => end,
+    }
+    .min(end);
+    // The daemon's own project only: a shared store holds other projects' events too.
     let filter = EventFilter {
-        project: None,
+        project: Some(ctx.board().project().id),
         task: q.task.map(TaskId),
         run: q.run.map(RunId),
         kind_prefix: q.kind.filter(|k| !k.is_empty()),
@@ -72,7 +79,8 @@ pub async fn stream(
         .into_stream(ctx.closing.clone());
     let plain = q.plain.is_some_and(|p| p != 0);
     let rendered = ctx.rendered();
-    let stream = events.map(move |event| Ok(to_sse(&event, plain, &rendered)));
+    let feed = ctx.feed().clone();
+    let stream = events.map(move |event| Ok(to_sse(&event, plain, &rendered, feed.head())));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -92,7 +100,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<Seq>, ApiError> {
     })
 }
 
-fn to_sse(event: &Event, plain: bool, rendered: &Rendered) -> SseEvent {
+fn to_sse(event: &Event, plain: bool, rendered: &Rendered, head: Option<Seq>) -> SseEvent {
     // The SSE framing forbids line breaks in the event name; kinds never have them, but the log
     // accepts any text.
     let kind: String = event
@@ -103,7 +111,7 @@ fn to_sse(event: &Event, plain: bool, rendered: &Rendered) -> SseEvent {
     // JSON text has no raw line breaks, so it fits one `data:` line.
     let sse = SseEvent::default()
         .id(event.seq.to_string())
-        .data(rendered.json(event));
+        .data(rendered.json(event, head));
     if plain { sse } else { sse.event(kind) }
 }
 

@@ -261,10 +261,13 @@ fn other_process_writer() {
         return;
     };
     let store = gaffer_store::SqliteStore::open_default(std::path::Path::new(&path)).unwrap();
+    // The daemon's project: its stream holds only that project's events.
+    let project = gaffer_store::Store::projects(&store).unwrap()[0].id;
     let event = gaffer_core::NewEvent::new(
         "test.other_process",
         serde_json::json!({ "said": "hello from another process" }),
-    );
+    )
+    .project(project);
     gaffer_store::Store::append_events(&store, &[event]).unwrap();
 }
 
@@ -351,4 +354,69 @@ async fn resuming_with_after_repeats_nothing() {
     let live = again.next().await.unwrap();
     assert_eq!(live.data["task"], id);
     again.quiet(Duration::from_millis(300)).await;
+}
+
+/// Another project on the same store (a shared PostgreSQL board) writes events: this daemon's
+/// stream and list hold only its own project's.
+#[tokio::test]
+async fn the_stream_and_the_list_hold_only_the_daemons_project() {
+    let api = Api::new();
+    api.add_task("Mine").await;
+    let store = api.board().store();
+    let other = store
+        .upsert_project(&gaffer_store::NewProject {
+            name: "other".into(),
+            root: "/elsewhere".into(),
+            target: "main".into(),
+        })
+        .unwrap();
+    let foreign: Vec<i64> = store
+        .append_events(&[
+            gaffer_core::NewEvent::new("task.created", serde_json::json!({})).project(other.id),
+            gaffer_core::NewEvent::new("stray", serde_json::json!({})),
+        ])
+        .unwrap()
+        .iter()
+        .map(|e| e.seq.0)
+        .collect();
+    let listed = api.event_seqs().await;
+    assert!(!listed.is_empty());
+    assert!(
+        listed.iter().all(|seq| !foreign.contains(seq)),
+        "{listed:?} holds one of {foreign:?}"
+    );
+
+    let mut reader = Reader::open(&api, "/api/events/stream?after=0", None).await;
+    assert_eq!(ids(&reader.take(listed.len()).await), listed);
+    let id = api.add_task("Live").await;
+    let live = reader.next().await.unwrap();
+    assert_eq!(live.data["task"], id);
+    assert!(live.id > foreign[1]);
+    store
+        .append_events(&[
+            gaffer_core::NewEvent::new("task.created", serde_json::json!({})).project(other.id),
+        ])
+        .unwrap();
+    reader.quiet(Duration::from_millis(300)).await;
+}
+
+/// A position beyond the log's end (the client saw another board, or the log was restored
+/// from an older copy) starts the stream at the end rather than passing over what comes.
+#[tokio::test]
+async fn a_position_beyond_the_end_starts_at_the_end() {
+    let api = Api::new();
+    api.add_task("Old").await;
+    let stored = api.event_seqs().await;
+    for (uri, header) in [
+        ("/api/events/stream", Some("1000000")),
+        ("/api/events/stream?after=1000000", None),
+    ] {
+        let mut reader = Reader::open(&api, uri, header).await;
+        reader.quiet(Duration::from_millis(100)).await;
+        let id = api.add_task("New").await;
+        let first = reader.next().await.unwrap();
+        assert_eq!(first.event, "task.created");
+        assert_eq!(first.data["task"], id);
+        assert!(first.id > *stored.last().unwrap());
+    }
 }
