@@ -252,27 +252,22 @@ async fn the_stream_ends_on_shutdown() {
 /// database, which it writes to.
 const WRITER_DB: &str = "GAFFER_API_TEST_WRITER_DB";
 
-/// Run by `events_from_another_process_arrive_promptly` in a process of its own: another
-/// process (the CLI, say) writing the board's SQLite file while the daemon runs.
-#[test]
-#[ignore = "run by another test, in its own process"]
-fn other_process_writer() {
-    let Some(path) = std::env::var_os(WRITER_DB) else {
-        return;
-    };
-    let store = gaffer_store::SqliteStore::open_default(std::path::Path::new(&path)).unwrap();
-    // The daemon's project: its stream holds only that project's events.
-    let project = gaffer_store::Store::projects(&store).unwrap()[0].id;
-    let event = gaffer_core::NewEvent::new(
-        "test.other_process",
-        serde_json::json!({ "said": "hello from another process" }),
-    )
-    .project(project);
-    gaffer_store::Store::append_events(&store, &[event]).unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_from_another_process_arrive_promptly() {
+    // Started again by itself in a process of its own, it is the other process (the CLI, say)
+    // writing the board's SQLite file while the daemon runs.
+    if let Some(path) = std::env::var_os(WRITER_DB) {
+        let store = gaffer_store::SqliteStore::open_default(std::path::Path::new(&path)).unwrap();
+        // The daemon's project: its stream holds only that project's events.
+        let project = gaffer_store::Store::projects(&store).unwrap()[0].id;
+        let event = gaffer_core::NewEvent::new(
+            "test.other_process",
+            serde_json::json!({ "said": "hello from another process" }),
+        )
+        .project(project);
+        gaffer_store::Store::append_events(&store, &[event]).unwrap();
+        return;
+    }
     let api = Api::new();
     let mut reader = Reader::open(&api, "/api/events/stream", None).await;
     // The stream is live (its follower runs) before the other process writes.
@@ -283,8 +278,7 @@ async fn events_from_another_process_arrive_promptly() {
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "stream::other_process_writer",
-            "--ignored",
+            "stream::events_from_another_process_arrive_promptly",
             "--quiet",
         ])
         .env(WRITER_DB, api.board().paths().database())
