@@ -5,7 +5,7 @@
 //! [queue]
 //! strategy = "merge"          # or "rebase": each branch lands as one commit on top
 //! max_candidates = 8          # candidates tested at once, each on top of those ahead; 1 = serial
-//! batch = "auto"              # branches tested together as one candidate: a number (1 = one
+//! batch = "auto"              # default 1; branches tested together as one candidate: a number (1 = one
 //!                             # candidate per branch) or "auto" (from the heavy slots, the
 //!                             # queue's length and its recent failures)
 //!
@@ -73,7 +73,7 @@ pub struct QueueSettings {
     /// `1..=64`; 1 is a serial queue. Default: 8.
     pub max_candidates: usize,
     /// How many branches may be tested together as one candidate (a batch, bisected when it
-    /// fails). Default: auto.
+    /// fails). Default: 1 (no batches); `"auto"` batches when it pays.
     pub batch: QueueBatch,
 }
 
@@ -84,17 +84,24 @@ pub struct QueueSettings {
 /// queue finds the guilty branch by bisection (halves, tested on top of each other where the
 /// heavy slots allow). Batching pays when verify is the bottleneck: fewer heavy slots than
 /// branches waiting, and few branches that fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueBatch {
     /// Batch only while more branches wait than the heavy slots can test one by one: up to the
     /// branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most 1/p for a
     /// share p of recent branches failing (the engine estimates it, with a prior), none from a
     /// third up; one per candidate otherwise (exactly the train of `batch = 1`).
-    #[default]
     Auto,
-    /// At most this many branches per candidate, `1..=64`; 1: one candidate per branch.
+    /// At most this many branches per candidate, `1..=64`; 1 (the default): one candidate per
+    /// branch.
     Fixed(usize),
+}
+
+impl Default for QueueBatch {
+    /// One candidate per branch: batching is asked for (`batch = "auto"` or a number).
+    fn default() -> Self {
+        QueueBatch::Fixed(1)
+    }
 }
 
 /// The largest batch `batch = "auto"` makes.
@@ -152,7 +159,7 @@ impl Default for QueueSettings {
         QueueSettings {
             strategy: QueueStrategy::Merge,
             max_candidates: 8,
-            batch: QueueBatch::Auto,
+            batch: QueueBatch::Fixed(1),
         }
     }
 }

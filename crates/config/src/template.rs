@@ -164,7 +164,7 @@ const REST: &str = r#"
 # to find the guilty branch when it fails: a number (1: each branch alone) or "auto" (only
 # while more branches wait than the heavy slots can test one by one; smaller batches as more
 # branches fail).
-# batch = "auto"
+# batch = 1
 
 [host]
 # Verify runs at once on this machine, for the queue and the coders together (default: CPUs).

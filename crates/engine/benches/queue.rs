@@ -7,7 +7,7 @@
 //!
 //! - **One heavy slot** (`host.heavy_slots = 1`, a project whose tests use every core): the
 //!   serial queue (`queue.max_candidates = 1`, `queue.batch = 1`) against the batching queue
-//!   (the defaults: `max_candidates = 8`, `batch = "auto"`: several branches tested as one
+//!   (`max_candidates = 8`, `batch = "auto"`: several branches tested as one
 //!   candidate, bisected when it fails).
 //! - **Two heavy slots**: the serial queue, the speculative train of one branch per candidate
 //!   (`max_candidates = 8`, `batch = 1`: the queue before batches) and the batching queue.
@@ -311,7 +311,7 @@ fn main() -> Result<()> {
     );
     println!(
         "  serial: max_candidates = 1, batch = 1; train: max_candidates = {TRAIN}, batch = 1; \
-         batching: max_candidates = {TRAIN}, batch = \"auto\" (the defaults)"
+         batching: max_candidates = {TRAIN}, batch = \"auto\""
     );
     let mut failures = Vec::new();
     for slots in parts {
