@@ -369,3 +369,26 @@ fn a_new_slot_cut_off_while_it_filled_is_filled_by_reconcile_and_reused() {
         }
     );
 }
+
+#[test]
+fn a_changed_gitattributes_rewrites_files_whose_blob_did_not_change() {
+    let repo = rich_repo();
+    repo.write("text.txt", "one\ntwo\n");
+    let first = oid(&repo.commit_all("text"));
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    repo.write(".gitattributes", "text.txt text eol=crlf\n");
+    let second = oid(&repo.commit_all("crlf"));
+    let t2 = wts.checkout("t2", "gaffer/t2", &second).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 1);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(fs::read(t2.join("text.txt")).unwrap(), b"one\r\ntwo\r\n");
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}

@@ -199,9 +199,32 @@ impl Worktrees {
         if from == to {
             return Ok(());
         }
-        GitCommand::new(path, self.git.env())
+        let env = self.git.env();
+        GitCommand::new(path, env)
             .args(["read-tree", "-m", "-u", from.as_str(), to.as_str()])
             .run()?;
+        // A changed `.gitattributes` changes how files whose blob did not change are written
+        // (line endings, filters, `ident`); the two-tree merge leaves those as they were, so
+        // then every file is written again: without an index, `reset --hard` writes them all.
+        let changed = GitCommand::new(path, env)
+            .args(["diff-tree", "-r", "--name-only", "--no-commit-id"])
+            .args([from.as_str(), to.as_str()])
+            .run()?;
+        let attributes_changed = changed
+            .lines()
+            .any(|p| p == ".gitattributes" || p.ends_with("/.gitattributes"));
+        if attributes_changed {
+            let index = GitCommand::new(path, env)
+                .args(["rev-parse", "--path-format=absolute", "--git-path", "index"])
+                .run()?;
+            let index = PathBuf::from(index.trim());
+            if index.symlink_metadata().is_ok() {
+                super::remove_path(&index)?;
+            }
+            GitCommand::new(path, env)
+                .args(["reset", "-q", "--hard", to.as_str()])
+                .run()?;
+        }
         Ok(())
     }
 }
