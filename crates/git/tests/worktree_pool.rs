@@ -392,3 +392,26 @@ fn a_changed_gitattributes_rewrites_files_whose_blob_did_not_change() {
         ""
     );
 }
+
+#[test]
+fn two_checkouts_of_the_same_task_at_once_make_one_worktree() {
+    // Both fill a fresh slot with the lock let go; the second must not move its slot into
+    // the worktree the first made.
+    let repo = TestRepo::with_files(2_000);
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| wts.checkout("t1", "gaffer/t1", &start));
+        let b = scope.spawn(|| wts.checkout("t1", "gaffer/t1", &start));
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert_eq!(a, b);
+    assert_eq!(repo.git_in(&a, &["status", "--porcelain", "--ignored"]), "");
+    let on_branch = open(&repo)
+        .worktrees()
+        .unwrap()
+        .into_iter()
+        .filter(|wt| wt.branch.as_deref() == Some("gaffer/t1"))
+        .count();
+    assert_eq!(on_branch, 1);
+}

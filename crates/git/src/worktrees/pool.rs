@@ -119,7 +119,7 @@ impl Worktrees {
     }
 
     /// Records that the slot at `path` (number `number`) is a clean checkout of `head`.
-    fn mark_ready(&self, number: u64, head: &Oid) -> Result<()> {
+    pub(super) fn mark_ready(&self, number: u64, head: &Oid) -> Result<()> {
         let dir = self.ready_dir();
         fs::create_dir_all(&dir).map_err(|e| GitError::io("create", &dir, e))?;
         let mark = self.mark_of(number);
