@@ -415,3 +415,52 @@ fn two_checkouts_of_the_same_task_at_once_make_one_worktree() {
         .count();
     assert_eq!(on_branch, 1);
 }
+
+#[test]
+fn skip_worktree_and_assume_unchanged_entries_do_not_survive_the_pool() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    repo.git_in(&t1, &["update-index", "--skip-worktree", "src/lib.rs"]);
+    fs::write(t1.join("src/lib.rs"), "hidden by skip-worktree\n").unwrap();
+    repo.git_in(&t1, &["update-index", "--assume-unchanged", "run.sh"]);
+    fs::write(t1.join("run.sh"), "hidden by assume-unchanged\n").unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 1);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["ls-files", "-v"]),
+        repo.git_in(&fresh, &["ls-files", "-v"])
+    );
+}
+
+#[test]
+fn a_submodule_directory_is_emptied_in_the_pool() {
+    let repo = rich_repo();
+    let target = repo.head();
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{target},sub"),
+    ]);
+    repo.git(&["commit", "-qm", "gitlink"]);
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    // Files in a submodule's directory (a populated submodule, with its `.git`, cannot be
+    // moved by `git worktree move` at all: such a worktree is never pooled).
+    fs::write(t1.join("sub/inner.txt"), "from the previous task\n").unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 1);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+}

@@ -175,14 +175,47 @@ impl Worktrees {
     pub(super) fn reset_slot(&self, slot: &Slot) -> Result<()> {
         let env = self.git.env();
         let dir = &slot.path;
-        GitCommand::new(dir, env)
-            .args(["reset", "-q", "--hard", "HEAD"])
-            .run()?;
-        GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
         let admin = GitCommand::new(dir, env)
             .args(["rev-parse", "--absolute-git-dir"])
             .run()?;
         let admin = PathBuf::from(admin.trim());
+        // `skip-worktree` and `assume-unchanged` entries survive `reset --hard` (and the files
+        // behind them are not rewritten): such an index is dropped and rebuilt from HEAD;
+        // files it tracked that HEAD does not are then untracked, and cleaned below.
+        let flagged = GitCommand::new(dir, env).args(["ls-files", "-v"]).run()?;
+        let flagged = flagged.lines().any(|line| {
+            line.chars()
+                .next()
+                .is_some_and(|tag| tag == 'S' || tag.is_ascii_lowercase())
+        });
+        if flagged {
+            let index = admin.join("index");
+            if index.symlink_metadata().is_ok() {
+                super::remove_path(&index)?;
+            }
+        }
+        GitCommand::new(dir, env)
+            .args(["reset", "-q", "--hard", "HEAD"])
+            .run()?;
+        GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
+        // A submodule's directory (a gitlink) is left alone by both: emptied, as a fresh
+        // checkout has it.
+        let staged = GitCommand::new(dir, env)
+            .args(["ls-files", "-s", "-z"])
+            .run()?;
+        for entry in staged.split('\0') {
+            let Some((meta, rel)) = entry.split_once('\t') else {
+                continue;
+            };
+            if !meta.starts_with("160000 ") {
+                continue;
+            }
+            let sub = dir.join(rel);
+            if sub.symlink_metadata().is_ok() {
+                super::remove_path(&sub)?;
+                fs::create_dir(&sub).map_err(|e| GitError::io("create", &sub, e))?;
+            }
+        }
         for name in OPERATION_STATE {
             let state = admin.join(name);
             if state.symlink_metadata().is_ok() {
