@@ -464,3 +464,24 @@ fn a_submodule_directory_is_emptied_in_the_pool() {
         .unwrap();
     assert_eq!(snapshot(&t2), snapshot(&fresh));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worktree_a_process_still_runs_in_is_not_pooled() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(&t1)
+        .spawn()
+        .unwrap();
+    let released = wts.release("t1", "gaffer/t1", true);
+    let _ = child.kill();
+    let _ = child.wait();
+    released.unwrap();
+    assert!(!ready_mark(&wts, 0).exists());
+    wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 0, "the slot was not kept");
+}

@@ -175,6 +175,14 @@ impl Worktrees {
     pub(super) fn reset_slot(&self, slot: &Slot) -> Result<()> {
         let env = self.git.env();
         let dir = &slot.path;
+        // A process the task left running there (a build, a server) could write into the
+        // slot after its reset, and so into the next task's worktree: such a slot is not kept.
+        if let Some(pid) = process_in(dir) {
+            return Err(GitError::PathInUse {
+                path: dir.clone(),
+                reason: format!("process {pid} is still running in it"),
+            });
+        }
         let admin = GitCommand::new(dir, env)
             .args(["rev-parse", "--absolute-git-dir"])
             .run()?;
@@ -260,4 +268,32 @@ impl Worktrees {
         }
         Ok(())
     }
+}
+
+/// A process (other than this one) whose working directory or root is under `dir`, if any.
+/// Best effort, from `/proc`: always `None` where there is none.
+fn process_in(dir: &Path) -> Option<u32> {
+    let dir = canonical(dir);
+    let entries = fs::read_dir("/proc").ok()?;
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        for link in ["cwd", "root"] {
+            if let Ok(target) = fs::read_link(entry.path().join(link))
+                && target.starts_with(&dir)
+            {
+                return Some(pid);
+            }
+        }
+    }
+    None
 }
