@@ -485,3 +485,25 @@ fn a_worktree_a_process_still_runs_in_is_not_pooled() {
     wts.checkout("t2", "gaffer/t2", &start).unwrap();
     assert_eq!(wts.checkout_counts().reused, 0, "the slot was not kept");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_mark_from_another_boot_is_not_trusted() {
+    // After a power loss the slot's files may not be what the mark says.
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let mark = fs::read_to_string(ready_mark(&wts, 0)).unwrap();
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert!(mark.contains(boot.trim()), "{mark:?}");
+    let head = mark.lines().next().unwrap();
+    fs::write(
+        ready_mark(&wts, 0),
+        format!("{head}\n00000000-0000-0000-0000-000000000000\n"),
+    )
+    .unwrap();
+    wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 0);
+}

@@ -94,13 +94,19 @@ impl Worktrees {
         Ok(slots)
     }
 
-    /// Whether the slot's mark names the commit it is at: it was reset there and nothing
-    /// touched it since.
+    /// Whether the slot's mark names the commit it is at and was written since the machine
+    /// last booted: it was reset there and nothing touched it since (files written before a
+    /// power loss may not have reached the disk, whatever the mark says).
     pub(super) fn is_ready(&self, slot: &Slot) -> bool {
         let Some(head) = &slot.head else {
             return false;
         };
-        fs::read_to_string(self.mark_of(slot.number)).is_ok_and(|mark| mark.trim() == head.as_str())
+        let Ok(mark) = fs::read_to_string(self.mark_of(slot.number)) else {
+            return false;
+        };
+        let mut lines = mark.lines();
+        lines.next().map(str::trim) == Some(head.as_str())
+            && lines.next().map(str::trim).unwrap_or("") == boot_id().unwrap_or_default()
     }
 
     /// The first ready slot, if any.
@@ -124,7 +130,8 @@ impl Worktrees {
         fs::create_dir_all(&dir).map_err(|e| GitError::io("create", &dir, e))?;
         let mark = self.mark_of(number);
         let tmp = dir.join(format!(".{number}.tmp"));
-        fs::write(&tmp, format!("{}\n", head.as_str()))
+        let boot = boot_id().unwrap_or_default();
+        fs::write(&tmp, format!("{}\n{boot}\n", head.as_str()))
             .map_err(|e| GitError::io("write", &tmp, e))?;
         fs::rename(&tmp, &mark).map_err(|e| GitError::io("rename", &tmp, e))
     }
@@ -296,4 +303,10 @@ fn process_in(dir: &Path) -> Option<u32> {
         }
     }
     None
+}
+
+/// This boot of the machine (Linux), to tell marks written before a restart.
+fn boot_id() -> Option<String> {
+    let id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(id.trim().to_owned())
 }
