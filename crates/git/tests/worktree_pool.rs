@@ -309,11 +309,14 @@ fn a_checkout_waits_for_a_slot_being_reset_rather_than_making_a_fresh_one() {
     let repo = TestRepo::with_files(2_000);
     let start = oid(&repo.head());
     let wts = manager(&repo, "pooled", 1);
-    wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
     std::thread::scope(|scope| {
         let releasing = scope.spawn(|| wts.release("t1", "gaffer/t1", true).unwrap());
-        // Whether the release has parked the slot yet or not, the checkout ends with a clean
-        // worktree; when it has, it is the slot.
+        // Once the worktree has left its path it is parked (under the lock, which the release
+        // holds until the slot counts as being reset): the checkout waits for it.
+        while t1.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
         releasing.join().unwrap();
         assert_eq!(
@@ -321,6 +324,7 @@ fn a_checkout_waits_for_a_slot_being_reset_rather_than_making_a_fresh_one() {
             ""
         );
     });
+    assert_eq!(wts.checkout_counts().reused, 1);
 }
 
 #[test]

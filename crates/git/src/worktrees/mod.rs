@@ -349,14 +349,17 @@ impl Worktrees {
             let reset = self.reset_slot(&slot);
             let mut guard = self.guard();
             guard.resetting -= 1;
+            let mut removed = Ok(());
             if let Err(e) = &reset {
                 // A slot that cannot be made clean is not kept.
                 tracing::warn!(slot = %slot.path.display(), error = %e, "cannot reset pool slot; removing it");
                 let _ = self.unmark(slot.number);
-                self.remove_worktree(&slot.path)?;
+                removed = self.remove_worktree(&slot.path);
             }
             drop(guard);
+            // Whatever happened, a checkout waiting for this reset must hear that it ended.
             self.settled.notify_all();
+            removed?;
         }
         Ok(())
     }
