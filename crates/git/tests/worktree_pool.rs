@@ -309,11 +309,14 @@ fn a_checkout_waits_for_a_slot_being_reset_rather_than_making_a_fresh_one() {
     let repo = TestRepo::with_files(2_000);
     let start = oid(&repo.head());
     let wts = manager(&repo, "pooled", 1);
-    wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
     std::thread::scope(|scope| {
         let releasing = scope.spawn(|| wts.release("t1", "gaffer/t1", true).unwrap());
-        // Whether the release has parked the slot yet or not, the checkout ends with a clean
-        // worktree; when it has, it is the slot.
+        // Once the worktree has left its path it is parked (under the lock, which the release
+        // holds until the slot counts as being reset): the checkout waits for it.
+        while t1.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
         releasing.join().unwrap();
         assert_eq!(
@@ -321,6 +324,7 @@ fn a_checkout_waits_for_a_slot_being_reset_rather_than_making_a_fresh_one() {
             ""
         );
     });
+    assert_eq!(wts.checkout_counts().reused, 1);
 }
 
 #[test]
@@ -368,4 +372,142 @@ fn a_new_slot_cut_off_while_it_filled_is_filled_by_reconcile_and_reused() {
             reused: 1
         }
     );
+}
+
+#[test]
+fn a_changed_gitattributes_rewrites_files_whose_blob_did_not_change() {
+    let repo = rich_repo();
+    repo.write("text.txt", "one\ntwo\n");
+    let first = oid(&repo.commit_all("text"));
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    repo.write(".gitattributes", "text.txt text eol=crlf\n");
+    let second = oid(&repo.commit_all("crlf"));
+    let t2 = wts.checkout("t2", "gaffer/t2", &second).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 1);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(fs::read(t2.join("text.txt")).unwrap(), b"one\r\ntwo\r\n");
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn two_checkouts_of_the_same_task_at_once_make_one_worktree() {
+    // Both fill a fresh slot with the lock let go; the second must not move its slot into
+    // the worktree the first made.
+    let repo = TestRepo::with_files(2_000);
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| wts.checkout("t1", "gaffer/t1", &start));
+        let b = scope.spawn(|| wts.checkout("t1", "gaffer/t1", &start));
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert_eq!(a, b);
+    assert_eq!(repo.git_in(&a, &["status", "--porcelain", "--ignored"]), "");
+    let on_branch = open(&repo)
+        .worktrees()
+        .unwrap()
+        .into_iter()
+        .filter(|wt| wt.branch.as_deref() == Some("gaffer/t1"))
+        .count();
+    assert_eq!(on_branch, 1);
+}
+
+#[test]
+fn skip_worktree_and_assume_unchanged_entries_do_not_survive_the_pool() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    repo.git_in(&t1, &["update-index", "--skip-worktree", "src/lib.rs"]);
+    fs::write(t1.join("src/lib.rs"), "hidden by skip-worktree\n").unwrap();
+    repo.git_in(&t1, &["update-index", "--assume-unchanged", "run.sh"]);
+    fs::write(t1.join("run.sh"), "hidden by assume-unchanged\n").unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 1);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["ls-files", "-v"]),
+        repo.git_in(&fresh, &["ls-files", "-v"])
+    );
+}
+
+#[test]
+fn a_submodule_directory_is_emptied_in_the_pool() {
+    let repo = rich_repo();
+    let target = repo.head();
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{target},sub"),
+    ]);
+    repo.git(&["commit", "-qm", "gitlink"]);
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    // Files in a submodule's directory (a populated submodule, with its `.git`, cannot be
+    // moved by `git worktree move` at all: such a worktree is never pooled).
+    fs::write(t1.join("sub/inner.txt"), "from the previous task\n").unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 1);
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worktree_a_process_still_runs_in_is_not_pooled() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(&t1)
+        .spawn()
+        .unwrap();
+    let released = wts.release("t1", "gaffer/t1", true);
+    let _ = child.kill();
+    let _ = child.wait();
+    released.unwrap();
+    assert!(!ready_mark(&wts, 0).exists());
+    wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 0, "the slot was not kept");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_mark_from_another_boot_is_not_trusted() {
+    // After a power loss the slot's files may not be what the mark says.
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    wts.release("t1", "gaffer/t1", true).unwrap();
+    let mark = fs::read_to_string(ready_mark(&wts, 0)).unwrap();
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert!(mark.contains(boot.trim()), "{mark:?}");
+    let head = mark.lines().next().unwrap();
+    fs::write(
+        ready_mark(&wts, 0),
+        format!("{head}\n00000000-0000-0000-0000-000000000000\n"),
+    )
+    .unwrap();
+    wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    assert_eq!(wts.checkout_counts().reused, 0);
 }

@@ -64,15 +64,52 @@ pub(crate) fn checkout_named(
             None => board.landing()?.base(board)?.0,
         },
     };
+    // A candidate's verify leaves the task's worktree detached (at the candidate, tracked files
+    // forced, untracked ones but not ignored ones cleaned). `Worktrees::checkout` takes any
+    // detached worktree at a task's path for a take cut off by a crash and makes it right with
+    // `clean -ffdx`, which deletes the build outputs `verify.setup` made while its marker
+    // stays. A worktree setup ran in is not a slot cut off mid-take: it goes back on its
+    // branch the way verify left it, ignored files kept.
+    let detached = existed && detached_worktree(board, &path)?;
+    let put_back = detached
+        && setup_marker(board, &path).exists()
+        && board
+            .worktrees
+            .exclusive(|| put_back_on_branch(board, &path, branch))?;
     let path = board
         .phases
         .time(crate::phases::Phase::WorktreeCheckout, || {
             checkout_or_follow(board, name, branch, &start)
         })?;
-    if !existed {
+    if !existed || (detached && !put_back) {
         forget_setup(board, &path);
     }
     Ok(path)
+}
+
+/// Whether the worktree at `path` is a registered worktree with a detached HEAD.
+fn detached_worktree(board: &Board, path: &Path) -> Result<bool> {
+    Ok(board
+        .git
+        .worktree_at(path)?
+        .is_some_and(|wt| wt.branch.is_none() && !wt.prunable))
+}
+
+/// Puts the detached task worktree at `path` back on `branch` (tracked files forced to it,
+/// untracked files removed, ignored ones kept) when the branch exists and is checked out
+/// nowhere; whether it did. Run with the worktrees' lock held.
+fn put_back_on_branch(board: &Board, path: &Path, branch: &str) -> Result<bool> {
+    if !detached_worktree(board, path)?
+        || board
+            .git
+            .rev_parse_commit(&format!("refs/heads/{branch}"))?
+            .is_none()
+        || board.git.checked_out_in(branch)?.is_some()
+    {
+        return Ok(false);
+    }
+    gaffer_git::checkout_branch(path, branch, board.git.env())?;
+    Ok(true)
 }
 
 /// Checks the worktree out at `start`, or at where its branch is when it was made meanwhile.

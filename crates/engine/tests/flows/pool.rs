@@ -56,3 +56,36 @@ async fn tasks_in_turn_reuse_pooled_worktrees_and_see_nothing_of_each_other() {
     assert_eq!(made.fresh, 1, "{made:?}");
     assert_eq!(made.reused, 2, "{made:?}");
 }
+
+/// Makes the ignored build output the verify needs.
+const SETUP: &str = "mkdir -p build && echo made > build/setup.o\n";
+
+/// Needs the setup's output; counts its runs in an ignored file and fails the second (the
+/// first candidate's, after the branch's), so that the candidate is verified again.
+const VERIFY_ONCE_FLAKY: &str = r#"#!/bin/sh
+test -f build/setup.o || { echo "the setup's output is gone"; exit 1; }
+n=$(cat build/runs 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > build/runs
+if [ "$n" = 2 ]; then echo "flaky failure"; exit 1; fi
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worktree_a_candidate_verify_left_detached_keeps_the_setup_outputs() {
+    // The candidate's verify leaves the worktree detached; the recheck's checkout must put it
+    // back on the branch without deleting what setup built (its marker says it ran).
+    let mut h = EngineHarness::builder()
+        .agent("writer", Agent::scripted(CODER))
+        .set("roles.coder", "writer")
+        .set("engine.worktree_pool", "1")
+        .set("verify.setup", "sh tests/setup.sh")
+        .set("verify.skip_identical_candidates", "false")
+        .file(".gitignore", "build/\n")
+        .file("tests/setup.sh", SETUP)
+        .file("tests/run.sh", VERIFY_ONCE_FLAKY)
+        .verify("sh tests/run.sh")
+        .build();
+    let id = h.add("first");
+    h.settle().await;
+    assert_eq!(h.task(id).status(), Status::Merged, "{}", h.describe());
+}

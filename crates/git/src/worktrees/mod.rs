@@ -70,6 +70,24 @@ struct Counts {
     reused: AtomicU64,
 }
 
+/// What [`Worktrees::take_from_pool`] did.
+enum Take {
+    /// A slot was moved to the path; it is at `head`; `reuse` says whether the branch exists.
+    Slot { head: Oid, reuse: bool },
+    /// Nothing usable: make a fresh worktree.
+    Nothing,
+    /// The same checkout was made meanwhile by another thread.
+    Exists,
+}
+
+/// What [`Worktrees::recheck`] found.
+enum Recheck {
+    /// The path is free; whether the branch exists (at the start, checked out nowhere).
+    Free(bool),
+    /// The path is a worktree on the branch now.
+    Exists,
+}
+
 /// How the worktrees handed out so far were made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckoutCounts {
@@ -143,7 +161,7 @@ impl Worktrees {
             return Ok(path);
         }
 
-        let reuse_branch = self.check_branch_is_free(branch, start)?;
+        let mut reuse_branch = self.check_branch_is_free(branch, start)?;
         match existing {
             Some(WorktreeInfo {
                 branch: Some(other),
@@ -172,7 +190,15 @@ impl Worktrees {
         }
 
         fs::create_dir_all(&self.root).map_err(|e| GitError::io("create", &self.root, e))?;
-        let (guard, taken) = self.take_from_pool(guard, &path)?;
+        let (guard, taken) = self.take_from_pool(guard, &path, branch, start)?;
+        let taken = match taken {
+            Take::Exists => return Ok(path),
+            Take::Nothing => None,
+            Take::Slot { head, reuse } => {
+                reuse_branch = reuse;
+                Some(head)
+            }
+        };
         if let Some(from) = taken {
             if let Err(e) = self.advance(&path, &from, start) {
                 // The slot was not as clean as its mark said: make the whole tree right.
@@ -184,6 +210,19 @@ impl Worktrees {
             return Ok(path);
         }
         let (_guard, slot) = self.fill_new_slot(guard, start)?;
+        // The lock was let go while the slot filled: another checkout of this path may have
+        // made it meanwhile, or the branch moved. The slot (a clean checkout of `start`) goes
+        // back to the pool then.
+        match self.recheck(&path, branch, start) {
+            Ok(Recheck::Free(reuse)) => reuse_branch = reuse,
+            other => {
+                self.mark_ready(slot.number, start)?;
+                return match other? {
+                    Recheck::Exists => Ok(path),
+                    Recheck::Free(_) => unreachable!(),
+                };
+            }
+        }
         let moved = self
             .git
             .cmd()
@@ -310,14 +349,17 @@ impl Worktrees {
             let reset = self.reset_slot(&slot);
             let mut guard = self.guard();
             guard.resetting -= 1;
+            let mut removed = Ok(());
             if let Err(e) = &reset {
                 // A slot that cannot be made clean is not kept.
                 tracing::warn!(slot = %slot.path.display(), error = %e, "cannot reset pool slot; removing it");
                 let _ = self.unmark(slot.number);
-                self.remove_worktree(&slot.path)?;
+                removed = self.remove_worktree(&slot.path);
             }
             drop(guard);
+            // Whatever happened, a checkout waiting for this reset must hear that it ended.
             self.settled.notify_all();
+            removed?;
         }
         Ok(())
     }
@@ -430,19 +472,30 @@ impl Worktrees {
         &'a self,
         mut guard: MutexGuard<'a, Busy>,
         path: &Path,
-    ) -> Result<(MutexGuard<'a, Busy>, Option<Oid>)> {
+        branch: &str,
+        start: &Oid,
+    ) -> Result<(MutexGuard<'a, Busy>, Take)> {
         if self.pool_size == 0 {
-            return Ok((guard, None));
+            return Ok((guard, Take::Nothing));
         }
         let deadline = Instant::now() + WAIT_FOR_RESET;
+        let mut waited = false;
         let slot = loop {
+            if waited {
+                // The lock was let go while waiting: what the caller found may have changed.
+                match self.recheck(path, branch, start)? {
+                    Recheck::Exists => return Ok((guard, Take::Exists)),
+                    Recheck::Free(_) => {}
+                }
+            }
             if let Some(slot) = self.ready_slot()? {
                 break slot;
             }
             let now = Instant::now();
             if guard.resetting == 0 || now >= deadline {
-                return Ok((guard, None));
+                return Ok((guard, Take::Nothing));
             }
+            waited = true;
             guard = self
                 .settled
                 .wait_timeout(guard, deadline - now)
@@ -454,9 +507,10 @@ impl Worktrees {
             number,
             head,
         } = slot;
+        let reuse = self.check_branch_is_free(branch, start)?;
         self.unmark(number)?;
         let Some(head) = head else {
-            return Ok((guard, None));
+            return Ok((guard, Take::Nothing));
         };
         let moved = self
             .git
@@ -469,10 +523,32 @@ impl Worktrees {
             // A broken slot must not block the task: drop it and make a fresh worktree.
             tracing::warn!(slot = %from.display(), error = %e, "discarding unusable pool slot");
             self.remove_worktree(&from)?;
-            return Ok((guard, None));
+            return Ok((guard, Take::Nothing));
         }
         remove_if_empty(&self.pool_dir());
-        Ok((guard, Some(head)))
+        Ok((guard, Take::Slot { head, reuse }))
+    }
+
+    /// What `checkout` found before letting the lock go, found again: `path` must still be
+    /// free (a worktree on `branch` there now is the same checkout, made meanwhile) and the
+    /// branch still usable.
+    fn recheck(&self, path: &Path, branch: &str, start: &Oid) -> Result<Recheck> {
+        if let Some(wt) = self.git.worktree_at(path)? {
+            if wt.branch.as_deref() == Some(branch) {
+                return Ok(Recheck::Exists);
+            }
+            return Err(GitError::PathInUse {
+                path: path.to_owned(),
+                reason: "a worktree was made there meanwhile".to_owned(),
+            });
+        }
+        if path.symlink_metadata().is_ok() {
+            return Err(GitError::PathInUse {
+                path: path.to_owned(),
+                reason: "something was put there meanwhile".to_owned(),
+            });
+        }
+        Ok(Recheck::Free(self.check_branch_is_free(branch, start)?))
     }
 }
 impl Worktrees {
@@ -546,6 +622,25 @@ impl Worktrees {
             .args(["symbolic-ref", "-m", "gaffer: task worktree", "HEAD"])
             .arg(&refname)
             .run()?;
+        // Someone outside this process may have moved the branch since it was checked: the
+        // index and files are `start`'s, so HEAD must be too.
+        let head = crate::head_of(path, self.git.env())?;
+        if head != *start {
+            self.cmd_in(path)
+                .args([
+                    "update-ref",
+                    "--no-deref",
+                    "-m",
+                    "gaffer: branch moved",
+                    "HEAD",
+                ])
+                .arg(start.as_str())
+                .run()?;
+            return Err(GitError::BranchExists {
+                branch: branch.to_owned(),
+                checked_out_in: None,
+            });
+        }
         Ok(())
     }
 

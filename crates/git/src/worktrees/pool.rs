@@ -94,13 +94,19 @@ impl Worktrees {
         Ok(slots)
     }
 
-    /// Whether the slot's mark names the commit it is at: it was reset there and nothing
-    /// touched it since.
+    /// Whether the slot's mark names the commit it is at and was written since the machine
+    /// last booted: it was reset there and nothing touched it since (files written before a
+    /// power loss may not have reached the disk, whatever the mark says).
     pub(super) fn is_ready(&self, slot: &Slot) -> bool {
         let Some(head) = &slot.head else {
             return false;
         };
-        fs::read_to_string(self.mark_of(slot.number)).is_ok_and(|mark| mark.trim() == head.as_str())
+        let Ok(mark) = fs::read_to_string(self.mark_of(slot.number)) else {
+            return false;
+        };
+        let mut lines = mark.lines();
+        lines.next().map(str::trim) == Some(head.as_str())
+            && lines.next().map(str::trim).unwrap_or("") == boot_id().unwrap_or_default()
     }
 
     /// The first ready slot, if any.
@@ -119,12 +125,13 @@ impl Worktrees {
     }
 
     /// Records that the slot at `path` (number `number`) is a clean checkout of `head`.
-    fn mark_ready(&self, number: u64, head: &Oid) -> Result<()> {
+    pub(super) fn mark_ready(&self, number: u64, head: &Oid) -> Result<()> {
         let dir = self.ready_dir();
         fs::create_dir_all(&dir).map_err(|e| GitError::io("create", &dir, e))?;
         let mark = self.mark_of(number);
         let tmp = dir.join(format!(".{number}.tmp"));
-        fs::write(&tmp, format!("{}\n", head.as_str()))
+        let boot = boot_id().unwrap_or_default();
+        fs::write(&tmp, format!("{}\n{boot}\n", head.as_str()))
             .map_err(|e| GitError::io("write", &tmp, e))?;
         fs::rename(&tmp, &mark).map_err(|e| GitError::io("rename", &tmp, e))
     }
@@ -175,14 +182,55 @@ impl Worktrees {
     pub(super) fn reset_slot(&self, slot: &Slot) -> Result<()> {
         let env = self.git.env();
         let dir = &slot.path;
-        GitCommand::new(dir, env)
-            .args(["reset", "-q", "--hard", "HEAD"])
-            .run()?;
-        GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
+        // A process the task left running there (a build, a server) could write into the
+        // slot after its reset, and so into the next task's worktree: such a slot is not kept.
+        if let Some(pid) = process_in(dir) {
+            return Err(GitError::PathInUse {
+                path: dir.clone(),
+                reason: format!("process {pid} is still running in it"),
+            });
+        }
         let admin = GitCommand::new(dir, env)
             .args(["rev-parse", "--absolute-git-dir"])
             .run()?;
         let admin = PathBuf::from(admin.trim());
+        // `skip-worktree` and `assume-unchanged` entries survive `reset --hard` (and the files
+        // behind them are not rewritten): such an index is dropped and rebuilt from HEAD;
+        // files it tracked that HEAD does not are then untracked, and cleaned below.
+        let flagged = GitCommand::new(dir, env).args(["ls-files", "-v"]).run()?;
+        let flagged = flagged.lines().any(|line| {
+            line.chars()
+                .next()
+                .is_some_and(|tag| tag == 'S' || tag.is_ascii_lowercase())
+        });
+        if flagged {
+            let index = admin.join("index");
+            if index.symlink_metadata().is_ok() {
+                super::remove_path(&index)?;
+            }
+        }
+        GitCommand::new(dir, env)
+            .args(["reset", "-q", "--hard", "HEAD"])
+            .run()?;
+        GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
+        // A submodule's directory (a gitlink) is left alone by both: emptied, as a fresh
+        // checkout has it.
+        let staged = GitCommand::new(dir, env)
+            .args(["ls-files", "-s", "-z"])
+            .run()?;
+        for entry in staged.split('\0') {
+            let Some((meta, rel)) = entry.split_once('\t') else {
+                continue;
+            };
+            if !meta.starts_with("160000 ") {
+                continue;
+            }
+            let sub = dir.join(rel);
+            if sub.symlink_metadata().is_ok() {
+                super::remove_path(&sub)?;
+                fs::create_dir(&sub).map_err(|e| GitError::io("create", &sub, e))?;
+            }
+        }
         for name in OPERATION_STATE {
             let state = admin.join(name);
             if state.symlink_metadata().is_ok() {
@@ -199,9 +247,66 @@ impl Worktrees {
         if from == to {
             return Ok(());
         }
-        GitCommand::new(path, self.git.env())
+        let env = self.git.env();
+        GitCommand::new(path, env)
             .args(["read-tree", "-m", "-u", from.as_str(), to.as_str()])
             .run()?;
+        // A changed `.gitattributes` changes how files whose blob did not change are written
+        // (line endings, filters, `ident`); the two-tree merge leaves those as they were, so
+        // then every file is written again: without an index, `reset --hard` writes them all.
+        let changed = GitCommand::new(path, env)
+            .args(["diff-tree", "-r", "--name-only", "--no-commit-id"])
+            .args([from.as_str(), to.as_str()])
+            .run()?;
+        let attributes_changed = changed
+            .lines()
+            .any(|p| p == ".gitattributes" || p.ends_with("/.gitattributes"));
+        if attributes_changed {
+            let index = GitCommand::new(path, env)
+                .args(["rev-parse", "--path-format=absolute", "--git-path", "index"])
+                .run()?;
+            let index = PathBuf::from(index.trim());
+            if index.symlink_metadata().is_ok() {
+                super::remove_path(&index)?;
+            }
+            GitCommand::new(path, env)
+                .args(["reset", "-q", "--hard", to.as_str()])
+                .run()?;
+        }
         Ok(())
     }
+}
+
+/// A process (other than this one) whose working directory or root is under `dir`, if any.
+/// Best effort, from `/proc`: always `None` where there is none.
+fn process_in(dir: &Path) -> Option<u32> {
+    let dir = canonical(dir);
+    let entries = fs::read_dir("/proc").ok()?;
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        for link in ["cwd", "root"] {
+            if let Ok(target) = fs::read_link(entry.path().join(link))
+                && target.starts_with(&dir)
+            {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+/// This boot of the machine (Linux), to tell marks written before a restart.
+fn boot_id() -> Option<String> {
+    let id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(id.trim().to_owned())
 }
