@@ -275,7 +275,12 @@ async fn a_restarted_daemon_recovers_only_its_own_work() {
             (recoveries.len() == 3).then(|| recoveries[2].clone())
         })
         .await;
-    assert_eq!(recovery.data["jobs_released"], 1, "{recovery:?}");
+    // Its agent's job at least (a cleanup of its own may have been running too on a busy
+    // machine); daemon 0's jobs are checked below.
+    assert!(
+        recovery.data["jobs_released"].as_u64().unwrap_or(0) >= 1,
+        "{recovery:?}"
+    );
     assert_eq!(recovery.data["runs_lost"], 1, "{recovery:?}");
     for run in &live {
         let now = d.daemon(0).board().run(run.id).unwrap();
