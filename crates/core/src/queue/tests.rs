@@ -990,35 +990,3 @@ fn suspects_are_tested_in_stacked_halves() {
     sim.settle().unwrap();
     assert_eq!(sim.ejected, vec![6]);
 }
-
-#[test]
-#[ignore]
-fn tune_batch_sizes() {
-    for guilty in [vec![], vec![6, 18], vec![2, 6, 10, 14, 18, 22]] {
-        for batch in [1, 2, 3, 4, 5, 6, 8, 12, 16, 24] {
-            let mut sim = all_queued(plain(24, &guilty), batch);
-            // Count until every guilty branch was ejected and every innocent one landed.
-            let mut at = None;
-            for _ in 0..4000 {
-                if at.is_none()
-                    && sim.ejected.len() == guilty.len()
-                    && (0..24)
-                        .filter(|t| !guilty.contains(t))
-                        .all(|t| sim.states[t].status == Status::Merged)
-                {
-                    at = Some(sim.candidate_verifies);
-                }
-                if sim.states.iter().all(|s| s.status == Status::Merged) {
-                    break;
-                }
-                sim.drive().unwrap();
-                sim.land().unwrap();
-                sim.drive().unwrap();
-                if !sim.jobs.is_empty() {
-                    sim.run_job(0).unwrap();
-                }
-            }
-            println!("guilty {:?} batch {batch}: {:?} verifies", guilty.len(), at);
-        }
-    }
-}
