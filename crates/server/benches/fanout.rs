@@ -216,6 +216,8 @@ fn other_process_writer(db: &Path) {
     let count = env_or(WRITER_COUNT, 0);
     let period = Duration::from_nanos(env_or(WRITER_PERIOD_NS, 40_000_000));
     let store = SqliteStore::open_default(db).unwrap();
+    // The daemon's streams carry its project's events only, as the engine writes them.
+    let project = store.projects().unwrap()[0].id;
     let mut go = String::new();
     std::io::stdin().lock().read_line(&mut go).unwrap();
     let start = Instant::now();
@@ -226,7 +228,8 @@ fn other_process_writer(db: &Path) {
         let event = NewEvent::new(
             "bench.fanout",
             serde_json::json!({ "i": i, "sent_ns": now_ns(), "from": OTHER_PROCESS }),
-        );
+        )
+        .project(project);
         seqs.extend(
             store
                 .append_events(&[event])
@@ -386,7 +389,8 @@ async fn write(board: &Arc<Board>, rate: u64, total: usize) -> Vec<(i64, u64)> {
             let event = NewEvent::new(
                 "bench.fanout",
                 serde_json::json!({ "i": i, "sent_ns": now_ns(), "from": IN_PROCESS }),
-            );
+            )
+            .project(board.project().id);
             board.store().append_events(&[event]).unwrap()
         })
         .await
