@@ -9,7 +9,7 @@ use crate::jobs::{self, JobContext, JobResult};
 use crate::{queue, scheduler};
 use gaffer_agents::Registry;
 use gaffer_core::payload::EngineOwner;
-use gaffer_core::{Input, Job, JobId, JobKind, NewEvent, Payload, Status, TaskId};
+use gaffer_core::{Input, Job, JobId, JobKind, JobSpec, NewEvent, Payload, Status, TaskId};
 use gaffer_store::StoreError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -126,7 +126,8 @@ impl EngineHandle {
     pub fn concurrency(&self) -> usize {
         self.engine.concurrency.load(Ordering::SeqCst)
     }
-    /// Stops the running work of a task (after the machine cancelled it).
+    /// Stops the running work of a task (after the machine cancelled it): the jobs the store
+    /// has as cancelled, not the cleanup the cancel queued.
     pub fn cancel_task_jobs(&self, task: gaffer_core::TaskId) {
         let ids: Vec<JobId> = self
             .engine
@@ -134,7 +135,7 @@ impl EngineHandle {
             .store
             .jobs(&gaffer_store::JobFilter {
                 task: Some(task),
-                statuses: vec![],
+                statuses: vec![gaffer_core::JobStatus::Cancelled],
             })
             .map(|jobs| jobs.into_iter().map(|j| j.id).collect())
             .unwrap_or_default();
@@ -438,11 +439,12 @@ impl Engine {
         }
     }
 
-    /// Cancels the running jobs of `task` (the machine already cancelled them in the store).
+    /// Cancels the running jobs of `task` (the machine already cancelled them in the store),
+    /// not its cleanups, which must finish.
     fn stop_running(&self, task: TaskId) {
         if let Ok(running) = self.running.lock() {
-            for (_, token, of) in running.values() {
-                if *of == Some(task) {
+            for (kind, token, of) in running.values() {
+                if *of == Some(task) && *kind != JobKind::Cleanup {
                     token.cancel();
                 }
             }
@@ -649,6 +651,11 @@ impl Engine {
             owner: self.holder(&job),
             cancel: cancel.clone(),
         };
+        if matches!(job.spec, JobSpec::Cleanup { .. })
+            && let Some(task) = job.task
+        {
+            self.await_task_jobs(job.id, task, &cancel).await;
+        }
         let result = jobs::execute(&ctx).await;
         drop(permit);
         if self.is_worker() {
@@ -667,6 +674,33 @@ impl Engine {
             running.remove(&job.id);
         }
         self.wake.notify_one();
+    }
+
+    /// Waits until no job of `task` but `cleanup` is at work in this engine. A task's end
+    /// (cancel, fail) cancels its other jobs, but one of them may be inside a checkout that
+    /// cannot be interrupted: cleaning up before it ends would leave the worktree and branch it
+    /// is making behind, owned by no task. The jobs were cancelled, so this is short; a
+    /// shutdown ends the wait (the next start tidies what is left).
+    async fn await_task_jobs(&self, cleanup: JobId, task: TaskId, cancel: &CancellationToken) {
+        let busy = || {
+            self.running.lock().is_ok_and(|running| {
+                running
+                    .iter()
+                    .any(|(id, (_, _, of))| *id != cleanup && *of == Some(task))
+            })
+        };
+        let started = std::time::Instant::now();
+        let mut said = false;
+        while busy() {
+            if !said && started.elapsed() > Duration::from_secs(30) {
+                tracing::warn!(%task, "the task's cleanup still waits for its other jobs to end");
+                said = true;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = cancel.cancelled() => return,
+            }
+        }
     }
 
     /// The owner name the job was claimed under.

@@ -9,6 +9,7 @@ mod approvals;
 mod attach;
 mod best_of;
 mod budgets;
+mod cancel;
 mod clean;
 mod conflicts;
 mod daemons;
