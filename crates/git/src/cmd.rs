@@ -161,15 +161,16 @@ impl GitCommand {
         }
     }
 
-    fn output_once(&self) -> Result<GitOutput> {
-        let args = self.display();
+    /// The process to start: every invocation's config and environment, stdout and stderr
+    /// piped, stdin piped when there is input (or `keep_stdin`), closed otherwise.
+    fn command(&self, keep_stdin: bool) -> Command {
         let mut cmd = Command::new("git");
         cmd.current_dir(&self.dir)
             .args(BASE_CONFIG)
             .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .stdin(if self.stdin.is_some() {
+            .stdin(if self.stdin.is_some() || keep_stdin {
                 Stdio::piped()
             } else {
                 Stdio::null()
@@ -180,6 +181,23 @@ impl GitCommand {
         cmd.env("LC_ALL", "C").env("GIT_TERMINAL_PROMPT", "0");
         cmd.envs(self.caller_env.iter().map(|(k, v)| (k, v)));
         cmd.envs(self.late_env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// Starts git to talk to it over its stdin and stdout (a `--batch` command); its stderr
+    /// is dropped.
+    pub fn spawn_batch(self) -> Result<std::process::Child> {
+        let mut cmd = self.command(true);
+        cmd.stderr(Stdio::null());
+        cmd.spawn().map_err(|source| GitError::Spawn {
+            args: self.display(),
+            source,
+        })
+    }
+
+    fn output_once(&self) -> Result<GitOutput> {
+        let args = self.display();
+        let mut cmd = self.command(false);
 
         let started = Instant::now();
         let spawn_err = |source| GitError::Spawn {

@@ -31,11 +31,13 @@ mod pull;
 mod refs;
 mod remote;
 mod repo;
+mod resolver;
 mod revert;
 mod run_repo;
 mod status;
 mod version;
 mod workdir;
+mod worktree_admin;
 mod worktree_list;
 mod worktrees;
 

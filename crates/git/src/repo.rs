@@ -1,9 +1,16 @@
 //! [`Git`]: a repository, addressed through its top-level working directory.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::cmd::{GitCommand, not_an_option, split_nul};
+use crate::resolver::Resolver;
 use crate::{GitError, Oid, Result};
+
+/// Answers of `is_ancestor` kept (they never change: commits are immutable); the memo is
+/// emptied when it holds this many.
+const ANCESTRY_MEMO: usize = 4096;
 
 /// A git repository with a working tree (the user's), plus the extra environment every git
 /// command on it runs with. Cheap to clone.
@@ -12,6 +19,9 @@ pub struct Git {
     top_level: PathBuf,
     common_dir: PathBuf,
     env: Vec<(String, String)>,
+    /// Shared by the clones of this handle (same directory, same environment).
+    resolver: Arc<Resolver>,
+    ancestry: Arc<Mutex<HashMap<(Oid, Oid), bool>>>,
 }
 
 impl Git {
@@ -48,16 +58,20 @@ impl Git {
                 "rev-parse --show-toplevel --git-common-dir printed {text:?}"
             )));
         };
+        let top_level = PathBuf::from(top);
         Ok(Git {
-            top_level: PathBuf::from(top),
+            resolver: Arc::new(Resolver::new(top_level.clone(), env.clone())),
+            top_level,
             common_dir: PathBuf::from(common),
             env,
+            ancestry: Arc::default(),
         })
     }
 
     /// The same repository with `env` added to every git command (later entries win).
     pub fn with_env(mut self, env: Vec<(String, String)>) -> Git {
         self.env.extend(env);
+        self.resolver = Arc::new(Resolver::new(self.top_level.clone(), self.env.clone()));
         self
     }
 
@@ -83,7 +97,8 @@ impl Git {
 
     /// The object `rev` names, or `None` when it does not resolve.
     pub fn rev_parse(&self, rev: &str) -> Result<Option<Oid>> {
-        rev_parse_in(&self.top_level, &self.env, rev)
+        not_an_option("revision", rev)?;
+        self.resolver.resolve(rev)
     }
 
     /// The commit `rev` names (peeling tags), or `None` when it does not resolve to a commit.
@@ -100,6 +115,21 @@ impl Git {
 
     /// Whether `ancestor` is an ancestor of (or equal to) `descendant`.
     pub fn is_ancestor(&self, ancestor: &Oid, descendant: &Oid) -> Result<bool> {
+        let key = (ancestor.clone(), descendant.clone());
+        if let Some(known) = self.ancestry.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return Ok(known);
+        }
+        let answer = self.ask_is_ancestor(ancestor, descendant)?;
+        if let Ok(mut memo) = self.ancestry.lock() {
+            if memo.len() >= ANCESTRY_MEMO {
+                memo.clear();
+            }
+            memo.insert(key, answer);
+        }
+        Ok(answer)
+    }
+
+    fn ask_is_ancestor(&self, ancestor: &Oid, descendant: &Oid) -> Result<bool> {
         let out = self
             .cmd()
             .args(["merge-base", "--is-ancestor"])

@@ -37,7 +37,7 @@ impl Git {
     /// The worktree whose HEAD is `refs/heads/<branch>`, if any.
     pub fn checked_out_in(&self, branch: &str) -> Result<Option<PathBuf>> {
         Ok(self
-            .worktrees()?
+            .registered_worktrees()?
             .into_iter()
             .find(|wt| wt.branch.as_deref() == Some(branch))
             .map(|wt| wt.path))
@@ -47,7 +47,7 @@ impl Git {
     pub fn worktree_at(&self, path: &Path) -> Result<Option<WorktreeInfo>> {
         let wanted = canonical(path);
         Ok(self
-            .worktrees()?
+            .registered_worktrees()?
             .into_iter()
             .find(|wt| canonical(&wt.path) == wanted))
     }

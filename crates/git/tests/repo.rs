@@ -58,6 +58,57 @@ fn rev_parse_resolves_or_returns_none() {
     ));
 }
 
+/// One long-lived resolver answers for the handle and its clones: what other processes do to
+/// refs and objects after it started (a new commit, a moved or deleted branch, refs packed, a
+/// repack) shows in its next answer, as in a new `git rev-parse`.
+#[test]
+fn rev_parse_sees_what_other_processes_did_since() {
+    let (repo, git) = setup();
+    let first = oid(&repo.head());
+    assert_eq!(
+        git.rev_parse_commit("refs/heads/main").unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(git.rev_parse_commit("refs/heads/side").unwrap(), None);
+
+    repo.write("more.txt", "more\n");
+    repo.commit_all("more");
+    let second = oid(&repo.head());
+    let clone = git.clone();
+    assert_eq!(
+        clone.rev_parse_commit("refs/heads/main").unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(git.tree_of(&second).unwrap().as_str().len(), 40);
+
+    repo.git(&["branch", "side", first.as_str()]);
+    assert_eq!(
+        git.rev_parse_commit("refs/heads/side").unwrap(),
+        Some(first.clone())
+    );
+    repo.git(&["pack-refs", "--all", "--prune"]);
+    assert_eq!(
+        git.rev_parse_commit("refs/heads/side").unwrap(),
+        Some(first.clone())
+    );
+    repo.git(&["update-ref", "refs/heads/side", second.as_str()]);
+    assert_eq!(
+        git.rev_parse_commit("refs/heads/side").unwrap(),
+        Some(second.clone())
+    );
+    repo.git(&["repack", "-adq"]);
+    repo.git(&["branch", "-D", "side"]);
+    assert_eq!(git.rev_parse_commit("refs/heads/side").unwrap(), None);
+    assert_eq!(
+        git.rev_parse_commit("refs/heads/main").unwrap(),
+        Some(second.clone())
+    );
+    // Revisions cat-file cannot take on a line go to rev-parse, with the same answers.
+    assert_eq!(git.rev_parse("main~1").unwrap(), Some(first));
+    assert_eq!(git.rev_parse(" main").unwrap(), None);
+    assert_eq!(git.rev_parse("main\nHEAD").unwrap(), None);
+}
+
 #[test]
 fn rev_parse_commit_peels_annotated_tags() {
     let (repo, git) = setup();

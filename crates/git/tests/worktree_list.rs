@@ -75,3 +75,54 @@ fn checked_out_in_finds_the_worktree_of_a_branch() {
         Some("gaffer/t2")
     );
 }
+
+/// The worktrees read from git's administrative files are the ones `git worktree list` gives,
+/// whatever state they are in: the main one, on a branch, detached, locked, on an unborn
+/// branch, gone from disk, with a path holding spaces; and they follow what git does next.
+#[test]
+fn the_worktrees_read_from_files_are_git_s_list() {
+    let (repo, git) = setup();
+    let sorted = |mut list: Vec<gaffer_git::WorktreeInfo>| {
+        list.sort_by(|a, b| a.path.cmp(&b.path));
+        list
+    };
+    let same = |when: &str| {
+        assert_eq!(
+            sorted(git.registered_worktrees().unwrap()),
+            sorted(git.worktrees().unwrap()),
+            "{when}"
+        );
+    };
+    same("only the main worktree");
+    let on_branch = repo.scratch("on a branch");
+    let detached = repo.scratch("detached");
+    let unborn = repo.scratch("unborn");
+    let vanishing = repo.scratch("vanishing");
+    let add = |args: &[&str]| {
+        let mut all = vec!["worktree", "add", "-q"];
+        all.extend_from_slice(args);
+        repo.git(&all);
+    };
+    add(&["-b", "gaffer/t1", on_branch.to_str().unwrap()]);
+    add(&["--detach", detached.to_str().unwrap()]);
+    add(&["--orphan", "-b", "fresh", unborn.to_str().unwrap()]);
+    add(&["--detach", vanishing.to_str().unwrap()]);
+    repo.git(&["worktree", "lock", detached.to_str().unwrap()]);
+    same("four linked worktrees");
+
+    std::fs::remove_dir_all(&vanishing).unwrap();
+    repo.write("next.txt", "next\n");
+    repo.commit_all("next");
+    repo.git_in(
+        &on_branch,
+        &["commit", "-q", "--allow-empty", "-m", "on the branch"],
+    );
+    repo.git_in(&detached, &["checkout", "-q", "--detach", "main"]);
+    same("after commits, a moved HEAD and a deleted directory");
+
+    repo.git(&["worktree", "unlock", detached.to_str().unwrap()]);
+    repo.git(&["worktree", "prune"]);
+    repo.git(&["worktree", "remove", "--force", on_branch.to_str().unwrap()]);
+    same("after a prune and a removal");
+    assert_eq!(git.registered_worktrees().unwrap().len(), 3);
+}

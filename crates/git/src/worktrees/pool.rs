@@ -77,7 +77,7 @@ impl Worktrees {
         let pool = canonical(&self.pool_dir());
         let mut slots: Vec<Slot> = self
             .git
-            .worktrees()?
+            .registered_worktrees()?
             .into_iter()
             .filter(|wt| !wt.prunable && wt.branch.is_none() && !wt.bare)
             .filter(|wt| canonical(&wt.path).parent() == Some(pool.as_path()))
