@@ -3,6 +3,7 @@
 //! that move, and verify results arriving in any order. Every task goes through the real machine.
 
 use super::*;
+use crate::machine::CandidateStatus;
 use crate::machine::{Effect, Flow, Limits, RunResult, TaskState, VerifyPurpose, transition};
 use crate::task::{Risk, Role};
 use proptest::prelude::*;
@@ -293,10 +294,27 @@ impl Sim {
             }
             if !acted {
                 self.land_job = landing;
-                return Ok(());
+                return self.check_cap(&view);
             }
         }
         Err(TestCaseError::fail("the planner kept asking for more"))
+    }
+
+    /// At most `max_train` candidates, batches or single tasks, are in the train at once.
+    fn check_cap(&self, view: &View) -> Result<(), TestCaseError> {
+        let candidates: HashSet<&ObjectId> = self
+            .states
+            .iter()
+            .filter(|s| s.status == Status::Merging)
+            .filter_map(|s| s.candidate.as_ref().map(|c| &c.commit))
+            .collect();
+        prop_assert!(
+            candidates.len() <= view.max_train,
+            "{} candidates in a train of {}",
+            candidates.len(),
+            view.max_train
+        );
+        Ok(())
     }
 
     /// Priority, then arrival: a task never joins while one ranked before it waits for no
