@@ -256,6 +256,12 @@ pub struct QueueSlot {
     /// (bisection) until the guilty branch is found, instead of batching them with others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspect: Option<ObjectId>,
+    /// With `suspect`: every task of the failed batch (this one among them), in train order.
+    /// The bisection can conclude only while each of them is still a suspect or has landed; one
+    /// that left otherwise (cancelled, sent to a resolver, cleared) may have been the guilty
+    /// one, and the queue clears the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<TaskId>,
 }
 
 impl TaskState {

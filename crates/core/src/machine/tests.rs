@@ -606,7 +606,10 @@ fn arb_input() -> impl Strategy<Value = Input> {
                 lead,
             }
         ),
-        arb_oid().prop_map(|group| Input::Bisect { group }),
+        arb_oid().prop_map(|group| Input::Bisect {
+            group,
+            tasks: vec![crate::TaskId(1), crate::TaskId(2)]
+        }),
         Just(Input::Acquit),
         arb_oid().prop_map(|onto| Input::Park {
             onto,

@@ -132,8 +132,14 @@ pub enum Input {
     },
     /// The batch the task was tested in failed verify with every candidate ahead passing: the
     /// guilty branch is among its tasks. The candidate is dropped and the task becomes a suspect
-    /// of `group` (the failed batch's commit): the queue tests the suspects in halves.
-    Bisect { group: ObjectId },
+    /// of `group` (the failed batch's commit, which must be its candidate; or the group it is
+    /// a suspect of already, when a bisection is taken up again after a crash): the queue tests
+    /// the suspects in halves. `tasks` are the batch's tasks, in train order.
+    Bisect {
+        group: ObjectId,
+        #[serde(default)]
+        tasks: Vec<crate::ids::TaskId>,
+    },
     /// The task is no longer a suspect: the guilty branch of its group was found elsewhere (or
     /// the half it was in is not known to hold one any more). Its candidate, if any, stays.
     Acquit,

@@ -230,6 +230,7 @@ impl Action {
                         *t,
                         Input::Bisect {
                             group: group.clone(),
+                            tasks: tasks.clone(),
                         },
                     )
                 })

@@ -844,6 +844,7 @@ fn the_longest_passing_prefix_lands_at_once() {
             since_ms: 0,
             parked_on: None,
             suspect: None,
+            group: vec![],
         }),
         candidate: Some(candidate),
     };

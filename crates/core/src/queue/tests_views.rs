@@ -33,6 +33,7 @@ pub(super) fn in_train(task: i64, position: u64, candidate: Option<Candidate>) -
             since_ms: 0,
             parked_on: None,
             suspect: None,
+            group: vec![],
         }),
         candidate,
     }

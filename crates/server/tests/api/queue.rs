@@ -93,6 +93,11 @@ async fn the_queue_shows_a_batch_and_a_bisection() {
             position: n,
             since_ms: 0,
             parked_on: None,
+            group: if suspect.is_some() {
+                vec![TaskId(1), TaskId(2), TaskId(3)]
+            } else {
+                vec![]
+            },
             suspect,
         });
         state.candidate = candidate;
