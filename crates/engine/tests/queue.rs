@@ -285,6 +285,22 @@ async fn a_failing_batch_is_bisected_and_only_its_guilty_branch_leaves() {
         assert_eq!(task.status(), want, "task {i}: {:?}", task.state.note);
     }
     assert_eq!(guilty[0].task, Some(tasks[4].id));
+    // The batch's halves: 0-2 passed, 3-4 failed and was bisected (5, behind it, cleared: the
+    // failure is within 3-4), 3 passed, 4 failed alone. The guilty one clears 3.
+    assert_eq!(
+        guilty[0].data["acquitted"],
+        serde_json::json!([tasks[3].id.0])
+    );
+    let cleared: Vec<_> = of(event_kind::QUEUE_ACQUITTED)
+        .into_iter()
+        .filter(|e| e.task == Some(tasks[5].id))
+        .collect();
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(cleared[0].data["reason"], "within");
+    assert_eq!(
+        cleared[0].data["by"],
+        serde_json::json!([tasks[3].id.0, tasks[4].id.0])
+    );
     // The target is green at every first-parent commit.
     let line = repo.git(&["rev-list", "--first-parent", &format!("{base}..main")]);
     for commit in line.lines() {

@@ -45,12 +45,14 @@
 //!  bisect: tip ◀── h1 = tip + #4 #7 ◀── h2 = h1 + #2 ◀── h3 = h2 + #9
 //! ```
 
+use crate::event::payload::Acquittal;
 use crate::ids::{ObjectId, TaskId};
 use crate::machine::{Candidate, Input, QueueSlot};
 use crate::task::{Priority, Status, Task};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+mod bisect;
 mod units;
 mod walk;
 
@@ -120,6 +122,12 @@ impl Entry {
     pub fn suspect(&self) -> Option<&ObjectId> {
         self.slot.as_ref().and_then(|s| s.suspect.as_ref())
     }
+
+    /// The tasks of the failed batch it is a suspect of, in train order (empty when it is none,
+    /// or for a suspect recorded before gaffer kept them).
+    pub fn group(&self) -> &[TaskId] {
+        self.slot.as_ref().map_or(&[], |s| s.group.as_slice())
+    }
 }
 
 /// The queue as the planner sees it.
@@ -137,6 +145,9 @@ pub struct View {
     /// candidate per task). The engine decides it (`queue.batch`, fixed or from the host's
     /// heavy slots, the queue's length and its recent failures).
     pub batch: usize,
+    /// Tasks of the failed batches being bisected ([`QueueSlot::group`]) that have landed:
+    /// the one way a suspect leaves its group without ending the bisection.
+    pub landed: BTreeSet<TaskId>,
 }
 
 /// A landing: the target moves from `onto` to `commit` (whose tree is `tree`) in one
@@ -204,8 +215,14 @@ pub enum Action {
         group: ObjectId,
         acquitted: Vec<TaskId>,
     },
-    /// The guilty branch of their group was found (ejected): the other suspects are not.
-    Acquit { tasks: Vec<TaskId> },
+    /// The suspects `tasks` of `group` are cleared, tested and batched as usual again: the
+    /// failure is another's, or can no longer be found among them (`why`, about the tasks `by`).
+    Acquit {
+        tasks: Vec<TaskId>,
+        group: ObjectId,
+        why: Acquittal,
+        by: Vec<TaskId>,
+    },
     /// Verify the failed candidate again before blaming its branch.
     Recheck { task: TaskId },
     /// The candidate failed twice with everything ahead passing: the branch leaves the queue.
@@ -236,7 +253,7 @@ impl Action {
                 })
                 .chain(acquitted.iter().map(|t| (*t, Input::Acquit)))
                 .collect(),
-            Action::Acquit { tasks } => tasks.iter().map(|t| (*t, Input::Acquit)).collect(),
+            Action::Acquit { tasks, .. } => tasks.iter().map(|t| (*t, Input::Acquit)).collect(),
             other => other.input().into_iter().collect(),
         }
     }
@@ -345,6 +362,14 @@ pub fn plan(view: &View) -> Vec<Action> {
         } else {
             actions.push(Action::Requeue { task: entry.task });
         }
+    }
+
+    // A bisection that can no longer conclude is ended, one interrupted is taken up again,
+    // before anything is built on what they leave.
+    let settled = bisect::settle(view, &kept);
+    if !settled.is_empty() {
+        actions.extend(settled);
+        return actions;
     }
 
     let batch = view.batch.max(1);

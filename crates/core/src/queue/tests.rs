@@ -255,6 +255,10 @@ impl Sim {
             entries,
             max_train: 4,
             batch: self.batch,
+            landed: (0..self.specs.len())
+                .filter(|i| self.merged(*i))
+                .map(|i| TaskId(i as i64))
+                .collect(),
         }
     }
 
@@ -857,6 +861,7 @@ fn the_longest_passing_prefix_lands_at_once() {
         ],
         max_train: 8,
         batch: 1,
+        landed: BTreeSet::new(),
     };
     let actions = plan(&view);
     assert_eq!(actions.len(), 1, "{actions:?}");
@@ -894,6 +899,7 @@ fn placed_tasks_join_first_in_the_order_of_their_places() {
         ],
         max_train: 2,
         batch: 1,
+        landed: BTreeSet::new(),
     };
     let order: Vec<i64> = waiting_order(&view);
     assert_eq!(order, [4, 2, 3, 1]);

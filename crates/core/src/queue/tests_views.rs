@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::machine::CandidateStatus;
+use std::collections::BTreeSet;
 
 pub(super) fn oid(s: &str) -> ObjectId {
     ObjectId::new(s)
@@ -39,10 +40,11 @@ pub(super) fn in_train(task: i64, position: u64, candidate: Option<Candidate>) -
     }
 }
 
-/// Task `task` a suspect of `group` (whose failed batch held `members`).
-pub(super) fn suspect(mut entry: Entry, group: &str) -> Entry {
+/// The entry a suspect of `group`, whose failed batch held `members`.
+pub(super) fn suspect(mut entry: Entry, group: &str, members: &[i64]) -> Entry {
     if let Some(slot) = &mut entry.slot {
         slot.suspect = Some(oid(group));
+        slot.group = members.iter().map(|t| TaskId(*t)).collect();
     }
     entry
 }
@@ -66,6 +68,7 @@ pub(super) fn view(entries: Vec<Entry>, max_train: usize, batch: usize) -> View 
         entries,
         max_train,
         batch,
+        landed: BTreeSet::new(),
     }
 }
 
@@ -94,7 +97,7 @@ fn built(actions: &[Action]) -> Vec<Vec<i64>> {
 #[test]
 fn a_bisection_fills_the_train_in_units_and_nobody_joins_behind_it() {
     let mut entries: Vec<Entry> = (1..=8)
-        .map(|t| suspect(in_train(t, t as u64, None), "g"))
+        .map(|t| suspect(in_train(t, t as u64, None), "g", &[1, 2, 3, 4, 5, 6, 7, 8]))
         .collect();
     entries.extend((10..16).map(waiting));
     let actions = plan(&view(entries, 4, 8));
@@ -161,4 +164,136 @@ fn no_candidate_is_built_beyond_the_cap() {
     let mut moved = view(rest, 2, 1);
     moved.tip = oid("c1");
     assert_eq!(built(&plan(&moved)), [vec![3]]);
+}
+
+fn acquit(tasks: &[i64], group: &str, why: Acquittal, by: &[i64]) -> Action {
+    Action::Acquit {
+        tasks: tasks.iter().map(|t| TaskId(*t)).collect(),
+        group: oid(group),
+        why,
+        by: by.iter().map(|t| TaskId(*t)).collect(),
+    }
+}
+
+/// Task 2 of failed batch `g` was cancelled while the others were bisected: it may have been
+/// the guilty one, so nothing is known of 1, 3 and 4 any more. They are cleared (and batched
+/// again), not tested in halves for a failure that may have left with it.
+#[test]
+fn suspects_are_cleared_when_a_task_of_their_group_leaves_without_landing() {
+    let members = [1, 2, 3, 4];
+    let entries: Vec<Entry> = [1, 3, 4]
+        .iter()
+        .map(|t| suspect(in_train(*t, *t as u64, None), "g", &members))
+        .collect();
+    let actions = plan(&view(entries.clone(), 4, 4));
+    assert_eq!(
+        actions,
+        [acquit(&[1, 3, 4], "g", Acquittal::Left, &[2])],
+        "{actions:?}"
+    );
+    // Had it landed (it passed in a part of its own), the failure is among the others.
+    let mut landed = view(entries, 4, 4);
+    landed.landed.insert(TaskId(2));
+    assert_eq!(built(&plan(&landed)), [vec![1, 3]]);
+}
+
+/// A crash between the two halves of recording a failed part: 1 and 2 are suspects of the part
+/// `h` that failed, 3 and 4 still of the batch `g` it was a half of. The failure is within `h`.
+#[test]
+fn the_rest_of_a_group_is_cleared_after_a_crash_left_it_suspect_of_a_failed_part() {
+    let entries = vec![
+        suspect(in_train(1, 1, None), "h", &[1, 2]),
+        suspect(in_train(2, 2, None), "h", &[1, 2]),
+        suspect(in_train(3, 3, None), "g", &[1, 2, 3, 4]),
+        suspect(in_train(4, 4, None), "g", &[1, 2, 3, 4]),
+    ];
+    let actions = plan(&view(entries, 4, 4));
+    assert_eq!(
+        actions,
+        [acquit(&[3, 4], "g", Acquittal::Within, &[1, 2])],
+        "{actions:?}"
+    );
+}
+
+/// A crash while a failed batch was recorded: 1 and 2 are suspects, 3 (the lead, recorded
+/// last) still holds the batch. The bisection is taken up again, not lost.
+#[test]
+fn a_failed_batch_recorded_in_part_is_bisected_again() {
+    let members = [1, 2, 3];
+    let failed = || {
+        Some(cand(
+            "g",
+            "tip",
+            CandidateStatus::Failed {
+                summary: "1 failed".into(),
+            },
+            &members,
+        ))
+    };
+    let entries = vec![
+        suspect(in_train(1, 1, None), "g", &members),
+        suspect(in_train(2, 2, None), "g", &members),
+        in_train(3, 3, failed()),
+    ];
+    let actions = plan(&view(entries, 4, 4));
+    assert_eq!(
+        actions,
+        [Action::Bisect {
+            tasks: vec![TaskId(1), TaskId(2), TaskId(3)],
+            group: oid("g"),
+            acquitted: vec![],
+        }],
+        "{actions:?}"
+    );
+}
+
+/// A crash between a lone suspect's recheck and the clearing of the others: the clearing is
+/// taken up again while it runs again.
+#[test]
+fn the_others_are_cleared_while_a_lone_suspect_is_rechecked() {
+    let members = [1, 2, 3];
+    let rechecking = cand(
+        "c1",
+        "tip",
+        CandidateStatus::Rechecking {
+            summary: "1 failed".into(),
+        },
+        &[],
+    );
+    let entries = vec![
+        suspect(in_train(1, 1, Some(rechecking)), "g", &members),
+        suspect(in_train(2, 2, None), "g", &members),
+        suspect(in_train(3, 3, None), "g", &members),
+    ];
+    let actions = plan(&view(entries, 4, 4));
+    assert!(
+        actions.contains(&acquit(&[2, 3], "g", Acquittal::FailedAlone, &[1])),
+        "{actions:?}"
+    );
+    assert!(!actions.iter().any(|a| matches!(a, Action::Recheck { .. })));
+}
+
+/// A lone suspect that failed alone concludes its bisection even though the others were
+/// cleared (they left its group): it is rechecked, not cleared.
+#[test]
+fn a_lone_suspect_that_failed_is_rechecked_not_cleared() {
+    let failed = cand(
+        "c1",
+        "tip",
+        CandidateStatus::Failed {
+            summary: "1 failed".into(),
+        },
+        &[],
+    );
+    let entries = vec![
+        suspect(in_train(1, 1, Some(failed)), "g", &[1, 2]),
+        in_train(2, 2, None),
+    ];
+    let actions = plan(&view(entries, 4, 4));
+    assert_eq!(
+        actions[0],
+        Action::Recheck { task: TaskId(1) },
+        "{actions:?}"
+    );
+    assert!(!actions.iter().any(|a| matches!(a, Action::Acquit { .. })));
 }

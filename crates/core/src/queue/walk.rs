@@ -3,6 +3,7 @@
 
 use super::units::{next_unit, unit_at, whole};
 use super::{Action, Entry};
+use crate::event::payload::Acquittal;
 use crate::ids::{ObjectId, TaskId};
 use crate::machine::CandidateStatus;
 use std::collections::BTreeSet;
@@ -126,20 +127,12 @@ pub(super) fn walk<'a>(
                 // before it is settled). Flaky after all, they are rebuilt on it.
                 if matches!(status, CandidateStatus::Failed { .. }) {
                     actions.push(Action::Recheck { task: entry.task });
-                    // A suspect that fails alone is most likely its group's guilty branch: the
-                    // others go back to being batched (should it pass after all, they are
-                    // tested again in whatever batch they are in, and bisected if it fails).
-                    if let Some(group) = entry.suspect() {
-                        let others: Vec<TaskId> = train
-                            .iter()
-                            .filter(|e| e.task != entry.task && e.suspect() == Some(group))
-                            .map(|e| e.task)
-                            .collect();
-                        if !others.is_empty() {
-                            actions.push(Action::Acquit { tasks: others });
-                        }
-                    }
                 }
+                // A suspect that fails alone is most likely its group's guilty branch: the
+                // others go back to being batched (should it pass after all, they are tested
+                // again in whatever batch they are in, and bisected if it fails). Also while it
+                // runs again: a crash may have come between the recheck and the clearing.
+                actions.extend(clear_others(train, entry));
                 skipped.insert(entry.task);
                 landing = false;
                 at += 1;
@@ -148,16 +141,7 @@ pub(super) fn walk<'a>(
             CandidateStatus::FailedTwice { .. } if clear && unit.len() == 1 => {
                 actions.push(Action::Eject { task: entry.task });
                 // The guilty branch of its group is found: the other suspects are innocent.
-                if let Some(group) = entry.suspect() {
-                    let others: Vec<TaskId> = train
-                        .iter()
-                        .filter(|e| e.task != entry.task && e.suspect() == Some(group))
-                        .map(|e| e.task)
-                        .collect();
-                    if !others.is_empty() {
-                        actions.push(Action::Acquit { tasks: others });
-                    }
-                }
+                actions.extend(clear_others(train, entry));
                 break;
             }
             CandidateStatus::Failed { .. }
@@ -201,4 +185,20 @@ pub(super) fn walk<'a>(
         at += unit.len();
     }
     Walked { actions, landable }
+}
+
+/// The other suspects of `entry`'s group, cleared: it failed alone, so the failure is its own.
+fn clear_others(train: &[&Entry], entry: &Entry) -> Option<Action> {
+    let group = entry.suspect()?;
+    let others: Vec<TaskId> = train
+        .iter()
+        .filter(|e| e.task != entry.task && e.suspect() == Some(group))
+        .map(|e| e.task)
+        .collect();
+    (!others.is_empty()).then(|| Action::Acquit {
+        tasks: others,
+        group: group.clone(),
+        why: Acquittal::FailedAlone,
+        by: vec![entry.task],
+    })
 }
