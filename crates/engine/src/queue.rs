@@ -20,8 +20,8 @@ use gaffer_core::{
     Payload,
     payload::{
         QueueAcquitted, QueueBatchFailed, QueueBatchFormed, QueueBisecting, QueueCandidate,
-        QueueEjected, QueueGuilty, QueueInvalidated, QueueJoined, QueueLanding, QueueParked,
-        QueueRecheck,
+        QueueEjected, QueueFlaky, QueueGuilty, QueueInvalidated, QueueJoined, QueueLanding,
+        QueueParked, QueueRecheck,
     },
 };
 use gaffer_core::{Seq, event_kind};
@@ -288,7 +288,7 @@ fn act(
             for (id, input) in inputs {
                 let events = match &input {
                     Input::Bisect { .. } if Some(id) == last => vec![failed.clone()],
-                    Input::Acquit => tasks
+                    Input::Acquit { .. } => tasks
                         .get(&id)
                         .and_then(|t| t.state.queue.as_ref())
                         .and_then(|q| q.suspect.clone())
@@ -303,10 +303,21 @@ fn act(
             }
             return Ok(());
         }
-        Action::Acquit { group, why, by, .. } => {
+        Action::Acquit {
+            tasks: cleared,
+            group,
+            why,
+            by,
+        } => {
             for (id, input) in action.inputs() {
-                let event = acquitted_event(group.clone(), *why, by);
-                record(board, id, &input, vec![event], round)?;
+                let mut events = vec![acquitted_event(group.clone(), *why, by)];
+                // A failure that did not reproduce is flaky verify, said once, by the last.
+                if *why == gaffer_core::payload::Acquittal::NotReproduced
+                    && cleared.last() == Some(&id)
+                {
+                    events.extend(not_reproduced_event(group, tasks.get(&id)));
+                }
+                record(board, id, &input, events, round)?;
             }
             return Ok(());
         }
@@ -375,6 +386,21 @@ fn acquitted_event(
         reason,
         by: by.to_vec(),
     }))
+}
+
+/// `queue.flaky` for the bisection of failed batch `group`, every part of which passed: the
+/// candidate of `last`, its last suspect, holds all of them.
+fn not_reproduced_event(group: &ObjectId, last: Option<&Task>) -> Option<NewEvent> {
+    let candidate = last?.state.candidate.as_ref()?;
+    Some(NewEvent::of(Payload::QueueFlaky(QueueFlaky {
+        commit: candidate.commit.clone(),
+        tree: candidate.tree.clone(),
+        detail: format!(
+            "batch {} failed verify, but every part of it passed when bisected: flaky; nobody \
+             is blamed",
+            group.short()
+        ),
+    })))
 }
 
 /// `queue.guilty` for `task`, ejected while a suspect: the other tasks of its group (the failed

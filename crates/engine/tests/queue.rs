@@ -160,6 +160,16 @@ fn queued(
     breaking: &[usize],
     batch: usize,
 ) -> (TestRepo, Arc<Board>, String, Vec<String>) {
+    queued_with(n, breaking, batch, |_, settings| settings)
+}
+
+/// As [`queued`], with the settings as `settings` makes them (given the repository).
+fn queued_with(
+    n: usize,
+    breaking: &[usize],
+    batch: usize,
+    adjust: impl FnOnce(&TestRepo, gaffer_config::Settings) -> gaffer_config::Settings,
+) -> (TestRepo, Arc<Board>, String, Vec<String>) {
     let repo = TestRepo::new();
     let base = repo.head();
     let mut heads = Vec::new();
@@ -176,6 +186,7 @@ fn queued(
     settings.host.heavy_slots = 1;
     settings.queue.batch = gaffer_config::QueueBatch::Fixed(batch);
     settings.limits.verify_failures_per_tier = 1;
+    let settings = adjust(&repo, settings);
     let board = Arc::new(
         Board::open(
             repo.path(),
@@ -306,5 +317,52 @@ async fn a_failing_batch_is_bisected_and_only_its_guilty_branch_leaves() {
     for commit in line.lines() {
         let files = repo.git(&["ls-tree", "--name-only", commit]);
         assert!(!files.contains("breaks-"), "red at {commit}: {files}");
+    }
+}
+
+/// A batch fails once and every part of it passes when bisected: verify was flaky. Nobody is
+/// blamed, and it is recorded as flaky, as a candidate that passes when run again is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_parts_all_pass_is_recorded_as_flaky() {
+    let (_repo, board, _, _) = queued_with(3, &[], 4, |repo, mut settings| {
+        // The first candidate verify fails, every other one passes.
+        let seen = repo.scratch("flaked");
+        std::fs::create_dir_all(&seen).unwrap();
+        settings.verify.command = Some(format!(
+            "if [ ! -e '{dir}/once' ]; then touch '{dir}/once'; echo 'flaked'; exit 1; fi",
+            dir = seen.display()
+        ));
+        settings.sandbox.write = vec![seen];
+        settings
+    });
+    run(&board).await;
+    let events = board
+        .events_after(Seq(0), 100_000, &EventFilter::default())
+        .unwrap();
+    let of = |kind: &str| events.iter().filter(|e| e.kind == kind).collect::<Vec<_>>();
+    assert_eq!(of(event_kind::QUEUE_BATCH_FAILED).len(), 1);
+    assert!(
+        of(event_kind::QUEUE_EJECTED).is_empty(),
+        "someone was blamed"
+    );
+    assert!(of(event_kind::QUEUE_GUILTY).is_empty());
+    let cleared: Vec<_> = of(event_kind::QUEUE_ACQUITTED)
+        .into_iter()
+        .filter(|e| e.data["reason"] == "not_reproduced")
+        .collect();
+    assert!(!cleared.is_empty(), "the bisection did not end as flaky");
+    assert_eq!(of(event_kind::QUEUE_FLAKY).len(), 1);
+    // The tasks cleared as flaky land as such.
+    for event in &cleared {
+        let landed: Vec<_> = of(event_kind::QUEUE_LANDED)
+            .into_iter()
+            .filter(|e| e.task == event.task)
+            .collect();
+        assert_eq!(landed.len(), 1);
+        assert_eq!(landed[0].data["flaky"], true, "{:?}", landed[0]);
+    }
+    for task in board.tasks(&[]).unwrap() {
+        assert_eq!(task.status(), Status::Merged, "{:?}", task.state.note);
+        assert_eq!(task.state.total_failures, 0);
     }
 }

@@ -213,6 +213,10 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({"group": C, "reason": "left", "by": [4]}),
         ),
         (
+            QUEUE_ACQUITTED,
+            json!({"group": C, "reason": "not_reproduced"}),
+        ),
+        (
             QUEUE_FLAKY,
             json!({"commit": C, "tree": T, "detail": "verify failed, then passed on the same tree"}),
         ),

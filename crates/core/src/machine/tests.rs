@@ -610,7 +610,7 @@ fn arb_input() -> impl Strategy<Value = Input> {
             group,
             tasks: vec![crate::TaskId(1), crate::TaskId(2)]
         }),
-        Just(Input::Acquit),
+        any::<bool>().prop_map(|flaky| Input::Acquit { flaky }),
         arb_oid().prop_map(|onto| Input::Park {
             onto,
             files: vec!["a".into()]

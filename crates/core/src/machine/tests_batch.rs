@@ -83,7 +83,7 @@ fn a_task_becomes_a_suspect_only_of_the_batch_it_was_tested_in() {
     }
     assert!(transition(&single, &bisect("b1"), &Limits::default()).is_err());
     // Cleared: no group left either.
-    let (cleared, _) = step(&suspect, Input::Acquit);
+    let (cleared, _) = step(&suspect, Input::Acquit { flaky: false });
     let slot = cleared.queue.expect("still in the train");
     assert_eq!((slot.suspect, slot.group), (None, vec![]));
     assert_eq!(cleared.status, Status::Merging);

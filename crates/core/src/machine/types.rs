@@ -141,8 +141,13 @@ pub enum Input {
         tasks: Vec<crate::ids::TaskId>,
     },
     /// The task is no longer a suspect: the guilty branch of its group was found elsewhere (or
-    /// the half it was in is not known to hold one any more). Its candidate, if any, stays.
-    Acquit,
+    /// the half it was in is not known to hold one any more). Its candidate, if any, stays;
+    /// `flaky` when every part of its group passed (the failure did not reproduce), which its
+    /// candidate then records as it does a failure that passed when run again.
+    Acquit {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        flaky: bool,
+    },
     /// The branch applies on the target but not on the branches ahead of it in the train
     /// (`onto`): it waits until they landed or left.
     Park { onto: ObjectId, files: Vec<String> },
@@ -223,7 +228,7 @@ impl Input {
             Input::CandidateReady { .. } => "candidate_ready",
             Input::BatchReady { .. } => "batch_ready",
             Input::Bisect { .. } => "bisect",
-            Input::Acquit => "acquit",
+            Input::Acquit { .. } => "acquit",
             Input::Park { .. } => "park",
             Input::Conflict { .. } => "conflict",
             Input::TargetMoved => "target_moved",

@@ -18,6 +18,7 @@ use super::{Action, Entry, View};
 use crate::event::payload::Acquittal;
 use crate::ids::{ObjectId, TaskId};
 use crate::machine::CandidateStatus;
+use std::collections::BTreeSet;
 
 /// The suspects of one failed batch in the train, in train order, and the batch's tasks.
 struct Group<'a> {
@@ -125,4 +126,33 @@ pub(super) fn settle(view: &View, train: &[&Entry]) -> Vec<Action> {
         });
     }
     actions
+}
+
+/// The groups every part of which passed (each suspect left holds a candidate that passed with
+/// everything ahead passing, every other task of the batch landed): the failure did not
+/// reproduce. Verify is flaky, as when a candidate fails and passes when run again; nobody is
+/// blamed, and the suspects are cleared as such.
+pub(super) fn not_reproduced(
+    view: &View,
+    train: &[&Entry],
+    passed: &BTreeSet<TaskId>,
+) -> Vec<Action> {
+    groups(train)
+        .into_iter()
+        .filter(|g| {
+            !g.members.is_empty()
+                && g.members
+                    .iter()
+                    .all(|t| view.landed.contains(t) || g.suspects.iter().any(|e| e.task == *t))
+                && g.suspects.iter().all(|e| passed.contains(&e.task))
+                // One that failed alone and passed when run again is recorded flaky already.
+                && !concluding(g)
+        })
+        .map(|g| Action::Acquit {
+            tasks: g.suspects.iter().map(|e| e.task).collect(),
+            group: g.commit.clone(),
+            why: Acquittal::NotReproduced,
+            by: Vec::new(),
+        })
+        .collect()
 }

@@ -251,9 +251,19 @@ impl Action {
                         },
                     )
                 })
-                .chain(acquitted.iter().map(|t| (*t, Input::Acquit)))
+                .chain(
+                    acquitted
+                        .iter()
+                        .map(|t| (*t, Input::Acquit { flaky: false })),
+                )
                 .collect(),
-            Action::Acquit { tasks, .. } => tasks.iter().map(|t| (*t, Input::Acquit)).collect(),
+            Action::Acquit { tasks, why, .. } => {
+                let flaky = *why == Acquittal::NotReproduced;
+                tasks
+                    .iter()
+                    .map(|t| (*t, Input::Acquit { flaky }))
+                    .collect()
+            }
             other => other.input().into_iter().collect(),
         }
     }
@@ -375,6 +385,7 @@ pub fn plan(view: &View) -> Vec<Action> {
     let batch = view.batch.max(1);
     let walked = walk(&view.tip, &kept, batch, view.max_train);
     actions.extend(walked.actions);
+    actions.extend(bisect::not_reproduced(view, &kept, &walked.passed));
 
     // Join while the train has room, by priority then arrival, dependencies first. The room is
     // in units: a task joins the batch still to be built at the end of the train while it has

@@ -297,3 +297,48 @@ fn a_lone_suspect_that_failed_is_rechecked_not_cleared() {
     );
     assert!(!actions.iter().any(|a| matches!(a, Action::Acquit { .. })));
 }
+
+/// Failed batch `g` of 1, 2 and 3: 1 passed alone and landed, 2 and 3 passed together. No part
+/// failed: verify was flaky, and 2 and 3 are cleared as such (their candidate records it) before
+/// they land.
+#[test]
+fn a_bisection_whose_parts_all_pass_ends_as_flaky() {
+    let members = [1, 2, 3];
+    let part = || Some(cand("h", "tip", CandidateStatus::Passed, &[2, 3]));
+    let entries = vec![
+        suspect(in_train(2, 2, part()), "g", &members),
+        suspect(in_train(3, 3, part()), "g", &members),
+    ];
+    let mut passed = view(entries, 4, 4);
+    passed.landed.insert(TaskId(1));
+    let actions = plan(&passed);
+    // (The landing comes once they are cleared: the engine acts, then asks again.)
+    assert_eq!(
+        actions[0],
+        acquit(&[2, 3], "g", Acquittal::NotReproduced, &[]),
+        "{actions:?}"
+    );
+    assert!(
+        actions[0]
+            .inputs()
+            .iter()
+            .all(|(_, i)| *i == Input::Acquit { flaky: true })
+    );
+    // While 1 is being tested ahead of them, nothing is known yet.
+    let mut entries = vec![suspect(
+        in_train(1, 1, Some(cand("c1", "tip", CandidateStatus::Pending, &[]))),
+        "g",
+        &members,
+    )];
+    entries.extend(passed.entries.iter().cloned().map(|mut e| {
+        if let Some(c) = &mut e.candidate {
+            c.onto = oid("c1");
+        }
+        e
+    }));
+    let actions = plan(&view(entries, 4, 4));
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::Acquit { .. })),
+        "{actions:?}"
+    );
+}

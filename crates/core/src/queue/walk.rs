@@ -11,6 +11,8 @@ use std::collections::BTreeSet;
 pub(super) struct Walked<'a> {
     pub actions: Vec<Action>,
     pub landable: Vec<&'a Entry>,
+    /// Suspects whose candidate passed with every candidate ahead passing.
+    pub passed: BTreeSet<TaskId>,
 }
 
 /// Follows the chain of candidates from `tip` through `train`, building the next unit of at
@@ -26,6 +28,7 @@ pub(super) fn walk<'a>(
     // failed and being settled).
     let mut in_flight = 0;
     let mut landable = Vec::new();
+    let mut passed = BTreeSet::new();
     let mut base = tip.clone();
     // Every candidate so far passed: a failure here is this unit's own.
     let mut clear = true;
@@ -88,6 +91,13 @@ pub(super) fn walk<'a>(
             .map_or(&CandidateStatus::Pending, |c| &c.status);
         match status {
             CandidateStatus::Passed => {
+                if clear {
+                    passed.extend(
+                        unit.iter()
+                            .filter(|e| e.suspect().is_some())
+                            .map(|e| e.task),
+                    );
+                }
                 // The batch's tree passed: every task of it takes the result.
                 let mut shared = false;
                 for e in &unit[..unit.len() - 1] {
@@ -184,7 +194,11 @@ pub(super) fn walk<'a>(
         base = candidate.commit.clone();
         at += unit.len();
     }
-    Walked { actions, landable }
+    Walked {
+        actions,
+        landable,
+        passed,
+    }
 }
 
 /// The other suspects of `entry`'s group, cleared: it failed alone, so the failure is its own.

@@ -106,6 +106,9 @@ pub enum Acquittal {
     /// resolver, back to waiting): it may have been the guilty one, so nothing is known to fail
     /// any more.
     Left,
+    /// Every part of its group passed: the failure did not reproduce (verify is flaky), and
+    /// nobody is blamed.
+    NotReproduced,
 }
 
 /// `queue.acquitted`: the task is no longer a suspect of the failed batch `group`; it is tested,

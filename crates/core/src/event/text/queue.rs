@@ -129,6 +129,9 @@ fn acquitted(p: &QueueAcquitted) -> String {
         Acquittal::Left => then(&p.by, |t| {
             format!(": {t} left it without landing, so nothing is known to fail any more")
         }),
+        Acquittal::NotReproduced => {
+            ": every part of it passed, the failure did not reproduce (flaky verify)".to_string()
+        }
     };
     format!(
         "cleared of bisecting {}{why}; batched as usual again",

@@ -94,10 +94,13 @@ impl Step {
                 }
                 Ok(())
             }
-            (Status::Merging, Input::Acquit) => match &mut self.s.queue {
+            (Status::Merging, Input::Acquit { flaky }) => match &mut self.s.queue {
                 Some(slot) if slot.suspect.is_some() => {
                     slot.suspect = None;
                     slot.group.clear();
+                    if let Some(c) = &mut self.s.candidate {
+                        c.flaky |= *flaky;
+                    }
                     Ok(())
                 }
                 _ => refused(),
