@@ -84,8 +84,7 @@ pub struct QueueSettings {
 /// queue finds the guilty branch by bisection (halves, tested on top of each other where the
 /// heavy slots allow). Batching pays when verify is the bottleneck: fewer heavy slots than
 /// branches waiting, and few branches that fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueBatch {
     /// Batch only while more branches wait than the heavy slots can test one by one: up to the
     /// branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most 1/p for a
@@ -126,9 +125,8 @@ impl QueueBatch {
                 }
                 // Group testing: with a share p of guilty branches, a batch of about 1/p
                 // branches fails about once in two; bisection costs a few runs per failure.
-                let by_failures = if failure_rate <= 0.0 {
-                    AUTO_BATCH_MAX
-                } else if failure_rate >= 1.0 / 3.0 {
+                // (No failures at all: 1/0 is infinite, and the batch as large as it goes.)
+                let by_failures = if failure_rate >= 1.0 / 3.0 {
                     1
                 } else {
                     ((1.0 / failure_rate).floor() as usize).clamp(1, AUTO_BATCH_MAX)
@@ -138,6 +136,16 @@ impl QueueBatch {
                     .min(by_failures)
                     .clamp(1, AUTO_BATCH_MAX)
             }
+        }
+    }
+}
+
+/// As it is written in `gaffer.toml`: the number itself, or `"auto"`.
+impl Serialize for QueueBatch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            QueueBatch::Auto => serializer.serialize_str("auto"),
+            QueueBatch::Fixed(n) => serializer.serialize_u64(*n as u64),
         }
     }
 }

@@ -100,6 +100,22 @@ fn batch_is_a_number_or_auto_in_every_form() {
     assert_eq!(settings.queue.batch, QueueBatch::Fixed(1));
 }
 
+/// Shown (`gaffer config`, the API) as it is written: `batch = 4`, `batch = "auto"`.
+#[test]
+fn batch_shows_as_it_is_written() {
+    assert_eq!(
+        serde_json::to_value(QueueBatch::Fixed(4)).unwrap(),
+        serde_json::json!(4)
+    );
+    assert_eq!(
+        serde_json::to_value(QueueBatch::Auto).unwrap(),
+        serde_json::json!("auto")
+    );
+    let settings = parse("[queue]\nbatch = 4\n").unwrap();
+    let shown = serde_json::to_value(&settings.queue).unwrap();
+    assert_eq!(shown["batch"], serde_json::json!(4));
+}
+
 /// `auto` batches only while more branches wait than the heavy slots can test one by one, and
 /// less as more branches fail; a fixed size is what it says.
 #[test]
