@@ -600,17 +600,22 @@ fn build_unit(
     let Some(lead) = built.tasks.last().copied() else {
         return Ok(false);
     };
+    crate::jobs::merge::keep_batch(board, &built)?;
+    if let Some(last) = built.changes.last() {
+        crate::remote_sync::publish_batch(board, lead, last)?;
+    }
     crate::remote_sync::publish_candidate(board, lead, &built.commit)?;
     let (commit, tree) = (object_id(&built.commit), object_id(&built.tree));
     let suspect = first.state.queue.as_ref().and_then(|q| q.suspect.clone());
     let mut round = Round::default();
-    for id in &built.tasks {
+    for (id, change) in built.tasks.iter().zip(&built.changes) {
         let input = Input::BatchReady {
             commit: commit.clone(),
             tree: tree.clone(),
             onto: onto.clone(),
             batch: built.tasks.clone(),
             lead: *id == lead,
+            change: Some(object_id(change)),
         };
         let mut events = Vec::new();
         if *id == lead {

@@ -11,7 +11,8 @@
 //!   the queue, to run again on what the remote has now.
 //! - The daemon driving the merge queue fetches the same way before each round and publishes
 //!   each candidate it builds before recording it, so that whichever daemon verifies or lands
-//!   it finds its commit.
+//!   it finds its commit; and with a batch, its scratch merges (`refs/gaffer/batches/<task>`,
+//!   each task's own change), so that whichever daemon reverts one of its tasks finds them.
 //! - A commit gaffer makes itself, outside any job (a revert), is published under
 //!   `refs/gaffer/reverts/<commit>` before the board names it, then on its task's branch; the
 //!   fetch before every job brings it along.
@@ -85,6 +86,10 @@ fn fetch_locked(board: &Board, remote: &str) -> Result<()> {
             format!(
                 "+refs/gaffer/reverts/*:{}",
                 tracking(remote, "gaffer-reverts/*")
+            ),
+            format!(
+                "+refs/gaffer/batches/*:{}",
+                tracking(remote, "gaffer-batches/*")
             ),
         ],
         true,
@@ -312,28 +317,47 @@ pub(crate) fn has_commits(
 /// Publishes the candidate `commit` of `task` on the remote before the queue records it, so
 /// that any daemon can verify and land it. Nothing on a board that is not shared.
 pub(crate) fn publish_candidate(board: &Board, task: TaskId, commit: &Oid) -> Result<()> {
+    publish_queue_ref(board, task, commit, "candidates", "the candidate")
+}
+
+/// Publishes the scratch merges of the batch whose last task is `lead` (the last of them,
+/// which reaches the others: each task's own change) beside its candidate, so that a revert of
+/// one of its tasks works on whichever daemon asks for it. Nothing on a board that is not
+/// shared.
+pub(crate) fn publish_batch(board: &Board, lead: TaskId, last: &Oid) -> Result<()> {
+    publish_queue_ref(board, lead, last, "batches", "the batch merges")
+}
+
+/// Publishes `commit` as `refs/gaffer/<kind>/<task>` on the remote, with a lease on what was
+/// fetched of it.
+fn publish_queue_ref(
+    board: &Board,
+    task: TaskId,
+    commit: &Oid,
+    kind: &str,
+    what: &str,
+) -> Result<()> {
     let Some(remote) = remote_of(board) else {
         return Ok(());
     };
     let _one_at_a_time = lock(board);
-    let tracking = candidate_tracking(&remote, task);
+    let tracking = tracking(&remote, &format!("gaffer-{kind}/{}", task.0));
     let theirs = board.git.rev_parse(&tracking)?;
     if theirs.as_ref() == Some(commit) {
         return Ok(());
     }
-    match board.git.push_ref_with_lease(
-        &remote,
-        Some(commit),
-        &candidate_ref(task),
-        theirs.as_ref(),
-    )? {
+    let refname = format!("refs/gaffer/{kind}/{}", task.0);
+    match board
+        .git
+        .push_ref_with_lease(&remote, Some(commit), &refname, theirs.as_ref())?
+    {
         PushOutcome::Pushed => {
             follow(board, &tracking, Some(commit), &theirs);
             Ok(())
         }
         PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
-            "{remote} refused the candidate of task {task}: {reason} (another daemon drove the \
-             queue meanwhile?)"
+            "{remote} refused {what} of task {task}: {reason} (another daemon drove the queue \
+             meanwhile?)"
         ))),
     }
 }

@@ -229,6 +229,10 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({"commit": C, "tree": T, "branch": "gaffer/landed/main", "target": "main", "redirected": true, "user_checkout": "/home/me/repo", "landed_to": C, "landed_tree": T, "batch": 2, "index": 0, "position": 3, "flaky": false, "pushed_to": null, "time_in_queue_ms": 65000}),
         ),
         (
+            QUEUE_LANDED,
+            json!({"commit": C, "tree": T, "branch": "main", "target": "main", "redirected": false, "user_checkout": null, "landed_to": C, "landed_tree": T, "batch": 2, "index": 1, "position": 4, "flaky": false, "pushed_to": null, "time_in_queue_ms": 1000, "change": C}),
+        ),
+        (
             QUEUE_EJECTED,
             json!({"reason": "verify_failed", "commit": C, "tree": T, "detail": "verify failed twice", "summary": "exit 1"}),
         ),

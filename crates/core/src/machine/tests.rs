@@ -604,6 +604,7 @@ fn arb_input() -> impl Strategy<Value = Input> {
                 onto,
                 batch: (0..n).map(crate::TaskId).collect(),
                 lead,
+                change: None,
             }
         ),
         arb_oid().prop_map(|group| Input::Bisect {

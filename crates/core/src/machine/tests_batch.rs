@@ -46,6 +46,7 @@ fn in_batch() -> TaskState {
             onto: oid("tip"),
             batch: vec![TaskId(1), TaskId(2)],
             lead: false,
+            change: Some(oid("s1")),
         },
     ] {
         s = step(&s, input).0;
@@ -63,6 +64,11 @@ fn bisect(group: &str) -> Input {
 #[test]
 fn a_task_becomes_a_suspect_only_of_the_batch_it_was_tested_in() {
     let s = in_batch();
+    assert_eq!(
+        s.candidate.as_ref().and_then(|c| c.change.clone()),
+        Some(oid("s1")),
+        "its own change in the batch"
+    );
     // Another batch's failure says nothing of this task.
     assert!(transition(&s, &bisect("b9"), &Limits::default()).is_err());
     let (suspect, fx) = step(&s, bisect("b1"));

@@ -122,13 +122,16 @@ pub enum Input {
     /// The candidate of a batch: `commit` (with `tree`) holds the branches of every task of
     /// `batch` (this one among them, in train order) applied on `onto` at once. The `lead` (the
     /// last member) runs verify; the others take its result ([`Input::VerifyFinished`] of the
-    /// same commit, given by the queue).
+    /// same commit, given by the queue). `change` is this task's own change within the batch
+    /// (see [`super::Candidate::change`]).
     BatchReady {
         commit: ObjectId,
         tree: ObjectId,
         onto: ObjectId,
         batch: Vec<crate::ids::TaskId>,
         lead: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<ObjectId>,
     },
     /// The batch the task was tested in failed verify with every candidate ahead passing: the
     /// guilty branch is among its tasks. The candidate is dropped and the task becomes a suspect

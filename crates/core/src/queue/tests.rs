@@ -425,6 +425,7 @@ impl Sim {
                     onto: onto.clone(),
                     batch: batch.clone(),
                     lead: k == last,
+                    change: None,
                 },
             );
         }
@@ -836,6 +837,7 @@ fn the_longest_passing_prefix_lands_at_once() {
         status,
         flaky: false,
         batch: vec![],
+        change: None,
     };
     let entry = |task: i64, position: u64, candidate: Candidate| Entry {
         task: TaskId(task),

@@ -18,6 +18,7 @@ pub(super) fn cand(commit: &str, onto: &str, status: CandidateStatus, batch: &[i
         status,
         flaky: false,
         batch: batch.iter().map(|t| TaskId(*t)).collect(),
+        change: None,
     }
 }
 

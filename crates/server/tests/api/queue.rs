@@ -69,6 +69,7 @@ async fn the_queue_shows_a_batch_and_a_bisection() {
         status: CandidateStatus::Pending,
         flaky: false,
         batch: batch.iter().map(|t| TaskId(*t)).collect(),
+        change: None,
     };
     let tasks = [
         (

@@ -195,6 +195,11 @@ pub struct QueueLanded {
     pub flaky: bool,
     pub pushed_to: Option<String>,
     pub time_in_queue_ms: i64,
+    /// Landed in a batch: the commit whose change against its first parent is this task's own
+    /// (kept reachable under `refs/gaffer/batches/<the batch's last task>`), what a revert of it
+    /// undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ObjectId>,
 }
 
 /// `queue.ejected`: why the task left the queue, tagged by `reason`.

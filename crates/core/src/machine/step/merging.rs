@@ -51,6 +51,7 @@ impl Step {
                     onto,
                     batch,
                     lead,
+                    change,
                 },
             ) => {
                 if batch.len() < 2 {
@@ -59,6 +60,7 @@ impl Step {
                 self.candidate_ready(commit, tree, onto);
                 if let Some(c) = &mut self.s.candidate {
                     c.batch = batch.clone();
+                    c.change = change.clone();
                     // The batch's tree holds other branches: whatever the branch passed alone
                     // says nothing of it. Only the lead runs verify.
                     c.status = CandidateStatus::Pending;
@@ -207,6 +209,7 @@ impl Step {
             status,
             flaky: false,
             batch: Vec::new(),
+            change: None,
         });
         self.s.note = None;
         if let Some(slot) = &mut self.s.queue {

@@ -12,6 +12,8 @@ use gaffer_test_support::TestRepo;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+mod revert;
+
 const SCRIPT: &str = r#"
 [[task]]
 match = "alpha"
