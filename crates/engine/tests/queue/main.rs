@@ -12,6 +12,7 @@ use gaffer_test_support::TestRepo;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+mod bisect;
 mod revert;
 
 const SCRIPT: &str = r#"
@@ -162,15 +163,17 @@ fn queued(
     breaking: &[usize],
     batch: usize,
 ) -> (TestRepo, Arc<Board>, String, Vec<String>) {
-    queued_with(n, breaking, batch, |_, settings| settings)
+    queued_with(n, breaking, batch, |_, settings| settings, |_, _| {})
 }
 
-/// As [`queued`], with the settings as `settings` makes them (given the repository).
+/// As [`queued`], with the settings as `adjust` makes them (given the repository), and each
+/// task's state (task `i` has id `i + 1`) as `shape` leaves it.
 fn queued_with(
     n: usize,
     breaking: &[usize],
     batch: usize,
     adjust: impl FnOnce(&TestRepo, gaffer_config::Settings) -> gaffer_config::Settings,
+    shape: impl Fn(usize, &mut TaskState),
 ) -> (TestRepo, Arc<Board>, String, Vec<String>) {
     let repo = TestRepo::new();
     let base = repo.head();
@@ -214,6 +217,7 @@ fn queued_with(
             commit: ObjectId::new(head.clone()),
             tree: ObjectId::new(repo.rev_parse(&format!("{head}^{{tree}}"))),
         });
+        shape(i, &mut state);
         let task = board
             .store()
             .create_task(board.project().id, &new, &state)
@@ -326,17 +330,23 @@ async fn a_failing_batch_is_bisected_and_only_its_guilty_branch_leaves() {
 /// blamed, and it is recorded as flaky, as a candidate that passes when run again is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_parts_all_pass_is_recorded_as_flaky() {
-    let (_repo, board, _, _) = queued_with(3, &[], 4, |repo, mut settings| {
-        // The first candidate verify fails, every other one passes.
-        let seen = repo.scratch("flaked");
-        std::fs::create_dir_all(&seen).unwrap();
-        settings.verify.command = Some(format!(
-            "if [ ! -e '{dir}/once' ]; then touch '{dir}/once'; echo 'flaked'; exit 1; fi",
-            dir = seen.display()
-        ));
-        settings.sandbox.write = vec![seen];
-        settings
-    });
+    let (_repo, board, _, _) = queued_with(
+        3,
+        &[],
+        4,
+        |repo, mut settings| {
+            // The first candidate verify fails, every other one passes.
+            let seen = repo.scratch("flaked");
+            std::fs::create_dir_all(&seen).unwrap();
+            settings.verify.command = Some(format!(
+                "if [ ! -e '{dir}/once' ]; then touch '{dir}/once'; echo 'flaked'; exit 1; fi",
+                dir = seen.display()
+            ));
+            settings.sandbox.write = vec![seen];
+            settings
+        },
+        |_, _| {},
+    );
     run(&board).await;
     let events = board
         .events_after(Seq(0), 100_000, &EventFilter::default())
