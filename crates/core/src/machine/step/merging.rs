@@ -82,8 +82,7 @@ impl Step {
                     .candidate
                     .as_ref()
                     .is_some_and(|c| &c.commit == group && !c.batch.is_empty());
-                let again = self.s.candidate.is_none()
-                    && self.s.queue.as_ref().and_then(|q| q.suspect.as_ref()) == Some(group);
+                let again = self.s.queue.as_ref().and_then(|q| q.suspect.as_ref()) == Some(group);
                 if !(of_batch || again) {
                     return refused();
                 }
