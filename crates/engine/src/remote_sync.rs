@@ -32,6 +32,9 @@ pub(crate) struct Fetched {
     remote: String,
     branches: Vec<(String, Option<Oid>)>,
     candidate: Option<(TaskId, Option<Oid>)>,
+    /// The scratch merges of a batch the task led, published, that a cleanup drops (unless
+    /// the batch landed: a revert needs them).
+    batch: Option<(TaskId, Option<Oid>)>,
 }
 
 fn remote_of(board: &Board) -> Option<String> {
@@ -165,6 +168,7 @@ pub(crate) async fn before(ctx: &JobContext) -> Result<Option<Fetched>> {
             remote,
             branches: Vec::new(),
             candidate: None,
+            batch: None,
         };
         let Some(task) = job.task else {
             return Ok(Some(fetched));
@@ -179,6 +183,13 @@ pub(crate) async fn before(ctx: &JobContext) -> Result<Option<Fetched>> {
                 .git
                 .rev_parse(&candidate_tracking(&fetched.remote, task.id))?;
             fetched.candidate = Some((task.id, published));
+            if !crate::jobs::merge::keeps_batch_ref(&task) {
+                let published = board.git.rev_parse(&tracking(
+                    &fetched.remote,
+                    &format!("gaffer-batches/{}", task.id.0),
+                ))?;
+                fetched.batch = Some((task.id, published));
+            }
         }
         Ok(Some(fetched))
     })
@@ -261,8 +272,20 @@ fn push(board: &Board, fetched: &Fetched) -> Result<Pushed> {
             }
         }
     }
-    if let Some((task, Some(published))) = &fetched.candidate {
-        let refname = candidate_ref(*task);
+    let published = [
+        fetched
+            .candidate
+            .as_ref()
+            .map(|(t, p)| (candidate_ref(*t), p)),
+        fetched
+            .batch
+            .as_ref()
+            .map(|(t, p)| (crate::jobs::merge::batch_ref(*t), p)),
+    ];
+    for (refname, published) in published.into_iter().flatten() {
+        let Some(published) = published else {
+            continue;
+        };
         if let PushOutcome::Rejected { reason } =
             board
                 .git

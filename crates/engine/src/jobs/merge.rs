@@ -130,11 +130,25 @@ pub(crate) fn keep_batch(board: &Board, built: &BuiltBatch) -> Result<()> {
     Ok(())
 }
 
-/// Drops [`batch_ref`] of `task` (best effort): it landed other than as the last task of a
-/// batch, so the batch it last led never landed.
-pub(crate) fn drop_batch_ref(board: &Board, task: gaffer_core::TaskId) {
-    if let Err(e) = board.git.delete_ref(&batch_ref(task), None) {
-        tracing::debug!(task = %task, "cannot drop {}: {e}", batch_ref(task));
+/// Whether [`batch_ref`] of `task` is kept once it ended: it landed as the last task of a
+/// batch (a revert of any task of the batch needs it). Any other batch it led never landed.
+pub(crate) fn keeps_batch_ref(task: &Task) -> bool {
+    task.status() == Status::Merged
+        && task
+            .state
+            .candidate
+            .as_ref()
+            .is_some_and(|c| c.batch.last() == Some(&task.id))
+}
+
+/// Drops [`batch_ref`] of `task`, which ended, unless it keeps it ([`keeps_batch_ref`]); best
+/// effort.
+pub(crate) fn drop_batch_ref(board: &Board, task: &Task) {
+    if keeps_batch_ref(task) {
+        return;
+    }
+    if let Err(e) = board.git.delete_ref(&batch_ref(task.id), None) {
+        tracing::debug!(task = %task.id, "cannot drop {}: {e}", batch_ref(task.id));
     }
 }
 
@@ -366,10 +380,6 @@ fn land_blocking(
             time_in_queue_ms: (now_ms - since).max(0),
             change: candidate.change.clone(),
         }));
-        // Its batch ref is needed only by the last task of a batch that landed.
-        if candidate.batch.last() != Some(&task.id) {
-            drop_batch_ref(board, task.id);
-        }
         let input = gaffer_core::Input::Landed {
             commit: candidate.commit.clone(),
             tree: candidate.tree.clone(),
