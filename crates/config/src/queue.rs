@@ -5,9 +5,9 @@
 //! [queue]
 //! strategy = "merge"          # or "rebase": each branch lands as one commit on top
 //! max_candidates = 8          # candidates tested at once, each on top of those ahead; 1 = serial
-//! batch = "auto"              # default 1; branches tested together as one candidate: a number (1 = one
-//!                             # candidate per branch) or "auto" (from the heavy slots, the
-//!                             # queue's length and its recent failures)
+//! batch = "auto"              # the default; branches tested together as one candidate: "auto"
+//!                             # (from the heavy slots, the queue's length and its recent
+//!                             # failures) or a number (1 = one candidate per branch)
 //!
 //! [host]
 //! heavy_slots = 4             # verify runs at once (queue and coders together); default: CPUs
@@ -73,7 +73,8 @@ pub struct QueueSettings {
     /// `1..=64`; 1 is a serial queue. Default: 8.
     pub max_candidates: usize,
     /// How many branches may be tested together as one candidate (a batch, bisected when it
-    /// fails). Default: 1 (no batches); `"auto"` batches when it pays.
+    /// fails). Default: `"auto"`, which batches only when it pays (one branch per candidate
+    /// while the queue holds no more branches than the heavy slots).
     pub batch: QueueBatch,
 }
 
@@ -86,20 +87,19 @@ pub struct QueueSettings {
 /// branches waiting, and few branches that fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueBatch {
-    /// Batch only while more branches wait than the heavy slots can test one by one: up to the
-    /// branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most 1/p for a
-    /// share p of recent branches failing (the engine estimates it, with a prior), none from a
-    /// third up; one per candidate otherwise (exactly the train of `batch = 1`).
+    /// The default. Batch only while more branches wait than the heavy slots can test one by
+    /// one: up to the branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most
+    /// 1/p for a share p of recent branches failing (the engine estimates it, with a prior),
+    /// none from a third up; one per candidate otherwise (exactly the train of `batch = 1`).
     Auto,
-    /// At most this many branches per candidate, `1..=64`; 1 (the default): one candidate per
-    /// branch.
+    /// At most this many branches per candidate, `1..=64`; 1: one candidate per branch.
     Fixed(usize),
 }
 
 impl Default for QueueBatch {
-    /// One candidate per branch: batching is asked for (`batch = "auto"` or a number).
+    /// Batches when they pay, the train of one branch per candidate otherwise.
     fn default() -> Self {
-        QueueBatch::Fixed(1)
+        QueueBatch::Auto
     }
 }
 
@@ -167,7 +167,7 @@ impl Default for QueueSettings {
         QueueSettings {
             strategy: QueueStrategy::Merge,
             max_candidates: 8,
-            batch: QueueBatch::Fixed(1),
+            batch: QueueBatch::Auto,
         }
     }
 }

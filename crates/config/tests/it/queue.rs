@@ -9,11 +9,11 @@ fn parse(text: &str) -> Result<gaffer_config::Settings, gaffer_config::ConfigErr
 }
 
 #[test]
-fn defaults_are_a_merge_queue_of_eight_and_one_heavy_slot_per_cpu() {
+fn defaults_are_a_merge_queue_of_eight_batching_when_it_pays_and_one_heavy_slot_per_cpu() {
     let settings = parse("").unwrap();
     assert_eq!(settings.queue.strategy, QueueStrategy::Merge);
     assert_eq!(settings.queue.max_candidates, 8);
-    assert_eq!(settings.queue.batch, QueueBatch::Fixed(1));
+    assert_eq!(settings.queue.batch, QueueBatch::Auto);
     assert_eq!(settings.host.heavy_slots, default_heavy_slots());
     assert!(settings.host.heavy_slots >= 1);
     assert_eq!(settings.host.max_load, None);

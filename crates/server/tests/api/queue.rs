@@ -131,9 +131,9 @@ async fn the_queue_shows_a_batch_and_a_bisection() {
         queue["bisecting"],
         serde_json::json!([{ "group": failed.as_str(), "suspects": [1, 2, 3], "testing": [1, 2] }])
     );
-    // The setting as configured (the default: one branch per candidate); the batches above
-    // are the board's, whatever it says now.
-    assert_eq!(queue["batch"], "1");
+    // The setting as configured (the default: batches when they pay); the batches above are
+    // the board's, whatever it says now.
+    assert_eq!(queue["batch"], "auto");
     assert!(queue["batch_now"].as_u64().unwrap() >= 1);
 }
 
