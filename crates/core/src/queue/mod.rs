@@ -38,7 +38,11 @@
 //!   to fail together). A half that passes lands; one that fails is bisected in turn; a suspect
 //!   alone fails, is rechecked and is ejected exactly like a task of a plain train; the other
 //!   suspects of its group are acquitted ([`Action::Acquit`]) as soon as it fails alone, and
-//!   batched as usual again.
+//!   batched as usual again. A bisection that can no longer conclude (a task of the failed
+//!   batch left without landing) is ended, one a crash interrupted is taken up again, and one
+//!   every part of which passed ends as flaky verify (`bisect`).
+//! - **Cap.** The train holds at most [`View::max_train`] units (candidates, a task or a batch,
+//!   and the ones its tasks without a candidate will be built into), `units`.
 //!
 //! ```text
 //! tip ◀── b1 = tip + #4 #7 #2 #9 (batch, failed)
