@@ -162,7 +162,12 @@ pub(super) fn walk<'a>(
                 // A batch failed with everything ahead passing: one of its branches (or more)
                 // is guilty. Bisect: its tasks are tested again in halves.
                 let tasks: Vec<TaskId> = unit.iter().map(|e| e.task).collect();
-                let acquitted = match entry.suspect() {
+                // A part of a group being bisected (all of it: a batch never mixes groups) is
+                // what the rest of that group is cleared for.
+                let part_of = entry
+                    .suspect()
+                    .filter(|g| unit.iter().all(|e| e.suspect() == Some(*g)));
+                let acquitted = match part_of {
                     Some(group) => train
                         .iter()
                         .filter(|e| e.suspect() == Some(group) && !tasks.contains(&e.task))
