@@ -5,9 +5,9 @@
 //! [queue]
 //! strategy = "merge"          # or "rebase": each branch lands as one commit on top
 //! max_candidates = 8          # candidates tested at once, each on top of those ahead; 1 = serial
-//! batch = "auto"              # default 1; branches tested together as one candidate: a number (1 = one
-//!                             # candidate per branch) or "auto" (from the heavy slots, the
-//!                             # queue's length and its recent failures)
+//! batch = "auto"              # the default; branches tested together as one candidate: "auto"
+//!                             # (from the heavy slots, the queue's length and its recent
+//!                             # failures) or a number (1 = one candidate per branch)
 //!
 //! [host]
 //! heavy_slots = 4             # verify runs at once (queue and coders together); default: CPUs
@@ -73,7 +73,8 @@ pub struct QueueSettings {
     /// `1..=64`; 1 is a serial queue. Default: 8.
     pub max_candidates: usize,
     /// How many branches may be tested together as one candidate (a batch, bisected when it
-    /// fails). Default: 1 (no batches); `"auto"` batches when it pays.
+    /// fails). Default: `"auto"`, which batches only when it pays (one branch per candidate
+    /// while the queue holds no more branches than the heavy slots).
     pub batch: QueueBatch,
 }
 
@@ -84,23 +85,21 @@ pub struct QueueSettings {
 /// queue finds the guilty branch by bisection (halves, tested on top of each other where the
 /// heavy slots allow). Batching pays when verify is the bottleneck: fewer heavy slots than
 /// branches waiting, and few branches that fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueBatch {
-    /// Batch only while more branches wait than the heavy slots can test one by one: up to the
-    /// branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most 1/p for a
-    /// share p of recent branches failing (the engine estimates it, with a prior), none from a
-    /// third up; one per candidate otherwise (exactly the train of `batch = 1`).
+    /// The default. Batch only while more branches wait than the heavy slots can test one by
+    /// one: up to the branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most
+    /// 1/p for a share p of recent branches failing (the engine estimates it, with a prior),
+    /// none from a third up; one per candidate otherwise (exactly the train of `batch = 1`).
     Auto,
-    /// At most this many branches per candidate, `1..=64`; 1 (the default): one candidate per
-    /// branch.
+    /// At most this many branches per candidate, `1..=64`; 1: one candidate per branch.
     Fixed(usize),
 }
 
 impl Default for QueueBatch {
-    /// One candidate per branch: batching is asked for (`batch = "auto"` or a number).
+    /// Batches when they pay, the train of one branch per candidate otherwise.
     fn default() -> Self {
-        QueueBatch::Fixed(1)
+        QueueBatch::Auto
     }
 }
 
@@ -126,9 +125,8 @@ impl QueueBatch {
                 }
                 // Group testing: with a share p of guilty branches, a batch of about 1/p
                 // branches fails about once in two; bisection costs a few runs per failure.
-                let by_failures = if failure_rate <= 0.0 {
-                    AUTO_BATCH_MAX
-                } else if failure_rate >= 1.0 / 3.0 {
+                // (No failures at all: 1/0 is infinite, and the batch as large as it goes.)
+                let by_failures = if failure_rate >= 1.0 / 3.0 {
                     1
                 } else {
                     ((1.0 / failure_rate).floor() as usize).clamp(1, AUTO_BATCH_MAX)
@@ -138,6 +136,16 @@ impl QueueBatch {
                     .min(by_failures)
                     .clamp(1, AUTO_BATCH_MAX)
             }
+        }
+    }
+}
+
+/// As it is written in `gaffer.toml`: the number itself, or `"auto"`.
+impl Serialize for QueueBatch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            QueueBatch::Auto => serializer.serialize_str("auto"),
+            QueueBatch::Fixed(n) => serializer.serialize_u64(*n as u64),
         }
     }
 }
@@ -159,7 +167,7 @@ impl Default for QueueSettings {
         QueueSettings {
             strategy: QueueStrategy::Merge,
             max_candidates: 8,
-            batch: QueueBatch::Fixed(1),
+            batch: QueueBatch::Auto,
         }
     }
 }

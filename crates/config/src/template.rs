@@ -161,10 +161,10 @@ const REST: &str = r#"
 # Candidates tested at once, each on top of those ahead of it (1 to 64; 1 is a serial queue).
 # max_candidates = 8
 # Branches tested together as one candidate, landing as one commit when it passes and bisected
-# to find the guilty branch when it fails: a number (1: each branch alone) or "auto" (only
-# while more branches wait than the heavy slots can test one by one; smaller batches as more
-# branches fail).
-# batch = 1
+# to find the guilty branch when it fails: "auto" (only while more branches wait than the heavy
+# slots can test one by one; smaller batches as more branches fail) or a number (1: each branch
+# alone).
+# batch = "auto"
 
 [host]
 # Verify runs at once on this machine, for the queue and the coders together (default: CPUs).

@@ -19,13 +19,14 @@ use gaffer_core::{Input, JobSpec, JobStatus, NewEvent, NewJob, ObjectId, Status,
 use gaffer_core::{
     Payload,
     payload::{
-        QueueBatchFailed, QueueBatchFormed, QueueBisecting, QueueCandidate, QueueEjected,
-        QueueGuilty, QueueInvalidated, QueueJoined, QueueLanding, QueueParked, QueueRecheck,
+        QueueAcquitted, QueueBatchFailed, QueueBatchFormed, QueueBisecting, QueueCandidate,
+        QueueEjected, QueueFlaky, QueueGuilty, QueueInvalidated, QueueJoined, QueueLanding,
+        QueueParked, QueueRecheck,
     },
 };
 use gaffer_core::{Seq, event_kind};
 use gaffer_store::{Commit, EventFilter, JobFilter};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long the queue waits before trying again after a landing failed (a diverged remote, say).
@@ -119,6 +120,22 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
         }
         entries.extend(Entry::of(task, waiting_on));
     }
+    // The tasks of the batches being bisected that left the queue by landing.
+    let mut landed = BTreeSet::new();
+    for entry in &entries {
+        for member in entry.group() {
+            if landed.contains(member) || entries.iter().any(|e| e.task == *member) {
+                continue;
+            }
+            if board
+                .store
+                .task(*member)
+                .is_ok_and(|t| t.status() == Status::Merged)
+            {
+                landed.insert(*member);
+            }
+        }
+    }
     let batch = board.settings.queue.batch.size(
         entries.len(),
         board.settings.host.heavy_slots,
@@ -129,6 +146,7 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
         entries,
         max_train: board.settings.queue.max_candidates.max(1),
         batch,
+        landed,
     };
     Ok((view, tasks.into_iter().map(|t| (t.id, t)).collect()))
 }
@@ -193,7 +211,8 @@ fn failure_rate(board: &Board) -> Result<f64> {
         return Ok(0.0);
     }
     let Ok(mut outcomes) = board.queue_outcomes.lock() else {
-        return Ok(0.0);
+        // No history to read: the prior alone.
+        return Ok(1.0 / 8.0);
     };
     let filter = EventFilter {
         project: Some(board.project.id),
@@ -262,23 +281,44 @@ fn act(
                 acquitted: acquitted.clone(),
                 summary,
             }));
-            // The others first, the lead last, with the event: a crash in between leaves a
-            // batch with members missing, which the planner drops and builds again.
+            // The others first, the lead last, with the event: a crash in between leaves
+            // suspects beside tasks still holding the failed batch, and the planner bisects it
+            // again. The suspects of the group it was a part of are cleared afterwards.
             let inputs = action.inputs();
             let last = batch.last().copied();
             for (id, input) in inputs {
-                let events = if Some(id) == last && matches!(input, Input::Bisect { .. }) {
-                    vec![failed.clone()]
-                } else {
-                    vec![]
+                let events = match &input {
+                    Input::Bisect { .. } if Some(id) == last => vec![failed.clone()],
+                    Input::Acquit { .. } => tasks
+                        .get(&id)
+                        .and_then(|t| t.state.queue.as_ref())
+                        .and_then(|q| q.suspect.clone())
+                        .map(|was| {
+                            acquitted_event(was, gaffer_core::payload::Acquittal::Within, batch)
+                        })
+                        .into_iter()
+                        .collect(),
+                    _ => vec![],
                 };
                 record(board, id, &input, events, round)?;
             }
             return Ok(());
         }
-        Action::Acquit { .. } => {
+        Action::Acquit {
+            tasks: cleared,
+            group,
+            why,
+            by,
+        } => {
             for (id, input) in action.inputs() {
-                record(board, id, &input, vec![], round)?;
+                let mut events = vec![acquitted_event(group.clone(), *why, by)];
+                // A failure that did not reproduce is flaky verify, said once, by the last.
+                if *why == gaffer_core::payload::Acquittal::NotReproduced
+                    && cleared.last() == Some(&id)
+                {
+                    events.extend(not_reproduced_event(group, tasks.get(&id)));
+                }
+                record(board, id, &input, events, round)?;
             }
             return Ok(());
         }
@@ -316,21 +356,7 @@ fn act(
                 Some(gaffer_core::CandidateStatus::FailedTwice { summary }) => summary.clone(),
                 _ => String::new(),
             };
-            if let Some(group) = task.state.queue.as_ref().and_then(|q| q.suspect.clone()) {
-                events.push(NewEvent::of(Payload::QueueGuilty(QueueGuilty {
-                    group,
-                    commit: candidate.map(|c| c.commit.clone()),
-                    acquitted: tasks
-                        .values()
-                        .filter(|t| {
-                            t.id != id
-                                && t.state.queue.as_ref().and_then(|q| q.suspect.as_ref())
-                                    == task.state.queue.as_ref().and_then(|q| q.suspect.as_ref())
-                        })
-                        .map(|t| t.id)
-                        .collect(),
-                })));
-            }
+            events.extend(guilty_event(task, tasks));
             Payload::QueueEjected(QueueEjected::VerifyFailed {
                 commit: candidate.map(|c| c.commit.clone()),
                 tree: candidate.map(|c| c.tree.clone()),
@@ -348,6 +374,65 @@ fn act(
     };
     events.insert(0, NewEvent::of(payload));
     record(board, id, &input, events, round)
+}
+
+/// `queue.acquitted` for a suspect of `group` cleared because of `by`.
+fn acquitted_event(
+    group: ObjectId,
+    reason: gaffer_core::payload::Acquittal,
+    by: &[TaskId],
+) -> NewEvent {
+    NewEvent::of(Payload::QueueAcquitted(QueueAcquitted {
+        group,
+        reason,
+        by: by.to_vec(),
+    }))
+}
+
+/// `queue.flaky` for the bisection of failed batch `group`, every part of which passed: the
+/// candidate of `last`, its last suspect, holds all of them.
+fn not_reproduced_event(group: &ObjectId, last: Option<&Task>) -> Option<NewEvent> {
+    let candidate = last?.state.candidate.as_ref()?;
+    Some(NewEvent::of(Payload::QueueFlaky(QueueFlaky {
+        commit: candidate.commit.clone(),
+        tree: candidate.tree.clone(),
+        detail: format!(
+            "batch {} failed verify, but every part of it passed when bisected: flaky; nobody \
+             is blamed",
+            group.short()
+        ),
+    })))
+}
+
+/// `queue.guilty` for `task`, ejected while a suspect: the other tasks of its group (the failed
+/// part it was found in) are the ones it clears, in train order. A suspect recorded before
+/// gaffer kept its group names the other suspects of it still in the train.
+fn guilty_event(task: &Task, tasks: &HashMap<TaskId, Task>) -> Option<NewEvent> {
+    let slot = task.state.queue.as_ref()?;
+    let group = slot.suspect.clone()?;
+    let acquitted = if slot.group.is_empty() {
+        let mut others: Vec<(u64, TaskId)> = tasks
+            .values()
+            .filter_map(|t| {
+                let q = t.state.queue.as_ref()?;
+                (t.id != task.id && q.suspect.as_ref() == Some(&group))
+                    .then_some((q.position, t.id))
+            })
+            .collect();
+        others.sort();
+        others.into_iter().map(|(_, id)| id).collect()
+    } else {
+        slot.group
+            .iter()
+            .filter(|t| **t != task.id)
+            .copied()
+            .collect()
+    };
+    Some(NewEvent::of(Payload::QueueGuilty(QueueGuilty {
+        group,
+        commit: task.state.candidate.as_ref().map(|c| c.commit.clone()),
+        acquitted,
+    })))
 }
 
 /// Applies `input` to task `id` with `event`; a refusal (the task changed meanwhile, say, a
@@ -515,17 +600,22 @@ fn build_unit(
     let Some(lead) = built.tasks.last().copied() else {
         return Ok(false);
     };
+    crate::jobs::merge::keep_batch(board, &built)?;
+    if let Some(last) = built.changes.last() {
+        crate::remote_sync::publish_batch(board, lead, last)?;
+    }
     crate::remote_sync::publish_candidate(board, lead, &built.commit)?;
     let (commit, tree) = (object_id(&built.commit), object_id(&built.tree));
     let suspect = first.state.queue.as_ref().and_then(|q| q.suspect.clone());
     let mut round = Round::default();
-    for id in &built.tasks {
+    for (id, change) in built.tasks.iter().zip(&built.changes) {
         let input = Input::BatchReady {
             commit: commit.clone(),
             tree: tree.clone(),
             onto: onto.clone(),
             batch: built.tasks.clone(),
             lead: *id == lead,
+            change: Some(object_id(change)),
         };
         let mut events = Vec::new();
         if *id == lead {

@@ -11,7 +11,8 @@
 //!   the queue, to run again on what the remote has now.
 //! - The daemon driving the merge queue fetches the same way before each round and publishes
 //!   each candidate it builds before recording it, so that whichever daemon verifies or lands
-//!   it finds its commit.
+//!   it finds its commit; and with a batch, its scratch merges (`refs/gaffer/batches/<task>`,
+//!   each task's own change), so that whichever daemon reverts one of its tasks finds them.
 //! - A commit gaffer makes itself, outside any job (a revert), is published under
 //!   `refs/gaffer/reverts/<commit>` before the board names it, then on its task's branch; the
 //!   fetch before every job brings it along.
@@ -31,6 +32,9 @@ pub(crate) struct Fetched {
     remote: String,
     branches: Vec<(String, Option<Oid>)>,
     candidate: Option<(TaskId, Option<Oid>)>,
+    /// The scratch merges of a batch the task led, published, that a cleanup drops (unless
+    /// the batch landed: a revert needs them).
+    batch: Option<(TaskId, Option<Oid>)>,
 }
 
 fn remote_of(board: &Board) -> Option<String> {
@@ -85,6 +89,10 @@ fn fetch_locked(board: &Board, remote: &str) -> Result<()> {
             format!(
                 "+refs/gaffer/reverts/*:{}",
                 tracking(remote, "gaffer-reverts/*")
+            ),
+            format!(
+                "+refs/gaffer/batches/*:{}",
+                tracking(remote, "gaffer-batches/*")
             ),
         ],
         true,
@@ -160,6 +168,7 @@ pub(crate) async fn before(ctx: &JobContext) -> Result<Option<Fetched>> {
             remote,
             branches: Vec::new(),
             candidate: None,
+            batch: None,
         };
         let Some(task) = job.task else {
             return Ok(Some(fetched));
@@ -174,6 +183,13 @@ pub(crate) async fn before(ctx: &JobContext) -> Result<Option<Fetched>> {
                 .git
                 .rev_parse(&candidate_tracking(&fetched.remote, task.id))?;
             fetched.candidate = Some((task.id, published));
+            if !crate::jobs::merge::keeps_batch_ref(&task) {
+                let published = board.git.rev_parse(&tracking(
+                    &fetched.remote,
+                    &format!("gaffer-batches/{}", task.id.0),
+                ))?;
+                fetched.batch = Some((task.id, published));
+            }
         }
         Ok(Some(fetched))
     })
@@ -256,8 +272,20 @@ fn push(board: &Board, fetched: &Fetched) -> Result<Pushed> {
             }
         }
     }
-    if let Some((task, Some(published))) = &fetched.candidate {
-        let refname = candidate_ref(*task);
+    let published = [
+        fetched
+            .candidate
+            .as_ref()
+            .map(|(t, p)| (candidate_ref(*t), p)),
+        fetched
+            .batch
+            .as_ref()
+            .map(|(t, p)| (crate::jobs::merge::batch_ref(*t), p)),
+    ];
+    for (refname, published) in published.into_iter().flatten() {
+        let Some(published) = published else {
+            continue;
+        };
         if let PushOutcome::Rejected { reason } =
             board
                 .git
@@ -312,28 +340,47 @@ pub(crate) fn has_commits(
 /// Publishes the candidate `commit` of `task` on the remote before the queue records it, so
 /// that any daemon can verify and land it. Nothing on a board that is not shared.
 pub(crate) fn publish_candidate(board: &Board, task: TaskId, commit: &Oid) -> Result<()> {
+    publish_queue_ref(board, task, commit, "candidates", "the candidate")
+}
+
+/// Publishes the scratch merges of the batch whose last task is `lead` (the last of them,
+/// which reaches the others: each task's own change) beside its candidate, so that a revert of
+/// one of its tasks works on whichever daemon asks for it. Nothing on a board that is not
+/// shared.
+pub(crate) fn publish_batch(board: &Board, lead: TaskId, last: &Oid) -> Result<()> {
+    publish_queue_ref(board, lead, last, "batches", "the batch merges")
+}
+
+/// Publishes `commit` as `refs/gaffer/<kind>/<task>` on the remote, with a lease on what was
+/// fetched of it.
+fn publish_queue_ref(
+    board: &Board,
+    task: TaskId,
+    commit: &Oid,
+    kind: &str,
+    what: &str,
+) -> Result<()> {
     let Some(remote) = remote_of(board) else {
         return Ok(());
     };
     let _one_at_a_time = lock(board);
-    let tracking = candidate_tracking(&remote, task);
+    let tracking = tracking(&remote, &format!("gaffer-{kind}/{}", task.0));
     let theirs = board.git.rev_parse(&tracking)?;
     if theirs.as_ref() == Some(commit) {
         return Ok(());
     }
-    match board.git.push_ref_with_lease(
-        &remote,
-        Some(commit),
-        &candidate_ref(task),
-        theirs.as_ref(),
-    )? {
+    let refname = format!("refs/gaffer/{kind}/{}", task.0);
+    match board
+        .git
+        .push_ref_with_lease(&remote, Some(commit), &refname, theirs.as_ref())?
+    {
         PushOutcome::Pushed => {
             follow(board, &tracking, Some(commit), &theirs);
             Ok(())
         }
         PushOutcome::Rejected { reason } => Err(EngineError::Invalid(format!(
-            "{remote} refused the candidate of task {task}: {reason} (another daemon drove the \
-             queue meanwhile?)"
+            "{remote} refused {what} of task {task}: {reason} (another daemon drove the queue \
+             meanwhile?)"
         ))),
     }
 }

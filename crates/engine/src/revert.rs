@@ -175,14 +175,23 @@ impl Board {
     }
 }
 
-/// The commit whose change is the task's own: what it landed, unless it landed in a batch (one
-/// commit holding several tasks' branches), in which case a scratch commit of its branch alone
-/// applied on what the batch was built on (never on any ref), so that the revert undoes this
-/// task and not its batch-mates.
+/// The commit whose change (against its first parent) is the task's own: what it landed,
+/// unless it landed in a batch (one commit holding several tasks' branches). Then it is the
+/// batch's merge of its branch on the branches before it in the batch, whose first parent is
+/// the merge of those ([`gaffer_core::Candidate::change`], kept under `refs/gaffer/batches/`):
+/// the revert undoes this task and nothing of its batch-mates, even where their changes touch
+/// the lines next to its own.
 fn own_change(board: &Board, task: &Task, landed: &gaffer_git::Oid) -> Result<gaffer_git::Oid> {
     let Some(candidate) = task.state.candidate.as_ref().filter(|c| c.batch.len() > 1) else {
         return Ok(landed.clone());
     };
+    if let Some(change) = &candidate.change
+        && let Some(kept) = board.git.rev_parse_commit(change.as_str())?
+    {
+        return Ok(kept);
+    }
+    // A batch landed before gaffer kept each task's change: its branch alone applied on what
+    // the batch was built on, a scratch commit on no ref.
     let (Some(head), onto) = (task.state.head.as_ref(), oid(&candidate.onto)?) else {
         return Ok(landed.clone());
     };

@@ -170,6 +170,7 @@ fn the_example_configures_the_merge_queue_the_host_budget_and_the_remote() {
     assert_eq!(settings.project.remote.as_deref(), Some("origin"));
     assert_eq!(settings.queue.strategy, gaffer_config::QueueStrategy::Merge);
     assert_eq!(settings.queue.max_candidates, 8);
+    assert_eq!(settings.queue.batch, gaffer_config::QueueBatch::Auto);
     assert_eq!(settings.host.heavy_slots, 4);
     assert_eq!(settings.host.max_load, Some(6.0));
     assert_eq!(settings.host.min_free_memory, Some(2 << 30));

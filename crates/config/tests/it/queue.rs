@@ -9,11 +9,11 @@ fn parse(text: &str) -> Result<gaffer_config::Settings, gaffer_config::ConfigErr
 }
 
 #[test]
-fn defaults_are_a_merge_queue_of_eight_and_one_heavy_slot_per_cpu() {
+fn defaults_are_a_merge_queue_of_eight_batching_when_it_pays_and_one_heavy_slot_per_cpu() {
     let settings = parse("").unwrap();
     assert_eq!(settings.queue.strategy, QueueStrategy::Merge);
     assert_eq!(settings.queue.max_candidates, 8);
-    assert_eq!(settings.queue.batch, QueueBatch::Fixed(1));
+    assert_eq!(settings.queue.batch, QueueBatch::Auto);
     assert_eq!(settings.host.heavy_slots, default_heavy_slots());
     assert!(settings.host.heavy_slots >= 1);
     assert_eq!(settings.host.max_load, None);
@@ -98,6 +98,22 @@ fn batch_is_a_number_or_auto_in_every_form() {
     flags.push("queue.batch", "1");
     let settings = load(None, &Overrides::new(), &flags).unwrap();
     assert_eq!(settings.queue.batch, QueueBatch::Fixed(1));
+}
+
+/// Shown (`gaffer config`, the API) as it is written: `batch = 4`, `batch = "auto"`.
+#[test]
+fn batch_shows_as_it_is_written() {
+    assert_eq!(
+        serde_json::to_value(QueueBatch::Fixed(4)).unwrap(),
+        serde_json::json!(4)
+    );
+    assert_eq!(
+        serde_json::to_value(QueueBatch::Auto).unwrap(),
+        serde_json::json!("auto")
+    );
+    let settings = parse("[queue]\nbatch = 4\n").unwrap();
+    let shown = serde_json::to_value(&settings.queue).unwrap();
+    assert_eq!(shown["batch"], serde_json::json!(4));
 }
 
 /// `auto` batches only while more branches wait than the heavy slots can test one by one, and

@@ -128,6 +128,9 @@ declare! {
     QueueBisecting(QueueBisecting) = "queue.bisecting" as QUEUE_BISECTING;
     /// Bisection found the branch that broke its batch (it failed twice alone).
     QueueGuilty(QueueGuilty) = "queue.guilty" as QUEUE_GUILTY;
+    /// A suspect of a failed batch is cleared: the failure is another's, or can no longer be
+    /// found among the suspects left.
+    QueueAcquitted(QueueAcquitted) = "queue.acquitted" as QUEUE_ACQUITTED;
     /// A leased job went back to the queue (its owner is gone).
     JobReleased(JobReleased) = "job.released" as JOB_RELEASED;
     /// A job needs machine labels no live machine has: it waits for one (said once per job).

@@ -201,6 +201,22 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({"group": C, "commit": C, "acquitted": [5]}),
         ),
         (
+            QUEUE_ACQUITTED,
+            json!({"group": C, "reason": "failed_alone", "by": [4]}),
+        ),
+        (
+            QUEUE_ACQUITTED,
+            json!({"group": C, "reason": "within", "by": [3, 4]}),
+        ),
+        (
+            QUEUE_ACQUITTED,
+            json!({"group": C, "reason": "left", "by": [4]}),
+        ),
+        (
+            QUEUE_ACQUITTED,
+            json!({"group": C, "reason": "not_reproduced"}),
+        ),
+        (
             QUEUE_FLAKY,
             json!({"commit": C, "tree": T, "detail": "verify failed, then passed on the same tree"}),
         ),
@@ -211,6 +227,10 @@ fn samples() -> Vec<(&'static str, Value)> {
         (
             QUEUE_LANDED,
             json!({"commit": C, "tree": T, "branch": "gaffer/landed/main", "target": "main", "redirected": true, "user_checkout": "/home/me/repo", "landed_to": C, "landed_tree": T, "batch": 2, "index": 0, "position": 3, "flaky": false, "pushed_to": null, "time_in_queue_ms": 65000}),
+        ),
+        (
+            QUEUE_LANDED,
+            json!({"commit": C, "tree": T, "branch": "main", "target": "main", "redirected": false, "user_checkout": null, "landed_to": C, "landed_tree": T, "batch": 2, "index": 1, "position": 4, "flaky": false, "pushed_to": null, "time_in_queue_ms": 1000, "change": C}),
         ),
         (
             QUEUE_EJECTED,
@@ -408,6 +428,25 @@ fn sentences_say_what_happened() {
     assert_eq!(
         say(event_kind::TASK_STATUS, within),
         "task 3: merging: candidate ready"
+    );
+    assert_eq!(
+        say(
+            event_kind::QUEUE_ACQUITTED,
+            json!({"group": C, "reason": "left", "by": [4]})
+        ),
+        "task 3: cleared of bisecting 1a2b3c4: task 4 left it without landing, so nothing is \
+         known to fail any more; batched as usual again"
+    );
+    assert_eq!(
+        say(
+            event_kind::QUEUE_GUILTY,
+            json!({"group": C, "commit": C, "acquitted": []})
+        ),
+        "task 3: found guilty by bisecting 1a2b3c4: it fails alone, twice"
+    );
+    assert_eq!(
+        say(event_kind::QUEUE_GUILTY, of(event_kind::QUEUE_GUILTY)),
+        "task 3: found guilty by bisecting 1a2b3c4: it fails alone, twice; task 5 cleared"
     );
     let made = sentence(&Event {
         task: None,

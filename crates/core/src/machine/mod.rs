@@ -38,6 +38,8 @@ mod tests;
 #[cfg(test)]
 mod tests_attach;
 #[cfg(test)]
+mod tests_batch;
+#[cfg(test)]
 mod tests_crew;
 #[cfg(test)]
 mod tests_redirect;

@@ -198,6 +198,12 @@ pub struct Candidate {
     /// the others take its result. Empty for a candidate of one task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub batch: Vec<TaskId>,
+    /// In a batch: a commit whose change against its first parent is this task's own (the
+    /// batch is built by merging its branches one after the other; this is the merge of this
+    /// task's branch, whose first parent is the merge of the ones before it). Reverting the task
+    /// alone undoes exactly that. Each task of a batch has its own; `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ObjectId>,
 }
 
 impl Candidate {
@@ -256,6 +262,12 @@ pub struct QueueSlot {
     /// (bisection) until the guilty branch is found, instead of batching them with others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspect: Option<ObjectId>,
+    /// With `suspect`: every task of the failed batch (this one among them), in train order.
+    /// The bisection can conclude only while each of them is still a suspect or has landed; one
+    /// that left otherwise (cancelled, sent to a resolver, cleared) may have been the guilty
+    /// one, and the queue clears the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<TaskId>,
 }
 
 impl TaskState {

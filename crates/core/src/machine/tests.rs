@@ -604,10 +604,14 @@ fn arb_input() -> impl Strategy<Value = Input> {
                 onto,
                 batch: (0..n).map(crate::TaskId).collect(),
                 lead,
+                change: None,
             }
         ),
-        arb_oid().prop_map(|group| Input::Bisect { group }),
-        Just(Input::Acquit),
+        arb_oid().prop_map(|group| Input::Bisect {
+            group,
+            tasks: vec![crate::TaskId(1), crate::TaskId(2)]
+        }),
+        any::<bool>().prop_map(|flaky| Input::Acquit { flaky }),
         arb_oid().prop_map(|onto| Input::Park {
             onto,
             files: vec!["a".into()]

@@ -122,21 +122,35 @@ pub enum Input {
     /// The candidate of a batch: `commit` (with `tree`) holds the branches of every task of
     /// `batch` (this one among them, in train order) applied on `onto` at once. The `lead` (the
     /// last member) runs verify; the others take its result ([`Input::VerifyFinished`] of the
-    /// same commit, given by the queue).
+    /// same commit, given by the queue). `change` is this task's own change within the batch
+    /// (see [`super::Candidate::change`]).
     BatchReady {
         commit: ObjectId,
         tree: ObjectId,
         onto: ObjectId,
         batch: Vec<crate::ids::TaskId>,
         lead: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<ObjectId>,
     },
     /// The batch the task was tested in failed verify with every candidate ahead passing: the
     /// guilty branch is among its tasks. The candidate is dropped and the task becomes a suspect
-    /// of `group` (the failed batch's commit): the queue tests the suspects in halves.
-    Bisect { group: ObjectId },
+    /// of `group` (the failed batch's commit, which must be its candidate; or the group it is
+    /// a suspect of already, when a bisection is taken up again after a crash): the queue tests
+    /// the suspects in halves. `tasks` are the batch's tasks, in train order.
+    Bisect {
+        group: ObjectId,
+        #[serde(default)]
+        tasks: Vec<crate::ids::TaskId>,
+    },
     /// The task is no longer a suspect: the guilty branch of its group was found elsewhere (or
-    /// the half it was in is not known to hold one any more). Its candidate, if any, stays.
-    Acquit,
+    /// the half it was in is not known to hold one any more). Its candidate, if any, stays;
+    /// `flaky` when every part of its group passed (the failure did not reproduce), which its
+    /// candidate then records as it does a failure that passed when run again.
+    Acquit {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        flaky: bool,
+    },
     /// The branch applies on the target but not on the branches ahead of it in the train
     /// (`onto`): it waits until they landed or left.
     Park { onto: ObjectId, files: Vec<String> },
@@ -217,7 +231,7 @@ impl Input {
             Input::CandidateReady { .. } => "candidate_ready",
             Input::BatchReady { .. } => "batch_ready",
             Input::Bisect { .. } => "bisect",
-            Input::Acquit => "acquit",
+            Input::Acquit { .. } => "acquit",
             Input::Park { .. } => "park",
             Input::Conflict { .. } => "conflict",
             Input::TargetMoved => "target_moved",

@@ -38,18 +38,30 @@
 //!   to fail together). A half that passes lands; one that fails is bisected in turn; a suspect
 //!   alone fails, is rechecked and is ejected exactly like a task of a plain train; the other
 //!   suspects of its group are acquitted ([`Action::Acquit`]) as soon as it fails alone, and
-//!   batched as usual again.
+//!   batched as usual again. A bisection that can no longer conclude (a task of the failed
+//!   batch left without landing) is ended, one a crash interrupted is taken up again, and one
+//!   every part of which passed ends as flaky verify (`bisect`).
+//! - **Cap.** The train holds at most [`View::max_train`] units (candidates, a task or a batch,
+//!   and the ones its tasks without a candidate will be built into), `units`.
 //!
 //! ```text
 //! tip ◀── b1 = tip + #4 #7 #2 #9 (batch, failed)
 //!  bisect: tip ◀── h1 = tip + #4 #7 ◀── h2 = h1 + #2 ◀── h3 = h2 + #9
 //! ```
 
+use crate::event::payload::Acquittal;
 use crate::ids::{ObjectId, TaskId};
-use crate::machine::{Candidate, CandidateStatus, Input, QueueSlot};
+use crate::machine::{Candidate, Input, QueueSlot};
 use crate::task::{Priority, Status, Task};
 use serde::Serialize;
 use std::collections::BTreeSet;
+
+mod bisect;
+mod units;
+mod walk;
+
+pub use units::units;
+use walk::walk;
 
 /// One task of the queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,6 +126,12 @@ impl Entry {
     pub fn suspect(&self) -> Option<&ObjectId> {
         self.slot.as_ref().and_then(|s| s.suspect.as_ref())
     }
+
+    /// The tasks of the failed batch it is a suspect of, in train order (empty when it is none,
+    /// or for a suspect recorded before gaffer kept them).
+    pub fn group(&self) -> &[TaskId] {
+        self.slot.as_ref().map_or(&[], |s| s.group.as_slice())
+    }
 }
 
 /// The queue as the planner sees it.
@@ -123,13 +141,17 @@ pub struct View {
     pub tip: ObjectId,
     /// Waiting and train entries, in any order.
     pub entries: Vec<Entry>,
-    /// The most candidates in the train at once (at least 1; 1 is a serial queue).
+    /// The most candidates in the train at once, batches or single tasks (at least 1; 1 is a
+    /// serial queue). Tasks join while the train holds fewer units (counting the units its tasks
+    /// without a candidate will be built into), and no candidate is built beyond it.
     pub max_train: usize,
     /// The most tasks tested together as one candidate (a batch) now, at least 1 (1: one
     /// candidate per task). The engine decides it (`queue.batch`, fixed or from the host's
-    /// heavy slots, the queue's length and its recent failures); the train holds up to
-    /// `max_train × batch` tasks.
+    /// heavy slots, the queue's length and its recent failures).
     pub batch: usize,
+    /// Tasks of the failed batches being bisected ([`QueueSlot::group`]) that have landed:
+    /// the one way a suspect leaves its group without ending the bisection.
+    pub landed: BTreeSet<TaskId>,
 }
 
 /// A landing: the target moves from `onto` to `commit` (whose tree is `tree`) in one
@@ -197,8 +219,14 @@ pub enum Action {
         group: ObjectId,
         acquitted: Vec<TaskId>,
     },
-    /// The guilty branch of their group was found (ejected): the other suspects are not.
-    Acquit { tasks: Vec<TaskId> },
+    /// The suspects `tasks` of `group` are cleared, tested and batched as usual again: the
+    /// failure is another's, or can no longer be found among them (`why`, about the tasks `by`).
+    Acquit {
+        tasks: Vec<TaskId>,
+        group: ObjectId,
+        why: Acquittal,
+        by: Vec<TaskId>,
+    },
     /// Verify the failed candidate again before blaming its branch.
     Recheck { task: TaskId },
     /// The candidate failed twice with everything ahead passing: the branch leaves the queue.
@@ -223,12 +251,23 @@ impl Action {
                         *t,
                         Input::Bisect {
                             group: group.clone(),
+                            tasks: tasks.clone(),
                         },
                     )
                 })
-                .chain(acquitted.iter().map(|t| (*t, Input::Acquit)))
+                .chain(
+                    acquitted
+                        .iter()
+                        .map(|t| (*t, Input::Acquit { flaky: false })),
+                )
                 .collect(),
-            Action::Acquit { tasks } => tasks.iter().map(|t| (*t, Input::Acquit)).collect(),
+            Action::Acquit { tasks, why, .. } => {
+                let flaky = *why == Acquittal::NotReproduced;
+                tasks
+                    .iter()
+                    .map(|t| (*t, Input::Acquit { flaky }))
+                    .collect()
+            }
             other => other.input().into_iter().collect(),
         }
     }
@@ -309,25 +348,13 @@ pub fn waiting(view: &View) -> Vec<&Entry> {
 
 /// The longest prefix of `train` (in order) whose candidates passed and stack on `tip`: what can
 /// land now. Parked tasks are stepped over; they are not part of any candidate.
-pub fn passed_prefix<'a>(tip: &ObjectId, train: &[&'a Entry], batch: usize) -> Vec<&'a Entry> {
-    walk(tip, train, batch).landable
-}
-
-/// The tasks of the train grouped as they are tested, in landing order: each group holds one
-/// candidate (a task, or a batch of several); tasks without a candidate are groups of their own.
-pub fn units<'a>(train: &[&'a Entry]) -> Vec<Vec<&'a Entry>> {
-    let mut units = Vec::new();
-    let mut at = 0;
-    while at < train.len() {
-        let unit = if train[at].candidate.is_some() {
-            unit_at(train, at)
-        } else {
-            vec![train[at]]
-        };
-        at += unit.len().max(1);
-        units.push(unit);
-    }
-    units
+pub fn passed_prefix<'a>(
+    tip: &ObjectId,
+    train: &[&'a Entry],
+    batch: usize,
+    max_train: usize,
+) -> Vec<&'a Entry> {
+    walk(tip, train, batch, max_train).landable
 }
 
 /// Everything that should happen now, in order. Per-task actions come first; a [`Action::Land`]
@@ -351,13 +378,33 @@ pub fn plan(view: &View) -> Vec<Action> {
         }
     }
 
-    let walked = walk(&view.tip, &kept, view.batch.max(1));
-    actions.extend(walked.actions);
+    // A bisection that can no longer conclude is ended, one interrupted is taken up again,
+    // before anything is built on what they leave.
+    let settled = bisect::settle(view, &kept);
+    if !settled.is_empty() {
+        actions.extend(settled);
+        return actions;
+    }
 
-    // Join while the train has room, by priority then arrival, dependencies first.
-    let mut size = kept.len();
+    let batch = view.batch.max(1);
+    let walked = walk(&view.tip, &kept, batch, view.max_train);
+    actions.extend(walked.actions);
+    actions.extend(bisect::not_reproduced(view, &kept, &walked.passed));
+
+    // Join while the train has room, by priority then arrival, dependencies first. The room is
+    // in units: a task joins the batch still to be built at the end of the train while it has
+    // room, or starts a unit of its own while the train has fewer than `max_train`.
+    let (mut held, mut room) = units::occupancy(&kept, batch);
     let mut waiting = waiting(view);
-    while size < view.max_train.max(1) * view.batch.max(1) {
+    loop {
+        if room > 0 {
+            room -= 1;
+        } else if held < view.max_train.max(1) {
+            held += 1;
+            room = batch - 1;
+        } else {
+            break;
+        }
         let Some(i) = waiting
             .iter()
             .position(|w| w.waiting_on.iter().all(|d| ahead.contains(d)))
@@ -372,7 +419,6 @@ pub fn plan(view: &View) -> Vec<Action> {
             since_ms: entry.arrival,
         });
         ahead.insert(entry.task);
-        size += 1;
     }
 
     if let Some(last) = walked.landable.last().and_then(|e| e.candidate.as_ref()) {
@@ -396,258 +442,7 @@ pub fn plan(view: &View) -> Vec<Action> {
     actions
 }
 
-struct Walked<'a> {
-    actions: Vec<Action>,
-    landable: Vec<&'a Entry>,
-}
-
-/// The tasks of the train tested as one candidate: the entries from `from` on that hold the
-/// same candidate commit as the entry at `from`.
-fn unit_at<'a>(train: &[&'a Entry], from: usize) -> Vec<&'a Entry> {
-    let commit = train[from].candidate.as_ref().map(|c| &c.commit);
-    train[from..]
-        .iter()
-        .take_while(|e| e.candidate.as_ref().map(|c| &c.commit) == commit)
-        .copied()
-        .collect()
-}
-
-/// The unit holds together: one task with a candidate of its own, or exactly the tasks its
-/// batch names, in that order, each holding the same candidate.
-fn whole(unit: &[&Entry]) -> bool {
-    let Some(first) = unit.first().and_then(|e| e.candidate.as_ref()) else {
-        return false;
-    };
-    if first.batch.is_empty() {
-        return unit.len() == 1;
-    }
-    first.batch.len() == unit.len()
-        && unit.iter().zip(&first.batch).all(|(e, t)| {
-            e.task == *t
-                && e.candidate.as_ref().is_some_and(|c| {
-                    c.commit == first.commit
-                        && c.tree == first.tree
-                        && c.onto == first.onto
-                        && c.batch == first.batch
-                })
-        })
-}
-
-/// The tasks of the next candidate to build, from `train[from]` (which has none) on: a suspect
-/// and the first half of its group's remaining suspects (bisection); or the task and those after
-/// it without a candidate, not parked, not suspects, and not waiting on a task stepped over, up
-/// to `batch`.
-fn next_unit(
-    train: &[&Entry],
-    from: usize,
-    skipped: &BTreeSet<TaskId>,
-    batch: usize,
-) -> Vec<TaskId> {
-    let first = train[from];
-    let mut tasks = vec![first.task];
-    let fits = |e: &Entry| {
-        e.candidate.is_none()
-            && e.parked_on().is_none()
-            && !e.waiting_on.iter().any(|d| skipped.contains(d))
-    };
-    let limit = match first.suspect() {
-        Some(group) => {
-            // The group failed as a whole: test its first half (speculatively, the candidates
-            // behind test the halves of the rest, on top of it).
-            let remaining = train[from..]
-                .iter()
-                .take_while(|e| e.suspect() == Some(group))
-                .count();
-            remaining.div_ceil(2)
-        }
-        None => batch,
-    };
-    for e in &train[from + 1..] {
-        if tasks.len() >= limit || !fits(e) || e.suspect() != first.suspect() {
-            break;
-        }
-        tasks.push(e.task);
-    }
-    tasks
-}
-
-/// Follows the chain of candidates from `tip` through `train`.
-fn walk<'a>(tip: &ObjectId, train: &[&'a Entry], batch: usize) -> Walked<'a> {
-    let mut actions = Vec::new();
-    let mut landable = Vec::new();
-    let mut base = tip.clone();
-    // Every candidate so far passed: a failure here is this unit's own.
-    let mut clear = true;
-    // Every task so far can land: the prefix goes on.
-    let mut landing = true;
-    let mut landing_tasks: BTreeSet<TaskId> = BTreeSet::new();
-    // Tasks of the train the candidates behind them are built without: parked ones, and
-    // suspects (a failure with everything ahead passing, being checked again).
-    let mut skipped: BTreeSet<TaskId> = BTreeSet::new();
-    let mut at = 0;
-    while at < train.len() {
-        let entry = train[at];
-        let Some(candidate) = &entry.candidate else {
-            // Parked on what is still ahead of it: it waits. Once that landed (its base is the
-            // tip now) or changed, it is built again, and conflicts for real or applies.
-            if entry.parked_on() == Some(&base) && &base != tip {
-                skipped.insert(entry.task);
-                at += 1;
-                continue;
-            }
-            // Never built without what it depends on.
-            if entry.waiting_on.iter().any(|d| skipped.contains(d)) {
-                break;
-            }
-            // Every candidate behind it was built without it: stale. Dropped first, so that
-            // their verify never starts.
-            actions.extend(
-                train[at + 1..]
-                    .iter()
-                    .filter(|e| e.candidate.is_some() && !skipped.contains(&e.task))
-                    .map(|e| Action::Invalidate { task: e.task }),
-            );
-            actions.push(Action::Build {
-                tasks: next_unit(train, at, &skipped, batch),
-                onto: base,
-            });
-            break;
-        };
-        let unit = unit_at(train, at);
-        if candidate.onto != base || !whole(&unit) {
-            // Built on something no longer ahead of it, or a batch that lost a task (or was
-            // not recorded whole): dropped, and built again. Every candidate behind it is built
-            // on it: they go too, so that their tasks can be batched afresh.
-            actions.extend(
-                train[at..]
-                    .iter()
-                    .filter(|e| e.candidate.is_some())
-                    .map(|e| Action::Invalidate { task: e.task }),
-            );
-            break;
-        }
-        let lead = unit[unit.len() - 1];
-        let status = lead
-            .candidate
-            .as_ref()
-            .map_or(&CandidateStatus::Pending, |c| &c.status);
-        match status {
-            CandidateStatus::Passed => {
-                // The batch's tree passed: every task of it takes the result.
-                let mut shared = false;
-                for e in &unit[..unit.len() - 1] {
-                    if e.candidate.as_ref().is_some_and(|c| !c.passed()) {
-                        actions.push(Action::Share {
-                            task: e.task,
-                            commit: candidate.commit.clone(),
-                            tree: candidate.tree.clone(),
-                        });
-                        shared = true;
-                    }
-                }
-                // Not before what it depends on (a parked dependency is stepped over); a task
-                // of the batch may depend on one ahead of it in the batch.
-                let mut deps_land = true;
-                let mut with: BTreeSet<TaskId> = landing_tasks.clone();
-                for e in &unit {
-                    deps_land &= e.waiting_on.iter().all(|d| with.contains(d));
-                    with.insert(e.task);
-                }
-                if landing && deps_land && !shared {
-                    landable.extend(unit.iter().copied());
-                    landing_tasks = with;
-                } else {
-                    landing = false;
-                }
-            }
-            CandidateStatus::Pending => {
-                clear = false;
-                landing = false;
-            }
-            CandidateStatus::Failed { .. } | CandidateStatus::Rechecking { .. }
-                if clear && unit.len() == 1 =>
-            {
-                // Everything ahead passed, so its own branch is the likely cause: it runs again,
-                // and the tasks behind it are tested without it meanwhile (they do not land
-                // before it is settled). Flaky after all, they are rebuilt on it.
-                if matches!(status, CandidateStatus::Failed { .. }) {
-                    actions.push(Action::Recheck { task: entry.task });
-                    // A suspect that fails alone is most likely its group's guilty branch: the
-                    // others go back to being batched (should it pass after all, they are
-                    // tested again in whatever batch they are in, and bisected if it fails).
-                    if let Some(group) = entry.suspect() {
-                        let others: Vec<TaskId> = train
-                            .iter()
-                            .filter(|e| e.task != entry.task && e.suspect() == Some(group))
-                            .map(|e| e.task)
-                            .collect();
-                        if !others.is_empty() {
-                            actions.push(Action::Acquit { tasks: others });
-                        }
-                    }
-                }
-                skipped.insert(entry.task);
-                landing = false;
-                at += 1;
-                continue;
-            }
-            CandidateStatus::FailedTwice { .. } if clear && unit.len() == 1 => {
-                actions.push(Action::Eject { task: entry.task });
-                // The guilty branch of its group is found: the other suspects are innocent.
-                if let Some(group) = entry.suspect() {
-                    let others: Vec<TaskId> = train
-                        .iter()
-                        .filter(|e| e.task != entry.task && e.suspect() == Some(group))
-                        .map(|e| e.task)
-                        .collect();
-                    if !others.is_empty() {
-                        actions.push(Action::Acquit { tasks: others });
-                    }
-                }
-                break;
-            }
-            CandidateStatus::Failed { .. }
-            | CandidateStatus::Rechecking { .. }
-            | CandidateStatus::FailedTwice { .. }
-                if clear =>
-            {
-                // A batch failed with everything ahead passing: one of its branches (or more)
-                // is guilty. Bisect: its tasks are tested again in halves.
-                let tasks: Vec<TaskId> = unit.iter().map(|e| e.task).collect();
-                let acquitted = match entry.suspect() {
-                    Some(group) => train
-                        .iter()
-                        .filter(|e| e.suspect() == Some(group) && !tasks.contains(&e.task))
-                        .map(|e| e.task)
-                        .collect(),
-                    None => Vec::new(),
-                };
-                // The candidates behind it were built on it: stale.
-                actions.extend(
-                    train[at + unit.len()..]
-                        .iter()
-                        .filter(|e| e.candidate.is_some())
-                        .map(|e| Action::Invalidate { task: e.task }),
-                );
-                actions.push(Action::Bisect {
-                    tasks,
-                    group: candidate.commit.clone(),
-                    acquitted,
-                });
-                break;
-            }
-            CandidateStatus::Failed { .. }
-            | CandidateStatus::Rechecking { .. }
-            | CandidateStatus::FailedTwice { .. } => {
-                clear = false;
-                landing = false;
-            }
-        }
-        base = candidate.commit.clone();
-        at += unit.len();
-    }
-    Walked { actions, landable }
-}
-
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_views;

@@ -1,5 +1,5 @@
 //! The task ended: give its worktree back (to the pool or the file system), drop its branch
-//! when asked.
+//! when asked, and the scratch merges of a batch it led that did not land.
 
 use super::{JobContext, JobResult, blocking, worktree_name};
 use crate::error::{EngineError, Result};
@@ -31,7 +31,9 @@ pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResu
     let branch = task.branch.clone();
     let path = board.worktrees.path_of(&name);
     let released = Arc::clone(&board);
+    let ended = task.clone();
     blocking(move || {
+        super::merge::drop_batch_ref(&released, &ended);
         released
             .phases
             .time(crate::phases::Phase::Cleanup, || {

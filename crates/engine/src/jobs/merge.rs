@@ -103,11 +103,58 @@ pub(crate) struct BuiltBatch {
     pub tasks: Vec<gaffer_core::TaskId>,
     pub commit: Oid,
     pub tree: Oid,
+    /// Each task's own change, in the order of `tasks`: the scratch merge of its branch on the
+    /// ones before it, whose first parent is the scratch merge before it (the batch's base for
+    /// the first). The last reaches all of them and every branch: [`keep_batch`] keeps it.
+    pub changes: Vec<Oid>,
+}
+
+/// Where the scratch merges of the batch whose last task is `lead` are kept, so that a task
+/// landed in it can be reverted alone (its change is one of them) even once its branch is gone.
+pub(crate) fn batch_ref(lead: gaffer_core::TaskId) -> String {
+    format!("refs/gaffer/batches/{}", lead.0)
+}
+
+/// Keeps `built`'s scratch merges reachable under [`batch_ref`] of its last task (the last
+/// merge reaches the others and every branch of the batch): git's garbage collection must not
+/// drop a landed task's own change.
+pub(crate) fn keep_batch(board: &Board, built: &BuiltBatch) -> Result<()> {
+    let (Some(lead), Some(last)) = (built.tasks.last(), built.changes.last()) else {
+        return Ok(());
+    };
+    let refname = batch_ref(*lead);
+    let was = board.git.rev_parse(&refname)?;
+    if was.as_ref() != Some(last) {
+        board.git.update_ref_cas(&refname, last, was.as_ref())?;
+    }
+    Ok(())
+}
+
+/// Whether [`batch_ref`] of `task` is kept once it ended: it landed as the last task of a
+/// batch (a revert of any task of the batch needs it). Any other batch it led never landed.
+pub(crate) fn keeps_batch_ref(task: &Task) -> bool {
+    task.status() == Status::Merged
+        && task
+            .state
+            .candidate
+            .as_ref()
+            .is_some_and(|c| c.batch.last() == Some(&task.id))
+}
+
+/// Drops [`batch_ref`] of `task`, which ended, unless it keeps it ([`keeps_batch_ref`]); best
+/// effort.
+pub(crate) fn drop_batch_ref(board: &Board, task: &Task) {
+    if keeps_batch_ref(task) {
+        return;
+    }
+    if let Err(e) = board.git.delete_ref(&batch_ref(task.id), None) {
+        tracing::debug!(task = %task.id, "cannot drop {}: {e}", batch_ref(task.id));
+    }
 }
 
 /// Applies the branches of `tasks` in order on `onto`, in the object store only: each merged
-/// (`merge-tree`) on the result of the ones before it, through scratch commits that no ref ever
-/// names. The batch is then ONE commit with the final tree: with `merge`, a merge commit whose
+/// (`merge-tree`) on the result of the ones before it, through scratch commits (each task's own
+/// change, [`BuiltBatch::changes`]; only [`keep_batch`] names them). The batch is then ONE commit with the final tree: with `merge`, a merge commit whose
 /// first parent is `onto` and whose other parents are the branches (so the target's
 /// first-parent history gets exactly one commit, the tree verified); with `rebase`, one commit
 /// on `onto` holding all their changes. `None` when fewer than two branches apply in a row from
@@ -122,6 +169,7 @@ pub(crate) fn build_batch(
     let mut at = onto.clone();
     let mut tree = None;
     let mut included: Vec<(&Task, Oid)> = Vec::new();
+    let mut changes: Vec<Oid> = Vec::new();
     for task in tasks {
         let Some(head) = task.state.head.as_ref() else {
             break;
@@ -129,7 +177,8 @@ pub(crate) fn build_batch(
         let head = oid(head)?;
         match git.merge_tree(&at, &head)? {
             MergeTree::Clean { tree: merged } => {
-                // A scratch commit, only for the next merge's base: never on any ref.
+                // A scratch commit: the next merge's base, and this task's own change (against
+                // its first parent), kept for a revert once the batch lands.
                 at = git.commit_tree(
                     &merged,
                     &[at.clone(), head.clone()],
@@ -137,6 +186,7 @@ pub(crate) fn build_batch(
                 )?;
                 tree = Some(merged);
                 included.push((task, head));
+                changes.push(at.clone());
             }
             MergeTree::Conflicted { .. } => break,
         }
@@ -182,6 +232,7 @@ pub(crate) fn build_batch(
         tasks: included.iter().map(|(t, _)| t.id).collect(),
         commit,
         tree,
+        changes,
     }))
 }
 
@@ -327,6 +378,7 @@ fn land_blocking(
                 None
             },
             time_in_queue_ms: (now_ms - since).max(0),
+            change: candidate.change.clone(),
         }));
         let input = gaffer_core::Input::Landed {
             commit: candidate.commit.clone(),

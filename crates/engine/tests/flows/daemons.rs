@@ -79,12 +79,15 @@ fn daemon_of(d: &mut Daemons, worktree: &str) -> Option<usize> {
     (0..d.all().len()).find(|&i| Path::new(worktree).starts_with(d.daemon(i).repo().path()))
 }
 
-/// Every task merged exactly once, and the remote's target holds one landing per task on its
-/// first-parent line, each a tree that passed verify.
+/// Every task merged exactly once, and the remote's target holds one landing per candidate on
+/// its first-parent line (a task alone, or a batch of them: `queue.batch = "auto"`), each a tree
+/// that passed verify, together landing every task.
 pub(crate) fn assert_landed_once_each(d: &mut Daemons, ids: &[TaskId]) {
     let h = d.daemon(0);
+    let mut landings: HashSet<String> = HashSet::new();
     for id in ids {
-        assert_eq!(h.task(*id).status(), Status::Merged, "{}", h.describe());
+        let task = h.task(*id);
+        assert_eq!(task.status(), Status::Merged, "{}", h.describe());
         assert_eq!(
             h.events_of(*id, event_kind::QUEUE_LANDED).len(),
             1,
@@ -96,6 +99,9 @@ pub(crate) fn assert_landed_once_each(d: &mut Daemons, ids: &[TaskId]) {
             .filter(|s| *s == Status::Merged)
             .count();
         assert_eq!(merged, 1, "task {id}");
+        if let Some(landed) = &task.state.landed {
+            landings.insert(landed.commit.as_str().to_string());
+        }
     }
     let passed: HashSet<String> = h
         .all_events()
@@ -104,19 +110,19 @@ pub(crate) fn assert_landed_once_each(d: &mut Daemons, ids: &[TaskId]) {
         .filter_map(|e| e.data["tree"].as_str().map(str::to_string))
         .collect();
     let line = d.remote_first_parents("main");
-    assert_eq!(line.len(), ids.len() + 1, "one landing per task on main");
-    let mut landed_tasks = Vec::new();
-    for commit in &line[..ids.len()] {
+    assert_eq!(
+        line.len(),
+        landings.len() + 1,
+        "one landing per candidate on main"
+    );
+    for commit in &line[..landings.len()] {
         let tree = d.remote_git(&["rev-parse", &format!("{commit}^{{tree}}")]);
         assert!(
             passed.contains(&tree),
             "{commit} landed a tree that never passed verify"
         );
-        let subject = d.remote_git(&["log", "-1", "--format=%s", commit]);
-        landed_tasks.push(subject);
+        assert!(landings.contains(commit), "{commit} landed no task");
     }
-    let distinct: HashSet<&String> = landed_tasks.iter().collect();
-    assert_eq!(distinct.len(), ids.len(), "{landed_tasks:?}");
     for name in &NAMES[..ids.len()] {
         let text = d.remote_git(&["show", &format!("main:{name}.txt")]);
         assert_eq!(text, *name);
@@ -143,9 +149,22 @@ async fn two_daemons_share_eight_tasks_and_land_each_once() {
         }
     }
     assert_eq!(by_daemon.len(), 2, "both daemons ran agents: {by_daemon:?}");
-    // Nothing left on the remote but what landed: branches and candidates were cleaned up.
+    // Nothing left on the remote but what landed: branches and candidates were cleaned up;
+    // the merges of each batch that landed stay, kept for a revert of one of its tasks.
+    let mut kept = vec!["refs/heads/main".to_string()];
+    for id in &ids {
+        let task = d.daemon(0).task(*id);
+        if let Some(candidate) = task.state.candidate
+            && candidate.batch.last() == Some(id)
+        {
+            kept.push(format!("refs/gaffer/batches/{}", id.0));
+        }
+    }
+    kept.sort();
     let refs = d.remote_git(&["for-each-ref", "--format=%(refname)"]);
-    assert_eq!(refs.trim(), "refs/heads/main", "{refs}");
+    let mut refs: Vec<&str> = refs.lines().collect();
+    refs.sort_unstable();
+    assert_eq!(refs, kept);
 }
 
 fn lease_holder(h: &EngineHarness) -> Option<String> {

@@ -76,6 +76,7 @@ function look(kind, d) {
     case 'queue.batch_failed': return ['✗', 'bad'];
     case 'queue.bisecting': return ['½', 'warn'];
     case 'queue.guilty': return ['⚑', 'bad'];
+    case 'queue.acquitted': return ['⚐', 'ok'];
     case 'queue.landing': return ['⬇', 'info'];
     case 'queue.landed': return ['⬇', 'ok'];
     case 'queue.ejected': return ['⏏', 'bad'];

@@ -69,6 +69,7 @@ async fn the_queue_shows_a_batch_and_a_bisection() {
         status: CandidateStatus::Pending,
         flaky: false,
         batch: batch.iter().map(|t| TaskId(*t)).collect(),
+        change: None,
     };
     let tasks = [
         (
@@ -93,6 +94,11 @@ async fn the_queue_shows_a_batch_and_a_bisection() {
             position: n,
             since_ms: 0,
             parked_on: None,
+            group: if suspect.is_some() {
+                vec![TaskId(1), TaskId(2), TaskId(3)]
+            } else {
+                vec![]
+            },
             suspect,
         });
         state.candidate = candidate;
@@ -125,9 +131,9 @@ async fn the_queue_shows_a_batch_and_a_bisection() {
         queue["bisecting"],
         serde_json::json!([{ "group": failed.as_str(), "suspects": [1, 2, 3], "testing": [1, 2] }])
     );
-    // The setting as configured (the default: one branch per candidate); the batches above
-    // are the board's, whatever it says now.
-    assert_eq!(queue["batch"], "1");
+    // The setting as configured (the default: batches when they pay); the batches above are
+    // the board's, whatever it says now.
+    assert_eq!(queue["batch"], "auto");
     assert!(queue["batch_now"].as_u64().unwrap() >= 1);
 }
 

@@ -90,8 +90,37 @@ pub struct QueueGuilty {
     pub group: ObjectId,
     /// Its own candidate, which failed twice.
     pub commit: Option<ObjectId>,
-    /// The other suspects, cleared.
+    /// The other tasks of its group (the failed part it was found in), cleared, in train order.
     pub acquitted: Vec<TaskId>,
+}
+
+/// Why a suspect of a failed batch is cleared ([`QueueAcquitted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Acquittal {
+    /// Another suspect of its group (`by`) failed alone: the failure is its own.
+    FailedAlone,
+    /// A part of its group (`by`) failed: the failure is within that part, bisected next.
+    Within,
+    /// A suspect of its group (`by`) left the bisection without landing (cancelled, sent to a
+    /// resolver, back to waiting): it may have been the guilty one, so nothing is known to fail
+    /// any more.
+    Left,
+    /// Every part of its group passed: the failure did not reproduce (verify is flaky), and
+    /// nobody is blamed.
+    NotReproduced,
+}
+
+/// `queue.acquitted`: the task is no longer a suspect of the failed batch `group`; it is tested,
+/// and batched, as usual again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueAcquitted {
+    /// The failed batch it was a suspect of.
+    pub group: ObjectId,
+    pub reason: Acquittal,
+    /// The tasks the reason names, in train order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<TaskId>,
 }
 
 /// `queue.parked`.
@@ -166,6 +195,11 @@ pub struct QueueLanded {
     pub flaky: bool,
     pub pushed_to: Option<String>,
     pub time_in_queue_ms: i64,
+    /// Landed in a batch: the commit whose change against its first parent is this task's own
+    /// (kept reachable under `refs/gaffer/batches/<the batch's last task>`), what a revert of it
+    /// undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ObjectId>,
 }
 
 /// `queue.ejected`: why the task left the queue, tagged by `reason`.

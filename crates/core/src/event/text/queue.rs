@@ -2,7 +2,9 @@
 
 use super::{duration, first_line, list, short};
 use crate::event::Payload;
-use crate::event::payload::{QueueEjected, QueueLanded, QueueTargetMoved};
+use crate::event::payload::{
+    Acquittal, QueueAcquitted, QueueEjected, QueueLanded, QueueTargetMoved,
+};
 use crate::ids::TaskId;
 
 /// `tasks 3, 4` / `task 3`.
@@ -12,6 +14,16 @@ fn tasks(ids: &[TaskId]) -> String {
         if ids.len() == 1 { "" } else { "s" },
         list(ids)
     )
+}
+
+/// `then(ids, |t| format!(" with {t}"))`: the clause about `ids`, or nothing when there are
+/// none.
+fn then(ids: &[TaskId], clause: impl FnOnce(String) -> String) -> String {
+    if ids.is_empty() {
+        String::new()
+    } else {
+        clause(tasks(ids))
+    }
 }
 
 /// The sentence of a merge-queue kind; `None` for other kinds.
@@ -29,11 +41,7 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
             "candidate {} built on {}{} ({}{})",
             short(&p.commit),
             short(&p.onto),
-            if p.ahead.is_empty() {
-                String::new()
-            } else {
-                format!(" with {}", tasks(&p.ahead))
-            },
+            then(&p.ahead, |t| format!(" with {t}")),
             p.strategy,
             if p.verified_already {
                 ", already verified"
@@ -50,41 +58,26 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
             tasks(&p.tasks),
             short(&p.commit),
             short(&p.onto),
-            if p.ahead.is_empty() {
-                String::new()
-            } else {
-                format!(" with {}", tasks(&p.ahead))
-            },
+            then(&p.ahead, |t| format!(" with {t}")),
         ),
         Payload::QueueBatchFailed(p) => format!(
             "batch {} ({}) FAILED verify with everything ahead passing: bisecting it{}",
             short(&p.commit),
             tasks(&p.tasks),
-            if p.acquitted.is_empty() {
-                String::new()
-            } else {
-                format!("; {} cleared", tasks(&p.acquitted))
-            }
+            then(&p.acquitted, |t| format!("; {t} cleared")),
         ),
         Payload::QueueBisecting(p) => format!(
             "bisecting {}: testing {}{}",
             short(&p.group),
             tasks(&p.tasks),
-            if p.rest.is_empty() {
-                String::new()
-            } else {
-                format!(", then {}", tasks(&p.rest))
-            }
+            then(&p.rest, |t| format!(", then {t}")),
         ),
         Payload::QueueGuilty(p) => format!(
             "found guilty by bisecting {}: it fails alone, twice{}",
             short(&p.group),
-            if p.acquitted.is_empty() {
-                String::new()
-            } else {
-                format!("; {} cleared", tasks(&p.acquitted))
-            }
+            then(&p.acquitted, |t| format!("; {t} cleared")),
         ),
+        Payload::QueueAcquitted(p) => acquitted(p),
         Payload::QueueParked(p) => format!(
             "waits: it conflicts with the branches ahead in {}",
             list(&p.files)
@@ -127,6 +120,23 @@ pub(super) fn describe(payload: &Payload) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+fn acquitted(p: &QueueAcquitted) -> String {
+    let why = match p.reason {
+        Acquittal::FailedAlone => then(&p.by, |t| format!(": {t} fails alone")),
+        Acquittal::Within => then(&p.by, |t| format!(": the failure is within {t}")),
+        Acquittal::Left => then(&p.by, |t| {
+            format!(": {t} left it without landing, so nothing is known to fail any more")
+        }),
+        Acquittal::NotReproduced => {
+            ": every part of it passed, the failure did not reproduce (flaky verify)".to_string()
+        }
+    };
+    format!(
+        "cleared of bisecting {}{why}; batched as usual again",
+        short(&p.group)
+    )
 }
 
 fn landed(p: &QueueLanded) -> String {

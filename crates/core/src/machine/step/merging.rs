@@ -23,6 +23,7 @@ impl Step {
                     since_ms: *since_ms,
                     parked_on: None,
                     suspect: None,
+                    group: Vec::new(),
                 });
                 Ok(())
             }
@@ -50,6 +51,7 @@ impl Step {
                     onto,
                     batch,
                     lead,
+                    change,
                 },
             ) => {
                 if batch.len() < 2 {
@@ -58,6 +60,7 @@ impl Step {
                 self.candidate_ready(commit, tree, onto);
                 if let Some(c) = &mut self.s.candidate {
                     c.batch = batch.clone();
+                    c.change = change.clone();
                     // The batch's tree holds other branches: whatever the branch passed alone
                     // says nothing of it. Only the lead runs verify.
                     c.status = CandidateStatus::Pending;
@@ -71,18 +74,34 @@ impl Step {
                 }
                 Ok(())
             }
-            (Status::Merging, Input::Bisect { group }) => {
+            (Status::Merging, Input::Bisect { group, tasks }) => {
+                // Only the batch the task was tested in, or (again, after a crash) the group it
+                // is a suspect of already.
+                let of_batch = self
+                    .s
+                    .candidate
+                    .as_ref()
+                    .is_some_and(|c| &c.commit == group && !c.batch.is_empty());
+                let again = self.s.queue.as_ref().and_then(|q| q.suspect.as_ref()) == Some(group);
+                if !(of_batch || again) {
+                    return refused();
+                }
                 if self.s.candidate.take().is_some() {
                     self.fx.push(Effect::CancelJobs);
                 }
                 if let Some(slot) = &mut self.s.queue {
                     slot.suspect = Some(group.clone());
+                    slot.group = tasks.clone();
                 }
                 Ok(())
             }
-            (Status::Merging, Input::Acquit) => match &mut self.s.queue {
+            (Status::Merging, Input::Acquit { flaky }) => match &mut self.s.queue {
                 Some(slot) if slot.suspect.is_some() => {
                     slot.suspect = None;
+                    slot.group.clear();
+                    if let Some(c) = &mut self.s.candidate {
+                        c.flaky |= *flaky;
+                    }
                     Ok(())
                 }
                 _ => refused(),
@@ -189,6 +208,7 @@ impl Step {
             status,
             flaky: false,
             batch: Vec::new(),
+            change: None,
         });
         self.s.note = None;
         if let Some(slot) = &mut self.s.queue {

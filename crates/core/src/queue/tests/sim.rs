@@ -1,36 +1,36 @@
-//! The planner driven by a simulated engine over random queues: random priorities,
-//! dependencies, branches that break the target, conflicting branches, flaky verify, targets
-//! that move, and verify results arriving in any order. Every task goes through the real machine.
+//! The simulated engine the planner's tests drive: the real machine of every task, branches
+//! that break the target or conflict, flaky verify, targets that move, results in any order,
+//! people who cancel, and crashes between the inputs of one plan.
 
-use super::*;
+use super::super::*;
 use crate::machine::{Effect, Flow, Limits, RunResult, TaskState, VerifyPurpose, transition};
 use crate::task::{Risk, Role};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-fn oid(s: &str) -> ObjectId {
+pub(super) fn oid(s: &str) -> ObjectId {
     ObjectId::new(s)
 }
 
 /// What one task is, unknown to the queue.
 #[derive(Debug, Clone)]
-struct Spec {
-    priority: Priority,
-    deps: Vec<usize>,
+pub(super) struct Spec {
+    pub(super) priority: Priority,
+    pub(super) deps: Vec<usize>,
     /// Its first version breaks the target (its coder fixes it when sent back).
-    guilty: bool,
+    pub(super) guilty: bool,
 }
 
 /// Contents of a tree: task → version of its branch (external changes have ids ≥ 1000).
-type Contents = BTreeMap<usize, u32>;
+pub(super) type Contents = BTreeMap<usize, u32>;
 
-fn tree_of(contents: &Contents) -> ObjectId {
+pub(super) fn tree_of(contents: &Contents) -> ObjectId {
     let parts: Vec<String> = contents.iter().map(|(t, v)| format!("{t}.{v}")).collect();
     oid(&format!("t:{}", parts.join(",")))
 }
 
 #[derive(Debug, Clone)]
-enum Job {
+pub(super) enum Job {
     Run {
         task: usize,
         role: Role,
@@ -42,43 +42,50 @@ enum Job {
     },
 }
 
-struct Sim {
-    specs: Vec<Spec>,
+pub(super) struct Sim {
+    pub(super) specs: Vec<Spec>,
     /// Unordered pairs of tasks whose branches conflict textually.
-    conflicts: Vec<(usize, usize)>,
-    states: Vec<TaskState>,
-    arrival: Vec<i64>,
-    version: Vec<u32>,
-    resolved: Vec<bool>,
-    clock: i64,
-    commits: HashMap<ObjectId, Contents>,
-    tip: ObjectId,
-    next_id: u32,
-    jobs: Vec<Job>,
-    land_job: Option<Landing>,
-    passed_trees: HashSet<ObjectId>,
-    runs_of: HashMap<ObjectId, u32>,
-    flaky: HashSet<ObjectId>,
-    external_moves: u32,
-    limits: Limits,
+    pub(super) conflicts: Vec<(usize, usize)>,
+    pub(super) states: Vec<TaskState>,
+    pub(super) arrival: Vec<i64>,
+    pub(super) version: Vec<u32>,
+    pub(super) resolved: Vec<bool>,
+    pub(super) clock: i64,
+    pub(super) commits: HashMap<ObjectId, Contents>,
+    pub(super) tip: ObjectId,
+    pub(super) next_id: u32,
+    pub(super) jobs: Vec<Job>,
+    pub(super) land_job: Option<Landing>,
+    pub(super) passed_trees: HashSet<ObjectId>,
+    pub(super) runs_of: HashMap<ObjectId, u32>,
+    pub(super) flaky: HashSet<ObjectId>,
+    pub(super) external_moves: u32,
+    pub(super) limits: Limits,
     // What happened, for the final checks.
-    ejected: Vec<usize>,
-    resolver_runs: Vec<usize>,
-    landed_order: Vec<usize>,
+    pub(super) ejected: Vec<usize>,
+    pub(super) resolver_runs: Vec<usize>,
+    pub(super) landed_order: Vec<usize>,
     /// The most tasks tested as one candidate (changes during a run, as `batch = "auto"` does).
-    batch: usize,
+    pub(super) batch: usize,
     /// How each version of a branch left the queue: landed, ejected, or sent to a resolver.
-    outcomes: HashMap<(usize, u32), Vec<&'static str>>,
+    pub(super) outcomes: HashMap<(usize, u32), Vec<&'static str>>,
     /// Verify runs of candidates, and how many of them tested a batch.
-    candidate_verifies: u32,
-    batches_built: u32,
-    bisections: u32,
+    pub(super) candidate_verifies: u32,
+    pub(super) batches_built: u32,
+    pub(super) bisections: u32,
     /// Every candidate whose id is a multiple of this fails its first verify (0: none).
-    flaky_every: u32,
+    pub(super) flaky_every: u32,
+    /// The tasks of each failed batch (by its commit), as the planner bisected it.
+    pub(super) groups: HashMap<ObjectId, Vec<usize>>,
+    /// The engine crashes after this many more inputs of the plan it carries out, leaving the
+    /// rest undone (`None`: it does not).
+    pub(super) crash_after: Option<usize>,
+    /// Tasks a person cancelled in the queue.
+    pub(super) cancelled: Vec<usize>,
 }
 
 impl Sim {
-    fn new(specs: Vec<Spec>, conflicts: Vec<(usize, usize)>) -> Sim {
+    pub(super) fn new(specs: Vec<Spec>, conflicts: Vec<(usize, usize)>) -> Sim {
         let n = specs.len();
         let limits = Limits {
             failures_per_tier: 2,
@@ -126,6 +133,9 @@ impl Sim {
             batches_built: 0,
             bisections: 0,
             flaky_every: 5,
+            groups: HashMap::new(),
+            crash_after: None,
+            cancelled: Vec::new(),
         };
         // Tasks start at once, whatever they depend on: the queue must keep the order itself.
         for i in 0..n {
@@ -135,20 +145,20 @@ impl Sim {
         sim
     }
 
-    fn fresh(&mut self, prefix: &str) -> ObjectId {
+    pub(super) fn fresh(&mut self, prefix: &str) -> ObjectId {
         self.next_id += 1;
         oid(&format!("{prefix}{}", self.next_id))
     }
 
-    fn tip_contents(&self) -> &Contents {
+    pub(super) fn tip_contents(&self) -> &Contents {
         &self.commits[&self.tip]
     }
 
-    fn guilty(&self, task: usize, version: u32) -> bool {
+    pub(super) fn guilty(&self, task: usize, version: u32) -> bool {
         task < self.specs.len() && self.specs[task].guilty && version == 1
     }
 
-    fn partners(&self, task: usize) -> Vec<usize> {
+    pub(super) fn partners(&self, task: usize) -> Vec<usize> {
         self.conflicts
             .iter()
             .filter_map(|&(a, b)| {
@@ -164,24 +174,24 @@ impl Sim {
     }
 
     /// Whether `task`'s branch conflicts with a tree holding `contents`.
-    fn conflicts_with(&self, task: usize, contents: &Contents) -> bool {
+    pub(super) fn conflicts_with(&self, task: usize, contents: &Contents) -> bool {
         !self.resolved[task] && self.partners(task).iter().any(|p| contents.contains_key(p))
     }
 
     /// Records how the current version of `task`'s branch left the queue.
-    fn outcome(&mut self, task: usize, how: &'static str) {
+    pub(super) fn outcome(&mut self, task: usize, how: &'static str) {
         self.outcomes
             .entry((task, self.version[task]))
             .or_default()
             .push(how);
     }
 
-    fn merged(&self, task: usize) -> bool {
+    pub(super) fn merged(&self, task: usize) -> bool {
         self.states[task].status == Status::Merged
     }
 
     /// Applies an input the simulated engine knows to be valid, and queues its effects.
-    fn apply(&mut self, task: usize, input: Input) {
+    pub(super) fn apply(&mut self, task: usize, input: Input) {
         let (next, effects) = match transition(&self.states[task], &input, &self.limits) {
             Ok(r) => r,
             Err(e) => panic!(
@@ -221,7 +231,24 @@ impl Sim {
         }
     }
 
-    fn view(&self) -> View {
+    /// The engine crashed: the inputs of the plan it was carrying out stop here.
+    fn crashed(&self) -> bool {
+        self.crash_after == Some(0)
+    }
+
+    /// Applies an input of the plan being carried out, unless the engine crashed first (then
+    /// `false`: nothing more of the plan happens).
+    fn planned(&mut self, task: usize, input: Input) -> bool {
+        match self.crash_after {
+            Some(0) => return false,
+            Some(n) => self.crash_after = Some(n - 1),
+            None => {}
+        }
+        self.apply(task, input);
+        true
+    }
+
+    pub(super) fn view(&self) -> View {
         let entries = (0..self.specs.len())
             .filter_map(|i| {
                 let s = &self.states[i];
@@ -254,11 +281,15 @@ impl Sim {
             entries,
             max_train: 4,
             batch: self.batch,
+            landed: (0..self.specs.len())
+                .filter(|i| self.merged(*i))
+                .map(|i| TaskId(i as i64))
+                .collect(),
         }
     }
 
     /// The queue's engine: plan, carry out, plan again, until only a landing (or nothing) is left.
-    fn drive(&mut self) -> Result<(), TestCaseError> {
+    pub(super) fn drive(&mut self) -> Result<(), TestCaseError> {
         if self.land_job.is_some() {
             return Ok(());
         }
@@ -277,90 +308,46 @@ impl Sim {
                         acted = true;
                     }
                     other => {
-                        if matches!(other, Action::Bisect { .. }) {
+                        if let Action::Bisect { tasks, group, .. } = &other {
                             self.bisections += 1;
+                            let tasks = tasks.iter().map(|t| t.0 as usize).collect();
+                            self.groups.insert(group.clone(), tasks);
                         }
                         for (task, input) in other.inputs() {
                             let i = task.0 as usize;
+                            if self.crashed() {
+                                break;
+                            }
                             if input == Input::Eject {
                                 self.check_guilty(i)?;
                             }
-                            self.apply(i, input);
+                            self.planned(i, input);
                             acted = true;
                         }
                     }
                 }
+                if self.crashed() {
+                    // Restarted: the next round plans from what the tasks hold.
+                    self.crash_after = None;
+                    return Ok(());
+                }
             }
             if !acted {
                 self.land_job = landing;
-                return Ok(());
+                self.check_cap(&view)?;
+                return self.check_suspects();
             }
         }
         Err(TestCaseError::fail("the planner kept asking for more"))
     }
 
-    /// Priority, then arrival: a task never joins while one ranked before it waits for no
-    /// reason.
-    fn check_join_order(&self, view: &View, actions: &[Action]) -> Result<(), TestCaseError> {
-        let requeued: HashSet<TaskId> = actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Requeue { task } => Some(*task),
-                _ => None,
-            })
-            .collect();
-        let mut members: HashSet<TaskId> = train(view)
-            .iter()
-            .map(|e| e.task)
-            .filter(|t| !requeued.contains(t))
-            .collect();
-        let waiting = waiting(view);
-        for action in actions {
-            let Action::Join { task, .. } = action else {
-                continue;
-            };
-            for y in &waiting {
-                if y.task == *task {
-                    break;
-                }
-                let free = y.waiting_on.iter().all(|d| members.contains(d));
-                prop_assert!(
-                    members.contains(&y.task) || !free,
-                    "task {} joined before {}, which ranks first and waits on nothing",
-                    task,
-                    y.task
-                );
-            }
-            members.insert(*task);
-        }
-        Ok(())
-    }
-
-    /// An ejected branch is itself what breaks its candidate: everything else in it is innocent.
-    fn check_guilty(&mut self, task: usize) -> Result<(), TestCaseError> {
-        let candidate = self.states[task]
-            .candidate
-            .clone()
-            .ok_or_else(|| TestCaseError::fail("ejected without a candidate"))?;
-        let contents = &self.commits[&candidate.commit];
-        prop_assert!(
-            self.guilty(task, self.version[task]),
-            "innocent task {task} ejected (candidate {contents:?})"
-        );
-        for (&t, &v) in contents {
-            prop_assert!(
-                t == task || !self.guilty(t, v),
-                "task {task} ejected from a candidate that also holds guilty task {t}"
-            );
-        }
-        self.ejected.push(task);
-        self.outcome(task, "ejected");
-        Ok(())
-    }
-
     /// Builds the candidate of `tasks`: one task as [`Sim::build`], a batch as one commit of
     /// their branches applied in order, up to the first that does not apply (built next, alone).
-    fn build_unit(&mut self, tasks: &[usize], onto: ObjectId) -> Result<(), TestCaseError> {
+    pub(super) fn build_unit(
+        &mut self,
+        tasks: &[usize],
+        onto: ObjectId,
+    ) -> Result<(), TestCaseError> {
         let base = self
             .commits
             .get(&onto)
@@ -395,7 +382,7 @@ impl Sim {
         let batch: Vec<TaskId> = included.iter().map(|t| TaskId(*t as i64)).collect();
         let last = included.len() - 1;
         for (k, &task) in included.iter().enumerate() {
-            self.apply(
+            self.planned(
                 task,
                 Input::BatchReady {
                     commit: commit.clone(),
@@ -403,13 +390,14 @@ impl Sim {
                     onto: onto.clone(),
                     batch: batch.clone(),
                     lead: k == last,
+                    change: None,
                 },
             );
         }
         Ok(())
     }
 
-    fn build(&mut self, task: usize, onto: ObjectId) -> Result<(), TestCaseError> {
+    pub(super) fn build(&mut self, task: usize, onto: ObjectId) -> Result<(), TestCaseError> {
         let base = self
             .commits
             .get(&onto)
@@ -418,14 +406,14 @@ impl Sim {
         if self.conflicts_with(task, &base) {
             let tip = self.tip_contents().clone();
             if self.conflicts_with(task, &tip) {
-                self.apply(
+                self.planned(
                     task,
                     Input::Conflict {
                         files: vec!["f".into()],
                     },
                 );
             } else {
-                self.apply(
+                self.planned(
                     task,
                     Input::Park {
                         onto,
@@ -443,11 +431,11 @@ impl Sim {
         if self.flaky_every > 0 && self.next_id.is_multiple_of(self.flaky_every) {
             self.flaky.insert(commit.clone());
         }
-        self.apply(task, Input::CandidateReady { commit, tree, onto });
+        self.planned(task, Input::CandidateReady { commit, tree, onto });
         Ok(())
     }
 
-    fn run_job(&mut self, index: usize) -> Result<(), TestCaseError> {
+    pub(super) fn run_job(&mut self, index: usize) -> Result<(), TestCaseError> {
         match self.jobs.remove(index) {
             Job::Run { task, role } => {
                 self.version[task] += 1;
@@ -522,12 +510,22 @@ impl Sim {
         Ok(())
     }
 
-    fn land(&mut self) -> Result<(), TestCaseError> {
+    pub(super) fn land(&mut self) -> Result<(), TestCaseError> {
         let Some(landing) = self.land_job.take() else {
             return Ok(());
         };
         if landing.onto != self.tip {
             // The compare-and-swap fails; the planner rebuilds on the new tip.
+            return Ok(());
+        }
+        let changed = landing.tasks.iter().any(|l| {
+            let s = &self.states[l.task.0 as usize];
+            s.status != Status::Merging
+                || s.candidate.as_ref().map(|c| &c.commit) != Some(&l.commit)
+        });
+        if changed {
+            // A task of it was cancelled meanwhile: the job finds the train changed and lands
+            // nothing; the planner goes on without it.
             return Ok(());
         }
         let old = self.tip_contents().clone();
@@ -581,7 +579,7 @@ impl Sim {
     }
 
     /// A person puts a waiting task at a place in the line (`gaffer queue move`).
-    fn place(&mut self, any: usize) {
+    pub(super) fn place(&mut self, any: usize) {
         let waiting: Vec<usize> = (0..self.specs.len())
             .filter(|i| self.states[*i].status == Status::Queued)
             .collect();
@@ -594,8 +592,44 @@ impl Sim {
         self.apply(task, Input::Place { rank, since_ms });
     }
 
+    /// A person cancels a task that waits in the queue or is a suspect of a failed batch (and
+    /// now and then any in the train) on which no other task depends; a third of them at most.
+    pub(super) fn cancel(&mut self, any: usize) {
+        let n = self.specs.len();
+        if self.cancelled.len() > n / 3 {
+            return;
+        }
+        let depended_on = |i: usize| {
+            (0..n).any(|j| {
+                self.specs[j].deps.contains(&i) && self.states[j].status != Status::Cancelled
+            })
+        };
+        let cancellable: Vec<usize> = (0..n)
+            .filter(|i| {
+                let s = &self.states[*i];
+                let suspect = s.queue.as_ref().is_some_and(|q| q.suspect.is_some());
+                (s.status == Status::Queued
+                    || suspect
+                    || (s.status == Status::Merging && any.is_multiple_of(3)))
+                    && !depended_on(*i)
+            })
+            .collect();
+        if cancellable.is_empty() {
+            return;
+        }
+        let task = cancellable[any % cancellable.len()];
+        self.outcome(task, "cancelled");
+        self.apply(
+            task,
+            Input::Cancel {
+                reason: "a person changed their mind".into(),
+            },
+        );
+        self.cancelled.push(task);
+    }
+
     /// Someone else pushes to the target.
-    fn move_target(&mut self) {
+    pub(super) fn move_target(&mut self) {
         let mut contents = self.tip_contents().clone();
         contents.insert(1000 + self.external_moves as usize, 0);
         self.external_moves += 1;
@@ -605,7 +639,7 @@ impl Sim {
         self.tip = commit;
     }
 
-    fn step(&mut self, pick: u16) -> Result<(), TestCaseError> {
+    pub(super) fn step(&mut self, pick: u16) -> Result<(), TestCaseError> {
         self.clock += 1;
         let which = pick % 10;
         let any = usize::from(pick / 10);
@@ -633,13 +667,23 @@ impl Sim {
                 self.batch = 1 + any % 6;
                 Ok(())
             }
+            9 if pick % 7 == 1 => {
+                self.cancel(any);
+                Ok(())
+            }
+            9 if pick % 7 == 6 => {
+                // The engine crashes while it carries out a plan, and starts again.
+                self.crash_after = Some(any % 4);
+                self.drive()
+            }
             _ => self.drive(),
         }
     }
 
-    fn settle(&mut self) -> Result<(), TestCaseError> {
+    pub(super) fn settle(&mut self) -> Result<(), TestCaseError> {
         for _ in 0..2000 {
-            if self.states.iter().all(|s| s.status == Status::Merged) {
+            let done = |s: &TaskState| matches!(s.status, Status::Merged | Status::Cancelled);
+            if self.states.iter().all(done) {
                 return Ok(());
             }
             self.clock += 1;
@@ -659,334 +703,4 @@ impl Sim {
             self.jobs, self.land_job
         )))
     }
-}
-
-fn arb_specs() -> impl Strategy<Value = (Vec<Spec>, Vec<(usize, usize)>)> {
-    (2usize..10).prop_flat_map(|n| {
-        let spec = (0i32..3, any::<u16>(), proptest::bool::weighted(0.25));
-        (
-            proptest::collection::vec(spec, n),
-            proptest::collection::vec((0..n, 0..n), 0..3),
-        )
-            .prop_map(move |(raw, pairs)| {
-                let specs = raw
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (priority, deps, guilty))| Spec {
-                        priority,
-                        // Up to two earlier tasks, chosen by the bits of `deps`.
-                        deps: (0..i)
-                            .filter(|j| deps & (1 << (j % 16)) != 0 && (deps >> 8) % 3 == 0)
-                            .take(2)
-                            .collect(),
-                        guilty,
-                    })
-                    .collect();
-                let pairs = pairs.into_iter().filter(|(a, b)| a != b).collect();
-                (specs, pairs)
-            })
-    })
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
-
-    /// Random queues under a random but well-behaved engine: every landed tree passed verify
-    /// exactly as landed; the target only moves forward; a guilty branch never lands; only the
-    /// guilty branch is ever ejected and only genuine conflicts go to a resolver (an innocent
-    /// branch is never rejected because of another, nor because verify is flaky); a task never
-    /// lands before what it depends on; tasks join by priority, then arrival; and in the end
-    /// every task lands.
-    #[test]
-    fn the_queue_lands_exactly_the_innocent_and_keeps_every_promise(
-        (specs, conflicts) in arb_specs(),
-        picks in proptest::collection::vec(any::<u16>(), 50..400),
-        batch in prop_oneof![Just(1usize), 2usize..9],
-    ) {
-        let guilty: Vec<usize> =
-            (0..specs.len()).filter(|i| specs[*i].guilty).collect();
-        let mut sim = Sim::new(specs, conflicts);
-        sim.batch = batch;
-        for pick in picks {
-            sim.step(pick)?;
-        }
-        sim.settle()?;
-        let mut ejected = sim.ejected.clone();
-        ejected.sort_unstable();
-        ejected.dedup();
-        // A guilty branch that reached the queue with its bad version was ejected once; every
-        // task merged in the end (the coders fixed theirs).
-        prop_assert!(ejected.iter().all(|t| guilty.contains(t)));
-        prop_assert_eq!(sim.ejected.len(), ejected.len(), "a branch was ejected twice");
-        prop_assert_eq!(sim.landed_order.len(), sim.specs.len());
-        // Only a branch that really conflicts with another ever goes to a resolver.
-        for task in &sim.resolver_runs {
-            prop_assert!(!sim.partners(*task).is_empty(), "task {task} was sent to a resolver");
-        }
-        // Every version of a branch that left the queue left it once: landed, ejected (only
-        // a guilty one), or sent to a resolver.
-        for ((task, version), how) in &sim.outcomes {
-            prop_assert_eq!(how.len(), 1, "task {} version {}: {:?}", task, version, how);
-            if how[0] == "ejected" {
-                prop_assert!(sim.guilty(*task, *version), "innocent {task}.{version} ejected");
-            }
-            if how[0] == "landed" {
-                prop_assert!(!sim.guilty(*task, *version), "guilty {task}.{version} landed");
-            }
-        }
-        for task in 0..sim.specs.len() {
-            let landed = sim.outcomes.iter().filter(|((t, _), h)| *t == task && h[0] == "landed").count();
-            prop_assert_eq!(landed, 1, "task {} landed {} times", task, landed);
-        }
-        // No suspect is left once the queue drained.
-        prop_assert!(sim.states.iter().all(|s| s.queue.is_none()));
-    }
-}
-
-/// A small queue by hand: three branches, the middle one guilty. The first and third land, the
-/// middle one is ejected after a recheck, and the third is rebuilt without it.
-#[test]
-fn the_guilty_middle_branch_is_ejected_and_the_others_land() {
-    let specs = vec![
-        Spec {
-            priority: 0,
-            deps: vec![],
-            guilty: false,
-        },
-        Spec {
-            priority: 0,
-            deps: vec![],
-            guilty: true,
-        },
-        Spec {
-            priority: 0,
-            deps: vec![],
-            guilty: false,
-        },
-    ];
-    let mut sim = Sim::new(specs, vec![]);
-    // Code and verify every branch.
-    while !sim.jobs.is_empty() {
-        sim.run_job(0).unwrap();
-    }
-    sim.drive().unwrap();
-    let train: Vec<i64> = train(&sim.view()).iter().map(|e| e.task.0).collect();
-    assert_eq!(train, vec![0, 1, 2]);
-    // Verify the three candidates, last first.
-    while let Some(i) = sim
-        .jobs
-        .iter()
-        .rposition(|j| matches!(j, Job::Verify { .. }))
-    {
-        sim.run_job(i).unwrap();
-    }
-    sim.drive().unwrap();
-    assert!(
-        sim.land_job.as_ref().is_some_and(|l| l.tasks.len() == 1),
-        "only the first lands: {:?}",
-        sim.land_job
-    );
-    sim.land().unwrap();
-    sim.drive().unwrap();
-    // Task 1 is rechecked (once) and fails again.
-    while let Some(i) = sim
-        .jobs
-        .iter()
-        .position(|j| matches!(j, Job::Verify { .. }))
-    {
-        sim.run_job(i).unwrap();
-    }
-    sim.drive().unwrap();
-    assert_eq!(sim.ejected, vec![1]);
-    assert_eq!(sim.states[1].status, Status::Coding);
-    sim.settle().unwrap();
-    assert_eq!(sim.landed_order[..2], [0, 2]);
-    assert_eq!(sim.landed_order[2], 1);
-}
-
-/// The landing is one step for the whole passing prefix.
-#[test]
-fn the_longest_passing_prefix_lands_at_once() {
-    let cand = |commit: &str, onto: &str, status: CandidateStatus| Candidate {
-        commit: oid(commit),
-        tree: oid(&format!("tree-{commit}")),
-        onto: oid(onto),
-        status,
-        flaky: false,
-        batch: vec![],
-    };
-    let entry = |task: i64, position: u64, candidate: Candidate| Entry {
-        task: TaskId(task),
-        priority: 0,
-        arrival: 0,
-        waiting_on: vec![],
-        place: None,
-        slot: Some(QueueSlot {
-            position,
-            since_ms: 0,
-            parked_on: None,
-            suspect: None,
-        }),
-        candidate: Some(candidate),
-    };
-    let view = View {
-        tip: oid("tip"),
-        entries: vec![
-            entry(3, 3, cand("c3", "c2", CandidateStatus::Pending)),
-            entry(1, 1, cand("c1", "tip", CandidateStatus::Passed)),
-            entry(2, 2, cand("c2", "c1", CandidateStatus::Passed)),
-        ],
-        max_train: 8,
-        batch: 1,
-    };
-    let actions = plan(&view);
-    assert_eq!(actions.len(), 1, "{actions:?}");
-    let Action::Land(landing) = &actions[0] else {
-        panic!("{actions:?}")
-    };
-    assert_eq!(landing.commit, oid("c2"));
-    assert_eq!(landing.onto, oid("tip"));
-    assert_eq!(
-        landing.tasks.iter().map(|t| t.task.0).collect::<Vec<_>>(),
-        [1, 2]
-    );
-}
-
-/// A person's places come first in the waiting line, whatever the priorities; the rest wait by
-/// priority, then arrival. The train keeps its order.
-#[test]
-fn placed_tasks_join_first_in_the_order_of_their_places() {
-    let waiting = |task: i64, priority: i32, arrival: i64, place: Option<u32>| Entry {
-        task: TaskId(task),
-        priority,
-        arrival,
-        waiting_on: vec![],
-        slot: None,
-        place,
-        candidate: None,
-    };
-    let view = View {
-        tip: oid("tip"),
-        entries: vec![
-            waiting(1, 5, 10, None),
-            waiting(2, 0, 20, Some(2)),
-            waiting(3, 9, 30, None),
-            waiting(4, 0, 40, Some(1)),
-        ],
-        max_train: 2,
-        batch: 1,
-    };
-    let order: Vec<i64> = waiting_order(&view);
-    assert_eq!(order, [4, 2, 3, 1]);
-    let joined: Vec<i64> = plan(&view)
-        .iter()
-        .filter_map(|a| match a {
-            Action::Join { task, .. } => Some(task.0),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(joined, [4, 2], "the two placed tasks fill the train");
-}
-
-fn waiting_order(view: &View) -> Vec<i64> {
-    waiting(view).iter().map(|e| e.task.0).collect()
-}
-
-impl Sim {
-    /// As [`Sim::settle`], with one heavy slot: the oldest job runs alone, and the queue plans
-    /// after each (as the engine does).
-    fn settle_one_at_a_time(&mut self) -> Result<(), TestCaseError> {
-        for _ in 0..2000 {
-            if self.states.iter().all(|s| s.status == Status::Merged) {
-                return Ok(());
-            }
-            self.clock += 1;
-            self.drive()?;
-            self.land()?;
-            self.drive()?;
-            if !self.jobs.is_empty() {
-                self.run_job(0)?;
-            }
-        }
-        Err(TestCaseError::fail("the queue did not drain"))
-    }
-}
-
-fn plain(n: usize, guilty: &[usize]) -> Vec<Spec> {
-    (0..n)
-        .map(|i| Spec {
-            priority: 0,
-            deps: vec![],
-            guilty: guilty.contains(&i),
-        })
-        .collect()
-}
-
-/// Codes and verifies every branch, so that all of them wait in the queue.
-fn all_queued(specs: Vec<Spec>, batch: usize) -> Sim {
-    let mut sim = Sim::new(specs, vec![]);
-    sim.batch = batch;
-    sim.flaky_every = 0;
-    while !sim.jobs.is_empty() {
-        sim.run_job(0).unwrap();
-    }
-    sim
-}
-
-/// Eight innocent branches, batches of eight: one candidate (one commit on the target, whose
-/// tree is the one verified), one verify, one landing.
-#[test]
-fn a_batch_that_passes_lands_as_one_commit_after_one_verify() {
-    let mut sim = all_queued(plain(8, &[]), 8);
-    sim.drive().unwrap();
-    let view = sim.view();
-    let units = units(&train(&view));
-    assert_eq!(units.len(), 1, "one batch of eight: {units:?}");
-    assert_eq!(units[0].len(), 8);
-    sim.settle().unwrap();
-    assert_eq!(sim.candidate_verifies, 1);
-    assert_eq!(sim.landed_order, (0..8).collect::<Vec<_>>());
-    assert_eq!(sim.bisections, 0);
-}
-
-/// Eight branches, the sixth guilty, tested as one batch: the batch fails, its first half
-/// passes and lands, the rest is known to hold the guilty branch and is halved again without
-/// being tested whole, down to the guilty branch, which fails twice alone and is ejected; the
-/// innocent last one lands, then the guilty one once its coder fixed it.
-#[test]
-fn a_failed_batch_is_bisected_down_to_the_guilty_branch() {
-    let mut sim = all_queued(plain(8, &[5]), 8);
-    sim.settle_one_at_a_time().unwrap();
-    assert_eq!(sim.ejected, vec![5]);
-    assert!(sim.bisections >= 1);
-    // The batch, the halves on the way to #5 ([0, 4), [4, 6), [4], [5] twice), the two
-    // innocent ones behind it, #5 fixed: 8 (a serial queue: 8, a recheck, #5 fixed: 10).
-    assert!(
-        sim.candidate_verifies <= 8,
-        "{} verify runs for eight branches with one guilty",
-        sim.candidate_verifies
-    );
-    assert_eq!(&sim.landed_order[..4], &[0, 1, 2, 3]);
-    assert_eq!(sim.landed_order.len(), 8);
-    assert_eq!(sim.landed_order.iter().filter(|t| **t == 5).count(), 1);
-}
-
-/// While a batch is bisected, its suspects are only tested with each other, in halves that
-/// stack: the first half on the tip, the first half of the rest on it, and so on.
-#[test]
-fn suspects_are_tested_in_stacked_halves() {
-    let mut sim = all_queued(plain(8, &[6]), 8);
-    sim.drive().unwrap();
-    // The batch of eight fails.
-    sim.run_job(0).unwrap();
-    sim.drive().unwrap();
-    let view = sim.view();
-    let sizes: Vec<usize> = units(&train(&view)).iter().map(Vec::len).collect();
-    assert_eq!(sizes, [4, 2, 1, 1], "{sizes:?}");
-    assert!(
-        train(&view).iter().all(|e| e.suspect().is_some()),
-        "every task of the failed batch is a suspect"
-    );
-    sim.settle().unwrap();
-    assert_eq!(sim.ejected, vec![6]);
 }

@@ -12,6 +12,9 @@ use gaffer_test_support::TestRepo;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+mod bisect;
+mod revert;
+
 const SCRIPT: &str = r#"
 [[task]]
 match = "alpha"
@@ -160,6 +163,18 @@ fn queued(
     breaking: &[usize],
     batch: usize,
 ) -> (TestRepo, Arc<Board>, String, Vec<String>) {
+    queued_with(n, breaking, batch, |_, settings| settings, |_, _| {})
+}
+
+/// As [`queued`], with the settings as `adjust` makes them (given the repository), and each
+/// task's state (task `i` has id `i + 1`) as `shape` leaves it.
+fn queued_with(
+    n: usize,
+    breaking: &[usize],
+    batch: usize,
+    adjust: impl FnOnce(&TestRepo, gaffer_config::Settings) -> gaffer_config::Settings,
+    shape: impl Fn(usize, &mut TaskState),
+) -> (TestRepo, Arc<Board>, String, Vec<String>) {
     let repo = TestRepo::new();
     let base = repo.head();
     let mut heads = Vec::new();
@@ -176,6 +191,7 @@ fn queued(
     settings.host.heavy_slots = 1;
     settings.queue.batch = gaffer_config::QueueBatch::Fixed(batch);
     settings.limits.verify_failures_per_tier = 1;
+    let settings = adjust(&repo, settings);
     let board = Arc::new(
         Board::open(
             repo.path(),
@@ -201,6 +217,7 @@ fn queued(
             commit: ObjectId::new(head.clone()),
             tree: ObjectId::new(repo.rev_parse(&format!("{head}^{{tree}}"))),
         });
+        shape(i, &mut state);
         let task = board
             .store()
             .create_task(board.project().id, &new, &state)
@@ -285,10 +302,79 @@ async fn a_failing_batch_is_bisected_and_only_its_guilty_branch_leaves() {
         assert_eq!(task.status(), want, "task {i}: {:?}", task.state.note);
     }
     assert_eq!(guilty[0].task, Some(tasks[4].id));
+    // The batch's halves: 0-2 passed, 3-4 failed and was bisected (5, behind it, cleared: the
+    // failure is within 3-4), 3 passed, 4 failed alone. The guilty one clears 3.
+    assert_eq!(
+        guilty[0].data["acquitted"],
+        serde_json::json!([tasks[3].id.0])
+    );
+    let cleared: Vec<_> = of(event_kind::QUEUE_ACQUITTED)
+        .into_iter()
+        .filter(|e| e.task == Some(tasks[5].id))
+        .collect();
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(cleared[0].data["reason"], "within");
+    assert_eq!(
+        cleared[0].data["by"],
+        serde_json::json!([tasks[3].id.0, tasks[4].id.0])
+    );
     // The target is green at every first-parent commit.
     let line = repo.git(&["rev-list", "--first-parent", &format!("{base}..main")]);
     for commit in line.lines() {
         let files = repo.git(&["ls-tree", "--name-only", commit]);
         assert!(!files.contains("breaks-"), "red at {commit}: {files}");
+    }
+}
+
+/// A batch fails once and every part of it passes when bisected: verify was flaky. Nobody is
+/// blamed, and it is recorded as flaky, as a candidate that passes when run again is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_parts_all_pass_is_recorded_as_flaky() {
+    let (_repo, board, _, _) = queued_with(
+        3,
+        &[],
+        4,
+        |repo, mut settings| {
+            // The first candidate verify fails, every other one passes.
+            let seen = repo.scratch("flaked");
+            std::fs::create_dir_all(&seen).unwrap();
+            settings.verify.command = Some(format!(
+                "if [ ! -e '{dir}/once' ]; then touch '{dir}/once'; echo 'flaked'; exit 1; fi",
+                dir = seen.display()
+            ));
+            settings.sandbox.write = vec![seen];
+            settings
+        },
+        |_, _| {},
+    );
+    run(&board).await;
+    let events = board
+        .events_after(Seq(0), 100_000, &EventFilter::default())
+        .unwrap();
+    let of = |kind: &str| events.iter().filter(|e| e.kind == kind).collect::<Vec<_>>();
+    assert_eq!(of(event_kind::QUEUE_BATCH_FAILED).len(), 1);
+    assert!(
+        of(event_kind::QUEUE_EJECTED).is_empty(),
+        "someone was blamed"
+    );
+    assert!(of(event_kind::QUEUE_GUILTY).is_empty());
+    let cleared: Vec<_> = of(event_kind::QUEUE_ACQUITTED)
+        .into_iter()
+        .filter(|e| e.data["reason"] == "not_reproduced")
+        .collect();
+    assert!(!cleared.is_empty(), "the bisection did not end as flaky");
+    assert_eq!(of(event_kind::QUEUE_FLAKY).len(), 1);
+    // The tasks cleared as flaky land as such.
+    for event in &cleared {
+        let landed: Vec<_> = of(event_kind::QUEUE_LANDED)
+            .into_iter()
+            .filter(|e| e.task == event.task)
+            .collect();
+        assert_eq!(landed.len(), 1);
+        assert_eq!(landed[0].data["flaky"], true, "{:?}", landed[0]);
+    }
+    for task in board.tasks(&[]).unwrap() {
+        assert_eq!(task.status(), Status::Merged, "{:?}", task.state.note);
+        assert_eq!(task.state.total_failures, 0);
     }
 }
