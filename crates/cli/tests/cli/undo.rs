@@ -243,7 +243,9 @@ fn the_waiting_line_is_reordered_and_lands_in_that_order() {
         );
     }
 
-    let _daemon = project.start_daemon_with(&["--set", "queue.max_candidates=1"]);
+    // One branch per candidate (no batch), so that each lands on its own, in the line's order.
+    let _daemon =
+        project.start_daemon_with(&["--set", "queue.max_candidates=1", "--set", "queue.batch=1"]);
     for id in &ids {
         project.wait_for_status(*id, "merged");
     }
