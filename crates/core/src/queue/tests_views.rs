@@ -319,12 +319,11 @@ fn a_bisection_whose_parts_all_pass_ends_as_flaky() {
         acquit(&[2, 3], "g", Acquittal::NotReproduced, &[]),
         "{actions:?}"
     );
-    assert!(
-        actions[0]
-            .inputs()
-            .iter()
-            .all(|(_, i)| *i == Input::Acquit { flaky: true })
-    );
+    assert!(actions[0].inputs().iter().all(|(_, i)| *i
+        == Input::Acquit {
+            group: Some(oid("g")),
+            flaky: true
+        }));
     // While 1 is being tested ahead of them, nothing is known yet.
     let mut entries = vec![suspect(
         in_train(1, 1, Some(cand("c1", "tip", CandidateStatus::Pending, &[]))),
@@ -342,4 +341,44 @@ fn a_bisection_whose_parts_all_pass_ends_as_flaky() {
         !actions.iter().any(|a| matches!(a, Action::Acquit { .. })),
         "{actions:?}"
     );
+}
+
+/// Part h = [1, 2] of group g = [1, 2, 3, 4] failed; a crash came after task 1 was recorded a
+/// suspect of h: task 2 is still a suspect of g and holds the failed h. The bisection of h is
+/// taken up again, and the rest of g (3, 4) cleared, not task 2, which would lose h.
+#[test]
+fn a_part_bisected_again_after_a_crash_keeps_its_task_that_was_still_of_the_group() {
+    let failed = cand(
+        "h",
+        "tip",
+        CandidateStatus::Failed {
+            summary: "x".into(),
+        },
+        &[1, 2],
+    );
+    let entries = vec![
+        suspect(in_train(1, 1, None), "h", &[1, 2]),
+        suspect(in_train(2, 2, Some(failed)), "g", &[1, 2, 3, 4]),
+        suspect(in_train(3, 3, None), "g", &[1, 2, 3, 4]),
+        suspect(in_train(4, 4, None), "g", &[1, 2, 3, 4]),
+    ];
+    let actions = plan(&view(entries, 4, 4));
+    assert_eq!(
+        actions,
+        vec![
+            Action::Bisect {
+                tasks: vec![TaskId(1), TaskId(2)],
+                group: oid("h"),
+                acquitted: vec![],
+            },
+            acquit(&[3, 4], "g", Acquittal::Within, &[1]),
+        ],
+        "{actions:#?}"
+    );
+    // Each acquittal names its group: the machine refuses it for a suspect of another.
+    assert!(actions[1].inputs().iter().all(|(_, i)| *i
+        == Input::Acquit {
+            group: Some(oid("g")),
+            flaky: false
+        }));
 }
