@@ -382,3 +382,43 @@ fn a_part_bisected_again_after_a_crash_keeps_its_task_that_was_still_of_the_grou
             flaky: false
         }));
 }
+
+/// Task 1, a suspect of g, failed alone: it is rechecked and the other suspects are cleared.
+/// Nothing else is planned in the round: the others are not built as a half of g (nor said to
+/// be bisecting it); the next round batches them as usual.
+#[test]
+fn a_suspect_that_fails_alone_clears_the_others_and_no_half_of_them_is_built() {
+    let failed = cand(
+        "c1",
+        "tip",
+        CandidateStatus::Failed {
+            summary: "x".into(),
+        },
+        &[],
+    );
+    let members = [1, 2, 3, 4, 5];
+    let mut entries = vec![suspect(in_train(1, 1, Some(failed)), "g", &members)];
+    entries.extend((2..=5).map(|t| suspect(in_train(t, t as u64, None), "g", &members)));
+    let actions = plan(&view(entries.clone(), 4, 4));
+    assert_eq!(
+        actions,
+        vec![
+            Action::Recheck { task: TaskId(1) },
+            acquit(&[2, 3, 4, 5], "g", Acquittal::FailedAlone, &[1]),
+        ]
+    );
+    // Once they are cleared (and 1 is being rechecked), they are built as one batch.
+    let mut next = entries;
+    if let Some(c) = &mut next[0].candidate {
+        c.status = CandidateStatus::Rechecking {
+            summary: "x".into(),
+        };
+    }
+    for e in &mut next[1..] {
+        if let Some(slot) = &mut e.slot {
+            slot.suspect = None;
+            slot.group.clear();
+        }
+    }
+    assert_eq!(built(&plan(&view(next, 4, 4))), [vec![2, 3, 4, 5]]);
+}
