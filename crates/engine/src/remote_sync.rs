@@ -178,7 +178,9 @@ pub(crate) async fn before(ctx: &JobContext) -> Result<Option<Fetched>> {
             let theirs = adopt(&board, &fetched.remote, &branch)?;
             fetched.branches.push((branch, theirs));
         }
-        if matches!(job.spec, JobSpec::Cleanup { .. }) {
+        // Only for a cleanup that goes ahead: one that skips itself (the task is active again)
+        // leaves the task's refs, here and on the remote.
+        if matches!(job.spec, JobSpec::Cleanup { .. }) && crate::jobs::cleanup::ended(&task) {
             let published = board
                 .git
                 .rev_parse(&candidate_tracking(&fetched.remote, task.id))?;
