@@ -125,9 +125,22 @@ pub(crate) fn keep_batch(board: &Board, built: &BuiltBatch) -> Result<()> {
     let refname = batch_ref(*lead);
     let was = board.git.rev_parse(&refname)?;
     if was.as_ref() != Some(last) {
-        board.git.update_ref_cas(&refname, last, was.as_ref())?;
+        pin(board, &refname, last, was.as_ref())?;
     }
     Ok(())
+}
+
+/// Sets `refname` from `was` to `to`; a ref that moved meanwhile to anything else is an error
+/// (what names the merges would not be what was just built).
+fn pin(board: &Board, refname: &str, to: &Oid, was: Option<&Oid>) -> Result<()> {
+    match board.git.update_ref_cas(refname, to, was)? {
+        CasOutcome::Updated => Ok(()),
+        CasOutcome::Moved { actual } if actual.as_ref() == Some(to) => Ok(()),
+        CasOutcome::Moved { actual } => Err(EngineError::Invalid(format!(
+            "{refname} moved to {} while it was set to {to}: another daemon or job changed it",
+            actual.as_ref().map_or("nothing", |o| o.as_str())
+        ))),
+    }
 }
 
 /// Whether [`batch_ref`] of `task` is kept once it ended: it landed as the last task of a
