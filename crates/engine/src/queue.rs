@@ -356,7 +356,7 @@ fn act(
                 Some(gaffer_core::CandidateStatus::FailedTwice { summary }) => summary.clone(),
                 _ => String::new(),
             };
-            events.extend(guilty_event(task, tasks));
+            events.extend(guilty_event(board, task, tasks));
             Payload::QueueEjected(QueueEjected::VerifyFailed {
                 commit: candidate.map(|c| c.commit.clone()),
                 tree: candidate.map(|c| c.tree.clone()),
@@ -405,9 +405,10 @@ fn not_reproduced_event(group: &ObjectId, last: Option<&Task>) -> Option<NewEven
 }
 
 /// `queue.guilty` for `task`, ejected while a suspect: the other tasks of its group (the failed
-/// part it was found in) are the ones it clears, in train order. A suspect recorded before
-/// gaffer kept its group names the other suspects of it still in the train.
-fn guilty_event(task: &Task, tasks: &HashMap<TaskId, Task>) -> Option<NewEvent> {
+/// part it was found in) are the ones it clears, in train order, but for those that landed
+/// already (a part that passed). A suspect recorded before gaffer kept its group names the
+/// other suspects of it still in the train.
+fn guilty_event(board: &Board, task: &Task, tasks: &HashMap<TaskId, Task>) -> Option<NewEvent> {
     let slot = task.state.queue.as_ref()?;
     let group = slot.suspect.clone()?;
     let acquitted = if slot.group.is_empty() {
@@ -422,9 +423,17 @@ fn guilty_event(task: &Task, tasks: &HashMap<TaskId, Task>) -> Option<NewEvent> 
         others.sort();
         others.into_iter().map(|(_, id)| id).collect()
     } else {
+        // `tasks` holds those in the queue: one that is not may have landed.
+        let landed = |t: &TaskId| {
+            !tasks.contains_key(t)
+                && board
+                    .store
+                    .task(*t)
+                    .is_ok_and(|t| t.status() == Status::Merged)
+        };
         slot.group
             .iter()
-            .filter(|t| **t != task.id)
+            .filter(|t| **t != task.id && !landed(t))
             .copied()
             .collect()
     };

@@ -94,6 +94,10 @@ fn fetch_locked(board: &Board, remote: &str) -> Result<()> {
                 "+refs/gaffer/batches/*:{}",
                 tracking(remote, "gaffer-batches/*")
             ),
+            format!(
+                "+refs/gaffer/landed/*:{}",
+                tracking(remote, "gaffer-landed/*")
+            ),
         ],
         true,
     )?;
@@ -178,7 +182,9 @@ pub(crate) async fn before(ctx: &JobContext) -> Result<Option<Fetched>> {
             let theirs = adopt(&board, &fetched.remote, &branch)?;
             fetched.branches.push((branch, theirs));
         }
-        if matches!(job.spec, JobSpec::Cleanup { .. }) {
+        // Only for a cleanup that goes ahead: one that skips itself (the task is active again)
+        // leaves the task's refs, here and on the remote.
+        if matches!(job.spec, JobSpec::Cleanup { .. }) && crate::jobs::cleanup::ended(&task) {
             let published = board
                 .git
                 .rev_parse(&candidate_tracking(&fetched.remote, task.id))?;
@@ -349,6 +355,12 @@ pub(crate) fn publish_candidate(board: &Board, task: TaskId, commit: &Oid) -> Re
 /// shared.
 pub(crate) fn publish_batch(board: &Board, lead: TaskId, last: &Oid) -> Result<()> {
     publish_queue_ref(board, lead, last, "batches", "the batch merges")
+}
+
+/// Publishes the scratch merges of a batch that landed, whose last task is `lead`, under
+/// `refs/gaffer/landed/`, which no cleanup drops. Nothing on a board that is not shared.
+pub(crate) fn publish_landed_batch(board: &Board, lead: TaskId, last: &Oid) -> Result<()> {
+    publish_queue_ref(board, lead, last, "landed", "the landed batch's merges")
 }
 
 /// Publishes `commit` as `refs/gaffer/<kind>/<task>` on the remote, with a lease on what was

@@ -185,10 +185,23 @@ fn own_change(board: &Board, task: &Task, landed: &gaffer_git::Oid) -> Result<ga
     let Some(candidate) = task.state.candidate.as_ref().filter(|c| c.batch.len() > 1) else {
         return Ok(landed.clone());
     };
-    if let Some(change) = &candidate.change
-        && let Some(kept) = board.git.rev_parse_commit(change.as_str())?
-    {
-        return Ok(kept);
+    if let Some(change) = &candidate.change {
+        // Its change was recorded: anything else (its branch on what the batch was built on)
+        // may hold a batch-mate's change too, which a revert would silently undo.
+        return board
+            .git
+            .rev_parse_commit(change.as_str())?
+            .ok_or_else(|| EngineError::Refused {
+                message: format!(
+                    "task {} landed in a batch, and its own change in it ({}) is missing from the \
+                     repository (its batch's merges are no longer kept, and git collected them)",
+                    task.id,
+                    change.short()
+                ),
+                hint: "fetch it from a clone that still has it (refs/gaffer/landed/ or \
+                       refs/gaffer/batches/), or undo the change by hand"
+                    .into(),
+            });
     }
     // A batch landed before gaffer kept each task's change: its branch alone applied on what
     // the batch was built on, a scratch commit on no ref.

@@ -161,3 +161,88 @@ async fn landings_are_pushed_with_a_lease_and_a_remote_that_moved_is_built_on_ne
         second_landed.commit.as_str(),
     ]);
 }
+
+/// A cleanup asked for a task that is active again (a person retried it meanwhile) skips
+/// itself, and leaves the task's refs on the remote (of a board shared with other daemons): its
+/// candidate and its batch's merges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cleanup_that_skips_itself_leaves_the_tasks_refs_on_the_remote() {
+    let repo = TestRepo::new();
+    let bare = repo.scratch("remote.git");
+    let remote = bare.to_str().unwrap();
+    repo.git(&["init", "-q", "--bare", "-b", "main", remote]);
+    repo.git(&["remote", "add", "origin", remote]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let mut settings = gaffer_config::default_settings();
+    settings.verify.command = Some("test -f README.md".into());
+    settings.roles.coder = vec!["scripted".into()];
+    settings.engine.worktree_pool = 0;
+    settings.project.remote = Some("origin".into());
+    let board = Arc::new(
+        Board::open(
+            repo.path(),
+            settings,
+            BoardOptions {
+                git_env: repo.env(),
+                clock: None,
+                shared: Some(true),
+                ..BoardOptions::default()
+            },
+        )
+        .unwrap(),
+    );
+    let new = NewTask {
+        title: "active again".into(),
+        ..NewTask::default()
+    };
+    let mut state = gaffer_core::TaskState::new(board.flow_for(&new), gaffer_core::Risk::Low, 0);
+    state.status = Status::NeedsInput;
+    let task = board
+        .store()
+        .create_task(board.project().id, &new, &state)
+        .unwrap();
+    let refs = [
+        format!("refs/gaffer/candidates/{}", task.id.0),
+        format!("refs/gaffer/batches/{}", task.id.0),
+    ];
+    for refname in &refs {
+        repo.git(&["push", "-q", "origin", &format!("main:{refname}")]);
+    }
+    board
+        .store()
+        .commit(&gaffer_store::Commit {
+            enqueue: vec![gaffer_core::NewJob {
+                project: board.project().id,
+                task: Some(task.id),
+                spec: gaffer_core::JobSpec::Cleanup {
+                    delete_branch: false,
+                },
+                priority: 0,
+                max_attempts: 3,
+                needs: vec![],
+            }],
+            ..gaffer_store::Commit::default()
+        })
+        .unwrap();
+    let engine = Engine::new(Arc::clone(&board), registry());
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        engine.run_until_settled(CancellationToken::new()),
+    )
+    .await
+    .expect("the run settles")
+    .unwrap();
+    let events = board
+        .events_after(Seq(0), 100_000, &EventFilter::default())
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == event_kind::WORKTREE_CLEANED && e.data["skipped"].is_string()),
+        "the cleanup skipped itself: {events:?}"
+    );
+    let kept = repo.git(&["--git-dir", remote, "for-each-ref", "--format=%(refname)"]);
+    for refname in &refs {
+        assert!(kept.lines().any(|l| l == refname), "{refname} kept: {kept}");
+    }
+}

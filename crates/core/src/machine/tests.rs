@@ -611,7 +611,8 @@ fn arb_input() -> impl Strategy<Value = Input> {
             group,
             tasks: vec![crate::TaskId(1), crate::TaskId(2)]
         }),
-        any::<bool>().prop_map(|flaky| Input::Acquit { flaky }),
+        (proptest::option::of(arb_oid()), any::<bool>())
+            .prop_map(|(group, flaky)| Input::Acquit { group, flaky }),
         arb_oid().prop_map(|onto| Input::Park {
             onto,
             files: vec!["a".into()]

@@ -89,7 +89,19 @@ fn a_task_becomes_a_suspect_only_of_the_batch_it_was_tested_in() {
     }
     assert!(transition(&single, &bisect("b1"), &Limits::default()).is_err());
     // Cleared: no group left either.
-    let (cleared, _) = step(&suspect, Input::Acquit { flaky: false });
+    // Not of another group than its own (it became a suspect of a part since, say).
+    let other = Input::Acquit {
+        group: Some(oid("b9")),
+        flaky: false,
+    };
+    assert!(transition(&suspect, &other, &Limits::default()).is_err());
+    let (cleared, _) = step(
+        &suspect,
+        Input::Acquit {
+            group: Some(oid("b1")),
+            flaky: false,
+        },
+    );
     let slot = cleared.queue.expect("still in the train");
     assert_eq!((slot.suspect, slot.group), (None, vec![]));
     assert_eq!(cleared.status, Status::Merging);

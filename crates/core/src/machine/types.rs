@@ -146,8 +146,13 @@ pub enum Input {
     /// The task is no longer a suspect: the guilty branch of its group was found elsewhere (or
     /// the half it was in is not known to hold one any more). Its candidate, if any, stays;
     /// `flaky` when every part of its group passed (the failure did not reproduce), which its
-    /// candidate then records as it does a failure that passed when run again.
+    /// candidate then records as it does a failure that passed when run again. `group` is the
+    /// group it is cleared of: a task that became a suspect of another group meanwhile (a part
+    /// of it bisected again, after a crash) is refused. Absent in inputs recorded before it
+    /// was named: whatever group the task is a suspect of.
     Acquit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<ObjectId>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         flaky: bool,
     },

@@ -70,7 +70,8 @@ fn concluding(group: &Group<'_>) -> bool {
 /// What the bisections in `train` need before anything else: each group recorded only in part
 /// is bisected again, each that can no longer conclude is cleared. Empty when they are sound.
 pub(super) fn settle(view: &View, train: &[&Entry]) -> Vec<Action> {
-    let mut actions = Vec::new();
+    let mut bisects = Vec::new();
+    let mut acquits = Vec::new();
     let groups = groups(train);
     for group in &groups {
         let is_suspect = |t: &TaskId| group.suspects.iter().any(|e| e.task == *t);
@@ -89,7 +90,7 @@ pub(super) fn settle(view: &View, train: &[&Entry]) -> Vec<Action> {
                 .iter()
                 .all(|t| is_suspect(t) || holds_batch(t))
         {
-            actions.push(Action::Bisect {
+            bisects.push(Action::Bisect {
                 tasks: group.members.to_vec(),
                 group: group.commit.clone(),
                 acquitted: Vec::new(),
@@ -118,14 +119,31 @@ pub(super) fn settle(view: &View, train: &[&Entry]) -> Vec<Action> {
             ),
             None => (Acquittal::Left, vec![*gone]),
         };
-        actions.push(Action::Acquit {
+        acquits.push(Action::Acquit {
             tasks: group.suspects.iter().map(|e| e.task).collect(),
             group: group.commit.clone(),
             why,
             by,
         });
     }
-    actions
+    // A task bisected again here becomes a suspect of that part: it is not cleared of the
+    // group it was a suspect of before (read from the same view), or it would lose the part.
+    let bisected: BTreeSet<TaskId> = bisects
+        .iter()
+        .filter_map(|a| match a {
+            Action::Bisect { tasks, .. } => Some(tasks.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    for acquit in &mut acquits {
+        if let Action::Acquit { tasks, .. } = acquit {
+            tasks.retain(|t| !bisected.contains(t));
+        }
+    }
+    acquits.retain(|a| !matches!(a, Action::Acquit { tasks, .. } if tasks.is_empty()));
+    bisects.extend(acquits);
+    bisects
 }
 
 /// The groups every part of which passed (each suspect left holds a candidate that passed with

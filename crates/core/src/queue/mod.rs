@@ -255,17 +255,32 @@ impl Action {
                         },
                     )
                 })
-                .chain(
-                    acquitted
-                        .iter()
-                        .map(|t| (*t, Input::Acquit { flaky: false })),
-                )
+                // Cleared of the group the bisected part belongs to: theirs.
+                .chain(acquitted.iter().map(|t| {
+                    (
+                        *t,
+                        Input::Acquit {
+                            group: None,
+                            flaky: false,
+                        },
+                    )
+                }))
                 .collect(),
-            Action::Acquit { tasks, why, .. } => {
+            Action::Acquit {
+                tasks, why, group, ..
+            } => {
                 let flaky = *why == Acquittal::NotReproduced;
                 tasks
                     .iter()
-                    .map(|t| (*t, Input::Acquit { flaky }))
+                    .map(|t| {
+                        (
+                            *t,
+                            Input::Acquit {
+                                group: Some(group.clone()),
+                                flaky,
+                            },
+                        )
+                    })
                     .collect()
             }
             other => other.input().into_iter().collect(),

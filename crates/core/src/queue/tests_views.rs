@@ -319,12 +319,11 @@ fn a_bisection_whose_parts_all_pass_ends_as_flaky() {
         acquit(&[2, 3], "g", Acquittal::NotReproduced, &[]),
         "{actions:?}"
     );
-    assert!(
-        actions[0]
-            .inputs()
-            .iter()
-            .all(|(_, i)| *i == Input::Acquit { flaky: true })
-    );
+    assert!(actions[0].inputs().iter().all(|(_, i)| *i
+        == Input::Acquit {
+            group: Some(oid("g")),
+            flaky: true
+        }));
     // While 1 is being tested ahead of them, nothing is known yet.
     let mut entries = vec![suspect(
         in_train(1, 1, Some(cand("c1", "tip", CandidateStatus::Pending, &[]))),
@@ -342,4 +341,84 @@ fn a_bisection_whose_parts_all_pass_ends_as_flaky() {
         !actions.iter().any(|a| matches!(a, Action::Acquit { .. })),
         "{actions:?}"
     );
+}
+
+/// Part h = [1, 2] of group g = [1, 2, 3, 4] failed; a crash came after task 1 was recorded a
+/// suspect of h: task 2 is still a suspect of g and holds the failed h. The bisection of h is
+/// taken up again, and the rest of g (3, 4) cleared, not task 2, which would lose h.
+#[test]
+fn a_part_bisected_again_after_a_crash_keeps_its_task_that_was_still_of_the_group() {
+    let failed = cand(
+        "h",
+        "tip",
+        CandidateStatus::Failed {
+            summary: "x".into(),
+        },
+        &[1, 2],
+    );
+    let entries = vec![
+        suspect(in_train(1, 1, None), "h", &[1, 2]),
+        suspect(in_train(2, 2, Some(failed)), "g", &[1, 2, 3, 4]),
+        suspect(in_train(3, 3, None), "g", &[1, 2, 3, 4]),
+        suspect(in_train(4, 4, None), "g", &[1, 2, 3, 4]),
+    ];
+    let actions = plan(&view(entries, 4, 4));
+    assert_eq!(
+        actions,
+        vec![
+            Action::Bisect {
+                tasks: vec![TaskId(1), TaskId(2)],
+                group: oid("h"),
+                acquitted: vec![],
+            },
+            acquit(&[3, 4], "g", Acquittal::Within, &[1]),
+        ],
+        "{actions:#?}"
+    );
+    // Each acquittal names its group: the machine refuses it for a suspect of another.
+    assert!(actions[1].inputs().iter().all(|(_, i)| *i
+        == Input::Acquit {
+            group: Some(oid("g")),
+            flaky: false
+        }));
+}
+
+/// Task 1, a suspect of g, failed alone: it is rechecked and the other suspects are cleared.
+/// Nothing else is planned in the round: the others are not built as a half of g (nor said to
+/// be bisecting it); the next round batches them as usual.
+#[test]
+fn a_suspect_that_fails_alone_clears_the_others_and_no_half_of_them_is_built() {
+    let failed = cand(
+        "c1",
+        "tip",
+        CandidateStatus::Failed {
+            summary: "x".into(),
+        },
+        &[],
+    );
+    let members = [1, 2, 3, 4, 5];
+    let mut entries = vec![suspect(in_train(1, 1, Some(failed)), "g", &members)];
+    entries.extend((2..=5).map(|t| suspect(in_train(t, t as u64, None), "g", &members)));
+    let actions = plan(&view(entries.clone(), 4, 4));
+    assert_eq!(
+        actions,
+        vec![
+            Action::Recheck { task: TaskId(1) },
+            acquit(&[2, 3, 4, 5], "g", Acquittal::FailedAlone, &[1]),
+        ]
+    );
+    // Once they are cleared (and 1 is being rechecked), they are built as one batch.
+    let mut next = entries;
+    if let Some(c) = &mut next[0].candidate {
+        c.status = CandidateStatus::Rechecking {
+            summary: "x".into(),
+        };
+    }
+    for e in &mut next[1..] {
+        if let Some(slot) = &mut e.slot {
+            slot.suspect = None;
+            slot.group.clear();
+        }
+    }
+    assert_eq!(built(&plan(&view(next, 4, 4))), [vec![2, 3, 4, 5]]);
 }

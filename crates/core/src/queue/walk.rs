@@ -142,7 +142,12 @@ pub(super) fn walk<'a>(
                 // others go back to being batched (should it pass after all, they are tested
                 // again in whatever batch they are in, and bisected if it fails). Also while it
                 // runs again: a crash may have come between the recheck and the clearing.
-                actions.extend(clear_others(train, entry));
+                // The walk stops there: the view still has them suspects, and would build them
+                // as a half of the group. The next round takes them as the tasks they are now.
+                if let Some(cleared) = clear_others(train, entry) {
+                    actions.push(cleared);
+                    break;
+                }
                 skipped.insert(entry.task);
                 landing = false;
                 at += 1;

@@ -7,14 +7,20 @@ use gaffer_core::payload::WorktreeCleaned;
 use gaffer_core::{NewEvent, Payload, Status};
 use std::sync::Arc;
 
+/// Whether `task` ended, so that its cleanup goes ahead: a person may have retried it after the
+/// cleanup was asked for, and its worktree (and refs) are in use again. Shared with the remote
+/// sync, which drops the task's refs on the remote only for a cleanup that goes ahead.
+pub(crate) fn ended(task: &gaffer_core::Task) -> bool {
+    task.status().is_terminal() || task.status() == Status::Delegated
+}
+
 pub(crate) async fn run(ctx: &JobContext, delete_branch: bool) -> Result<JobResult> {
     let task_id = ctx
         .job
         .task
         .ok_or_else(|| EngineError::Invalid("a cleanup job without a task".into()))?;
     let task = ctx.board.store.task(task_id)?;
-    // A person retried the task after this cleanup was asked for: its worktree is in use again.
-    if !(task.status().is_terminal() || task.status() == Status::Delegated) {
+    if !ended(&task) {
         return Ok(JobResult::Done {
             events: vec![
                 NewEvent::of(Payload::WorktreeCleaned(WorktreeCleaned::Skipped {

@@ -125,7 +125,54 @@ pub(crate) fn keep_batch(board: &Board, built: &BuiltBatch) -> Result<()> {
     let refname = batch_ref(*lead);
     let was = board.git.rev_parse(&refname)?;
     if was.as_ref() != Some(last) {
-        board.git.update_ref_cas(&refname, last, was.as_ref())?;
+        pin(board, &refname, last, was.as_ref())?;
+    }
+    Ok(())
+}
+
+/// Sets `refname` from `was` to `to`; a ref that moved meanwhile to anything else is an error
+/// (what names the merges would not be what was just built).
+fn pin(board: &Board, refname: &str, to: &Oid, was: Option<&Oid>) -> Result<()> {
+    match board.git.update_ref_cas(refname, to, was)? {
+        CasOutcome::Updated => Ok(()),
+        CasOutcome::Moved { actual } if actual.as_ref() == Some(to) => Ok(()),
+        CasOutcome::Moved { actual } => Err(EngineError::Invalid(format!(
+            "{refname} moved to {} while it was set to {to}: another daemon or job changed it",
+            actual.as_ref().map_or("nothing", |o| o.as_str())
+        ))),
+    }
+}
+
+/// Where the scratch merges of a batch that landed, whose last task is `lead`, are pinned: set
+/// by the land job once the target moved, before any task is recorded, and never dropped (a
+/// cleanup only drops [`batch_ref`]). A lead cancelled between the two would otherwise have its
+/// cleanup drop the batch's merges, and a revert of a task of the batch lose its own change.
+pub(crate) fn landed_batch_ref(lead: gaffer_core::TaskId) -> String {
+    format!("refs/gaffer/landed/{}", lead.0)
+}
+
+/// Pins the scratch merges of each batch of `chain` (the tasks just landed, in order) under
+/// [`landed_batch_ref`] of its last task, here and (best effort) on the remote.
+fn pin_landed_batches(board: &Board, chain: &[Task]) -> Result<()> {
+    for task in chain {
+        let Some(candidate) = task.state.candidate.as_ref() else {
+            continue;
+        };
+        if candidate.batch.len() < 2 || candidate.batch.last() != Some(&task.id) {
+            continue;
+        }
+        let Some(change) = &candidate.change else {
+            continue;
+        };
+        let last = oid(change)?;
+        let refname = landed_batch_ref(task.id);
+        let was = board.git.rev_parse(&refname)?;
+        if was.as_ref() != Some(&last) {
+            pin(board, &refname, &last, was.as_ref())?;
+        }
+        if let Err(e) = crate::remote_sync::publish_landed_batch(board, task.id, &last) {
+            tracing::warn!(task = %task.id, "cannot pin the landed batch on the remote: {e}");
+        }
     }
     Ok(())
 }
@@ -343,6 +390,8 @@ fn land_blocking(
         Outcome::NotLanded(event) => return Ok(done(event)),
         Outcome::Landed { pushed } => pushed,
     };
+    // The batches' merges are kept whatever becomes of their tasks from now on.
+    pin_landed_batches(board, &chain)?;
 
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

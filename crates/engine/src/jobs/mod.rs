@@ -3,7 +3,7 @@
 
 mod agent;
 mod attempt;
-mod cleanup;
+pub(crate) mod cleanup;
 pub(crate) mod merge;
 mod resolve;
 mod verify;

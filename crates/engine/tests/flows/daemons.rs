@@ -150,7 +150,8 @@ async fn two_daemons_share_eight_tasks_and_land_each_once() {
     }
     assert_eq!(by_daemon.len(), 2, "both daemons ran agents: {by_daemon:?}");
     // Nothing left on the remote but what landed: branches and candidates were cleaned up;
-    // the merges of each batch that landed stay, kept for a revert of one of its tasks.
+    // the merges of each batch that landed stay, kept for a revert of one of its tasks (and
+    // pinned apart, where no cleanup drops them).
     let mut kept = vec!["refs/heads/main".to_string()];
     for id in &ids {
         let task = d.daemon(0).task(*id);
@@ -158,6 +159,7 @@ async fn two_daemons_share_eight_tasks_and_land_each_once() {
             && candidate.batch.last() == Some(id)
         {
             kept.push(format!("refs/gaffer/batches/{}", id.0));
+            kept.push(format!("refs/gaffer/landed/{}", id.0));
         }
     }
     kept.sort();

@@ -145,3 +145,64 @@ async fn a_task_landed_in_a_rebased_batch_is_reverted_after_gc() {
     let notes = revert_the_second(&repo, &board, &ids).await;
     assert_eq!(notes, "one\nTWO\nthree\nfour");
 }
+
+/// A landed batch's merges are pinned apart (`refs/gaffer/landed/`) as soon as the target moved:
+/// with its `refs/gaffer/batches/` ref dropped (as the cleanup of a lead cancelled between the
+/// landing and its record drops it), a revert after gc still undoes only the task's own change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landed_batch_is_pinned_whatever_becomes_of_its_batch_ref() {
+    let (repo, board, ids) = batch_of_two(gaffer_config::QueueStrategy::Rebase);
+    run(&board).await;
+    let pinned = repo.git(&["for-each-ref", "--format=%(refname)", "refs/gaffer/landed/"]);
+    assert_eq!(pinned, format!("refs/gaffer/landed/{}", ids[1].0));
+    for i in 0..2 {
+        repo.git(&["branch", "-D", &format!("b/{i}")]);
+    }
+    repo.git(&[
+        "update-ref",
+        "-d",
+        &format!("refs/gaffer/batches/{}", ids[1].0),
+    ]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    repo.git(&["gc", "-q", "--prune=now"]);
+    let notes = revert_the_second(&repo, &board, &ids).await;
+    assert_eq!(notes, "one\nTWO\nthree\nfour");
+}
+
+/// A task whose own change in its batch was recorded but is gone from the repository is not
+/// reverted from its branch on what the batch was built on (which would undo its batch-mate's
+/// change too): the revert is refused, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revert_whose_recorded_change_is_missing_is_refused() {
+    let (repo, board, ids) = batch_of_two(gaffer_config::QueueStrategy::Rebase);
+    run(&board).await;
+    assert_eq!(board.store().task(ids[1]).unwrap().status(), Status::Merged);
+    for i in 0..2 {
+        repo.git(&["branch", "-D", &format!("b/{i}")]);
+    }
+    for kind in ["batches", "landed"] {
+        repo.git(&[
+            "update-ref",
+            "-d",
+            &format!("refs/gaffer/{kind}/{}", ids[1].0),
+        ]);
+    }
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    repo.git(&["gc", "-q", "--prune=now"]);
+    let Err(err) = board.perform(ids[1], Action::Revert, "test") else {
+        panic!("a revert without the task's own change");
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("is missing from the repository"),
+        "{message}"
+    );
+    assert!(
+        matches!(err, gaffer_engine::EngineError::Refused { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        repo.git(&["show", "main:notes.txt"]),
+        "one\nTWO\nTHREE\nfour"
+    );
+}

@@ -95,8 +95,15 @@ impl Step {
                 }
                 Ok(())
             }
-            (Status::Merging, Input::Acquit { flaky }) => match &mut self.s.queue {
-                Some(slot) if slot.suspect.is_some() => {
+            (Status::Merging, Input::Acquit { group, flaky }) => match &mut self.s.queue {
+                // Only of the group it is a suspect of: one it became a suspect of since (a
+                // part bisected again) is not the one being cleared.
+                Some(slot)
+                    if slot.suspect.is_some()
+                        && group
+                            .as_ref()
+                            .is_none_or(|g| slot.suspect.as_ref() == Some(g)) =>
+                {
                     slot.suspect = None;
                     slot.group.clear();
                     if let Some(c) = &mut self.s.candidate {
