@@ -17,7 +17,7 @@
 use super::{Action, Entry, View};
 use crate::event::payload::Acquittal;
 use crate::ids::{ObjectId, TaskId};
-use crate::machine::CandidateStatus;
+use crate::machine::{Candidate, CandidateStatus};
 use std::collections::BTreeSet;
 
 /// The suspects of one failed batch in the train, in train order, and the batch's tasks.
@@ -53,18 +53,23 @@ fn groups<'a>(train: &[&'a Entry]) -> Vec<Group<'a>> {
 /// The bisection concludes on a suspect of the group that failed alone (or failed alone and
 /// passed when run again): the walk rechecks it, ejects it or lands it, and clears the others.
 fn concluding(group: &Group<'_>) -> bool {
-    group.suspects.iter().any(|e| {
-        e.candidate.as_ref().is_some_and(|c| {
-            c.batch.is_empty()
-                && match c.status {
-                    CandidateStatus::Failed { .. }
-                    | CandidateStatus::Rechecking { .. }
-                    | CandidateStatus::FailedTwice { .. } => true,
-                    CandidateStatus::Passed => c.flaky,
-                    CandidateStatus::Pending => false,
-                }
-        })
-    })
+    group
+        .suspects
+        .iter()
+        .any(|e| e.candidate.as_ref().is_some_and(concludes))
+}
+
+/// Whether a suspect holding `candidate` concludes its bisection: tested alone, it failed (or
+/// failed and passed when run again).
+pub(super) fn concludes(candidate: &Candidate) -> bool {
+    candidate.batch.is_empty()
+        && match candidate.status {
+            CandidateStatus::Failed { .. }
+            | CandidateStatus::Rechecking { .. }
+            | CandidateStatus::FailedTwice { .. } => true,
+            CandidateStatus::Passed => candidate.flaky,
+            CandidateStatus::Pending => false,
+        }
 }
 
 /// What the bisections in `train` need before anything else: each group recorded only in part

@@ -3,7 +3,6 @@
 
 use super::super::*;
 use super::sim::Sim;
-use crate::machine::CandidateStatus;
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -105,16 +104,10 @@ impl Sim {
                 .get(group)
                 .ok_or_else(|| TestCaseError::fail(format!("{group} was never bisected")))?;
             let concluding = suspects.iter().any(|t| {
-                self.states[*t].candidate.as_ref().is_some_and(|c| {
-                    c.batch.is_empty()
-                        && match c.status {
-                            CandidateStatus::Failed { .. }
-                            | CandidateStatus::Rechecking { .. }
-                            | CandidateStatus::FailedTwice { .. } => true,
-                            CandidateStatus::Passed => c.flaky,
-                            CandidateStatus::Pending => false,
-                        }
-                })
+                self.states[*t]
+                    .candidate
+                    .as_ref()
+                    .is_some_and(super::super::bisect::concludes)
             });
             let gone: Vec<usize> = members
                 .iter()
