@@ -318,8 +318,15 @@ mod tests {
     use crate::{JobCompletion, JobOutcome, NewProject, Store};
     use gaffer_core::{FixedClock, JobSpec, JobStatus, NewJob};
 
-    #[test]
-    fn a_batch_runs_in_order_and_a_failed_request_is_rolled_back_alone() {
+    /// A store on a new file (its path) in a temporary directory the caller keeps alive, its
+    /// clock, and one project.
+    fn store_with_project() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        Arc<FixedClock>,
+        super::super::SqliteStore,
+        gaffer_core::Project,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("board.db");
         let clock = Arc::new(FixedClock::new(1_000_000));
@@ -331,6 +338,12 @@ mod tests {
                 target: "main".into(),
             })
             .unwrap();
+        (dir, path, clock, store, p)
+    }
+
+    #[test]
+    fn a_batch_runs_in_order_and_a_failed_request_is_rolled_back_alone() {
+        let (_dir, path, clock, store, p) = store_with_project();
         let job = |priority| NewJob {
             project: p.id,
             task: None,
@@ -451,17 +464,7 @@ mod tests {
 
     #[test]
     fn a_request_that_panics_is_rolled_back_and_its_panic_goes_to_its_own_caller() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("board.db");
-        let clock = Arc::new(FixedClock::new(1_000_000));
-        let store = super::super::SqliteStore::open(&path, clock.clone()).unwrap();
-        let p = store
-            .upsert_project(&NewProject {
-                name: "p".into(),
-                root: "/srv/p".into(),
-                target: "main".into(),
-            })
-            .unwrap();
+        let (_dir, path, clock, store, p) = store_with_project();
         let enqueue = |priority| {
             Box::new(Commit {
                 enqueue: vec![NewJob {
