@@ -127,3 +127,36 @@ fn ask(batch: &mut Batch, rev: &str) -> Option<Result<Option<Oid>>> {
     size.parse::<u64>().ok()?;
     Some(oid.parse().map(Some))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaffer_test_support::TestRepo;
+
+    /// A cat-file that died (killed, or gone with its pipes) is started again for the next
+    /// question, which gets the right answer.
+    #[test]
+    fn a_dead_cat_file_is_started_again() {
+        let repo = TestRepo::new();
+        let head: Oid = repo.head().parse().unwrap();
+        let resolver = Resolver::new(repo.path().to_path_buf(), repo.env());
+        assert_eq!(
+            resolver.resolve("refs/heads/main").unwrap(),
+            Some(head.clone())
+        );
+        let first = {
+            let mut batch = resolver.batch.lock().unwrap();
+            let running = batch.as_mut().unwrap();
+            running.child.kill().unwrap();
+            running.child.wait().unwrap();
+            running.child.id()
+        };
+        assert_eq!(
+            resolver.resolve("refs/heads/main").unwrap(),
+            Some(head.clone())
+        );
+        assert_eq!(resolver.resolve("refs/heads/nope").unwrap(), None);
+        let second = resolver.batch.lock().unwrap().as_ref().unwrap().child.id();
+        assert_ne!(first, second, "a new cat-file answers");
+    }
+}
