@@ -1,9 +1,18 @@
 //! The `claude` backend: the Claude Code CLI in print mode.
 //!
-//! Each run is `claude -p --output-format stream-json --verbose [--model M] [--resume SESSION]
-//! [--dangerously-skip-permissions | --permission-mode MODE] [--append-system-prompt SYSTEM]
-//! [--max-turns N] [extra args] -- PROMPT`, started in the worktree in its own process group
-//! with standard input closed. Its environment gets
+//! Each run is `claude -p --input-format stream-json --output-format stream-json --verbose
+//! --replay-user-messages [--model M] [--resume SESSION] [--dangerously-skip-permissions |
+//! --permission-mode MODE] [--append-system-prompt SYSTEM] [--max-turns N] [extra args]`,
+//! started in the worktree in its own process group. Its conversation comes on standard input,
+//! one JSON user message per line ([`user_message`]): the prompt first, then whatever a person
+//! says while the run goes on (the run's [`crate::Inbox`]). Measured on Claude Code 2.1.329: a
+//! message that comes while the agent works reaches the model with the next tool result
+//! ("The user sent a new message while you were working: …"), one that comes during its last
+//! answer starts one more turn after the `result` line; either way the CLI replays it on
+//! standard output (`"isReplay": true`) when it takes it into the conversation, which the
+//! parser reports as [`crate::AgentEvent::Heard`]. Standard input is closed once the first
+//! `result` line comes, and the CLI exits after answering what it had already read; a later
+//! message finds the inbox closed. Its environment gets
 //!
 //! * `CLAUDE_CONFIG_DIR=<data_dir>/claude-config`: settings, credentials and saved sessions
 //!   are per agent and project, never the user's `~/.claude`;
@@ -59,7 +68,7 @@ mod wire;
 
 pub use crate::cli_agent::{CliEnd, CliExit};
 pub use backend::ClaudeBackend;
-pub use options::ClaudeOptions;
+pub use options::{ClaudeOptions, user_message};
 pub(crate) use options::from_settings;
 pub use parse::ClaudeParser;
 

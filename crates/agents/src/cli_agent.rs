@@ -10,11 +10,13 @@
 //! A backend of this kind is its options (the command line and environment of one run) and its
 //! parser (a [`LineParser`]); everything else is here.
 
+mod input;
 mod ledger;
 mod raw;
 mod run;
 pub(crate) mod text;
 
+pub(crate) use input::CliInput;
 pub(crate) use ledger::Ledger;
 pub use run::{CliEnd, CliExit};
 pub(crate) use run::{CliRun, LineParser, create_dirs, start};

@@ -176,6 +176,7 @@ impl AgentBackend for CommandBackend {
         Ok(RunHandle {
             events: rx,
             process: Some(identity),
+            inbox: None,
         })
     }
 }

@@ -78,6 +78,11 @@ pub enum AgentEvent {
     Usage {
         usage: Usage,
     },
+    /// The agent took a message sent to the run's [`crate::Inbox`] into its conversation (at
+    /// its next turn); `text` is the message as it was sent.
+    Heard {
+        text: String,
+    },
     Finished {
         outcome: Outcome,
     },
@@ -102,4 +107,8 @@ pub struct RunHandle {
     pub events: mpsc::Receiver<AgentEvent>,
     /// The process running the agent, when it is one (for crash recovery).
     pub process: Option<gaffer_proc::ProcessIdentity>,
+    /// Where a person's message goes while the run goes on, when the backend can give it to
+    /// the agent at its next turn; `None` when it cannot (the engine then stops the run and
+    /// resumes its session with the message).
+    pub inbox: Option<crate::Inbox>,
 }

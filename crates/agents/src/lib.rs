@@ -18,6 +18,7 @@ mod edge;
 mod event;
 mod from_settings;
 pub mod http;
+mod inbox;
 mod lines;
 mod registry;
 mod scripted;
@@ -31,6 +32,7 @@ pub const LEDGER_DIRS: &[&str] = &[claude::SESSIONS.dir, codex::THREADS.dir];
 pub use confinement::{Confinement, Relays};
 pub use edge::Environment;
 pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
+pub use inbox::{Inbox, InboxClosed};
 pub use from_settings::{
     Build, agent_by_name, agents_from_settings, default_agent, endpoints_of, key_of, program_of,
 };

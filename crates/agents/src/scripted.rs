@@ -80,6 +80,12 @@ pub enum ScriptAction {
     Sleep {
         sleep_ms: u64,
     },
+    /// The agent's next turn, where a person's message reaches it: waits up to `listen_ms`
+    /// for one (or takes those already sent) and hears them. A run whose attempt has a
+    /// `listen` action has an inbox; it takes messages until its last action is done.
+    Listen {
+        listen_ms: u64,
+    },
 }
 
 impl Script {
@@ -152,13 +158,30 @@ impl AgentBackend for ScriptedBackend {
                 ..ScriptAttempt::default()
             });
         let (tx, rx) = mpsc::channel(64);
+        let listens = attempt
+            .actions
+            .iter()
+            .any(|a| matches!(a, ScriptAction::Listen { .. }));
+        let (inbox, mut messages) = match listens {
+            true => {
+                let (inbox, messages) = crate::Inbox::channel();
+                (Some(inbox), Some(messages))
+            }
+            false => (None, None),
+        };
         tokio::spawn(async move {
-            let outcome = perform(&request, &attempt, &tx, &cancel).await;
+            let outcome = perform(&request, &attempt, &tx, &cancel, messages.as_mut()).await;
+            // Messages sent after the last action are refused; those sent before and not
+            // taken at a `listen` stay unheard.
+            if let Some(messages) = messages.as_mut() {
+                messages.close();
+            }
             let _ = tx.send(AgentEvent::Finished { outcome }).await;
         });
         Ok(RunHandle {
             events: rx,
             process: None,
+            inbox,
         })
     }
 }
@@ -168,6 +191,7 @@ async fn perform(
     attempt: &ScriptAttempt,
     tx: &mpsc::Sender<AgentEvent>,
     cancel: &CancellationToken,
+    mut messages: Option<&mut mpsc::UnboundedReceiver<String>>,
 ) -> Outcome {
     let session_id = request.resume_session.clone().unwrap_or_else(|| {
         format!(
@@ -197,6 +221,18 @@ async fn perform(
         return fail("cancelled".into(), usage);
     }
     'actions: for action in &attempt.actions {
+        if let (ScriptAction::Listen { listen_ms }, Some(messages)) = (action, messages.as_mut())
+        {
+            match listen(messages, *listen_ms, cancel).await {
+                Some(heard) => {
+                    for text in heard {
+                        let _ = tx.send(AgentEvent::Heard { text }).await;
+                    }
+                    continue;
+                }
+                None => return fail("cancelled".into(), usage),
+            }
+        }
         let events = match apply(&request.worktree, action, cancel).await {
             Ok(events) => events,
             Err(error) => return fail(error, usage),
@@ -221,6 +257,27 @@ async fn perform(
         error: None,
         final_text: attempt.summary.clone(),
     }
+}
+
+/// The messages sent to the run: those already there, else the first to come within `ms` (and
+/// any with it); none when none came. `None` when cancelled.
+async fn listen(
+    messages: &mut mpsc::UnboundedReceiver<String>,
+    ms: u64,
+    cancel: &CancellationToken,
+) -> Option<Vec<String>> {
+    let mut heard = Vec::new();
+    if messages.is_empty() {
+        tokio::select! {
+            message = messages.recv() => heard.extend(message),
+            _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            _ = cancel.cancelled() => return None,
+        }
+    }
+    while let Ok(text) = messages.try_recv() {
+        heard.push(text);
+    }
+    Some(heard)
 }
 
 /// Sleeps unless cancelled first; false when cancelled.
@@ -312,6 +369,8 @@ async fn apply(
             text: question.clone(),
         }]),
         ScriptAction::Fail { fail } => Err(fail.clone()),
+        // Taken in `perform`, where the run's messages are.
+        ScriptAction::Listen { .. } => Ok(Vec::new()),
         ScriptAction::Sleep { sleep_ms } => {
             if pause(*sleep_ms, cancel).await {
                 Ok(Vec::new())

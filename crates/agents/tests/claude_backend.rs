@@ -115,6 +115,7 @@ async fn a_run_streams_events_keeps_the_raw_transcript_and_ends_once() {
     let body = format!(
         "printf '%s\\n' \"$@\" > args.txt\n\
          env > env.txt\n\
+         head -n 1 > stdin.txt\n\
          echo 'some warning' >&2\n\
          cat '{}'",
         fixture("write_file.jsonl").display()
@@ -157,10 +158,24 @@ async fn a_run_streams_events_keeps_the_raw_transcript_and_ends_once() {
     let args = std::fs::read_to_string(worktree.join("args.txt")).unwrap();
     let args: Vec<&str> = args.lines().collect();
     assert_eq!(
-        &args[..4],
-        ["-p", "--output-format", "stream-json", "--verbose"]
+        &args[..7],
+        [
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--replay-user-messages"
+        ]
     );
-    assert_eq!(&args[args.len() - 2..], ["--", "write hello.txt"]);
+    assert!(!args.contains(&"write hello.txt"), "{args:?}");
+    // The prompt is the first line of standard input.
+    let stdin = std::fs::read_to_string(worktree.join("stdin.txt")).unwrap();
+    assert_eq!(
+        stdin.trim_end(),
+        gaffer_agents::claude::user_message("write hello.txt")
+    );
     let env = std::fs::read_to_string(worktree.join("env.txt")).unwrap();
     let config = data_dir.join("claude-config");
     assert!(env.contains(&format!("CLAUDE_CONFIG_DIR={}", config.display())));

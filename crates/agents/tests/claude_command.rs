@@ -35,7 +35,7 @@ fn env_of(spec: &gaffer_proc::CommandSpec, key: &str) -> Option<String> {
 }
 
 #[test]
-fn a_new_run_in_print_mode_with_the_prompt_last() {
+fn a_new_run_in_print_mode_reading_its_conversation_from_standard_input() {
     let spec = ClaudeOptions::default().command(&request(), false);
     assert_eq!(spec.program, "claude");
     assert_eq!(spec.cwd, PathBuf::from("/work/tree"));
@@ -44,13 +44,14 @@ fn a_new_run_in_print_mode_with_the_prompt_last() {
         spec.args,
         [
             "-p",
+            "--input-format",
+            "stream-json",
             "--output-format",
             "stream-json",
             "--verbose",
+            "--replay-user-messages",
             "--append-system-prompt",
             "You are a careful coder.",
-            "--",
-            "-fix the parser",
         ]
     );
     assert_eq!(
@@ -91,9 +92,12 @@ fn every_option_reaches_the_command_line() {
         spec.args,
         [
             "-p",
+            "--input-format",
+            "stream-json",
             "--output-format",
             "stream-json",
             "--verbose",
+            "--replay-user-messages",
             "--model",
             "claude-sonnet-4-5",
             "--resume",
@@ -104,8 +108,6 @@ fn every_option_reaches_the_command_line() {
             "30",
             "--add-dir",
             "/shared",
-            "--",
-            "-fix the parser",
         ]
     );
     assert_eq!(

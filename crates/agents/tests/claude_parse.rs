@@ -1,6 +1,6 @@
 //! The `claude` parser over recorded Claude Code 2.1.329 output (`tests/fixtures/claude/`):
 //! real recordings against a scripted server (`write_file`, `api_error`,
-//! `api_retry_then_error`, `max_turns`, `permission_denied`, `resumed`; paths rewritten to
+//! `api_retry_then_error`, `max_turns`, `permission_denied`, `resumed`, `steered`; paths rewritten to
 //! `/work/tree` and `/data/claude-config`) and a hand-written transcript with every line type,
 //! unknown types and malformed lines (`every_line_type`).
 
@@ -440,4 +440,97 @@ fn without_its_own_figures_a_resumed_run_subtracts_the_recorded_session_cost() {
         cost(parser().resuming("another-session", Some(0.00507))),
         0.00837
     ));
+}
+
+/// Recorded: a run given its prompt and two messages on standard input
+/// (`--input-format stream-json --replay-user-messages`), the first while a `Bash` call ran
+/// (taken in with its result), the second during the last answer (one more turn after the
+/// first `result`, with a second `init` and `result`).
+fn steered() -> (Vec<AgentEvent>, ClaudeParser) {
+    let mut parser = ClaudeParser::new("/work/tree", "m").with_prompt("do it MOCK:steer");
+    let mut events = Vec::new();
+    let mut took_input_after_first_result = None;
+    for line in fixture("steered.jsonl").lines() {
+        events.extend(parser.feed(line));
+        if took_input_after_first_result.is_none() && line.contains("\"type\":\"result\"") {
+            took_input_after_first_result = Some(parser.takes_input());
+        }
+    }
+    assert_eq!(
+        took_input_after_first_result,
+        Some(false),
+        "the run takes no more input once its first result came"
+    );
+    (events, parser)
+}
+
+#[test]
+fn messages_replayed_from_standard_input_are_heard_and_the_prompt_is_not() {
+    let (events, _) = steered();
+    let heard: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Heard { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heard, ["Message one: use French", "Message two: and sign it"]);
+    // Heard in the order of the conversation: the first after the tool's result.
+    let result = events
+        .iter()
+        .position(|e| matches!(e, AgentEvent::ToolResult { .. }))
+        .unwrap();
+    let first = events
+        .iter()
+        .position(|e| matches!(e, AgentEvent::Heard { .. }))
+        .unwrap();
+    assert!(first > result, "{events:?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Started { .. }))
+            .count(),
+        1,
+        "a second init does not start the run again"
+    );
+}
+
+#[test]
+fn a_run_with_two_results_is_charged_both_and_ends_with_the_last() {
+    let (_, mut parser) = steered();
+    let outcome = parser.finish(&CliExit::code(0));
+    assert!(outcome.success, "{outcome:?}");
+    assert_eq!(outcome.final_text, "turn three");
+    assert_eq!(outcome.turns, 3);
+    let usage = outcome.usage;
+    assert_eq!((usage.input_tokens, usage.output_tokens), (300, 30));
+    assert!(approx(usage.cost_usd, 0.00135), "{usage:?}");
+    // Without each result's own figures, the second owes the session's total minus the first.
+    let mut parser = ClaudeParser::new("/work/tree", "m").with_prompt("do it MOCK:steer");
+    for line in fixture("steered.jsonl").lines() {
+        let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(map) = value.as_object_mut() {
+            map.remove("model_usage_since_last_result");
+        }
+        parser.feed(&value.to_string());
+    }
+    let usage = parser.finish(&CliExit::code(0)).usage;
+    assert_eq!((usage.input_tokens, usage.output_tokens), (300, 30));
+    assert!(approx(usage.cost_usd, 0.00135), "{usage:?}");
+}
+
+#[test]
+fn without_the_prompt_its_replay_is_heard_like_any_message() {
+    let mut parser = ClaudeParser::new("/work/tree", "m");
+    let events: Vec<AgentEvent> = fixture("steered.jsonl")
+        .lines()
+        .flat_map(|l| parser.feed(l))
+        .collect();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Heard { .. }))
+            .count(),
+        3
+    );
 }

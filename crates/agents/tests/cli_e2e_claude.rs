@@ -2,7 +2,8 @@
 //! server: the model asks for a file to be written, and the `claude` backend must deliver the
 //! file, the events, usage and cost, a resumable session, and leave no process behind, also
 //! when cancelled in the middle of a command; a session resumed twice must book each run its
-//! own tokens and cost; a write refused for want of permission must show as `Refused`. See
+//! own tokens and cost; a write refused for want of permission must show as `Refused`; a
+//! person's message sent while it works must reach the model at its next turn. See
 //! `cli_e2e_common.rs` for where the CLI is found and when a missing CLI may be skipped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -51,6 +52,21 @@ marker = "MOCK:claude-sleep"
     name = "Bash"
     # Claude Code blocks a standalone `sleep N`; this waits the same way.
     arguments = { command = "timeout 300 tail -f /dev/null", description = "Wait a long time" }
+
+[[conversations]]
+name = "listen"
+marker = "MOCK:claude-listen"
+
+  [[conversations.turns]]
+  text = "Waiting a moment first."
+  usage = { input_tokens = 900, output_tokens = 20 }
+    [[conversations.turns.tool_calls]]
+    name = "Bash"
+    arguments = { command = "timeout 4 tail -f /dev/null || echo waited", description = "Wait" }
+
+  [[conversations.turns]]
+  text = "Noted: the notes will be in French."
+  usage = { input_tokens = 1100, output_tokens = 15 }
 "#;
 
 fn options(program: PathBuf, server: &MockServer) -> ClaudeOptions {
@@ -80,6 +96,9 @@ fn request(root: &Path, worktree: &Path, prompt: &str, marker: &str, run: u32) -
         env: vec![
             ("GAFFER_RUN".into(), "1".into()),
             ("GAFFER_TEST_MARKER".into(), marker.into()),
+            // The shell Claude Code starts for `Bash` reads the login files of `HOME`: not the
+            // machine's (a slow `.bashrc` would time the test), an empty one.
+            ("HOME".into(), root.join("home").display().to_string()),
         ],
         max_wall: Duration::from_secs(180),
         script_key: String::new(),
@@ -433,4 +452,75 @@ async fn claude_survives_a_malformed_stream_line() {
             .iter()
             .all(|r| r.outcome == gaffer_mock_llm::Outcome::Malformed)
     );
+}
+
+/// A person's message sent to a Claude Code run going on (its inbox, standard input) reaches
+/// the model at the agent's next turn: no restart, the run's one process, the message in the
+/// next request, `Heard` when the CLI took it in; once the run ended its inbox refuses more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_reaches_claude_at_its_next_turn_without_a_stop() {
+    const MESSAGE: &str = "A message from a person: write the notes in French.";
+    let Some(program) = find_cli("claude", CLAUDE_PACKAGE) else {
+        return;
+    };
+    let server = MockServer::start(Script::from_toml_str(SCRIPT).unwrap())
+        .await
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let tree = worktree(root.path());
+    let backend = ClaudeBackend::new(options(program, &server));
+    let run_marker = marker("claude-e2e-listen");
+    let req = request(
+        root.path(),
+        &tree,
+        "MOCK:claude-listen Write the notes.",
+        &run_marker,
+        1,
+    );
+    let run_dir = req.run_dir.clone();
+    let mut handle = backend.start(req, CancellationToken::new()).unwrap();
+    let inbox = handle.inbox.clone().expect("a Claude Code run takes messages");
+    let process = handle.process.clone().expect("a process");
+    // While its command runs, the message is sent.
+    common::wait_for_command(
+        &mut handle,
+        &run_marker,
+        "tail -f /dev/null",
+        &run_dir,
+        Duration::from_secs(120),
+    )
+    .await;
+    inbox.send(MESSAGE).unwrap();
+    let (events, outcome) = collect(&mut handle, Duration::from_secs(120)).await;
+    assert!(outcome.success, "{outcome:#?}\n{events:#?}");
+    assert_eq!(outcome.final_text, "Noted: the notes will be in French.");
+    let heard: Vec<&AgentEvent> = events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::Heard { .. }))
+        .collect();
+    assert_eq!(
+        heard,
+        [&AgentEvent::Heard {
+            text: MESSAGE.into()
+        }],
+        "{events:#?}"
+    );
+    // One run, one process, which ended on its own.
+    assert!(!gaffer_proc::is_alive(&process));
+    // The model's next request carried it, after the command's result.
+    let requests: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.conversation.as_deref() == Some("listen"))
+        .map(|r| r.body.to_string())
+        .collect();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert!(!requests[0].contains(MESSAGE));
+    assert!(requests[1].contains(MESSAGE), "{}", requests[1]);
+    assert!(requests[1].contains("waited"), "{}", requests[1]);
+    // The run is over: its inbox takes nothing more.
+    assert!(inbox.send("too late").is_err());
+    let left = left_behind(&run_marker, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "left running: {left:?}");
+    server.shutdown().await.unwrap();
 }

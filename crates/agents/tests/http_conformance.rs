@@ -146,6 +146,7 @@ fn kind(event: &AgentEvent) -> &'static str {
         AgentEvent::Stuck { .. } => "stuck",
         AgentEvent::Refused { .. } => "refused",
         AgentEvent::Usage { .. } => "usage",
+        AgentEvent::Heard { .. } => "heard",
         AgentEvent::Finished { .. } => "finished",
     }
 }

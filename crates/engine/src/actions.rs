@@ -16,10 +16,10 @@ pub struct Performed {
     /// The task's running work must stop (a cancel, or an input the machine answered so):
     /// whoever runs the engine stops it.
     pub cancels_jobs: bool,
-    /// A person said something to the task's agent: whoever runs the engine stops the task's
-    /// agent runs going on there, without failing them; their jobs run again and resume their
-    /// sessions with the message (`EngineHandle::interrupt_task_runs`).
-    pub interrupts_runs: bool,
+    /// A person said something to the task's agent: whoever runs the engine gives it to the
+    /// task's agent runs going on there, at their next turn or by stopping them without failing
+    /// them (`EngineHandle::deliver_said`).
+    pub delivers_said: bool,
     /// A person took the task over: where its worktree is and how to resume its agent.
     pub attached: Option<gaffer_api::Attached>,
 }
@@ -27,7 +27,7 @@ pub struct Performed {
 impl Board {
     /// Carries out `action` on task `id` for `who` (`cli`, `api`, `shell`, `mcp`).
     pub fn perform(&self, id: TaskId, action: Action, who: &str) -> Result<Performed> {
-        let mut interrupts_runs = false;
+        let mut delivers_said = false;
         let mut attached = None;
         let cancels_jobs = match action {
             Action::Cancel { reason } => {
@@ -73,7 +73,7 @@ impl Board {
                 return Ok(Performed {
                     task,
                     cancels_jobs: false,
-                    interrupts_runs: false,
+                    delivers_said: false,
                     attached: None,
                 });
             }
@@ -83,7 +83,7 @@ impl Board {
             }
             Action::Say { text } => {
                 self.say_to_agent(id, &text, who)?;
-                interrupts_runs = true;
+                delivers_said = true;
                 false
             }
             Action::Attach => {
@@ -98,7 +98,7 @@ impl Board {
         Ok(Performed {
             task: self.task(id)?,
             cancels_jobs,
-            interrupts_runs,
+            delivers_said,
             attached,
         })
     }

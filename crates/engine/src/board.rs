@@ -82,6 +82,8 @@ pub struct Board {
     /// How the merge queue's recent branches ended (for `queue.batch = "auto"`), read from the
     /// event log as it grows (`queue.rs`).
     pub(crate) queue_outcomes: std::sync::Mutex<crate::queue::Outcomes>,
+    /// The agent runs going on here that take a person's message at their next turn.
+    pub(crate) listening: Arc<crate::listening::Listening>,
 }
 
 /// What identifies the project in the store: its repository's main worktree; on a shared board,
@@ -294,6 +296,7 @@ impl Board {
             limits,
             secrets,
             run_access: RunAccess::new(),
+            listening: Arc::default(),
         })
     }
 

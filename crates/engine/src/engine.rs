@@ -149,14 +149,21 @@ impl EngineHandle {
         self.wake();
     }
 
-    /// Stops the agent runs of `task` going on in this engine without failing them: each job
-    /// goes back to the queue (no attempt counted), and its next run resumes the stopped run's
-    /// session with what a person just said (`crate::said`). Runs on other machines are not
-    /// reached: they hear it at the task's next run.
-    pub fn interrupt_task_runs(&self, task: gaffer_core::TaskId) {
+    /// Gives what a person just said to `task` to its agent runs going on in this engine: a
+    /// run whose backend takes messages at the agent's next turn is handed it
+    /// (`crate::listening`); any other is stopped without failing it: its job goes back to the
+    /// queue (no attempt counted), and its next run resumes the stopped run's session with the
+    /// message (`crate::said`). Runs on other machines are not reached: they hear it at the
+    /// task's next run.
+    pub fn deliver_said(&self, task: gaffer_core::TaskId) {
+        let board = &self.engine.board;
+        let took = board.listening.deliver(board, task).unwrap_or_else(|e| {
+            tracing::warn!(%task, "cannot hand a person's message to the running agent: {e}");
+            Vec::new()
+        });
         if let Ok(running) = self.engine.running.lock() {
-            for (kind, token, of) in running.values() {
-                if *of == Some(task) && AGENT_KINDS.contains(kind) {
+            for (job, (kind, token, of)) in running.iter() {
+                if *of == Some(task) && AGENT_KINDS.contains(kind) && !took.contains(job) {
                     token.cancel();
                 }
             }

@@ -36,6 +36,7 @@ mod idle;
 pub mod intake;
 mod jobs;
 mod landing;
+mod listening;
 mod needs;
 mod owner;
 mod paths;

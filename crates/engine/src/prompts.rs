@@ -106,16 +106,34 @@ pub(crate) fn said(messages: &[crate::said::Message], stopped: bool) -> String {
         "People following this task say, oldest first:\n\n"
     });
     for message in messages {
-        for line in message.text.trim().lines() {
-            out.push_str(&format!("> {line}\n"));
-        }
-        out.push('\n');
+        quote(&mut out, &message.text);
     }
     out.push_str(
         "Take it into account: it comes from the people you work for, and where it changes \
          what the task below asks, it wins. Then go on with the task.\n\n",
     );
     out
+}
+
+/// A person's message as a run going on is given it, at its next turn (`crate::listening`).
+pub(crate) fn said_now(text: &str) -> String {
+    let mut out = String::from(
+        "## A message from a person\n\nA person following this task says, while you work:\n\n",
+    );
+    quote(&mut out, text);
+    out.push_str(
+        "Take it into account: it comes from the people you work for, and where it changes \
+         what the task asks, it wins. Then go on with the task.",
+    );
+    out
+}
+
+/// `text` quoted, line by line, then a blank line.
+fn quote(out: &mut String, text: &str) {
+    for line in text.trim().lines() {
+        out.push_str(&format!("> {line}\n"));
+    }
+    out.push('\n');
 }
 
 /// Evidence beyond the task itself, by role; each part is a section of the prompt when present.

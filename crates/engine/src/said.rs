@@ -3,16 +3,19 @@
 //! A message is a `task.said` event on the task, nothing more: no state of the machine changes.
 //! Delivery follows from the log. Each agent run, when it starts, carries the messages said
 //! since the run it follows on started, first in its prompt ([`Heard::carried`]). When a
-//! message comes while a run of the task goes on in this daemon, the daemon stops that run
-//! (its job goes back to the queue, as on a shutdown: no failed attempt) and the job's next run
-//! resumes the stopped run's session ([`Heard::resumable`]) with the message; a run elsewhere (a
-//! remote worker, another daemon on a shared board) hears it at the task's next run.
+//! message comes while a run of the task goes on in this daemon, the run hears it at its next
+//! turn when its backend can take messages then (`crate::listening`, recorded as `run.heard`);
+//! otherwise the daemon stops that run (its job goes back to the queue, as on a shutdown: no
+//! failed attempt) and the job's next run resumes the stopped run's session
+//! ([`Heard::resumable`]) with the message. A run elsewhere (a remote worker, another daemon on
+//! a shared board) hears it at the task's next run.
 //!
 //! "The run it follows on" is the last run of its line (an attempt's own worktree for best-of,
 //! else the task's runs) whose conversation it continues or that ran to its end: a run that was
 //! stopped and whose session is not resumed is passed over, so whatever it was given is given
-//! again rather than lost. The window ends where the new run started, so a message said a
-//! moment later is never lost either: it stops the new run, or goes to the one after.
+//! again rather than lost. What the run it follows on heard at a turn is not given again. The
+//! window ends where the new run started, so a message said a moment later is never lost
+//! either: it reaches the new run, or goes to the one after.
 
 use crate::board::Board;
 use crate::error::{EngineError, Result};
@@ -77,26 +80,35 @@ pub(crate) struct Message {
     pub text: String,
 }
 
-/// What people said to a task, and where its runs started in the log.
+/// What people said to `task`, oldest first.
+pub(crate) fn said_to(board: &Board, task: TaskId) -> Result<Vec<Message>> {
+    Ok(all_events(board, task, event_kind::TASK_SAID)?
+        .into_iter()
+        .filter_map(|event| match event.payload() {
+            Ok(Payload::TaskSaid(p)) => Some(Message {
+                seq: event.seq,
+                text: p.text,
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// What people said to a task, where its runs started in the log, and which run heard which
+/// message while it ran (`run.heard`, see `crate::listening`).
 #[derive(Debug, Default)]
 pub(crate) struct Heard {
     said: Vec<Message>,
     starts: HashMap<RunId, Seq>,
+    /// (run, message) for every message a run heard at its next turn.
+    heard: Vec<(RunId, Seq)>,
 }
 
 impl Heard {
-    /// Reads the task's messages (and, when there are some, where its runs started).
+    /// Reads the task's messages (and, when there are some, where its runs started and what
+    /// they heard).
     pub(crate) fn load(board: &Board, task: TaskId) -> Result<Heard> {
-        let said: Vec<Message> = all_events(board, task, event_kind::TASK_SAID)?
-            .into_iter()
-            .filter_map(|event| match event.payload() {
-                Ok(Payload::TaskSaid(p)) => Some(Message {
-                    seq: event.seq,
-                    text: p.text,
-                }),
-                _ => None,
-            })
-            .collect();
+        let said = said_to(board, task)?;
         if said.is_empty() {
             return Ok(Heard::default());
         }
@@ -104,14 +116,38 @@ impl Heard {
             .into_iter()
             .filter_map(|event| Some((event.run?, event.seq)))
             .collect();
-        Ok(Heard { said, starts })
+        let heard = all_events(board, task, event_kind::RUN_HEARD)?
+            .into_iter()
+            .filter_map(|event| match event.payload() {
+                Ok(Payload::RunHeard(p)) => Some((event.run?, Seq(p.said))),
+                _ => None,
+            })
+            .collect();
+        Ok(Heard {
+            said,
+            starts,
+            heard,
+        })
+    }
+
+    /// Where `run` started in the log (known once [`Heard::note_start`] or [`Heard::load`] saw
+    /// its `run.started`).
+    pub(crate) fn start(&self, run: RunId) -> Option<Seq> {
+        self.starts.get(&run).copied()
+    }
+
+    /// The last message said to the task, if any.
+    pub(crate) fn last_said(&self) -> Option<Seq> {
+        self.said.last().map(|m| m.seq)
+    }
+
+    /// True when `run` heard message `seq` while it ran.
+    fn heard_by(&self, run: &Run, seq: Seq) -> bool {
+        self.heard.contains(&(run.id, seq))
     }
 
     /// Where `run` started in the log, once it is recorded (its `run.started` event).
     pub(crate) fn note_start(&mut self, board: &Board, run: RunId) -> Result<()> {
-        if self.said.is_empty() {
-            return Ok(());
-        }
         let filter = EventFilter {
             run: Some(run),
             kind_prefix: Some(event_kind::RUN_STARTED.into()),
@@ -132,7 +168,10 @@ impl Heard {
     pub(crate) fn resumable(&self, line: &[&Run], role: Role, agent: &str) -> Option<String> {
         let last = line.last()?;
         let stopped = last.status == RunStatus::Cancelled && last.role == role;
-        let heard = self.said.iter().any(|m| m.seq > self.start_of(last));
+        let heard = self
+            .said
+            .iter()
+            .any(|m| m.seq > self.start_of(last) && !self.heard_by(last, m.seq));
         (stopped && heard && last.agent == agent)
             .then(|| last.session_id.clone())
             .flatten()
@@ -152,9 +191,11 @@ impl Heard {
         });
         let from = follows.map_or(Seq(0), |r| self.start_of(r));
         let upto = self.starts.get(&run).copied().unwrap_or(Seq(i64::MAX));
+        // What the run it follows on heard at a turn is in that conversation, or its work.
         self.said
             .iter()
             .filter(|m| m.seq > from && m.seq <= upto)
+            .filter(|m| !follows.is_some_and(|r| self.heard_by(r, m.seq)))
             .cloned()
             .collect()
     }

@@ -32,6 +32,9 @@ pub struct LineProcess {
     /// stdout, one line at a time, without the line break, as lossy UTF-8.
     /// Lines longer than [`CommandSpec::max_line_bytes`] are truncated.
     pub lines: mpsc::Receiver<String>,
+    /// With [`CommandSpec::stdin_piped`]: the writing end of the child's stdin (dropping it
+    /// closes it); else `None`.
+    pub stdin: Option<tokio::process::ChildStdin>,
     /// With [`CommandSpec::private_net`]: gaffer's listeners inside the child's network, one
     /// per port, in the order asked for (else empty). Connections the child makes to
     /// `127.0.0.1:<port>` arrive here: accept them and relay them where they should go (for
@@ -78,6 +81,7 @@ pub fn spawn_lines(
         listeners,
     } = spawner::spawn(spec, Stdio::piped(), Stdio::piped())?;
     let identity = guard.identity().clone();
+    let stdin = child.stdin.take();
     let (stdout, stderr) = match (child.stdout.take(), child.stderr.take()) {
         (Some(out), Some(err)) => (out, err),
         // Cannot happen with piped stdio; the guard kills the child.
@@ -125,6 +129,7 @@ pub fn spawn_lines(
     Ok(LineProcess {
         identity,
         lines,
+        stdin,
         listeners,
         supervisor,
         kill_on_drop,

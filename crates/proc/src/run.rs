@@ -60,6 +60,8 @@ pub async fn run_with_listeners(
         Stdio::from(write_end),
         Stdio::from(write_end_for_stderr),
     )?;
+    // Only `spawn_lines` hands out a stdin to write to: here a piped one is closed at once.
+    drop(spawned.child.stdin.take());
     on_start(
         spawned.guard.identity(),
         std::mem::take(&mut spawned.listeners),

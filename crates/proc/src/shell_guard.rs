@@ -19,7 +19,8 @@
 //! * on cancel or timeout gaffer SIGTERMs the group: the guard catches SIGTERM and keeps
 //!   waiting, so it still leads (and protects) the group while the program uses its grace;
 //!   SIGKILL after the grace takes it with the rest;
-//! * stdin, stdout and stderr are the program's; the guard prints nothing;
+//! * stdin, stdout and stderr are the program's (stdin too, though a shell would give a
+//!   background command `/dev/null`); the guard prints nothing;
 //! * it exits when the program does. Members the program left in the group get their grace
 //!   from gaffer as before; should gaffer die during it, `kill_orphans` finds them by their
 //!   supervisor marker.
@@ -47,10 +48,14 @@ use std::path::Path;
 /// gets SIGTERM as usual); `wait` returns early when a trapped signal arrives, hence the loop,
 /// which relies on `wait` returning a finished child's status again when asked twice. `wait`
 /// speaks only to `/dev/null`: dash reports a job killed by a signal ("Terminated") on stderr,
-/// which is the program's output.
+/// which is the program's output. A shell gives a background command `/dev/null` as its
+/// standard input; the program gets the guard's own back through descriptor 3 (a pipe gaffer
+/// writes to, for an agent that takes messages while it runs).
 pub(crate) const SCRIPT: &str = r#"trap 'kill -KILL 0' HUP
 trap 'i=1' TERM
-"$@" &
+exec 3<&0
+"$@" 0<&3 3<&- &
+exec 3<&-
 p=$!
 i=1
 while [ "$i" ]; do i=; wait "$p" 2>/dev/null; s=$?; done
@@ -165,6 +170,22 @@ mod tests {
     }
 
     /// Prints what the guard costs per spawn; asserts only that both ways work.
+    #[test]
+    fn the_program_reads_the_guard_s_standard_input() {
+        use std::io::Write;
+        let mut child = guarded("/bin/cat", &[])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"hello\n").unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.stdout, b"hello\n");
+        assert!(out.status.success());
+    }
+
     #[test]
     fn guard_cost() {
         const N: u32 = 40;

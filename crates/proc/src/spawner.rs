@@ -1,4 +1,4 @@
-//! Starting children: the guard, process group, null stdin, environment, the
+//! Starting children: the guard, process group, null (or piped) stdin, environment, the
 //! marks (token and supervisor), and the parent-death signal.
 //!
 //! The process actually forked is the guard shell (`shell_guard`), which leads
@@ -101,7 +101,11 @@ fn build_command(spec: &CommandSpec, program: &Path, stdout: Stdio, stderr: Stdi
     let mut cmd = Command::new(shell_guard::SHELL);
     cmd.args(shell_guard::args(program, &spec.args))
         .current_dir(&spec.cwd)
-        .stdin(Stdio::null())
+        .stdin(if spec.stdin_piped {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(stdout)
         .stderr(stderr)
         .process_group(0);

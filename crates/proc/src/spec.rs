@@ -14,7 +14,8 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// A command to run as the leader of a new process group.
 ///
-/// The child always gets a null stdin. Build one with [`CommandSpec::new`]
+/// The child gets a null stdin (a pipe with [`CommandSpec::stdin_piped`], for
+/// [`crate::spawn_lines`]). Build one with [`CommandSpec::new`]
 /// or [`CommandSpec::shell`] and the builder-style setters, or with a struct
 /// literal ending in `..Default::default()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,10 @@ pub struct CommandSpec {
     /// Run in a network namespace of its own, where gaffer listens on the given ports (see
     /// [`PrivateNet`]); `None`: the host's network.
     pub private_net: Option<PrivateNet>,
+    /// For [`crate::spawn_lines`]: the child's stdin is a pipe whose writing end is
+    /// [`crate::LineProcess::stdin`] (an agent that takes messages while it runs); otherwise
+    /// it is null.
+    pub stdin_piped: bool,
 }
 
 impl Default for CommandSpec {
@@ -62,6 +67,7 @@ impl Default for CommandSpec {
             kill_grace: DEFAULT_KILL_GRACE,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             private_net: None,
+            stdin_piped: false,
         }
     }
 }
@@ -131,6 +137,12 @@ impl CommandSpec {
     /// Sets (or removes, with `None`) the timeout.
     pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.timeout = timeout.into();
+        self
+    }
+
+    /// Gives the child a pipe as stdin (see [`CommandSpec::stdin_piped`]).
+    pub fn stdin_piped(mut self, piped: bool) -> Self {
+        self.stdin_piped = piped;
         self
     }
 

@@ -2,14 +2,15 @@
 
 use super::options::ClaudeOptions;
 use super::parse::{ClaudeParser, SessionTotals};
-use crate::cli_agent::{self, CliRun};
+use crate::cli_agent::{self, CliInput, CliRun};
 use crate::event::{RunHandle, RunRequest};
 use crate::registry::{AgentBackend, AgentError};
 use tokio_util::sync::CancellationToken;
 
-/// Runs Claude Code in print mode (`claude -p … --output-format stream-json --verbose`) in the
-/// worktree, with standard input closed and its configuration directory isolated under the
-/// agent's `data_dir`; the raw transcript goes to the run's `run_dir`. Resumes
+/// Runs Claude Code in print mode (`claude -p … --input-format stream-json --output-format
+/// stream-json --verbose`) in the worktree, its conversation on standard input (the prompt,
+/// then the run's inbox until its last turn ends) and its configuration directory isolated
+/// under the agent's `data_dir`; the raw transcript goes to the run's `run_dir`. Resumes
 /// `RunRequest::resume_session` with `--resume`.
 #[derive(Debug, Clone, Default)]
 pub struct ClaudeBackend {
@@ -60,7 +61,9 @@ impl AgentBackend for ClaudeBackend {
         }
         let spec = self.options.command(&request, running_as_root());
         let model = self.options.model_for(&request).unwrap_or_default();
-        let mut parser = ClaudeParser::new(&request.worktree, model).with_note(note);
+        let mut parser = ClaudeParser::new(&request.worktree, model)
+            .with_note(note)
+            .with_prompt(request.prompt.clone());
         if let Some(session) = &request.resume_session {
             let recorded: Option<SessionTotals> = super::SESSIONS.load(&request.data_dir, session);
             parser = parser.resuming(session.clone(), recorded.map(|t| t.total_cost_usd));
@@ -72,6 +75,10 @@ impl AgentBackend for ClaudeBackend {
             run_dir: &request.run_dir,
             data_dir: &request.data_dir,
             confine: &request.confine,
+            input: Some(CliInput {
+                first: super::user_message(&request.prompt),
+                encode: super::user_message,
+            }),
         };
         cli_agent::start(run, parser, cancel)
     }

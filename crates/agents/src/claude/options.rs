@@ -143,13 +143,20 @@ impl ClaudeOptions {
         }
     }
 
-    /// The command for one run (`running_as_root` decides `IS_SANDBOX`).
+    /// The command for one run (`running_as_root` decides `IS_SANDBOX`). Its prompt is not on
+    /// the command line: it is the first line of standard input ([`user_message`]).
     pub fn command(&self, request: &RunRequest, running_as_root: bool) -> CommandSpec {
+        // The conversation comes on standard input (the prompt, then what people say while
+        // the run goes on, see [`user_message`]), each message replayed on standard output
+        // when the agent takes it into its conversation.
         let mut args: Vec<String> = vec![
             "-p".into(),
+            "--input-format".into(),
+            "stream-json".into(),
             "--output-format".into(),
             "stream-json".into(),
             "--verbose".into(),
+            "--replay-user-messages".into(),
         ];
         if let Some(model) = self.model_for(request) {
             args.extend(["--model".into(), model]);
@@ -176,8 +183,6 @@ impl ClaudeOptions {
             args.extend(["--max-turns".into(), turns.to_string()]);
         }
         args.extend(self.extra_args.iter().cloned());
-        // `--` so that a prompt starting with `-` is not read as an option.
-        args.extend(["--".into(), request.prompt.clone()]);
 
         let mut env: Vec<(String, String)> = vec![
             (
@@ -213,4 +218,14 @@ impl ClaudeOptions {
             .envs(env)
             .timeout(request.max_wall)
     }
+}
+
+/// One user message as a line of Claude Code's `--input-format stream-json`: how a run's prompt
+/// and a person's message reach it on standard input.
+pub fn user_message(text: &str) -> String {
+    serde_json::json!({
+        "type": "user",
+        "message": { "role": "user", "content": text },
+    })
+    .to_string()
 }

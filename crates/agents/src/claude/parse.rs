@@ -3,7 +3,7 @@
 use super::refusals::Refusals;
 use super::run_usage::{Reported, run_usage};
 use super::summary;
-use super::wire::Line;
+use super::wire::{Content, Line};
 use crate::cli_agent::{CliExit, LineParser, json_line};
 use crate::event::{AgentEvent, Outcome};
 use crate::lines::classify_text;
@@ -19,13 +19,17 @@ use std::path::{Path, PathBuf};
 /// * `assistant` text → [`AgentEvent::Text`], with `STATUS:` / `QUESTION:` lines as
 ///   [`AgentEvent::Status`] / [`AgentEvent::Question`]; `tool_use` → [`AgentEvent::ToolCall`]
 ///   with a short summary (`Write src/x.rs`, `Bash: cargo test`);
-/// * `user` tool results → [`AgentEvent::ToolResult`];
+/// * `user` tool results → [`AgentEvent::ToolResult`]; a `user` message replayed from standard
+///   input (`isReplay`) → [`AgentEvent::Heard`], but for the run's prompt
+///   ([`ClaudeParser::with_prompt`]);
 /// * `system` `permission_denied` → [`AgentEvent::Refused`], and so do entries of the
 ///   `result` line's `permission_denials` not reported that way (once per call, see
 ///   `refusals.rs`);
 /// * `result` → [`AgentEvent::Usage`] with this run's own tokens and cost (a resumed session
 ///   reports some figures for the whole session, see `run_usage.rs` and
-///   [`ClaudeParser::resuming`]), and the outcome.
+///   [`ClaudeParser::resuming`]), and the outcome. A message read after the last answer began
+///   makes one more turn and one more `result`: the run's usage is the sum, its outcome the
+///   last. After the first `result` the run takes no more input.
 ///
 /// Blank lines, lines that are not JSON, lines of unknown type and lines of a known type with
 /// an unexpected shape produce nothing. Text from sub-agents (lines with a
@@ -48,6 +52,12 @@ pub struct ClaudeParser {
     /// The session this run resumes, and its total cost when its last run ended.
     resumed: Option<(String, Option<f64>)>,
     result: Option<RunResult>,
+    /// The usage of every `result` line so far.
+    usage: Usage,
+    /// How many turns every `result` line so far counted.
+    turns: u32,
+    /// The prompt as sent on standard input: its replay is not a person's message.
+    prompt: Option<String>,
     /// Said once the run has started (see [`ClaudeParser::with_note`]).
     note: Option<String>,
 }
@@ -59,8 +69,6 @@ struct RunResult {
     subtype: Option<String>,
     text: Option<String>,
     errors: Vec<String>,
-    turns: u32,
-    usage: Usage,
     /// The session's `total_cost_usd`.
     session_cost: Option<f64>,
 }
@@ -81,8 +89,23 @@ impl ClaudeParser {
             refusals: Refusals::default(),
             resumed: None,
             result: None,
+            usage: Usage::default(),
+            turns: 0,
+            prompt: None,
             note: None,
         }
+    }
+
+    /// The prompt the run was given on standard input: its replay is not reported as heard.
+    pub fn with_prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.prompt = Some(prompt.into());
+        self
+    }
+
+    /// False once a `result` line came: the run's last turn ended, and what it reads on
+    /// standard input after that is not waited for.
+    pub fn takes_input(&self) -> bool {
+        self.result.is_none()
     }
 
     /// A status line to send right after `Started` (why the run does not resume its session).
@@ -133,8 +156,8 @@ impl ClaudeParser {
             ..Outcome::default()
         };
         if let Some(result) = &self.result {
-            outcome.turns = result.turns;
-            outcome.usage = result.usage;
+            outcome.turns = self.turns;
+            outcome.usage = self.usage;
             if let Some(text) = result.text.as_ref().filter(|_| !result.is_error) {
                 outcome.final_text.clone_from(text);
             }
@@ -259,6 +282,13 @@ impl ClaudeParser {
         let Some(message) = line.conversation() else {
             return;
         };
+        if let (Some(true), Content::Text(text)) = (line.is_replay, &message.content) {
+            if self.prompt.as_ref() != Some(text) {
+                self.ensure_started(out);
+                out.push(AgentEvent::Heard { text: text.clone() });
+            }
+            return;
+        }
         for block in message.content.blocks() {
             if block.kind != "tool_result" {
                 continue;
@@ -290,9 +320,11 @@ impl ClaudeParser {
                 .remaining(line.permission_denials.as_deref().unwrap_or_default()),
         );
         // The recorded cost is the resumed session's; a run that ended up in another session
-        // (a fork) owes that session's whole total.
-        let earlier_cost = match &self.resumed {
-            Some((session, cost)) if self.session_id.as_ref() == Some(session) => *cost,
+        // (a fork) owes that session's whole total. A second result of the run (a message read
+        // after its last answer began) owes what the session spent since the first.
+        let earlier_cost = match (&self.result, &self.resumed) {
+            (Some(first), _) => first.session_cost,
+            (None, Some((session, cost))) if self.session_id.as_ref() == Some(session) => *cost,
             _ => None,
         };
         let reported = Reported {
@@ -301,6 +333,8 @@ impl ClaudeParser {
             total_cost_usd: line.total_cost_usd,
         };
         let usage = run_usage(reported, earlier_cost);
+        self.usage.add(&usage);
+        self.turns += line.num_turns.unwrap_or(0);
         self.result = Some(RunResult {
             is_error: line.is_error.unwrap_or(false),
             subtype: line.subtype,
@@ -312,8 +346,6 @@ impl ClaudeParser {
                 .map(value_text)
                 .filter(|e| !e.is_empty())
                 .collect(),
-            turns: line.num_turns.unwrap_or(0),
-            usage,
             session_cost: line.total_cost_usd,
         });
         out.push(AgentEvent::Usage { usage });
@@ -343,6 +375,10 @@ impl LineParser for ClaudeParser {
 
     fn finish(&mut self, exit: &CliExit) -> Outcome {
         ClaudeParser::finish(self, exit)
+    }
+
+    fn takes_input(&self) -> bool {
+        ClaudeParser::takes_input(self)
     }
 
     fn keep(&self, data_dir: &Path) {

@@ -15,9 +15,14 @@
 //!   "message":…}` when a tool call is refused for want of permission, before its result;
 //! * `{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":…,"content":…,
 //!   "is_error":…}]},"tool_use_result":…}` for each tool result;
+//! * with `--input-format stream-json --replay-user-messages`, `{"type":"user","message":
+//!   {"role":"user","content":TEXT},"isReplay":true,…}` for each message read from standard
+//!   input, when the agent takes it into its conversation (the prompt first);
 //! * `{"type":"result","subtype":"success"|"error_max_turns"|…,"is_error":…,"result":…,
 //!   "errors":[…],"num_turns":…,"total_cost_usd":…,"usage":{…},"modelUsage":{…},
-//!   "model_usage_since_last_result":{…},"permission_denials":[…],"session_id":…}` last.
+//!   "model_usage_since_last_result":{…},"permission_denials":[…],"session_id":…}` last; a
+//!   message read after the agent's last answer began makes one more turn: another `init`,
+//!   its replay, and another `result` (whose `total_cost_usd` counts both).
 //!
 //! On `--resume` the session id stays the same, `usage` and `model_usage_since_last_result`
 //! count this process's requests only, while `total_cost_usd` and `modelUsage` are the
@@ -40,6 +45,10 @@ pub(crate) struct Line {
     pub model: Option<String>,
     /// `assistant` and `user` lines: the message; `system`/`permission_denied`: why.
     pub message: Option<MessageField>,
+    /// `user` lines: a message read from standard input, replayed when the agent took it into
+    /// its conversation (with `--replay-user-messages`).
+    #[serde(rename = "isReplay")]
+    pub is_replay: Option<bool>,
     /// Set on lines from a sub-agent (the `Task` tool); `null` for the main conversation.
     pub parent_tool_use_id: Option<String>,
     /// `assistant` lines: set when the message stands for an API error.
@@ -101,12 +110,13 @@ pub(crate) struct Message {
     pub content: Content,
 }
 
-/// Message content: a list of blocks, or anything else (plain user text is a string), which
-/// gaffer does not read.
+/// Message content: a list of blocks, plain text (a user message as it was sent), or anything
+/// else, which gaffer does not read.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum Content {
     Blocks(Vec<Block>),
+    Text(String),
     Other(IgnoredAny),
 }
 
@@ -121,7 +131,7 @@ impl Content {
     pub fn blocks(&self) -> &[Block] {
         match self {
             Content::Blocks(blocks) => blocks,
-            Content::Other(_) => &[],
+            Content::Text(_) | Content::Other(_) => &[],
         }
     }
 }

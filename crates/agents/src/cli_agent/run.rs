@@ -1,6 +1,7 @@
 //! Running an agent CLI that prints one JSON event per line on standard output (Claude Code's
 //! `stream-json`, Codex's `exec --json`): start it in its own process group with standard input
-//! closed, keep every line in the raw transcript, turn lines into [`AgentEvent`]s with a parser,
+//! closed (or, for a CLI that reads its conversation there, fed from the run's inbox until its
+//! last turn ends: `input.rs`), keep every line in the raw transcript, turn lines into [`AgentEvent`]s with a parser,
 //! and end the stream with the parser's [`Outcome`].
 //!
 //! Shared by the `claude` and `codex` backends. The process handling (group, timeout, cancel)
@@ -139,6 +140,11 @@ pub(crate) trait LineParser: Send + 'static {
     fn end_events(&mut self, _exit: &CliExit) -> Vec<AgentEvent> {
         Vec::new()
     }
+    /// False once the run takes no more input on standard input (its last turn ended): then
+    /// standard input is closed, which lets a CLI reading its conversation from it exit.
+    fn takes_input(&self) -> bool {
+        true
+    }
     /// The run's outcome, once standard output has ended and the process is gone.
     fn finish(&mut self, exit: &CliExit) -> Outcome;
     /// Records, after `finish`, what the session's next run needs in the agent's data
@@ -159,6 +165,9 @@ pub(crate) struct CliRun<'a> {
     pub data_dir: &'a Path,
     /// The run's environment and sandbox.
     pub confine: &'a crate::Confinement,
+    /// What the CLI reads on standard input, when it reads its conversation there (the run
+    /// then has an inbox); `None`: standard input is null.
+    pub input: Option<super::input::CliInput>,
 }
 
 /// Starts the CLI and streams its events. The stream ends with exactly one `Finished`.
@@ -169,7 +178,10 @@ pub(crate) fn start<P: LineParser>(
 ) -> Result<RunHandle, AgentError> {
     // gaffer-proc marks the process with a token and kills whatever escaped its group (the
     // CLIs start some tools in a new session) once it is gone.
-    let spec = run.spec.tail_bytes(STDERR_TAIL_BYTES);
+    let spec = run
+        .spec
+        .tail_bytes(STDERR_TAIL_BYTES)
+        .stdin_piped(run.input.is_some());
     let process = run
         .confine
         .apply(spec)
@@ -196,6 +208,12 @@ pub(crate) fn start<P: LineParser>(
     );
     let data_dir = run.data_dir.to_path_buf();
     let identity = process.identity.clone();
+    // Standard input stays open while the run takes messages; `done` closes it.
+    let done = CancellationToken::new();
+    let inbox = match (run.input, process.stdin.take()) {
+        (Some(input), Some(stdin)) => Some(super::input::feed(stdin, input, done.clone())),
+        _ => None,
+    };
     let relays = run
         .confine
         .start_relays(std::mem::take(&mut process.listeners));
@@ -209,7 +227,11 @@ pub(crate) fn start<P: LineParser>(
                 // A dropped receiver does not stop the run; output is still read to the end.
                 let _ = tx.send(event).await;
             }
+            if !parser.takes_input() {
+                done.cancel();
+            }
         }
+        done.cancel();
         let exit = match process.wait().await {
             Ok(outcome) => CliExit::from_process(&outcome),
             Err(e) => CliExit {
@@ -228,6 +250,7 @@ pub(crate) fn start<P: LineParser>(
     Ok(RunHandle {
         events: rx,
         process: Some(identity),
+        inbox,
     })
 }
 

@@ -59,6 +59,9 @@ impl AgentBackend for CodexBackend {
             run_dir: &request.run_dir,
             data_dir: &request.data_dir,
             confine: &request.confine,
+            // `codex exec` takes no message while it runs: a person's is given by stopping the
+            // run and resuming its thread.
+            input: None,
         };
         cli_agent::start(run, parser, cancel)
     }

@@ -126,6 +126,7 @@ impl HttpBackend {
         Ok(RunHandle {
             events: rx,
             process: None,
+            inbox: None,
         })
     }
 }

@@ -116,6 +116,7 @@ fn describe(event: &AgentEvent) -> String {
         AgentEvent::Question { text } => format!("QUESTION: {text}"),
         AgentEvent::Stuck { text } => format!("STUCK: {text}"),
         AgentEvent::Refused { tool, reason } => format!("✗ refused {tool}: {reason}"),
+        AgentEvent::Heard { text } => format!("heard: {}", text.lines().next().unwrap_or("")),
         AgentEvent::Usage { usage } => format!(
             "usage: {} in, {} cached, {} out",
             usage.input_tokens, usage.cached_tokens, usage.output_tokens

@@ -76,8 +76,9 @@ declare! {
     /// A person had a merged task reverted: on the task reverted and on the task that carries
     /// the revert.
     TaskRevert(TaskRevert) = "task.revert" as TASK_REVERT;
-    /// A person said something to the task's agent: its run going on in this daemon stops and
-    /// resumes its session with the message, else the task's next run carries it.
+    /// A person said something to the task's agent: its run going on in this daemon hears it at
+    /// its next turn where the backend can take it (`run.heard`), else stops and resumes its
+    /// session with the message; with no run going on, the task's next run carries it.
     TaskSaid(TaskSaid) = "task.said" as TASK_SAID;
     /// An agent proposed a task (filed as a proposal); on the task it was working on.
     TaskProposed(TaskProposed) = "task.proposed" as TASK_PROPOSED;
@@ -88,6 +89,9 @@ declare! {
     RunOutput(RunOutput) = "run.output" as RUN_OUTPUT;
     RunFinished(RunFinished) = "run.finished" as RUN_FINISHED;
     RunLost(RunLost) = "run.lost" as RUN_LOST;
+    /// The agent of a run going on took a person's message (`task.said`) into its conversation
+    /// at its next turn, without the run being stopped.
+    RunHeard(RunHeard) = "run.heard" as RUN_HEARD;
     VerifyStarted(VerifyStarted) = "verify.started" as VERIFY_STARTED;
     VerifyFinished(VerifyFinished) = "verify.finished" as VERIFY_FINISHED;
     /// Merge queue: a person put a waiting task at a place in the waiting line.

@@ -140,6 +140,10 @@ fn samples() -> Vec<(&'static str, Value)> {
         ),
         (RUN_LOST, json!({"reason": "the daemon stopped during it"})),
         (
+            RUN_HEARD,
+            json!({"said": 41, "text": "Use the new API, not the old one."}),
+        ),
+        (
             VERIFY_STARTED,
             json!({"commit": C, "purpose": "branch", "command": "cargo test", "recheck": false}),
         ),
@@ -411,6 +415,10 @@ fn sentences_say_what_happened() {
     assert_eq!(
         say(event_kind::TASK_SAID, of(event_kind::TASK_SAID)),
         "task 3: cli said to the agent: “Use the new API, not the old one.”"
+    );
+    assert_eq!(
+        say(event_kind::RUN_HEARD, of(event_kind::RUN_HEARD)),
+        "task 3: run 7 heard a person's message at its next turn: “Use the new API, not the old one.”"
     );
     assert_eq!(
         say(event_kind::RUN_STARTED, of(event_kind::RUN_STARTED)),

@@ -202,3 +202,108 @@ async fn empty_messages_and_tasks_no_agent_works_on_are_refused() {
     assert!(refused.contains("is cancelled"), "{refused}");
     assert!(h.events_of(id, event_kind::TASK_SAID).is_empty());
 }
+
+/// The agent listens at its next turn (its backend takes messages while it runs), then writes
+/// what it heard.
+const LISTENING_CODER: &str = r#"
+[[task]]
+match = "notes"
+[[task.attempt]]
+summary = "Wrote the notes in French."
+actions = [{ status = "thinking about the notes" }, { listen_ms = 60000 }, { write = "notes.txt", content = "bonjour\n" }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_reaches_a_run_that_listens_at_its_next_turn_without_a_stop() {
+    let mut h = EngineHarness::builder()
+        .agent("writer", Agent::scripted(LISTENING_CODER))
+        .set("roles.coder", "writer")
+        .verify("grep -q bonjour notes.txt")
+        .build();
+    let id = h.add("Write the notes");
+    h.start();
+    h.wait_until("the agent to be at work", |h| {
+        h.events_of(id, event_kind::RUN_OUTPUT).into_iter().next()
+    })
+    .await;
+    h.say(id, MESSAGE);
+    h.wait_for_status(id, Status::Merged).await;
+    h.stop().await;
+
+    // One run, never stopped: the message reached it where it was.
+    let runs = h.runs(id);
+    let seen: Vec<(RunStatus, Option<&str>)> = runs
+        .iter()
+        .map(|r| (r.status, r.outcome.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [(RunStatus::Succeeded, Some("Wrote the notes in French."))],
+        "{}",
+        h.describe()
+    );
+    assert!(!h.prompt(&runs[0]).contains(MESSAGE));
+    // The log says it was heard, by which run, and which message.
+    let said = h.events_of(id, event_kind::TASK_SAID);
+    let heard = h.events_of(id, event_kind::RUN_HEARD);
+    assert_eq!(heard.len(), 1, "{}", h.describe());
+    assert_eq!(heard[0].run, Some(runs[0].id));
+    assert_eq!(heard[0].data["said"], said[0].seq.0);
+    assert_eq!(heard[0].data["text"], MESSAGE);
+    assert_eq!(h.task(id).state.total_failures, 0);
+}
+
+/// The agent listens only as it starts; a message handed to it later is never heard before the
+/// run ends. The next run resumes its session with it.
+const DEAF_LATE_CODER: &str = r#"
+[[task]]
+match = "notes"
+[[task.attempt]]
+summary = "Wrote the notes, in English."
+actions = [{ listen_ms = 0 }, { status = "thinking about the notes" }, { sleep_ms = 3000 }, { write = "notes.txt", content = "hello\n" }]
+[[task.attempt]]
+summary = "Wrote the notes in French."
+actions = [{ write = "notes.txt", content = "bonjour\n" }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_a_run_never_heard_goes_to_the_next_run_in_its_session() {
+    let mut h = EngineHarness::builder()
+        .agent("writer", Agent::scripted(DEAF_LATE_CODER))
+        .set("roles.coder", "writer")
+        .verify("grep -q bonjour notes.txt")
+        .build();
+    let id = h.add("Write the notes");
+    h.start();
+    h.wait_until("the agent to be at work", |h| {
+        h.events_of(id, event_kind::RUN_OUTPUT)
+            .into_iter()
+            .find(|e| e.data["text"] == "thinking about the notes")
+    })
+    .await;
+    h.say(id, MESSAGE);
+    h.wait_for_status(id, Status::Merged).await;
+    h.stop().await;
+
+    let runs = h.runs(id);
+    let seen: Vec<(RunStatus, Option<&str>)> = runs
+        .iter()
+        .map(|r| (r.status, r.outcome.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (RunStatus::Cancelled, Some("interrupted")),
+            (RunStatus::Succeeded, Some("Wrote the notes in French.")),
+        ],
+        "{}",
+        h.describe()
+    );
+    assert_eq!(runs[1].session_id, runs[0].session_id, "the same session");
+    assert!(h.events_of(id, event_kind::RUN_HEARD).is_empty());
+    let resumed = h.prompt(&runs[1]);
+    assert!(resumed.contains(&format!("> {MESSAGE}")), "{resumed}");
+    // Not a failed attempt.
+    assert_eq!(h.task(id).state.total_failures, 0);
+    assert_eq!(h.file_on_target("notes.txt").as_deref(), Some("bonjour\n"));
+}

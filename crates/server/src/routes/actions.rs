@@ -164,9 +164,10 @@ async fn performed(
                 if performed.cancels_jobs {
                     engine.cancel_task_jobs(id);
                 }
-                // A person's message: the task's agent run here stops and resumes with it.
-                if performed.interrupts_runs {
-                    engine.interrupt_task_runs(id);
+                // A person's message: the task's agent run here hears it at its next turn, or stops
+                // and resumes with it.
+                if performed.delivers_said {
+                    engine.deliver_said(id);
                 }
             }
             Ok(performed)

@@ -158,8 +158,8 @@ impl EngineHarness {
             if performed.cancels_jobs {
                 running.engine.cancel_task_jobs(id);
             }
-            if performed.interrupts_runs {
-                running.engine.interrupt_task_runs(id);
+            if performed.delivers_said {
+                running.engine.deliver_said(id);
             }
         }
         Ok(performed)

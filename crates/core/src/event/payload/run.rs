@@ -88,6 +88,15 @@ pub struct RunLost {
     pub reason: String,
 }
 
+/// `run.heard`: the run's agent took a person's message into its conversation while it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHeard {
+    /// The `task.said` event of the message.
+    pub said: i64,
+    /// The message, as the person wrote it.
+    pub text: String,
+}
+
 /// Which tree a verify run checks: a task's branch, a merge candidate, or one attempt of a
 /// best-of task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,6 +25,11 @@ pub fn describe(event: &Event) -> String {
         Payload::RunOutput(p) => format!("{} {}", run(), run::output(&p.output)),
         Payload::RunFinished(p) => format!("{} {}", run(), run::finished(p)),
         Payload::RunLost(p) => format!("{} was lost: {}", run(), first_line(&p.reason)),
+        Payload::RunHeard(p) => format!(
+            "{} heard a person's message at its next turn: “{}”",
+            run(),
+            first_line(&p.text)
+        ),
         Payload::ScopeOutside(p) => format!("{} {}", run(), run::scope_outside(p)),
         Payload::SecretRefused(p) => format!("{} {}", run(), run::secret_refused(p)),
         Payload::TaskProposed(p) => format!("{} {}", run(), task::proposed(p)),

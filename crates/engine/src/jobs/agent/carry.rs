@@ -46,7 +46,7 @@ pub(super) async fn carry_out(
         };
         append_output(board, run, task, &event)?;
     }
-    let (resume, attempt) = (begin.resume, begin.attempt);
+    let (resume, attempt, mut since) = (begin.resume, begin.attempt, begin.start);
     let system_prompt = prompts::system(&board.root, role);
     let mut transcript = Transcript::create(
         &board.paths.run_dir(run.id),
@@ -64,7 +64,16 @@ pub(super) async fn carry_out(
     let mut refused: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
         let started = std::time::Instant::now();
-        let streamed = stream_run(ctx, agent, request.clone(), run, task, &mut transcript).await?;
+        let streamed = stream_run(
+            ctx,
+            agent,
+            request.clone(),
+            run,
+            task,
+            &mut transcript,
+            since,
+        )
+        .await?;
         // What the run committed in its own git directory becomes the branch's, now that
         // every process of the run has ended; a reviewer's or a planner's commits do not.
         if let Some(repo) = &run_repo
@@ -80,7 +89,10 @@ pub(super) async fn carry_out(
         refused.extend(streamed.refused.iter().cloned());
         // Counted as it streams: a run cut off by an error later is still charged for it.
         usage.add(&outcome.usage);
-        if ctx.cancel.is_cancelled() {
+        // A person's message handed to the run at a turn it never reached (it ended first) is
+        // given as to a run that was stopped for it: the job goes back to the queue, and its
+        // next run resumes this session with the message.
+        if ctx.cancel.is_cancelled() || streamed.unheard > 0 {
             return Ok(Ran::Interrupted(finish(
                 run,
                 RunStatus::Cancelled,
@@ -102,6 +114,10 @@ pub(super) async fn carry_out(
             (&judged, reasked, outcome.session_id.clone())
         {
             reasked = true;
+            // What people said until now was given to the run that is asked again.
+            since = crate::said::said_to(board, task.id)?
+                .last()
+                .map_or(since, |m| m.seq.max(since));
             request.resume_session = Some(session);
             request.prompt = prompts::reask(role, error);
             continue;

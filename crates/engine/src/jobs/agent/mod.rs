@@ -207,6 +207,9 @@ struct Begin {
     resume: Option<String>,
     /// The session resumed is a run's that was stopped to hear a person.
     resumes_stopped: bool,
+    /// Where the run started in the log: what people say after it is handed to it while it
+    /// goes on, when its backend takes messages (`crate::listening`).
+    start: gaffer_core::Seq,
     attempt: u32,
     said: Vec<crate::said::Message>,
 }
@@ -423,6 +426,11 @@ async fn one_run(ctx: &JobContext, spot: &Spot<'_>, ask: &Ask<'_>) -> Result<Ran
     heard.note_start(board, run.id)?;
     let begin = Begin {
         said: heard.carried(&line, resume.as_deref(), run.id),
+        // Without its start (not seen), the run's prompt carries everything said until now.
+        start: heard
+            .start(run.id)
+            .or_else(|| heard.last_said())
+            .unwrap_or(gaffer_core::Seq(0)),
         resumes_stopped,
         resume,
         attempt,

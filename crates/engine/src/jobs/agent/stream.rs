@@ -9,7 +9,7 @@ use gaffer_agents::{AgentEvent, AgentSpec, Outcome, RunRequest};
 use gaffer_core::{NewEvent, Run, Seq, Task, event_kind};
 use gaffer_core::{
     Payload,
-    payload::{Output, RunOutput},
+    payload::{Output, RunHeard, RunOutput},
 };
 use gaffer_store::EventFilter;
 use std::io::Write;
@@ -73,6 +73,9 @@ pub(super) struct Streamed {
     pub(super) stop: Option<Stop>,
     /// The tools whose calls the agent's CLI refused, one entry per refusal.
     pub(super) refused: Vec<String>,
+    /// How many people's messages the run was handed at a turn and did not hear before it
+    /// ended (`crate::listening`).
+    pub(super) unheard: usize,
 }
 
 /// What refusals did to a run, in a few words: "permission refused 3 times (Write ×2, Bash)".
@@ -109,6 +112,8 @@ pub(super) fn refusals_summary(refused: &[String]) -> Option<String> {
 
 /// Starts the agent and streams its events into the run's transcript and the event log until it
 /// finishes, under the watchdog: no event for `engine.stall_after`, or a `STUCK:` line, stops it.
+/// A run whose backend takes messages at the agent's next turn is handed what people say to
+/// the task after `since` while it goes on (`crate::listening`).
 pub(super) async fn stream_run(
     ctx: &JobContext,
     agent: &AgentSpec,
@@ -116,6 +121,7 @@ pub(super) async fn stream_run(
     run: &Run,
     task: &Task,
     transcript: &mut Transcript,
+    since: Seq,
 ) -> Result<Streamed> {
     let board = &ctx.board;
     std::fs::create_dir_all(&request.data_dir)
@@ -133,6 +139,10 @@ pub(super) async fn stream_run(
     if let Some(process) = &handle.process {
         ctx.record_process(process);
     }
+    let listen = handle
+        .inbox
+        .take()
+        .map(|inbox| board.listening.listen(ctx.job.id, task.id, inbox, since));
     let stall_after = board.settings.engine.stall_after;
     let mut outcome: Option<Outcome> = None;
     let mut question: Option<String> = None;
@@ -181,10 +191,26 @@ pub(super) async fn stream_run(
                 outcome = Some(o.clone());
                 continue;
             }
+            AgentEvent::Heard { text } => {
+                if let Some(heard) = board.listening.heard(ctx.job.id, text) {
+                    board.store.append_events(&[NewEvent::of(Payload::RunHeard(
+                        RunHeard {
+                            said: heard.seq.0,
+                            text: heard.text,
+                        },
+                    ))
+                    .task(task.id)
+                    .project(task.project)
+                    .run(run.id)])?;
+                }
+                continue;
+            }
             _ => {}
         }
         append_output(board, run, task, &event)?;
     }
+    let unheard = board.listening.unheard(ctx.job.id);
+    drop(listen);
     let outcome = outcome.unwrap_or_else(|| Outcome {
         error: Some("the agent's event stream ended without an outcome".into()),
         ..Outcome::default()
@@ -201,6 +227,7 @@ pub(super) async fn stream_run(
         question,
         stop,
         refused,
+        unheard,
     })
 }
 
@@ -249,7 +276,10 @@ pub(super) fn asked_question(board: &Board, run: &Run) -> Result<Option<String>>
 /// The normalized event as stored in the log (all but `Started`/`Finished`).
 pub(super) fn output_event(event: &AgentEvent) -> Option<Output> {
     Some(match event.clone() {
-        AgentEvent::Started { .. } | AgentEvent::Finished { .. } => return None,
+        // A message heard is `run.heard`, recorded where it is matched to the person's.
+        AgentEvent::Started { .. } | AgentEvent::Finished { .. } | AgentEvent::Heard { .. } => {
+            return None;
+        }
         AgentEvent::Text { text } => Output::Text { text },
         AgentEvent::ToolCall { name, summary } => Output::ToolCall { name, summary },
         AgentEvent::ToolResult { summary, is_error } => Output::ToolResult { summary, is_error },
