@@ -68,8 +68,8 @@ mod wire;
 
 pub use crate::cli_agent::{CliEnd, CliExit};
 pub use backend::ClaudeBackend;
-pub use options::{ClaudeOptions, user_message};
 pub(crate) use options::from_settings;
+pub use options::{ClaudeOptions, user_message};
 pub use parse::ClaudeParser;
 
 /// Each session's total cost when its last run ended (`claude-sessions/<id>.json`).

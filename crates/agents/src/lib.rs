@@ -32,10 +32,10 @@ pub const LEDGER_DIRS: &[&str] = &[claude::SESSIONS.dir, codex::THREADS.dir];
 pub use confinement::{Confinement, Relays};
 pub use edge::Environment;
 pub use event::{AgentEvent, Outcome, RunHandle, RunRequest};
-pub use inbox::{Inbox, InboxClosed};
 pub use from_settings::{
     Build, agent_by_name, agents_from_settings, default_agent, endpoints_of, key_of, program_of,
 };
+pub use inbox::{Inbox, InboxClosed};
 pub use lines::{classify_line, classify_text};
 pub use registry::{AgentBackend, AgentError, AgentSpec, ByHand, Registry};
 pub use scripted::{Script, ScriptAction, ScriptAttempt, ScriptTask, ScriptedBackend};

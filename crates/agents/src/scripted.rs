@@ -221,8 +221,7 @@ async fn perform(
         return fail("cancelled".into(), usage);
     }
     'actions: for action in &attempt.actions {
-        if let (ScriptAction::Listen { listen_ms }, Some(messages)) = (action, messages.as_mut())
-        {
+        if let (ScriptAction::Listen { listen_ms }, Some(messages)) = (action, messages.as_mut()) {
             match listen(messages, *listen_ms, cancel).await {
                 Some(heard) => {
                     for text in heard {

@@ -474,7 +474,10 @@ fn messages_replayed_from_standard_input_are_heard_and_the_prompt_is_not() {
             _ => None,
         })
         .collect();
-    assert_eq!(heard, ["Message one: use French", "Message two: and sign it"]);
+    assert_eq!(
+        heard,
+        ["Message one: use French", "Message two: and sign it"]
+    );
     // Heard in the order of the conversation: the first after the tool's result.
     let result = events
         .iter()

@@ -479,7 +479,10 @@ async fn a_message_reaches_claude_at_its_next_turn_without_a_stop() {
     );
     let run_dir = req.run_dir.clone();
     let mut handle = backend.start(req, CancellationToken::new()).unwrap();
-    let inbox = handle.inbox.clone().expect("a Claude Code run takes messages");
+    let inbox = handle
+        .inbox
+        .clone()
+        .expect("a Claude Code run takes messages");
     let process = handle.process.clone().expect("a process");
     // While its command runs, the message is sent.
     common::wait_for_command(

@@ -36,8 +36,9 @@ pub enum Action {
     Revert,
     /// Puts a task waiting in the merge queue at a place in the waiting line.
     Move { to: Place },
-    /// Tells the task's agent something: its run going on in this daemon stops and resumes
-    /// its session with the message; otherwise the task's next run carries it.
+    /// Tells the task's agent something: its run going on in this daemon hears it at its next
+    /// turn where its backend can take it then, else stops and resumes its session with the
+    /// message; otherwise the task's next run carries it.
     Say { text: String },
     /// A person takes the task over by hand: its running work stops, nothing of the engine
     /// touches it until it is released; its worktree is made if needed.

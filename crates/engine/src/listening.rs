@@ -150,7 +150,10 @@ impl Listening {
         self.runs
             .lock()
             .ok()
-            .and_then(|runs| runs.get(&job).map(|l| l.sent.iter().filter(|s| !s.heard).count()))
+            .and_then(|runs| {
+                runs.get(&job)
+                    .map(|l| l.sent.iter().filter(|s| !s.heard).count())
+            })
             .unwrap_or(0)
     }
 }

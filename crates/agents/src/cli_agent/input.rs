@@ -19,11 +19,7 @@ pub(crate) struct CliInput {
 /// Writes the first line and then the inbox's messages to `stdin` until `done` (the run takes
 /// no more input) or a write fails (the process is gone); then closes it. Messages sent before
 /// the inbox was closed are still written: the CLI reads what is in the pipe before it exits.
-pub(crate) fn feed(
-    mut stdin: ChildStdin,
-    input: CliInput,
-    done: CancellationToken,
-) -> Inbox {
+pub(crate) fn feed(mut stdin: ChildStdin, input: CliInput, done: CancellationToken) -> Inbox {
     let (inbox, mut messages) = Inbox::channel();
     tokio::spawn(async move {
         let mut open = line(&mut stdin, &input.first).await;

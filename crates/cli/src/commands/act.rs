@@ -41,8 +41,8 @@ pub fn say(ctx: &Context, id: i64, text: String) -> CliResult<()> {
     let running = daemon.is_some();
     let task = perform(&board, daemon, &runtime()?, id, Action::Say { text }, "cli")?;
     let when = if running {
-        "its agent's run going on in the daemon stops and resumes with it; otherwise its next \
-         run starts with it"
+        "its agent's run going on in the daemon hears it at its next turn (or, for an agent that \
+         cannot take it then, stops and resumes with it); otherwise its next run starts with it"
     } else {
         "no daemon runs: its next run starts with it"
     };

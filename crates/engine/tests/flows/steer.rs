@@ -1,4 +1,5 @@
-//! A person talks to a task's agent (`gaffer say`): a message mid-run stops the run without
+//! A person talks to a task's agent (`gaffer say`): a message mid-run reaches a run that listens at
+//! its next turn (`run.heard`), and stops any other run without
 //! failing it, and the job's next run resumes the same session with the message first in its
 //! prompt; a message while no run goes on is carried by the task's next run; neither is given
 //! twice; a task no agent will work on again refuses it.

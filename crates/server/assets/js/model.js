@@ -54,6 +54,7 @@ function look(kind, d) {
     case 'task.edited': return ['✎', 'info'];
     case 'task.revert': return ['↶', 'warn'];
     case 'task.said': return ['💬', 'info'];
+    case 'run.heard': return ['👂', 'ok'];
     case 'task.proposed': return ['✚', 'info'];
     case 'proposal.accepted': return ['✓', 'info'];
     case 'run.started': return ['▶', 'info'];

@@ -193,15 +193,15 @@ pub(super) async fn stream_run(
             }
             AgentEvent::Heard { text } => {
                 if let Some(heard) = board.listening.heard(ctx.job.id, text) {
-                    board.store.append_events(&[NewEvent::of(Payload::RunHeard(
-                        RunHeard {
+                    board
+                        .store
+                        .append_events(&[NewEvent::of(Payload::RunHeard(RunHeard {
                             said: heard.seq.0,
                             text: heard.text,
-                        },
-                    ))
-                    .task(task.id)
-                    .project(task.project)
-                    .run(run.id)])?;
+                        }))
+                        .task(task.id)
+                        .project(task.project)
+                        .run(run.id)])?;
                 }
                 continue;
             }

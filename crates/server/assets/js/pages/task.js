@@ -77,7 +77,7 @@ function page(detail, events, diffText, runEvents, reload) {
   const findings = verdicts.filter((v) => v.run.role === 'reviewer').flatMap((v) => v.verdict.findings);
   const verifies = events.filter((e) => e.kind === 'verify.finished' || e.kind === 'queue.verified' || (e.kind === 'queue.ejected' && e.data && e.data.summary));
   const outsideScope = latestOutsideScope(events);
-  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind === 'task.revert' || e.kind === 'task.said' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.moved' || e.kind === 'queue.ejected');
+  const timeline = events.filter((e) => e.kind === 'scope.outside' || e.kind === 'task.status' || e.kind === 'task.notice' || e.kind === 'task.edited' || e.kind === 'task.revert' || e.kind === 'task.said' || e.kind === 'run.heard' || e.kind.endsWith('.landed') || e.kind === 'queue.joined' || e.kind === 'queue.moved' || e.kind === 'queue.ejected');
 
   return h('div', { class: 'task-page', dataset: { id: String(task.id), status: st.status } },
     h('p', { class: 'crumbs' }, h('a', { href: '#/board' }, '← Board')),
@@ -300,8 +300,8 @@ function attachedPanel(task, act) {
       h('button', { class: 'primary release', onclick: (e) => act(e.currentTarget, 'release', {}, `Task #${task.id} is handed back`) }, 'Hand back')));
 }
 
-/** A word to the task's agent: its run going on stops and resumes with it, else its next run
- * starts with it (`POST api/tasks/{id}/say`). */
+/** A word to the task's agent: its run going on hears it at its next turn (or stops and resumes
+ * with it), else its next run starts with it (`POST api/tasks/{id}/say`). */
 function sayForm(task, act) {
   const input = h('textarea', { name: 'say', rows: 2, required: true, placeholder: 'Tell the agent something: a hint, a correction, what matters most', 'aria-label': `Message to the agent of task ${task.id}` });
   const form = h('form', { class: 'say-form', dataset: { task: String(task.id) } },
@@ -313,7 +313,7 @@ function sayForm(task, act) {
     if (!text) return;
     const button = form.querySelector('button[type=submit]');
     // Sent (the button stays disabled until the page is drawn again): the box empties.
-    act(button, 'say', { text }, `Task #${task.id}'s agent hears it now if it is running, else at its next run`)
+    act(button, 'say', { text }, `Task #${task.id}'s agent hears it at its next turn if it is running, else at its next run`)
       .then(() => { if (button.disabled) input.value = ''; });
   });
   return form;
