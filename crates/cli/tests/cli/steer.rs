@@ -65,7 +65,8 @@ async fn a_message_stops_the_own_loop_and_its_conversation_goes_on_with_it() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(
-        stdout_of(&out).contains("said; its agent's run going on in the daemon stops"),
+        stdout_of(&out).contains("said; its agent's run going on in the daemon hears it")
+            && stdout_of(&out).contains("stops and resumes with it"),
         "{}",
         stdout_of(&out)
     );
