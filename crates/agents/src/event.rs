@@ -99,6 +99,11 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The agent's last message (summary, handoff, or structured output).
     pub final_text: String,
+    /// The agent's earlier final answers, oldest first, when it answered more than once: a
+    /// message it heard after its last answer began made it answer again (the engine may keep
+    /// an earlier one when only that one has the form its role asks for).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_answers: Vec<String>,
 }
 
 /// A started run. The stream ends with `Finished`; dropping the handle does not stop the run,

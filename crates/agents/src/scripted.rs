@@ -216,6 +216,7 @@ async fn perform(
         session_id: Some(session_id.clone()),
         error: Some(error),
         final_text: String::new(),
+        earlier_answers: Vec::new(),
     };
     if !pause(attempt.delay_ms, cancel).await {
         return fail("cancelled".into(), usage);
@@ -255,6 +256,7 @@ async fn perform(
         session_id: Some(session_id),
         error: None,
         final_text: attempt.summary.clone(),
+        earlier_answers: Vec::new(),
     }
 }
 

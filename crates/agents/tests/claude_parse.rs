@@ -504,6 +504,7 @@ fn a_run_with_two_results_is_charged_both_and_ends_with_the_last() {
     let outcome = parser.finish(&CliExit::code(0));
     assert!(outcome.success, "{outcome:?}");
     assert_eq!(outcome.final_text, "turn three");
+    assert_eq!(outcome.earlier_answers, ["turn two"]);
     assert_eq!(outcome.turns, 3);
     let usage = outcome.usage;
     assert_eq!((usage.input_tokens, usage.output_tokens), (300, 30));
@@ -536,4 +537,14 @@ fn without_the_prompt_its_replay_is_heard_like_any_message() {
             .count(),
         3
     );
+}
+
+#[test]
+fn a_result_line_that_cannot_be_read_still_ends_the_input() {
+    let mut parser = ClaudeParser::new("/work/tree", "m");
+    parser.feed(r#"{"type":"system","subtype":"init","session_id":"s"}"#);
+    assert!(parser.takes_input());
+    // A field of another type than this parser knows: the line is not read, but it is a result.
+    parser.feed(r#"{"type":"result","num_turns":"many","result":"done"}"#);
+    assert!(!parser.takes_input());
 }

@@ -12,6 +12,7 @@
 
 use crate::board::Board;
 use crate::error::Result;
+use crate::said::Message;
 use gaffer_agents::Inbox;
 use gaffer_core::{JobId, Seq, TaskId};
 use std::collections::HashMap;
@@ -55,6 +56,19 @@ pub(crate) struct HeardMessage {
 pub(crate) struct Listen {
     listening: Arc<Listening>,
     job: JobId,
+}
+
+impl Listen {
+    /// The run ended: takes it out, and says how many messages it was handed and did not hear
+    /// (in one step, so that no message is handed to it in between).
+    pub(crate) fn finish(self) -> usize {
+        self.listening
+            .runs
+            .lock()
+            .ok()
+            .and_then(|mut runs| runs.remove(&self.job))
+            .map_or(0, |l| l.sent.iter().filter(|s| !s.heard).count())
+    }
 }
 
 impl Drop for Listen {
@@ -104,29 +118,7 @@ impl Listening {
         }
         // Read under the lock: two deliveries at once must not hand a message twice.
         let said = crate::said::said_to(board, task)?;
-        let mut took = Vec::new();
-        for (job, listener) in runs.iter_mut().filter(|(_, l)| l.task == task) {
-            let mut all = true;
-            let since = listener.since;
-            for message in said.iter().filter(|m| m.seq > since) {
-                let given = crate::prompts::said_now(&message.text);
-                if listener.inbox.send(&given).is_err() {
-                    all = false;
-                    break;
-                }
-                listener.since = message.seq;
-                listener.sent.push(Sent {
-                    seq: message.seq,
-                    said: message.text.clone(),
-                    given,
-                    heard: false,
-                });
-            }
-            if all {
-                took.push(*job);
-            }
-        }
-        Ok(took)
+        Ok(hand_over(&mut runs, task, &said))
     }
 
     /// Job `job`'s agent heard `given` (as the run was given it): the message, the first
@@ -144,16 +136,119 @@ impl Listening {
             text: sent.said.clone(),
         })
     }
+}
 
-    /// How many messages job `job`'s run was handed and did not hear.
-    pub(crate) fn unheard(&self, job: JobId) -> usize {
-        self.runs
-            .lock()
-            .ok()
-            .and_then(|runs| {
-                runs.get(&job)
-                    .map(|l| l.sent.iter().filter(|s| !s.heard).count())
-            })
-            .unwrap_or(0)
+/// Hands `said` (what people said to `task`, oldest first) to the task's listening runs, each
+/// from where it was given up to; the jobs whose run took every message it was due.
+fn hand_over(runs: &mut HashMap<JobId, Listener>, task: TaskId, said: &[Message]) -> Vec<JobId> {
+    let mut took = Vec::new();
+    for (job, listener) in runs.iter_mut().filter(|(_, l)| l.task == task) {
+        let mut all = true;
+        let since = listener.since;
+        for message in said.iter().filter(|m| m.seq > since) {
+            let given = crate::prompts::said_now(&message.text);
+            if listener.inbox.send(&given).is_err() {
+                all = false;
+                break;
+            }
+            listener.since = message.seq;
+            listener.sent.push(Sent {
+                seq: message.seq,
+                said: message.text.clone(),
+                given,
+                heard: false,
+            });
+        }
+        if all {
+            took.push(*job);
+        }
+    }
+    took
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: i64, text: &str) -> Message {
+        Message {
+            seq: Seq(seq),
+            text: text.to_string(),
+        }
+    }
+
+    fn received(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Vec<String> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn each_message_is_handed_once_from_where_the_run_started() {
+        let listening = Arc::new(Listening::default());
+        let (inbox, mut rx) = Inbox::channel();
+        let _listen = listening.listen(JobId(1), TaskId(7), inbox, Seq(10));
+        let (other, mut other_rx) = Inbox::channel();
+        let _other = listening.listen(JobId(2), TaskId(8), other, Seq(0));
+        let mut said = vec![message(5, "in the prompt already"), message(12, "one")];
+        {
+            let mut runs = listening.runs.lock().unwrap();
+            assert_eq!(hand_over(&mut runs, TaskId(7), &said), [JobId(1)]);
+            said.push(message(15, "two"));
+            // A second delivery (another message said) hands only what is new.
+            assert_eq!(hand_over(&mut runs, TaskId(7), &said), [JobId(1)]);
+        }
+        assert_eq!(
+            received(&mut rx),
+            [
+                crate::prompts::said_now("one"),
+                crate::prompts::said_now("two")
+            ]
+        );
+        // Another task's run hears nothing of it.
+        assert!(received(&mut other_rx).is_empty());
+    }
+
+    #[test]
+    fn a_run_whose_inbox_is_closed_did_not_take_it() {
+        let listening = Arc::new(Listening::default());
+        let (inbox, rx) = Inbox::channel();
+        let listen = listening.listen(JobId(1), TaskId(7), inbox, Seq(0));
+        drop(rx);
+        let mut runs = listening.runs.lock().unwrap();
+        assert!(hand_over(&mut runs, TaskId(7), &[message(3, "late")]).is_empty());
+        drop(runs);
+        // Nothing was handed, so nothing is owed.
+        assert_eq!(listen.finish(), 0);
+    }
+
+    #[test]
+    fn each_message_heard_is_matched_once_and_the_rest_are_owed() {
+        let listening = Arc::new(Listening::default());
+        let (inbox, _rx) = Inbox::channel();
+        let listen = listening.listen(JobId(1), TaskId(7), inbox, Seq(0));
+        let said = [
+            message(3, "again"),
+            message(4, "again"),
+            message(5, "never heard"),
+        ];
+        {
+            let mut runs = listening.runs.lock().unwrap();
+            assert_eq!(hand_over(&mut runs, TaskId(7), &said), [JobId(1)]);
+        }
+        let given = crate::prompts::said_now("again");
+        let heard = |text: &str| listening.heard(JobId(1), text).map(|h| h.seq);
+        // Two messages with the same words: each replay takes the oldest not yet heard.
+        assert_eq!(heard(&given), Some(Seq(3)));
+        assert_eq!(heard(&given), Some(Seq(4)));
+        assert_eq!(heard(&given), None);
+        // The run's own prompt, replayed, is no message.
+        assert_eq!(heard("Write the notes."), None);
+        assert_eq!(
+            listening.heard(JobId(1), &crate::prompts::said_now("again")),
+            None
+        );
+        assert_eq!(listen.finish(), 1);
+        assert!(listening.runs.lock().unwrap().is_empty());
+        // Once the run ended, what it hears is not matched.
+        assert_eq!(heard(&crate::prompts::said_now("never heard")), None);
     }
 }

@@ -96,7 +96,8 @@ pub(crate) fn said(messages: &[crate::said::Message], stopped: bool) -> String {
     });
     if stopped {
         out.push_str(
-            "gaffer stopped your run to give you this; your work so far is in the worktree and \
+            "This came while your last run went on, which gaffer ended to give it to you; your \
+             work so far is in the worktree and \
              in this conversation. ",
         );
     }
@@ -123,7 +124,9 @@ pub(crate) fn said_now(text: &str) -> String {
     quote(&mut out, text);
     out.push_str(
         "Take it into account: it comes from the people you work for, and where it changes \
-         what the task asks, it wins. Then go on with the task.",
+         what the task asks, it wins. Then go on with the task. If you had already given your \
+         final answer, give it again in full, in the form the task asks for, changed as this \
+         message asks.",
     );
     out
 }

@@ -7,7 +7,8 @@
 //!   signalled at once; the leader is a tiny `/bin/sh` guard that runs the
 //!   program and passes its exit status (or the signal that killed it) on
 //!   (see [`Termination::Signaled`] for the one ambiguity);
-//! * has a null stdin and a configurable (optionally cleared) environment;
+//! * has a null stdin (or, for [`spawn_lines`] with [`CommandSpec::stdin_piped`], a pipe the
+//!   caller writes) and a configurable (optionally cleared) environment;
 //! * dies with gaffer, group and all, even if gaffer is killed with `kill -9`:
 //!   the guard gets `PR_SET_PDEATHSIG(SIGHUP)` and then kills its whole group,
 //!   whatever the program under it does (a shell that does not exec its last

@@ -169,7 +169,6 @@ mod tests {
         assert_eq!(child.wait().unwrap().code(), Some(7));
     }
 
-    /// Prints what the guard costs per spawn; asserts only that both ways work.
     #[test]
     fn the_program_reads_the_guard_s_standard_input() {
         use std::io::Write;
@@ -186,6 +185,7 @@ mod tests {
         assert!(out.status.success());
     }
 
+    /// Prints what the guard costs per spawn; asserts only that both ways work.
     #[test]
     fn guard_cost() {
         const N: u32 = 40;

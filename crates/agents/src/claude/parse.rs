@@ -56,6 +56,12 @@ pub struct ClaudeParser {
     usage: Usage,
     /// How many turns every `result` line so far counted.
     turns: u32,
+    /// The text of every `result` line before the last (a message heard after the last answer
+    /// began makes another), oldest first.
+    earlier_answers: Vec<String>,
+    /// A line of type `result` came, whether or not it could be read: the run's last turn
+    /// ended.
+    ended: bool,
     /// The prompt as sent on standard input: its replay is not a person's message.
     prompt: Option<String>,
     /// Said once the run has started (see [`ClaudeParser::with_note`]).
@@ -91,6 +97,8 @@ impl ClaudeParser {
             result: None,
             usage: Usage::default(),
             turns: 0,
+            earlier_answers: Vec::new(),
+            ended: false,
             prompt: None,
             note: None,
         }
@@ -105,7 +113,7 @@ impl ClaudeParser {
     /// False once a `result` line came: the run's last turn ended, and what it reads on
     /// standard input after that is not waited for.
     pub fn takes_input(&self) -> bool {
-        self.result.is_none()
+        !self.ended
     }
 
     /// A status line to send right after `Started` (why the run does not resume its session).
@@ -132,6 +140,13 @@ impl ClaudeParser {
     /// The events one line of output stands for.
     pub fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
         let Some(parsed) = json_line::<Line>(line) else {
+            // A `result` line this parser cannot read (cut short, or of a shape a later CLI
+            // prints) still ends the last turn: standard input must close for the CLI to exit.
+            if json_line::<serde_json::Value>(line)
+                .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some("result"))
+            {
+                self.ended = true;
+            }
             return Vec::new();
         };
         if self.session_id.is_none() {
@@ -142,7 +157,10 @@ impl ClaudeParser {
             "system" => self.system(parsed, &mut out),
             "assistant" => self.assistant(parsed, &mut out),
             "user" => self.user(&parsed, &mut out),
-            "result" => self.result(parsed, &mut out),
+            "result" => {
+                self.ended = true;
+                self.result(parsed, &mut out)
+            }
             _ => {}
         }
         out
@@ -153,6 +171,7 @@ impl ClaudeParser {
         let mut outcome = Outcome {
             session_id: self.session_id.clone(),
             final_text: self.last_text.clone(),
+            earlier_answers: self.earlier_answers.clone(),
             ..Outcome::default()
         };
         if let Some(result) = &self.result {
@@ -334,6 +353,14 @@ impl ClaudeParser {
         };
         let usage = run_usage(reported, earlier_cost);
         self.usage.add(&usage);
+        if let Some(text) = self
+            .result
+            .as_ref()
+            .filter(|r| !r.is_error)
+            .and_then(|r| r.text.clone())
+        {
+            self.earlier_answers.push(text);
+        }
         self.turns += line.num_turns.unwrap_or(0);
         self.result = Some(RunResult {
             is_error: line.is_error.unwrap_or(false),

@@ -157,6 +157,7 @@ impl CodexParser {
             session_id: self.thread_id.clone(),
             error,
             final_text: self.last_message.clone(),
+            earlier_answers: Vec::new(),
         }
     }
 

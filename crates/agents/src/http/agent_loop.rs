@@ -107,6 +107,7 @@ impl Run {
             session_id: Some(progress.session.session_id),
             error: result.err().map(|e| e.to_string()),
             final_text: progress.final_text,
+            earlier_answers: Vec::new(),
         }
     }
 

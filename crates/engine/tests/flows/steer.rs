@@ -74,7 +74,10 @@ async fn a_message_mid_run_stops_it_and_the_same_session_goes_on_with_it() {
         "{resumed}"
     );
     assert!(resumed.contains(&format!("> {MESSAGE}")), "{resumed}");
-    assert!(resumed.contains("gaffer stopped your run"), "{resumed}");
+    assert!(
+        resumed.contains("which gaffer ended to give it to you"),
+        "{resumed}"
+    );
     assert!(resumed.contains("# Task #"), "the task follows: {resumed}");
     assert!(!h.prompt(&runs[0]).contains(MESSAGE));
     assert!(
@@ -138,7 +141,10 @@ async fn messages_while_no_run_goes_on_reach_the_next_run() {
     let first = h.prompt(&runs[0]);
     assert!(first.starts_with("## A message from a person"), "{first}");
     assert!(first.contains("> Keep it short."), "{first}");
-    assert!(!first.contains("gaffer stopped your run"), "{first}");
+    assert!(
+        !first.contains("which gaffer ended to give it to you"),
+        "{first}"
+    );
     let second = h.prompt(&runs[1]);
     assert!(second.starts_with("## Messages from people"), "{second}");
     let (a, b) = (
@@ -205,13 +211,16 @@ async fn empty_messages_and_tasks_no_agent_works_on_are_refused() {
 }
 
 /// The agent listens at its next turn (its backend takes messages while it runs), then writes
-/// what it heard.
+/// notes verify refuses; the next run writes them as verify wants.
 const LISTENING_CODER: &str = r#"
 [[task]]
 match = "notes"
 [[task.attempt]]
+summary = "Wrote the notes."
+actions = [{ status = "thinking about the notes" }, { listen_ms = 60000 }, { write = "notes.txt", content = "hello\n" }]
+[[task.attempt]]
 summary = "Wrote the notes in French."
-actions = [{ status = "thinking about the notes" }, { listen_ms = 60000 }, { write = "notes.txt", content = "bonjour\n" }]
+actions = [{ write = "notes.txt", content = "bonjour\n" }]
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,6 +229,7 @@ async fn a_message_reaches_a_run_that_listens_at_its_next_turn_without_a_stop() 
         .agent("writer", Agent::scripted(LISTENING_CODER))
         .set("roles.coder", "writer")
         .verify("grep -q bonjour notes.txt")
+        .set("limits.verify_failures_per_tier", "3")
         .build();
     let id = h.add("Write the notes");
     h.start();
@@ -231,7 +241,8 @@ async fn a_message_reaches_a_run_that_listens_at_its_next_turn_without_a_stop() 
     h.wait_for_status(id, Status::Merged).await;
     h.stop().await;
 
-    // One run, never stopped: the message reached it where it was.
+    // The first run was never stopped: the message reached it where it was. The run after
+    // verify's refusal is not given it again.
     let runs = h.runs(id);
     let seen: Vec<(RunStatus, Option<&str>)> = runs
         .iter()
@@ -239,11 +250,18 @@ async fn a_message_reaches_a_run_that_listens_at_its_next_turn_without_a_stop() 
         .collect();
     assert_eq!(
         seen,
-        [(RunStatus::Succeeded, Some("Wrote the notes in French."))],
+        [
+            (RunStatus::Succeeded, Some("Wrote the notes.")),
+            (RunStatus::Succeeded, Some("Wrote the notes in French.")),
+        ],
         "{}",
         h.describe()
     );
     assert!(!h.prompt(&runs[0]).contains(MESSAGE));
+    assert!(
+        !h.prompt(&runs[1]).contains(MESSAGE),
+        "heard once, given once"
+    );
     // The log says it was heard, by which run, and which message.
     let said = h.events_of(id, event_kind::TASK_SAID);
     let heard = h.events_of(id, event_kind::RUN_HEARD);
@@ -251,7 +269,8 @@ async fn a_message_reaches_a_run_that_listens_at_its_next_turn_without_a_stop() 
     assert_eq!(heard[0].run, Some(runs[0].id));
     assert_eq!(heard[0].data["said"], said[0].seq.0);
     assert_eq!(heard[0].data["text"], MESSAGE);
-    assert_eq!(h.task(id).state.total_failures, 0);
+    // Only verify's refusal counts as a failure.
+    assert_eq!(h.task(id).state.total_failures, 1);
 }
 
 /// The agent listens only as it starts; a message handed to it later is never heard before the
@@ -261,7 +280,7 @@ const DEAF_LATE_CODER: &str = r#"
 match = "notes"
 [[task.attempt]]
 summary = "Wrote the notes, in English."
-actions = [{ listen_ms = 0 }, { status = "thinking about the notes" }, { sleep_ms = 3000 }, { write = "notes.txt", content = "hello\n" }]
+actions = [{ listen_ms = 0 }, { status = "thinking about the notes" }, { sleep_ms = 3000 }, { status = "done thinking" }, { write = "notes.txt", content = "hello\n" }]
 [[task.attempt]]
 summary = "Wrote the notes in French."
 actions = [{ write = "notes.txt", content = "bonjour\n" }]
@@ -302,6 +321,12 @@ async fn a_message_a_run_never_heard_goes_to_the_next_run_in_its_session() {
     );
     assert_eq!(runs[1].session_id, runs[0].session_id, "the same session");
     assert!(h.events_of(id, event_kind::RUN_HEARD).is_empty());
+    // The first run was handed the message and went on to its end (it was not stopped).
+    let went_on = h
+        .events_of(id, event_kind::RUN_OUTPUT)
+        .into_iter()
+        .any(|e| e.run == Some(runs[0].id) && e.data["text"] == "done thinking");
+    assert!(went_on, "{}", h.describe());
     let resumed = h.prompt(&runs[1]);
     assert!(resumed.contains(&format!("> {MESSAGE}")), "{resumed}");
     // Not a failed attempt.

@@ -64,7 +64,7 @@ pub(super) async fn carry_out(
     let mut refused: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
         let started = std::time::Instant::now();
-        let streamed = stream_run(
+        let mut streamed = stream_run(
             ctx,
             agent,
             request.clone(),
@@ -74,6 +74,7 @@ pub(super) async fn carry_out(
             since,
         )
         .await?;
+        judge::settle_answer(role, &mut streamed.outcome);
         // What the run committed in its own git directory becomes the branch's, now that
         // every process of the run has ended; a reviewer's or a planner's commits do not.
         if let Some(repo) = &run_repo
@@ -89,10 +90,15 @@ pub(super) async fn carry_out(
         refused.extend(streamed.refused.iter().cloned());
         // Counted as it streams: a run cut off by an error later is still charged for it.
         usage.add(&outcome.usage);
-        // A person's message handed to the run at a turn it never reached (it ended first) is
-        // given as to a run that was stopped for it: the job goes back to the queue, and its
-        // next run resumes this session with the message.
-        if ctx.cancel.is_cancelled() || streamed.unheard > 0 {
+        // A person's message handed to a run that then ended well without reaching another
+        // turn is given as to a run stopped for it: the job goes back to the queue, and its
+        // next run resumes this session with the message. A run that failed, was stopped by
+        // the watchdog or asked a question ends as it did; its next run carries the message.
+        let unheard = streamed.unheard > 0
+            && outcome.success
+            && streamed.stop.is_none()
+            && streamed.question.is_none();
+        if ctx.cancel.is_cancelled() || unheard {
             return Ok(Ran::Interrupted(finish(
                 run,
                 RunStatus::Cancelled,

@@ -13,6 +13,29 @@ use gaffer_core::{Payload, payload::SecretRefused};
 use std::path::Path;
 use std::sync::Arc;
 
+/// Settles which answer of the run counts, for a role that answers in a set form (a plan, a
+/// verdict): the last, unless the agent answered again after hearing a person's message (see
+/// `crate::listening`) and only an earlier answer has that form; then the newest such one.
+pub(super) fn settle_answer(role: Role, outcome: &mut Outcome) {
+    let has_form = |text: &str| match role {
+        Role::Planner => parse_plan(text).is_ok(),
+        Role::Reviewer | Role::PlanReviewer => parse_verdict(text).is_ok(),
+        Role::Coder | Role::Resolver => true,
+    };
+    if has_form(&outcome.final_text) {
+        return;
+    }
+    if let Some(answer) = outcome
+        .earlier_answers
+        .iter()
+        .rev()
+        .find(|a| has_form(a))
+        .cloned()
+    {
+        outcome.final_text = answer;
+    }
+}
+
 /// Decides what the run produced, from evidence.
 pub(super) async fn judge(
     board: &Arc<Board>,
@@ -340,4 +363,41 @@ fn commit_message(task: &Task, run: &Run, role: impl std::fmt::Display, said: &s
         run.id,
         crate::authorship::co_author(run)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VERDICT: &str = r#"{"verdict": "approve", "summary": "Fine."}"#;
+
+    fn answered(last: &str, earlier: &[&str]) -> Outcome {
+        Outcome {
+            success: true,
+            final_text: last.to_string(),
+            earlier_answers: earlier.iter().map(|a| a.to_string()).collect(),
+            ..Outcome::default()
+        }
+    }
+
+    #[test]
+    fn an_earlier_answer_in_the_set_form_counts_when_the_last_is_not() {
+        // The reviewer gave its verdict, heard a message during it and only answered that.
+        let mut outcome = answered("Noted, thanks.", &["thinking", VERDICT]);
+        settle_answer(Role::Reviewer, &mut outcome);
+        assert_eq!(outcome.final_text, VERDICT);
+        // The last answer wins when it has the form.
+        let newer = r#"{"verdict": "request_changes", "summary": "As asked."}"#;
+        let mut outcome = answered(newer, &[VERDICT]);
+        settle_answer(Role::PlanReviewer, &mut outcome);
+        assert_eq!(outcome.final_text, newer);
+        // None has it: the last stays, to be asked again.
+        let mut outcome = answered("Noted.", &["Sure."]);
+        settle_answer(Role::Planner, &mut outcome);
+        assert_eq!(outcome.final_text, "Noted.");
+        // A coder's last words are its handoff, whatever they say.
+        let mut outcome = answered("Done, in French now.", &[VERDICT]);
+        settle_answer(Role::Coder, &mut outcome);
+        assert_eq!(outcome.final_text, "Done, in French now.");
+    }
 }

@@ -209,8 +209,7 @@ pub(super) async fn stream_run(
         }
         append_output(board, run, task, &event)?;
     }
-    let unheard = board.listening.unheard(ctx.job.id);
-    drop(listen);
+    let unheard = listen.map_or(0, |l| l.finish());
     let outcome = outcome.unwrap_or_else(|| Outcome {
         error: Some("the agent's event stream ended without an outcome".into()),
         ..Outcome::default()
