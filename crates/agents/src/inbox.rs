@@ -1,6 +1,7 @@
 //! A run's inbox: what a person says reaches the agent while it runs, at its next turn, where
-//! the backend can take messages then (Claude Code reads them from its standard input; the
-//! `scripted` backend at its `listen` actions). A run whose backend cannot has no inbox, and the
+//! the backend can take messages then (Claude Code reads them from its standard input; gaffer's
+//! own loop before its next request to the model; the `scripted` backend at its `listen`
+//! actions). A run whose backend cannot has no inbox, and the
 //! engine stops it and resumes its session with the message instead.
 //!
 //! The backend tells when the agent took a message into its conversation with

@@ -825,3 +825,84 @@ async fn a_missing_session_starts_afresh_with_the_same_id_and_says_so() {
     assert!(backend.start(bad, CancellationToken::new()).is_err());
     server.shutdown().await.unwrap();
 }
+
+/// A person's message sent while gaffer's own loop runs joins the conversation before the next
+/// request to the model (after the tool's result), with `Heard`; one sent while the model gives
+/// its last answer makes one more turn, the earlier answer kept.
+#[tokio::test]
+async fn messages_join_the_conversation_at_the_next_turn() {
+    for api in APIS {
+        let server = MockServer::start(one(Conversation::new("listen")
+            .with_turn(Turn::tool_call(
+                "run_command",
+                json!({"command": "echo started > started.txt; sleep 2; echo slept"}),
+            ))
+            .with_turn(Turn::text("first answer").with_delay_ms(2_000))
+            .with_turn(Turn::text("second answer"))))
+        .await
+        .unwrap();
+        let place = Place::new();
+        let backend = backend(api, options(api, &server));
+        let mut handle = backend
+            .start(place.request("Write it."), CancellationToken::new())
+            .unwrap();
+        let inbox = handle
+            .inbox
+            .clone()
+            .expect("gaffer's own loop takes messages");
+        let mut events = Vec::new();
+        // While the command runs: the first message.
+        while !place.wt().join("started.txt").exists() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        inbox.send("one: use French").unwrap();
+        // Once it was heard, the model is answering: the second.
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(30), handle.events.recv())
+                .await
+                .expect("no event")
+                .expect("the run ended before hearing the message");
+            let heard = matches!(&event, AgentEvent::Heard { .. });
+            events.push(event);
+            if heard {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        inbox.send("two: and sign it").unwrap();
+        events.extend(drain(handle).await);
+        let outcome = finished(&events);
+        assert!(outcome.success, "{api:?} {outcome:?}");
+        assert_eq!(outcome.final_text, "second answer");
+        assert_eq!(outcome.earlier_answers, ["first answer"]);
+        let heard: Vec<&AgentEvent> = events
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Heard { .. }))
+            .collect();
+        assert_eq!(
+            heard,
+            [
+                &AgentEvent::Heard {
+                    text: "one: use French".into()
+                },
+                &AgentEvent::Heard {
+                    text: "two: and sign it".into()
+                }
+            ],
+            "{api:?}"
+        );
+        let bodies: Vec<String> = server
+            .requests()
+            .into_iter()
+            .map(|r| r.body.to_string())
+            .collect();
+        assert_eq!(bodies.len(), 3, "{api:?}: {bodies:#?}");
+        assert!(!bodies[0].contains("use French"));
+        assert!(bodies[1].contains("use French") && bodies[1].contains("slept"));
+        assert!(!bodies[1].contains("sign it"));
+        assert!(bodies[2].contains("sign it") && bodies[2].contains("first answer"));
+        // The run is over: its inbox takes nothing more.
+        assert!(inbox.send("too late").is_err());
+        server.shutdown().await.unwrap();
+    }
+}

@@ -74,8 +74,8 @@ pub enum Command {
     /// Answer a task's question; its agent resumes with the answer.
     Answer(AnswerArgs),
     /// Say something to a task's agent: its run going on hears it at its next turn (Claude
-    /// Code), or stops and resumes its session with it (other agents); otherwise its next run
-    /// starts with it.
+    /// Code, gaffer's own loop), or stops and resumes its session with it (other agents);
+    /// otherwise its next run starts with it.
     Say(SayArgs),
     /// Take a task over by hand: its work stops, and this prints its worktree and the command
     /// that resumes its agent's last session; nothing of the engine touches it until released.

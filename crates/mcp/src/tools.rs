@@ -473,7 +473,7 @@ impl GafferMcp {
     }
 
     #[tool(
-        description = "Say something to a task's agent (steer it): its run going on in the daemon hears it at its next turn (Claude Code), or stops and resumes its session with the message first (other agents); otherwise the task's next run starts with it. Refused for a task that is merged, cancelled or failed."
+        description = "Say something to a task's agent (steer it): its run going on in the daemon hears it at its next turn (Claude Code, gaffer's own loop), or stops and resumes its session with the message first (other agents); otherwise the task's next run starts with it. Refused for a task that is merged, cancelled or failed."
     )]
     async fn say(&self, Parameters(args): Parameters<SayArgs>) -> ToolResult {
         self.act(args.id, Action::Say { text: args.text }).await

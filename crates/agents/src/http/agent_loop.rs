@@ -6,6 +6,10 @@
 //! `Status` for provider waits and retries; `Question` when the run stops for a person; and
 //! always `Finished` last. The conversation is saved after every answer and every round of tool
 //! results, so a later run can resume the session.
+//!
+//! A person's message sent to the run's inbox while it goes on joins the conversation before the
+//! next request to the model (after the round of tool results), with `Heard`; one that comes
+//! while the model gives its last answer makes one more turn.
 
 use crate::event::{AgentEvent, Outcome, RunRequest};
 use crate::http::client;
@@ -32,6 +36,8 @@ pub(crate) struct Run {
     pub request: RunRequest,
     pub tools: ToolContext,
     pub events: mpsc::Sender<AgentEvent>,
+    /// What people say while the run goes on (the run's [`crate::Inbox`]).
+    pub said: Option<mpsc::UnboundedReceiver<String>>,
 }
 
 /// Why a run ended without finishing its work.
@@ -62,17 +68,26 @@ struct Progress {
     turns: u32,
     usage: Usage,
     final_text: String,
+    /// The final answers before the last, when a message heard after one made the model answer
+    /// again.
+    earlier_answers: Vec<String>,
     session: SavedSession,
+    said: Option<mpsc::UnboundedReceiver<String>>,
 }
 
 impl Run {
     /// Runs to the end and sends `Finished` (always, exactly once).
-    pub async fn execute(self, cancel: CancellationToken) {
-        let outcome = self.outcome(&cancel).await;
+    pub async fn execute(mut self, cancel: CancellationToken) {
+        let said = self.said.take();
+        let outcome = self.outcome(&cancel, said).await;
         self.emit(AgentEvent::Finished { outcome }).await;
     }
 
-    async fn outcome(&self, cancel: &CancellationToken) -> Outcome {
+    async fn outcome(
+        &self,
+        cancel: &CancellationToken,
+        said: Option<mpsc::UnboundedReceiver<String>>,
+    ) -> Outcome {
         let (session, note) = self.open_session().await;
         self.emit(AgentEvent::Started {
             model: self.model.clone(),
@@ -86,7 +101,9 @@ impl Run {
             turns: 0,
             usage: Usage::default(),
             final_text: String::new(),
+            earlier_answers: Vec::new(),
             session,
+            said,
         };
         let max_wall = self.request.max_wall;
         let result = {
@@ -97,6 +114,10 @@ impl Run {
                 result = work => result,
             }
         };
+        // The run takes no more messages; any left in the inbox were not heard.
+        if let Some(said) = progress.said.as_mut() {
+            said.close();
+        }
         if let Ok(Ending::Question(text)) = &result {
             self.emit(AgentEvent::Question { text: text.clone() }).await;
         }
@@ -107,7 +128,7 @@ impl Run {
             session_id: Some(progress.session.session_id),
             error: result.err().map(|e| e.to_string()),
             final_text: progress.final_text,
-            earlier_answers: Vec::new(),
+            earlier_answers: progress.earlier_answers,
         }
     }
 
@@ -208,6 +229,11 @@ impl Run {
                 .map(|(id, name, input)| (id.to_string(), name.to_string(), input.clone()))
                 .collect();
             if calls.is_empty() {
+                // A message that came during the last answer makes one more turn.
+                if self.hear(progress).await {
+                    progress.earlier_answers.push(progress.final_text.clone());
+                    continue;
+                }
                 return Ok(Ending::Done);
             }
             let mut results = Vec::new();
@@ -247,7 +273,29 @@ impl Run {
             if let Some(question) = question {
                 return Ok(Ending::Question(question));
             }
+            self.hear(progress).await;
         }
+    }
+
+    /// Adds what people said since the last turn to the conversation, before the next request
+    /// to the model; true when there was something.
+    async fn hear(&self, progress: &mut Progress) -> bool {
+        let Some(said) = progress.said.as_mut() else {
+            return false;
+        };
+        let mut heard = Vec::new();
+        while let Ok(text) = said.try_recv() {
+            heard.push(text);
+        }
+        if heard.is_empty() {
+            return false;
+        }
+        for text in heard {
+            push_user_text(&mut progress.session.messages, &text);
+            self.emit(AgentEvent::Heard { text }).await;
+        }
+        self.save(&progress.session).await;
+        true
     }
 
     async fn save(&self, session: &SavedSession) {

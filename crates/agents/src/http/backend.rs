@@ -113,7 +113,9 @@ impl HttpBackend {
             command_timeout: COMMAND_TIMEOUT,
             confine: request.confine.clone(),
         };
+        let (inbox, said) = crate::Inbox::channel();
         let run = Run {
+            said: Some(said),
             provider: Arc::clone(&self.provider),
             options: Arc::clone(&self.options),
             http: self.http.clone(),
@@ -126,7 +128,7 @@ impl HttpBackend {
         Ok(RunHandle {
             events: rx,
             process: None,
-            inbox: None,
+            inbox: Some(inbox),
         })
     }
 }
