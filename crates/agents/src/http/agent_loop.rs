@@ -290,11 +290,15 @@ impl Run {
         if heard.is_empty() {
             return false;
         }
+        for text in &heard {
+            push_user_text(&mut progress.session.messages, text);
+        }
+        // Saved before it is said to be heard: a run stopped now resumes a conversation that
+        // has it.
+        self.save(&progress.session).await;
         for text in heard {
-            push_user_text(&mut progress.session.messages, &text);
             self.emit(AgentEvent::Heard { text }).await;
         }
-        self.save(&progress.session).await;
         true
     }
 
