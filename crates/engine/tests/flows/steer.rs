@@ -26,6 +26,13 @@ actions = [{ write = "notes.txt", content = "bonjour\n" }]
 
 const MESSAGE: &str = "Write the notes in French.";
 
+/// Each run's status and outcome, in order.
+fn seen(runs: &[gaffer_core::Run]) -> Vec<(RunStatus, Option<&str>)> {
+    runs.iter()
+        .map(|r| (r.status, r.outcome.as_deref()))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_mid_run_stops_it_and_the_same_session_goes_on_with_it() {
     let mut h = EngineHarness::builder()
@@ -49,12 +56,8 @@ async fn a_message_mid_run_stops_it_and_the_same_session_goes_on_with_it() {
     h.stop().await;
 
     let runs = h.runs(id);
-    let seen: Vec<(RunStatus, Option<&str>)> = runs
-        .iter()
-        .map(|r| (r.status, r.outcome.as_deref()))
-        .collect();
     assert_eq!(
-        seen,
+        seen(&runs),
         [
             (RunStatus::Cancelled, Some("interrupted")),
             (RunStatus::Succeeded, Some("Wrote the notes, in English.")),
@@ -244,12 +247,8 @@ async fn a_message_reaches_a_run_that_listens_at_its_next_turn_without_a_stop() 
     // The first run was never stopped: the message reached it where it was. The run after
     // verify's refusal is not given it again.
     let runs = h.runs(id);
-    let seen: Vec<(RunStatus, Option<&str>)> = runs
-        .iter()
-        .map(|r| (r.status, r.outcome.as_deref()))
-        .collect();
     assert_eq!(
-        seen,
+        seen(&runs),
         [
             (RunStatus::Succeeded, Some("Wrote the notes.")),
             (RunStatus::Succeeded, Some("Wrote the notes in French.")),
@@ -306,12 +305,8 @@ async fn a_message_a_run_never_heard_goes_to_the_next_run_in_its_session() {
     h.stop().await;
 
     let runs = h.runs(id);
-    let seen: Vec<(RunStatus, Option<&str>)> = runs
-        .iter()
-        .map(|r| (r.status, r.outcome.as_deref()))
-        .collect();
     assert_eq!(
-        seen,
+        seen(&runs),
         [
             (RunStatus::Cancelled, Some("interrupted")),
             (RunStatus::Succeeded, Some("Wrote the notes in French.")),
