@@ -547,4 +547,8 @@ fn a_result_line_that_cannot_be_read_still_ends_the_input() {
     // A field of another type than this parser knows: the line is not read, but it is a result.
     parser.feed(r#"{"type":"result","num_turns":"many","result":"done"}"#);
     assert!(!parser.takes_input());
+    // Cut at the longest line kept: not JSON any more, still a result.
+    let mut parser = ClaudeParser::new("/work/tree", "m");
+    parser.feed(r#"{"type":"result","subtype":"success","result":"a very long ans"#);
+    assert!(!parser.takes_input());
 }

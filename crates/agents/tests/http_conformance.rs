@@ -906,3 +906,39 @@ async fn messages_join_the_conversation_at_the_next_turn() {
         server.shutdown().await.unwrap();
     }
 }
+
+/// A message that comes while the model gives its answer on the last turn it is allowed is not
+/// taken in (there is no turn left to answer it): the run ends as it would have, the message
+/// left unheard for the engine to give to the next run.
+#[tokio::test]
+async fn a_message_after_the_last_allowed_turn_is_left_unheard() {
+    for api in APIS {
+        let server = MockServer::start(one(Conversation::new("last")
+            .with_turn(Turn::text("all done").with_delay_ms(1_500))
+            .with_turn(Turn::text("never asked"))))
+        .await
+        .unwrap();
+        let place = Place::new();
+        let options = HttpAgentOptions {
+            max_turns: 1,
+            ..options(api, &server)
+        };
+        let backend = backend(api, options);
+        let handle = backend
+            .start(place.request("Finish."), CancellationToken::new())
+            .unwrap();
+        let inbox = handle.inbox.clone().expect("an inbox");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        inbox.send("one more thing").unwrap();
+        let events = drain(handle).await;
+        let outcome = finished(&events);
+        assert!(outcome.success, "{api:?} {outcome:?}");
+        assert_eq!(outcome.final_text, "all done");
+        assert!(
+            !events.iter().any(|e| matches!(e, AgentEvent::Heard { .. })),
+            "{events:#?}"
+        );
+        assert_eq!(server.requests().len(), 1);
+        server.shutdown().await.unwrap();
+    }
+}

@@ -140,11 +140,13 @@ impl ClaudeParser {
     /// The events one line of output stands for.
     pub fn feed(&mut self, line: &str) -> Vec<AgentEvent> {
         let Some(parsed) = json_line::<Line>(line) else {
-            // A `result` line this parser cannot read (cut short, or of a shape a later CLI
-            // prints) still ends the last turn: standard input must close for the CLI to exit.
-            if json_line::<serde_json::Value>(line)
+            // A `result` line this parser cannot read (of a shape a later CLI prints, or cut
+            // at the longest line kept, where it still starts with its type) ends the last
+            // turn all the same: standard input must close for the CLI to exit.
+            let result = json_line::<serde_json::Value>(line)
                 .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some("result"))
-            {
+                || line.trim_start().starts_with(r#"{"type":"result""#);
+            if result {
                 self.ended = true;
             }
             return Vec::new();

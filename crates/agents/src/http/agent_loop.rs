@@ -229,8 +229,9 @@ impl Run {
                 .map(|(id, name, input)| (id.to_string(), name.to_string(), input.clone()))
                 .collect();
             if calls.is_empty() {
-                // A message that came during the last answer makes one more turn.
-                if self.hear(progress).await {
+                // A message that came during the last answer makes one more turn, if there is
+                // one left (else it stays unheard, and the engine gives it to the next run).
+                if progress.turns < self.options.max_turns && self.hear(progress).await {
                     progress.earlier_answers.push(progress.final_text.clone());
                     continue;
                 }
@@ -273,7 +274,9 @@ impl Run {
             if let Some(question) = question {
                 return Ok(Ending::Question(question));
             }
-            self.hear(progress).await;
+            if progress.turns < self.options.max_turns {
+                self.hear(progress).await;
+            }
         }
     }
 

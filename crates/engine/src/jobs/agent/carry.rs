@@ -60,6 +60,8 @@ pub(super) async fn carry_out(
         access: _access,
     } = prepare(ctx, spot, ask, run, resume, attempt, prompt, system_prompt).await?;
     let mut reasked = false;
+    // The answers of the stream before a re-ask, for the re-ask's fallback.
+    let mut answered: Vec<String> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     let (outcome, result, plan) = loop {
@@ -74,7 +76,15 @@ pub(super) async fn carry_out(
             since,
         )
         .await?;
-        judge::settle_answer(role, &mut streamed.outcome);
+        streamed
+            .outcome
+            .earlier_answers
+            .splice(0..0, answered.drain(..));
+        // A planner or reviewer whose last answer (after hearing a message) lacks the set form
+        // is asked again first; only when it cannot be does an earlier answer in form count.
+        if reasked || streamed.outcome.session_id.is_none() {
+            judge::settle_answer(role, &mut streamed.outcome);
+        }
         // What the run committed in its own git directory becomes the branch's, now that
         // every process of the run has ended; a reviewer's or a planner's commits do not.
         if let Some(repo) = &run_repo
@@ -120,6 +130,8 @@ pub(super) async fn carry_out(
             (&judged, reasked, outcome.session_id.clone())
         {
             reasked = true;
+            answered = outcome.earlier_answers.clone();
+            answered.push(outcome.final_text.clone());
             // What people said until now was given to the run that is asked again.
             since = crate::said::said_to(board, task.id)?
                 .last()
