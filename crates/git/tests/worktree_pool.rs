@@ -369,7 +369,8 @@ fn a_new_slot_cut_off_while_it_filled_is_filled_by_reconcile_and_reused() {
         wts.checkout_counts(),
         gaffer_git::CheckoutCounts {
             fresh: 1,
-            reused: 1
+            reused: 1,
+            given_up: 0,
         }
     );
 }
@@ -510,4 +511,115 @@ fn a_mark_from_another_boot_is_not_trusted() {
     .unwrap();
     wts.checkout("t2", "gaffer/t2", &start).unwrap();
     assert_eq!(wts.checkout_counts().reused, 0);
+}
+
+/// A repository of `files` files each of which takes a second to write while the returned file
+/// exists (a smudge filter), so that a fresh checkout takes seconds; a slot released meanwhile
+/// is ready at once (its files are clean, and the take writes only what differs: nothing).
+fn slow_repo(files: usize) -> (TestRepo, PathBuf, Oid) {
+    let repo = TestRepo::new();
+    let slow = repo.scratch("slow");
+    repo.git(&[
+        "config",
+        "filter.slow.smudge",
+        &format!("test -e '{}' && sleep 1; cat", slow.display()),
+    ]);
+    repo.write(".gitattributes", "*.txt filter=slow\n");
+    for i in 0..files {
+        repo.write(&format!("f{i}.txt"), format!("file {i}\n"));
+    }
+    let start = oid(&repo.commit_all("slow files"));
+    (repo, slow, start)
+}
+
+#[test]
+fn a_checkout_waits_a_while_for_a_release_before_writing_a_fresh_worktree() {
+    let (repo, slow, start) = slow_repo(4);
+    let wts = manager(&repo, "pooled", 2);
+    fs::write(&slow, "").unwrap();
+    // The first fresh checkout takes four seconds: the next waits up to two for a release.
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let t1_admin = gitdir_of(&t1);
+    let (t2, took) = std::thread::scope(|scope| {
+        let checkout = scope.spawn(|| {
+            let began = std::time::Instant::now();
+            let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+            (t2, began.elapsed())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        wts.release("t1", "gaffer/t1", true).unwrap();
+        checkout.join().unwrap()
+    });
+    assert_eq!(
+        wts.checkout_counts(),
+        gaffer_git::CheckoutCounts {
+            fresh: 1,
+            reused: 1,
+            given_up: 0,
+        },
+        "no fresh checkout was started for t2"
+    );
+    assert_eq!(gitdir_of(&t2), t1_admin, "t2 got t1's slot");
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn a_fresh_checkout_gives_way_to_a_slot_released_while_it_fills() {
+    let (repo, slow, start) = slow_repo(8);
+    let wts = manager(&repo, "pooled", 2);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let t1_admin = gitdir_of(&t1);
+    fs::write(&slow, "").unwrap();
+    let filling = wts.root().join(".pool/0");
+    let (t2, took) = std::thread::scope(|scope| {
+        let checkout = scope.spawn(|| {
+            let began = std::time::Instant::now();
+            let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+            (t2, began.elapsed())
+        });
+        // No slot is ready or being reset: t2 fills a new one. Release t1 while it does.
+        while !filling.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        wts.release("t1", "gaffer/t1", true).unwrap();
+        checkout.join().unwrap()
+    });
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the checkout waited {took:?} for its fill (8 s) instead of taking the released slot"
+    );
+    assert_eq!(
+        wts.checkout_counts(),
+        gaffer_git::CheckoutCounts {
+            fresh: 1,
+            reused: 1,
+            given_up: 1,
+        }
+    );
+    assert_eq!(gitdir_of(&t2), t1_admin, "t2 got t1's slot");
+    fs::remove_file(&slow).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+    // The half-written worktree is gone, from the disk and from git's list.
+    let mut left: Vec<String> = fs::read_dir(wts.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert!(
+        left.iter()
+            .all(|name| name == "t2" || name == ".pool-ready"),
+        "{left:?}"
+    );
+    assert_eq!(open(&repo).worktrees().unwrap().len(), 3, "main, t2, t3");
 }
