@@ -224,6 +224,7 @@ impl GitCommand {
         Ok(Running {
             args,
             child,
+            status: None,
             stderr,
         })
     }
@@ -287,23 +288,38 @@ impl GitCommand {
 pub(crate) struct Running {
     args: String,
     child: std::process::Child,
+    /// How git ended, once it was reaped (from then on its id may name another process).
+    status: Option<std::process::ExitStatus>,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Running {
-    /// `None` while git runs; once it has ended, what it came to (a [`GitError::Failed`] unless
-    /// it exited 0).
+    /// `None` while git runs (or a process it started still holds its stderr open); once it
+    /// has ended, what it came to (a [`GitError::Failed`] unless it exited 0). Never blocks.
     pub fn try_finish(&mut self) -> Option<Result<()>> {
-        let status = match self.child.try_wait() {
-            Ok(None) => return None,
-            Ok(Some(status)) => status,
-            Err(source) => {
-                return Some(Err(GitError::Spawn {
-                    args: self.args.clone(),
-                    source,
-                }));
-            }
+        let status = match self.status {
+            Some(status) => status,
+            None => match self.child.try_wait() {
+                Ok(None) => return None,
+                Ok(Some(status)) => {
+                    self.status = Some(status);
+                    status
+                }
+                Err(source) => {
+                    return Some(Err(GitError::Spawn {
+                        args: self.args.clone(),
+                        source,
+                    }));
+                }
+            },
         };
+        if self
+            .stderr
+            .as_ref()
+            .is_some_and(|reader| !reader.is_finished())
+        {
+            return None;
+        }
         let stderr = self
             .stderr
             .take()
@@ -321,8 +337,14 @@ impl Running {
     }
 
     /// Kills git and every process of its group, and waits for git to end. Whatever it was
-    /// writing is left half-written.
+    /// writing is left half-written. The thread reading its stderr is not waited for: a
+    /// process that left the group (a filter that made itself a daemon) may hold the pipe
+    /// open, and the caller holds a lock.
     pub fn stop(mut self) {
+        if self.status.is_some() {
+            // Reaped: its id may be someone else's now.
+            return;
+        }
         // The group is git's own (`process_group(0)`) and git is not reaped yet, so its id
         // cannot name anyone else's group.
         if let Ok(pid) = i32::try_from(self.child.id()) {
@@ -333,9 +355,6 @@ impl Running {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(reader) = self.stderr.take() {
-            let _ = reader.join();
-        }
     }
 }
 

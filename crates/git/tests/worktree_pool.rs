@@ -560,7 +560,8 @@ fn a_checkout_waits_a_while_for_a_release_before_writing_a_fresh_worktree() {
         "no fresh checkout was started for t2"
     );
     assert_eq!(gitdir_of(&t2), t1_admin, "t2 got t1's slot");
-    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    // A fresh checkout would have taken four seconds.
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
     assert_eq!(
         repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
         ""
