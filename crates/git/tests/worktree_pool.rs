@@ -371,6 +371,7 @@ fn a_new_slot_cut_off_while_it_filled_is_filled_by_reconcile_and_reused() {
             fresh: 1,
             reused: 1,
             given_up: 0,
+            advanced: 0,
         }
     );
 }
@@ -556,6 +557,7 @@ fn a_checkout_waits_a_while_for_a_release_before_writing_a_fresh_worktree() {
             fresh: 1,
             reused: 1,
             given_up: 0,
+            advanced: 0,
         },
         "no fresh checkout was started for t2"
     );
@@ -599,6 +601,7 @@ fn a_fresh_checkout_gives_way_to_a_slot_released_while_it_fills() {
             fresh: 1,
             reused: 1,
             given_up: 1,
+            advanced: 0,
         }
     );
     assert_eq!(gitdir_of(&t2), t1_admin, "t2 got t1's slot");
@@ -623,4 +626,81 @@ fn a_fresh_checkout_gives_way_to_a_slot_released_while_it_fills() {
         "{left:?}"
     );
     assert_eq!(open(&repo).worktrees().unwrap().len(), 3, "main, t2, t3");
+}
+
+/// Checks out `t2` at `start` while `t1` is released, once `t2` waits for a slot (the first
+/// fresh checkout of a slow repository took four seconds: `t2` waits up to two).
+fn checkout_while_t1_is_released(wts: &Worktrees, start: &Oid) -> PathBuf {
+    std::thread::scope(|scope| {
+        let checkout = scope.spawn(|| wts.checkout("t2", "gaffer/t2", start).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        wts.release("t1", "gaffer/t1", true).unwrap();
+        checkout.join().unwrap()
+    })
+}
+
+#[test]
+fn a_slot_released_while_a_checkout_waits_is_reset_straight_to_its_start() {
+    let (repo, slow, first) = slow_repo(4);
+    let wts = manager(&repo, "pooled", 2);
+    fs::write(&slow, "").unwrap();
+    let t1 = wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    leave_a_mess_lightly(&repo, &t1);
+    repo.write("new/added.md", "added on main\n");
+    fs::remove_file(repo.path().join("f0.txt")).unwrap();
+    let second = oid(&repo.commit_all("main moves on"));
+    let t2 = checkout_while_t1_is_released(&wts, &second);
+    let counts = wts.checkout_counts();
+    assert_eq!((counts.fresh, counts.reused), (1, 1));
+    assert_eq!(
+        counts.advanced, 0,
+        "the release reset the slot to t2's start"
+    );
+    fs::remove_file(&slow).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(head_of(&t2, &repo.env()).unwrap(), second);
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn a_slot_reset_straight_to_a_start_with_other_gitattributes_rewrites_every_file() {
+    let (repo, slow, _) = slow_repo(4);
+    repo.write("text.md", "one\ntwo\n");
+    let first = oid(&repo.commit_all("text"));
+    let wts = manager(&repo, "pooled", 2);
+    fs::write(&slow, "").unwrap();
+    wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    repo.write(
+        ".gitattributes",
+        "*.txt filter=slow\ntext.md text eol=crlf\n",
+    );
+    let second = oid(&repo.commit_all("crlf"));
+    let t2 = checkout_while_t1_is_released(&wts, &second);
+    assert_eq!(wts.checkout_counts().advanced, 0);
+    assert_eq!(fs::read(t2.join("text.md")).unwrap(), b"one\r\ntwo\r\n");
+    fs::remove_file(&slow).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+/// What a task leaves in a slow repository: a commit, an edit, a staged and an untracked file.
+fn leave_a_mess_lightly(repo: &TestRepo, wt: &Path) {
+    fs::write(wt.join("task.md"), "committed by the task\n").unwrap();
+    commit_all(wt, "task work", AGENT, &repo.env()).unwrap();
+    fs::write(wt.join("task.md"), "edited, not committed\n").unwrap();
+    fs::write(wt.join("staged.md"), "staged\n").unwrap();
+    repo.git_in(wt, &["add", "staged.md"]);
+    fs::write(wt.join("untracked.md"), "untracked\n").unwrap();
 }

@@ -50,6 +50,10 @@ struct Busy {
     /// New pool slots being filled (a fresh checkout) for the checkout that made them: not
     /// to be taken, reset or removed by anyone else.
     filling: Vec<u64>,
+    /// The starts of the checkouts looking for a ready slot, longest waiting first: a released
+    /// slot is reset straight to the first (one pass, in the release) rather than to its own
+    /// commit and then moved to the start on the task's path.
+    wanted: Vec<Oid>,
 }
 
 /// Manages task worktrees under `root`.
@@ -74,6 +78,7 @@ struct Counts {
     made: AtomicU64,
     reused: AtomicU64,
     given_up: AtomicU64,
+    advanced: AtomicU64,
     /// How long the last fresh checkout that ran to its end took, in milliseconds.
     last_fill_ms: AtomicU64,
 }
@@ -116,6 +121,9 @@ pub struct CheckoutCounts {
     /// Full checkouts stopped part-way because a pool slot became ready meanwhile (the task
     /// got that slot: counted in `reused`).
     pub given_up: u64,
+    /// Pool slots taken at another commit than the task's start, and moved to it on the
+    /// task's path (`read-tree -m -u`); the others were reset to it when they were released.
+    pub advanced: u64,
 }
 
 impl Worktrees {
@@ -139,6 +147,7 @@ impl Worktrees {
             fresh: self.counts.made.load(Ordering::Relaxed),
             reused: self.counts.reused.load(Ordering::Relaxed),
             given_up: self.counts.given_up.load(Ordering::Relaxed),
+            advanced: self.counts.advanced.load(Ordering::Relaxed),
         }
     }
 
@@ -245,6 +254,9 @@ impl Worktrees {
             match taken {
                 Take::Exists => return Ok(path.to_owned()),
                 Take::Slot { head, reuse } => {
+                    if head != *start {
+                        self.counts.advanced.fetch_add(1, Ordering::Relaxed);
+                    }
                     if let Err(e) = self.advance(path, &head, start) {
                         // The slot was not as clean as its mark said: make the whole tree
                         // right.
@@ -466,6 +478,8 @@ impl Worktrees {
         if delete_branch {
             self.git.delete_branch(branch)?;
         }
+        // A checkout waiting for a slot gets this one already at its start.
+        let reset_to = guard.wanted.first().cloned();
         if parked.is_some() {
             guard.resetting += 1;
         }
@@ -486,7 +500,7 @@ impl Worktrees {
             deleted?;
         }
         if let Some(slot) = parked {
-            let reset = self.reset_slot(&slot);
+            let reset = self.reset_slot(&slot, reset_to.as_ref());
             let mut guard = self.guard();
             guard.resetting -= 1;
             let mut removed = Ok(());
@@ -628,16 +642,20 @@ impl Worktrees {
         // stopped part-way, its work lost) at all. Nothing to wait for before the first.
         let grace_ends = began + self.fill_grace();
         let mut waited = false;
-        let slot = loop {
+        guard.wanted.push(start.clone());
+        let found = loop {
             if waited {
                 // The lock was let go while waiting: what the caller found may have changed.
-                match self.recheck(path, branch, start)? {
-                    Recheck::Exists => return Ok((guard, Take::Exists)),
-                    Recheck::Free(_) => {}
+                match self.recheck(path, branch, start) {
+                    Ok(Recheck::Exists) => break Ok(None),
+                    Ok(Recheck::Free(_)) => {}
+                    Err(e) => break Err(e),
                 }
             }
-            if let Some(slot) = self.ready_slot()? {
-                break slot;
+            match self.ready_slot() {
+                Ok(Some(slot)) => break Ok(Some(Some(slot))),
+                Ok(None) => {}
+                Err(e) => break Err(e),
             }
             let now = Instant::now();
             let until = if guard.resetting > 0 {
@@ -646,7 +664,7 @@ impl Worktrees {
                 grace_ends
             };
             if now >= until {
-                return Ok((guard, Take::Nothing));
+                break Ok(Some(None));
             }
             waited = true;
             guard = self
@@ -654,6 +672,14 @@ impl Worktrees {
                 .wait_timeout(guard, until - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+        };
+        if let Some(at) = guard.wanted.iter().position(|w| w == start) {
+            guard.wanted.remove(at);
+        }
+        let slot = match found? {
+            None => return Ok((guard, Take::Exists)),
+            Some(None) => return Ok((guard, Take::Nothing)),
+            Some(Some(slot)) => slot,
         };
         let Slot {
             path: from,
@@ -718,7 +744,7 @@ impl Worktrees {
         for slot in settled.take(self.pool_size) {
             if busy.resetting == 0 && !self.is_ready(slot) {
                 self.unmark(slot.number)?;
-                if let Err(e) = self.reset_slot(slot) {
+                if let Err(e) = self.reset_slot(slot, None) {
                     tracing::warn!(slot = %slot.path.display(), error = %e, "cannot reset pool slot left by a crash");
                     continue;
                 }
