@@ -5,7 +5,8 @@
 //! the index or the files, then `git worktree move`d into the pool: no file is written); it is
 //! then *reset* outside the worktrees' lock (`git reset --hard`, `git clean -ffdx`, leftover
 //! operation state removed), which is the only whole-tree work of the cycle and runs in the
-//! released task's cleanup, never on a task's path; then it is *marked ready*. A new task
+//! released task's cleanup, never on a task's path (to the start of a checkout waiting for a
+//! slot, if one is, rather than to its own commit); then it is *marked ready*. A new task
 //! *takes* a ready slot (mark removed first, `git worktree move` to the task's path) and moves
 //! it to its start with `git read-tree -m -u <slot's commit> <start>`: a two-tree merge that
 //! writes only the paths that differ between the two commits (and the index), so the cost
