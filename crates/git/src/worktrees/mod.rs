@@ -405,7 +405,12 @@ impl Worktrees {
             if let Some(result) = running.try_finish() {
                 return (guard, Some(result));
             }
-            match self.ready_slot() {
+            // Without a pool there is nothing to give way to.
+            let ready = match self.pool_size {
+                0 => Ok(None),
+                _ => self.ready_slot(),
+            };
+            match ready {
                 Ok(Some(_)) => {
                     running.stop();
                     return (guard, None);
