@@ -539,8 +539,10 @@ fn bench_engine(sizes: Sizes, pool: usize) -> Result<Figures> {
     );
     let made = board.worktree_checkouts();
     println!(
-        "  worktrees handed out: {} fresh checkouts, {} pool slots reused",
-        made.fresh, made.reused
+        "  worktrees handed out: {} fresh checkouts, {} pool slots reused ({} moved to the \
+         task's start on its path, the others reset to it on release; {} fresh checkouts \
+         stopped for a slot released meanwhile)",
+        made.fresh, made.reused, made.advanced, made.given_up
     );
     print_phases(&board, merged);
     print_breakdown(&board, &events, start_ms, to_merged)?;

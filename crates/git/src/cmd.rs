@@ -2,7 +2,8 @@
 //! invocation.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,7 +59,7 @@ const MAX_ATTEMPTS: u32 = 6;
 /// - another git process holds a lock file (`index.lock`, a ref's lock, the config lock);
 /// - git read a worktree's administrative files while another `git worktree add` was still
 ///   writing them (git writes `commondir` non-atomically and readers die on an empty file).
-fn is_transient(stderr: &str) -> bool {
+pub(crate) fn is_transient(stderr: &str) -> bool {
     stderr.contains(".lock': File exists")
         || stderr.contains("could not lock config file")
         || (stderr.contains("failed to read") && stderr.contains("worktrees/"))
@@ -202,6 +203,32 @@ impl GitCommand {
         })
     }
 
+    /// Starts git in the background, in a process group of its own (so that [`Running::stop`]
+    /// stops the helpers it starts too, such as parallel checkout's workers); stdout is
+    /// dropped, stderr kept for the error. Not retried: the caller decides what a failure means.
+    pub fn start(self) -> Result<Running> {
+        let args = self.display();
+        let mut cmd = self.command(false);
+        cmd.stdout(Stdio::null()).process_group(0);
+        let mut child = cmd.spawn().map_err(|source| GitError::Spawn {
+            args: args.clone(),
+            source,
+        })?;
+        let stderr = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+        });
+        Ok(Running {
+            args,
+            child,
+            status: None,
+            stderr,
+        })
+    }
+
     fn output_once(&self) -> Result<GitOutput> {
         let args = self.display();
         let mut cmd = self.command(false);
@@ -254,6 +281,80 @@ impl GitCommand {
     /// Runs git, requires exit code 0, and returns stdout as bytes.
     pub fn run_bytes(self) -> Result<Vec<u8>> {
         Ok(self.output()?.success()?.stdout)
+    }
+}
+
+/// A git process started with [`GitCommand::start`].
+pub(crate) struct Running {
+    args: String,
+    child: std::process::Child,
+    /// How git ended, once it was reaped (from then on its id may name another process).
+    status: Option<std::process::ExitStatus>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Running {
+    /// `None` while git runs (or a process it started still holds its stderr open); once it
+    /// has ended, what it came to (a [`GitError::Failed`] unless it exited 0). Never blocks.
+    pub fn try_finish(&mut self) -> Option<Result<()>> {
+        let status = match self.status {
+            Some(status) => status,
+            None => match self.child.try_wait() {
+                Ok(None) => return None,
+                Ok(Some(status)) => {
+                    self.status = Some(status);
+                    status
+                }
+                Err(source) => {
+                    return Some(Err(GitError::Spawn {
+                        args: self.args.clone(),
+                        source,
+                    }));
+                }
+            },
+        };
+        if self
+            .stderr
+            .as_ref()
+            .is_some_and(|reader| !reader.is_finished())
+        {
+            return None;
+        }
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default();
+        Some(if status.success() {
+            Ok(())
+        } else {
+            Err(GitError::Failed {
+                args: self.args.clone(),
+                code: status.code(),
+                stderr,
+            })
+        })
+    }
+
+    /// Kills git and every process of its group, and waits for git to end. Whatever it was
+    /// writing is left half-written. The thread reading its stderr is not waited for: a
+    /// process that left the group (a filter that made itself a daemon) may hold the pipe
+    /// open, and the caller holds a lock.
+    pub fn stop(mut self) {
+        if self.status.is_some() {
+            // Reaped: its id may be someone else's now.
+            return;
+        }
+        // The group is git's own (`process_group(0)`) and git is not reaped yet, so its id
+        // cannot name anyone else's group.
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

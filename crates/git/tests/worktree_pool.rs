@@ -369,7 +369,9 @@ fn a_new_slot_cut_off_while_it_filled_is_filled_by_reconcile_and_reused() {
         wts.checkout_counts(),
         gaffer_git::CheckoutCounts {
             fresh: 1,
-            reused: 1
+            reused: 1,
+            given_up: 0,
+            advanced: 0,
         }
     );
 }
@@ -510,4 +512,195 @@ fn a_mark_from_another_boot_is_not_trusted() {
     .unwrap();
     wts.checkout("t2", "gaffer/t2", &start).unwrap();
     assert_eq!(wts.checkout_counts().reused, 0);
+}
+
+/// A repository of `files` files each of which takes a second to write while the returned file
+/// exists (a smudge filter), so that a fresh checkout takes seconds; a slot released meanwhile
+/// is ready at once (its files are clean, and the take writes only what differs: nothing).
+fn slow_repo(files: usize) -> (TestRepo, PathBuf, Oid) {
+    let repo = TestRepo::new();
+    let slow = repo.scratch("slow");
+    repo.git(&[
+        "config",
+        "filter.slow.smudge",
+        &format!("test -e '{}' && sleep 1; cat", slow.display()),
+    ]);
+    repo.write(".gitattributes", "*.txt filter=slow\n");
+    for i in 0..files {
+        repo.write(&format!("f{i}.txt"), format!("file {i}\n"));
+    }
+    let start = oid(&repo.commit_all("slow files"));
+    (repo, slow, start)
+}
+
+#[test]
+fn a_checkout_waits_a_while_for_a_release_before_writing_a_fresh_worktree() {
+    let (repo, slow, start) = slow_repo(4);
+    let wts = manager(&repo, "pooled", 2);
+    fs::write(&slow, "").unwrap();
+    // The first fresh checkout takes four seconds: the next waits up to two for a release.
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let t1_admin = gitdir_of(&t1);
+    let (t2, took) = std::thread::scope(|scope| {
+        let checkout = scope.spawn(|| {
+            let began = std::time::Instant::now();
+            let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+            (t2, began.elapsed())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        wts.release("t1", "gaffer/t1", true).unwrap();
+        checkout.join().unwrap()
+    });
+    assert_eq!(
+        wts.checkout_counts(),
+        gaffer_git::CheckoutCounts {
+            fresh: 1,
+            reused: 1,
+            given_up: 0,
+            advanced: 0,
+        },
+        "no fresh checkout was started for t2"
+    );
+    assert_eq!(gitdir_of(&t2), t1_admin, "t2 got t1's slot");
+    // A fresh checkout would have taken four seconds.
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn a_fresh_checkout_gives_way_to_a_slot_released_while_it_fills() {
+    let (repo, slow, start) = slow_repo(8);
+    let wts = manager(&repo, "pooled", 2);
+    let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    let t1_admin = gitdir_of(&t1);
+    fs::write(&slow, "").unwrap();
+    let filling = wts.root().join(".pool/0");
+    let (t2, took) = std::thread::scope(|scope| {
+        let checkout = scope.spawn(|| {
+            let began = std::time::Instant::now();
+            let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+            (t2, began.elapsed())
+        });
+        // No slot is ready or being reset: t2 fills a new one. Release t1 while it does.
+        while !filling.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        wts.release("t1", "gaffer/t1", true).unwrap();
+        checkout.join().unwrap()
+    });
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the checkout waited {took:?} for its fill (8 s) instead of taking the released slot"
+    );
+    assert_eq!(
+        wts.checkout_counts(),
+        gaffer_git::CheckoutCounts {
+            fresh: 1,
+            reused: 1,
+            given_up: 1,
+            advanced: 0,
+        }
+    );
+    assert_eq!(gitdir_of(&t2), t1_admin, "t2 got t1's slot");
+    fs::remove_file(&slow).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+    // The half-written worktree is gone, from the disk and from git's list.
+    let mut left: Vec<String> = fs::read_dir(wts.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert!(
+        left.iter()
+            .all(|name| name == "t2" || name == ".pool-ready"),
+        "{left:?}"
+    );
+    assert_eq!(open(&repo).worktrees().unwrap().len(), 3, "main, t2, t3");
+}
+
+/// Checks out `t2` at `start` while `t1` is released, once `t2` waits for a slot (the first
+/// fresh checkout of a slow repository took four seconds: `t2` waits up to two).
+fn checkout_while_t1_is_released(wts: &Worktrees, start: &Oid) -> PathBuf {
+    std::thread::scope(|scope| {
+        let checkout = scope.spawn(|| wts.checkout("t2", "gaffer/t2", start).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        wts.release("t1", "gaffer/t1", true).unwrap();
+        checkout.join().unwrap()
+    })
+}
+
+#[test]
+fn a_slot_released_while_a_checkout_waits_is_reset_straight_to_its_start() {
+    let (repo, slow, first) = slow_repo(4);
+    let wts = manager(&repo, "pooled", 2);
+    fs::write(&slow, "").unwrap();
+    let t1 = wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    leave_a_mess_lightly(&repo, &t1);
+    repo.write("new/added.md", "added on main\n");
+    fs::remove_file(repo.path().join("f0.txt")).unwrap();
+    let second = oid(&repo.commit_all("main moves on"));
+    let t2 = checkout_while_t1_is_released(&wts, &second);
+    let counts = wts.checkout_counts();
+    assert_eq!((counts.fresh, counts.reused), (1, 1));
+    assert_eq!(
+        counts.advanced, 0,
+        "the release reset the slot to t2's start"
+    );
+    fs::remove_file(&slow).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(head_of(&t2, &repo.env()).unwrap(), second);
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn a_slot_reset_straight_to_a_start_with_other_gitattributes_rewrites_every_file() {
+    let (repo, slow, _) = slow_repo(4);
+    repo.write("text.md", "one\ntwo\n");
+    let first = oid(&repo.commit_all("text"));
+    let wts = manager(&repo, "pooled", 2);
+    fs::write(&slow, "").unwrap();
+    wts.checkout("t1", "gaffer/t1", &first).unwrap();
+    repo.write(
+        ".gitattributes",
+        "*.txt filter=slow\ntext.md text eol=crlf\n",
+    );
+    let second = oid(&repo.commit_all("crlf"));
+    let t2 = checkout_while_t1_is_released(&wts, &second);
+    assert_eq!(wts.checkout_counts().advanced, 0);
+    assert_eq!(fs::read(t2.join("text.md")).unwrap(), b"one\r\ntwo\r\n");
+    fs::remove_file(&slow).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &second)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(
+        repo.git_in(&t2, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+/// What a task leaves in a slow repository: a commit, an edit, a staged and an untracked file.
+fn leave_a_mess_lightly(repo: &TestRepo, wt: &Path) {
+    fs::write(wt.join("task.md"), "committed by the task\n").unwrap();
+    commit_all(wt, "task work", AGENT, &repo.env()).unwrap();
+    fs::write(wt.join("task.md"), "edited, not committed\n").unwrap();
+    fs::write(wt.join("staged.md"), "staged\n").unwrap();
+    repo.git_in(wt, &["add", "staged.md"]);
+    fs::write(wt.join("untracked.md"), "untracked\n").unwrap();
 }

@@ -10,7 +10,9 @@
 //! is a detached HEAD and a `git worktree move` under the lock, then the slot's reset (the one
 //! whole-tree pass) outside it, in the released task's cleanup. A worktree the pool has no room
 //! for is renamed into the trash under the lock and deleted outside it. Only when the pool has no
-//! ready slot, and none is being reset, does a task wait for a fresh `git worktree add`.
+//! ready slot, none is being reset and none came back within half the last fresh checkout's
+//! time does a task wait for a fresh one, which it stops and gives up if a slot is released
+//! before it ends.
 //!
 //! Every operation is written to be re-run after a crash at any point: the state on disk and
 //! in git's worktree list is inspected rather than remembered.
@@ -35,6 +37,9 @@ const TRASH_DIR: &str = ".trash";
 /// How long a checkout waits for a slot being reset before making a fresh worktree instead.
 const WAIT_FOR_RESET: Duration = Duration::from_secs(60);
 
+/// How often a fresh checkout in progress looks whether it has ended, or a slot became ready.
+const FILL_POLL: Duration = Duration::from_millis(20);
+
 /// What the lock guards besides git's own files: work this process does outside the lock.
 #[derive(Debug, Default)]
 struct Busy {
@@ -45,6 +50,10 @@ struct Busy {
     /// New pool slots being filled (a fresh checkout) for the checkout that made them: not
     /// to be taken, reset or removed by anyone else.
     filling: Vec<u64>,
+    /// The starts of the checkouts looking for a ready slot, longest waiting first: a released
+    /// slot is reset straight to the first (one pass, in the release) rather than to its own
+    /// commit and then moved to the start on the task's path.
+    wanted: Vec<Oid>,
 }
 
 /// Manages task worktrees under `root`.
@@ -68,6 +77,10 @@ pub struct Worktrees {
 struct Counts {
     made: AtomicU64,
     reused: AtomicU64,
+    given_up: AtomicU64,
+    advanced: AtomicU64,
+    /// How long the last fresh checkout that ran to its end took, in milliseconds.
+    last_fill_ms: AtomicU64,
 }
 
 /// What [`Worktrees::take_from_pool`] did.
@@ -78,6 +91,16 @@ enum Take {
     Nothing,
     /// The same checkout was made meanwhile by another thread.
     Exists,
+}
+
+/// What [`Worktrees::fill_new_slot`] did.
+enum Filled<'a> {
+    /// A new slot, filled: a clean checkout of the start, for the caller alone.
+    Slot(MutexGuard<'a, Busy>, Slot),
+    /// A slot became ready while the new one filled: the fill was stopped and its worktree is
+    /// in the trash (at the path given, counted in [`Busy::deleting`]); the lock was held since
+    /// the ready slot was seen.
+    GaveWay(MutexGuard<'a, Busy>, PathBuf),
 }
 
 /// What [`Worktrees::recheck`] found.
@@ -95,6 +118,12 @@ pub struct CheckoutCounts {
     pub fresh: u64,
     /// Pool slots moved to their start (only what differs written).
     pub reused: u64,
+    /// Full checkouts stopped part-way because a pool slot became ready meanwhile (the task
+    /// got that slot: counted in `reused`).
+    pub given_up: u64,
+    /// Pool slots taken at another commit than the task's start, and moved to it on the
+    /// task's path (`read-tree -m -u`); the others were reset to it when they were released.
+    pub advanced: u64,
 }
 
 impl Worktrees {
@@ -117,7 +146,15 @@ impl Worktrees {
         CheckoutCounts {
             fresh: self.counts.made.load(Ordering::Relaxed),
             reused: self.counts.reused.load(Ordering::Relaxed),
+            given_up: self.counts.given_up.load(Ordering::Relaxed),
+            advanced: self.counts.advanced.load(Ordering::Relaxed),
         }
+    }
+
+    /// How long a checkout that finds no slot ready waits for one before it starts a fresh
+    /// checkout: half the last fresh checkout's time (none before the first).
+    fn fill_grace(&self) -> Duration {
+        Duration::from_millis(self.counts.last_fill_ms.load(Ordering::Relaxed) / 2)
     }
 
     /// The directory holding the task worktrees.
@@ -161,7 +198,7 @@ impl Worktrees {
             return Ok(path);
         }
 
-        let mut reuse_branch = self.check_branch_is_free(branch, start)?;
+        let reuse_branch = self.check_branch_is_free(branch, start)?;
         match existing {
             Some(WorktreeInfo {
                 branch: Some(other),
@@ -190,53 +227,91 @@ impl Worktrees {
         }
 
         fs::create_dir_all(&self.root).map_err(|e| GitError::io("create", &self.root, e))?;
-        let (guard, taken) = self.take_from_pool(guard, &path, branch, start)?;
-        let taken = match taken {
-            Take::Exists => return Ok(path),
-            Take::Nothing => None,
-            Take::Slot { head, reuse } => {
-                reuse_branch = reuse;
-                Some(head)
-            }
-        };
-        if let Some(from) = taken {
-            if let Err(e) = self.advance(&path, &from, start) {
-                // The slot was not as clean as its mark said: make the whole tree right.
-                tracing::warn!(path = %path.display(), error = %e, "pool slot did not move cleanly; checking out in full");
-                self.force_onto(&path, start)?;
-            }
-            self.put_on_branch(&path, branch, start, reuse_branch)?;
-            self.counts.reused.fetch_add(1, Ordering::Relaxed);
-            return Ok(path);
+        let mut given_up = Vec::new();
+        let made = self.take_or_fill(guard, &path, branch, start, &mut given_up);
+        // A fresh checkout that gave way to a slot left its half-written worktree in the
+        // trash: deleted now, with the lock let go.
+        for trash in given_up {
+            self.delete_trash(&trash);
         }
-        let (_guard, slot) = self.fill_new_slot(guard, start)?;
-        // The lock was let go while the slot filled: another checkout of this path may have
-        // made it meanwhile, or the branch moved. The slot (a clean checkout of `start`) goes
-        // back to the pool then.
-        match self.recheck(&path, branch, start) {
-            Ok(Recheck::Free(reuse)) => reuse_branch = reuse,
-            other => {
-                self.mark_ready(slot.number, start)?;
-                return match other? {
-                    Recheck::Exists => Ok(path),
-                    Recheck::Free(_) => unreachable!(),
-                };
+        made
+    }
+
+    /// The rest of [`Worktrees::checkout`] once `path` is known to be free: a ready slot moved
+    /// there, else a fresh checkout, which gives way to a slot that becomes ready while it is
+    /// being written (its worktree goes into `given_up`, in the trash, to be deleted once the
+    /// lock is let go).
+    fn take_or_fill<'a>(
+        &'a self,
+        mut guard: MutexGuard<'a, Busy>,
+        path: &Path,
+        branch: &str,
+        start: &Oid,
+        given_up: &mut Vec<PathBuf>,
+    ) -> Result<PathBuf> {
+        loop {
+            let (held, taken) = self.take_from_pool(guard, path, branch, start)?;
+            match taken {
+                Take::Exists => return Ok(path.to_owned()),
+                Take::Slot { head, reuse } => {
+                    if head != *start {
+                        self.counts.advanced.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Err(e) = self.advance(path, &head, start) {
+                        // The slot was not as clean as its mark said: make the whole tree
+                        // right.
+                        tracing::warn!(path = %path.display(), error = %e, "pool slot did not move cleanly; checking out in full");
+                        self.force_onto(path, start)?;
+                    }
+                    self.put_on_branch(path, branch, start, reuse)?;
+                    self.counts.reused.fetch_add(1, Ordering::Relaxed);
+                    drop(held);
+                    return Ok(path.to_owned());
+                }
+                Take::Nothing => {}
             }
+            let (held, slot) = match self.fill_new_slot(held, start)? {
+                Filled::Slot(held, slot) => (held, slot),
+                Filled::GaveWay(held, trash) => {
+                    given_up.push(trash);
+                    // The lock was let go while the slot filled: the path and the branch are
+                    // checked again before the ready slot is taken.
+                    if let Recheck::Exists = self.recheck(path, branch, start)? {
+                        return Ok(path.to_owned());
+                    }
+                    guard = held;
+                    continue;
+                }
+            };
+            // The lock was let go while the slot filled: another checkout of this path may
+            // have made it meanwhile, or the branch moved. The slot (a clean checkout of
+            // `start`) goes back to the pool then.
+            let reuse_branch = match self.recheck(path, branch, start) {
+                Ok(Recheck::Free(reuse)) => reuse,
+                other => {
+                    self.mark_ready(slot.number, start)?;
+                    return match other? {
+                        Recheck::Exists => Ok(path.to_owned()),
+                        Recheck::Free(_) => unreachable!(),
+                    };
+                }
+            };
+            let moved = self
+                .git
+                .cmd()
+                .args(["worktree", "move"])
+                .arg(&slot.path)
+                .arg(path)
+                .run();
+            if let Err(e) = moved {
+                self.remove_worktree(&slot.path)?;
+                return Err(e);
+            }
+            remove_if_empty(&self.pool_dir());
+            self.put_on_branch(path, branch, start, reuse_branch)?;
+            drop(held);
+            return Ok(path.to_owned());
         }
-        let moved = self
-            .git
-            .cmd()
-            .args(["worktree", "move"])
-            .arg(&slot.path)
-            .arg(&path)
-            .run();
-        if let Err(e) = moved {
-            self.remove_worktree(&slot.path)?;
-            return Err(e);
-        }
-        remove_if_empty(&self.pool_dir());
-        self.put_on_branch(&path, branch, start, reuse_branch)?;
-        Ok(path)
     }
 
     /// A new pool slot, a full checkout of `start`, for the caller alone: registered under the
@@ -244,11 +319,18 @@ impl Worktrees {
     /// (`git reset --hard`, every file written) with the lock released, so that other tasks'
     /// checkouts and releases do not wait seconds behind it. A crash while it fills leaves a
     /// slot without a mark, which reconcile fills and marks ready. Returns the lock again.
+    ///
+    /// Writing every file is the dearest thing a checkout does (seconds, on a large
+    /// repository), while a slot another task releases meanwhile is ready in a fraction of
+    /// that: when one becomes ready before the fill ends, the fill is stopped (git and its
+    /// checkout workers killed) and its worktree put in the trash, and the caller takes that
+    /// slot instead ([`Filled::GaveWay`]). A slot is never handed out half-written: it is
+    /// either filled to the end or discarded.
     fn fill_new_slot<'a>(
         &'a self,
         mut guard: MutexGuard<'a, Busy>,
         start: &Oid,
-    ) -> Result<(MutexGuard<'a, Busy>, Slot)> {
+    ) -> Result<Filled<'a>> {
         let pool = self.pool_dir();
         fs::create_dir_all(&pool).map_err(|e| GitError::io("create", &pool, e))?;
         let number = (0..)
@@ -264,19 +346,44 @@ impl Worktrees {
             .run()?;
         guard.filling.push(number);
         drop(guard);
-        let filled = self
-            .cmd_in(&path)
-            .args(["reset", "-q", "--hard", start.as_str()])
-            .run();
-        let mut guard = self.guard();
+        let began = Instant::now();
+        let fill = || {
+            self.cmd_in(&path)
+                .args(["reset", "-q", "--hard", start.as_str()])
+        };
+        let (mut guard, mut filled) = match fill().start() {
+            Ok(running) => match self.fill_or_give_way(running) {
+                (guard, Some(filled)) => (guard, filled),
+                (mut guard, None) => {
+                    guard.filling.retain(|n| *n != number);
+                    self.settled.notify_all();
+                    self.counts.given_up.fetch_add(1, Ordering::Relaxed);
+                    let trash = self.discard(&path)?;
+                    guard.deleting += 1;
+                    return Ok(Filled::GaveWay(guard, trash));
+                }
+            },
+            Err(e) => (self.guard(), Err(e)),
+        };
+        if let Err(GitError::Failed { stderr, .. }) = &filled
+            && crate::cmd::is_transient(stderr)
+        {
+            drop(guard);
+            filled = fill().run().map(drop);
+            guard = self.guard();
+        }
         guard.filling.retain(|n| *n != number);
         self.settled.notify_all();
         self.counts.made.fetch_add(1, Ordering::Relaxed);
+        if filled.is_ok() {
+            let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.counts.last_fill_ms.store(took, Ordering::Relaxed);
+        }
         if let Err(e) = filled {
             self.remove_worktree(&path)?;
             return Err(e);
         }
-        Ok((
+        Ok(Filled::Slot(
             guard,
             Slot {
                 path,
@@ -284,6 +391,56 @@ impl Worktrees {
                 head: Some(start.clone()),
             },
         ))
+    }
+
+    /// Waits for the fill `running` to end, unless a pool slot becomes ready first: then the
+    /// fill is stopped and `None` returned, with the lock held so that the caller can take
+    /// that slot before anyone else.
+    fn fill_or_give_way(
+        &self,
+        mut running: crate::cmd::Running,
+    ) -> (MutexGuard<'_, Busy>, Option<Result<()>>) {
+        let mut guard = self.guard();
+        loop {
+            if let Some(result) = running.try_finish() {
+                return (guard, Some(result));
+            }
+            // Without a pool there is nothing to give way to.
+            let ready = match self.pool_size {
+                0 => Ok(None),
+                _ => self.ready_slot(),
+            };
+            match ready {
+                Ok(Some(_)) => {
+                    running.stop();
+                    return (guard, None);
+                }
+                Ok(None) => {}
+                // Not knowing is no reason to stop the fill.
+                Err(e) => tracing::debug!(error = %e, "cannot look for a ready pool slot"),
+            }
+            guard = self
+                .settled
+                .wait_timeout(guard, FILL_POLL)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Deletes a worktree [`Worktrees::discard`]ed into the trash (counted in
+    /// [`Busy::deleting`]), without the lock; a failure is left to the next reconcile.
+    fn delete_trash(&self, trash: &Path) {
+        let deleted = remove_path(trash);
+        let trash_dir = self.trash_dir();
+        self.settle(|busy| {
+            busy.deleting -= 1;
+            if busy.deleting == 0 {
+                remove_if_empty(&trash_dir);
+            }
+        });
+        if let Err(e) = deleted {
+            tracing::warn!(path = %trash.display(), error = %e, "cannot delete a worktree in the trash");
+        }
     }
 
     /// Runs `f` while no worktree is made or removed here (it holds the lock every operation
@@ -326,6 +483,8 @@ impl Worktrees {
         if delete_branch {
             self.git.delete_branch(branch)?;
         }
+        // A checkout waiting for a slot gets this one already at its start.
+        let reset_to = guard.wanted.first().cloned();
         if parked.is_some() {
             guard.resetting += 1;
         }
@@ -346,7 +505,7 @@ impl Worktrees {
             deleted?;
         }
         if let Some(slot) = parked {
-            let reset = self.reset_slot(&slot);
+            let reset = self.reset_slot(&slot, reset_to.as_ref());
             let mut guard = self.guard();
             guard.resetting -= 1;
             let mut removed = Ok(());
@@ -466,8 +625,9 @@ impl Worktrees {
     }
 
     /// Moves a ready pool slot to `path` and returns the commit it is at; `None` when there is
-    /// none (after waiting, up to [`WAIT_FOR_RESET`], for a slot being reset: that is far
-    /// cheaper than a fresh checkout) or the move failed.
+    /// none (after waiting, up to [`WAIT_FOR_RESET`], for a slot being reset, and otherwise up
+    /// to [`Worktrees::fill_grace`] for one to be released: either is far cheaper than a fresh
+    /// checkout) or the move failed.
     fn take_from_pool<'a>(
         &'a self,
         mut guard: MutexGuard<'a, Busy>,
@@ -478,29 +638,53 @@ impl Worktrees {
         if self.pool_size == 0 {
             return Ok((guard, Take::Nothing));
         }
-        let deadline = Instant::now() + WAIT_FOR_RESET;
+        let began = Instant::now();
+        let deadline = began + WAIT_FOR_RESET;
+        // Before writing every file of a fresh worktree, wait a while for another task to
+        // release one: half as long as the last fresh checkout took, so that a task waits at
+        // most half again as long as it would have anyway, while on a busy board, where
+        // worktrees come back every few hundred milliseconds, no fill starts (and none is
+        // stopped part-way, its work lost) at all. Nothing to wait for before the first.
+        let grace_ends = began + self.fill_grace();
         let mut waited = false;
-        let slot = loop {
+        guard.wanted.push(start.clone());
+        let found = loop {
             if waited {
                 // The lock was let go while waiting: what the caller found may have changed.
-                match self.recheck(path, branch, start)? {
-                    Recheck::Exists => return Ok((guard, Take::Exists)),
-                    Recheck::Free(_) => {}
+                match self.recheck(path, branch, start) {
+                    Ok(Recheck::Exists) => break Ok(None),
+                    Ok(Recheck::Free(_)) => {}
+                    Err(e) => break Err(e),
                 }
             }
-            if let Some(slot) = self.ready_slot()? {
-                break slot;
+            match self.ready_slot() {
+                Ok(Some(slot)) => break Ok(Some(Some(slot))),
+                Ok(None) => {}
+                Err(e) => break Err(e),
             }
             let now = Instant::now();
-            if guard.resetting == 0 || now >= deadline {
-                return Ok((guard, Take::Nothing));
+            let until = if guard.resetting > 0 {
+                deadline
+            } else {
+                grace_ends
+            };
+            if now >= until {
+                break Ok(Some(None));
             }
             waited = true;
             guard = self
                 .settled
-                .wait_timeout(guard, deadline - now)
+                .wait_timeout(guard, until - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+        };
+        if let Some(at) = guard.wanted.iter().position(|w| w == start) {
+            guard.wanted.remove(at);
+        }
+        let slot = match found? {
+            None => return Ok((guard, Take::Exists)),
+            Some(None) => return Ok((guard, Take::Nothing)),
+            Some(Some(slot)) => slot,
         };
         let Slot {
             path: from,
@@ -565,7 +749,7 @@ impl Worktrees {
         for slot in settled.take(self.pool_size) {
             if busy.resetting == 0 && !self.is_ready(slot) {
                 self.unmark(slot.number)?;
-                if let Err(e) = self.reset_slot(slot) {
+                if let Err(e) = self.reset_slot(slot, None) {
                     tracing::warn!(slot = %slot.path.display(), error = %e, "cannot reset pool slot left by a crash");
                     continue;
                 }

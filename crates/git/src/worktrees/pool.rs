@@ -5,7 +5,8 @@
 //! the index or the files, then `git worktree move`d into the pool: no file is written); it is
 //! then *reset* outside the worktrees' lock (`git reset --hard`, `git clean -ffdx`, leftover
 //! operation state removed), which is the only whole-tree work of the cycle and runs in the
-//! released task's cleanup, never on a task's path; then it is *marked ready*. A new task
+//! released task's cleanup, never on a task's path (to the start of a checkout waiting for a
+//! slot, if one is, rather than to its own commit); then it is *marked ready*. A new task
 //! *takes* a ready slot (mark removed first, `git worktree move` to the task's path) and moves
 //! it to its start with `git read-tree -m -u <slot's commit> <start>`: a two-tree merge that
 //! writes only the paths that differ between the two commits (and the index), so the cost
@@ -175,11 +176,13 @@ impl Worktrees {
         })
     }
 
-    /// Makes the slot an exact, clean checkout of the commit it is at, and marks it ready:
-    /// the index and every tracked file as the commit has them (`git reset --hard`), nothing
-    /// untracked or ignored left (`git clean -ffdx`, nested repositories included), no
-    /// operation in progress. Whole-tree work: run it where no task waits for it.
-    pub(super) fn reset_slot(&self, slot: &Slot) -> Result<()> {
+    /// Makes the slot an exact, clean checkout of `to` (the commit it is at when `None`), and
+    /// marks it ready: the index and every tracked file as the commit has them
+    /// (`git reset --hard`), nothing untracked or ignored left (`git clean -ffdx`, nested
+    /// repositories included), no operation in progress. Whole-tree work: run it where no task
+    /// waits for it. Resetting straight to the start of a checkout waiting for a slot costs
+    /// the same pass, and spares that task moving the slot on its own path.
+    pub(super) fn reset_slot(&self, slot: &Slot, to: Option<&Oid>) -> Result<()> {
         let env = self.git.env();
         let dir = &slot.path;
         // A process the task left running there (a build, a server) could write into the
@@ -203,14 +206,25 @@ impl Worktrees {
                 .next()
                 .is_some_and(|tag| tag == 'S' || tag.is_ascii_lowercase())
         });
-        if flagged {
+        let at = match &slot.head {
+            Some(head) => head.clone(),
+            None => crate::head_of(dir, env)?,
+        };
+        let to = to.filter(|to| **to != at);
+        // Moving to another commit whose `.gitattributes` differ must write every file again
+        // (see `advance`): without an index, `reset --hard` does.
+        let rewrite_all = match to {
+            Some(to) => attributes_changed(dir, env, &at, to)?,
+            None => false,
+        };
+        if flagged || rewrite_all {
             let index = admin.join("index");
             if index.symlink_metadata().is_ok() {
                 super::remove_path(&index)?;
             }
         }
         GitCommand::new(dir, env)
-            .args(["reset", "-q", "--hard", "HEAD"])
+            .args(["reset", "-q", "--hard", to.map_or("HEAD", Oid::as_str)])
             .run()?;
         GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
         // A submodule's directory (a gitlink) is left alone by both: emptied, as a fresh
@@ -254,14 +268,7 @@ impl Worktrees {
         // A changed `.gitattributes` changes how files whose blob did not change are written
         // (line endings, filters, `ident`); the two-tree merge leaves those as they were, so
         // then every file is written again: without an index, `reset --hard` writes them all.
-        let changed = GitCommand::new(path, env)
-            .args(["diff-tree", "-r", "--name-only", "--no-commit-id"])
-            .args([from.as_str(), to.as_str()])
-            .run()?;
-        let attributes_changed = changed
-            .lines()
-            .any(|p| p == ".gitattributes" || p.ends_with("/.gitattributes"));
-        if attributes_changed {
+        if attributes_changed(path, env, from, to)? {
             let index = GitCommand::new(path, env)
                 .args(["rev-parse", "--path-format=absolute", "--git-path", "index"])
                 .run()?;
@@ -275,6 +282,17 @@ impl Worktrees {
         }
         Ok(())
     }
+}
+
+/// Whether a `.gitattributes` file differs between the commits `from` and `to`.
+fn attributes_changed(dir: &Path, env: &[(String, String)], from: &Oid, to: &Oid) -> Result<bool> {
+    let changed = GitCommand::new(dir, env)
+        .args(["diff-tree", "-r", "--name-only", "--no-commit-id"])
+        .args([from.as_str(), to.as_str()])
+        .run()?;
+    Ok(changed
+        .lines()
+        .any(|p| p == ".gitattributes" || p.ends_with("/.gitattributes")))
 }
 
 /// A process (other than this one) whose working directory or root is under `dir`, if any.
