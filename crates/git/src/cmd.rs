@@ -210,6 +210,7 @@ impl GitCommand {
         let args = self.display();
         let mut cmd = self.command(false);
         cmd.stdout(Stdio::null()).process_group(0);
+        die_with_this_thread(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| GitError::Spawn {
             args: args.clone(),
             source,
@@ -405,6 +406,28 @@ pub(crate) fn not_an_option<'a>(what: &str, value: &'a str) -> Result<&'a str> {
         Ok(value)
     }
 }
+
+/// Makes `cmd`'s process get SIGKILL when the thread that starts it ends, gaffer's death
+/// included: in a process group of its own, a fill would not hear a Ctrl-C to gaffer's, and
+/// would go on writing a pool slot after a crash while the next start reconciles it. The thread
+/// that starts a fill is the one that waits for it, so it outlives it.
+#[cfg(target_os = "linux")]
+fn die_with_this_thread(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    #[allow(unsafe_code)]
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // calls are allowed: it makes the `prctl` system call through nix's thin wrapper, which
+    // neither allocates nor locks, and builds an `io::Error` from a raw errno value.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_this_thread(_cmd: &mut std::process::Command) {}
 
 #[cfg(test)]
 mod tests {

@@ -411,11 +411,12 @@ impl Worktrees {
                 _ => self.ready_slot(),
             };
             match ready {
-                Ok(Some(_)) => {
+                // A slot reset for a checkout that waits is that checkout's.
+                Ok(Some(_)) if guard.wanted.is_empty() => {
                     running.stop();
                     return (guard, None);
                 }
-                Ok(None) => {}
+                Ok(_) => {}
                 // Not knowing is no reason to stop the fill.
                 Err(e) => tracing::debug!(error = %e, "cannot look for a ready pool slot"),
             }
@@ -505,7 +506,15 @@ impl Worktrees {
             deleted?;
         }
         if let Some(slot) = parked {
-            let reset = self.reset_slot(&slot, reset_to.as_ref());
+            let reset = match self.reset_slot(&slot, reset_to.as_ref()) {
+                // The waiting checkout's start may be what failed (an unknown commit): the slot
+                // is still good at its own.
+                Err(e) if reset_to.is_some() && !matches!(e, GitError::PathInUse { .. }) => {
+                    tracing::debug!(error = %e, "cannot reset a pool slot to a waiting start");
+                    self.reset_slot(&slot, None)
+                }
+                reset => reset,
+            };
             let mut guard = self.guard();
             guard.resetting -= 1;
             let mut removed = Ok(());
