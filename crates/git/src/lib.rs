@@ -35,6 +35,7 @@ mod resolver;
 mod revert;
 mod run_repo;
 mod status;
+mod tree_watch;
 mod version;
 mod workdir;
 mod worktree_admin;
@@ -62,6 +63,7 @@ pub use workdir::{
     checkout_detached, commit_all, configured_author, head_of, is_dirty, reset_hard, reset_soft,
     tracked_files,
 };
+pub use tree_watch::{TreeWatch, WatchCounts};
 pub use worktree_list::WorktreeInfo;
 pub use worktrees::{CheckoutCounts, Worktrees};
 

@@ -48,8 +48,20 @@ pub fn commit_all(
     author: &str,
     env: &[(String, String)],
 ) -> Result<Option<Oid>> {
-    let (name, email) = parse_author(author)?;
+    parse_author(author)?;
     GitCommand::new(dir, env).args(["add", "-A"]).run()?;
+    commit_staged(dir, message, author, env)
+}
+
+/// Commits what is staged in the worktree at `dir` as [`commit_all`] does once it has staged
+/// everything; `None` when the index is HEAD's tree.
+pub(crate) fn commit_staged(
+    dir: &Path,
+    message: &str,
+    author: &str,
+    env: &[(String, String)],
+) -> Result<Option<Oid>> {
+    let (name, email) = parse_author(author)?;
     let staged = GitCommand::new(dir, env)
         .args(["diff", "--cached", "--quiet", "--no-ext-diff"])
         .output()?;

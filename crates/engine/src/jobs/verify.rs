@@ -155,7 +155,7 @@ async fn put_on(
     blocking(move || {
         let env = b.git.env().to_vec();
         match purpose {
-            VerifyPurpose::Candidate => gaffer_git::checkout_detached(&wt, &c, &env)?,
+            VerifyPurpose::Candidate => b.worktrees.checkout_detached(&wt, &c)?,
             VerifyPurpose::Branch => {
                 if gaffer_git::head_of(&wt, &env)? != c {
                     gaffer_git::checkout_branch(&wt, &branch, &env)?;

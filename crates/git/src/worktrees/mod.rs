@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 
 use crate::cmd::not_an_option;
 use crate::worktree_list::canonical;
-use crate::{CasOutcome, Git, GitError, Oid, Result, WorktreeInfo};
+use crate::{CasOutcome, Git, GitError, Oid, Result, TreeWatch, WorktreeInfo};
 
+mod narrow;
 mod pool;
 
 use pool::Slot;
@@ -71,6 +72,8 @@ pub struct Worktrees {
     /// Signalled when a slot's reset, a new slot's filling or a deletion ends.
     settled: Condvar,
     counts: Counts,
+    /// What changed in each worktree since it was last clean (`narrow.rs`).
+    watch: TreeWatch,
 }
 
 #[derive(Debug, Default)]
@@ -138,7 +141,15 @@ impl Worktrees {
             lock: Mutex::new(Busy::default()),
             settled: Condvar::new(),
             counts: Counts::default(),
+            watch: TreeWatch::new(),
         }
+    }
+
+    /// The same, without following what changes in the worktrees: every operation looks at
+    /// every file (what the watch is measured and tested against).
+    pub fn without_watch(mut self) -> Worktrees {
+        self.watch = TreeWatch::disabled();
+        self
     }
 
     /// How the worktrees handed out since this was made came about.
@@ -383,6 +394,7 @@ impl Worktrees {
             self.remove_worktree(&path)?;
             return Err(e);
         }
+        self.watch.clean_at(&path, start, None);
         Ok(Filled::Slot(
             guard,
             Slot {
@@ -858,6 +870,7 @@ impl Worktrees {
     /// Returns where it now is, for the caller to delete without holding the lock. Falls
     /// back to removing it in place when it cannot be renamed.
     fn discard(&self, path: &Path) -> Result<PathBuf> {
+        self.watch.forget(path);
         let trash = self.trash_dir();
         fs::create_dir_all(&trash).map_err(|e| GitError::io("create", &trash, e))?;
         let name = path
@@ -885,6 +898,7 @@ impl Worktrees {
     /// `git worktree remove --force --force` (dirty and locked alike), falling back to
     /// deleting the directory and pruning if git refuses.
     fn remove_worktree(&self, path: &Path) -> Result<()> {
+        self.watch.forget(path);
         let out = self
             .git
             .cmd()

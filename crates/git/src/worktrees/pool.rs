@@ -34,7 +34,7 @@ const READY_DIR: &str = ".pool-ready";
 /// Operation state an agent may leave in a worktree's administrative directory (a rebase, a
 /// cherry-pick, a bisection), which `git reset --hard` does not end. A slot handed to the next
 /// task must not say it is in the middle of someone else's rebase.
-const OPERATION_STATE: &[&str] = &[
+pub(super) const OPERATION_STATE: &[&str] = &[
     "rebase-merge",
     "rebase-apply",
     "CHERRY_PICK_HEAD",
@@ -193,6 +193,17 @@ impl Worktrees {
                 reason: format!("process {pid} is still running in it"),
             });
         }
+        let at = match &slot.head {
+            Some(head) => head.clone(),
+            None => crate::head_of(dir, env)?,
+        };
+        // What the task changed, when the watch knows it, is all there is to put back. The
+        // watch starts over before the mark: once marked, the slot is someone else's.
+        if self.reset_narrow(dir, &at, to.unwrap_or(&at)) {
+            let head = to.unwrap_or(&at);
+            self.watch.clean_at(dir, head, None);
+            return self.mark_ready(slot.number, head);
+        }
         let admin = GitCommand::new(dir, env)
             .args(["rev-parse", "--absolute-git-dir"])
             .run()?;
@@ -200,21 +211,12 @@ impl Worktrees {
         // `skip-worktree` and `assume-unchanged` entries survive `reset --hard` (and the files
         // behind them are not rewritten): such an index is dropped and rebuilt from HEAD;
         // files it tracked that HEAD does not are then untracked, and cleaned below.
-        let flagged = GitCommand::new(dir, env).args(["ls-files", "-v"]).run()?;
-        let flagged = flagged.lines().any(|line| {
-            line.chars()
-                .next()
-                .is_some_and(|tag| tag == 'S' || tag.is_ascii_lowercase())
-        });
-        let at = match &slot.head {
-            Some(head) => head.clone(),
-            None => crate::head_of(dir, env)?,
-        };
+        let flagged = any_flagged(&GitCommand::new(dir, env).args(["ls-files", "-v"]).run()?);
         let to = to.filter(|to| **to != at);
         // Moving to another commit whose `.gitattributes` differ must write every file again
         // (see `advance`): without an index, `reset --hard` does.
         let rewrite_all = match to {
-            Some(to) => attributes_changed(dir, env, &at, to)?,
+            Some(to) => tree_changes(dir, env, &at, to)?.attributes,
             None => false,
         };
         if flagged || rewrite_all {
@@ -232,6 +234,7 @@ impl Worktrees {
         let staged = GitCommand::new(dir, env)
             .args(["ls-files", "-s", "-z"])
             .run()?;
+        let mut gitlinks = false;
         for entry in staged.split('\0') {
             let Some((meta, rel)) = entry.split_once('\t') else {
                 continue;
@@ -239,6 +242,7 @@ impl Worktrees {
             if !meta.starts_with("160000 ") {
                 continue;
             }
+            gitlinks = true;
             let sub = dir.join(rel);
             if sub.symlink_metadata().is_ok() {
                 super::remove_path(&sub)?;
@@ -252,6 +256,7 @@ impl Worktrees {
             }
         }
         let head = crate::head_of(dir, env)?;
+        self.watch.clean_at(dir, &head, Some(gitlinks));
         self.mark_ready(slot.number, &head)
     }
 
@@ -259,6 +264,7 @@ impl Worktrees {
     /// only the paths that differ between the two commits are written.
     pub(super) fn advance(&self, path: &Path, from: &Oid, to: &Oid) -> Result<()> {
         if from == to {
+            self.watch.clean_at(path, to, None);
             return Ok(());
         }
         let env = self.git.env();
@@ -268,7 +274,12 @@ impl Worktrees {
         // A changed `.gitattributes` changes how files whose blob did not change are written
         // (line endings, filters, `ident`); the two-tree merge leaves those as they were, so
         // then every file is written again: without an index, `reset --hard` writes them all.
-        if attributes_changed(path, env, from, to)? {
+        let changes = tree_changes(path, env, from, to)?;
+        self.watch
+            .clean_at(path, to, changes.gitlinks.then_some(true));
+        if changes.attributes {
+            // The whole tree is written again below: followed from scratch afterwards.
+            self.watch.forget(path);
             let index = GitCommand::new(path, env)
                 .args(["rev-parse", "--path-format=absolute", "--git-path", "index"])
                 .run()?;
@@ -279,20 +290,54 @@ impl Worktrees {
             GitCommand::new(path, env)
                 .args(["reset", "-q", "--hard", to.as_str()])
                 .run()?;
+            self.watch.clean_at(path, to, None);
         }
         Ok(())
     }
 }
 
-/// Whether a `.gitattributes` file differs between the commits `from` and `to`.
-fn attributes_changed(dir: &Path, env: &[(String, String)], from: &Oid, to: &Oid) -> Result<bool> {
-    let changed = GitCommand::new(dir, env)
-        .args(["diff-tree", "-r", "--name-only", "--no-commit-id"])
+/// What a move between two commits changes beyond their files' contents.
+pub(super) struct TreeChanges {
+    /// A `.gitattributes` file differs: files whose blob did not change may have to be
+    /// written differently.
+    pub attributes: bool,
+    /// A nested repository (gitlink) is in `to` where `from` had none.
+    pub gitlinks: bool,
+}
+
+/// What differs between the commits `from` and `to` beyond their files' contents.
+pub(super) fn tree_changes(
+    dir: &Path,
+    env: &[(String, String)],
+    from: &Oid,
+    to: &Oid,
+) -> Result<TreeChanges> {
+    let raw = GitCommand::new(dir, env)
+        .args(["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id"])
         .args([from.as_str(), to.as_str()])
-        .run()?;
-    Ok(changed
-        .lines()
-        .any(|p| p == ".gitattributes" || p.ends_with("/.gitattributes")))
+        .run_bytes()?;
+    // `:<old mode> <new mode> <old> <new> <status>` NUL `<path>` NUL, per path.
+    let mut changes = TreeChanges {
+        attributes: false,
+        gitlinks: false,
+    };
+    let mut fields = raw.split(|b| *b == 0);
+    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+        let new_mode = meta.split(|b| *b == b' ').nth(1);
+        changes.gitlinks |= new_mode == Some(b"160000".as_slice());
+        changes.attributes |= path == b".gitattributes" || path.ends_with(b"/.gitattributes");
+    }
+    Ok(changes)
+}
+
+/// Whether `git ls-files -v` lists an entry flagged `skip-worktree` (`S`) or
+/// `assume-unchanged` (a lower-case tag).
+pub(super) fn any_flagged(listed: &str) -> bool {
+    listed.lines().any(|line| {
+        line.chars()
+            .next()
+            .is_some_and(|tag| tag == 'S' || tag.is_ascii_lowercase())
+    })
 }
 
 /// A process (other than this one) whose working directory or root is under `dir`, if any.

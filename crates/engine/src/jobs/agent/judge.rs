@@ -118,7 +118,7 @@ async fn judge_commit(
     let (b, wt, start) = (Arc::clone(board), worktree.to_path_buf(), base.clone());
     let (head, paths) = blocking(move || {
         let env = b.git.env().to_vec();
-        gaffer_git::commit_all(&wt, message.trim(), ENGINE_AUTHOR, &env)?;
+        b.worktrees.commit_all(&wt, message.trim(), ENGINE_AUTHOR)?;
         let head = gaffer_git::head_of(&wt, &env)?;
         let paths = if head == start {
             Vec::new()
