@@ -14,7 +14,9 @@
 //! Environment: `GAFFER_BENCH_FILES` (files in part 2's repository, default 20000),
 //! `GAFFER_BENCH_TASKS` (tasks per engine run, default 200), `GAFFER_BENCH_POOLS` (the pool sizes
 //! to run, default `0,4`), `GAFFER_BENCH_BASELINE_TASKS` (tasks of the run without a pool, default
-//! the same; fresh checkouts of 100,000 files take seconds each).
+//! the same; fresh checkouts of 100,000 files take seconds each), `GAFFER_BENCH_WATCH` (with a
+//! pool: `on`, `off` or `both`, default `both`: the tree watch, `engine.worktree_watch`, on, then
+//! off for the baseline of every pass over every file).
 
 use anyhow::{Context as _, Result, bail};
 use gaffer_core::{Event, JobSpec, NewTask, Seq, Status, VerifyPurpose, event_kind};
@@ -65,23 +67,36 @@ fn main() -> Result<()> {
         let tasks = env_usize("GAFFER_BENCH_TASKS", TASKS);
         let baseline_tasks = env_usize("GAFFER_BENCH_BASELINE_TASKS", tasks);
         let pools = std::env::var("GAFFER_BENCH_POOLS").unwrap_or_else(|_| "0,4".into());
+        let watches: &[bool] = match std::env::var("GAFFER_BENCH_WATCH").as_deref() {
+            Ok("on") => &[true],
+            Ok("off") => &[false],
+            _ => &[true, false],
+        };
         let mut summary = Vec::new();
         for pool in pools
             .split(',')
             .filter_map(|p| p.trim().parse::<usize>().ok())
         {
-            let tasks = if pool == 0 { baseline_tasks } else { tasks };
-            summary.push((pool, bench_engine(Sizes { files, tasks }, pool)?));
+            // Without a pool every task is a fresh checkout: the watch changes little there.
+            let watches = if pool == 0 { &[true][..] } else { watches };
+            for &watch in watches {
+                let tasks = if pool == 0 { baseline_tasks } else { tasks };
+                summary.push((
+                    pool,
+                    watch,
+                    bench_engine(Sizes { files, tasks }, pool, watch)?,
+                ));
+            }
         }
         println!();
         println!(
             "engine overhead per task, {files} files (first add_task -> all merged, amortized):"
         );
-        for (pool, figures) in summary {
-            let what = if pool == 0 {
-                "no pool: a fresh checkout per task (the old path)"
-            } else {
-                "pooled worktrees"
+        for (pool, watch, figures) in summary {
+            let what = match (pool, watch) {
+                (0, _) => "no pool: a fresh checkout per task (the old path)",
+                (_, true) => "pooled worktrees, tree watch on: passes on the changed paths",
+                (_, false) => "pooled worktrees, tree watch off: passes over every file",
             };
             println!(
                 "  worktree_pool {pool}: {:>7.1} ms wall per task, {:>7.1} ms CPU per task ({} tasks; {what})",
@@ -321,7 +336,7 @@ fn engine_script(tasks: usize) -> String {
     s
 }
 
-fn engine_config(script: &Path, pool: usize) -> String {
+fn engine_config(script: &Path, pool: usize, watch: bool) -> String {
     format!(
         r#"[project]
 name = "bench-engine"
@@ -334,6 +349,7 @@ timeout = "60s"
 [engine]
 concurrency = {CONCURRENCY}
 worktree_pool = {pool}
+worktree_watch = {watch}
 
 [agents.bench]
 backend = "scripted"
@@ -368,7 +384,7 @@ fn time_git(repo: &TestRepo, args: &[&str]) -> Result<Duration> {
     Ok(start.elapsed())
 }
 
-fn bench_engine(sizes: Sizes, pool: usize) -> Result<Figures> {
+fn bench_engine(sizes: Sizes, pool: usize, watch: bool) -> Result<Figures> {
     let Sizes {
         files,
         tasks: task_count,
@@ -376,7 +392,7 @@ fn bench_engine(sizes: Sizes, pool: usize) -> Result<Figures> {
     println!();
     println!(
         "2. engine overhead: {task_count} tasks on {files} files, concurrency {CONCURRENCY}, \
-         worktree_pool {pool}"
+         worktree_pool {pool}, worktree_watch {watch}"
     );
     let made = Instant::now();
     let repo = TestRepo::with_files(files);
@@ -412,7 +428,7 @@ fn bench_engine(sizes: Sizes, pool: usize) -> Result<Figures> {
     let script = repo.scratch("script.toml");
     std::fs::write(&script, engine_script(task_count))?;
     let config = repo.scratch("gaffer.toml");
-    std::fs::write(&config, engine_config(&script, pool))?;
+    std::fs::write(&config, engine_config(&script, pool, watch))?;
     let settings = gaffer_config::load(
         Some(&config),
         &gaffer_config::Overrides::default(),
@@ -543,6 +559,12 @@ fn bench_engine(sizes: Sizes, pool: usize) -> Result<Figures> {
          task's start on its path, the others reset to it on release; {} fresh checkouts \
          stopped for a slot released meanwhile)",
         made.fresh, made.reused, made.advanced, made.given_up
+    );
+    let watched = board.worktree_watch_counts();
+    println!(
+        "  passes over a worktree (staging, candidate checkout, slot reset): {} on the changed \
+         paths only (the tree watch), {} over every file",
+        watched.narrow, watched.whole
     );
     print_phases(&board, merged);
     print_breakdown(&board, &events, start_ms, to_merged)?;

@@ -84,6 +84,7 @@ pub(crate) struct RawEngine {
     pub lease: Option<At<RawDuration>>,
     pub heartbeat: Option<At<RawDuration>>,
     pub worktree_pool: Option<At<i64>>,
+    pub worktree_watch: Option<At<bool>>,
     pub agent_stagger: Option<At<RawDuration>>,
     pub stall_after: Option<At<RawDuration>>,
     pub idle: Option<At<bool>>,

@@ -360,6 +360,10 @@ impl Check<'_> {
             lease,
             heartbeat,
             worktree_pool,
+            worktree_watch: raw
+                .worktree_watch
+                .as_ref()
+                .map_or(defaults.worktree_watch, |at| *at.get_ref()),
             agent_stagger: self.duration(
                 &raw.agent_stagger,
                 "engine.agent_stagger",

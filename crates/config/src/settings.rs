@@ -196,6 +196,12 @@ pub struct EngineSettings {
     pub heartbeat: Duration,
     /// Idle worktrees kept ready for reuse, `0..=64`. Default: 4 (the default concurrency: a released worktree is reused rather than deleted while new tasks check out fresh ones).
     pub worktree_pool: usize,
+    /// Follow what changes in task worktrees (inotify, Linux) so that staging an agent's work,
+    /// checking out a merge candidate and resetting a released worktree touch only the changed
+    /// paths instead of every file. Turn off only if the worktrees live on a filesystem whose
+    /// changes the kernel does not report (a network filesystem written from elsewhere).
+    /// Default: true.
+    pub worktree_watch: bool,
     /// Pause between starting two agents, to spread load. Default: 0s.
     #[serde(serialize_with = "as_duration_text")]
     pub agent_stagger: Duration,
@@ -224,6 +230,7 @@ impl Default for EngineSettings {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
             worktree_pool: 4,
+            worktree_watch: true,
             agent_stagger: Duration::ZERO,
             stall_after: Duration::from_secs(10 * 60),
             idle: false,

@@ -133,6 +133,9 @@ const REST: &str = r#"
 # heartbeat = "10s"
 # Idle worktrees kept ready for reuse (0 to 64).
 # worktree_pool = 4
+# Touch only what changed in task worktrees (inotify) rather than every file. Turn off only for
+# worktrees on a filesystem whose changes the kernel does not see (written from another machine).
+# worktree_watch = true
 # Pause between starting two agents, to spread load on the machine and the model provider.
 # agent_stagger = "0s"
 # A run with no event for this long is stalled: stopped, and retried or escalated.

@@ -274,6 +274,11 @@ impl Board {
             paths.worktrees(),
             settings.engine.worktree_pool,
         );
+        let worktrees = if settings.engine.worktree_watch {
+            worktrees
+        } else {
+            worktrees.without_watch()
+        };
         let owner_prefix = options
             .owner_prefix
             .clone()

@@ -25,6 +25,12 @@ impl Board {
         self.worktrees.checkout_counts()
     }
 
+    /// How often the per-task passes over a worktree (staging, a candidate's checkout, a
+    /// slot's reset) were done on the changed paths only, and how often over every file.
+    pub fn worktree_watch_counts(&self) -> gaffer_git::WatchCounts {
+        self.worktrees.watch().counts()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

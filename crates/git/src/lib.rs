@@ -58,12 +58,12 @@ pub use revert::Reverted;
 pub use run_repo::{
     BranchChange, BroughtBack, IgnoredRef, Mounts, RunRepo, RunRepoError, RunRepoResult,
 };
+pub use tree_watch::{TreeWatch, WatchCounts};
 pub use version::{GitVersion, MIN_GIT_VERSION, ensure_supported_git, git_version};
 pub use workdir::{
     checkout_detached, commit_all, configured_author, head_of, is_dirty, reset_hard, reset_soft,
     tracked_files,
 };
-pub use tree_watch::{TreeWatch, WatchCounts};
 pub use worktree_list::WorktreeInfo;
 pub use worktrees::{CheckoutCounts, Worktrees};
 

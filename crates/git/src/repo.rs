@@ -101,6 +101,34 @@ impl Git {
         self.resolver.resolve(rev)
     }
 
+    /// The commit the worktree at `dir` (of this repository) has checked out, as [`crate::head_of`]
+    /// says, read from the worktree's `HEAD` file and the refs this handle resolves without a
+    /// process of its own; anything unexpected (the main worktree, a HEAD that names no branch
+    /// here, another ref storage) is asked of `git rev-parse`.
+    pub fn head_of(&self, dir: &Path) -> Result<Oid> {
+        if let Some(admin) = crate::tree_watch::admin_dir(dir)
+            && let Ok(text) = std::fs::read_to_string(admin.join("HEAD"))
+        {
+            let text = text.trim_end_matches('\n');
+            match text.strip_prefix("ref: ") {
+                Some(name)
+                    if name.starts_with("refs/heads/") && !name.contains(char::is_whitespace) =>
+                {
+                    if let Some(oid) = self.rev_parse(name)? {
+                        return Ok(oid);
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    if let Ok(oid) = text.parse() {
+                        return Ok(oid);
+                    }
+                }
+            }
+        }
+        crate::head_of(dir, self.env())
+    }
+
     /// The commit `rev` names (peeling tags), or `None` when it does not resolve to a commit.
     pub fn rev_parse_commit(&self, rev: &str) -> Result<Option<Oid>> {
         not_an_option("revision", rev)?;

@@ -86,7 +86,9 @@ impl IndexStamp {
 /// The administrative directory of the linked worktree at `root`, from its `.git` file.
 pub(crate) fn admin_dir(root: &Path) -> Option<PathBuf> {
     let gitfile = std::fs::read_to_string(root.join(".git")).ok()?;
-    let dir = gitfile.strip_prefix("gitdir: ")?.trim_end_matches(['\n', '\r']);
+    let dir = gitfile
+        .strip_prefix("gitdir: ")?
+        .trim_end_matches(['\n', '\r']);
     let dir = Path::new(dir);
     Some(if dir.is_absolute() {
         dir.to_owned()
@@ -176,6 +178,14 @@ impl TreeWatch {
     /// or did not apply).
     pub(crate) fn count_whole(&self) {
         self.whole.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The worktree followed so far elsewhere is at `root` now (gaffer moved it): a directory
+    /// made in it from now on is watched there.
+    pub(crate) fn moved_to(&self, root: &Path) {
+        if let Some(mut inner) = self.lock() {
+            inner.locate(root);
+        }
     }
 
     /// Stops following the worktree at `root` (about to be deleted: its deletion's events
@@ -340,11 +350,21 @@ mod imp {
             }
         }
 
+        /// The key of the tree at `root`, whose known place becomes `root` before its pending
+        /// events are read (a directory made in it is watched from there).
+        pub(super) fn locate(&mut self, root: &Path) -> Option<(u64, u64)> {
+            let key = key_of(root)?;
+            if let Some(tree) = self.trees.get_mut(&key) {
+                tree.top = root.to_owned();
+            }
+            Some(key)
+        }
+
         pub(super) fn clean_at(&mut self, root: &Path, head: &Oid, gitlinks: Option<bool>) {
-            self.drain();
-            let Some(key) = key_of(root) else {
+            let Some(key) = self.locate(root) else {
                 return;
             };
+            self.drain();
             let known = self
                 .trees
                 .get(&key)
@@ -376,10 +396,10 @@ mod imp {
             // Watched afresh: every directory of the tree, top first (a directory made after
             // its parent's watch is reported by it; one made before is found by the walk).
             tree.changed = Some(BTreeSet::new());
-            if !self.watch_dir(key, root, String::new()) {
-                if let Some(tree) = self.trees.get_mut(&key) {
-                    tree.lose();
-                }
+            if !self.watch_dir(key, root, String::new())
+                && let Some(tree) = self.trees.get_mut(&key)
+            {
+                tree.lose();
             }
             // What happened while the walk ran is not the clean state's.
             self.drain();
@@ -441,10 +461,10 @@ mod imp {
         }
 
         pub(super) fn ours(&mut self, root: &Path, head: &Oid, foreign: bool) {
-            self.drain();
-            let Some(key) = key_of(root) else {
+            let Some(key) = self.locate(root) else {
                 return;
             };
+            self.drain();
             if let Some(tree) = self.trees.get_mut(&key) {
                 tree.top = root.to_owned();
                 tree.index = IndexStamp::of(root);
@@ -454,14 +474,15 @@ mod imp {
         }
 
         pub(super) fn changed(&mut self, root: &Path, head: &Oid) -> Option<Answer> {
+            let key = self.locate(root)?;
             self.drain();
-            let tree = self.trees.get_mut(&key_of(root)?)?;
-            tree.top = root.to_owned();
+            let tree = self.trees.get(&key)?;
             let changed = tree.changed.as_ref()?;
             if tree.head != *head {
                 return None;
             }
-            let foreign = tree.index.is_none() || tree.index != IndexStamp::of(root) || tree.foreign;
+            let foreign =
+                tree.index.is_none() || tree.index != IndexStamp::of(root) || tree.foreign;
             if changed.len() > MAX_CHANGED * 4 {
                 return None;
             }
@@ -477,10 +498,10 @@ mod imp {
         }
 
         pub(super) fn forget(&mut self, root: &Path) {
-            self.drain();
-            let Some(key) = key_of(root) else {
+            let Some(key) = self.locate(root) else {
                 return;
             };
+            self.drain();
             self.trees.remove(&key);
             let gone: Vec<WatchDescriptor> = self
                 .dirs
@@ -610,5 +631,129 @@ mod imp {
             None
         }
         pub(super) fn forget(&mut self, _: &Path) {}
+        pub(super) fn locate(&mut self, _: &Path) -> Option<(u64, u64)> {
+            None
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    // Helpers outside #[test] functions panic too.
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::fs;
+
+    fn head(c: char) -> Oid {
+        c.to_string().repeat(40).parse().unwrap()
+    }
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for path in ["a/x", "b/c/y", "top.txt"] {
+            let path = dir.path().join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "v1").unwrap();
+        }
+        dir
+    }
+
+    fn changed(watch: &TreeWatch, root: &Path) -> Option<Vec<String>> {
+        watch.changed(root, &head('a')).map(|a| a.changed)
+    }
+
+    #[test]
+    fn what_changed_under_a_watched_tree_is_listed_outermost_first() {
+        let dir = tree();
+        let root = dir.path();
+        let watch = TreeWatch::new();
+        watch.clean_at(root, &head('a'), Some(false));
+        assert_eq!(changed(&watch, root), Some(vec![]));
+        fs::write(root.join("a/x"), "v2").unwrap();
+        fs::remove_file(root.join("b/c/y")).unwrap();
+        fs::create_dir_all(root.join("new/deep")).unwrap();
+        fs::write(root.join("new/deep/f"), "new").unwrap();
+        fs::set_permissions(
+            root.join("top.txt"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        // The worktree's own `.git` file is not the tree's.
+        fs::write(root.join(".git"), "gitdir: elsewhere\n").unwrap();
+        assert_eq!(
+            changed(&watch, root),
+            Some(vec![
+                "a/x".to_owned(),
+                "b/c/y".to_owned(),
+                "new".to_owned(),
+                "top.txt".to_owned()
+            ])
+        );
+        // HEAD elsewhere than gaffer left it: not known.
+        assert!(watch.changed(root, &head('b')).is_none());
+    }
+
+    #[test]
+    fn a_directory_made_before_a_clean_point_is_watched_after_it() {
+        let dir = tree();
+        let root = dir.path();
+        let watch = TreeWatch::new();
+        watch.clean_at(root, &head('a'), Some(false));
+        fs::create_dir_all(root.join("n/m")).unwrap();
+        watch.clean_at(root, &head('a'), Some(false));
+        fs::write(root.join("n/m/f"), "x").unwrap();
+        assert_eq!(changed(&watch, root), Some(vec!["n/m/f".to_owned()]));
+    }
+
+    #[test]
+    fn a_renamed_directory_loses_track_until_the_next_clean_point() {
+        let dir = tree();
+        let root = dir.path();
+        let watch = TreeWatch::new();
+        watch.clean_at(root, &head('a'), Some(false));
+        fs::rename(root.join("b"), root.join("b2")).unwrap();
+        assert_eq!(changed(&watch, root), None);
+        watch.clean_at(root, &head('a'), Some(false));
+        fs::write(root.join("b2/c/y"), "v2").unwrap();
+        assert_eq!(changed(&watch, root), Some(vec!["b2/c/y".to_owned()]));
+    }
+
+    #[test]
+    fn a_moved_worktree_is_followed_and_a_deleted_one_forgotten() {
+        let dir = tree();
+        let parent = tempfile::tempdir().unwrap();
+        let moved = parent.path().join("moved");
+        let watch = TreeWatch::new();
+        watch.clean_at(dir.path(), &head('a'), Some(false));
+        fs::rename(dir.path(), &moved).unwrap();
+        fs::create_dir(moved.join("later")).unwrap();
+        assert_eq!(changed(&watch, &moved), Some(vec!["later".to_owned()]));
+        fs::write(moved.join("later/f"), "x").unwrap();
+        fs::remove_dir_all(&moved).unwrap();
+        // A directory made where (and perhaps with the inode) the deleted one was is not it.
+        fs::create_dir(&moved).unwrap();
+        assert_eq!(changed(&watch, &moved), None);
+        // Nor is an unwatched directory, or anything after `forget`.
+        watch.clean_at(&moved, &head('a'), Some(false));
+        watch.forget(&moved);
+        assert_eq!(changed(&watch, &moved), None);
+    }
+
+    #[test]
+    fn a_disabled_watch_never_answers() {
+        let dir = tree();
+        let watch = TreeWatch::disabled();
+        watch.clean_at(dir.path(), &head('a'), Some(false));
+        assert_eq!(changed(&watch, dir.path()), None);
+        assert_eq!(watch.counts().whole, 1);
+    }
+
+    #[test]
+    fn outermost_drops_what_a_listed_directory_holds() {
+        let set: BTreeSet<String> = ["a", "a-b", "a/c", "a/c/d", "b/x", "bb"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(outermost(&set), vec!["a", "a-b", "b/x", "bb"]);
     }
 }

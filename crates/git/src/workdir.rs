@@ -50,16 +50,17 @@ pub fn commit_all(
 ) -> Result<Option<Oid>> {
     parse_author(author)?;
     GitCommand::new(dir, env).args(["add", "-A"]).run()?;
-    commit_staged(dir, message, author, env)
+    commit_staged(dir, message, author, env, None)
 }
 
 /// Commits what is staged in the worktree at `dir` as [`commit_all`] does once it has staged
-/// everything; `None` when the index is HEAD's tree.
+/// everything; `None` when the index is HEAD's tree. `head`: HEAD, when the caller knows it.
 pub(crate) fn commit_staged(
     dir: &Path,
     message: &str,
     author: &str,
     env: &[(String, String)],
+    head: Option<&Oid>,
 ) -> Result<Option<Oid>> {
     let (name, email) = parse_author(author)?;
     let staged = GitCommand::new(dir, env)
@@ -70,10 +71,18 @@ pub(crate) fn commit_staged(
         Some(1) => {}
         _ => return Err(staged.into_error()),
     }
-    if rev_parse_in(dir, env, "MERGE_HEAD")?.is_some() {
+    // A merge in progress: `MERGE_HEAD` in the worktree's own administrative directory.
+    let merging = match crate::tree_watch::admin_dir(dir) {
+        Some(admin) => admin.join("MERGE_HEAD").symlink_metadata().is_ok(),
+        None => rev_parse_in(dir, env, "MERGE_HEAD")?.is_some(),
+    };
+    if merging {
         return commit_merge(dir, message, (name, email), env).map(Some);
     }
-    let parent = head_of(dir, env)?;
+    let parent = match head {
+        Some(head) => head.clone(),
+        None => head_of(dir, env)?,
+    };
     let tree: Oid = GitCommand::new(dir, env)
         .arg("write-tree")
         .run()?

@@ -78,7 +78,9 @@ fn change(repo: &TestRepo, rng: &mut Rng, dirs: &[&Path], step: usize) -> bool {
     let mut foreign = false;
     // The path of each choice is drawn once, before the loop over the worktrees.
     let path = pick(rng);
-    let dir_of = path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_owned());
+    let dir_of = path
+        .rsplit_once('/')
+        .map_or(String::new(), |(d, _)| d.to_owned());
     let fresh = format!("new{}/n{step}/file.txt", rng.below(3));
     for dir in dirs {
         let at = |p: &str| dir.join(p);
@@ -165,7 +167,11 @@ fn change(repo: &TestRepo, rng: &mut Rng, dirs: &[&Path], step: usize) -> bool {
 }
 
 fn same(a: &Path, b: &Path, what: &str, seed: u64) {
-    assert_eq!(snapshot(a), snapshot(b), "{what}, seed {seed}: the files differ");
+    assert_eq!(
+        snapshot(a),
+        snapshot(b),
+        "{what}, seed {seed}: the files differ"
+    );
 }
 
 fn status(repo: &TestRepo, dir: &Path) -> String {
@@ -181,13 +187,18 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
     let (repo, first, second) = repo_with_history();
     let watched = Worktrees::new(open(&repo), repo.scratch("watched"), 2);
     let whole = Worktrees::new(open(&repo), repo.scratch("whole"), 2).without_watch();
-    assert!(watched.watch().is_active(), "inotify must work on this machine");
+    assert!(
+        watched.watch().is_active(),
+        "inotify must work on this machine"
+    );
     let mut clean_cycles = 0;
     for seed in 1..=40u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let name = format!("t{seed}");
         let start = if seed % 2 == 0 { &first } else { &second };
-        let a = watched.checkout(&name, &format!("a/{name}"), start).unwrap();
+        let a = watched
+            .checkout(&name, &format!("a/{name}"), start)
+            .unwrap();
         let b = whole.checkout(&name, &format!("b/{name}"), start).unwrap();
         same(&a, &b, "after the checkout", seed);
         let mut foreign = false;
@@ -200,7 +211,11 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
         let cb = whole.commit_all(&b, "work", AGENT).unwrap();
         assert_eq!(ca.is_some(), cb.is_some(), "seed {seed}: one committed");
         assert_eq!(tree_of(&repo, &a), tree_of(&repo, &b), "seed {seed}: trees");
-        assert_eq!(status(&repo, &a), status(&repo, &b), "seed {seed}: status after commit");
+        assert_eq!(
+            status(&repo, &a),
+            status(&repo, &b),
+            "seed {seed}: status after commit"
+        );
         same(&a, &b, "after the commit", seed);
 
         // The branch's verify, then the candidate's checkout.
@@ -213,7 +228,11 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
         // A `skip-worktree` entry the agent changed makes git refuse either way.
         assert_eq!(ra.is_ok(), rb.is_ok(), "seed {seed}: {ra:?} / {rb:?}");
         if ra.is_ok() {
-            assert_eq!(status(&repo, &a), status(&repo, &b), "seed {seed}: status at the candidate");
+            assert_eq!(
+                status(&repo, &a),
+                status(&repo, &b),
+                "seed {seed}: status at the candidate"
+            );
             same(&a, &b, "at the candidate", seed);
             assert_eq!(
                 tree_of(&repo, &a),
@@ -229,10 +248,16 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
         watched.release(&name, &format!("a/{name}"), true).unwrap();
         whole.release(&name, &format!("b/{name}"), true).unwrap();
         let next = format!("n{seed}");
-        let na = watched.checkout(&next, &format!("a/{next}"), start).unwrap();
+        let na = watched
+            .checkout(&next, &format!("a/{next}"), start)
+            .unwrap();
         let nb = whole.checkout(&next, &format!("b/{next}"), start).unwrap();
         same(&na, &nb, "the next task's worktree", seed);
-        assert_eq!(status(&repo, &na), "", "seed {seed}: a reused slot is clean");
+        assert_eq!(
+            status(&repo, &na),
+            "",
+            "seed {seed}: a reused slot is clean"
+        );
         watched.release(&next, &format!("a/{next}"), true).unwrap();
         whole.release(&next, &format!("b/{next}"), true).unwrap();
         if !foreign {

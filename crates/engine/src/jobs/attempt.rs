@@ -36,10 +36,10 @@ pub(crate) async fn verify(ctx: &JobContext, slot: u32, commit: &ObjectId) -> Re
     let (b, wt, c) = (Arc::clone(board), worktree.clone(), git_commit.clone());
     let tree = blocking(move || {
         let env = b.git.env().to_vec();
-        if gaffer_git::head_of(&wt, &env)? != c {
+        if b.git.head_of(&wt)? != c {
             gaffer_git::checkout_branch(&wt, &branch, &env)?;
         }
-        if gaffer_git::head_of(&wt, &env)? != c {
+        if b.git.head_of(&wt)? != c {
             return Err(EngineError::Invalid(format!(
                 "the branch {branch} is not at {c} any more; refusing to verify another tree"
             )));

@@ -157,10 +157,10 @@ async fn put_on(
         match purpose {
             VerifyPurpose::Candidate => b.worktrees.checkout_detached(&wt, &c)?,
             VerifyPurpose::Branch => {
-                if gaffer_git::head_of(&wt, &env)? != c {
+                if b.git.head_of(&wt)? != c {
                     gaffer_git::checkout_branch(&wt, &branch, &env)?;
                 }
-                if gaffer_git::head_of(&wt, &env)? != c {
+                if b.git.head_of(&wt)? != c {
                     return Err(EngineError::Invalid(format!(
                         "the branch {branch} is not at {c} any more; refusing to verify another tree"
                     )));

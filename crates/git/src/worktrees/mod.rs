@@ -318,6 +318,7 @@ impl Worktrees {
                 self.remove_worktree(&slot.path)?;
                 return Err(e);
             }
+            self.watch.moved_to(path);
             remove_if_empty(&self.pool_dir());
             self.put_on_branch(path, branch, start, reuse_branch)?;
             drop(held);
@@ -730,6 +731,7 @@ impl Worktrees {
             self.remove_worktree(&from)?;
             return Ok((guard, Take::Nothing));
         }
+        self.watch.moved_to(path);
         remove_if_empty(&self.pool_dir());
         Ok((guard, Take::Slot { head, reuse }))
     }
@@ -829,7 +831,7 @@ impl Worktrees {
             .run()?;
         // Someone outside this process may have moved the branch since it was checked: the
         // index and files are `start`'s, so HEAD must be too.
-        let head = crate::head_of(path, self.git.env())?;
+        let head = self.git.head_of(path)?;
         if head != *start {
             self.cmd_in(path)
                 .args([

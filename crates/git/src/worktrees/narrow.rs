@@ -36,7 +36,7 @@ impl Worktrees {
     /// [`crate::commit_all`] does, staging only the paths the watch says changed when it can.
     pub fn commit_all(&self, dir: &Path, message: &str, author: &str) -> Result<Option<Oid>> {
         let env = self.git.env();
-        let head = crate::head_of(dir, env)?;
+        let head = self.git.head_of(dir)?;
         let staged = match self.usable(dir, &head) {
             Some(answer) if answer.foreign => {
                 self.watch.count_whole();
@@ -62,7 +62,7 @@ impl Worktrees {
                 true
             }
         };
-        let committed = crate::workdir::commit_staged(dir, message, author, env)?;
+        let committed = crate::workdir::commit_staged(dir, message, author, env, Some(&head))?;
         let now = match &committed {
             Some(commit) => commit.clone(),
             None => head,
@@ -77,7 +77,7 @@ impl Worktrees {
     /// watch can say which.
     pub fn checkout_detached(&self, dir: &Path, commit: &Oid) -> Result<()> {
         let env = self.git.env();
-        let head = crate::head_of(dir, env)?;
+        let head = self.git.head_of(dir)?;
         if let Some(answer) = self.usable(dir, &head) {
             if answer.foreign || answer.gitlinks || in_progress(dir) {
                 self.watch.count_whole();
@@ -142,7 +142,11 @@ impl Worktrees {
     /// operations may use it: the index gaffer's own, or at least as good (see the module).
     fn usable(&self, dir: &Path, head: &Oid) -> Option<Answer> {
         let mut answer = self.watch.changed(dir, head)?;
-        if answer.changed.iter().any(|p| p.split('/').any(|c| c == ".git")) {
+        if answer
+            .changed
+            .iter()
+            .any(|p| p.split('/').any(|c| c == ".git"))
+        {
             // A nested repository made in the tree: only the whole pass handles it.
             self.watch.count_whole();
             return None;
@@ -170,7 +174,10 @@ impl Worktrees {
         let mut paths = Vec::with_capacity(changed.len());
         for path in changed {
             if dir.join(path).symlink_metadata().is_ok()
-                || self.git.rev_parse(&format!("{}:{path}", head.as_str()))?.is_some()
+                || self
+                    .git
+                    .rev_parse(&format!("{}:{path}", head.as_str()))?
+                    .is_some()
             {
                 paths.push(path.as_str());
             }

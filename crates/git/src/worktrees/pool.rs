@@ -151,7 +151,7 @@ impl Worktrees {
     /// the slot (not ready: it must be [reset](Worktrees::reset_slot) first).
     pub(super) fn park(&self, path: &Path) -> Result<Slot> {
         let env = self.git.env();
-        let head = crate::head_of(path, env)?;
+        let head = self.git.head_of(path)?;
         GitCommand::new(path, env)
             .args(["update-ref", "--no-deref", "-m", "gaffer: released", "HEAD"])
             .arg(head.as_str())
@@ -169,6 +169,7 @@ impl Worktrees {
             .arg(path)
             .arg(&slot)
             .run()?;
+        self.watch.moved_to(&slot);
         Ok(Slot {
             path: slot,
             number,
@@ -195,7 +196,7 @@ impl Worktrees {
         }
         let at = match &slot.head {
             Some(head) => head.clone(),
-            None => crate::head_of(dir, env)?,
+            None => self.git.head_of(dir)?,
         };
         // What the task changed, when the watch knows it, is all there is to put back. The
         // watch starts over before the mark: once marked, the slot is someone else's.
@@ -255,7 +256,7 @@ impl Worktrees {
                 super::remove_path(&state)?;
             }
         }
-        let head = crate::head_of(dir, env)?;
+        let head = self.git.head_of(dir)?;
         self.watch.clean_at(dir, &head, Some(gitlinks));
         self.mark_ready(slot.number, &head)
     }
@@ -313,7 +314,14 @@ pub(super) fn tree_changes(
     to: &Oid,
 ) -> Result<TreeChanges> {
     let raw = GitCommand::new(dir, env)
-        .args(["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id"])
+        .args([
+            "diff-tree",
+            "-r",
+            "-z",
+            "--raw",
+            "--no-renames",
+            "--no-commit-id",
+        ])
         .args([from.as_str(), to.as_str()])
         .run_bytes()?;
     // `:<old mode> <new mode> <old> <new> <status>` NUL `<path>` NUL, per path.

@@ -3,11 +3,11 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use gaffer_git::{Git, Oid};
+use gaffer_test_support::TestRepo;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use gaffer_test_support::TestRepo;
 
 /// A test repository and a [`Git`] handle on it with the hermetic environment.
 pub fn setup() -> (TestRepo, Git) {
@@ -69,4 +69,3 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
 pub fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
-

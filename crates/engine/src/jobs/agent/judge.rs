@@ -117,9 +117,8 @@ async fn judge_commit(
     let message = board.secrets.redact(&message).into_owned();
     let (b, wt, start) = (Arc::clone(board), worktree.to_path_buf(), base.clone());
     let (head, paths) = blocking(move || {
-        let env = b.git.env().to_vec();
         b.worktrees.commit_all(&wt, message.trim(), ENGINE_AUTHOR)?;
-        let head = gaffer_git::head_of(&wt, &env)?;
+        let head = b.git.head_of(&wt)?;
         let paths = if head == start {
             Vec::new()
         } else {
