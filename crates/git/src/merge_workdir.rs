@@ -63,7 +63,11 @@ pub fn merge_into_worktree(
 
 /// Whether a merge is in progress in the worktree at `dir` (`MERGE_HEAD` exists).
 pub fn merge_in_progress(dir: &Path, env: &[(String, String)]) -> Result<bool> {
-    Ok(rev_parse_in(dir, env, "MERGE_HEAD")?.is_some())
+    // A linked worktree's `MERGE_HEAD` is a file of its own administrative directory.
+    match crate::worktree_admin::admin_dir(dir) {
+        Some(admin) => Ok(admin.join("MERGE_HEAD").symlink_metadata().is_ok()),
+        None => Ok(rev_parse_in(dir, env, "MERGE_HEAD")?.is_some()),
+    }
 }
 
 /// The paths git still considers unmerged in the worktree at `dir`, sorted.
@@ -116,5 +120,12 @@ pub fn unresolved_conflicts(dir: &Path, env: &[(String, String)]) -> Result<Vec<
 /// The branch checked out in the worktree at `dir` (without `refs/heads/`), or `None` when its
 /// HEAD is detached.
 pub fn branch_of(dir: &Path, env: &[(String, String)]) -> Result<Option<String>> {
-    crate::pull::current_branch(dir, env)
+    use crate::worktree_admin::{Head, worktree_head};
+    match worktree_head(dir) {
+        Some(Head::Branch(name)) => Ok(Some(
+            name.strip_prefix("refs/heads/").unwrap_or(&name).to_owned(),
+        )),
+        Some(Head::Detached(_)) => Ok(None),
+        None => crate::pull::current_branch(dir, env),
+    }
 }

@@ -106,25 +106,15 @@ impl Git {
     /// process of its own; anything unexpected (the main worktree, a HEAD that names no branch
     /// here, another ref storage) is asked of `git rev-parse`.
     pub fn head_of(&self, dir: &Path) -> Result<Oid> {
-        if let Some(admin) = crate::tree_watch::admin_dir(dir)
-            && let Ok(text) = std::fs::read_to_string(admin.join("HEAD"))
-        {
-            let text = text.trim_end_matches('\n');
-            match text.strip_prefix("ref: ") {
-                Some(name)
-                    if name.starts_with("refs/heads/") && !name.contains(char::is_whitespace) =>
-                {
-                    if let Some(oid) = self.rev_parse(name)? {
-                        return Ok(oid);
-                    }
-                }
-                Some(_) => {}
-                None => {
-                    if let Ok(oid) = text.parse() {
-                        return Ok(oid);
-                    }
+        use crate::worktree_admin::{Head, worktree_head};
+        match worktree_head(dir) {
+            Some(Head::Detached(oid)) if !oid.is_zero() => return Ok(oid),
+            Some(Head::Branch(name)) if name.starts_with("refs/heads/") => {
+                if let Some(oid) = self.rev_parse(&name)? {
+                    return Ok(oid);
                 }
             }
+            _ => {}
         }
         crate::head_of(dir, self.env())
     }

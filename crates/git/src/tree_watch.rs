@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use crate::Oid;
+use crate::worktree_admin::admin_dir;
 
 /// Most directories watched under one worktree; beyond, the worktree is not followed.
 const MAX_WATCHES_PER_TREE: usize = 65_536;
@@ -81,20 +82,6 @@ impl IndexStamp {
             ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
         })
     }
-}
-
-/// The administrative directory of the linked worktree at `root`, from its `.git` file.
-pub(crate) fn admin_dir(root: &Path) -> Option<PathBuf> {
-    let gitfile = std::fs::read_to_string(root.join(".git")).ok()?;
-    let dir = gitfile
-        .strip_prefix("gitdir: ")?
-        .trim_end_matches(['\n', '\r']);
-    let dir = Path::new(dir);
-    Some(if dir.is_absolute() {
-        dir.to_owned()
-    } else {
-        root.join(dir)
-    })
 }
 
 impl Default for TreeWatch {

@@ -71,12 +71,7 @@ pub(crate) fn commit_staged(
         Some(1) => {}
         _ => return Err(staged.into_error()),
     }
-    // A merge in progress: `MERGE_HEAD` in the worktree's own administrative directory.
-    let merging = match crate::tree_watch::admin_dir(dir) {
-        Some(admin) => admin.join("MERGE_HEAD").symlink_metadata().is_ok(),
-        None => rev_parse_in(dir, env, "MERGE_HEAD")?.is_some(),
-    };
-    if merging {
+    if crate::merge_in_progress(dir, env)? {
         return commit_merge(dir, message, (name, email), env).map(Some);
     }
     let parent = match head {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::{Git, Oid, Result, WorktreeInfo};
 
 /// What a worktree's `HEAD` file says.
-enum Head {
+pub(crate) enum Head {
     Branch(String),
     Detached(Oid),
 }
@@ -115,8 +115,32 @@ impl Git {
     }
 }
 
+/// The administrative directory of the linked worktree at `root`, from its `.git` file.
+pub(crate) fn admin_dir(root: &Path) -> Option<PathBuf> {
+    let gitfile = std::fs::read_to_string(root.join(".git")).ok()?;
+    let dir = gitfile
+        .strip_prefix("gitdir: ")?
+        .trim_end_matches(['\n', '\r']);
+    let dir = Path::new(dir);
+    Some(if dir.is_absolute() {
+        dir.to_owned()
+    } else {
+        root.join(dir)
+    })
+}
+
+/// What the linked worktree at `root` has checked out, read from its `HEAD` file; `None`
+/// for the main worktree or a file that cannot be read. A branch named `.invalid` is the
+/// placeholder of a repository whose refs are not files (reftable): not a branch.
+pub(crate) fn worktree_head(root: &Path) -> Option<Head> {
+    match read_head(&admin_dir(root)?.join("HEAD"))? {
+        Head::Branch(name) if name.ends_with("/.invalid") => None,
+        head => Some(head),
+    }
+}
+
 /// A HEAD file: `ref: <name>` or an object id (git writes it whole, by rename).
-fn read_head(file: &Path) -> Option<Head> {
+pub(crate) fn read_head(file: &Path) -> Option<Head> {
     let text = fs::read_to_string(file).ok()?;
     let text = text.trim_end_matches(['\n', '\r']);
     match text.strip_prefix("ref: ") {

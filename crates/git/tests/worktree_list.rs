@@ -126,3 +126,51 @@ fn the_worktrees_read_from_files_are_git_s_list() {
     same("after a prune and a removal");
     assert_eq!(git.registered_worktrees().unwrap().len(), 3);
 }
+
+/// A worktree's HEAD, its branch and whether a merge is in progress, read from its files, are
+/// what git's own commands say, in every state a task worktree can be in.
+#[test]
+fn head_branch_and_merge_read_from_files_are_git_s() {
+    let (repo, git) = setup();
+    let env = repo.env();
+    let agree = |dir: &std::path::Path, when: &str| {
+        let head = repo.git_in(dir, &["rev-parse", "HEAD"]);
+        assert_eq!(git.head_of(dir).unwrap(), oid(&head), "{when}");
+        let branch = gaffer_git::branch_of(dir, &env).unwrap();
+        let symbolic = std::process::Command::new("git")
+            .current_dir(dir)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(["symbolic-ref", "-q", "--short", "HEAD"])
+            .output()
+            .unwrap();
+        let expected = String::from_utf8(symbolic.stdout).unwrap();
+        let expected = expected.trim();
+        assert_eq!(
+            branch.as_deref(),
+            (!expected.is_empty()).then_some(expected),
+            "{when}"
+        );
+    };
+    agree(repo.path(), "the main worktree");
+    let wt = repo.scratch("task");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "gaffer/t1",
+        wt.to_str().unwrap(),
+    ]);
+    agree(&wt, "on a branch");
+    repo.git_in(&wt, &["commit", "-q", "--allow-empty", "-m", "moved"]);
+    agree(&wt, "after a commit");
+    repo.git_in(&wt, &["checkout", "-q", "--detach", "main"]);
+    agree(&wt, "detached");
+    assert!(!gaffer_git::merge_in_progress(&wt, &env).unwrap());
+    repo.git_in(&wt, &["checkout", "-q", "gaffer/t1"]);
+    repo.write("side.txt", "main\n");
+    repo.commit_all("main side");
+    repo.git_in(&wt, &["merge", "-q", "--no-commit", "--no-ff", "main"]);
+    assert!(gaffer_git::merge_in_progress(&wt, &env).unwrap());
+    agree(&wt, "a merge in progress");
+}

@@ -15,7 +15,8 @@
 use std::path::Path;
 
 use crate::cmd::GitCommand;
-use crate::tree_watch::{Answer, IndexStamp, admin_dir};
+use crate::tree_watch::{Answer, IndexStamp};
+use crate::worktree_admin::admin_dir;
 use crate::{Oid, Result, TreeWatch};
 
 use super::Worktrees;
