@@ -271,6 +271,7 @@ impl Engine {
             self.event(Payload::EngineStarted(EngineOwner {
                 owner: self.owner.clone(),
             }));
+            warm_pool(&self.board);
         }
         // One heartbeat for every job this engine runs; it outlives them all, and ends with
         // this run even when its future is dropped.
@@ -742,4 +743,24 @@ impl Engine {
             tracing::warn!("could not record a {kind} event: {e}");
         }
     }
+}
+
+/// Fills the worktree pool in the background at the start (see `Worktrees::warm`): a task
+/// that comes meanwhile takes a slot as soon as one is ready.
+fn warm_pool(board: &Arc<Board>) {
+    if board.settings.engine.worktree_pool == 0 {
+        return;
+    }
+    let board = Arc::clone(board);
+    tokio::task::spawn_blocking(move || {
+        let warmed = board
+            .landing()
+            .and_then(|landing| landing.base(&board))
+            .and_then(|(start, _)| Ok(board.worktrees.warm(&start)?));
+        match warmed {
+            Ok(0) => {}
+            Ok(made) => tracing::debug!(made, "worktree pool filled"),
+            Err(e) => tracing::warn!("cannot fill the worktree pool: {e}"),
+        }
+    });
 }

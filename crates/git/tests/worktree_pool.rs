@@ -668,3 +668,40 @@ fn leave_a_mess_lightly(repo: &TestRepo, wt: &Path) {
     repo.git_in(wt, &["add", "staged.md"]);
     fs::write(wt.join("untracked.md"), "untracked\n").unwrap();
 }
+
+/// Warming fills the pool with ready slots that are fresh checkouts of the start, at most as
+/// many as the pool holds, and a checkout that comes while a slot is being filled waits for it
+/// instead of writing a whole tree of its own.
+#[test]
+fn a_warmed_pool_hands_out_ready_slots_and_a_checkout_waits_for_the_one_filling() {
+    let repo = rich_repo();
+    let start = oid(&repo.head());
+    let wts = manager(&repo, "pooled", 2);
+    std::thread::scope(|scope| {
+        let warming = scope.spawn(|| wts.warm(&start).unwrap());
+        // Once the first fill has begun, a checkout finds nothing ready and must wait for it.
+        let began = std::time::Instant::now();
+        while !wts.root().join(".pool/0").exists() {
+            assert!(began.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
+        assert_eq!(
+            repo.git_in(&t1, &["status", "--porcelain", "--ignored"]),
+            ""
+        );
+        // As many as the pool holds, though t1 took one: no more whole trees than that.
+        assert_eq!(warming.join().unwrap(), 2);
+    });
+    let counts = wts.checkout_counts();
+    assert_eq!((counts.fresh, counts.reused), (2, 1), "{counts:?}");
+    // Filled to its size again: one slot is out with t1.
+    assert_eq!(wts.warm(&start).unwrap(), 1);
+    assert_eq!(wts.warm(&start).unwrap(), 0);
+    let t2 = wts.checkout("t2", "gaffer/t2", &start).unwrap();
+    let fresh = manager(&repo, "fresh", 0)
+        .checkout("t3", "gaffer/t3", &start)
+        .unwrap();
+    assert_eq!(snapshot(&t2), snapshot(&fresh));
+    assert_eq!(wts.checkout_counts().reused, 2);
+}

@@ -51,6 +51,9 @@ struct Busy {
     /// New pool slots being filled (a fresh checkout) for the checkout that made them: not
     /// to be taken, reset or removed by anyone else.
     filling: Vec<u64>,
+    /// Slots being filled to warm the pool (`Worktrees::warm`): a checkout that finds none
+    /// ready waits for them rather than writing a whole tree of its own.
+    warming: usize,
     /// The starts of the checkouts looking for a ready slot, longest waiting first: a released
     /// slot is reset straight to the first (one pass, in the release) rather than to its own
     /// commit and then moved to the start on the task's path.
@@ -281,7 +284,7 @@ impl Worktrees {
                 }
                 Take::Nothing => {}
             }
-            let (held, slot) = match self.fill_new_slot(held, start)? {
+            let (held, slot) = match self.fill_new_slot(held, start, true)? {
                 Filled::Slot(held, slot) => (held, slot),
                 Filled::GaveWay(held, trash) => {
                     given_up.push(trash);
@@ -342,6 +345,7 @@ impl Worktrees {
         &'a self,
         mut guard: MutexGuard<'a, Busy>,
         start: &Oid,
+        give_way: bool,
     ) -> Result<Filled<'a>> {
         let pool = self.pool_dir();
         fs::create_dir_all(&pool).map_err(|e| GitError::io("create", &pool, e))?;
@@ -364,7 +368,7 @@ impl Worktrees {
                 .args(["reset", "-q", "--hard", start.as_str()])
         };
         let (mut guard, mut filled) = match fill().start() {
-            Ok(running) => match self.fill_or_give_way(running) {
+            Ok(running) => match self.fill_or_give_way(running, give_way) {
                 (guard, Some(filled)) => (guard, filled),
                 (mut guard, None) => {
                     guard.filling.retain(|n| *n != number);
@@ -412,15 +416,18 @@ impl Worktrees {
     fn fill_or_give_way(
         &self,
         mut running: crate::cmd::Running,
+        give_way: bool,
     ) -> (MutexGuard<'_, Busy>, Option<Result<()>>) {
         let mut guard = self.guard();
         loop {
             if let Some(result) = running.try_finish() {
                 return (guard, Some(result));
             }
-            // Without a pool there is nothing to give way to.
+            // Without a pool there is nothing to give way to; a slot filled to warm the pool
+            // is for whoever comes.
             let ready = match self.pool_size {
                 0 => Ok(None),
+                _ if !give_way => Ok(None),
                 _ => self.ready_slot(),
             };
             match ready {
@@ -455,6 +462,43 @@ impl Worktrees {
         if let Err(e) = deleted {
             tracing::warn!(path = %trash.display(), error = %e, "cannot delete a worktree in the trash");
         }
+    }
+
+    /// Fills the pool up to its size with fresh checkouts of `start` (where new work starts),
+    /// one after another, each marked ready as soon as it is filled: an engine does it in the
+    /// background when it starts, so that the first tasks take a slot rather than each writing
+    /// a whole tree (a checkout that finds no slot ready meanwhile waits for the one being
+    /// filled). At most the pool's size in all, even as tasks take the slots: after that,
+    /// released worktrees come back sooner than a whole tree is written. Returns how many
+    /// slots it made; stops at the first that cannot be.
+    pub fn warm(&self, start: &Oid) -> Result<usize> {
+        let mut made = 0;
+        while made < self.pool_size {
+            let mut guard = self.guard();
+            if !self.pool_has_room(&guard)? {
+                return Ok(made);
+            }
+            guard.warming += 1;
+            let (mut guard, trash, result) = match self.fill_new_slot(guard, start, false) {
+                Ok(Filled::Slot(guard, slot)) => {
+                    let marked = self.mark_ready(slot.number, start);
+                    (guard, None, marked)
+                }
+                // Only a fill that gives way is stopped, and this one does not.
+                Ok(Filled::GaveWay(guard, trash)) => (guard, Some(trash), Ok(())),
+                Err(e) => (self.guard(), None, Err(e)),
+            };
+            guard.warming -= 1;
+            drop(guard);
+            self.settled.notify_all();
+            if let Some(trash) = trash {
+                self.delete_trash(&trash);
+                return Ok(made);
+            }
+            result?;
+            made += 1;
+        }
+        Ok(made)
     }
 
     /// Runs `f` while no worktree is made or removed here (it holds the lock every operation
@@ -685,7 +729,7 @@ impl Worktrees {
                 Err(e) => break Err(e),
             }
             let now = Instant::now();
-            let until = if guard.resetting > 0 {
+            let until = if guard.resetting > 0 || guard.warming > 0 {
                 deadline
             } else {
                 grace_ends
