@@ -158,23 +158,36 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The requests of one handle waiting for its connection.
 #[derive(Default)]
-pub(super) struct Queue(Mutex<Vec<(Op, Slot)>>);
+pub(super) struct Queue {
+    waiting: Mutex<Vec<(Op, Slot)>>,
+    /// How many requests the last batch took.
+    last_batch: std::sync::atomic::AtomicUsize,
+}
 
 impl Queue {
     /// Queues `op`; its result will be in the slot returned.
     pub(super) fn push(&self, op: Op) -> Slot {
         let slot = Arc::new(Answer::new());
-        locked(&self.0).push((op, Arc::clone(&slot)));
+        locked(&self.waiting).push((op, Arc::clone(&slot)));
         slot
     }
 
     fn take(&self) -> Vec<(Op, Slot)> {
-        std::mem::take(&mut *locked(&self.0))
+        let batch = std::mem::take(&mut *locked(&self.waiting));
+        self.last_batch.store(batch.len(), Ordering::Relaxed);
+        batch
+    }
+
+    /// Whether the caller of the only waiting request, about to run it alone, should first let
+    /// the callers of the last batch run: they were answered together, and they have not come
+    /// back yet only because they wait for a processor.
+    pub(super) fn alone_after_company(&self) -> bool {
+        locked(&self.waiting).len() == 1 && self.last_batch.load(Ordering::Relaxed) > 1
     }
 
     /// Whether no request waits.
     pub(super) fn is_empty(&self) -> bool {
-        locked(&self.0).is_empty()
+        locked(&self.waiting).is_empty()
     }
 
     /// Tells the caller of the oldest waiting request to try the connection (its holder just
@@ -187,7 +200,7 @@ impl Queue {
     /// connection runs it, and every holder nudges its caller when it lets go, so one of them
     /// always runs the queue.
     pub(super) fn nudge_waiting(&self) {
-        if let Some((_, slot)) = locked(&self.0).first() {
+        if let Some((_, slot)) = locked(&self.waiting).first() {
             slot.nudge();
         }
     }
