@@ -561,4 +561,40 @@ mod tests {
         assert!(std::panic::catch_unwind(AssertUnwindSafe(|| result(&slot))).is_err());
         assert_eq!(store.jobs(&crate::JobFilter::default()).unwrap().len(), 2);
     }
+
+    #[test]
+    fn only_the_oldest_waiting_caller_is_nudged_and_a_nudge_before_its_wait_is_not_lost() {
+        let queue = Queue::default();
+        let first = queue.push(Op::Commit(Box::default()));
+        let second = queue.push(Op::Commit(Box::default()));
+        queue.nudge_waiting();
+        assert_eq!((first.nudges(), second.nudges()), (1, 0));
+        // Nudged before it waits: the wait returns without an answer (it would otherwise
+        // sleep out its whole timeout), and the nudge is used up.
+        assert!(first.wait(Duration::from_secs(600)).is_none());
+        assert!(!first.nudged.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn a_waiting_caller_is_woken_by_its_answer_from_another_thread() {
+        let queue = Arc::new(Queue::default());
+        let slot = queue.push(Op::Commit(Box::default()));
+        let answering = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || {
+                for (_, slot) in queue.take() {
+                    slot.put(Answered::Result(Ok(Done::Committed(Vec::new()))));
+                }
+            })
+        };
+        // Woken by the answer (or finding it there): never a timeout, which is ten minutes.
+        let done = loop {
+            if let Some(done) = slot.wait(Duration::from_secs(600)) {
+                break done;
+            }
+        };
+        answering.join().unwrap();
+        assert!(matches!(done, Ok(Done::Committed(_))));
+        assert!(queue.is_empty());
+    }
 }
