@@ -16,6 +16,9 @@
 //!
 //! Every run checks that every job was claimed exactly once (claims counted per job id) and
 //! that none is left; a failure is an error, never a figure.
+//!
+//! Arguments that are not flags select rows: `cargo bench -p gaffer-store -- "8 claimers, one"`
+//! runs only the rows whose name contains one of them (to time or profile one case).
 
 use gaffer_core::{JobId, JobSpec, NewJob, NewTask, ProjectId, Risk, TaskState};
 use gaffer_store::{Commit, JobCompletion, JobOutcome, NewProject, SqliteStore, Store};
@@ -312,30 +315,38 @@ fn main() -> BenchResult<()> {
     if let Ok(spec) = std::env::var(CHILD) {
         return child(&spec);
     }
+    // Rows to run: those containing one of the arguments that are not flags (all without any).
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
     let dir = tempfile::tempdir()?;
     println!(
         "{:<46} {:>10} {:>10} {:>10} {:>10}",
         "gaffer-store (SQLite, WAL)", "per second", "p50 µs", "p99 µs", "cpu µs/job"
     );
     println!("{}", "-".repeat(90));
-    let (rate, lat) = create_tasks(&dir.path().join("tasks.db"))?;
-    row(&format!("create_task ({TASKS} tasks)"), rate, lat, None);
+    let name = format!("create_task ({TASKS} tasks)");
+    if wanted(&name) {
+        let (rate, lat) = create_tasks(&dir.path().join("tasks.db"))?;
+        row(&name, rate, lat, None);
+    }
     for layout in [Layout::OneStore, Layout::StoreEach, Layout::ProcessEach] {
         for claimers in [1, 4, 8] {
+            let name = format!(
+                "claim+complete, {claimers} claimer{}, {}",
+                if claimers == 1 { "" } else { "s" },
+                layout.name()
+            );
+            if !wanted(&name) {
+                continue;
+            }
             let path = dir
                 .path()
                 .join(format!("jobs-{}-{claimers}.db", layout as u8));
             let (rate, lat, cpu) = drain(&path, layout, claimers)?;
-            row(
-                &format!(
-                    "claim+complete, {claimers} claimer{}, {}",
-                    if claimers == 1 { "" } else { "s" },
-                    layout.name()
-                ),
-                rate,
-                lat,
-                cpu,
-            );
+            row(&name, rate, lat, cpu);
         }
     }
     println!(

@@ -23,7 +23,9 @@ use gaffer_core::{Clock, Event, Job, JobKind};
 use rusqlite::{Connection, TransactionBehavior};
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 /// A write waiting for the connection.
@@ -75,11 +77,15 @@ impl Answered {
     }
 }
 
-/// Where a request's result goes, and how its caller is told.
-#[derive(Default)]
+/// Where a request's result goes, and how its caller is told: its thread is unparked when the
+/// result is put there or when it should try the connection again. Unparking a thread that is
+/// not parked costs no system call (a condition variable's notify always made one).
 pub(super) struct Answer {
     result: Mutex<Option<Answered>>,
-    ready: Condvar,
+    /// Set when the caller should try the connection again.
+    nudged: AtomicBool,
+    /// The thread that queued the request and waits for its answer.
+    caller: Thread,
     #[cfg(test)]
     nudges: std::sync::atomic::AtomicUsize,
 }
@@ -87,9 +93,20 @@ pub(super) struct Answer {
 type Slot = Arc<Answer>;
 
 impl Answer {
+    /// A slot for a request of the current thread.
+    fn new() -> Answer {
+        Answer {
+            result: Mutex::new(None),
+            nudged: AtomicBool::new(false),
+            caller: std::thread::current(),
+            #[cfg(test)]
+            nudges: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
     fn put(&self, answer: Answered) {
         *locked(&self.result) = Some(answer);
-        self.ready.notify_one();
+        self.caller.unpark();
     }
 
     /// The result once a holder of the connection has put it there. If the request's code
@@ -99,32 +116,38 @@ impl Answer {
         answer.map(Answered::into_result)
     }
 
-    /// Waits up to `timeout` for the result (or for a nudge to try the connection again).
+    /// Waits up to `timeout` for the result, or for a nudge to try the connection again
+    /// (`None`). Called by the thread that queued the request: it is the one woken.
     pub(super) fn wait(&self, timeout: Duration) -> Option<Result<Done>> {
-        let mut result = locked(&self.result);
-        if result.is_none() {
-            result = self
-                .ready
-                .wait_timeout(result, timeout)
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(done) = self.take() {
+                return Some(done);
+            }
+            // A nudge that came before the wait is not lost: the flag stays set.
+            if self.nudged.swap(false, Ordering::AcqRel) {
+                return None;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            // Woken by `put` or `nudge`, or spuriously: the loop looks again.
+            std::thread::park_timeout(left);
         }
-        let answer = result.take();
-        drop(result);
-        answer.map(Answered::into_result)
     }
 
     fn nudge(&self) {
         #[cfg(test)]
-        self.nudges
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.ready.notify_one();
+        self.nudges.fetch_add(1, Ordering::Relaxed);
+        self.nudged.store(true, Ordering::Release);
+        self.caller.unpark();
     }
 
     /// How many times its caller was told to try the connection.
     #[cfg(test)]
     pub(super) fn nudges(&self) -> usize {
-        self.nudges.load(std::sync::atomic::Ordering::Relaxed)
+        self.nudges.load(Ordering::Relaxed)
     }
 }
 
@@ -135,27 +158,49 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The requests of one handle waiting for its connection.
 #[derive(Default)]
-pub(super) struct Queue(Mutex<Vec<(Op, Slot)>>);
+pub(super) struct Queue {
+    waiting: Mutex<Vec<(Op, Slot)>>,
+    /// How many requests the last batch took.
+    last_batch: std::sync::atomic::AtomicUsize,
+}
 
 impl Queue {
     /// Queues `op`; its result will be in the slot returned.
     pub(super) fn push(&self, op: Op) -> Slot {
-        let slot = Slot::default();
-        locked(&self.0).push((op, Arc::clone(&slot)));
+        let slot = Arc::new(Answer::new());
+        locked(&self.waiting).push((op, Arc::clone(&slot)));
         slot
     }
 
     fn take(&self) -> Vec<(Op, Slot)> {
-        std::mem::take(&mut *locked(&self.0))
+        let batch = std::mem::take(&mut *locked(&self.waiting));
+        self.last_batch.store(batch.len(), Ordering::Relaxed);
+        batch
     }
 
-    /// Tells the callers of the waiting requests to try the connection (its holder just let
-    /// it go without running them): the first to get it runs them all. Every holder of the
+    /// Whether the caller of the only waiting request, about to run it alone, should first let
+    /// the callers of the last batch run: they were answered together, and they have not come
+    /// back yet only because they wait for a processor.
+    pub(super) fn alone_after_company(&self) -> bool {
+        locked(&self.waiting).len() == 1 && self.last_batch.load(Ordering::Relaxed) > 1
+    }
+
+    /// Whether no request waits.
+    pub(super) fn is_empty(&self) -> bool {
+        locked(&self.waiting).is_empty()
+    }
+
+    /// Tells the caller of the oldest waiting request to try the connection (its holder just
+    /// let it go without running it): if it gets it, it runs them all. Every holder of the
     /// connection calls it once it lets go (a read, a write of its own, a batch): a waiting
     /// caller does not queue on the connection's mutex, so it would otherwise sleep out its
-    /// [`COMBINED_WAIT`](super::COMBINED_WAIT) while readers took the connection again and again.
+    /// [`COMBINED_WAIT`](super::COMBINED_WAIT) while readers took the connection again and
+    /// again. One caller, not all: the others would wake only to find the connection taken
+    /// again and go back to sleep. The oldest request stays in the queue until a holder of the
+    /// connection runs it, and every holder nudges its caller when it lets go, so one of them
+    /// always runs the queue.
     pub(super) fn nudge_waiting(&self) {
-        for (_, slot) in locked(&self.0).iter() {
+        if let Some((_, slot)) = locked(&self.waiting).first() {
             slot.nudge();
         }
     }
@@ -515,5 +560,41 @@ mod tests {
         run_queued(&mut conn, &queue, clock.as_ref(), Instant::now()).answer();
         assert!(std::panic::catch_unwind(AssertUnwindSafe(|| result(&slot))).is_err());
         assert_eq!(store.jobs(&crate::JobFilter::default()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn only_the_oldest_waiting_caller_is_nudged_and_a_nudge_before_its_wait_is_not_lost() {
+        let queue = Queue::default();
+        let first = queue.push(Op::Commit(Box::default()));
+        let second = queue.push(Op::Commit(Box::default()));
+        queue.nudge_waiting();
+        assert_eq!((first.nudges(), second.nudges()), (1, 0));
+        // Nudged before it waits: the wait returns without an answer (it would otherwise
+        // sleep out its whole timeout), and the nudge is used up.
+        assert!(first.wait(Duration::from_secs(600)).is_none());
+        assert!(!first.nudged.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn a_waiting_caller_is_woken_by_its_answer_from_another_thread() {
+        let queue = Arc::new(Queue::default());
+        let slot = queue.push(Op::Commit(Box::default()));
+        let answering = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || {
+                for (_, slot) in queue.take() {
+                    slot.put(Answered::Result(Ok(Done::Committed(Vec::new()))));
+                }
+            })
+        };
+        // Woken by the answer (or finding it there): never a timeout, which is ten minutes.
+        let done = loop {
+            if let Some(done) = slot.wait(Duration::from_secs(600)) {
+                break done;
+            }
+        };
+        answering.join().unwrap();
+        assert!(matches!(done, Ok(Done::Committed(_))));
+        assert!(queue.is_empty());
     }
 }

@@ -142,6 +142,16 @@ impl Turn {
         Some(Entered { turn: self })
     }
 
+    /// The turn if it is free now (no writer holds it or waits for it), else `None`.
+    fn try_enter(&self) -> Option<Entered<'_>> {
+        let mut state = locked(&self.state);
+        if state.held {
+            return None;
+        }
+        state.held = true;
+        Some(Entered { turn: self })
+    }
+
     #[cfg(test)]
     fn is_held(&self) -> bool {
         locked(&self.state).held
@@ -215,6 +225,12 @@ impl Gate {
     pub(super) fn enter_since(&self, started: Instant) -> Option<Entered<'_>> {
         let left = super::retry::WRITE_BUDGET.saturating_sub(started.elapsed());
         self.0.turn.enter_within(left)
+    }
+
+    /// This process's turn to write the file if no one holds it or waits for it: a writer
+    /// that already had its turn takes another only if it keeps no one waiting.
+    pub(super) fn try_enter(&self) -> Option<Entered<'_>> {
+        self.0.turn.try_enter()
     }
 
     /// A write transaction committed: every [`WAKE_EVERY`] of them, the checkpointer is woken.

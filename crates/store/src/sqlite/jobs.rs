@@ -58,7 +58,7 @@ pub(super) fn enqueue(conn: &Connection, jobs: &[NewJob], now: i64) -> TxResult<
     Ok(ids)
 }
 
-/// The next claimable job: what the claim query would pick, without the exhaustion check.
+/// The next claimable job, before the exhaustion check.
 struct Candidate {
     id: i64,
     priority: i32,
@@ -73,10 +73,53 @@ impl Candidate {
     }
 }
 
-fn best_of(conn: &Connection, sql: &str, args: Vec<Value>) -> TxResult<Option<Candidate>> {
+/// A job that needs labels goes only to a claimer that has every one of them (`?n` is the
+/// claimer's labels, a JSON array; most jobs need none and skip the lookup).
+macro_rules! fits {
+    ($n:literal) => {
+        concat!(
+            "(needs = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(jobs.needs) \
+             WHERE value NOT IN (SELECT value FROM json_each(?",
+            $n,
+            "))))"
+        )
+    };
+}
+
+/// The best candidate of one seek: highest priority, then oldest.
+macro_rules! best {
+    ($condition:expr) => {
+        concat!(
+            "SELECT id, priority, attempts, max_attempts FROM jobs WHERE ",
+            $condition,
+            " ORDER BY priority DESC, id LIMIT 1"
+        )
+    };
+}
+
+/// The best queued job of any kind (`?1`: labels).
+const QUEUED_ANY: &str = best!(concat!("status = 'queued' AND ", fits!(1)));
+/// The best job of any kind whose lease expired before `?1` (`?2`: labels).
+const EXPIRED_ANY: &str = best!(concat!(
+    "status = 'leased' AND lease_expires_ms < ?1 AND ",
+    fits!(2)
+));
+/// The best queued job of kind `?1` (`?2`: labels).
+const QUEUED_KIND: &str = best!(concat!("status = 'queued' AND kind = ?1 AND ", fits!(2)));
+/// The best job of kind `?1` whose lease expired before `?2` (`?3`: labels).
+const EXPIRED_KIND: &str = best!(concat!(
+    "status = 'leased' AND kind = ?1 AND lease_expires_ms < ?2 AND ",
+    fits!(3)
+));
+
+fn best_of(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> TxResult<Option<Candidate>> {
     let mut stmt = conn.prepare_cached(sql)?;
     Ok(stmt
-        .query_row(params_from_iter(args), |r| {
+        .query_row(args, |r| {
             Ok(Candidate {
                 id: r.get(0)?,
                 priority: r.get(1)?,
@@ -87,119 +130,43 @@ fn best_of(conn: &Connection, sql: &str, args: Vec<Value>) -> TxResult<Option<Ca
         .optional()?)
 }
 
-/// The best queued or expired-leased job among `kinds`. Each query is one seek in a claim index;
-/// several kinds are looked up one by one rather than with `IN`, which would force a sort.
+/// The best queued or expired-leased job among `kinds` (any kind if none). Each query is one
+/// seek in a claim index; several kinds are looked up one by one rather than with `IN`, which
+/// would force a sort.
 fn next_candidate(
     conn: &Connection,
     kinds: &[JobKind],
     labels: &str,
     now: i64,
 ) -> TxResult<Option<Candidate>> {
-    const COLS: &str = "SELECT id, priority, attempts, max_attempts FROM jobs";
-    const ORDER: &str = "ORDER BY priority DESC, id LIMIT 1";
-    // A job that needs labels goes only to a claimer that has every one of them (`labels` is a
-    // JSON array; most jobs need none and skip the lookup).
-    let fits = |n: usize| {
-        format!(
-            "AND (needs = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(jobs.needs) \
-             WHERE value NOT IN (SELECT value FROM json_each(?{n}))))"
-        )
-    };
-    let mut queries: Vec<(String, Vec<Value>)> = Vec::new();
-    if kinds.is_empty() {
-        queries.push((
-            format!("{COLS} WHERE status = 'queued' {} {ORDER}", fits(1)),
-            vec![Value::Text(labels.to_string())],
-        ));
-        queries.push((
-            format!(
-                "{COLS} WHERE status = 'leased' AND lease_expires_ms < ?1 {} {ORDER}",
-                fits(2)
-            ),
-            vec![Value::Integer(now), Value::Text(labels.to_string())],
-        ));
-    } else {
-        for kind in kinds {
-            queries.push((
-                format!(
-                    "{COLS} WHERE status = 'queued' AND kind = ?1 {} {ORDER}",
-                    fits(2)
-                ),
-                vec![
-                    Value::Text(kind.as_str().to_string()),
-                    Value::Text(labels.to_string()),
-                ],
-            ));
-            queries.push((
-                format!(
-                    "{COLS} WHERE status = 'leased' AND kind = ?1 AND lease_expires_ms < ?2 {} \
-                     {ORDER}",
-                    fits(3)
-                ),
-                vec![
-                    Value::Text(kind.as_str().to_string()),
-                    Value::Integer(now),
-                    Value::Text(labels.to_string()),
-                ],
-            ));
-        }
-    }
     let mut best: Option<Candidate> = None;
-    for (sql, args) in queries {
-        if let Some(c) = best_of(conn, &sql, args)?
+    let mut consider = |c: Option<Candidate>| {
+        if let Some(c) = c
             && best.as_ref().is_none_or(|b| c.better_than(b))
         {
             best = Some(c);
+        }
+    };
+    if kinds.is_empty() {
+        consider(best_of(conn, QUEUED_ANY, params![labels])?);
+        consider(best_of(conn, EXPIRED_ANY, params![now, labels])?);
+    } else {
+        for kind in kinds {
+            let kind = kind.as_str();
+            consider(best_of(conn, QUEUED_KIND, params![kind, labels])?);
+            consider(best_of(conn, EXPIRED_KIND, params![kind, now, labels])?);
         }
     }
     Ok(best)
 }
 
-/// The claim in one statement: the best candidate (as [`next_candidate`] finds it, for a
-/// claimer without labels or with some) leased to `?1` until `?2` at `?3`, unless it ran out of
-/// attempts. `?4` is the claimer's labels when `labelled`; the kinds follow.
-fn claim_sql(kinds: usize, labelled: bool) -> String {
-    let fits = if labelled {
-        "(needs = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(jobs.needs) \
-         WHERE value NOT IN (SELECT value FROM json_each(?4))))"
-    } else {
-        "needs = '[]'"
-    };
-    let first_kind = if labelled { 5 } else { 4 };
-    let kind_conditions: Vec<String> = if kinds == 0 {
-        vec![String::new()]
-    } else {
-        (0..kinds)
-            .map(|k| format!("AND kind = ?{} ", first_kind + k))
-            .collect()
-    };
-    let best = |condition: &str| {
-        format!(
-            "SELECT * FROM (SELECT id, priority FROM jobs WHERE {condition} AND {fits} \
-             ORDER BY priority DESC, id LIMIT 1)"
-        )
-    };
-    let candidates: Vec<String> = kind_conditions
-        .iter()
-        .flat_map(|kind| {
-            [
-                best(&format!("status = 'queued' {kind}")),
-                best(&format!(
-                    "status = 'leased' {kind}AND lease_expires_ms < ?3"
-                )),
-            ]
-        })
-        .collect();
-    format!(
-        "UPDATE jobs SET status = 'leased', lease_owner = ?1, lease_expires_ms = ?2,
-             attempts = attempts + 1, process = NULL, updated_ms = ?3
-         WHERE id = (SELECT id FROM ({}) ORDER BY priority DESC, id LIMIT 1)
-           AND attempts < max_attempts
-         RETURNING {JOB_COLUMNS}",
-        candidates.join(" UNION ALL ")
-    )
-}
-
+/// Leases the best claimable job to `owner`: the best of the seeks of [`next_candidate`], then
+/// one `UPDATE` of that row by id and one read of it. Inside the write transaction nothing else
+/// can write between the seeks and the update. A candidate out of attempts is marked failed
+/// (exhausted) and the next one looked for. (One `UPDATE … WHERE id = (best of the seeks)
+/// RETURNING …` did the same in one statement but cost about three times the processor: SQLite
+/// runs such a statement through temporary tables, for the union, the two-pass update and the
+/// returned row.)
 pub(super) fn claim(
     conn: &Connection,
     owner: &str,
@@ -212,22 +179,11 @@ pub(super) fn claim(
     rules::input::lease(lease_ms)?;
     let labels = rules::input::needs(labels)?;
     let expires = now.saturating_add(lease_ms);
-    // The common case, one statement: the best candidate has attempts left.
-    let mut args = vec![
-        Value::Text(owner.to_string()),
-        Value::Integer(expires),
-        Value::Integer(now),
-    ];
-    if !labels.is_empty() {
-        args.push(Value::Text(rows::to_json(&labels)?));
-    }
-    args.extend(kinds.iter().map(|k| Value::Text(k.as_str().to_string())));
-    let mut stmt = conn.prepare_cached(&claim_sql(kinds.len(), !labels.is_empty()))?;
-    if let Some(job) = rows::first(&mut stmt, params_from_iter(args), rows::job)? {
-        return Ok(Some(job));
-    }
-    // Nothing claimable, or the best candidate is out of attempts: look step by step.
-    let labels = rows::to_json(&labels)?;
+    let labels = if labels.is_empty() {
+        "[]".to_string()
+    } else {
+        rows::to_json(&labels)?
+    };
     while let Some(c) = next_candidate(conn, kinds, &labels, now)? {
         if c.attempts >= c.max_attempts {
             conn.prepare_cached(
@@ -243,14 +199,13 @@ pub(super) fn claim(
             );
             continue;
         }
-        let sql = format!(
+        conn.prepare_cached(
             "UPDATE jobs SET status = 'leased', lease_owner = ?2, lease_expires_ms = ?3,
                  attempts = attempts + 1, process = NULL, updated_ms = ?4
-             WHERE id = ?1
-             RETURNING {JOB_COLUMNS}"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        return rows::first(&mut stmt, params![c.id, owner, expires, now], rows::job);
+             WHERE id = ?1",
+        )?
+        .execute(params![c.id, owner, expires, now])?;
+        return get(conn, JobId(c.id)).map(Some);
     }
     Ok(None)
 }
@@ -434,8 +389,11 @@ pub(super) fn exhausted(conn: &Connection) -> TxResult<Vec<Job>> {
 }
 
 pub(super) fn get(conn: &Connection, id: JobId) -> TxResult<Job> {
-    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        rows::job_columns!(),
+        " FROM jobs WHERE id = ?1"
+    ))?;
     rows::first(&mut stmt, [id.0], rows::job)?.ok_or_else(|| StoreError::JobNotFound(id).into())
 }
 

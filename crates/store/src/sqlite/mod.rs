@@ -170,6 +170,13 @@ impl SqliteStore {
             if let Some(done) = slot.take() {
                 return done;
             }
+            // Alone in the queue right after a batch that answered others: they are likely
+            // runnable and about to queue again. Letting them run first (one `sched_yield`,
+            // which returns at once on an idle processor) puts their requests in this batch
+            // instead of a batch each (on a loaded machine, mostly batches of one before).
+            if self.queue.alone_after_company() {
+                std::thread::yield_now();
+            }
             let batch = match self.gate.enter_since(started) {
                 Some(_turn) => {
                     combine::run_queued(&mut conn, &self.queue, self.clock.as_ref(), started)
@@ -181,6 +188,27 @@ impl SqliteStore {
             // held. They hear of the batch before any of its callers is answered.
             self.changes.publish(batch.touched);
             batch.answer();
+            // Requests queued while the batch ran: run them now, while the connection is at
+            // hand and the gate free, rather than wake one of their callers to do it (a few
+            // rounds at most, so that this caller too gets back to its work).
+            for _ in 1..ROUNDS {
+                if self.queue.is_empty() {
+                    break;
+                }
+                let Some(turn) = self.gate.try_enter() else {
+                    break;
+                };
+                let batch = combine::run_queued(
+                    &mut conn,
+                    &self.queue,
+                    self.clock.as_ref(),
+                    Instant::now(),
+                );
+                drop(turn);
+                self.gate.committed();
+                self.changes.publish(batch.touched);
+                batch.answer();
+            }
             drop(conn);
             // Requests queued while this batch ran: their callers try the connection now.
             self.queue.nudge_waiting();
@@ -211,6 +239,9 @@ impl SqliteStore {
         value
     }
 }
+
+/// How many batches the caller that took the connection runs at most before it lets it go.
+const ROUNDS: usize = 4;
 
 /// How long a combined request's caller waits for its answer before it tries the connection
 /// again (it is woken earlier when the answer comes or the connection is let go by a batch).

@@ -18,8 +18,16 @@ pub(super) const TASK_COLUMNS: &str = "id, project, title, body, kind, priority,
      blocked_by, write_scope, read_scope, budget_usd, branch, plan, state, version, created_ms, \
      updated_ms";
 
-pub(super) const JOB_COLUMNS: &str = "id, project, task, spec, priority, status, attempts, \
-     max_attempts, lease_owner, lease_expires_ms, process, error, created_ms, updated_ms, needs";
+/// [`JOB_COLUMNS`] as a literal, for statements built with `concat!`.
+macro_rules! job_columns {
+    () => {
+        "id, project, task, spec, priority, status, attempts, max_attempts, lease_owner, \
+         lease_expires_ms, process, error, created_ms, updated_ms, needs"
+    };
+}
+pub(super) use job_columns;
+
+pub(super) const JOB_COLUMNS: &str = job_columns!();
 
 pub(super) const RUN_COLUMNS: &str = "id, task, job, role, tier, agent, backend, model, worktree, \
      session_id, status, outcome, input_tokens, output_tokens, cached_tokens, cost_usd, \
