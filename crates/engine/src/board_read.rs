@@ -25,6 +25,13 @@ impl Board {
         self.worktrees.checkout_counts()
     }
 
+    /// Fills the worktree pool with ready slots at where new work starts, at most the pool's
+    /// size (see `Worktrees::warm`); how many it made. An engine does it when it starts.
+    pub fn warm_worktree_pool(&self) -> Result<usize> {
+        let (start, _) = self.landing()?.base(self)?;
+        Ok(self.worktrees.warm(&start)?)
+    }
+
     /// How often the per-task passes over a worktree (staging, a candidate's checkout, a
     /// slot's reset) were done on the changed paths only, and how often over every file.
     pub fn worktree_watch_counts(&self) -> gaffer_git::WatchCounts {

@@ -751,16 +751,20 @@ fn warm_pool(board: &Arc<Board>) {
     if board.settings.engine.worktree_pool == 0 {
         return;
     }
-    let board = Arc::clone(board);
-    tokio::task::spawn_blocking(move || {
-        let warmed = board
-            .landing()
-            .and_then(|landing| landing.base(&board))
-            .and_then(|(start, _)| Ok(board.worktrees.warm(&start)?));
-        match warmed {
-            Ok(0) => {}
-            Ok(made) => tracing::debug!(made, "worktree pool filled"),
-            Err(e) => tracing::warn!("cannot fill the worktree pool: {e}"),
+    /// Ends the announcement below however the warming ends (a panic included): checkouts
+    /// would otherwise wait for it up to their limit.
+    struct Coming(Arc<Board>);
+    impl Drop for Coming {
+        fn drop(&mut self) {
+            self.0.worktrees.warm_done();
         }
+    }
+    // Checkouts wait for it from now, not from when its thread gets going.
+    board.worktrees.warm_coming();
+    let coming = Coming(Arc::clone(board));
+    tokio::task::spawn_blocking(move || match coming.0.warm_worktree_pool() {
+        Ok(0) => {}
+        Ok(made) => tracing::debug!(made, "worktree pool filled"),
+        Err(e) => tracing::warn!("cannot fill the worktree pool: {e}"),
     });
 }

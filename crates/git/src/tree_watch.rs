@@ -67,19 +67,29 @@ pub(crate) struct IndexStamp {
     size: u64,
     mtime_ns: i128,
     ctime_ns: i128,
+    /// The file's trailing checksum (git's hash of the whole index): two writes within one
+    /// tick of the file system's clock that reuse an inode and a size still differ here.
+    checksum: [u8; 32],
 }
 
 impl IndexStamp {
     /// The stamp of the index of the worktree at `root`, `None` when it has none or it cannot
     /// be read.
     pub(crate) fn of(root: &Path) -> Option<IndexStamp> {
+        use std::io::{Read, Seek, SeekFrom};
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::symlink_metadata(admin_dir(root)?.join("index")).ok()?;
+        let mut file = std::fs::File::open(admin_dir(root)?.join("index")).ok()?;
+        let meta = file.metadata().ok()?;
+        let mut checksum = [0u8; 32];
+        let tail = meta.size().min(32);
+        file.seek(SeekFrom::End(-(tail as i64))).ok()?;
+        file.read_exact(&mut checksum[..tail as usize]).ok()?;
         Some(IndexStamp {
             ino: meta.ino(),
             size: meta.size(),
             mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
             ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            checksum,
         })
     }
 }
@@ -138,9 +148,24 @@ impl TreeWatch {
     /// pass makes them so): what changed since the clean point is still known, and the index
     /// and HEAD are its own again. `foreign` says the index may hold what someone else put
     /// there (flags, entries) that the operation did not undo.
-    pub(crate) fn ours(&self, root: &Path, head: &Oid, foreign: bool) {
+    /// `gitlinks`: the new HEAD may hold nested repositories (`None`: as before).
+    pub(crate) fn ours(&self, root: &Path, head: &Oid, foreign: bool, gitlinks: Option<bool>) {
         if let Some(mut inner) = self.lock() {
-            inner.ours(root, head, foreign);
+            inner.ours(root, head, foreign, gitlinks);
+        }
+    }
+
+    /// Someone else wrote the index of the worktree at `root`, and gaffer found it saying
+    /// exactly what HEAD (`head`) does, flagging no entry: as good as its own, and no entry
+    /// was dropped from it since the clean point.
+    pub(crate) fn index_verified(&self, root: &Path, head: &Oid) {
+        if let Some(mut inner) = self.lock() {
+            inner.ours(root, head, false, None);
+            if let Some(key) = key_of(root)
+                && let Some(tree) = inner.tree_mut(key)
+            {
+                tree.touched = false;
+            }
         }
     }
 
@@ -149,11 +174,7 @@ impl TreeWatch {
     /// where gaffer left it (someone committed: files outside the changed paths may differ
     /// from the new HEAD).
     pub(crate) fn changed(&self, root: &Path, head: &Oid) -> Option<Answer> {
-        let answer = self.lock().and_then(|mut inner| inner.changed(root, head));
-        if answer.is_none() {
-            self.whole.fetch_add(1, Ordering::Relaxed);
-        }
-        answer
+        self.lock().and_then(|mut inner| inner.changed(root, head))
     }
 
     /// Counts an operation done narrowly after [`TreeWatch::changed`] answered.
@@ -161,8 +182,8 @@ impl TreeWatch {
         self.narrow.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts an operation that answered but still made the whole pass (the narrow one failed
-    /// or did not apply).
+    /// Counts an operation that made the whole pass (the watch could not answer, or the narrow
+    /// one failed or did not apply).
     pub(crate) fn count_whole(&self) {
         self.whole.fetch_add(1, Ordering::Relaxed);
     }
@@ -207,6 +228,13 @@ pub(crate) struct Answer {
     /// Whether someone else may have written the index since gaffer last did: it may hold
     /// entries or flags the narrow operations would keep.
     pub foreign: bool,
+    /// Whether someone else wrote the index at any time since the clean point: an entry
+    /// dropped from it then (`git rm --cached`) may have left a file behind that no event
+    /// names, which only the whole reset removes.
+    pub touched: bool,
+    /// Whether the index was gaffer's own until a write found now (HEAD unchanged): if that
+    /// index says what HEAD does, no entry was dropped, and `touched` may be cleared.
+    pub just_written: bool,
 }
 
 /// The paths of `set` that are not under another path of it, in order.
@@ -253,6 +281,7 @@ struct Tree {
     head: Oid,
     gitlinks: bool,
     foreign: bool,
+    touched: bool,
     /// Directories watched under it.
     watches: usize,
     /// Where it was when gaffer last named it (a directory made in it is watched from there).
@@ -362,6 +391,7 @@ mod imp {
                 head: head.clone(),
                 gitlinks: true,
                 foreign: false,
+                touched: false,
                 watches: 0,
                 top: root.to_owned(),
             });
@@ -372,6 +402,7 @@ mod imp {
                 None => tree.gitlinks || !known,
             };
             tree.foreign = false;
+            tree.touched = false;
             tree.index = IndexStamp::of(root);
             if known {
                 // Every directory is watched already (new ones were as they appeared).
@@ -409,9 +440,15 @@ mod imp {
                 }
                 let wd = match self.inotify.add_watch(&dir, mask()) {
                     Ok(wd) => wd,
-                    // Gone meanwhile: its parent's event says so. Not found where the tree
-                    // was last seen (moved since), what is in it is not watched.
-                    Err(Errno::ENOENT | Errno::ENOTDIR) if !first => continue,
+                    // Gone meanwhile (a directory made and deleted between two reads of the
+                    // queue, as builds do): its parent's event says so, and its path stands
+                    // for whatever it held. Unless the tree itself is no longer where it was
+                    // last seen (moved since): then what is in it is not watched.
+                    Err(Errno::ENOENT | Errno::ENOTDIR)
+                        if !first || key_of(&tree.top) == Some(key) =>
+                    {
+                        continue;
+                    }
                     Err(e) => {
                         tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "cannot watch a worktree directory");
                         return false;
@@ -447,7 +484,13 @@ mod imp {
             true
         }
 
-        pub(super) fn ours(&mut self, root: &Path, head: &Oid, foreign: bool) {
+        pub(super) fn ours(
+            &mut self,
+            root: &Path,
+            head: &Oid,
+            foreign: bool,
+            gitlinks: Option<bool>,
+        ) {
             let Some(key) = self.locate(root) else {
                 return;
             };
@@ -457,19 +500,28 @@ mod imp {
                 tree.index = IndexStamp::of(root);
                 tree.head = head.clone();
                 tree.foreign = foreign;
+                tree.touched |= foreign;
+                if let Some(gitlinks) = gitlinks {
+                    tree.gitlinks |= gitlinks;
+                }
             }
         }
 
         pub(super) fn changed(&mut self, root: &Path, head: &Oid) -> Option<Answer> {
             let key = self.locate(root)?;
             self.drain();
-            let tree = self.trees.get(&key)?;
-            let changed = tree.changed.as_ref()?;
-            if tree.head != *head {
+            let stamp = IndexStamp::of(root);
+            let tree = self.trees.get_mut(&key)?;
+            if tree.head != *head || tree.changed.is_none() {
                 return None;
             }
-            let foreign =
-                tree.index.is_none() || tree.index != IndexStamp::of(root) || tree.foreign;
+            let just_written = !tree.foreign && !tree.touched && tree.index != stamp;
+            if tree.index.is_none() || tree.index != stamp {
+                tree.foreign = true;
+                tree.touched = true;
+            }
+            let (foreign, touched) = (tree.foreign, tree.touched);
+            let changed = tree.changed.as_ref()?;
             if changed.len() > MAX_CHANGED * 4 {
                 return None;
             }
@@ -481,7 +533,13 @@ mod imp {
                 changed,
                 gitlinks: tree.gitlinks,
                 foreign,
+                touched,
+                just_written,
             })
+        }
+
+        pub(super) fn tree_mut(&mut self, key: (u64, u64)) -> Option<&mut Tree> {
+            self.trees.get_mut(&key)
         }
 
         pub(super) fn forget(&mut self, root: &Path) {
@@ -579,7 +637,27 @@ mod imp {
             let Some(changed) = tree.changed.as_mut() else {
                 return;
             };
-            changed.insert(path.clone());
+            // Under a directory already listed (one made since the clean point, say): that
+            // directory stands for it.
+            let listed_above = path
+                .match_indices('/')
+                .any(|(at, _)| changed.contains(&path[..at]));
+            if !listed_above {
+                changed.insert(path.clone());
+            }
+            if !mask.contains(AddWatchFlags::IN_ISDIR)
+                && mask.intersects(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO)
+            {
+                // A second name for a file: writes through one are reported under that name
+                // only. A file with another name (here, or made while it lived) is not followed.
+                use std::os::unix::fs::MetadataExt;
+                if std::fs::symlink_metadata(tree.top.join(&path))
+                    .is_ok_and(|meta| meta.is_file() && meta.nlink() > 1)
+                {
+                    tree.lose();
+                    return;
+                }
+            }
             if mask.contains(AddWatchFlags::IN_ISDIR) {
                 if mask.intersects(AddWatchFlags::IN_MOVED_FROM | AddWatchFlags::IN_MOVED_TO) {
                     tree.lose();
@@ -613,12 +691,15 @@ mod imp {
             None
         }
         pub(super) fn clean_at(&mut self, _: &Path, _: &Oid, _: Option<bool>) {}
-        pub(super) fn ours(&mut self, _: &Path, _: &Oid, _: bool) {}
+        pub(super) fn ours(&mut self, _: &Path, _: &Oid, _: bool, _: Option<bool>) {}
         pub(super) fn changed(&mut self, _: &Path, _: &Oid) -> Option<Answer> {
             None
         }
         pub(super) fn forget(&mut self, _: &Path) {}
         pub(super) fn locate(&mut self, _: &Path) -> Option<(u64, u64)> {
+            None
+        }
+        pub(super) fn tree_mut(&mut self, _: (u64, u64)) -> Option<&mut Tree> {
             None
         }
     }
@@ -732,7 +813,7 @@ mod tests {
         let watch = TreeWatch::disabled();
         watch.clean_at(dir.path(), &head('a'), Some(false));
         assert_eq!(changed(&watch, dir.path()), None);
-        assert_eq!(watch.counts().whole, 1);
+        assert!(!watch.is_active());
     }
 
     #[test]

@@ -46,6 +46,9 @@ fn repo_with_history() -> (TestRepo, Oid, Oid) {
     repo.write("run.sh", "#!/bin/sh\necho hi\n");
     chmod(&repo.path().join("run.sh"), 0o755);
     symlink("src/d0/f0.txt", repo.path().join("link")).unwrap();
+    // Tracked though ignored: an agent's `git rm --cached` leaves it behind as ignored.
+    repo.write("src/d3/gen.log", "generated\n");
+    repo.git(&["add", "-f", "src/d3/gen.log"]);
     let first = oid(&repo.commit_all("first"));
     repo.write("src/d1/f1.txt", "changed on main\n");
     repo.write("src/d9/new.txt", "a new directory on main\n");
@@ -65,13 +68,17 @@ fn files(dir: &Path) -> Vec<String> {
 
 /// One random change, done the same way in each of `dirs` (identical before). Returns whether
 /// it was one of the kinds the watch cannot follow narrowly (gaffer then makes the whole pass).
-fn change(repo: &TestRepo, rng: &mut Rng, dirs: &[&Path], step: usize) -> bool {
+fn change(repo: &TestRepo, rng: &mut Rng, dirs: &[&Path], step: usize, agent: bool) -> bool {
     let listed = files(dirs[0]);
     let pick = |rng: &mut Rng| listed[rng.below(listed.len())].clone();
     // Kinds 14 to 18 (a directory renamed, the agent's own git work) are ones the watch
     // cannot follow narrowly; they come one time in eight, the rest is plain file work.
-    let kind = match rng.below(40) {
-        k if k < 20 => k,
+    let kind = match rng.below(46) {
+        // Writing through a second name is reported under that name only: an agent can hide
+        // its own change from its commit so (the candidate's whole checkout puts it right),
+        // not a verify's from the next task.
+        21 if agent => 0,
+        k if k < 23 => k,
         k => k % 14,
     };
     let text = format!("step {step} kind {kind}\n");
@@ -157,10 +164,32 @@ fn change(repo: &TestRepo, rng: &mut Rng, dirs: &[&Path], step: usize) -> bool {
                 repo.git_in(dir, &["commit", "-q", "-m", "agent's own", "--allow-empty"]);
                 foreign = true;
             }
-            _ => {
+            19 => {
                 // `git status` rewrites the index (its stat data) without changing it.
                 repo.git_in(dir, &["status", "--porcelain"]);
             }
+            20 if !dir_of.is_empty() => {
+                // Every file of a directory deleted: the directory is left empty.
+                for entry in fs::read_dir(at(&dir_of)).unwrap() {
+                    let entry = entry.unwrap();
+                    if entry.file_type().unwrap().is_file() {
+                        fs::remove_file(entry.path()).unwrap();
+                    }
+                }
+            }
+            21 => {
+                // A file written through a second name made and removed at once.
+                fs::hard_link(at(&path), at("second-name")).unwrap();
+                let mut f = fs::OpenOptions::new()
+                    .append(true)
+                    .open(at("second-name"))
+                    .unwrap();
+                std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+                drop(f);
+                fs::remove_file(at("second-name")).unwrap();
+            }
+            22 => fs::write(at(":(glob)magic"), &text).unwrap(),
+            _ => {}
         }
     }
     foreign
@@ -205,7 +234,7 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
 
         // The agent, then the engine's commit.
         for step in 0..1 + rng.below(6) {
-            foreign |= change(&repo, &mut rng, &[&a, &b], step);
+            foreign |= change(&repo, &mut rng, &[&a, &b], step, true);
         }
         let ca = watched.commit_all(&a, "work", AGENT).unwrap();
         let cb = whole.commit_all(&b, "work", AGENT).unwrap();
@@ -220,7 +249,7 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
 
         // The branch's verify, then the candidate's checkout.
         for step in 10..10 + rng.below(5) {
-            foreign |= change(&repo, &mut rng, &[&a, &b], step);
+            foreign |= change(&repo, &mut rng, &[&a, &b], step, false);
         }
         let candidate = if seed % 3 == 0 { &first } else { &second };
         let ra = watched.checkout_detached(&a, candidate);
@@ -243,7 +272,7 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
 
         // The candidate's verify, then the release and the next take of the slot.
         for step in 20..20 + rng.below(5) {
-            foreign |= change(&repo, &mut rng, &[&a, &b], step);
+            foreign |= change(&repo, &mut rng, &[&a, &b], step, false);
         }
         watched.release(&name, &format!("a/{name}"), true).unwrap();
         whole.release(&name, &format!("b/{name}"), true).unwrap();

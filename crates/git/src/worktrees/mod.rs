@@ -472,14 +472,33 @@ impl Worktrees {
     /// released worktrees come back sooner than a whole tree is written. Returns how many
     /// slots it made; stops at the first that cannot be.
     pub fn warm(&self, start: &Oid) -> Result<usize> {
+        self.warm_coming();
+        let made = self.fill_pool(start);
+        self.warm_done();
+        made
+    }
+
+    /// Says a [`Worktrees::warm`] is on its way (about to start on another thread): checkouts
+    /// that find no slot ready wait for it from now on. Each call is ended by one
+    /// [`Worktrees::warm_done`].
+    pub fn warm_coming(&self) {
+        self.guard().warming += 1;
+    }
+
+    /// Ends a [`Worktrees::warm_coming`].
+    pub fn warm_done(&self) {
+        self.settle(|busy| busy.warming = busy.warming.saturating_sub(1));
+    }
+
+    /// The fills of [`Worktrees::warm`].
+    fn fill_pool(&self, start: &Oid) -> Result<usize> {
         let mut made = 0;
         while made < self.pool_size {
-            let mut guard = self.guard();
+            let guard = self.guard();
             if !self.pool_has_room(&guard)? {
                 return Ok(made);
             }
-            guard.warming += 1;
-            let (mut guard, trash, result) = match self.fill_new_slot(guard, start, false) {
+            let (guard, trash, result) = match self.fill_new_slot(guard, start, false) {
                 Ok(Filled::Slot(guard, slot)) => {
                     let marked = self.mark_ready(slot.number, start);
                     (guard, None, marked)
@@ -488,7 +507,6 @@ impl Worktrees {
                 Ok(Filled::GaveWay(guard, trash)) => (guard, Some(trash), Ok(())),
                 Err(e) => (self.guard(), None, Err(e)),
             };
-            guard.warming -= 1;
             drop(guard);
             self.settled.notify_all();
             if let Some(trash) = trash {

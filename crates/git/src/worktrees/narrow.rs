@@ -1,17 +1,27 @@
-//! The three passes of a task's cycle, done on the paths the [`TreeWatch`] says changed since
+//! Two of the passes of a task's cycle done on the paths the [`TreeWatch`] says changed since
 //! the worktree was last a clean checkout, instead of on every file: staging after an agent
-//! (`git add -A -- <changed>`), putting the worktree on a merge candidate (the changed paths
-//! put back, then only what differs between the branch and the candidate written), and a
-//! released slot's reset (the changed paths put back, nothing else looked at).
+//! (`git add -A -- <changed>`) and a released slot's reset (the changed paths put back, then a
+//! read-only check of every tracked file's stat data instead of a rewrite of the index and a
+//! walk of every directory).
+//!
+//! Why each gives what the whole pass gives: outside the changed paths every file is as it was
+//! at the clean point, where it matched the index, so `add -A` can only find changes there, and
+//! `clean` can only find untracked files there. Two things the kernel does not report break
+//! that: a write through a second name of a file (a hard link, reported under the link's name
+//! only) and a write through a shared memory mapping. For staging that can only hide an
+//! agent's own change from its own commit, which the candidate's checkout (always a whole pass:
+//! what lands is what was verified) then puts right. For a slot handed to another task, whose
+//! agent must not see what an earlier one left, the reset checks every tracked file against the
+//! index (`git diff-files`, stat data only) after putting the changed paths back, and resets in
+//! full if one differs.
 //!
 //! Each runs narrowly only when the watch answers, HEAD is where gaffer left it, and the index
-//! is gaffer's own (unchanged since gaffer wrote it, or, when something else wrote it, equal to
-//! HEAD's tree with no entry flagged `skip-worktree` or `assume-unchanged`); anything else, or
-//! any failure on the way, makes the whole pass as before. Why each narrow step gives the same
-//! tree as the pass: outside the changed paths the files are as at the clean point, where
-//! they matched the index; so `add -A` can only find changes there, `clean` can only find
-//! untracked files there, and `checkout --force` can only find files to rewrite there.
+//! is gaffer's own: unchanged since gaffer wrote it, or for staging, equal to HEAD's tree with no
+//! entry flagged `skip-worktree` or `assume-unchanged`; a slot whose index anyone else ever
+//! wrote since its clean point (an entry dropped with `git rm --cached` leaves a file no event
+//! names) is reset in full. Anything else, or any failure on the way, makes the whole pass.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::cmd::GitCommand;
@@ -39,69 +49,56 @@ impl Worktrees {
         let env = self.git.env();
         let head = self.git.head_of(dir)?;
         let staged = match self.usable(dir, &head) {
-            Some(answer) if answer.foreign => {
+            // A nested repository's directory is staged as a gitlink, which the check of what
+            // HEAD tracks cannot see.
+            Some(answer) if answer.foreign || answer.gitlinks => {
                 self.watch.count_whole();
-                None
+                false
             }
             Some(answer) => match self.stage(dir, &head, &answer.changed) {
                 Ok(()) => {
                     self.watch.count_narrow();
-                    Some(false)
+                    true
                 }
                 Err(e) => {
                     tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "staging what changed failed; staging everything");
                     self.watch.count_whole();
-                    None
+                    false
                 }
             },
-            None => None,
+            None => false,
         };
-        let foreign = match staged {
-            Some(foreign) => foreign,
-            None => {
-                GitCommand::new(dir, env).args(["add", "-A"]).run()?;
-                true
-            }
-        };
+        if !staged {
+            GitCommand::new(dir, env).args(["add", "-A"]).run()?;
+        }
         let committed = crate::workdir::commit_staged(dir, message, author, env, Some(&head))?;
         let now = match &committed {
             Some(commit) => commit.clone(),
             None => head,
         };
-        self.watch.ours(dir, &now, foreign);
+        // After a whole `add -A` the index may still hold what someone else put there
+        // (flags `add` keeps).
+        self.watch.ours(dir, &now, !staged, None);
         Ok(committed)
     }
 
     /// Makes the task worktree at `dir` an exact checkout of `commit` with a detached HEAD,
-    /// as [`crate::checkout_detached`] does (untracked files deleted, ignored ones kept),
-    /// touching only the changed paths and what differs between HEAD and `commit` when the
-    /// watch can say which.
+    /// as [`crate::checkout_detached`] does: always over every file, because what is verified
+    /// there is what lands, and an agent's test code may have written a tracked file through
+    /// a second name no event reports. The watch then knows the worktree is at `commit`.
     pub fn checkout_detached(&self, dir: &Path, commit: &Oid) -> Result<()> {
         let env = self.git.env();
         let head = self.git.head_of(dir)?;
-        if let Some(answer) = self.usable(dir, &head) {
-            if answer.foreign || answer.gitlinks || in_progress(dir) {
-                self.watch.count_whole();
-            } else {
-                let done = self
-                    .put_back(dir, &head, &answer.changed, false)
-                    .and_then(|()| self.move_to(dir, &head, commit));
-                match done {
-                    Ok(true) => {
-                        self.watch.count_narrow();
-                        self.watch.ours(dir, commit, false);
-                        return Ok(());
-                    }
-                    Ok(false) => self.watch.count_whole(),
-                    Err(e) => {
-                        tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "a narrow checkout failed; checking out in full");
-                        self.watch.count_whole();
-                    }
-                }
-            }
-        }
+        let known = self.watch.changed(dir, &head);
         crate::checkout_detached(dir, commit, env)?;
-        self.watch.ours(dir, commit, true);
+        if let Some(answer) = known {
+            // A nested repository the candidate brings in is emptied only by a whole reset.
+            let gitlinks = match answer.gitlinks || head == *commit {
+                true => None,
+                false => Some(super::pool::tree_changes(dir, env, &head, commit)?.gitlinks),
+            };
+            self.watch.ours(dir, commit, answer.foreign, gitlinks);
+        }
         Ok(())
     }
 
@@ -113,15 +110,17 @@ impl Worktrees {
         let Some(answer) = self.usable(dir, at) else {
             return false;
         };
-        // Something else wrote the index: flags or entries a narrow reset would keep may be
-        // in it; and nested repositories' directories are emptied only by the whole pass.
-        if answer.foreign || answer.gitlinks || in_progress(dir) {
+        if answer.touched || answer.gitlinks || in_progress(dir) {
             self.watch.count_whole();
             return false;
         }
         let done = self
-            .put_back(dir, at, &answer.changed, true)
-            .and_then(|()| self.move_to(dir, at, to));
+            .put_back(dir, at, &answer.changed)
+            .and_then(|()| tracked_files_match(dir, self.git.env()))
+            .and_then(|clean| match clean {
+                true => self.move_to(dir, at, to),
+                false => Ok(false),
+            });
         match done {
             Ok(true) => {
                 self.watch.count_narrow();
@@ -139,10 +138,13 @@ impl Worktrees {
         }
     }
 
-    /// The watch's answer for the worktree at `dir` (HEAD at `head`), when the narrow
-    /// operations may use it: the index gaffer's own, or at least as good (see the module).
+    /// The watch's answer for the worktree at `dir` (HEAD at `head`), with `foreign` cleared
+    /// when the index someone else wrote is as good as gaffer's own (see the module).
     fn usable(&self, dir: &Path, head: &Oid) -> Option<Answer> {
-        let mut answer = self.watch.changed(dir, head)?;
+        let Some(mut answer) = self.watch.changed(dir, head) else {
+            self.watch.count_whole();
+            return None;
+        };
         if answer
             .changed
             .iter()
@@ -154,9 +156,17 @@ impl Worktrees {
         }
         if answer.foreign {
             match index_is_head(dir, self.git.env()) {
+                // Cleared for good only when the index was gaffer's own until this write:
+                // after a whole pass that left someone else's index, an entry may have been
+                // dropped and committed (so the index says what HEAD does) with its file left.
+                Ok(true) if answer.just_written => {
+                    answer.foreign = false;
+                    answer.touched = false;
+                    self.watch.index_verified(dir, head);
+                }
                 Ok(true) => {
                     answer.foreign = false;
-                    self.watch.ours(dir, head, false);
+                    self.watch.ours(dir, head, false, None);
                 }
                 Ok(false) => {}
                 Err(e) => {
@@ -174,12 +184,7 @@ impl Worktrees {
         let env = self.git.env();
         let mut paths = Vec::with_capacity(changed.len());
         for path in changed {
-            if dir.join(path).symlink_metadata().is_ok()
-                || self
-                    .git
-                    .rev_parse(&format!("{}:{path}", head.as_str()))?
-                    .is_some()
-            {
+            if dir.join(path).symlink_metadata().is_ok() || self.tracks(head, path)? {
                 paths.push(path.as_str());
             }
         }
@@ -190,33 +195,37 @@ impl Worktrees {
         GitCommand::new(dir, env)
             .env("GIT_LITERAL_PATHSPECS", "1")
             .args(["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"])
-            .stdin(nul_list(&paths))
+            .stdin(nul_list(paths.iter().copied()))
             .run()?;
         Ok(())
     }
 
-    /// The changed paths made as `head` has them: untracked files among them deleted
-    /// (ignored ones too when `ignored`), tracked ones written back with their index entries.
-    fn put_back(&self, dir: &Path, head: &Oid, changed: &[String], ignored: bool) -> Result<()> {
+    /// Whether `commit` has something (a file, a directory) at `path`.
+    fn tracks(&self, commit: &Oid, path: &str) -> Result<bool> {
+        Ok(self
+            .git
+            .rev_parse(&format!("{}:{path}", commit.as_str()))?
+            .is_some())
+    }
+
+    /// The changed paths made as `head` has them: untracked and ignored files among them
+    /// deleted, tracked ones written back with their index entries, and directories left
+    /// empty (their files deleted) removed, as a whole `clean -ffdx` removes them.
+    fn put_back(&self, dir: &Path, head: &Oid, changed: &[String]) -> Result<()> {
         if changed.is_empty() {
             return Ok(());
         }
         let env = self.git.env();
-        let flags = if ignored { "-ffdxq" } else { "-ffdq" };
         for chunk in changed.chunks(CLEAN_CHUNK) {
             GitCommand::new(dir, env)
                 .env("GIT_LITERAL_PATHSPECS", "1")
-                .args(["clean", flags, "--"])
+                .args(["clean", "-ffdxq", "--"])
                 .args(chunk)
                 .run()?;
         }
         let mut tracked = Vec::new();
         for path in changed {
-            if self
-                .git
-                .rev_parse(&format!("{}:{path}", head.as_str()))?
-                .is_some()
-            {
+            if self.tracks(head, path)? {
                 tracked.push(path.as_str());
             }
         }
@@ -226,15 +235,32 @@ impl Worktrees {
                 .args(["checkout", "-q", "--force"])
                 .arg(head.as_str())
                 .args(["--pathspec-from-file=-", "--pathspec-file-nul"])
-                .stdin(nul_list(&tracked))
+                .stdin(nul_list(tracked.iter().copied()))
                 .run()?;
+        }
+        // git tracks no directory: one with nothing left in it is not in a fresh checkout.
+        // Deepest first, so that a parent emptied by its child's removal goes too.
+        let mut dirs = BTreeSet::new();
+        for path in changed {
+            let mut at = path.as_str();
+            dirs.insert(at);
+            while let Some((parent, _)) = at.rsplit_once('/') {
+                dirs.insert(parent);
+                at = parent;
+            }
+        }
+        let mut dirs: Vec<&str> = dirs.into_iter().collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+        for rel in dirs {
+            // Fails (and is meant to) for a file, a directory that holds anything, or none.
+            let _ = std::fs::remove_dir(dir.join(rel));
         }
         Ok(())
     }
 
     /// Moves the clean worktree at `dir` from `from` to `to` (HEAD detached there) writing
     /// only what differs; false when a `.gitattributes` differs or a nested repository comes
-    /// in (the whole checkout handles those).
+    /// in (the whole reset handles those).
     fn move_to(&self, dir: &Path, from: &Oid, to: &Oid) -> Result<bool> {
         if from != to {
             let changes = super::pool::tree_changes(dir, self.git.env(), from, to)?;
@@ -264,6 +290,20 @@ fn in_progress(dir: &Path) -> bool {
         .any(|name| admin.join(name).symlink_metadata().is_ok())
 }
 
+/// Whether every tracked file of the worktree at `dir` is as its index entry says, by stat
+/// data (content compared only where the stat data cannot tell): `git diff-files`, which reads
+/// every file's metadata and writes nothing.
+fn tracked_files_match(dir: &Path, env: &[(String, String)]) -> Result<bool> {
+    let out = GitCommand::new(dir, env)
+        .args(["diff-files", "--quiet"])
+        .output()?;
+    match out.code {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(out.into_error()),
+    }
+}
+
 /// Whether the index of the worktree at `dir` says exactly what HEAD's tree does and flags
 /// no entry (`skip-worktree`, `assume-unchanged`): as good as gaffer's own.
 fn index_is_head(dir: &Path, env: &[(String, String)]) -> Result<bool> {
@@ -291,17 +331,19 @@ fn not_ignored<'a>(
     if paths.is_empty() {
         return Ok(paths);
     }
-    // check-ignore takes no pathspec magic: the paths are read as they are.
+    // check-ignore reads its paths as pathspecs (a leading `:` is magic) and takes no
+    // `GIT_LITERAL_PATHSPECS`: each is given as `./<path>`, which it reads as it is and
+    // prints back so.
     let out = GitCommand::new(dir, env)
         .args(["check-ignore", "-z", "--stdin"])
-        .stdin(nul_list(&paths))
+        .stdin(nul_list(paths.iter().map(|p| format!("./{p}"))))
         .output()?;
     // 0: some are ignored; 1: none is.
     let ignored: std::collections::HashSet<&[u8]> = match out.code {
         Some(0) => out
             .stdout
             .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
+            .filter_map(|p| p.strip_prefix(b"./"))
             .collect(),
         Some(1) => std::collections::HashSet::new(),
         _ => return Err(out.into_error()),
@@ -313,10 +355,10 @@ fn not_ignored<'a>(
 }
 
 /// Paths as git reads them with `--pathspec-file-nul` / `-z`.
-fn nul_list(paths: &[&str]) -> Vec<u8> {
+fn nul_list<S: AsRef<str>>(paths: impl Iterator<Item = S>) -> Vec<u8> {
     let mut out = Vec::new();
     for path in paths {
-        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(path.as_ref().as_bytes());
         out.push(0);
     }
     out

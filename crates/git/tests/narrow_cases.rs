@@ -1,0 +1,229 @@
+//! Cases the narrow operations must get right, each done in a watched and an unwatched
+//! worktree of one repository and compared after each step of a task's cycle: files whose
+//! deletion empties a directory, names pathspecs would read as magic, a nested repository's
+//! directory removed or brought in, a tracked file an agent drops from the index, writes
+//! through a second name of a file, and a directory made and deleted between two reads of the
+//! kernel's queue.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use common::{oid, open, snapshot};
+use gaffer_git::{Oid, Worktrees};
+use gaffer_test_support::TestRepo;
+
+const AGENT: &str = "Agent <agent@example.com>";
+
+fn repo_with(files: &[(&str, &str)], forced: &[&str]) -> (TestRepo, Oid) {
+    let repo = TestRepo::new();
+    for (path, text) in files {
+        repo.write(path, text);
+    }
+    repo.git(&["add", "-A"]);
+    for path in forced {
+        repo.git(&["add", "-f", "--", path]);
+    }
+    repo.git(&["commit", "-q", "-m", "first"]);
+    let first = oid(&repo.head());
+    (repo, first)
+}
+
+/// A watched and an unwatched manager, each with a slot that went once round the pool (so
+/// that the watch knows it from a whole reset), and a task worktree taken from it.
+fn pair(repo: &TestRepo, start: &Oid) -> (Worktrees, Worktrees, PathBuf, PathBuf) {
+    let watched = Worktrees::new(open(repo), repo.scratch("watched"), 2);
+    let whole = Worktrees::new(open(repo), repo.scratch("whole"), 2).without_watch();
+    for (wts, branch) in [(&watched, "a/w"), (&whole, "b/w")] {
+        wts.checkout("w", branch, start).unwrap();
+        wts.release("w", branch, true).unwrap();
+    }
+    let a = watched.checkout("t", "a/t", start).unwrap();
+    let b = whole.checkout("t", "b/t", start).unwrap();
+    (watched, whole, a, b)
+}
+
+fn tree(repo: &TestRepo, dir: &Path) -> String {
+    repo.git_in(dir, &["ls-tree", "-r", "HEAD"])
+}
+
+fn both(dirs: [&Path; 2], f: impl Fn(&Path)) {
+    for dir in dirs {
+        f(dir)
+    }
+}
+
+fn commit_both(repo: &TestRepo, w: &Worktrees, h: &Worktrees, a: &Path, b: &Path) {
+    w.commit_all(a, "work", AGENT).unwrap();
+    h.commit_all(b, "work", AGENT).unwrap();
+    assert_eq!(tree(repo, a), tree(repo, b), "the commits' trees");
+}
+
+/// The candidate's checkout (at the task's own commit), the release, and the next task's take
+/// of the slot, compared at each step.
+fn finish(
+    repo: &TestRepo,
+    w: &Worktrees,
+    h: &Worktrees,
+    a: &Path,
+    b: &Path,
+    verify: impl Fn(&Path),
+) {
+    let head_a = oid(&repo.git_in(a, &["rev-parse", "HEAD"]));
+    let head_b = oid(&repo.git_in(b, &["rev-parse", "HEAD"]));
+    both([a, b], &verify);
+    w.checkout_detached(a, &head_a).unwrap();
+    h.checkout_detached(b, &head_b).unwrap();
+    assert_eq!(snapshot(a), snapshot(b), "at the candidate");
+    both([a, b], &verify);
+    w.release("t", "a/t", false).unwrap();
+    h.release("t", "b/t", false).unwrap();
+    let na = w.checkout("n", "a/n", &head_a).unwrap();
+    let nb = h.checkout("n", "b/n", &head_b).unwrap();
+    assert_eq!(snapshot(&na), snapshot(&nb), "the next task's worktree");
+    assert_eq!(
+        repo.git_in(&na, &["status", "--porcelain", "--ignored"]),
+        ""
+    );
+}
+
+#[test]
+fn a_directory_emptied_by_deleting_its_files_is_not_left_behind() {
+    let (repo, first) = repo_with(&[("src/d1/f0", "a\n"), ("src/keep", "k\n")], &[]);
+    let (w, h, a, b) = pair(&repo, &first);
+    both([&a, &b], |d| fs::remove_file(d.join("src/d1/f0")).unwrap());
+    commit_both(&repo, &w, &h, &a, &b);
+    finish(&repo, &w, &h, &a, &b, |d| {
+        fs::create_dir_all(d.join("out/deep")).unwrap();
+        fs::write(d.join("out/deep/x"), "x\n").unwrap();
+        fs::remove_file(d.join("out/deep/x")).unwrap();
+    });
+}
+
+#[test]
+fn names_that_look_like_pathspec_magic_are_staged_as_they_are() {
+    let (repo, first) = repo_with(&[(".gitignore", "foo\n"), ("keep", "k\n")], &[]);
+    let (w, h, a, b) = pair(&repo, &first);
+    both([&a, &b], |d| {
+        for name in [":foo", ":(glob)x", ":!y", "-dash", "sp ace", "st*r"] {
+            fs::write(d.join(name), "work\n").unwrap();
+        }
+    });
+    commit_both(&repo, &w, &h, &a, &b);
+    assert!(tree(&repo, &a).contains(":foo"));
+    finish(&repo, &w, &h, &a, &b, |_| {});
+}
+
+#[test]
+fn a_nested_repository_s_directory_removed_is_staged_like_the_whole_pass_does() {
+    let repo = TestRepo::new();
+    repo.write("keep", "k\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,sub",
+    ]);
+    repo.git(&["commit", "-q", "-m", "first"]);
+    let first = oid(&repo.head());
+    let (w, h, a, b) = pair(&repo, &first);
+    both([&a, &b], |d| {
+        fs::remove_dir(d.join("sub")).unwrap();
+        fs::write(d.join("keep"), "k2\n").unwrap();
+    });
+    commit_both(&repo, &w, &h, &a, &b);
+}
+
+#[test]
+fn a_nested_repository_a_candidate_brings_in_is_emptied_for_the_next_task() {
+    let (repo, first) = repo_with(&[("keep", "k\n")], &[]);
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,sub",
+    ]);
+    repo.git(&["commit", "-q", "-m", "second"]);
+    let second = oid(&repo.head());
+    let (w, h, a, b) = pair(&repo, &first);
+    w.checkout_detached(&a, &second).unwrap();
+    h.checkout_detached(&b, &second).unwrap();
+    assert_eq!(snapshot(&a), snapshot(&b), "at the candidate");
+    both([&a, &b], |d| {
+        fs::create_dir_all(d.join("sub")).unwrap();
+        fs::write(d.join("sub/.git"), "gitdir: /nowhere\n").unwrap();
+        fs::write(d.join("sub/file"), "submodule content\n").unwrap();
+    });
+    w.release("t", "a/t", false).unwrap();
+    h.release("t", "b/t", false).unwrap();
+    let na = w.checkout("n", "a/n", &second).unwrap();
+    let nb = h.checkout("n", "b/n", &second).unwrap();
+    assert_eq!(snapshot(&na), snapshot(&nb), "the next task's worktree");
+}
+
+#[test]
+fn a_tracked_ignored_file_the_agent_drops_from_the_index_does_not_reach_the_next_task() {
+    let (repo, first) = repo_with(
+        &[
+            (".gitignore", "gen.cfg\n"),
+            ("gen.cfg", "g\n"),
+            ("keep", "k\n"),
+        ],
+        &["gen.cfg"],
+    );
+    let (w, h, a, b) = pair(&repo, &first);
+    both([&a, &b], |d| {
+        repo.git_in(d, &["rm", "-q", "--cached", "gen.cfg"]);
+    });
+    commit_both(&repo, &w, &h, &a, &b);
+    finish(&repo, &w, &h, &a, &b, |_| {});
+}
+
+#[test]
+fn writes_through_a_second_name_of_a_file_do_not_survive() {
+    let (repo, first) = repo_with(&[("src/a.txt", "v1\n"), ("keep", "k\n")], &[]);
+    let (w, h, a, b) = pair(&repo, &first);
+    // A link that is still there when the events are read: the watch gives up on the tree.
+    both([&a, &b], |d| {
+        fs::hard_link(d.join("keep"), d.join("alias")).unwrap();
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(d.join("alias"))
+            .unwrap();
+        f.write_all(b"through the alias\n").unwrap();
+    });
+    commit_both(&repo, &w, &h, &a, &b);
+    // One made, written through and removed at once, by a verify: nothing of it may reach
+    // the candidate or the next task.
+    finish(&repo, &w, &h, &a, &b, |d| {
+        fs::hard_link(d.join("src/a.txt"), d.join("link")).unwrap();
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(d.join("link"))
+            .unwrap();
+        f.write_all(b"v2\n").unwrap();
+        drop(f);
+        fs::remove_file(d.join("link")).unwrap();
+    });
+}
+
+#[test]
+fn a_directory_made_and_deleted_at_once_keeps_the_watch() {
+    let (repo, first) = repo_with(&[("src/a.txt", "v1\n"), ("keep", "k\n")], &[]);
+    let (w, _h, a, _b) = pair(&repo, &first);
+    fs::write(a.join("src/a.txt"), "v2\n").unwrap();
+    w.commit_all(&a, "one", AGENT).unwrap();
+    let before = w.watch().counts();
+    fs::create_dir(a.join("tmpdir")).unwrap();
+    fs::remove_dir(a.join("tmpdir")).unwrap();
+    fs::write(a.join("src/a.txt"), "v3\n").unwrap();
+    w.commit_all(&a, "two", AGENT).unwrap();
+    assert_eq!(w.watch().counts().narrow, before.narrow + 1);
+    assert_eq!(fs::read_to_string(a.join("src/a.txt")).unwrap(), "v3\n");
+    assert_eq!(repo.git_in(&a, &["status", "--porcelain"]), "");
+}
