@@ -84,7 +84,7 @@ pub use prices::Price;
 pub use privacy::{PrivacyMode, PrivacySettings};
 pub use queue::{
     AUTO_BATCH_MAX, BATCH_RANGE, HEAVY_SLOTS_RANGE, HostSettings, MAX_CANDIDATES_RANGE, QueueBatch,
-    QueueSettings, QueueStrategy, default_heavy_slots,
+    QueueSettings, QueueStrategy, RecentOutcomes, default_heavy_slots,
 };
 pub use risk::{LabelRiskRule, PathRiskRule, Risk, RiskSettings, compile_glob};
 pub use sandbox::{

@@ -89,8 +89,9 @@ pub struct QueueSettings {
 pub enum QueueBatch {
     /// The default. Batch only while more branches wait than the heavy slots can test one by
     /// one: up to the branches in the queue per heavy slot, at most [`AUTO_BATCH_MAX`], at most
-    /// 1/p for a share p of recent branches failing (the engine estimates it, with a prior),
-    /// none from a third up; one per candidate otherwise (exactly the train of `batch = 1`).
+    /// 1/p for a share p of recent branches failing ([`RecentOutcomes`]: with one heavy slot
+    /// its estimate, with several a cautious upper bound), none from a third up; one per
+    /// candidate otherwise (exactly the train of `batch = 1`).
     Auto,
     /// At most this many branches per candidate, `1..=64`; 1: one candidate per branch.
     Fixed(usize),
@@ -109,11 +110,44 @@ pub const AUTO_BATCH_MAX: usize = 16;
 /// Bounds of a fixed `queue.batch`.
 pub const BATCH_RANGE: std::ops::RangeInclusive<i64> = 1..=64;
 
+/// How the merge queue's recent branches ended: of the last `ended` that left it (landed, or
+/// ejected because their verify failed), `failed` were ejected. The engine reads it from the
+/// event log; `batch = "auto"` sizes batches by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecentOutcomes {
+    /// Branches that left the queue, landed or ejected for a failing verify.
+    pub ended: usize,
+    /// Of those, the ones ejected for a failing verify.
+    pub failed: usize,
+}
+
+impl RecentOutcomes {
+    /// The share of branches that fail, estimated with a prior of one in eight (as if eight more
+    /// had ended, one of them failing: the mean of a Beta(1 + failed, 7 + landed) posterior), so
+    /// that a queue without history batches by eight rather than by as many as it can, and one
+    /// bad batch does not swing it.
+    pub fn failure_rate(self) -> f64 {
+        let failed = self.failed.min(self.ended) as f64;
+        (failed + 1.0) / (self.ended as f64 + 8.0)
+    }
+
+    /// A cautious bound on that share: the estimate plus three standard deviations of the same
+    /// posterior (`m(1 - m)/(n + 1)` for a mean m over n = ended + 8 outcomes, prior included).
+    /// Without history it is near one in two (0.46), after four branches landed below a third,
+    /// and with two dozen landed and none failing, one in eight; with a quarter failing it stays
+    /// above a third.
+    pub fn failure_bound(self) -> f64 {
+        let mean = self.failure_rate();
+        let n = self.ended as f64 + 8.0;
+        mean + 3.0 * (mean * (1.0 - mean) / (n + 1.0)).sqrt()
+    }
+}
+
 impl QueueBatch {
     /// The most branches per candidate now: `waiting` branches in the queue (train and waiting
-    /// line), `heavy_slots` verify runs at once on this host, and `failure_rate` the share of
-    /// recent branches that failed in the queue (0.0 to 1.0).
-    pub fn size(self, waiting: usize, heavy_slots: usize, failure_rate: f64) -> usize {
+    /// line), `heavy_slots` verify runs at once on this host, and `recent` how the queue's
+    /// recent branches ended.
+    pub fn size(self, waiting: usize, heavy_slots: usize, recent: RecentOutcomes) -> usize {
         match self {
             QueueBatch::Fixed(n) => n.max(1),
             QueueBatch::Auto => {
@@ -123,13 +157,27 @@ impl QueueBatch {
                     // candidate is as fast and never pays for a bisection.
                     return 1;
                 }
+                // What batching is measured against. With one slot, the train is the serial
+                // queue: every verify run waits for the one before, and a batch that passes
+                // saves a run per branch in it, so even a guess (the estimate, with its prior)
+                // pays. With several, the train already verifies that many branches at once
+                // and loses only a recheck and the candidates behind a failing one, while a
+                // failing batch is bisected in rounds the slots mostly wait on: batch only
+                // when the failure rate is known to be low, sized for its upper bound. A queue
+                // without history so starts as the train and batches as branches land.
+                let p = if slots == 1 {
+                    recent.failure_rate()
+                } else {
+                    recent.failure_bound()
+                };
                 // Group testing: with a share p of guilty branches, a batch of about 1/p
-                // branches fails about once in two; bisection costs a few runs per failure.
-                // (No failures at all: 1/0 is infinite, and the batch as large as it goes.)
-                let by_failures = if failure_rate >= 1.0 / 3.0 {
+                // branches fails about once in two; bisection costs a few runs per failure,
+                // more than batches save from about a third failing up (group testing's limit
+                // is 1 - 3^(-1/3), 0.31).
+                let by_failures = if p >= 1.0 / 3.0 {
                     1
                 } else {
-                    ((1.0 / failure_rate).floor() as usize).clamp(1, AUTO_BATCH_MAX)
+                    ((1.0 / p).floor() as usize).clamp(1, AUTO_BATCH_MAX)
                 };
                 waiting
                     .div_ceil(slots)
@@ -471,7 +519,7 @@ pub(crate) fn resolve_host(check: &Check<'_>, raw: &RawHost) -> Result<HostSetti
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{QueueBatch, RecentOutcomes, parse_size};
 
     #[test]
     fn sizes() {
@@ -484,5 +532,50 @@ mod tests {
         for bad in ["", "lots", "2 parsecs", "-1G", "1..2G"] {
             assert_eq!(parse_size(bad), None, "{bad}");
         }
+    }
+
+    /// `auto` with one heavy slot: the estimate with its prior of one in eight; with several, a
+    /// cautious upper bound, so that a queue without history starts as the train (the rule
+    /// before batched by eight there, and bisected most of them at a quarter failing).
+    #[test]
+    fn auto_sizes_by_the_failure_estimate_or_its_bound() {
+        let auto = QueueBatch::Auto;
+        let ended = |ended, failed| RecentOutcomes { ended, failed };
+        let (none, clean, quarter) = (RecentOutcomes::default(), ended(24, 0), ended(24, 6));
+        // One slot: the serial queue is the alternative, so the estimate (1/8, 1/32, 7/32).
+        assert_eq!(auto.size(24, 1, none), 8);
+        assert_eq!(auto.size(24, 1, clean), 16);
+        assert_eq!(auto.size(24, 1, quarter), 4);
+        // Two slots and no history, or a quarter failing: the train, which verifies two
+        // branches at once and never bisects.
+        assert_eq!(auto.size(24, 2, none), 1);
+        assert_eq!(auto.size(24, 2, quarter), 1);
+        assert_eq!(auto.size(24, 2, ended(3, 0)), 1);
+        // Batches once branches landed, sized for the bound (4 landed: 0.31; 24: 0.12).
+        assert_eq!(auto.size(24, 2, ended(4, 0)), 3);
+        assert_eq!(auto.size(24, 2, clean), 8);
+        assert_eq!(auto.size(12, 2, clean), 6);
+        assert_eq!(auto.size(24, 2, ended(24, 2)), 4);
+        // Enough slots for every branch: the train, whatever the history.
+        assert_eq!(auto.size(4, 4, clean), 1);
+    }
+
+    #[test]
+    fn failure_estimates() {
+        let none = RecentOutcomes::default();
+        assert!((none.failure_rate() - 0.125).abs() < 1e-9);
+        assert!((none.failure_bound() - 0.4556).abs() < 1e-3);
+        let quarter = RecentOutcomes {
+            ended: 24,
+            failed: 6,
+        };
+        assert!((quarter.failure_rate() - 7.0 / 32.0).abs() < 1e-9);
+        assert!(quarter.failure_bound() > 1.0 / 3.0);
+        // More failures than ended (a caller's slip) count as all of them.
+        let odd = RecentOutcomes {
+            ended: 2,
+            failed: 5,
+        };
+        assert!((odd.failure_rate() - 0.3).abs() < 1e-9);
     }
 }

@@ -14,6 +14,7 @@ use crate::board::Board;
 use crate::error::{EngineError, Result};
 use crate::jobs::merge::{Built, build, build_batch};
 use crate::jobs::{object_id, oid};
+use gaffer_config::RecentOutcomes;
 use gaffer_core::queue::{self, Action, Entry, View};
 use gaffer_core::{Input, JobSpec, JobStatus, NewEvent, NewJob, ObjectId, Status, Task, TaskId};
 use gaffer_core::{
@@ -139,7 +140,7 @@ pub(crate) fn view(board: &Board) -> Result<(View, HashMap<TaskId, Task>)> {
     let batch = board.settings.queue.batch.size(
         entries.len(),
         board.settings.host.heavy_slots,
-        failure_rate(board)?,
+        recent_outcomes(board)?,
     );
     let view = View {
         tip: object_id(&tip),
@@ -204,15 +205,15 @@ impl Default for Outcomes {
 /// How many recent outcomes the failure rate is taken over.
 const RECENT_OUTCOMES: usize = 24;
 
-/// The share of the queue's recent branches that were ejected for a failing verify, estimated
-/// with a prior of one in eight; only read when `queue.batch = "auto"`.
-fn failure_rate(board: &Board) -> Result<f64> {
+/// How the queue's recent branches ended (the last [`RECENT_OUTCOMES`]), from which
+/// `queue.batch = "auto"` estimates its failure rate; only read then.
+fn recent_outcomes(board: &Board) -> Result<RecentOutcomes> {
     if board.settings.queue.batch != gaffer_config::QueueBatch::Auto {
-        return Ok(0.0);
+        return Ok(RecentOutcomes::default());
     }
     let Ok(mut outcomes) = board.queue_outcomes.lock() else {
         // No history to read: the prior alone.
-        return Ok(1.0 / 8.0);
+        return Ok(RecentOutcomes::default());
     };
     let filter = EventFilter {
         project: Some(board.project.id),
@@ -244,11 +245,10 @@ fn failure_rate(board: &Board) -> Result<f64> {
             break;
         }
     }
-    // With a prior of one failing branch in eight, so that a queue without history batches by
-    // eight rather than by as many as it can, and one bad batch does not swing it.
-    let n = outcomes.recent.len();
-    let failed = outcomes.recent.iter().filter(|f| **f).count();
-    Ok((failed as f64 + 1.0) / (n as f64 + 8.0))
+    Ok(RecentOutcomes {
+        ended: outcomes.recent.len(),
+        failed: outcomes.recent.iter().filter(|f| **f).count(),
+    })
 }
 
 fn act(

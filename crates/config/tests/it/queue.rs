@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use gaffer_config::{Overrides, QueueBatch, QueueStrategy, default_heavy_slots, load, parse_str};
+use gaffer_config::{
+    Overrides, QueueBatch, QueueStrategy, RecentOutcomes, default_heavy_slots, load, parse_str,
+};
 
 fn parse(text: &str) -> Result<gaffer_config::Settings, gaffer_config::ConfigError> {
     parse_str(text, Path::new("/p/gaffer.toml"))
@@ -121,17 +123,23 @@ fn batch_shows_as_it_is_written() {
 #[test]
 fn auto_batches_by_slots_queue_and_failures() {
     let auto = QueueBatch::Auto;
+    let ended = |ended, failed| RecentOutcomes { ended, failed };
+    let clean = ended(24, 0);
     // Enough slots for every branch: one branch per candidate, as a plain train.
-    assert_eq!(auto.size(2, 2, 0.0), 1);
-    assert_eq!(auto.size(4, 8, 0.0), 1);
+    assert_eq!(auto.size(2, 2, clean), 1);
+    assert_eq!(auto.size(4, 8, clean), 1);
     // More branches than slots: the queue spread over the slots, at most 16.
-    assert_eq!(auto.size(24, 1, 0.0), 16);
-    assert_eq!(auto.size(24, 2, 0.0), 12);
-    assert_eq!(auto.size(5, 2, 0.0), 3);
-    // Failures make batches smaller; a third failing or more, none.
-    assert_eq!(auto.size(24, 1, 0.1), 10);
-    assert_eq!(auto.size(24, 1, 0.25), 4);
-    assert_eq!(auto.size(24, 1, 0.4), 1);
-    assert_eq!(QueueBatch::Fixed(4).size(1, 8, 0.9), 4);
-    assert_eq!(QueueBatch::Fixed(1).size(24, 1, 0.0), 1);
+    assert_eq!(auto.size(24, 1, clean), 16);
+    assert_eq!(auto.size(24, 3, clean), 8);
+    assert_eq!(auto.size(5, 2, clean), 3);
+    // Failures make batches smaller; a third failing or more, none (one slot: by the estimate,
+    // 2/20, 8/32 and 8/20 here).
+    assert_eq!(auto.size(24, 1, ended(12, 1)), 10);
+    assert_eq!(auto.size(24, 1, ended(24, 7)), 4);
+    assert_eq!(auto.size(24, 1, ended(12, 7)), 1);
+    // Several slots: by a cautious bound, so no history means the train.
+    assert_eq!(auto.size(24, 2, RecentOutcomes::default()), 1);
+    assert_eq!(auto.size(24, 2, clean), 8);
+    assert_eq!(QueueBatch::Fixed(4).size(1, 8, ended(10, 9)), 4);
+    assert_eq!(QueueBatch::Fixed(1).size(24, 1, clean), 1);
 }
