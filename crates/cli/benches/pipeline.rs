@@ -576,7 +576,7 @@ fn bench_engine(sizes: Sizes, pool: usize, watch: bool) -> Result<Figures> {
     );
     let watched = board.worktree_watch_counts();
     println!(
-        "  passes over a worktree (staging, candidate checkout, slot reset): {} on the changed \
+        "  passes over a worktree (staging after a run, a released slot's reset): {} on the changed \
          paths only (the tree watch), {} over every file",
         watched.narrow, watched.whole
     );

@@ -305,6 +305,8 @@ impl Engine {
                 Some(_) = workers.join_next(), if !workers.is_empty() => {}
             }
         }
+        // A warming of the pool still under way would hold the stop up by whole trees.
+        self.board.worktrees.stop_warming();
         if let Ok(running) = self.running.lock() {
             for (_, token, _) in running.values() {
                 token.cancel();

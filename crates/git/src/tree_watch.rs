@@ -414,7 +414,7 @@ mod imp {
             // Watched afresh: every directory of the tree, top first (a directory made after
             // its parent's watch is reported by it; one made before is found by the walk).
             tree.changed = Some(BTreeSet::new());
-            if !self.watch_dir(key, root, String::new())
+            if !self.watch_dir(key, root, String::new(), false)
                 && let Some(tree) = self.trees.get_mut(&key)
             {
                 tree.lose();
@@ -427,8 +427,10 @@ mod imp {
         }
 
         /// Watches `dir` (at `rel` under the tree `key`) and every directory under it; false
-        /// when one could not be watched.
-        fn watch_dir(&mut self, key: (u64, u64), dir: &Path, rel: String) -> bool {
+        /// when one could not be watched, or, with `new` (a directory made since the clean
+        /// point), when a file in it has a second name (writes through the other name would
+        /// not be reported under this one).
+        fn watch_dir(&mut self, key: (u64, u64), dir: &Path, rel: String, new: bool) -> bool {
             let mut stack = vec![(dir.to_owned(), rel)];
             let mut first = true;
             while let Some((dir, rel)) = stack.pop() {
@@ -465,6 +467,12 @@ mod imp {
                     let Ok(kind) = entry.file_type() else {
                         continue;
                     };
+                    if new && kind.is_file() {
+                        use std::os::unix::fs::MetadataExt;
+                        if entry.metadata().is_ok_and(|meta| meta.nlink() > 1) {
+                            return false;
+                        }
+                    }
                     let name = entry.file_name();
                     let Some(name) = name.to_str() else {
                         // A name git would not give us back as a path we can pass on.
@@ -665,7 +673,7 @@ mod imp {
                     // Watched at once, with what it already holds, for the clean points to
                     // come; the directory itself stands for all of it until then.
                     let dir = tree.top.join(&path);
-                    if !self.watch_dir(key, &dir, path)
+                    if !self.watch_dir(key, &dir, path, true)
                         && let Some(tree) = self.trees.get_mut(&key)
                     {
                         tree.lose();

@@ -227,3 +227,43 @@ fn a_directory_made_and_deleted_at_once_keeps_the_watch() {
     assert_eq!(fs::read_to_string(a.join("src/a.txt")).unwrap(), "v3\n");
     assert_eq!(repo.git_in(&a, &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn a_second_name_made_in_a_new_directory_drops_the_watch() {
+    let (repo, first) = repo_with(&[("src/a.txt", "v1\n"), ("keep", "k\n")], &[]);
+    let (w, h, a, b) = pair(&repo, &first);
+    // Made before the events are read: no event names the link itself, only its directory.
+    both([&a, &b], |d| {
+        fs::create_dir(d.join("farm")).unwrap();
+        fs::hard_link(d.join("src/a.txt"), d.join("farm/a.txt")).unwrap();
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(d.join("farm/a.txt"))
+            .unwrap();
+        f.write_all(b"through the link\n").unwrap();
+    });
+    commit_both(&repo, &w, &h, &a, &b);
+}
+
+#[test]
+fn a_sparse_checkout_an_agent_turned_on_does_not_reach_the_next_task() {
+    let (repo, first) = repo_with(
+        &[
+            ("keep/a.txt", "a\n"),
+            ("other/b.txt", "b\n"),
+            ("top.txt", "t\n"),
+        ],
+        &[],
+    );
+    let (w, h, a, b) = pair(&repo, &first);
+    let fresh = snapshot(&a);
+    both([&a, &b], |d| {
+        repo.git_in(d, &["sparse-checkout", "set", "keep"]);
+    });
+    w.release("t", "a/t", true).unwrap();
+    h.release("t", "b/t", true).unwrap();
+    let na = w.checkout("n", "a/n", &first).unwrap();
+    let nb = h.checkout("n", "b/n", &first).unwrap();
+    assert_eq!(snapshot(&na), fresh, "the watched slot");
+    assert_eq!(snapshot(&nb), fresh, "the whole reset's slot");
+}

@@ -705,3 +705,49 @@ fn a_warmed_pool_hands_out_ready_slots_and_a_checkout_waits_for_the_one_filling(
     assert_eq!(snapshot(&t2), snapshot(&fresh));
     assert_eq!(wts.checkout_counts().reused, 2);
 }
+
+/// A release while the warming fills the pool's last place finds no room: the pool never
+/// holds more slots than its size.
+#[test]
+fn a_release_while_the_pool_is_warmed_does_not_overfill_it() {
+    let (repo, slow, start) = slow_repo(3);
+    let wts = manager(&repo, "pooled", 1);
+    wts.checkout("t1", "gaffer/t1", &start).unwrap();
+    fs::write(&slow, "").unwrap();
+    std::thread::scope(|scope| {
+        let warming = scope.spawn(|| wts.warm(&start).unwrap());
+        let began = std::time::Instant::now();
+        while !wts.root().join(".pool/0").exists() {
+            assert!(began.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        wts.release("t1", "gaffer/t1", true).unwrap();
+        assert_eq!(warming.join().unwrap(), 1);
+    });
+    let slots = fs::read_dir(wts.root().join(".pool")).unwrap().count();
+    assert_eq!(slots, 1);
+}
+
+/// Draining the pool stops a warming under way (its fill is stopped and thrown away) instead
+/// of waiting for it and then seeing it fill the pool again.
+#[test]
+fn draining_the_pool_stops_a_warming() {
+    let (repo, slow, start) = slow_repo(3);
+    let wts = manager(&repo, "pooled", 2);
+    fs::write(&slow, "").unwrap();
+    std::thread::scope(|scope| {
+        let warming = scope.spawn(|| wts.warm(&start).unwrap());
+        let began = std::time::Instant::now();
+        while !wts.root().join(".pool/0").exists() {
+            assert!(began.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        wts.drain_pool().unwrap();
+        assert_eq!(warming.join().unwrap(), 0);
+    });
+    wts.reconcile(&[]).unwrap();
+    assert!(!wts.root().join(".pool").exists());
+    let counts = wts.checkout_counts();
+    assert_eq!((counts.fresh, counts.given_up), (0, 1), "{counts:?}");
+}

@@ -51,9 +51,18 @@ struct Busy {
     /// New pool slots being filled (a fresh checkout) for the checkout that made them: not
     /// to be taken, reset or removed by anyone else.
     filling: Vec<u64>,
-    /// Slots being filled to warm the pool (`Worktrees::warm`): a checkout that finds none
-    /// ready waits for them rather than writing a whole tree of its own.
+    /// Warmings of the pool under way or announced (`Worktrees::warm`): a checkout that finds
+    /// no slot ready waits for them rather than writing a whole tree of its own, as long as
+    /// they still mean to make at least as many slots as there are checkouts waiting.
     warming: usize,
+    /// The slots the warmings still mean to make.
+    warm_left: usize,
+    /// Of `filling`, the slots a warming fills: they stay in the pool, so they count against
+    /// its size.
+    warm_filling: usize,
+    /// Set to stop the warmings (the pool drained, the engine stopping): a fill under way is
+    /// stopped and its worktree thrown away.
+    warm_stop: bool,
     /// The starts of the checkouts looking for a ready slot, longest waiting first: a released
     /// slot is reset straight to the first (one pass, in the release) rather than to its own
     /// commit and then moved to the start on the task's path.
@@ -425,6 +434,10 @@ impl Worktrees {
             }
             // Without a pool there is nothing to give way to; a slot filled to warm the pool
             // is for whoever comes.
+            if !give_way && guard.warm_stop {
+                running.stop();
+                return (guard, None);
+            }
             let ready = match self.pool_size {
                 0 => Ok(None),
                 _ if !give_way => Ok(None),
@@ -482,31 +495,53 @@ impl Worktrees {
     /// that find no slot ready wait for it from now on. Each call is ended by one
     /// [`Worktrees::warm_done`].
     pub fn warm_coming(&self) {
-        self.guard().warming += 1;
+        let mut guard = self.guard();
+        guard.warming += 1;
+        guard.warm_stop = false;
+        guard.warm_left = guard.warm_left.max(self.pool_size);
+    }
+
+    /// Stops the warmings under way (a fill is stopped and thrown away): an engine stopping
+    /// does not wait for whole trees nobody will use.
+    pub fn stop_warming(&self) {
+        self.settle(|busy| busy.warm_stop = true);
     }
 
     /// Ends a [`Worktrees::warm_coming`].
     pub fn warm_done(&self) {
-        self.settle(|busy| busy.warming = busy.warming.saturating_sub(1));
+        self.settle(|busy| {
+            busy.warming = busy.warming.saturating_sub(1);
+            if busy.warming == 0 {
+                busy.warm_left = 0;
+            }
+        });
     }
 
     /// The fills of [`Worktrees::warm`].
     fn fill_pool(&self, start: &Oid) -> Result<usize> {
         let mut made = 0;
         while made < self.pool_size {
-            let guard = self.guard();
-            if !self.pool_has_room(&guard)? {
+            let mut guard = self.guard();
+            if guard.warm_stop || !self.pool_has_room(&guard)? {
+                guard.warm_left = 0;
                 return Ok(made);
             }
-            let (guard, trash, result) = match self.fill_new_slot(guard, start, false) {
+            guard.warm_left = self.pool_size - made;
+            guard.warm_filling += 1;
+            let filled = self.fill_new_slot(guard, start, false);
+            let (mut guard, trash, result) = match filled {
                 Ok(Filled::Slot(guard, slot)) => {
                     let marked = self.mark_ready(slot.number, start);
                     (guard, None, marked)
                 }
-                // Only a fill that gives way is stopped, and this one does not.
+                // Stopped: the pool is being drained or the engine is stopping.
                 Ok(Filled::GaveWay(guard, trash)) => (guard, Some(trash), Ok(())),
                 Err(e) => (self.guard(), None, Err(e)),
             };
+            guard.warm_filling -= 1;
+            if trash.is_some() || result.is_err() {
+                guard.warm_left = 0;
+            }
             drop(guard);
             self.settled.notify_all();
             if let Some(trash) = trash {
@@ -658,6 +693,8 @@ impl Worktrees {
     /// returns the slots it removed.
     pub fn drain_pool(&self) -> Result<Vec<PathBuf>> {
         let mut guard = self.guard();
+        // A warming would fill the pool again.
+        guard.warm_stop = true;
         while guard.resetting > 0 || !guard.filling.is_empty() {
             guard = self
                 .settled
@@ -704,7 +741,8 @@ impl Worktrees {
 
     fn pool_has_room(&self, busy: &Busy) -> Result<bool> {
         // Slots being filled are on their way out to a task.
-        let slots = self.slots()?.len().saturating_sub(busy.filling.len());
+        let leaving = busy.filling.len().saturating_sub(busy.warm_filling);
+        let slots = self.slots()?.len().saturating_sub(leaving);
         Ok(self.pool_size > 0 && slots < self.pool_size)
     }
 
@@ -747,7 +785,8 @@ impl Worktrees {
                 Err(e) => break Err(e),
             }
             let now = Instant::now();
-            let until = if guard.resetting > 0 || guard.warming > 0 {
+            let warm_enough = guard.warming > 0 && guard.wanted.len() <= guard.warm_left;
+            let until = if guard.resetting > 0 || warm_enough {
                 deadline
             } else {
                 grace_ends

@@ -34,8 +34,15 @@ use super::Worktrees;
 /// Arguments per `git clean` (its paths are not read from standard input).
 const CLEAN_CHUNK: usize = 512;
 
-/// State files of an operation in progress that only a whole pass ends.
-const IN_PROGRESS: &[&str] = &["MERGE_HEAD", "MERGE_MODE", "MERGE_MSG"];
+/// State files of an operation in progress, or of a sparse checkout, that only a whole pass
+/// ends.
+const IN_PROGRESS: &[&str] = &[
+    "MERGE_HEAD",
+    "MERGE_MODE",
+    "MERGE_MSG",
+    super::pool::SPARSE_PATTERNS,
+    super::pool::WORKTREE_CONFIG,
+];
 
 impl Worktrees {
     /// The watch over this repository's task worktrees.
@@ -294,7 +301,9 @@ fn in_progress(dir: &Path) -> bool {
 /// data (content compared only where the stat data cannot tell): `git diff-files`, which reads
 /// every file's metadata and writes nothing.
 fn tracked_files_match(dir: &Path, env: &[(String, String)]) -> Result<bool> {
+    // Whatever the repository says: every field of the stat data compared, ctime included.
     let out = GitCommand::new(dir, env)
+        .args(["-c", "core.checkStat=default", "-c", "core.trustctime=true"])
         .args(["diff-files", "--quiet"])
         .output()?;
     match out.code {

@@ -49,6 +49,12 @@ pub(super) const OPERATION_STATE: &[&str] = &[
     "AUTO_MERGE",
 ];
 
+/// A worktree's own sparse-checkout patterns and configuration (`git sparse-checkout` in a
+/// task's worktree writes both): a slot keeps neither, or the next task would get a partial
+/// tree.
+pub(super) const SPARSE_PATTERNS: &str = "info/sparse-checkout";
+pub(super) const WORKTREE_CONFIG: &str = "config.worktree";
+
 /// A pool slot as git lists it.
 #[derive(Debug, Clone)]
 pub(super) struct Slot {
@@ -209,6 +215,12 @@ impl Worktrees {
             .args(["rev-parse", "--absolute-git-dir"])
             .run()?;
         let admin = PathBuf::from(admin.trim());
+        for name in [SPARSE_PATTERNS, WORKTREE_CONFIG] {
+            let file = admin.join(name);
+            if file.symlink_metadata().is_ok() {
+                super::remove_path(&file)?;
+            }
+        }
         // `skip-worktree` and `assume-unchanged` entries survive `reset --hard` (and the files
         // behind them are not rewritten): such an index is dropped and rebuilt from HEAD;
         // files it tracked that HEAD does not are then untracked, and cleaned below.
