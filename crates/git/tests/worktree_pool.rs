@@ -680,11 +680,7 @@ fn a_warmed_pool_hands_out_ready_slots_and_a_checkout_waits_for_the_one_filling(
     std::thread::scope(|scope| {
         let warming = scope.spawn(|| wts.warm(&start).unwrap());
         // Once the first fill has begun, a checkout finds nothing ready and must wait for it.
-        let began = std::time::Instant::now();
-        while !wts.root().join(".pool/0").exists() {
-            assert!(began.elapsed() < std::time::Duration::from_secs(30));
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        warming_has_begun(&wts);
         let t1 = wts.checkout("t1", "gaffer/t1", &start).unwrap();
         assert_eq!(
             repo.git_in(&t1, &["status", "--porcelain", "--ignored"]),
@@ -716,11 +712,7 @@ fn a_release_while_the_pool_is_warmed_does_not_overfill_it() {
     fs::write(&slow, "").unwrap();
     std::thread::scope(|scope| {
         let warming = scope.spawn(|| wts.warm(&start).unwrap());
-        let began = std::time::Instant::now();
-        while !wts.root().join(".pool/0").exists() {
-            assert!(began.elapsed() < std::time::Duration::from_secs(30));
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        warming_has_begun(&wts);
         std::thread::sleep(std::time::Duration::from_millis(200));
         wts.release("t1", "gaffer/t1", true).unwrap();
         assert_eq!(warming.join().unwrap(), 1);
@@ -738,11 +730,7 @@ fn draining_the_pool_stops_a_warming() {
     fs::write(&slow, "").unwrap();
     std::thread::scope(|scope| {
         let warming = scope.spawn(|| wts.warm(&start).unwrap());
-        let began = std::time::Instant::now();
-        while !wts.root().join(".pool/0").exists() {
-            assert!(began.elapsed() < std::time::Duration::from_secs(30));
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        warming_has_begun(&wts);
         wts.drain_pool().unwrap();
         assert_eq!(warming.join().unwrap(), 0);
     });
@@ -750,4 +738,13 @@ fn draining_the_pool_stops_a_warming() {
     assert!(!wts.root().join(".pool").exists());
     let counts = wts.checkout_counts();
     assert_eq!((counts.fresh, counts.given_up), (0, 1), "{counts:?}");
+}
+
+/// Waits until the warming's first slot exists (its fill has begun).
+fn warming_has_begun(wts: &Worktrees) {
+    let began = std::time::Instant::now();
+    while !wts.root().join(".pool/0").exists() {
+        assert!(began.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
