@@ -170,12 +170,19 @@ pub fn is_dirty(dir: &Path, env: &[(String, String)]) -> Result<bool> {
 /// setup command installed and its builds cached (`node_modules`, `target/`), which verifying a
 /// merge candidate needs as much as verifying the branch. Used to verify a merge candidate.
 pub fn checkout_detached(dir: &Path, commit: &Oid, env: &[(String, String)]) -> Result<()> {
+    checkout_tracked(dir, commit, env)?;
+    GitCommand::new(dir, env).args(["clean", "-ffdq"]).run()?;
+    Ok(())
+}
+
+/// The tracked half of [`checkout_detached`]: HEAD detached at `commit`, every tracked file
+/// forced to it (`git checkout --force --detach`); untracked files are left.
+pub(crate) fn checkout_tracked(dir: &Path, commit: &Oid, env: &[(String, String)]) -> Result<()> {
     GitCommand::new(dir, env)
         .args(["checkout", "-q", "--force", "--detach"])
         .arg(commit.as_str())
         .arg("--")
         .run()?;
-    GitCommand::new(dir, env).args(["clean", "-ffdq"]).run()?;
     Ok(())
 }
 

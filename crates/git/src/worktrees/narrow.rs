@@ -1,8 +1,9 @@
-//! Two of the passes of a task's cycle done on the paths the [`TreeWatch`] says changed since
-//! the worktree was last a clean checkout, instead of on every file: staging after an agent
-//! (`git add -A -- <changed>`) and a released slot's reset (the changed paths put back, then a
-//! read-only check of every tracked file's stat data instead of a rewrite of the index and a
-//! walk of every directory).
+//! The passes of a task's cycle done on the paths the [`TreeWatch`] says changed since the
+//! worktree was last a clean checkout, instead of on every file: staging after an agent
+//! (`git add -A -- <changed>`), the untracked half of a candidate's checkout (`git clean --
+//! <changed>`; its tracked files are always forced in full), and a released slot's reset (the
+//! changed paths put back, then a read-only check of every tracked file's stat data instead of
+//! a rewrite of the index and a walk of every directory).
 //!
 //! Why each gives what the whole pass gives: outside the changed paths every file is as it was
 //! at the clean point, where it matched the index, so `add -A` can only find changes there, and
@@ -90,14 +91,40 @@ impl Worktrees {
     }
 
     /// Makes the task worktree at `dir` an exact checkout of `commit` with a detached HEAD,
-    /// as [`crate::checkout_detached`] does: always over every file, because what is verified
-    /// there is what lands, and an agent's test code may have written a tracked file through
-    /// a second name no event reports. The watch then knows the worktree is at `commit`.
+    /// as [`crate::checkout_detached`] does. The tracked files always over every file
+    /// (`checkout --force`), because what is verified there is what lands, and an agent's test
+    /// code may have written a tracked file through a second name no event reports; the
+    /// untracked ones only among the changed paths when the watch knows them (a file is made
+    /// by creating a name, which is always reported) and nobody dropped an index entry since
+    /// the clean point (which leaves an untracked file no event names). The watch then knows
+    /// the worktree is at `commit`.
     pub fn checkout_detached(&self, dir: &Path, commit: &Oid) -> Result<()> {
         let env = self.git.env();
         let head = self.git.head_of(dir)?;
         let known = self.watch.changed(dir, &head);
-        crate::checkout_detached(dir, commit, env)?;
+        let narrow = known
+            .as_ref()
+            .filter(|a| !a.touched && !a.changed.iter().any(|p| p.split('/').any(|c| c == ".git")));
+        match narrow {
+            Some(answer) => {
+                crate::workdir::checkout_tracked(dir, commit, env)?;
+                match self.clean_changed(dir, &answer.changed, false) {
+                    Ok(()) => {
+                        remove_emptied(dir, &answer.changed);
+                        self.watch.count_narrow();
+                    }
+                    Err(e) => {
+                        tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "cleaning what changed failed; cleaning everything");
+                        self.watch.count_whole();
+                        GitCommand::new(dir, env).args(["clean", "-ffdq"]).run()?;
+                    }
+                }
+            }
+            None => {
+                self.watch.count_whole();
+                crate::checkout_detached(dir, commit, env)?;
+            }
+        }
         if let Some(answer) = known {
             // A nested repository the candidate brings in is emptied only by a whole reset.
             let gitlinks = match answer.gitlinks || head == *commit {
@@ -223,13 +250,7 @@ impl Worktrees {
             return Ok(());
         }
         let env = self.git.env();
-        for chunk in changed.chunks(CLEAN_CHUNK) {
-            GitCommand::new(dir, env)
-                .env("GIT_LITERAL_PATHSPECS", "1")
-                .args(["clean", "-ffdxq", "--"])
-                .args(chunk)
-                .run()?;
-        }
+        self.clean_changed(dir, changed, true)?;
         let mut tracked = Vec::new();
         for path in changed {
             if self.tracks(head, path)? {
@@ -245,22 +266,21 @@ impl Worktrees {
                 .stdin(nul_list(tracked.iter().copied()))
                 .run()?;
         }
-        // git tracks no directory: one with nothing left in it is not in a fresh checkout.
-        // Deepest first, so that a parent emptied by its child's removal goes too.
-        let mut dirs = BTreeSet::new();
-        for path in changed {
-            let mut at = path.as_str();
-            dirs.insert(at);
-            while let Some((parent, _)) = at.rsplit_once('/') {
-                dirs.insert(parent);
-                at = parent;
-            }
-        }
-        let mut dirs: Vec<&str> = dirs.into_iter().collect();
-        dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
-        for rel in dirs {
-            // Fails (and is meant to) for a file, a directory that holds anything, or none.
-            let _ = std::fs::remove_dir(dir.join(rel));
+        remove_emptied(dir, changed);
+        Ok(())
+    }
+
+    /// `git clean -ffd` (`-ffdx` with `ignored`) of the changed paths: untracked files among
+    /// them deleted (ignored ones too with `ignored`). The directories this leaves empty are
+    /// for [`remove_emptied`], once nothing more is written.
+    fn clean_changed(&self, dir: &Path, changed: &[String], ignored: bool) -> Result<()> {
+        let flags = if ignored { "-ffdxq" } else { "-ffdq" };
+        for chunk in changed.chunks(CLEAN_CHUNK) {
+            GitCommand::new(dir, self.git.env())
+                .env("GIT_LITERAL_PATHSPECS", "1")
+                .args(["clean", flags, "--"])
+                .args(chunk)
+                .run()?;
         }
         Ok(())
     }
@@ -371,4 +391,25 @@ fn nul_list<S: AsRef<str>>(paths: impl Iterator<Item = S>) -> Vec<u8> {
         out.push(0);
     }
     out
+}
+
+/// The directories among `changed` and their parents left with nothing in them, removed, as a
+/// whole `clean` removes them (git tracks no directory: an empty one is in no fresh checkout).
+fn remove_emptied(dir: &Path, changed: &[String]) {
+    // Deepest first, so that a parent emptied by its child's removal goes too.
+    let mut dirs = BTreeSet::new();
+    for path in changed {
+        let mut at = path.as_str();
+        dirs.insert(at);
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            dirs.insert(parent);
+            at = parent;
+        }
+    }
+    let mut dirs: Vec<&str> = dirs.into_iter().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    for rel in dirs {
+        // Fails (and is meant to) for a file, a directory that holds anything, or none.
+        let _ = std::fs::remove_dir(dir.join(rel));
+    }
 }
