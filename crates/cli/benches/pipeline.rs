@@ -576,7 +576,8 @@ fn bench_engine(sizes: Sizes, pool: usize, watch: bool) -> Result<Figures> {
     );
     let watched = board.worktree_watch_counts();
     println!(
-        "  passes over a worktree (staging after a run, a released slot's reset): {} on the changed \
+        "  passes over a worktree (staging after a run, a candidate's untracked files, a released \
+         slot's reset): {} on the changed \
          paths only (the tree watch), {} over every file",
         watched.narrow, watched.whole
     );
