@@ -56,6 +56,9 @@ pub struct WatchCounts {
 #[derive(Debug)]
 pub struct TreeWatch {
     inner: Option<Arc<Mutex<imp::Inner>>>,
+    /// The reader thread, started with the first worktree followed: a short command that
+    /// opens a board and follows none starts no thread.
+    reader: std::sync::Once,
     narrow: AtomicU64,
     whole: AtomicU64,
 }
@@ -103,13 +106,9 @@ impl Default for TreeWatch {
 impl TreeWatch {
     /// A watch, or one that never answers where inotify is not available.
     pub fn new() -> TreeWatch {
-        let inner = imp::Inner::new().map(|inner| {
-            let inner = Arc::new(Mutex::new(inner));
-            imp::spawn_reader(Arc::downgrade(&inner));
-            inner
-        });
         TreeWatch {
-            inner,
+            inner: imp::Inner::new().map(|inner| Arc::new(Mutex::new(inner))),
+            reader: std::sync::Once::new(),
             narrow: AtomicU64::new(0),
             whole: AtomicU64::new(0),
         }
@@ -119,6 +118,7 @@ impl TreeWatch {
     pub fn disabled() -> TreeWatch {
         TreeWatch {
             inner: None,
+            reader: std::sync::Once::new(),
             narrow: AtomicU64::new(0),
             whole: AtomicU64::new(0),
         }
@@ -138,6 +138,10 @@ impl TreeWatch {
     /// `gitlinks` says whether its tree may hold nested repositories (whose directories the
     /// narrow operations do not handle); `None`: as far as known before (any, if nothing is).
     pub(crate) fn clean_at(&self, root: &Path, head: &Oid, gitlinks: Option<bool>) {
+        if let Some(inner) = &self.inner {
+            self.reader
+                .call_once(|| imp::spawn_reader(Arc::downgrade(inner)));
+        }
         if let Some(mut inner) = self.lock() {
             inner.clean_at(root, head, gitlinks);
         }

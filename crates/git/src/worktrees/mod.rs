@@ -522,7 +522,7 @@ impl Worktrees {
         let mut made = 0;
         while made < self.pool_size {
             let mut guard = self.guard();
-            if guard.warm_stop || !self.pool_has_room(&guard)? {
+            if guard.warm_stop || !self.warm_has_room(&guard)? {
                 guard.warm_left = 0;
                 return Ok(made);
             }
@@ -739,11 +739,26 @@ impl Worktrees {
         crate::cmd::GitCommand::new(dir, self.git.env())
     }
 
+    /// Whether a warming may add a slot: the pool has room even counting the task worktrees
+    /// alive now, which come back to it when their tasks end (filling their places too would
+    /// write whole trees for nothing and leave them no room).
+    fn warm_has_room(&self, busy: &Busy) -> Result<bool> {
+        let tasks = list_dir(&self.root)?
+            .into_iter()
+            .filter(|(name, _)| !name.starts_with('.'))
+            .count();
+        Ok(self.kept_slots(busy)? + tasks < self.pool_size)
+    }
+
     fn pool_has_room(&self, busy: &Busy) -> Result<bool> {
-        // Slots being filled are on their way out to a task.
+        Ok(self.pool_size > 0 && self.kept_slots(busy)? < self.pool_size)
+    }
+
+    /// The pool's slots that stay in it: slots being filled for a checkout are on their way
+    /// out to a task; those a warming fills stay.
+    fn kept_slots(&self, busy: &Busy) -> Result<usize> {
         let leaving = busy.filling.len().saturating_sub(busy.warm_filling);
-        let slots = self.slots()?.len().saturating_sub(leaving);
-        Ok(self.pool_size > 0 && slots < self.pool_size)
+        Ok(self.slots()?.len().saturating_sub(leaving))
     }
 
     /// Moves a ready pool slot to `path` and returns the commit it is at; `None` when there is
