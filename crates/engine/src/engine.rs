@@ -84,6 +84,9 @@ pub struct Engine {
     /// The same for agent runs.
     agents_held_back: Mutex<Option<String>>,
     running: Mutex<HashMap<JobId, Running>>,
+    /// Every job future this engine spawned, until it ends or is dropped (see
+    /// [`EngineHandle::jobs_dropped`]).
+    jobs_alive: tokio_util::task::TaskTracker,
     /// The leases of the running jobs, renewed together (`crate::heartbeats`).
     heartbeats: Arc<crate::heartbeats::Heartbeats>,
     /// Numbers each claim (see `fill`).
@@ -125,6 +128,16 @@ impl EngineHandle {
     }
     pub fn concurrency(&self) -> usize {
         self.engine.concurrency.load(Ordering::SeqCst)
+    }
+    /// Waits until no job future of this engine is left. After the engine's run was aborted its
+    /// jobs are aborted too, but one being polled on another thread runs on to its next await
+    /// (seeing, say, a cancellation that follows): whoever stands in for a dead process waits
+    /// for this before stopping what the jobs left going.
+    pub async fn jobs_dropped(&self) {
+        let alive = &self.engine.jobs_alive;
+        alive.close();
+        alive.wait().await;
+        alive.reopen();
     }
     /// Stops the running work of a task (after the machine cancelled it): the jobs the store
     /// has as cancelled, not the cleanup the cancel queued.
@@ -214,6 +227,7 @@ impl Engine {
             held_back: Mutex::new(None),
             agents_held_back: Mutex::new(None),
             running: Mutex::new(HashMap::new()),
+            jobs_alive: tokio_util::task::TaskTracker::new(),
             heartbeats: Arc::default(),
             claims: AtomicU64::new(0),
             last_agent_start: Mutex::new(None),
@@ -587,7 +601,10 @@ impl Engine {
                     running.insert(job.id, (job.spec.kind(), token.clone(), job.task));
                 }
                 let engine = Arc::clone(self);
-                workers.spawn(async move { engine.drive(job, token, permit).await });
+                workers.spawn(
+                    self.jobs_alive
+                        .track_future(async move { engine.drive(job, token, permit).await }),
+                );
             }
         }
     }

@@ -114,10 +114,16 @@ impl EngineHarness {
             panic!("no engine runs");
         };
         running.handle.abort();
-        // Its end (cancelled) is awaited, so nothing of it runs on.
+        // Its end (cancelled) is awaited, so nothing of it runs on; then its jobs' ends (a job
+        // polled on another thread when the abort came runs on to its next await).
         let _ = running.handle.await;
-        // Only now: its workers are aborted already, so none of them reacts to this by
-        // recording anything.
+        if tokio::time::timeout(GUARD, running.engine.jobs_dropped())
+            .await
+            .is_err()
+        {
+            panic!("the crashed engine's jobs were not dropped within {GUARD:?}");
+        }
+        // Only now: its jobs are gone, so none of them reacts to this by recording anything.
         running.shutdown.cancel();
     }
 
