@@ -267,3 +267,73 @@ fn a_sparse_checkout_an_agent_turned_on_does_not_reach_the_next_task() {
     assert_eq!(snapshot(&na), fresh, "the watched slot");
     assert_eq!(snapshot(&nb), fresh, "the whole reset's slot");
 }
+
+/// A candidate that brings in a nested repository (gitlink), checked out, then a second
+/// candidate checked out in the same worktree (the queue rebuilt it). The first checkout made
+/// the gitlink's empty directory, which the watch lists as changed; the second must keep it,
+/// as a fresh checkout (and the whole pass) has it, or the verified tree shows the submodule
+/// deleted (` D sub`). Found by review: the narrow pass removed it as emptied.
+#[test]
+fn a_gitlink_s_empty_directory_survives_a_second_candidate_checkout() {
+    let (repo, first) = repo_with(&[("keep", "k\n")], &[]);
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,sub",
+    ]);
+    repo.git(&["commit", "-q", "-m", "second"]);
+    let second = oid(&repo.head());
+    repo.write("keep", "k2\n");
+    repo.git(&["add", "keep"]);
+    repo.git(&["commit", "-q", "-m", "third"]);
+    assert!(repo.git(&["ls-tree", "HEAD", "sub"]).contains("160000"));
+    let third = oid(&repo.head());
+    let (w, h, a, b) = pair(&repo, &first);
+    w.checkout_detached(&a, &second).unwrap();
+    h.checkout_detached(&b, &second).unwrap();
+    assert_eq!(snapshot(&a), snapshot(&b), "at the first candidate");
+    let before = w.watch().counts();
+    w.checkout_detached(&a, &third).unwrap();
+    h.checkout_detached(&b, &third).unwrap();
+    assert_eq!(
+        w.watch().counts().narrow,
+        before.narrow,
+        "a change with nested repositories goes whole"
+    );
+    assert_eq!(
+        repo.git_in(&b, &["status", "--porcelain"]),
+        "",
+        "the whole pass"
+    );
+    assert_eq!(snapshot(&a), snapshot(&b), "at the second candidate");
+    assert_eq!(
+        repo.git_in(&a, &["status", "--porcelain"]),
+        "",
+        "the narrow pass"
+    );
+}
+
+/// An empty directory the candidate's `.gitignore` ignores (a build's output directory, say)
+/// is kept by the whole `git clean -ffd` (ignored files are kept), so by the narrow pass too.
+/// Found by review: the narrow pass removed it as emptied.
+#[test]
+fn an_empty_ignored_directory_is_kept_as_the_whole_clean_keeps_it() {
+    let (repo, first) = repo_with(&[(".gitignore", "build/\n"), ("keep", "k\n")], &[]);
+    let (w, h, a, b) = pair(&repo, &first);
+    both([&a, &b], |d| fs::write(d.join("keep"), "k2\n").unwrap());
+    commit_both(&repo, &w, &h, &a, &b);
+    both([&a, &b], |d| fs::create_dir(d.join("build")).unwrap());
+    let head_a = oid(&repo.git_in(&a, &["rev-parse", "HEAD"]));
+    let head_b = oid(&repo.git_in(&b, &["rev-parse", "HEAD"]));
+    let before = w.watch().counts();
+    w.checkout_detached(&a, &head_a).unwrap();
+    h.checkout_detached(&b, &head_b).unwrap();
+    assert_eq!(
+        w.watch().counts().narrow,
+        before.narrow + 1,
+        "the narrow pass ran"
+    );
+    assert_eq!(snapshot(&a), snapshot(&b), "at the candidate");
+    assert!(a.join("build").is_dir());
+}

@@ -102,15 +102,21 @@ impl Worktrees {
         let env = self.git.env();
         let head = self.git.head_of(dir)?;
         let known = self.watch.changed(dir, &head);
-        let narrow = known
-            .as_ref()
-            .filter(|a| !a.touched && !a.changed.iter().any(|p| p.split('/').any(|c| c == ".git")));
+        // Nested repositories (gitlinks) go whole: their directories are tracked, empty or not,
+        // and only a whole pass tells them apart from an emptied directory.
+        let narrow = known.as_ref().filter(|a| {
+            !a.touched
+                && !a.gitlinks
+                && !a.changed.iter().any(|p| p.split('/').any(|c| c == ".git"))
+        });
         match narrow {
             Some(answer) => {
                 crate::workdir::checkout_tracked(dir, commit, env)?;
-                match self.clean_changed(dir, &answer.changed, false) {
+                let cleaned = self
+                    .clean_changed(dir, &answer.changed, false)
+                    .and_then(|()| remove_emptied(dir, &answer.changed, Some(env)));
+                match cleaned {
                     Ok(()) => {
-                        remove_emptied(dir, &answer.changed);
                         self.watch.count_narrow();
                     }
                     Err(e) => {
@@ -266,7 +272,7 @@ impl Worktrees {
                 .stdin(nul_list(tracked.iter().copied()))
                 .run()?;
         }
-        remove_emptied(dir, changed);
+        remove_emptied(dir, changed, None)?;
         Ok(())
     }
 
@@ -395,8 +401,13 @@ fn nul_list<S: AsRef<str>>(paths: impl Iterator<Item = S>) -> Vec<u8> {
 
 /// The directories among `changed` and their parents left with nothing in them, removed, as a
 /// whole `clean` removes them (git tracks no directory: an empty one is in no fresh checkout).
-fn remove_emptied(dir: &Path, changed: &[String]) {
-    // Deepest first, so that a parent emptied by its child's removal goes too.
+/// With `keep_ignored` (the environment to ask git in), ignored ones are kept, as `clean`
+/// without `-x` keeps them (a build's empty output directory, say).
+fn remove_emptied(
+    dir: &Path,
+    changed: &[String],
+    keep_ignored: Option<&[(String, String)]>,
+) -> Result<()> {
     let mut dirs = BTreeSet::new();
     for path in changed {
         let mut at = path.as_str();
@@ -406,10 +417,20 @@ fn remove_emptied(dir: &Path, changed: &[String]) {
             at = parent;
         }
     }
-    let mut dirs: Vec<&str> = dirs.into_iter().collect();
+    let mut dirs: Vec<&str> = dirs
+        .into_iter()
+        .filter(|rel| {
+            std::fs::symlink_metadata(dir.join(rel)).is_ok_and(|meta| meta.file_type().is_dir())
+        })
+        .collect();
+    if let Some(env) = keep_ignored {
+        dirs = not_ignored(dir, env, dirs)?;
+    }
+    // Deepest first, so that a parent emptied by its child's removal goes too.
     dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     for rel in dirs {
-        // Fails (and is meant to) for a file, a directory that holds anything, or none.
+        // Fails (and is meant to) for a directory that holds anything.
         let _ = std::fs::remove_dir(dir.join(rel));
     }
+    Ok(())
 }
