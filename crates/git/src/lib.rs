@@ -53,7 +53,7 @@ pub use oid::Oid;
 pub use pull::{PullOutcome, pull_into_checkout};
 pub use refs::CasOutcome;
 pub use remote::PushOutcome;
-pub use repo::Git;
+pub use repo::{CommitInfo, Git};
 pub use revert::Reverted;
 pub use run_repo::{
     BranchChange, BroughtBack, IgnoredRef, Mounts, RunRepo, RunRepoError, RunRepoResult,

@@ -189,15 +189,38 @@ impl Git {
         self.diff_with(from, to, &["--text"])
     }
 
-    /// The non-merge commits of `range` (`from..to`), oldest first.
-    pub fn commits(&self, range: &str) -> Result<Vec<Oid>> {
+    /// Every commit of `range` (`from..to`), newest first, with its parents and full message:
+    /// one process for what a scan of a change's commits needs.
+    pub fn commits_of(&self, range: &str) -> Result<Vec<CommitInfo>> {
         not_an_option("range", range)?;
-        self.cmd()
-            .args(["rev-list", "--reverse", "--no-merges", range, "--"])
-            .run()?
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::parse)
+        // NUL after each message: a message may hold any line, a NUL it cannot.
+        let out = self
+            .cmd()
+            .args([
+                "log",
+                "--no-color",
+                "--no-show-signature",
+                "--format=%H %P%n%B%x00",
+                range,
+                "--",
+            ])
+            .run()?;
+        out.split('\0')
+            .map(|entry| entry.trim_start_matches('\n'))
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (ids, message) = entry.split_once('\n').unwrap_or((entry, ""));
+                let mut ids = ids.split(' ').filter(|id| !id.is_empty());
+                let oid = ids
+                    .next()
+                    .ok_or_else(|| GitError::Parse(format!("a commit without an id: {entry:?}")))?
+                    .parse()?;
+                Ok(CommitInfo {
+                    oid,
+                    parents: ids.map(str::parse).collect::<Result<_>>()?,
+                    message: message.to_owned(),
+                })
+            })
             .collect()
     }
 
@@ -254,26 +277,6 @@ impl Git {
         changed_paths(&self.top_level, &self.env, from, to)
     }
 
-    /// The full messages of up to `max` commits of `range`, newest first.
-    pub fn commit_messages(&self, range: &str, max: usize) -> Result<Vec<(Oid, String)>> {
-        not_an_option("range", range)?;
-        // NUL after each message: a message may hold any line, a NUL it cannot.
-        let out = self
-            .cmd()
-            .args(["log", "--no-color", "--format=%H%n%B%x00"])
-            .arg(format!("--max-count={max}"))
-            .args([range, "--"])
-            .run()?;
-        out.split('\0')
-            .map(|entry| entry.trim_start_matches('\n'))
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                let (oid, message) = entry.split_once('\n').unwrap_or((entry, ""));
-                Ok((oid.parse()?, message.to_owned()))
-            })
-            .collect()
-    }
-
     /// Up to `max` commits of `range` (anything `git log` accepts, e.g. `main..gaffer/x`),
     /// newest first, with their subject lines.
     pub fn log_oneline(&self, range: &str, max: usize) -> Result<Vec<(Oid, String)>> {
@@ -292,6 +295,16 @@ impl Git {
             })
             .collect()
     }
+}
+
+/// A commit as [`Git::commits_of`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub oid: Oid,
+    /// Its parents, first parent first (none for a root commit).
+    pub parents: Vec<Oid>,
+    /// Its full message.
+    pub message: String,
 }
 
 /// `git rev-parse --verify -q rev` in `dir`: `None` when `rev` does not resolve.

@@ -237,3 +237,49 @@ fn git_from_a_linked_worktree_shares_the_common_dir() {
     assert_eq!(from_wt.common_dir(), git.common_dir());
     assert_eq!(linked.common_dir(), git.common_dir());
 }
+
+#[test]
+fn commits_of_lists_each_commit_with_its_parents_and_whole_message() {
+    let repo = TestRepo::new();
+    let git = open(&repo);
+    let base = repo.head();
+    repo.write("a.txt", "a");
+    // A message with blank lines, a line that looks like a commit id and trailing spaces.
+    let message = "first\n\nbody line\n0123456789012345678901234567890123456789 not an id\n";
+    repo.git(&["add", "a.txt"]);
+    repo.git(&["commit", "-q", "-m", message]);
+    let first = repo.head();
+    repo.git(&["checkout", "-q", "-b", "side", &base]);
+    repo.write("b.txt", "b");
+    let side = repo.commit_all("side");
+    repo.git(&["checkout", "-q", "-"]);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    let merge = repo.head();
+
+    let commits = git.commits_of(&format!("{base}..{merge}")).unwrap();
+    let ids: Vec<String> = commits.iter().map(|c| c.oid.to_string()).collect();
+    // Newest first, as `git log` lists them.
+    assert_eq!(ids[0], merge);
+    assert_eq!(commits.len(), 3, "{commits:?}");
+    let parents = |id: &str| {
+        commits
+            .iter()
+            .find(|c| c.oid.as_str() == id)
+            .map(|c| c.parents.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            .unwrap()
+    };
+    assert_eq!(parents(&merge), [first.as_str(), side.as_str()]);
+    assert_eq!(parents(&first), [base.as_str()]);
+    assert_eq!(parents(&side), [base.as_str()]);
+    let of_first = commits.iter().find(|c| c.oid.as_str() == first).unwrap();
+    assert_eq!(of_first.message.trim_end(), message.trim_end());
+    assert!(
+        git.commits_of(&format!("{merge}..{merge}"))
+            .unwrap()
+            .is_empty()
+    );
+    // A root commit has no parents.
+    let root = git.commits_of(&base).unwrap();
+    assert_eq!(root.last().unwrap().parents, []);
+    assert!(git.commits_of("--all").is_err(), "an option is not a range");
+}

@@ -243,19 +243,23 @@ pub(super) async fn refuse_secrets(
             }
         };
         note(b.secrets.added_in(&b.git.diff_text(&from, &to)?));
-        for commit in b.git.commits(&own)? {
-            // A commit of the task's own is never a root: it has a first parent.
-            if let Some(parent) = b.git.rev_parse_commit(&format!("{}^", commit.as_str()))? {
-                note(b.secrets.added_in(&b.git.diff_text(&parent, &commit)?));
+        let commits = b.git.commits_of(&own)?;
+        // Each commit's own change too (a secret added, then removed by a later commit, is in
+        // no diff of the whole but stays in history), merges aside. A commit of the task's own
+        // is never a root: it has a first parent. The usual case, one commit on `from`, is the
+        // whole diff again and is not read twice.
+        for commit in commits.iter().rev() {
+            if let [parent] = commit.parents.as_slice()
+                && !(parent == &from && commit.oid == to)
+            {
+                note(b.secrets.added_in(&b.git.diff_text(parent, &commit.oid)?));
             }
         }
         let redactor = b.secrets.redactor();
-        for (commit, message) in b.git.commit_messages(&own, i32::MAX as usize)? {
-            if redactor.contains_secret(&message) {
-                found.push(format!(
-                    "the message of commit {}",
-                    &commit.as_str()[..commit.as_str().len().min(10)]
-                ));
+        for commit in &commits {
+            if redactor.contains_secret(&commit.message) {
+                let id = commit.oid.as_str();
+                found.push(format!("the message of commit {}", &id[..id.len().min(10)]));
             }
         }
         let nested = b.git.gitlinks_added(&from, &to)?;
