@@ -5,8 +5,8 @@
 //! `root/.pool-ready/<N>` for the marks of slots ready for reuse, `root/.trash/` for worktrees
 //! being deleted. Task names never start with a dot, so they cannot collide with these.
 //!
-//! What a task pays for its worktree: taking a ready slot is a `git worktree move` and a
-//! `git read-tree -m -u` of only the paths that changed since the slot's commit; releasing one
+//! What a task pays for its worktree: taking a ready slot is a `git worktree move` and a move
+//! writing only the paths that changed since the slot's commit (`pool::move_tree`); releasing one
 //! is a detached HEAD and a `git worktree move` under the lock, then the slot's reset (the one
 //! whole-tree pass) outside it, in the released task's cleanup. A worktree the pool has no room
 //! for is renamed into the trash under the lock and deleted outside it. Only when the pool has no
@@ -137,7 +137,7 @@ pub struct CheckoutCounts {
     /// got that slot: counted in `reused`).
     pub given_up: u64,
     /// Pool slots taken at another commit than the task's start, and moved to it on the
-    /// task's path (`read-tree -m -u`); the others were reset to it when they were released.
+    /// task's path (`pool::move_tree`); the others were reset to it when they were released.
     pub advanced: u64,
 }
 

@@ -300,9 +300,7 @@ impl Worktrees {
             if changes.attributes || changes.gitlinks {
                 return Ok(false);
             }
-            GitCommand::new(dir, self.git.env())
-                .args(["read-tree", "-m", "-u", from.as_str(), to.as_str()])
-                .run()?;
+            super::pool::move_tree(dir, self.git.env(), from, to, &changes)?;
         }
         GitCommand::new(dir, self.git.env())
             .args(["update-ref", "--no-deref", "-m", "gaffer: checkout", "HEAD"])
