@@ -260,18 +260,22 @@ fn outermost(set: &BTreeSet<String>) -> Changed {
     // `a`, `a-b`, `a/c`: `a/c` is under `a` though `a-b` was kept in between.
     let dirs: BTreeSet<&str> = out.iter().map(String::as_str).collect();
     out.iter()
-        .filter(|p| {
-            let mut at = p.as_str();
-            while let Some((parent, _)) = at.rsplit_once('/') {
-                if dirs.contains(parent) {
-                    return false;
-                }
-                at = parent;
-            }
-            true
-        })
+        .filter(|p| !under_any(p, |dir| dirs.contains(dir)))
         .cloned()
         .collect()
+}
+
+/// Whether a directory above `path` (a `/`-separated relative path) is one `is_listed` says
+/// yes to.
+pub(crate) fn under_any(path: &str, is_listed: impl Fn(&str) -> bool) -> bool {
+    let mut at = path;
+    while let Some((parent, _)) = at.rsplit_once('/') {
+        if is_listed(parent) {
+            return true;
+        }
+        at = parent;
+    }
+    false
 }
 
 /// One worktree's state, kept by its directory's device and inode: it is found by them

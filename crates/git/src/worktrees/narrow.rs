@@ -388,7 +388,7 @@ fn not_ignored<'a>(
 }
 
 /// Paths as git reads them with `--pathspec-file-nul` / `-z`.
-fn nul_list<S: AsRef<str>>(paths: impl Iterator<Item = S>) -> Vec<u8> {
+pub(super) fn nul_list<S: AsRef<str>>(paths: impl Iterator<Item = S>) -> Vec<u8> {
     let mut out = Vec::new();
     for path in paths {
         out.extend_from_slice(path.as_ref().as_bytes());

@@ -341,16 +341,10 @@ impl TreeChanges {
         }
         let paths: std::collections::HashSet<&str> =
             self.paths.iter().map(String::as_str).collect();
-        !self.paths.iter().any(|path| {
-            let mut at = path.as_str();
-            while let Some((parent, _)) = at.rsplit_once('/') {
-                if paths.contains(parent) {
-                    return true;
-                }
-                at = parent;
-            }
-            false
-        })
+        !self
+            .paths
+            .iter()
+            .any(|path| crate::tree_watch::under_any(path, |dir| paths.contains(dir)))
     }
 }
 
@@ -369,11 +363,6 @@ pub(super) fn move_tree(
     changes: &TreeChanges,
 ) -> Result<bool> {
     if changes.restorable() {
-        let mut list = Vec::new();
-        for path in &changes.paths {
-            list.extend_from_slice(path.as_bytes());
-            list.push(0);
-        }
         let restored = GitCommand::new(dir, env)
             .env("GIT_LITERAL_PATHSPECS", "1")
             .args([
@@ -385,7 +374,7 @@ pub(super) fn move_tree(
             ])
             .arg(format!("--source={to}"))
             .args(["--pathspec-from-file=-", "--pathspec-file-nul"])
-            .stdin(list)
+            .stdin(super::narrow::nul_list(changes.paths.iter()))
             .output()?;
         if restored.code == Some(0) {
             return Ok(true);
