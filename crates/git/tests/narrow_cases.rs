@@ -337,3 +337,39 @@ fn an_empty_ignored_directory_is_kept_as_the_whole_clean_keeps_it() {
     assert_eq!(snapshot(&a), snapshot(&b), "at the candidate");
     assert!(a.join("build").is_dir());
 }
+
+/// The candidate (not the worktree's HEAD) brings in the nested repository, and the agent had
+/// made and removed a directory at that path: the watch lists it as changed, though the tree
+/// it knows holds no gitlink. The gitlink's empty directory must stay (found by review: the
+/// narrow pass removed it, ` D sub`).
+#[test]
+fn a_gitlink_the_candidate_brings_in_keeps_its_empty_directory() {
+    let (repo, first) = repo_with(&[("keep", "k\n")], &[]);
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,sub",
+    ]);
+    repo.git(&["commit", "-q", "-m", "second"]);
+    let second = oid(&repo.head());
+    let (w, h, a, b) = pair(&repo, &first);
+    both([&a, &b], |d| {
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::write(d.join("sub/x"), "x\n").unwrap();
+        fs::remove_dir_all(d.join("sub")).unwrap();
+    });
+    w.checkout_detached(&a, &second).unwrap();
+    h.checkout_detached(&b, &second).unwrap();
+    assert_eq!(
+        repo.git_in(&b, &["status", "--porcelain"]),
+        "",
+        "the whole pass"
+    );
+    assert_eq!(
+        repo.git_in(&a, &["status", "--porcelain"]),
+        "",
+        "the narrow pass"
+    );
+    assert_eq!(snapshot(&a), snapshot(&b), "at the candidate");
+}

@@ -102,11 +102,21 @@ impl Worktrees {
         let env = self.git.env();
         let head = self.git.head_of(dir)?;
         let known = self.watch.changed(dir, &head);
-        // Nested repositories (gitlinks) go whole: their directories are tracked, empty or not,
-        // and only a whole pass tells them apart from an emptied directory.
+        // Whether the candidate brings in a nested repository (gitlink) the tree has none of;
+        // `None` when the watch already knows of one, or nothing moves.
+        let brought = match &known {
+            Some(answer) if !answer.gitlinks && head != *commit => {
+                Some(super::pool::tree_changes(dir, env, &head, commit)?.gitlinks)
+            }
+            _ => None,
+        };
+        // Nested repositories (gitlinks), the tree's or the candidate's, go whole: their
+        // directories are tracked, empty or not, and only a whole pass tells them apart from
+        // an emptied directory.
         let narrow = known.as_ref().filter(|a| {
             !a.touched
                 && !a.gitlinks
+                && brought != Some(true)
                 && !a.changed.iter().any(|p| p.split('/').any(|c| c == ".git"))
         });
         match narrow {
@@ -133,11 +143,7 @@ impl Worktrees {
         }
         if let Some(answer) = known {
             // A nested repository the candidate brings in is emptied only by a whole reset.
-            let gitlinks = match answer.gitlinks || head == *commit {
-                true => None,
-                false => Some(super::pool::tree_changes(dir, env, &head, commit)?.gitlinks),
-            };
-            self.watch.ours(dir, commit, answer.foreign, gitlinks);
+            self.watch.ours(dir, commit, answer.foreign, brought);
         }
         Ok(())
     }
@@ -415,10 +421,18 @@ fn remove_emptied(
             at = parent;
         }
     }
+    // Real directories only, under real directories only: a path through a symbolic link
+    // (a tracked link to a directory, say) would reach outside the worktree.
+    let is_dir = |rel: &str| {
+        std::fs::symlink_metadata(dir.join(rel)).is_ok_and(|meta| meta.file_type().is_dir())
+    };
+    let real: std::collections::HashSet<&str> =
+        dirs.iter().copied().filter(|rel| is_dir(rel)).collect();
     let mut dirs: Vec<&str> = dirs
         .into_iter()
         .filter(|rel| {
-            std::fs::symlink_metadata(dir.join(rel)).is_ok_and(|meta| meta.file_type().is_dir())
+            real.contains(rel)
+                && !crate::tree_watch::under_any(rel, |parent| !real.contains(parent))
         })
         .collect();
     if let Some(env) = keep_ignored {

@@ -330,13 +330,26 @@ impl TreeChanges {
     /// Whether `git restore` of only these paths makes the move exactly as the two-tree
     /// `read-tree -m -u` would: not when a path turns from a file into a directory or back
     /// (one changed path under another: `restore` refuses one way, and the other is not worth
-    /// telling apart), nested repositories, changed attributes, or too many paths.
+    /// telling apart), nested repositories, changed attributes, or too many paths; nor when two
+    /// paths could be one file on a file system that folds case or normalizes Unicode (macOS's
+    /// by default): `restore` writes and deletes in one pass in index order, so a rename from
+    /// `a` to `A` would write `A` and then delete it as `a` (`read-tree` deletes first). Any
+    /// name outside ASCII goes the two-tree way for that reason.
     fn restorable(&self) -> bool {
         if self.attributes
             || self.merge_only
             || self.paths.is_empty()
             || self.paths.len() > RESTORE_MAX_PATHS
+            || !self.paths.iter().all(|path| path.is_ascii())
         {
+            return false;
+        }
+        let folded: std::collections::HashSet<String> = self
+            .paths
+            .iter()
+            .map(|path| path.to_ascii_lowercase())
+            .collect();
+        if folded.len() != self.paths.len() {
             return false;
         }
         let paths: std::collections::HashSet<&str> =
@@ -352,9 +365,10 @@ impl TreeChanges {
 /// `git read-tree -m -u <from> <to>` does, HEAD aside: only the paths that differ are written
 /// and the index is updated for them. That two-tree merge reads both trees whole (about 30 ms
 /// of processor at 20,000 files for a one-file change), so when it can, `git restore` of the
-/// changed paths does it instead (it reads only the trees along those paths); when `restore`
-/// fails, the two-tree merge finishes the move (it accepts entries already at `to`). True when
-/// `restore` did it.
+/// changed paths does it instead (it reads only the trees along those paths). A `restore`
+/// that fails is an error, never finished by the two-tree merge: it may have written the index
+/// for a file it could not write, and the merge would then keep that entry and say nothing
+/// (the callers make the whole tree right instead). True when `restore` did it.
 pub(super) fn move_tree(
     dir: &Path,
     env: &[(String, String)],
@@ -376,10 +390,10 @@ pub(super) fn move_tree(
             .args(["--pathspec-from-file=-", "--pathspec-file-nul"])
             .stdin(super::narrow::nul_list(changes.paths.iter()))
             .output()?;
-        if restored.code == Some(0) {
-            return Ok(true);
-        }
-        tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %restored.into_error(), "restoring the changed paths failed; moving with read-tree");
+        return match restored.code {
+            Some(0) => Ok(true),
+            _ => Err(restored.into_error()),
+        };
     }
     GitCommand::new(dir, env)
         .args(["read-tree", "-m", "-u", from.as_str(), to.as_str()])
@@ -615,5 +629,60 @@ mod tests {
         assert!(!changes.restorable());
         let changes = tree_changes(repo.path(), &repo.env(), &gitlink, &many).unwrap();
         assert!(!changes.restorable(), "a gitlink removed too");
+    }
+
+    /// A restore that fails on one file has already written the index (every listed path at
+    /// `to`); a two-tree merge after it would keep those entries and succeed without writing
+    /// the file. The move fails instead (found by review).
+    #[test]
+    fn a_restore_failing_on_one_file_fails_the_move() {
+        let repo = TestRepo::new();
+        let base = commit(&repo, |root| {
+            fs::write(root.join("a"), "a\n").unwrap();
+            fs::write(root.join("s"), "s\n").unwrap();
+        });
+        fs::write(repo.path().join("a"), "a2\n").unwrap();
+        repo.git(&["add", "a"]);
+        // A symbolic link whose target is longer than the kernel takes (PATH_MAX): writing it
+        // fails (any per-file failure does: no space left, a permission, an I/O error).
+        fs::write(repo.path().join("target"), "x".repeat(5000)).unwrap();
+        let blob = repo.git(&["hash-object", "-w", "target"]);
+        fs::remove_file(repo.path().join("target")).unwrap();
+        repo.git(&[
+            "update-index",
+            "--cacheinfo",
+            &format!("120000,{},s", blob.trim()),
+        ]);
+        repo.git(&["commit", "-q", "-m", "unwritable"]);
+        let to: Oid = repo.head().parse().unwrap();
+        let env = repo.env();
+        let moved = repo.scratch("moved");
+        repo.git(&[
+            "worktree",
+            "add",
+            "-q",
+            "--detach",
+            moved.to_str().unwrap(),
+            base.as_str(),
+        ]);
+        let changes = tree_changes(&moved, &env, &base, &to).unwrap();
+        assert!(changes.restorable());
+        let result = move_tree(&moved, &env, &base, &to, &changes);
+        assert!(result.is_err(), "{result:?}");
+    }
+
+    #[test]
+    fn names_that_may_be_one_file_on_another_file_system_go_through_the_two_tree_merge() {
+        let repo = TestRepo::new();
+        let base = commit(&repo, |root| fs::write(root.join("a"), "a\n").unwrap());
+        let renamed = commit(&repo, |root| {
+            fs::remove_file(root.join("a")).unwrap();
+            fs::write(root.join("A"), "a\n").unwrap();
+        });
+        moved_is_fresh(&repo, &base, &renamed, false);
+        let accented = commit(&repo, |root| {
+            fs::write(root.join("caf\u{e9}"), "c\n").unwrap()
+        });
+        moved_is_fresh(&repo, &renamed, &accented, false);
     }
 }
