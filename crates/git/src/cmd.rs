@@ -58,11 +58,18 @@ const MAX_ATTEMPTS: u32 = 6;
 /// Whether git failed for a reason that goes away by itself, before it changed anything:
 /// - another git process holds a lock file (`index.lock`, a ref's lock, the config lock);
 /// - git read a worktree's administrative files while another `git worktree add` was still
-///   writing them (git writes `commondir` non-atomically and readers die on an empty file).
+///   writing them (git writes `commondir` non-atomically and readers die on an empty file);
+/// - a `git worktree add` whose administrative directory a concurrent `git worktree prune`
+///   removed: `add` makes the directory, then writes `locked` so that prune leaves it alone,
+///   and a prune in between sees a directory without `gitdir` and deletes it (`add` then
+///   fails writing into it and removes what it made).
 pub(crate) fn is_transient(stderr: &str) -> bool {
     stderr.contains(".lock': File exists")
         || stderr.contains("could not lock config file")
         || (stderr.contains("failed to read") && stderr.contains("worktrees/"))
+        || (stderr.contains("could not open '")
+            && stderr.contains("worktrees/")
+            && stderr.contains("for writing: No such file or directory"))
 }
 
 /// A `git` invocation being built.
@@ -443,6 +450,13 @@ mod tests {
         ));
         assert!(is_transient(
             "error: could not lock config file .git/config: File exists"
+        ));
+        // Seen with git 2.47 when a prune ran in the middle of `git worktree add`.
+        assert!(is_transient(
+            "fatal: could not open '.git/worktrees/revert-1/gitdir' for writing: No such file or directory\n"
+        ));
+        assert!(!is_transient(
+            "fatal: could not open 'notes.txt' for writing: No such file or directory"
         ));
         assert!(!is_transient(
             "fatal: cannot lock ref 'refs/heads/x': is at 1234 but expected 5678"
