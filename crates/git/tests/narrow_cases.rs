@@ -123,14 +123,7 @@ fn a_nested_repository_s_directory_removed_is_staged_like_the_whole_pass_does() 
     let repo = TestRepo::new();
     repo.write("keep", "k\n");
     repo.git(&["add", "-A"]);
-    repo.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        "160000,1111111111111111111111111111111111111111,sub",
-    ]);
-    repo.git(&["commit", "-q", "-m", "first"]);
-    let first = oid(&repo.head());
+    let first = commit_gitlink(&repo, "first");
     let (w, h, a, b) = pair(&repo, &first);
     both([&a, &b], |d| {
         fs::remove_dir(d.join("sub")).unwrap();
@@ -142,14 +135,7 @@ fn a_nested_repository_s_directory_removed_is_staged_like_the_whole_pass_does() 
 #[test]
 fn a_nested_repository_a_candidate_brings_in_is_emptied_for_the_next_task() {
     let (repo, first) = repo_with(&[("keep", "k\n")], &[]);
-    repo.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        "160000,1111111111111111111111111111111111111111,sub",
-    ]);
-    repo.git(&["commit", "-q", "-m", "second"]);
-    let second = oid(&repo.head());
+    let second = commit_gitlink(&repo, "second");
     let (w, h, a, b) = pair(&repo, &first);
     w.checkout_detached(&a, &second).unwrap();
     h.checkout_detached(&b, &second).unwrap();
@@ -276,14 +262,7 @@ fn a_sparse_checkout_an_agent_turned_on_does_not_reach_the_next_task() {
 #[test]
 fn a_gitlink_s_empty_directory_survives_a_second_candidate_checkout() {
     let (repo, first) = repo_with(&[("keep", "k\n")], &[]);
-    repo.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        "160000,1111111111111111111111111111111111111111,sub",
-    ]);
-    repo.git(&["commit", "-q", "-m", "second"]);
-    let second = oid(&repo.head());
+    let second = commit_gitlink(&repo, "second");
     repo.write("keep", "k2\n");
     repo.git(&["add", "keep"]);
     repo.git(&["commit", "-q", "-m", "third"]);
@@ -345,14 +324,7 @@ fn an_empty_ignored_directory_is_kept_as_the_whole_clean_keeps_it() {
 #[test]
 fn a_gitlink_the_candidate_brings_in_keeps_its_empty_directory() {
     let (repo, first) = repo_with(&[("keep", "k\n")], &[]);
-    repo.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        "160000,1111111111111111111111111111111111111111,sub",
-    ]);
-    repo.git(&["commit", "-q", "-m", "second"]);
-    let second = oid(&repo.head());
+    let second = commit_gitlink(&repo, "second");
     let (w, h, a, b) = pair(&repo, &first);
     both([&a, &b], |d| {
         fs::create_dir(d.join("sub")).unwrap();
@@ -372,4 +344,16 @@ fn a_gitlink_the_candidate_brings_in_keeps_its_empty_directory() {
         "the narrow pass"
     );
     assert_eq!(snapshot(&a), snapshot(&b), "at the candidate");
+}
+
+/// Commits, with what is staged, a nested repository (gitlink) at `sub`; the commit.
+fn commit_gitlink(repo: &TestRepo, message: &str) -> Oid {
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,sub",
+    ]);
+    repo.git(&["commit", "-q", "-m", message]);
+    oid(&repo.head())
 }
