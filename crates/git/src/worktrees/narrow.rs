@@ -63,17 +63,11 @@ impl Worktrees {
                 self.watch.count_whole();
                 false
             }
-            Some(answer) => match self.stage(dir, &head, &answer.changed) {
-                Ok(()) => {
-                    self.watch.count_narrow();
-                    true
-                }
-                Err(e) => {
-                    tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "staging what changed failed; staging everything");
-                    self.watch.count_whole();
-                    false
-                }
-            },
+            Some(answer) => self.counted(
+                dir,
+                "staging what changed",
+                self.stage(dir, &head, &answer.changed).map(|()| true),
+            ),
             None => false,
         };
         if !staged {
@@ -125,15 +119,8 @@ impl Worktrees {
                 let cleaned = self
                     .clean_changed(dir, &answer.changed, false)
                     .and_then(|()| remove_emptied(dir, &answer.changed, Some(env)));
-                match cleaned {
-                    Ok(()) => {
-                        self.watch.count_narrow();
-                    }
-                    Err(e) => {
-                        tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "cleaning what changed failed; cleaning everything");
-                        self.watch.count_whole();
-                        GitCommand::new(dir, env).args(["clean", "-ffdq"]).run()?;
-                    }
+                if !self.counted(dir, "cleaning what changed", cleaned.map(|()| true)) {
+                    GitCommand::new(dir, env).args(["clean", "-ffdq"]).run()?;
                 }
             }
             None => {
@@ -167,6 +154,13 @@ impl Worktrees {
                 true => self.move_to(dir, at, to),
                 false => Ok(false),
             });
+        self.counted(dir, "a narrow reset", done)
+    }
+
+    /// Counts how a narrow pass over the worktree at `dir` went: true when it was done
+    /// (counted narrow); false when the caller makes the whole pass instead (counted whole, and
+    /// a failure of `what` logged).
+    fn counted(&self, dir: &Path, what: &str, done: Result<bool>) -> bool {
         match done {
             Ok(true) => {
                 self.watch.count_narrow();
@@ -177,7 +171,7 @@ impl Worktrees {
                 false
             }
             Err(e) => {
-                tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "a narrow reset failed; resetting in full");
+                tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "{what} failed; making the whole pass");
                 self.watch.count_whole();
                 false
             }
