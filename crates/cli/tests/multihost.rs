@@ -409,7 +409,18 @@ fn three_hosts_one_board_every_task_merges_once_through_kills_and_a_cut() {
         let tasks = board.tasks(&TaskFilter::default()).unwrap();
         let mut out: Vec<String> = tasks
             .iter()
-            .map(|t| format!("#{} {} {:?}", t.id, t.title, t.status()))
+            .map(|t| {
+                format!(
+                    "#{} {} {:?}{}",
+                    t.id,
+                    t.title,
+                    t.status(),
+                    t.state
+                        .note
+                        .as_ref()
+                        .map_or(String::new(), |n| format!(": {n}"))
+                )
+            })
             .collect();
         for m in &machines {
             for (what, log) in [("daemon", m.log()), ("worker", m.worker_log())] {
