@@ -72,6 +72,36 @@ pub(crate) fn is_transient(stderr: &str) -> bool {
             && stderr.contains("for writing: No such file or directory"))
 }
 
+/// How old a lock of the refs (`packed-refs.lock`, `refs/…/<name>.lock`) must be to be taken
+/// for one a dead process left. git holds these only while it rewrites a ref or the packed refs
+/// (milliseconds; git itself waits up to a second for `packed-refs.lock`), so a lock this old
+/// whose git is still alive would be a first; one left by a git killed with gaffer (a SIGKILL,
+/// a power cut) stays forever and fails every later fetch of that repository.
+const STALE_REF_LOCK: Duration = Duration::from_secs(5);
+
+/// The lock of the refs that `stderr` says was in the way (`Unable to create '<lock>': File
+/// exists.`), when it is one and older than [`STALE_REF_LOCK`]: index and config locks are never
+/// taken for stale (a checkout holds the index's for as long as it writes files).
+fn stale_ref_lock(dir: &Path, stderr: &str) -> Option<PathBuf> {
+    let (_, rest) = stderr.split_once("Unable to create '")?;
+    let (path, _) = rest.split_once("': File exists")?;
+    let path = dir.join(path);
+    let name = path.file_name()?.to_str()?;
+    let of_refs = name == "packed-refs.lock"
+        || (name.ends_with(".lock")
+            && path
+                .ancestors()
+                .any(|a| a.file_name().is_some_and(|n| n == "refs")));
+    let age = path
+        .symlink_metadata()
+        .ok()?
+        .modified()
+        .ok()?
+        .elapsed()
+        .ok()?;
+    (of_refs && age >= STALE_REF_LOCK).then_some(path)
+}
+
 /// A `git` invocation being built.
 pub(crate) struct GitCommand {
     dir: PathBuf,
@@ -161,13 +191,27 @@ impl GitCommand {
     ///
     /// A run that failed for a transient reason (see [`is_transient`]) is retried a few
     /// times with a growing pause.
+    ///
+    /// When the last attempt still finds a lock of the refs in its way, and that lock is old
+    /// enough to have been left by a dead process ([`STALE_REF_LOCK`]), the lock is removed and
+    /// git runs once more.
     pub fn output(self) -> Result<GitOutput> {
         let mut pause = Duration::from_millis(10);
         let mut attempt = 1;
         loop {
             let out = self.output_once()?;
-            if out.code == Some(0) || attempt >= MAX_ATTEMPTS || !is_transient(&out.stderr) {
+            if out.code == Some(0) || !is_transient(&out.stderr) {
                 return Ok(out);
+            }
+            if attempt >= MAX_ATTEMPTS {
+                let Some(lock) = stale_ref_lock(&self.dir, &out.stderr) else {
+                    return Ok(out);
+                };
+                tracing::warn!(target: "gaffer_git", lock = %lock.display(), "removing a lock of the refs a dead git left behind");
+                if std::fs::remove_file(&lock).is_err() {
+                    return Ok(out);
+                }
+                return self.output_once();
             }
             tracing::debug!(target: "gaffer_git", args = %out.args, stderr = %out.stderr.trim(), "transient git failure; retrying");
             std::thread::sleep(pause);
@@ -438,7 +482,49 @@ fn die_with_this_thread(_cmd: &mut std::process::Command) {}
 
 #[cfg(test)]
 mod tests {
-    use super::is_transient;
+    use super::{GitCommand, STALE_REF_LOCK, is_transient};
+    use gaffer_test_support::TestRepo;
+    use std::time::{Duration, SystemTime};
+
+    /// A packed branch `x` and a `packed-refs.lock` made `age` ago; deleting `x` then needs the
+    /// lock.
+    fn locked_repo(age: Duration) -> (TestRepo, std::path::PathBuf) {
+        let repo = TestRepo::new();
+        repo.git(&["branch", "x"]);
+        repo.git(&["pack-refs", "--all"]);
+        let lock = repo.path().join(".git/packed-refs.lock");
+        let file = std::fs::File::create(&lock).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+        (repo, lock)
+    }
+
+    fn delete_x(repo: &TestRepo) -> crate::Result<String> {
+        GitCommand::new(repo.path(), &repo.env())
+            .args([
+                "-c",
+                "core.packedRefsTimeout=0",
+                "update-ref",
+                "-d",
+                "refs/heads/x",
+            ])
+            .run()
+    }
+
+    #[test]
+    fn a_lock_of_the_refs_a_dead_git_left_is_removed() {
+        let (repo, lock) = locked_repo(STALE_REF_LOCK + Duration::from_secs(60));
+        delete_x(&repo).unwrap();
+        assert!(!lock.exists());
+        assert_eq!(repo.git(&["branch", "--list", "x"]), "");
+    }
+
+    #[test]
+    fn a_young_lock_of_the_refs_is_left_to_its_git() {
+        let (repo, lock) = locked_repo(Duration::ZERO);
+        let err = delete_x(&repo).unwrap_err();
+        assert!(err.to_string().contains("packed-refs.lock"), "{err}");
+        assert!(lock.exists());
+    }
 
     #[test]
     fn recognises_transient_failures() {
