@@ -61,6 +61,7 @@ mod spec;
 mod supervise;
 mod supervisor;
 mod sweep;
+mod syscall_filter;
 mod tail;
 
 pub use error::ProcError;
@@ -72,5 +73,7 @@ pub use outcome::{ProcessOutcome, Termination};
 pub use private_net::{MAX_PRIVATE_PORTS, NetStep, PrivateNet};
 pub use resolve::program_path;
 pub use run::{run, run_with_listeners};
+pub use seccompiler::BpfProgram;
 pub use spec::{CommandSpec, DEFAULT_KILL_GRACE, DEFAULT_MAX_LINE_BYTES, DEFAULT_TAIL_BYTES};
 pub use supervisor::{SUPERVISOR_VAR, kill_orphans};
+pub use syscall_filter::SyscallFilter;

@@ -70,6 +70,9 @@ pub(crate) fn spawn(
         .transpose()
         .map_err(net_error)?;
     set_parent_death_signal(&mut cmd);
+    if let Some(filter) = &spec.syscall_filter {
+        filter.install(cmd.as_std_mut());
+    }
     let child = match spawn_on_dedicated_thread(cmd, handle) {
         Ok(child) => child,
         Err(source) => {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::private_net::PrivateNet;
+use crate::syscall_filter::SyscallFilter;
 
 /// Default for [`CommandSpec::tail_bytes`]: 64 KiB.
 pub const DEFAULT_TAIL_BYTES: usize = 64 * 1024;
@@ -52,6 +53,9 @@ pub struct CommandSpec {
     /// [`crate::LineProcess::stdin`] (an agent that takes messages while it runs); otherwise
     /// it is null.
     pub stdin_piped: bool,
+    /// A seccomp filter the child and everything it starts run under (installed just before
+    /// `exec`); `None`: none.
+    pub syscall_filter: Option<SyscallFilter>,
 }
 
 impl Default for CommandSpec {
@@ -68,6 +72,7 @@ impl Default for CommandSpec {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             private_net: None,
             stdin_piped: false,
+            syscall_filter: None,
         }
     }
 }

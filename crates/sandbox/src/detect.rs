@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::error::SandboxError;
 use crate::flags;
 use crate::policy::Network;
+use gaffer_proc::SyscallFilter;
 
 /// Where bwrap usually is when `PATH` does not say.
 const FALLBACK: &str = "/usr/bin/bwrap";
@@ -33,7 +34,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// Runs `true` under `bwrap` with every namespace a policy may ask for,
 /// and returns bwrap's version line.
-pub(crate) fn probe(bwrap: &Path) -> Result<String, SandboxError> {
+pub(crate) fn probe(bwrap: &Path, filter: Option<&SyscallFilter>) -> Result<String, SandboxError> {
     let unusable = |reason: String| SandboxError::Unusable {
         bwrap: bwrap.to_path_buf(),
         reason,
@@ -43,6 +44,11 @@ pub(crate) fn probe(bwrap: &Path) -> Result<String, SandboxError> {
     confined
         .args(flags::options(&[], Network::None, &[], Some("/")))
         .args(["--", "/bin/sh", "-c", ":"]);
+    // Under the filter every confined process gets: a bwrap that cannot run with it (one that
+    // needs its setuid bit, which `no_new_privs` disables) is found here, not at the first task.
+    if let Some(filter) = filter {
+        filter.install(&mut confined);
+    }
     run(&mut confined).map_err(unusable)?;
     Ok(version.trim().to_owned())
 }
@@ -101,7 +107,7 @@ mod tests {
 
     #[test]
     fn a_program_that_cannot_start_is_unusable() {
-        let err = probe(Path::new("/nonexistent/bwrap")).unwrap_err();
+        let err = probe(Path::new("/nonexistent/bwrap"), None).unwrap_err();
         assert!(
             matches!(err, SandboxError::Unusable { ref reason, .. } if reason.contains("cannot run")),
             "{err}"

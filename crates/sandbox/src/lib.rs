@@ -64,6 +64,7 @@ mod detect;
 mod error;
 mod flags;
 mod hosts;
+mod links;
 mod mode;
 mod mounts;
 mod policy;

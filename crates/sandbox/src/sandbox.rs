@@ -3,11 +3,12 @@
 use std::fmt;
 use std::path::Path;
 
-use gaffer_proc::{CommandSpec, PrivateNet};
+use gaffer_proc::{CommandSpec, PrivateNet, SyscallFilter};
 
 use crate::detect;
 use crate::error::{BWRAP_HINT, SandboxError};
 use crate::flags;
+use crate::links;
 use crate::mode::SandboxMode;
 use crate::policy::{Network, Policy};
 use crate::program;
@@ -21,8 +22,15 @@ pub struct Sandbox {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    Bwrap { path: String, version: String },
-    None { reason: Option<String> },
+    Bwrap {
+        path: String,
+        version: String,
+        /// The filter that refuses hard links (see [`links`]); `None` where it cannot be built.
+        links: Option<SyscallFilter>,
+    },
+    None {
+        reason: Option<String>,
+    },
 }
 
 impl Sandbox {
@@ -56,11 +64,13 @@ impl Sandbox {
 
     fn bwrap() -> Result<Self, SandboxError> {
         let path = detect::find_bwrap().ok_or(SandboxError::NotFound)?;
-        let version = detect::probe(&path)?;
+        let links = links::filter();
+        let version = detect::probe(&path, links.as_ref())?;
         Ok(Self {
             kind: Kind::Bwrap {
                 path: path.display().to_string(),
                 version,
+                links,
             },
         })
     }
@@ -68,6 +78,12 @@ impl Sandbox {
     /// Whether [`Sandbox::wrap`] confines anything.
     pub fn is_confined(&self) -> bool {
         matches!(self.kind, Kind::Bwrap { .. })
+    }
+
+    /// Whether no confined process can make a hard link (see [`links`]): every write to a
+    /// file of a worktree then goes through a name inside it.
+    pub fn refuses_hard_links(&self) -> bool {
+        matches!(&self.kind, Kind::Bwrap { links: Some(_), .. })
     }
 
     /// The bwrap in use, if any.
@@ -92,7 +108,10 @@ impl Sandbox {
     /// [`Network::Private`], a spec without a private network gets one with
     /// no ports. Without a sandbox, `spec` unchanged.
     pub fn wrap(&self, mut spec: CommandSpec, policy: &Policy) -> CommandSpec {
-        let Kind::Bwrap { path: bwrap, .. } = &self.kind else {
+        let Kind::Bwrap {
+            path: bwrap, links, ..
+        } = &self.kind
+        else {
             return spec;
         };
         // bwrap will not unshare the network: it must not be the host's.
@@ -137,6 +156,7 @@ impl Sandbox {
             program: bwrap.clone(),
             args,
             env,
+            syscall_filter: links.clone(),
             ..spec
         }
     }
@@ -150,14 +170,27 @@ impl Sandbox {
 impl fmt::Display for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Bwrap { path, version } => write!(
-                f,
-                "sandboxed with {version} ({path}): task processes see the filesystem \
-                 read-only except their worktree, scratch and agent directories, with your \
-                 home, gaffer's state and your checkout hidden and a private /tmp; they run \
-                 without capabilities in their own user, pid, ipc and uts namespaces (and \
-                 network, unless allowed), in a new session, and die with gaffer"
-            ),
+            Kind::Bwrap {
+                path,
+                version,
+                links,
+            } => {
+                write!(
+                    f,
+                    "sandboxed with {version} ({path}): task processes see the filesystem \
+                     read-only except their worktree, scratch and agent directories, with your \
+                     home, gaffer's state and your checkout hidden and a private /tmp; they run \
+                     without capabilities in their own user, pid, ipc and uts namespaces (and \
+                     network, unless allowed), in a new session, and die with gaffer"
+                )?;
+                match links {
+                    Some(filter) => write!(f, "; {}", filter.what()),
+                    None => f.write_str(
+                        "; hard links are NOT refused on this architecture, so every worktree \
+                         is checked file by file after each run",
+                    ),
+                }
+            }
             Kind::None { reason } => {
                 f.write_str("NOT sandboxed")?;
                 if let Some(reason) = reason {
@@ -201,6 +234,7 @@ mod tests {
             kind: Kind::Bwrap {
                 path: "/usr/bin/bwrap".into(),
                 version: "bubblewrap 0.8.0".into(),
+                links: links::filter(),
             },
         };
         let spec = CommandSpec::new("/bin/echo", &wt)
@@ -240,6 +274,7 @@ mod tests {
             kind: Kind::Bwrap {
                 path: "/usr/bin/bwrap".into(),
                 version: "bubblewrap 0.8.0".into(),
+                links: links::filter(),
             },
         };
         let spec = CommandSpec::new("/bin/true", &wt);

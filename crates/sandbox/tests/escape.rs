@@ -172,6 +172,25 @@ fn attempts<'a>(l: &'a Layout, host: &'a Host) -> Vec<Attempt<'a>> {
             "echo pwned > homelink/pwned".into(),
             written_or_exists(l.user_home.join("pwned")),
         ),
+        // A second name of a worktree's file outside it: writes through it would reach the
+        // worktree unseen by gaffer's tree watch, from this run or a later one (`ln` uses
+        // `linkat`, coreutils' `link` the older `link`).
+        attempt(
+            "make a second name (hard link) of a worktree file in the agent's home",
+            format!(
+                ": > wt.txt && ln wt.txt '{}' && echo {WRITTEN}",
+                l.agent_home.join("second").display()
+            ),
+            written_or_exists(l.agent_home.join("second")),
+        ),
+        attempt(
+            "make a hard link with link(2) in the scratch directory",
+            format!(
+                ": > wt.txt && link wt.txt '{}' && echo {WRITTEN}",
+                l.scratch.join("second").display()
+            ),
+            written_or_exists(l.scratch.join("second")),
+        ),
         attempt(
             "read a file in the home",
             format!("cat '{}'", l.user_home.join("secret.txt").display()),

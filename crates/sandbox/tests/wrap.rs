@@ -43,6 +43,41 @@ async fn worktree_scratch_and_home_are_writable() {
     }
 }
 
+/// A hard link fails as one across file systems does (the escape suite checks that none is
+/// made), so tools that link when they can copy instead; copies and renames still work.
+#[tokio::test]
+async fn a_hard_link_fails_as_across_file_systems_and_copies_still_work() {
+    let Some(sandbox) = common::sandbox() else {
+        return;
+    };
+    assert!(sandbox.refuses_hard_links(), "{sandbox}");
+    let l = Layout::new();
+    // `ln` makes the link with `linkat`, coreutils' `link` with the older `link`.
+    let body = "echo a > wt.txt; ln wt.txt second 2>&1; link wt.txt third 2>&1; \
+                cp wt.txt copy.txt && mv copy.txt moved.txt && cat moved.txt";
+    let spec = sandbox.wrap(
+        script("/bin/sh", body, &l.worktree),
+        &l.policy(Network::None),
+    );
+    let outcome = run(&spec).await;
+    assert!(outcome.success(), "{outcome:?}");
+    assert!(
+        outcome.tail.contains("Invalid cross-device link"),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        outcome.tail.matches("Invalid cross-device link").count(),
+        2,
+        "{outcome:?}"
+    );
+    assert!(!l.worktree.join("second").exists());
+    assert!(!l.worktree.join("third").exists());
+    assert_eq!(
+        std::fs::read_to_string(l.worktree.join("moved.txt")).unwrap(),
+        "a\n"
+    );
+}
+
 #[tokio::test]
 async fn cwd_env_and_exit_code_pass_through() {
     let Some(sandbox) = common::sandbox() else {
