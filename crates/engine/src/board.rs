@@ -305,6 +305,16 @@ impl Board {
         })
     }
 
+    /// Tells the worktrees whether every process the engine starts in them is refused hard
+    /// links by the sandbox (they then skip the passes over every tracked file that only a
+    /// second name of a file made necessary; see [`Worktrees::set_links_refused`]). A host
+    /// without a working sandbox keeps them.
+    pub(crate) fn note_confinement(&self) {
+        let refused = crate::confine::sandbox_for(&self.settings)
+            .is_ok_and(|sandbox| sandbox.refuses_hard_links());
+        self.worktrees.set_links_refused(refused);
+    }
+
     /// Other daemons may use this board's store.
     pub fn is_shared(&self) -> bool {
         self.shared

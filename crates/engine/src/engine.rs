@@ -279,6 +279,7 @@ impl Engine {
     /// be resumed by the next start.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<()> {
         self.board.check_shared()?;
+        self.board.note_confinement();
         if !self.is_worker() {
             let report = crate::recovery::recover(&self).await?;
             tracing::info!(?report, "recovered");

@@ -68,7 +68,15 @@ fn files(dir: &Path) -> Vec<String> {
 
 /// One random change, done the same way in each of `dirs` (identical before). Returns whether
 /// it was one of the kinds the watch cannot follow narrowly (gaffer then makes the whole pass).
-fn change(repo: &TestRepo, rng: &mut Rng, dirs: &[&Path], step: usize, agent: bool) -> bool {
+/// `links_refused`: no second name of a file is ever made (the sandbox refuses hard links).
+fn change(
+    repo: &TestRepo,
+    rng: &mut Rng,
+    dirs: &[&Path],
+    step: usize,
+    agent: bool,
+    links_refused: bool,
+) -> bool {
     let listed = files(dirs[0]);
     let pick = |rng: &mut Rng| listed[rng.below(listed.len())].clone();
     // Kinds 14 to 18 (a directory renamed, the agent's own git work) are ones the watch
@@ -76,8 +84,8 @@ fn change(repo: &TestRepo, rng: &mut Rng, dirs: &[&Path], step: usize, agent: bo
     let kind = match rng.below(46) {
         // Writing through a second name is reported under that name only: an agent can hide
         // its own change from its commit so (the candidate's whole checkout puts it right),
-        // not a verify's from the next task.
-        21 if agent => 0,
+        // not a verify's from the next task. Under the sandbox no second name can be made.
+        21 if agent || links_refused => 0,
         k if k < 23 => k,
         k => k % 14,
     };
@@ -224,8 +232,20 @@ fn tree_of(repo: &TestRepo, dir: &Path) -> String {
 
 #[test]
 fn narrow_operations_leave_what_the_whole_passes_leave() {
+    narrow_and_whole_agree(false);
+}
+
+/// The same with hard links refused, as under gaffer's sandbox: the candidate's tracked files
+/// and a released slot's are then never looked at one by one.
+#[test]
+fn with_links_refused_narrow_operations_leave_what_the_whole_passes_leave() {
+    narrow_and_whole_agree(true);
+}
+
+fn narrow_and_whole_agree(links_refused: bool) {
     let (repo, first, second) = repo_with_history();
     let watched = Worktrees::new(open(&repo), repo.scratch("watched"), 2);
+    watched.set_links_refused(links_refused);
     let whole = Worktrees::new(open(&repo), repo.scratch("whole"), 2).without_watch();
     assert!(
         watched.watch().is_active(),
@@ -245,7 +265,7 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
 
         // The agent, then the engine's commit.
         for step in 0..1 + rng.below(6) {
-            foreign |= change(&repo, &mut rng, &[&a, &b], step, true);
+            foreign |= change(&repo, &mut rng, &[&a, &b], step, true, links_refused);
         }
         let ca = watched.commit_all(&a, "work", AGENT).unwrap();
         let cb = whole.commit_all(&b, "work", AGENT).unwrap();
@@ -260,7 +280,7 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
 
         // The branch's verify, then the candidate's checkout.
         for step in 10..10 + rng.below(5) {
-            foreign |= change(&repo, &mut rng, &[&a, &b], step, false);
+            foreign |= change(&repo, &mut rng, &[&a, &b], step, false, links_refused);
         }
         let candidate = if seed % 3 == 0 { &first } else { &second };
         let ra = watched.checkout_detached(&a, candidate);
@@ -283,7 +303,7 @@ fn narrow_operations_leave_what_the_whole_passes_leave() {
 
         // The candidate's verify, then the release and the next take of the slot.
         for step in 20..20 + rng.below(5) {
-            foreign |= change(&repo, &mut rng, &[&a, &b], step, false);
+            foreign |= change(&repo, &mut rng, &[&a, &b], step, false, links_refused);
         }
         watched.release(&name, &format!("a/{name}"), true).unwrap();
         whole.release(&name, &format!("b/{name}"), true).unwrap();

@@ -357,3 +357,42 @@ fn commit_gitlink(repo: &TestRepo, message: &str) -> Oid {
     repo.git(&["commit", "-q", "-m", message]);
     oid(&repo.head())
 }
+
+/// What refusing hard links buys and costs. A write through a second name made outside the
+/// worktree (which gaffer's sandbox makes impossible for the processes it starts) reaches a
+/// tracked file with no event naming it. By default the candidate's checkout and the slot's
+/// reset look at every tracked file and put it right; with links refused they look only at
+/// what the watch reported, so it stays: proof that they no longer read every file.
+#[test]
+fn with_links_refused_the_candidate_and_the_reset_look_only_at_what_changed() {
+    for refused in [false, true] {
+        let (repo, first) = repo_with(&[("src/a.txt", "v1\n"), ("keep", "k\n")], &[]);
+        repo.write("keep", "k2\n");
+        repo.git(&["commit", "-qam", "second"]);
+        let second = oid(&repo.head());
+        let outside = repo.scratch("outside");
+        fs::create_dir_all(&outside).unwrap();
+        let (w, _h, a, _b) = pair(&repo, &first);
+        w.set_links_refused(refused);
+        fs::write(a.join("keep"), "agent\n").unwrap();
+        w.commit_all(&a, "work", AGENT).unwrap();
+        let alias = outside.join("alias");
+        fs::hard_link(a.join("src/a.txt"), &alias).unwrap();
+        let write_through = || {
+            let mut f = fs::OpenOptions::new().append(true).open(&alias).unwrap();
+            f.write_all(b"unseen\n").unwrap();
+        };
+        write_through();
+        w.checkout_detached(&a, &second).unwrap();
+        let text = fs::read_to_string(a.join("src/a.txt")).unwrap();
+        assert_eq!(text == "v1\n", !refused, "refused {refused}: {text:?}");
+        // The candidate's own changes are there either way.
+        assert_eq!(fs::read_to_string(a.join("keep")).unwrap(), "k2\n");
+        assert_eq!(repo.git_in(&a, &["rev-parse", "HEAD"]), second.as_str());
+        write_through();
+        w.release("t", "a/t", false).unwrap();
+        let next = w.checkout("n", "a/n", &first).unwrap();
+        let text = fs::read_to_string(next.join("src/a.txt")).unwrap();
+        assert_eq!(text == "v1\n", !refused, "refused {refused}: {text:?}");
+    }
+}

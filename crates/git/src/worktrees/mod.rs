@@ -19,7 +19,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -86,6 +86,9 @@ pub struct Worktrees {
     counts: Counts,
     /// What changed in each worktree since it was last clean (`narrow.rs`).
     watch: TreeWatch,
+    /// Whether every process that writes in these worktrees is refused hard links
+    /// ([`Worktrees::set_links_refused`]).
+    links_refused: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -154,7 +157,23 @@ impl Worktrees {
             settled: Condvar::new(),
             counts: Counts::default(),
             watch: TreeWatch::new(),
+            links_refused: AtomicBool::new(false),
         }
+    }
+
+    /// Says whether every process that writes in these worktrees (an agent, verify, setup) is
+    /// refused hard links, as gaffer's sandbox refuses them. Then a file of a worktree can only
+    /// be written through a name inside it, which the watch sees, and the passes that look at
+    /// every tracked file only to catch a write through a second name are skipped: the check
+    /// of a released slot's files after its narrow reset, and the forced checkout of every
+    /// tracked file of a merge candidate (see `narrow.rs`). False (the default) keeps them.
+    pub fn set_links_refused(&self, refused: bool) {
+        self.links_refused.store(refused, Ordering::Relaxed);
+    }
+
+    /// See [`Worktrees::set_links_refused`].
+    pub(crate) fn links_refused(&self) -> bool {
+        self.links_refused.load(Ordering::Relaxed)
     }
 
     /// The same, without following what changes in the worktrees: every operation looks at

@@ -9,12 +9,18 @@
 //! at the clean point, where it matched the index, so `add -A` can only find changes there, and
 //! `clean` can only find untracked files there. Two things the kernel does not report break
 //! that: a write through a second name of a file (a hard link, reported under the link's name
-//! only) and a write through a shared memory mapping. For staging that can only hide an
-//! agent's own change from its own commit, which the candidate's checkout (always a whole pass:
-//! what lands is what was verified) then puts right. For a slot handed to another task, whose
-//! agent must not see what an earlier one left, the reset checks every tracked file against the
-//! index (`git diff-files`, stat data only) after putting the changed paths back, and resets in
-//! full if one differs.
+//! only) and a write through a shared memory mapping. A mapping's writes are followed by the
+//! close of its file when the mapping goes (`IN_CLOSE_WRITE`, which the watch takes), at the
+//! latest when its process dies, and every confined process dies with its run. A second name
+//! is only refused where gaffer's sandbox refuses hard links
+//! ([`Worktrees::set_links_refused`]); without that, two passes still look at every tracked
+//! file. For staging a missed write can only hide an agent's own change from its own commit,
+//! which the candidate's checkout (every tracked file forced: what lands is what was verified)
+//! then puts right. For a slot handed to another task, whose agent must not see what an earlier
+//! one left, the reset checks every tracked file against the index (`git diff-files`, stat data
+//! only) after putting the changed paths back, and resets in full if one differs. With links
+//! refused, both are narrow too: the candidate's tracked files are put back and moved to the
+//! candidate like a pool slot's, and the slot's check is skipped.
 //!
 //! Each runs narrowly only when the watch answers, HEAD is where gaffer left it, and the index
 //! is gaffer's own: unchanged since gaffer wrote it, or for staging, equal to HEAD's tree with no
@@ -85,13 +91,15 @@ impl Worktrees {
     }
 
     /// Makes the task worktree at `dir` an exact checkout of `commit` with a detached HEAD,
-    /// as [`crate::checkout_detached`] does. The tracked files always over every file
-    /// (`checkout --force`), because what is verified there is what lands, and an agent's test
-    /// code may have written a tracked file through a second name no event reports; the
-    /// untracked ones only among the changed paths when the watch knows them (a file is made
-    /// by creating a name, which is always reported) and nobody dropped an index entry since
-    /// the clean point (which leaves an untracked file no event names). The watch then knows
-    /// the worktree is at `commit`.
+    /// as [`crate::checkout_detached`] does. The untracked files only among the changed paths
+    /// when the watch knows them (a file is made by creating a name, which is always reported)
+    /// and nobody dropped an index entry since the clean point (which leaves an untracked file
+    /// no event names). The tracked ones over every file (`checkout --force`), because what is
+    /// verified there is what lands, and an agent's test code may have written a tracked file
+    /// through a second name no event reports; unless hard links are refused
+    /// ([`Worktrees::set_links_refused`]) and gaffer's own index is there: then the changed
+    /// paths are put back and what differs between HEAD and `commit` written, as a pool slot
+    /// is moved. The watch then knows the worktree is at `commit`.
     pub fn checkout_detached(&self, dir: &Path, commit: &Oid) -> Result<()> {
         let env = self.git.env();
         let head = self.git.head_of(dir)?;
@@ -113,7 +121,24 @@ impl Worktrees {
                 && brought != Some(true)
                 && !a.changed.iter().any(|p| p.split('/').any(|c| c == ".git"))
         });
+        let moved = match narrow {
+            Some(answer) if self.links_refused() && !answer.foreign && !in_progress(dir) => {
+                let tried = self
+                    .put_back(dir, &head, &answer.changed, false)
+                    .and_then(|()| self.move_to(dir, &head, commit));
+                match tried {
+                    Ok(moved) => moved,
+                    Err(e) => {
+                        // What it did is undone below: every tracked file is forced.
+                        tracing::debug!(target: "gaffer_git", dir = %dir.display(), error = %e, "a narrow checkout failed; forcing every tracked file");
+                        false
+                    }
+                }
+            }
+            _ => false,
+        };
         match narrow {
+            _ if moved => self.watch.count_narrow(),
             Some(answer) => {
                 crate::workdir::checkout_tracked(dir, commit, env)?;
                 let cleaned = self
@@ -147,9 +172,14 @@ impl Worktrees {
             self.watch.count_whole();
             return false;
         }
+        // With hard links refused no tracked file can have changed but through a name the
+        // watch reported, and those were just put back.
         let done = self
-            .put_back(dir, at, &answer.changed)
-            .and_then(|()| tracked_files_match(dir, self.git.env()))
+            .put_back(dir, at, &answer.changed, true)
+            .and_then(|()| match self.links_refused() {
+                true => Ok(true),
+                false => tracked_files_match(dir, self.git.env()),
+            })
             .and_then(|clean| match clean {
                 true => self.move_to(dir, at, to),
                 false => Ok(false),
@@ -248,15 +278,16 @@ impl Worktrees {
             .is_some())
     }
 
-    /// The changed paths made as `head` has them: untracked and ignored files among them
-    /// deleted, tracked ones written back with their index entries, and directories left
-    /// empty (their files deleted) removed, as a whole `clean -ffdx` removes them.
-    fn put_back(&self, dir: &Path, head: &Oid, changed: &[String]) -> Result<()> {
+    /// The changed paths made as `head` has them: untracked files among them deleted (ignored
+    /// ones too with `ignored`), tracked ones written back with their index entries, and
+    /// directories left empty (their files deleted) removed, as a whole `clean -ffdx` (`-ffd`)
+    /// removes them.
+    fn put_back(&self, dir: &Path, head: &Oid, changed: &[String], ignored: bool) -> Result<()> {
         if changed.is_empty() {
             return Ok(());
         }
         let env = self.git.env();
-        self.clean_changed(dir, changed, true)?;
+        self.clean_changed(dir, changed, ignored)?;
         let mut tracked = Vec::new();
         for path in changed {
             if self.tracks(head, path)? {
@@ -272,7 +303,7 @@ impl Worktrees {
                 .stdin(nul_list(tracked.iter().copied()))
                 .run()?;
         }
-        remove_emptied(dir, changed, None)?;
+        remove_emptied(dir, changed, (!ignored).then_some(env))?;
         Ok(())
     }
 
