@@ -396,3 +396,42 @@ fn with_links_refused_the_candidate_and_the_reset_look_only_at_what_changed() {
         assert_eq!(text == "v1\n", !refused, "refused {refused}: {text:?}");
     }
 }
+
+/// A candidate's checkout keeps or deletes the untracked files a verify left by the
+/// candidate's ignore rules, as the whole `checkout --force` then `clean` does: when the
+/// candidate drops a rule, and when the verify edits the tracked `.gitignore` itself.
+#[test]
+fn a_candidate_s_checkout_cleans_by_the_candidate_s_ignore_rules() {
+    for (refused, edited, dropped) in (0..8).map(|i| (i & 1 == 1, i & 2 == 2, i & 4 == 4)) {
+        let (repo, first) = repo_with(&[(".gitignore", "*.gen\n"), ("keep", "k\n")], &[]);
+        if dropped {
+            repo.write(".gitignore", "other\n");
+        }
+        repo.write("more", "m\n");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-qm", "second"]);
+        let second = oid(&repo.head());
+        let (w, h, a, b) = pair(&repo, &first);
+        w.set_links_refused(refused);
+        both([&a, &b], |d| fs::write(d.join("keep"), "agent\n").unwrap());
+        commit_both(&repo, &w, &h, &a, &b);
+        // The branch's verify.
+        both([&a, &b], |d| {
+            if edited {
+                fs::write(d.join(".gitignore"), "*.gen\nx.out\n").unwrap();
+                fs::write(d.join("x.out"), "verify\n").unwrap();
+            } else {
+                fs::write(d.join("x.gen"), "verify\n").unwrap();
+            }
+            fs::create_dir_all(d.join("build")).unwrap();
+            fs::write(d.join("build/y.gen"), "verify\n").unwrap();
+        });
+        w.checkout_detached(&a, &second).unwrap();
+        h.checkout_detached(&b, &second).unwrap();
+        let case = format!("refused {refused}, edited {edited}, rule dropped {dropped}");
+        assert_eq!(snapshot(&a), snapshot(&b), "{case}");
+        assert!(!a.join("x.out").exists(), "{case}");
+        assert_eq!(a.join("x.gen").exists(), !edited && !dropped, "{case}");
+        assert_eq!(repo.git_in(&a, &["status", "--porcelain"]), "", "{case}");
+    }
+}

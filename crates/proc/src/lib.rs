@@ -73,7 +73,6 @@ pub use outcome::{ProcessOutcome, Termination};
 pub use private_net::{MAX_PRIVATE_PORTS, NetStep, PrivateNet};
 pub use resolve::program_path;
 pub use run::{run, run_with_listeners};
-pub use seccompiler::BpfProgram;
 pub use spec::{CommandSpec, DEFAULT_KILL_GRACE, DEFAULT_MAX_LINE_BYTES, DEFAULT_TAIL_BYTES};
 pub use supervisor::{SUPERVISOR_VAR, kill_orphans};
 pub use syscall_filter::SyscallFilter;

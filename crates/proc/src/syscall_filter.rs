@@ -9,17 +9,19 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::Arc;
 
-/// A compiled seccomp BPF program (classic BPF, as `seccomp(SECCOMP_SET_MODE_FILTER)` takes it).
+/// A compiled seccomp program (classic BPF over `struct seccomp_data`, as
+/// `seccomp(SECCOMP_SET_MODE_FILTER)` takes it).
 #[derive(Clone)]
 pub struct SyscallFilter {
-    program: Arc<seccompiler::BpfProgram>,
+    program: Arc<Vec<libc::sock_filter>>,
     /// What it does, for logs and errors.
     what: &'static str,
 }
 
 impl SyscallFilter {
-    /// The filter `program`, described by `what` ("hard links refused", say).
-    pub fn new(program: seccompiler::BpfProgram, what: &'static str) -> SyscallFilter {
+    /// The filter `program`, described by `what` ("hard links refused", say). The kernel
+    /// checks the program when it is installed: an invalid one makes spawning fail.
+    pub fn new(program: Vec<libc::sock_filter>, what: &'static str) -> SyscallFilter {
         SyscallFilter {
             program: Arc::new(program),
             what,
@@ -31,6 +33,11 @@ impl SyscallFilter {
         self.what
     }
 
+    /// The program's instructions.
+    pub fn program(&self) -> &[libc::sock_filter] {
+        &self.program
+    }
+
     /// Makes the child of `cmd` install the filter just before it executes its program. Call it
     /// after any other `pre_exec` step (entering a network namespace, the parent-death signal),
     /// so that those run unfiltered. Spawning fails if the kernel refuses the filter.
@@ -38,15 +45,31 @@ impl SyscallFilter {
         let program = Arc::clone(&self.program);
         #[allow(unsafe_code)]
         // SAFETY: `pre_exec` runs the closure in the forked child before exec, where only
-        // async-signal-safe operations are allowed. `apply_filter` makes the `prctl` and `seccomp`
-        // system calls on a program compiled before the fork (the closure owns an `Arc` of it);
-        // its errors carry the raw errno (`io::Error::last_os_error`), and the others are mapped
-        // to a raw errno here: nothing allocates or locks.
+        // async-signal-safe operations are allowed. The closure makes the `prctl` and `seccomp`
+        // system calls on a program built before the fork (it owns an `Arc` of it; the kernel
+        // only reads the instructions, through the pointer it is given, during the call), and
+        // builds errors from the raw errno: nothing allocates or locks.
         unsafe {
-            cmd.pre_exec(move || match seccompiler::apply_filter(&program) {
-                Ok(()) => Ok(()),
-                Err(seccompiler::Error::Prctl(e) | seccompiler::Error::Seccomp(e)) => Err(e),
-                Err(_) => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+            cmd.pre_exec(move || {
+                let len = u16::try_from(program.len())
+                    .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let fprog = libc::sock_fprog {
+                    len,
+                    filter: program.as_ptr().cast_mut(),
+                };
+                let set = libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    &fprog as *const libc::sock_fprog,
+                );
+                if set != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
             });
         }
     }

@@ -53,6 +53,27 @@ pub(crate) fn probe(bwrap: &Path, filter: Option<&SyscallFilter>) -> Result<Stri
     Ok(version.trim().to_owned())
 }
 
+/// [`probe`] under `filter`, and if bwrap cannot run under it, without: a bwrap that needs its
+/// setuid bit (on hosts without unprivileged user namespaces; `no_new_privs` disables the bit)
+/// or a kernel that refuses seccomp filters still confines, only without the filter (the
+/// engine then checks worktrees file by file). bwrap's version and the filter kept.
+pub(crate) fn probe_filtered(
+    bwrap: &Path,
+    filter: Option<SyscallFilter>,
+) -> Result<(String, Option<SyscallFilter>), SandboxError> {
+    let Some(filter) = filter else {
+        return Ok((probe(bwrap, None)?, None));
+    };
+    match probe(bwrap, Some(&filter)) {
+        Ok(version) => Ok((version, Some(filter))),
+        Err(err) => {
+            let version = probe(bwrap, None)?;
+            tracing::warn!(%err, what = filter.what(), "sandbox: bwrap cannot run under gaffer's system call filter; confining without it");
+            Ok((version, None))
+        }
+    }
+}
+
 /// Runs `cmd` to completion (or [`PROBE_TIMEOUT`]) and returns its stdout,
 /// or why it failed (its stderr when it said something).
 fn run(cmd: &mut Command) -> Result<String, String> {
@@ -103,6 +124,33 @@ mod tests {
         assert_eq!(err, "nope");
         let err = run(Command::new("/bin/sh").args(["-c", "exit 3"])).unwrap_err();
         assert!(err.contains("exit status: 3"), "{err}");
+    }
+
+    /// A bwrap that fails under `no_new_privs` (as a setuid one does) still confines, without
+    /// the filter; one that fails anyway is unusable.
+    #[test]
+    fn a_bwrap_that_cannot_run_under_the_filter_is_used_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("bwrap");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'bubblewrap 0.0'; exit 0; }\n\
+             grep -q '^NoNewPrivs:[[:space:]]*1' /proc/self/status && { echo refused >&2; exit 1; }\n\
+             exit 0\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let filter = crate::links::filter().unwrap();
+        let (version, kept) = probe_filtered(&fake, Some(filter.clone())).unwrap();
+        assert_eq!(version, "bubblewrap 0.0");
+        assert_eq!(kept, None);
+        // The filter is what the fake refuses: without it the probe passes as is.
+        assert!(probe(&fake, Some(&filter)).is_err());
+        assert!(probe(&fake, None).is_ok());
+        let broken = dir.path().join("broken");
+        std::fs::write(&broken, "#!/bin/sh\necho no >&2; exit 1\n").unwrap();
+        std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(probe_filtered(&broken, Some(filter)).is_err());
     }
 
     #[test]

@@ -64,8 +64,7 @@ impl Sandbox {
 
     fn bwrap() -> Result<Self, SandboxError> {
         let path = detect::find_bwrap().ok_or(SandboxError::NotFound)?;
-        let links = links::filter();
-        let version = detect::probe(&path, links.as_ref())?;
+        let (version, links) = detect::probe_filtered(&path, links::filter())?;
         Ok(Self {
             kind: Kind::Bwrap {
                 path: path.display().to_string(),

@@ -174,7 +174,9 @@ fn attempts<'a>(l: &'a Layout, host: &'a Host) -> Vec<Attempt<'a>> {
         ),
         // A second name of a worktree's file outside it: writes through it would reach the
         // worktree unseen by gaffer's tree watch, from this run or a later one (`ln` uses
-        // `linkat`, coreutils' `link` the older `link`).
+        // `linkat`, coreutils' `link` the older `link`). The mounts refuse these already
+        // (links do not cross mounts); the filter that refuses links inside the worktree too
+        // is tested in `wrap.rs`.
         attempt(
             "make a second name (hard link) of a worktree file in the agent's home",
             format!(

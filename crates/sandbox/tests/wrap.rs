@@ -52,8 +52,12 @@ async fn a_hard_link_fails_as_across_file_systems_and_copies_still_work() {
     };
     assert!(sandbox.refuses_hard_links(), "{sandbox}");
     let l = Layout::new();
-    // `ln` makes the link with `linkat`, coreutils' `link` with the older `link`.
+    // `ln` makes the link with `linkat`, coreutils' `link` with the older `link`; io_uring,
+    // which makes links without either, is absent (`io_uring_setup` fails with ENOSYS).
     let body = "echo a > wt.txt; ln wt.txt second 2>&1; link wt.txt third 2>&1; \
+                python3 -c 'import ctypes; c = ctypes.CDLL(None, use_errno=True); \
+                r = c.syscall(425, 1, ctypes.create_string_buffer(120)); \
+                print(\"io_uring_setup\", r, ctypes.get_errno())'; \
                 cp wt.txt copy.txt && mv copy.txt moved.txt && cat moved.txt";
     let spec = sandbox.wrap(
         script("/bin/sh", body, &l.worktree),
@@ -68,6 +72,12 @@ async fn a_hard_link_fails_as_across_file_systems_and_copies_still_work() {
     assert_eq!(
         outcome.tail.matches("Invalid cross-device link").count(),
         2,
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .tail
+            .contains(&format!("io_uring_setup -1 {}", libc::ENOSYS)),
         "{outcome:?}"
     );
     assert!(!l.worktree.join("second").exists());

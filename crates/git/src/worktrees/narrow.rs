@@ -104,28 +104,31 @@ impl Worktrees {
         let env = self.git.env();
         let head = self.git.head_of(dir)?;
         let known = self.watch.changed(dir, &head);
-        // Whether the candidate brings in a nested repository (gitlink) the tree has none of;
-        // `None` when the watch already knows of one, or nothing moves.
-        let brought = match &known {
+        // What the candidate changes, when the watch knows the tree and has seen no nested
+        // repository in it.
+        let changes = match &known {
             Some(answer) if !answer.gitlinks && head != *commit => {
-                Some(super::pool::tree_changes(dir, env, &head, commit)?.gitlinks)
+                Some(super::pool::tree_changes(dir, env, &head, commit)?)
             }
             _ => None,
         };
+        // Whether the candidate brings in a nested repository (gitlink) the tree has none of;
+        // `None` when the watch already knows of one, or nothing moves.
+        let brought = changes.as_ref().map(|c| c.gitlinks);
         // Nested repositories (gitlinks), the tree's or the candidate's, go whole: their
         // directories are tracked, empty or not, and only a whole pass tells them apart from
-        // an emptied directory.
+        // an emptied directory. So does a changed `.gitignore`: files untracked since before
+        // the clean point may no longer be ignored.
         let narrow = known.as_ref().filter(|a| {
             !a.touched
                 && !a.gitlinks
                 && brought != Some(true)
+                && !changes.as_ref().is_some_and(|c| c.ignores)
                 && !a.changed.iter().any(|p| p.split('/').any(|c| c == ".git"))
         });
         let moved = match narrow {
             Some(answer) if self.links_refused() && !answer.foreign && !in_progress(dir) => {
-                let tried = self
-                    .put_back(dir, &head, &answer.changed, false)
-                    .and_then(|()| self.move_to(dir, &head, commit));
+                let tried = self.checkout_narrow(dir, &head, commit, &answer.changed, changes);
                 match tried {
                     Ok(moved) => moved,
                     Err(e) => {
@@ -160,6 +163,37 @@ impl Worktrees {
         Ok(())
     }
 
+    /// The task worktree at `dir` (HEAD at `head`, gaffer's index, `changed` the watch's
+    /// paths) made an exact checkout of `commit` with HEAD detached there, writing only the
+    /// changed paths and what differs (`changes`, `None` when nothing does): the tracked ones
+    /// among the changed paths put back as `head` has them, the tree moved to `commit`, then
+    /// the untracked ones deleted by `commit`'s ignore rules, as a whole `checkout --force` then
+    /// `clean -ffd` would. False when the move cannot be done so (a `.gitattributes` differs).
+    fn checkout_narrow(
+        &self,
+        dir: &Path,
+        head: &Oid,
+        commit: &Oid,
+        changed: &[String],
+        changes: Option<super::pool::TreeChanges>,
+    ) -> Result<bool> {
+        let env = self.git.env();
+        self.restore_tracked(dir, head, changed)?;
+        if let Some(changes) = changes {
+            if changes.attributes || changes.gitlinks {
+                return Ok(false);
+            }
+            super::pool::move_tree(dir, env, head, commit, &changes)?;
+        }
+        self.clean_changed(dir, changed, false)?;
+        remove_emptied(dir, changed, Some(env))?;
+        GitCommand::new(dir, env)
+            .args(["update-ref", "--no-deref", "-m", "gaffer: checkout", "HEAD"])
+            .arg(commit.as_str())
+            .run()?;
+        Ok(true)
+    }
+
     /// A released slot at `dir` (HEAD detached at `at`) made an exact, clean checkout of `at`
     /// (nothing untracked or ignored), then moved to `to`, touching only the changed paths and
     /// what differs between the two commits; false when it cannot be done so (the caller
@@ -175,7 +209,7 @@ impl Worktrees {
         // With hard links refused no tracked file can have changed but through a name the
         // watch reported, and those were just put back.
         let done = self
-            .put_back(dir, at, &answer.changed, true)
+            .put_back(dir, at, &answer.changed)
             .and_then(|()| match self.links_refused() {
                 true => Ok(true),
                 false => tracked_files_match(dir, self.git.env()),
@@ -278,16 +312,22 @@ impl Worktrees {
             .is_some())
     }
 
-    /// The changed paths made as `head` has them: untracked files among them deleted (ignored
-    /// ones too with `ignored`), tracked ones written back with their index entries, and
-    /// directories left empty (their files deleted) removed, as a whole `clean -ffdx` (`-ffd`)
-    /// removes them.
-    fn put_back(&self, dir: &Path, head: &Oid, changed: &[String], ignored: bool) -> Result<()> {
+    /// The changed paths made as `head` has them: untracked and ignored files among them
+    /// deleted, tracked ones written back with their index entries, and directories left
+    /// empty (their files deleted) removed, as a whole `clean -ffdx` removes them.
+    fn put_back(&self, dir: &Path, head: &Oid, changed: &[String]) -> Result<()> {
         if changed.is_empty() {
             return Ok(());
         }
-        let env = self.git.env();
-        self.clean_changed(dir, changed, ignored)?;
+        self.clean_changed(dir, changed, true)?;
+        self.restore_tracked(dir, head, changed)?;
+        remove_emptied(dir, changed, None)?;
+        Ok(())
+    }
+
+    /// The paths of `changed` that `head` tracks written back as it has them, with their index
+    /// entries (whatever is in their way removed, as `checkout --force` does).
+    fn restore_tracked(&self, dir: &Path, head: &Oid, changed: &[String]) -> Result<()> {
         let mut tracked = Vec::new();
         for path in changed {
             if self.tracks(head, path)? {
@@ -295,7 +335,7 @@ impl Worktrees {
             }
         }
         if !tracked.is_empty() {
-            GitCommand::new(dir, env)
+            GitCommand::new(dir, self.git.env())
                 .env("GIT_LITERAL_PATHSPECS", "1")
                 .args(["checkout", "-q", "--force"])
                 .arg(head.as_str())
@@ -303,7 +343,6 @@ impl Worktrees {
                 .stdin(nul_list(tracked.iter().copied()))
                 .run()?;
         }
-        remove_emptied(dir, changed, (!ignored).then_some(env))?;
         Ok(())
     }
 

@@ -315,6 +315,8 @@ pub(super) struct TreeChanges {
     pub attributes: bool,
     /// A nested repository (gitlink) is in `to` where `from` had none.
     pub gitlinks: bool,
+    /// A `.gitignore` file differs: which untracked files a `clean` keeps may differ anywhere.
+    pub ignores: bool,
     /// The paths that differ, as `diff-tree -r` lists them.
     pub paths: Vec<String>,
     /// Only the two-tree merge makes this move: a nested repository is among the paths (in
@@ -423,6 +425,7 @@ pub(super) fn tree_changes(
     let mut changes = TreeChanges {
         attributes: false,
         gitlinks: false,
+        ignores: false,
         paths: Vec::new(),
         merge_only: false,
     };
@@ -435,6 +438,7 @@ pub(super) fn tree_changes(
         changes.gitlinks |= new_mode == gitlink;
         changes.merge_only |= new_mode == gitlink || old_mode == gitlink;
         changes.attributes |= path == b".gitattributes" || path.ends_with(b"/.gitattributes");
+        changes.ignores |= path == b".gitignore" || path.ends_with(b"/.gitignore");
         match std::str::from_utf8(path) {
             Ok(path) => changes.paths.push(path.to_owned()),
             Err(_) => changes.merge_only = true,
