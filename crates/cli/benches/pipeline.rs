@@ -581,6 +581,15 @@ fn bench_engine(sizes: Sizes, pool: usize, watch: bool) -> Result<Figures> {
          paths only (the tree watch), {} over every file",
         watched.narrow, watched.whole
     );
+    println!(
+        "  hard links refused to the processes in the worktrees (the sandbox's filter; then no \
+         pass looks at every tracked file): {}",
+        if board.worktree_links_refused() {
+            "yes"
+        } else {
+            "no"
+        }
+    );
     print_phases(&board, merged);
     print_breakdown(&board, &events, start_ms, to_merged)?;
     Ok(Figures {

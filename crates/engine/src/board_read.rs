@@ -38,6 +38,12 @@ impl Board {
         self.worktrees.watch().counts()
     }
 
+    /// Whether the worktrees were told that no process in them can make a hard link (see
+    /// [`gaffer_git::Worktrees::set_links_refused`]): set when an engine starts.
+    pub fn worktree_links_refused(&self) -> bool {
+        self.worktrees.links_refused()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

@@ -171,8 +171,8 @@ impl Worktrees {
         self.links_refused.store(refused, Ordering::Relaxed);
     }
 
-    /// See [`Worktrees::set_links_refused`].
-    pub(crate) fn links_refused(&self) -> bool {
+    /// What [`Worktrees::set_links_refused`] said last (false before).
+    pub fn links_refused(&self) -> bool {
         self.links_refused.load(Ordering::Relaxed)
     }
 
