@@ -421,8 +421,10 @@ mod imp {
             }
             // Watched afresh: every directory of the tree, top first (a directory made after
             // its parent's watch is reported by it; one made before is found by the walk).
+            // A file that already has a second name (made before, by a process gaffer did
+            // not confine) could be written through it unseen: such a tree is not followed.
             tree.changed = Some(BTreeSet::new());
-            if !self.watch_dir(key, root, String::new(), false)
+            if !self.watch_dir(key, root, String::new(), true)
                 && let Some(tree) = self.trees.get_mut(&key)
             {
                 tree.lose();
@@ -435,10 +437,16 @@ mod imp {
         }
 
         /// Watches `dir` (at `rel` under the tree `key`) and every directory under it; false
-        /// when one could not be watched, or, with `new` (a directory made since the clean
-        /// point), when a file in it has a second name (writes through the other name would
-        /// not be reported under this one).
-        fn watch_dir(&mut self, key: (u64, u64), dir: &Path, rel: String, new: bool) -> bool {
+        /// when one could not be watched, or, with `check_links` (a tree watched afresh, a
+        /// directory made since the clean point), when a file in it has a second name (writes
+        /// through the other name would not be reported under this one).
+        fn watch_dir(
+            &mut self,
+            key: (u64, u64),
+            dir: &Path,
+            rel: String,
+            check_links: bool,
+        ) -> bool {
             let mut stack = vec![(dir.to_owned(), rel)];
             let mut first = true;
             while let Some((dir, rel)) = stack.pop() {
@@ -475,7 +483,7 @@ mod imp {
                     let Ok(kind) = entry.file_type() else {
                         continue;
                     };
-                    if new && kind.is_file() {
+                    if check_links && kind.is_file() {
                         use std::os::unix::fs::MetadataExt;
                         if entry.metadata().is_ok_and(|meta| meta.nlink() > 1) {
                             return false;

@@ -11,6 +11,7 @@ mod common;
 
 use std::fs;
 use std::io::Write as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use common::{oid, open, snapshot};
@@ -434,4 +435,55 @@ fn a_candidate_s_checkout_cleans_by_the_candidate_s_ignore_rules() {
         assert_eq!(a.join("x.gen").exists(), !edited && !dropped, "{case}");
         assert_eq!(repo.git_in(&a, &["status", "--porcelain"]), "", "{case}");
     }
+}
+
+/// A file that already had a second name when the watch first saw the tree (made by a process
+/// gaffer did not confine, say under an earlier daemon without the sandbox) could be written
+/// through it unseen: that tree is not followed, and every pass looks at every file, links
+/// refused or not.
+#[test]
+fn a_second_name_made_before_the_watch_saw_the_tree_keeps_every_pass_whole() {
+    let (repo, first) = repo_with(&[("src/a.txt", "v1\n"), ("keep", "k\n")], &[]);
+    let outside = repo.scratch("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let alias = outside.join("alias");
+    {
+        let before = Worktrees::new(open(&repo), repo.scratch("watched"), 2);
+        let a = before.checkout("t", "a/t", &first).unwrap();
+        fs::hard_link(a.join("src/a.txt"), &alias).unwrap();
+        before.release("t", "a/t", false).unwrap();
+    }
+    // The next daemon: its watch first sees the slot when it resets it in full, which keeps
+    // the linked file (its content is right).
+    let watched = Worktrees::new(open(&repo), repo.scratch("watched"), 2);
+    watched.set_links_refused(true);
+    let write_through = || {
+        let mut f = fs::OpenOptions::new().append(true).open(&alias).unwrap();
+        f.write_all(b"unseen\n").unwrap();
+    };
+    // Its first cycle of the slot is whole anyway (the watch has not seen it clean); the
+    // second is where a narrow pass would miss what is written through the old name.
+    for (cycle, name) in ["n", "m"].into_iter().enumerate() {
+        let wt = watched
+            .checkout(name, &format!("a/{name}"), &first)
+            .unwrap();
+        let a = wt.join("src/a.txt");
+        assert_eq!(
+            fs::metadata(&a).unwrap().nlink(),
+            2,
+            "cycle {cycle}: still linked"
+        );
+        fs::write(wt.join("keep"), format!("agent {name}\n")).unwrap();
+        watched.commit_all(&wt, "work", AGENT).unwrap();
+        let head = oid(&repo.git_in(&wt, &["rev-parse", "HEAD"]));
+        if cycle == 1 {
+            // A verify's write: the candidate may not keep it.
+            write_through();
+        }
+        watched.checkout_detached(&wt, &head).unwrap();
+        assert_eq!(fs::read_to_string(&a).unwrap(), "v1\n", "cycle {cycle}");
+        watched.release(name, &format!("a/{name}"), false).unwrap();
+    }
+    let last = watched.checkout("l", "a/l", &first).unwrap();
+    assert_eq!(fs::read_to_string(last.join("src/a.txt")).unwrap(), "v1\n");
 }
