@@ -32,8 +32,14 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Under the filter, the probe proves that a hard link fails (exit 3 if it was made).
+const LINK_REFUSED: &str = ": > /tmp/gaffer-probe || exit 4; \
+    if ln /tmp/gaffer-probe /tmp/gaffer-probe-2 2>/dev/null; then exit 3; fi; \
+    test -e /tmp/gaffer-probe-2 && exit 3; exit 0";
+
 /// Runs `true` under `bwrap` with every namespace a policy may ask for,
-/// and returns bwrap's version line.
+/// and returns bwrap's version line. With `filter`, the command runs under it and must find
+/// that a hard link fails.
 pub(crate) fn probe(bwrap: &Path, filter: Option<&SyscallFilter>) -> Result<String, SandboxError> {
     let unusable = |reason: String| SandboxError::Unusable {
         bwrap: bwrap.to_path_buf(),
@@ -41,9 +47,10 @@ pub(crate) fn probe(bwrap: &Path, filter: Option<&SyscallFilter>) -> Result<Stri
     };
     let version = run(Command::new(bwrap).arg("--version")).map_err(unusable)?;
     let mut confined = Command::new(bwrap);
+    let script = if filter.is_some() { LINK_REFUSED } else { ":" };
     confined
         .args(flags::options(&[], Network::None, &[], Some("/")))
-        .args(["--", "/bin/sh", "-c", ":"]);
+        .args(["--", "/bin/sh", "-c", script]);
     // Under the filter every confined process gets: a bwrap that cannot run with it (one that
     // needs its setuid bit, which `no_new_privs` disables) is found here, not at the first task.
     if let Some(filter) = filter {
@@ -151,6 +158,34 @@ mod tests {
         std::fs::write(&broken, "#!/bin/sh\necho no >&2; exit 1\n").unwrap();
         std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(probe_filtered(&broken, Some(filter)).is_err());
+    }
+
+    /// A filter under which a link can still be made (here one that allows everything) is
+    /// not kept: the probe made the link.
+    #[test]
+    fn a_filter_that_lets_a_link_through_is_not_kept() {
+        let Some(bwrap) = find_bwrap() else {
+            assert!(
+                std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+                "CI is set, so this test may not be skipped, but bwrap is missing"
+            );
+            eprintln!("SKIPPED: no bwrap");
+            return;
+        };
+        let allow_all = SyscallFilter::new(
+            vec![libc::sock_filter {
+                code: (libc::BPF_RET | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_ALLOW,
+            }],
+            "allows everything",
+        );
+        assert!(probe(&bwrap, Some(&allow_all)).is_err());
+        let (_, kept) = probe_filtered(&bwrap, Some(allow_all)).unwrap();
+        assert_eq!(kept, None);
+        let (_, kept) = probe_filtered(&bwrap, crate::links::filter()).unwrap();
+        assert!(kept.is_some());
     }
 
     #[test]

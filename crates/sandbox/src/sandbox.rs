@@ -185,8 +185,10 @@ impl fmt::Display for Sandbox {
                 match links {
                     Some(filter) => write!(f, "; {}", filter.what()),
                     None => f.write_str(
-                        "; hard links are NOT refused on this architecture, so every worktree \
-                         is checked file by file after each run",
+                        "; hard links are NOT refused (gaffer's system call filter has no \
+                         numbers for this architecture, or bwrap or the kernel would not run \
+                         under it: see the log), so every worktree is checked file by file \
+                         after each run",
                     ),
                 }
             }

@@ -117,8 +117,9 @@ impl Worktrees {
         let brought = changes.as_ref().map(|c| c.gitlinks);
         // Nested repositories (gitlinks), the tree's or the candidate's, go whole: their
         // directories are tracked, empty or not, and only a whole pass tells them apart from
-        // an emptied directory. So does a changed `.gitignore`: files untracked since before
-        // the clean point may no longer be ignored.
+        // an emptied directory. So does a changed `.gitignore`, as a precaution: every
+        // untracked file is among the changed paths (the clean point has none), so cleaning
+        // them by the candidate's rules would do, but such candidates are rare.
         let narrow = known.as_ref().filter(|a| {
             !a.touched
                 && !a.gitlinks
