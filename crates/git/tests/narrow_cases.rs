@@ -487,3 +487,28 @@ fn a_second_name_made_before_the_watch_saw_the_tree_keeps_every_pass_whole() {
     let last = watched.checkout("l", "a/l", &first).unwrap();
     assert_eq!(fs::read_to_string(last.join("src/a.txt")).unwrap(), "v1\n");
 }
+
+/// A fresh worktree is known to the watch from its checkout, nested repositories included, so
+/// its first task's staging is already narrow; one whose tree holds a nested repository is
+/// staged whole.
+#[test]
+fn a_fresh_worktree_s_first_staging_is_narrow_unless_it_holds_a_nested_repository() {
+    for nested in [false, true] {
+        let (repo, mut start) = repo_with(&[("src/a.txt", "v1\n"), ("keep", "k\n")], &[]);
+        if nested {
+            start = commit_gitlink(&repo, "a nested repository");
+        }
+        let watched = Worktrees::new(open(&repo), repo.scratch("watched"), 2);
+        let wt = watched.checkout("t", "a/t", &start).unwrap();
+        fs::write(wt.join("keep"), "agent\n").unwrap();
+        let before = watched.watch().counts();
+        watched.commit_all(&wt, "work", AGENT).unwrap();
+        let after = watched.watch().counts();
+        assert_eq!(
+            (after.narrow - before.narrow, after.whole - before.whole),
+            if nested { (0, 1) } else { (1, 0) },
+            "nested {nested}"
+        );
+        assert!(repo.git_in(&wt, &["status", "--porcelain"]).is_empty());
+    }
+}

@@ -427,7 +427,12 @@ impl Worktrees {
             self.remove_worktree(&path)?;
             return Err(e);
         }
-        self.watch.clean_at(&path, start, None);
+        // Whether it holds nested repositories, which the narrow passes leave to whole ones:
+        // known from birth, its first task's passes can be narrow.
+        let gitlinks = pool::gitlinks_of_index(&path, self.git.env())
+            .map(|linked| !linked.is_empty())
+            .ok();
+        self.watch.clean_at(&path, start, gitlinks);
         Ok(Filled::Slot(
             guard,
             Slot {

@@ -245,18 +245,9 @@ impl Worktrees {
         GitCommand::new(dir, env).args(["clean", "-ffdxq"]).run()?;
         // A submodule's directory (a gitlink) is left alone by both: emptied, as a fresh
         // checkout has it.
-        let staged = GitCommand::new(dir, env)
-            .args(["ls-files", "-s", "-z"])
-            .run()?;
-        let mut gitlinks = false;
-        for entry in staged.split('\0') {
-            let Some((meta, rel)) = entry.split_once('\t') else {
-                continue;
-            };
-            if !meta.starts_with("160000 ") {
-                continue;
-            }
-            gitlinks = true;
+        let linked = gitlinks_of_index(dir, env)?;
+        let gitlinks = !linked.is_empty();
+        for rel in &linked {
             let sub = dir.join(rel);
             if sub.symlink_metadata().is_ok() {
                 super::remove_path(&sub)?;
@@ -306,6 +297,19 @@ impl Worktrees {
         }
         Ok(())
     }
+}
+
+/// The paths of the nested repositories (gitlinks) the index of the worktree at `dir` holds.
+pub(super) fn gitlinks_of_index(dir: &Path, env: &[(String, String)]) -> Result<Vec<String>> {
+    let staged = GitCommand::new(dir, env)
+        .args(["ls-files", "-s", "-z"])
+        .run()?;
+    Ok(staged
+        .split('\0')
+        .filter_map(|entry| entry.split_once('\t'))
+        .filter(|(meta, _)| meta.starts_with("160000 "))
+        .map(|(_, rel)| rel.to_owned())
+        .collect())
 }
 
 /// What a move between two commits changes.
