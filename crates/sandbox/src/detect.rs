@@ -33,9 +33,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Under the filter, the probe proves that a hard link fails (exit 3 if it was made).
-const LINK_REFUSED: &str = ": > /tmp/gaffer-probe || exit 4; \
-    if ln /tmp/gaffer-probe /tmp/gaffer-probe-2 2>/dev/null; then exit 3; fi; \
-    test -e /tmp/gaffer-probe-2 && exit 3; exit 0";
+const LINK_REFUSED: &str = ": > /tmp/gaffer-probe || exit 4; ! ln /tmp/gaffer-probe /tmp/gaffer-probe-2 2>/dev/null || exit 3";
 
 /// Runs `true` under `bwrap` with every namespace a policy may ask for,
 /// and returns bwrap's version line. With `filter`, the command runs under it and must find

@@ -103,6 +103,15 @@ fn attempt<'a>(name: &'static str, script: String, escaped: Judge<'a>) -> Attemp
     }
 }
 
+/// A hard link of a worktree file made at `second` with `tool` (`ln` or `link`).
+fn hard_link(name: &'static str, tool: &str, second: PathBuf) -> Attempt<'static> {
+    let script = format!(
+        ": > wt.txt && {tool} wt.txt '{}' && echo {WRITTEN}",
+        second.display()
+    );
+    attempt(name, script, written_or_exists(second))
+}
+
 fn exists(path: PathBuf) -> Judge<'static> {
     Box::new(move |_| path.exists())
 }
@@ -177,21 +186,15 @@ fn attempts<'a>(l: &'a Layout, host: &'a Host) -> Vec<Attempt<'a>> {
         // `linkat`, coreutils' `link` the older `link`). The mounts refuse these already
         // (links do not cross mounts); the filter that refuses links inside the worktree too
         // is tested in `wrap.rs`.
-        attempt(
+        hard_link(
             "make a second name (hard link) of a worktree file in the agent's home",
-            format!(
-                ": > wt.txt && ln wt.txt '{}' && echo {WRITTEN}",
-                l.agent_home.join("second").display()
-            ),
-            written_or_exists(l.agent_home.join("second")),
+            "ln",
+            l.agent_home.join("second"),
         ),
-        attempt(
+        hard_link(
             "make a hard link with link(2) in the scratch directory",
-            format!(
-                ": > wt.txt && link wt.txt '{}' && echo {WRITTEN}",
-                l.scratch.join("second").display()
-            ),
-            written_or_exists(l.scratch.join("second")),
+            "link",
+            l.scratch.join("second"),
         ),
         attempt(
             "read a file in the home",

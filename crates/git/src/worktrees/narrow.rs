@@ -178,20 +178,13 @@ impl Worktrees {
         changed: &[String],
         changes: Option<super::pool::TreeChanges>,
     ) -> Result<bool> {
-        let env = self.git.env();
         self.restore_tracked(dir, head, changed)?;
-        if let Some(changes) = changes {
-            if changes.attributes || changes.gitlinks {
-                return Ok(false);
-            }
-            super::pool::move_tree(dir, env, head, commit, &changes)?;
+        if !self.move_with(dir, head, commit, changes.as_ref())? {
+            return Ok(false);
         }
+        // After the move: the ignore rules are the candidate's.
         self.clean_changed(dir, changed, false)?;
-        remove_emptied(dir, changed, Some(env))?;
-        GitCommand::new(dir, env)
-            .args(["update-ref", "--no-deref", "-m", "gaffer: checkout", "HEAD"])
-            .arg(commit.as_str())
-            .run()?;
+        remove_emptied(dir, changed, Some(self.git.env()))?;
         Ok(true)
     }
 
@@ -366,12 +359,26 @@ impl Worktrees {
     /// only what differs; false when a `.gitattributes` differs or a nested repository comes
     /// in (the whole reset handles those).
     fn move_to(&self, dir: &Path, from: &Oid, to: &Oid) -> Result<bool> {
-        if from != to {
-            let changes = super::pool::tree_changes(dir, self.git.env(), from, to)?;
+        let changes = match from != to {
+            true => Some(super::pool::tree_changes(dir, self.git.env(), from, to)?),
+            false => None,
+        };
+        self.move_with(dir, from, to, changes.as_ref())
+    }
+
+    /// [`Worktrees::move_to`] with what differs already known (`None`: nothing).
+    fn move_with(
+        &self,
+        dir: &Path,
+        from: &Oid,
+        to: &Oid,
+        changes: Option<&super::pool::TreeChanges>,
+    ) -> Result<bool> {
+        if let Some(changes) = changes {
             if changes.attributes || changes.gitlinks {
                 return Ok(false);
             }
-            super::pool::move_tree(dir, self.git.env(), from, to, &changes)?;
+            super::pool::move_tree(dir, self.git.env(), from, to, changes)?;
         }
         GitCommand::new(dir, self.git.env())
             .args(["update-ref", "--no-deref", "-m", "gaffer: checkout", "HEAD"])
